@@ -1,0 +1,140 @@
+// Typed attribute structs, one per op of ops.def.
+//
+// Each struct lists its fields once in visit(f); printing, equality and serialization all
+// walk that list. Field types a visitor must handle: int64_t, double, bool, DType, the kind
+// enums below (uint8_t based), std::vector<int64_t> and HostTensor.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/ir/dtype.h"
+#include "core/ir/tensor.h"
+
+namespace trtorch::ir {
+
+// Enum numbering is serialized: append only.
+enum class UnaryKind : uint8_t {
+  kRelu, kSigmoid, kTanh, kHardSigmoid, kHardSwish, kSilu, kGeluErf, kGeluTanh,
+  kLeakyRelu,  // alpha = negative slope
+  kElu,        // alpha
+  kClamp,      // alpha = min, beta = max (relu6, hardtanh, clamp)
+  kExp, kLog, kSqrt, kRsqrt, kNeg, kAbs, kErf, kReciprocal,
+  kCount
+};
+const char* unary_kind_name(UnaryKind k);
+
+enum class BinaryKind : uint8_t { kAdd, kSub, kMul, kDiv, kPow, kMax, kMin, kCount };
+const char* binary_kind_name(BinaryKind k);
+
+enum class PoolKind : uint8_t { kMax, kAvg, kCount };
+enum class ReduceKind : uint8_t { kSum, kMean, kMax, kMin, kProd, kCount };
+
+struct ConstantAttrs {
+  HostTensor value;
+  template <class F> void visit(F&& f) { f("value", value); }
+};
+
+struct IdentityAttrs {
+  template <class F> void visit(F&&) {}
+};
+
+// out = conv(x, w) + b. x: [N, C, H, W], w: [K, C/groups, R, S].
+struct Conv2dAttrs {
+  std::vector<int64_t> stride{1, 1}, padding{0, 0}, dilation{1, 1};
+  int64_t groups = 1;
+  template <class F> void visit(F&& f) {
+    f("stride", stride); f("padding", padding); f("dilation", dilation); f("groups", groups);
+  }
+};
+
+// Inference batch norm over dim 1: inputs x, weight, bias, running_mean, running_var.
+struct BatchNormAttrs {
+  double eps = 1e-5;
+  template <class F> void visit(F&& f) { f("eps", eps); }
+};
+
+// out = x @ w^T + b, x: [..., K], w: [N, K], b: [N].
+struct LinearAttrs {
+  template <class F> void visit(F&&) {}
+};
+
+// Batched matrix product of rank >= 2 operands with broadcast batch dims.
+struct MatMulAttrs {
+  template <class F> void visit(F&&) {}
+};
+
+struct UnaryAttrs {
+  UnaryKind kind = UnaryKind::kRelu;
+  double alpha = 0.0, beta = 0.0;
+  template <class F> void visit(F&& f) { f("kind", kind); f("alpha", alpha); f("beta", beta); }
+};
+
+// Elementwise with numpy broadcasting.
+struct BinaryAttrs {
+  BinaryKind kind = BinaryKind::kAdd;
+  template <class F> void visit(F&& f) { f("kind", kind); }
+};
+
+struct Pool2dAttrs {
+  PoolKind kind = PoolKind::kMax;
+  std::vector<int64_t> kernel{1, 1}, stride{1, 1}, padding{0, 0}, dilation{1, 1};
+  bool ceil_mode = false;
+  bool count_include_pad = true;
+  int64_t divisor_override = 0;  // 0: none
+  template <class F> void visit(F&& f) {
+    f("kind", kind); f("kernel", kernel); f("stride", stride); f("padding", padding);
+    f("dilation", dilation); f("ceil_mode", ceil_mode); f("count_include_pad", count_include_pad);
+    f("divisor_override", divisor_override);
+  }
+};
+
+struct AdaptivePool2dAttrs {
+  PoolKind kind = PoolKind::kAvg;
+  std::vector<int64_t> output_size{1, 1};
+  template <class F> void visit(F&& f) { f("kind", kind); f("output_size", output_size); }
+};
+
+// Reduction over `axes` (non-negative, sorted).
+struct ReduceAttrs {
+  ReduceKind kind = ReduceKind::kSum;
+  std::vector<int64_t> axes;
+  bool keepdim = false;
+  template <class F> void visit(F&& f) { f("kind", kind); f("axes", axes); f("keepdim", keepdim); }
+};
+
+struct SoftmaxAttrs {
+  int64_t axis = -1;  // non-negative after conversion
+  bool log = false;
+  template <class F> void visit(F&& f) { f("axis", axis); f("log", log); }
+};
+
+// Target shape; at most one entry may be -1 (inferred from the element count).
+struct ReshapeAttrs {
+  std::vector<int64_t> shape;
+  template <class F> void visit(F&& f) { f("shape", shape); }
+};
+
+// out.dim(i) = in.dim(perm[i]).
+struct TransposeAttrs {
+  std::vector<int64_t> perm;
+  template <class F> void visit(F&& f) { f("perm", perm); }
+};
+
+struct ConcatAttrs {
+  int64_t axis = 0;
+  template <class F> void visit(F&& f) { f("axis", axis); }
+};
+
+// Elements start, start+step, ... < end along axis (normalized: 0 <= start <= end <= dim).
+struct SliceAttrs {
+  int64_t axis = 0, start = 0, end = 0, step = 1;
+  template <class F> void visit(F&& f) { f("axis", axis); f("start", start); f("end", end); f("step", step); }
+};
+
+struct CastAttrs {
+  DType to = DType::kFloat32;
+  template <class F> void visit(F&& f) { f("to", to); }
+};
+
+}  // namespace trtorch::ir

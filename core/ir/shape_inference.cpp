@@ -1,0 +1,334 @@
+// Shape and dtype inference, one function per op of ops.def.
+#include <algorithm>
+
+#include "core/ir/ir.h"
+#include "core/util/error.h"
+
+namespace trtorch::ir {
+
+namespace {
+
+using Types = std::vector<TensorType>;
+
+#define INFER_EXPECT(cond, ...) TRTORCH_EXPECT(cond, op, ": ", ##__VA_ARGS__)
+
+// A dim computed from a static input dim; symbolic inputs are not yet supported here.
+template <typename F>
+Dim derived(const char* op, const Dim& d, F f) {
+  INFER_EXPECT(d.is_static(), "a symbolic dimension (range [", d.min, ", ", d.max,
+               "]) reaches a size computation this op does not support yet");
+  return Dim::fixed(f(d.min));
+}
+
+void expect_float(const char* op, const TensorType& t, const char* what) {
+  INFER_EXPECT(is_floating(t.dtype), what, " must be a floating-point tensor, got ", t.str());
+}
+
+void expect_same_dtype(const char* op, const Types& in) {
+  for (size_t i = 1; i < in.size(); ++i)
+    INFER_EXPECT(in[i].dtype == in[0].dtype, "input ", i, " has dtype ", dtype_name(in[i].dtype),
+                 ", input 0 has ", dtype_name(in[0].dtype));
+}
+
+Dim broadcast_dim(const char* op, const Dim& a, const Dim& b) {
+  if (a == b) return a;
+  if (a.is_static() && a.min == 1) return b;
+  if (b.is_static() && b.min == 1) return a;
+  INFER_EXPECT(false, "shapes do not broadcast: dims ", a.min, (a.is_static() ? "" : ".."),
+               (a.is_static() ? "" : std::to_string(a.max)), " and ", b.min, (b.is_static() ? "" : ".."),
+               (b.is_static() ? "" : std::to_string(b.max)));
+  return a;
+}
+
+std::vector<Dim> broadcast(const char* op, const std::vector<Dim>& a, const std::vector<Dim>& b) {
+  size_t r = std::max(a.size(), b.size());
+  std::vector<Dim> out(r);
+  for (size_t i = 0; i < r; ++i) {
+    const Dim one = Dim::fixed(1);
+    const Dim& da = i < r - a.size() ? one : a[i - (r - a.size())];
+    const Dim& db = i < r - b.size() ? one : b[i - (r - b.size())];
+    out[i] = broadcast_dim(op, da, db);
+  }
+  return out;
+}
+
+// Output length of a sliding window (conv / pool).
+int64_t window_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil_mode) {
+  int64_t eff = d * (k - 1) + 1;
+  int64_t num = in + 2 * p - eff;
+  if (num < 0) return 0;
+  int64_t out = (ceil_mode ? (num + s - 1) / s : num / s) + 1;
+  // PyTorch: the last window must start inside the input or left padding.
+  if (ceil_mode && (out - 1) * s >= in + p) --out;
+  return out;
+}
+
+void expect_pair(const char* op, const std::vector<int64_t>& v, const char* what, int64_t min_val) {
+  INFER_EXPECT(v.size() == 2, what, " must have 2 entries, got ", v.size());
+  INFER_EXPECT(v[0] >= min_val && v[1] >= min_val, what, " entries must be >= ", min_val, ", got [",
+               v[0], ",", v[1], "]");
+}
+
+Types infer_Constant(const ConstantAttrs& a, const Types&) {
+  return {TensorType::fixed(a.value.dtype, a.value.shape)};
+}
+
+Types infer_Identity(const IdentityAttrs&, const Types& in) { return {in[0]}; }
+
+Types infer_Conv2d(const Conv2dAttrs& a, const Types& in) {
+  const char* op = "Conv2d";
+  const TensorType& x = in[0];
+  const TensorType& w = in[1];
+  expect_float(op, x, "input");
+  expect_same_dtype(op, in);
+  INFER_EXPECT(x.rank() == 4, "input must be 4-D [N,C,H,W], got ", x.str());
+  INFER_EXPECT(w.rank() == 4 && w.is_static(), "weight must be a static 4-D tensor, got ", w.str());
+  expect_pair(op, a.stride, "stride", 1);
+  expect_pair(op, a.padding, "padding", 0);
+  expect_pair(op, a.dilation, "dilation", 1);
+  INFER_EXPECT(a.groups >= 1, "groups must be >= 1");
+  auto ws = w.static_shape();
+  INFER_EXPECT(x.dims[1].is_static() && x.dims[1].min == ws[1] * a.groups, "input has ",
+               x.dims[1].min, " channels but weight ", w.str(), " with groups=", a.groups, " expects ",
+               ws[1] * a.groups);
+  INFER_EXPECT(ws[0] % a.groups == 0, "output channels ", ws[0], " not divisible by groups ", a.groups);
+  if (in.size() == 3) {
+    INFER_EXPECT(in[2].rank() == 1 && in[2].is_static() && in[2].dims[0].min == ws[0],
+                 "bias must be [", ws[0], "], got ", in[2].str());
+  }
+  std::vector<Dim> out{x.dims[0], Dim::fixed(ws[0])};
+  for (int i = 0; i < 2; ++i) {
+    out.push_back(derived(op, x.dims[2 + i], [&](int64_t v) {
+      int64_t o = window_out(v, ws[2 + i], a.stride[i], a.padding[i], a.dilation[i], false);
+      INFER_EXPECT(o > 0, "output size is empty for input size ", v);
+      return o;
+    }));
+  }
+  return {TensorType(x.dtype, out)};
+}
+
+Types infer_BatchNorm(const BatchNormAttrs&, const Types& in) {
+  const char* op = "BatchNorm";
+  expect_float(op, in[0], "input");
+  expect_same_dtype(op, in);
+  INFER_EXPECT(in[0].rank() >= 2 && in[0].dims[1].is_static(), "input must have a static channel dim, got ",
+               in[0].str());
+  int64_t c = in[0].dims[1].min;
+  for (size_t i = 1; i < 5; ++i)
+    INFER_EXPECT(in[i].rank() == 1 && in[i].dims[0] == Dim::fixed(c), "parameter ", i, " must be [", c,
+                 "], got ", in[i].str());
+  return {in[0]};
+}
+
+Types infer_Linear(const LinearAttrs&, const Types& in) {
+  const char* op = "Linear";
+  expect_float(op, in[0], "input");
+  expect_same_dtype(op, in);
+  INFER_EXPECT(in[0].rank() >= 1, "input must have rank >= 1");
+  INFER_EXPECT(in[1].rank() == 2 && in[1].is_static(), "weight must be static 2-D, got ", in[1].str());
+  auto ws = in[1].static_shape();
+  INFER_EXPECT(in[0].dims.back() == Dim::fixed(ws[1]), "input ", in[0].str(), " has inner dim ",
+               in[0].dims.back().min, " but weight ", in[1].str(), " expects ", ws[1]);
+  if (in.size() == 3)
+    INFER_EXPECT(in[2].rank() == 1 && in[2].dims[0] == Dim::fixed(ws[0]), "bias must be [", ws[0],
+                 "], got ", in[2].str());
+  auto dims = in[0].dims;
+  dims.back() = Dim::fixed(ws[0]);
+  return {TensorType(in[0].dtype, dims)};
+}
+
+Types infer_MatMul(const MatMulAttrs&, const Types& in) {
+  const char* op = "MatMul";
+  expect_float(op, in[0], "input");
+  expect_same_dtype(op, in);
+  const auto& a = in[0];
+  const auto& b = in[1];
+  INFER_EXPECT(a.rank() >= 2 && b.rank() >= 2, "operands must have rank >= 2, got ", a.str(), " and ", b.str());
+  INFER_EXPECT(a.dims[a.rank() - 1] == b.dims[b.rank() - 2], "inner dims differ: ", a.str(), " @ ", b.str());
+  std::vector<Dim> ab(a.dims.begin(), a.dims.end() - 2), bb(b.dims.begin(), b.dims.end() - 2);
+  auto out = broadcast(op, ab, bb);
+  out.push_back(a.dims[a.rank() - 2]);
+  out.push_back(b.dims[b.rank() - 1]);
+  return {TensorType(a.dtype, out)};
+}
+
+Types infer_Unary(const UnaryAttrs& a, const Types& in) {
+  const char* op = "Unary";
+  INFER_EXPECT(size_t(a.kind) < size_t(UnaryKind::kCount), "unknown kind ", int(a.kind));
+  expect_float(op, in[0], "input");
+  return {in[0]};
+}
+
+Types infer_Binary(const BinaryAttrs& a, const Types& in) {
+  const char* op = "Binary";
+  INFER_EXPECT(size_t(a.kind) < size_t(BinaryKind::kCount), "unknown kind ", int(a.kind));
+  expect_same_dtype(op, in);
+  INFER_EXPECT(in[0].dtype != DType::kBool, "bool operands are not supported");
+  return {TensorType(in[0].dtype, broadcast(op, in[0].dims, in[1].dims))};
+}
+
+Types infer_Pool2d(const Pool2dAttrs& a, const Types& in) {
+  const char* op = "Pool2d";
+  INFER_EXPECT(size_t(a.kind) < size_t(PoolKind::kCount), "unknown kind ", int(a.kind));
+  expect_float(op, in[0], "input");
+  INFER_EXPECT(in[0].rank() == 4, "input must be 4-D, got ", in[0].str());
+  expect_pair(op, a.kernel, "kernel", 1);
+  expect_pair(op, a.stride, "stride", 1);
+  expect_pair(op, a.padding, "padding", 0);
+  expect_pair(op, a.dilation, "dilation", 1);
+  for (int i = 0; i < 2; ++i)
+    INFER_EXPECT(a.padding[i] * 2 <= a.kernel[i], "padding ", a.padding[i], " exceeds half the kernel ",
+                 a.kernel[i]);
+  INFER_EXPECT(a.divisor_override >= 0, "divisor_override must be >= 0");
+  std::vector<Dim> out{in[0].dims[0], in[0].dims[1]};
+  for (int i = 0; i < 2; ++i) {
+    out.push_back(derived(op, in[0].dims[2 + i], [&](int64_t v) {
+      int64_t o = window_out(v, a.kernel[i], a.stride[i], a.padding[i], a.dilation[i], a.ceil_mode);
+      INFER_EXPECT(o > 0, "output size is empty for input size ", v);
+      return o;
+    }));
+  }
+  return {TensorType(in[0].dtype, out)};
+}
+
+Types infer_AdaptivePool2d(const AdaptivePool2dAttrs& a, const Types& in) {
+  const char* op = "AdaptivePool2d";
+  INFER_EXPECT(size_t(a.kind) < size_t(PoolKind::kCount), "unknown kind ", int(a.kind));
+  expect_float(op, in[0], "input");
+  INFER_EXPECT(in[0].rank() == 4, "input must be 4-D, got ", in[0].str());
+  expect_pair(op, a.output_size, "output_size", 1);
+  for (int i = 0; i < 2; ++i)
+    derived(op, in[0].dims[2 + i], [&](int64_t v) {
+      INFER_EXPECT(v >= 1, "empty input");
+      return v;
+    });
+  return {TensorType(in[0].dtype, {in[0].dims[0], in[0].dims[1], Dim::fixed(a.output_size[0]),
+                                   Dim::fixed(a.output_size[1])})};
+}
+
+Types infer_Reduce(const ReduceAttrs& a, const Types& in) {
+  const char* op = "Reduce";
+  INFER_EXPECT(size_t(a.kind) < size_t(ReduceKind::kCount), "unknown kind ", int(a.kind));
+  expect_float(op, in[0], "input");
+  int64_t r = in[0].rank();
+  for (size_t i = 0; i < a.axes.size(); ++i) {
+    INFER_EXPECT(a.axes[i] >= 0 && a.axes[i] < r, "axis ", a.axes[i], " out of range for ", in[0].str());
+    INFER_EXPECT(i == 0 || a.axes[i] > a.axes[i - 1], "axes must be sorted and unique");
+  }
+  std::vector<Dim> out;
+  for (int64_t d = 0; d < r; ++d) {
+    bool reduced = std::find(a.axes.begin(), a.axes.end(), d) != a.axes.end();
+    if (!reduced)
+      out.push_back(in[0].dims[d]);
+    else if (a.keepdim)
+      out.push_back(Dim::fixed(1));
+  }
+  return {TensorType(in[0].dtype, out)};
+}
+
+Types infer_Softmax(const SoftmaxAttrs& a, const Types& in) {
+  const char* op = "Softmax";
+  expect_float(op, in[0], "input");
+  INFER_EXPECT(a.axis >= 0 && a.axis < in[0].rank(), "axis ", a.axis, " out of range for ", in[0].str());
+  return {in[0]};
+}
+
+Types infer_Reshape(const ReshapeAttrs& a, const Types& in) {
+  const char* op = "Reshape";
+  INFER_EXPECT(in[0].is_static(), "reshape of a tensor with symbolic dims is not supported yet: ", in[0].str());
+  int64_t n = numel_of(in[0].static_shape());
+  int64_t known = 1;
+  int infer_at = -1;
+  for (size_t i = 0; i < a.shape.size(); ++i) {
+    if (a.shape[i] == -1) {
+      INFER_EXPECT(infer_at < 0, "more than one -1 in target shape");
+      infer_at = int(i);
+    } else {
+      INFER_EXPECT(a.shape[i] >= 0, "negative size ", a.shape[i], " in target shape");
+      known *= a.shape[i];
+    }
+  }
+  std::vector<int64_t> out = a.shape;
+  if (infer_at >= 0) {
+    INFER_EXPECT(known > 0 && n % known == 0, "cannot infer -1: ", n, " elements into ", known);
+    out[size_t(infer_at)] = n / known;
+  } else {
+    INFER_EXPECT(known == n, "target shape has ", known, " elements, input ", in[0].str(), " has ", n);
+  }
+  return {TensorType::fixed(in[0].dtype, out)};
+}
+
+Types infer_Transpose(const TransposeAttrs& a, const Types& in) {
+  const char* op = "Transpose";
+  int64_t r = in[0].rank();
+  INFER_EXPECT(int64_t(a.perm.size()) == r, "perm has ", a.perm.size(), " entries for rank ", r);
+  std::vector<bool> seen(size_t(r), false);
+  std::vector<Dim> out;
+  for (int64_t p : a.perm) {
+    INFER_EXPECT(p >= 0 && p < r && !seen[size_t(p)], "perm is not a permutation of 0..", r - 1);
+    seen[size_t(p)] = true;
+    out.push_back(in[0].dims[size_t(p)]);
+  }
+  return {TensorType(in[0].dtype, out)};
+}
+
+Types infer_Concat(const ConcatAttrs& a, const Types& in) {
+  const char* op = "Concat";
+  expect_same_dtype(op, in);
+  int64_t r = in[0].rank();
+  INFER_EXPECT(a.axis >= 0 && a.axis < r, "axis ", a.axis, " out of range for ", in[0].str());
+  std::vector<Dim> out = in[0].dims;
+  int64_t total = 0;
+  for (size_t i = 0; i < in.size(); ++i) {
+    INFER_EXPECT(in[i].rank() == r, "input ", i, " has rank ", in[i].rank(), ", expected ", r);
+    for (int64_t d = 0; d < r; ++d) {
+      if (d == a.axis) continue;
+      INFER_EXPECT(in[i].dims[d] == out[d], "input ", i, " ", in[i].str(), " differs from ", in[0].str(),
+                   " in dim ", d);
+    }
+    total += derived(op, in[i].dims[a.axis], [](int64_t v) { return v; }).min;
+  }
+  out[a.axis] = Dim::fixed(total);
+  return {TensorType(in[0].dtype, out)};
+}
+
+Types infer_Slice(const SliceAttrs& a, const Types& in) {
+  const char* op = "Slice";
+  int64_t r = in[0].rank();
+  INFER_EXPECT(a.axis >= 0 && a.axis < r, "axis ", a.axis, " out of range for ", in[0].str());
+  INFER_EXPECT(a.step >= 1, "step must be >= 1");
+  std::vector<Dim> out = in[0].dims;
+  out[a.axis] = derived(op, in[0].dims[a.axis], [&](int64_t n) {
+    INFER_EXPECT(a.start >= 0 && a.start <= a.end && a.end <= n, "range [", a.start, ", ", a.end,
+                 ") is not within dim of size ", n);
+    return (a.end - a.start + a.step - 1) / a.step;
+  });
+  return {TensorType(in[0].dtype, out)};
+}
+
+Types infer_Cast(const CastAttrs& a, const Types& in) {
+  const char* op = "Cast";
+  INFER_EXPECT(int(a.to) < kNumDTypes, "unknown dtype ", int(a.to));
+  return {TensorType(a.to, in[0].dims)};
+}
+
+}  // namespace
+
+std::vector<TensorType> infer_types(OpKind op, const Attrs& attrs, const std::vector<TensorType>& in) {
+  const OpInfo& info = op_info(op);
+  TRTORCH_EXPECT(attrs.index() == size_t(op), info.name, ": attributes of another op");
+  int n = int(in.size());
+  TRTORCH_EXPECT(n >= info.min_inputs && (info.max_inputs < 0 || n <= info.max_inputs), info.name,
+                 ": expected ", info.min_inputs, "..", info.max_inputs, " inputs, got ", n);
+  switch (op) {
+#define TRTORCH_OP(Name, MinIn, MaxIn, NumOut) \
+  case OpKind::Name:                           \
+    return infer_##Name(std::get<Name##Attrs>(attrs), in);
+#include "core/ir/ops.def"
+#undef TRTORCH_OP
+    default: break;
+  }
+  TRTORCH_ERROR("unknown op kind ", int(op));
+}
+
+}  // namespace trtorch::ir

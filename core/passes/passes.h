@@ -1,0 +1,55 @@
+// IR -> IR rewrites. Each pass is a function of the graph, in its own file, that returns whether
+// it changed anything. The PassManager runs a list of them and, when asked (debug builds and
+// tests), verifies the graph after each pass and can dump it before and after.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/ir/ir.h"
+
+namespace trtorch::passes {
+
+using PassFn = std::function<bool(ir::Graph&)>;
+
+struct Pass {
+  std::string name;
+  PassFn fn;
+};
+
+// Evaluates nodes whose inputs are all constants (with the reference backend) and replaces them
+// by Constant nodes.
+bool constant_folding(ir::Graph& g);
+// Removes nodes none of whose outputs reach a graph output.
+bool dead_code_elimination(ir::Graph& g);
+// Folds an inference BatchNorm that follows a Conv2d or Linear (whose weights are constants and
+// whose output has no other user) into the weights and bias.
+bool fold_batch_norm(ir::Graph& g);
+// Removes Identity nodes, Casts to the same dtype, Reshapes to the same shape and identity
+// Transposes.
+bool remove_identity(ir::Graph& g);
+
+class PassManager {
+ public:
+  struct Options {
+    bool verify_each = false;  // run ir::verify after every pass
+    bool dump = false;         // print the graph before and after every pass that changed it
+  };
+  PassManager() = default;
+  explicit PassManager(Options o) : opts_(o) {}
+  PassManager& add(std::string name, PassFn fn);
+  // Runs the list until no pass changes the graph (at most max_rounds); returns whether
+  // anything changed.
+  bool run(ir::Graph& g, int max_rounds = 4) const;
+  const std::vector<Pass>& passes() const { return passes_; }
+
+ private:
+  Options opts_;
+  std::vector<Pass> passes_;
+};
+
+// The default pipeline of the engine builder.
+PassManager default_pipeline(PassManager::Options o = {});
+
+}  // namespace trtorch::passes

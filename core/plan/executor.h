@@ -1,0 +1,41 @@
+// The interface between the runtime and a backend. A backend turns an Engine into an Executor;
+// the runtime owns all memory (torch's allocator), asks for output shapes and workspace size,
+// then calls execute() with raw pointers on the backend's device and its stream.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "core/plan/engine.h"
+
+namespace trtorch::plan {
+
+using Shape = std::vector<int64_t>;
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  // Output shapes for the given input shapes (which the caller has checked against the
+  // engine's input types).
+  virtual std::vector<Shape> output_shapes(const std::vector<Shape>& input_shapes) = 0;
+  // Scratch memory execute() needs for these input shapes, in bytes.
+  virtual size_t workspace_size(const std::vector<Shape>& input_shapes) = 0;
+  // Runs the engine. `stream` is a cudaStream_t for the CUDA backend, null for the reference.
+  virtual void execute(const std::vector<const void*>& inputs, const std::vector<Shape>& input_shapes,
+                       const std::vector<void*>& outputs, void* workspace, void* stream) = 0;
+};
+
+using ExecutorFactory = std::function<std::unique_ptr<Executor>(std::shared_ptr<const Engine>)>;
+
+// Backends register a factory for their device type from a static initializer.
+bool register_backend(DeviceType type, ExecutorFactory factory);
+bool has_backend(DeviceType type);
+std::unique_ptr<Executor> make_executor(std::shared_ptr<const Engine> engine);
+
+// Checks actual input shapes and dtypes against the engine's input types; the message names
+// the input, the dimension, the expected size or range and the value received.
+void check_inputs(const Engine& e, const std::vector<ir::DType>& dtypes, const std::vector<Shape>& shapes);
+
+}  // namespace trtorch::plan

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Installs what trtorch needs to build and test, on either machine of DESIGN.md.
+# Idempotent: each step checks first and does nothing when its piece is already there.
+#
+#  * Debian packages (development machine / CI only): ccache, googletest sources, python3-venv
+#  * PyPI, pinned to the GPU machine's versions: torch 2.11.0, torchvision 0.26.0, pybind11, pytest
+#  * third_party/ (ignored by git): googletest sources, CUTLASS 4.2.0.0 and cudnn-frontend 1.32.0
+#    headers, unpacked from their pinned PyPI wheels (sha256 checked).
+# On the GPU machine (no network) third_party/ travels with the tree and torch is preinstalled.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TP=third_party
+PY=${PYTHON:-python3}
+log() { echo "[setup] $*"; }
+
+TORCH_VERSION=2.11.0
+TORCHVISION_VERSION=0.26.0
+PYBIND11_VERSION=3.1.0
+PYTEST_VERSION=9.2.0
+CUTLASS_WHEEL=nvidia_cutlass-4.2.0.0-py3-none-any.whl
+CUTLASS_SHA=f9599ada45c7bcb6bf53f7d3f0a7d154183e53451c01bfa59eecd37dd4a693f6
+CUDNN_FE_WHEEL=nvidia_cudnn_frontend-1.32.0-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl
+CUDNN_FE_SHA=c6006556017a4d1c914c52a556c71b1267f2d6a0500f742e7b4edef539878df0
+
+# --- Debian packages ---
+if command -v apt-get >/dev/null && [ -f /etc/debian_version ] && grep -q '^12' /etc/debian_version; then
+  need=()
+  command -v ccache >/dev/null || need+=(ccache)
+  [ -d /usr/src/googletest ] || need+=(googletest)
+  command -v cmake >/dev/null || need+=(cmake)
+  command -v ninja >/dev/null || need+=(ninja-build)
+  if [ ${#need[@]} -gt 0 ]; then
+    log "apt-get install ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+fi
+
+# --- Python packages ---
+have_py_pkgs() {
+  "$PY" - "$TORCH_VERSION" "$TORCHVISION_VERSION" <<'PYEOF' 2>/dev/null
+import sys, importlib
+import torch, torchvision, pybind11, pytest
+ok = torch.__version__.split("+")[0] == sys.argv[1] and torchvision.__version__.split("+")[0] == sys.argv[2]
+sys.exit(0 if ok else 1)
+PYEOF
+}
+if ! have_py_pkgs; then
+  log "pip install torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION pybind11 pytest"
+  "$PY" -m pip install -q "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" \
+    "pybind11==$PYBIND11_VERSION" "pytest==$PYTEST_VERSION"
+fi
+
+# --- third_party: googletest sources ---
+mkdir -p "$TP"
+if [ ! -f "$TP/googletest/CMakeLists.txt" ]; then
+  [ -d /usr/src/googletest ] || { echo "[setup] googletest sources missing (Debian package googletest)"; exit 1; }
+  log "copy googletest sources"
+  rm -rf "$TP/googletest" && cp -r /usr/src/googletest "$TP/googletest"
+fi
+
+# --- third_party: header-only CUTLASS and cudnn-frontend from pinned wheels ---
+fetch_wheel() {  # name==version file sha
+  local spec=$1 file=$2 sha=$3
+  mkdir -p "$TP/wheels"
+  if [ ! -f "$TP/wheels/$file" ]; then
+    log "pip download $spec"
+    "$PY" -m pip download -q --no-deps --only-binary=:all: --python-version 3.11 \
+      --platform manylinux_2_28_x86_64 --platform any -d "$TP/wheels" "$spec"
+  fi
+  echo "$sha  $TP/wheels/$file" | sha256sum -c --quiet - || { echo "[setup] checksum mismatch: $file"; exit 1; }
+}
+if [ ! -f "$TP/cutlass/include/cutlass/cutlass.h" ]; then
+  fetch_wheel nvidia-cutlass==4.2.0.0 "$CUTLASS_WHEEL" "$CUTLASS_SHA"
+  log "unpack CUTLASS headers"
+  rm -rf "$TP/cutlass" "$TP/tmp_cutlass" && mkdir -p "$TP/tmp_cutlass" "$TP/cutlass"
+  unzip -q "$TP/wheels/$CUTLASS_WHEEL" 'cutlass_library/source/include/*' -d "$TP/tmp_cutlass"
+  mv "$TP/tmp_cutlass/cutlass_library/source/include" "$TP/cutlass/include" && rm -rf "$TP/tmp_cutlass"
+fi
+if [ ! -f "$TP/cudnn_frontend/include/cudnn_frontend.h" ]; then
+  fetch_wheel nvidia-cudnn-frontend==1.32.0 "$CUDNN_FE_WHEEL" "$CUDNN_FE_SHA"
+  log "unpack cudnn-frontend headers"
+  rm -rf "$TP/cudnn_frontend" && mkdir -p "$TP/cudnn_frontend"
+  unzip -q "$TP/wheels/$CUDNN_FE_WHEEL" 'include/*' -d "$TP/cudnn_frontend"
+fi
+rm -rf "$TP/wheels"
+log "ok"

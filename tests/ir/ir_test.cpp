@@ -1,0 +1,130 @@
+#include <gtest/gtest.h>
+
+#include "core/ir/ir.h"
+#include "core/util/error.h"
+
+using namespace trtorch;
+using namespace trtorch::ir;
+
+namespace {
+HostTensor filled(DType t, std::vector<int64_t> shape, float start = 0.1f) {
+  HostTensor h(t, shape);
+  for (int64_t i = 0; i < h.numel(); ++i) h.set(i, start * float(i % 7) - 0.3f);
+  return h;
+}
+}  // namespace
+
+TEST(IR, OpTableNamesRoundTrip) {
+  for (int i = 0; i < kNumOps; ++i) {
+    OpKind k;
+    ASSERT_TRUE(op_from_name(op_info(OpKind(i)).name, &k));
+    EXPECT_EQ(int(k), i);
+  }
+  OpKind k;
+  EXPECT_FALSE(op_from_name("NoSuchOp", &k));
+}
+
+TEST(IR, ConvShapeInference) {
+  Graph g;
+  Value* x = g.add_input(TensorType::fixed(DType::kFloat32, {2, 8, 15, 17}), "x");
+  Value* w = g.add_constant(filled(DType::kFloat32, {16, 4, 3, 3}));
+  Conv2dAttrs a;
+  a.stride = {2, 2};
+  a.padding = {1, 1};
+  a.groups = 2;
+  Node* n = g.add_node(OpKind::Conv2d, a, {x, w});
+  EXPECT_EQ(n->outputs[0]->type.static_shape(), (std::vector<int64_t>{2, 16, 8, 9}));
+  g.mark_output(n->outputs[0]);
+  EXPECT_NO_THROW(verify(g));
+}
+
+TEST(IR, ConvChannelMismatchNamesTheProblem) {
+  Graph g;
+  Value* x = g.add_input(TensorType::fixed(DType::kFloat32, {1, 3, 8, 8}), "x");
+  Value* w = g.add_constant(filled(DType::kFloat32, {4, 5, 3, 3}));
+  try {
+    g.add_node(OpKind::Conv2d, Conv2dAttrs{}, {x, w}, "aten::conv2d at m.py:3");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("Conv2d"), std::string::npos) << m;
+    EXPECT_NE(m.find("channels"), std::string::npos) << m;
+    EXPECT_NE(m.find("m.py:3"), std::string::npos) << m;
+  }
+}
+
+TEST(IR, PoolCeilModeMatchesPyTorchRule) {
+  Graph g;
+  Value* x = g.add_input(TensorType::fixed(DType::kFloat32, {1, 1, 112, 112}), "x");
+  Pool2dAttrs a;
+  a.kernel = {3, 3};
+  a.stride = {2, 2};
+  a.ceil_mode = true;
+  Node* n = g.add_node(OpKind::Pool2d, a, {x});
+  // floor((112-3)/2)+1 = 55, ceil gives 56.
+  EXPECT_EQ(n->outputs[0]->type.static_shape(), (std::vector<int64_t>{1, 1, 56, 56}));
+}
+
+TEST(IR, BroadcastAndSymbolicBatch) {
+  Graph g;
+  Value* x = g.add_input(TensorType(DType::kFloat32, {Dim::symbolic(0, 1, 32), Dim::fixed(4), Dim::fixed(1)}), "x");
+  Value* y = g.add_input(TensorType::fixed(DType::kFloat32, {4, 5}), "y");
+  Node* n = g.add_node(OpKind::Binary, BinaryAttrs{BinaryKind::kAdd}, {x, y});
+  const TensorType& t = n->outputs[0]->type;
+  ASSERT_EQ(t.rank(), 3);
+  EXPECT_FALSE(t.dims[0].is_static());
+  EXPECT_EQ(t.dims[0].max, 32);
+  EXPECT_EQ(t.dims[2], Dim::fixed(5));
+  Value* z = g.add_input(TensorType::fixed(DType::kFloat32, {3, 5}), "z");
+  EXPECT_THROW(g.add_node(OpKind::Binary, BinaryAttrs{BinaryKind::kAdd}, {x, z}), Error);
+}
+
+TEST(IR, ReshapeInfersMinusOne) {
+  Graph g;
+  Value* x = g.add_input(TensorType::fixed(DType::kFloat16, {2, 3, 4}), "x");
+  ReshapeAttrs a;
+  a.shape = {2, -1};
+  Node* n = g.add_node(OpKind::Reshape, a, {x});
+  EXPECT_EQ(n->outputs[0]->type, TensorType::fixed(DType::kFloat16, {2, 12}));
+  a.shape = {5, -1};
+  EXPECT_THROW(g.add_node(OpKind::Reshape, a, {x}), Error);
+}
+
+TEST(IR, VerifierCatchesStaleType) {
+  Graph g;
+  Value* x = g.add_input(TensorType::fixed(DType::kFloat32, {2, 3}), "x");
+  Node* n = g.add_node(OpKind::Unary, UnaryAttrs{}, {x});
+  g.mark_output(n->outputs[0]);
+  EXPECT_NO_THROW(verify(g));
+  n->outputs[0]->type = TensorType::fixed(DType::kFloat32, {3, 2});
+  try {
+    verify(g);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("Unary"), std::string::npos);
+  }
+}
+
+TEST(IR, CloneAndReplaceUses) {
+  Graph g;
+  Value* x = g.add_input(TensorType::fixed(DType::kFloat32, {2, 3}), "x");
+  Node* a = g.add_node(OpKind::Identity, IdentityAttrs{}, {x});
+  Node* b = g.add_node(OpKind::Unary, UnaryAttrs{UnaryKind::kTanh}, {a->outputs[0]});
+  g.mark_output(b->outputs[0]);
+  g.replace_all_uses(a->outputs[0], x);
+  g.remove_node(a);
+  verify(g);
+  auto c = g.clone();
+  verify(*c);
+  EXPECT_EQ(c->num_nodes(), 1u);
+  EXPECT_EQ(c->str(), g.str());
+}
+
+TEST(IR, HalfConversionRoundTrips) {
+  for (float f : {0.0f, 1.0f, -2.5f, 65504.0f, 6.1035e-05f, 5.96e-08f, 1e-3f, 3.14159f}) {
+    float back = half_to_float(float_to_half(f));
+    EXPECT_NEAR(back, f, std::abs(f) * 1e-3f + 1e-7f) << f;
+  }
+  EXPECT_EQ(half_to_float(float_to_half(1e6f)), std::numeric_limits<float>::infinity());
+  EXPECT_NEAR(bf16_to_float(float_to_bf16(3.14159f)), 3.14159f, 0.02f);
+}

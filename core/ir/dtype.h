@@ -63,10 +63,10 @@ inline uint16_t float_to_half(float f) {
     if (absx < 0x33000000u) return uint16_t(sign);
     uint32_t e = absx >> 23;
     uint32_t m = (absx & 0x7fffffu) | 0x800000u;
-    int shift = 126 - int(e);  // 113 - e + 13
-    uint32_t half_m = m >> (shift + 1);
-    uint32_t rem = m & ((1u << (shift + 1)) - 1);
-    uint32_t halfway = 1u << shift;
+    int shift = 126 - int(e);  // value = m * 2^(e-150); half subnormal unit is 2^-24
+    uint32_t half_m = m >> shift;
+    uint32_t rem = m & ((1u << shift) - 1);
+    uint32_t halfway = 1u << (shift - 1);
     if (rem > halfway || (rem == halfway && (half_m & 1))) ++half_m;
     return uint16_t(sign | half_m);
   }

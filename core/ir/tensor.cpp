@@ -73,7 +73,7 @@ HostTensor HostTensor::to(DType t) const {
   if (dtype == DType::kInt64 && t == DType::kInt32) {
     for (int64_t i = 0; i < n; ++i) out.ptr<int32_t>()[i] = int32_t(ptr<int64_t>()[i]);
   } else if (is_floating(t) && is_floating(dtype)) {
-    std::vector<float> tmp(size_t(n));
+    std::vector<float> tmp(static_cast<size_t>(n));
     to_float(*this, tmp.data());
     from_float(tmp.data(), out);
   } else {

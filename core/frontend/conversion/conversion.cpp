@@ -1,0 +1,254 @@
+#include "core/frontend/conversion/conversion.h"
+
+#include <torch/csrc/jit/runtime/operator.h>
+
+#include <set>
+
+#include "core/frontend/conversion/context.h"
+#include "core/frontend/conversion/registry.h"
+#include "core/util/error.h"
+#include "core/util/logging.h"
+
+namespace trtorch::frontend {
+
+namespace {
+
+using torch::jit::Node;
+namespace prim = c10::prim;
+
+// Nodes that never reach the engine and have no effect on inference results.
+bool is_ignored(const Node* n) {
+  static const std::set<std::string> kinds = {"aten::warn", "prim::Print"};
+  return kinds.count(n->kind().toQualString()) > 0;
+}
+
+// Structural nodes handled by the driver itself.
+bool is_structural(const Node* n) {
+  auto k = n->kind();
+  return k == prim::Constant || k == prim::If || k == prim::Loop || k == prim::ListConstruct ||
+         k == prim::ListUnpack || k == prim::TupleConstruct || k == prim::TupleUnpack ||
+         k == prim::TupleIndex || k == prim::RaiseException || k == prim::Uninitialized;
+}
+
+bool all_inputs_const(const ConversionCtx& ctx, const Node* n) {
+  for (const auto* v : n->inputs())
+    if (!ctx.is_const(v)) return false;
+  return true;
+}
+
+// Runs a node on compile-time values with the TorchScript operator itself.
+bool try_generic_eval(ConversionCtx& ctx, const Node* n) {
+  if (!n->blocks().empty() || !all_inputs_const(ctx, n)) return false;
+  const torch::jit::Operator* op = n->maybeOperator();
+  if (!op) return false;
+  torch::jit::Stack stack;
+  for (const auto* v : n->inputs()) stack.push_back(ctx.ivalue(v));
+  try {
+    n->getOperation()(stack);
+  } catch (const std::exception& e) {
+    ctx.fail(str_cat("evaluating at compile time failed: ", e.what()));
+  }
+  TRTORCH_CHECK(stack.size() == n->outputs().size(), "stack size after evaluating ", n->kind().toQualString());
+  for (size_t i = 0; i < n->outputs().size(); ++i) ctx.set(n->output(i), Arg::of_ivalue(stack[i]));
+  return true;
+}
+
+class Converter {
+ public:
+  explicit Converter(ConversionCtx& ctx) : ctx_(ctx) {}
+
+  void block(const torch::jit::Block* b) {
+    for (const Node* n : b->nodes()) node(n);
+  }
+
+  void node(const Node* n) {
+    ctx_.node = n;
+    TRTORCH_LOG(kDebug, "converting ", describe(n));
+    auto k = n->kind();
+    if (is_ignored(n)) return;
+    if (k == prim::Constant) {
+      ctx_.set(n->output(), Arg::of_ivalue(torch::jit::toIValue(n->output()).value()));
+      return;
+    }
+    if (k == prim::If) return if_node(n);
+    if (k == prim::Loop) return loop_node(n);
+    if (k == prim::RaiseException) {
+      std::string msg = ctx_.is_const(n->input(0)) ? ctx_.ivalue(n->input(0)).toStringRef() : "(message unknown)";
+      ctx_.fail(str_cat("the model raises an exception on this path for the given input shapes: ", msg));
+    }
+    if (k == prim::ListConstruct || k == prim::TupleConstruct) {
+      if (try_generic_eval(ctx_, n)) return;
+      std::vector<Arg> items;
+      for (const auto* v : n->inputs()) items.push_back(ctx_.arg(v));
+      ctx_.set(n->output(), Arg::of_list(std::move(items), n->output()->type()));
+      return;
+    }
+    if (k == prim::ListUnpack || k == prim::TupleUnpack) {
+      const Arg& a = ctx_.arg(n->input(0));
+      if (a.kind == Arg::Kind::kList) {
+        if (a.items.size() != n->outputs().size())
+          ctx_.fail(str_cat("unpacks ", n->outputs().size(), " values from a list of ", a.items.size()));
+        for (size_t i = 0; i < a.items.size(); ++i) ctx_.set(n->output(i), a.items[i]);
+        return;
+      }
+      if (try_generic_eval(ctx_, n)) return;
+      ctx_.fail("cannot unpack a value computed by the engine");
+    }
+    if (k == prim::TupleIndex || (k == c10::aten::__getitem__ && ctx_.arg(n->input(0)).kind == Arg::Kind::kList)) {
+      const Arg& a = ctx_.arg(n->input(0));
+      if (a.kind == Arg::Kind::kList) {
+        int64_t i = ctx_.to_int(n->input(1));
+        int64_t sz = int64_t(a.items.size());
+        if (i < 0) i += sz;
+        if (i < 0 || i >= sz) ctx_.fail(str_cat("index ", i, " out of range for a list of ", sz));
+        ctx_.set(n->output(), a.items[size_t(i)]);
+        return;
+      }
+    }
+    if (const EvaluatorFn* ev = find_evaluator(n)) {
+      if ((*ev)(ctx_, n)) return;
+    }
+    if (try_generic_eval(ctx_, n)) return;
+    const ConverterPattern* conv = find_converter(n);
+    if (!conv) {
+      ctx_.fail(str_cat("unsupported operator: ", n->maybeSchema() ? c10::toString(*n->maybeSchema())
+                                                                 : std::string(n->kind().toQualString())));
+    }
+    if (conv->can_convert) {
+      std::string why = conv->can_convert(ctx_, n);
+      if (!why.empty()) ctx_.fail(str_cat("cannot convert: ", why));
+    }
+    conv->convert(ctx_, n);
+    for (const auto* o : n->outputs())
+      if (!ctx_.has(o)) ctx_.fail(str_cat("converter left output %", o->debugName(), " unset"));
+  }
+
+ private:
+  void if_node(const Node* n) {
+    if (!ctx_.is_const(n->input(0)))
+      ctx_.fail("data-dependent control flow (prim::If on a value computed by the model) is not supported");
+    bool cond = ctx_.to_bool(n->input(0));
+    const torch::jit::Block* b = n->blocks()[cond ? 0 : 1];
+    block(b);
+    ctx_.node = n;
+    for (size_t i = 0; i < n->outputs().size(); ++i) ctx_.set(n->output(i), ctx_.arg(b->outputs()[i]));
+  }
+
+  // Unrolls a loop whose trip count and condition are known at compile time.
+  void loop_node(const Node* n) {
+    if (!ctx_.is_const(n->input(0)) || !ctx_.is_const(n->input(1)))
+      ctx_.fail("a loop whose trip count or condition is computed by the model is not supported");
+    int64_t trips = ctx_.to_int(n->input(0));
+    bool cond = ctx_.to_bool(n->input(1));
+    const torch::jit::Block* body = n->blocks()[0];
+    std::vector<Arg> carried;
+    for (size_t i = 2; i < n->inputs().size(); ++i) carried.push_back(ctx_.arg(n->input(i)));
+    constexpr int64_t kMaxUnroll = 100000;
+    for (int64_t it = 0; it < trips && cond; ++it) {
+      if (it >= kMaxUnroll) ctx_.fail(str_cat("loop runs more than ", kMaxUnroll, " iterations"));
+      ctx_.set(body->inputs()[0], Arg::of_ivalue(it));
+      for (size_t i = 0; i < carried.size(); ++i) ctx_.set(body->inputs()[i + 1], carried[i]);
+      block(body);
+      ctx_.node = n;
+      if (!ctx_.is_const(body->outputs()[0]))
+        ctx_.fail("a loop whose continue condition is computed by the model is not supported");
+      cond = ctx_.to_bool(body->outputs()[0]);
+      for (size_t i = 0; i < carried.size(); ++i) carried[i] = ctx_.arg(body->outputs()[i + 1]);
+    }
+    for (size_t i = 0; i < n->outputs().size(); ++i) ctx_.set(n->output(i), carried[i]);
+  }
+
+  ConversionCtx& ctx_;
+};
+
+OutputTree make_output_tree(ConversionCtx& ctx, const Arg& a, std::vector<ir::Value*>& outs) {
+  OutputTree t;
+  switch (a.kind) {
+    case Arg::Kind::kTensor:
+      t.kind = OutputTree::Kind::kEngineOutput;
+      t.engine_output = int(outs.size());
+      outs.push_back(a.tensor);
+      break;
+    case Arg::Kind::kIValue:
+      t.kind = OutputTree::Kind::kConstant;
+      t.constant = a.ivalue;
+      break;
+    case Arg::Kind::kList:
+      t.kind = a.type && a.type->kind() == c10::TypeKind::TupleType ? OutputTree::Kind::kTuple
+                                                                    : OutputTree::Kind::kList;
+      t.type = a.type;
+      for (const Arg& item : a.items) t.items.push_back(make_output_tree(ctx, item, outs));
+      break;
+  }
+  return t;
+}
+
+}  // namespace
+
+ConvertedGraph convert_graph(const std::shared_ptr<torch::jit::Graph>& g, const std::vector<InputSpec>& inputs) {
+  ConvertedGraph out;
+  out.graph = std::make_unique<ir::Graph>();
+  ConversionCtx ctx(*out.graph);
+
+  // The first input is the module itself (%self).
+  std::vector<const torch::jit::Value*> args;
+  for (size_t i = 0; i < g->inputs().size(); ++i) {
+    const auto* v = g->inputs()[i];
+    if (i == 0 && v->type()->kind() == c10::TypeKind::ClassType) continue;
+    args.push_back(v);
+  }
+  TRTORCH_EXPECT(args.size() == inputs.size(), "the method takes ", args.size(), " inputs but the compile spec gives ",
+                 inputs.size(), " input shapes");
+  for (size_t i = 0; i < args.size(); ++i) {
+    const auto* v = args[i];
+    TRTORCH_EXPECT(v->type()->kind() == c10::TypeKind::TensorType, "input ", i, " ('", v->debugName(),
+                   "') has type ", v->type()->str(), "; only Tensor inputs are supported");
+    const InputSpec& s = inputs[i];
+    TRTORCH_EXPECT(!s.opt.empty(), "input ", i, " ('", v->debugName(), "') has an empty shape in the compile spec");
+    TRTORCH_EXPECT(s.min == s.opt && s.opt == s.max, "input ", i, " ('", v->debugName(),
+                   "'): shape ranges (min/opt/max) are not yet supported; give a fixed shape");
+    for (int64_t d : s.opt)
+      TRTORCH_EXPECT(d > 0, "input ", i, " ('", v->debugName(), "') has a non-positive dimension ", d);
+    ir::Value* iv = out.graph->add_input(ir::TensorType::fixed(ir::DType::kFloat32, s.opt), v->debugName());
+    ctx.set(v, Arg::of_tensor(iv));
+    out.input_names.push_back(v->debugName());
+  }
+
+  Converter conv(ctx);
+  conv.block(g->block());
+  ctx.node = nullptr;
+
+  std::vector<ir::Value*> outs;
+  for (const auto* v : g->outputs()) out.returns.push_back(make_output_tree(ctx, ctx.arg(v), outs));
+  TRTORCH_EXPECT(!outs.empty(), "the method returns no tensor computed from its inputs");
+  for (size_t i = 0; i < outs.size(); ++i) {
+    out.graph->mark_output(outs[i]);
+    out.output_names.push_back(str_cat("output_", i));
+  }
+  return out;
+}
+
+std::vector<std::string> unsupported_nodes(const std::shared_ptr<torch::jit::Graph>& g) {
+  std::vector<std::string> problems;
+  std::set<std::string> seen;
+  std::function<void(const torch::jit::Block*)> walk = [&](const torch::jit::Block* b) {
+    for (const Node* n : b->nodes()) {
+      for (const auto* sub : n->blocks()) walk(sub);
+      if (is_ignored(n) || is_structural(n) || find_evaluator(n) || find_converter(n)) continue;
+      bool produces_tensor = false;
+      for (const auto* o : n->outputs())
+        if (o->type()->kind() == c10::TypeKind::TensorType) produces_tensor = true;
+      bool inputs_constant = true;
+      for (const auto* i : n->inputs())
+        if (i->node()->kind() != prim::Constant) inputs_constant = false;
+      // Scalar and list arithmetic, and ops on constants, are evaluated at compile time.
+      if (n->maybeOperator() && (!produces_tensor || inputs_constant)) continue;
+      std::string line = str_cat("unsupported operator: ", describe(n));
+      if (seen.insert(line).second) problems.push_back(line);
+    }
+  };
+  walk(g->block());
+  return problems;
+}
+
+}  // namespace trtorch::frontend

@@ -1,0 +1,42 @@
+// Drives conversion of a lowered TorchScript graph into an engine IR graph.
+#pragma once
+
+#include <torch/csrc/jit/ir/ir.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/ir/ir.h"
+
+namespace trtorch::frontend {
+
+// How the method's return value is rebuilt from the engine's flat list of outputs.
+struct OutputTree {
+  enum class Kind { kEngineOutput, kConstant, kTuple, kList };
+  Kind kind = Kind::kEngineOutput;
+  int engine_output = -1;      // kEngineOutput
+  c10::IValue constant;        // kConstant
+  c10::TypePtr type;           // kTuple / kList
+  std::vector<OutputTree> items;
+};
+
+struct InputSpec {
+  std::vector<int64_t> min, opt, max;
+};
+
+struct ConvertedGraph {
+  std::unique_ptr<ir::Graph> graph;  // FP32, before passes
+  std::vector<std::string> input_names, output_names;
+  std::vector<OutputTree> returns;   // one per graph output of the TorchScript method
+};
+
+// Converts; throws trtorch::Error naming the first unsupported or invalid node.
+ConvertedGraph convert_graph(const std::shared_ptr<torch::jit::Graph>& g, const std::vector<InputSpec>& inputs);
+
+// Walks the whole graph (nested blocks too) and lists every node that has no converter and
+// cannot be evaluated at compile time (one line each, with its schema and source location).
+// Empty when everything is supported. Needs no input shapes.
+std::vector<std::string> unsupported_nodes(const std::shared_ptr<torch::jit::Graph>& g);
+
+}  // namespace trtorch::frontend

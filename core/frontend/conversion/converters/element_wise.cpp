@@ -1,0 +1,157 @@
+// Elementwise arithmetic and activation converters.
+#include "core/frontend/conversion/converters/helpers.h"
+
+namespace trtorch::frontend::converters {
+namespace {
+
+using torch::jit::Node;
+using ir::BinaryKind;
+using ir::UnaryKind;
+
+// The engine dtype of a binary op: that of its engine-computed operand.
+ir::DType operand_dtype(ConversionCtx& ctx, const Node* n) {
+  for (size_t i = 0; i < 2; ++i) {
+    const Arg& a = ctx.arg(n->input(i));
+    if (a.kind == Arg::Kind::kTensor) return a.tensor->type.dtype;
+  }
+  return ctx.tensor(n->input(0))->type.dtype;
+}
+
+// self <op> other, optionally with other scaled by alpha (add/sub).
+void add_binary(ConversionCtx& ctx, const Node* n, BinaryKind k, bool has_alpha, bool reverse = false) {
+  ir::DType dt = operand_dtype(ctx, n);
+  ir::Value* a = ctx.tensor_as(n->input(0), dt);
+  ir::Value* b = ctx.tensor_as(n->input(1), dt);
+  if (has_alpha) {
+    double alpha = ctx.to_double(n->input(2));
+    if (alpha != 1.0) {
+      ir::Value*& scaled = reverse ? a : b;
+      scaled = binary(ctx, scaled, ctx.scalar_constant(alpha, dt), BinaryKind::kMul);
+    }
+  }
+  ctx.set_output(0, reverse ? binary(ctx, b, a, k) : binary(ctx, a, b, k));
+}
+
+ConverterFn binary_fn(BinaryKind k, bool has_alpha) {
+  return [k, has_alpha](ConversionCtx& ctx, const Node* n) { add_binary(ctx, n, k, has_alpha); };
+}
+
+ConverterFn unary_fn(UnaryKind k) {
+  return [k](ConversionCtx& ctx, const Node* n) { ctx.set_output(0, unary(ctx, ctx.tensor(n->input(0)), k)); };
+}
+
+std::string float_input(const ConversionCtx& ctx, const Node* n) {
+  const Arg& a = ctx.arg(n->input(0));
+  if (a.kind == Arg::Kind::kTensor && !ir::is_floating(a.tensor->type.dtype))
+    return str_cat("only floating-point inputs are supported, got ", a.tensor->type.str());
+  return "";
+}
+
+static auto reg =
+    RegisterConverters()
+        .pattern({{"aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor",
+                   "aten::add_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)",
+                   "aten::add.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor",
+                   "aten::add_.Scalar(Tensor(a!) self, Scalar other, Scalar alpha=1) -> Tensor(a!)"},
+                  binary_fn(BinaryKind::kAdd, true)})
+        .pattern({{"aten::sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor",
+                   "aten::sub_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)",
+                   "aten::sub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor"},
+                  binary_fn(BinaryKind::kSub, true)})
+        .pattern({{"aten::rsub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor",
+                   "aten::rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) { add_binary(ctx, n, BinaryKind::kSub, true, true); }})
+        .pattern({{"aten::mul.Tensor(Tensor self, Tensor other) -> Tensor",
+                   "aten::mul_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)",
+                   "aten::mul.Scalar(Tensor self, Scalar other) -> Tensor",
+                   "aten::mul_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)"},
+                  binary_fn(BinaryKind::kMul, false)})
+        .pattern({{"aten::div.Tensor(Tensor self, Tensor other) -> Tensor",
+                   "aten::div_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)",
+                   "aten::div.Scalar(Tensor self, Scalar other) -> Tensor",
+                   "aten::div_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)"},
+                  binary_fn(BinaryKind::kDiv, false), float_input})
+        .pattern({{"aten::pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor",
+                   "aten::pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor"},
+                  binary_fn(BinaryKind::kPow, false), float_input})
+        .pattern({{"aten::maximum(Tensor self, Tensor other) -> Tensor"}, binary_fn(BinaryKind::kMax, false)})
+        .pattern({{"aten::minimum(Tensor self, Tensor other) -> Tensor"}, binary_fn(BinaryKind::kMin, false)})
+        .pattern({{"aten::relu(Tensor self) -> Tensor", "aten::relu_(Tensor(a!) self) -> Tensor(a!)"},
+                  unary_fn(UnaryKind::kRelu), float_input})
+        .pattern({{"aten::relu6(Tensor self) -> Tensor", "aten::relu6_(Tensor(a!) self) -> Tensor(a!)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ctx.set_output(0, unary(ctx, ctx.tensor(n->input(0)), UnaryKind::kClamp, 0.0, 6.0));
+                  },
+                  float_input})
+        .pattern({{"aten::hardtanh(Tensor self, Scalar min_val=-1, Scalar max_val=1) -> Tensor",
+                   "aten::hardtanh_(Tensor(a!) self, Scalar min_val=-1, Scalar max_val=1) -> Tensor(a!)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ctx.set_output(0, unary(ctx, ctx.tensor(n->input(0)), UnaryKind::kClamp,
+                                            ctx.to_double(n->input(1)), ctx.to_double(n->input(2))));
+                  },
+                  float_input})
+        .pattern({{"aten::clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor",
+                   "aten::clamp_(Tensor(a!) self, Scalar? min=None, Scalar? max=None) -> Tensor(a!)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    double lo = ctx.is_none(n->input(1)) ? -std::numeric_limits<double>::infinity()
+                                                         : ctx.to_double(n->input(1));
+                    double hi = ctx.is_none(n->input(2)) ? std::numeric_limits<double>::infinity()
+                                                         : ctx.to_double(n->input(2));
+                    ctx.set_output(0, unary(ctx, ctx.tensor(n->input(0)), UnaryKind::kClamp, lo, hi));
+                  },
+                  float_input})
+        .pattern({{"aten::sigmoid(Tensor self) -> Tensor", "aten::sigmoid_(Tensor(a!) self) -> Tensor(a!)"},
+                  unary_fn(UnaryKind::kSigmoid), float_input})
+        .pattern({{"aten::tanh(Tensor self) -> Tensor", "aten::tanh_(Tensor(a!) self) -> Tensor(a!)"},
+                  unary_fn(UnaryKind::kTanh), float_input})
+        .pattern({{"aten::hardsigmoid(Tensor self) -> Tensor",
+                   "aten::hardsigmoid_(Tensor(a!) self) -> Tensor(a!)"},
+                  unary_fn(UnaryKind::kHardSigmoid), float_input})
+        .pattern({{"aten::hardswish(Tensor self) -> Tensor", "aten::hardswish_(Tensor(a!) self) -> Tensor(a!)"},
+                  unary_fn(UnaryKind::kHardSwish), float_input})
+        .pattern({{"aten::silu(Tensor self) -> Tensor", "aten::silu_(Tensor(a!) self) -> Tensor(a!)"},
+                  unary_fn(UnaryKind::kSilu), float_input})
+        .pattern({{"aten::gelu(Tensor self, *, str approximate='none') -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    std::string approx = ctx.ivalue(n->input(1)).toStringRef();
+                    if (approx != "none" && approx != "tanh") ctx.fail(str_cat("unknown gelu approximation '", approx, "'"));
+                    ctx.set_output(0, unary(ctx, ctx.tensor(n->input(0)),
+                                            approx == "tanh" ? UnaryKind::kGeluTanh : UnaryKind::kGeluErf));
+                  },
+                  float_input})
+        .pattern({{"aten::leaky_relu(Tensor self, Scalar negative_slope=0.01) -> Tensor",
+                   "aten::leaky_relu_(Tensor(a!) self, Scalar negative_slope=0.01) -> Tensor(a!)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ctx.set_output(0, unary(ctx, ctx.tensor(n->input(0)), UnaryKind::kLeakyRelu,
+                                            ctx.to_double(n->input(1))));
+                  },
+                  float_input})
+        .pattern({{"aten::elu(Tensor self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor",
+                   "aten::elu_(Tensor(a!) self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor(a!)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    if (ctx.to_double(n->input(2)) != 1.0 || ctx.to_double(n->input(3)) != 1.0)
+                      ctx.fail("elu with scale or input_scale other than 1 is not supported");
+                    ctx.set_output(0, unary(ctx, ctx.tensor(n->input(0)), UnaryKind::kElu, ctx.to_double(n->input(1))));
+                  },
+                  float_input})
+        .pattern({{"aten::exp(Tensor self) -> Tensor"}, unary_fn(UnaryKind::kExp), float_input})
+        .pattern({{"aten::log(Tensor self) -> Tensor"}, unary_fn(UnaryKind::kLog), float_input})
+        .pattern({{"aten::sqrt(Tensor self) -> Tensor"}, unary_fn(UnaryKind::kSqrt), float_input})
+        .pattern({{"aten::rsqrt(Tensor self) -> Tensor"}, unary_fn(UnaryKind::kRsqrt), float_input})
+        .pattern({{"aten::neg(Tensor self) -> Tensor"}, unary_fn(UnaryKind::kNeg), float_input})
+        .pattern({{"aten::abs(Tensor self) -> Tensor"}, unary_fn(UnaryKind::kAbs), float_input})
+        .pattern({{"aten::erf(Tensor self) -> Tensor"}, unary_fn(UnaryKind::kErf), float_input})
+        .pattern({{"aten::reciprocal(Tensor self) -> Tensor"}, unary_fn(UnaryKind::kReciprocal), float_input})
+        .pattern({{"aten::dropout(Tensor input, float p, bool train) -> Tensor",
+                   "aten::dropout_(Tensor(a!) self, float p=0.5, bool train=False) -> Tensor(a!)",
+                   "aten::feature_dropout(Tensor input, float p, bool train) -> Tensor",
+                   "aten::alpha_dropout(Tensor input, float p, bool train) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    if (ctx.to_bool(n->input(2))) ctx.fail("dropout in training mode is not supported (call eval())");
+                    identity(ctx, n);
+                  }})
+        .pattern({{"aten::detach(Tensor(a) self) -> Tensor(a)", "aten::clone(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor"},
+                  identity});
+
+}  // namespace
+}  // namespace trtorch::frontend::converters

@@ -1,0 +1,221 @@
+// Shape and layout converters: view/reshape/flatten, permute/transpose, (un)squeeze, cat,
+// stack, chunk/split, slice/select, contiguous, dtype casts.
+#include "core/frontend/conversion/converters/helpers.h"
+#include "core/runtime/runtime.h"
+
+namespace trtorch::frontend::converters {
+namespace {
+
+using torch::jit::Node;
+
+ir::Value* slice(ConversionCtx& ctx, ir::Value* x, int64_t axis, int64_t start, int64_t end, int64_t step) {
+  ir::SliceAttrs a;
+  a.axis = axis;
+  a.start = start;
+  a.end = end;
+  a.step = step;
+  return ctx.add(ir::OpKind::Slice, a, {x});
+}
+
+// Python slice bounds normalized like torch: negative from the end, clamped to [0, n].
+int64_t clamp_index(int64_t i, int64_t n) {
+  if (i < 0) i += n;
+  return std::min(std::max<int64_t>(i, 0), n);
+}
+
+void set_list_output(ConversionCtx& ctx, const Node* n, const std::vector<ir::Value*>& parts) {
+  std::vector<Arg> items;
+  for (ir::Value* p : parts) items.push_back(Arg::of_tensor(p));
+  ctx.set(n->output(), Arg::of_list(std::move(items), n->output()->type()));
+}
+
+// Splits along `dim` into pieces of the given sizes.
+std::vector<ir::Value*> split(ConversionCtx& ctx, ir::Value* x, int64_t dim, const std::vector<int64_t>& sizes) {
+  std::vector<ir::Value*> parts;
+  int64_t start = 0;
+  for (int64_t s : sizes) {
+    parts.push_back(slice(ctx, x, dim, start, start + s, 1));
+    start += s;
+  }
+  return parts;
+}
+
+ir::Value* unsqueeze(ConversionCtx& ctx, ir::Value* x, int64_t dim) {
+  auto s = shape_of(ctx, x);
+  int64_t d = normalize_dim(ctx, dim, int64_t(s.size()) + 1);
+  s.insert(s.begin() + d, 1);
+  return reshape(ctx, x, s);
+}
+
+static auto reg =
+    RegisterConverters()
+        .pattern({{"aten::view(Tensor(a) self, SymInt[] size) -> Tensor(a)",
+                   "aten::reshape(Tensor(a) self, SymInt[] shape) -> Tensor(a)",
+                   "aten::_reshape_alias(Tensor(a) self, SymInt[] size, SymInt[] stride) -> Tensor(a)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ctx.set_output(0, reshape(ctx, ctx.tensor(n->input(0)), ctx.to_ints(n->input(1))));
+                  }})
+        .pattern({{"aten::flatten.using_ints(Tensor(a) self, int start_dim=0, int end_dim=-1) -> Tensor(a)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ir::Value* x = ctx.tensor(n->input(0));
+                    auto s = shape_of(ctx, x);
+                    if (s.empty()) {
+                      ctx.set_output(0, reshape(ctx, x, {1}));
+                      return;
+                    }
+                    int64_t r = int64_t(s.size());
+                    int64_t a = normalize_dim(ctx, ctx.to_int(n->input(1)), r);
+                    int64_t b = normalize_dim(ctx, ctx.to_int(n->input(2)), r);
+                    if (a > b) ctx.fail("flatten: start_dim is after end_dim");
+                    std::vector<int64_t> t(s.begin(), s.begin() + a);
+                    int64_t m = 1;
+                    for (int64_t i = a; i <= b; ++i) m *= s[size_t(i)];
+                    t.push_back(m);
+                    t.insert(t.end(), s.begin() + b + 1, s.end());
+                    ctx.set_output(0, reshape(ctx, x, t));
+                  }})
+        .pattern({{"aten::permute(Tensor(a) self, int[] dims) -> Tensor(a)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ir::Value* x = ctx.tensor(n->input(0));
+                    auto dims = ctx.to_ints(n->input(1));
+                    for (auto& d : dims) d = normalize_dim(ctx, d, x->type.rank());
+                    ctx.set_output(0, transpose(ctx, x, dims));
+                  }})
+        .pattern({{"aten::transpose.int(Tensor(a) self, int dim0, int dim1) -> Tensor(a)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ir::Value* x = ctx.tensor(n->input(0));
+                    int64_t r = x->type.rank();
+                    std::vector<int64_t> perm(static_cast<size_t>(r));
+                    for (int64_t i = 0; i < r; ++i) perm[size_t(i)] = i;
+                    std::swap(perm[size_t(normalize_dim(ctx, ctx.to_int(n->input(1)), r))],
+                              perm[size_t(normalize_dim(ctx, ctx.to_int(n->input(2)), r))]);
+                    ctx.set_output(0, transpose(ctx, x, perm));
+                  }})
+        .pattern({{"aten::t(Tensor(a) self) -> Tensor(a)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ir::Value* x = ctx.tensor(n->input(0));
+                    if (x->type.rank() < 2) return ctx.set_output(0, x);
+                    ctx.set_output(0, transpose(ctx, x, {1, 0}));
+                  }})
+        .pattern({{"aten::contiguous(Tensor(a) self, *, MemoryFormat memory_format=contiguous_format) -> Tensor(a)"},
+                  identity})
+        .pattern({{"aten::unsqueeze(Tensor(a) self, int dim) -> Tensor(a)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ctx.set_output(0, unsqueeze(ctx, ctx.tensor(n->input(0)), ctx.to_int(n->input(1))));
+                  }})
+        .pattern({{"aten::squeeze.dim(Tensor(a) self, int dim) -> Tensor(a)", "aten::squeeze(Tensor(a) self) -> Tensor(a)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ir::Value* x = ctx.tensor(n->input(0));
+                    auto s = shape_of(ctx, x);
+                    std::vector<int64_t> t;
+                    int64_t only = n->inputs().size() > 1 ? normalize_dim(ctx, ctx.to_int(n->input(1)), int64_t(s.size())) : -1;
+                    for (size_t i = 0; i < s.size(); ++i)
+                      if (!(s[i] == 1 && (only < 0 || int64_t(i) == only))) t.push_back(s[i]);
+                    ctx.set_output(0, reshape(ctx, x, t));
+                  }})
+        .pattern({{"aten::cat(Tensor[] tensors, int dim=0) -> Tensor", "aten::concat(Tensor[] tensors, int dim=0) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    auto xs = ctx.tensor_list(n->input(0));
+                    if (xs.empty()) ctx.fail("cat of an empty list");
+                    ir::ConcatAttrs a;
+                    a.axis = normalize_dim(ctx, ctx.to_int(n->input(1)), xs[0]->type.rank());
+                    ir::DType dt = xs[0]->type.dtype;
+                    for (auto& x : xs)
+                      if (x->type.dtype != dt) ctx.fail("cat of tensors with different dtypes is not supported");
+                    ctx.set_output(0, xs.size() == 1 ? xs[0] : ctx.add(ir::OpKind::Concat, a, xs));
+                  }})
+        .pattern({{"aten::stack(Tensor[] tensors, int dim=0) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    auto xs = ctx.tensor_list(n->input(0));
+                    if (xs.empty()) ctx.fail("stack of an empty list");
+                    int64_t d = normalize_dim(ctx, ctx.to_int(n->input(1)), xs[0]->type.rank() + 1);
+                    for (auto& x : xs) x = unsqueeze(ctx, x, d);
+                    ir::ConcatAttrs a;
+                    a.axis = d;
+                    ctx.set_output(0, xs.size() == 1 ? xs[0] : ctx.add(ir::OpKind::Concat, a, xs));
+                  }})
+        .pattern({{"aten::chunk(Tensor(a -> *) self, int chunks, int dim=0) -> Tensor(a)[]"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ir::Value* x = ctx.tensor(n->input(0));
+                    auto s = shape_of(ctx, x);
+                    int64_t d = normalize_dim(ctx, ctx.to_int(n->input(2)), int64_t(s.size()));
+                    int64_t chunks = ctx.to_int(n->input(1));
+                    if (chunks <= 0) ctx.fail("chunk count must be positive");
+                    int64_t size = (s[size_t(d)] + chunks - 1) / chunks;
+                    std::vector<int64_t> sizes;
+                    for (int64_t start = 0; start < s[size_t(d)]; start += size)
+                      sizes.push_back(std::min(size, s[size_t(d)] - start));
+                    set_list_output(ctx, n, split(ctx, x, d, sizes));
+                  }})
+        .pattern({{"aten::split.Tensor(Tensor(a -> *) self, SymInt split_size, int dim=0) -> Tensor(a)[]",
+                   "aten::split_with_sizes(Tensor(a -> *) self, SymInt[] split_sizes, int dim=0) -> Tensor(a)[]"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ir::Value* x = ctx.tensor(n->input(0));
+                    auto s = shape_of(ctx, x);
+                    int64_t d = normalize_dim(ctx, ctx.to_int(n->input(2)), int64_t(s.size()));
+                    std::vector<int64_t> sizes;
+                    auto iv = ctx.ivalue(n->input(1));
+                    if (iv.isInt()) {
+                      int64_t size = iv.toInt();
+                      if (size <= 0) ctx.fail("split size must be positive");
+                      for (int64_t start = 0; start < s[size_t(d)]; start += size)
+                        sizes.push_back(std::min(size, s[size_t(d)] - start));
+                    } else {
+                      sizes = ctx.to_ints(n->input(1));
+                      int64_t total = 0;
+                      for (int64_t v : sizes) total += v;
+                      if (total != s[size_t(d)])
+                        ctx.fail(str_cat("split sizes add up to ", total, " but the dim has ", s[size_t(d)]));
+                    }
+                    set_list_output(ctx, n, split(ctx, x, d, sizes));
+                  }})
+        .pattern({{"aten::unbind.int(Tensor(a -> *) self, int dim=0) -> Tensor(a)[]"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ir::Value* x = ctx.tensor(n->input(0));
+                    auto s = shape_of(ctx, x);
+                    int64_t d = normalize_dim(ctx, ctx.to_int(n->input(1)), int64_t(s.size()));
+                    auto t = s;
+                    t.erase(t.begin() + d);
+                    std::vector<ir::Value*> parts;
+                    for (int64_t i = 0; i < s[size_t(d)]; ++i) parts.push_back(reshape(ctx, slice(ctx, x, d, i, i + 1, 1), t));
+                    set_list_output(ctx, n, parts);
+                  }})
+        .pattern({{"aten::slice.Tensor(Tensor(a) self, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1) -> Tensor(a)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ir::Value* x = ctx.tensor(n->input(0));
+                    auto s = shape_of(ctx, x);
+                    int64_t d = normalize_dim(ctx, ctx.to_int(n->input(1)), int64_t(s.size()));
+                    int64_t len = s[size_t(d)];
+                    int64_t start = ctx.is_none(n->input(2)) ? 0 : clamp_index(ctx.to_int(n->input(2)), len);
+                    int64_t end = ctx.is_none(n->input(3)) ? len : clamp_index(ctx.to_int(n->input(3)), len);
+                    int64_t step = ctx.to_int(n->input(4));
+                    if (step <= 0) ctx.fail("slice step must be positive");
+                    if (end < start) end = start;
+                    ctx.set_output(0, start == 0 && end == len && step == 1 ? x : slice(ctx, x, d, start, end, step));
+                  }})
+        .pattern({{"aten::select.int(Tensor(a) self, int dim, SymInt index) -> Tensor(a)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ir::Value* x = ctx.tensor(n->input(0));
+                    auto s = shape_of(ctx, x);
+                    int64_t d = normalize_dim(ctx, ctx.to_int(n->input(1)), int64_t(s.size()));
+                    int64_t i = ctx.to_int(n->input(2));
+                    if (i < -s[size_t(d)] || i >= s[size_t(d)])
+                      ctx.fail(str_cat("index ", i, " is out of range for dim ", d, " of size ", s[size_t(d)]));
+                    if (i < 0) i += s[size_t(d)];
+                    auto t = s;
+                    t.erase(t.begin() + d);
+                    ctx.set_output(0, reshape(ctx, slice(ctx, x, d, i, i + 1, 1), t));
+                  }})
+        .pattern({{"aten::to.dtype(Tensor(a) self, ScalarType dtype, bool non_blocking=False, bool copy=False, "
+                   "MemoryFormat? memory_format=None) -> Tensor(a)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ir::Value* x = ctx.tensor(n->input(0));
+                    ir::CastAttrs a;
+                    a.to = runtime::from_torch_dtype(at::ScalarType(ctx.to_int(n->input(1))));
+                    // A float-to-float cast follows the engine precision (applied by the builder).
+                    if (ir::is_floating(a.to) && ir::is_floating(x->type.dtype)) a.to = x->type.dtype;
+                    ctx.set_output(0, a.to == x->type.dtype ? x : ctx.add(ir::OpKind::Cast, a, {x}));
+                  }});
+
+}  // namespace
+}  // namespace trtorch::frontend::converters

@@ -1,0 +1,101 @@
+// Evaluators for properties of engine tensors known at compile time (shape, rank, dtype,
+// device), and for list queries over lists that hold engine tensors.
+#include "core/frontend/conversion/registry.h"
+#include "core/runtime/runtime.h"
+#include "core/util/error.h"
+
+namespace trtorch::frontend {
+namespace {
+
+using torch::jit::Node;
+
+bool is_engine_tensor(const ConversionCtx& ctx, const torch::jit::Value* v) {
+  return ctx.arg(v).kind == Arg::Kind::kTensor;
+}
+
+std::vector<int64_t> static_shape(const ConversionCtx& ctx, const torch::jit::Value* v) {
+  const ir::TensorType& t = ctx.arg(v).tensor->type;
+  if (!t.is_static()) ctx.fail(str_cat("shape of a tensor with symbolic dims ", t.str(), " is not supported yet"));
+  return t.static_shape();
+}
+
+static auto evaluators =
+    RegisterEvaluators()
+        .kind("aten::size",
+              [](ConversionCtx& ctx, const Node* n) {
+                if (!is_engine_tensor(ctx, n->input(0))) return false;
+                auto shape = static_shape(ctx, n->input(0));
+                if (n->inputs().size() == 1) {
+                  ctx.set(n->output(), Arg::of_ivalue(c10::IValue(shape)));
+                } else {
+                  int64_t d = normalize_dim(ctx, ctx.to_int(n->input(1)), int64_t(shape.size()));
+                  ctx.set(n->output(), Arg::of_ivalue(shape[size_t(d)]));
+                }
+                return true;
+              })
+        .kind("aten::dim",
+              [](ConversionCtx& ctx, const Node* n) {
+                if (!is_engine_tensor(ctx, n->input(0))) return false;
+                ctx.set(n->output(), Arg::of_ivalue(ctx.arg(n->input(0)).tensor->type.rank()));
+                return true;
+              })
+        .kind("aten::numel",
+              [](ConversionCtx& ctx, const Node* n) {
+                if (!is_engine_tensor(ctx, n->input(0))) return false;
+                ctx.set(n->output(), Arg::of_ivalue(ir::numel_of(static_shape(ctx, n->input(0)))));
+                return true;
+              })
+        .kind("prim::dtype",
+              [](ConversionCtx& ctx, const Node* n) {
+                if (!is_engine_tensor(ctx, n->input(0))) return false;
+                auto st = runtime::to_torch_dtype(ctx.arg(n->input(0)).tensor->type.dtype);
+                ctx.set(n->output(), Arg::of_ivalue(int64_t(st)));
+                return true;
+              })
+        .kind("prim::device",
+              [](ConversionCtx& ctx, const Node* n) {
+                if (!is_engine_tensor(ctx, n->input(0))) return false;
+                // Engines run on one device; shape logic that asks for it gets the CPU device.
+                ctx.set(n->output(), Arg::of_ivalue(c10::Device(c10::kCPU)));
+                return true;
+              })
+        .kind("prim::requires_grad",
+              [](ConversionCtx& ctx, const Node* n) {
+                if (!is_engine_tensor(ctx, n->input(0))) return false;
+                ctx.set(n->output(), Arg::of_ivalue(false));  // inference engines carry no autograd
+                return true;
+              })
+        .kind("aten::is_floating_point",
+              [](ConversionCtx& ctx, const Node* n) {
+                if (!is_engine_tensor(ctx, n->input(0))) return false;
+                ctx.set(n->output(), Arg::of_ivalue(ir::is_floating(ctx.arg(n->input(0)).tensor->type.dtype)));
+                return true;
+              })
+        .kind("aten::__is__",
+              [](ConversionCtx& ctx, const Node* n) {
+                // An engine tensor or list is never None, never identical to a constant.
+                if (ctx.is_const(n->input(0)) && ctx.is_const(n->input(1))) return false;
+                ctx.set(n->output(), Arg::of_ivalue(false));
+                return true;
+              })
+        .kind("aten::__isnot__",
+              [](ConversionCtx& ctx, const Node* n) {
+                if (ctx.is_const(n->input(0)) && ctx.is_const(n->input(1))) return false;
+                ctx.set(n->output(), Arg::of_ivalue(true));
+                return true;
+              })
+        .kind("aten::len", [](ConversionCtx& ctx, const Node* n) {
+          const Arg& a = ctx.arg(n->input(0));
+          if (a.kind == Arg::Kind::kList) {
+            ctx.set(n->output(), Arg::of_ivalue(int64_t(a.items.size())));
+            return true;
+          }
+          if (a.kind == Arg::Kind::kTensor) {
+            ctx.set(n->output(), Arg::of_ivalue(static_shape(ctx, n->input(0)).at(0)));
+            return true;
+          }
+          return false;
+        });
+
+}  // namespace
+}  // namespace trtorch::frontend

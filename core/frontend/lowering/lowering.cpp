@@ -1,0 +1,68 @@
+#include "core/frontend/lowering/lowering.h"
+
+#include <torch/csrc/jit/passes/common_subexpression_elimination.h>
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/freeze_module.h>
+#include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/passes/lower_tuples.h>
+#include <torch/csrc/jit/passes/peephole.h>
+#include <torch/csrc/jit/passes/remove_dropout.h>
+#include <torch/csrc/jit/passes/remove_mutation.h>
+
+#include "core/frontend/conversion/context.h"
+#include "core/util/error.h"
+#include "core/util/logging.h"
+
+namespace trtorch::frontend {
+
+namespace {
+
+// Every in-place op left must be the last reader of the tensor it mutates; the converters
+// then treat it as its functional form.
+void check_no_observable_mutation(torch::jit::Block* b) {
+  for (torch::jit::Node* n : b->nodes()) {
+    for (torch::jit::Block* sub : n->blocks()) check_no_observable_mutation(sub);
+    const c10::FunctionSchema* s = n->maybeSchema();
+    if (!s || !s->is_mutable() || n->inputs().empty()) continue;
+    torch::jit::Value* mutated = n->input(0);
+    for (const torch::jit::Use& u : mutated->uses()) {
+      if (u.user != n && n->isBefore(u.user)) {
+        TRTORCH_ERROR("in-place operation whose input is read again afterwards is not supported: ", describe(n),
+                      " (input %", mutated->debugName(), " is used by ", describe(u.user), ")");
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module, const std::string& method) {
+  TRTORCH_EXPECT(module.find_method(method).has_value(), "the module has no method '", method, "'");
+  torch::jit::Module m = module.clone();
+  m.eval();
+  std::vector<std::string> preserved;
+  if (method != "forward") preserved.push_back(method);
+  torch::jit::Module frozen;
+  try {
+    frozen = torch::jit::freeze_module(m, preserved);
+  } catch (const std::exception& e) {
+    TRTORCH_ERROR("freezing the module failed: ", e.what());
+  }
+  auto g = frozen.get_method(method).graph()->copy();
+  torch::jit::Inline(*g);
+  torch::jit::RemoveListMutation(g);
+  torch::jit::RemoveTensorMutation(g);
+  torch::jit::removeDropout(g);
+  torch::jit::ConstantPropagation(g);
+  torch::jit::LowerSimpleTuples(g);
+  torch::jit::PeepholeOptimize(g, /*disable_shape_peepholes=*/true);
+  torch::jit::ConstantPropagation(g);
+  torch::jit::EliminateCommonSubexpression(g);
+  torch::jit::EliminateDeadCode(g);
+  check_no_observable_mutation(g->block());
+  TRTORCH_LOG(kDebug, "lowered graph:\n", g->toString());
+  return g;
+}
+
+}  // namespace trtorch::frontend

@@ -1,0 +1,22 @@
+// Lowering: TorchScript module -> a frozen, inlined, functional TorchScript graph that the
+// converters can take.
+//
+//  1. clone, eval() and freeze (parameters and attributes become constants; calls are inlined);
+//  2. TorchScript passes: inline, in-place -> functional, dropout removal, constant propagation
+//     (which resolves prim::If on constants such as `self.training` or `torch.jit.is_scripting()`),
+//     tuple lowering, peephole, common subexpression and dead code elimination;
+//  3. a check that no in-place op remains whose mutated input is read again.
+// Shape arithmetic driven by aten::size is folded later, during conversion, where input
+// shapes are known (see conversion/evaluators).
+#pragma once
+
+#include <torch/csrc/jit/api/module.h>
+
+#include <memory>
+#include <string>
+
+namespace trtorch::frontend {
+
+std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module, const std::string& method);
+
+}  // namespace trtorch::frontend

@@ -1,0 +1,49 @@
+#include "core/plan/builder.h"
+
+#include "core/passes/passes.h"
+#include "core/util/logging.h"
+
+namespace trtorch::plan {
+
+void assign_precision(ir::Graph& g, ir::DType precision) {
+  TRTORCH_EXPECT(ir::is_floating(precision), "op_precision must be a floating-point type, got ",
+                 ir::dtype_name(precision));
+  if (precision == ir::DType::kFloat32) return;
+  for (ir::Value* v : g.inputs())
+    if (v->type.dtype == ir::DType::kFloat32) v->type.dtype = precision;
+  for (ir::Node* n : g.nodes()) {
+    if (n->op == ir::OpKind::Constant) {
+      auto& c = n->attr<ir::ConstantAttrs>();
+      if (c.value.dtype == ir::DType::kFloat32) c.value = c.value.to(precision);
+    } else if (n->op == ir::OpKind::Cast) {
+      auto& c = n->attr<ir::CastAttrs>();
+      if (c.to == ir::DType::kFloat32) c.to = precision;
+    }
+    g.reinfer(n);
+  }
+}
+
+Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
+                    std::vector<std::string> input_names, std::vector<std::string> output_names) {
+  ir::verify(*graph);
+  passes::PassManager::Options opts;
+  opts.verify_each = config.debug;
+  opts.dump = config.debug && util::log_enabled(util::LogLevel::kDebug);
+  auto pipeline = passes::default_pipeline(opts);
+  pipeline.run(*graph);
+  assign_precision(*graph, config.precision);
+  pipeline.run(*graph);
+  ir::verify(*graph);
+  TRTORCH_LOG(kDebug, "engine graph:\n", graph->str());
+
+  Engine e;
+  e.device = config.device;
+  e.precision = config.precision;
+  e.graph = std::move(graph);
+  e.input_names = std::move(input_names);
+  e.output_names = std::move(output_names);
+  e.producer = "trtorch 0.1.0";
+  return e;
+}
+
+}  // namespace trtorch::plan

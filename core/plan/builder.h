@@ -1,0 +1,29 @@
+// The engine builder: IR graph in, Engine out. It runs the pass pipeline, assigns precision,
+// and (with the CUDA backend) chooses tactics and plans memory.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/plan/engine.h"
+
+namespace trtorch::plan {
+
+struct BuildConfig {
+  ir::DType precision = ir::DType::kFloat32;  // kFloat32, kFloat16 or kBFloat16
+  DeviceInfo device;
+  uint64_t workspace_size = 0;
+  int num_min_timing_iters = 2;
+  int num_avg_timing_iters = 1;
+  bool debug = false;  // verify after every pass and log the graph
+};
+
+// Converts every floating-point tensor of the graph (inputs, constants, casts) to `precision`
+// and re-infers types. Weights are rounded once, from FP32.
+void assign_precision(ir::Graph& g, ir::DType precision);
+
+Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
+                    std::vector<std::string> input_names, std::vector<std::string> output_names);
+
+}  // namespace trtorch::plan

@@ -1,0 +1,120 @@
+#include "core/runtime/runtime.h"
+
+#include <sstream>
+
+#include "core/util/error.h"
+
+namespace trtorch::runtime {
+
+at::ScalarType to_torch_dtype(ir::DType t) {
+  switch (t) {
+    case ir::DType::kFloat32: return at::kFloat;
+    case ir::DType::kFloat16: return at::kHalf;
+    case ir::DType::kBFloat16: return at::kBFloat16;
+    case ir::DType::kInt32: return at::kInt;
+    case ir::DType::kInt64: return at::kLong;
+    case ir::DType::kBool: return at::kBool;
+  }
+  TRTORCH_ERROR("unknown engine dtype ", int(t));
+}
+
+ir::DType from_torch_dtype(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return ir::DType::kFloat32;
+    case at::kHalf: return ir::DType::kFloat16;
+    case at::kBFloat16: return ir::DType::kBFloat16;
+    case at::kInt: return ir::DType::kInt32;
+    case at::kLong: return ir::DType::kInt64;
+    case at::kBool: return ir::DType::kBool;
+    default: break;
+  }
+  TRTORCH_ERROR("dtype ", c10::toString(t), " is not supported by trtorch engines");
+}
+
+EngineHolder::EngineHolder(std::string serialized) : serialized_(std::move(serialized)) {
+  auto e = std::make_shared<plan::Engine>(plan::deserialize(
+      reinterpret_cast<const uint8_t*>(serialized_.data()), serialized_.size()));
+  engine_ = std::move(e);
+  executor_ = plan::make_executor(engine_);
+}
+
+at::Device EngineHolder::device() const {
+  if (engine_->device.type == plan::DeviceType::kReference) return at::Device(at::kCPU);
+  return at::Device(at::kCUDA, c10::DeviceIndex(engine_->device.gpu_id));
+}
+
+std::string EngineHolder::info() const {
+  std::ostringstream os;
+  os << "trtorch engine for " << engine_->device.str() << ", precision " << ir::dtype_name(engine_->precision)
+     << ", " << engine_->graph->num_nodes() << " nodes, produced by " << engine_->producer << "; inputs:";
+  for (size_t i = 0; i < engine_->graph->inputs().size(); ++i)
+    os << " " << engine_->input_names[i] << ":" << engine_->graph->inputs()[i]->type.str();
+  return os.str();
+}
+
+std::vector<at::Tensor> EngineHolder::run(const std::vector<at::Tensor>& inputs) {
+  const plan::Engine& e = *engine_;
+  at::Device dev = device();
+  std::vector<ir::DType> dtypes;
+  std::vector<plan::Shape> shapes;
+  TRTORCH_EXPECT(inputs.size() == e.graph->inputs().size(), "trtorch engine expects ", e.graph->inputs().size(),
+                 " inputs, got ", inputs.size());
+  std::vector<at::Tensor> contiguous;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const at::Tensor& t = inputs[i];
+    TRTORCH_EXPECT(t.defined(), "input ", i, " ('", e.input_names[i], "') is an undefined tensor");
+    TRTORCH_EXPECT(t.device() == dev, "input ", i, " ('", e.input_names[i], "') is on ", t.device().str(),
+                   " but the engine runs on ", dev.str(), " (", e.device.str(), ")");
+    dtypes.push_back(from_torch_dtype(t.scalar_type()));
+    shapes.push_back(t.sizes().vec());
+    contiguous.push_back(t.contiguous());
+  }
+  plan::check_inputs(e, dtypes, shapes);
+
+  std::lock_guard<std::mutex> lock(mu_);
+  auto out_shapes = executor_->output_shapes(shapes);
+  std::vector<at::Tensor> outputs;
+  std::vector<void*> out_ptrs;
+  for (size_t i = 0; i < out_shapes.size(); ++i) {
+    auto opts = at::TensorOptions().device(dev).dtype(to_torch_dtype(e.graph->outputs()[i]->type.dtype));
+    outputs.push_back(at::empty(out_shapes[i], opts));
+    out_ptrs.push_back(outputs.back().data_ptr());
+  }
+  std::vector<const void*> in_ptrs;
+  for (auto& t : contiguous) in_ptrs.push_back(t.data_ptr());
+  size_t ws = executor_->workspace_size(shapes);
+  at::Tensor workspace;
+  if (ws > 0) workspace = at::empty({int64_t(ws)}, at::TensorOptions().device(dev).dtype(at::kByte));
+  executor_->execute(in_ptrs, shapes, out_ptrs, ws > 0 ? workspace.data_ptr() : nullptr, nullptr);
+  return outputs;
+}
+
+c10::IValue make_engine_ivalue(std::string serialized) {
+  return c10::IValue(c10::make_intrusive<EngineHolder>(std::move(serialized)));
+}
+
+namespace {
+
+std::vector<at::Tensor> execute_engine(std::vector<at::Tensor> inputs, c10::intrusive_ptr<EngineHolder> engine) {
+  return engine->run(inputs);
+}
+
+// Registration: the class first, then the op whose schema names it (same translation unit,
+// so the order is fixed).
+static auto engine_class =
+    torch::class_<EngineHolder>("trtorch", "Engine")
+        .def(torch::init<std::string>())
+        .def("info", [](const c10::intrusive_ptr<EngineHolder>& self) { return self->info(); })
+        .def_pickle(
+            [](const c10::intrusive_ptr<EngineHolder>& self) -> std::string { return self->serialized(); },
+            [](std::string state) -> c10::intrusive_ptr<EngineHolder> {
+              return c10::make_intrusive<EngineHolder>(std::move(state));
+            });
+
+TORCH_LIBRARY(trtorch, m) {
+  m.def("execute_engine(Tensor[] inputs, __torch__.torch.classes.trtorch.Engine engine) -> Tensor[]",
+        execute_engine);
+}
+
+}  // namespace
+}  // namespace trtorch::runtime

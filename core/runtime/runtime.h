@@ -1,0 +1,46 @@
+// The runtime: a TorchScript custom class that holds a deserialized engine
+// (torch.classes.trtorch.Engine) and the op that runs it (trtorch::execute_engine).
+//
+// A compiled module's forward is
+//   %engine = prim::GetAttr[name="trtorch_engine_0"](%self)
+//   %outs : Tensor[] = trtorch::execute_engine(%inputs : Tensor[], %engine)
+// so several engines can sit in one TorchScript graph. The class pickles to its serialized
+// engine bytes, so torch.jit.save / torch.jit.load carry it.
+#pragma once
+
+#include <torch/custom_class.h>
+#include <torch/torch.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "core/plan/executor.h"
+
+namespace trtorch::runtime {
+
+constexpr const char* kEngineClassQualName = "__torch__.torch.classes.trtorch.Engine";
+
+struct EngineHolder : torch::CustomClassHolder {
+  explicit EngineHolder(std::string serialized);
+
+  std::vector<at::Tensor> run(const std::vector<at::Tensor>& inputs);
+  at::Device device() const;
+  const plan::Engine& engine() const { return *engine_; }
+  const std::string& serialized() const { return serialized_; }
+  std::string info() const;
+
+ private:
+  std::string serialized_;
+  std::shared_ptr<const plan::Engine> engine_;
+  std::unique_ptr<plan::Executor> executor_;
+  std::mutex mu_;
+};
+
+// Makes the engine object as an IValue (for building the compiled module).
+c10::IValue make_engine_ivalue(std::string serialized);
+
+at::ScalarType to_torch_dtype(ir::DType t);
+ir::DType from_torch_dtype(at::ScalarType t);  // throws for dtypes the IR lacks
+
+}  // namespace trtorch::runtime

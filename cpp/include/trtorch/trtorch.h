@@ -1,0 +1,85 @@
+// trtorch: ahead-of-time compilation of TorchScript modules into optimized GPU engines.
+//
+// trtorch builds its own engines (its own IR, passes, kernels and tactic selection); it does not
+// use NVIDIA TensorRT. Where no GPU is present the engine runs on the reference (CPU) backend.
+//
+//   auto mod = torch::jit::load("model.ts");
+//   trtorch::CompileSpec spec({{1, 3, 224, 224}});
+//   spec.op_precision = trtorch::CompileSpec::DataType::kHalf;
+//   auto compiled = trtorch::CompileGraph(mod, spec);   // a TorchScript module
+//   compiled.save("model_trt.ts");
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace torch::jit {
+struct Module;
+}
+
+#define TRTORCH_API __attribute__((visibility("default")))
+
+namespace trtorch {
+
+struct TRTORCH_API CompileSpec {
+  // A range of shapes one input may take. Fixed shapes have min == opt == max.
+  struct InputRange {
+    std::vector<int64_t> min, opt, max;
+    InputRange(std::vector<int64_t> fixed);  // NOLINT: implicit from a shape, as in TRTorch
+    InputRange(std::vector<int64_t> min, std::vector<int64_t> opt, std::vector<int64_t> max);
+    bool is_fixed() const { return min == opt && opt == max; }
+  };
+
+  enum class DataType { kFloat, kHalf, kBFloat16 };
+
+  struct Device {
+    enum class Type {
+      kAuto,       // the GPU when the CUDA backend and a GPU are present, else the reference backend
+      kGPU,        // a CUDA GPU (gpu_id); an error where there is none
+      kReference,  // the CPU reference backend
+    };
+    Type type = Type::kAuto;
+    int gpu_id = 0;
+  };
+
+  CompileSpec(std::vector<InputRange> input_ranges);             // NOLINT
+  CompileSpec(std::vector<std::vector<int64_t>> fixed_sizes);  // NOLINT
+
+  std::vector<InputRange> input_ranges;
+  DataType op_precision = DataType::kFloat;
+  Device device;
+  // Largest scratch memory the builder may give one kernel (bytes); 0 means the default.
+  uint64_t workspace_size = 0;
+  // Tactic timing: warm-up runs and averaged runs per candidate.
+  uint64_t num_min_timing_iters = 2;
+  uint64_t num_avg_timing_iters = 1;
+  // Log every lowering and conversion step and verify the engine IR after each pass.
+  bool debug = false;
+};
+
+// True when every operation of the method can be compiled. When `report` is given it receives
+// one line per unsupported operation, with its schema and source location.
+TRTORCH_API bool CheckMethodOperatorSupport(const torch::jit::Module& module, std::string method_name,
+                                            std::string* report = nullptr);
+
+// Compiles the module's forward into an engine and returns a TorchScript module whose forward
+// runs it. The result saves with torch::jit::save and loads in any process that has the
+// trtorch runtime library loaded.
+TRTORCH_API torch::jit::Module CompileGraph(const torch::jit::Module& module, CompileSpec spec);
+
+// The serialized engine of one method, for use without the TorchScript wrapper.
+TRTORCH_API std::string ConvertGraphToTRTEngine(const torch::jit::Module& module, std::string method_name,
+                                                CompileSpec spec);
+
+// Version and build information ("trtorch 0.1.0, torch 2.11.0, ...").
+TRTORCH_API std::string get_build_info();
+TRTORCH_API void dump_build_info();
+
+namespace logging {
+enum class Level { kERROR = 0, kWARNING = 1, kINFO = 2, kDEBUG = 3 };
+TRTORCH_API void set_reportable_log_level(Level lvl);
+TRTORCH_API Level get_reportable_log_level();
+}  // namespace logging
+
+}  // namespace trtorch

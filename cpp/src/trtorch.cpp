@@ -1,0 +1,107 @@
+// The C++ API: maps CompileSpec onto the compiler pipeline.
+#include "trtorch/trtorch.h"
+
+#include <torch/cuda.h>
+#include <torch/script.h>
+#include <torch/version.h>
+
+#include <iostream>
+#include <sstream>
+
+#include "core/frontend/compiler.h"
+#include "core/plan/executor.h"
+#include "core/util/logging.h"
+
+namespace trtorch {
+
+CompileSpec::InputRange::InputRange(std::vector<int64_t> fixed) : min(fixed), opt(fixed), max(std::move(fixed)) {}
+CompileSpec::InputRange::InputRange(std::vector<int64_t> mn, std::vector<int64_t> op, std::vector<int64_t> mx)
+    : min(std::move(mn)), opt(std::move(op)), max(std::move(mx)) {}
+
+CompileSpec::CompileSpec(std::vector<InputRange> ranges) : input_ranges(std::move(ranges)) {}
+CompileSpec::CompileSpec(std::vector<std::vector<int64_t>> fixed_sizes) {
+  for (auto& s : fixed_sizes) input_ranges.emplace_back(std::move(s));
+}
+
+namespace {
+
+plan::DeviceInfo resolve_device(const CompileSpec::Device& d) {
+  plan::DeviceInfo info;
+  bool cuda_backend = plan::has_backend(plan::DeviceType::kCUDA);
+  bool gpu = torch::cuda::is_available();
+  switch (d.type) {
+    case CompileSpec::Device::Type::kReference:
+      info.type = plan::DeviceType::kReference;
+      return info;
+    case CompileSpec::Device::Type::kGPU:
+      TRTORCH_EXPECT(cuda_backend, "device GPU was requested but this build of trtorch has no CUDA backend");
+      TRTORCH_EXPECT(gpu, "device GPU was requested but no CUDA GPU is available");
+      break;
+    case CompileSpec::Device::Type::kAuto:
+      if (!cuda_backend || !gpu) {
+        TRTORCH_LOG(kInfo, "no CUDA GPU/backend: building for the reference (CPU) backend");
+        info.type = plan::DeviceType::kReference;
+        return info;
+      }
+      break;
+  }
+  TRTORCH_EXPECT(d.gpu_id >= 0 && d.gpu_id < int(torch::cuda::device_count()), "gpu_id ", d.gpu_id,
+                 " is not a CUDA device (", torch::cuda::device_count(), " present)");
+  info.type = plan::DeviceType::kCUDA;
+  info.gpu_id = d.gpu_id;
+  return info;
+}
+
+frontend::CompileOptions to_options(const CompileSpec& spec) {
+  frontend::CompileOptions o;
+  for (const auto& r : spec.input_ranges) o.inputs.push_back({r.min, r.opt, r.max});
+  switch (spec.op_precision) {
+    case CompileSpec::DataType::kFloat: o.build.precision = ir::DType::kFloat32; break;
+    case CompileSpec::DataType::kHalf: o.build.precision = ir::DType::kFloat16; break;
+    case CompileSpec::DataType::kBFloat16: o.build.precision = ir::DType::kBFloat16; break;
+  }
+  o.build.device = resolve_device(spec.device);
+  o.build.workspace_size = spec.workspace_size;
+  o.build.num_min_timing_iters = int(spec.num_min_timing_iters);
+  o.build.num_avg_timing_iters = int(spec.num_avg_timing_iters);
+  o.build.debug = spec.debug;
+  if (spec.debug) util::set_log_level(util::LogLevel::kDebug);
+  return o;
+}
+
+}  // namespace
+
+bool CheckMethodOperatorSupport(const torch::jit::Module& module, std::string method_name, std::string* report) {
+  auto problems = frontend::check_method_support(module, method_name);
+  if (report) {
+    std::ostringstream os;
+    for (const auto& p : problems) os << p << "\n";
+    *report = os.str();
+  }
+  for (const auto& p : problems) TRTORCH_LOG(kWarning, p);
+  return problems.empty();
+}
+
+torch::jit::Module CompileGraph(const torch::jit::Module& module, CompileSpec spec) {
+  return frontend::compile_module(module, "forward", to_options(spec));
+}
+
+std::string ConvertGraphToTRTEngine(const torch::jit::Module& module, std::string method_name, CompileSpec spec) {
+  return frontend::compile_engine(module, method_name, to_options(spec)).serialized;
+}
+
+std::string get_build_info() {
+  std::ostringstream os;
+  os << "trtorch 0.1.0 (engine format " << plan::kFormatVersion << "), built against torch " << TORCH_VERSION
+     << "; backends: reference" << (plan::has_backend(plan::DeviceType::kCUDA) ? ", CUDA" : "");
+  return os.str();
+}
+
+void dump_build_info() { std::cout << get_build_info() << std::endl; }
+
+namespace logging {
+void set_reportable_log_level(Level lvl) { util::set_log_level(util::LogLevel(int(lvl))); }
+Level get_reportable_log_level() { return Level(int(util::log_level())); }
+}  // namespace logging
+
+}  // namespace trtorch

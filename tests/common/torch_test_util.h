@@ -1,0 +1,34 @@
+// Helpers for tests that compare trtorch with the TorchScript interpreter.
+#pragma once
+
+#include <torch/script.h>
+
+#include <string>
+#include <vector>
+
+#include "trtorch/trtorch.h"
+
+namespace trtorch::testing {
+
+// Flattens a forward's return value into its tensors (tuples and lists in order, None skipped).
+std::vector<at::Tensor> flatten(const c10::IValue& v);
+
+// max |a - b| / max |b| over all outputs (scaled error, robust to values near zero), with a
+// shape and count check. Returns +inf on a shape mismatch.
+double max_rel_error(const std::vector<at::Tensor>& got, const std::vector<at::Tensor>& want);
+
+// Runs a module on inputs without autograd.
+c10::IValue run(torch::jit::Module& m, const std::vector<at::Tensor>& inputs);
+
+// A compile spec for the reference backend with the inputs' shapes.
+trtorch::CompileSpec reference_spec(const std::vector<at::Tensor>& inputs, bool fp16 = false);
+
+// Inputs converted to half.
+std::vector<at::Tensor> to_half(const std::vector<at::Tensor>& inputs);
+
+// Folder for test artifacts (TRTORCH_TEST_TMPDIR or /tmp), created on first use.
+std::string tmp_dir();
+// The directory holding the test binaries (for trtorch_run).
+std::string bin_dir();
+
+}  // namespace trtorch::testing

@@ -1,0 +1,72 @@
+// trtorch_run: loads a saved (compiled) TorchScript module and runs it, in a process that links
+// only the trtorch runtime library, not the compiler.
+//
+//   trtorch_run MODULE.ts INPUTS.pt OUTPUTS.pt [--device cpu|cuda] [--iters N]
+//
+// INPUTS.pt / OUTPUTS.pt hold a list of tensors written by torch::save (C++). The forward's
+// return value is flattened (tuples/lists, in order; None skipped). With --iters it also
+// prints the median latency in ms. Exit codes: 0 ok, 1 error, 2 usage.
+#include <torch/script.h>
+#include <torch/serialize.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+
+namespace {
+
+void flatten(const c10::IValue& v, std::vector<at::Tensor>& out) {
+  if (v.isTensor()) {
+    out.push_back(v.toTensor());
+  } else if (v.isTuple()) {
+    for (const auto& e : v.toTupleRef().elements()) flatten(e, out);
+  } else if (v.isList()) {
+    for (const auto& e : v.toListRef()) flatten(e, out);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 4) {
+    std::cerr << "usage: trtorch_run MODULE.ts INPUTS.pt OUTPUTS.pt [--device cpu|cuda] [--iters N]\n";
+    return 2;
+  }
+  std::string device = "cpu";
+  int iters = 0;
+  for (int i = 4; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--device") device = argv[i + 1];
+    else if (a == "--iters") iters = std::atoi(argv[i + 1]);
+    else {
+      std::cerr << "unknown argument " << a << "\n";
+      return 2;
+    }
+  }
+  try {
+    torch::jit::Module m = torch::jit::load(argv[1]);
+    std::vector<at::Tensor> inputs;
+    torch::load(inputs, argv[2]);
+    std::vector<c10::IValue> args;
+    for (auto& t : inputs) args.emplace_back(t.to(torch::Device(device)));
+    c10::IValue result = m.forward(args);
+    std::vector<at::Tensor> outs;
+    flatten(result, outs);
+    for (auto& t : outs) t = t.to(torch::kCPU);
+    torch::save(outs, argv[3]);
+    if (iters > 0) {
+      std::vector<double> ms;
+      for (int i = 0; i < iters; ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        m.forward(args);
+        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      }
+      std::sort(ms.begin(), ms.end());
+      std::cout << "median_ms " << ms[ms.size() / 2] << "\n";
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "trtorch_run: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -122,7 +122,9 @@ void sgemm(int64_t M, int64_t N, int64_t K, MatRef A, const PackB& pack_b, float
 
   // Tiles of C: column tiles of about NB (a multiple of the thread count when there are
   // several), and when columns are few, row groups too so that every thread gets work.
-  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  // Products too small to repay waking the thread team run on the calling thread.
+  const bool small = double(M) * double(N) * double(K) < 32768.0;
+  const int threads = omp_in_parallel() || small ? 1 : omp_get_max_threads();
   int64_t n_tiles = ceil_div(N, NB);
   if (threads > 1 && n_tiles > 1) n_tiles = ceil_div(n_tiles, threads) * threads;
   const int64_t nb = ceil_div(ceil_div(N, n_tiles), NR) * NR;

@@ -1,0 +1,100 @@
+// Internal to the reference backend: the kernel of every op of ops.def (one eval_<Op> each,
+// defined in the file of its op family) and the helpers the kernels share.
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#include "core/ir/ir.h"
+#include "core/util/error.h"
+
+namespace trtorch::backends::reference {
+
+// Every op has a kernel: the dispatcher in executor.cpp calls eval_<Op> for each entry of
+// ops.def, so an op without a kernel does not link. `out` arrives with the inferred dtypes and
+// shapes but no storage: a kernel either calls allocate() or makes out[i] share the storage of
+// an input (Identity, Reshape, Constant).
+#define TRTORCH_OP(Name, MinIn, MaxIn, NumOut)                                     \
+  void eval_##Name(const ir::Name##Attrs& attrs, const std::vector<ir::HostTensor>& in, \
+                   std::vector<ir::HostTensor>& out);
+#include "core/ir/ops.def"
+#undef TRTORCH_OP
+
+// Elementwise loops shorter than this stay on one thread.
+constexpr int64_t kParallelMin = int64_t(1) << 15;
+
+// Gives `t` fresh zero-filled storage for its dtype and shape.
+void allocate(ir::HostTensor& t);
+
+// Throws trtorch::Error "<op>: <what> has dtype <t>, which this op does not support".
+[[noreturn]] void unsupported_dtype(const char* op, const char* what, ir::DType t);
+void expect_floating(const char* op, const char* what, const ir::HostTensor& t);
+
+// FP32 view of a floating-point tensor: aliases FP32 storage, converts FP16/BF16 once.
+class FloatIn {
+ public:
+  FloatIn(const char* op, const char* what, const ir::HostTensor& t);
+  const float* data() const { return p_; }
+
+ private:
+  std::vector<float> tmp_;
+  const float* p_ = nullptr;
+};
+
+// FP32 output buffer for a floating-point tensor: FP32 storage is written directly, FP16/BF16
+// go through a scratch buffer that commit() rounds into the tensor once.
+class FloatOut {
+ public:
+  explicit FloatOut(ir::HostTensor& t);
+  float* data() { return p_; }
+  void commit();
+
+ private:
+  ir::HostTensor& t_;
+  std::vector<float> tmp_;
+  float* p_ = nullptr;
+};
+
+// Storage types for the dtypes that have no C++ arithmetic type of their own.
+struct Half { uint16_t bits; };
+struct BFloat16 { uint16_t bits; };
+using Bool = uint8_t;
+
+template <typename T>
+struct TypeTag {
+  using type = T;
+};
+
+// Calls f(TypeTag<T>{}) with T the storage type of `t`.
+template <typename F>
+decltype(auto) visit_dtype(ir::DType t, F&& f) {
+  switch (t) {
+    case ir::DType::kFloat32: return f(TypeTag<float>{});
+    case ir::DType::kFloat16: return f(TypeTag<Half>{});
+    case ir::DType::kBFloat16: return f(TypeTag<BFloat16>{});
+    case ir::DType::kInt32: return f(TypeTag<int32_t>{});
+    case ir::DType::kInt64: return f(TypeTag<int64_t>{});
+    case ir::DType::kBool: return f(TypeTag<Bool>{});
+  }
+  TRTORCH_CHECK(false, "bad dtype ", int(t));
+  return f(TypeTag<float>{});
+}
+
+// Calls f(TypeTag<U>{}) with U an unsigned integer type of `size` bytes (byte-wise data movement).
+template <typename F>
+decltype(auto) visit_elem_size(size_t size, F&& f) {
+  switch (size) {
+    case 1: return f(TypeTag<uint8_t>{});
+    case 2: return f(TypeTag<uint16_t>{});
+    case 4: return f(TypeTag<uint32_t>{});
+    case 8: return f(TypeTag<uint64_t>{});
+  }
+  TRTORCH_CHECK(false, "bad element size ", size);
+  return f(TypeTag<uint8_t>{});
+}
+
+// Row-major strides of a shape, in elements.
+std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& shape);
+
+}  // namespace trtorch::backends::reference

@@ -1,0 +1,74 @@
+// The reference backend as a plan::Executor, registered for DeviceType::kReference.
+#include <cstring>
+
+#include "core/backends/reference/reference.h"
+#include "core/plan/executor.h"
+#include "core/util/error.h"
+
+namespace trtorch::backends::reference {
+
+namespace {
+
+class ReferenceExecutor : public plan::Executor {
+ public:
+  explicit ReferenceExecutor(std::shared_ptr<const plan::Engine> engine) : engine_(std::move(engine)) {
+    TRTORCH_CHECK(engine_ && engine_->graph, "reference executor without a graph");
+  }
+
+  std::vector<plan::Shape> output_shapes(const std::vector<plan::Shape>& input_shapes) override {
+    const ir::Graph& g = *engine_->graph;
+    TRTORCH_EXPECT(input_shapes.size() == g.inputs().size(), "reference executor: the engine takes ",
+                   g.inputs().size(), " inputs, got ", input_shapes.size(), " shapes");
+    std::vector<ir::TensorType> types(size_t(g.num_values()));
+    for (size_t i = 0; i < input_shapes.size(); ++i)
+      types[size_t(g.inputs()[i]->id)] = ir::TensorType::fixed(g.inputs()[i]->type.dtype, input_shapes[i]);
+    for (ir::Node* n : g.nodes()) {
+      std::vector<ir::TensorType> in;
+      for (ir::Value* v : n->inputs) in.push_back(types[size_t(v->id)]);
+      std::vector<ir::TensorType> out = ir::infer_types(n->op, n->attrs, in);
+      for (size_t i = 0; i < out.size(); ++i) types[size_t(n->outputs[i]->id)] = out[i];
+    }
+    std::vector<plan::Shape> shapes;
+    for (ir::Value* v : g.outputs()) shapes.push_back(types[size_t(v->id)].static_shape());
+    return shapes;
+  }
+
+  size_t workspace_size(const std::vector<plan::Shape>&) override { return 0; }
+
+  void execute(const std::vector<const void*>& inputs, const std::vector<plan::Shape>& input_shapes,
+               const std::vector<void*>& outputs, void*, void*) override {
+    const ir::Graph& g = *engine_->graph;
+    TRTORCH_EXPECT(inputs.size() == g.inputs().size() && input_shapes.size() == inputs.size(),
+                   "reference executor: the engine takes ", g.inputs().size(), " inputs, got ", inputs.size(),
+                   " pointers and ", input_shapes.size(), " shapes");
+    TRTORCH_EXPECT(outputs.size() == g.outputs().size(), "reference executor: the engine has ",
+                   g.outputs().size(), " outputs, got ", outputs.size(), " pointers");
+    std::vector<ir::HostTensor> in;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      ir::HostTensor t(g.inputs()[i]->type.dtype, input_shapes[i]);
+      if (t.nbytes()) {
+        TRTORCH_EXPECT(inputs[i] != nullptr, "reference executor: input ", i, " is a null pointer");
+        std::memcpy(t.data(), inputs[i], t.nbytes());
+      }
+      in.push_back(std::move(t));
+    }
+    std::vector<ir::HostTensor> out = run(g, in);
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (!out[i].nbytes()) continue;
+      TRTORCH_EXPECT(outputs[i] != nullptr, "reference executor: output ", i, " is a null pointer");
+      std::memcpy(outputs[i], out[i].data(), out[i].nbytes());
+    }
+  }
+
+ private:
+  std::shared_ptr<const plan::Engine> engine_;
+};
+
+// Runs when libtrtorch_core is loaded: every program that links the core has the backend.
+const bool kRegistered = plan::register_backend(plan::DeviceType::kReference, [](std::shared_ptr<const plan::Engine> e) {
+  return std::unique_ptr<plan::Executor>(new ReferenceExecutor(std::move(e)));
+});
+
+}  // namespace
+
+}  // namespace trtorch::backends::reference

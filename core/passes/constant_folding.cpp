@@ -1,0 +1,50 @@
+// Constant folding: a node whose inputs are all Constant outputs is evaluated on the reference
+// backend and its outputs become Constant nodes. The inputs it leaves unused are removed by
+// dead_code_elimination.
+#include "core/backends/reference/reference.h"
+#include "core/passes/passes.h"
+#include "core/util/error.h"
+
+namespace trtorch::passes {
+
+namespace {
+
+bool all_inputs_constant(const ir::Node& n) {
+  for (const ir::Value* v : n.inputs)
+    if (!v->producer || v->producer->op != ir::OpKind::Constant) return false;
+  return !n.inputs.empty();
+}
+
+}  // namespace
+
+bool constant_folding(ir::Graph& g) {
+  bool changed = false;
+  for (ir::Node* n : g.nodes()) {
+    if (n->op == ir::OpKind::Constant || !all_inputs_constant(*n)) continue;
+    std::vector<ir::HostTensor> args;
+    for (const ir::Value* v : n->inputs) args.push_back(v->producer->attr<ir::ConstantAttrs>().value);
+    std::vector<ir::HostTensor> results;
+    try {
+      results = backends::reference::eval_node(*n, args);
+    } catch (const Error&) {
+      continue;  // e.g. an op the reference backend rejects: left for the backend to report at build time
+    }
+    TRTORCH_CHECK(results.size() == n->outputs.size(), n->name(), ": eval_node returned ", results.size(),
+                  " outputs");
+    for (size_t i = 0; i < results.size(); ++i) {
+      ir::Value* old = n->outputs[i];
+      ir::ConstantAttrs c;
+      c.value = std::move(results[i]);
+      ir::Node* k = g.insert_before(n, ir::OpKind::Constant, std::move(c), {}, n->source);
+      TRTORCH_CHECK(k->outputs[0]->type == old->type, "folded ", n->name(), " into ", k->outputs[0]->type.str(),
+                    " but its output was ", old->type.str());
+      k->outputs[0]->name = old->name;
+      g.replace_all_uses(old, k->outputs[0]);
+    }
+    g.remove_node(n);
+    changed = true;
+  }
+  return changed;
+}
+
+}  // namespace trtorch::passes

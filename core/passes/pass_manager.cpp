@@ -1,0 +1,62 @@
+// The pass manager: runs a list of passes to a fixed point, verifying and dumping on request.
+#include <cstdio>
+
+#include "core/passes/passes.h"
+#include "core/util/error.h"
+
+namespace trtorch::passes {
+
+PassManager& PassManager::add(std::string name, PassFn fn) {
+  TRTORCH_CHECK(fn, "pass '", name, "' has no function");
+  passes_.push_back(Pass{std::move(name), std::move(fn)});
+  return *this;
+}
+
+bool PassManager::run(ir::Graph& g, int max_rounds) const {
+  if (opts_.verify_each) {
+    try {
+      ir::verify(g);
+    } catch (const Error& e) {
+      TRTORCH_ERROR("pass manager: the graph is invalid before any pass ran: ", e.what());
+    }
+  }
+  bool any = false;
+  for (int round = 0; round < max_rounds; ++round) {
+    bool changed = false;
+    for (const Pass& p : passes_) {
+      const std::string before = opts_.dump ? g.str() : std::string();
+      bool c;
+      try {
+        c = p.fn(g);
+      } catch (const Error& e) {
+        TRTORCH_ERROR("pass '", p.name, "' failed: ", e.what());
+      }
+      if (opts_.dump && c) {
+        std::fprintf(stderr, "=== before pass '%s' (round %d) ===\n%s=== after pass '%s' ===\n%s", p.name.c_str(),
+                     round, before.c_str(), p.name.c_str(), g.str().c_str());
+      }
+      if (opts_.verify_each) {
+        try {
+          ir::verify(g);
+        } catch (const Error& e) {
+          TRTORCH_ERROR("pass '", p.name, "' left an invalid graph: ", e.what());
+        }
+      }
+      changed |= c;
+    }
+    any |= changed;
+    if (!changed) break;
+  }
+  return any;
+}
+
+PassManager default_pipeline(PassManager::Options o) {
+  PassManager pm(o);
+  pm.add("remove_identity", remove_identity)
+      .add("constant_folding", constant_folding)
+      .add("fold_batch_norm", fold_batch_norm)
+      .add("dead_code_elimination", dead_code_elimination);
+  return pm;
+}
+
+}  // namespace trtorch::passes

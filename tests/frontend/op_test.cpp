@@ -1,0 +1,162 @@
+// Per-op tests: a small scripted module per converter is compiled with trtorch (reference
+// backend), run, and compared with the TorchScript interpreter, in FP32 and FP16.
+//
+// Error metric: max |trtorch - torchscript| / max |torchscript| over all outputs.
+//  * FP32: <= 1e-4 (the bound; the reference computes in FP32 like TorchScript on CPU,
+//    differences are summation order only).
+//  * FP16: inputs and weights are rounded to half (relative error 2^-11 ~ 4.9e-4 each) and every
+//    op output is rounded once more; a single op with sums over up to a few hundred terms
+//    stays well under 1e-2, which is the bound used (per case it can be raised with a reason).
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "tests/common/torch_test_util.h"
+
+using namespace trtorch::testing;
+
+namespace {
+
+struct OpCase {
+  std::string name;
+  std::string forward;  // TorchScript source of forward(self, ...)
+  std::vector<std::vector<int64_t>> shapes;
+  std::map<std::string, at::Tensor> params;
+  bool positive = false;  // inputs drawn from (0.5, 1.5) instead of N(0, 1)
+  double fp16_tol = 1e-2;
+};
+
+at::Tensor w(std::vector<int64_t> s) { return torch::randn(s) * 0.3; }
+at::Tensor pos(std::vector<int64_t> s) { return torch::rand(s) + 0.5; }
+
+std::vector<OpCase> cases() {
+  torch::manual_seed(42);
+  std::vector<OpCase> c;
+  auto add = [&](OpCase o) { c.push_back(std::move(o)); };
+  // --- convolution and batch norm ---
+  add({"conv2d_stride_pad_bias", "def forward(self, x):\n  return torch.conv2d(x, self.w, self.b, [2, 1], [1, 0], [1, 1], 1)\n",
+       {{2, 4, 11, 9}}, {{"w", w({6, 4, 3, 3})}, {"b", w({6})}}});
+  add({"conv2d_groups_dilation_nobias", "def forward(self, x):\n  return torch.conv2d(x, self.w, None, [1, 1], [2, 2], [2, 2], 2)\n",
+       {{1, 4, 10, 10}}, {{"w", w({6, 2, 3, 3})}}});
+  add({"conv2d_depthwise", "def forward(self, x):\n  return torch.conv2d(x, self.w, self.b, [2, 2], [1, 1], [1, 1], 8)\n",
+       {{1, 8, 9, 9}}, {{"w", w({8, 1, 3, 3})}, {"b", w({8})}}});
+  add({"convolution_traced_form",
+       "def forward(self, x):\n  return torch._convolution(x, self.w, self.b, [1, 1], [1, 1], [1, 1], False, [0, 0], 1, False, False, True, True)\n",
+       {{1, 3, 8, 8}}, {{"w", w({5, 3, 3, 3})}, {"b", w({5})}}});
+  add({"batch_norm", "def forward(self, x):\n  return torch.batch_norm(x, self.g, self.b, self.m, self.v, False, 0.1, 1e-3, True)\n",
+       {{2, 5, 4, 3}}, {{"g", pos({5})}, {"b", w({5})}, {"m", w({5})}, {"v", pos({5})}}});
+  add({"conv_bn_relu_folded",
+       "def forward(self, x):\n  y = torch.conv2d(x, self.w, None, [1, 1], [1, 1], [1, 1], 1)\n"
+       "  return torch.relu(torch.batch_norm(y, self.g, self.b, self.m, self.v, False, 0.1, 1e-5, True))\n",
+       {{1, 3, 8, 8}}, {{"w", w({4, 3, 3, 3})}, {"g", pos({4})}, {"b", w({4})}, {"m", w({4})}, {"v", pos({4})}}});
+  // --- pooling ---
+  add({"max_pool2d_ceil_pad", "def forward(self, x):\n  return torch.max_pool2d(x, [3, 3], [2, 2], [1, 1], [1, 1], True)\n", {{1, 3, 10, 11}}});
+  add({"max_pool2d_dilation", "def forward(self, x):\n  return torch.max_pool2d(x, [2, 2], [1, 1], [0, 0], [2, 2], False)\n", {{1, 2, 7, 7}}});
+  add({"avg_pool2d_exclude_pad_ceil", "def forward(self, x):\n  return torch.nn.functional.avg_pool2d(x, [3, 3], [2, 2], [1, 1], True, False)\n", {{1, 3, 10, 9}}});
+  add({"avg_pool2d_divisor", "def forward(self, x):\n  return torch.nn.functional.avg_pool2d(x, [2, 2], [2, 2], [0, 0], False, True, 3)\n", {{1, 3, 6, 6}}});
+  add({"adaptive_avg_pool2d", "def forward(self, x):\n  return torch.nn.functional.adaptive_avg_pool2d(x, [3, 4])\n", {{2, 3, 7, 10}}});
+  add({"adaptive_avg_pool2d_upsample", "def forward(self, x):\n  return torch.nn.functional.adaptive_avg_pool2d(x, [6, 6])\n", {{1, 2, 2, 3}}});
+  add({"adaptive_max_pool2d", "def forward(self, x):\n  return torch.nn.functional.adaptive_max_pool2d(x, [2, 3])\n", {{1, 3, 7, 8}}});
+  // --- elementwise ---
+  add({"add_tensor_alpha_broadcast", "def forward(self, x, y):\n  return torch.add(x, y, alpha=2.5)\n", {{2, 3, 4}, {3, 1}}});
+  add({"add_scalar", "def forward(self, x):\n  return x + 3\n", {{2, 5}}});
+  add({"sub_mul_div", "def forward(self, x, y):\n  return (x - y) * 2.0 / (y.abs() + 1.0)\n", {{4, 6}, {4, 6}}});
+  add({"rsub", "def forward(self, x):\n  return 1.0 - x\n", {{3, 3}}});
+  add({"pow_scalar", "def forward(self, x):\n  return torch.pow(x, 3)\n", {{3, 4}}});
+  add({"maximum_minimum", "def forward(self, x, y):\n  return torch.maximum(x, y) + torch.minimum(x, y) * 2.0\n", {{3, 4}, {1, 4}}});
+  add({"mul_constant_tensor", "def forward(self, x):\n  return x * self.s\n", {{2, 3, 4, 4}}, {{"s", w({1, 3, 1, 1})}}});
+  add({"inplace_add_relu", "def forward(self, x, y):\n  z = x * 2.0\n  z += y\n  return torch.relu_(z)\n", {{2, 8}, {2, 8}}});
+  // --- activations ---
+  add({"relu", "def forward(self, x):\n  return torch.relu(x)\n", {{2, 3, 4}}});
+  add({"relu6", "def forward(self, x):\n  return torch.nn.functional.relu6(x * 4.0)\n", {{2, 16}}});
+  add({"hardtanh", "def forward(self, x):\n  return torch.nn.functional.hardtanh(x, -0.5, 0.7)\n", {{3, 7}}});
+  add({"clamp", "def forward(self, x):\n  return torch.clamp(x, min=-0.2) + torch.clamp(x, max=0.3) + torch.clamp(x, -0.1, 0.1)\n", {{3, 7}}});
+  add({"sigmoid_tanh", "def forward(self, x):\n  return torch.sigmoid(x) + torch.tanh(x)\n", {{4, 5}}});
+  add({"hardsigmoid_hardswish", "def forward(self, x):\n  return torch.nn.functional.hardsigmoid(x * 4.0) + torch.nn.functional.hardswish(x * 4.0)\n", {{4, 16}}});
+  add({"silu", "def forward(self, x):\n  return torch.nn.functional.silu(x)\n", {{4, 5}}});
+  add({"gelu_erf", "def forward(self, x):\n  return torch.nn.functional.gelu(x)\n", {{4, 5}}});
+  add({"gelu_tanh", "def forward(self, x):\n  return torch.nn.functional.gelu(x, approximate='tanh')\n", {{4, 5}}});
+  add({"leaky_relu_elu", "def forward(self, x):\n  return torch.nn.functional.leaky_relu(x, 0.2) + torch.nn.functional.elu(x, 0.7)\n", {{4, 5}}});
+  add({"exp_neg_abs_erf", "def forward(self, x):\n  return torch.exp(x) + torch.neg(x) + torch.abs(x) + torch.erf(x)\n", {{4, 5}}});
+  add({"log_sqrt_rsqrt_reciprocal", "def forward(self, x):\n  return torch.log(x) + torch.sqrt(x) + torch.rsqrt(x) + torch.reciprocal(x)\n", {{4, 5}}, {}, true});
+  add({"dropout_eval", "def forward(self, x):\n  return torch.nn.functional.dropout(x, 0.5, False) * 2.0\n", {{4, 5}}});
+  // --- matrix products ---
+  add({"linear_bias", "def forward(self, x):\n  return torch.nn.functional.linear(x, self.w, self.b)\n", {{2, 3, 16}}, {{"w", w({8, 16})}, {"b", w({8})}}});
+  add({"linear_nobias", "def forward(self, x):\n  return torch.nn.functional.linear(x, self.w)\n", {{5, 16}}, {{"w", w({7, 16})}}});
+  add({"addmm", "def forward(self, x):\n  return torch.addmm(self.b, x, self.w, beta=0.5, alpha=2.0)\n", {{4, 6}}, {{"w", w({6, 3})}, {"b", w({3})}}});
+  add({"matmul_3d_2d", "def forward(self, x, y):\n  return torch.matmul(x, y)\n", {{2, 3, 5}, {5, 4}}});
+  add({"matmul_vec", "def forward(self, x, y):\n  return torch.matmul(x, y)\n", {{2, 3, 5}, {5}}});
+  add({"bmm_mm", "def forward(self, x, y, z):\n  return torch.bmm(x, y), torch.mm(z, z)\n", {{2, 3, 5}, {2, 5, 4}, {4, 4}}});
+  // --- shape and layout ---
+  add({"view_size_arith", "def forward(self, x):\n  n = x.size(0)\n  return x.view(n, -1) * 2.0\n", {{3, 2, 4}}});
+  add({"reshape_flatten", "def forward(self, x):\n  return torch.flatten(x.reshape(2, 3, 4, 2), 1, 2)\n", {{6, 8}}});
+  add({"permute_transpose_t", "def forward(self, x, y):\n  return x.permute(2, 0, 1).contiguous(), x.transpose(0, -1), y.t()\n", {{2, 3, 4}, {3, 5}}});
+  add({"unsqueeze_squeeze", "def forward(self, x):\n  return x.unsqueeze(1).unsqueeze(-1), x.unsqueeze(0).squeeze(0), x.view(3, 1, 4).squeeze()\n", {{3, 4}}});
+  add({"cat_stack", "def forward(self, x, y):\n  return torch.cat([x, y, x], 1), torch.stack([x, x], 0)\n", {{2, 3}, {2, 5}}});
+  add({"chunk_split", "def forward(self, x):\n  a, b, c = x.chunk(3, 1)\n  d, e = torch.split(x, [2, 5], 1)\n  f = torch.split(x, 3, 1)\n  return a + 1.0, b, c, d, e, f[2]\n", {{2, 7}}});
+  add({"unbind", "def forward(self, x):\n  a, b, c = x.unbind(1)\n  return a * b + c\n", {{2, 3, 4}}});
+  add({"slice_select", "def forward(self, x):\n  return x[:, 1:5:2], x[-1], x[:, -3:], x[1, 2:]\n", {{3, 7}}});
+  add({"channel_shuffle",
+       "def forward(self, x):\n  b, c, h, w = x.size()\n  g = 2\n  x = x.view(b, g, c // g, h, w)\n"
+       "  x = torch.transpose(x, 1, 2).contiguous()\n  return x.view(b, -1, h, w)\n",
+       {{2, 8, 3, 3}}});
+  add({"to_dtype", "def forward(self, x):\n  return x.to(torch.float32) * 3.0\n", {{2, 3}}});
+  // --- reductions and softmax ---
+  add({"mean_dims_keepdim", "def forward(self, x):\n  return x.mean([2, 3], keepdim=True), x.mean(1), x.mean()\n", {{2, 3, 4, 5}}});
+  add({"sum_amax_amin", "def forward(self, x):\n  return x.sum(-1), x.sum(), torch.amax(x, [0, 2]), torch.amin(x, 1, True)\n", {{3, 4, 5}}});
+  add({"prod", "def forward(self, x):\n  return torch.prod(x, 1)\n", {{3, 4}}, {}, true});
+  add({"softmax_log_softmax", "def forward(self, x):\n  return torch.softmax(x, -1), torch.log_softmax(x, 1)\n", {{2, 6, 5}}});
+  // --- control flow and structure ---
+  add({"constant_if_and_loop",
+       "def forward(self, x):\n  if x.dim() == 2:\n    x = x * 2.0\n  else:\n    x = x * 3.0\n"
+       "  for i in range(3):\n    x = x + 1.0\n  return x\n",
+       {{2, 3}}});
+  add({"tuple_and_list_outputs", "def forward(self, x):\n  return (x + 1.0, [x * 2.0, x])\n", {{2, 2}}});
+  return c;
+}
+
+torch::jit::Module make_module(const OpCase& c) {
+  torch::jit::Module m("__torch__.OpCase_" + c.name);
+  for (const auto& [k, v] : c.params) m.register_attribute(k, c10::TensorType::get(), v);
+  m.define(c.forward);
+  m.eval();
+  return m;
+}
+
+std::vector<at::Tensor> make_inputs(const OpCase& c) {
+  std::vector<at::Tensor> r;
+  for (const auto& s : c.shapes) r.push_back(c.positive ? pos(s) : torch::randn(s));
+  return r;
+}
+
+class OpTest : public ::testing::TestWithParam<OpCase> {};
+
+TEST_P(OpTest, MatchesTorchScriptFP32) {
+  const OpCase& c = GetParam();
+  auto m = make_module(c);
+  auto inputs = make_inputs(c);
+  auto want = flatten(run(m, inputs));
+  auto compiled = trtorch::CompileGraph(m, reference_spec(inputs));
+  auto got = flatten(run(compiled, inputs));
+  double err = max_rel_error(got, want);
+  EXPECT_LE(err, 1e-4) << c.name;
+  // A second set of inputs through the same engine.
+  auto inputs2 = make_inputs(c);
+  EXPECT_LE(max_rel_error(flatten(run(compiled, inputs2)), flatten(run(m, inputs2))), 1e-4) << c.name;
+}
+
+TEST_P(OpTest, MatchesTorchScriptFP16) {
+  const OpCase& c = GetParam();
+  auto m = make_module(c);
+  auto inputs = make_inputs(c);
+  auto want = flatten(run(m, inputs));
+  auto compiled = trtorch::CompileGraph(m, reference_spec(inputs, /*fp16=*/true));
+  auto got = flatten(run(compiled, to_half(inputs)));
+  for (const auto& t : got) EXPECT_EQ(t.scalar_type(), at::kHalf) << c.name;
+  EXPECT_LE(max_rel_error(got, want), c.fp16_tol) << c.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Ops, OpTest, ::testing::ValuesIn(cases()),
+                         [](const ::testing::TestParamInfo<OpCase>& i) { return i.param.name; });
+
+}  // namespace

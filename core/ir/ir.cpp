@@ -4,6 +4,7 @@
 #include <cstring>
 #include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/util/error.h"
 
@@ -347,10 +348,12 @@ std::string Graph::str() const {
 }
 
 void verify(const Graph& g) {
-  std::unordered_map<const Value*, bool> defined;
+  // Each defined value maps to the set of its users (linear time, even for values with many users).
+  std::unordered_map<const Value*, std::unordered_set<const Node*>> defined;
+  auto define = [&](const Value* v) { defined[v].insert(v->users.begin(), v->users.end()); };
   for (Value* v : g.inputs()) {
     TRTORCH_EXPECT(v->producer == nullptr, "verifier: graph input %", v->id, " has a producer");
-    defined[v] = true;
+    define(v);
   }
   for (Node* n : g.nodes()) {
     const OpInfo& info = op_info(n->op);
@@ -365,7 +368,7 @@ void verify(const Graph& g) {
     for (Value* v : n->inputs) {
       TRTORCH_EXPECT(v && defined.count(v), "verifier: ", where(), " uses value %", v ? v->id : -1,
                      " before it is defined");
-      TRTORCH_EXPECT(std::count(v->users.begin(), v->users.end(), n) >= 1, "verifier: use list of %",
+      TRTORCH_EXPECT(defined.at(v).count(n), "verifier: use list of %",
                      v->id, " misses ", where());
       in_types.push_back(v->type);
     }
@@ -376,7 +379,7 @@ void verify(const Graph& g) {
       TRTORCH_EXPECT(o->type == inferred[i], "verifier: ", where(), " output %", o->id, " has type ",
                      o->type.str(), " but its inputs give ", inferred[i].str());
       TRTORCH_EXPECT(!defined.count(o), "verifier: value %", o->id, " defined twice");
-      defined[o] = true;
+      define(o);
     }
   }
   for (Value* v : g.outputs()) {

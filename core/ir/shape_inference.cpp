@@ -52,14 +52,37 @@ std::vector<Dim> broadcast(const char* op, const std::vector<Dim>& a, const std:
   return out;
 }
 
-// Output length of a sliding window (conv / pool).
-int64_t window_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil_mode) {
-  int64_t eff = d * (k - 1) + 1;
-  int64_t num = in + 2 * p - eff;
+// Size arithmetic on values that may come from untrusted engines: overflow is an error.
+int64_t checked_add(const char* op, int64_t a, int64_t b) {
+  int64_t r;
+  INFER_EXPECT(!__builtin_add_overflow(a, b, &r), "size computation overflows: ", a, " + ", b);
+  return r;
+}
+int64_t checked_mul(const char* op, int64_t a, int64_t b) {
+  int64_t r;
+  INFER_EXPECT(!__builtin_mul_overflow(a, b, &r), "size computation overflows: ", a, " * ", b);
+  return r;
+}
+int64_t checked_sub(const char* op, int64_t a, int64_t b) {
+  int64_t r;
+  INFER_EXPECT(!__builtin_sub_overflow(a, b, &r), "size computation overflows: ", a, " - ", b);
+  return r;
+}
+int64_t checked_numel(const char* op, const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n = checked_mul(op, n, d);
+  return n;
+}
+
+// Output length of a sliding window (conv / pool); s, d >= 1 and in, p >= 0.
+int64_t window_out(const char* op, int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil_mode) {
+  int64_t eff = checked_add(op, checked_mul(op, d, k - 1), 1);
+  int64_t padded = checked_add(op, in, checked_mul(op, 2, p));
+  int64_t num = checked_sub(op, padded, eff);
   if (num < 0) return 0;
-  int64_t out = (ceil_mode ? (num + s - 1) / s : num / s) + 1;
+  int64_t out = (ceil_mode ? num / s + (num % s != 0) : num / s) + 1;
   // PyTorch: the last window must start inside the input or left padding.
-  if (ceil_mode && (out - 1) * s >= in + p) --out;
+  if (ceil_mode && (out - 1) >= (in + p) / s + ((in + p) % s != 0)) --out;
   return out;
 }
 
@@ -88,9 +111,9 @@ Types infer_Conv2d(const Conv2dAttrs& a, const Types& in) {
   expect_pair(op, a.dilation, "dilation", 1);
   INFER_EXPECT(a.groups >= 1, "groups must be >= 1");
   auto ws = w.static_shape();
-  INFER_EXPECT(x.dims[1].is_static() && x.dims[1].min == ws[1] * a.groups, "input has ",
-               x.dims[1].min, " channels but weight ", w.str(), " with groups=", a.groups, " expects ",
-               ws[1] * a.groups);
+  int64_t in_channels = checked_mul(op, ws[1], a.groups);
+  INFER_EXPECT(x.dims[1].is_static() && x.dims[1].min == in_channels, "input has ", x.dims[1].min,
+               " channels but weight ", w.str(), " with groups=", a.groups, " expects ", in_channels);
   INFER_EXPECT(ws[0] % a.groups == 0, "output channels ", ws[0], " not divisible by groups ", a.groups);
   if (in.size() == 3) {
     INFER_EXPECT(in[2].rank() == 1 && in[2].is_static() && in[2].dims[0].min == ws[0],
@@ -99,7 +122,7 @@ Types infer_Conv2d(const Conv2dAttrs& a, const Types& in) {
   std::vector<Dim> out{x.dims[0], Dim::fixed(ws[0])};
   for (int i = 0; i < 2; ++i) {
     out.push_back(derived(op, x.dims[2 + i], [&](int64_t v) {
-      int64_t o = window_out(v, ws[2 + i], a.stride[i], a.padding[i], a.dilation[i], false);
+      int64_t o = window_out(op, v, ws[2 + i], a.stride[i], a.padding[i], a.dilation[i], false);
       INFER_EXPECT(o > 0, "output size is empty for input size ", v);
       return o;
     }));
@@ -177,13 +200,13 @@ Types infer_Pool2d(const Pool2dAttrs& a, const Types& in) {
   expect_pair(op, a.padding, "padding", 0);
   expect_pair(op, a.dilation, "dilation", 1);
   for (int i = 0; i < 2; ++i)
-    INFER_EXPECT(a.padding[i] * 2 <= a.kernel[i], "padding ", a.padding[i], " exceeds half the kernel ",
+    INFER_EXPECT(a.padding[i] <= a.kernel[i] / 2, "padding ", a.padding[i], " exceeds half the kernel ",
                  a.kernel[i]);
   INFER_EXPECT(a.divisor_override >= 0, "divisor_override must be >= 0");
   std::vector<Dim> out{in[0].dims[0], in[0].dims[1]};
   for (int i = 0; i < 2; ++i) {
     out.push_back(derived(op, in[0].dims[2 + i], [&](int64_t v) {
-      int64_t o = window_out(v, a.kernel[i], a.stride[i], a.padding[i], a.dilation[i], a.ceil_mode);
+      int64_t o = window_out(op, v, a.kernel[i], a.stride[i], a.padding[i], a.dilation[i], a.ceil_mode);
       INFER_EXPECT(o > 0, "output size is empty for input size ", v);
       return o;
     }));
@@ -236,7 +259,7 @@ Types infer_Softmax(const SoftmaxAttrs& a, const Types& in) {
 Types infer_Reshape(const ReshapeAttrs& a, const Types& in) {
   const char* op = "Reshape";
   INFER_EXPECT(in[0].is_static(), "reshape of a tensor with symbolic dims is not supported yet: ", in[0].str());
-  int64_t n = numel_of(in[0].static_shape());
+  int64_t n = checked_numel(op, in[0].static_shape());
   int64_t known = 1;
   int infer_at = -1;
   for (size_t i = 0; i < a.shape.size(); ++i) {
@@ -245,7 +268,7 @@ Types infer_Reshape(const ReshapeAttrs& a, const Types& in) {
       infer_at = int(i);
     } else {
       INFER_EXPECT(a.shape[i] >= 0, "negative size ", a.shape[i], " in target shape");
-      known *= a.shape[i];
+      known = checked_mul(op, known, a.shape[i]);
     }
   }
   std::vector<int64_t> out = a.shape;
@@ -286,7 +309,7 @@ Types infer_Concat(const ConcatAttrs& a, const Types& in) {
       INFER_EXPECT(in[i].dims[d] == out[d], "input ", i, " ", in[i].str(), " differs from ", in[0].str(),
                    " in dim ", d);
     }
-    total += derived(op, in[i].dims[a.axis], [](int64_t v) { return v; }).min;
+    total = checked_add(op, total, derived(op, in[i].dims[a.axis], [](int64_t v) { return v; }).min);
   }
   out[a.axis] = Dim::fixed(total);
   return {TensorType(in[0].dtype, out)};
@@ -301,7 +324,8 @@ Types infer_Slice(const SliceAttrs& a, const Types& in) {
   out[a.axis] = derived(op, in[0].dims[a.axis], [&](int64_t n) {
     INFER_EXPECT(a.start >= 0 && a.start <= a.end && a.end <= n, "range [", a.start, ", ", a.end,
                  ") is not within dim of size ", n);
-    return (a.end - a.start + a.step - 1) / a.step;
+    int64_t len = a.end - a.start;
+    return len / a.step + (len % a.step != 0);
   });
   return {TensorType(in[0].dtype, out)};
 }

@@ -1,0 +1,324 @@
+// The serialized engine format: round trips and damaged input.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <unordered_map>
+
+#include "core/util/error.h"
+#include "tests/plan/engines.h"
+
+using namespace trtorch;
+using namespace trtorch::plan;
+using namespace trtorch::plan::fixtures;
+
+namespace {
+
+// Value numbering in definition order (inputs, then node outputs), as the format numbers them.
+std::unordered_map<const Value*, int> numbering(const Graph& g) {
+  std::unordered_map<const Value*, int> idx;
+  for (Value* v : g.inputs()) idx.emplace(v, int(idx.size()));
+  for (Node* n : g.nodes())
+    for (Value* o : n->outputs) idx.emplace(o, int(idx.size()));
+  return idx;
+}
+
+void expect_same_graph(const Graph& a, const Graph& b) {
+  auto ia = numbering(a), ib = numbering(b);
+  ASSERT_EQ(a.inputs().size(), b.inputs().size());
+  for (size_t i = 0; i < a.inputs().size(); ++i) {
+    EXPECT_EQ(a.inputs()[i]->name, b.inputs()[i]->name);
+    EXPECT_EQ(a.inputs()[i]->type, b.inputs()[i]->type) << a.inputs()[i]->type.str();
+  }
+  auto na = a.nodes(), nb = b.nodes();
+  ASSERT_EQ(na.size(), nb.size());
+  for (size_t i = 0; i < na.size(); ++i) {
+    SCOPED_TRACE(::testing::Message() << "node " << i << " " << na[i]->name());
+    EXPECT_EQ(na[i]->op, nb[i]->op);
+    EXPECT_EQ(na[i]->source, nb[i]->source);
+    EXPECT_TRUE(attrs_equal(na[i]->attrs, nb[i]->attrs))
+        << attrs_str(na[i]->attrs) << " vs " << attrs_str(nb[i]->attrs);
+    ASSERT_EQ(na[i]->inputs.size(), nb[i]->inputs.size());
+    for (size_t k = 0; k < na[i]->inputs.size(); ++k)
+      EXPECT_EQ(ia.at(na[i]->inputs[k]), ib.at(nb[i]->inputs[k]));
+    ASSERT_EQ(na[i]->outputs.size(), nb[i]->outputs.size());
+    for (size_t k = 0; k < na[i]->outputs.size(); ++k) {
+      EXPECT_EQ(na[i]->outputs[k]->name, nb[i]->outputs[k]->name);
+      EXPECT_EQ(na[i]->outputs[k]->type, nb[i]->outputs[k]->type);
+      EXPECT_EQ(ia.at(na[i]->outputs[k]), ib.at(nb[i]->outputs[k]));
+    }
+  }
+  ASSERT_EQ(a.outputs().size(), b.outputs().size());
+  for (size_t i = 0; i < a.outputs().size(); ++i) EXPECT_EQ(ia.at(a.outputs()[i]), ib.at(b.outputs()[i]));
+}
+
+void expect_same_engine(const Engine& a, const Engine& b) {
+  EXPECT_EQ(a.device.type, b.device.type);
+  EXPECT_EQ(a.device.gpu_id, b.device.gpu_id);
+  EXPECT_EQ(a.device.gpu_name, b.device.gpu_name);
+  EXPECT_EQ(a.device.sm_major, b.device.sm_major);
+  EXPECT_EQ(a.device.sm_minor, b.device.sm_minor);
+  EXPECT_EQ(a.precision, b.precision);
+  EXPECT_EQ(a.producer, b.producer);
+  EXPECT_EQ(a.input_names, b.input_names);
+  EXPECT_EQ(a.output_names, b.output_names);
+  expect_same_graph(*a.graph, *b.graph);
+}
+
+// Records the C++ type of every attribute field it is shown.
+struct FieldTypes {
+  std::set<std::string>& seen;
+  template <typename T>
+  void operator()(const char*, const T&) {
+    seen.insert(typeid(T).name());
+  }
+};
+
+std::string error_of(const std::vector<uint8_t>& b) {
+  try {
+    deserialize(b);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+std::string payload_error_of(const std::vector<uint8_t>& b) {
+  try {
+    deserialize_payload(b.data() + kHeaderSize, b.size() - kHeaderSize);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+void put_u32(std::vector<uint8_t>& b, size_t at, uint32_t v) {
+  for (int i = 0; i < 4; ++i) b[at + i] = uint8_t(v >> (8 * i));
+}
+
+#define EXPECT_CONTAINS(haystack, needle)                                            \
+  do {                                                                               \
+    std::string h_ = (haystack);                                                     \
+    EXPECT_NE(h_.find(needle), std::string::npos) << "message: " << h_;              \
+  } while (0)
+
+}  // namespace
+
+TEST(Serialize, AllOpsGraphCoversTheOpTableAndEveryFieldType) {
+  auto g = all_ops_graph();
+  std::set<int> ops;
+  std::set<std::string> fields;
+  for (Node* n : g->nodes()) {
+    ops.insert(int(n->op));
+    std::visit(
+        [&](auto& a) {
+          if constexpr (!std::is_same_v<std::decay_t<decltype(a)>, std::monostate>) {
+            FieldTypes f{fields};
+            const_cast<std::decay_t<decltype(a)>&>(a).visit(f);
+          }
+        },
+        n->attrs);
+  }
+  EXPECT_EQ(int(ops.size()), kNumOps) << "add the new op to all_ops_graph() in tests/plan/engines.h";
+  for (const char* t : {typeid(int64_t).name(), typeid(double).name(), typeid(bool).name(), typeid(DType).name(),
+                        typeid(UnaryKind).name(), typeid(BinaryKind).name(), typeid(PoolKind).name(),
+                        typeid(ReduceKind).name(), typeid(std::vector<int64_t>).name(), typeid(HostTensor).name()})
+    EXPECT_TRUE(fields.count(t)) << t;
+  std::set<DType> const_dtypes;
+  for (Node* n : g->nodes())
+    if (n->op == OpKind::Constant) const_dtypes.insert(n->attr<ConstantAttrs>().value.dtype);
+  EXPECT_EQ(int(const_dtypes.size()), kNumDTypes);
+}
+
+TEST(Serialize, RoundTripIsExact) {
+  for (bool cuda : {false, true}) {
+    for (auto make : {all_ops_graph, small_graph, conv_graph}) {
+      Engine e = make_engine(make(), cuda);
+      std::vector<uint8_t> bytes = serialize(e);
+      Engine back = deserialize(bytes);
+      expect_same_engine(e, back);
+      verify(*back.graph);
+      EXPECT_EQ(serialize(back), bytes);
+      // The payload parses on its own too.
+      Engine p = deserialize_payload(bytes.data() + kHeaderSize, bytes.size() - kHeaderSize);
+      expect_same_engine(e, p);
+    }
+  }
+}
+
+TEST(Serialize, ConstantsKeepTheirBytes) {
+  Engine e = make_engine(all_ops_graph());
+  Engine back = deserialize(serialize(e));
+  auto na = e.graph->nodes(), nb = back.graph->nodes();
+  for (size_t i = 0; i < na.size(); ++i) {
+    if (na[i]->op != OpKind::Constant) continue;
+    EXPECT_TRUE(na[i]->attr<ConstantAttrs>().value.same_content(nb[i]->attr<ConstantAttrs>().value));
+  }
+}
+
+TEST(Serialize, DeviceRecordSurvives) {
+  Engine e = make_engine(small_graph(), true);
+  e.device.gpu_id = -3;
+  e.device.gpu_name = std::string("odd\0name\xff", 9);
+  e.device.sm_major = 10;
+  e.device.sm_minor = 3;
+  e.precision = DType::kBFloat16;
+  Engine back = deserialize(serialize(e));
+  EXPECT_EQ(back.device.type, DeviceType::kCUDA);
+  EXPECT_EQ(back.device.gpu_id, -3);
+  EXPECT_EQ(back.device.gpu_name, e.device.gpu_name);
+  EXPECT_EQ(back.device.sm_major, 10);
+  EXPECT_EQ(back.device.sm_minor, 3);
+  EXPECT_EQ(back.precision, DType::kBFloat16);
+}
+
+TEST(Serialize, SpecialFloatAttributesSurviveBitExactly) {
+  auto g = std::make_unique<Graph>();
+  Value* x = g->add_input(TensorType::fixed(DType::kFloat32, {3}), "x");
+  Value* a = add(*g, OpKind::Unary, UnaryAttrs{UnaryKind::kClamp, -std::numeric_limits<double>::infinity(),
+                                                std::numeric_limits<double>::quiet_NaN()}, {x}, "");
+  Value* b = add(*g, OpKind::Unary, UnaryAttrs{UnaryKind::kElu, -0.0, 5e-324}, {a}, "");
+  g->mark_output(b);
+  Engine e = make_engine(std::move(g));
+  auto bytes = serialize(e);
+  Engine back = deserialize(bytes);
+  expect_same_engine(e, back);
+  EXPECT_EQ(serialize(back), bytes);
+}
+
+// Changing an attribute struct or the layout changes these bytes: bump kFormatVersion, then
+// update the checksum here.
+TEST(Serialize, FormatIsPinned) {
+  auto bytes = serialize(make_engine(all_ops_graph(), true));
+  EXPECT_EQ(bytes.size(), 5889u);
+  EXPECT_EQ(fnv1a64(bytes.data(), bytes.size()), 0xf12e9aeedf9c70c3ull)
+      << "the serialized format changed: bump kFormatVersion in core/plan/engine.h and update this test";
+}
+
+TEST(Serialize, SerializeRejectsBrokenEngines) {
+  Engine e;
+  EXPECT_THROW(serialize(e), Error);  // no graph
+  auto g = std::make_unique<Graph>();
+  Value* x = g->add_input(TensorType::fixed(DType::kFloat32, {2}), "x");
+  Node* n = g->add_node(OpKind::Unary, UnaryAttrs{}, {x});
+  g->mark_output(n->outputs[0]);
+  n->attr<UnaryAttrs>().kind = UnaryKind(200);
+  Engine bad = make_engine(std::move(g));
+  try {
+    serialize(bad);
+    FAIL();
+  } catch (const Error& err) {
+    EXPECT_CONTAINS(err.what(), "kind");
+  }
+}
+
+TEST(Deserialize, EveryTruncationIsAnError) {
+  auto bytes = serialize(make_engine(small_graph(), true));
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    std::vector<uint8_t> prefix(bytes.begin(), bytes.begin() + long(n));
+    std::string m = error_of(prefix);
+    EXPECT_TRUE(m.find(n == 0 ? "empty" : "truncated") != std::string::npos) << n << ": " << m;
+    if (n > 0 && n < 8) continue;
+    if (n >= kHeaderSize) {
+      std::string pm = payload_error_of(prefix);
+      EXPECT_CONTAINS(pm, "truncated");
+      EXPECT_CONTAINS(pm, "offset");
+    }
+  }
+  EXPECT_CONTAINS(error_of({}), "engine is empty");
+  std::string m = error_of(std::vector<uint8_t>(bytes.begin(), bytes.begin() + 12));
+  EXPECT_CONTAINS(m, "engine is truncated: needs 8 bytes at offset 12, only 0 left");
+}
+
+TEST(Deserialize, BadMagic) {
+  auto bytes = serialize(make_engine(small_graph()));
+  bytes[1] = 'X';
+  EXPECT_EQ(error_of(bytes), "not a trtorch engine (bad magic)");
+  EXPECT_EQ(error_of({'P', 'K', 3, 4}), "not a trtorch engine (bad magic)");
+}
+
+TEST(Deserialize, WrongVersion) {
+  auto bytes = serialize(make_engine(small_graph()));
+  put_u32(bytes, 8, 7);
+  EXPECT_EQ(error_of(bytes), "engine format version 7 is not supported by this build (supports 1)");
+}
+
+TEST(Deserialize, FlippedPayloadByteFailsTheChecksum) {
+  auto bytes = serialize(make_engine(small_graph()));
+  for (size_t at : {kHeaderSize, bytes.size() / 2, bytes.size() - 1}) {
+    auto b = bytes;
+    b[at] ^= 0x10;
+    EXPECT_CONTAINS(error_of(b), "engine checksum mismatch (corrupted data)");
+  }
+}
+
+TEST(Deserialize, TrailingBytes) {
+  auto bytes = serialize(make_engine(small_graph()));
+  auto b = bytes;
+  b.push_back(0);
+  EXPECT_CONTAINS(error_of(b), "1 trailing bytes");
+  reseal(b);  // now the payload itself has a stray byte after the graph
+  EXPECT_CONTAINS(error_of(b), "1 trailing bytes after the graph");
+}
+
+TEST(Deserialize, CorruptFieldsAreNamed) {
+  const auto bytes = serialize(make_engine(small_graph()));
+  // Layout around a node: u32 op | u32 source length | source | u32 k | k x u32 | attributes.
+  const size_t src = find_bytes(bytes, "unary@marker");
+  ASSERT_NE(src, std::string::npos);
+  const size_t op_at = src - 8, len_at = src - 4, inputs_at = src + 12, kind_at = src + 12 + 8;
+
+  auto patched = [&](auto edit) {
+    auto b = bytes;
+    edit(b);
+    reseal(b);
+    return error_of(b);
+  };
+  std::string m = patched([&](auto& b) { put_u32(b, op_at, 200); });
+  EXPECT_CONTAINS(m, "unknown op id 200");
+  EXPECT_CONTAINS(m, "offset " + std::to_string(op_at));
+
+  m = patched([&](auto& b) { put_u32(b, inputs_at + 4, 99); });
+  EXPECT_CONTAINS(m, "value index 99");
+  EXPECT_CONTAINS(m, "out of range");
+  EXPECT_CONTAINS(m, "Unary");
+
+  m = patched([&](auto& b) { b[kind_at] = 250; });
+  EXPECT_CONTAINS(m, "unknown enum value 250 for kind");
+  EXPECT_CONTAINS(m, "node 2 (Unary)");
+
+  m = patched([&](auto& b) { put_u32(b, len_at, 0xfffffff0u); });
+  EXPECT_CONTAINS(m, "4294967280");
+  EXPECT_CONTAINS(m, "truncated or corrupt");
+
+  // The constant's byte count: source "bias" | u32 k=0 | u8 dtype | u32 rank | i64 dim | u64 nbytes.
+  const size_t bias_src = find_bytes(bytes, "bias");
+  ASSERT_NE(bias_src, std::string::npos);
+  const size_t nbytes_at = bias_src + 4 + 4 + 1 + 4 + 8;
+  ASSERT_EQ(bytes[nbytes_at], 16);
+  m = patched([&](auto& b) {
+    for (int i = 0; i < 8; ++i) b[nbytes_at + i] = 0xff;
+  });
+  EXPECT_CONTAINS(m, "18446744073709551615 bytes");
+
+  // The first graph input's dtype sits after its name "x".
+  const size_t x_at = find_bytes(bytes, std::string("\x01\0\0\0x", 5));
+  ASSERT_NE(x_at, std::string::npos);
+  m = patched([&](auto& b) { b[x_at + 5] = 9; });
+  EXPECT_CONTAINS(m, "unknown dtype 9");
+
+  // Shape inference rejects the node once the input's dtype changes.
+  m = patched([&](auto& b) { b[x_at + 5] = uint8_t(DType::kFloat16); });
+  EXPECT_CONTAINS(m, "engine graph is invalid");
+  EXPECT_CONTAINS(m, "Binary");
+
+  // A stored output type that differs from what shape inference computes.
+  const size_t y_at = find_bytes(bytes, std::string("\x01\0\0\0y", 5));
+  ASSERT_NE(y_at, std::string::npos);
+  m = patched([&](auto& b) { b[y_at + 5] = uint8_t(DType::kFloat16); });
+  EXPECT_CONTAINS(m, "engine graph is invalid: node 2 (Unary) output 0 is stored as f16[s0:1..8,4] but shape "
+                     "inference gives f32[s0:1..8,4]");
+
+  // Unknown device type.
+  m = patched([&](auto& b) { b[kHeaderSize] = 7; });
+  EXPECT_CONTAINS(m, "unknown device type 7");
+}

@@ -73,8 +73,12 @@ torch::jit::Module compile_module(const torch::jit::Module& module, const std::s
   torch::jit::Value* self = g->addInput("self")->setType(wrapped.type());
   std::vector<torch::jit::Value*> ins;
   for (const auto& name : ce.input_names) {
-    std::string n = torch::jit::Value::isValidName(name) ? name : "input";
-    ins.push_back(g->addInput(n)->setType(c10::TensorType::get()));
+    torch::jit::Value* in = g->addInput()->setType(c10::TensorType::get());
+    // Keep the source's input names where TorchScript accepts them (not "input.1").
+    bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(c) || c == '_'; }) &&
+                 !std::isdigit(name[0]);
+    if (plain) in->setDebugName(name);
+    ins.push_back(in);
   }
   torch::jit::Value* eng = g->insertNode(g->createGetAttr(self, attr))->output();
   torch::jit::Value* list = g->insertNode(g->createList(c10::TensorType::get(), ins))->output();

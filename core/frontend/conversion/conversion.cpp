@@ -77,25 +77,36 @@ class Converter {
       ctx_.fail(str_cat("the model raises an exception on this path for the given input shapes: ", msg));
     }
     if (k == prim::ListConstruct || k == prim::TupleConstruct) {
-      if (try_generic_eval(ctx_, n)) return;
+      if (all_inputs_const(ctx_, n)) return ctx_.set(n->output(), Arg::of_ivalue(construct(n)));
       std::vector<Arg> items;
       for (const auto* v : n->inputs()) items.push_back(ctx_.arg(v));
       ctx_.set(n->output(), Arg::of_list(std::move(items), n->output()->type()));
       return;
     }
     if (k == prim::ListUnpack || k == prim::TupleUnpack) {
-      const Arg& a = ctx_.arg(n->input(0));
+      const Arg a = ctx_.arg(n->input(0));  // a copy: set() below may rehash the value map
       if (a.kind == Arg::Kind::kList) {
         if (a.items.size() != n->outputs().size())
           ctx_.fail(str_cat("unpacks ", n->outputs().size(), " values from a list of ", a.items.size()));
         for (size_t i = 0; i < a.items.size(); ++i) ctx_.set(n->output(i), a.items[i]);
         return;
       }
-      if (try_generic_eval(ctx_, n)) return;
+      if (a.kind == Arg::Kind::kIValue && (a.ivalue.isList() || a.ivalue.isTuple())) {
+        std::vector<c10::IValue> elems;
+        if (a.ivalue.isList()) {
+          for (const auto& e : a.ivalue.toListRef()) elems.push_back(e);
+        } else {
+          elems = a.ivalue.toTupleRef().elements().vec();
+        }
+        if (elems.size() != n->outputs().size())
+          ctx_.fail(str_cat("unpacks ", n->outputs().size(), " values from a list of ", elems.size()));
+        for (size_t i = 0; i < elems.size(); ++i) ctx_.set(n->output(i), Arg::of_ivalue(elems[i]));
+        return;
+      }
       ctx_.fail("cannot unpack a value computed by the engine");
     }
     if (k == prim::TupleIndex || (k == c10::aten::__getitem__ && ctx_.arg(n->input(0)).kind == Arg::Kind::kList)) {
-      const Arg& a = ctx_.arg(n->input(0));
+      const Arg a = ctx_.arg(n->input(0));
       if (a.kind == Arg::Kind::kList) {
         int64_t i = ctx_.to_int(n->input(1));
         int64_t sz = int64_t(a.items.size());
@@ -124,6 +135,22 @@ class Converter {
   }
 
  private:
+  // A list or tuple of compile-time values.
+  c10::IValue construct(const Node* n) {
+    std::vector<c10::IValue> items;
+    for (const auto* v : n->inputs()) items.push_back(ctx_.ivalue(v));
+    if (n->kind() == prim::TupleConstruct) {
+      auto tt = n->output()->type()->cast<c10::TupleType>();
+      if (tt && tt->schema()) return c10::ivalue::Tuple::createNamed(std::move(items), tt);
+      return c10::ivalue::Tuple::create(std::move(items));
+    }
+    auto lt = n->output()->type()->cast<c10::ListType>();
+    TRTORCH_CHECK(lt, "prim::ListConstruct without a list type");
+    c10::impl::GenericList list(lt->getElementType());
+    for (auto& i : items) list.push_back(std::move(i));
+    return c10::IValue(std::move(list));
+  }
+
   void if_node(const Node* n) {
     if (!ctx_.is_const(n->input(0)))
       ctx_.fail("data-dependent control flow (prim::If on a value computed by the model) is not supported");

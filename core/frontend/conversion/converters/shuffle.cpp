@@ -148,6 +148,7 @@ static auto reg =
                     set_list_output(ctx, n, split(ctx, x, d, sizes));
                   }})
         .pattern({{"aten::split.Tensor(Tensor(a -> *) self, SymInt split_size, int dim=0) -> Tensor(a)[]",
+                   "aten::split.sizes(Tensor(a -> *) self, SymInt[] split_size, int dim=0) -> Tensor(a)[]",
                    "aten::split_with_sizes(Tensor(a -> *) self, SymInt[] split_sizes, int dim=0) -> Tensor(a)[]"},
                   [](ConversionCtx& ctx, const Node* n) {
                     ir::Value* x = ctx.tensor(n->input(0));

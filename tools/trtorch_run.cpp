@@ -64,6 +64,9 @@ int main(int argc, char** argv) {
       std::sort(ms.begin(), ms.end());
       std::cout << "median_ms " << ms[ms.size() / 2] << "\n";
     }
+  } catch (const c10::Error& e) {
+    std::cerr << "trtorch_run: " << e.what_without_backtrace() << "\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "trtorch_run: " << e.what() << "\n";
     return 1;

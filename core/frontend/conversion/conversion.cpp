@@ -116,6 +116,24 @@ class Converter {
         return;
       }
     }
+    if (k == c10::aten::append && ctx_.arg(n->input(0)).kind == Arg::Kind::kList) {
+      // A list that holds engine tensors grows in place: every later use of the list value
+      // sees the new element, as in the interpreter.
+      Arg list = ctx_.arg(n->input(0));
+      list.items.push_back(ctx_.arg(n->input(1)));
+      ctx_.set(n->input(0), list);
+      ctx_.set(n->output(), list);
+      return;
+    }
+    if (k == c10::aten::append && ctx_.is_const(n->input(0)) && !ctx_.is_const(n->input(1))) {
+      // First engine tensor appended to a compile-time list: the list becomes a list of Args.
+      Arg list = Arg::of_list({}, n->input(0)->type());
+      for (const auto& e : ctx_.ivalue(n->input(0)).toListRef()) list.items.push_back(Arg::of_ivalue(e));
+      list.items.push_back(ctx_.arg(n->input(1)));
+      ctx_.set(n->input(0), list);
+      ctx_.set(n->output(), list);
+      return;
+    }
     if (const EvaluatorFn* ev = find_evaluator(n)) {
       if ((*ev)(ctx_, n)) return;
     }

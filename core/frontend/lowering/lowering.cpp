@@ -26,6 +26,9 @@ void check_no_observable_mutation(torch::jit::Block* b) {
     const c10::FunctionSchema* s = n->maybeSchema();
     if (!s || !s->is_mutable() || n->inputs().empty()) continue;
     torch::jit::Value* mutated = n->input(0);
+    // List mutation (aten::append on a list of features) is followed in program order by the
+    // converter; only tensor mutation must be gone.
+    if (mutated->type()->kind() != c10::TypeKind::TensorType) continue;
     for (const torch::jit::Use& u : mutated->uses()) {
       if (u.user != n && n->isBefore(u.user)) {
         TRTORCH_ERROR("in-place operation whose input is read again afterwards is not supported: ", describe(n),

@@ -1,0 +1,100 @@
+// Whole-model tests: torchvision classification models (random weights, eval mode), scripted
+// and traced, compiled with trtorch on the reference backend and compared with TorchScript;
+// the compiled module is saved, then loaded and run in a fresh process (trtorch_run, which
+// links only the runtime library).
+//
+// Tolerances, as max |trtorch - torchscript| / max |torchscript|:
+//  * FP32: 1e-4 (the bound).
+//  * FP16: 3e-2. Weights and activations are rounded to half (unit roundoff 2^-11 ~ 4.9e-4)
+//    at every one of the 20-150 layers; with random weights the rounding errors add up roughly
+//    as sqrt(#layers) times the per-layer error amplified by each layer's gain, which puts the
+//    measured errors between 1e-3 and 1e-2 (printed by the test); 3e-2 leaves room for that
+//    growth while still failing on any real mistake (a wrong op gives errors of order 1).
+//
+// Environment: TRTORCH_MODEL_DIR (made by make_models.py), TRTORCH_MODEL_SIZE (default 112).
+#include <gtest/gtest.h>
+#include <torch/serialize.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "tests/common/torch_test_util.h"
+
+using namespace trtorch::testing;
+
+namespace {
+
+const char* kModels[] = {"resnet18",     "resnet50",        "resnext50_32x4d",  "wide_resnet50_2", "mobilenet_v2",
+                         "mobilenet_v3_large", "vgg16",     "alexnet",          "squeezenet1_1",   "densenet121",
+                         "shufflenet_v2_x1_0", "efficientnet_b0", "regnet_y_400mf", "googlenet"};
+
+struct ModelCase {
+  std::string model, kind;  // kind: scripted | traced
+};
+
+void PrintTo(const ModelCase& c, std::ostream* os) { *os << c.model << "_" << c.kind; }
+
+std::vector<ModelCase> all_cases() {
+  std::vector<ModelCase> r;
+  for (const char* m : kModels)
+    for (const char* k : {"scripted", "traced"}) r.push_back({m, k});
+  return r;
+}
+
+std::string model_path(const ModelCase& c) {
+  const char* dir = std::getenv("TRTORCH_MODEL_DIR");
+  return std::string(dir ? dir : "models") + "/" + c.model + "_" + c.kind + ".ts";
+}
+
+int64_t input_size() {
+  const char* s = std::getenv("TRTORCH_MODEL_SIZE");
+  return s ? std::atoll(s) : 112;
+}
+
+class ModelTest : public ::testing::TestWithParam<ModelCase> {};
+
+TEST_P(ModelTest, FP32MatchesTorchScriptAndRunsInFreshProcess) {
+  const ModelCase& c = GetParam();
+  torch::jit::Module m = torch::jit::load(model_path(c));
+  torch::manual_seed(7);
+  std::vector<at::Tensor> inputs{torch::randn({1, 3, input_size(), input_size()})};
+  auto want = flatten(run(m, inputs));
+  auto compiled = trtorch::CompileGraph(m, reference_spec(inputs));
+  auto got = flatten(run(compiled, inputs));
+  double err = max_rel_error(got, want);
+  std::cout << "[model] " << c.model << " " << c.kind << " fp32 max_rel_err " << err << std::endl;
+  RecordProperty("fp32_max_rel_err", std::to_string(err));
+  EXPECT_LE(err, 1e-4);
+
+  // Save, then load and run in a fresh process that links only the runtime library.
+  std::string base = tmp_dir() + "/" + c.model + "_" + c.kind;
+  compiled.save(base + "_trtorch.ts");
+  torch::save(inputs, base + "_in.pt");
+  std::string cmd = bin_dir() + "/trtorch_run " + base + "_trtorch.ts " + base + "_in.pt " + base + "_out.pt";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  std::vector<at::Tensor> fresh;
+  torch::load(fresh, base + "_out.pt");
+  EXPECT_LE(max_rel_error(fresh, want), 1e-4);
+  EXPECT_EQ(max_rel_error(fresh, got), 0.0) << "the fresh process must reproduce the in-process result";
+}
+
+TEST_P(ModelTest, FP16MatchesTorchScript) {
+  const ModelCase& c = GetParam();
+  torch::jit::Module m = torch::jit::load(model_path(c));
+  torch::manual_seed(7);
+  std::vector<at::Tensor> inputs{torch::randn({1, 3, input_size(), input_size()})};
+  auto want = flatten(run(m, inputs));
+  auto compiled = trtorch::CompileGraph(m, reference_spec(inputs, /*fp16=*/true));
+  auto got = flatten(run(compiled, to_half(inputs)));
+  double err = max_rel_error(got, want);
+  std::cout << "[model] " << c.model << " " << c.kind << " fp16 max_rel_err " << err << std::endl;
+  RecordProperty("fp16_max_rel_err", std::to_string(err));
+  EXPECT_LE(err, 3e-2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Torchvision, ModelTest, ::testing::ValuesIn(all_cases()),
+                         [](const ::testing::TestParamInfo<ModelCase>& i) {
+                           return i.param.model + "_" + i.param.kind;
+                         });
+
+}  // namespace

@@ -1,0 +1,179 @@
+// Bad input, end to end: every case must give a clear error that names the problem, never a
+// crash or a silently wrong result.
+#include <gtest/gtest.h>
+#include <torch/cuda.h>
+#include <torch/serialize.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "core/plan/executor.h"
+#include "core/runtime/runtime.h"
+#include "tests/common/torch_test_util.h"
+
+using namespace trtorch::testing;
+
+namespace {
+
+torch::jit::Module small_module() {
+  torch::jit::Module m("__torch__.Small");
+  m.register_attribute("w", c10::TensorType::get(), torch::randn({4, 8}));
+  m.define("def forward(self, x):\n  return torch.relu(torch.matmul(x, self.w.t()))\n");
+  return m;
+}
+
+// Runs `f`, expects an exception whose message contains every one of `needles`.
+template <typename F>
+void expect_error(F f, std::vector<std::string> needles) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    for (const auto& n : needles) EXPECT_NE(msg.find(n), std::string::npos) << "missing '" << n << "' in: " << msg;
+    return;
+  }
+  ADD_FAILURE() << "expected an error";
+}
+
+std::string engine_bytes() {
+  auto m = small_module();
+  return trtorch::ConvertGraphToTRTEngine(m, "forward", reference_spec({torch::randn({2, 8})}));
+}
+
+int run_cmd(const std::string& cmd, std::string* out) {
+  std::string path = tmp_dir() + "/cmd_out.txt";
+  int rc = std::system((cmd + " > " + path + " 2>&1").c_str());
+  std::ifstream f(path);
+  out->assign(std::istreambuf_iterator<char>(f), {});
+  return WEXITSTATUS(rc);
+}
+
+TEST(RunTimeInputs, WrongCountRankShapeDtype) {
+  auto m = small_module();
+  auto compiled = trtorch::CompileGraph(m, reference_spec({torch::randn({2, 8})}));
+  EXPECT_EQ(max_rel_error(flatten(run(compiled, {torch::ones({2, 8})})), flatten(run(m, {torch::ones({2, 8})}))), 0.0);
+  expect_error([&] { compiled.forward({torch::randn({2, 8}), torch::randn({2, 8})}); }, {"forward", "argument"});
+  expect_error([&] { compiled.forward({torch::randn({2, 8, 1})}); }, {"input 0", "rank 2", "got rank 3"});
+  expect_error([&] { compiled.forward({torch::randn({3, 8})}); }, {"input 0", "dimension 0", "must be 2", "got 3"});
+  expect_error([&] { compiled.forward({torch::randn({2, 8}).to(torch::kDouble)}); }, {"input 0", "Double"});
+  expect_error([&] { compiled.forward({torch::randn({2, 8}).to(torch::kHalf)}); }, {"input 0", "dtype f32", "got f16"});
+}
+
+TEST(RunTimeInputs, NonContiguousInputIsHandled) {
+  auto m = small_module();
+  auto compiled = trtorch::CompileGraph(m, reference_spec({torch::randn({2, 8})}));
+  at::Tensor x = torch::randn({8, 2}).t();
+  ASSERT_FALSE(x.is_contiguous());
+  EXPECT_LE(max_rel_error(flatten(run(compiled, {x})), flatten(run(m, {x}))), 1e-6);
+}
+
+TEST(EngineBytes, StartWithMagicAndRoundTrip) {
+  std::string e = engine_bytes();
+  ASSERT_GT(e.size(), 16u);
+  EXPECT_EQ(e.substr(0, 7), "TRTORCH");
+  auto holder = c10::make_intrusive<trtorch::runtime::EngineHolder>(e);
+  EXPECT_NE(holder->info().find("reference"), std::string::npos);
+}
+
+TEST(EngineBytes, TruncatedCorruptedWrongVersion) {
+  std::string e = engine_bytes();
+  expect_error([&] { trtorch::runtime::EngineHolder h(e.substr(0, e.size() / 2)); }, {"truncated"});
+  expect_error([&] { trtorch::runtime::EngineHolder h(""); }, {"engine"});
+  std::string bad = e;
+  bad[bad.size() - 3] ^= 0x5a;
+  expect_error([&] { trtorch::runtime::EngineHolder h(bad); }, {"checksum"});
+  std::string wrong_version = e;
+  wrong_version[8] = 99;  // u32 format version follows the 8-byte magic
+  expect_error([&] { trtorch::runtime::EngineHolder h(wrong_version); }, {"version 99", "not supported"});
+  expect_error([&] { trtorch::runtime::EngineHolder h("definitely not an engine"); }, {"not a trtorch engine"});
+}
+
+TEST(SavedModule, CorruptedEngineInsideSavedModuleFailsOnLoad) {
+  // A saved module whose engine bytes were damaged on disk gives the deserializer's error.
+  auto m = small_module();
+  auto compiled = trtorch::CompileGraph(m, reference_spec({torch::randn({2, 8})}));
+  std::string path = tmp_dir() + "/corrupt_module.ts";
+  compiled.save(path);
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  size_t at = bytes.find("TRTORCH");
+  ASSERT_NE(at, std::string::npos) << "engine bytes are stored verbatim in the archive";
+  bytes[at + 40] ^= 0x11;
+  std::string bad_path = tmp_dir() + "/corrupt_module_bad.ts";
+  std::ofstream(bad_path, std::ios::binary) << bytes;
+  expect_error([&] { torch::jit::load(bad_path); }, {"checksum"});
+}
+
+TEST(FreshProcess, MissingFileAndBadArguments) {
+  std::string out;
+  std::string runner = bin_dir() + "/trtorch_run";
+  EXPECT_EQ(run_cmd(runner + " /nonexistent/model.ts /nonexistent/in.pt /tmp/x.pt", &out), 1);
+  EXPECT_NE(out.find("/nonexistent/model.ts"), std::string::npos) << out;
+  EXPECT_EQ(run_cmd(runner, &out), 2);
+  EXPECT_NE(out.find("usage"), std::string::npos) << out;
+}
+
+TEST(FreshProcess, WrongShapeInFreshProcessNamesInput) {
+  auto m = small_module();
+  auto compiled = trtorch::CompileGraph(m, reference_spec({torch::randn({2, 8})}));
+  std::string base = tmp_dir() + "/fresh_wrong_shape";
+  compiled.save(base + ".ts");
+  torch::save(std::vector<at::Tensor>{torch::randn({5, 8})}, base + "_in.pt");
+  std::string out;
+  EXPECT_EQ(run_cmd(bin_dir() + "/trtorch_run " + base + ".ts " + base + "_in.pt " + base + "_out.pt", &out), 1);
+  EXPECT_NE(out.find("dimension 0 must be 2"), std::string::npos) << out;
+}
+
+TEST(Compile, UnsupportedOpIsReportedWithSchemaAndLocation) {
+  torch::jit::Module m("__torch__.Unsupported");
+  m.define("def forward(self, x):\n  y = torch.relu(x)\n  return torch.cumsum(y, 1) + torch.flip(y, [0])\n");
+  std::string report;
+  EXPECT_FALSE(trtorch::CheckMethodOperatorSupport(m, "forward", &report));
+  EXPECT_NE(report.find("aten::cumsum"), std::string::npos) << report;
+  EXPECT_NE(report.find("aten::flip"), std::string::npos) << report;
+  EXPECT_NE(report.find("<string>:3"), std::string::npos) << report;
+  EXPECT_EQ(report.find("aten::relu"), std::string::npos) << report;
+  expect_error([&] { trtorch::CompileGraph(m, reference_spec({torch::randn({2, 3})})); },
+               {"unsupported operator", "aten::cumsum", "<string>:3"});
+
+  torch::jit::Module ok = small_module();
+  std::string empty;
+  EXPECT_TRUE(trtorch::CheckMethodOperatorSupport(ok, "forward", &empty));
+  EXPECT_TRUE(empty.empty());
+}
+
+TEST(Compile, BadSpecsAndModules) {
+  auto m = small_module();
+  expect_error([&] { trtorch::CompileGraph(m, reference_spec({torch::randn({2, 8}), torch::randn({2, 8})})); },
+               {"takes 1 inputs", "2 input shapes"});
+  expect_error([&] { trtorch::CompileGraph(m, reference_spec({torch::randn({2, 9})})); },
+               {"MatMul", "inner dims"});
+  trtorch::CompileSpec range_spec({trtorch::CompileSpec::InputRange({1, 8}, {2, 8}, {4, 8})});
+  range_spec.device.type = trtorch::CompileSpec::Device::Type::kReference;
+  expect_error([&] { trtorch::CompileGraph(m, range_spec); }, {"input 0", "not yet supported"});
+  expect_error([&] { trtorch::ConvertGraphToTRTEngine(m, "no_such_method", reference_spec({torch::randn({2, 8})})); },
+               {"no method 'no_such_method'"});
+
+  torch::jit::Module dyn("__torch__.DataDependent");
+  dyn.define("def forward(self, x):\n  if bool(x.sum() > 0):\n    return x * 2.0\n  return x\n");
+  expect_error([&] { trtorch::CompileGraph(dyn, reference_spec({torch::randn({2, 2})})); },
+               {"data-dependent control flow"});
+
+  torch::jit::Module scalar_in("__torch__.ScalarIn");
+  scalar_in.define("def forward(self, x, k: int):\n  return x * k\n");
+  expect_error([&] { trtorch::CompileGraph(scalar_in, reference_spec({torch::randn({2}), torch::randn({1})})); },
+               {"input 1", "only Tensor inputs"});
+}
+
+TEST(Compile, GpuRequestNeedsBackendAndGpu) {
+  auto m = small_module();
+  trtorch::CompileSpec spec({{2, 8}});
+  spec.device.type = trtorch::CompileSpec::Device::Type::kGPU;
+  if (trtorch::plan::has_backend(trtorch::plan::DeviceType::kCUDA) && torch::cuda::is_available()) {
+    EXPECT_NO_THROW(trtorch::CompileGraph(m, spec));
+  } else {
+    expect_error([&] { trtorch::CompileGraph(m, spec); }, {"device GPU was requested"});
+  }
+}
+
+}  // namespace

@@ -65,7 +65,11 @@ std::vector<at::Tensor> EngineHolder::run(const std::vector<at::Tensor>& inputs)
     TRTORCH_EXPECT(t.defined(), "input ", i, " ('", e.input_names[i], "') is an undefined tensor");
     TRTORCH_EXPECT(t.device() == dev, "input ", i, " ('", e.input_names[i], "') is on ", t.device().str(),
                    " but the engine runs on ", dev.str(), " (", e.device.str(), ")");
-    dtypes.push_back(from_torch_dtype(t.scalar_type()));
+    const ir::DType want = e.graph->inputs()[i]->type.dtype;
+    TRTORCH_EXPECT(t.scalar_type() == to_torch_dtype(want), "input ", i, " ('", e.input_names[i], "') must have dtype ",
+                   ir::dtype_name(want), " (", c10::toString(to_torch_dtype(want)), "), got ",
+                   c10::toString(t.scalar_type()));
+    dtypes.push_back(want);
     shapes.push_back(t.sizes().vec());
     contiguous.push_back(t.contiguous());
   }

@@ -1,5 +1,8 @@
 #include "core/plan/builder.h"
 
+#include <cstdlib>
+#include <string>
+
 #include "core/passes/passes.h"
 #include "core/util/logging.h"
 
@@ -27,7 +30,14 @@ Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
                     std::vector<std::string> input_names, std::vector<std::string> output_names) {
   ir::verify(*graph);
   passes::PassManager::Options opts;
-  opts.verify_each = config.debug;
+  // Verify after every pass in debug mode, in debug builds and wherever TRTORCH_VERIFY_PASSES=1
+  // (the test suite sets it).
+#ifndef NDEBUG
+  opts.verify_each = true;
+#else
+  const char* env = std::getenv("TRTORCH_VERIFY_PASSES");
+  opts.verify_each = config.debug || (env && std::string(env) == "1");
+#endif
   opts.dump = config.debug && util::log_enabled(util::LogLevel::kDebug);
   auto pipeline = passes::default_pipeline(opts);
   pipeline.run(*graph);

@@ -59,6 +59,16 @@ TEST(RunTimeInputs, WrongCountRankShapeDtype) {
   expect_error([&] { compiled.forward({torch::randn({2, 8}).to(torch::kHalf)}); }, {"input 0", "dtype f32", "got Half"});
 }
 
+TEST(RunTimeInputs, WrongDeviceNamesBothDevices) {
+  auto m = small_module();
+  auto compiled = trtorch::CompileGraph(m, reference_spec({torch::randn({2, 8})}));
+  expect_error([&] { compiled.forward({torch::empty({2, 8}, torch::TensorOptions().device(torch::kMeta))}); },
+               {"input 0", "is on meta", "engine runs on cpu"});
+  if (torch::cuda::is_available()) {
+    expect_error([&] { compiled.forward({torch::randn({2, 8}).cuda()}); }, {"input 0", "is on cuda:0", "engine runs on cpu"});
+  }
+}
+
 TEST(RunTimeInputs, NonContiguousInputIsHandled) {
   auto m = small_module();
   auto compiled = trtorch::CompileGraph(m, reference_spec({torch::randn({2, 8})}));

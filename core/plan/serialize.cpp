@@ -10,6 +10,7 @@
 //   nodes      u32 n, n x (u32 op id, str source, u32 k, k x u32 value index, attribute fields,
 //                          num_outputs x (str name, type))
 //   outputs    u32 n, n x u32 value index
+//   backend    u64 n, n bytes (opaque data of the engine's backend: tactic choices, memory plan)
 // Values are numbered in definition order: graph inputs, then node outputs. Attribute fields are
 // written in the order of their struct's visit(); changing a struct's fields changes the format, so
 // bump kFormatVersion (tests/plan/serialize_test.cpp pins a golden checksum to catch this).
@@ -520,6 +521,11 @@ Engine read_payload(Reader& r) {
   e.input_names = read_names(r, "input names");
   e.output_names = read_names(r, "output names");
   e.graph = read_graph(r);
+  r.set_context("backend data");
+  uint64_t n_backend = r.u64("backend data size");
+  const uint8_t* backend = r.take(n_backend, "backend data");
+  e.backend_data.assign(backend, backend + n_backend);
+  r.set_context("");
   if (r.left() != 0) {
     TRTORCH_ERROR("engine has ", r.left(), " trailing bytes after the graph at offset ", r.offset());
   }
@@ -552,6 +558,8 @@ std::vector<uint8_t> serialize(const Engine& e) {
   w.count(e.output_names.size(), "output names");
   for (const std::string& s : e.output_names) w.str(s);
   write_graph(w, *e.graph);
+  w.u64(e.backend_data.size());
+  w.raw(e.backend_data.data(), e.backend_data.size());
 
   std::vector<uint8_t>& out = w.bytes();
   uint64_t payload_size = out.size() - kHeaderSize;

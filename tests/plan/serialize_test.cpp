@@ -189,8 +189,8 @@ TEST(Serialize, SpecialFloatAttributesSurviveBitExactly) {
 // update the checksum here.
 TEST(Serialize, FormatIsPinned) {
   auto bytes = serialize(make_engine(all_ops_graph(), true));
-  EXPECT_EQ(bytes.size(), 5889u);
-  EXPECT_EQ(fnv1a64(bytes.data(), bytes.size()), 0xf12e9aeedf9c70c3ull)
+  EXPECT_EQ(bytes.size(), 5897u);
+  EXPECT_EQ(fnv1a64(bytes.data(), bytes.size()), 0x73cd7f40b32fee4bull)
       << "the serialized format changed: bump kFormatVersion in core/plan/engine.h and update this test";
 }
 
@@ -236,10 +236,23 @@ TEST(Deserialize, BadMagic) {
   EXPECT_EQ(error_of({'P', 'K', 3, 4}), "not a trtorch engine (bad magic)");
 }
 
+TEST(Serialize, BackendDataRoundTrips) {
+  Engine e = make_engine(small_graph());
+  e.backend_data = {1, 2, 3, 0, 255};
+  auto bytes = serialize(e);
+  Engine back = deserialize(bytes);
+  EXPECT_EQ(back.backend_data, e.backend_data);
+  // A backend-data length beyond the end is a truncation error, found before any allocation.
+  size_t len_at = bytes.size() - 5 - 8;
+  for (int i = 0; i < 8; ++i) bytes[len_at + i] = 0xee;
+  reseal(bytes);
+  EXPECT_CONTAINS(error_of(bytes), "engine is truncated");
+}
+
 TEST(Deserialize, WrongVersion) {
   auto bytes = serialize(make_engine(small_graph()));
   put_u32(bytes, 8, 7);
-  EXPECT_EQ(error_of(bytes), "engine format version 7 is not supported by this build (supports 1)");
+  EXPECT_EQ(error_of(bytes), "engine format version 7 is not supported by this build (supports " + std::to_string(kFormatVersion) + ")");
 }
 
 TEST(Deserialize, FlippedPayloadByteFailsTheChecksum) {

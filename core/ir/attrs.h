@@ -39,12 +39,20 @@ struct IdentityAttrs {
   template <class F> void visit(F&&) {}
 };
 
-// out = conv(x, w) + b. x: [N, C, H, W], w: [K, C/groups, R, S].
+// out = act(conv(x, w) + b + residual). x: [N, C, H, W], w: [K, C/groups, R, S].
+// Inputs: x, w, then b if present, then residual if has_residual (same shape as the output).
+// The epilogue (residual, activation) is filled in by the fuse_epilogues pass.
 struct Conv2dAttrs {
   std::vector<int64_t> stride{1, 1}, padding{0, 0}, dilation{1, 1};
   int64_t groups = 1;
+  bool has_residual = false;
+  bool has_act = false;
+  UnaryKind act = UnaryKind::kRelu;
+  double act_alpha = 0.0, act_beta = 0.0;
   template <class F> void visit(F&& f) {
     f("stride", stride); f("padding", padding); f("dilation", dilation); f("groups", groups);
+    f("has_residual", has_residual); f("has_act", has_act); f("act", act); f("act_alpha", act_alpha);
+    f("act_beta", act_beta);
   }
 };
 
@@ -54,9 +62,15 @@ struct BatchNormAttrs {
   template <class F> void visit(F&& f) { f("eps", eps); }
 };
 
-// out = x @ w^T + b, x: [..., K], w: [N, K], b: [N].
+// out = act(x @ w^T + b), x: [..., K], w: [N, K], b: [N] (optional). The activation is filled
+// in by the fuse_epilogues pass.
 struct LinearAttrs {
-  template <class F> void visit(F&&) {}
+  bool has_act = false;
+  UnaryKind act = UnaryKind::kRelu;
+  double act_alpha = 0.0, act_beta = 0.0;
+  template <class F> void visit(F&& f) {
+    f("has_act", has_act); f("act", act); f("act_alpha", act_alpha); f("act_beta", act_beta);
+  }
 };
 
 // Batched matrix product of rank >= 2 operands with broadcast batch dims.

@@ -115,10 +115,14 @@ Types infer_Conv2d(const Conv2dAttrs& a, const Types& in) {
   INFER_EXPECT(x.dims[1].is_static() && x.dims[1].min == in_channels, "input has ", x.dims[1].min,
                " channels but weight ", w.str(), " with groups=", a.groups, " expects ", in_channels);
   INFER_EXPECT(ws[0] % a.groups == 0, "output channels ", ws[0], " not divisible by groups ", a.groups);
-  if (in.size() == 3) {
+  size_t n_main = in.size() - (a.has_residual ? 1 : 0);
+  INFER_EXPECT(n_main == 2 || n_main == 3, "takes x, w, an optional bias and ", a.has_residual ? "a" : "no",
+               " residual; got ", in.size(), " inputs");
+  if (n_main == 3) {
     INFER_EXPECT(in[2].rank() == 1 && in[2].is_static() && in[2].dims[0].min == ws[0],
                  "bias must be [", ws[0], "], got ", in[2].str());
   }
+  INFER_EXPECT(!a.has_act || size_t(a.act) < size_t(UnaryKind::kCount), "unknown activation ", int(a.act));
   std::vector<Dim> out{x.dims[0], Dim::fixed(ws[0])};
   for (int i = 0; i < 2; ++i) {
     out.push_back(derived(op, x.dims[2 + i], [&](int64_t v) {
@@ -127,7 +131,10 @@ Types infer_Conv2d(const Conv2dAttrs& a, const Types& in) {
       return o;
     }));
   }
-  return {TensorType(x.dtype, out)};
+  TensorType result(x.dtype, out);
+  if (a.has_residual)
+    INFER_EXPECT(in.back() == result, "residual ", in.back().str(), " must have the output's type ", result.str());
+  return {result};
 }
 
 Types infer_BatchNorm(const BatchNormAttrs&, const Types& in) {
@@ -143,7 +150,7 @@ Types infer_BatchNorm(const BatchNormAttrs&, const Types& in) {
   return {in[0]};
 }
 
-Types infer_Linear(const LinearAttrs&, const Types& in) {
+Types infer_Linear(const LinearAttrs& a, const Types& in) {
   const char* op = "Linear";
   expect_float(op, in[0], "input");
   expect_same_dtype(op, in);
@@ -155,6 +162,7 @@ Types infer_Linear(const LinearAttrs&, const Types& in) {
   if (in.size() == 3)
     INFER_EXPECT(in[2].rank() == 1 && in[2].dims[0] == Dim::fixed(ws[0]), "bias must be [", ws[0],
                  "], got ", in[2].str());
+  INFER_EXPECT(!a.has_act || size_t(a.act) < size_t(UnaryKind::kCount), "unknown activation ", int(a.act));
   auto dims = in[0].dims;
   dims.back() = Dim::fixed(ws[0]);
   return {TensorType(in[0].dtype, dims)};

@@ -1,0 +1,82 @@
+// The CUDA backend's per-node kernels.
+//
+// The executor (executor.cpp) turns every node of an engine graph into a Kernel once, when the
+// engine is built or loaded, then launches them in order on a stream. A kernel owns whatever it
+// prepared (packed weights, cuDNN execution plans, cuBLASLt descriptors); at launch it gets the
+// device pointers of its inputs and outputs, its scratch memory and the stream.
+//
+// Tactics: kernels with several implementations (cuDNN engine configs, cuBLASLt algorithms)
+// choose one by timing when the engine is built (KernelArgs::tactic is null) and report the
+// choice through tactic(); the builder stores it in the engine, and a later load passes it back
+// so that loading never times anything.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/ir/ir.h"
+
+namespace trtorch::backends::cuda {
+
+class Context;
+
+// Memory layout of a 4-D activation. Every other tensor is dense row-major (kRowMajor).
+enum class Layout : uint8_t { kRowMajor = 0, kNHWC = 1 };
+
+struct TensorDesc {
+  ir::DType dtype = ir::DType::kFloat32;
+  std::vector<int64_t> shape;  // logical (NCHW order for 4-D activations, whatever the layout)
+  Layout layout = Layout::kRowMajor;
+  int64_t numel() const { return ir::numel_of(shape); }
+  size_t bytes() const { return size_t(numel()) * ir::dtype_size(dtype); }
+};
+
+// Build-time options that reach kernels.
+struct TacticOptions {
+  int min_timing_iters = 2;  // warm-up runs per candidate
+  int avg_timing_iters = 1;  // timed runs per candidate (the median is kept)
+  bool allow_tf32 = false;
+  size_t max_scratch_bytes = size_t(1) << 30;  // the build's workspace_size, when set
+};
+
+struct KernelArgs {
+  Context& ctx;
+  const ir::Node& node;
+  std::vector<TensorDesc> inputs, outputs;
+  // Host copies of the inputs that are Constant nodes (weights), null for the others.
+  std::vector<const ir::HostTensor*> constants;
+  // The tactic chosen at build time; null while building (then the kernel chooses, timing
+  // candidates with `timing` if it has several).
+  const std::string* tactic = nullptr;
+  const TacticOptions* timing = nullptr;
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  // Scratch memory launch() needs (bytes); the executor places it in the engine's arena.
+  virtual size_t scratch_bytes() const { return 0; }
+  virtual void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void* scratch,
+                      cudaStream_t stream) = 0;
+  // The chosen implementation, serialized (empty when there is only one).
+  virtual std::string tactic() const { return ""; }
+  // A short description for logs and profiles: "cudnn conv engine 12 (fused bias+relu)".
+  virtual std::string describe() const = 0;
+};
+
+// One factory per op of ops.def (declared from the table, so a missing one fails to link).
+// Constant, Identity and Reshape have no kernel: the executor gives them storage (weights) or
+// aliases their input; their factories return nullptr.
+#define TRTORCH_OP(Name, MinIn, MaxIn, NumOut) std::unique_ptr<Kernel> make_##Name(const KernelArgs& args);
+#include "core/ir/ops.def"
+#undef TRTORCH_OP
+
+std::unique_ptr<Kernel> make_kernel(const KernelArgs& args);
+
+// Launch configuration helpers.
+inline unsigned blocks_for(int64_t n, int threads) { return unsigned((n + threads - 1) / threads); }
+
+}  // namespace trtorch::backends::cuda

@@ -38,6 +38,12 @@ bool fold_one(ir::Graph& g, ir::Node* bn) {
   if (!layer || (layer->op != ir::OpKind::Conv2d && layer->op != ir::OpKind::Linear)) return false;
   if (y->users.size() != 1 || g.is_output(y)) return false;
   if (layer->op == ir::OpKind::Linear && y->type.rank() != 2) return false;
+  // A layer with a fused epilogue (residual, activation) no longer ends in a plain affine map.
+  if (layer->op == ir::OpKind::Conv2d) {
+    const auto& ca = layer->attr<ir::Conv2dAttrs>();
+    if (ca.has_residual || ca.has_act) return false;
+  }
+  if (layer->op == ir::OpKind::Linear && layer->attr<ir::LinearAttrs>().has_act) return false;
   const ir::HostTensor* w = constant_of(layer->inputs[1]);
   const ir::HostTensor* b = layer->inputs.size() == 3 ? constant_of(layer->inputs[2]) : nullptr;
   if (!w || (layer->inputs.size() == 3 && !b)) return false;

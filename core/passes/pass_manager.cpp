@@ -55,6 +55,7 @@ PassManager default_pipeline(PassManager::Options o) {
   pm.add("remove_identity", remove_identity)
       .add("constant_folding", constant_folding)
       .add("fold_batch_norm", fold_batch_norm)
+      .add("fuse_epilogues", fuse_epilogues)
       .add("dead_code_elimination", dead_code_elimination);
   return pm;
 }

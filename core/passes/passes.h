@@ -26,6 +26,9 @@ bool dead_code_elimination(ir::Graph& g);
 // Folds an inference BatchNorm that follows a Conv2d or Linear (whose weights are constants and
 // whose output has no other user) into the weights and bias.
 bool fold_batch_norm(ir::Graph& g);
+// Folds a residual add and an activation into the Conv2d before them, and an activation into
+// the Linear before it (the epilogue fields of Conv2dAttrs / LinearAttrs).
+bool fuse_epilogues(ir::Graph& g);
 // Removes Identity nodes, Casts to the same dtype, Reshapes to the same shape and identity
 // Transposes.
 bool remove_identity(ir::Graph& g);

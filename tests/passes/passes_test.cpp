@@ -274,17 +274,22 @@ TEST(PassManager, DefaultPipelineOnAModel) {
   verify(*g);
   auto after = g->clone();
   passes::PassManager pm = passes::default_pipeline({/*verify_each=*/true, /*dump=*/false});
-  ASSERT_EQ(pm.passes().size(), 4u);
+  ASSERT_EQ(pm.passes().size(), 5u);
   EXPECT_EQ(pm.passes()[0].name, "remove_identity");
-  EXPECT_EQ(pm.passes()[3].name, "dead_code_elimination");
+  EXPECT_EQ(pm.passes()[3].name, "fuse_epilogues");
+  EXPECT_EQ(pm.passes()[4].name, "dead_code_elimination");
   EXPECT_TRUE(pm.run(*after));
   verify(*after);
   EXPECT_EQ(count_ops(*after, OpKind::BatchNorm), 0);
   EXPECT_EQ(count_ops(*after, OpKind::Identity), 0);
-  EXPECT_EQ(count_ops(*after, OpKind::Unary), 1);   // the relu; sigmoid folded, exp dead
+  EXPECT_EQ(count_ops(*after, OpKind::Unary), 0);   // relu fused into the conv, sigmoid folded, exp dead
   EXPECT_EQ(count_ops(*after, OpKind::Conv2d), 2);
+  int fused = 0;
+  for (Node* n : after->nodes())
+    if (n->op == OpKind::Conv2d && n->attr<Conv2dAttrs>().has_act) ++fused;
+  EXPECT_EQ(fused, 1);
   EXPECT_EQ(count_ops(*after, OpKind::Constant), 5);  // two weights, two biases, the folded sigmoid
-  EXPECT_EQ(after->num_nodes(), 9u);
+  EXPECT_EQ(after->num_nodes(), 8u);
   auto in = random_inputs(*g, 7);
   EXPECT_LE(max_rel_diff(ref::run(*g, in), ref::run(*after, in)), 1e-5);
   EXPECT_FALSE(pm.run(*after));  // fixed point

@@ -71,12 +71,23 @@ void depthwise_plane(const ConvGeom& g, const float* x, const float* w, float* y
   }
 }
 
+// The fused epilogue: y += residual, then the activation, in FP32 before the single rounding.
+void apply_epilogue(const ir::Conv2dAttrs& a, const std::vector<HostTensor>& in, int64_t n, float* y) {
+  if (a.has_residual) {
+    FloatIn r("Conv2d", "residual", in.back());
+    const float* rp = r.data();
+#pragma omp parallel for if (n >= kParallelMin)
+    for (int64_t i = 0; i < n; ++i) y[i] += rp[i];
+  }
+  if (a.has_act) unary_float(a.act, float(a.act_alpha), float(a.act_beta), n, y, y);
+}
+
 }  // namespace
 
 void eval_Conv2d(const ir::Conv2dAttrs& a, const std::vector<HostTensor>& in, std::vector<HostTensor>& out) {
   const char* op = "Conv2d";
   FloatIn x(op, "input", in[0]), w(op, "weight", in[1]);
-  const bool has_bias = in.size() == 3;
+  const bool has_bias = in.size() - (a.has_residual ? 1 : 0) == 3;
   std::optional<FloatIn> b;
   if (has_bias) b.emplace(op, "bias", in[2]);
   FloatOut y(out[0]);
@@ -100,6 +111,7 @@ void eval_Conv2d(const ir::Conv2dAttrs& a, const std::vector<HostTensor>& in, st
       for (int64_t k = 0; k < g.K; ++k)
         depthwise_plane(g, x.data() + (n * g.C + k / Kg) * g.H * g.W, w.data() + k * g.R * g.S,
                         yp + (n * g.K + k) * plane);
+    apply_epilogue(a, in, out[0].numel(), yp);
     y.commit();
     return;
   }
@@ -122,6 +134,7 @@ void eval_Conv2d(const ir::Conv2dAttrs& a, const std::vector<HostTensor>& in, st
   } else {
     for (int64_t j = 0; j < jobs; ++j) one(j / g.groups, j % g.groups);
   }
+  apply_epilogue(a, in, out[0].numel(), yp);
   y.commit();
 }
 

@@ -207,14 +207,8 @@ D convert(S v) {
 
 }  // namespace
 
-void eval_Unary(const ir::UnaryAttrs& a, const std::vector<HostTensor>& in, std::vector<HostTensor>& out) {
-  FloatIn xin("Unary", "input", in[0]);
-  FloatOut yout(out[0]);
-  const int64_t n = in[0].numel();
-  const float* x = xin.data();
-  float* y = yout.data();
-  const float alpha = float(a.alpha), beta = float(a.beta);
-  switch (a.kind) {
+void unary_float(UnaryKind kind, float alpha, float beta, int64_t n, const float* x, float* y) {
+  switch (kind) {
     case UnaryKind::kRelu: map_unary(n, x, y, [](float v) { return v < 0.0f ? 0.0f : v; }); break;
     case UnaryKind::kSigmoid: map_unary(n, x, y, sigmoid); break;
     case UnaryKind::kTanh: map_unary(n, x, y, [](float v) { return std::tanh(v); }); break;
@@ -249,8 +243,14 @@ void eval_Unary(const ir::UnaryAttrs& a, const std::vector<HostTensor>& in, std:
     case UnaryKind::kAbs: map_unary(n, x, y, [](float v) { return std::fabs(v); }); break;
     case UnaryKind::kErf: map_unary(n, x, y, [](float v) { return std::erf(v); }); break;
     case UnaryKind::kReciprocal: map_unary(n, x, y, [](float v) { return 1.0f / v; }); break;
-    case UnaryKind::kCount: TRTORCH_ERROR("Unary: unknown kind ", int(a.kind));
+    case UnaryKind::kCount: TRTORCH_ERROR("Unary: unknown kind ", int(kind));
   }
+}
+
+void eval_Unary(const ir::UnaryAttrs& a, const std::vector<HostTensor>& in, std::vector<HostTensor>& out) {
+  FloatIn xin("Unary", "input", in[0]);
+  FloatOut yout(out[0]);
+  unary_float(a.kind, float(a.alpha), float(a.beta), in[0].numel(), xin.data(), yout.data());
   yout.commit();
 }
 

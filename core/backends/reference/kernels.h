@@ -21,6 +21,9 @@ namespace trtorch::backends::reference {
 #include "core/ir/ops.def"
 #undef TRTORCH_OP
 
+// y[i] = kind(x[i]) in FP32 (x == y allowed). Shared by Unary and the fused epilogues.
+void unary_float(ir::UnaryKind kind, float alpha, float beta, int64_t n, const float* x, float* y);
+
 // Elementwise loops shorter than this stay on one thread.
 constexpr int64_t kParallelMin = int64_t(1) << 15;
 

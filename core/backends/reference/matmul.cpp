@@ -11,7 +11,7 @@ namespace trtorch::backends::reference {
 
 using ir::HostTensor;
 
-void eval_Linear(const ir::LinearAttrs&, const std::vector<HostTensor>& in, std::vector<HostTensor>& out) {
+void eval_Linear(const ir::LinearAttrs& a, const std::vector<HostTensor>& in, std::vector<HostTensor>& out) {
   const char* op = "Linear";
   FloatIn x(op, "input", in[0]), w(op, "weight", in[1]);
   std::optional<FloatIn> b;
@@ -25,6 +25,7 @@ void eval_Linear(const ir::LinearAttrs&, const std::vector<HostTensor>& in, std:
   }
   // y[M, N] = x[M, K] * w^T, w^T read through a transposed view of w[N, K].
   sgemm(M, N, K, MatRef{x.data(), K}, MatRef{w.data(), K, true}, yp, N, b.has_value());
+  if (a.has_act) unary_float(a.act, float(a.act_alpha), float(a.act_beta), M * N, yp, yp);
   y.commit();
 }
 

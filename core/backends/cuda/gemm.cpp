@@ -532,6 +532,8 @@ class CublasLtGemm final : public Kernel {
       if (!bias_.get()) bias_stand_in = DeviceBuffer(size_t(spec_.N) * ir::dtype_size(s.dtype));
       m->set_bias(bias_.get() ? bias_.get() : bias_stand_in.get());
     }
+    // A corrupted algorithm id is caught here, before cuBLASLt interprets the rest of the words.
+    if (!known_algo_id(t)) bad("its algorithm id is not one cuBLASLt offers for this data type");
     size_t need = 0;
     cublasStatus_t st = m->check(ctx_.cublaslt(), t.algo, &need);
     if (bias_stand_in.get()) m->set_bias(nullptr);
@@ -541,6 +543,20 @@ class CublasLtGemm final : public Kernel {
     gemm_ = std::move(m);
     epi_ = t.epi;
     tactic_ = t;
+  }
+
+  bool known_algo_id(const Tactic& t) const {
+    int32_t id = -1;
+    size_t n = 0;
+    if (cublasLtMatmulAlgoConfigGetAttribute(&t.algo, CUBLASLT_ALGO_CONFIG_ID, &id, sizeof(id), &n) !=
+        CUBLAS_STATUS_SUCCESS)
+      return false;
+    const cudaDataType_t dt = cuda_type(t.dtype);
+    std::vector<int> ids(1024);
+    int count = 0;
+    TRTORCH_CUBLAS_CHECK(cublasLtMatmulAlgoGetIds(ctx_.cublaslt(), compute_type(t.tf32), CUDA_R_32F, dt, dt, dt, dt,
+                                                  int(ids.size()), ids.data(), &count));
+    return std::find(ids.begin(), ids.begin() + std::max(count, 0), id) != ids.begin() + std::max(count, 0);
   }
 
   std::string problem_str() const {

@@ -32,7 +32,7 @@ namespace trtorch::backends::cuda::detail {
   do {                                                                                                          \
     cublasStatus_t s_ = (call);                                                                                 \
     if (s_ != CUBLAS_STATUS_SUCCESS)                                                                            \
-      ::trtorch::backends::cuda::detail::fail_call("cuBLASLt", #call, __FILE__, __LINE__, int(s_), cublasGetStatusString(s_)); \
+      ::trtorch::backends::cuda::detail::fail_call("cuBLASLt", #call, __FILE__, __LINE__, int(s_), cublasLtGetStatusString(s_)); \
   } while (0)
 
 #define TRTORCH_NVRTC_CHECK(call)                                                                                \

@@ -1,0 +1,502 @@
+// CUDA backend: Linear and MatMul (cuBLASLt, gemm.cpp) against the reference backend.
+//
+// Torch-free: builds on the development machine and runs unchanged on the GPU machine. Without
+// a GPU it prints a line and exits with 77 (ctest's SKIP_RETURN_CODE).
+//
+// The oracle graph is Linear (no epilogue fields) then a separate Unary node, so the check does
+// not depend on the reference backend implementing the fused epilogue. The CUDA kernel is built
+// from a node with the epilogue fields set, as the fuse_epilogues pass leaves it.
+//
+// Tolerances, on max|gpu - ref| / max|ref| (both sides read the same rounded inputs):
+//  * FP32 without TF32: both accumulate in FP32 and differ only in summation order (and in the
+//    last ulp of transcendental functions): ~1e-6 in practice; 1e-4 leaves room for K = 2048.
+//  * FP32 with TF32: products of operands rounded to 10-bit mantissas (2^-11 relative each),
+//    errors of random sign over K terms: 5e-3.
+//  * FP16: one ulp is 2^-11 (4.9e-4) relative; the reference rounds after Linear and again after
+//    Unary while a fused GPU epilogue rounds once, so 1-2 ulps differ; 1e-2 is ~20 ulps.
+//  * BF16: one ulp is 2^-8 (3.9e-3) relative, same double-rounding argument: 3e-2.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/backends/cuda/context.h"
+#include "core/backends/cuda/cuda_check.h"
+#include "core/backends/cuda/kernel.h"
+#include "core/backends/reference/reference.h"
+#include "core/util/error.h"
+
+using namespace trtorch;
+using namespace trtorch::ir;
+namespace cu = trtorch::backends::cuda;
+namespace ref = trtorch::backends::reference;
+using Shape = std::vector<int64_t>;
+
+namespace {
+
+std::unique_ptr<cu::Context> g_ctx;
+
+const char* dt_name(DType t) {
+  return t == DType::kFloat32 ? "f32" : t == DType::kFloat16 ? "f16" : t == DType::kBFloat16 ? "bf16" : "?";
+}
+
+std::string shape_str(const Shape& s) {
+  std::string r = "[";
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? "," : "") + std::to_string(s[i]);
+  return r + "]";
+}
+
+double tolerance(DType t, bool tf32) {
+  switch (t) {
+    case DType::kFloat32: return tf32 ? 5e-3 : 1e-4;
+    case DType::kFloat16: return 1e-2;
+    default: return 3e-2;
+  }
+}
+
+HostTensor random_tensor(DType t, const Shape& shape, uint32_t seed, double scale = 1.0) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<double> d(-scale, scale);
+  HostTensor h(t, shape);
+  for (int64_t i = 0; i < h.numel(); ++i) h.set(i, d(gen));
+  return h;
+}
+
+// max|a - b| / max|b| (absolute when b is all zero); infinity on NaN or a size mismatch.
+double rel_err(const HostTensor& a, const HostTensor& b) {
+  if (a.numel() != b.numel() || a.shape != b.shape) return INFINITY;
+  double num = 0, den = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    double x = a.get(i), y = b.get(i);
+    if (std::isnan(x) != std::isnan(y)) return INFINITY;
+    if (std::isnan(x)) continue;
+    num = std::max(num, std::fabs(x - y));
+    den = std::max(den, std::fabs(y));
+  }
+  return den > 0 ? num / den : num;
+}
+
+struct DeviceTensor {
+  cu::DeviceBuffer buf;
+  explicit DeviceTensor(const HostTensor& h) : buf(std::max<size_t>(h.nbytes(), 1)) {
+    TRTORCH_CUDA_CHECK(cudaMemcpy(buf.get(), h.data(), h.nbytes(), cudaMemcpyHostToDevice));
+  }
+};
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Builds the kernel (timing tactics), runs it, rebuilds it from its tactic and runs that too.
+// `in` are the device inputs in node order; returns the first run's output.
+struct Ran {
+  HostTensor out;
+  std::string tactic, describe;
+  double build_ms = 0, load_ms = 0;
+  float run_ms = 0;
+};
+
+HostTensor run_kernel(cu::Kernel& k, const std::vector<const void*>& in, DType dt, const Shape& out_shape,
+                      cudaStream_t stream) {
+  HostTensor out(dt, out_shape);
+  cu::DeviceBuffer d(std::max<size_t>(out.nbytes(), 1)), scratch(k.scratch_bytes());
+  // Poison the output so that a kernel that skips elements cannot pass.
+  TRTORCH_CUDA_CHECK(cudaMemsetAsync(d.get(), 0x7f, out.nbytes(), stream));
+  k.launch(in, {d.get()}, scratch.get(), stream);
+  TRTORCH_CUDA_CHECK(cudaStreamSynchronize(stream));
+  TRTORCH_CUDA_CHECK(cudaMemcpy(out.data(), d.get(), out.nbytes(), cudaMemcpyDeviceToHost));
+  return out;
+}
+
+using Factory = std::unique_ptr<cu::Kernel> (*)(const cu::KernelArgs&);
+
+Ran build_and_run(Factory make, cu::KernelArgs args, const std::vector<const void*>& in, double tol) {
+  Ran r;
+  cudaStream_t s = g_ctx->stream();
+  auto t0 = std::chrono::steady_clock::now();
+  std::unique_ptr<cu::Kernel> k = make(args);
+  r.build_ms = ms_since(t0);
+  r.tactic = k->tactic();
+  r.describe = k->describe();
+  r.out = run_kernel(*k, in, args.outputs[0].dtype, args.outputs[0].shape, s);
+
+  // Timing of the chosen kernel.
+  cu::DeviceBuffer d(std::max<size_t>(args.outputs[0].bytes(), 1)), scratch(k->scratch_bytes());
+  r.run_ms = cu::time_ms(*g_ctx, 3, 20, [&](cudaStream_t ts) { k->launch(in, {d.get()}, scratch.get(), ts); });
+
+  // Load from the tactic: same choice, same numbers, no timing.
+  args.tactic = &r.tactic;
+  t0 = std::chrono::steady_clock::now();
+  std::unique_ptr<cu::Kernel> k2 = make(args);
+  r.load_ms = ms_since(t0);
+  EXPECT_EQ(k2->tactic(), r.tactic) << "a kernel loaded from a tactic must report the same tactic";
+  HostTensor again = run_kernel(*k2, in, args.outputs[0].dtype, args.outputs[0].shape, s);
+  bool bitwise = again.same_content(r.out);
+  double e2 = rel_err(again, r.out);
+  EXPECT_LE(e2, tol) << "reloaded kernel disagrees with the built one";
+  if (!bitwise) std::printf("    note: reloaded kernel output is not bitwise identical (rel %.3g)\n", e2);
+  return r;
+}
+
+void report(const std::string& name, double err, double tol, const Ran& r) {
+  std::printf("%-64s err %.2e (tol %.0e) %s | build %.1f ms, load %.2f ms, run %.4f ms\n    %s\n    tactic: %s\n",
+              name.c_str(), err, tol, err <= tol ? "ok" : "FAIL", r.build_ms, r.load_ms, r.run_ms,
+              r.describe.c_str(), r.tactic.c_str());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Linear
+
+struct LinearCase {
+  DType dt = DType::kFloat32;
+  Shape x;
+  int64_t n = 1;
+  bool bias = true;
+  bool has_act = false;
+  UnaryKind act = UnaryKind::kRelu;
+  double alpha = 0, beta = 0;
+  bool runtime_bias = false;    // bias is a graph input (read at launch), not a Constant
+  bool runtime_weight = false;  // weight not given as a host constant (read at launch)
+  bool tf32 = false;
+
+  std::string name() const {
+    std::string s = std::string("linear ") + dt_name(dt) + " x=" + shape_str(x) + " N=" + std::to_string(n);
+    if (bias) s += runtime_bias ? " +bias(input)" : " +bias";
+    if (has_act) s += std::string(" act=") + unary_kind_name(act);
+    if (runtime_weight) s += " weight(input)";
+    if (tf32) s += " tf32";
+    return s;
+  }
+};
+
+void check_linear(const LinearCase& c) {
+  SCOPED_TRACE(c.name());
+  const int64_t K = c.x.back();
+  HostTensor x = random_tensor(c.dt, c.x, 1);
+  // Weights scaled by 1/sqrt(K) keep outputs O(1), where the activations are not trivial.
+  HostTensor w = random_tensor(c.dt, {c.n, K}, 2, 1.0 / std::sqrt(double(std::max<int64_t>(K, 1))));
+  HostTensor b = random_tensor(c.dt, {c.n}, 3, 0.5);
+
+  // Oracle: Linear then Unary on the reference backend.
+  Graph rg;
+  Value* xv = rg.add_input(TensorType::fixed(c.dt, c.x), "x");
+  std::vector<HostTensor> ref_inputs{x};
+  std::vector<Value*> lin_in{xv, rg.add_constant(w)};
+  if (c.bias) {
+    if (c.runtime_bias) {
+      lin_in.push_back(rg.add_input(TensorType::fixed(c.dt, {c.n}), "b"));
+      ref_inputs.push_back(b);
+    } else {
+      lin_in.push_back(rg.add_constant(b));
+    }
+  }
+  Value* y = rg.add_node(OpKind::Linear, LinearAttrs{}, lin_in)->outputs[0];
+  if (c.has_act) {
+    UnaryAttrs u;
+    u.kind = c.act;
+    u.alpha = c.alpha;
+    u.beta = c.beta;
+    y = rg.add_node(OpKind::Unary, u, {y})->outputs[0];
+  }
+  rg.mark_output(y);
+  verify(rg);
+  HostTensor expect = ref::run(rg, ref_inputs)[0];
+
+  // The fused node the CUDA kernel is built from.
+  Graph fg;
+  std::vector<Value*> fin{fg.add_input(TensorType::fixed(c.dt, c.x), "x"),
+                          fg.add_input(TensorType::fixed(c.dt, {c.n, K}), "w")};
+  if (c.bias) fin.push_back(fg.add_input(TensorType::fixed(c.dt, {c.n}), "b"));
+  LinearAttrs la;
+  la.has_act = c.has_act;
+  la.act = c.act;
+  la.act_alpha = c.alpha;
+  la.act_beta = c.beta;
+  Node* node = fg.add_node(OpKind::Linear, la, fin, "test.py:10 " + c.name());
+
+  cu::TacticOptions opt;
+  opt.min_timing_iters = 2;
+  opt.avg_timing_iters = 5;
+  opt.allow_tf32 = c.tf32;
+  cu::KernelArgs args{*g_ctx, *node, {}, {}, {}, nullptr, &opt};
+  args.inputs = {{c.dt, c.x}, {c.dt, {c.n, K}}};
+  args.constants = {nullptr, c.runtime_weight ? nullptr : &w};
+  if (c.bias) {
+    args.inputs.push_back({c.dt, {c.n}});
+    args.constants.push_back(c.runtime_bias ? nullptr : &b);
+  }
+  args.outputs = {{c.dt, node->outputs[0]->type.static_shape()}};
+
+  // Device copies of every input, as the executor would pass them (constants too).
+  DeviceTensor dx(x), dw(w), db(b);
+  std::vector<const void*> in{dx.buf.get(), dw.buf.get()};
+  if (c.bias) in.push_back(db.buf.get());
+
+  const double tol = tolerance(c.dt, c.tf32);
+  Ran r = build_and_run(&cu::make_Linear, args, in, tol);
+  double err = rel_err(r.out, expect);
+  report(c.name(), err, tol, r);
+  EXPECT_LE(err, tol);
+  if (c.tf32) EXPECT_NE(r.tactic.find("compute=tf32"), std::string::npos);
+  if (c.dt == DType::kFloat32 && !c.tf32) EXPECT_NE(r.tactic.find("compute=32f"), std::string::npos);
+}
+
+const DType kDTypes[] = {DType::kFloat32, DType::kFloat16, DType::kBFloat16};
+
+TEST(CudaGemm, LinearShapes) {
+  const std::pair<Shape, int64_t> shapes[] = {
+      {{1, 2048}, 1000},     // ResNet-50 fc, batch 1
+      {{32, 2048}, 1000},    // ResNet-50 fc, batch 32
+      {{4, 128, 768}, 3072}, // BERT FFN up-projection
+      {{3, 17}, 5},          // odd sizes: unaligned leading dims
+      {{2, 3, 7, 33}, 9},    // rank 4, odd
+      {{17}, 6},             // rank 1
+  };
+  for (DType dt : kDTypes)
+    for (const auto& [x, n] : shapes)
+      for (bool bias : {true, false}) {
+        LinearCase c;
+        c.dt = dt;
+        c.x = x;
+        c.n = n;
+        c.bias = bias;
+        check_linear(c);
+      }
+}
+
+TEST(CudaGemm, LinearActivations) {
+  struct Act {
+    UnaryKind k;
+    double alpha, beta;
+  };
+  const Act acts[] = {{UnaryKind::kRelu, 0, 0},      {UnaryKind::kGeluErf, 0, 0},   {UnaryKind::kGeluTanh, 0, 0},
+                      {UnaryKind::kSilu, 0, 0},      {UnaryKind::kClamp, -0.5, 0.5}, {UnaryKind::kClamp, 0, 6},
+                      {UnaryKind::kLeakyRelu, 0.1, 0}, {UnaryKind::kHardSwish, 0, 0}, {UnaryKind::kElu, 1.0, 0},
+                      {UnaryKind::kSigmoid, 0, 0},   {UnaryKind::kTanh, 0, 0}};
+  for (DType dt : kDTypes)
+    for (const Act& a : acts)
+      for (bool bias : {true, false})
+        for (const auto& [x, n] : {std::pair<Shape, int64_t>{{32, 256}, 200}, {{3, 17}, 5}}) {
+          LinearCase c;
+          c.dt = dt;
+          c.x = x;
+          c.n = n;
+          c.bias = bias;
+          c.has_act = true;
+          c.act = a.k;
+          c.alpha = a.alpha;
+          c.beta = a.beta;
+          check_linear(c);
+        }
+}
+
+TEST(CudaGemm, LinearBertFfn) {
+  for (DType dt : {DType::kFloat16, DType::kBFloat16})
+    for (UnaryKind k : {UnaryKind::kGeluErf, UnaryKind::kGeluTanh, UnaryKind::kRelu}) {
+      LinearCase c;
+      c.dt = dt;
+      c.x = {4, 128, 768};
+      c.n = 3072;
+      c.has_act = true;
+      c.act = k;
+      check_linear(c);
+    }
+}
+
+TEST(CudaGemm, LinearRuntimeOperands) {
+  for (DType dt : kDTypes)
+    for (UnaryKind k : {UnaryKind::kRelu, UnaryKind::kGeluErf}) {
+      LinearCase c;
+      c.dt = dt;
+      c.x = {32, 2048};
+      c.n = 1000;
+      c.has_act = true;
+      c.act = k;
+      c.runtime_bias = true;
+      check_linear(c);
+      c.runtime_weight = true;
+      check_linear(c);
+    }
+}
+
+TEST(CudaGemm, LinearTf32) {
+  LinearCase c;
+  c.dt = DType::kFloat32;
+  c.x = {32, 2048};
+  c.n = 1000;
+  c.tf32 = true;
+  check_linear(c);
+}
+
+// ---------------------------------------------------------------------------------------------
+// MatMul
+
+void check_matmul(DType dt, const Shape& as, const Shape& bs) {
+  const std::string name = std::string("matmul ") + dt_name(dt) + " " + shape_str(as) + " @ " + shape_str(bs);
+  SCOPED_TRACE(name);
+  HostTensor a = random_tensor(dt, as, 11), b = random_tensor(dt, bs, 12);
+  Graph g;
+  Node* node = g.add_node(OpKind::MatMul, MatMulAttrs{},
+                          {g.add_input(TensorType::fixed(dt, as), "a"), g.add_input(TensorType::fixed(dt, bs), "b")},
+                          "test.py:20 " + name);
+  g.mark_output(node->outputs[0]);
+  verify(g);
+  HostTensor expect = ref::run(g, {a, b})[0];
+
+  cu::TacticOptions opt;
+  opt.avg_timing_iters = 5;
+  cu::KernelArgs args{*g_ctx, *node, {{dt, as}, {dt, bs}}, {{dt, node->outputs[0]->type.static_shape()}},
+                      {nullptr, nullptr}, nullptr, &opt};
+  DeviceTensor da(a), db(b);
+  const double tol = tolerance(dt, false);
+  Ran r = build_and_run(&cu::make_MatMul, args, {da.buf.get(), db.buf.get()}, tol);
+  double err = rel_err(r.out, expect);
+  report(name, err, tol, r);
+  EXPECT_LE(err, tol);
+}
+
+TEST(CudaGemm, MatMul) {
+  const std::pair<Shape, Shape> cases[] = {
+      {{2, 3, 5}, {5, 4}},                   // second operand broadcast: folds into one GEMM
+      {{8, 12, 128, 64}, {8, 12, 64, 128}},  // attention scores: one strided-batched call
+      {{2, 1, 4, 6}, {3, 6, 5}},             // both broadcast: loop of strided-batched calls
+      {{3, 4}, {2, 4, 5}},                   // first operand broadcast (batch stride 0)
+      {{2, 3, 4, 5}, {3, 5, 6}},             // second operand broadcast over the leading dim
+      {{6, 7}, {7, 3}},                      // plain 2-D, odd sizes
+      {{8, 12, 128, 128}, {8, 12, 128, 64}}, // attention context
+  };
+  for (DType dt : kDTypes)
+    for (const auto& [as, bs] : cases) check_matmul(dt, as, bs);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Capture, tactics and errors
+
+// launch() must be capturable into a CUDA graph (no synchronization, no allocation).
+TEST(CudaGemm, GraphCapture) {
+  const DType dt = DType::kFloat16;
+  HostTensor x = random_tensor(dt, {64, 512}, 21), w = random_tensor(dt, {384, 512}, 22, 0.05),
+             b = random_tensor(dt, {384}, 23);
+  Graph g;
+  LinearAttrs la;
+  la.has_act = true;
+  la.act = UnaryKind::kGeluErf;  // post kernel after cuBLASLt
+  Node* node = g.add_node(OpKind::Linear, la,
+                          {g.add_input(TensorType::fixed(dt, {64, 512}), "x"),
+                           g.add_input(TensorType::fixed(dt, {384, 512}), "w"),
+                           g.add_input(TensorType::fixed(dt, {384}), "b")},
+                          "test.py:30 capture");
+  cu::KernelArgs args{*g_ctx, *node, {{dt, {64, 512}}, {dt, {384, 512}}, {dt, {384}}}, {{dt, {64, 384}}},
+                      {nullptr, &w, &b}, nullptr, nullptr};
+  auto k = cu::make_Linear(args);
+  DeviceTensor dx(x), dw(w), db(b);
+  std::vector<const void*> in{dx.buf.get(), dw.buf.get(), db.buf.get()};
+  cudaStream_t s = g_ctx->stream();
+  HostTensor direct = run_kernel(*k, in, dt, {64, 384}, s);
+
+  cu::DeviceBuffer out(64 * 384 * 2), scratch(k->scratch_bytes());
+  TRTORCH_CUDA_CHECK(cudaMemsetAsync(out.get(), 0, out.bytes(), s));
+  TRTORCH_CUDA_CHECK(cudaStreamSynchronize(s));
+  cudaGraph_t graph;
+  TRTORCH_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+  k->launch(in, {out.get()}, scratch.get(), s);
+  TRTORCH_CUDA_CHECK(cudaStreamEndCapture(s, &graph));
+  cudaGraphExec_t exec;
+  TRTORCH_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+  TRTORCH_CUDA_CHECK(cudaGraphLaunch(exec, s));
+  TRTORCH_CUDA_CHECK(cudaStreamSynchronize(s));
+  HostTensor replay(dt, {64, 384});
+  TRTORCH_CUDA_CHECK(cudaMemcpy(replay.data(), out.get(), replay.nbytes(), cudaMemcpyDeviceToHost));
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  EXPECT_TRUE(replay.same_content(direct)) << "graph replay differs by " << rel_err(replay, direct);
+  std::printf("graph capture: %s\n", k->describe().c_str());
+}
+
+TEST(CudaGemm, BadTactics) {
+  const DType dt = DType::kFloat16;
+  HostTensor w = random_tensor(dt, {64, 32}, 31), b = random_tensor(dt, {64}, 32);
+  Graph g;
+  LinearAttrs la;
+  la.has_act = true;
+  la.act = UnaryKind::kRelu;
+  const std::string source = "model.py:42 fc";
+  Node* node = g.add_node(OpKind::Linear, la,
+                          {g.add_input(TensorType::fixed(dt, {8, 32}), "x"),
+                           g.add_input(TensorType::fixed(dt, {64, 32}), "w"),
+                           g.add_input(TensorType::fixed(dt, {64}), "b")},
+                          source);
+  cu::KernelArgs args{*g_ctx, *node, {{dt, {8, 32}}, {dt, {64, 32}}, {dt, {64}}}, {{dt, {8, 64}}},
+                      {nullptr, &w, &b}, nullptr, nullptr};
+  const std::string good = cu::make_Linear(args)->tactic();
+  ASSERT_FALSE(good.empty());
+
+  auto expect_error = [&](const std::string& tactic, const std::string& fragment) {
+    args.tactic = &tactic;
+    try {
+      cu::make_Linear(args);
+      ADD_FAILURE() << "tactic '" << tactic << "' was accepted";
+    } catch (const Error& e) {
+      std::string msg = e.what();
+      std::printf("bad tactic -> %s\n", msg.c_str());
+      EXPECT_NE(msg.find(source), std::string::npos) << "error must name the node: " << msg;
+      EXPECT_NE(msg.find(fragment), std::string::npos) << "expected '" << fragment << "' in: " << msg;
+    }
+  };
+  auto replace_field = [&](const std::string& key, const std::string& value) {
+    size_t p = good.find(" " + key + "=");
+    size_t e = good.find(' ', p + 1);
+    return good.substr(0, p) + " " + key + "=" + value + (e == std::string::npos ? "" : good.substr(e));
+  };
+  expect_error("garbage", "cannot read GEMM tactic");
+  expect_error("", "cannot read GEMM tactic");
+  expect_error(good.substr(0, good.size() / 2), "cannot read GEMM tactic");
+  expect_error(replace_field("algo", "zz"), "cannot read GEMM tactic");
+  expect_error(replace_field("rows", "65"), "does not fit");
+  expect_error(replace_field("dtype", "bf16"), "does not fit");
+  expect_error(replace_field("epi", "gelu_tanh"), "does not fit");
+  expect_error(replace_field("compute", "tf32"), "does not fit");
+  expect_error(replace_field("lib", "1"), "rebuild the engine");
+  std::string ones;
+  for (int i = 0; i < 8; ++i) ones += (i ? "." : "") + std::string(16, 'f');
+  expect_error(replace_field("algo", ones), "does not fit");
+}
+
+TEST(CudaGemm, UnsupportedDtypeIsAnError) {
+  // An int32 Linear cannot come out of shape inference; a kernel asked for one must still refuse.
+  Graph g;
+  Node* node = g.add_node(OpKind::Linear, LinearAttrs{},
+                          {g.add_input(TensorType::fixed(DType::kFloat32, {2, 4}), "x"),
+                           g.add_input(TensorType::fixed(DType::kFloat32, {3, 4}), "w")},
+                          "model.py:7 int fc");
+  cu::KernelArgs args{*g_ctx, *node, {{DType::kInt32, {2, 4}}, {DType::kInt32, {3, 4}}}, {{DType::kInt32, {2, 3}}},
+                      {nullptr, nullptr}, nullptr, nullptr};
+  try {
+    cu::make_Linear(args);
+    ADD_FAILURE() << "int32 Linear was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model.py:7"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("int32"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  if (cu::device_count() == 0) {
+    std::printf("no CUDA device: skipping GPU tests\n");
+    return 77;
+  }
+  g_ctx = std::make_unique<cu::Context>(0);
+  std::printf("device: %s (sm_%d%d), cuBLASLt %zu\n", g_ctx->props().name, g_ctx->props().major,
+              g_ctx->props().minor, cublasLtGetVersion());
+  int rc = RUN_ALL_TESTS();
+  g_ctx.reset();
+  return rc;
+}

@@ -9,6 +9,7 @@
 // Torch-free; needs a GPU. Without one it prints a line and exits 77 (ctest: skipped).
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -59,8 +60,8 @@ HostTensor nchw_to_nhwc(const HostTensor& t) {
     for (int64_t c = 0; c < C; ++c)
       for (int64_t h = 0; h < H; ++h)
         for (int64_t w = 0; w < W; ++w)
-          std::memcpy(dst + size_t(((n * H + h) * W + w) * C + c) * es, src + size_t(((n * C + c) * H + h) * W + w) * es,
-                      es);
+          std::memcpy(dst + size_t(((n * H + h) * W + w) * C + c) * es,
+                      src + size_t(((n * C + c) * H + h) * W + w) * es, es);
   return o;
 }
 
@@ -74,8 +75,8 @@ HostTensor nhwc_to_nchw(const HostTensor& t) {
     for (int64_t c = 0; c < C; ++c)
       for (int64_t h = 0; h < H; ++h)
         for (int64_t w = 0; w < W; ++w)
-          std::memcpy(dst + size_t(((n * C + c) * H + h) * W + w) * es, src + size_t(((n * H + h) * W + w) * C + c) * es,
-                      es);
+          std::memcpy(dst + size_t(((n * C + c) * H + h) * W + w) * es,
+                      src + size_t(((n * H + h) * W + w) * C + c) * es, es);
   return o;
 }
 
@@ -174,7 +175,9 @@ struct Problem {
   std::vector<const void*> in_ptrs;
 };
 
-int64_t out_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) { return (in + 2 * p - d * (k - 1) - 1) / s + 1; }
+int64_t out_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
+  return (in + 2 * p - d * (k - 1) - 1) / s + 1;
+}
 
 std::unique_ptr<Problem> make_problem(const ConvCase& c, Config cfg) {
   auto p = std::make_unique<Problem>();
@@ -301,9 +304,14 @@ void check_case(const ConvCase& c, Config cfg) {
   const double tol = tolerance(cfg.dtype);
   const TacticOptions timing = test_timing();
 
+  using Clock = std::chrono::steady_clock;
+  auto seconds_since = [](Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); };
   std::unique_ptr<Kernel> k;
+  const auto t_build = Clock::now();
+  double build_s = 0, load_s = 0;
   try {
     k = make_Conv2d(kernel_args(*p, nullptr, &timing));
+    build_s = seconds_since(t_build);
   } catch (const std::exception& e) {
     ADD_FAILURE() << "building the kernel: " << e.what();
     std::printf("[conv] FAIL %-52s build: %s\n", label.c_str(), e.what());
@@ -318,7 +326,9 @@ void check_case(const ConvCase& c, Config cfg) {
   double err2 = INFINITY;
   bool identical = false;
   try {
+    const auto t_load = Clock::now();
     auto k2 = make_Conv2d(kernel_args(*p, &tactic, nullptr));
+    load_s = seconds_since(t_load);
     EXPECT_EQ(k2->tactic(), tactic);
     EXPECT_EQ(k2->scratch_bytes(), k->scratch_bytes());
     HostTensor y2 = run_kernel(*p, *k2);
@@ -330,10 +340,14 @@ void check_case(const ConvCase& c, Config cfg) {
   }
 
   DeviceBuffer scratch(k->scratch_bytes());
-  const float ms = time_ms(ctx(), 3, 20, [&](cudaStream_t s) { k->launch(p->in_ptrs, {p->dy.get()}, scratch.get(), s); });
-  std::printf("[conv] %-4s %-52s err=%.2e rebuilt err=%.2e%s (tol %.0e) %.4f ms\n       %s\n       tactic %s\n",
-              (err1 <= tol && err2 <= tol) ? "ok" : "FAIL", label.c_str(), err1, err2,
-              identical ? " bit-identical" : " not bit-identical", tol, ms, k->describe().c_str(), tactic.c_str());
+  const float ms =
+      time_ms(ctx(), 3, 20, [&](cudaStream_t s) { k->launch(p->in_ptrs, {p->dy.get()}, scratch.get(), s); });
+  std::printf(
+      "[conv] %-4s %-52s err=%.2e rebuilt err=%.2e%s (tol %.0e) run %.4f ms; build %.2f s, load %.2f s\n"
+      "       %s\n       tactic %s\n",
+      (err1 <= tol && err2 <= tol) ? "ok" : "FAIL", label.c_str(), err1, err2,
+      identical ? " bit-identical" : " not bit-identical", tol, ms, build_s, load_s, k->describe().c_str(),
+      tactic.c_str());
   std::fflush(stdout);
 }
 

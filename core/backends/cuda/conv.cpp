@@ -62,7 +62,7 @@ enum : int64_t { kUidX = 1, kUidW = 2, kUidB = 3, kUidR = 4, kUidY = 5 };
 // The problem
 
 struct ConvProblem {
-  int64_t N = 0, C = 0, H = 0, W = 0;  // x
+  int64_t N = 0, C = 0, H = 0, W = 0;   // x
   int64_t K = 0, Cg = 0, R = 0, S = 0;  // w [K, C/groups, R, S]
   int64_t OH = 0, OW = 0;
   int64_t sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1, groups = 1;
@@ -76,10 +76,10 @@ struct ConvProblem {
   int64_t y_numel() const { return N * K * OH * OW; }
 
   std::string signature() const {
-    return str_cat("x=", N, "x", C, "x", H, "x", W, ";w=", K, "x", Cg, "x", R, "x", S, ";y=", OH, "x", OW,
-                   ";s=", sh, ",", sw, ";p=", ph, ",", pw, ";d=", dh, ",", dw, ";g=", groups,
-                   ";t=", int(dtype), ";l=", int(layout), ";b=", has_bias, ";r=", has_residual,
-                   ";a=", has_act ? int(act) : -1, ",", alpha, ",", beta);
+    return str_cat("x=", N, "x", C, "x", H, "x", W, ";w=", K, "x", Cg, "x", R, "x", S, ";y=", OH, "x", OW, ";s=", sh,
+                   ",", sw, ";p=", ph, ",", pw, ";d=", dh, ",", dw, ";g=", groups, ";t=", int(dtype),
+                   ";l=", int(layout), ";b=", has_bias, ";r=", has_residual, ";a=", has_act ? int(act) : -1, ",", alpha,
+                   ",", beta);
   }
 };
 
@@ -156,7 +156,9 @@ bool cudnn_activation(UnaryKind k, float alpha, float beta, fe::graph::Pointwise
     case UnaryKind::kElu: pw->set_mode(M::ELU_FWD).set_elu_alpha(alpha); return true;
     case UnaryKind::kClamp:
       if (!(alpha <= beta)) return false;  // min > max (or NaN): PyTorch's rule, done by the epilogue kernel
-      pw->set_mode(M::RELU_FWD).set_relu_lower_clip(finite(alpha)).set_relu_upper_clip(finite(beta))
+      pw->set_mode(M::RELU_FWD)
+          .set_relu_lower_clip(finite(alpha))
+          .set_relu_upper_clip(finite(beta))
           .set_relu_lower_clip_slope(0.0f);
       return true;
     case UnaryKind::kExp: pw->set_mode(M::EXP); return true;
@@ -274,7 +276,8 @@ Tactic parse_tactic(const std::string& text, const std::string& where) {
     if (!kv.count(key)) bad(str_cat("missing field \"", key, "\""));
   if (kv.size() != 7) bad("unexpected fields");
   int64_t v = 0;
-  if (!parse_int(kv["v"], &v) || v != kTacticVersion) bad(str_cat("format version ", kv["v"], " is not ", kTacticVersion));
+  if (!parse_int(kv["v"], &v) || v != kTacticVersion)
+    bad(str_cat("format version ", kv["v"], " is not ", kTacticVersion));
 
   Tactic t;
   int64_t n = 0;
@@ -363,20 +366,31 @@ CudnnConv2d::CudnnConv2d(const KernelArgs& args) : ctx_(args.ctx), where_(args.n
   std::optional<Tactic> given;
   if (args.tactic) given = parse_tactic(*args.tactic, where_);
   const auto& a = args.node.attr<ir::Conv2dAttrs>();
-  TRTORCH_EXPECT(args.inputs.size() >= 2 && args.outputs.size() == 1, "Conv2d ", where_, ": expected x, w [, b] [, residual]");
+  TRTORCH_EXPECT(args.inputs.size() >= 2 && args.outputs.size() == 1, "Conv2d ", where_,
+                 ": expected x, w [, b] [, residual]");
   const TensorDesc& x = args.inputs[0];
   const TensorDesc& w = args.inputs[1];
   const TensorDesc& y = args.outputs[0];
   TRTORCH_EXPECT(x.shape.size() == 4 && w.shape.size() == 4 && y.shape.size() == 4, "Conv2d ", where_,
                  ": x, w and output must be 4-D");
-  p_.N = x.shape[0]; p_.C = x.shape[1]; p_.H = x.shape[2]; p_.W = x.shape[3];
-  p_.K = w.shape[0]; p_.Cg = w.shape[1]; p_.R = w.shape[2]; p_.S = w.shape[3];
-  p_.OH = y.shape[2]; p_.OW = y.shape[3];
+  p_.N = x.shape[0];
+  p_.C = x.shape[1];
+  p_.H = x.shape[2];
+  p_.W = x.shape[3];
+  p_.K = w.shape[0];
+  p_.Cg = w.shape[1];
+  p_.R = w.shape[2];
+  p_.S = w.shape[3];
+  p_.OH = y.shape[2];
+  p_.OW = y.shape[3];
   TRTORCH_EXPECT(a.stride.size() == 2 && a.padding.size() == 2 && a.dilation.size() == 2, "Conv2d ", where_,
                  ": stride, padding and dilation must have 2 entries");
-  p_.sh = a.stride[0]; p_.sw = a.stride[1];
-  p_.ph = a.padding[0]; p_.pw = a.padding[1];
-  p_.dh = a.dilation[0]; p_.dw = a.dilation[1];
+  p_.sh = a.stride[0];
+  p_.sw = a.stride[1];
+  p_.ph = a.padding[0];
+  p_.pw = a.padding[1];
+  p_.dh = a.dilation[0];
+  p_.dw = a.dilation[1];
   p_.groups = a.groups;
   p_.dtype = x.dtype;
   p_.layout = x.layout;
@@ -388,24 +402,23 @@ CudnnConv2d::CudnnConv2d(const KernelArgs& args) : ctx_(args.ctx), where_(args.n
   p_.beta = float(a.act_beta);
   residual_input_ = a.has_residual ? int(args.inputs.size()) - 1 : -1;
 
-  TRTORCH_EXPECT(p_.dtype == DType::kFloat32 || p_.dtype == DType::kFloat16 || p_.dtype == DType::kBFloat16,
-                 "Conv2d ", where_, ": cuDNN convolution supports float32, float16 and bfloat16, not ",
-                 ir::dtype_name(p_.dtype));
+  TRTORCH_EXPECT(p_.dtype == DType::kFloat32 || p_.dtype == DType::kFloat16 || p_.dtype == DType::kBFloat16, "Conv2d ",
+                 where_, ": cuDNN convolution supports float32, float16 and bfloat16, not ", ir::dtype_name(p_.dtype));
   for (const TensorDesc& t : args.inputs)
     TRTORCH_EXPECT(t.dtype == p_.dtype, "Conv2d ", where_, ": every input must be ", ir::dtype_name(p_.dtype));
   TRTORCH_EXPECT(y.dtype == p_.dtype, "Conv2d ", where_, ": output must be ", ir::dtype_name(p_.dtype));
   TRTORCH_EXPECT(y.layout == p_.layout, "Conv2d ", where_, ": input and output layouts differ");
   TRTORCH_EXPECT(y.shape[0] == p_.N && y.shape[1] == p_.K, "Conv2d ", where_, ": output shape does not match");
-  TRTORCH_EXPECT(p_.groups >= 1 && p_.C == p_.Cg * p_.groups && p_.K % p_.groups == 0, "Conv2d ", where_,
-                 ": channels ", p_.C, " -> ", p_.K, " do not fit groups=", p_.groups, " and weight [", p_.K, ",", p_.Cg,
-                 ",", p_.R, ",", p_.S, "]");
+  TRTORCH_EXPECT(p_.groups >= 1 && p_.C == p_.Cg * p_.groups && p_.K % p_.groups == 0, "Conv2d ", where_, ": channels ",
+                 p_.C, " -> ", p_.K, " do not fit groups=", p_.groups, " and weight [", p_.K, ",", p_.Cg, ",", p_.R,
+                 ",", p_.S, "]");
   if (p_.has_residual) {
     const TensorDesc& r = args.inputs[size_t(residual_input_)];
     TRTORCH_EXPECT(r.shape == y.shape && r.layout == y.layout, "Conv2d ", where_,
                    ": the residual must have the output's shape and layout");
   }
-  TRTORCH_EXPECT(!p_.has_act || size_t(p_.act) < size_t(UnaryKind::kCount), "Conv2d ", where_,
-                 ": unknown activation ", int(p_.act));
+  TRTORCH_EXPECT(!p_.has_act || size_t(p_.act) < size_t(UnaryKind::kCount), "Conv2d ", where_, ": unknown activation ",
+                 int(p_.act));
 
   // Weights: pack once, KCRS for NCHW, KRSC for NHWC.
   const ir::HostTensor* wc = args.constants.size() > 1 ? args.constants[1] : nullptr;
@@ -465,15 +478,25 @@ bool CudnnConv2d::make_graph(const Fusion& f, std::shared_ptr<fe::graph::Graph>*
   const fe::DataType_t io = fe_dtype(p_.dtype);
   auto g = std::make_shared<fe::graph::Graph>();
   g->set_name("trtorch_conv");
-  g->set_io_data_type(io).set_intermediate_data_type(fe::DataType_t::FLOAT).set_compute_data_type(fe::DataType_t::FLOAT);
+  g->set_io_data_type(io)
+      .set_intermediate_data_type(fe::DataType_t::FLOAT)
+      .set_compute_data_type(fe::DataType_t::FLOAT);
 
-  auto X = g->tensor(Tensor_attributes().set_name("x").set_uid(kUidX).set_data_type(io)
-                         .set_dim({p_.N, p_.C, p_.H, p_.W}).set_stride(act_strides(p_.C, p_.H, p_.W, p_.layout)));
+  auto X = g->tensor(Tensor_attributes()
+                         .set_name("x")
+                         .set_uid(kUidX)
+                         .set_data_type(io)
+                         .set_dim({p_.N, p_.C, p_.H, p_.W})
+                         .set_stride(act_strides(p_.C, p_.H, p_.W, p_.layout)));
   std::vector<int64_t> w_stride = p_.layout == Layout::kNHWC
                                       ? std::vector<int64_t>{p_.R * p_.S * p_.Cg, 1, p_.S * p_.Cg, p_.Cg}
                                       : std::vector<int64_t>{p_.Cg * p_.R * p_.S, p_.R * p_.S, p_.S, 1};
-  auto Wt = g->tensor(Tensor_attributes().set_name("w").set_uid(kUidW).set_data_type(io)
-                          .set_dim({p_.K, p_.Cg, p_.R, p_.S}).set_stride(w_stride));
+  auto Wt = g->tensor(Tensor_attributes()
+                          .set_name("w")
+                          .set_uid(kUidW)
+                          .set_data_type(io)
+                          .set_dim({p_.K, p_.Cg, p_.R, p_.S})
+                          .set_stride(w_stride));
   auto conv = fe::graph::Conv_fprop_attributes()
                   .set_name("conv")
                   .set_padding({p_.ph, p_.pw})
@@ -484,16 +507,26 @@ bool CudnnConv2d::make_graph(const Fusion& f, std::shared_ptr<fe::graph::Graph>*
   const std::vector<int64_t> y_dim{p_.N, p_.K, p_.OH, p_.OW};
   const std::vector<int64_t> y_stride = act_strides(p_.K, p_.OH, p_.OW, p_.layout);
   if (f.bias) {
-    auto B = g->tensor(Tensor_attributes().set_name("bias").set_uid(kUidB).set_data_type(io)
-                           .set_dim({1, p_.K, 1, 1}).set_stride({p_.K, 1, 1, 1}));
-    cur = g->pointwise(cur, B, fe::graph::Pointwise_attributes().set_name("bias_add").set_mode(fe::PointwiseMode_t::ADD)
-                                   .set_compute_data_type(fe::DataType_t::FLOAT));
+    auto B = g->tensor(Tensor_attributes()
+                           .set_name("bias")
+                           .set_uid(kUidB)
+                           .set_data_type(io)
+                           .set_dim({1, p_.K, 1, 1})
+                           .set_stride({p_.K, 1, 1, 1}));
+    cur = g->pointwise(cur, B,
+                       fe::graph::Pointwise_attributes()
+                           .set_name("bias_add")
+                           .set_mode(fe::PointwiseMode_t::ADD)
+                           .set_compute_data_type(fe::DataType_t::FLOAT));
   }
   if (f.residual) {
-    auto Rz = g->tensor(Tensor_attributes().set_name("residual").set_uid(kUidR).set_data_type(io)
-                            .set_dim(y_dim).set_stride(y_stride));
-    cur = g->pointwise(cur, Rz, fe::graph::Pointwise_attributes().set_name("residual_add")
-                                    .set_mode(fe::PointwiseMode_t::ADD).set_compute_data_type(fe::DataType_t::FLOAT));
+    auto Rz = g->tensor(
+        Tensor_attributes().set_name("residual").set_uid(kUidR).set_data_type(io).set_dim(y_dim).set_stride(y_stride));
+    cur = g->pointwise(cur, Rz,
+                       fe::graph::Pointwise_attributes()
+                           .set_name("residual_add")
+                           .set_mode(fe::PointwiseMode_t::ADD)
+                           .set_compute_data_type(fe::DataType_t::FLOAT));
   }
   if (f.act) {
     fe::graph::Pointwise_attributes pw;

@@ -1,0 +1,755 @@
+// Conv2d on cuDNN through the cudnn-frontend graph API.
+//
+// One cuDNN graph per node: conv_fprop, then the node's epilogue (bias add, residual add,
+// activation) as pointwise ops fused into the same graph. When cuDNN cannot fuse a stage (no
+// pointwise mode for hardswish/hardsigmoid, or no engine for the fused pattern) the graph stops
+// before it and the remaining stages run in one elementwise kernel (conv_epilogue.cu), so the
+// result always follows out = act(conv(x, w) + b + residual).
+//
+// Tactics. At build time (KernelArgs::tactic null) the engine configs that cuDNN's heuristics
+// (modes A and FALLBACK) propose are built, timed on random device data, and the fastest kept.
+// tactic() records it as text, e.g.
+//   cudnn-conv;v=1;cudnn=91900;sig=3f0c2a9d81e4b7c5;tf32=0;fuse=bra;engine=26;knobs=2:1,3:0
+//   v       format version of this string
+//   cudnn   cudnnGetVersion() of the library that chose it (engine ids are per library)
+//   sig     hash of the convolution problem (shapes, dtype, layout, attributes)
+//   tf32    whether TF32 tensor cores were allowed (FP32 only)
+//   fuse    the epilogue stages inside the cuDNN graph: b(ias) r(esidual) a(ctivation), or "none"
+//   engine  cuDNN global engine id; knobs: cudnn_frontend::KnobType_t:value pairs
+// A load rebuilds exactly that engine config without timing and fails with a trtorch::Error
+// naming the node when it cannot.
+//
+// cudnn-frontend is included here only: it is heavy to compile.
+#define CUDNN_FRONTEND_SKIP_JSON_LIB
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include <cudnn_frontend.h>
+#pragma GCC diagnostic pop
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+#include <unordered_map>
+
+#include "core/backends/cuda/context.h"
+#include "core/backends/cuda/conv_epilogue.h"
+#include "core/backends/cuda/cuda_check.h"
+#include "core/backends/cuda/kernel.h"
+#include "core/util/error.h"
+
+namespace trtorch::backends::cuda {
+
+namespace {
+
+namespace fe = cudnn_frontend;
+using ir::DType;
+using ir::UnaryKind;
+
+constexpr int kTacticVersion = 1;
+// Most engine configs built and timed per node: each build may compile a kernel (runtime fusion).
+constexpr size_t kMaxCandidates = 4;
+
+// Tensor uids of the cuDNN graph.
+enum : int64_t { kUidX = 1, kUidW = 2, kUidB = 3, kUidR = 4, kUidY = 5 };
+
+// ---------------------------------------------------------------------------------------------
+// The problem
+
+struct ConvProblem {
+  int64_t N = 0, C = 0, H = 0, W = 0;   // x
+  int64_t K = 0, Cg = 0, R = 0, S = 0;  // w [K, C/groups, R, S]
+  int64_t OH = 0, OW = 0;
+  int64_t sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1, groups = 1;
+  DType dtype = DType::kFloat32;
+  Layout layout = Layout::kRowMajor;
+  bool has_bias = false, has_residual = false, has_act = false;
+  UnaryKind act = UnaryKind::kRelu;
+  float alpha = 0.0f, beta = 0.0f;
+
+  int64_t x_numel() const { return N * C * H * W; }
+  int64_t y_numel() const { return N * K * OH * OW; }
+
+  std::string signature() const {
+    return str_cat("x=", N, "x", C, "x", H, "x", W, ";w=", K, "x", Cg, "x", R, "x", S, ";y=", OH, "x", OW, ";s=", sh,
+                   ",", sw, ";p=", ph, ",", pw, ";d=", dh, ",", dw, ";g=", groups, ";t=", int(dtype),
+                   ";l=", int(layout), ";b=", has_bias, ";r=", has_residual, ";a=", has_act ? int(act) : -1, ",", alpha,
+                   ",", beta);
+  }
+};
+
+std::string hex64(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+// FNV-1a: a stable hash for the tactic string (std::hash is not stable across builds).
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+const char* dtype_short(DType t) {
+  switch (t) {
+    case DType::kFloat32: return "f32";
+    case DType::kFloat16: return "f16";
+    case DType::kBFloat16: return "bf16";
+    default: return ir::dtype_name(t);
+  }
+}
+
+fe::DataType_t fe_dtype(DType t) {
+  switch (t) {
+    case DType::kFloat32: return fe::DataType_t::FLOAT;
+    case DType::kFloat16: return fe::DataType_t::HALF;
+    case DType::kBFloat16: return fe::DataType_t::BFLOAT16;
+    default: TRTORCH_ERROR("cuDNN conv: unsupported dtype ", ir::dtype_name(t));
+  }
+}
+
+// Strides of a logical [n, c, h, w] activation in the given layout.
+std::vector<int64_t> act_strides(int64_t c, int64_t h, int64_t w, Layout l) {
+  if (l == Layout::kNHWC) return {h * w * c, 1, w * c, c};
+  return {c * h * w, h * w, w, 1};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Epilogue stages and how many of them cuDNN runs
+
+// The stages inside the cuDNN graph; the rest run in launch_conv_epilogue. Always a prefix of
+// the present stages in order bias, residual, activation.
+struct Fusion {
+  bool bias = false, residual = false, act = false;
+
+  std::string code() const {
+    std::string c = std::string(bias ? "b" : "") + (residual ? "r" : "") + (act ? "a" : "");
+    return c.empty() ? "none" : c;
+  }
+  bool operator==(const Fusion& o) const { return bias == o.bias && residual == o.residual && act == o.act; }
+};
+
+// The cuDNN pointwise op computing `act` exactly as PyTorch defines it; false when cuDNN has none.
+bool cudnn_activation(UnaryKind k, float alpha, float beta, fe::graph::Pointwise_attributes* pw) {
+  using M = fe::PointwiseMode_t;
+  // RELU_FWD: y = upper if x >= upper; x if lower < x < upper; lower + slope * (x - lower) if x <= lower.
+  auto finite = [](float v) { return std::isfinite(v) ? v : (v > 0 ? FLT_MAX : -FLT_MAX); };
+  switch (k) {
+    case UnaryKind::kRelu: pw->set_mode(M::RELU_FWD).set_relu_lower_clip(0.0f); return true;
+    case UnaryKind::kSigmoid: pw->set_mode(M::SIGMOID_FWD); return true;
+    case UnaryKind::kTanh: pw->set_mode(M::TANH_FWD); return true;
+    case UnaryKind::kSilu: pw->set_mode(M::SWISH_FWD).set_swish_beta(1.0f); return true;
+    case UnaryKind::kGeluErf: pw->set_mode(M::GELU_FWD); return true;
+    case UnaryKind::kGeluTanh: pw->set_mode(M::GELU_APPROX_TANH_FWD); return true;
+    case UnaryKind::kLeakyRelu:
+      pw->set_mode(M::RELU_FWD).set_relu_lower_clip(0.0f).set_relu_lower_clip_slope(alpha);
+      return true;
+    case UnaryKind::kElu: pw->set_mode(M::ELU_FWD).set_elu_alpha(alpha); return true;
+    case UnaryKind::kClamp:
+      if (!(alpha <= beta)) return false;  // min > max (or NaN): PyTorch's rule, done by the epilogue kernel
+      pw->set_mode(M::RELU_FWD)
+          .set_relu_lower_clip(finite(alpha))
+          .set_relu_upper_clip(finite(beta))
+          .set_relu_lower_clip_slope(0.0f);
+      return true;
+    case UnaryKind::kExp: pw->set_mode(M::EXP); return true;
+    case UnaryKind::kLog: pw->set_mode(M::LOG); return true;
+    case UnaryKind::kSqrt: pw->set_mode(M::SQRT); return true;
+    case UnaryKind::kRsqrt: pw->set_mode(M::RSQRT); return true;
+    case UnaryKind::kNeg: pw->set_mode(M::NEG); return true;
+    case UnaryKind::kAbs: pw->set_mode(M::ABS); return true;
+    case UnaryKind::kErf: pw->set_mode(M::ERF); return true;
+    case UnaryKind::kReciprocal: pw->set_mode(M::RECIPROCAL); return true;
+    case UnaryKind::kHardSigmoid:  // no cuDNN pointwise mode
+    case UnaryKind::kHardSwish:
+    default: return false;
+  }
+}
+
+const char* act_label(UnaryKind k) { return ir::unary_kind_name(k); }
+
+// Fusions to try, most fused first.
+std::vector<Fusion> fusion_candidates(const ConvProblem& p) {
+  std::vector<Fusion> out;
+  fe::graph::Pointwise_attributes probe;
+  const bool act_ok = p.has_act && cudnn_activation(p.act, p.alpha, p.beta, &probe);
+  Fusion f{p.has_bias, p.has_residual, act_ok};
+  // Peel stages from the end: activation, then residual, then bias.
+  out.push_back(f);
+  if (f.act) {
+    f.act = false;
+    out.push_back(f);
+  }
+  if (f.residual) {
+    f.residual = false;
+    out.push_back(f);
+  }
+  if (f.bias) {
+    f.bias = false;
+    out.push_back(f);
+  }
+  return out;
+}
+
+// Engine configs whose numerics the node does not allow: inputs converted to a narrower type,
+// accumulation below FP32, and for FP32 tensor cores (TF32) unless allowed.
+std::vector<fe::NumericalNote_t> barred_notes(DType t, bool tf32) {
+  std::vector<fe::NumericalNote_t> notes{fe::NumericalNote_t::DOWN_CONVERT_INPUTS,
+                                         fe::NumericalNote_t::REDUCED_PRECISION_REDUCTION};
+  if (t == DType::kFloat32 && !tf32) notes.push_back(fe::NumericalNote_t::TENSOR_CORE);
+  return notes;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tactic string
+
+struct Tactic {
+  uint64_t cudnn_version = 0;
+  std::string sig;
+  bool tf32 = false;
+  Fusion fusion;
+  int64_t engine = -1;
+  std::vector<std::pair<int64_t, int64_t>> knobs;  // sorted by knob type
+
+  std::string str() const {
+    std::string k;
+    for (const auto& [type, value] : knobs) k += str_cat(k.empty() ? "" : ",", type, ":", value);
+    return str_cat("cudnn-conv;v=", kTacticVersion, ";cudnn=", cudnn_version, ";sig=", sig, ";tf32=", tf32 ? 1 : 0,
+                   ";fuse=", fusion.code(), ";engine=", engine, ";knobs=", k);
+  }
+};
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    size_t end = s.find(sep, start);
+    parts.push_back(s.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return parts;
+}
+
+bool parse_int(const std::string& s, int64_t* out) {
+  if (s.empty() || s.size() > 19) return false;
+  size_t i = 0;
+  bool neg = false;
+  if (s[0] == '-') {
+    neg = true;
+    i = 1;
+    if (s.size() == 1) return false;
+  }
+  int64_t v = 0;
+  for (; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = neg ? -v : v;
+  return true;
+}
+
+// Parses and checks a tactic string; `where` names the node for errors.
+Tactic parse_tactic(const std::string& text, const std::string& where) {
+  auto bad = [&](const std::string& why) {
+    TRTORCH_ERROR("Conv2d ", where, ": cannot rebuild the cuDNN plan from tactic \"", text, "\": ", why,
+                  ". The engine was built with another trtorch version or is corrupt; rebuild it.");
+  };
+  auto parts = split(text, ';');
+  if (parts.empty() || parts[0] != "cudnn-conv") bad("not a cuDNN convolution tactic");
+  std::map<std::string, std::string> kv;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    size_t eq = parts[i].find('=');
+    if (eq == std::string::npos) bad(str_cat("field \"", parts[i], "\" is not key=value"));
+    if (!kv.emplace(parts[i].substr(0, eq), parts[i].substr(eq + 1)).second) bad("duplicate field " + parts[i]);
+  }
+  for (const char* key : {"v", "cudnn", "sig", "tf32", "fuse", "engine", "knobs"})
+    if (!kv.count(key)) bad(str_cat("missing field \"", key, "\""));
+  if (kv.size() != 7) bad("unexpected fields");
+  int64_t v = 0;
+  if (!parse_int(kv["v"], &v) || v != kTacticVersion)
+    bad(str_cat("format version ", kv["v"], " is not ", kTacticVersion));
+
+  Tactic t;
+  int64_t n = 0;
+  if (!parse_int(kv["cudnn"], &n) || n <= 0) bad("bad cuDNN version");
+  t.cudnn_version = uint64_t(n);
+  t.sig = kv["sig"];
+  if (kv["tf32"] != "0" && kv["tf32"] != "1") bad("tf32 must be 0 or 1");
+  t.tf32 = kv["tf32"] == "1";
+  const std::string& fuse = kv["fuse"];
+  if (fuse != "none") {
+    std::string order = "bra";
+    size_t pos = 0;
+    for (char c : fuse) {
+      size_t at = order.find(c, pos);
+      if (at == std::string::npos) bad(str_cat("bad fuse code \"", fuse, "\""));
+      pos = at + 1;
+      (c == 'b' ? t.fusion.bias : c == 'r' ? t.fusion.residual : t.fusion.act) = true;
+    }
+  }
+  if (!parse_int(kv["engine"], &t.engine) || t.engine < 0) bad("bad engine id");
+  if (!kv["knobs"].empty()) {
+    for (const std::string& kvp : split(kv["knobs"], ',')) {
+      auto tv = split(kvp, ':');
+      int64_t type = 0, value = 0;
+      if (tv.size() != 2 || !parse_int(tv[0], &type) || !parse_int(tv[1], &value) || type <= 0)
+        bad(str_cat("bad knob \"", kvp, "\""));
+      t.knobs.emplace_back(type, value);
+    }
+  }
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The kernel
+
+class CudnnConv2d final : public Kernel {
+ public:
+  explicit CudnnConv2d(const KernelArgs& args);
+
+  size_t scratch_bytes() const override { return size_t(workspace_); }
+  void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void* scratch,
+              cudaStream_t stream) override;
+  std::string tactic() const override { return tactic_.str(); }
+  std::string describe() const override { return describe_; }
+
+ private:
+  // Builds and validates the operation graph for `fusion`; false (with the reason) when cuDNN
+  // rejects it.
+  bool make_graph(const Fusion& fusion, std::shared_ptr<fe::graph::Graph>* out, std::string* why) const;
+  void choose_by_timing(const TacticOptions& timing);
+  void rebuild(const Tactic& t);
+  void finish();
+  // Binds the device tensors of one run.
+  void bind(const void* x, const void* w, const void* b, const void* r, void* y);
+  // Runs plan `plan` of graph_ and then the epilogue kernel for the unfused stages, on the
+  // tensors of the last bind().
+  fe::error_t run(int64_t plan, void* workspace, cudaStream_t stream);
+  [[noreturn]] void fail(const std::string& what, const fe::error_t& e) const;
+
+  Context& ctx_;
+  std::string where_;  // the node's source, for errors
+  ConvProblem p_;
+  bool tf32_ = false;
+  int64_t max_workspace_ = std::numeric_limits<int64_t>::max();
+
+  DeviceBuffer w_packed_, b_packed_;
+  const void* w_ptr_ = nullptr;  // packed weights, or null: read in[1] at launch
+  const void* b_ptr_ = nullptr;  // packed bias, or null: read in[2] at launch
+  int residual_input_ = -1;
+
+  Fusion fusion_;
+  std::shared_ptr<fe::graph::Graph> graph_;
+  int64_t plan_ = -1;
+  int64_t workspace_ = 0;
+  std::unordered_map<int64_t, void*> ptrs_;  // uid -> device pointer, rebound at every launch
+  void* y_ = nullptr;
+  const void* bias_ = nullptr;
+  const void* residual_ = nullptr;
+  Tactic tactic_;
+  std::string plan_name_, timing_note_, describe_;
+};
+
+CudnnConv2d::CudnnConv2d(const KernelArgs& args) : ctx_(args.ctx), where_(args.node.source) {
+  if (where_.empty()) where_ = "(no source location)";
+  // A malformed tactic fails before anything touches the device.
+  std::optional<Tactic> given;
+  if (args.tactic) given = parse_tactic(*args.tactic, where_);
+  const auto& a = args.node.attr<ir::Conv2dAttrs>();
+  TRTORCH_EXPECT(args.inputs.size() >= 2 && args.outputs.size() == 1, "Conv2d ", where_,
+                 ": expected x, w [, b] [, residual]");
+  const TensorDesc& x = args.inputs[0];
+  const TensorDesc& w = args.inputs[1];
+  const TensorDesc& y = args.outputs[0];
+  TRTORCH_EXPECT(x.shape.size() == 4 && w.shape.size() == 4 && y.shape.size() == 4, "Conv2d ", where_,
+                 ": x, w and output must be 4-D");
+  p_.N = x.shape[0];
+  p_.C = x.shape[1];
+  p_.H = x.shape[2];
+  p_.W = x.shape[3];
+  p_.K = w.shape[0];
+  p_.Cg = w.shape[1];
+  p_.R = w.shape[2];
+  p_.S = w.shape[3];
+  p_.OH = y.shape[2];
+  p_.OW = y.shape[3];
+  TRTORCH_EXPECT(a.stride.size() == 2 && a.padding.size() == 2 && a.dilation.size() == 2, "Conv2d ", where_,
+                 ": stride, padding and dilation must have 2 entries");
+  p_.sh = a.stride[0];
+  p_.sw = a.stride[1];
+  p_.ph = a.padding[0];
+  p_.pw = a.padding[1];
+  p_.dh = a.dilation[0];
+  p_.dw = a.dilation[1];
+  p_.groups = a.groups;
+  p_.dtype = x.dtype;
+  p_.layout = x.layout;
+  p_.has_residual = a.has_residual;
+  p_.has_bias = args.inputs.size() - (a.has_residual ? 1 : 0) == 3;
+  p_.has_act = a.has_act;
+  p_.act = a.act;
+  p_.alpha = float(a.act_alpha);
+  p_.beta = float(a.act_beta);
+  residual_input_ = a.has_residual ? int(args.inputs.size()) - 1 : -1;
+
+  TRTORCH_EXPECT(p_.dtype == DType::kFloat32 || p_.dtype == DType::kFloat16 || p_.dtype == DType::kBFloat16, "Conv2d ",
+                 where_, ": cuDNN convolution supports float32, float16 and bfloat16, not ", ir::dtype_name(p_.dtype));
+  for (const TensorDesc& t : args.inputs)
+    TRTORCH_EXPECT(t.dtype == p_.dtype, "Conv2d ", where_, ": every input must be ", ir::dtype_name(p_.dtype));
+  TRTORCH_EXPECT(y.dtype == p_.dtype, "Conv2d ", where_, ": output must be ", ir::dtype_name(p_.dtype));
+  TRTORCH_EXPECT(y.layout == p_.layout, "Conv2d ", where_, ": input and output layouts differ");
+  TRTORCH_EXPECT(y.shape[0] == p_.N && y.shape[1] == p_.K, "Conv2d ", where_, ": output shape does not match");
+  TRTORCH_EXPECT(p_.groups >= 1 && p_.C == p_.Cg * p_.groups && p_.K % p_.groups == 0, "Conv2d ", where_, ": channels ",
+                 p_.C, " -> ", p_.K, " do not fit groups=", p_.groups, " and weight [", p_.K, ",", p_.Cg, ",", p_.R,
+                 ",", p_.S, "]");
+  if (p_.has_residual) {
+    const TensorDesc& r = args.inputs[size_t(residual_input_)];
+    TRTORCH_EXPECT(r.shape == y.shape && r.layout == y.layout, "Conv2d ", where_,
+                   ": the residual must have the output's shape and layout");
+  }
+  TRTORCH_EXPECT(!p_.has_act || size_t(p_.act) < size_t(UnaryKind::kCount), "Conv2d ", where_, ": unknown activation ",
+                 int(p_.act));
+
+  // Weights: pack once, KCRS for NCHW, KRSC for NHWC.
+  const ir::HostTensor* wc = args.constants.size() > 1 ? args.constants[1] : nullptr;
+  if (wc) {
+    TRTORCH_EXPECT(wc->dtype == p_.dtype && wc->shape == w.shape, "Conv2d ", where_, ": weight constant is ",
+                   ir::dtype_name(wc->dtype), " of another shape than the node's weight");
+    const size_t es = ir::dtype_size(p_.dtype);
+    std::vector<uint8_t> packed(wc->nbytes());
+    const uint8_t* src = static_cast<const uint8_t*>(wc->data());
+    if (p_.layout == Layout::kNHWC) {
+      for (int64_t k = 0; k < p_.K; ++k)
+        for (int64_t c = 0; c < p_.Cg; ++c)
+          for (int64_t r = 0; r < p_.R; ++r)
+            for (int64_t s = 0; s < p_.S; ++s) {
+              const int64_t from = ((k * p_.Cg + c) * p_.R + r) * p_.S + s;
+              const int64_t to = ((k * p_.R + r) * p_.S + s) * p_.Cg + c;
+              std::memcpy(&packed[size_t(to) * es], src + size_t(from) * es, es);
+            }
+    } else {
+      std::memcpy(packed.data(), src, packed.size());
+    }
+    w_packed_ = DeviceBuffer(packed.size());
+    TRTORCH_CUDA_CHECK(cudaMemcpy(w_packed_.get(), packed.data(), packed.size(), cudaMemcpyHostToDevice));
+    w_ptr_ = w_packed_.get();
+  } else {
+    TRTORCH_EXPECT(p_.layout == Layout::kRowMajor, "Conv2d ", where_,
+                   ": channels-last convolution needs constant weights (they are repacked to KRSC once)");
+  }
+  if (p_.has_bias) {
+    const ir::HostTensor* bc = args.constants.size() > 2 ? args.constants[2] : nullptr;
+    if (bc) {
+      TRTORCH_EXPECT(bc->dtype == p_.dtype && bc->numel() == p_.K, "Conv2d ", where_, ": bias constant must be ",
+                     ir::dtype_name(p_.dtype), " [", p_.K, "]");
+      b_packed_ = DeviceBuffer(bc->nbytes());
+      TRTORCH_CUDA_CHECK(cudaMemcpy(b_packed_.get(), bc->data(), bc->nbytes(), cudaMemcpyHostToDevice));
+      b_ptr_ = b_packed_.get();
+    }
+  }
+
+  if (args.timing) max_workspace_ = int64_t(std::min<size_t>(args.timing->max_scratch_bytes, size_t(INT64_MAX)));
+  if (given) {
+    rebuild(*given);
+  } else {
+    tf32_ = p_.dtype == DType::kFloat32 && args.timing && args.timing->allow_tf32;
+    choose_by_timing(args.timing ? *args.timing : TacticOptions{});
+  }
+  finish();
+}
+
+void CudnnConv2d::fail(const std::string& what, const fe::error_t& e) const {
+  TRTORCH_ERROR("Conv2d ", where_, ": ", what, " (", p_.signature(), "): cudnn-frontend error ",
+                int(const_cast<fe::error_t&>(e).get_code()), ": ", const_cast<fe::error_t&>(e).get_message());
+}
+
+bool CudnnConv2d::make_graph(const Fusion& f, std::shared_ptr<fe::graph::Graph>* out, std::string* why) const {
+  using fe::graph::Tensor_attributes;
+  const fe::DataType_t io = fe_dtype(p_.dtype);
+  auto g = std::make_shared<fe::graph::Graph>();
+  g->set_name("trtorch_conv");
+  g->set_io_data_type(io)
+      .set_intermediate_data_type(fe::DataType_t::FLOAT)
+      .set_compute_data_type(fe::DataType_t::FLOAT);
+
+  auto X = g->tensor(Tensor_attributes()
+                         .set_name("x")
+                         .set_uid(kUidX)
+                         .set_data_type(io)
+                         .set_dim({p_.N, p_.C, p_.H, p_.W})
+                         .set_stride(act_strides(p_.C, p_.H, p_.W, p_.layout)));
+  std::vector<int64_t> w_stride = p_.layout == Layout::kNHWC
+                                      ? std::vector<int64_t>{p_.R * p_.S * p_.Cg, 1, p_.S * p_.Cg, p_.Cg}
+                                      : std::vector<int64_t>{p_.Cg * p_.R * p_.S, p_.R * p_.S, p_.S, 1};
+  auto Wt = g->tensor(Tensor_attributes()
+                          .set_name("w")
+                          .set_uid(kUidW)
+                          .set_data_type(io)
+                          .set_dim({p_.K, p_.Cg, p_.R, p_.S})
+                          .set_stride(w_stride));
+  auto conv = fe::graph::Conv_fprop_attributes()
+                  .set_name("conv")
+                  .set_padding({p_.ph, p_.pw})
+                  .set_stride({p_.sh, p_.sw})
+                  .set_dilation({p_.dh, p_.dw})
+                  .set_compute_data_type(fe::DataType_t::FLOAT);
+  auto cur = g->conv_fprop(X, Wt, conv);
+  const std::vector<int64_t> y_dim{p_.N, p_.K, p_.OH, p_.OW};
+  const std::vector<int64_t> y_stride = act_strides(p_.K, p_.OH, p_.OW, p_.layout);
+  if (f.bias) {
+    auto B = g->tensor(Tensor_attributes()
+                           .set_name("bias")
+                           .set_uid(kUidB)
+                           .set_data_type(io)
+                           .set_dim({1, p_.K, 1, 1})
+                           .set_stride({p_.K, 1, 1, 1}));
+    cur = g->pointwise(cur, B,
+                       fe::graph::Pointwise_attributes()
+                           .set_name("bias_add")
+                           .set_mode(fe::PointwiseMode_t::ADD)
+                           .set_compute_data_type(fe::DataType_t::FLOAT));
+  }
+  if (f.residual) {
+    auto Rz = g->tensor(
+        Tensor_attributes().set_name("residual").set_uid(kUidR).set_data_type(io).set_dim(y_dim).set_stride(y_stride));
+    cur = g->pointwise(cur, Rz,
+                       fe::graph::Pointwise_attributes()
+                           .set_name("residual_add")
+                           .set_mode(fe::PointwiseMode_t::ADD)
+                           .set_compute_data_type(fe::DataType_t::FLOAT));
+  }
+  if (f.act) {
+    fe::graph::Pointwise_attributes pw;
+    TRTORCH_CHECK(cudnn_activation(p_.act, p_.alpha, p_.beta, &pw), "activation is not fusable");
+    pw.set_name("act").set_compute_data_type(fe::DataType_t::FLOAT);
+    cur = g->pointwise(cur, pw);
+  }
+  cur->set_output(true).set_name("y").set_uid(kUidY).set_data_type(io).set_dim(y_dim).set_stride(y_stride);
+
+  if (auto e = g->validate(); e.is_bad()) {
+    *why = "validate: " + e.get_message();
+    return false;
+  }
+  if (auto e = g->build_operation_graph(ctx_.cudnn()); e.is_bad()) {
+    *why = "build_operation_graph: " + e.get_message();
+    return false;
+  }
+  *out = std::move(g);
+  return true;
+}
+
+void CudnnConv2d::bind(const void* x, const void* w, const void* b, const void* r, void* y) {
+  ptrs_[kUidX] = const_cast<void*>(x);
+  ptrs_[kUidW] = const_cast<void*>(w);
+  if (fusion_.bias) ptrs_[kUidB] = const_cast<void*>(b);
+  if (fusion_.residual) ptrs_[kUidR] = const_cast<void*>(r);
+  ptrs_[kUidY] = y;
+  y_ = y;
+  bias_ = b;
+  residual_ = r;
+}
+
+fe::error_t CudnnConv2d::run(int64_t plan, void* workspace, cudaStream_t stream) {
+  TRTORCH_CUDNN_CHECK(cudnnSetStream(ctx_.cudnn(), stream));
+  auto e = graph_->execute_plan_at_index(ctx_.cudnn(), ptrs_, workspace, plan);
+  if (e.is_bad()) return e;
+  ConvEpilogue ep;
+  ep.y = y_;
+  ep.dtype = p_.dtype;
+  ep.numel = p_.y_numel();
+  ep.channels = p_.K;
+  ep.channel_stride = p_.layout == Layout::kNHWC ? 1 : p_.OH * p_.OW;
+  ep.bias = p_.has_bias && !fusion_.bias ? bias_ : nullptr;
+  ep.residual = p_.has_residual && !fusion_.residual ? residual_ : nullptr;
+  ep.has_act = p_.has_act && !fusion_.act;
+  ep.act = p_.act;
+  ep.alpha = p_.alpha;
+  ep.beta = p_.beta;
+  launch_conv_epilogue(ep, stream);
+  return e;
+}
+
+void CudnnConv2d::choose_by_timing(const TacticOptions& timing) {
+  std::string reasons;
+  std::vector<int64_t> cands;  // the configs that built, in heuristic order
+  for (const Fusion& f : fusion_candidates(p_)) {
+    const std::string tag = "\n  fuse=" + f.code() + ": ";
+    std::shared_ptr<fe::graph::Graph> g;
+    std::vector<int64_t> built;
+    try {
+      std::string why;
+      if (!make_graph(f, &g, &why)) {
+        reasons += tag + why;
+        continue;
+      }
+      if (auto e = g->create_execution_plans({fe::HeurMode_t::A, fe::HeurMode_t::FALLBACK}); e.is_bad()) {
+        reasons += tag + "heuristics: " + e.get_message();
+        continue;
+      }
+      g->deselect_numeric_notes(barred_notes(p_.dtype, tf32_));
+      if (max_workspace_ != std::numeric_limits<int64_t>::max()) g->deselect_workspace_greater_than(max_workspace_);
+      // Heuristic order; A and FALLBACK may propose the same config twice.
+      std::set<std::string> seen;
+      std::string build_errors;
+      for (int64_t i = 0; i < g->get_execution_plan_count() && built.size() < kMaxCandidates; ++i) {
+        std::string name;
+        if (g->get_plan_name_at_index(i, name).is_good() && !seen.insert(name).second) continue;
+        if (auto e = g->build_plan_at_index(i); e.is_good())
+          built.push_back(i);
+        else if (build_errors.size() < 2000)
+          build_errors += "\n    " + name + ": " + e.get_message();
+      }
+      if (built.empty()) {
+        reasons += tag + "no engine config builds under the numeric/workspace limits" + build_errors;
+        continue;
+      }
+    } catch (const std::exception& ex) {  // cudnn-frontend reports through error_t, but be safe
+      reasons += tag + ex.what();
+      continue;
+    }
+    graph_ = g;
+    fusion_ = f;
+    cands = built;
+    break;
+  }
+  if (!graph_)
+    TRTORCH_ERROR("Conv2d ", where_, ": no cuDNN engine runs this convolution (", p_.signature(),
+                  tf32_ ? ", tf32 allowed" : "", "):", reasons);
+
+  if (cands.size() == 1) {
+    plan_ = cands[0];
+    timing_note_ = "single candidate, not timed";
+    return;
+  }
+
+  // Time every candidate on random device data.
+  int64_t max_ws = 0;
+  for (int64_t i : cands) {
+    int64_t ws = 0;
+    if (auto e = graph_->get_workspace_size_plan_at_index(i, ws); e.is_bad()) fail("workspace query", e);
+    max_ws = std::max(max_ws, ws);
+  }
+  const size_t es = ir::dtype_size(p_.dtype);
+  cudaStream_t s = ctx_.stream();
+  DeviceBuffer x{size_t(p_.x_numel()) * es}, y{size_t(p_.y_numel()) * es}, ws{size_t(max_ws)};
+  DeviceBuffer w, b, r;
+  launch_fill_random(x.get(), p_.dtype, p_.x_numel(), 1, s);
+  if (!w_ptr_) {
+    w = DeviceBuffer(size_t(p_.K * p_.Cg * p_.R * p_.S) * es);
+    launch_fill_random(w.get(), p_.dtype, p_.K * p_.Cg * p_.R * p_.S, 2, s);
+  }
+  if (p_.has_bias && !b_ptr_) {
+    b = DeviceBuffer(size_t(p_.K) * es);
+    launch_fill_random(b.get(), p_.dtype, p_.K, 3, s);
+  }
+  if (p_.has_residual) {
+    r = DeviceBuffer(size_t(p_.y_numel()) * es);
+    launch_fill_random(r.get(), p_.dtype, p_.y_numel(), 4, s);
+  }
+  bind(x.get(), w_ptr_ ? w_ptr_ : w.get(), b_ptr_ ? b_ptr_ : b.get(), r.get(), y.get());
+
+  float best_ms = std::numeric_limits<float>::infinity();
+  int timed = 0;
+  for (int64_t i : cands) {
+    // One checked run first: a config that fails at execution is dropped, not timed.
+    if (run(i, ws.get(), s).is_bad()) continue;
+    TRTORCH_CUDA_CHECK(cudaStreamSynchronize(s));
+    const float ms = time_ms(ctx_, timing.min_timing_iters, timing.avg_timing_iters, [&](cudaStream_t st) {
+      auto e = run(i, ws.get(), st);
+      if (e.is_bad()) fail("executing a candidate plan", e);
+    });
+    ++timed;
+    if (ms < best_ms) {
+      best_ms = ms;
+      plan_ = i;
+    }
+  }
+  TRTORCH_CUDA_CHECK(cudaStreamSynchronize(s));
+  if (plan_ < 0)
+    TRTORCH_ERROR("Conv2d ", where_, ": every cuDNN plan that built failed to execute (", p_.signature(), ")");
+  timing_note_ = str_cat("fastest of ", timed, " timed plans: ", best_ms, " ms");
+}
+
+void CudnnConv2d::rebuild(const Tactic& t) {
+  auto bad = [&](const std::string& why) {
+    TRTORCH_ERROR("Conv2d ", where_, ": cannot rebuild the cuDNN plan of tactic \"", t.str(), "\": ", why);
+  };
+  const uint64_t loaded = cudnnGetVersion();
+  if (t.cudnn_version != loaded)
+    bad(str_cat("it was chosen with cuDNN ", t.cudnn_version, " but this process loaded cuDNN ", loaded,
+                "; rebuild the engine"));
+  if (t.sig != hex64(fnv1a(p_.signature())))
+    bad(str_cat("it was chosen for another convolution than this node's (", p_.signature(), ")"));
+  bool valid_fusion = false;
+  for (const Fusion& f : fusion_candidates(p_)) valid_fusion = valid_fusion || f == t.fusion;
+  if (!valid_fusion) bad("its fused stages \"" + t.fusion.code() + "\" do not fit this node's epilogue");
+  if (t.tf32 && p_.dtype != DType::kFloat32) bad("tf32 is set on a non-float32 convolution");
+  tf32_ = t.tf32;
+
+  std::shared_ptr<fe::graph::Graph> g;
+  std::string why;
+  if (!make_graph(t.fusion, &g, &why)) bad("cuDNN rejects the graph: " + why);
+  std::unordered_map<fe::KnobType_t, int64_t> knobs;
+  for (const auto& [type, value] : t.knobs) knobs[static_cast<fe::KnobType_t>(type)] = value;
+  if (auto e = g->create_execution_plan(t.engine, knobs); e.is_bad())
+    bad("cuDNN has no such engine config: " + e.get_message());
+  g->deselect_numeric_notes(barred_notes(p_.dtype, tf32_));
+  if (max_workspace_ != std::numeric_limits<int64_t>::max()) g->deselect_workspace_greater_than(max_workspace_);
+  if (auto e = g->build_plan_at_index(0); e.is_bad()) bad("the engine config does not build: " + e.get_message());
+  graph_ = std::move(g);
+  fusion_ = t.fusion;
+  plan_ = 0;
+  timing_note_ = "from tactic";
+}
+
+void CudnnConv2d::finish() {
+  if (auto e = graph_->get_workspace_size_plan_at_index(plan_, workspace_); e.is_bad()) fail("workspace query", e);
+  if (graph_->get_plan_name_at_index(plan_, plan_name_).is_bad()) plan_name_ = "?";
+  tactic_ = Tactic{};
+  tactic_.cudnn_version = cudnnGetVersion();
+  tactic_.sig = hex64(fnv1a(p_.signature()));
+  tactic_.tf32 = tf32_;
+  tactic_.fusion = fusion_;
+  std::unordered_map<fe::KnobType_t, int64_t> knobs;
+  if (auto e = graph_->get_engine_and_knobs_at_index(plan_, tactic_.engine, knobs); e.is_bad())
+    fail("querying the chosen engine config", e);
+  for (const auto& [type, value] : knobs) tactic_.knobs.emplace_back(int64_t(type), value);
+  std::sort(tactic_.knobs.begin(), tactic_.knobs.end());
+
+  std::string ops = "fprop";
+  if (fusion_.bias) ops += "+bias";
+  if (fusion_.residual) ops += "+add";
+  if (fusion_.act) ops += std::string("+") + act_label(p_.act);
+  std::string rest;
+  if (p_.has_bias && !fusion_.bias) rest += "+bias";
+  if (p_.has_residual && !fusion_.residual) rest += "+add";
+  if (p_.has_act && !fusion_.act) rest += std::string("+") + act_label(p_.act);
+  describe_ = str_cat("cudnn conv ", ops, rest.empty() ? "" : " then epilogue kernel " + rest.substr(1), " ",
+                      p_.layout == Layout::kNHWC ? "NHWC" : "NCHW", " ", dtype_short(p_.dtype), tf32_ ? "+tf32" : "",
+                      p_.groups > 1 ? str_cat(" groups=", p_.groups) : "", " engine ", plan_name_, " workspace ",
+                      workspace_, " B (", timing_note_, ")");
+}
+
+void CudnnConv2d::launch(const std::vector<const void*>& in, const std::vector<void*>& out, void* scratch,
+                         cudaStream_t stream) {
+  const void* b = b_ptr_ ? b_ptr_ : (p_.has_bias ? in[2] : nullptr);
+  const void* r = p_.has_residual ? in[size_t(residual_input_)] : nullptr;
+  bind(in[0], w_ptr_ ? w_ptr_ : in[1], b, r, out[0]);
+  if (auto e = run(plan_, scratch, stream); e.is_bad()) fail("executing the cuDNN plan", e);
+}
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_Conv2d(const KernelArgs& args) { return std::make_unique<CudnnConv2d>(args); }
+
+}  // namespace trtorch::backends::cuda

@@ -1,0 +1,154 @@
+// Device code of conv_epilogue.h: one template per kernel, instantiated per storage dtype.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <algorithm>
+
+#include "core/backends/cuda/conv_epilogue.h"
+#include "core/backends/cuda/cuda_check.h"
+#include "core/backends/cuda/kernel.h"
+
+namespace trtorch::backends::cuda {
+
+namespace {
+
+using ir::DType;
+using ir::UnaryKind;
+
+template <typename T>
+__device__ __forceinline__ float load_f(const T* p, int64_t i);
+template <>
+__device__ __forceinline__ float load_f<float>(const float* p, int64_t i) {
+  return p[i];
+}
+template <>
+__device__ __forceinline__ float load_f<__half>(const __half* p, int64_t i) {
+  return __half2float(p[i]);
+}
+template <>
+__device__ __forceinline__ float load_f<__nv_bfloat16>(const __nv_bfloat16* p, int64_t i) {
+  return __bfloat162float(p[i]);
+}
+
+template <typename T>
+__device__ __forceinline__ T from_f(float v);
+template <>
+__device__ __forceinline__ float from_f<float>(float v) {
+  return v;
+}
+template <>
+__device__ __forceinline__ __half from_f<__half>(float v) {
+  return __float2half_rn(v);
+}
+template <>
+__device__ __forceinline__ __nv_bfloat16 from_f<__nv_bfloat16>(float v) {
+  return __float2bfloat16_rn(v);
+}
+
+// PyTorch semantics of every UnaryKind, in FP32.
+__device__ __forceinline__ float unary(UnaryKind k, float x, float alpha, float beta) {
+  switch (k) {
+    case UnaryKind::kRelu: return x < 0.0f ? 0.0f : x;  // NaN propagates
+    case UnaryKind::kSigmoid: return 1.0f / (1.0f + expf(-x));
+    case UnaryKind::kTanh: return tanhf(x);
+    case UnaryKind::kHardSigmoid: return fminf(fmaxf(x / 6.0f + 0.5f, 0.0f), 1.0f);
+    case UnaryKind::kHardSwish: return x * fminf(fmaxf(x / 6.0f + 0.5f, 0.0f), 1.0f);
+    case UnaryKind::kSilu: return x / (1.0f + expf(-x));
+    case UnaryKind::kGeluErf: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    case UnaryKind::kGeluTanh: {
+      const float inner = 0.79788456080286536f * (x + 0.044715f * x * x * x);
+      return 0.5f * x * (1.0f + tanhf(inner));
+    }
+    case UnaryKind::kLeakyRelu: return x > 0.0f ? x : x * alpha;
+    case UnaryKind::kElu: return x > 0.0f ? x : alpha * expm1f(x);
+    case UnaryKind::kClamp: return fminf(fmaxf(x, alpha), beta);
+    case UnaryKind::kExp: return expf(x);
+    case UnaryKind::kLog: return logf(x);
+    case UnaryKind::kSqrt: return sqrtf(x);
+    case UnaryKind::kRsqrt: return rsqrtf(x);
+    case UnaryKind::kNeg: return -x;
+    case UnaryKind::kAbs: return fabsf(x);
+    case UnaryKind::kErf: return erff(x);
+    case UnaryKind::kReciprocal: return 1.0f / x;
+    default: return x;  // rejected on the host (launch_conv_epilogue)
+  }
+}
+
+template <typename T>
+__global__ void conv_epilogue_kernel(T* __restrict__ y, int64_t n, int64_t channels, int64_t channel_stride,
+                                     const T* __restrict__ bias, const T* __restrict__ residual, bool has_act,
+                                     UnaryKind act, float alpha, float beta) {
+  const int64_t step = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) {
+    float v = load_f(y, i);
+    if (bias) v += load_f(bias, (i / channel_stride) % channels);
+    if (residual) v += load_f(residual, i);
+    if (has_act) v = unary(act, v, alpha, beta);
+    y[i] = from_f<T>(v);
+  }
+}
+
+__device__ __forceinline__ uint32_t mix(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  x ^= x >> 16;
+  return x;
+}
+
+template <typename T>
+__global__ void fill_random_kernel(T* p, int64_t n, uint32_t seed) {
+  const int64_t step = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) {
+    const uint32_t h = mix(uint32_t(i) ^ mix(uint32_t(i >> 32) + seed * 0x9e3779b9u));
+    p[i] = from_f<T>(float(h >> 8) * (2.0f / 16777216.0f) - 1.0f);
+  }
+}
+
+constexpr int kThreads = 256;
+
+unsigned grid_for(int64_t n) {
+  // A grid-stride loop: enough blocks to fill the device several times over, no more.
+  return unsigned(std::min<int64_t>(blocks_for(n, kThreads), int64_t(1) << 16));
+}
+
+template <typename T>
+void epilogue_as(const ConvEpilogue& e, cudaStream_t stream) {
+  conv_epilogue_kernel<T><<<grid_for(e.numel), kThreads, 0, stream>>>(
+      static_cast<T*>(e.y), e.numel, e.channels, e.channel_stride, static_cast<const T*>(e.bias),
+      static_cast<const T*>(e.residual), e.has_act, e.act, e.alpha, e.beta);
+  TRTORCH_CUDA_CHECK_LAUNCH();
+}
+
+template <typename T>
+void fill_as(void* p, int64_t n, uint32_t seed, cudaStream_t stream) {
+  fill_random_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(static_cast<T*>(p), n, seed);
+  TRTORCH_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+void launch_conv_epilogue(const ConvEpilogue& e, cudaStream_t stream) {
+  TRTORCH_CHECK(e.channels > 0 && e.channel_stride > 0, "bad epilogue geometry");
+  TRTORCH_CHECK(!e.has_act || size_t(e.act) < size_t(UnaryKind::kCount), "unknown activation ", int(e.act));
+  if (e.numel == 0 || (!e.bias && !e.residual && !e.has_act)) return;
+  switch (e.dtype) {
+    case DType::kFloat32: return epilogue_as<float>(e, stream);
+    case DType::kFloat16: return epilogue_as<__half>(e, stream);
+    case DType::kBFloat16: return epilogue_as<__nv_bfloat16>(e, stream);
+    default: TRTORCH_ERROR("conv epilogue: unsupported dtype ", ir::dtype_name(e.dtype));
+  }
+}
+
+void launch_fill_random(void* p, DType dtype, int64_t n, uint32_t seed, cudaStream_t stream) {
+  if (n == 0) return;
+  switch (dtype) {
+    case DType::kFloat32: return fill_as<float>(p, n, seed, stream);
+    case DType::kFloat16: return fill_as<__half>(p, n, seed, stream);
+    case DType::kBFloat16: return fill_as<__nv_bfloat16>(p, n, seed, stream);
+    default: TRTORCH_ERROR("fill_random: unsupported dtype ", ir::dtype_name(dtype));
+  }
+}
+
+}  // namespace trtorch::backends::cuda

@@ -1,0 +1,544 @@
+// CUDA backend Conv2d (core/backends/cuda/conv.cpp) against the reference backend.
+//
+// Every case builds a one-node engine graph with the fused Conv2d (bias, residual, activation in
+// the node's epilogue attributes), runs the kernel chosen by timing, and compares it with the
+// reference backend running the unfused graph Conv2d -> Binary add -> Unary. It then rebuilds the
+// kernel from its tactic() string (the load path: no timing) and checks it again. Channels-last
+// cases convert the tensors on the host, so the NHWC output is checked in NCHW order.
+//
+// Torch-free; needs a GPU. Without one it prints a line and exits 77 (ctest: skipped).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/backends/cuda/context.h"
+#include "core/backends/cuda/cuda_check.h"
+#include "core/backends/cuda/kernel.h"
+#include "core/backends/reference/reference.h"
+#include "core/util/error.h"
+
+using namespace trtorch;
+using namespace trtorch::ir;
+using namespace trtorch::backends::cuda;
+namespace ref = trtorch::backends::reference;
+using Shape = std::vector<int64_t>;
+
+namespace {
+
+Context& ctx() {
+  static Context c(0);
+  return c;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host helpers
+
+HostTensor random_tensor(DType t, const Shape& shape, uint32_t seed, double scale = 1.0) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<double> d(-scale, scale);
+  HostTensor h(t, shape);
+  for (int64_t i = 0; i < h.numel(); ++i) h.set(i, d(gen));  // rounded to the storage dtype
+  return h;
+}
+
+// [N, C, H, W] row-major <-> channels-last bytes, any element size.
+HostTensor nchw_to_nhwc(const HostTensor& t) {
+  HostTensor o(t.dtype, t.shape);
+  const int64_t N = t.shape[0], C = t.shape[1], H = t.shape[2], W = t.shape[3];
+  const size_t es = dtype_size(t.dtype);
+  const auto* src = static_cast<const uint8_t*>(t.data());
+  auto* dst = static_cast<uint8_t*>(o.data());
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t w = 0; w < W; ++w)
+          std::memcpy(dst + size_t(((n * H + h) * W + w) * C + c) * es,
+                      src + size_t(((n * C + c) * H + h) * W + w) * es, es);
+  return o;
+}
+
+HostTensor nhwc_to_nchw(const HostTensor& t) {
+  HostTensor o(t.dtype, t.shape);
+  const int64_t N = t.shape[0], C = t.shape[1], H = t.shape[2], W = t.shape[3];
+  const size_t es = dtype_size(t.dtype);
+  const auto* src = static_cast<const uint8_t*>(t.data());
+  auto* dst = static_cast<uint8_t*>(o.data());
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t w = 0; w < W; ++w)
+          std::memcpy(dst + size_t(((n * C + c) * H + h) * W + w) * es,
+                      src + size_t(((n * H + h) * W + w) * C + c) * es, es);
+  return o;
+}
+
+DeviceBuffer upload(const HostTensor& t) {
+  DeviceBuffer b(t.nbytes());
+  TRTORCH_CUDA_CHECK(cudaMemcpy(b.get(), t.data(), t.nbytes(), cudaMemcpyHostToDevice));
+  return b;
+}
+
+HostTensor download(const DeviceBuffer& b, DType t, const Shape& shape) {
+  HostTensor h(t, shape);
+  TRTORCH_CUDA_CHECK(cudaMemcpy(h.data(), b.get(), h.nbytes(), cudaMemcpyDeviceToHost));
+  return h;
+}
+
+// max|a - b| / max|b|; infinity when a has a NaN that b lacks or the shapes differ.
+double rel_error(const HostTensor& a, const HostTensor& b) {
+  if (a.shape != b.shape) return INFINITY;
+  double num = 0, den = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    const double x = a.get(i), y = b.get(i);
+    if (std::isnan(x) != std::isnan(y)) return INFINITY;
+    if (std::isnan(y)) continue;
+    num = std::max(num, std::fabs(x - y));
+    den = std::max(den, std::fabs(y));
+  }
+  return num / (den > 0 ? den : 1.0);
+}
+
+double tolerance(DType t) {
+  switch (t) {
+    case DType::kFloat32: return 1e-4;  // FP32 without TF32
+    case DType::kFloat16: return 1e-2;
+    case DType::kBFloat16: return 3e-2;
+    default: return 0;
+  }
+}
+
+const char* layout_name(Layout l) { return l == Layout::kNHWC ? "NHWC" : "NCHW"; }
+
+// ---------------------------------------------------------------------------------------------
+// Cases
+
+struct ConvCase {
+  std::string name;
+  int64_t N, C, H, W, K, R, S;
+  int64_t sh, sw, ph, pw, dh, dw, groups;
+  bool bias = true;
+  bool residual = false;
+  bool has_act = false;
+  UnaryKind act = UnaryKind::kRelu;
+  double alpha = 0, beta = 0;
+  bool bias_constant = true;  // false: the bias is an engine input (read at launch)
+};
+
+ConvCase conv(std::string name, int64_t N, int64_t C, int64_t HW, int64_t K, int64_t RS, int64_t stride, int64_t pad,
+              int64_t dil = 1, int64_t groups = 1) {
+  return ConvCase{std::move(name), N, C, HW, HW, K, RS, RS, stride, stride, pad, pad, dil, dil, groups};
+}
+ConvCase with_act(ConvCase c, UnaryKind k, double alpha = 0, double beta = 0) {
+  c.has_act = true;
+  c.act = k;
+  c.alpha = alpha;
+  c.beta = beta;
+  c.name += std::string(" ") + unary_kind_name(k);
+  return c;
+}
+ConvCase with_residual(ConvCase c) {
+  c.residual = true;
+  c.name += " +residual";
+  return c;
+}
+ConvCase without_bias(ConvCase c) {
+  c.bias = false;
+  c.name += " nobias";
+  return c;
+}
+
+struct Config {
+  DType dtype;
+  Layout layout;
+};
+
+// Everything one case needs on the host and the device.
+struct Problem {
+  ConvCase c;
+  Config cfg;
+  Shape x_shape, w_shape, y_shape;
+  HostTensor x, w, b, r;  // logical NCHW
+  HostTensor expected;    // reference output, NCHW
+  Graph g;                // the engine graph with the fused node
+  Node* node = nullptr;
+  std::vector<TensorDesc> in_desc, out_desc;
+  std::vector<const HostTensor*> constants;
+  DeviceBuffer dx, dw, db, dr, dy;
+  std::vector<const void*> in_ptrs;
+};
+
+int64_t out_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
+  return (in + 2 * p - d * (k - 1) - 1) / s + 1;
+}
+
+std::unique_ptr<Problem> make_problem(const ConvCase& c, Config cfg) {
+  auto p = std::make_unique<Problem>();
+  p->c = c;
+  p->cfg = cfg;
+  const DType t = cfg.dtype;
+  const int64_t Cg = c.C / c.groups;
+  p->x_shape = {c.N, c.C, c.H, c.W};
+  p->w_shape = {c.K, Cg, c.R, c.S};
+  p->y_shape = {c.N, c.K, out_size(c.H, c.R, c.sh, c.ph, c.dh), out_size(c.W, c.S, c.sw, c.pw, c.dw)};
+  uint32_t seed = uint32_t(std::hash<std::string>()(c.name) & 0xffffff);
+  p->x = random_tensor(t, p->x_shape, seed + 1);
+  p->w = random_tensor(t, p->w_shape, seed + 2, 1.0 / std::sqrt(double(Cg * c.R * c.S)));
+  p->b = random_tensor(t, {c.K}, seed + 3, 0.5);
+  p->r = random_tensor(t, p->y_shape, seed + 4);
+
+  Conv2dAttrs plain;
+  plain.stride = {c.sh, c.sw};
+  plain.padding = {c.ph, c.pw};
+  plain.dilation = {c.dh, c.dw};
+  plain.groups = c.groups;
+
+  // Oracle: the unfused graph on the reference backend.
+  {
+    Graph o;
+    Value* x = o.add_input(TensorType::fixed(t, p->x_shape), "x");
+    Value* r = c.residual ? o.add_input(TensorType::fixed(t, p->y_shape), "residual") : nullptr;
+    std::vector<Value*> ins{x, o.add_constant(p->w)};
+    if (c.bias) ins.push_back(o.add_constant(p->b));
+    Value* y = o.add_node(OpKind::Conv2d, plain, ins)->outputs[0];
+    if (c.residual) y = o.add_node(OpKind::Binary, BinaryAttrs{BinaryKind::kAdd}, {y, r})->outputs[0];
+    if (c.has_act) {
+      UnaryAttrs u;
+      u.kind = c.act;
+      u.alpha = c.alpha;
+      u.beta = c.beta;
+      y = o.add_node(OpKind::Unary, u, {y})->outputs[0];
+    }
+    o.mark_output(y);
+    verify(o);
+    std::vector<HostTensor> inputs{p->x};
+    if (c.residual) inputs.push_back(p->r);
+    p->expected = ref::run(o, inputs)[0];
+  }
+
+  // The engine graph: one fused Conv2d.
+  Conv2dAttrs fused = plain;
+  fused.has_residual = c.residual;
+  fused.has_act = c.has_act;
+  fused.act = c.act;
+  fused.act_alpha = c.alpha;
+  fused.act_beta = c.beta;
+  Value* x = p->g.add_input(TensorType::fixed(t, p->x_shape), "x");
+  std::vector<Value*> ins{x, p->g.add_constant(p->w)};
+  p->constants = {nullptr, &p->w};
+  if (c.bias) {
+    ins.push_back(c.bias_constant ? p->g.add_constant(p->b) : p->g.add_input(TensorType::fixed(t, {c.K}), "bias"));
+    p->constants.push_back(c.bias_constant ? &p->b : nullptr);
+  }
+  if (c.residual) {
+    ins.push_back(p->g.add_input(TensorType::fixed(t, p->y_shape), "residual"));
+    p->constants.push_back(nullptr);
+  }
+  p->node = p->g.add_node(OpKind::Conv2d, fused, ins, "cuda_conv_test: " + c.name);
+  p->g.mark_output(p->node->outputs[0]);
+  verify(p->g);
+
+  const Layout l = cfg.layout;
+  p->in_desc = {TensorDesc{t, p->x_shape, l}, TensorDesc{t, p->w_shape, Layout::kRowMajor}};
+  if (c.bias) p->in_desc.push_back(TensorDesc{t, {c.K}, Layout::kRowMajor});
+  if (c.residual) p->in_desc.push_back(TensorDesc{t, p->y_shape, l});
+  p->out_desc = {TensorDesc{t, p->y_shape, l}};
+
+  auto in_layout = [&](const HostTensor& h) { return l == Layout::kNHWC ? nchw_to_nhwc(h) : h; };
+  p->dx = upload(in_layout(p->x));
+  p->dw = upload(p->w);  // KCRS, as the engine would hold it
+  p->in_ptrs = {p->dx.get(), p->dw.get()};
+  if (c.bias) {
+    p->db = upload(p->b);
+    p->in_ptrs.push_back(p->db.get());
+  }
+  if (c.residual) {
+    p->dr = upload(in_layout(p->r));
+    p->in_ptrs.push_back(p->dr.get());
+  }
+  p->dy = DeviceBuffer(p->out_desc[0].bytes());
+  return p;
+}
+
+KernelArgs kernel_args(Problem& p, const std::string* tactic, const TacticOptions* timing) {
+  return KernelArgs{ctx(), *p.node, p.in_desc, p.out_desc, p.constants, tactic, timing};
+}
+
+// Runs the kernel once into p.dy and returns the output in NCHW order.
+HostTensor run_kernel(Problem& p, Kernel& k) {
+  DeviceBuffer scratch(k.scratch_bytes());
+  TRTORCH_CUDA_CHECK(cudaMemset(p.dy.get(), 0xff, p.dy.bytes()));  // NaN-fill: every element must be written
+  k.launch(p.in_ptrs, {p.dy.get()}, scratch.get(), ctx().stream());
+  TRTORCH_CUDA_CHECK(cudaStreamSynchronize(ctx().stream()));
+  HostTensor y = download(p.dy, p.cfg.dtype, p.y_shape);
+  return p.cfg.layout == Layout::kNHWC ? nhwc_to_nchw(y) : y;
+}
+
+TacticOptions test_timing() {
+  TacticOptions o;
+  o.min_timing_iters = 2;
+  o.avg_timing_iters = 5;
+  o.allow_tf32 = false;
+  o.max_scratch_bytes = size_t(256) << 20;
+  return o;
+}
+
+// Builds by timing, checks, rebuilds from the tactic, checks again; prints one line.
+void check_case(const ConvCase& c, Config cfg) {
+  const std::string label = str_cat(c.name, " N=", c.N, " ", dtype_name(cfg.dtype), " ", layout_name(cfg.layout));
+  SCOPED_TRACE(label);
+  std::unique_ptr<Problem> p;
+  try {
+    p = make_problem(c, cfg);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "setting up: " << e.what();
+    return;
+  }
+  const double tol = tolerance(cfg.dtype);
+  const TacticOptions timing = test_timing();
+
+  using Clock = std::chrono::steady_clock;
+  auto seconds_since = [](Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); };
+  std::unique_ptr<Kernel> k;
+  const auto t_build = Clock::now();
+  double build_s = 0, load_s = 0;
+  try {
+    k = make_Conv2d(kernel_args(*p, nullptr, &timing));
+    build_s = seconds_since(t_build);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "building the kernel: " << e.what();
+    std::printf("[conv] FAIL %-52s build: %s\n", label.c_str(), e.what());
+    return;
+  }
+  HostTensor y1 = run_kernel(*p, *k);
+  const double err1 = rel_error(y1, p->expected);
+  EXPECT_LE(err1, tol) << k->describe() << "\n  tactic " << k->tactic();
+
+  // The load path: rebuild exactly that plan from the tactic string, no timing.
+  const std::string tactic = k->tactic();
+  double err2 = INFINITY;
+  bool identical = false;
+  try {
+    const auto t_load = Clock::now();
+    auto k2 = make_Conv2d(kernel_args(*p, &tactic, nullptr));
+    load_s = seconds_since(t_load);
+    EXPECT_EQ(k2->tactic(), tactic);
+    EXPECT_EQ(k2->scratch_bytes(), k->scratch_bytes());
+    HostTensor y2 = run_kernel(*p, *k2);
+    err2 = rel_error(y2, p->expected);
+    identical = y2.same_content(y1);
+    EXPECT_LE(err2, tol) << "rebuilt from tactic " << tactic;
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "rebuilding from tactic " << tactic << ": " << e.what();
+  }
+
+  DeviceBuffer scratch(k->scratch_bytes());
+  const float ms =
+      time_ms(ctx(), 3, 20, [&](cudaStream_t s) { k->launch(p->in_ptrs, {p->dy.get()}, scratch.get(), s); });
+  std::printf(
+      "[conv] %-4s %-52s err=%.2e rebuilt err=%.2e%s (tol %.0e) run %.4f ms; build %.2f s, load %.2f s\n"
+      "       %s\n       tactic %s\n",
+      (err1 <= tol && err2 <= tol) ? "ok" : "FAIL", label.c_str(), err1, err2,
+      identical ? " bit-identical" : " not bit-identical", tol, ms, build_s, load_s, k->describe().c_str(),
+      tactic.c_str());
+  std::fflush(stdout);
+}
+
+const Config kF32Nchw{DType::kFloat32, Layout::kRowMajor};
+const Config kF32Nhwc{DType::kFloat32, Layout::kNHWC};
+const Config kF16Nchw{DType::kFloat16, Layout::kRowMajor};
+const Config kF16Nhwc{DType::kFloat16, Layout::kNHWC};
+const Config kBf16Nchw{DType::kBFloat16, Layout::kRowMajor};
+const Config kBf16Nhwc{DType::kBFloat16, Layout::kNHWC};
+
+// The network shapes: every one in FP32 NCHW, FP16 NHWC and BF16 NHWC.
+std::vector<ConvCase> network_cases() {
+  return {
+      with_act(conv("1x1 64->64", 8, 64, 28, 64, 1, 1, 0), UnaryKind::kRelu),
+      conv("1x1 s2 256->512 (downsample)", 8, 256, 14, 512, 1, 2, 0),
+      with_act(conv("3x3 s2 p1 64->64", 1, 64, 28, 64, 3, 2, 1), UnaryKind::kRelu),
+      with_act(with_residual(conv("3x3 p1 64->64", 8, 64, 14, 64, 3, 1, 1)), UnaryKind::kRelu),
+      with_act(conv("7x7 s2 p3 3->64 (stem)", 8, 3, 64, 64, 7, 2, 3), UnaryKind::kRelu),
+      with_act(conv("3x3 p1 256->512", 1, 256, 14, 512, 3, 1, 1), UnaryKind::kRelu),
+      with_act(conv("grouped 3x3 p1 g4 64->64", 8, 64, 16, 64, 3, 1, 1, 1, 4), UnaryKind::kSilu),
+      with_act(conv("depthwise 3x3 p1 32->32", 8, 32, 28, 32, 3, 1, 1, 1, 32), UnaryKind::kClamp, 0.0, 6.0),
+      with_act(conv("depthwise 3x3 s2 p1 32->32", 1, 32, 28, 32, 3, 2, 1, 1, 32), UnaryKind::kRelu),
+      with_act(conv("depthwise 5x5 s2 p2 32->32", 8, 32, 28, 32, 5, 2, 2, 1, 32), UnaryKind::kHardSwish),
+      conv("depthwise 3x3 p1 x2 multiplier 32->64", 1, 32, 16, 64, 3, 1, 1, 1, 32),
+      with_act(conv("dilated 3x3 d2 p2 64->64", 1, 64, 20, 64, 3, 1, 2, 2), UnaryKind::kGeluErf),
+      without_bias(conv("3x3 p1 64->64", 1, 64, 14, 64, 3, 1, 1)),
+      with_act(with_residual(without_bias(conv("1x1 64->256", 8, 64, 14, 256, 1, 1, 0))), UnaryKind::kRelu),
+      [] {
+        ConvCase c = with_act(conv("rect 3x5 s2x1 p1x2 16->32", 1, 16, 1, 32, 3, 1, 1), UnaryKind::kRelu);
+        c.H = 17;
+        c.W = 11;
+        c.S = 5;
+        c.sh = 2;
+        c.pw = 2;
+        return c;
+      }(),
+  };
+}
+
+TEST(CudaConv, NetworkShapes) {
+  for (const ConvCase& c : network_cases())
+    for (Config cfg : {kF32Nchw, kF16Nhwc, kBf16Nhwc}) check_case(c, cfg);
+}
+
+// The other dtype/layout pairings on a few shapes.
+TEST(CudaConv, OtherLayouts) {
+  std::vector<ConvCase> cases = {
+      with_act(conv("3x3 s2 p1 64->64", 8, 64, 28, 64, 3, 2, 1), UnaryKind::kRelu),
+      with_act(with_residual(conv("3x3 p1 64->64", 1, 64, 14, 64, 3, 1, 1)), UnaryKind::kRelu),
+      with_act(conv("7x7 s2 p3 3->64 (stem)", 1, 3, 64, 64, 7, 2, 3), UnaryKind::kRelu),
+      with_act(conv("depthwise 3x3 p1 32->32", 1, 32, 28, 32, 3, 1, 1, 1, 32), UnaryKind::kClamp, 0.0, 6.0),
+  };
+  for (const ConvCase& c : cases)
+    for (Config cfg : {kF32Nhwc, kF16Nchw, kBf16Nchw}) check_case(c, cfg);
+}
+
+// Every activation of the epilogue (fused into cuDNN or run by the epilogue kernel).
+TEST(CudaConv, Activations) {
+  const ConvCase base = with_residual(conv("3x3 p1 32->32", 1, 32, 16, 32, 3, 1, 1));
+  std::vector<ConvCase> cases = {
+      with_act(base, UnaryKind::kRelu),
+      with_act(base, UnaryKind::kSigmoid),
+      with_act(base, UnaryKind::kTanh),
+      with_act(base, UnaryKind::kHardSigmoid),
+      with_act(base, UnaryKind::kHardSwish),
+      with_act(base, UnaryKind::kSilu),
+      with_act(base, UnaryKind::kGeluErf),
+      with_act(base, UnaryKind::kGeluTanh),
+      with_act(base, UnaryKind::kLeakyRelu, 0.1),
+      with_act(base, UnaryKind::kElu, 1.0),
+      with_act(base, UnaryKind::kClamp, 0.0, 6.0),
+      with_act(base, UnaryKind::kClamp, -0.5, 0.5),
+      with_act(base, UnaryKind::kExp),
+      with_act(base, UnaryKind::kNeg),
+      with_act(base, UnaryKind::kAbs),
+      with_act(base, UnaryKind::kErf),
+  };
+  for (const ConvCase& c : cases)
+    for (Config cfg : {kF32Nchw, kF16Nhwc}) check_case(c, cfg);
+}
+
+// A bias that is not a constant is read from its input pointer at launch.
+TEST(CudaConv, BiasFromInput) {
+  ConvCase c = with_act(conv("3x3 p1 64->64 bias input", 8, 64, 14, 64, 3, 1, 1), UnaryKind::kRelu);
+  c.bias_constant = false;
+  for (Config cfg : {kF32Nchw, kF16Nhwc}) check_case(c, cfg);
+  ConvCase hs = with_act(c, UnaryKind::kHardSwish);  // bias in cuDNN, activation in the epilogue kernel
+  check_case(hs, kF16Nhwc);
+}
+
+// launch() records into a CUDA graph: no synchronization or allocation inside.
+TEST(CudaConv, CapturesIntoCudaGraph) {
+  ConvCase c = with_act(with_residual(conv("3x3 p1 64->64 graph", 8, 64, 14, 64, 3, 1, 1)), UnaryKind::kHardSwish);
+  auto p = make_problem(c, kF16Nhwc);
+  const TacticOptions timing = test_timing();
+  auto k = make_Conv2d(kernel_args(*p, nullptr, &timing));
+  DeviceBuffer scratch(k->scratch_bytes());
+  // One plain launch first (lazy host-side setup of the variant pack), as the executor does.
+  k->launch(p->in_ptrs, {p->dy.get()}, scratch.get(), ctx().stream());
+  TRTORCH_CUDA_CHECK(cudaStreamSynchronize(ctx().stream()));
+  TRTORCH_CUDA_CHECK(cudaMemset(p->dy.get(), 0xff, p->dy.bytes()));
+
+  cudaStream_t s;
+  TRTORCH_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  cudaGraph_t graph;
+  TRTORCH_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+  try {
+    k->launch(p->in_ptrs, {p->dy.get()}, scratch.get(), s);
+  } catch (const std::exception& e) {
+    cudaStreamEndCapture(s, &graph);
+    FAIL() << "launch during capture: " << e.what();
+  }
+  TRTORCH_CUDA_CHECK(cudaStreamEndCapture(s, &graph));
+  cudaGraphExec_t exec;
+  TRTORCH_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+  TRTORCH_CUDA_CHECK(cudaGraphLaunch(exec, s));
+  TRTORCH_CUDA_CHECK(cudaStreamSynchronize(s));
+  HostTensor y = nhwc_to_nchw(download(p->dy, DType::kFloat16, p->y_shape));
+  EXPECT_LE(rel_error(y, p->expected), tolerance(DType::kFloat16)) << k->describe();
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  cudaStreamDestroy(s);
+}
+
+// FP32 with TF32 allowed: the tactic records it, a rebuild follows it.
+TEST(CudaConv, Tf32Recorded) {
+  ConvCase c = with_act(conv("3x3 p1 64->64 tf32", 8, 64, 28, 64, 3, 1, 1), UnaryKind::kRelu);
+  auto p = make_problem(c, kF32Nhwc);
+  TacticOptions timing = test_timing();
+  timing.allow_tf32 = true;
+  auto k = make_Conv2d(kernel_args(*p, nullptr, &timing));
+  const std::string t = k->tactic();
+  EXPECT_NE(t.find(";tf32=1;"), std::string::npos) << t;
+  auto k2 = make_Conv2d(kernel_args(*p, &t, nullptr));
+  EXPECT_EQ(k2->tactic(), t);
+  HostTensor y = run_kernel(*p, *k2);
+  EXPECT_LE(rel_error(y, p->expected), 5e-3) << k2->describe();  // TF32: 10-bit mantissa inputs
+  std::printf("[conv] tf32: %s\n       tactic %s\n", k2->describe().c_str(), t.c_str());
+}
+
+// Bad tactic strings give a trtorch::Error that names the node and the problem.
+TEST(CudaConv, BadTacticIsAClearError) {
+  ConvCase c = with_act(conv("3x3 p1 16->16 bad tactic", 1, 16, 8, 16, 3, 1, 1), UnaryKind::kRelu);
+  auto p = make_problem(c, kF16Nhwc);
+  auto expect_error = [&](const std::string& tactic, const std::string& needle) {
+    try {
+      make_Conv2d(kernel_args(*p, &tactic, nullptr));
+      ADD_FAILURE() << "no error for tactic \"" << tactic << "\"";
+    } catch (const trtorch::Error& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find("cuda_conv_test: " + c.name), std::string::npos) << msg;
+      EXPECT_NE(msg.find(needle), std::string::npos) << "expected \"" << needle << "\" in: " << msg;
+      std::printf("[conv] bad tactic \"%s\" -> %s\n", tactic.c_str(), msg.c_str());
+    }
+  };
+  expect_error("garbage", "not a cuDNN convolution tactic");
+  expect_error("", "not a cuDNN convolution tactic");
+  expect_error("cudnn-conv;v=1;cudnn=91900", "missing field");
+  expect_error("cudnn-conv;v=9;cudnn=91900;sig=0;tf32=0;fuse=none;engine=0;knobs=", "format version");
+  expect_error("cudnn-conv;v=1;cudnn=91900;sig=0;tf32=0;fuse=xyz;engine=0;knobs=", "bad fuse code");
+  expect_error("cudnn-conv;v=1;cudnn=91900;sig=0;tf32=0;fuse=none;engine=-4;knobs=", "bad engine id");
+
+  // Well-formed, but not this problem's: a valid tactic with its signature changed.
+  const TacticOptions timing = test_timing();
+  const std::string good = make_Conv2d(kernel_args(*p, nullptr, &timing))->tactic();
+  std::string other = good;
+  const size_t at = other.find(";sig=") + 5;
+  other[at] = other[at] == '0' ? '1' : '0';
+  expect_error(other, "another convolution");
+  // A cuDNN version other than the loaded one.
+  std::string old = good;
+  const size_t v = old.find(";cudnn=") + 7;
+  old.replace(v, old.find(';', v) - v, "80000");
+  expect_error(old, "cuDNN 80000");
+  // An engine id no cuDNN has.
+  std::string eng = good;
+  const size_t e = eng.find(";engine=") + 8;
+  eng.replace(e, eng.find(';', e) - e, "987654");
+  expect_error(eng, "cannot rebuild");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  if (device_count() == 0) {
+    std::printf("no CUDA device: skipping GPU tests\n");
+    return 77;
+  }
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess)
+    std::printf("device 0: %s (sm_%d%d), cuDNN %zu\n", prop.name, prop.major, prop.minor, cudnnGetVersion());
+  return RUN_ALL_TESTS();
+}

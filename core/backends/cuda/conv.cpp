@@ -302,7 +302,7 @@ Tactic parse_tactic(const std::string& text, const std::string& where) {
     for (const std::string& kvp : split(kv["knobs"], ',')) {
       auto tv = split(kvp, ':');
       int64_t type = 0, value = 0;
-      if (tv.size() != 2 || !parse_int(tv[0], &type) || !parse_int(tv[1], &value) || type <= 0)
+      if (tv.size() != 2 || !parse_int(tv[0], &type) || !parse_int(tv[1], &value) || type < 0)
         bad(str_cat("bad knob \"", kvp, "\""));
       t.knobs.emplace_back(type, value);
     }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/passes/passes.h"
+#include "core/plan/executor.h"
 #include "core/util/logging.h"
 
 namespace trtorch::plan {
@@ -53,6 +54,11 @@ Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
   e.input_names = std::move(input_names);
   e.output_names = std::move(output_names);
   e.producer = "trtorch 0.1.0";
+  if (e.device.type != DeviceType::kReference) {
+    const BackendBuilder* hook = find_backend_builder(e.device.type);
+    TRTORCH_EXPECT(hook, "no engine builder for ", e.device.str(), " in this build of trtorch");
+    (*hook)(e, config);
+  }
   return e;
 }
 

@@ -17,6 +17,9 @@ struct BuildConfig {
   int num_min_timing_iters = 2;
   int num_avg_timing_iters = 1;
   bool debug = false;  // verify after every pass and log the graph
+  // A file of tactic choices kept between builds; a rebuild of the same model on the same GPU
+  // reads its tactics instead of timing them. Empty: no cache.
+  std::string timing_cache_path;
 };
 
 // Converts every floating-point tensor of the graph (inputs, constants, casts) to `precision`

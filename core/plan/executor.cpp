@@ -18,6 +18,23 @@ std::mutex& registry_mutex() {
 }
 }  // namespace
 
+std::map<DeviceType, BackendBuilder>& builders() {
+  static std::map<DeviceType, BackendBuilder> b;
+  return b;
+}
+
+bool register_backend_builder(DeviceType type, BackendBuilder builder) {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  builders()[type] = std::move(builder);
+  return true;
+}
+
+const BackendBuilder* find_backend_builder(DeviceType type) {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  auto it = builders().find(type);
+  return it == builders().end() ? nullptr : &it->second;
+}
+
 bool register_backend(DeviceType type, ExecutorFactory factory) {
   std::lock_guard<std::mutex> lock(registry_mutex());
   registry()[type] = std::move(factory);

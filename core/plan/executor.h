@@ -34,6 +34,13 @@ bool register_backend(DeviceType type, ExecutorFactory factory);
 bool has_backend(DeviceType type);
 std::unique_ptr<Executor> make_executor(std::shared_ptr<const Engine> engine);
 
+// Backends that prepare engines at build time (tactic selection on the target device) register
+// a hook that fills the engine's device record and backend data; build_engine calls it.
+struct BuildConfig;
+using BackendBuilder = std::function<void(Engine&, const BuildConfig&)>;
+bool register_backend_builder(DeviceType type, BackendBuilder builder);
+const BackendBuilder* find_backend_builder(DeviceType type);
+
 // Checks actual input shapes and dtypes against the engine's input types; the message names
 // the input, the dimension, the expected size or range and the value received.
 void check_inputs(const Engine& e, const std::vector<ir::DType>& dtypes, const std::vector<Shape>& shapes);

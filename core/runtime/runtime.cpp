@@ -2,6 +2,11 @@
 
 #include <sstream>
 
+#ifdef TRTORCH_WITH_CUDA
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
+
 #include "core/util/error.h"
 
 namespace trtorch::runtime {
@@ -86,10 +91,23 @@ std::vector<at::Tensor> EngineHolder::run(const std::vector<at::Tensor>& inputs)
   }
   std::vector<const void*> in_ptrs;
   for (auto& t : contiguous) in_ptrs.push_back(t.data_ptr());
+  // The workspace (the engine's activation arena) comes from torch's allocator once and is kept:
+  // a fixed address lets the CUDA backend replay its captured CUDA graph.
   size_t ws = executor_->workspace_size(shapes);
-  at::Tensor workspace;
-  if (ws > 0) workspace = at::empty({int64_t(ws)}, at::TensorOptions().device(dev).dtype(at::kByte));
-  executor_->execute(in_ptrs, shapes, out_ptrs, ws > 0 ? workspace.data_ptr() : nullptr, nullptr);
+  if (ws > 0 && (!workspace_.defined() || size_t(workspace_.numel()) < ws))
+    workspace_ = at::empty({int64_t(ws)}, at::TensorOptions().device(dev).dtype(at::kByte));
+  void* stream = nullptr;
+#ifdef TRTORCH_WITH_CUDA
+  std::optional<c10::cuda::CUDAGuard> guard;
+  if (dev.is_cuda()) {
+    guard.emplace(dev);
+    // Torch's current stream: the engine composes with the caller's other work on it.
+    stream = c10::cuda::getCurrentCUDAStream(dev.index()).stream();
+  }
+#else
+  TRTORCH_EXPECT(!dev.is_cuda(), "this build of the trtorch runtime has no CUDA support");
+#endif
+  executor_->execute(in_ptrs, shapes, out_ptrs, ws > 0 ? workspace_.data_ptr() : nullptr, stream);
   return outputs;
 }
 

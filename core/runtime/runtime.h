@@ -34,6 +34,7 @@ struct EngineHolder : torch::CustomClassHolder {
   std::string serialized_;
   std::shared_ptr<const plan::Engine> engine_;
   std::unique_ptr<plan::Executor> executor_;
+  at::Tensor workspace_;  // kept between runs (fixed address for CUDA graph replay)
   std::mutex mu_;
 };
 

@@ -65,6 +65,7 @@ frontend::CompileOptions to_options(const CompileSpec& spec) {
   o.build.num_min_timing_iters = int(spec.num_min_timing_iters);
   o.build.num_avg_timing_iters = int(spec.num_avg_timing_iters);
   o.build.debug = spec.debug;
+  o.build.timing_cache_path = spec.timing_cache_path;
   if (spec.debug) util::set_log_level(util::LogLevel::kDebug);
   return o;
 }

@@ -1,5 +1,9 @@
 #include "tests/common/torch_test_util.h"
 
+#include "core/plan/executor.h"
+
+#include <torch/cuda.h>
+
 #include <filesystem>
 #include <limits>
 #include <unistd.h>
@@ -46,6 +50,22 @@ trtorch::CompileSpec reference_spec(const std::vector<at::Tensor>& inputs, bool 
   spec.device.type = trtorch::CompileSpec::Device::Type::kReference;
   if (fp16) spec.op_precision = trtorch::CompileSpec::DataType::kHalf;
   return spec;
+}
+
+trtorch::CompileSpec gpu_spec(const std::vector<at::Tensor>& inputs, bool fp16) {
+  trtorch::CompileSpec spec = reference_spec(inputs, fp16);
+  spec.device.type = trtorch::CompileSpec::Device::Type::kGPU;
+  return spec;
+}
+
+bool have_gpu_backend() {
+  return torch::cuda::is_available() && trtorch::plan::has_backend(trtorch::plan::DeviceType::kCUDA);
+}
+
+std::vector<at::Tensor> to_cuda(const std::vector<at::Tensor>& inputs) {
+  std::vector<at::Tensor> r;
+  for (const auto& t : inputs) r.push_back(t.cuda());
+  return r;
 }
 
 std::vector<at::Tensor> to_half(const std::vector<at::Tensor>& inputs) {

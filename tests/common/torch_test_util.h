@@ -23,6 +23,12 @@ c10::IValue run(torch::jit::Module& m, const std::vector<at::Tensor>& inputs);
 // A compile spec for the reference backend with the inputs' shapes.
 trtorch::CompileSpec reference_spec(const std::vector<at::Tensor>& inputs, bool fp16 = false);
 
+// A compile spec for CUDA GPU 0 with the inputs' shapes.
+trtorch::CompileSpec gpu_spec(const std::vector<at::Tensor>& inputs, bool fp16 = false);
+// True when a CUDA GPU and trtorch's CUDA backend are both present.
+bool have_gpu_backend();
+std::vector<at::Tensor> to_cuda(const std::vector<at::Tensor>& inputs);
+
 // Inputs converted to half.
 std::vector<at::Tensor> to_half(const std::vector<at::Tensor>& inputs);
 

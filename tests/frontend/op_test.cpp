@@ -158,6 +158,21 @@ TEST_P(OpTest, MatchesTorchScriptFP16) {
   EXPECT_LE(max_rel_error(got, want), c.fp16_tol) << c.name;
 }
 
+// The same modules on the CUDA backend (GPU 0), FP32 and FP16, against TorchScript on the CPU.
+TEST_P(OpTest, MatchesTorchScriptOnGPU) {
+  if (!have_gpu_backend()) GTEST_SKIP() << "no CUDA GPU or no CUDA backend in this build";
+  const OpCase& c = GetParam();
+  auto m = make_module(c);
+  auto inputs = make_inputs(c);
+  auto want = flatten(run(m, inputs));
+  auto compiled = trtorch::CompileGraph(m, gpu_spec(inputs));
+  auto got = flatten(run(compiled, to_cuda(inputs)));
+  for (const auto& t : got) EXPECT_TRUE(t.is_cuda());
+  EXPECT_LE(max_rel_error(got, want), 1e-4) << c.name << " fp32";
+  auto compiled16 = trtorch::CompileGraph(m, gpu_spec(inputs, /*fp16=*/true));
+  EXPECT_LE(max_rel_error(flatten(run(compiled16, to_half(to_cuda(inputs)))), want), c.fp16_tol) << c.name << " fp16";
+}
+
 INSTANTIATE_TEST_SUITE_P(Ops, OpTest, ::testing::ValuesIn(cases()),
                          [](const ::testing::TestParamInfo<OpCase>& i) { return i.param.name; });
 

@@ -92,6 +92,35 @@ TEST_P(ModelTest, FP16MatchesTorchScript) {
   EXPECT_LE(err, 1e-2);
 }
 
+// The CUDA backend (GPU 0): FP32 within 1e-4 and FP16 within the same 1e-2 as above, saved and
+// re-run in a fresh process on the GPU.
+TEST_P(ModelTest, GPUMatchesTorchScript) {
+  if (!have_gpu_backend()) GTEST_SKIP() << "no CUDA GPU or no CUDA backend in this build";
+  const ModelCase& c = GetParam();
+  torch::jit::Module m = torch::jit::load(model_path(c));
+  torch::manual_seed(7);
+  std::vector<at::Tensor> inputs{torch::randn({1, 3, input_size(), input_size()})};
+  auto want = flatten(run(m, inputs));
+  auto compiled = trtorch::CompileGraph(m, gpu_spec(inputs));
+  auto got = flatten(run(compiled, to_cuda(inputs)));
+  double err = max_rel_error(got, want);
+  std::cout << "[model] " << c.model << " " << c.kind << " gpu fp32 max_rel_err " << err << std::endl;
+  EXPECT_LE(err, 1e-4);
+  auto compiled16 = trtorch::CompileGraph(m, gpu_spec(inputs, /*fp16=*/true));
+  double err16 = max_rel_error(flatten(run(compiled16, to_half(to_cuda(inputs)))), want);
+  std::cout << "[model] " << c.model << " " << c.kind << " gpu fp16 max_rel_err " << err16 << std::endl;
+  EXPECT_LE(err16, 1e-2);
+
+  std::string base = tmp_dir() + "/" + c.model + "_" + c.kind + "_gpu";
+  compiled16.save(base + "_trtorch.ts");
+  torch::save(to_half(inputs), base + "_in.pt");
+  std::string cmd = bin_dir() + "/trtorch_run " + base + "_trtorch.ts " + base + "_in.pt " + base + "_out.pt --device cuda";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  std::vector<at::Tensor> fresh;
+  torch::load(fresh, base + "_out.pt");
+  EXPECT_LE(max_rel_error(fresh, want), 1e-2);
+}
+
 INSTANTIATE_TEST_SUITE_P(Torchvision, ModelTest, ::testing::ValuesIn(all_cases()),
                          [](const ::testing::TestParamInfo<ModelCase>& i) {
                            return i.param.model + "_" + i.param.kind;

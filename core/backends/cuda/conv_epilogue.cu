@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/backends/cuda/conv_epilogue.h"
+#include "core/backends/cuda/device_math.cuh"
 #include "core/backends/cuda/cuda_check.h"
 #include "core/backends/cuda/kernel.h"
 
@@ -14,65 +15,6 @@ namespace {
 
 using ir::DType;
 using ir::UnaryKind;
-
-template <typename T>
-__device__ __forceinline__ float load_f(const T* p, int64_t i);
-template <>
-__device__ __forceinline__ float load_f<float>(const float* p, int64_t i) {
-  return p[i];
-}
-template <>
-__device__ __forceinline__ float load_f<__half>(const __half* p, int64_t i) {
-  return __half2float(p[i]);
-}
-template <>
-__device__ __forceinline__ float load_f<__nv_bfloat16>(const __nv_bfloat16* p, int64_t i) {
-  return __bfloat162float(p[i]);
-}
-
-template <typename T>
-__device__ __forceinline__ T from_f(float v);
-template <>
-__device__ __forceinline__ float from_f<float>(float v) {
-  return v;
-}
-template <>
-__device__ __forceinline__ __half from_f<__half>(float v) {
-  return __float2half_rn(v);
-}
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_f<__nv_bfloat16>(float v) {
-  return __float2bfloat16_rn(v);
-}
-
-// PyTorch semantics of every UnaryKind, in FP32.
-__device__ __forceinline__ float unary(UnaryKind k, float x, float alpha, float beta) {
-  switch (k) {
-    case UnaryKind::kRelu: return x < 0.0f ? 0.0f : x;  // NaN propagates
-    case UnaryKind::kSigmoid: return 1.0f / (1.0f + expf(-x));
-    case UnaryKind::kTanh: return tanhf(x);
-    case UnaryKind::kHardSigmoid: return fminf(fmaxf(x / 6.0f + 0.5f, 0.0f), 1.0f);
-    case UnaryKind::kHardSwish: return x * fminf(fmaxf(x / 6.0f + 0.5f, 0.0f), 1.0f);
-    case UnaryKind::kSilu: return x / (1.0f + expf(-x));
-    case UnaryKind::kGeluErf: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
-    case UnaryKind::kGeluTanh: {
-      const float inner = 0.79788456080286536f * (x + 0.044715f * x * x * x);
-      return 0.5f * x * (1.0f + tanhf(inner));
-    }
-    case UnaryKind::kLeakyRelu: return x > 0.0f ? x : x * alpha;
-    case UnaryKind::kElu: return x > 0.0f ? x : alpha * expm1f(x);
-    case UnaryKind::kClamp: return fminf(fmaxf(x, alpha), beta);
-    case UnaryKind::kExp: return expf(x);
-    case UnaryKind::kLog: return logf(x);
-    case UnaryKind::kSqrt: return sqrtf(x);
-    case UnaryKind::kRsqrt: return rsqrtf(x);
-    case UnaryKind::kNeg: return -x;
-    case UnaryKind::kAbs: return fabsf(x);
-    case UnaryKind::kErf: return erff(x);
-    case UnaryKind::kReciprocal: return 1.0f / x;
-    default: return x;  // rejected on the host (launch_conv_epilogue)
-  }
-}
 
 template <typename T>
 __global__ void conv_epilogue_kernel(T* __restrict__ y, int64_t n, int64_t channels, int64_t channel_stride,

@@ -78,5 +78,7 @@ std::unique_ptr<Kernel> make_kernel(const KernelArgs& args);
 
 // Launch configuration helpers.
 inline unsigned blocks_for(int64_t n, int threads) { return unsigned((n + threads - 1) / threads); }
+// A grid for a grid-stride loop over n elements with 256-thread blocks.
+unsigned grid_for(int64_t n);
 
 }  // namespace trtorch::backends::cuda

@@ -56,6 +56,9 @@ struct TRTORCH_API CompileSpec {
   uint64_t num_avg_timing_iters = 1;
   // Log every lowering and conversion step and verify the engine IR after each pass.
   bool debug = false;
+  // A file that keeps tactic choices between builds (GPU engines): a rebuild of the same model
+  // on the same GPU reads them instead of timing again. Empty: no cache.
+  std::string timing_cache_path;
 };
 
 // True when every operation of the method can be compiled. When `report` is given it receives

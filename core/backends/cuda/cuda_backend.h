@@ -1,0 +1,78 @@
+// The CUDA backend's plan::Executor. Registered for plan::DeviceType::kCUDA (executor and
+// engine-builder hook) when libtrtorch_cuda is loaded.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/backends/cuda/context.h"
+#include "core/backends/cuda/kernel.h"
+#include "core/plan/executor.h"
+
+namespace trtorch::backends::cuda {
+
+// What a build passes to the executor: timing options and the timing cache (node key -> tactic).
+struct BuildState {
+  TacticOptions timing;
+  std::map<std::string, std::string>* cache = nullptr;
+};
+
+class CudaExecutor : public plan::Executor {
+ public:
+  // `build` non-null: kernels choose tactics (timing); null: they rebuild the tactics recorded in
+  // the engine's backend data.
+  CudaExecutor(std::shared_ptr<const plan::Engine> engine, const BuildState* build);
+  ~CudaExecutor() override;
+
+  std::vector<plan::Shape> output_shapes(const std::vector<plan::Shape>& input_shapes) override;
+  size_t workspace_size(const std::vector<plan::Shape>& input_shapes) override;
+  void execute(const std::vector<const void*>& inputs, const std::vector<plan::Shape>& input_shapes,
+               const std::vector<void*>& outputs, void* workspace, void* stream) override;
+
+  // The engine's backend data: one tactic per node.
+  std::vector<uint8_t> tactic_data() const;
+  size_t arena_bytes() const { return arena_bytes_; }
+  size_t constant_bytes() const { return constants_.bytes(); }
+  int cache_hits() const { return cache_hits_; }
+
+ private:
+  struct Slot {
+    enum Kind { kInput, kOutput, kConstant, kArena, kAlias } kind = kArena;
+    int index = -1;     // input / output number, or the aliased value
+    size_t offset = 0;  // in the constant buffer or the arena
+  };
+  struct Step {
+    const ir::Node* node = nullptr;
+    std::unique_ptr<Kernel> kernel;  // null for Constant / Identity / Reshape
+    size_t scratch_offset = 0;
+  };
+  struct FinalCopy {
+    int output;  // graph output number
+    int value;   // value to copy from
+  };
+
+  int root(int value) const;
+  void plan_arena();
+  void* resolve(int value, const std::vector<const void*>& in, const std::vector<void*>& out, char* ws) const;
+  void launch_all(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream);
+
+  std::shared_ptr<const plan::Engine> engine_;
+  std::shared_ptr<Context> ctx_;
+  std::vector<Slot> slots_;
+  std::vector<Step> steps_;
+  std::vector<FinalCopy> final_copies_;
+  DeviceBuffer constants_;
+  size_t arena_bytes_ = 0;
+  int cache_hits_ = 0;
+  bool use_graph_ = false;
+  std::vector<size_t> input_stage_, output_stage_;
+  cudaGraphExec_t graph_exec_ = nullptr;
+  const char* graph_workspace_ = nullptr;
+};
+
+// True once the backend's registrations ran (referencing it keeps the library linked).
+bool cuda_backend_registered();
+
+}  // namespace trtorch::backends::cuda

@@ -1,0 +1,182 @@
+// Data movement: Transpose (any permutation), Concat and Slice (2-D strided copies), on any
+// dtype by element size. Constant, Identity and Reshape have no kernel (the executor gives them
+// storage or aliases their input).
+#include "core/backends/cuda/cuda_check.h"
+#include "core/backends/cuda/device_math.cuh"
+#include "core/backends/cuda/kernel.h"
+
+namespace trtorch::backends::cuda {
+
+namespace {
+
+constexpr int kThreads = 256;
+
+// Element types by size, so one kernel serves every dtype.
+template <int Bytes>
+struct Word;
+template <>
+struct Word<1> {
+  using type = uint8_t;
+};
+template <>
+struct Word<2> {
+  using type = uint16_t;
+};
+template <>
+struct Word<4> {
+  using type = uint32_t;
+};
+template <>
+struct Word<8> {
+  using type = uint64_t;
+};
+
+template <typename F>
+void dispatch_size(size_t bytes, F&& f) {
+  switch (bytes) {
+    case 1: f(Word<1>::type{}); return;
+    case 2: f(Word<2>::type{}); return;
+    case 4: f(Word<4>::type{}); return;
+    case 8: f(Word<8>::type{}); return;
+  }
+  TRTORCH_ERROR("unsupported element size ", bytes);
+}
+
+// y (row-major, out shape) [i] = x[sum_d coord_d * in_stride[perm[d]]].
+template <typename W>
+__global__ void permute_kernel(const W* __restrict__ x, W* __restrict__ y, int64_t n, int rank, Dims8 out_shape,
+                               Dims8 src_stride) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t off = 0, r = i;
+    for (int d = rank - 1; d >= 0; --d) {
+      off += (r % out_shape.v[d]) * src_stride.v[d];
+      r /= out_shape.v[d];
+    }
+    y[i] = x[off];
+  }
+}
+
+class TransposeKernel : public Kernel {
+ public:
+  explicit TransposeKernel(const KernelArgs& a) : elem_(ir::dtype_size(a.inputs[0].dtype)), n_(a.inputs[0].numel()) {
+    const auto& perm = a.node.attr<ir::TransposeAttrs>().perm;
+    const auto& in = a.inputs[0].shape;
+    rank_ = int(in.size());
+    TRTORCH_EXPECT(rank_ <= kMaxDims, "Transpose: rank ", rank_, " exceeds ", kMaxDims);
+    auto st = contiguous_strides(in);
+    for (int d = 0; d < rank_; ++d) {
+      out_shape_.v[d] = in[size_t(perm[size_t(d)])];
+      src_stride_.v[d] = st[size_t(perm[size_t(d)])];
+    }
+  }
+  void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
+    if (n_ == 0) return;
+    dispatch_size(elem_, [&](auto w) {
+      using W = decltype(w);
+      permute_kernel<W><<<grid_for(n_), kThreads, 0, s>>>(static_cast<const W*>(in[0]), static_cast<W*>(out[0]), n_,
+                                                         rank_, out_shape_, src_stride_);
+    });
+    TRTORCH_CUDA_CHECK_LAUNCH();
+  }
+  std::string describe() const override { return str_cat("transpose rank ", rank_, " n=", n_); }
+
+ private:
+  size_t elem_;
+  int64_t n_;
+  int rank_ = 0;
+  Dims8 out_shape_, src_stride_;
+};
+
+// Splits a shape at `axis` into (outer, axis length, inner) element counts.
+void split_at(const std::vector<int64_t>& s, int64_t axis, int64_t& outer, int64_t& inner) {
+  outer = 1;
+  inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= s[size_t(d)];
+  for (size_t d = size_t(axis) + 1; d < s.size(); ++d) inner *= s[d];
+}
+
+// Concat: input i is an [outer, len_i * inner] block copied into columns of the output.
+class ConcatKernel : public Kernel {
+ public:
+  explicit ConcatKernel(const KernelArgs& a) : elem_(ir::dtype_size(a.outputs[0].dtype)) {
+    int64_t axis = a.node.attr<ir::ConcatAttrs>().axis;
+    int64_t inner;
+    split_at(a.outputs[0].shape, axis, outer_, inner);
+    out_row_ = a.outputs[0].shape[size_t(axis)] * inner * int64_t(elem_);
+    for (const auto& d : a.inputs) {
+      TRTORCH_EXPECT(d.layout == Layout::kRowMajor, "Concat: expects row-major inputs");
+      rows_.push_back(d.shape[size_t(axis)] * inner * int64_t(elem_));
+    }
+  }
+  void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
+    int64_t col = 0;
+    for (size_t i = 0; i < in.size(); ++i) {
+      if (rows_[i] > 0 && outer_ > 0)
+        TRTORCH_CUDA_CHECK(cudaMemcpy2DAsync(static_cast<char*>(out[0]) + col, size_t(out_row_), in[i], size_t(rows_[i]),
+                                             size_t(rows_[i]), size_t(outer_), cudaMemcpyDeviceToDevice, s));
+      col += rows_[i];
+    }
+  }
+  std::string describe() const override { return str_cat("concat of ", rows_.size(), " inputs"); }
+
+ private:
+  size_t elem_;
+  int64_t outer_ = 1, out_row_ = 0;
+  std::vector<int64_t> rows_;
+};
+
+template <typename W>
+__global__ void strided_slice_kernel(const W* __restrict__ x, W* __restrict__ y, int64_t n, int64_t len,
+                                     int64_t inner, int64_t in_dim, int64_t start, int64_t step) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t k = i % inner, r = i / inner;
+    int64_t j = r % len, o = r / len;
+    y[i] = x[(o * in_dim + start + j * step) * inner + k];
+  }
+}
+
+class SliceKernel : public Kernel {
+ public:
+  explicit SliceKernel(const KernelArgs& a) : attrs_(a.node.attr<ir::SliceAttrs>()), elem_(ir::dtype_size(a.inputs[0].dtype)) {
+    TRTORCH_EXPECT(a.inputs[0].layout == Layout::kRowMajor, "Slice: expects a row-major input");
+    split_at(a.inputs[0].shape, attrs_.axis, outer_, inner_);
+    in_dim_ = a.inputs[0].shape[size_t(attrs_.axis)];
+    len_ = a.outputs[0].shape[size_t(attrs_.axis)];
+    n_ = a.outputs[0].numel();
+  }
+  void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
+    if (n_ == 0) return;
+    if (attrs_.step == 1) {
+      const size_t row = size_t(len_ * inner_) * elem_, pitch = size_t(in_dim_ * inner_) * elem_;
+      TRTORCH_CUDA_CHECK(cudaMemcpy2DAsync(out[0], row, static_cast<const char*>(in[0]) + attrs_.start * inner_ * elem_,
+                                           pitch, row, size_t(outer_), cudaMemcpyDeviceToDevice, s));
+      return;
+    }
+    dispatch_size(elem_, [&](auto w) {
+      using W = decltype(w);
+      strided_slice_kernel<W><<<grid_for(n_), kThreads, 0, s>>>(static_cast<const W*>(in[0]), static_cast<W*>(out[0]),
+                                                               n_, len_, inner_, in_dim_, attrs_.start, attrs_.step);
+    });
+    TRTORCH_CUDA_CHECK_LAUNCH();
+  }
+  std::string describe() const override {
+    return str_cat("slice axis ", attrs_.axis, " [", attrs_.start, ":", attrs_.end, ":", attrs_.step, "]");
+  }
+
+ private:
+  ir::SliceAttrs attrs_;
+  size_t elem_;
+  int64_t outer_ = 1, inner_ = 1, in_dim_ = 0, len_ = 0, n_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_Transpose(const KernelArgs& a) { return std::make_unique<TransposeKernel>(a); }
+std::unique_ptr<Kernel> make_Concat(const KernelArgs& a) { return std::make_unique<ConcatKernel>(a); }
+std::unique_ptr<Kernel> make_Slice(const KernelArgs& a) { return std::make_unique<SliceKernel>(a); }
+// No kernels: storage (Constant) or an alias of the input (Identity, Reshape), see executor.cpp.
+std::unique_ptr<Kernel> make_Constant(const KernelArgs&) { return nullptr; }
+std::unique_ptr<Kernel> make_Identity(const KernelArgs&) { return nullptr; }
+std::unique_ptr<Kernel> make_Reshape(const KernelArgs&) { return nullptr; }
+
+}  // namespace trtorch::backends::cuda

@@ -1,0 +1,106 @@
+// Device helpers shared by the CUDA backend's kernels: FP32 loads and rounding stores for every
+// floating storage type, and the PyTorch semantics of every UnaryKind in FP32.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "core/util/error.h"
+
+#include "core/ir/attrs.h"
+
+namespace trtorch::backends::cuda {
+
+template <typename T>
+__device__ __forceinline__ float load_f(const T* p, int64_t i);
+template <>
+__device__ __forceinline__ float load_f<float>(const float* p, int64_t i) {
+  return p[i];
+}
+template <>
+__device__ __forceinline__ float load_f<__half>(const __half* p, int64_t i) {
+  return __half2float(p[i]);
+}
+template <>
+__device__ __forceinline__ float load_f<__nv_bfloat16>(const __nv_bfloat16* p, int64_t i) {
+  return __bfloat162float(p[i]);
+}
+
+template <typename T>
+__device__ __forceinline__ T from_f(float v);
+template <>
+__device__ __forceinline__ float from_f<float>(float v) {
+  return v;
+}
+template <>
+__device__ __forceinline__ __half from_f<__half>(float v) {
+  return __float2half_rn(v);
+}
+template <>
+__device__ __forceinline__ __nv_bfloat16 from_f<__nv_bfloat16>(float v) {
+  return __float2bfloat16_rn(v);
+}
+
+// PyTorch semantics of every UnaryKind, in FP32.
+__device__ __forceinline__ float unary(ir::UnaryKind k, float x, float alpha, float beta) {
+  using ir::UnaryKind;
+  switch (k) {
+    case UnaryKind::kRelu: return x < 0.0f ? 0.0f : x;  // NaN propagates
+    case UnaryKind::kSigmoid: return 1.0f / (1.0f + expf(-x));
+    case UnaryKind::kTanh: return tanhf(x);
+    case UnaryKind::kHardSigmoid: return fminf(fmaxf(x / 6.0f + 0.5f, 0.0f), 1.0f);
+    case UnaryKind::kHardSwish: return x * fminf(fmaxf(x / 6.0f + 0.5f, 0.0f), 1.0f);
+    case UnaryKind::kSilu: return x / (1.0f + expf(-x));
+    case UnaryKind::kGeluErf: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    case UnaryKind::kGeluTanh: {
+      const float inner = 0.79788456080286536f * (x + 0.044715f * x * x * x);
+      return 0.5f * x * (1.0f + tanhf(inner));
+    }
+    case UnaryKind::kLeakyRelu: return x > 0.0f ? x : x * alpha;
+    case UnaryKind::kElu: return x > 0.0f ? x : alpha * expm1f(x);
+    case UnaryKind::kClamp: return fminf(fmaxf(x, alpha), beta);
+    case UnaryKind::kExp: return expf(x);
+    case UnaryKind::kLog: return logf(x);
+    case UnaryKind::kSqrt: return sqrtf(x);
+    case UnaryKind::kRsqrt: return rsqrtf(x);
+    case UnaryKind::kNeg: return -x;
+    case UnaryKind::kAbs: return fabsf(x);
+    case UnaryKind::kErf: return erff(x);
+    case UnaryKind::kReciprocal: return 1.0f / x;
+    default: return x;  // rejected on the host (launch_conv_epilogue)
+  }
+}
+
+}  // namespace trtorch::backends::cuda
+
+namespace trtorch::backends::cuda {
+
+// Calls f(T{}) with T the CUDA storage type of a floating dtype; throws for other dtypes.
+template <typename F>
+void dispatch_float(ir::DType t, const char* op, F&& f) {
+  switch (t) {
+    case ir::DType::kFloat32: f(float{}); return;
+    case ir::DType::kFloat16: f(__half{}); return;
+    case ir::DType::kBFloat16: f(__nv_bfloat16{}); return;
+    default: break;
+  }
+  TRTORCH_ERROR(op, ": dtype ", ir::dtype_name(t), " is not supported on the CUDA backend (f32, f16 and bf16 are)");
+}
+
+// Dense row-major strides of a shape.
+inline std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& shape) {
+  std::vector<int64_t> s(shape.size(), 1);
+  for (int64_t i = int64_t(shape.size()) - 2; i >= 0; --i) s[size_t(i)] = s[size_t(i) + 1] * shape[size_t(i) + 1];
+  return s;
+}
+
+// Up to 8 dims passed to kernels by value.
+constexpr int kMaxDims = 8;
+struct Dims8 {
+  int64_t v[kMaxDims] = {0};
+};
+
+}  // namespace trtorch::backends::cuda

@@ -1,0 +1,414 @@
+// The CUDA backend's executor and engine-builder hook.
+//
+// Construction (at build time, or when a saved engine is loaded):
+//   * every value gets storage: a graph input, a device copy of a constant, an alias of its input
+//     (Identity, Reshape), a graph output buffer, or an offset in one arena;
+//   * every other node becomes a Kernel (kernel.h); at build time kernels choose tactics by
+//     timing, at load time they rebuild the recorded ones;
+//   * the arena (intermediates, kernel scratch, CUDA-graph staging) is planned statically
+//     (core/plan/memory_plan.h) and is the executor's workspace.
+// Execution launches the kernels in order on the caller's stream, or replays a CUDA graph of
+// them (fixed shapes): inputs are copied into staging buffers, the graph is launched, and the
+// outputs are copied out.
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+#include "core/backends/cuda/context.h"
+#include "core/backends/cuda/cuda_backend.h"
+#include "core/backends/cuda/cuda_check.h"
+#include "core/backends/cuda/kernel.h"
+#include "core/plan/builder.h"
+#include "core/plan/executor.h"
+#include "core/plan/memory_plan.h"
+#include "core/util/logging.h"
+
+namespace trtorch::backends::cuda {
+
+namespace {
+
+constexpr const char* kTacticHeader = "trtorch-cuda-tactics v1";
+
+bool graphs_enabled() {
+  const char* env = std::getenv("TRTORCH_CUDA_GRAPHS");
+  return !(env && std::string(env) == "0");
+}
+
+std::unique_ptr<Kernel> dispatch(const KernelArgs& a) {
+  switch (a.node.op) {
+#define TRTORCH_OP(Name, MinIn, MaxIn, NumOut) \
+  case ir::OpKind::Name:                       \
+    return make_##Name(a);
+#include "core/ir/ops.def"
+#undef TRTORCH_OP
+    default: break;
+  }
+  TRTORCH_ERROR("unknown op ", int(a.node.op));
+}
+
+// One Context per device, shared by the executors of a process.
+std::shared_ptr<Context> context_for(int gpu_id) {
+  static std::mutex mu;
+  static std::map<int, std::weak_ptr<Context>> contexts;
+  std::lock_guard<std::mutex> lock(mu);
+  auto c = contexts[gpu_id].lock();
+  if (!c) {
+    c = std::make_shared<Context>(gpu_id);
+    contexts[gpu_id] = c;
+  }
+  return c;
+}
+
+std::vector<std::string> parse_tactics(const std::vector<uint8_t>& data, size_t n_nodes) {
+  std::string text(data.begin(), data.end());
+  std::istringstream is(text);
+  std::string line;
+  TRTORCH_EXPECT(std::getline(is, line) && line == kTacticHeader,
+                 "the engine's CUDA backend data is missing or from another trtorch version (expected \"",
+                 kTacticHeader, "\"): rebuild the engine");
+  std::vector<std::string> t;
+  while (std::getline(is, line)) t.push_back(line);
+  TRTORCH_EXPECT(t.size() == n_nodes, "the engine's CUDA backend data lists ", t.size(), " tactics for ", n_nodes,
+                 " nodes: the engine is corrupt");
+  return t;
+}
+
+std::string node_key(const Context& ctx, const ir::Node& n, const std::vector<TensorDesc>& in) {
+  std::ostringstream os;
+  os << ctx.props().name << "|sm" << ctx.props().major << ctx.props().minor << "|" << n.name() << "{"
+     << ir::attrs_str(n.attrs) << "}";
+  for (const auto& d : in) {
+    os << "|" << ir::dtype_name(d.dtype) << (d.layout == Layout::kNHWC ? "nhwc" : "") << "[";
+    for (auto s : d.shape) os << s << ",";
+    os << "]";
+  }
+  return os.str();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const BuildState* build)
+    : engine_(std::move(engine)) {
+  const plan::Engine& e = *engine_;
+  const ir::Graph& g = *e.graph;
+  TRTORCH_EXPECT(e.device.type == plan::DeviceType::kCUDA, "not a CUDA engine");
+  TRTORCH_EXPECT(device_count() > 0, "the engine was built for ", e.device.str(),
+                 " but this process sees no CUDA device");
+  ctx_ = context_for(e.device.gpu_id);
+  const cudaDeviceProp& p = ctx_->props();
+  TRTORCH_EXPECT(p.major == e.device.sm_major && p.minor == e.device.sm_minor, "the engine was built for ",
+                 e.device.str(), " but CUDA device ", e.device.gpu_id, " is ", p.name, " (sm_", p.major, p.minor,
+                 "): rebuild the engine for this GPU");
+
+  const auto nodes = g.nodes();
+  std::vector<std::string> loaded;
+  if (!build) loaded = parse_tactics(e.backend_data, nodes.size());
+
+  // ---- storage of every value ----
+  slots_.assign(size_t(g.num_values()), Slot{});
+  for (size_t i = 0; i < g.inputs().size(); ++i) slots_[size_t(g.inputs()[i]->id)] = {Slot::kInput, int(i)};
+  std::vector<int> output_of(size_t(g.num_values()), -1);  // first graph output index of a value
+  for (size_t k = 0; k < g.outputs().size(); ++k)
+    if (output_of[size_t(g.outputs()[k]->id)] < 0) output_of[size_t(g.outputs()[k]->id)] = int(k);
+
+  size_t const_bytes = 0;
+  std::vector<std::pair<const ir::HostTensor*, size_t>> uploads;
+  for (ir::Node* n : nodes) {
+    if (n->op == ir::OpKind::Constant) {
+      const auto& t = n->attr<ir::ConstantAttrs>().value;
+      slots_[size_t(n->outputs[0]->id)] = {Slot::kConstant, -1, const_bytes};
+      uploads.emplace_back(&t, const_bytes);
+      const_bytes += (t.nbytes() + 255) / 256 * 256;
+    } else if (n->op == ir::OpKind::Identity || n->op == ir::OpKind::Reshape) {
+      slots_[size_t(n->outputs[0]->id)] = {Slot::kAlias, n->inputs[0]->id};
+    } else {
+      for (ir::Value* o : n->outputs) {
+        int k = output_of[size_t(o->id)];
+        slots_[size_t(o->id)] = k >= 0 ? Slot{Slot::kOutput, k} : Slot{Slot::kArena, -1};
+      }
+    }
+  }
+  constants_ = DeviceBuffer(const_bytes);
+  for (auto& [t, off] : uploads)
+    TRTORCH_CUDA_CHECK(cudaMemcpy(static_cast<char*>(constants_.get()) + off, t->data(), t->nbytes(),
+                                  cudaMemcpyHostToDevice));
+
+  // Graph outputs not written by their producer directly are copied at the end.
+  for (size_t k = 0; k < g.outputs().size(); ++k) {
+    const Slot& s = slots_[size_t(g.outputs()[k]->id)];
+    if (!(s.kind == Slot::kOutput && s.index == int(k))) final_copies_.push_back({int(k), g.outputs()[k]->id});
+  }
+
+  // ---- kernels ----
+  TacticOptions default_timing;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const ir::Node& n = *nodes[i];
+    KernelArgs args{*ctx_, n, {}, {}, {}, nullptr, build ? &build->timing : &default_timing};
+    for (ir::Value* v : n.inputs) {
+      args.inputs.push_back(TensorDesc{v->type.dtype, v->type.static_shape(), Layout::kRowMajor});
+      const Slot& s = slots_[size_t(v->id)];
+      args.constants.push_back(s.kind == Slot::kConstant ? &v->producer->attr<ir::ConstantAttrs>().value : nullptr);
+    }
+    for (ir::Value* v : n.outputs)
+      args.outputs.push_back(TensorDesc{v->type.dtype, v->type.static_shape(), Layout::kRowMajor});
+    std::unique_ptr<Kernel> k;
+    std::string key;
+    if (build) {
+      key = node_key(*ctx_, n, args.inputs);
+      auto hit = build->cache ? build->cache->find(key) : std::map<std::string, std::string>::iterator();
+      if (build->cache && hit != build->cache->end() && !hit->second.empty()) {
+        args.tactic = &hit->second;
+        try {
+          k = dispatch(args);
+          ++cache_hits_;
+        } catch (const Error& err) {
+          TRTORCH_LOG(kInfo, "timing cache entry for ", n.name(), " not usable (", err.what(), "); timing again");
+          k.reset();
+        }
+        args.tactic = nullptr;
+      }
+      if (!k) k = dispatch(args);
+      if (k && build->cache) (*build->cache)[key] = k->tactic();
+    } else {
+      const std::string& t = loaded[i];
+      args.tactic = &t;
+      k = dispatch(args);
+    }
+    Step step;
+    step.kernel = std::move(k);
+    step.node = nodes[i];
+    if (step.kernel) TRTORCH_LOG(kDebug, "node ", i, " ", n.name(), ": ", step.kernel->describe());
+    steps_.push_back(std::move(step));
+  }
+
+  plan_arena();
+}
+
+CudaExecutor::~CudaExecutor() {
+  if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
+}
+
+int CudaExecutor::root(int value) const {
+  while (slots_[size_t(value)].kind == Slot::kAlias) value = slots_[size_t(value)].index;
+  return value;
+}
+
+void CudaExecutor::plan_arena() {
+  const ir::Graph& g = *engine_->graph;
+  const int n_steps = int(steps_.size());
+  std::vector<plan::BufferRequest> reqs;
+  std::vector<int> req_value(size_t(g.num_values()), -1);
+  // Live ranges: from the producing step to the last step that reads the value or an alias of it.
+  std::vector<int> first(size_t(g.num_values()), 0), last(size_t(g.num_values()), -1);
+  for (int i = 0; i < n_steps; ++i) {
+    const ir::Node* n = steps_[size_t(i)].node;
+    for (ir::Value* o : n->outputs) first[size_t(o->id)] = last[size_t(o->id)] = i;
+    for (ir::Value* v : n->inputs) {
+      int r = root(v->id);
+      last[size_t(r)] = std::max(last[size_t(r)], i);
+    }
+  }
+  for (const auto& fc : final_copies_) last[size_t(root(fc.value))] = n_steps;
+  for (int v = 0; v < g.num_values(); ++v) {
+    if (slots_[size_t(v)].kind != Slot::kArena) continue;
+    const ir::Value* val = nullptr;
+    for (ir::Node* n : g.nodes())
+      for (ir::Value* o : n->outputs)
+        if (o->id == v) val = o;
+    TRTORCH_CHECK(val, "arena value without producer");
+    req_value[size_t(v)] = int(reqs.size());
+    size_t bytes = size_t(ir::numel_of(val->type.static_shape())) * ir::dtype_size(val->type.dtype);
+    reqs.push_back({bytes, first[size_t(v)], std::max(first[size_t(v)], last[size_t(v)])});
+  }
+  std::vector<int> scratch_req(size_t(n_steps), -1);
+  for (int i = 0; i < n_steps; ++i) {
+    const auto& k = steps_[size_t(i)].kernel;
+    if (k && k->scratch_bytes() > 0) {
+      scratch_req[size_t(i)] = int(reqs.size());
+      reqs.push_back({k->scratch_bytes(), i, i});
+    }
+  }
+  // CUDA-graph staging for the graph inputs and outputs: live for the whole run.
+  use_graph_ = graphs_enabled();
+  std::vector<int> in_stage, out_stage;
+  if (use_graph_) {
+    for (ir::Value* v : g.inputs()) {
+      in_stage.push_back(int(reqs.size()));
+      reqs.push_back({size_t(ir::numel_of(v->type.static_shape())) * ir::dtype_size(v->type.dtype), 0, n_steps});
+    }
+    for (ir::Value* v : g.outputs()) {
+      out_stage.push_back(int(reqs.size()));
+      reqs.push_back({size_t(ir::numel_of(v->type.static_shape())) * ir::dtype_size(v->type.dtype), 0, n_steps});
+    }
+  }
+  plan::MemoryPlan mp = plan::plan_memory(reqs, 256);
+  arena_bytes_ = mp.total;
+  for (int v = 0; v < g.num_values(); ++v)
+    if (req_value[size_t(v)] >= 0) slots_[size_t(v)].offset = mp.offsets[size_t(req_value[size_t(v)])];
+  for (int i = 0; i < n_steps; ++i)
+    steps_[size_t(i)].scratch_offset = scratch_req[size_t(i)] >= 0 ? mp.offsets[size_t(scratch_req[size_t(i)])] : 0;
+  for (int r : in_stage) input_stage_.push_back(mp.offsets[size_t(r)]);
+  for (int r : out_stage) output_stage_.push_back(mp.offsets[size_t(r)]);
+  size_t sum = 0;
+  for (const auto& r : reqs) sum += r.bytes;
+  TRTORCH_LOG(kInfo, "CUDA engine memory: arena ", arena_bytes_, " bytes (", reqs.size(), " buffers totalling ", sum,
+              " bytes unplanned), constants ", constants_.bytes(), " bytes; CUDA graphs ", use_graph_ ? "on" : "off");
+}
+
+std::vector<plan::Shape> CudaExecutor::output_shapes(const std::vector<plan::Shape>&) {
+  std::vector<plan::Shape> r;
+  for (ir::Value* v : engine_->graph->outputs()) r.push_back(v->type.static_shape());
+  return r;
+}
+
+size_t CudaExecutor::workspace_size(const std::vector<plan::Shape>&) { return arena_bytes_; }
+
+void* CudaExecutor::resolve(int value, const std::vector<const void*>& in, const std::vector<void*>& out,
+                            char* ws) const {
+  const Slot& s = slots_[size_t(root(value))];
+  switch (s.kind) {
+    case Slot::kInput: return use_graph_ ? ws + input_stage_[size_t(s.index)] : const_cast<void*>(in[size_t(s.index)]);
+    case Slot::kOutput: return use_graph_ ? ws + output_stage_[size_t(s.index)] : out[size_t(s.index)];
+    case Slot::kConstant: return static_cast<char*>(constants_.get()) + s.offset;
+    case Slot::kArena: return ws + s.offset;
+    case Slot::kAlias: break;
+  }
+  TRTORCH_CHECK(false, "unresolved value %", value);
+  return nullptr;
+}
+
+void CudaExecutor::launch_all(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws,
+                              cudaStream_t stream) {
+  std::vector<const void*> ins;
+  std::vector<void*> outs;
+  for (const Step& st : steps_) {
+    if (!st.kernel) continue;
+    ins.clear();
+    outs.clear();
+    for (ir::Value* v : st.node->inputs) ins.push_back(resolve(v->id, in, out, ws));
+    for (ir::Value* v : st.node->outputs) outs.push_back(resolve(v->id, in, out, ws));
+    st.kernel->launch(ins, outs, ws + st.scratch_offset, stream);
+  }
+  const ir::Graph& g = *engine_->graph;
+  for (const auto& fc : final_copies_) {
+    void* dst = use_graph_ ? ws + output_stage_[size_t(fc.output)] : out[size_t(fc.output)];
+    const ir::Value* v = g.outputs()[size_t(fc.output)];
+    size_t bytes = size_t(ir::numel_of(v->type.static_shape())) * ir::dtype_size(v->type.dtype);
+    TRTORCH_CUDA_CHECK(cudaMemcpyAsync(dst, resolve(fc.value, in, out, ws), bytes, cudaMemcpyDeviceToDevice, stream));
+  }
+}
+
+void CudaExecutor::execute(const std::vector<const void*>& inputs, const std::vector<plan::Shape>&,
+                           const std::vector<void*>& outputs, void* workspace, void* stream_ptr) {
+  cudaStream_t stream = static_cast<cudaStream_t>(stream_ptr);
+  TRTORCH_CUDA_CHECK(cudaSetDevice(ctx_->device()));
+  char* ws = static_cast<char*>(workspace);
+  TRTORCH_CHECK(arena_bytes_ == 0 || ws != nullptr, "CUDA executor needs its workspace");
+  const ir::Graph& g = *engine_->graph;
+  if (!use_graph_) {
+    launch_all(inputs, outputs, ws, stream);
+    return;
+  }
+  auto bytes_of = [](const ir::Value* v) {
+    return size_t(ir::numel_of(v->type.static_shape())) * ir::dtype_size(v->type.dtype);
+  };
+  if (!graph_exec_ || graph_workspace_ != ws) {
+    // Capture once per workspace address on the context's stream; replay on the caller's.
+    if (graph_exec_) {
+      cudaGraphExecDestroy(graph_exec_);
+      graph_exec_ = nullptr;
+    }
+    cudaStream_t cs = ctx_->stream();
+    cudaGraph_t graph = nullptr;
+    TRTORCH_CUDA_CHECK(cudaStreamSynchronize(stream));
+    TRTORCH_CUDA_CHECK(cudaStreamBeginCapture(cs, cudaStreamCaptureModeThreadLocal));
+    try {
+      launch_all(inputs, outputs, ws, cs);
+    } catch (...) {
+      cudaStreamEndCapture(cs, &graph);
+      if (graph) cudaGraphDestroy(graph);
+      throw;
+    }
+    TRTORCH_CUDA_CHECK(cudaStreamEndCapture(cs, &graph));
+    TRTORCH_CUDA_CHECK(cudaGraphInstantiate(&graph_exec_, graph, 0));
+    cudaGraphDestroy(graph);
+    graph_workspace_ = ws;
+  }
+  for (size_t i = 0; i < inputs.size(); ++i)
+    TRTORCH_CUDA_CHECK(cudaMemcpyAsync(ws + input_stage_[i], inputs[i], bytes_of(g.inputs()[i]),
+                                       cudaMemcpyDeviceToDevice, stream));
+  TRTORCH_CUDA_CHECK(cudaGraphLaunch(graph_exec_, stream));
+  for (size_t k = 0; k < outputs.size(); ++k)
+    TRTORCH_CUDA_CHECK(cudaMemcpyAsync(outputs[k], ws + output_stage_[k], bytes_of(g.outputs()[k]),
+                                       cudaMemcpyDeviceToDevice, stream));
+}
+
+std::vector<uint8_t> CudaExecutor::tactic_data() const {
+  std::string s = std::string(kTacticHeader) + "\n";
+  for (const Step& st : steps_) {
+    std::string t = st.kernel ? st.kernel->tactic() : "";
+    TRTORCH_CHECK(t.find('\n') == std::string::npos, "tactic strings must be one line");
+    s += t + "\n";
+  }
+  return std::vector<uint8_t>(s.begin(), s.end());
+}
+
+// ---------------------------------------------------------------------------------------------
+namespace {
+
+std::map<std::string, std::string> read_timing_cache(const std::string& path) {
+  std::map<std::string, std::string> m;
+  std::ifstream f(path);
+  std::string key, value;
+  while (std::getline(f, key) && std::getline(f, value)) m[key] = value;
+  return m;
+}
+
+void write_timing_cache(const std::string& path, const std::map<std::string, std::string>& m) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp);
+    TRTORCH_EXPECT(f.good(), "cannot write the timing cache ", tmp);
+    for (const auto& [k, v] : m) f << k << "\n" << v << "\n";
+  }
+  TRTORCH_EXPECT(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot write the timing cache ", path);
+}
+
+void build_for_cuda(plan::Engine& e, const plan::BuildConfig& config) {
+  auto ctx = context_for(e.device.gpu_id);
+  e.device.gpu_name = ctx->props().name;
+  e.device.sm_major = ctx->props().major;
+  e.device.sm_minor = ctx->props().minor;
+  BuildState state;
+  state.timing.min_timing_iters = std::max(config.num_min_timing_iters, 0);
+  state.timing.avg_timing_iters = std::max(config.num_avg_timing_iters, 1);
+  if (config.workspace_size > 0) state.timing.max_scratch_bytes = config.workspace_size;
+  std::map<std::string, std::string> cache;
+  if (!config.timing_cache_path.empty()) {
+    cache = read_timing_cache(config.timing_cache_path);
+    state.cache = &cache;
+  }
+  // Build an executor over a non-owning view of the engine: kernels time their tactics.
+  std::shared_ptr<const plan::Engine> view(&e, [](const plan::Engine*) {});
+  CudaExecutor ex(view, &state);
+  e.backend_data = ex.tactic_data();
+  TRTORCH_LOG(kInfo, "CUDA engine built for ", e.device.str(), ": arena ", ex.arena_bytes(), " bytes; ",
+              ex.cache_hits(), " tactics from the timing cache");
+  if (!config.timing_cache_path.empty()) write_timing_cache(config.timing_cache_path, cache);
+}
+
+const bool registered =
+    plan::register_backend(plan::DeviceType::kCUDA,
+                           [](std::shared_ptr<const plan::Engine> e) -> std::unique_ptr<plan::Executor> {
+                             return std::make_unique<CudaExecutor>(std::move(e), nullptr);
+                           }) &&
+    plan::register_backend_builder(plan::DeviceType::kCUDA, build_for_cuda);
+
+}  // namespace
+
+bool cuda_backend_registered() { return registered; }
+
+}  // namespace trtorch::backends::cuda

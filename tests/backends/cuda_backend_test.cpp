@@ -1,0 +1,273 @@
+// The CUDA backend end to end (torch-free): engines built for the GPU through plan::build_engine,
+// serialized, loaded again and run, compared with the reference backend. Every op of ops.def,
+// FP32 / FP16 / BF16, with and without CUDA graphs, plus the timing cache. Exits 77 (skipped)
+// where there is no GPU.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+
+#include "core/backends/cuda/context.h"
+#include "core/backends/cuda/cuda_check.h"
+#include "core/backends/reference/reference.h"
+#include "core/plan/builder.h"
+#include "core/plan/executor.h"
+
+using namespace trtorch;
+using namespace trtorch::ir;
+namespace cu = trtorch::backends::cuda;
+
+namespace {
+
+HostTensor random_tensor(DType t, std::vector<int64_t> shape, uint32_t seed, float scale = 1.0f, float shift = 0.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0f, scale);
+  HostTensor h(t, shape);
+  for (int64_t i = 0; i < h.numel(); ++i) h.set(i, d(rng) + shift);
+  return h;
+}
+
+double rel_error(const HostTensor& a, const HostTensor& b) {
+  if (a.shape != b.shape || a.dtype != b.dtype) return INFINITY;
+  double num = 0, den = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    double x = a.get(i), y = b.get(i);
+    if (std::isnan(x) != std::isnan(y)) return INFINITY;
+    num = std::max(num, std::fabs(x - y));
+    den = std::max(den, std::fabs(y));
+  }
+  return num / (den > 0 ? den : 1.0);
+}
+
+double tolerance(DType t) {
+  // FP32: cuDNN/cuBLASLt without TF32 differ from the reference by summation order only.
+  // FP16/BF16: the reference also rounds to the storage type after every op; kernels may round
+  // at other points (fused epilogues), which differs by a few half/bfloat ulps per op.
+  return t == DType::kFloat32 ? 1e-4 : t == DType::kFloat16 ? 1e-2 : 4e-2;
+}
+
+// Builds an engine for GPU 0 from `make_graph(dtype)`, round-trips it through bytes, runs it on
+// `inputs` and compares every output with the reference backend on the unbuilt graph.
+void check(const std::string& name, const std::function<std::unique_ptr<Graph>(DType)>& make_graph,
+           const std::function<std::vector<HostTensor>(DType)>& make_inputs, DType dt) {
+  SCOPED_TRACE(name + " " + dtype_name(dt));
+  auto g = make_graph(dt);
+  auto inputs = make_inputs(dt);
+  auto want = backends::reference::run(*g, inputs);
+
+  plan::BuildConfig cfg;
+  cfg.precision = dt;
+  cfg.device.type = plan::DeviceType::kCUDA;
+  cfg.device.gpu_id = 0;
+  std::vector<std::string> in_names, out_names;
+  for (size_t i = 0; i < g->inputs().size(); ++i) in_names.push_back("in" + std::to_string(i));
+  for (size_t i = 0; i < g->outputs().size(); ++i) out_names.push_back("out" + std::to_string(i));
+  plan::Engine built = plan::build_engine(std::move(g), cfg, in_names, out_names);
+  auto bytes = plan::serialize(built);
+  auto engine = std::make_shared<const plan::Engine>(plan::deserialize(bytes));
+  auto ex = plan::make_executor(engine);
+
+  std::vector<plan::Shape> shapes;
+  std::vector<cu::DeviceBuffer> dins;
+  std::vector<const void*> in_ptrs;
+  for (const auto& t : inputs) {
+    shapes.push_back(t.shape);
+    dins.emplace_back(t.nbytes());
+    TRTORCH_CUDA_CHECK(cudaMemcpy(dins.back().get(), t.data(), t.nbytes(), cudaMemcpyHostToDevice));
+    in_ptrs.push_back(dins.back().get());
+  }
+  auto out_shapes = ex->output_shapes(shapes);
+  std::vector<cu::DeviceBuffer> douts;
+  std::vector<void*> out_ptrs;
+  for (size_t i = 0; i < out_shapes.size(); ++i) {
+    HostTensor h(engine->graph->outputs()[i]->type.dtype, out_shapes[i]);
+    douts.emplace_back(h.nbytes());
+    TRTORCH_CUDA_CHECK(cudaMemset(douts.back().get(), 0xff, h.nbytes()));  // NaN poison
+    out_ptrs.push_back(douts.back().get());
+  }
+  cu::DeviceBuffer ws(ex->workspace_size(shapes));
+  cudaStream_t stream;
+  TRTORCH_CUDA_CHECK(cudaStreamCreate(&stream));
+  for (int rep = 0; rep < 2; ++rep) {  // the second run replays the captured graph
+    ex->execute(in_ptrs, shapes, out_ptrs, ws.get(), stream);
+    TRTORCH_CUDA_CHECK(cudaStreamSynchronize(stream));
+    for (size_t i = 0; i < out_shapes.size(); ++i) {
+      HostTensor got(engine->graph->outputs()[i]->type.dtype, out_shapes[i]);
+      TRTORCH_CUDA_CHECK(cudaMemcpy(got.data(), douts[i].get(), got.nbytes(), cudaMemcpyDeviceToHost));
+      double err = rel_error(got, want[i]);
+      EXPECT_LE(err, tolerance(dt)) << "output " << i << " run " << rep;
+      if (rep == 1) std::printf("[cuda] %-28s %-5s output %zu rel err %.2e\n", name.c_str(), dtype_name(dt), i, err);
+    }
+  }
+  cudaStreamDestroy(stream);
+}
+
+std::unique_ptr<Graph> one_op(DType dt, std::vector<std::vector<int64_t>> shapes, OpKind op, Attrs attrs,
+                              std::vector<HostTensor> consts = {}) {
+  auto g = std::make_unique<Graph>();
+  std::vector<Value*> ins;
+  for (size_t i = 0; i < shapes.size(); ++i) ins.push_back(g->add_input(TensorType::fixed(dt, shapes[i]), "x"));
+  for (auto& c : consts) ins.push_back(g->add_constant(c.to(dt)));
+  g->mark_output(g->add_node(op, std::move(attrs), ins)->outputs[0]);
+  return g;
+}
+
+std::function<std::vector<HostTensor>(DType)> inputs_of(std::vector<std::vector<int64_t>> shapes, bool positive = false) {
+  return [shapes, positive](DType dt) {
+    std::vector<HostTensor> r;
+    uint32_t seed = 11;
+    for (const auto& s : shapes) r.push_back(random_tensor(dt, s, seed++, positive ? 0.2f : 1.0f, positive ? 1.0f : 0.0f));
+    return r;
+  };
+}
+
+class CudaBackend : public ::testing::TestWithParam<DType> {};
+
+TEST_P(CudaBackend, EveryOp) {
+  const DType dt = GetParam();
+  auto op = [&](const std::string& name, std::vector<std::vector<int64_t>> shapes, OpKind k, Attrs a,
+                std::vector<HostTensor> consts = {}, bool positive = false) {
+    check(name, [=](DType t) { return one_op(t, shapes, k, a, consts); }, inputs_of(shapes, positive), dt);
+  };
+  for (UnaryKind u : {UnaryKind::kRelu, UnaryKind::kSigmoid, UnaryKind::kTanh, UnaryKind::kHardSigmoid,
+                      UnaryKind::kHardSwish, UnaryKind::kSilu, UnaryKind::kGeluErf, UnaryKind::kGeluTanh,
+                      UnaryKind::kLeakyRelu, UnaryKind::kElu, UnaryKind::kClamp, UnaryKind::kExp, UnaryKind::kNeg,
+                      UnaryKind::kAbs, UnaryKind::kErf})
+    op(std::string("unary ") + unary_kind_name(u), {{2, 3, 5, 7}}, OpKind::Unary, UnaryAttrs{u, 0.1, 0.6});
+  op("unary rsqrt", {{4, 33}}, OpKind::Unary, UnaryAttrs{UnaryKind::kRsqrt}, {}, true);
+  for (BinaryKind b : {BinaryKind::kAdd, BinaryKind::kSub, BinaryKind::kMul, BinaryKind::kMax, BinaryKind::kMin})
+    op(std::string("binary ") + binary_kind_name(b) + " bcast", {{2, 3, 4, 5}, {3, 1, 1}}, OpKind::Binary,
+       BinaryAttrs{b});
+  op("binary div", {{4, 6}, {4, 6}}, OpKind::Binary, BinaryAttrs{BinaryKind::kDiv}, {}, true);
+  Conv2dAttrs ca;
+  ca.stride = {2, 2};
+  ca.padding = {1, 1};
+  ca.has_act = true;
+  op("conv 3x3 s2 +bias relu", {{2, 8, 14, 14}}, OpKind::Conv2d, ca,
+     {random_tensor(DType::kFloat32, {16, 8, 3, 3}, 1, 0.2f), random_tensor(DType::kFloat32, {16}, 2)});
+  Conv2dAttrs dw;
+  dw.groups = 16;
+  dw.padding = {1, 1};
+  op("conv depthwise", {{1, 16, 9, 9}}, OpKind::Conv2d, dw, {random_tensor(DType::kFloat32, {16, 1, 3, 3}, 3)});
+  op("batch norm", {{2, 4, 3, 3}}, OpKind::BatchNorm, BatchNormAttrs{1e-5},
+     {random_tensor(DType::kFloat32, {4}, 4, 0.1f, 1.0f), random_tensor(DType::kFloat32, {4}, 5),
+      random_tensor(DType::kFloat32, {4}, 6), random_tensor(DType::kFloat32, {4}, 7, 0.1f, 1.0f)});
+  LinearAttrs la;
+  la.has_act = true;
+  la.act = UnaryKind::kGeluErf;
+  op("linear +bias gelu", {{3, 5, 32}}, OpKind::Linear, la,
+     {random_tensor(DType::kFloat32, {24, 32}, 8, 0.2f), random_tensor(DType::kFloat32, {24}, 9)});
+  op("matmul batched", {{2, 3, 8, 16}, {16, 4}}, OpKind::MatMul, MatMulAttrs{});
+  Pool2dAttrs mp;
+  mp.kernel = {3, 3};
+  mp.stride = {2, 2};
+  mp.padding = {1, 1};
+  mp.ceil_mode = true;
+  op("max pool ceil", {{2, 3, 11, 10}}, OpKind::Pool2d, mp);
+  Pool2dAttrs ap = mp;
+  ap.kind = PoolKind::kAvg;
+  ap.count_include_pad = false;
+  op("avg pool excl pad", {{2, 3, 11, 10}}, OpKind::Pool2d, ap);
+  AdaptivePool2dAttrs aa;
+  aa.output_size = {3, 2};
+  op("adaptive avg pool", {{2, 5, 7, 9}}, OpKind::AdaptivePool2d, aa);
+  aa.kind = PoolKind::kMax;
+  op("adaptive max pool", {{2, 5, 7, 9}}, OpKind::AdaptivePool2d, aa);
+  op("reduce mean hw", {{2, 6, 7, 7}}, OpKind::Reduce, ReduceAttrs{ReduceKind::kMean, {2, 3}, true});
+  op("reduce sum big", {{3, 2000}}, OpKind::Reduce, ReduceAttrs{ReduceKind::kSum, {1}, false});
+  op("reduce max axis0", {{5, 4, 3}}, OpKind::Reduce, ReduceAttrs{ReduceKind::kMax, {0, 2}, false});
+  op("softmax last", {{4, 3, 300}}, OpKind::Softmax, SoftmaxAttrs{2, false});
+  op("log softmax mid", {{4, 10, 6}}, OpKind::Softmax, SoftmaxAttrs{1, true});
+  op("transpose", {{2, 3, 4, 5}}, OpKind::Transpose, TransposeAttrs{{0, 2, 3, 1}});
+  SliceAttrs sa{1, 1, 6, 2};
+  op("slice step 2", {{3, 7, 4}}, OpKind::Slice, sa);
+  op("slice contiguous", {{3, 7, 4}}, OpKind::Slice, SliceAttrs{1, 2, 5, 1});
+  op("cast", {{3, 4}}, OpKind::Cast, CastAttrs{DType::kFloat32});
+  check("concat + reshape + identity",
+        [](DType t) {
+          auto g = std::make_unique<Graph>();
+          Value* a = g->add_input(TensorType::fixed(t, {2, 3, 4}), "a");
+          Value* b = g->add_input(TensorType::fixed(t, {2, 5, 4}), "b");
+          Value* c = g->add_node(OpKind::Concat, ConcatAttrs{1}, {a, b, a})->outputs[0];
+          ReshapeAttrs r;
+          r.shape = {2, -1};
+          Value* d = g->add_node(OpKind::Reshape, r, {c})->outputs[0];
+          g->mark_output(d);
+          g->mark_output(a);  // a graph input that is also an output: copied
+          g->mark_output(d);  // the same value twice
+          return g;
+        },
+        inputs_of({{2, 3, 4}, {2, 5, 4}}), dt);
+}
+
+TEST_P(CudaBackend, SmallResidualNetwork) {
+  const DType dt = GetParam();
+  auto make = [](DType t) {
+    auto g = std::make_unique<Graph>();
+    Value* x = g->add_input(TensorType::fixed(t, {2, 3, 32, 32}), "x");
+    Conv2dAttrs stem;
+    stem.stride = {2, 2};
+    stem.padding = {3, 3};
+    Value* y = g->add_node(OpKind::Conv2d, stem,
+                           {x, g->add_constant(random_tensor(t, {16, 3, 7, 7}, 1, 0.1f)),
+                            g->add_constant(random_tensor(t, {16}, 2, 0.1f))})->outputs[0];
+    y = g->add_node(OpKind::Unary, UnaryAttrs{UnaryKind::kRelu}, {y})->outputs[0];
+    Conv2dAttrs c3;
+    c3.padding = {1, 1};
+    Value* z = g->add_node(OpKind::Conv2d, c3, {y, g->add_constant(random_tensor(t, {16, 16, 3, 3}, 3, 0.1f))})->outputs[0];
+    z = g->add_node(OpKind::Binary, BinaryAttrs{BinaryKind::kAdd}, {z, y})->outputs[0];
+    z = g->add_node(OpKind::Unary, UnaryAttrs{UnaryKind::kRelu}, {z})->outputs[0];
+    Value* p = g->add_node(OpKind::AdaptivePool2d, AdaptivePool2dAttrs{}, {z})->outputs[0];
+    ReshapeAttrs r;
+    r.shape = {2, 16};
+    p = g->add_node(OpKind::Reshape, r, {p})->outputs[0];
+    Value* o = g->add_node(OpKind::Linear, LinearAttrs{},
+                           {p, g->add_constant(random_tensor(t, {10, 16}, 4, 0.3f)),
+                            g->add_constant(random_tensor(t, {10}, 5))})->outputs[0];
+    g->mark_output(g->add_node(OpKind::Softmax, SoftmaxAttrs{1, false}, {o})->outputs[0]);
+    return g;
+  };
+  check("residual network", make, inputs_of({{2, 3, 32, 32}}), dt);
+}
+
+INSTANTIATE_TEST_SUITE_P(DTypes, CudaBackend, ::testing::Values(DType::kFloat32, DType::kFloat16, DType::kBFloat16),
+                         [](const ::testing::TestParamInfo<DType>& i) { return std::string(dtype_name(i.param)); });
+
+TEST(CudaBuild, TimingCacheMakesRebuildsReuseTactics) {
+  std::string path = "/tmp/trtorch_timing_cache_test.txt";
+  std::remove(path.c_str());
+  auto make = [] {
+    auto g = std::make_unique<Graph>();
+    Value* x = g->add_input(TensorType::fixed(DType::kFloat16, {4, 32, 16, 16}), "x");
+    Conv2dAttrs c;
+    c.padding = {1, 1};
+    Value* y = g->add_node(OpKind::Conv2d, c, {x, g->add_constant(random_tensor(DType::kFloat16, {32, 32, 3, 3}, 1))})->outputs[0];
+    g->mark_output(y);
+    return g;
+  };
+  plan::BuildConfig cfg;
+  cfg.precision = DType::kFloat16;
+  cfg.device.type = plan::DeviceType::kCUDA;
+  cfg.timing_cache_path = path;
+  cfg.num_avg_timing_iters = 5;
+  plan::Engine first = plan::build_engine(make(), cfg, {"x"}, {"y"});
+  FILE* f = std::fopen(path.c_str(), "r");
+  ASSERT_NE(f, nullptr) << "the timing cache file was written";
+  std::fclose(f);
+  plan::Engine second = plan::build_engine(make(), cfg, {"x"}, {"y"});
+  EXPECT_EQ(first.backend_data, second.backend_data) << "the rebuild took the cached tactics";
+  EXPECT_FALSE(first.device.gpu_name.empty());
+  std::remove(path.c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (cu::device_count() == 0) {
+    std::printf("no CUDA device: skipping GPU tests\n");
+    return 77;
+  }
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}

@@ -700,7 +700,8 @@ void CudnnConv2d::rebuild(const Tactic& t) {
   std::string why;
   if (!make_graph(t.fusion, &g, &why)) bad("cuDNN rejects the graph: " + why);
   std::unordered_map<fe::KnobType_t, int64_t> knobs;
-  for (const auto& [type, value] : t.knobs) knobs[static_cast<fe::KnobType_t>(type)] = value;
+  for (const auto& [type, value] : t.knobs)
+    if (type != int64_t(fe::KnobType_t::NOT_SET)) knobs[static_cast<fe::KnobType_t>(type)] = value;
   if (auto e = g->create_execution_plan(t.engine, knobs); e.is_bad())
     bad("cuDNN has no such engine config: " + e.get_message());
   g->deselect_numeric_notes(barred_notes(p_.dtype, tf32_));
@@ -723,7 +724,10 @@ void CudnnConv2d::finish() {
   std::unordered_map<fe::KnobType_t, int64_t> knobs;
   if (auto e = graph_->get_engine_and_knobs_at_index(plan_, tactic_.engine, knobs); e.is_bad())
     fail("querying the chosen engine config", e);
-  for (const auto& [type, value] : knobs) tactic_.knobs.emplace_back(int64_t(type), value);
+  // Knobs the frontend cannot name (NOT_SET) cannot be passed back when the plan is rebuilt;
+  // they keep their defaults then.
+  for (const auto& [type, value] : knobs)
+    if (type != fe::KnobType_t::NOT_SET) tactic_.knobs.emplace_back(int64_t(type), value);
   std::sort(tactic_.knobs.begin(), tactic_.knobs.end());
 
   std::string ops = "fprop";

@@ -39,7 +39,7 @@ class CudaExecutor : public plan::Executor {
 
  private:
   struct Slot {
-    enum Kind { kInput, kOutput, kConstant, kArena, kAlias } kind = kArena;
+    enum Kind { kUnused, kInput, kOutput, kConstant, kArena, kAlias } kind = kUnused;  // kUnused: removed by a pass
     int index = -1;     // input / output number, or the aliased value
     size_t offset = 0;  // in the constant buffer or the arena
   };

@@ -212,13 +212,13 @@ void CudaExecutor::plan_arena() {
     }
   }
   for (const auto& fc : final_copies_) last[size_t(root(fc.value))] = n_steps;
+  std::vector<const ir::Value*> value_of(size_t(g.num_values()), nullptr);
+  for (const Step& st : steps_)
+    for (ir::Value* o : st.node->outputs) value_of[size_t(o->id)] = o;
   for (int v = 0; v < g.num_values(); ++v) {
     if (slots_[size_t(v)].kind != Slot::kArena) continue;
-    const ir::Value* val = nullptr;
-    for (ir::Node* n : g.nodes())
-      for (ir::Value* o : n->outputs)
-        if (o->id == v) val = o;
-    TRTORCH_CHECK(val, "arena value without producer");
+    const ir::Value* val = value_of[size_t(v)];
+    TRTORCH_CHECK(val, "arena value %", v, " without producer");
     req_value[size_t(v)] = int(reqs.size());
     size_t bytes = size_t(ir::numel_of(val->type.static_shape())) * ir::dtype_size(val->type.dtype);
     reqs.push_back({bytes, first[size_t(v)], std::max(first[size_t(v)], last[size_t(v)])});
@@ -274,7 +274,8 @@ void* CudaExecutor::resolve(int value, const std::vector<const void*>& in, const
     case Slot::kOutput: return use_graph_ ? ws + output_stage_[size_t(s.index)] : out[size_t(s.index)];
     case Slot::kConstant: return static_cast<char*>(constants_.get()) + s.offset;
     case Slot::kArena: return ws + s.offset;
-    case Slot::kAlias: break;
+    case Slot::kAlias:
+    case Slot::kUnused: break;
   }
   TRTORCH_CHECK(false, "unresolved value %", value);
   return nullptr;

@@ -35,7 +35,8 @@ _check_torch_version()
 from trtorch import logging  # noqa: E402
 from trtorch._C import Error  # noqa: E402
 from trtorch._compile_spec import DeviceType  # noqa: E402
-from trtorch._compiler import check_method_op_support, compile, convert_method_to_trt_engine  # noqa: E402
+from trtorch._compiler import (  # noqa: E402
+    check_method_op_support, compile, convert_method_to_trt_engine, load_engine)
 
 
 def get_build_info():
@@ -50,7 +51,7 @@ def dump_build_info():
 
 
 __all__ = [
-    "compile", "convert_method_to_trt_engine", "check_method_op_support", "DeviceType", "Error",
+    "compile", "convert_method_to_trt_engine", "check_method_op_support", "load_engine", "DeviceType", "Error",
     "logging", "get_build_info", "dump_build_info", "runtime_library_path", "library_dir",
     "__version__",
 ]

@@ -20,7 +20,7 @@ def _method_name(name, module, fn):
     if not isinstance(name, str):
         raise TypeError("trtorch.%s: method_name must be a str, got %s" % (fn, type(name).__name__))
     if not hasattr(module, name):
-        methods = [m.name for m in module._c._get_methods()]
+        methods = module._c._method_names()
         raise ValueError("trtorch.%s: the module has no method %r (its methods: %s)"
                          % (fn, name, ", ".join(methods) or "none"))
     return name
@@ -61,3 +61,13 @@ def check_method_op_support(module, method_name="forward", report=False):
     _method_name(method_name, module, "check_method_op_support")
     ok, text = _C.check_method_op_support(cpp, method_name)
     return (ok, text) if report else ok
+
+
+def load_engine(engine):
+    """Deserializes engine bytes (from ``convert_method_to_trt_engine`` or ``trtorchc
+    --save-engine``) into a ``torch.classes.trtorch.Engine``; run it with
+    ``torch.ops.trtorch.execute_engine(list_of_inputs, engine)``, which returns a list of tensors.
+    Truncated, corrupted or foreign bytes raise ``trtorch.Error`` saying what is wrong."""
+    if not isinstance(engine, (bytes, bytearray, memoryview)):
+        raise TypeError("trtorch.load_engine: expected bytes, got %s" % type(engine).__name__)
+    return _C.load_engine(bytes(engine))

@@ -6,6 +6,7 @@
 // builds a CompileSpec from it; these bindings only map types and errors.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <torch/csrc/jit/python/pybind_utils.h>
 #include <torch/csrc/utils/pybind.h>
 #include <torch/script.h>
 #include <torch/version.h>
@@ -14,6 +15,7 @@
 #include <utility>
 
 #include "trtorch/trtorch.h"
+#include "core/runtime/runtime.h"
 #include "core/util/error.h"
 
 namespace py = pybind11;
@@ -119,6 +121,16 @@ PYBIND11_MODULE(_C, m) {
       },
       py::arg("module"), py::arg("method_name"),
       "(supported, report): report has one line per unsupported operation");
+
+  // Deserializes (and so validates) engine bytes into a torch.classes.trtorch.Engine object,
+  // which torch.ops.trtorch.execute_engine runs.
+  m.def(
+      "load_engine",
+      [](const py::bytes& engine) {
+        c10::IValue obj = trtorch::runtime::make_engine_ivalue(std::string(engine));
+        return torch::jit::toPyObject(std::move(obj));
+      },
+      py::arg("engine"));
 
   m.def("get_build_info", &trtorch::get_build_info);
   m.def("set_reportable_log_level",

@@ -1,0 +1,206 @@
+"""Parsing and validation of the settings dictionary of ``trtorch.compile`` (the dictionary of the
+original TRTorch README) into the C++ ``CompileSpec``.
+
+    {
+        "input_shapes": [[1, 3, 224, 224],                          # a fixed shape, or
+                         {"min": [1, 3, 224, 224], "opt": [...], "max": [...]}],  # a range
+        "op_precision": torch.half,          # torch.float (default), torch.half, torch.bfloat16
+        "device": {"device_type": trtorch.DeviceType.GPU, "gpu_id": 0},   # or "gpu", "reference", ...
+        "workspace_size": 0,                 # bytes of scratch per kernel; 0 = default
+        "num_min_timing_iters": 2,           # tactic timing: warm-up runs per candidate
+        "num_avg_timing_iters": 1,           # tactic timing: averaged runs per candidate
+        "debug": False,                      # debug logging, IR verified after every pass
+    }
+
+Every problem raises ``TypeError`` (wrong type) or ``ValueError`` (wrong value) naming the key.
+"""
+
+import enum
+
+import torch
+
+from trtorch import _C
+
+
+class DeviceType(enum.Enum):
+    """Where the engine runs. ``AUTO``: the GPU when trtorch has its CUDA backend and a GPU is
+    present, else the reference (CPU) backend. ``GPU``: a CUDA GPU, an error where there is none.
+    ``REFERENCE``: the CPU reference backend."""
+    AUTO = "auto"
+    GPU = "gpu"
+    REFERENCE = "reference"
+
+
+_DEVICE_TYPES = {
+    DeviceType.AUTO: _C.DeviceType.kAuto,
+    DeviceType.GPU: _C.DeviceType.kGPU,
+    DeviceType.REFERENCE: _C.DeviceType.kReference,
+}
+
+_DEVICE_NAMES = {
+    "auto": DeviceType.AUTO,
+    "gpu": DeviceType.GPU,
+    "cuda": DeviceType.GPU,
+    "reference": DeviceType.REFERENCE,
+    "cpu": DeviceType.REFERENCE,
+}
+
+_PRECISIONS = {
+    torch.float32: _C.DataType.kFloat,
+    torch.float16: _C.DataType.kHalf,
+    torch.bfloat16: _C.DataType.kBFloat16,
+}
+
+_DEFAULTS = {
+    "op_precision": torch.float32,
+    "device": "auto",
+    "workspace_size": 0,
+    "num_min_timing_iters": 2,
+    "num_avg_timing_iters": 1,
+    "debug": False,
+}
+
+VALID_KEYS = ("input_shapes",) + tuple(_DEFAULTS)
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _shape(value, where):
+    if isinstance(value, torch.Size):
+        value = list(value)
+    if not isinstance(value, (list, tuple)):
+        raise TypeError("%s: expected a shape (a list of positive ints), got %s %r"
+                        % (where, type(value).__name__, value))
+    if len(value) == 0:
+        raise ValueError("%s: the shape is empty" % where)
+    for i, d in enumerate(value):
+        if not _is_int(d):
+            raise TypeError("%s: dimension %d is %s %r; dimensions must be ints"
+                            % (where, i, type(d).__name__, d))
+        if d <= 0:
+            raise ValueError("%s: dimension %d is %d; dimensions must be positive" % (where, i, d))
+    return [int(d) for d in value]
+
+
+def _input_range(item, i):
+    where = "input_shapes[%d]" % i
+    if isinstance(item, dict):
+        keys = set(item)
+        if keys != {"min", "opt", "max"}:
+            missing = sorted({"min", "opt", "max"} - keys)
+            extra = sorted(str(k) for k in keys - {"min", "opt", "max"})
+            raise ValueError("%s: a shape range needs exactly the keys 'min', 'opt', 'max'%s%s"
+                             % (where, "; missing " + ", ".join(missing) if missing else "",
+                                "; unknown " + ", ".join(extra) if extra else ""))
+        mn = _shape(item["min"], where + "['min']")
+        opt = _shape(item["opt"], where + "['opt']")
+        mx = _shape(item["max"], where + "['max']")
+        if not len(mn) == len(opt) == len(mx):
+            raise ValueError("%s: 'min', 'opt' and 'max' have different ranks (%d, %d, %d)"
+                             % (where, len(mn), len(opt), len(mx)))
+        for d in range(len(opt)):
+            if not mn[d] <= opt[d] <= mx[d]:
+                raise ValueError("%s: dimension %d must satisfy min <= opt <= max, got %d, %d, %d"
+                                 % (where, d, mn[d], opt[d], mx[d]))
+        return (mn, opt, mx)
+    fixed = _shape(item, where)
+    return (fixed, fixed, fixed)
+
+
+def _input_ranges(value):
+    if not isinstance(value, (list, tuple)):
+        raise TypeError("input_shapes: expected a list with one shape or {'min', 'opt', 'max'} "
+                        "range per input, got %s" % type(value).__name__)
+    if len(value) == 0:
+        raise ValueError("input_shapes: the list is empty; give one shape per input of forward")
+    return [_input_range(item, i) for i, item in enumerate(value)]
+
+
+def _precision(value):
+    if value == torch.int8:
+        raise ValueError("op_precision: INT8 is not supported yet; use torch.float, torch.half "
+                         "or torch.bfloat16")
+    if not isinstance(value, torch.dtype) or value not in _PRECISIONS:
+        raise TypeError("op_precision: expected torch.float (torch.float32), torch.half "
+                        "(torch.float16) or torch.bfloat16, got %r" % (value,))
+    return _PRECISIONS[value]
+
+
+def _device_type(value, where):
+    if isinstance(value, DeviceType):
+        return value
+    if isinstance(value, str) and value.lower() in _DEVICE_NAMES:
+        return _DEVICE_NAMES[value.lower()]
+    raise ValueError("%s: expected trtorch.DeviceType.GPU/REFERENCE/AUTO or one of %s, got %r"
+                     % (where, ", ".join(repr(n) for n in _DEVICE_NAMES), value))
+
+
+def _gpu_id(value, where):
+    if not _is_int(value) or value < 0:
+        raise ValueError("%s: expected a non-negative int, got %r" % (where, value))
+    return value
+
+
+def _device(value):
+    """(DeviceType, gpu_id) from a dict, a DeviceType, a string ("cuda:1" too) or a torch.device."""
+    if isinstance(value, dict):
+        unknown = sorted(str(k) for k in set(value) - {"device_type", "gpu_id"})
+        if unknown:
+            raise ValueError("device: unknown key(s) %s; valid keys: 'device_type', 'gpu_id'"
+                             % ", ".join(repr(k) for k in unknown))
+        if "device_type" not in value:
+            raise ValueError("device: the dictionary needs 'device_type'")
+        return (_device_type(value["device_type"], "device['device_type']"),
+                _gpu_id(value.get("gpu_id", 0), "device['gpu_id']"))
+    if isinstance(value, torch.device):
+        kind = DeviceType.GPU if value.type == "cuda" else _device_type(value.type, "device")
+        return kind, (value.index or 0)
+    if isinstance(value, str) and ":" in value:
+        name, _, index = value.partition(":")
+        if not index.isdigit():
+            raise ValueError("device: %r: expected NAME or NAME:INDEX such as 'cuda:0'" % value)
+        return _device_type(name, "device"), int(index)
+    if isinstance(value, (str, DeviceType)):
+        return _device_type(value, "device"), 0
+    raise TypeError("device: expected a dict {'device_type': trtorch.DeviceType.GPU, 'gpu_id': 0}, "
+                    "a trtorch.DeviceType, a string ('gpu', 'cuda', 'reference', 'cpu', 'auto') "
+                    "or a torch.device, got %s %r" % (type(value).__name__, value))
+
+
+def _count(value, key, minimum):
+    if not _is_int(value):
+        raise TypeError("%s: expected an int, got %s %r" % (key, type(value).__name__, value))
+    if value < minimum:
+        raise ValueError("%s: must be >= %d, got %d" % (key, minimum, value))
+    return value
+
+
+def parse_compile_spec(settings):
+    """Validates ``settings`` and returns the ``trtorch._C.CompileSpec`` it describes."""
+    if not isinstance(settings, dict):
+        raise TypeError("compile settings: expected a dict with keys %s, got %s"
+                        % (", ".join(VALID_KEYS), type(settings).__name__))
+    unknown = [k for k in settings if k not in VALID_KEYS]
+    if unknown:
+        raise ValueError("compile settings: unknown key(s) %s; valid keys are: %s"
+                         % (", ".join(repr(k) for k in unknown), ", ".join(VALID_KEYS)))
+    if "input_shapes" not in settings:
+        raise ValueError("compile settings: 'input_shapes' is required (one shape or "
+                         "{'min', 'opt', 'max'} range per input of forward)")
+    s = dict(_DEFAULTS)
+    s.update(settings)
+
+    spec = _C.CompileSpec(_input_ranges(s["input_shapes"]))
+    spec.op_precision = _precision(s["op_precision"])
+    kind, gpu_id = _device(s["device"])
+    spec.device_type = _DEVICE_TYPES[kind]
+    spec.gpu_id = gpu_id
+    spec.workspace_size = _count(s["workspace_size"], "workspace_size", 0)
+    spec.num_min_timing_iters = _count(s["num_min_timing_iters"], "num_min_timing_iters", 0)
+    spec.num_avg_timing_iters = _count(s["num_avg_timing_iters"], "num_avg_timing_iters", 1)
+    if not isinstance(s["debug"], bool):
+        raise TypeError("debug: expected a bool, got %s %r" % (type(s["debug"]).__name__, s["debug"]))
+    spec.debug = s["debug"]
+    return spec

@@ -1,0 +1,139 @@
+// trtorch._C: the Python bindings of the C++ API (trtorch/trtorch.h).
+//
+// Built with the pybind11 headers that torch ships (as torch's own extensions are), so that a
+// torch._C.ScriptModule passed from Python converts to torch::jit::Module and back through
+// torch's registered type. The Python package (py/trtorch) validates the settings dictionary and
+// builds a CompileSpec from it; these bindings only map types and errors.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+#include <torch/csrc/jit/python/pybind_utils.h>
+#include <torch/csrc/utils/pybind.h>
+#include <torch/script.h>
+#include <torch/version.h>
+
+#include <string>
+#include <utility>
+
+#include "trtorch/trtorch.h"
+#include "core/runtime/runtime.h"
+#include "core/util/error.h"
+
+namespace py = pybind11;
+
+namespace {
+
+using trtorch::CompileSpec;
+
+// Python's view of one input: (min, opt, max) shapes.
+using PyRange = std::tuple<std::vector<int64_t>, std::vector<int64_t>, std::vector<int64_t>>;
+
+CompileSpec make_spec(const std::vector<PyRange>& ranges) {
+  std::vector<CompileSpec::InputRange> rs;
+  for (const auto& [mn, opt, mx] : ranges) rs.emplace_back(mn, opt, mx);
+  return CompileSpec(std::move(rs));
+}
+
+std::vector<PyRange> spec_ranges(const CompileSpec& s) {
+  std::vector<PyRange> out;
+  for (const auto& r : s.input_ranges) out.emplace_back(r.min, r.opt, r.max);
+  return out;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "trtorch C++ API bindings (use the trtorch package, not this module)";
+  m.attr("TORCH_VERSION") = TORCH_VERSION;
+
+  // trtorch::Error (user-facing problems) and c10::Error (from torch, e.g. a failed TORCH_CHECK)
+  // both become trtorch.Error, a RuntimeError subclass carrying the C++ message.
+  // The exception type lives as long as the process (never decref'd: no teardown ordering).
+  static PyObject* error_type = PyErr_NewException("trtorch.Error", PyExc_RuntimeError, nullptr);
+  if (!error_type) throw py::error_already_set();
+  m.attr("Error") = py::handle(error_type);
+  py::register_local_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const trtorch::Error& e) {
+      PyErr_SetString(error_type, e.what());
+    } catch (const c10::Error& e) {
+      PyErr_SetString(error_type, e.what_without_backtrace());
+    }
+  });
+
+  py::enum_<CompileSpec::DataType>(m, "DataType")
+      .value("kFloat", CompileSpec::DataType::kFloat)
+      .value("kHalf", CompileSpec::DataType::kHalf)
+      .value("kBFloat16", CompileSpec::DataType::kBFloat16);
+
+  py::enum_<CompileSpec::Device::Type>(m, "DeviceType")
+      .value("kAuto", CompileSpec::Device::Type::kAuto)
+      .value("kGPU", CompileSpec::Device::Type::kGPU)
+      .value("kReference", CompileSpec::Device::Type::kReference);
+
+  py::class_<CompileSpec>(m, "CompileSpec")
+      .def(py::init(&make_spec), py::arg("input_ranges"),
+           "One (min, opt, max) shape triple per input; fixed shapes repeat the same shape.")
+      .def_property_readonly("input_ranges", &spec_ranges)
+      .def_readwrite("op_precision", &CompileSpec::op_precision)
+      .def_property(
+          "device_type", [](const CompileSpec& s) { return s.device.type; },
+          [](CompileSpec& s, CompileSpec::Device::Type t) { s.device.type = t; })
+      .def_property(
+          "gpu_id", [](const CompileSpec& s) { return s.device.gpu_id; },
+          [](CompileSpec& s, int id) { s.device.gpu_id = id; })
+      .def_readwrite("workspace_size", &CompileSpec::workspace_size)
+      .def_readwrite("num_min_timing_iters", &CompileSpec::num_min_timing_iters)
+      .def_readwrite("num_avg_timing_iters", &CompileSpec::num_avg_timing_iters)
+      .def_readwrite("debug", &CompileSpec::debug);
+
+  // Compilation runs without the GIL: it calls no Python.
+  m.def(
+      "compile_graph",
+      [](const torch::jit::Module& module, const CompileSpec& spec) {
+        py::gil_scoped_release no_gil;
+        return trtorch::CompileGraph(module, spec);
+      },
+      py::arg("module"), py::arg("spec"));
+
+  m.def(
+      "convert_graph_to_trt_engine",
+      [](const torch::jit::Module& module, const std::string& method, const CompileSpec& spec) {
+        std::string engine;
+        {
+          py::gil_scoped_release no_gil;
+          engine = trtorch::ConvertGraphToTRTEngine(module, method, spec);
+        }
+        return py::bytes(engine);
+      },
+      py::arg("module"), py::arg("method_name"), py::arg("spec"));
+
+  m.def(
+      "check_method_op_support",
+      [](const torch::jit::Module& module, const std::string& method) {
+        std::string report;
+        bool ok;
+        {
+          py::gil_scoped_release no_gil;
+          ok = trtorch::CheckMethodOperatorSupport(module, method, &report);
+        }
+        return std::make_pair(ok, report);
+      },
+      py::arg("module"), py::arg("method_name"),
+      "(supported, report): report has one line per unsupported operation");
+
+  // Deserializes (and so validates) engine bytes into a torch.classes.trtorch.Engine object,
+  // which torch.ops.trtorch.execute_engine runs.
+  m.def(
+      "load_engine",
+      [](const py::bytes& engine) {
+        c10::IValue obj = trtorch::runtime::make_engine_ivalue(std::string(engine));
+        return torch::jit::toPyObject(std::move(obj));
+      },
+      py::arg("engine"));
+
+  m.def("get_build_info", &trtorch::get_build_info);
+  m.def("set_reportable_log_level",
+        [](int level) { trtorch::logging::set_reportable_log_level(trtorch::logging::Level(level)); });
+  m.def("get_reportable_log_level", [] { return int(trtorch::logging::get_reportable_log_level()); });
+}

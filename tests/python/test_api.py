@@ -1,0 +1,162 @@
+"""trtorch's Python API: compile, engines, operator support, build information, log levels."""
+
+import pytest
+import torch
+
+import tiny_models
+import trtorch
+from conftest import max_rel_error
+
+
+def test_compile_fp32_matches_torchscript():
+    m = tiny_models.conv_net()
+    x = torch.randn(2, 3, 16, 16)
+    trt = trtorch.compile(m, {"input_shapes": [[2, 3, 16, 16]]})
+    assert isinstance(trt, torch.jit.ScriptModule)
+    assert "trtorch::execute_engine" in str(trt.graph)
+    assert max_rel_error(trt(x), m(x)) <= 1e-5
+
+
+@pytest.mark.parametrize("dtype", [torch.half, torch.float16, torch.bfloat16])
+def test_compile_reduced_precision_takes_and_returns_that_dtype(dtype):
+    m = tiny_models.conv_net()
+    x = torch.randn(2, 3, 16, 16)
+    trt = trtorch.compile(m, {"input_shapes": [[2, 3, 16, 16]], "op_precision": dtype})
+    out = trt(x.to(dtype))
+    assert out.dtype == dtype
+    assert max_rel_error(out.float(), m(x)) <= (1e-2 if dtype == torch.float16 else 5e-2)
+    with pytest.raises(RuntimeError, match="input 0.*got Float"):
+        trt(x)
+
+
+def test_traced_module_with_two_inputs_and_tuple_output():
+    eager = tiny_models.TwoInOut().eval()
+    x, y = torch.randn(3, 6), torch.randn(3, 4)
+    m = torch.jit.script(eager)
+    traced = torch.jit.trace(eager, (x, y))
+    for mod in (m, traced):
+        trt = trtorch.compile(mod, {"input_shapes": [[3, 6], torch.Size([3, 4])],
+                                    "op_precision": torch.float32})
+        got, want = trt(x, y), m(x, y)
+        assert isinstance(got, tuple) and len(got) == 2
+        for g, w in zip(got, want):
+            assert max_rel_error(g, w) <= 1e-5
+
+
+def test_all_settings_are_accepted():
+    m = tiny_models.conv_net()
+    x = torch.randn(1, 3, 8, 8)
+    settings = {
+        "input_shapes": [{"min": [1, 3, 8, 8], "opt": [1, 3, 8, 8], "max": [1, 3, 8, 8]}],
+        "op_precision": torch.float,
+        "device": {"device_type": trtorch.DeviceType.REFERENCE, "gpu_id": 0},
+        "workspace_size": 1 << 20,
+        "num_min_timing_iters": 1,
+        "num_avg_timing_iters": 2,
+        "debug": False,
+    }
+    trt = trtorch.compile(m, settings)
+    assert max_rel_error(trt(x), m(x)) <= 1e-5
+
+
+def test_torchvision_resnet18_small_input():
+    torchvision = pytest.importorskip("torchvision")
+    torch.manual_seed(0)
+    m = torch.jit.script(torchvision.models.resnet18().eval())
+    x = torch.randn(1, 3, 64, 64)
+    trt = trtorch.compile(m, {"input_shapes": [list(x.shape)]})
+    got, want = trt(x), m(x)
+    assert max_rel_error(got, want) <= 1e-4
+    assert got.argmax() == want.argmax()
+
+
+def test_convert_method_to_trt_engine_returns_runnable_engine_bytes():
+    m = tiny_models.conv_net()
+    x = torch.randn(2, 3, 16, 16)
+    engine = trtorch.convert_method_to_trt_engine(m, "forward", {"input_shapes": [[2, 3, 16, 16]]})
+    assert isinstance(engine, bytes) and engine.startswith(b"TRTORCH")
+    obj = trtorch.load_engine(engine)
+    assert "reference backend" in obj.info() and "f32[2,3,16,16]" in obj.info()
+    out = torch.ops.trtorch.execute_engine([x], obj)
+    assert len(out) == 1 and max_rel_error(out[0], m(x)) <= 1e-5
+
+
+def test_corrupt_truncated_and_foreign_engine_bytes_are_rejected():
+    m = tiny_models.conv_net()
+    engine = trtorch.convert_method_to_trt_engine(m, "forward", {"input_shapes": [[1, 3, 8, 8]]})
+    with pytest.raises(trtorch.Error, match="truncated"):
+        trtorch.load_engine(engine[: len(engine) // 2])
+    flipped = bytearray(engine)
+    flipped[-3] ^= 0x5A
+    with pytest.raises(trtorch.Error, match="checksum"):
+        trtorch.load_engine(bytes(flipped))
+    with pytest.raises(trtorch.Error, match="not a trtorch engine"):
+        trtorch.load_engine(b"definitely not an engine")
+    with pytest.raises(TypeError, match="expected bytes"):
+        trtorch.load_engine("TRTORCH")
+
+
+def test_check_method_op_support():
+    assert trtorch.check_method_op_support(tiny_models.conv_net(), "forward") is True
+    ok, report = trtorch.check_method_op_support(tiny_models.unsupported(), "forward", report=True)
+    assert ok is False
+    assert "aten::cumsum" in report and "aten::relu" not in report
+    assert trtorch.check_method_op_support(tiny_models.unsupported(), "forward") is False
+    with pytest.raises(ValueError, match="no method 'backward'.*forward"):
+        trtorch.check_method_op_support(tiny_models.conv_net(), "backward")
+
+
+def test_compile_unsupported_op_is_a_trtorch_error_naming_the_op():
+    with pytest.raises(trtorch.Error, match="unsupported operator.*aten::cumsum"):
+        trtorch.compile(tiny_models.unsupported(), {"input_shapes": [[2, 3]]})
+
+
+def test_cpp_errors_are_runtime_errors_with_the_cpp_message():
+    assert issubclass(trtorch.Error, RuntimeError)
+    m = tiny_models.conv_net()
+    # A shape that does not fit the model: the converter's message, with the source location.
+    with pytest.raises(trtorch.Error, match="input has 4 channels.*expects 3") as e:
+        trtorch.compile(m, {"input_shapes": [[1, 4, 8, 8]]})
+    assert "Traceback" not in str(e.value)  # no C++ backtrace
+    with pytest.raises(trtorch.Error, match="takes 1 inputs but the compile spec gives 2"):
+        trtorch.compile(m, {"input_shapes": [[1, 3, 8, 8], [1, 3, 8, 8]]})
+
+
+def test_wrong_input_at_run_time_names_the_input():
+    m = tiny_models.conv_net()
+    trt = trtorch.compile(m, {"input_shapes": [[2, 3, 16, 16]]})
+    with pytest.raises(RuntimeError, match="input 0.*dimension 0 must be 2.*got 3"):
+        trt(torch.randn(3, 3, 16, 16))
+
+
+def test_version_and_build_info(capsys):
+    info = trtorch.get_build_info()
+    assert info.startswith("trtorch %s " % trtorch.__version__)
+    assert "torch " + torch.__version__.split("+")[0] in info
+    assert "reference" in info
+    trtorch.dump_build_info()
+    assert capsys.readouterr().out.strip() == info
+
+
+def test_log_levels(capfd):
+    Level = trtorch.logging.Level
+    old = trtorch.logging.get_reportable_log_level()
+    try:
+        trtorch.logging.set_reportable_log_level(Level.Info)
+        assert trtorch.logging.get_reportable_log_level() == Level.Info
+        trtorch.compile(tiny_models.conv_net(), {"input_shapes": [[1, 3, 8, 8]]})
+        assert "[trtorch INFO] engine built" in capfd.readouterr().err
+        trtorch.logging.set_reportable_log_level(Level.Error)
+        trtorch.compile(tiny_models.conv_net(), {"input_shapes": [[1, 3, 8, 8]]})
+        assert "[trtorch" not in capfd.readouterr().err
+        with pytest.raises(TypeError, match="trtorch.logging.Level"):
+            trtorch.logging.set_reportable_log_level(7)
+    finally:
+        trtorch.logging.set_reportable_log_level(old)
+
+
+def test_runtime_library_path():
+    import os
+    path = trtorch.runtime_library_path()
+    assert os.path.isfile(path) and path.endswith("libtrtorch_runtime.so")
+    assert any(os.path.realpath(p) == os.path.realpath(path) for p in torch.ops.loaded_libraries)

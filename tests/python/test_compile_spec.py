@@ -1,0 +1,153 @@
+"""The settings dictionary of trtorch.compile: every malformed setting gives an error that names it."""
+
+import pytest
+import torch
+
+import tiny_models
+import trtorch
+from trtorch._compile_spec import VALID_KEYS, parse_compile_spec
+
+
+@pytest.fixture(scope="module")
+def model():
+    return tiny_models.conv_net()
+
+
+def test_unknown_key_lists_the_valid_keys(model):
+    with pytest.raises(ValueError) as e:
+        trtorch.compile(model, {"input_shapes": [[1, 3, 8, 8]], "max_batch_size": 4})
+    msg = str(e.value)
+    assert "'max_batch_size'" in msg
+    for k in VALID_KEYS:
+        assert k in msg
+    assert set(VALID_KEYS) == {"input_shapes", "op_precision", "device", "workspace_size",
+                               "num_min_timing_iters", "num_avg_timing_iters", "debug"}
+
+
+def test_input_shapes_required_and_well_formed(model):
+    with pytest.raises(ValueError, match="'input_shapes' is required"):
+        trtorch.compile(model, {"op_precision": torch.float})
+    with pytest.raises(TypeError, match="expected a dict"):
+        trtorch.compile(model, [[1, 3, 8, 8]])
+    with pytest.raises(TypeError, match="input_shapes: expected a list"):
+        trtorch.compile(model, {"input_shapes": "1,3,8,8"})
+    with pytest.raises(ValueError, match="input_shapes: the list is empty"):
+        trtorch.compile(model, {"input_shapes": []})
+    with pytest.raises(TypeError, match=r"input_shapes\[0\]: dimension 2 is float"):
+        trtorch.compile(model, {"input_shapes": [[1, 3, 8.0, 8]]})
+    with pytest.raises(ValueError, match=r"input_shapes\[0\]: dimension 0 is 0"):
+        trtorch.compile(model, {"input_shapes": [[0, 3, 8, 8]]})
+    with pytest.raises(TypeError, match=r"input_shapes\[0\]: expected a shape"):
+        trtorch.compile(model, {"input_shapes": [8]})
+    with pytest.raises(ValueError, match=r"input_shapes\[0\]: the shape is empty"):
+        trtorch.compile(model, {"input_shapes": [[]]})
+
+
+def test_range_dicts_are_checked(model):
+    with pytest.raises(ValueError, match=r"input_shapes\[0\].*missing max"):
+        trtorch.compile(model, {"input_shapes": [{"min": [1, 3, 8, 8], "opt": [1, 3, 8, 8]}]})
+    with pytest.raises(ValueError, match=r"input_shapes\[0\].*unknown batch"):
+        trtorch.compile(model, {"input_shapes": [{"min": [1], "opt": [1], "max": [1], "batch": 1}]})
+    with pytest.raises(ValueError, match="different ranks"):
+        trtorch.compile(model, {"input_shapes": [{"min": [1, 3], "opt": [1, 3, 8, 8], "max": [1, 3, 8, 8]}]})
+    with pytest.raises(ValueError, match="dimension 0 must satisfy min <= opt <= max, got 4, 2, 8"):
+        trtorch.compile(model, {"input_shapes": [{"min": [4, 3, 8, 8], "opt": [2, 3, 8, 8], "max": [8, 3, 8, 8]}]})
+
+
+def test_a_real_range_is_rejected_naming_the_input(model):
+    # Until dynamic shapes land: a clear error from the compiler, never a wrong result.
+    with pytest.raises(trtorch.Error, match=r"input 0 \('x.*'\): shape ranges \(min/opt/max\) are not yet supported"):
+        trtorch.compile(model, {"input_shapes": [{"min": [1, 3, 8, 8], "opt": [2, 3, 8, 8], "max": [4, 3, 8, 8]}]})
+    two = tiny_models.two_in_out()
+    with pytest.raises(trtorch.Error, match=r"input 1 \('y.*'\): shape ranges"):
+        trtorch.compile(two, {"input_shapes": [[3, 6], {"min": [1, 4], "opt": [3, 4], "max": [8, 4]}]})
+
+
+def test_op_precision(model):
+    for dt, want in [(torch.float, "kFloat"), (torch.float32, "kFloat"), (torch.half, "kHalf"),
+                     (torch.float16, "kHalf"), (torch.bfloat16, "kBFloat16")]:
+        spec = parse_compile_spec({"input_shapes": [[1, 3, 8, 8]], "op_precision": dt})
+        assert spec.op_precision.name == want
+    with pytest.raises(ValueError, match="INT8 is not supported yet"):
+        trtorch.compile(model, {"input_shapes": [[1, 3, 8, 8]], "op_precision": torch.int8})
+    with pytest.raises(TypeError, match="op_precision: expected torch.float"):
+        trtorch.compile(model, {"input_shapes": [[1, 3, 8, 8]], "op_precision": torch.float64})
+    with pytest.raises(TypeError, match="op_precision"):
+        trtorch.compile(model, {"input_shapes": [[1, 3, 8, 8]], "op_precision": "fp16"})
+
+
+@pytest.mark.parametrize("device,kind,gpu_id", [
+    ({"device_type": trtorch.DeviceType.GPU, "gpu_id": 0}, "kGPU", 0),
+    ({"device_type": trtorch.DeviceType.GPU, "gpu_id": 1}, "kGPU", 1),
+    ({"device_type": "reference"}, "kReference", 0),
+    (trtorch.DeviceType.AUTO, "kAuto", 0),
+    ("gpu", "kGPU", 0), ("cuda", "kGPU", 0), ("cuda:2", "kGPU", 2), ("GPU", "kGPU", 0),
+    ("reference", "kReference", 0), ("cpu", "kReference", 0), ("auto", "kAuto", 0),
+    (torch.device("cuda", 1), "kGPU", 1), (torch.device("cpu"), "kReference", 0),
+])
+def test_device_forms(device, kind, gpu_id):
+    spec = parse_compile_spec({"input_shapes": [[1]], "device": device})
+    assert (spec.device_type.name, spec.gpu_id) == (kind, gpu_id)
+
+
+def test_bad_devices(model):
+    with pytest.raises(ValueError, match="device: unknown key.*'gpu'.*valid keys"):
+        parse_compile_spec({"input_shapes": [[1]], "device": {"device_type": "gpu", "gpu": 0}})
+    with pytest.raises(ValueError, match="needs 'device_type'"):
+        parse_compile_spec({"input_shapes": [[1]], "device": {"gpu_id": 0}})
+    with pytest.raises(ValueError, match="device: expected trtorch.DeviceType.*'tpu'"):
+        parse_compile_spec({"input_shapes": [[1]], "device": "tpu"})
+    with pytest.raises(ValueError, match=r"device\['gpu_id'\]: expected a non-negative int"):
+        parse_compile_spec({"input_shapes": [[1]], "device": {"device_type": "gpu", "gpu_id": -1}})
+    with pytest.raises(TypeError, match="device: expected a dict"):
+        parse_compile_spec({"input_shapes": [[1]], "device": 0})
+
+
+def test_gpu_request_without_cuda_backend_is_a_clear_error(model):
+    settings = {"input_shapes": [[1, 3, 8, 8]],
+                "device": {"device_type": trtorch.DeviceType.GPU, "gpu_id": 0}}
+    if "CUDA" in trtorch.get_build_info() and torch.cuda.is_available():
+        trtorch.compile(model, settings)
+    else:
+        with pytest.raises(trtorch.Error, match="device GPU was requested"):
+            trtorch.compile(model, settings)
+
+
+def test_counts_and_debug(model):
+    base = {"input_shapes": [[1, 3, 8, 8]]}
+    with pytest.raises(TypeError, match="workspace_size: expected an int"):
+        parse_compile_spec(dict(base, workspace_size="1GB"))
+    with pytest.raises(ValueError, match="workspace_size: must be >= 0"):
+        parse_compile_spec(dict(base, workspace_size=-1))
+    with pytest.raises(ValueError, match="num_avg_timing_iters: must be >= 1"):
+        parse_compile_spec(dict(base, num_avg_timing_iters=0))
+    with pytest.raises(TypeError, match="num_min_timing_iters: expected an int, got bool"):
+        parse_compile_spec(dict(base, num_min_timing_iters=True))
+    with pytest.raises(TypeError, match="debug: expected a bool"):
+        parse_compile_spec(dict(base, debug=1))
+    spec = parse_compile_spec(dict(base, workspace_size=123, num_min_timing_iters=0,
+                                   num_avg_timing_iters=3, debug=True))
+    assert (spec.workspace_size, spec.num_min_timing_iters, spec.num_avg_timing_iters, spec.debug) == (123, 0, 3, True)
+    defaults = parse_compile_spec(base)
+    assert (defaults.op_precision.name, defaults.device_type.name, defaults.workspace_size,
+            defaults.num_min_timing_iters, defaults.num_avg_timing_iters, defaults.debug) == \
+        ("kFloat", "kAuto", 0, 2, 1, False)
+    assert defaults.input_ranges == [([1, 3, 8, 8], [1, 3, 8, 8], [1, 3, 8, 8])]
+
+
+def test_debug_compile_logs_and_still_works(model, capfd):
+    old = trtorch.logging.get_reportable_log_level()
+    try:
+        trt = trtorch.compile(model, {"input_shapes": [[1, 3, 8, 8]], "debug": True})
+        x = torch.randn(1, 3, 8, 8)
+        assert torch.allclose(trt(x), model(x), atol=1e-5)
+        assert "[trtorch DEBUG]" in capfd.readouterr().err
+    finally:
+        trtorch.logging.set_reportable_log_level(old)
+
+
+def test_eager_module_is_rejected_with_advice():
+    with pytest.raises(TypeError, match="torch.jit.script"):
+        trtorch.compile(tiny_models.ConvNet(), {"input_shapes": [[1, 3, 8, 8]]})
+    with pytest.raises(TypeError, match="expected a torch.jit.ScriptModule, got str"):
+        trtorch.convert_method_to_trt_engine("model.ts", "forward", {"input_shapes": [[1]]})

@@ -1,0 +1,185 @@
+"""trtorchc end to end: compile, save, check, engines, operator reports, errors and exit codes."""
+
+import re
+
+import pytest
+import torch
+
+import tiny_models
+import trtorch
+from conftest import max_rel_error, run_trtorchc
+
+OK, USAGE, IO_ERROR, UNSUPPORTED, COMPILE_ERROR, CHECK_FAILED = 0, 1, 2, 3, 4, 5
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    d = tmp_path_factory.mktemp("trtorchc")
+    conv, unsupported = d / "conv.ts", d / "unsupported.ts"
+    torch.jit.save(tiny_models.conv_net(), str(conv))
+    torch.jit.save(tiny_models.unsupported(), str(unsupported))
+    return {"conv": conv, "unsupported": unsupported}
+
+
+def test_help_lists_options_and_exit_codes():
+    r = run_trtorchc("--help")
+    assert r.returncode == OK
+    for text in ["-p, --op-precision", "--check-method-support", "--save-engine", "--threshold", "--no-check",
+                 "--workspace-size", "--num-min-timing-iters", "--num-avg-timing-iters", "-v, --verbose",
+                 "--debug", "[(min);(opt);(max)]", "exit codes"]:
+        assert text in r.stdout
+    for code in range(6):
+        assert re.search(r"^  %d  " % code, r.stdout, re.M), code
+    r = run_trtorchc("--version")
+    assert r.returncode == OK and r.stdout.strip() == trtorch.get_build_info()
+
+
+@pytest.mark.parametrize("precision,dtype", [("f32", torch.float), ("f16", torch.half), ("half", torch.half),
+                                             ("bf16", torch.bfloat16)])
+def test_compile_save_and_run_in_python(models, tmp_path, precision, dtype):
+    out = tmp_path / "conv_trt.ts"
+    r = run_trtorchc(models["conv"], out, "(2,3,16,16)", "-p", precision)
+    assert r.returncode == OK, r.stderr
+    for stage in ["load", "check operators", "compile", "save", "check"]:
+        assert re.search(r"^\[trtorchc\] %s: .*\(\d+\.\d+ s, total \d+\.\d+ s\)$" % stage, r.stdout, re.M), r.stdout
+    assert "max|trtorch - torchscript| / max|torchscript|" in r.stdout
+    compiled = torch.jit.load(str(out))
+    x = torch.randn(2, 3, 16, 16)
+    got = compiled(x.to(dtype))
+    assert got.dtype == dtype
+    ref = torch.jit.load(str(models["conv"]))(x)
+    assert max_rel_error(got.float(), ref) <= (1e-5 if dtype == torch.float else 5e-2)
+
+
+def test_input_shape_flag_and_build_options(models, tmp_path):
+    out = tmp_path / "conv_trt.ts"
+    r = run_trtorchc(models["conv"], out, "--input-shape", " ( 1, 3, 8, 8 ) ", "--device", "reference",
+                     "--workspace-size", "1048576", "--num-min-timing-iters", "1", "--num-avg-timing-iters=3",
+                     "--threshold", "1e-3", "-q")
+    assert r.returncode == OK, r.stderr
+    assert r.stdout == ""  # -q: no progress
+    assert out.exists()
+
+
+def test_range_is_rejected_until_dynamic_shapes(models, tmp_path):
+    out = tmp_path / "conv_trt.ts"
+    r = run_trtorchc(models["conv"], out, "[(1,3,16,16);(4,3,16,16);(8,3,16,16)]")
+    assert r.returncode == COMPILE_ERROR
+    assert re.search(r"input 0 \('x.*'\): shape ranges \(min/opt/max\) are not yet supported", r.stderr), r.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("shape,message", [
+    ("(1,3,x,8)", "'x' is not an integer"),
+    ("(1,3,0,8)", "dimension 0 is not positive"),
+    ("1,3,8,8", "is not a parenthesized list"),
+    ("()", "the shape is empty"),
+    ("[(1,3);(2,3)]", "exactly three shapes"),
+    ("[(1,3);(2,3);(4,3)", "must end with ']'"),
+    ("[(4,3);(2,3);(8,3)]", "dimension 0 needs min <= opt <= max"),
+    ("[(1,3);(2,3,1);(4,3)]", "different ranks"),
+])
+def test_bad_shapes_are_usage_errors(models, tmp_path, shape, message):
+    r = run_trtorchc(models["conv"], tmp_path / "o.ts", shape)
+    assert r.returncode == USAGE
+    assert message in r.stderr and shape.strip() in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    ([], "missing input shapes"),
+    (["(1,3,8,8)", "--bogus"], "unknown option '--bogus'"),
+    (["(1,3,8,8)", "-p", "int8"], "INT8 is not supported yet"),
+    (["(1,3,8,8)", "-p", "f64"], "unknown precision 'f64'"),
+    (["(1,3,8,8)", "--device", "tpu"], "unknown device 'tpu'"),
+    (["(1,3,8,8)", "--workspace-size", "-5"], "--workspace-size expects a non-negative integer"),
+    (["(1,3,8,8)", "--threshold", "abc"], "--threshold expects a positive number"),
+    (["(1,3,8,8)", "--num-avg-timing-iters", "0"], "must be at least 1"),
+    (["(1,3,8,8)", "--threshold"], "--threshold needs a value"),
+])
+def test_bad_command_lines(models, tmp_path, args, message):
+    r = run_trtorchc(models["conv"], tmp_path / "o.ts", *args)
+    assert r.returncode == USAGE
+    assert message in r.stderr, r.stderr
+    assert r.stdout.count("compile:") == 0
+
+
+def test_no_arguments_is_a_usage_error():
+    r = run_trtorchc()
+    assert r.returncode == USAGE and "missing INPUT.ts" in r.stderr
+
+
+def test_check_method_support(models):
+    r = run_trtorchc(models["conv"], "--check-method-support")
+    assert r.returncode == OK, r.stderr
+    assert "every operator of" in r.stdout
+    r = run_trtorchc(models["unsupported"], "--check-method-support=forward")
+    assert r.returncode == UNSUPPORTED
+    assert "aten::cumsum" in r.stdout and "aten::relu" not in r.stdout
+    r = run_trtorchc(models["conv"], "--check-method-support=nope")
+    assert r.returncode == COMPILE_ERROR and "nope" in r.stderr
+
+
+def test_compiling_unsupported_ops_reports_them(models, tmp_path):
+    r = run_trtorchc(models["unsupported"], tmp_path / "o.ts", "(2,3)")
+    assert r.returncode == UNSUPPORTED
+    assert "aten::cumsum" in r.stdout and "unsupported operators listed above" in r.stderr
+
+
+def test_save_engine_writes_runnable_engine_bytes(models, tmp_path):
+    out = tmp_path / "conv.engine"
+    r = run_trtorchc(models["conv"], out, "(2,3,16,16)", "--save-engine", "-p", "f16")
+    assert r.returncode == OK, r.stderr
+    assert re.search(r"save: \d+ bytes", r.stdout)
+    data = out.read_bytes()
+    assert data.startswith(b"TRTORCH")
+    engine = trtorch.load_engine(data)
+    assert "precision f16" in engine.info()
+    x = torch.randn(2, 3, 16, 16)
+    got = torch.ops.trtorch.execute_engine([x.half()], engine)[0]
+    assert max_rel_error(got.float(), torch.jit.load(str(models["conv"]))(x)) <= 1e-2
+
+
+def test_input_and_output_problems(models, tmp_path):
+    r = run_trtorchc(tmp_path / "missing.ts", tmp_path / "o.ts", "(1,3,8,8)")
+    assert r.returncode == IO_ERROR and "missing.ts" in r.stderr and "no such file" in r.stderr
+    garbage = tmp_path / "garbage.ts"
+    garbage.write_bytes(b"this is not a zip archive")
+    r = run_trtorchc(garbage, tmp_path / "o.ts", "(1,3,8,8)")
+    assert r.returncode == IO_ERROR and "cannot load" in r.stderr and "garbage.ts" in r.stderr
+    r = run_trtorchc(models["conv"], tmp_path / "no_such_dir" / "o.ts", "(1,3,8,8)")
+    assert r.returncode == IO_ERROR and "cannot write the compiled module" in r.stderr
+
+
+def test_shapes_that_do_not_fit_the_model_are_compile_errors(models, tmp_path):
+    r = run_trtorchc(models["conv"], tmp_path / "o.ts", "(1,4,8,8)")
+    assert r.returncode == COMPILE_ERROR
+    assert "compile failed" in r.stderr and "4 channels" in r.stderr
+    r = run_trtorchc(models["conv"], tmp_path / "o.ts", "(1,3,8,8)", "(1,3,8,8)")
+    assert r.returncode == COMPILE_ERROR and "takes 1 inputs" in r.stderr
+
+
+def test_gpu_device_without_cuda_backend(models, tmp_path):
+    r = run_trtorchc(models["conv"], tmp_path / "o.ts", "(1,3,8,8)", "--device", "gpu")
+    if "CUDA" in trtorch.get_build_info() and torch.cuda.is_available():
+        assert r.returncode == OK, r.stderr
+    else:
+        assert r.returncode == COMPILE_ERROR and "device GPU was requested" in r.stderr
+
+
+def test_threshold_check_and_no_check(models, tmp_path):
+    r = run_trtorchc(models["conv"], tmp_path / "o.ts", "(1,3,8,8)", "--threshold", "1e-30")
+    assert r.returncode == CHECK_FAILED
+    assert "check failed" in r.stderr and "threshold 1e-30" in r.stderr
+    r = run_trtorchc(models["conv"], tmp_path / "o.ts", "(1,3,8,8)", "--threshold", "1e-30", "--no-check")
+    assert r.returncode == OK, r.stderr
+    assert "check:" not in r.stdout
+
+
+def test_verbose_and_debug_logging(models, tmp_path):
+    r = run_trtorchc(models["conv"], tmp_path / "o.ts", "(1,3,8,8)", "-v")
+    assert r.returncode == OK and "[trtorch INFO] engine built" in r.stderr
+    assert "[trtorch DEBUG]" not in r.stderr
+    r = run_trtorchc(models["conv"], tmp_path / "o.ts", "(1,3,8,8)", "--debug")
+    assert r.returncode == OK and "[trtorch DEBUG]" in r.stderr
+    r = run_trtorchc(models["conv"], tmp_path / "o.ts", "(1,3,8,8)")
+    assert r.returncode == OK and "[trtorch" not in r.stderr

@@ -1,0 +1,55 @@
+"""Small models for the Python tests (defined in a file so that torch.jit.script can read their
+source)."""
+
+import torch
+from torch import nn
+
+
+class ConvNet(nn.Module):
+    """conv -> batch norm -> relu -> max pool -> global average -> linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x):
+        y = self.pool(torch.relu(self.bn(self.conv(x))))
+        return self.fc(y.mean([2, 3]))
+
+
+class TwoInOut(nn.Module):
+    """Two inputs, a tuple of two outputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(6, 4)
+
+    def forward(self, x, y):
+        h = self.lin(x)
+        return torch.sigmoid(h) * y, torch.tanh(h) + 1.0
+
+
+class Unsupported(nn.Module):
+    def forward(self, x):
+        return torch.cumsum(torch.relu(x), 1)
+
+
+def conv_net():
+    torch.manual_seed(0)
+    m = ConvNet().eval()
+    # Non-trivial batch-norm statistics, so that folding them is tested.
+    m.bn.running_mean.uniform_(-0.5, 0.5)
+    m.bn.running_var.uniform_(0.5, 2.0)
+    return torch.jit.script(m)
+
+
+def two_in_out():
+    torch.manual_seed(0)
+    return torch.jit.script(TwoInOut().eval())
+
+
+def unsupported():
+    return torch.jit.script(Unsupported())

@@ -44,9 +44,11 @@ class CudaExecutor : public plan::Executor {
     size_t offset = 0;  // in the constant buffer or the arena
   };
   struct Step {
-    const ir::Node* node = nullptr;
-    std::unique_ptr<Kernel> kernel;  // null for Constant / Identity / Reshape
+    const ir::Node* node = nullptr;  // null for a layout change the executor inserted
+    std::vector<int> in, out;        // value ids (ids past the graph's are layout copies)
+    std::unique_ptr<Kernel> kernel;  // null for Identity / Reshape (aliases)
     size_t scratch_offset = 0;
+    int tactic_index = -1;           // the node's position in the graph
   };
   struct FinalCopy {
     int output;  // graph output number
@@ -54,14 +56,17 @@ class CudaExecutor : public plan::Executor {
   };
 
   int root(int value) const;
+  bool written_to_output(int value) const;
   void plan_arena();
   void* resolve(int value, const std::vector<const void*>& in, const std::vector<void*>& out, char* ws) const;
   void launch_all(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream);
 
   std::shared_ptr<const plan::Engine> engine_;
   std::shared_ptr<Context> ctx_;
-  std::vector<Slot> slots_;
+  std::vector<Slot> slots_;       // per value id
+  std::vector<TensorDesc> descs_;  // per value id: dtype, shape, layout
   std::vector<Step> steps_;
+  std::vector<std::string> tactics_;  // per graph node
   std::vector<FinalCopy> final_copies_;
   DeviceBuffer constants_;
   size_t arena_bytes_ = 0;

@@ -87,6 +87,21 @@ class TransposeKernel : public Kernel {
   Dims8 out_shape_, src_stride_;
 };
 
+std::vector<int64_t> physical_shape(const std::vector<int64_t>& logical, bool nhwc) {
+  auto order = physical_order(logical.size(), nhwc);
+  std::vector<int64_t> p;
+  for (int d : order) p.push_back(logical[size_t(d)]);
+  return p;
+}
+
+int64_t physical_axis(int64_t logical_axis, size_t rank, bool nhwc) {
+  auto order = physical_order(rank, nhwc);
+  for (size_t j = 0; j < order.size(); ++j)
+    if (order[j] == logical_axis) return int64_t(j);
+  TRTORCH_CHECK(false, "axis out of range");
+  return 0;
+}
+
 // Splits a shape at `axis` into (outer, axis length, inner) element counts.
 void split_at(const std::vector<int64_t>& s, int64_t axis, int64_t& outer, int64_t& inner) {
   outer = 1;
@@ -99,13 +114,16 @@ void split_at(const std::vector<int64_t>& s, int64_t axis, int64_t& outer, int64
 class ConcatKernel : public Kernel {
  public:
   explicit ConcatKernel(const KernelArgs& a) : elem_(ir::dtype_size(a.outputs[0].dtype)) {
-    int64_t axis = a.node.attr<ir::ConcatAttrs>().axis;
+    // In the physical order of the layout (channels last in NHWC).
+    const bool nhwc = a.outputs[0].layout == Layout::kNHWC;
+    int64_t axis = physical_axis(a.node.attr<ir::ConcatAttrs>().axis, a.outputs[0].shape.size(), nhwc);
     int64_t inner;
-    split_at(a.outputs[0].shape, axis, outer_, inner);
-    out_row_ = a.outputs[0].shape[size_t(axis)] * inner * int64_t(elem_);
+    auto out_phys = physical_shape(a.outputs[0].shape, nhwc);
+    split_at(out_phys, axis, outer_, inner);
+    out_row_ = out_phys[size_t(axis)] * inner * int64_t(elem_);
     for (const auto& d : a.inputs) {
-      TRTORCH_EXPECT(d.layout == Layout::kRowMajor, "Concat: expects row-major inputs");
-      rows_.push_back(d.shape[size_t(axis)] * inner * int64_t(elem_));
+      TRTORCH_EXPECT(d.layout == a.outputs[0].layout, "Concat: inputs and output must share a layout");
+      rows_.push_back(physical_shape(d.shape, nhwc)[size_t(axis)] * inner * int64_t(elem_));
     }
   }
   void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
@@ -138,10 +156,13 @@ __global__ void strided_slice_kernel(const W* __restrict__ x, W* __restrict__ y,
 class SliceKernel : public Kernel {
  public:
   explicit SliceKernel(const KernelArgs& a) : attrs_(a.node.attr<ir::SliceAttrs>()), elem_(ir::dtype_size(a.inputs[0].dtype)) {
-    TRTORCH_EXPECT(a.inputs[0].layout == Layout::kRowMajor, "Slice: expects a row-major input");
-    split_at(a.inputs[0].shape, attrs_.axis, outer_, inner_);
-    in_dim_ = a.inputs[0].shape[size_t(attrs_.axis)];
-    len_ = a.outputs[0].shape[size_t(attrs_.axis)];
+    const bool nhwc = a.inputs[0].layout == Layout::kNHWC;
+    TRTORCH_EXPECT(a.outputs[0].layout == a.inputs[0].layout, "Slice: input and output must share a layout");
+    int64_t axis = physical_axis(attrs_.axis, a.inputs[0].shape.size(), nhwc);
+    auto in_phys = physical_shape(a.inputs[0].shape, nhwc);
+    split_at(in_phys, axis, outer_, inner_);
+    in_dim_ = in_phys[size_t(axis)];
+    len_ = physical_shape(a.outputs[0].shape, nhwc)[size_t(axis)];
     n_ = a.outputs[0].numel();
   }
   void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
@@ -169,7 +190,42 @@ class SliceKernel : public Kernel {
   int64_t outer_ = 1, inner_ = 1, in_dim_ = 0, len_ = 0, n_ = 0;
 };
 
+// NCHW <-> NHWC of a 4-D tensor (the executor's layout changes).
+class LayoutKernel : public Kernel {
+ public:
+  LayoutKernel(const TensorDesc& from, Layout to) : elem_(ir::dtype_size(from.dtype)), n_(from.numel()), to_(to) {
+    TRTORCH_CHECK(from.shape.size() == 4 && from.layout != to, "layout change of a non-4-D tensor");
+    const bool to_nhwc = to == Layout::kNHWC;
+    auto src = logical_strides(from.shape, from.layout == Layout::kNHWC);
+    auto order = physical_order(4, to_nhwc);
+    for (int j = 0; j < 4; ++j) {
+      out_shape_.v[j] = from.shape[size_t(order[size_t(j)])];
+      src_stride_.v[j] = src[size_t(order[size_t(j)])];
+    }
+  }
+  void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
+    if (n_ == 0) return;
+    dispatch_size(elem_, [&](auto w) {
+      using W = decltype(w);
+      permute_kernel<W><<<grid_for(n_), kThreads, 0, s>>>(static_cast<const W*>(in[0]), static_cast<W*>(out[0]), n_, 4,
+                                                         out_shape_, src_stride_);
+    });
+    TRTORCH_CUDA_CHECK_LAUNCH();
+  }
+  std::string describe() const override { return to_ == Layout::kNHWC ? "layout NCHW -> NHWC" : "layout NHWC -> NCHW"; }
+
+ private:
+  size_t elem_;
+  int64_t n_;
+  Layout to_;
+  Dims8 out_shape_, src_stride_;
+};
+
 }  // namespace
+
+std::unique_ptr<Kernel> make_layout_change(const TensorDesc& from, Layout to) {
+  return std::make_unique<LayoutKernel>(from, to);
+}
 
 std::unique_ptr<Kernel> make_Transpose(const KernelArgs& a) { return std::make_unique<TransposeKernel>(a); }
 std::unique_ptr<Kernel> make_Concat(const KernelArgs& a) { return std::make_unique<ConcatKernel>(a); }

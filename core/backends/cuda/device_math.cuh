@@ -97,6 +97,26 @@ inline std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& shape
   return s;
 }
 
+// Physical dim order of a layout for a tensor of the given rank: NHWC stores logical dims
+// (0, 2, 3, 1) in that order; row-major stores them in order.
+inline std::vector<int> physical_order(size_t rank, bool nhwc) {
+  if (nhwc && rank == 4) return {0, 2, 3, 1};
+  std::vector<int> p(rank);
+  for (size_t i = 0; i < rank; ++i) p[i] = int(i);
+  return p;
+}
+
+// Strides of the logical dims of a dense tensor stored in the given layout.
+inline std::vector<int64_t> logical_strides(const std::vector<int64_t>& shape, bool nhwc) {
+  auto order = physical_order(shape.size(), nhwc);
+  std::vector<int64_t> phys(shape.size());
+  for (size_t i = 0; i < shape.size(); ++i) phys[i] = shape[size_t(order[i])];
+  auto ps = contiguous_strides(phys);
+  std::vector<int64_t> st(shape.size());
+  for (size_t i = 0; i < shape.size(); ++i) st[size_t(order[i])] = ps[i];
+  return st;
+}
+
 // Up to 8 dims passed to kernels by value.
 constexpr int kMaxDims = 8;
 struct Dims8 {

@@ -139,17 +139,23 @@ class BinaryKernel : public Kernel {
     TRTORCH_EXPECT(ir::is_floating(dtype_) || (int_type && kind_ != BinaryKind::kDiv && kind_ != BinaryKind::kPow),
                    "Binary ", ir::binary_kind_name(kind_), ": dtype ", ir::dtype_name(dtype_),
                    " is not supported on the CUDA backend (", a.node.source, ")");
-    same_ = a.inputs[0].shape == out && a.inputs[1].shape == out;
+    // The output is walked in its physical order; each operand's strides (its own layout, 0
+    // along broadcast dims) are given in that order.
+    const bool out_nhwc = a.outputs[0].layout == Layout::kNHWC;
+    auto order = physical_order(out.size(), out_nhwc);
+    same_ = true;
     for (int op = 0; op < 2; ++op) {
-      const auto& s = a.inputs[size_t(op)].shape;
-      auto st = contiguous_strides(s);
+      const TensorDesc& d = a.inputs[size_t(op)];
+      same_ = same_ && d.shape == out && d.layout == a.outputs[0].layout;
+      auto st = logical_strides(d.shape, d.layout == Layout::kNHWC);
       Dims8& dst = op == 0 ? sa_ : sb_;
-      for (int d = 0; d < rank_; ++d) {
-        int sd = d - (rank_ - int(s.size()));
-        dst.v[d] = (sd < 0 || s[size_t(sd)] == 1) ? 0 : st[size_t(sd)];
+      for (int j = 0; j < rank_; ++j) {
+        int ld = order[size_t(j)];  // logical dim at physical position j
+        int sd = ld - (rank_ - int(d.shape.size()));
+        dst.v[j] = (sd < 0 || d.shape[size_t(sd)] == 1) ? 0 : st[size_t(sd)];
       }
     }
-    for (int d = 0; d < rank_; ++d) shape_.v[d] = out[size_t(d)];
+    for (int j = 0; j < rank_; ++j) shape_.v[j] = out[size_t(order[size_t(j)])];
   }
   void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
     if (n_ == 0) return;
@@ -257,8 +263,9 @@ class BatchNormKernel : public Kernel {
                      a.node.source, ")");
     const auto& shape = a.inputs[0].shape;
     C_ = shape[1];
-    inner_ = 1;
-    for (size_t d = 2; d < shape.size(); ++d) inner_ *= shape[d];
+    inner_ = 1;  // distance between channels: 1 in NHWC, H*W... in row-major
+    if (a.inputs[0].layout != Layout::kNHWC)
+      for (size_t d = 2; d < shape.size(); ++d) inner_ *= shape[d];
     double eps = a.node.attr<ir::BatchNormAttrs>().eps;
     std::vector<float> host(size_t(2 * C_));
     for (int64_t c = 0; c < C_; ++c) {

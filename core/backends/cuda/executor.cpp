@@ -107,10 +107,18 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
   std::vector<std::string> loaded;
   if (!build) loaded = parse_tactics(e.backend_data, nodes.size());
 
-  // ---- storage of every value ----
-  slots_.assign(size_t(g.num_values()), Slot{});
-  for (size_t i = 0; i < g.inputs().size(); ++i) slots_[size_t(g.inputs()[i]->id)] = {Slot::kInput, int(i)};
-  std::vector<int> output_of(size_t(g.num_values()), -1);  // first graph output index of a value
+  // ---- storage and layout of every value ----
+  const int n_ir_values = g.num_values();
+  slots_.assign(size_t(n_ir_values), Slot{});
+  descs_.assign(size_t(n_ir_values), TensorDesc{});
+  for (ir::Node* n : nodes)
+    for (ir::Value* o : n->outputs) descs_[size_t(o->id)] = {o->type.dtype, o->type.static_shape(), Layout::kRowMajor};
+  for (size_t i = 0; i < g.inputs().size(); ++i) {
+    ir::Value* v = g.inputs()[i];
+    slots_[size_t(v->id)] = {Slot::kInput, int(i)};
+    descs_[size_t(v->id)] = {v->type.dtype, v->type.static_shape(), Layout::kRowMajor};
+  }
+  std::vector<int> output_of(size_t(n_ir_values), -1);  // first graph output index of a value
   for (size_t k = 0; k < g.outputs().size(); ++k)
     if (output_of[size_t(g.outputs()[k]->id)] < 0) output_of[size_t(g.outputs()[k]->id)] = int(k);
 
@@ -125,10 +133,7 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
     } else if (n->op == ir::OpKind::Identity || n->op == ir::OpKind::Reshape) {
       slots_[size_t(n->outputs[0]->id)] = {Slot::kAlias, n->inputs[0]->id};
     } else {
-      for (ir::Value* o : n->outputs) {
-        int k = output_of[size_t(o->id)];
-        slots_[size_t(o->id)] = k >= 0 ? Slot{Slot::kOutput, k} : Slot{Slot::kArena, -1};
-      }
+      for (ir::Value* o : n->outputs) slots_[size_t(o->id)] = {Slot::kArena, -1};
     }
   }
   constants_ = DeviceBuffer(const_bytes);
@@ -136,28 +141,122 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
     TRTORCH_CUDA_CHECK(cudaMemcpy(static_cast<char*>(constants_.get()) + off, t->data(), t->nbytes(),
                                   cudaMemcpyHostToDevice));
 
-  // Graph outputs not written by their producer directly are copied at the end.
-  for (size_t k = 0; k < g.outputs().size(); ++k) {
-    const Slot& s = slots_[size_t(g.outputs()[k]->id)];
-    if (!(s.kind == Slot::kOutput && s.index == int(k))) final_copies_.push_back({int(k), g.outputs()[k]->id});
-  }
+  // ---- layouts: channels-last where tensor-core convolutions want it ----
+  // A 4-D FP16/BF16 activation produced by a convolution is NHWC; layout-agnostic consumers
+  // (elementwise, batch norm, pooling, channel concat/slice) keep it; any other consumer gets a
+  // layout change, made once per value and shared by all such consumers. Engine inputs and
+  // outputs are NCHW, so the changes sit at the engine's edges.
+  const char* nhwc_env = std::getenv("TRTORCH_NHWC");
+  const bool nhwc_on = !(nhwc_env && std::string(nhwc_env) == "0");
+  auto trivial = [&](int v) {  // NHWC and NCHW are the same bytes
+    const auto& sh = descs_[size_t(v)].shape;
+    return sh.size() != 4 || sh[1] == 1 || sh[2] * sh[3] == 1;
+  };
+  auto can_nhwc = [&](const ir::Value* v) {
+    return nhwc_on && v->type.rank() == 4 && (v->type.dtype == ir::DType::kFloat16 || v->type.dtype == ir::DType::kBFloat16) &&
+           !trivial(v->id);
+  };
+  auto is_nhwc = [&](int v) { return descs_[size_t(v)].layout == Layout::kNHWC; };
+  std::map<int, int> converted;  // value -> its copy in the other layout
+  auto convert = [&](int v, Layout to) {
+    auto it = converted.find(v);
+    if (it != converted.end()) return it->second;
+    int c = int(descs_.size());
+    TensorDesc d = descs_[size_t(v)];
+    Step st;
+    st.in = {v};
+    st.out = {c};
+    st.kernel = make_layout_change(d, to);
+    d.layout = to;
+    descs_.push_back(d);
+    slots_.push_back(Slot{Slot::kArena, -1});
+    steps_.push_back(std::move(st));
+    converted[v] = c;
+    return c;
+  };
 
   // ---- kernels ----
   TacticOptions default_timing;
+  constexpr int kAny = -1;
   for (size_t i = 0; i < nodes.size(); ++i) {
     const ir::Node& n = *nodes[i];
-    KernelArgs args{*ctx_, n, {}, {}, {}, nullptr, build ? &build->timing : &default_timing};
-    for (ir::Value* v : n.inputs) {
-      args.inputs.push_back(TensorDesc{v->type.dtype, v->type.static_shape(), Layout::kRowMajor});
-      const Slot& s = slots_[size_t(v->id)];
-      args.constants.push_back(s.kind == Slot::kConstant ? &v->producer->attr<ir::ConstantAttrs>().value : nullptr);
+    if (n.op == ir::OpKind::Constant) continue;
+    // Wanted layout per input (kAny: the kernel takes either) and the output layout.
+    std::vector<int> want(n.inputs.size(), int(Layout::kRowMajor));
+    Layout out = Layout::kRowMajor;
+    const ir::Value* o = n.outputs[0];
+    switch (n.op) {
+      case ir::OpKind::Conv2d:
+        for (size_t j = 1; j < n.inputs.size(); ++j) want[j] = kAny;  // weights, bias (constants)
+        if (can_nhwc(o)) {
+          out = Layout::kNHWC;
+          want[0] = int(Layout::kNHWC);
+          if (n.attr<ir::Conv2dAttrs>().has_residual) want.back() = int(Layout::kNHWC);
+        }
+        break;
+      case ir::OpKind::Unary:
+      case ir::OpKind::Cast:
+      case ir::OpKind::BatchNorm:
+      case ir::OpKind::Pool2d:
+      case ir::OpKind::Slice:
+        for (size_t j = 1; j < n.inputs.size(); ++j) want[j] = kAny;
+        if (is_nhwc(n.inputs[0]->id) && (can_nhwc(o) || n.op == ir::OpKind::Pool2d)) {
+          out = can_nhwc(o) ? Layout::kNHWC : Layout::kRowMajor;
+          want[0] = int(Layout::kNHWC);
+        }
+        break;
+      case ir::OpKind::AdaptivePool2d:
+        // Reads either layout; a 1x1 output is the same bytes in both.
+        if (is_nhwc(n.inputs[0]->id) && (can_nhwc(o) || trivial(o->id))) {
+          out = can_nhwc(o) ? Layout::kNHWC : Layout::kRowMajor;
+          want[0] = int(Layout::kNHWC);
+        }
+        break;
+      case ir::OpKind::Binary: {
+        bool any = false;
+        for (ir::Value* v : n.inputs) any |= is_nhwc(v->id);
+        if (any && can_nhwc(o)) {
+          out = Layout::kNHWC;
+          for (size_t j = 0; j < n.inputs.size(); ++j)
+            want[j] = n.inputs[j]->type == o->type ? int(Layout::kNHWC) : kAny;  // broadcast operands: strides
+        }
+        break;
+      }
+      case ir::OpKind::Concat: {
+        bool any = false;
+        for (ir::Value* v : n.inputs) any |= is_nhwc(v->id);
+        if (any && can_nhwc(o)) {
+          out = Layout::kNHWC;
+          std::fill(want.begin(), want.end(), int(Layout::kNHWC));
+        }
+        break;
+      }
+      default: break;
     }
-    for (ir::Value* v : n.outputs)
-      args.outputs.push_back(TensorDesc{v->type.dtype, v->type.static_shape(), Layout::kRowMajor});
+    Step step;
+    step.node = nodes[i];
+    KernelArgs args{*ctx_, n, {}, {}, {}, nullptr, build ? &build->timing : &default_timing};
+    for (size_t j = 0; j < n.inputs.size(); ++j) {
+      int v = n.inputs[j]->id;
+      if (want[j] != kAny && !trivial(v) && int(descs_[size_t(v)].layout) != want[j]) v = convert(v, Layout(want[j]));
+      step.in.push_back(v);
+      TensorDesc d = descs_[size_t(v)];
+      if (want[j] != kAny && trivial(v)) d.layout = Layout(want[j]);  // same bytes, the kernel's view
+      args.inputs.push_back(d);
+      const Slot& sl = slots_[size_t(v)];
+      args.constants.push_back(sl.kind == Slot::kConstant ? &n.inputs[j]->producer->attr<ir::ConstantAttrs>().value
+                                                          : nullptr);
+    }
+    for (ir::Value* ov : n.outputs) {
+      descs_[size_t(ov->id)].layout = can_nhwc(ov) ? out : Layout::kRowMajor;
+      step.out.push_back(ov->id);
+      TensorDesc d = descs_[size_t(ov->id)];
+      if (trivial(ov->id) && !args.inputs.empty() && n.op != ir::OpKind::Conv2d) d.layout = args.inputs[0].layout;
+      args.outputs.push_back(d);
+    }
     std::unique_ptr<Kernel> k;
-    std::string key;
     if (build) {
-      key = node_key(*ctx_, n, args.inputs);
+      std::string key = node_key(*ctx_, n, args.inputs);
       auto hit = build->cache ? build->cache->find(key) : std::map<std::string, std::string>::iterator();
       if (build->cache && hit != build->cache->end() && !hit->second.empty()) {
         args.tactic = &hit->second;
@@ -173,18 +272,34 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
       if (!k) k = dispatch(args);
       if (k && build->cache) (*build->cache)[key] = k->tactic();
     } else {
-      const std::string& t = loaded[i];
-      args.tactic = &t;
+      args.tactic = &loaded[i];
       k = dispatch(args);
     }
-    Step step;
     step.kernel = std::move(k);
-    step.node = nodes[i];
+    step.tactic_index = int(i);
     if (step.kernel) TRTORCH_LOG(kDebug, "node ", i, " ", n.name(), ": ", step.kernel->describe());
     steps_.push_back(std::move(step));
   }
+  tactics_.assign(nodes.size(), "");
+  for (const Step& st : steps_)
+    if (st.node && st.kernel) tactics_[size_t(st.tactic_index)] = st.kernel->tactic();
+
+  // ---- engine outputs: NCHW, written in place by their producer where possible ----
+  for (size_t k = 0; k < g.outputs().size(); ++k) {
+    int v = g.outputs()[k]->id;
+    if (!trivial(root(v)) && descs_[size_t(root(v))].layout == Layout::kNHWC) v = convert(root(v), Layout::kRowMajor);
+    Slot& s = slots_[size_t(v)];
+    if (s.kind == Slot::kArena && output_of[size_t(g.outputs()[k]->id)] == int(k) && !written_to_output(v))
+      s = Slot{Slot::kOutput, int(k)};
+    if (!(s.kind == Slot::kOutput && s.index == int(k))) final_copies_.push_back({int(k), v});
+  }
 
   plan_arena();
+}
+
+bool CudaExecutor::written_to_output(int value) const {
+  const Slot& s = slots_[size_t(value)];
+  return s.kind == Slot::kOutput;
 }
 
 CudaExecutor::~CudaExecutor() {
@@ -199,29 +314,20 @@ int CudaExecutor::root(int value) const {
 void CudaExecutor::plan_arena() {
   const ir::Graph& g = *engine_->graph;
   const int n_steps = int(steps_.size());
-  std::vector<plan::BufferRequest> reqs;
-  std::vector<int> req_value(size_t(g.num_values()), -1);
+  const size_t n_values = descs_.size();
   // Live ranges: from the producing step to the last step that reads the value or an alias of it.
-  std::vector<int> first(size_t(g.num_values()), 0), last(size_t(g.num_values()), -1);
+  std::vector<int> first(n_values, 0), last(n_values, -1);
   for (int i = 0; i < n_steps; ++i) {
-    const ir::Node* n = steps_[size_t(i)].node;
-    for (ir::Value* o : n->outputs) first[size_t(o->id)] = last[size_t(o->id)] = i;
-    for (ir::Value* v : n->inputs) {
-      int r = root(v->id);
-      last[size_t(r)] = std::max(last[size_t(r)], i);
-    }
+    for (int o : steps_[size_t(i)].out) first[size_t(o)] = last[size_t(o)] = i;
+    for (int v : steps_[size_t(i)].in) last[size_t(root(v))] = std::max(last[size_t(root(v))], i);
   }
   for (const auto& fc : final_copies_) last[size_t(root(fc.value))] = n_steps;
-  std::vector<const ir::Value*> value_of(size_t(g.num_values()), nullptr);
-  for (const Step& st : steps_)
-    for (ir::Value* o : st.node->outputs) value_of[size_t(o->id)] = o;
-  for (int v = 0; v < g.num_values(); ++v) {
-    if (slots_[size_t(v)].kind != Slot::kArena) continue;
-    const ir::Value* val = value_of[size_t(v)];
-    TRTORCH_CHECK(val, "arena value %", v, " without producer");
-    req_value[size_t(v)] = int(reqs.size());
-    size_t bytes = size_t(ir::numel_of(val->type.static_shape())) * ir::dtype_size(val->type.dtype);
-    reqs.push_back({bytes, first[size_t(v)], std::max(first[size_t(v)], last[size_t(v)])});
+  std::vector<plan::BufferRequest> reqs;
+  std::vector<int> req_value(n_values, -1);
+  for (size_t v = 0; v < n_values; ++v) {
+    if (slots_[v].kind != Slot::kArena) continue;
+    req_value[v] = int(reqs.size());
+    reqs.push_back({descs_[v].bytes(), first[v], std::max(first[v], last[v])});
   }
   std::vector<int> scratch_req(size_t(n_steps), -1);
   for (int i = 0; i < n_steps; ++i) {
@@ -237,25 +343,28 @@ void CudaExecutor::plan_arena() {
   if (use_graph_) {
     for (ir::Value* v : g.inputs()) {
       in_stage.push_back(int(reqs.size()));
-      reqs.push_back({size_t(ir::numel_of(v->type.static_shape())) * ir::dtype_size(v->type.dtype), 0, n_steps});
+      reqs.push_back({descs_[size_t(v->id)].bytes(), 0, n_steps});
     }
     for (ir::Value* v : g.outputs()) {
       out_stage.push_back(int(reqs.size()));
-      reqs.push_back({size_t(ir::numel_of(v->type.static_shape())) * ir::dtype_size(v->type.dtype), 0, n_steps});
+      reqs.push_back({descs_[size_t(v->id)].bytes(), 0, n_steps});
     }
   }
   plan::MemoryPlan mp = plan::plan_memory(reqs, 256);
   arena_bytes_ = mp.total;
-  for (int v = 0; v < g.num_values(); ++v)
-    if (req_value[size_t(v)] >= 0) slots_[size_t(v)].offset = mp.offsets[size_t(req_value[size_t(v)])];
+  for (size_t v = 0; v < n_values; ++v)
+    if (req_value[v] >= 0) slots_[v].offset = mp.offsets[size_t(req_value[v])];
   for (int i = 0; i < n_steps; ++i)
     steps_[size_t(i)].scratch_offset = scratch_req[size_t(i)] >= 0 ? mp.offsets[size_t(scratch_req[size_t(i)])] : 0;
   for (int r : in_stage) input_stage_.push_back(mp.offsets[size_t(r)]);
   for (int r : out_stage) output_stage_.push_back(mp.offsets[size_t(r)]);
   size_t sum = 0;
   for (const auto& r : reqs) sum += r.bytes;
-  TRTORCH_LOG(kInfo, "CUDA engine memory: arena ", arena_bytes_, " bytes (", reqs.size(), " buffers totalling ", sum,
-              " bytes unplanned), constants ", constants_.bytes(), " bytes; CUDA graphs ", use_graph_ ? "on" : "off");
+  int changes = 0;
+  for (const Step& st : steps_) changes += st.node == nullptr;
+  TRTORCH_LOG(kInfo, "CUDA engine: ", n_steps, " steps (", changes, " layout changes), arena ", arena_bytes_,
+              " bytes (", reqs.size(), " buffers totalling ", sum, " bytes unplanned), constants ", constants_.bytes(),
+              " bytes; CUDA graphs ", use_graph_ ? "on" : "off");
 }
 
 std::vector<plan::Shape> CudaExecutor::output_shapes(const std::vector<plan::Shape>&) {
@@ -289,16 +398,14 @@ void CudaExecutor::launch_all(const std::vector<const void*>& in, const std::vec
     if (!st.kernel) continue;
     ins.clear();
     outs.clear();
-    for (ir::Value* v : st.node->inputs) ins.push_back(resolve(v->id, in, out, ws));
-    for (ir::Value* v : st.node->outputs) outs.push_back(resolve(v->id, in, out, ws));
+    for (int v : st.in) ins.push_back(resolve(v, in, out, ws));
+    for (int v : st.out) outs.push_back(resolve(v, in, out, ws));
     st.kernel->launch(ins, outs, ws + st.scratch_offset, stream);
   }
-  const ir::Graph& g = *engine_->graph;
   for (const auto& fc : final_copies_) {
     void* dst = use_graph_ ? ws + output_stage_[size_t(fc.output)] : out[size_t(fc.output)];
-    const ir::Value* v = g.outputs()[size_t(fc.output)];
-    size_t bytes = size_t(ir::numel_of(v->type.static_shape())) * ir::dtype_size(v->type.dtype);
-    TRTORCH_CUDA_CHECK(cudaMemcpyAsync(dst, resolve(fc.value, in, out, ws), bytes, cudaMemcpyDeviceToDevice, stream));
+    TRTORCH_CUDA_CHECK(cudaMemcpyAsync(dst, resolve(fc.value, in, out, ws), descs_[size_t(fc.value)].bytes(),
+                                       cudaMemcpyDeviceToDevice, stream));
   }
 }
 
@@ -349,8 +456,7 @@ void CudaExecutor::execute(const std::vector<const void*>& inputs, const std::ve
 
 std::vector<uint8_t> CudaExecutor::tactic_data() const {
   std::string s = std::string(kTacticHeader) + "\n";
-  for (const Step& st : steps_) {
-    std::string t = st.kernel ? st.kernel->tactic() : "";
+  for (const std::string& t : tactics_) {
     TRTORCH_CHECK(t.find('\n') == std::string::npos, "tactic strings must be one line");
     s += t + "\n";
   }

@@ -74,7 +74,8 @@ class Kernel {
 #include "core/ir/ops.def"
 #undef TRTORCH_OP
 
-std::unique_ptr<Kernel> make_kernel(const KernelArgs& args);
+// The layout change of a 4-D activation (NCHW <-> NHWC), placed by the executor.
+std::unique_ptr<Kernel> make_layout_change(const TensorDesc& from, Layout to);
 
 // Launch configuration helpers.
 inline unsigned blocks_for(int64_t n, int threads) { return unsigned((n + threads - 1) / threads); }

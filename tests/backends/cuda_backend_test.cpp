@@ -183,7 +183,7 @@ TEST_P(CudaBackend, EveryOp) {
   SliceAttrs sa{1, 1, 6, 2};
   op("slice step 2", {{3, 7, 4}}, OpKind::Slice, sa);
   op("slice contiguous", {{3, 7, 4}}, OpKind::Slice, SliceAttrs{1, 2, 5, 1});
-  op("cast", {{3, 4}}, OpKind::Cast, CastAttrs{DType::kFloat32});
+  op("cast to i32", {{3, 4}}, OpKind::Cast, CastAttrs{DType::kInt32});
   check("concat + reshape + identity",
         [](DType t) {
           auto g = std::make_unique<Graph>();
@@ -229,6 +229,42 @@ TEST_P(CudaBackend, SmallResidualNetwork) {
     return g;
   };
   check("residual network", make, inputs_of({{2, 3, 32, 32}}), dt);
+}
+
+// Channel slices and concat on channels-last tensors, a channel shuffle (reshape, transpose) and
+// a flatten after a non-trivial adaptive pool: every layout change the executor places.
+TEST_P(CudaBackend, ShuffleAndFlattenNetwork) {
+  const DType dt = GetParam();
+  auto make = [](DType t) {
+    auto g = std::make_unique<Graph>();
+    Value* x = g->add_input(TensorType::fixed(t, {2, 3, 12, 12}), "x");
+    Conv2dAttrs c;
+    c.padding = {1, 1};
+    c.has_act = true;
+    Value* y = g->add_node(OpKind::Conv2d, c, {x, g->add_constant(random_tensor(t, {16, 3, 3, 3}, 1, 0.3f))})->outputs[0];
+    Value* a = g->add_node(OpKind::Slice, SliceAttrs{1, 0, 8, 1}, {y})->outputs[0];
+    Value* b = g->add_node(OpKind::Slice, SliceAttrs{1, 8, 16, 1}, {y})->outputs[0];
+    Value* b2 = g->add_node(OpKind::Conv2d, c, {b, g->add_constant(random_tensor(t, {8, 8, 3, 3}, 2, 0.2f))})->outputs[0];
+    Value* cat = g->add_node(OpKind::Concat, ConcatAttrs{1}, {a, b2})->outputs[0];
+    ReshapeAttrs r1;
+    r1.shape = {2, 2, 8, 12, 12};
+    Value* v = g->add_node(OpKind::Reshape, r1, {cat})->outputs[0];
+    v = g->add_node(OpKind::Transpose, TransposeAttrs{{0, 2, 1, 3, 4}}, {v})->outputs[0];
+    ReshapeAttrs r2;
+    r2.shape = {2, 16, 12, 12};
+    v = g->add_node(OpKind::Reshape, r2, {v})->outputs[0];
+    Value* z = g->add_node(OpKind::Conv2d, c, {v, g->add_constant(random_tensor(t, {8, 16, 3, 3}, 3, 0.2f))})->outputs[0];
+    AdaptivePool2dAttrs ap;
+    ap.output_size = {3, 3};
+    Value* p = g->add_node(OpKind::AdaptivePool2d, ap, {z})->outputs[0];
+    ReshapeAttrs r3;
+    r3.shape = {2, 72};
+    p = g->add_node(OpKind::Reshape, r3, {p})->outputs[0];
+    g->mark_output(g->add_node(OpKind::Linear, LinearAttrs{}, {p, g->add_constant(random_tensor(t, {5, 72}, 4, 0.2f))})->outputs[0]);
+    g->mark_output(z);  // an NHWC value that is also an engine output
+    return g;
+  };
+  check("shuffle and flatten network", make, inputs_of({{2, 3, 12, 12}}), dt);
 }
 
 INSTANTIATE_TEST_SUITE_P(DTypes, CudaBackend, ::testing::Values(DType::kFloat32, DType::kFloat16, DType::kBFloat16),

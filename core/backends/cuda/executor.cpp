@@ -254,6 +254,8 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
       if (trivial(ov->id) && !args.inputs.empty() && n.op != ir::OpKind::Conv2d) d.layout = args.inputs[0].layout;
       args.outputs.push_back(d);
     }
+    // An alias reads its (possibly layout-changed) input.
+    if (n.op == ir::OpKind::Identity || n.op == ir::OpKind::Reshape) slots_[size_t(o->id)] = {Slot::kAlias, step.in[0]};
     std::unique_ptr<Kernel> k;
     if (build) {
       std::string key = node_key(*ctx_, n, args.inputs);

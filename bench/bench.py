@@ -1,0 +1,209 @@
+"""Side-by-side latency benchmark on one GPU, in one process: eager PyTorch, frozen TorchScript,
+torch.compile(mode="max-autotune") (optional, slow to build) and trtorch.
+
+For every (model, batch, precision): median latency of >= 100 CUDA-event-timed runs after
+warm-up, build time, peak GPU memory, and the max abs / relative error of the output against
+eager FP32 (relative: max|y - y_fp32| / max|y_fp32|). Writes a markdown table, JSON and a PNG
+chart, and prints the table.
+
+    PYTHONPATH=build/python python3 bench/bench.py --out out/bench \
+        [--models resnet50,mobilenet_v2,efficientnet_b0,vgg16] [--batches 1,32] \
+        [--precisions fp16,fp32] [--with-compile] [--iters 200]
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import warnings
+
+import torch
+import torchvision
+
+MODELS = {
+    "resnet50": torchvision.models.resnet50,
+    "mobilenet_v2": torchvision.models.mobilenet_v2,
+    "efficientnet_b0": torchvision.models.efficientnet_b0,
+    "vgg16": torchvision.models.vgg16,
+    "resnet18": torchvision.models.resnet18,
+}
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def median_ms(fn, x, iters, warmup=20):
+    """Median of `iters` runs, each timed with CUDA events, after `warmup` runs."""
+    with torch.no_grad():
+        for _ in range(warmup):
+            fn(x)
+        torch.cuda.synchronize()
+        times = []
+        for _ in range(iters):
+            a = torch.cuda.Event(enable_timing=True)
+            b = torch.cuda.Event(enable_timing=True)
+            a.record()
+            fn(x)
+            b.record()
+            b.synchronize()
+            times.append(a.elapsed_time(b))
+    return statistics.median(times)
+
+
+def first_tensor(y):
+    while isinstance(y, (list, tuple)):
+        y = y[0]
+    return y
+
+
+def errors(y, ref):
+    y = first_tensor(y).float()
+    d = (y - ref).abs().max().item()
+    return d, d / max(ref.abs().max().item(), 1e-12)
+
+
+def measure(name, make_fn, x, ref, iters):
+    """Builds (timed), runs once for the error, then times; peak memory over build and runs."""
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    free_before = torch.cuda.mem_get_info()[0]
+    t0 = time.perf_counter()
+    fn = make_fn()
+    with torch.no_grad():
+        y = fn(x)
+    torch.cuda.synchronize()
+    build_s = time.perf_counter() - t0
+    abs_err, rel_err = errors(y, ref)
+    ms = median_ms(fn, x, iters)
+    peak_torch = torch.cuda.max_memory_allocated()
+    # trtorch keeps weights and tactics' buffers outside torch's allocator: count the device's
+    # free memory too.
+    used_device = max(free_before - torch.cuda.mem_get_info()[0], 0)
+    return {"backend": name, "median_ms": ms, "build_s": build_s, "max_abs_err": abs_err, "max_rel_err": rel_err,
+            "peak_torch_mib": peak_torch / 2**20, "device_mem_delta_mib": used_device / 2**20}
+
+
+def run_config(model_name, batch, prec, args):
+    import trtorch
+
+    torch.manual_seed(0)
+    dtype = DTYPES[prec]
+    model = MODELS[model_name]().eval().cuda()
+    x32 = torch.randn(batch, 3, 224, 224, device="cuda")
+    with torch.no_grad():
+        ref = model(x32).float()
+    m = model.to(dtype)
+    x = x32.to(dtype)
+    rows = []
+
+    def eager():
+        return m
+
+    def torchscript():
+        with torch.no_grad():
+            return torch.jit.freeze(torch.jit.script(m).eval())
+
+    def compiled():
+        torch._dynamo.reset()
+        c = torch.compile(m, mode="max-autotune")
+        return c
+
+    # trtorch compiles an FP32 TorchScript module on the CPU (as a user would hand it over) and
+    # converts the weights itself; the weights are the eager model's.
+    model_cpu = MODELS[model_name]().eval()
+    model_cpu.load_state_dict({k: v.float().cpu() for k, v in model.state_dict().items()})
+
+    def trt():
+        scripted = torch.jit.script(model_cpu).eval()
+        return trtorch.compile(scripted, {"input_shapes": [list(x.shape)], "op_precision": dtype, "device": "gpu",
+                                          "num_avg_timing_iters": args.timing_iters})
+
+    backends = [("eager", eager), ("torchscript", torchscript)]
+    if args.with_compile:
+        backends.append(("torch.compile max-autotune", compiled))
+    backends.append(("trtorch", trt))
+    for name, make in backends:
+        try:
+            r = measure(name, make, x, ref, args.iters)
+        except Exception as e:  # reported in the table, never hidden
+            r = {"backend": name, "error": str(e).splitlines()[0][:200]}
+        r.update({"model": model_name, "batch": batch, "precision": prec})
+        rows.append(r)
+        print(json.dumps(r), flush=True)
+    del m, model
+    torch.cuda.empty_cache()
+    return rows
+
+
+def write_outputs(rows, out, gpu):
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "bench.json"), "w") as f:
+        json.dump({"gpu": gpu, "torch": torch.__version__, "rows": rows}, f, indent=1)
+    lines = [f"GPU: {gpu}, torch {torch.__version__}; median of CUDA-event-timed runs after warm-up; errors "
+             f"against eager FP32 (rel = max|y - y32| / max|y32|).", "",
+             "| model | batch | prec | backend | median ms | speedup vs torch.compile | build s | peak torch MiB "
+             "| device mem MiB | max abs err | max rel err |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['model']} | {r['batch']} | {r['precision']} | {r['backend']} | failed: {r['error']} "
+                         f"| | | | | | |")
+            continue
+        base = [q for q in rows if q["model"] == r["model"] and q["batch"] == r["batch"] and
+                q["precision"] == r["precision"] and q["backend"].startswith("torch.compile") and "median_ms" in q]
+        speed = f"{base[0]['median_ms'] / r['median_ms']:.2f}x" if base else "-"
+        lines.append(f"| {r['model']} | {r['batch']} | {r['precision']} | {r['backend']} | {r['median_ms']:.3f} | "
+                     f"{speed} | {r['build_s']:.1f} | {r['peak_torch_mib']:.0f} | {r['device_mem_delta_mib']:.0f} | "
+                     f"{r['max_abs_err']:.3g} | {r['max_rel_err']:.3g} |")
+    table = "\n".join(lines)
+    with open(os.path.join(out, "bench.md"), "w") as f:
+        f.write(table + "\n")
+    print(table)
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        ok = [r for r in rows if "median_ms" in r]
+        configs = sorted({(r["model"], r["batch"], r["precision"]) for r in ok})
+        names = [n for n in ["eager", "torchscript", "torch.compile max-autotune", "trtorch"] if any(r["backend"] == n for r in ok)]
+        fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(configs)), 4))
+        w = 0.8 / max(len(names), 1)
+        for i, n in enumerate(names):
+            vals = [next((r["median_ms"] for r in ok if (r["model"], r["batch"], r["precision"]) == c and r["backend"] == n), 0)
+                    for c in configs]
+            ax.bar([j + i * w for j in range(len(configs))], vals, w, label=n)
+        ax.set_xticks([j + 0.4 - w / 2 for j in range(len(configs))])
+        ax.set_xticklabels([f"{m}\nb{b} {p}" for m, b, p in configs], fontsize=7)
+        ax.set_ylabel("median latency (ms)")
+        ax.set_yscale("log")
+        ax.set_title(f"trtorch vs baselines on {gpu}")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, "bench.png"), dpi=120)
+    except ImportError:
+        print("matplotlib missing: no chart")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="out/bench")
+    ap.add_argument("--models", default="resnet50,mobilenet_v2,efficientnet_b0,vgg16")
+    ap.add_argument("--batches", default="1,32")
+    ap.add_argument("--precisions", default="fp16,fp32")
+    ap.add_argument("--iters", type=int, default=200)
+    ap.add_argument("--timing-iters", type=int, default=3)
+    ap.add_argument("--with-compile", action="store_true", help="also torch.compile(mode='max-autotune') (slow)")
+    args = ap.parse_args()
+    if not torch.cuda.is_available():
+        sys.exit("the benchmark needs a CUDA GPU")
+    warnings.simplefilter("ignore")
+    gpu = torch.cuda.get_device_name()
+    rows = []
+    for model in args.models.split(","):
+        for batch in [int(b) for b in args.batches.split(",")]:
+            for prec in args.precisions.split(","):
+                rows += run_config(model, batch, prec, args)
+                write_outputs(rows, args.out, gpu)
+
+
+if __name__ == "__main__":
+    main()

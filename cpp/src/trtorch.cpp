@@ -5,6 +5,7 @@
 #include <torch/script.h>
 #include <torch/version.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
@@ -37,13 +38,21 @@ plan::DeviceInfo resolve_device(const CompileSpec::Device& d) {
       TRTORCH_EXPECT(cuda_backend, "device GPU was requested but this build of trtorch has no CUDA backend");
       TRTORCH_EXPECT(gpu, "device GPU was requested but no CUDA GPU is available");
       break;
-    case CompileSpec::Device::Type::kAuto:
+    case CompileSpec::Device::Type::kAuto: {
+      // TRTORCH_DEFAULT_DEVICE=reference makes "auto" mean the reference backend even where a
+      // GPU is present (the Python API tests use it to run the same on every machine).
+      const char* env = std::getenv("TRTORCH_DEFAULT_DEVICE");
+      if (env && std::string(env) == "reference") {
+        info.type = plan::DeviceType::kReference;
+        return info;
+      }
       if (!cuda_backend || !gpu) {
         TRTORCH_LOG(kInfo, "no CUDA GPU/backend: building for the reference (CPU) backend");
         info.type = plan::DeviceType::kReference;
         return info;
       }
       break;
+    }
   }
   TRTORCH_EXPECT(d.gpu_id >= 0 && d.gpu_id < int(torch::cuda::device_count()), "gpu_id ", d.gpu_id,
                  " is not a CUDA device (", torch::cuda::device_count(), " present)");

@@ -192,7 +192,12 @@ def main():
     ap.add_argument("--iters", type=int, default=200)
     ap.add_argument("--timing-iters", type=int, default=3)
     ap.add_argument("--with-compile", action="store_true", help="also torch.compile(mode='max-autotune') (slow)")
+    ap.add_argument("--profile", action="store_true",
+                    help="log a per-step profile of each trtorch engine's first run (TRTORCH_PROFILE=1)")
     args = ap.parse_args()
+    if args.profile:
+        os.environ["TRTORCH_PROFILE"] = "1"
+        os.environ.setdefault("TRTORCH_LOG_LEVEL", "1")
     if not torch.cuda.is_available():
         sys.exit("the benchmark needs a CUDA GPU")
     warnings.simplefilter("ignore")

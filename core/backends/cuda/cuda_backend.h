@@ -60,6 +60,8 @@ class CudaExecutor : public plan::Executor {
   void plan_arena();
   void* resolve(int value, const std::vector<const void*>& in, const std::vector<void*>& out, char* ws) const;
   void launch_all(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream);
+  // TRTORCH_PROFILE=1: times every step once (first run) and logs the most expensive ones.
+  void profile(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream);
 
   std::shared_ptr<const plan::Engine> engine_;
   std::shared_ptr<Context> ctx_;
@@ -72,6 +74,7 @@ class CudaExecutor : public plan::Executor {
   size_t arena_bytes_ = 0;
   int cache_hits_ = 0;
   bool use_graph_ = false;
+  bool profiled_ = false;
   std::vector<size_t> input_stage_, output_stage_;
   cudaGraphExec_t graph_exec_ = nullptr;
   const char* graph_workspace_ = nullptr;

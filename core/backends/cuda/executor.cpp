@@ -10,6 +10,7 @@
 // Execution launches the kernels in order on the caller's stream, or replays a CUDA graph of
 // them (fixed shapes): inputs are copied into staging buffers, the graph is launched, and the
 // outputs are copied out.
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -411,12 +412,67 @@ void CudaExecutor::launch_all(const std::vector<const void*>& in, const std::vec
   }
 }
 
+void CudaExecutor::profile(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws,
+                           cudaStream_t stream) {
+  constexpr int kIters = 20;
+  std::vector<cudaEvent_t> ev(steps_.size() + 1);
+  for (auto& e : ev) TRTORCH_CUDA_CHECK(cudaEventCreate(&e));
+  std::vector<double> total(steps_.size(), 0.0);
+  std::vector<const void*> ins;
+  std::vector<void*> outs;
+  for (int it = 0; it < kIters + 2; ++it) {
+    for (size_t i = 0; i < steps_.size(); ++i) {
+      TRTORCH_CUDA_CHECK(cudaEventRecord(ev[i], stream));
+      const Step& st = steps_[i];
+      if (!st.kernel) continue;
+      ins.clear();
+      outs.clear();
+      for (int v : st.in) ins.push_back(resolve(v, in, out, ws));
+      for (int v : st.out) outs.push_back(resolve(v, in, out, ws));
+      st.kernel->launch(ins, outs, ws + st.scratch_offset, stream);
+    }
+    TRTORCH_CUDA_CHECK(cudaEventRecord(ev.back(), stream));
+    TRTORCH_CUDA_CHECK(cudaEventSynchronize(ev.back()));
+    if (it < 2) continue;  // warm-up
+    for (size_t i = 0; i < steps_.size(); ++i) {
+      float ms = 0;
+      TRTORCH_CUDA_CHECK(cudaEventElapsedTime(&ms, ev[i], ev[i + 1]));
+      total[i] += ms / kIters;
+    }
+  }
+  for (auto& e : ev) cudaEventDestroy(e);
+  std::vector<size_t> order(steps_.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return total[a] > total[b]; });
+  double sum = 0;
+  for (double t : total) sum += t;
+  std::ostringstream os;
+  os << "per-step profile (eager launches, mean of " << kIters << " runs): total " << sum << " ms\n";
+  for (size_t r = 0; r < std::min<size_t>(order.size(), 25); ++r) {
+    const Step& st = steps_[order[r]];
+    if (!st.kernel) continue;
+    os << "  " << total[order[r]] << " ms  step " << order[r] << ": " << st.kernel->describe() << "\n";
+  }
+  TRTORCH_LOG(kWarning, os.str());
+}
+
 void CudaExecutor::execute(const std::vector<const void*>& inputs, const std::vector<plan::Shape>&,
                            const std::vector<void*>& outputs, void* workspace, void* stream_ptr) {
   cudaStream_t stream = static_cast<cudaStream_t>(stream_ptr);
   TRTORCH_CUDA_CHECK(cudaSetDevice(ctx_->device()));
   char* ws = static_cast<char*>(workspace);
   TRTORCH_CHECK(arena_bytes_ == 0 || ws != nullptr, "CUDA executor needs its workspace");
+  if (!profiled_) {
+    profiled_ = true;
+    const char* env = std::getenv("TRTORCH_PROFILE");
+    if (env && std::string(env) == "1") {
+      // Eager launches need the real I/O pointers: turn staging off for this one pass.
+      bool g = use_graph_;
+      use_graph_ = false;
+      profile(inputs, outputs, ws, stream);
+      use_graph_ = g;
+    }
+  }
   const ir::Graph& g = *engine_->graph;
   if (!use_graph_) {
     launch_all(inputs, outputs, ws, stream);

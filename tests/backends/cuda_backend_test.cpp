@@ -231,6 +231,54 @@ TEST_P(CudaBackend, SmallResidualNetwork) {
   check("residual network", make, inputs_of({{2, 3, 32, 32}}), dt);
 }
 
+// The NHWC fast paths: max and average pooling, depthwise convolutions with fused epilogues
+// (bias, clamp, residual) and global average pooling.
+TEST_P(CudaBackend, MobileNetStyleNetwork) {
+  const DType dt = GetParam();
+  auto make = [](DType t) {
+    auto g = std::make_unique<Graph>();
+    Value* x = g->add_input(TensorType::fixed(t, {3, 3, 20, 20}), "x");
+    Conv2dAttrs stem;
+    stem.padding = {1, 1};
+    Value* y = g->add_node(OpKind::Conv2d, stem, {x, g->add_constant(random_tensor(t, {24, 3, 3, 3}, 1, 0.3f))})->outputs[0];
+    Pool2dAttrs mp;
+    mp.kernel = {3, 3};
+    mp.stride = {2, 2};
+    mp.padding = {1, 1};
+    y = g->add_node(OpKind::Pool2d, mp, {y})->outputs[0];
+    Conv2dAttrs dw;
+    dw.groups = 24;
+    dw.padding = {1, 1};
+    Value* d = g->add_node(OpKind::Conv2d, dw,
+                           {y, g->add_constant(random_tensor(t, {24, 1, 3, 3}, 2, 0.3f)),
+                            g->add_constant(random_tensor(t, {24}, 3, 0.1f))})->outputs[0];
+    d = g->add_node(OpKind::Unary, UnaryAttrs{UnaryKind::kClamp, 0.0, 6.0}, {d})->outputs[0];
+    Conv2dAttrs dw2 = dw;
+    dw2.padding = {2, 2};
+    Value* e = g->add_node(OpKind::Conv2d, dw2, {d, g->add_constant(random_tensor(t, {24, 1, 5, 5}, 4, 0.2f))})->outputs[0];
+    e = g->add_node(OpKind::Binary, BinaryAttrs{BinaryKind::kAdd}, {e, y})->outputs[0];  // residual
+    Conv2dAttrs dws = dw;
+    dws.stride = {2, 2};
+    Value* f = g->add_node(OpKind::Conv2d, dws, {e, g->add_constant(random_tensor(t, {24, 1, 3, 3}, 5, 0.3f))})->outputs[0];
+    Pool2dAttrs ap;
+    ap.kind = PoolKind::kAvg;
+    ap.kernel = {2, 2};
+    ap.stride = {1, 1};
+    Value* h = g->add_node(OpKind::Pool2d, ap, {f})->outputs[0];
+    Value* gp = g->add_node(OpKind::AdaptivePool2d, AdaptivePool2dAttrs{}, {h})->outputs[0];
+    AdaptivePool2dAttrs gmax;
+    gmax.kind = PoolKind::kMax;
+    Value* gm = g->add_node(OpKind::AdaptivePool2d, gmax, {h})->outputs[0];
+    Value* sum = g->add_node(OpKind::Binary, BinaryAttrs{BinaryKind::kAdd}, {gp, gm})->outputs[0];
+    ReshapeAttrs r;
+    r.shape = {3, 24};
+    g->mark_output(g->add_node(OpKind::Reshape, r, {sum})->outputs[0]);
+    g->mark_output(e);
+    return g;
+  };
+  check("mobilenet-style network", make, inputs_of({{3, 3, 20, 20}}), dt);
+}
+
 // Channel slices and concat on channels-last tensors, a channel shuffle (reshape, transpose) and
 // a flatten after a non-trivial adaptive pool: every layout change the executor places.
 TEST_P(CudaBackend, ShuffleAndFlattenNetwork) {

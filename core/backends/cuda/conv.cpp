@@ -41,6 +41,7 @@
 #include "core/backends/cuda/conv_epilogue.h"
 #include "core/backends/cuda/cuda_check.h"
 #include "core/backends/cuda/kernel.h"
+#include "core/backends/cuda/nhwc_kernels.h"
 #include "core/util/error.h"
 
 namespace trtorch::backends::cuda {
@@ -761,6 +762,11 @@ void CudnnConv2d::launch(const std::vector<const void*>& in, const std::vector<v
 
 }  // namespace
 
-std::unique_ptr<Kernel> make_Conv2d(const KernelArgs& args) { return std::make_unique<CudnnConv2d>(args); }
+std::unique_ptr<Kernel> make_Conv2d(const KernelArgs& args) {
+  // Depthwise convolutions in NHWC: a direct kernel (cuDNN's NHWC depthwise engines measured
+  // 0.65 ms where a memory-bound kernel needs a few microseconds, MobileNetV2 batch 32, H200).
+  if (auto k = make_depthwise_nhwc(args)) return k;
+  return std::make_unique<CudnnConv2d>(args);
+}
 
 }  // namespace trtorch::backends::cuda

@@ -4,6 +4,7 @@
 #include "core/backends/cuda/cuda_check.h"
 #include "core/backends/cuda/device_math.cuh"
 #include "core/backends/cuda/kernel.h"
+#include "core/backends/cuda/nhwc_kernels.h"
 
 namespace trtorch::backends::cuda {
 
@@ -190,41 +191,11 @@ class SliceKernel : public Kernel {
   int64_t outer_ = 1, inner_ = 1, in_dim_ = 0, len_ = 0, n_ = 0;
 };
 
-// NCHW <-> NHWC of a 4-D tensor (the executor's layout changes).
-class LayoutKernel : public Kernel {
- public:
-  LayoutKernel(const TensorDesc& from, Layout to) : elem_(ir::dtype_size(from.dtype)), n_(from.numel()), to_(to) {
-    TRTORCH_CHECK(from.shape.size() == 4 && from.layout != to, "layout change of a non-4-D tensor");
-    const bool to_nhwc = to == Layout::kNHWC;
-    auto src = logical_strides(from.shape, from.layout == Layout::kNHWC);
-    auto order = physical_order(4, to_nhwc);
-    for (int j = 0; j < 4; ++j) {
-      out_shape_.v[j] = from.shape[size_t(order[size_t(j)])];
-      src_stride_.v[j] = src[size_t(order[size_t(j)])];
-    }
-  }
-  void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
-    if (n_ == 0) return;
-    dispatch_size(elem_, [&](auto w) {
-      using W = decltype(w);
-      permute_kernel<W><<<grid_for(n_), kThreads, 0, s>>>(static_cast<const W*>(in[0]), static_cast<W*>(out[0]), n_, 4,
-                                                         out_shape_, src_stride_);
-    });
-    TRTORCH_CUDA_CHECK_LAUNCH();
-  }
-  std::string describe() const override { return to_ == Layout::kNHWC ? "layout NCHW -> NHWC" : "layout NHWC -> NCHW"; }
-
- private:
-  size_t elem_;
-  int64_t n_;
-  Layout to_;
-  Dims8 out_shape_, src_stride_;
-};
-
 }  // namespace
 
 std::unique_ptr<Kernel> make_layout_change(const TensorDesc& from, Layout to) {
-  return std::make_unique<LayoutKernel>(from, to);
+  TRTORCH_CHECK(from.shape.size() == 4 && from.layout != to, "layout change of a non-4-D tensor");
+  return make_nhwc_layout_change(from, to);
 }
 
 std::unique_ptr<Kernel> make_Transpose(const KernelArgs& a) { return std::make_unique<TransposeKernel>(a); }

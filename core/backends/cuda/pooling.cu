@@ -6,6 +6,7 @@
 #include "core/backends/cuda/cuda_check.h"
 #include "core/backends/cuda/device_math.cuh"
 #include "core/backends/cuda/kernel.h"
+#include "core/backends/cuda/nhwc_kernels.h"
 
 namespace trtorch::backends::cuda {
 
@@ -194,7 +195,13 @@ class AdaptivePoolKernel : public Kernel {
 
 }  // namespace
 
-std::unique_ptr<Kernel> make_Pool2d(const KernelArgs& a) { return std::make_unique<Pool2dKernel>(a); }
-std::unique_ptr<Kernel> make_AdaptivePool2d(const KernelArgs& a) { return std::make_unique<AdaptivePoolKernel>(a); }
+std::unique_ptr<Kernel> make_Pool2d(const KernelArgs& a) {
+  if (auto k = make_nhwc_pool(a)) return k;
+  return std::make_unique<Pool2dKernel>(a);
+}
+std::unique_ptr<Kernel> make_AdaptivePool2d(const KernelArgs& a) {
+  if (auto k = make_nhwc_pool(a)) return k;
+  return std::make_unique<AdaptivePoolKernel>(a);
+}
 
 }  // namespace trtorch::backends::cuda

@@ -6,6 +6,7 @@
 // INPUTS.pt / OUTPUTS.pt hold a list of tensors written by torch::save (C++). The forward's
 // return value is flattened (tuples/lists, in order; None skipped). With --iters it also
 // prints the median latency in ms. Exit codes: 0 ok, 1 error, 2 usage.
+#include <torch/cuda.h>
 #include <torch/script.h>
 #include <torch/serialize.h>
 
@@ -59,6 +60,7 @@ int main(int argc, char** argv) {
       for (int i = 0; i < iters; ++i) {
         auto t0 = std::chrono::steady_clock::now();
         m.forward(args);
+        if (device != "cpu") torch::cuda::synchronize();
         ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
       }
       std::sort(ms.begin(), ms.end());

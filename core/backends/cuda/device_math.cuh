@@ -61,11 +61,11 @@ __device__ __forceinline__ float unary(ir::UnaryKind k, float x, float alpha, fl
     }
     case UnaryKind::kLeakyRelu: return x > 0.0f ? x : x * alpha;
     case UnaryKind::kElu: return x > 0.0f ? x : alpha * expm1f(x);
-    case UnaryKind::kClamp: return fminf(fmaxf(x, alpha), beta);
+    case UnaryKind::kClamp: return x != x ? x : fminf(fmaxf(x, alpha), beta);  // NaN propagates, like torch.clamp
     case UnaryKind::kExp: return expf(x);
     case UnaryKind::kLog: return logf(x);
     case UnaryKind::kSqrt: return sqrtf(x);
-    case UnaryKind::kRsqrt: return rsqrtf(x);
+    case UnaryKind::kRsqrt: return 1.0f / sqrtf(x);
     case UnaryKind::kNeg: return -x;
     case UnaryKind::kAbs: return fabsf(x);
     case UnaryKind::kErf: return erff(x);

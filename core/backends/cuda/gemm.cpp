@@ -35,6 +35,7 @@
 
 #include "core/backends/cuda/context.h"
 #include "core/backends/cuda/cuda_check.h"
+#include "core/backends/cuda/conv_epilogue.h"
 #include "core/backends/cuda/gemm_epilogue.h"
 #include "core/backends/cuda/kernel.h"
 
@@ -446,7 +447,7 @@ class CublasLtGemm final : public Kernel {
       bool own = (int(i) == spec_.a_input && weight_.get()) || (int(i) == spec_.bias_input && bias_.get());
       if (own) continue;
       bufs.emplace_back(std::max<size_t>(args.inputs[i].bytes(), 1));
-      gemm::fill_uniform(s.dtype, bufs.back().get(), args.inputs[i].numel(), uint32_t(1234 + i), st);
+      launch_fill_random(bufs.back().get(), s.dtype, args.inputs[i].numel(), uint32_t(1234 + i), st);
       in[i] = bufs.back().get();
     }
     DeviceBuffer out(std::max<size_t>(args.outputs[0].bytes(), 1));

@@ -1,5 +1,5 @@
 // Device helpers of the cuBLASLt GEMM kernels (gemm.cpp): the elementwise epilogue that runs
-// after a GEMM when cuBLASLt cannot fuse it, and the random fill used while timing tactics.
+// after a GEMM when cuBLASLt cannot fuse it (random fill for timing: conv_epilogue.h).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -15,8 +15,5 @@ namespace trtorch::backends::cuda::gemm {
 // skips the activation. Activations follow PyTorch (the same formulas as the reference backend).
 void launch_bias_act(ir::DType dt, void* y, const void* bias, int64_t rows, int64_t cols, bool has_act,
                      ir::UnaryKind act, float alpha, float beta, cudaStream_t stream);
-
-// Fills n elements of dtype `dt` with values uniform in [-1, 1) from a hash of (seed, index).
-void fill_uniform(ir::DType dt, void* p, int64_t n, uint32_t seed, cudaStream_t stream);
 
 }  // namespace trtorch::backends::cuda::gemm

@@ -151,4 +151,36 @@ struct CastAttrs {
   template <class F> void visit(F&& f) { f("to", to); }
 };
 
+// Layer normalization over the last `normalized_rank` dims (biased variance, like
+// torch.layer_norm). Inputs: x, then optionally weight and bias, each shaped like those dims.
+// With a single optional input it is the weight (bias-only is expressed with a ones weight).
+struct LayerNormAttrs {
+  int64_t normalized_rank = 1;
+  double eps = 1e-5;
+  template <class F> void visit(F&& f) { f("normalized_rank", normalized_rank); f("eps", eps); }
+};
+
+// out = data indexed by `indices` (int32/int64, any shape) along `axis`:
+// out.shape = data.shape[:axis] + indices.shape + data.shape[axis+1:] (torch.embedding for
+// axis 0, index_select for 1-D indices). Indices must lie in [0, data.shape[axis]): the
+// reference backend rejects others with an error naming the index; the CUDA backend trusts them
+// (no bounds check at run time, like TensorRT's gather), so a bad index reads out of bounds.
+struct GatherAttrs {
+  int64_t axis = 0;
+  template <class F> void visit(F&& f) { f("axis", axis); }
+};
+
+// out = cond ? a : b with numpy broadcasting of all three; cond is bool, a and b share a dtype
+// (the output's).
+struct WhereAttrs {
+  template <class F> void visit(F&&) {}
+};
+
+// Broadcast of the input to the static `shape` (numpy broadcast_to: the input's dims align to
+// the right and each is 1 or equal to the target dim).
+struct ExpandAttrs {
+  std::vector<int64_t> shape;
+  template <class F> void visit(F&& f) { f("shape", shape); }
+};
+
 }  // namespace trtorch::ir

@@ -344,6 +344,63 @@ Types infer_Cast(const CastAttrs& a, const Types& in) {
   return {TensorType(a.to, in[0].dims)};
 }
 
+Types infer_LayerNorm(const LayerNormAttrs& a, const Types& in) {
+  const char* op = "LayerNorm";
+  expect_float(op, in[0], "input");
+  expect_same_dtype(op, in);
+  const int64_t r = in[0].rank();
+  INFER_EXPECT(a.normalized_rank >= 1 && a.normalized_rank <= r, "normalized_rank ", a.normalized_rank,
+               " out of range for ", in[0].str());
+  INFER_EXPECT(a.eps >= 0.0, "eps must be >= 0, got ", a.eps);
+  for (int64_t d = r - a.normalized_rank; d < r; ++d)
+    INFER_EXPECT(in[0].dims[size_t(d)].is_static(), "normalized dims must be static, got ", in[0].str());
+  const std::vector<Dim> norm(in[0].dims.end() - a.normalized_rank, in[0].dims.end());
+  for (size_t i = 1; i < in.size(); ++i)
+    INFER_EXPECT(in[i].dims == norm, i == 1 ? "weight " : "bias ", in[i].str(),
+                 " must have the shape of the last ", a.normalized_rank, " dims of ", in[0].str());
+  return {in[0]};
+}
+
+Types infer_Gather(const GatherAttrs& a, const Types& in) {
+  const char* op = "Gather";
+  const TensorType& data = in[0];
+  const TensorType& idx = in[1];
+  INFER_EXPECT(idx.dtype == DType::kInt32 || idx.dtype == DType::kInt64, "indices must be int32 or int64, got ",
+               idx.str());
+  INFER_EXPECT(a.axis >= 0 && a.axis < data.rank(), "axis ", a.axis, " out of range for ", data.str());
+  INFER_EXPECT(data.dims[size_t(a.axis)].is_static(), "the gathered dim must be static, got ", data.str());
+  std::vector<Dim> out(data.dims.begin(), data.dims.begin() + a.axis);
+  out.insert(out.end(), idx.dims.begin(), idx.dims.end());
+  out.insert(out.end(), data.dims.begin() + a.axis + 1, data.dims.end());
+  return {TensorType(data.dtype, out)};
+}
+
+Types infer_Where(const WhereAttrs&, const Types& in) {
+  const char* op = "Where";
+  INFER_EXPECT(in[0].dtype == DType::kBool, "condition must be bool, got ", in[0].str());
+  INFER_EXPECT(in[1].dtype == in[2].dtype, "values have different dtypes: ", in[1].str(), " and ", in[2].str());
+  return {TensorType(in[1].dtype, broadcast(op, broadcast(op, in[0].dims, in[1].dims), in[2].dims))};
+}
+
+Types infer_Expand(const ExpandAttrs& a, const Types& in) {
+  const char* op = "Expand";
+  const TensorType& x = in[0];
+  INFER_EXPECT(int64_t(a.shape.size()) >= x.rank(), "target shape has rank ", a.shape.size(), ", below the input's ",
+               x.str());
+  const size_t off = a.shape.size() - size_t(x.rank());
+  std::vector<Dim> out;
+  for (size_t i = 0; i < a.shape.size(); ++i) {
+    INFER_EXPECT(a.shape[i] >= 0, "negative size ", a.shape[i], " in target shape");
+    if (i >= off) {
+      const Dim& d = x.dims[i - off];
+      INFER_EXPECT(d == Dim::fixed(a.shape[i]) || d == Dim::fixed(1), "input ", x.str(), " dim ", i - off,
+                   " cannot expand to ", a.shape[i]);
+    }
+    out.push_back(Dim::fixed(a.shape[i]));
+  }
+  return {TensorType(x.dtype, out)};
+}
+
 }  // namespace
 
 std::vector<TensorType> infer_types(OpKind op, const Attrs& attrs, const std::vector<TensorType>& in) {

@@ -184,6 +184,38 @@ TEST_P(CudaBackend, EveryOp) {
   op("slice step 2", {{3, 7, 4}}, OpKind::Slice, sa);
   op("slice contiguous", {{3, 7, 4}}, OpKind::Slice, SliceAttrs{1, 2, 5, 1});
   op("cast to i32", {{3, 4}}, OpKind::Cast, CastAttrs{DType::kInt32});
+  op("layer norm affine", {{3, 5, 96}}, OpKind::LayerNorm, LayerNormAttrs{1, 1e-5},
+     {random_tensor(DType::kFloat32, {96}, 12, 0.5f, 1.0f), random_tensor(DType::kFloat32, {96}, 13)});
+  op("layer norm 2 dims", {{4, 6, 70}}, OpKind::LayerNorm, LayerNormAttrs{2, 1e-3});
+  op("layer norm long row", {{2, 1500}}, OpKind::LayerNorm, LayerNormAttrs{1, 1e-5});
+  op("expand", {{3, 1, 5}}, OpKind::Expand, ExpandAttrs{{2, 3, 4, 5}});
+  // Gather and Where take integer / bool constants, which one_op would convert to dt.
+  for (DType idx_t : {DType::kInt64, DType::kInt32}) {
+    for (int64_t axis : {0, 1}) {
+      check(str_cat("gather ", dtype_name(idx_t), " axis ", axis),
+            [idx_t, axis](DType t) {
+              auto g = std::make_unique<Graph>();
+              Value* x = g->add_input(TensorType::fixed(t, {7, 9, 3}), "x");
+              HostTensor ids(idx_t, {2, 3});
+              for (int64_t i = 0; i < 6; ++i) ids.set(i, double((i * 5) % 7));
+              g->mark_output(g->add_node(OpKind::Gather, GatherAttrs{axis}, {x, g->add_constant(ids)})->outputs[0]);
+              return g;
+            },
+            inputs_of({{7, 9, 3}}), dt);
+    }
+  }
+  check("where bcast",
+        [](DType t) {
+          auto g = std::make_unique<Graph>();
+          Value* a = g->add_input(TensorType::fixed(t, {2, 3, 4}), "a");
+          Value* b = g->add_input(TensorType::fixed(t, {4}), "b");
+          HostTensor c(DType::kBool, {3, 1});
+          c.set(0, 1.0);
+          c.set(2, 1.0);
+          g->mark_output(g->add_node(OpKind::Where, WhereAttrs{}, {g->add_constant(c), a, b})->outputs[0]);
+          return g;
+        },
+        inputs_of({{2, 3, 4}, {4}}), dt);
   check("concat + reshape + identity",
         [](DType t) {
           auto g = std::make_unique<Graph>();

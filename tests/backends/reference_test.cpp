@@ -799,6 +799,74 @@ TEST(Reference, ReshapeTransposeConcatSliceOnAnyDtype) {
   }
 }
 
+TEST(Reference, LayerNormMatchesNaive) {
+  for (DType t : {DType::kFloat32, DType::kFloat16, DType::kBFloat16}) {
+    SCOPED_TRACE(dtype_name(t));
+    HostTensor x = random_tensor(t, {3, 2, 5}, 91, -2, 3), w = random_tensor(t, {2, 5}, 92, 0.5, 1.5),
+               b = random_tensor(t, {2, 5}, 93, -1, 1);
+    Vec X = values(x), W = values(w), B = values(b), want(X.size()), want_plain(X.size());
+    for (size_t r = 0; r < 3; ++r) {
+      double mean = 0, var = 0;
+      for (size_t i = 0; i < 10; ++i) mean += X[r * 10 + i] / 10;
+      for (size_t i = 0; i < 10; ++i) var += (X[r * 10 + i] - mean) * (X[r * 10 + i] - mean) / 10;
+      for (size_t i = 0; i < 10; ++i) {
+        want_plain[r * 10 + i] = (X[r * 10 + i] - mean) / std::sqrt(var + 1e-3);
+        want[r * 10 + i] = want_plain[r * 10 + i] * W[i] + B[i];
+      }
+    }
+    const double tol = t == DType::kFloat32 ? 1e-5 : t == DType::kFloat16 ? 2e-3 : 1e-2;
+    expect_close(run_op(OpKind::LayerNorm, LayerNormAttrs{2, 1e-3}, {x, w, b}), {3, 2, 5}, want, tol, tol, "LayerNorm");
+    expect_close(run_op(OpKind::LayerNorm, LayerNormAttrs{2, 1e-3}, {x}), {3, 2, 5}, want_plain, tol, tol, "LayerNorm");
+  }
+}
+
+TEST(Reference, GatherWhereExpandOnAnyDtype) {
+  const DType all[] = {DType::kFloat32, DType::kFloat16, DType::kBFloat16, DType::kInt32, DType::kInt64, DType::kBool};
+  for (DType t : all) {
+    SCOPED_TRACE(dtype_name(t));
+    HostTensor x = random_tensor(t, {4, 3, 2}, 94, -50, 50);
+    Vec X = values(x);
+    HostTensor ids(DType::kInt32, {2, 2});
+    const int idx[] = {2, 0, 2, 1};
+    for (int64_t i = 0; i < 4; ++i) ids.set(i, idx[i]);
+    // axis 1: out [4, 2, 2, 2] = x[a, ids[j, k], c]
+    Vec want_g;
+    for (int a = 0; a < 4; ++a)
+      for (int j = 0; j < 4; ++j)
+        for (int c = 0; c < 2; ++c) want_g.push_back(X[size_t(a * 6 + idx[j] * 2 + c)]);
+    expect_close(run_op(OpKind::Gather, GatherAttrs{1}, {x, ids}), {4, 2, 2, 2}, want_g, 0, 0, "Gather");
+
+    HostTensor y = random_tensor(t, {2}, 95, -50, 50);
+    Vec Y = values(y);
+    HostTensor cond(DType::kBool, {4, 1, 1});
+    for (int64_t i = 0; i < 4; ++i) cond.set(i, i % 2);
+    Vec want_w;
+    for (size_t i = 0; i < X.size(); ++i) want_w.push_back((i / 6) % 2 ? X[i] : Y[i % 2]);
+    expect_close(run_op(OpKind::Where, WhereAttrs{}, {cond, x, y}), {4, 3, 2}, want_w, 0, 0, "Where");
+
+    Vec want_e;
+    for (int n = 0; n < 2; ++n)
+      for (int a = 0; a < 3; ++a) want_e.insert(want_e.end(), Y.begin(), Y.end());
+    expect_close(run_op(OpKind::Expand, ExpandAttrs{{2, 3, 2}}, {y}), {2, 3, 2}, want_e, 0, 0, "Expand");
+  }
+}
+
+TEST(Reference, GatherRejectsOutOfRangeIndexByName) {
+  HostTensor x = random_tensor(DType::kFloat32, {5, 3}, 96, -1, 1);
+  HostTensor ids(DType::kInt64, {3});
+  ids.set(0, 1);
+  ids.set(1, 7);
+  ids.set(2, 0);
+  try {
+    run_op(OpKind::Gather, GatherAttrs{0}, {x, ids});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("Gather"), std::string::npos) << m;
+    EXPECT_NE(m.find("index 7"), std::string::npos) << m;
+  }
+}
+
 TEST(Reference, ConstantIdentityAndOutputsDoNotAlias) {
   Graph g;
   Value* x = g.add_input(TensorType::fixed(DType::kFloat32, {2, 3}), "x");

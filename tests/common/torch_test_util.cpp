@@ -70,7 +70,7 @@ std::vector<at::Tensor> to_cuda(const std::vector<at::Tensor>& inputs) {
 
 std::vector<at::Tensor> to_half(const std::vector<at::Tensor>& inputs) {
   std::vector<at::Tensor> r;
-  for (const auto& t : inputs) r.push_back(t.to(at::kHalf));
+  for (const auto& t : inputs) r.push_back(t.is_floating_point() ? t.to(at::kHalf) : t);
   return r;
 }
 

@@ -29,7 +29,7 @@ trtorch::CompileSpec gpu_spec(const std::vector<at::Tensor>& inputs, bool fp16 =
 bool have_gpu_backend();
 std::vector<at::Tensor> to_cuda(const std::vector<at::Tensor>& inputs);
 
-// Inputs converted to half.
+// Floating-point inputs converted to half (integer and bool inputs unchanged).
 std::vector<at::Tensor> to_half(const std::vector<at::Tensor>& inputs);
 
 // Folder for test artifacts (TRTORCH_TEST_TMPDIR or /tmp), created on first use.

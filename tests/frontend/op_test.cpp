@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 
 #include "tests/common/torch_test_util.h"
 
@@ -24,6 +25,10 @@ struct OpCase {
   std::map<std::string, at::Tensor> params;
   bool positive = false;  // inputs drawn from (0.5, 1.5) instead of N(0, 1)
   double fp16_tol = 1e-2;
+  // Inputs that are int64 indices in [0, max) (by input position), and bool inputs (masks). The
+  // forward's graph declares their dtypes, which the compiler takes as the engine inputs' dtypes.
+  std::map<size_t, int64_t> int_inputs = {};
+  std::set<size_t> bool_inputs = {};
 };
 
 at::Tensor w(std::vector<int64_t> s) { return torch::randn(s) * 0.3; }
@@ -106,6 +111,37 @@ std::vector<OpCase> cases() {
   add({"sum_amax_amin", "def forward(self, x):\n  return x.sum(-1), x.sum(), torch.amax(x, [0, 2]), torch.amin(x, 1, True)\n", {{3, 4, 5}}});
   add({"prod", "def forward(self, x):\n  return torch.prod(x, 1)\n", {{3, 4}}, {}, true});
   add({"softmax_log_softmax", "def forward(self, x):\n  return torch.softmax(x, -1), torch.log_softmax(x, 1)\n", {{2, 6, 5}}});
+  // --- transformer ops ---
+  add({"layer_norm_affine", "def forward(self, x):\n  return torch.layer_norm(x, [8], self.g, self.b, 1e-5)\n",
+       {{2, 3, 8}}, {{"g", pos({8})}, {"b", w({8})}}});
+  add({"layer_norm_no_affine_2d", "def forward(self, x):\n  return torch.layer_norm(x, [3, 5], None, None, 1e-3)\n", {{4, 3, 5}}});
+  add({"layer_norm_bias_only", "def forward(self, x):\n  return torch.layer_norm(x, [6], None, self.b)\n", {{5, 6}}, {{"b", w({6})}}});
+  add({"embedding_int64_input", "def forward(self, ids):\n  return torch.embedding(self.w, ids)\n", {{2, 5}},
+       {{"w", w({10, 4})}}, false, 1e-2, {{0, 10}}});
+  add({"embedding_plus_positions",
+       "def forward(self, ids, x):\n  return torch.embedding(self.w, ids) + torch.embedding(self.p, self.pos) + x\n",
+       {{2, 3}, {2, 3, 4}}, {{"w", w({7, 4})}, {"p", w({5, 4})}, {"pos", torch::arange(3)}}, false, 1e-2, {{0, 7}}});
+  add({"index_select", "def forward(self, x, i):\n  return torch.index_select(x, 1, i), torch.index_select(x, 0, self.j)\n",
+       {{3, 6, 2}, {4}}, {{"j", torch::tensor({2, 0}, at::kInt)}}, false, 1e-2, {{1, 6}}});
+  add({"masked_fill_bool_input", "def forward(self, x, m):\n  return x.masked_fill(m, -2.5), torch.masked_fill(x, m[0], 3)\n",
+       {{2, 3, 4}, {1, 3, 4}}, {}, false, 1e-2, {}, {1}});
+  add({"masked_fill_inplace", "def forward(self, x, m):\n  y = x * 2.0\n  y.masked_fill_(m, 0.5)\n  return y\n",
+       {{3, 4}, {3, 4}}, {}, false, 1e-2, {}, {1}});
+  add({"where", "def forward(self, c, x, y):\n  return torch.where(c, x, y), torch.where(c, x, 0.25)\n",
+       {{3, 1}, {3, 4}, {4}}, {}, false, 1e-2, {}, {0}});
+  add({"expand_expand_as", "def forward(self, x, y):\n  return x.expand(2, -1, 4) * 1.5, x.expand_as(y), x.expand(4, 3, 2)\n",
+       {{3, 1}, {2, 3, 5}}});
+  add({"sdpa", "def forward(self, q, k, v):\n  return torch.scaled_dot_product_attention(q, k, v)\n",
+       {{2, 2, 5, 8}, {2, 2, 6, 8}, {2, 2, 6, 4}}});
+  add({"sdpa_float_mask_scale",
+       "def forward(self, q, k, v, m):\n  return torch.scaled_dot_product_attention(q, k, v, m, scale=0.3)\n",
+       {{2, 5, 8}, {2, 6, 8}, {2, 6, 8}, {5, 6}}});
+  add({"sdpa_bool_mask",
+       "def forward(self, q, k, v):\n  return torch.scaled_dot_product_attention(q, k, v, self.m)\n",
+       {{1, 2, 4, 8}, {1, 2, 6, 8}, {1, 2, 6, 8}},
+       {{"m", torch::tensor({1, 0, 1, 1, 0, 0, 0, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1}, at::kBool).view({4, 6})}}});
+  add({"sdpa_causal", "def forward(self, q, k, v):\n  return torch.scaled_dot_product_attention(q, k, v, is_causal=True)\n",
+       {{2, 3, 6, 8}, {2, 3, 6, 8}, {2, 3, 6, 8}}});
   // --- control flow and structure ---
   add({"constant_if_and_loop",
        "def forward(self, x):\n  if x.dim() == 2:\n    x = x * 2.0\n  else:\n    x = x * 3.0\n"
@@ -121,13 +157,22 @@ torch::jit::Module make_module(const OpCase& c) {
   torch::jit::Module m("__torch__.OpCase_" + c.name);
   for (const auto& [k, v] : c.params) m.register_attribute(k, c10::TensorType::get(), v);
   m.define(c.forward);
+  // Declare the dtypes of integer and bool inputs in the graph (input 0 is self).
+  auto g = m.get_method("forward").graph();
+  for (const auto& [i, max] : c.int_inputs) g->inputs()[i + 1]->setType(c10::TensorType::get()->withScalarType(at::kLong));
+  for (size_t i : c.bool_inputs) g->inputs()[i + 1]->setType(c10::TensorType::get()->withScalarType(at::kBool));
   m.eval();
   return m;
 }
 
 std::vector<at::Tensor> make_inputs(const OpCase& c) {
   std::vector<at::Tensor> r;
-  for (const auto& s : c.shapes) r.push_back(c.positive ? pos(s) : torch::randn(s));
+  for (size_t i = 0; i < c.shapes.size(); ++i) {
+    const auto& s = c.shapes[i];
+    if (c.int_inputs.count(i)) r.push_back(torch::randint(c.int_inputs.at(i), s, at::kLong));
+    else if (c.bool_inputs.count(i)) r.push_back(torch::rand(s) < 0.5);
+    else r.push_back(c.positive ? pos(s) : torch::randn(s));
+  }
   return r;
 }
 

@@ -104,7 +104,20 @@ inline std::unique_ptr<Graph> all_ops_graph() {
   Value* bf = G.add_constant(filled(DType::kBFloat16, {2}, 0.75));
   Value* bfe = add(G, OpKind::Unary, UnaryAttrs{UnaryKind::kExp}, {bf}, "aten::exp");
 
-  for (Value* o : {hs, rs, isum, i64f, blf, bfe, id}) G.mark_output(o);
+  // Transformer ops on y [2, 3, 4].
+  Value* lnw = G.add_constant(filled(f32, {4}, 0.5));
+  Value* lnb = G.add_constant(filled(f32, {4}));
+  Value* ln = add(G, OpKind::LayerNorm, LayerNormAttrs{1, 1e-6}, {y, lnw, lnb}, "aten::layer_norm");
+  HostTensor ids(DType::kInt64, {3});
+  for (int64_t i = 0; i < 3; ++i) ids.set(i, double(2 * i));
+  Value* table = G.add_constant(filled(f32, {6, 4}, 0.125));
+  Value* emb = add(G, OpKind::Gather, GatherAttrs{0}, {table, G.add_constant(ids)}, "aten::embedding");
+  Value* cond = G.add_constant(filled(DType::kBool, {3, 1}, 1.0));
+  Value* fill = G.add_constant(filled(f32, {}, 2.0));
+  Value* wh = add(G, OpKind::Where, WhereAttrs{}, {cond, ln, fill}, "aten::masked_fill");
+  Value* ex = add(G, OpKind::Expand, ExpandAttrs{{2, 3, 4}}, {emb}, "aten::expand");
+
+  for (Value* o : {hs, rs, isum, i64f, blf, bfe, id, wh, ex}) G.mark_output(o);
   verify(G);
   return g;
 }

@@ -1,4 +1,5 @@
-// Data movement: Transpose (any permutation), Concat and Slice (2-D strided copies), on any
+// Data movement: Transpose (any permutation), Concat and Slice (2-D strided copies), Gather,
+// Where (a select) and Expand (a permutation kernel with stride 0 along broadcast dims), on any
 // dtype by element size. Constant, Identity and Reshape have no kernel (the executor gives them
 // storage or aliases their input).
 #include "core/backends/cuda/cuda_check.h"
@@ -191,6 +192,149 @@ class SliceKernel : public Kernel {
   int64_t outer_ = 1, inner_ = 1, in_dim_ = 0, len_ = 0, n_ = 0;
 };
 
+// Element strides of `in` along the dims of `out` (numpy broadcasting, stride 0 on size-1 dims).
+Dims8 broadcast_strides(const std::vector<int64_t>& in, const std::vector<int64_t>& out) {
+  auto st = contiguous_strides(in);
+  Dims8 r;
+  const size_t off = out.size() - in.size();
+  for (size_t d = off; d < out.size(); ++d) r.v[d] = in[d - off] == 1 ? 0 : st[d - off];
+  return r;
+}
+
+Dims8 dims_of(const std::vector<int64_t>& s) {
+  Dims8 r;
+  for (size_t d = 0; d < s.size(); ++d) r.v[d] = s[d];
+  return r;
+}
+
+void expect_row_major(const KernelArgs& a, const char* op) {
+  for (const auto& d : a.inputs) TRTORCH_EXPECT(d.layout == Layout::kRowMajor, op, ": expects row-major inputs");
+  TRTORCH_EXPECT(a.outputs[0].shape.size() <= size_t(kMaxDims), op, ": rank ", a.outputs[0].shape.size(),
+                 " exceeds ", kMaxDims);
+}
+
+// Gather: y[o, j, k] = x[o, idx[j], k] over (outer, count, inner). Indices are trusted (see
+// GatherAttrs).
+template <typename W, typename I>
+__global__ void gather_kernel(const W* __restrict__ x, const I* __restrict__ idx, W* __restrict__ y, int64_t n,
+                              int64_t count, int64_t inner, int64_t dim) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t k = i % inner, r = i / inner;
+    int64_t j = r % count, o = r / count;
+    y[i] = x[(o * dim + int64_t(idx[j])) * inner + k];
+  }
+}
+
+class GatherKernel : public Kernel {
+ public:
+  explicit GatherKernel(const KernelArgs& a)
+      : axis_(a.node.attr<ir::GatherAttrs>().axis), elem_(ir::dtype_size(a.inputs[0].dtype)),
+        index_dtype_(a.inputs[1].dtype), n_(a.outputs[0].numel()), count_(a.inputs[1].numel()) {
+    for (const auto& d : a.inputs) TRTORCH_EXPECT(d.layout == Layout::kRowMajor, "Gather: expects row-major inputs");
+    TRTORCH_EXPECT(index_dtype_ == ir::DType::kInt32 || index_dtype_ == ir::DType::kInt64,
+                   "Gather: indices must be int32 or int64");
+    int64_t outer;
+    split_at(a.inputs[0].shape, axis_, outer, inner_);
+    dim_ = a.inputs[0].shape[size_t(axis_)];
+  }
+  void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
+    if (n_ == 0) return;
+    dispatch_size(elem_, [&](auto w) {
+      using W = decltype(w);
+      auto go = [&](auto i) {
+        using I = decltype(i);
+        gather_kernel<W, I><<<grid_for(n_), kThreads, 0, s>>>(static_cast<const W*>(in[0]), static_cast<const I*>(in[1]),
+                                                             static_cast<W*>(out[0]), n_, count_, inner_, dim_);
+      };
+      if (index_dtype_ == ir::DType::kInt32) go(int32_t{});
+      else go(int64_t{});
+    });
+    TRTORCH_CUDA_CHECK_LAUNCH();
+  }
+  std::string describe() const override { return str_cat("gather axis ", axis_, " of ", count_, " indices"); }
+
+ private:
+  int64_t axis_;
+  size_t elem_;
+  ir::DType index_dtype_;
+  int64_t n_, count_, inner_ = 1, dim_ = 0;
+};
+
+// Where: y[i] = c[oc] ? a[oa] : b[ob], offsets from the output coordinates and broadcast strides.
+template <typename W>
+__global__ void where_kernel(const bool* __restrict__ c, const W* __restrict__ a, const W* __restrict__ b,
+                             W* __restrict__ y, int64_t n, int rank, Dims8 shape, Dims8 sc, Dims8 sa, Dims8 sb) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t oc = 0, oa = 0, ob = 0, r = i;
+    for (int d = rank - 1; d >= 0; --d) {
+      int64_t q = r % shape.v[d];
+      r /= shape.v[d];
+      oc += q * sc.v[d];
+      oa += q * sa.v[d];
+      ob += q * sb.v[d];
+    }
+    y[i] = c[oc] ? a[oa] : b[ob];
+  }
+}
+
+class WhereKernel : public Kernel {
+ public:
+  explicit WhereKernel(const KernelArgs& a) : elem_(ir::dtype_size(a.outputs[0].dtype)), n_(a.outputs[0].numel()) {
+    expect_row_major(a, "Where");
+    const auto& out = a.outputs[0].shape;
+    rank_ = int(out.size());
+    shape_ = dims_of(out);
+    sc_ = broadcast_strides(a.inputs[0].shape, out);
+    sa_ = broadcast_strides(a.inputs[1].shape, out);
+    sb_ = broadcast_strides(a.inputs[2].shape, out);
+  }
+  void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
+    if (n_ == 0) return;
+    dispatch_size(elem_, [&](auto w) {
+      using W = decltype(w);
+      where_kernel<W><<<grid_for(n_), kThreads, 0, s>>>(static_cast<const bool*>(in[0]), static_cast<const W*>(in[1]),
+                                                       static_cast<const W*>(in[2]), static_cast<W*>(out[0]), n_,
+                                                       rank_, shape_, sc_, sa_, sb_);
+    });
+    TRTORCH_CUDA_CHECK_LAUNCH();
+  }
+  std::string describe() const override { return str_cat("where n=", n_); }
+
+ private:
+  size_t elem_;
+  int64_t n_;
+  int rank_ = 0;
+  Dims8 shape_, sc_, sa_, sb_;
+};
+
+// Expand: the permutation kernel with stride 0 along broadcast dims.
+class ExpandKernel : public Kernel {
+ public:
+  explicit ExpandKernel(const KernelArgs& a) : elem_(ir::dtype_size(a.outputs[0].dtype)), n_(a.outputs[0].numel()) {
+    expect_row_major(a, "Expand");
+    const auto& out = a.outputs[0].shape;
+    rank_ = int(out.size());
+    shape_ = dims_of(out);
+    src_stride_ = broadcast_strides(a.inputs[0].shape, out);
+  }
+  void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
+    if (n_ == 0) return;
+    dispatch_size(elem_, [&](auto w) {
+      using W = decltype(w);
+      permute_kernel<W><<<grid_for(n_), kThreads, 0, s>>>(static_cast<const W*>(in[0]), static_cast<W*>(out[0]), n_,
+                                                         rank_, shape_, src_stride_);
+    });
+    TRTORCH_CUDA_CHECK_LAUNCH();
+  }
+  std::string describe() const override { return str_cat("expand rank ", rank_, " n=", n_); }
+
+ private:
+  size_t elem_;
+  int64_t n_;
+  int rank_ = 0;
+  Dims8 shape_, src_stride_;
+};
+
 }  // namespace
 
 std::unique_ptr<Kernel> make_layout_change(const TensorDesc& from, Layout to) {
@@ -201,6 +345,9 @@ std::unique_ptr<Kernel> make_layout_change(const TensorDesc& from, Layout to) {
 std::unique_ptr<Kernel> make_Transpose(const KernelArgs& a) { return std::make_unique<TransposeKernel>(a); }
 std::unique_ptr<Kernel> make_Concat(const KernelArgs& a) { return std::make_unique<ConcatKernel>(a); }
 std::unique_ptr<Kernel> make_Slice(const KernelArgs& a) { return std::make_unique<SliceKernel>(a); }
+std::unique_ptr<Kernel> make_Gather(const KernelArgs& a) { return std::make_unique<GatherKernel>(a); }
+std::unique_ptr<Kernel> make_Where(const KernelArgs& a) { return std::make_unique<WhereKernel>(a); }
+std::unique_ptr<Kernel> make_Expand(const KernelArgs& a) { return std::make_unique<ExpandKernel>(a); }
 // No kernels: storage (Constant) or an alias of the input (Identity, Reshape), see executor.cpp.
 std::unique_ptr<Kernel> make_Constant(const KernelArgs&) { return nullptr; }
 std::unique_ptr<Kernel> make_Identity(const KernelArgs&) { return nullptr; }

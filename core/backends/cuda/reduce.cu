@@ -1,5 +1,6 @@
-// Reductions (sum/mean/max/min/prod over any sorted set of axes) and softmax / log-softmax.
-// A block per output element (or softmax row), FP32 accumulation, warp-shuffle reductions.
+// Reductions (sum/mean/max/min/prod over any sorted set of axes), softmax / log-softmax and
+// LayerNorm. A block per output element (or softmax / layer-norm row), FP32 accumulation,
+// warp-shuffle reductions.
 #include <algorithm>
 #include <cfloat>
 
@@ -171,9 +172,72 @@ class SoftmaxKernel : public Kernel {
   int64_t dim_ = 1, inner_ = 1, rows_ = 0;
 };
 
+// LayerNorm of `rows` rows of `cols` contiguous elements: two passes over the row (mean, then
+// the biased variance of x - mean), FP32 statistics, optional weight and bias of `cols`.
+template <typename T>
+__global__ void layer_norm_kernel(const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ b,
+                                  T* __restrict__ y, int64_t rows, int64_t cols, float eps) {
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const T* xr = x + r * cols;
+    T* yr = y + r * cols;
+    float sum = 0.0f;
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) sum += load_f(xr, j);
+    const float mean = block_reduce(sum, [](float p, float q) { return p + q; }, 0.0f) / float(cols);
+    float sq = 0.0f;
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+      const float d = load_f(xr, j) - mean;
+      sq += d * d;
+    }
+    const float var = block_reduce(sq, [](float p, float q) { return p + q; }, 0.0f) / float(cols);
+    const float rstd = rsqrtf(var + eps);
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+      float v = (load_f(xr, j) - mean) * rstd;
+      if (w) v *= load_f(w, j);
+      if (b) v += load_f(b, j);
+      yr[j] = from_f<T>(v);
+    }
+  }
+}
+
+class LayerNormKernel : public Kernel {
+ public:
+  explicit LayerNormKernel(const KernelArgs& a)
+      : attrs_(a.node.attr<ir::LayerNormAttrs>()), dtype_(a.inputs[0].dtype), n_inputs_(a.inputs.size()) {
+    for (const auto& d : a.inputs)
+      TRTORCH_EXPECT(d.layout == Layout::kRowMajor, "LayerNorm: expects row-major inputs");
+    const auto& s = a.inputs[0].shape;
+    for (size_t d = s.size() - size_t(attrs_.normalized_rank); d < s.size(); ++d) cols_ *= s[d];
+    rows_ = cols_ == 0 ? 0 : a.inputs[0].numel() / cols_;
+    dispatch_float(dtype_, "LayerNorm", [](auto) {});
+  }
+  void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
+    if (rows_ == 0) return;
+    dispatch_float(dtype_, "LayerNorm", [&](auto t) {
+      using T = decltype(t);
+      const T* w = n_inputs_ > 1 ? static_cast<const T*>(in[1]) : nullptr;
+      const T* b = n_inputs_ > 2 ? static_cast<const T*>(in[2]) : nullptr;
+      int threads = cols_ >= kBlock ? kBlock : std::max<int>(32, int((cols_ + 31) / 32 * 32));
+      layer_norm_kernel<T><<<unsigned(std::min<int64_t>(rows_, 65535 * 4)), threads, 0, s>>>(
+          static_cast<const T*>(in[0]), w, b, static_cast<T*>(out[0]), rows_, cols_, float(attrs_.eps));
+    });
+    TRTORCH_CUDA_CHECK_LAUNCH();
+  }
+  std::string describe() const override {
+    return str_cat("layer norm rows=", rows_, " cols=", cols_, n_inputs_ > 1 ? " affine " : " ",
+                   ir::dtype_name(dtype_));
+  }
+
+ private:
+  ir::LayerNormAttrs attrs_;
+  ir::DType dtype_;
+  size_t n_inputs_;
+  int64_t rows_ = 0, cols_ = 1;
+};
+
 }  // namespace
 
 std::unique_ptr<Kernel> make_Reduce(const KernelArgs& a) { return std::make_unique<ReduceKernel>(a); }
 std::unique_ptr<Kernel> make_Softmax(const KernelArgs& a) { return std::make_unique<SoftmaxKernel>(a); }
+std::unique_ptr<Kernel> make_LayerNorm(const KernelArgs& a) { return std::make_unique<LayerNormKernel>(a); }
 
 }  // namespace trtorch::backends::cuda

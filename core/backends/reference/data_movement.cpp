@@ -1,5 +1,7 @@
-// Data movement, on any dtype, byte-wise: Constant, Identity, Reshape, Transpose, Concat, Slice.
+// Data movement, on any dtype, byte-wise: Constant, Identity, Reshape, Transpose, Concat, Slice,
+// Gather, Where (a select) and Expand.
 #include <cstring>
+#include <string>
 
 #include "core/backends/reference/kernels.h"
 
@@ -89,6 +91,89 @@ void eval_Slice(const ir::SliceAttrs& a, const std::vector<HostTensor>& in, std:
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t k = 0; k < count; ++k)
       std::memcpy(y + size_t(o * count + k) * chunk, x + size_t(o * dim + a.start + k * a.step) * chunk, chunk);
+}
+
+namespace {
+
+// Element strides of `in` along the dims of `out` (numpy broadcasting: dims align to the right,
+// stride 0 where the input has size 1 or no dim).
+std::vector<int64_t> broadcast_strides(const std::vector<int64_t>& in, const std::vector<int64_t>& out) {
+  const std::vector<int64_t> st = contiguous_strides(in);
+  std::vector<int64_t> r(out.size(), 0);
+  const size_t off = out.size() - in.size();
+  for (size_t d = off; d < out.size(); ++d) r[d] = in[d - off] == 1 ? 0 : st[d - off];
+  return r;
+}
+
+// Calls f(o, offsets) for every output element o in row-major order, with offsets[k] the
+// element offset of operand k (strides from broadcast_strides).
+template <typename F>
+void for_each_broadcast(const std::vector<int64_t>& out, const std::vector<std::vector<int64_t>>& strides, F&& f) {
+  const int64_t n = ir::numel_of(out);
+  const size_t r = out.size(), k = strides.size();
+  std::vector<int64_t> idx(r, 0), offs(k, 0);
+  for (int64_t o = 0; o < n; ++o) {
+    f(o, offs);
+    for (size_t d = r; d-- > 0;) {
+      for (size_t j = 0; j < k; ++j) offs[j] += strides[j][d];
+      if (++idx[d] < out[d]) break;
+      for (size_t j = 0; j < k; ++j) offs[j] -= strides[j][d] * out[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+}  // namespace
+
+void eval_Gather(const ir::GatherAttrs& a, const std::vector<HostTensor>& in, std::vector<HostTensor>& out) {
+  allocate(out[0]);
+  const auto& xs = in[0].shape;
+  const size_t esize = ir::dtype_size(in[0].dtype);
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < a.axis; ++d) outer *= xs[size_t(d)];
+  for (size_t d = size_t(a.axis) + 1; d < xs.size(); ++d) inner *= xs[d];
+  const int64_t dim = xs[size_t(a.axis)], count = in[1].numel();
+  std::vector<int64_t> idx(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    idx[size_t(i)] = in[1].dtype == ir::DType::kInt32 ? in[1].ptr<int32_t>()[i] : in[1].ptr<int64_t>()[i];
+    TRTORCH_EXPECT(idx[size_t(i)] >= 0 && idx[size_t(i)] < dim, "Gather: index ", idx[size_t(i)],
+                   " (at position ", i, " of the indices) is out of range for axis ", a.axis, " of size ", dim);
+  }
+  const size_t chunk = size_t(inner) * esize;
+  const auto* x = static_cast<const uint8_t*>(in[0].data());
+  auto* y = static_cast<uint8_t*>(out[0].data());
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t k = 0; k < count; ++k)
+      std::memcpy(y + size_t(o * count + k) * chunk, x + size_t(o * dim + idx[size_t(k)]) * chunk, chunk);
+}
+
+void eval_Where(const ir::WhereAttrs&, const std::vector<HostTensor>& in, std::vector<HostTensor>& out) {
+  allocate(out[0]);
+  const auto& ys = out[0].shape;
+  const std::vector<std::vector<int64_t>> st{broadcast_strides(in[0].shape, ys), broadcast_strides(in[1].shape, ys),
+                                             broadcast_strides(in[2].shape, ys)};
+  const Bool* c = in[0].ptr<Bool>();
+  visit_elem_size(ir::dtype_size(out[0].dtype), [&](auto tag) {
+    using U = typename decltype(tag)::type;
+    const U* a = in[1].ptr<U>();
+    const U* b = in[2].ptr<U>();
+    U* y = out[0].ptr<U>();
+    for_each_broadcast(ys, st, [&](int64_t o, const std::vector<int64_t>& off) {
+      y[o] = c[off[0]] ? a[off[1]] : b[off[2]];
+    });
+  });
+}
+
+void eval_Expand(const ir::ExpandAttrs&, const std::vector<HostTensor>& in, std::vector<HostTensor>& out) {
+  allocate(out[0]);
+  const auto& ys = out[0].shape;
+  const std::vector<std::vector<int64_t>> st{broadcast_strides(in[0].shape, ys)};
+  visit_elem_size(ir::dtype_size(out[0].dtype), [&](auto tag) {
+    using U = typename decltype(tag)::type;
+    const U* x = in[0].ptr<U>();
+    U* y = out[0].ptr<U>();
+    for_each_broadcast(ys, st, [&](int64_t o, const std::vector<int64_t>& off) { y[o] = x[off[0]]; });
+  });
 }
 
 }  // namespace trtorch::backends::reference

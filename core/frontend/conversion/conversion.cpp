@@ -6,6 +6,7 @@
 
 #include "core/frontend/conversion/context.h"
 #include "core/frontend/conversion/registry.h"
+#include "core/runtime/runtime.h"
 #include "core/util/error.h"
 #include "core/util/logging.h"
 
@@ -228,6 +229,15 @@ OutputTree make_output_tree(ConversionCtx& ctx, const Arg& a, std::vector<ir::Va
   return t;
 }
 
+// The engine dtype of a graph input: integer and bool inputs (token ids, masks) keep the dtype
+// their TorchScript type gives; every other input is FP32 here (the engine precision is applied
+// by the builder).
+ir::DType input_dtype(const torch::jit::Value* v) {
+  auto st = v->type()->expectRef<c10::TensorType>().scalarType();
+  if (st && (*st == at::kLong || *st == at::kInt || *st == at::kBool)) return runtime::from_torch_dtype(*st);
+  return ir::DType::kFloat32;
+}
+
 }  // namespace
 
 ConvertedGraph convert_graph(const std::shared_ptr<torch::jit::Graph>& g, const std::vector<InputSpec>& inputs) {
@@ -254,7 +264,7 @@ ConvertedGraph convert_graph(const std::shared_ptr<torch::jit::Graph>& g, const 
                    "'): shape ranges (min/opt/max) are not yet supported; give a fixed shape");
     for (int64_t d : s.opt)
       TRTORCH_EXPECT(d > 0, "input ", i, " ('", v->debugName(), "') has a non-positive dimension ", d);
-    ir::Value* iv = out.graph->add_input(ir::TensorType::fixed(ir::DType::kFloat32, s.opt), v->debugName());
+    ir::Value* iv = out.graph->add_input(ir::TensorType::fixed(input_dtype(v), s.opt), v->debugName());
     ctx.set(v, Arg::of_tensor(iv));
     out.input_names.push_back(v->debugName());
   }

@@ -53,6 +53,16 @@ std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module
     TRTORCH_ERROR("freezing the module failed: ", e.what());
   }
   auto g = frozen.get_method(method).graph()->copy();
+  // Keep the dtypes declared on the method's inputs (the frontend takes integer and bool input
+  // dtypes from them); cloning and freezing may drop them.
+  auto declared = module.get_method(method).graph();
+  if (declared->inputs().size() == g->inputs().size()) {
+    for (size_t i = 0; i < g->inputs().size(); ++i) {
+      auto t = declared->inputs()[i]->type()->cast<c10::TensorType>();
+      if (t && t->scalarType() && g->inputs()[i]->type()->kind() == c10::TypeKind::TensorType)
+        g->inputs()[i]->setType(t);
+    }
+  }
   torch::jit::Inline(*g);
   torch::jit::RemoveListMutation(g);
   torch::jit::RemoveTensorMutation(g);

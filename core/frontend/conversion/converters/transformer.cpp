@@ -1,0 +1,187 @@
+// Transformer building blocks: layer_norm, embedding / index_select (Gather), masked_fill /
+// where (Where), expand / expand_as (Expand), and scaled_dot_product_attention, decomposed into
+// MatMul, Transpose, Binary, Where and Softmax.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <ATen/ATen.h>
+
+#include "core/frontend/conversion/converters/helpers.h"
+
+namespace trtorch::frontend::converters {
+namespace {
+
+using torch::jit::Node;
+
+std::string float_input(const ConversionCtx& ctx, const Node* n) {
+  const Arg& a = ctx.arg(n->input(0));
+  if (a.kind == Arg::Kind::kTensor && !ir::is_floating(a.tensor->type.dtype))
+    return str_cat("only floating-point inputs are supported, got ", a.tensor->type.str());
+  return "";
+}
+
+// The guard of ops whose input `i` holds indices.
+std::string int_indices(const ConversionCtx& ctx, const Node* n, size_t i) {
+  const Arg& a = ctx.arg(n->input(i));
+  if (a.kind == Arg::Kind::kTensor) {
+    ir::DType t = a.tensor->type.dtype;
+    if (t != ir::DType::kInt32 && t != ir::DType::kInt64)
+      return str_cat("indices must be int32 or int64, got ", ir::dtype_name(t));
+  } else if (a.kind == Arg::Kind::kIValue && a.ivalue.isTensor()) {
+    at::ScalarType t = a.ivalue.toTensor().scalar_type();
+    if (t != at::kInt && t != at::kLong) return str_cat("indices must be int32 or int64, got ", c10::toString(t));
+  }
+  return "";
+}
+
+ir::Value* gather(ConversionCtx& ctx, ir::Value* data, ir::Value* idx, int64_t axis) {
+  ir::GatherAttrs a;
+  a.axis = axis;
+  return ctx.add(ir::OpKind::Gather, a, {data, idx});
+}
+
+ir::Value* where(ConversionCtx& ctx, ir::Value* cond, ir::Value* a, ir::Value* b) {
+  return ctx.add(ir::OpKind::Where, ir::WhereAttrs{}, {cond, a, b});
+}
+
+// x broadcast to `size` (torch.expand: -1 keeps the input's dim; new leading dims are given).
+ir::Value* expand(ConversionCtx& ctx, ir::Value* x, std::vector<int64_t> size) {
+  auto s = shape_of(ctx, x);
+  if (size.size() < s.size())
+    ctx.fail(str_cat("expand to ", size.size(), " dims is below the input's rank ", s.size()));
+  const size_t off = size.size() - s.size();
+  for (size_t i = 0; i < size.size(); ++i) {
+    if (size[i] != -1) continue;
+    if (i < off) ctx.fail("expand: -1 is not allowed for a new leading dim");
+    size[i] = s[i - off];
+  }
+  if (size == s) return x;
+  ir::ExpandAttrs a;
+  a.shape = std::move(size);
+  return ctx.add(ir::OpKind::Expand, a, {x});
+}
+
+void add_layer_norm(ConversionCtx& ctx, const Node* n) {
+  ir::Value* x = ctx.tensor(n->input(0));
+  auto norm = ctx.to_ints(n->input(1));
+  auto s = shape_of(ctx, x);
+  if (norm.empty() || norm.size() > s.size() || !std::equal(norm.begin(), norm.end(), s.end() - int64_t(norm.size())))
+    ctx.fail(str_cat("normalized_shape does not match the last dims of ", x->type.str()));
+  ir::LayerNormAttrs a;
+  a.normalized_rank = int64_t(norm.size());
+  a.eps = ctx.to_double(n->input(4));
+  std::vector<ir::Value*> ins{x};
+  const bool has_w = !ctx.is_none(n->input(2)), has_b = !ctx.is_none(n->input(3));
+  if (has_w || has_b)
+    ins.push_back(has_w ? ctx.tensor_as(n->input(2), x->type.dtype) : ctx.constant(at::ones(norm)));
+  if (has_b) ins.push_back(ctx.tensor_as(n->input(3), x->type.dtype));
+  ctx.set_output(0, ctx.add(ir::OpKind::LayerNorm, a, ins));
+}
+
+// where(cond, self, other) in the dtype of the engine-computed value (self, else other).
+void add_where(ConversionCtx& ctx, const Node* n, size_t cond_i, size_t self_i, size_t other_i) {
+  const Arg& s = ctx.arg(n->input(self_i));
+  const Arg& o = ctx.arg(n->input(other_i));
+  ir::DType dt = s.kind == Arg::Kind::kTensor   ? s.tensor->type.dtype
+                 : o.kind == Arg::Kind::kTensor ? o.tensor->type.dtype
+                                                : ctx.tensor(n->input(self_i))->type.dtype;
+  ir::Value* cond = ctx.tensor_as(n->input(cond_i), ir::DType::kBool);
+  ctx.set_output(0, where(ctx, cond, ctx.tensor_as(n->input(self_i), dt), ctx.tensor_as(n->input(other_i), dt)));
+}
+
+// softmax(q @ k^T * scale + mask) @ v over the last two dims, any leading (batch, head) dims.
+void add_sdpa(ConversionCtx& ctx, const Node* n) {
+  ir::Value* q = ctx.tensor(n->input(0));
+  ir::DType dt = q->type.dtype;
+  ir::Value* k = ctx.tensor_as(n->input(1), dt);
+  ir::Value* v = ctx.tensor_as(n->input(2), dt);
+  auto qs = shape_of(ctx, q), ks = shape_of(ctx, k);
+  if (qs.size() < 2 || ks.size() < 2 || shape_of(ctx, v).size() < 2) ctx.fail("query, key and value need rank >= 2");
+  if (ctx.to_double(n->input(4)) != 0.0) ctx.fail("dropout_p must be 0 for inference");
+  const bool causal = ctx.to_bool(n->input(5));
+  const bool has_mask = !ctx.is_none(n->input(3));
+  if (causal && has_mask) ctx.fail("attn_mask and is_causal=True cannot both be given");
+  if (n->inputs().size() > 7 && ctx.to_bool(n->input(7)) && qs.size() >= 3 && qs[qs.size() - 3] != ks[ks.size() - 3])
+    ctx.fail("grouped-query attention (enable_gqa with fewer key/value heads) is not supported yet");
+  const int64_t E = qs.back(), L = qs[qs.size() - 2], S = ks[ks.size() - 2];
+  const double scale = ctx.is_none(n->input(6)) ? 1.0 / std::sqrt(double(E)) : ctx.to_double(n->input(6));
+
+  std::vector<int64_t> perm;
+  for (int64_t i = 0; i < int64_t(ks.size()); ++i) perm.push_back(i);
+  std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
+  ir::Value* scores = ctx.add(ir::OpKind::MatMul, ir::MatMulAttrs{}, {q, transpose(ctx, k, perm)});
+  scores = binary(ctx, scores, ctx.scalar_constant(scale, dt), ir::BinaryKind::kMul);
+  const double neg_inf = -std::numeric_limits<double>::infinity();
+  if (causal) {
+    // torch: keep j <= i (ones(L, S).tril()), -inf elsewhere.
+    at::Tensor m = at::zeros({L, S}).masked_fill(at::ones({L, S}, at::kBool).triu(1), neg_inf);
+    scores = binary(ctx, scores, ctx.constant(m), ir::BinaryKind::kAdd);
+  } else if (has_mask) {
+    const Arg& ma = ctx.arg(n->input(3));
+    bool is_bool = ma.kind == Arg::Kind::kTensor ? ma.tensor->type.dtype == ir::DType::kBool
+                                                 : ma.ivalue.isTensor() && ma.ivalue.toTensor().scalar_type() == at::kBool;
+    if (is_bool)
+      scores = where(ctx, ctx.tensor(n->input(3)), scores, ctx.scalar_constant(neg_inf, dt));
+    else
+      scores = binary(ctx, scores, ctx.tensor_as(n->input(3), dt), ir::BinaryKind::kAdd);
+  }
+  ir::SoftmaxAttrs sm;
+  sm.axis = scores->type.rank() - 1;
+  ir::Value* p = ctx.add(ir::OpKind::Softmax, sm, {scores});
+  ctx.set_output(0, ctx.add(ir::OpKind::MatMul, ir::MatMulAttrs{}, {p, v}));
+}
+
+static auto reg =
+    RegisterConverters()
+        .pattern({{"aten::layer_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight=None, Tensor? bias=None, "
+                   "float eps=1e-05, bool cudnn_enable=True) -> Tensor"},
+                  add_layer_norm, float_input})
+        .pattern({{"aten::embedding(Tensor weight, Tensor indices, SymInt padding_idx=-1, bool scale_grad_by_freq=False, "
+                   "bool sparse=False) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    // padding_idx only affects gradients.
+                    ctx.set_output(0, gather(ctx, ctx.tensor(n->input(0)), ctx.tensor(n->input(1)), 0));
+                  },
+                  [](const ConversionCtx& ctx, const Node* n) { return int_indices(ctx, n, 1); }})
+        .pattern({{"aten::index_select(Tensor self, int dim, Tensor index) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ir::Value* x = ctx.tensor(n->input(0));
+                    ir::Value* idx = ctx.tensor(n->input(2));
+                    if (idx->type.rank() > 1) ctx.fail(str_cat("index must be 0-D or 1-D, got ", idx->type.str()));
+                    if (idx->type.rank() == 0) idx = reshape(ctx, idx, {1});
+                    ctx.set_output(0, gather(ctx, x, idx, normalize_dim(ctx, ctx.to_int(n->input(1)), x->type.rank())));
+                  },
+                  [](const ConversionCtx& ctx, const Node* n) { return int_indices(ctx, n, 2); }})
+        .pattern({{"aten::masked_fill.Scalar(Tensor self, Tensor mask, Scalar value) -> Tensor",
+                   "aten::masked_fill_.Scalar(Tensor(a!) self, Tensor mask, Scalar value) -> Tensor(a!)",
+                   "aten::masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor",
+                   "aten::masked_fill_.Tensor(Tensor(a!) self, Tensor mask, Tensor value) -> Tensor(a!)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ir::Value* x = ctx.tensor(n->input(0));
+                    ir::Value* value = ctx.tensor_as(n->input(2), x->type.dtype);
+                    if (value->type.rank() != 0) ctx.fail("masked_fill value must be a scalar or a 0-D tensor");
+                    ir::Value* out = where(ctx, ctx.tensor_as(n->input(1), ir::DType::kBool), value, x);
+                    // The mask may broadcast self, but the result keeps self's shape.
+                    if (out->type != x->type) ctx.fail("masked_fill: the mask must broadcast to self's shape");
+                    ctx.set_output(0, out);
+                  }})
+        .pattern({{"aten::where.self(Tensor condition, Tensor self, Tensor other) -> Tensor",
+                   "aten::where.ScalarOther(Tensor condition, Tensor self, Scalar other) -> Tensor",
+                   "aten::where.ScalarSelf(Tensor condition, Scalar self, Tensor other) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) { add_where(ctx, n, 0, 1, 2); }})
+        .pattern({{"aten::expand(Tensor(a) self, SymInt[] size, *, bool implicit=False) -> Tensor(a)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ctx.set_output(0, expand(ctx, ctx.tensor(n->input(0)), ctx.to_ints(n->input(1))));
+                  }})
+        .pattern({{"aten::expand_as(Tensor(a) self, Tensor other) -> Tensor(a)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ir::Value* other = ctx.tensor(n->input(1));
+                    ctx.set_output(0, expand(ctx, ctx.tensor(n->input(0)), shape_of(ctx, other)));
+                  }})
+        .pattern({{"aten::scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask=None, "
+                   "float dropout_p=0., bool is_causal=False, *, float? scale=None, bool enable_gqa=False) -> Tensor"},
+                  add_sdpa, float_input});
+
+}  // namespace
+}  // namespace trtorch::frontend::converters

@@ -95,6 +95,15 @@ std::vector<OpCase> cases() {
   // --- shape and layout ---
   add({"view_size_arith", "def forward(self, x):\n  n = x.size(0)\n  return x.view(n, -1) * 2.0\n", {{3, 2, 4}}});
   add({"reshape_flatten", "def forward(self, x):\n  return torch.flatten(x.reshape(2, 3, 4, 2), 1, 2)\n", {{6, 8}}});
+  add({"native_multi_head_attention",
+       "def forward(self, x):\n"
+       "  return torch._native_multi_head_attention(x, x, x, 16, 2, self.w, self.b, self.pw, self.pb, None, False)[0]\n",
+       {{2, 5, 16}}, {{"w", w({48, 16})}, {"b", w({48})}, {"pw", w({16, 16})}, {"pb", w({16})}}});
+  add({"unflatten", "def forward(self, x):\n  return torch.unflatten(x, 1, [2, -1]) * 2.0\n", {{3, 8, 5}}});
+  add({"format_in_assert",
+       "def forward(self, x):\n  h = x.size(1)\n  torch._assert(h == 8, 'expected {} rows, got {}'.format(8, h))\n"
+       "  return x + 1.0\n",
+       {{3, 8}}});
   add({"permute_transpose_t", "def forward(self, x, y):\n  return x.permute(2, 0, 1).contiguous(), x.transpose(0, -1), y.t()\n", {{2, 3, 4}, {3, 5}}});
   add({"unsqueeze_squeeze", "def forward(self, x):\n  return x.unsqueeze(1).unsqueeze(-1), x.unsqueeze(0).squeeze(0), x.view(3, 1, 4).squeeze()\n", {{3, 4}}});
   add({"cat_stack", "def forward(self, x, y):\n  return torch.cat([x, y, x], 1), torch.stack([x, x], 0)\n", {{2, 3}, {2, 5}}});

@@ -29,13 +29,19 @@ MODELS = {
     "efficientnet_b0": lambda: torchvision.models.efficientnet_b0(),
     "regnet_y_400mf": lambda: torchvision.models.regnet_y_400mf(),
     "googlenet": lambda: torchvision.models.googlenet(init_weights=True),
+    "vit_b_16": lambda: torchvision.models.vit_b_16(),
 }
+# Models with a fixed input resolution.
+SIZES = {"vit_b_16": 224}
 
 
 def randomize_batchnorm(model):
     """Fresh models have identity batch-norm statistics; give them real ones so that folding
-    and batch-norm kernels are exercised with non-trivial numbers."""
+    and batch-norm kernels are exercised with non-trivial numbers. ViT's classifier head starts
+    at zero (a zero output compares trivially): give it random weights."""
     g = torch.Generator().manual_seed(1)
+    if isinstance(model, torchvision.models.VisionTransformer):
+        model.heads.head.weight.data.copy_(torch.randn(model.heads.head.weight.shape, generator=g) * 0.02)
     for m in model.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
             c = m.num_features
@@ -64,7 +70,8 @@ def main():
             warnings.simplefilter("ignore")
             model = MODELS[name]().eval()
             randomize_batchnorm(model)
-            example = torch.randn(1, 3, args.size, args.size)
+            size = SIZES.get(name, args.size)
+            example = torch.randn(1, 3, size, size)
             with torch.no_grad():
                 torch.jit.script(model).save(paths["scripted"] + ".tmp")
                 torch.jit.trace(model, example, check_trace=False).save(paths["traced"] + ".tmp")

@@ -1,4 +1,4 @@
-// Whole-model tests: torchvision classification models (random weights, eval mode), scripted
+// Whole-model tests: torchvision classification models and ViT-B/16 (random weights, eval mode), scripted
 // and traced, compiled with trtorch on the reference backend and compared with TorchScript;
 // the compiled module is saved, then loaded and run in a fresh process (trtorch_run, which
 // links only the runtime library).
@@ -26,7 +26,7 @@ namespace {
 
 const char* kModels[] = {"resnet18",     "resnet50",        "resnext50_32x4d",  "wide_resnet50_2", "mobilenet_v2",
                          "mobilenet_v3_large", "vgg16",     "alexnet",          "squeezenet1_1",   "densenet121",
-                         "shufflenet_v2_x1_0", "efficientnet_b0", "regnet_y_400mf", "googlenet"};
+                         "shufflenet_v2_x1_0", "efficientnet_b0", "regnet_y_400mf", "googlenet", "vit_b_16"};
 
 struct ModelCase {
   std::string model, kind;  // kind: scripted | traced
@@ -46,7 +46,9 @@ std::string model_path(const ModelCase& c) {
   return std::string(dir ? dir : "models") + "/" + c.model + "_" + c.kind + ".ts";
 }
 
-int64_t input_size() {
+// The input resolution: TRTORCH_MODEL_SIZE (default 112), or the model's fixed one (ViT: 224).
+int64_t input_size(const ModelCase& c) {
+  if (c.model == "vit_b_16") return 224;
   const char* s = std::getenv("TRTORCH_MODEL_SIZE");
   return s ? std::atoll(s) : 112;
 }
@@ -57,7 +59,7 @@ TEST_P(ModelTest, FP32MatchesTorchScriptAndRunsInFreshProcess) {
   const ModelCase& c = GetParam();
   torch::jit::Module m = torch::jit::load(model_path(c));
   torch::manual_seed(7);
-  std::vector<at::Tensor> inputs{torch::randn({1, 3, input_size(), input_size()})};
+  std::vector<at::Tensor> inputs{torch::randn({1, 3, input_size(c), input_size(c)})};
   auto want = flatten(run(m, inputs));
   auto compiled = trtorch::CompileGraph(m, reference_spec(inputs));
   auto got = flatten(run(compiled, inputs));
@@ -82,7 +84,7 @@ TEST_P(ModelTest, FP16MatchesTorchScript) {
   const ModelCase& c = GetParam();
   torch::jit::Module m = torch::jit::load(model_path(c));
   torch::manual_seed(7);
-  std::vector<at::Tensor> inputs{torch::randn({1, 3, input_size(), input_size()})};
+  std::vector<at::Tensor> inputs{torch::randn({1, 3, input_size(c), input_size(c)})};
   auto want = flatten(run(m, inputs));
   auto compiled = trtorch::CompileGraph(m, reference_spec(inputs, /*fp16=*/true));
   auto got = flatten(run(compiled, to_half(inputs)));
@@ -99,7 +101,7 @@ TEST_P(ModelTest, GPUMatchesTorchScript) {
   const ModelCase& c = GetParam();
   torch::jit::Module m = torch::jit::load(model_path(c));
   torch::manual_seed(7);
-  std::vector<at::Tensor> inputs{torch::randn({1, 3, input_size(), input_size()})};
+  std::vector<at::Tensor> inputs{torch::randn({1, 3, input_size(c), input_size(c)})};
   auto want = flatten(run(m, inputs));
   auto compiled = trtorch::CompileGraph(m, gpu_spec(inputs));
   auto got = flatten(run(compiled, to_cuda(inputs)));

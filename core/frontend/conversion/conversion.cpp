@@ -44,6 +44,9 @@ bool try_generic_eval(ConversionCtx& ctx, const Node* n) {
   if (!op) return false;
   torch::jit::Stack stack;
   for (const auto* v : n->inputs()) stack.push_back(ctx.ivalue(v));
+  // Vararg operators (aten::format, ...) read their input count from the stack, as the
+  // interpreter pushes it.
+  if (n->maybeSchema() && n->maybeSchema()->is_vararg()) stack.push_back(int64_t(n->inputs().size()));
   try {
     n->getOperation()(stack);
   } catch (const std::exception& e) {

@@ -74,6 +74,17 @@ static auto reg =
                     t.insert(t.end(), s.begin() + b + 1, s.end());
                     ctx.set_output(0, reshape(ctx, x, t));
                   }})
+        .pattern({{"aten::unflatten.int(Tensor(a) self, int dim, SymInt[] sizes) -> Tensor(a)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ir::Value* x = ctx.tensor(n->input(0));
+                    auto s = shape_of(ctx, x);
+                    int64_t d = normalize_dim(ctx, ctx.to_int(n->input(1)), int64_t(s.size()));
+                    auto sizes = ctx.to_ints(n->input(2));
+                    std::vector<int64_t> t(s.begin(), s.begin() + d);
+                    t.insert(t.end(), sizes.begin(), sizes.end());  // one -1 allowed, as torch
+                    t.insert(t.end(), s.begin() + d + 1, s.end());
+                    ctx.set_output(0, reshape(ctx, x, t));
+                  }})
         .pattern({{"aten::permute(Tensor(a) self, int[] dims) -> Tensor(a)"},
                   [](ConversionCtx& ctx, const Node* n) {
                     ir::Value* x = ctx.tensor(n->input(0));

@@ -8,6 +8,7 @@
 #include <ATen/ATen.h>
 
 #include "core/frontend/conversion/converters/helpers.h"
+#include "core/runtime/runtime.h"
 
 namespace trtorch::frontend::converters {
 namespace {
@@ -91,6 +92,14 @@ void add_where(ConversionCtx& ctx, const Node* n, size_t cond_i, size_t self_i, 
 }
 
 // softmax(q @ k^T * scale + mask) @ v over the last two dims, any leading (batch, head) dims.
+// softmax(scores, last dim) @ v.
+ir::Value* softmax_matmul(ConversionCtx& ctx, ir::Value* scores, ir::Value* v) {
+  ir::SoftmaxAttrs sm;
+  sm.axis = scores->type.rank() - 1;
+  ir::Value* p = ctx.add(ir::OpKind::Softmax, sm, {scores});
+  return ctx.add(ir::OpKind::MatMul, ir::MatMulAttrs{}, {p, v});
+}
+
 void add_sdpa(ConversionCtx& ctx, const Node* n) {
   ir::Value* q = ctx.tensor(n->input(0));
   ir::DType dt = q->type.dtype;
@@ -126,10 +135,42 @@ void add_sdpa(ConversionCtx& ctx, const Node* n) {
     else
       scores = binary(ctx, scores, ctx.tensor_as(n->input(3), dt), ir::BinaryKind::kAdd);
   }
-  ir::SoftmaxAttrs sm;
-  sm.axis = scores->type.rank() - 1;
-  ir::Value* p = ctx.add(ir::OpKind::Softmax, sm, {scores});
-  ctx.set_output(0, ctx.add(ir::OpKind::MatMul, ir::MatMulAttrs{}, {p, v}));
+  ctx.set_output(0, softmax_matmul(ctx, scores, v));
+}
+
+// torch's fused multi-head attention (what nn.MultiheadAttention runs in eval mode without
+// autograd): q/k/v projections, per-head attention, output projection; no mask, no weights.
+void add_native_mha(ConversionCtx& ctx, const Node* n) {
+  if (!ctx.is_none(n->input(9))) ctx.fail("_native_multi_head_attention with a mask is not supported yet");
+  if (n->output(1)->hasUses()) ctx.fail("the attention weights output of _native_multi_head_attention is not supported");
+  for (size_t i : {5, 6, 7, 8})
+    if (!ctx.is_const(n->input(i))) ctx.fail("multi-head attention weights must be constants (freeze the module)");
+  ir::Value* query = ctx.tensor(n->input(0));
+  ir::DType dt = query->type.dtype;
+  const int64_t E = ctx.to_int(n->input(3)), H = ctx.to_int(n->input(4));
+  if (H <= 0 || E % H != 0) ctx.fail(str_cat("embed_dim ", E, " is not divisible by num_head ", H));
+  const int64_t D = E / H;
+  at::Tensor w = ctx.ivalue(n->input(5)).toTensor(), b = ctx.ivalue(n->input(6)).toTensor();
+  // Projections of query, key and value, split into heads: [N, L, E] -> [N, H, L, D].
+  std::vector<ir::Value*> qkv;
+  for (int64_t i = 0; i < 3; ++i) {
+    ir::Value* x = i == 0 ? query : ctx.tensor_as(n->input(size_t(i)), dt);
+    auto xs = shape_of(ctx, x);
+    if (xs.size() != 3 || xs[2] != E) ctx.fail(str_cat("multi-head attention expects [N, L, ", E, "] inputs"));
+    ir::Value* y = ctx.add(ir::OpKind::Linear, ir::LinearAttrs{},
+                           {x, ctx.constant(w.narrow(0, i * E, E).contiguous().to(runtime::to_torch_dtype(dt))),
+                            ctx.constant(b.narrow(0, i * E, E).contiguous().to(runtime::to_torch_dtype(dt)))});
+    y = reshape(ctx, y, {xs[0], xs[1], H, D});
+    qkv.push_back(transpose(ctx, y, {0, 2, 1, 3}));
+  }
+  ir::Value* scores = ctx.add(ir::OpKind::MatMul, ir::MatMulAttrs{}, {qkv[0], transpose(ctx, qkv[1], {0, 1, 3, 2})});
+  scores = binary(ctx, scores, ctx.scalar_constant(1.0 / std::sqrt(double(D)), dt), ir::BinaryKind::kMul);
+  ir::Value* o = softmax_matmul(ctx, scores, qkv[2]);  // [N, H, L, D]
+  auto os = shape_of(ctx, o);
+  o = reshape(ctx, transpose(ctx, o, {0, 2, 1, 3}), {os[0], os[2], E});
+  ctx.set_output(0, ctx.add(ir::OpKind::Linear, ir::LinearAttrs{}, {o, ctx.tensor_as(n->input(7), dt),
+                                                                   ctx.tensor_as(n->input(8), dt)}));
+  ctx.set(n->output(1), Arg::of_ivalue(c10::IValue()));
 }
 
 static auto reg =
@@ -181,7 +222,12 @@ static auto reg =
                   }})
         .pattern({{"aten::scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask=None, "
                    "float dropout_p=0., bool is_causal=False, *, float? scale=None, bool enable_gqa=False) -> Tensor"},
-                  add_sdpa, float_input});
+                  add_sdpa, float_input})
+        .pattern({{"aten::_native_multi_head_attention(Tensor query, Tensor key, Tensor value, int embed_dim, "
+                   "int num_head, Tensor qkv_weight, Tensor qkv_bias, Tensor proj_weight, Tensor proj_bias, "
+                   "Tensor? mask=None, bool need_weights=True, bool average_attn_weights=True, int? mask_type=None) "
+                   "-> (Tensor, Tensor)"},
+                  add_native_mha, float_input});
 
 }  // namespace
 }  // namespace trtorch::frontend::converters

@@ -65,6 +65,12 @@ static auto evaluators =
                 ctx.set(n->output(), Arg::of_ivalue(false));  // inference engines carry no autograd
                 return true;
               })
+        .kind("prim::is_nested",
+              [](ConversionCtx& ctx, const Node* n) {
+                if (!is_engine_tensor(ctx, n->input(0))) return false;
+                ctx.set(n->output(), Arg::of_ivalue(false));  // engine tensors are dense
+                return true;
+              })
         .kind("aten::is_floating_point",
               [](ConversionCtx& ctx, const Node* n) {
                 if (!is_engine_tensor(ctx, n->input(0))) return false;

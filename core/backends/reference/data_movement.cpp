@@ -63,9 +63,8 @@ void eval_Concat(const ir::ConcatAttrs& a, const std::vector<HostTensor>& in, st
   allocate(out[0]);
   const auto& ys = out[0].shape;
   const size_t esize = ir::dtype_size(out[0].dtype);
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < a.axis; ++d) outer *= ys[size_t(d)];
-  for (size_t d = size_t(a.axis) + 1; d < ys.size(); ++d) inner *= ys[d];
+  int64_t outer, inner;
+  outer_inner(ys, a.axis, &outer, &inner);
   const size_t out_row = size_t(ys[size_t(a.axis)] * inner) * esize;
   auto* y = static_cast<uint8_t*>(out[0].data());
   size_t col = 0;  // byte offset of the current input within an output row
@@ -81,9 +80,8 @@ void eval_Slice(const ir::SliceAttrs& a, const std::vector<HostTensor>& in, std:
   allocate(out[0]);
   const auto& xs = in[0].shape;
   const size_t esize = ir::dtype_size(in[0].dtype);
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < a.axis; ++d) outer *= xs[size_t(d)];
-  for (size_t d = size_t(a.axis) + 1; d < xs.size(); ++d) inner *= xs[d];
+  int64_t outer, inner;
+  outer_inner(xs, a.axis, &outer, &inner);
   const int64_t dim = xs[size_t(a.axis)], count = out[0].shape[size_t(a.axis)];
   const size_t chunk = size_t(inner) * esize;
   const auto* x = static_cast<const uint8_t*>(in[0].data());
@@ -129,9 +127,8 @@ void eval_Gather(const ir::GatherAttrs& a, const std::vector<HostTensor>& in, st
   allocate(out[0]);
   const auto& xs = in[0].shape;
   const size_t esize = ir::dtype_size(in[0].dtype);
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < a.axis; ++d) outer *= xs[size_t(d)];
-  for (size_t d = size_t(a.axis) + 1; d < xs.size(); ++d) inner *= xs[d];
+  int64_t outer, inner;
+  outer_inner(xs, a.axis, &outer, &inner);
   const int64_t dim = xs[size_t(a.axis)], count = in[1].numel();
   std::vector<int64_t> idx(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; ++i) {

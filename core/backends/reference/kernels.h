@@ -24,6 +24,14 @@ namespace trtorch::backends::reference {
 // y[i] = kind(x[i]) in FP32 (x == y allowed). Shared by Unary and the fused epilogues.
 void unary_float(ir::UnaryKind kind, float alpha, float beta, int64_t n, const float* x, float* y);
 
+// Element counts before and after `axis` of a shape: the tensor seen as [outer, shape[axis], inner].
+inline void outer_inner(const std::vector<int64_t>& shape, int64_t axis, int64_t* outer, int64_t* inner) {
+  *outer = 1;
+  *inner = 1;
+  for (int64_t d = 0; d < axis; ++d) *outer *= shape[size_t(d)];
+  for (size_t d = size_t(axis) + 1; d < shape.size(); ++d) *inner *= shape[d];
+}
+
 // Elementwise loops shorter than this stay on one thread.
 constexpr int64_t kParallelMin = int64_t(1) << 15;
 

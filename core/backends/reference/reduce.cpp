@@ -107,9 +107,8 @@ void eval_Softmax(const ir::SoftmaxAttrs& a, const std::vector<HostTensor>& in, 
   FloatIn xin("Softmax", "input", in[0]);
   FloatOut yout(out[0]);
   const auto& shape = in[0].shape;
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < a.axis; ++d) outer *= shape[size_t(d)];
-  for (size_t d = size_t(a.axis) + 1; d < shape.size(); ++d) inner *= shape[d];
+  int64_t outer, inner;
+  outer_inner(shape, a.axis, &outer, &inner);
   const int64_t n = shape[size_t(a.axis)];
   const float* x = xin.data();
   float* y = yout.data();

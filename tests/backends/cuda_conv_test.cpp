@@ -50,7 +50,7 @@ HostTensor random_tensor(DType t, const Shape& shape, uint32_t seed, double scal
 }
 
 // [N, C, H, W] row-major <-> channels-last bytes, any element size.
-HostTensor nchw_to_nhwc(const HostTensor& t) {
+HostTensor relayout(const HostTensor& t, bool to_nhwc) {
   HostTensor o(t.dtype, t.shape);
   const int64_t N = t.shape[0], C = t.shape[1], H = t.shape[2], W = t.shape[3];
   const size_t es = dtype_size(t.dtype);
@@ -59,26 +59,15 @@ HostTensor nchw_to_nhwc(const HostTensor& t) {
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c)
       for (int64_t h = 0; h < H; ++h)
-        for (int64_t w = 0; w < W; ++w)
-          std::memcpy(dst + size_t(((n * H + h) * W + w) * C + c) * es,
-                      src + size_t(((n * C + c) * H + h) * W + w) * es, es);
+        for (int64_t w = 0; w < W; ++w) {
+          const size_t nchw = size_t(((n * C + c) * H + h) * W + w) * es;
+          const size_t nhwc = size_t(((n * H + h) * W + w) * C + c) * es;
+          std::memcpy(dst + (to_nhwc ? nhwc : nchw), src + (to_nhwc ? nchw : nhwc), es);
+        }
   return o;
 }
-
-HostTensor nhwc_to_nchw(const HostTensor& t) {
-  HostTensor o(t.dtype, t.shape);
-  const int64_t N = t.shape[0], C = t.shape[1], H = t.shape[2], W = t.shape[3];
-  const size_t es = dtype_size(t.dtype);
-  const auto* src = static_cast<const uint8_t*>(t.data());
-  auto* dst = static_cast<uint8_t*>(o.data());
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t h = 0; h < H; ++h)
-        for (int64_t w = 0; w < W; ++w)
-          std::memcpy(dst + size_t(((n * C + c) * H + h) * W + w) * es,
-                      src + size_t(((n * H + h) * W + w) * C + c) * es, es);
-  return o;
-}
+HostTensor nchw_to_nhwc(const HostTensor& t) { return relayout(t, true); }
+HostTensor nhwc_to_nchw(const HostTensor& t) { return relayout(t, false); }
 
 DeviceBuffer upload(const HostTensor& t) {
   DeviceBuffer b(t.nbytes());

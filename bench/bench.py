@@ -7,7 +7,7 @@ eager FP32 (relative: max|y - y_fp32| / max|y_fp32|). Writes a markdown table, J
 chart, and prints the table.
 
     PYTHONPATH=build/python python3 bench/bench.py --out out/bench \
-        [--models resnet50,mobilenet_v2,efficientnet_b0,vgg16] [--batches 1,32] \
+        [--models resnet50,mobilenet_v2,efficientnet_b0,vgg16,bert] [--batches 1,32] \
         [--precisions fp16,fp32] [--with-compile] [--iters 200]
 """
 import argparse
@@ -21,28 +21,30 @@ import warnings
 import torch
 import torchvision
 
-MODELS = {
+VISION = {
     "resnet50": torchvision.models.resnet50,
     "mobilenet_v2": torchvision.models.mobilenet_v2,
     "efficientnet_b0": torchvision.models.efficientnet_b0,
     "vgg16": torchvision.models.vgg16,
     "resnet18": torchvision.models.resnet18,
 }
+TRANSFORMERS = ("bert", "gpt2")  # transformers' BertModel / GPT2Model, default configs
+SEQ_LEN = 128
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
-def median_ms(fn, x, iters, warmup=20):
+def median_ms(fn, xs, iters, warmup=20):
     """Median of `iters` runs, each timed with CUDA events, after `warmup` runs."""
     with torch.no_grad():
         for _ in range(warmup):
-            fn(x)
+            fn(*xs)
         torch.cuda.synchronize()
         times = []
         for _ in range(iters):
             a = torch.cuda.Event(enable_timing=True)
             b = torch.cuda.Event(enable_timing=True)
             a.record()
-            fn(x)
+            fn(*xs)
             b.record()
             b.synchronize()
             times.append(a.elapsed_time(b))
@@ -61,7 +63,7 @@ def errors(y, ref):
     return d, d / max(ref.abs().max().item(), 1e-12)
 
 
-def measure(name, make_fn, x, ref, iters):
+def measure(name, make_fn, xs, ref, iters):
     """Builds (timed), runs once for the error, then times; peak memory over build and runs."""
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
@@ -69,11 +71,11 @@ def measure(name, make_fn, x, ref, iters):
     t0 = time.perf_counter()
     fn = make_fn()
     with torch.no_grad():
-        y = fn(x)
+        y = fn(*xs)
     torch.cuda.synchronize()
     build_s = time.perf_counter() - t0
     abs_err, rel_err = errors(y, ref)
-    ms = median_ms(fn, x, iters)
+    ms = median_ms(fn, xs, iters)
     peak_torch = torch.cuda.max_memory_allocated()
     # trtorch keeps weights and tactics' buffers outside torch's allocator: count the device's
     # free memory too.
@@ -82,25 +84,82 @@ def measure(name, make_fn, x, ref, iters):
             "peak_torch_mib": peak_torch / 2**20, "device_mem_delta_mib": used_device / 2**20}
 
 
+class LastHiddenState(torch.nn.Module):
+    """A transformers model returning its last hidden state (a tensor, for every backend)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None):
+        if token_type_ids is not None:
+            return self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                              return_dict=False)[0]
+        return self.model(input_ids=input_ids, return_dict=False)[0]
+
+
+def make_model(name, device="cuda"):
+    """Random weights (seeded). Vision models get batch-norm statistics estimated on random
+    images: torchvision initialises running statistics to mean 0 / variance 1, with which deep
+    networks shrink activations towards zero (MobileNetV2's outputs were ~1e-9, EfficientNet-B0's
+    ~1e-12) and output errors say nothing; estimated statistics keep activations of unit scale."""
+    torch.manual_seed(0)
+    if name in TRANSFORMERS:
+        import transformers
+        if name == "bert":
+            m = transformers.BertModel(transformers.BertConfig(), add_pooling_layer=False)
+        else:
+            m = transformers.GPT2Model(transformers.GPT2Config())
+        return LastHiddenState(m).to(device).eval()
+    model = VISION[name]().to(device)
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if bns:
+        for bn in bns:
+            bn.reset_running_stats()
+            bn.momentum = None  # cumulative average over the calibration batches
+        model.train()
+        with torch.no_grad():
+            for _ in range(4):
+                model(torch.randn(16, 3, 224, 224, device=device))
+    return model.eval()
+
+
+def make_inputs(name, batch):
+    """The model's example inputs on the GPU: images, or token ids (BERT: with an attention mask
+    that pads the second half of every other sequence, and token types)."""
+    torch.manual_seed(1)
+    if name not in TRANSFORMERS:
+        return [torch.randn(batch, 3, 224, 224, device="cuda")]
+    ids = torch.randint(0, 30000, (batch, SEQ_LEN), device="cuda")
+    if name == "gpt2":
+        return [ids]
+    mask = torch.ones(batch, SEQ_LEN, dtype=torch.long, device="cuda")
+    mask[1::2, SEQ_LEN // 2:] = 0
+    types = torch.zeros(batch, SEQ_LEN, dtype=torch.long, device="cuda")
+    types[:, SEQ_LEN // 2:] = 1
+    return [ids, mask, types]
+
+
 def run_config(model_name, batch, prec, args):
     import trtorch
 
-    torch.manual_seed(0)
     dtype = DTYPES[prec]
-    model = MODELS[model_name]().eval().cuda()
-    x32 = torch.randn(batch, 3, 224, 224, device="cuda")
+    model = make_model(model_name)
+    xs32 = make_inputs(model_name, batch)
     with torch.no_grad():
-        ref = model(x32).float()
+        ref = first_tensor(model(*xs32)).float()
     m = model.to(dtype)
-    x = x32.to(dtype)
+    xs = [x.to(dtype) if x.is_floating_point() else x for x in xs32]
     rows = []
+    transformer = model_name in TRANSFORMERS
 
     def eager():
         return m
 
     def torchscript():
         with torch.no_grad():
-            return torch.jit.freeze(torch.jit.script(m).eval())
+            mod = torch.jit.trace(m, xs) if transformer else torch.jit.script(m)
+            return torch.jit.freeze(mod.eval())
 
     def compiled():
         torch._dynamo.reset()
@@ -109,13 +168,16 @@ def run_config(model_name, batch, prec, args):
 
     # trtorch compiles an FP32 TorchScript module on the CPU (as a user would hand it over) and
     # converts the weights itself; the weights are the eager model's.
-    model_cpu = MODELS[model_name]().eval()
+    model_cpu = make_model(model_name, device="cpu")
     model_cpu.load_state_dict({k: v.float().cpu() for k, v in model.state_dict().items()})
 
     def trt():
-        scripted = torch.jit.script(model_cpu).eval()
-        return trtorch.compile(scripted, {"input_shapes": [list(x.shape)], "op_precision": dtype, "device": "gpu",
-                                          "num_avg_timing_iters": args.timing_iters})
+        if transformer:
+            scripted = torch.jit.trace(model_cpu.eval(), [x.cpu() for x in xs32])
+        else:
+            scripted = torch.jit.script(model_cpu).eval()
+        return trtorch.compile(scripted, {"input_shapes": [list(x.shape) for x in xs], "op_precision": dtype,
+                                          "device": "gpu", "num_avg_timing_iters": args.timing_iters})
 
     backends = [("eager", eager), ("torchscript", torchscript)]
     if args.with_compile:
@@ -123,7 +185,7 @@ def run_config(model_name, batch, prec, args):
     backends.append(("trtorch", trt))
     for name, make in backends:
         try:
-            r = measure(name, make, x, ref, args.iters)
+            r = measure(name, make, xs, ref, args.iters)
         except Exception as e:  # reported in the table, never hidden
             r = {"backend": name, "error": str(e).splitlines()[0][:200]}
         r.update({"model": model_name, "batch": batch, "precision": prec})

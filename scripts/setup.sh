@@ -4,6 +4,9 @@
 #
 #  * Debian packages (development machine / CI only): ccache, googletest sources, python3-venv
 #  * PyPI, pinned to the GPU machine's versions: torch 2.11.0, torchvision 0.26.0, pybind11, pytest
+#  * PyPI: transformers 5.17.0 (the BERT and GPT-2 model tests). Required on the development
+#    machine / CI (Debian 12); elsewhere (the GPU machine has no network) a failed install only
+#    warns, and the model tests skip those models, saying why.
 #  * third_party/ (ignored by git): googletest sources, CUTLASS 4.2.0.0 and cudnn-frontend 1.32.0
 #    headers, unpacked from their pinned PyPI wheels (sha256 checked).
 # On the GPU machine (no network) third_party/ travels with the tree and torch is preinstalled.
@@ -17,6 +20,7 @@ TORCH_VERSION=2.11.0
 TORCHVISION_VERSION=0.26.0
 PYBIND11_VERSION=3.1.0
 PYTEST_VERSION=9.2.0
+TRANSFORMERS_VERSION=5.17.0
 CUTLASS_WHEEL=nvidia_cutlass-4.2.0.0-py3-none-any.whl
 CUTLASS_SHA=f9599ada45c7bcb6bf53f7d3f0a7d154183e53451c01bfa59eecd37dd4a693f6
 CUDNN_FE_WHEEL=nvidia_cudnn_frontend-1.32.0-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl
@@ -49,6 +53,24 @@ if ! have_py_pkgs; then
   log "pip install torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION pybind11 pytest"
   "$PY" -m pip install -q "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" \
     "pybind11==$PYBIND11_VERSION" "pytest==$PYTEST_VERSION"
+fi
+
+# --- transformers (model tests: BERT, GPT-2) ---
+have_transformers() {
+  "$PY" - "$TRANSFORMERS_VERSION" <<'PYEOF' 2>/dev/null
+import sys
+import transformers
+sys.exit(0 if transformers.__version__ == sys.argv[1] else 1)
+PYEOF
+}
+if ! have_transformers; then
+  log "pip install transformers==$TRANSFORMERS_VERSION"
+  if ! "$PY" -m pip install -q "transformers==$TRANSFORMERS_VERSION"; then
+    if [ -f /etc/debian_version ] && grep -q '^12' /etc/debian_version; then
+      echo "[setup] installing transformers==$TRANSFORMERS_VERSION failed"; exit 1
+    fi
+    log "warning: transformers==$TRANSFORMERS_VERSION could not be installed; the BERT/GPT-2 model tests will be skipped"
+  fi
 fi
 
 # --- third_party: googletest sources ---

@@ -28,6 +28,10 @@ enum class BinaryKind : uint8_t { kAdd, kSub, kMul, kDiv, kPow, kMax, kMin, kCou
 const char* binary_kind_name(BinaryKind k);
 
 enum class PoolKind : uint8_t { kMax, kAvg, kCount };
+// Compare: the six comparisons, then the logical connectives (operands taken as truth values:
+// nonzero is true).
+enum class CompareKind : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe, kAnd, kOr, kXor, kCount };
+const char* compare_kind_name(CompareKind k);
 enum class ReduceKind : uint8_t { kSum, kMean, kMax, kMin, kProd, kCount };
 
 struct ConstantAttrs {
@@ -154,10 +158,17 @@ struct CastAttrs {
 // Layer normalization over the last `normalized_rank` dims (biased variance, like
 // torch.layer_norm). Inputs: x, then optionally weight and bias, each shaped like those dims.
 // With a single optional input it is the weight (bias-only is expressed with a ones weight).
+// has_residual (set by fuse_epilogues): input 1 is a residual of x's type and x + residual is
+// normalized (the sum in FP32, not rounded to the storage type); weight and bias follow it.
 struct LayerNormAttrs {
   int64_t normalized_rank = 1;
   double eps = 1e-5;
-  template <class F> void visit(F&& f) { f("normalized_rank", normalized_rank); f("eps", eps); }
+  bool has_residual = false;
+  template <class F> void visit(F&& f) {
+    f("normalized_rank", normalized_rank);
+    f("eps", eps);
+    f("has_residual", has_residual);
+  }
 };
 
 // out = data indexed by `indices` (int32/int64, any shape) along `axis`:
@@ -181,6 +192,37 @@ struct WhereAttrs {
 struct ExpandAttrs {
   std::vector<int64_t> shape;
   template <class F> void visit(F&& f) { f("shape", shape); }
+};
+
+// Scaled dot-product attention over the last two dims, per leading (batch, head) index:
+//   out = softmax(q @ k^T * scale + bias [+ causal]) @ v
+// q [..., L, E], k [..., S, E], v [..., S, Ev] with equal leading dims; the optional 4th input
+// is an additive bias of q's dtype broadcastable to [..., L, S] (a boolean mask arrives as 0 /
+// -inf). causal keeps key j for query i only when j <= i (torch's is_causal, top-left aligned).
+// Softmax is computed in FP32; a row whose every score is -inf gives NaN, as in torch.
+// bshd: q, k, v and the output are rank 4 and given as [B, seq, H, d] (the layout of a linear
+// projection before its heads are transposed out); the bias still broadcasts to [B, H, L, S].
+struct AttentionAttrs {
+  double scale = 1.0;
+  bool causal = false;
+  bool bshd = false;
+  template <class F> void visit(F&& f) { f("scale", scale); f("causal", causal); f("bshd", bshd); }
+};
+
+// out = a <kind> b, bool, with numpy broadcasting of a and b, which share a dtype (any dtype,
+// bool included). Comparisons follow IEEE rules on floats (NaN compares unequal to everything,
+// so only kNe is true for it); kAnd, kOr and kXor are logical (nonzero is true).
+struct CompareAttrs {
+  CompareKind kind = CompareKind::kEq;
+  template <class F> void visit(F&& f) { f("kind", kind); }
+};
+
+// Inclusive prefix sum along `axis` (non-negative after conversion); the output has the input's
+// dtype and shape (float, int32 or int64; floating types accumulate in at least FP32, integers
+// wrap around like torch).
+struct CumSumAttrs {
+  int64_t axis = 0;
+  template <class F> void visit(F&& f) { f("axis", axis); }
 };
 
 }  // namespace trtorch::ir

@@ -28,6 +28,9 @@ static_assert(sizeof(kBinaryNames) / sizeof(kBinaryNames[0]) == size_t(BinaryKin
               "binary name table size");
 const char* const kPoolNames[] = {"max", "avg"};
 static_assert(sizeof(kPoolNames) / sizeof(kPoolNames[0]) == size_t(PoolKind::kCount), "pool names");
+const char* const kCompareNames[] = {"eq", "ne", "lt", "le", "gt", "ge", "and", "or", "xor"};
+static_assert(sizeof(kCompareNames) / sizeof(kCompareNames[0]) == size_t(CompareKind::kCount),
+              "compare name table size");
 const char* const kReduceNames[] = {"sum", "mean", "max", "min", "prod"};
 static_assert(sizeof(kReduceNames) / sizeof(kReduceNames[0]) == size_t(ReduceKind::kCount),
               "reduce names");
@@ -47,6 +50,7 @@ struct AttrPrinter {
   void operator()(const char* n, const DType& v) { sep(n); os << dtype_name(v); }
   void operator()(const char* n, const UnaryKind& v) { sep(n); os << unary_kind_name(v); }
   void operator()(const char* n, const BinaryKind& v) { sep(n); os << binary_kind_name(v); }
+  void operator()(const char* n, const CompareKind& v) { sep(n); os << compare_kind_name(v); }
   void operator()(const char* n, const PoolKind& v) {
     sep(n);
     os << (size_t(v) < size_t(PoolKind::kCount) ? kPoolNames[size_t(v)] : "?");
@@ -116,6 +120,10 @@ const char* unary_kind_name(UnaryKind k) {
 }
 const char* binary_kind_name(BinaryKind k) {
   return size_t(k) < size_t(BinaryKind::kCount) ? kBinaryNames[size_t(k)] : "?";
+}
+
+const char* compare_kind_name(CompareKind k) {
+  return size_t(k) < size_t(CompareKind::kCount) ? kCompareNames[size_t(k)] : "?";
 }
 
 std::string attrs_str(const Attrs& a) {

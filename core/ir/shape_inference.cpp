@@ -1,5 +1,6 @@
 // Shape and dtype inference, one function per op of ops.def.
 #include <algorithm>
+#include <cmath>
 
 #include "core/ir/ir.h"
 #include "core/util/error.h"
@@ -355,8 +356,15 @@ Types infer_LayerNorm(const LayerNormAttrs& a, const Types& in) {
   for (int64_t d = r - a.normalized_rank; d < r; ++d)
     INFER_EXPECT(in[0].dims[size_t(d)].is_static(), "normalized dims must be static, got ", in[0].str());
   const std::vector<Dim> norm(in[0].dims.end() - a.normalized_rank, in[0].dims.end());
-  for (size_t i = 1; i < in.size(); ++i)
-    INFER_EXPECT(in[i].dims == norm, i == 1 ? "weight " : "bias ", in[i].str(),
+  size_t first_param = 1;
+  if (a.has_residual) {
+    INFER_EXPECT(in.size() >= 2 && in[1] == in[0], "the residual must have the input's type ", in[0].str());
+    first_param = 2;
+  }
+  INFER_EXPECT(in.size() <= first_param + 2, "expected at most a weight and a bias after the ",
+               a.has_residual ? "residual" : "input", ", got ", in.size(), " inputs");
+  for (size_t i = first_param; i < in.size(); ++i)
+    INFER_EXPECT(in[i].dims == norm, i == first_param ? "weight " : "bias ", in[i].str(),
                  " must have the shape of the last ", a.normalized_rank, " dims of ", in[0].str());
   return {in[0]};
 }
@@ -399,6 +407,60 @@ Types infer_Expand(const ExpandAttrs& a, const Types& in) {
     out.push_back(Dim::fixed(a.shape[i]));
   }
   return {TensorType(x.dtype, out)};
+}
+
+Types infer_Attention(const AttentionAttrs& a, const Types& in) {
+  const char* op = "Attention";
+  const TensorType &q = in[0], &k = in[1], &v = in[2];
+  expect_float(op, q, "query");
+  for (size_t i = 1; i < in.size(); ++i)
+    INFER_EXPECT(in[i].dtype == q.dtype, "input ", i, " ", in[i].str(), " must have the query's dtype ",
+                 dtype_name(q.dtype));
+  INFER_EXPECT(q.rank() >= 2 && k.rank() == q.rank() && v.rank() == q.rank(), "query, key and value need one rank >= 2, got ",
+               q.str(), ", ", k.str(), ", ", v.str());
+  if (a.bshd) {
+    // [B, seq, H, d]: check as [B, H, seq, d].
+    INFER_EXPECT(q.rank() == 4, "bshd needs rank-4 query, key and value, got ", q.str());
+    auto bhsd = [](const TensorType& t) { return TensorType(t.dtype, {t.dims[0], t.dims[2], t.dims[1], t.dims[3]}); };
+    AttentionAttrs b = a;
+    b.bshd = false;
+    Types as_bhsd{bhsd(q), bhsd(k), bhsd(v)};
+    if (in.size() > 3) as_bhsd.push_back(in[3]);
+    TensorType o = infer_Attention(b, as_bhsd)[0];
+    return {bhsd(o)};
+  }
+  const size_t r = size_t(q.rank());
+  for (size_t d = 0; d + 2 < r; ++d)
+    INFER_EXPECT(k.dims[d] == q.dims[d] && v.dims[d] == q.dims[d], "leading dims differ: ", q.str(), ", ", k.str(), ", ",
+                 v.str());
+  INFER_EXPECT(k.dims[r - 1] == q.dims[r - 1], "key ", k.str(), " and query ", q.str(), " differ in the last dim");
+  INFER_EXPECT(v.dims[r - 2] == k.dims[r - 2], "value ", v.str(), " and key ", k.str(), " differ in sequence length");
+  INFER_EXPECT(std::isfinite(a.scale), "scale must be finite, got ", a.scale);
+  std::vector<Dim> scores(q.dims.begin(), q.dims.end() - 1);
+  scores.push_back(k.dims[r - 2]);
+  if (in.size() > 3) {
+    INFER_EXPECT(in[3].rank() <= q.rank(), "bias ", in[3].str(), " has a higher rank than the scores");
+    INFER_EXPECT(broadcast(op, scores, in[3].dims) == scores, "bias ", in[3].str(), " does not broadcast to the scores [",
+                 TensorType(q.dtype, scores).str(), "]");
+  }
+  std::vector<Dim> out(q.dims.begin(), q.dims.end() - 1);
+  out.push_back(v.dims[r - 1]);
+  return {TensorType(q.dtype, out)};
+}
+
+Types infer_Compare(const CompareAttrs& a, const Types& in) {
+  const char* op = "Compare";
+  INFER_EXPECT(size_t(a.kind) < size_t(CompareKind::kCount), "unknown kind ", int(a.kind));
+  expect_same_dtype(op, in);
+  return {TensorType(DType::kBool, broadcast(op, in[0].dims, in[1].dims))};
+}
+
+Types infer_CumSum(const CumSumAttrs& a, const Types& in) {
+  const char* op = "CumSum";
+  const TensorType& x = in[0];
+  INFER_EXPECT(x.dtype != DType::kBool, "bool input is not supported (cast it to an integer type first)");
+  INFER_EXPECT(a.axis >= 0 && a.axis < x.rank(), "axis ", a.axis, " out of range for ", x.str());
+  return {x};
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Fuses the epilogues that GPU convolution and GEMM kernels apply for free:
 //   Conv2d -> Binary add (same-shaped other operand) -> Unary   ==>  Conv2d{has_residual, has_act}
 //   Linear -> Unary                                             ==>  Linear{has_act}
+//   Binary add (same-shaped operands) -> LayerNorm              ==>  LayerNorm{has_residual}
 // Safety: the producer's output has exactly one user and is not a graph output; the residual
 // has exactly the output's type (no broadcasting). The fused node takes the place of the last
 // node it absorbs, so a residual computed after the convolution (ResNet's downsample branch) is
@@ -61,6 +62,29 @@ bool fuse_activation(ir::Graph& g, ir::Node*& layer) {
   return true;
 }
 
+// Binary add (two operands of the output's type, no other user) -> LayerNorm  ==>  LayerNorm
+// {has_residual}(a, b, weight, bias): the add is done in the normalization kernel's registers.
+bool fuse_norm_residual(ir::Graph& g, ir::Node*& norm) {
+  auto& a = norm->attr<ir::LayerNormAttrs>();
+  if (a.has_residual) return false;
+  ir::Node* add = norm->inputs[0]->producer;
+  if (!add || add->op != ir::OpKind::Binary || add->attr<ir::BinaryAttrs>().kind != ir::BinaryKind::kAdd) return false;
+  if (single_user(g, add) != norm) return false;
+  const ir::TensorType& t = add->outputs[0]->type;
+  if (add->inputs[0]->type != t || add->inputs[1]->type != t) return false;
+  ir::LayerNormAttrs fa = a;
+  fa.has_residual = true;
+  std::vector<ir::Value*> ins{add->inputs[0], add->inputs[1]};
+  ins.insert(ins.end(), norm->inputs.begin() + 1, norm->inputs.end());
+  ir::Node* fused = g.insert_before(norm, ir::OpKind::LayerNorm, fa, ins, norm->source);
+  fused->outputs[0]->name = norm->outputs[0]->name;
+  g.replace_all_uses(norm->outputs[0], fused->outputs[0]);
+  g.remove_node(norm);
+  g.remove_node(add);
+  norm = fused;
+  return true;
+}
+
 }  // namespace
 
 bool fuse_epilogues(ir::Graph& g) {
@@ -75,6 +99,8 @@ bool fuse_epilogues(ir::Graph& g) {
         fused |= fuse_activation<ir::Conv2dAttrs>(g, n);
       } else if (n->op == ir::OpKind::Linear) {
         fused = fuse_activation<ir::LinearAttrs>(g, n);
+      } else if (n->op == ir::OpKind::LayerNorm) {
+        fused = fuse_norm_residual(g, n);
       }
       if (fused) {
         changed = again = true;

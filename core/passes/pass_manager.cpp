@@ -56,6 +56,8 @@ PassManager default_pipeline(PassManager::Options o) {
       .add("constant_folding", constant_folding)
       .add("fold_batch_norm", fold_batch_norm)
       .add("fuse_epilogues", fuse_epilogues)
+      .add("common_subexpression_elimination", common_subexpression_elimination)
+      .add("fold_attention_layout", fold_attention_layout)
       .add("dead_code_elimination", dead_code_elimination);
   return pm;
 }

@@ -21,14 +21,20 @@ struct Pass {
 // Evaluates nodes whose inputs are all constants (with the reference backend) and replaces them
 // by Constant nodes.
 bool constant_folding(ir::Graph& g);
+// Merges nodes with equal op, attributes and inputs, and constants with equal bytes.
+bool common_subexpression_elimination(ir::Graph& g);
 // Removes nodes none of whose outputs reach a graph output.
 bool dead_code_elimination(ir::Graph& g);
 // Folds an inference BatchNorm that follows a Conv2d or Linear (whose weights are constants and
 // whose output has no other user) into the weights and bias.
 bool fold_batch_norm(ir::Graph& g);
-// Folds a residual add and an activation into the Conv2d before them, and an activation into
-// the Linear before it (the epilogue fields of Conv2dAttrs / LinearAttrs).
+// Folds a residual add and an activation into the Conv2d before them, an activation into the
+// Linear before it, and an add into the LayerNorm after it (the epilogue fields of
+// Conv2dAttrs / LinearAttrs, LayerNormAttrs::has_residual).
 bool fuse_epilogues(ir::Graph& g);
+// Lets Attention read q/k/v as [B, seq, H, d] (AttentionAttrs::bshd) where they are the
+// heads-first transposes of such tensors, and drops the transpose of its output back.
+bool fold_attention_layout(ir::Graph& g);
 // Removes Identity nodes, Casts to the same dtype, Reshapes to the same shape and identity
 // Transposes.
 bool remove_identity(ir::Graph& g);

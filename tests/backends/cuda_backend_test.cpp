@@ -4,6 +4,8 @@
 // where there is no GPU.
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -309,6 +311,130 @@ TEST_P(CudaBackend, MobileNetStyleNetwork) {
     return g;
   };
   check("mobilenet-style network", make, inputs_of({{3, 3, 20, 20}}), dt);
+}
+
+// The NHWC pooling and depthwise kernels path by path. Channel counts cover every vector width
+// in FP16/BF16 (C = 16 and 264: 8 channels per thread; 12: 4; 6: 2; 7: 1) and 264 gives the
+// global pooling several channel blocks. Activations are channels-last after a convolution (a
+// channel slice of one for C % 8 != 0). Outputs, in order:
+//   0-6   Pool2d: max 3x3 s2 p1, the same in ceil mode (H = 12 makes ceil mode add a clipped
+//         window), avg 3x3 s2 p1, avg ceil count_include_pad=false, avg ceil divisor_override 5,
+//         avg 2x2 s2 ceil (clipped windows along W = 13), max 3x3 dilation 2. The max pools read
+//         a tensor with three NaNs (a window holding one gives NaN).
+//   7-10  global (AdaptivePool2d to 1x1) avg and max over 56x56 pixels (H*W split over blocks,
+//         partials combined by a second kernel; the max input holds one NaN), then avg and max
+//         over 6x7 pixels (one pass).
+//   11-17 depthwise convolutions on 12x13 (output widths 13 and 7: no multiple of the per-thread
+//         pixel tiles 4 and 2) with bias, residual and activations where listed in `dws`.
+// FP32 has no NHWC activations: there it checks the generic kernels on the same graphs.
+TEST_P(CudaBackend, NhwcPoolingAndDepthwise) {
+  const DType dt = GetParam();
+  struct Dw {
+    int64_t r, s, sh, sw, ph, pw, dil;
+    bool bias, residual, has_act;
+    UnaryAttrs act;
+  };
+  const std::vector<Dw> dws = {
+      {3, 3, 1, 1, 1, 1, 1, true, true, true, UnaryAttrs{UnaryKind::kClamp, 0.0, 6.0}},  // tiled, 4 px/thread
+      {3, 3, 2, 2, 1, 1, 1, true, true, true, UnaryAttrs{UnaryKind::kHardSwish}},        // tiled, 2 px/thread
+      {5, 5, 1, 1, 2, 2, 1, true, false, true, UnaryAttrs{UnaryKind::kSilu}},            // tiled, 4 px/thread
+      {5, 5, 2, 2, 2, 2, 1, true, true, true, UnaryAttrs{UnaryKind::kRelu}},             // tiled, 2 px/thread
+      {3, 3, 1, 1, 2, 2, 2, false, true, false, UnaryAttrs{}},                           // dilation 2: generic
+      {3, 5, 2, 1, 1, 2, 1, true, false, true, UnaryAttrs{UnaryKind::kSigmoid}},         // R != S, s(2,1): tiled
+      {7, 7, 2, 2, 3, 3, 1, false, false, true, UnaryAttrs{UnaryKind::kGeluTanh}},       // 7x7: generic
+  };
+  constexpr int64_t N = 2, H = 12, W = 13, BH = 56, BW = 56;
+  for (int64_t C : {16, 12, 6, 7, 264}) {
+    // Graph inputs: x, NaN mask of the stem's output, big x, its NaN mask, then the residuals.
+    std::vector<std::vector<int64_t>> shapes = {{N, 3, H, W}, {N, C, H, W}, {N, 3, BH, BW}, {N, C, BH, BW}};
+    for (const Dw& d : dws)
+      if (d.residual)
+        shapes.push_back({N, C, (H + 2 * d.ph - d.dil * (d.r - 1) - 1) / d.sh + 1,
+                          (W + 2 * d.pw - d.dil * (d.s - 1) - 1) / d.sw + 1});
+    auto make = [C, shapes, dws](DType t) {
+      auto g = std::make_unique<Graph>();
+      std::vector<Value*> in;
+      for (const auto& s : shapes) in.push_back(g->add_input(TensorType::fixed(t, s), "x"));
+      // A 3x3 convolution to C channels (to a multiple of 8, then a channel slice).
+      auto stem = [&](Value* x, uint32_t seed) {
+        const int64_t K = (C + 7) / 8 * 8;
+        Conv2dAttrs c;
+        c.padding = {1, 1};
+        Value* y = g->add_node(OpKind::Conv2d, c,
+                               {x, g->add_constant(random_tensor(t, {K, 3, 3, 3}, seed, 0.3f)),
+                                g->add_constant(random_tensor(t, {K}, seed + 1, 0.5f))})->outputs[0];
+        if (K != C) y = g->add_node(OpKind::Slice, SliceAttrs{1, 0, C, 1}, {y})->outputs[0];
+        return y;
+      };
+      auto add = [&](Value* a, Value* b) { return g->add_node(OpKind::Binary, BinaryAttrs{BinaryKind::kAdd}, {a, b})->outputs[0]; };
+      Value* y = stem(in[0], 1);
+      Value* yn = add(y, in[1]);
+      auto pool = [&](Value* v, PoolKind kind, std::vector<int64_t> k, std::vector<int64_t> s,
+                      std::vector<int64_t> p, bool ceil, bool include_pad = true, int64_t divisor = 0,
+                      std::vector<int64_t> dil = {1, 1}) {
+        Pool2dAttrs a;
+        a.kind = kind;
+        a.kernel = k;
+        a.stride = s;
+        a.padding = p;
+        a.ceil_mode = ceil;
+        a.count_include_pad = include_pad;
+        a.divisor_override = divisor;
+        a.dilation = dil;
+        Value* o = g->add_node(OpKind::Pool2d, a, {v})->outputs[0];
+        g->mark_output(o);
+        return o;
+      };
+      Value* p1 = pool(yn, PoolKind::kMax, {3, 3}, {2, 2}, {1, 1}, false);
+      pool(yn, PoolKind::kMax, {3, 3}, {2, 2}, {1, 1}, true);
+      Value* p3 = pool(y, PoolKind::kAvg, {3, 3}, {2, 2}, {1, 1}, false);
+      pool(y, PoolKind::kAvg, {3, 3}, {2, 2}, {1, 1}, true, false);
+      pool(y, PoolKind::kAvg, {3, 3}, {2, 2}, {1, 1}, true, true, 5);
+      pool(y, PoolKind::kAvg, {2, 2}, {2, 2}, {0, 0}, true);
+      pool(yn, PoolKind::kMax, {3, 3}, {1, 1}, {1, 1}, false, true, 0, {2, 2});
+      auto global = [&](Value* v, PoolKind kind) {
+        AdaptivePool2dAttrs a;
+        a.kind = kind;
+        g->mark_output(g->add_node(OpKind::AdaptivePool2d, a, {v})->outputs[0]);
+      };
+      Value* big = stem(in[2], 3);
+      global(big, PoolKind::kAvg);
+      global(add(big, in[3]), PoolKind::kMax);
+      global(p3, PoolKind::kAvg);
+      global(p1, PoolKind::kMax);
+      size_t residual = 4;
+      uint32_t seed = 10;
+      for (const Dw& d : dws) {
+        Conv2dAttrs a;
+        a.groups = C;
+        a.stride = {d.sh, d.sw};
+        a.padding = {d.ph, d.pw};
+        a.dilation = {d.dil, d.dil};
+        std::vector<Value*> ins = {y, g->add_constant(random_tensor(t, {C, 1, d.r, d.s}, seed++, 0.3f))};
+        if (d.bias) ins.push_back(g->add_constant(random_tensor(t, {C}, seed++, 0.2f)));
+        Value* v = g->add_node(OpKind::Conv2d, a, ins)->outputs[0];
+        if (d.residual) v = add(v, in[residual++]);
+        if (d.has_act) v = g->add_node(OpKind::Unary, d.act, {v})->outputs[0];
+        g->mark_output(v);
+      }
+      return g;
+    };
+    auto inputs = [C, shapes](DType t) {
+      std::vector<HostTensor> r;
+      uint32_t seed = 21;
+      for (const auto& s : shapes) r.push_back(random_tensor(t, s, seed++));
+      // The masks: zeros with NaNs at (n, c, h, w).
+      auto mask = [&](HostTensor& m, std::vector<std::array<int64_t, 4>> nans) {
+        const auto& s = m.shape;
+        for (int64_t i = 0; i < m.numel(); ++i) m.set(i, 0.0);
+        for (const auto& p : nans) m.set(((p[0] * s[1] + p[1]) * s[2] + p[2]) * s[3] + p[3], NAN);
+      };
+      mask(r[1], {{{0, 1, 3, 4}}, {{1, C - 1, 0, W - 1}}, {{1, 0, H - 1, 5}}});
+      mask(r[3], {{{1, C / 2, 40, 17}}});
+      return r;
+    };
+    check(str_cat("nhwc pool/depthwise C=", C), make, inputs, dt);
+  }
 }
 
 // Channel slices and concat on channels-last tensors, a channel shuffle (reshape, transpose) and

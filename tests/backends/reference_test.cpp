@@ -820,6 +820,85 @@ TEST(Reference, LayerNormMatchesNaive) {
   }
 }
 
+// has_residual: LayerNorm(x + r) with the sum taken in FP32.
+TEST(Reference, LayerNormWithResidualMatchesNaive) {
+  for (DType t : {DType::kFloat32, DType::kFloat16}) {
+    SCOPED_TRACE(dtype_name(t));
+    HostTensor x = random_tensor(t, {4, 6}, 94, -2, 3), r = random_tensor(t, {4, 6}, 95, -1, 1),
+               w = random_tensor(t, {6}, 96, 0.5, 1.5), b = random_tensor(t, {6}, 97, -1, 1);
+    Vec X = values(x), R = values(r), W = values(w), B = values(b), want(X.size());
+    for (size_t row = 0; row < 4; ++row) {
+      double mean = 0, var = 0;
+      for (size_t i = 0; i < 6; ++i) mean += (X[row * 6 + i] + R[row * 6 + i]) / 6;
+      for (size_t i = 0; i < 6; ++i) var += std::pow(X[row * 6 + i] + R[row * 6 + i] - mean, 2) / 6;
+      for (size_t i = 0; i < 6; ++i) want[row * 6 + i] = (X[row * 6 + i] + R[row * 6 + i] - mean) / std::sqrt(var + 1e-5) * W[i] + B[i];
+    }
+    const double tol = t == DType::kFloat32 ? 1e-5 : 2e-3;
+    LayerNormAttrs a{1, 1e-5, true};
+    expect_close(run_op(OpKind::LayerNorm, a, {x, r, w, b}), {4, 6}, want, tol, tol, "LayerNorm+residual");
+  }
+}
+
+// Attention against a naive double computation: q [2,3,L,E], k/v [2,3,S,*], a bias broadcast
+// over heads, causal masking, and a row whose every key is masked (NaN, as torch).
+TEST(Reference, AttentionMatchesNaive) {
+  const int64_t B = 2, H = 3, L = 4, S = 5, E = 6, Ev = 7;
+  for (DType t : {DType::kFloat32, DType::kFloat16, DType::kBFloat16}) {
+    for (int mode = 0; mode < 3; ++mode) {  // 0: plain, 1: bias [B,1,L,S], 2: causal
+      SCOPED_TRACE(std::string(dtype_name(t)) + " mode " + std::to_string(mode));
+      HostTensor q = random_tensor(t, {B, H, L, E}, 201), k = random_tensor(t, {B, H, S, E}, 202),
+                 v = random_tensor(t, {B, H, S, Ev}, 203), bias = random_tensor(t, {B, 1, L, S}, 204, -2, 2);
+      if (mode == 1)
+        for (int64_t j = 0; j < S; ++j) bias.set((1 * L + 2) * S + j, -INFINITY);  // batch 1, query 2: all masked
+      Vec Q = values(q), K = values(k), V = values(v), Bi = values(bias), want;
+      const double scale = 0.37;
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t h = 0; h < H; ++h)
+          for (int64_t i = 0; i < L; ++i) {
+            std::vector<double> sc(static_cast<size_t>(S));
+            double mx = -INFINITY;
+            for (int64_t j = 0; j < S; ++j) {
+              double d = 0;
+              for (int64_t e = 0; e < E; ++e) d += Q[size_t(((b * H + h) * L + i) * E + e)] * K[size_t(((b * H + h) * S + j) * E + e)];
+              d *= scale;
+              if (mode == 1) d += Bi[size_t((b * L + i) * S + j)];
+              if (mode == 2 && j > i) d = -INFINITY;
+              sc[size_t(j)] = d;
+              mx = std::max(mx, d);
+            }
+            double sum = 0;
+            for (double& x : sc) sum += (x = std::exp(x - mx));
+            for (int64_t e = 0; e < Ev; ++e) {
+              double acc = 0;
+              for (int64_t j = 0; j < S; ++j) acc += sc[size_t(j)] * V[size_t(((b * H + h) * S + j) * Ev + e)];
+              want.push_back(mx == -INFINITY ? NAN : acc / sum);
+            }
+          }
+      AttentionAttrs a;
+      a.scale = scale;
+      a.causal = mode == 2;
+      std::vector<HostTensor> ins{q, k, v};
+      if (mode == 1) ins.push_back(bias);
+      const double tol = t == DType::kFloat32 ? 1e-5 : t == DType::kFloat16 ? 4e-3 : 2e-2;
+      expect_close(run_op(OpKind::Attention, a, ins), {B, H, L, Ev}, want, tol, tol, "Attention");
+    }
+  }
+}
+
+TEST(Reference, AttentionRejectsMismatchedShapesByName) {
+  Graph g;
+  Value* q = g.add_input(TensorType::fixed(DType::kFloat32, {2, 4, 8}), "q");
+  Value* k = g.add_input(TensorType::fixed(DType::kFloat32, {2, 5, 6}), "k");
+  Value* v = g.add_input(TensorType::fixed(DType::kFloat32, {2, 5, 8}), "v");
+  try {
+    g.add_node(OpKind::Attention, AttentionAttrs{}, {q, k, v});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("Attention"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("last dim"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Reference, GatherWhereExpandOnAnyDtype) {
   const DType all[] = {DType::kFloat32, DType::kFloat16, DType::kBFloat16, DType::kInt32, DType::kInt64, DType::kBool};
   for (DType t : all) {
@@ -865,6 +944,120 @@ TEST(Reference, GatherRejectsOutOfRangeIndexByName) {
     EXPECT_NE(m.find("Gather"), std::string::npos) << m;
     EXPECT_NE(m.find("index 7"), std::string::npos) << m;
   }
+}
+
+// torch's comparisons and logical ops on values (NaN compares unequal to everything; for the
+// logical ops nonzero, NaN included, is true).
+bool naive_compare(CompareKind k, double a, double b) {
+  switch (k) {
+    case CompareKind::kEq: return a == b;
+    case CompareKind::kNe: return a != b;
+    case CompareKind::kLt: return a < b;
+    case CompareKind::kLe: return a <= b;
+    case CompareKind::kGt: return a > b;
+    case CompareKind::kGe: return a >= b;
+    case CompareKind::kAnd: return a != 0 && b != 0;
+    case CompareKind::kOr: return a != 0 || b != 0;
+    case CompareKind::kXor: return (a != 0) != (b != 0);
+    default: break;
+  }
+  ADD_FAILURE() << "bad kind";
+  return false;
+}
+
+TEST(Reference, CompareEveryKindAndDtypeWithBroadcast) {
+  const DType all[] = {DType::kFloat32, DType::kFloat16, DType::kBFloat16, DType::kInt32, DType::kInt64, DType::kBool};
+  for (DType t : all) {
+    // Few distinct values, so that equal pairs occur.
+    HostTensor a(t, {3, 1, 4}), b(t, {2, 1});
+    std::mt19937 gen(97);
+    std::uniform_int_distribution<int> d(-2, 2);
+    for (int64_t i = 0; i < a.numel(); ++i) a.set(i, t == DType::kBool ? double(d(gen) > 0) : 0.5 * d(gen));
+    for (int64_t i = 0; i < b.numel(); ++i) b.set(i, t == DType::kBool ? double(d(gen) > 0) : 0.5 * d(gen));
+    const Shape out = {3, 2, 4};
+    for (int k = 0; k < int(CompareKind::kCount); ++k) {
+      SCOPED_TRACE(str_cat(dtype_name(t), " ", compare_kind_name(CompareKind(k))));
+      Vec want;
+      for (int64_t i = 0; i < numel(out); ++i) {
+        Shape idx = unravel(i, out);
+        want.push_back(naive_compare(CompareKind(k), a.get(broadcast_index(idx, a.shape)), b.get(broadcast_index(idx, b.shape))));
+      }
+      HostTensor got = run_op(OpKind::Compare, CompareAttrs{CompareKind(k)}, {a, b});
+      EXPECT_EQ(got.dtype, DType::kBool);
+      expect_close(got, out, want, 0, 0, "Compare");
+    }
+  }
+}
+
+TEST(Reference, CompareNaNAndWideIntegers) {
+  HostTensor a(DType::kFloat32, {3}), b(DType::kFloat32, {3});
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  a.set(0, nan), a.set(1, 1.0), a.set(2, nan);
+  b.set(0, nan), b.set(1, nan), b.set(2, 0.0);
+  const std::pair<CompareKind, Vec> cases[] = {{CompareKind::kEq, {0, 0, 0}}, {CompareKind::kNe, {1, 1, 1}},
+                                               {CompareKind::kLt, {0, 0, 0}}, {CompareKind::kGe, {0, 0, 0}},
+                                               {CompareKind::kAnd, {1, 1, 0}}, {CompareKind::kXor, {0, 0, 1}}};
+  for (const auto& [k, want] : cases)
+    expect_close(run_op(OpKind::Compare, CompareAttrs{k}, {a, b}), {3}, want, 0, 0, compare_kind_name(k));
+  // int64 values that differ by one beyond 2^53 (equal once rounded to double).
+  HostTensor x(DType::kInt64, {2}), y(DType::kInt64, {});
+  x.ptr<int64_t>()[0] = (int64_t(1) << 53) + 1;
+  x.ptr<int64_t>()[1] = int64_t(1) << 53;
+  y.ptr<int64_t>()[0] = int64_t(1) << 53;
+  expect_close(run_op(OpKind::Compare, CompareAttrs{CompareKind::kGt}, {x, y}), {2}, {1, 0}, 0, 0, "int64 gt");
+  expect_close(run_op(OpKind::Compare, CompareAttrs{CompareKind::kEq}, {x, y}), {2}, {0, 1}, 0, 0, "int64 eq");
+}
+
+TEST(Reference, CompareRejectsMixedDtypesByName) {
+  Graph g;
+  Value* a = g.add_input(TensorType::fixed(DType::kFloat32, {2}), "a");
+  Value* b = g.add_input(TensorType::fixed(DType::kInt64, {2}), "b");
+  try {
+    g.add_node(OpKind::Compare, CompareAttrs{CompareKind::kLt}, {a, b});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("Compare"), std::string::npos) << m;
+    EXPECT_NE(m.find("i64"), std::string::npos) << m;
+  }
+}
+
+TEST(Reference, CumSumMatchesNaiveOnEveryAxis) {
+  for (DType t : {DType::kFloat32, DType::kFloat16, DType::kBFloat16, DType::kInt32, DType::kInt64}) {
+    HostTensor x = random_tensor(t, {3, 4, 5}, 98, -20, 20);
+    const Shape s = x.shape;
+    for (int64_t axis = 0; axis < 3; ++axis) {
+      SCOPED_TRACE(str_cat(dtype_name(t), " axis ", axis));
+      Vec want(size_t(x.numel()));
+      for (int64_t i = 0; i < x.numel(); ++i) {
+        Shape idx = unravel(i, s);
+        double sum = 0;
+        for (Shape j = idx; j[size_t(axis)] >= 0; --j[size_t(axis)]) sum += x.get(ravel(j, s));
+        want[size_t(i)] = sum;
+      }
+      // FP16/BF16: every output is one rounding of the exact sum.
+      const Tol tol = tol_for(t);
+      const bool exact = t == DType::kInt32 || t == DType::kInt64;
+      expect_close(run_op(OpKind::CumSum, CumSumAttrs{axis}, {x}), s, want, exact ? 0 : tol.rtol, exact ? 0 : tol.atol,
+                   "CumSum");
+    }
+  }
+  // Integers wrap around like torch's.
+  HostTensor w(DType::kInt32, {3});
+  w.ptr<int32_t>()[0] = std::numeric_limits<int32_t>::max();
+  w.ptr<int32_t>()[1] = 1;
+  w.ptr<int32_t>()[2] = 1;
+  HostTensor got = run_op(OpKind::CumSum, CumSumAttrs{0}, {w});
+  EXPECT_EQ(got.ptr<int32_t>()[1], std::numeric_limits<int32_t>::min());
+  EXPECT_EQ(got.ptr<int32_t>()[2], std::numeric_limits<int32_t>::min() + 1);
+}
+
+TEST(Reference, CumSumRejectsBoolAndBadAxis) {
+  Graph g;
+  Value* b = g.add_input(TensorType::fixed(DType::kBool, {4}), "b");
+  Value* f = g.add_input(TensorType::fixed(DType::kFloat32, {4}), "f");
+  EXPECT_THROW(g.add_node(OpKind::CumSum, CumSumAttrs{0}, {b}), Error);
+  EXPECT_THROW(g.add_node(OpKind::CumSum, CumSumAttrs{1}, {f}), Error);
 }
 
 TEST(Reference, ConstantIdentityAndOutputsDoNotAlias) {

@@ -29,6 +29,9 @@ struct OpCase {
   // forward's graph declares their dtypes, which the compiler takes as the engine inputs' dtypes.
   std::map<size_t, int64_t> int_inputs = {};
   std::set<size_t> bool_inputs = {};
+  // Float inputs rounded to values that half represents exactly, so that comparisons and
+  // float-to-int casts see the same values in the FP16 engine as in TorchScript.
+  bool half_exact = false;
 };
 
 at::Tensor w(std::vector<int64_t> s) { return torch::randn(s) * 0.3; }
@@ -151,6 +154,60 @@ std::vector<OpCase> cases() {
        {{"m", torch::tensor({1, 0, 1, 1, 0, 0, 0, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1}, at::kBool).view({4, 6})}}});
   add({"sdpa_causal", "def forward(self, q, k, v):\n  return torch.scaled_dot_product_attention(q, k, v, is_causal=True)\n",
        {{2, 3, 6, 8}, {2, 3, 6, 8}, {2, 3, 6, 8}}});
+  // --- comparisons, logical ops, casts (masks) ---
+  add({"compare_float", "def forward(self, x, y):\n  return x > y, x <= 0.25, torch.ge(x, self.c), y.lt(x), torch.where(x != y, x, y * 2.0)\n",
+       {{3, 4}, {4}}, {{"c", w({3, 1}).to(at::kHalf).to(at::kFloat)}}, false, 1e-2, {}, {}, true});
+  add({"compare_int_ties", "def forward(self, i, j):\n  return (i == j, i != 2, torch.eq(i, self.k), i.ge(j), torch.less_equal(i, 1.5), j > i,\n"
+       "          torch.greater(i, j), torch.greater_equal(j, i), torch.less(i, 1), torch.not_equal(i, j), i.lt(j), i <= j)\n",
+       {{4, 5}, {5}}, {{"k", torch::tensor({0, 1, 2, 1, 0})}}, false, 1e-2, {{0, 3}, {1, 3}}});
+  add({"compare_mixed_dtypes", "def forward(self, x, i):\n  return torch.where(i > x, x, x * 3.0), (i.float() < x).float()\n",
+       {{3, 4}, {3, 4}}, {}, false, 1e-2, {{1, 3}}, {}, true});
+  add({"logical_bitwise_bool", "def forward(self, a, b):\n  c = a ^ b\n  c &= b\n  c |= self.m\n"
+       "  return a & b, a | b, a ^ b, ~a, torch.logical_not(b), b | self.m, torch.bitwise_xor(a, self.m), c\n",
+       {{3, 4}, {3, 4}}, {{"m", torch::tensor({true, false, false, true})}}, false, 1e-2, {}, {0, 1}});
+  add({"bitwise_bool_with_int_scalar",  // TorchScript passes `mask & True` as `mask & 1`: int64 results
+       "def forward(self, a):\n  flag = a.dim() == 2\n  return a & flag, a | True, torch.bitwise_xor(a, 1), a & 6, torch.bitwise_or(a, -4)\n",
+       {{3, 4}}, {}, false, 1e-2, {}, {0}});
+  add({"logical_any_dtype", "def forward(self, x, i, b):\n  return torch.logical_and(x, i), torch.logical_or(i, b), torch.logical_xor(x, b), torch.logical_not(i)\n",
+       {{2, 3}, {2, 3}, {2, 3}}, {}, false, 1e-2, {{1, 2}}, {2}});
+  add({"to_overloads",
+       "def forward(self, x, i):\n"
+       "  a = x.to(4)\n  b = x.to(x.device, 11)\n  c = i.to(dtype=6, device=torch.device('cpu'))\n"
+       "  d = x.to(i)\n  e = i.type_as(x)\n  f = x.to('cpu')\n  g = x.to(device='cpu')\n  h = x.to(torch.device('cpu'), 3)\n"
+       "  return a, b, c * 0.5, d, e, f + 1.0, g, h, b.to(6) + x\n",
+       {{3, 4}, {3, 4}}, {}, false, 1e-2, {{1, 5}}, {}, true});
+  add({"causal_mask_from_shapes",  // folded at compile time: arange, comparisons, new_ones on an engine tensor
+       "def forward(self, x):\n  n = x.size(-1)\n  r = torch.arange(n)\n"
+       "  m = (r[None, :] <= r[:, None]) & x.new_ones([n, n], dtype=11)\n  return torch.where(m, x, -1.0)\n",
+       {{2, 4, 4}}});
+  // --- advanced indexing ---
+  add({"index_padding_mask",  // transformers' padding mask: mask[batch_idx, kv_idx]
+       "def forward(self, m):\n  b = torch.arange(m.size(0))[:, None, None, None]\n  k = torch.arange(m.size(1))[None, None, None, :]\n"
+       "  return m.to(m.device, 11)[b, k], m[b, k] * 2\n",
+       {{2, 5}}, {}, false, 1e-2, {{0, 2}}});
+  add({"index_constant_indices",
+       "def forward(self, x):\n  return x[:, self.i], x[self.i, :, self.j], x[self.i2, self.j2], x[self.mask], x[:, self.i, self.j]\n",
+       {{3, 4, 5}},
+       {{"i", torch::tensor({2, 0, -1})}, {"j", torch::tensor({4, -5, 1})}, {"i2", torch::tensor({0, 2, 1}).view({3, 1})},
+        {"j2", torch::tensor({3, 0})}, {"mask", torch::tensor({true, false, true})}}});
+  add({"index_engine_indices", "def forward(self, x, i):\n  return x[i], x[:, i], x[i, self.j], x[self.j2, :, i]\n",
+       {{4, 4, 4}, {2, 2}}, {{"j", torch::tensor({1, 3})}, {"j2", torch::tensor({0, -1}).view({2, 1})}}, false, 1e-2, {{1, 4}}});
+  add({"index_negative_engine_indices", "def forward(self, x, i):\n  return x[i - 2]\n",
+       {{4, 3}, {5}}, {}, false, 1e-2, {{1, 4}}});
+  // --- running sums and differences ---
+  add({"cumsum", "def forward(self, x, i, m):\n  return torch.cumsum(x, 1), torch.cumsum(i, 0), m.cumsum(-1), x.cumsum(0, dtype=6)\n",
+       {{3, 6}, {4, 2}, {2, 7}}, {}, false, 1e-2, {{1, 9}}, {2}});
+  add({"diff", "def forward(self, x, i, m):\n  return torch.diff(x, dim=1), torch.diff(x, n=2, dim=0, prepend=self.p), torch.diff(i, append=self.a), torch.diff(m)\n",
+       {{4, 5}, {2, 6}, {3, 4}}, {{"p", w({2, 5})}, {"a", torch::tensor({3, 1}).view({2, 1})}}, false, 1e-2, {{1, 9}}, {2}});
+  add({"packed_sequence_detection",  // transformers' find_packed_sequence_indices on engine position ids
+       "def forward(self, p):\n  d = torch.diff(p, prepend=p[:, :1] - 1, dim=-1)\n  return (d != 1).cumsum(-1)\n",
+       {{2, 6}}, {}, false, 1e-2, {{0, 3}}});
+  // --- tensors made from an engine tensor's shape, cat with the legacy empty tensor ---
+  add({"new_ones_zeros_like_full_like",
+       "def forward(self, x):\n  return x + x.new_ones([3, 4]) * 2.0 + torch.zeros_like(x) + torch.full_like(x, 0.5) + x.new_zeros([4])\n",
+       {{3, 4}}});
+  add({"cat_skips_legacy_empty", "def forward(self, x):\n  return torch.cat([self.e, x], -2), torch.cat([x, self.e, x], 0)\n",
+       {{2, 3, 4}}, {{"e", torch::zeros({0})}}});
   // --- control flow and structure ---
   add({"constant_if_and_loop",
        "def forward(self, x):\n  if x.dim() == 2:\n    x = x * 2.0\n  else:\n    x = x * 3.0\n"
@@ -181,6 +238,7 @@ std::vector<at::Tensor> make_inputs(const OpCase& c) {
     if (c.int_inputs.count(i)) r.push_back(torch::randint(c.int_inputs.at(i), s, at::kLong));
     else if (c.bool_inputs.count(i)) r.push_back(torch::rand(s) < 0.5);
     else r.push_back(c.positive ? pos(s) : torch::randn(s));
+    if (c.half_exact && r.back().is_floating_point()) r.back() = r.back().to(at::kHalf).to(at::kFloat);
   }
   return r;
 }
@@ -192,8 +250,13 @@ TEST_P(OpTest, MatchesTorchScriptFP32) {
   auto m = make_module(c);
   auto inputs = make_inputs(c);
   auto want = flatten(run(m, inputs));
+  // The static check agrees with compilation: every case here compiles.
+  std::string report;
+  EXPECT_TRUE(trtorch::CheckMethodOperatorSupport(m, "forward", &report)) << c.name << ": " << report;
   auto compiled = trtorch::CompileGraph(m, reference_spec(inputs));
   auto got = flatten(run(compiled, inputs));
+  ASSERT_EQ(got.size(), want.size()) << c.name;
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].scalar_type(), want[i].scalar_type()) << c.name << " output " << i;
   double err = max_rel_error(got, want);
   EXPECT_LE(err, 1e-4) << c.name;
   // A second set of inputs through the same engine.
@@ -208,7 +271,10 @@ TEST_P(OpTest, MatchesTorchScriptFP16) {
   auto want = flatten(run(m, inputs));
   auto compiled = trtorch::CompileGraph(m, reference_spec(inputs, /*fp16=*/true));
   auto got = flatten(run(compiled, to_half(inputs)));
-  for (const auto& t : got) EXPECT_EQ(t.scalar_type(), at::kHalf) << c.name;
+  ASSERT_EQ(got.size(), want.size()) << c.name;
+  // Floating outputs are half; integer and bool outputs (masks, indices) keep their dtype.
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_EQ(got[i].scalar_type(), want[i].is_floating_point() ? at::kHalf : want[i].scalar_type()) << c.name << " output " << i;
   EXPECT_LE(max_rel_error(got, want), c.fp16_tol) << c.name;
 }
 

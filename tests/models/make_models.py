@@ -1,10 +1,15 @@
 """Writes the whole-model test inputs: torchvision classification models (random weights, eval
-mode), each scripted and traced, as TorchScript files.
+mode), each scripted and traced, and Hugging Face transformers models (BERT, GPT-2; default
+configs, random weights, traced: transformers' models do not script), as TorchScript files.
 
     python3 make_models.py OUTDIR [--size 112] [name ...]
 
-OUTDIR/<name>_scripted.ts and OUTDIR/<name>_traced.ts; existing files are kept (delete OUTDIR to
-regenerate). Prints one line per model written.
+OUTDIR/<name>_scripted.ts and OUTDIR/<name>_traced.ts (transformers models: _traced only);
+existing files are kept (delete OUTDIR to regenerate). Prints one line per model written.
+
+scripts/setup.sh installs the pinned transformers. Where it is missing (a machine set up by
+other means), the transformers models are not written: OUTDIR/<name>.skipped says why, and
+model_test skips them; a missing model file without that note is a test failure.
 """
 import argparse
 import os
@@ -34,6 +39,81 @@ MODELS = {
 # Models with a fixed input resolution.
 SIZES = {"vit_b_16": 224}
 
+# Transformers models: batch 2 of SEQ_LEN tokens; model_test.cpp makes the same inputs (token ids
+# below the configs' default vocabulary sizes, an attention mask with padding at the end of the
+# second sequence, token types 0 then 1).
+SEQ_LEN = 128
+
+
+class _TransformerWrapper(torch.nn.Module):
+    """forward(input_ids[, attention_mask[, token_type_ids]]) -> the last hidden state."""
+
+    def __init__(self, model, names):
+        super().__init__()
+        self.model = model
+        self.names = names
+
+    def forward(self, *args):
+        return self.model(**dict(zip(self.names, args)), return_dict=False)[0]
+
+
+def transformer_inputs(names, vocab_size):
+    g = torch.Generator().manual_seed(3)
+    ids = torch.randint(0, vocab_size, (2, SEQ_LEN), generator=g)
+    mask = torch.ones(2, SEQ_LEN, dtype=torch.long)
+    mask[1, SEQ_LEN * 3 // 4:] = 0
+    types = torch.zeros(2, SEQ_LEN, dtype=torch.long)
+    types[:, SEQ_LEN // 2:] = 1
+    by_name = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+    return tuple(by_name[n] for n in names)
+
+
+def bert():
+    import transformers
+    model = transformers.BertModel(transformers.BertConfig()).eval()
+    return model, ("input_ids", "attention_mask", "token_type_ids"), model.config.vocab_size
+
+
+def gpt2(names):
+    def make():
+        import transformers
+        model = transformers.GPT2Model(transformers.GPT2Config()).eval()
+        return model, names, model.config.vocab_size
+    return make
+
+
+# name -> () -> (model, forward's input names, vocabulary size)
+TRANSFORMERS = {
+    "bert": bert,
+    "gpt2": gpt2(("input_ids",)),
+    "gpt2_padded": gpt2(("input_ids", "attention_mask")),
+}
+
+
+def write_transformer(name, outdir):
+    path = os.path.join(outdir, f"{name}_traced.ts")
+    skipped = os.path.join(outdir, f"{name}.skipped")
+    if os.path.exists(path):
+        return
+    try:
+        import transformers  # noqa: F401
+    except ImportError as e:
+        with open(skipped, "w") as f:
+            f.write(f"transformers is not installed ({e}); scripts/setup.sh installs it\n")
+        print(f"skipped {name}: transformers is not installed", flush=True)
+        return
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model, names, vocab = TRANSFORMERS[name]()
+        wrapper = _TransformerWrapper(model, names).eval()
+        with torch.no_grad():
+            torch.jit.trace(wrapper, transformer_inputs(names, vocab), check_trace=False).save(path + ".tmp")
+    os.replace(path + ".tmp", path)
+    if os.path.exists(skipped):
+        os.remove(skipped)
+    print(f"wrote {name}", flush=True)
+
 
 def randomize_batchnorm(model):
     """Fresh models have identity batch-norm statistics; give them real ones so that folding
@@ -58,10 +138,13 @@ def main():
     ap.add_argument("names", nargs="*")
     args = ap.parse_args()
     os.makedirs(args.outdir, exist_ok=True)
-    names = args.names or list(MODELS)
+    names = args.names or list(MODELS) + list(TRANSFORMERS)
     for name in names:
+        if name in TRANSFORMERS:
+            write_transformer(name, args.outdir)
+            continue
         if name not in MODELS:
-            sys.exit(f"unknown model {name}; known: {', '.join(MODELS)}")
+            sys.exit(f"unknown model {name}; known: {', '.join(list(MODELS) + list(TRANSFORMERS))}")
         paths = {k: os.path.join(args.outdir, f"{name}_{k}.ts") for k in ("scripted", "traced")}
         if all(os.path.exists(p) for p in paths.values()):
             continue

@@ -113,3 +113,27 @@ TEST(FuseEpilogues, LeavesSharedAndBroadcastChainsAlone) {
 }
 
 }  // namespace
+
+// Binary add -> LayerNorm becomes LayerNorm{has_residual}; an add with another user stays.
+TEST(FuseEpilogues, ResidualAddIntoLayerNorm) {
+  for (bool shared : {false, true}) {
+    SCOPED_TRACE(shared ? "add output shared" : "add feeds only the norm");
+    Graph g;
+    Value* x = g.add_input(TensorType::fixed(DType::kFloat32, {3, 8}), "x");
+    Value* r = g.add_input(TensorType::fixed(DType::kFloat32, {3, 8}), "r");
+    Value* sum = g.add_node(OpKind::Binary, BinaryAttrs{BinaryKind::kAdd}, {x, r})->outputs[0];
+    Value* w = g.add_constant(random_tensor(DType::kFloat32, {8}, 5));
+    Value* b = g.add_constant(random_tensor(DType::kFloat32, {8}, 6));
+    g.mark_output(g.add_node(OpKind::LayerNorm, LayerNormAttrs{}, {sum, w, b})->outputs[0]);
+    if (shared) g.mark_output(sum);
+    std::vector<HostTensor> in{random_tensor(DType::kFloat32, {3, 8}, 7), random_tensor(DType::kFloat32, {3, 8}, 8)};
+    auto before = backends::reference::run(g, in);
+    EXPECT_EQ(passes::fuse_epilogues(g), !shared);
+    verify(g);
+    EXPECT_EQ(count(g, OpKind::Binary), shared ? 1 : 0);
+    for (Node* n : g.nodes())
+      if (n->op == OpKind::LayerNorm) EXPECT_EQ(n->attr<LayerNormAttrs>().has_residual, !shared);
+    auto after = backends::reference::run(g, in);
+    for (size_t o = 0; o < before.size(); ++o) EXPECT_LE(max_rel(after[o], before[o]), 1e-6);
+  }
+}

@@ -218,6 +218,37 @@ TEST(FoldBatchNorm, RespectsTheSafetyConditions) {
 // ---------------------------------------------------------------------------------------------
 // remove_identity
 
+// The per-layer mask -> bias conversion of a transformer: equal constants and the equal Where
+// nodes reading them merge; a node with other attributes stays.
+TEST(CommonSubexpressionElimination, MergesEqualConstantsAndNodes) {
+  Graph g;
+  Value* x = g.add_input(TensorType::fixed(DType::kFloat32, {2, 4}), "x");
+  Value* m = g.add_input(TensorType::fixed(DType::kBool, {2, 4}), "m");
+  auto scalar = [](double v) {
+    HostTensor t(DType::kFloat32, {});
+    t.set(0, v);
+    return t;
+  };
+  Value* y = x;
+  for (int layer = 0; layer < 3; ++layer) {
+    Value* zero = g.add_constant(scalar(0.0));
+    Value* low = g.add_constant(scalar(-1e4));
+    Value* bias = g.add_node(OpKind::Where, WhereAttrs{}, {m, zero, low})->outputs[0];
+    y = g.add_node(OpKind::Binary, BinaryAttrs{BinaryKind::kAdd}, {y, bias})->outputs[0];
+  }
+  // Same input, different attributes: not merged.
+  Value* a = g.add_node(OpKind::Unary, UnaryAttrs{UnaryKind::kRelu}, {y})->outputs[0];
+  Value* b = g.add_node(OpKind::Unary, UnaryAttrs{UnaryKind::kTanh}, {y})->outputs[0];
+  g.mark_output(a);
+  g.mark_output(b);
+  auto after = apply_and_compare(g, passes::common_subexpression_elimination, 0.0);
+  EXPECT_EQ(count_ops(*after, OpKind::Where), 1);
+  EXPECT_EQ(count_ops(*after, OpKind::Constant), 2);
+  EXPECT_EQ(count_ops(*after, OpKind::Binary), 3);  // each add reads another y
+  EXPECT_EQ(count_ops(*after, OpKind::Unary), 2);
+  EXPECT_FALSE(passes::common_subexpression_elimination(*after)) << "a second run finds nothing";
+}
+
 TEST(RemoveIdentity, RemovesNoOpsOnly) {
   Graph g;
   Value* x = g.add_input(TensorType::fixed(DType::kFloat32, {2, 3, 4}), "x");
@@ -274,10 +305,12 @@ TEST(PassManager, DefaultPipelineOnAModel) {
   verify(*g);
   auto after = g->clone();
   passes::PassManager pm = passes::default_pipeline({/*verify_each=*/true, /*dump=*/false});
-  ASSERT_EQ(pm.passes().size(), 5u);
+  ASSERT_EQ(pm.passes().size(), 7u);
   EXPECT_EQ(pm.passes()[0].name, "remove_identity");
   EXPECT_EQ(pm.passes()[3].name, "fuse_epilogues");
-  EXPECT_EQ(pm.passes()[4].name, "dead_code_elimination");
+  EXPECT_EQ(pm.passes()[4].name, "common_subexpression_elimination");
+  EXPECT_EQ(pm.passes()[5].name, "fold_attention_layout");
+  EXPECT_EQ(pm.passes()[6].name, "dead_code_elimination");
   EXPECT_TRUE(pm.run(*after));
   verify(*after);
   EXPECT_EQ(count_ops(*after, OpKind::BatchNorm), 0);

@@ -117,7 +117,19 @@ inline std::unique_ptr<Graph> all_ops_graph() {
   Value* wh = add(G, OpKind::Where, WhereAttrs{}, {cond, ln, fill}, "aten::masked_fill");
   Value* ex = add(G, OpKind::Expand, ExpandAttrs{{2, 3, 4}}, {emb}, "aten::expand");
 
-  for (Value* o : {hs, rs, isum, i64f, blf, bfe, id, wh, ex}) G.mark_output(o);
+  // Masks and running sums: Compare (a bool result) and CumSum.
+  Value* cmp = add(G, OpKind::Compare, CompareAttrs{CompareKind::kLe}, {ln, fill}, "aten::le");
+  Value* cs = add(G, OpKind::CumSum, CumSumAttrs{1}, {y}, "aten::cumsum");
+
+  // Attention over y as [batch 2, seq 3, d 4] with a bias, and a LayerNorm with a fused residual.
+  AttentionAttrs at;
+  at.scale = 0.5;
+  at.causal = true;
+  Value* att = add(G, OpKind::Attention, at, {y, ln, y, G.add_constant(filled(f32, {3, 3}, -1.0))},
+                   "aten::scaled_dot_product_attention");
+  Value* lnr = add(G, OpKind::LayerNorm, LayerNormAttrs{1, 1e-5, true}, {y, att, lnw, lnb}, "aten::layer_norm");
+
+  for (Value* o : {hs, rs, isum, i64f, blf, bfe, id, wh, ex, cmp, cs, lnr}) G.mark_output(o);
   verify(G);
   return g;
 }

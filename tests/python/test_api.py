@@ -100,14 +100,14 @@ def test_check_method_op_support():
     assert trtorch.check_method_op_support(tiny_models.conv_net(), "forward") is True
     ok, report = trtorch.check_method_op_support(tiny_models.unsupported(), "forward", report=True)
     assert ok is False
-    assert "aten::cumsum" in report and "aten::relu" not in report
+    assert "aten::logcumsumexp" in report and "aten::relu" not in report
     assert trtorch.check_method_op_support(tiny_models.unsupported(), "forward") is False
     with pytest.raises(ValueError, match="no method 'backward'.*forward"):
         trtorch.check_method_op_support(tiny_models.conv_net(), "backward")
 
 
 def test_compile_unsupported_op_is_a_trtorch_error_naming_the_op():
-    with pytest.raises(trtorch.Error, match="unsupported operator.*aten::cumsum"):
+    with pytest.raises(trtorch.Error, match="unsupported operator.*aten::logcumsumexp"):
         trtorch.compile(tiny_models.unsupported(), {"input_shapes": [[2, 3]]})
 
 

@@ -136,15 +136,15 @@ TEST(FreshProcess, WrongShapeInFreshProcessNamesInput) {
 
 TEST(Compile, UnsupportedOpIsReportedWithSchemaAndLocation) {
   torch::jit::Module m("__torch__.Unsupported");
-  m.define("def forward(self, x):\n  y = torch.relu(x)\n  return torch.cumsum(y, 1) + torch.flip(y, [0])\n");
+  m.define("def forward(self, x):\n  y = torch.relu(x)\n  return torch.logcumsumexp(y, 1) + torch.flip(y, [0])\n");
   std::string report;
   EXPECT_FALSE(trtorch::CheckMethodOperatorSupport(m, "forward", &report));
-  EXPECT_NE(report.find("aten::cumsum"), std::string::npos) << report;
+  EXPECT_NE(report.find("aten::logcumsumexp"), std::string::npos) << report;
   EXPECT_NE(report.find("aten::flip"), std::string::npos) << report;
   EXPECT_NE(report.find("<string>:3"), std::string::npos) << report;
   EXPECT_EQ(report.find("aten::relu"), std::string::npos) << report;
   expect_error([&] { trtorch::CompileGraph(m, reference_spec({torch::randn({2, 3})})); },
-               {"unsupported operator", "aten::cumsum", "<string>:3"});
+               {"unsupported operator", "aten::logcumsumexp", "<string>:3"});
 
   torch::jit::Module ok = small_module();
   std::string empty;
@@ -166,15 +166,41 @@ TEST(Compile, BadSpecsAndModules) {
 
   torch::jit::Module dyn("__torch__.DataDependent");
   dyn.define("def forward(self, x):\n  if bool(x.sum() > 0):\n    return x * 2.0\n  return x\n");
-  // The branch condition is computed from the input: no converter produces a bool from a
-  // tensor, so the comparison is reported.
+  // The branch condition is computed from the input: the comparison converts (a bool tensor in
+  // the engine), but turning it into a Python bool at compile time cannot, and is reported.
   expect_error([&] { trtorch::CompileGraph(dyn, reference_spec({torch::randn({2, 2})})); },
-               {"unsupported operator", "aten::gt", "<string>:2"});
+               {"unsupported operator", "aten::Bool", "value the model computes", "<string>:2"});
+  std::string dyn_report;
+  EXPECT_FALSE(trtorch::CheckMethodOperatorSupport(dyn, "forward", &dyn_report));
+  EXPECT_NE(dyn_report.find("aten::Bool"), std::string::npos) << dyn_report;
+  EXPECT_NE(dyn_report.find("prim::If"), std::string::npos) << dyn_report;
+  EXPECT_EQ(dyn_report.find("aten::gt"), std::string::npos) << dyn_report;
 
   torch::jit::Module scalar_in("__torch__.ScalarIn");
   scalar_in.define("def forward(self, x, k: int):\n  return x * k\n");
   expect_error([&] { trtorch::CompileGraph(scalar_in, reference_spec({torch::randn({2}), torch::randn({1})})); },
                {"input 1", "only Tensor inputs"});
+}
+
+// Masks, indexing and casts the converters cannot express name the op, its schema, the source
+// location and the reason; the static check accepts them (they have converters), so these are
+// found by compiling.
+TEST(Compile, MaskAndIndexErrorsNameOpSchemaAndLocation) {
+  auto compile = [](const std::string& src, std::vector<int64_t> shape) {
+    torch::jit::Module m("__torch__.MaskCase");
+    m.define(src);
+    return [m, shape]() mutable { trtorch::CompileGraph(m, reference_spec({torch::randn(shape)})); };
+  };
+  expect_error(compile("def forward(self, x):\n  return x[x > 0]\n", {3, 4}),
+               {"boolean mask computed by the model", "aten::index.Tensor(Tensor self, Tensor?[] indices)", "<string>:2"});
+  expect_error(compile("def forward(self, x):\n  i = x.to(4)\n  return (i & i).to(6)\n", {3}),
+               {"bitwise and of i64", "only of bool tensors", "aten::__and__.Tensor", "<string>:3"});
+  expect_error(compile("def forward(self, x):\n  return x[torch.tensor([1, 5])]\n", {3, 2}),
+               {"index 5 is out of bounds for dim 0 of size 3", "aten::index.Tensor", "<string>:2"});
+  expect_error(compile("def forward(self, x):\n  return x[torch.tensor([0]), torch.tensor([0, 1, 2])]\n", {3, 2, 2}),
+               {"index 2 is out of bounds for dim 1 of size 2", "aten::index.Tensor"});
+  expect_error(compile("def forward(self, x):\n  return x.to(1) * 2\n", {3}),
+               {"conversion to Char is not supported", "aten::to.dtype", "<string>:2"});
 }
 
 TEST(Compile, GpuRequestNeedsBackendAndGpu) {

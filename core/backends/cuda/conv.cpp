@@ -42,6 +42,7 @@
 #include "core/backends/cuda/cuda_check.h"
 #include "core/backends/cuda/kernel.h"
 #include "core/backends/cuda/nhwc_kernels.h"
+#include "core/backends/cuda/tactic_util.h"
 #include "core/util/error.h"
 
 namespace trtorch::backends::cuda {
@@ -83,22 +84,6 @@ struct ConvProblem {
                    ",", beta);
   }
 };
-
-std::string hex64(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
-// FNV-1a: a stable hash for the tactic string (std::hash is not stable across builds).
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 const char* dtype_short(DType t) {
   switch (t) {
@@ -236,36 +221,6 @@ struct Tactic {
   }
 };
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (true) {
-    size_t end = s.find(sep, start);
-    parts.push_back(s.substr(start, end == std::string::npos ? std::string::npos : end - start));
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  return parts;
-}
-
-bool parse_int(const std::string& s, int64_t* out) {
-  if (s.empty() || s.size() > 19) return false;
-  size_t i = 0;
-  bool neg = false;
-  if (s[0] == '-') {
-    neg = true;
-    i = 1;
-    if (s.size() == 1) return false;
-  }
-  int64_t v = 0;
-  for (; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = neg ? -v : v;
-  return true;
-}
-
 // Parses and checks a tactic string; `where` names the node for errors.
 Tactic parse_tactic(const std::string& text, const std::string& where) {
   auto bad = [&](const std::string& why) {
@@ -391,6 +346,10 @@ CudnnConv2d::CudnnConv2d(const KernelArgs& args) : ctx_(args.ctx), where_(args.n
   p_.S = w.shape[3];
   p_.OH = y.shape[2];
   p_.OW = y.shape[3];
+  // The executor may widen a few-channel NHWC input with zero channels (cuDNN's tensor-core
+  // kernels want C % 4 == 0); the packed weights then get matching zero channels.
+  const int64_t w_channels = p_.Cg;
+  if (a.groups == 1 && x.layout == Layout::kNHWC && p_.C > p_.Cg) p_.Cg = p_.C;
   TRTORCH_EXPECT(a.stride.size() == 2 && a.padding.size() == 2 && a.dilation.size() == 2, "Conv2d ", where_,
                  ": stride, padding and dilation must have 2 entries");
   p_.sh = a.stride[0];
@@ -434,18 +393,19 @@ CudnnConv2d::CudnnConv2d(const KernelArgs& args) : ctx_(args.ctx), where_(args.n
     TRTORCH_EXPECT(wc->dtype == p_.dtype && wc->shape == w.shape, "Conv2d ", where_, ": weight constant is ",
                    ir::dtype_name(wc->dtype), " of another shape than the node's weight");
     const size_t es = ir::dtype_size(p_.dtype);
-    std::vector<uint8_t> packed(wc->nbytes());
+    std::vector<uint8_t> packed(size_t(p_.K * p_.Cg * p_.R * p_.S) * es, 0);  // zero: padded channels
     const uint8_t* src = static_cast<const uint8_t*>(wc->data());
     if (p_.layout == Layout::kNHWC) {
       for (int64_t k = 0; k < p_.K; ++k)
-        for (int64_t c = 0; c < p_.Cg; ++c)
+        for (int64_t c = 0; c < w_channels; ++c)
           for (int64_t r = 0; r < p_.R; ++r)
             for (int64_t s = 0; s < p_.S; ++s) {
-              const int64_t from = ((k * p_.Cg + c) * p_.R + r) * p_.S + s;
+              const int64_t from = ((k * w_channels + c) * p_.R + r) * p_.S + s;
               const int64_t to = ((k * p_.R + r) * p_.S + s) * p_.Cg + c;
               std::memcpy(&packed[size_t(to) * es], src + size_t(from) * es, es);
             }
     } else {
+      TRTORCH_CHECK(w_channels == p_.Cg, "Conv2d ", where_, ": channel padding is only for NHWC");
       std::memcpy(packed.data(), src, packed.size());
     }
     w_packed_ = DeviceBuffer(packed.size());

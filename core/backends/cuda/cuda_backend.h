@@ -62,6 +62,10 @@ class CudaExecutor : public plan::Executor {
   void launch_all(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream);
   // TRTORCH_PROFILE=1: times every step once (first run) and logs the most expensive ones.
   void profile(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream);
+  // TRTORCH_CHECK_NAN=1: one eager pass that names the first step whose output holds a NaN or an
+  // infinity although its inputs do not (a debugging aid; slow: copies every tensor to the host).
+  void check_non_finite(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws,
+                        cudaStream_t stream);
 
   std::shared_ptr<const plan::Engine> engine_;
   std::shared_ptr<Context> ctx_;

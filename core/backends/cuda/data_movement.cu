@@ -5,7 +5,6 @@
 #include "core/backends/cuda/cuda_check.h"
 #include "core/backends/cuda/device_math.cuh"
 #include "core/backends/cuda/kernel.h"
-#include "core/backends/cuda/nhwc_kernels.h"
 
 namespace trtorch::backends::cuda {
 
@@ -336,11 +335,6 @@ class ExpandKernel : public Kernel {
 };
 
 }  // namespace
-
-std::unique_ptr<Kernel> make_layout_change(const TensorDesc& from, Layout to) {
-  TRTORCH_CHECK(from.shape.size() == 4 && from.layout != to, "layout change of a non-4-D tensor");
-  return make_nhwc_layout_change(from, to);
-}
 
 std::unique_ptr<Kernel> make_Transpose(const KernelArgs& a) { return std::make_unique<TransposeKernel>(a); }
 std::unique_ptr<Kernel> make_Concat(const KernelArgs& a) { return std::make_unique<ConcatKernel>(a); }

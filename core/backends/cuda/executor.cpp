@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -31,6 +32,10 @@ namespace trtorch::backends::cuda {
 namespace {
 
 constexpr const char* kTacticHeader = "trtorch-cuda-tactics v1";
+// Few-channel convolutions (an image's 3 channels) read an input padded to this many channels.
+// ResNet-50's 7x7 stem, FP16, batch 32, H100: 0.202 ms unpadded, 0.216 ms padded to 8, 0.111 ms
+// padded to 4 (cuDNN has tensor-core kernels for C = 4).
+constexpr int64_t kConvChannelAlign = 4;
 
 bool graphs_enabled() {
   const char* env = std::getenv("TRTORCH_CUDA_GRAPHS");
@@ -158,21 +163,24 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
            !trivial(v->id);
   };
   auto is_nhwc = [&](int v) { return descs_[size_t(v)].layout == Layout::kNHWC; };
-  std::map<int, int> converted;  // value -> its copy in the other layout
-  auto convert = [&](int v, Layout to) {
-    auto it = converted.find(v);
+  // (value, padded channels or 0) -> its copy in the other layout
+  std::map<std::pair<int, int64_t>, int> converted;
+  auto convert = [&](int v, Layout to, int64_t padded_channels = 0) {
+    const auto key = std::make_pair(v, padded_channels);
+    auto it = converted.find(key);
     if (it != converted.end()) return it->second;
     int c = int(descs_.size());
     TensorDesc d = descs_[size_t(v)];
     Step st;
     st.in = {v};
     st.out = {c};
-    st.kernel = make_layout_change(d, to);
+    st.kernel = make_layout_change(d, to, padded_channels);
     d.layout = to;
+    if (padded_channels > 0) d.shape[1] = padded_channels;
     descs_.push_back(d);
     slots_.push_back(Slot{Slot::kArena, -1});
     steps_.push_back(std::move(st));
-    converted[v] = c;
+    converted[key] = c;
     return c;
   };
 
@@ -185,6 +193,7 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
     // Wanted layout per input (kAny: the kernel takes either) and the output layout.
     std::vector<int> want(n.inputs.size(), int(Layout::kRowMajor));
     Layout out = Layout::kRowMajor;
+    int64_t pad_input_channels = 0;  // widen input 0 with zero channels in its layout change
     const ir::Value* o = n.outputs[0];
     switch (n.op) {
       case ir::OpKind::Conv2d:
@@ -193,6 +202,14 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
           out = Layout::kNHWC;
           want[0] = int(Layout::kNHWC);
           if (n.attr<ir::Conv2dAttrs>().has_residual) want.back() = int(Layout::kNHWC);
+          // A convolution of few channels (an image's 3) that reads an NCHW value: its layout
+          // change also pads the channels to kConvChannelAlign with zeros (the weights get zero
+          // channels too), so that cuDNN runs it on tensor cores.
+          const int64_t c = n.inputs[0]->type.static_shape()[1];
+          const ir::Value* x = n.inputs[0];
+          if (c % kConvChannelAlign != 0 && c < kConvChannelAlign && n.attr<ir::Conv2dAttrs>().groups == 1 &&
+              slots_[size_t(n.inputs[1]->id)].kind == Slot::kConstant && !is_nhwc(x->id) && !trivial(x->id))
+            pad_input_channels = kConvChannelAlign;
         }
         break;
       case ir::OpKind::Unary:
@@ -239,7 +256,8 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
     KernelArgs args{*ctx_, n, {}, {}, {}, nullptr, build ? &build->timing : &default_timing};
     for (size_t j = 0; j < n.inputs.size(); ++j) {
       int v = n.inputs[j]->id;
-      if (want[j] != kAny && !trivial(v) && int(descs_[size_t(v)].layout) != want[j]) v = convert(v, Layout(want[j]));
+      if (want[j] != kAny && !trivial(v) && int(descs_[size_t(v)].layout) != want[j])
+        v = convert(v, Layout(want[j]), j == 0 ? pad_input_channels : 0);
       step.in.push_back(v);
       TensorDesc d = descs_[size_t(v)];
       if (want[j] != kAny && trivial(v)) d.layout = Layout(want[j]);  // same bytes, the kernel's view
@@ -412,6 +430,48 @@ void CudaExecutor::launch_all(const std::vector<const void*>& in, const std::vec
   }
 }
 
+namespace {
+
+// Whether a device tensor holds a NaN or an infinity (float dtypes; false for the others).
+bool has_non_finite(const void* p, const TensorDesc& d, cudaStream_t stream) {
+  if (!ir::is_floating(d.dtype) || d.numel() == 0) return false;
+  ir::HostTensor h(d.dtype, {d.numel()});
+  TRTORCH_CUDA_CHECK(cudaMemcpyAsync(h.data(), p, h.nbytes(), cudaMemcpyDeviceToHost, stream));
+  TRTORCH_CUDA_CHECK(cudaStreamSynchronize(stream));
+  for (int64_t i = 0; i < h.numel(); ++i)
+    if (!std::isfinite(h.get(i))) return true;
+  return false;
+}
+
+}  // namespace
+
+void CudaExecutor::check_non_finite(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws,
+                                    cudaStream_t stream) {
+  std::vector<const void*> ins;
+  std::vector<void*> outs;
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    const Step& st = steps_[i];
+    if (!st.kernel) continue;
+    ins.clear();
+    outs.clear();
+    bool inputs_finite = true;
+    for (int v : st.in) {
+      ins.push_back(resolve(v, in, out, ws));
+      if (slots_[size_t(v)].kind != Slot::kConstant) inputs_finite = inputs_finite && !has_non_finite(ins.back(), descs_[size_t(v)], stream);
+    }
+    for (int v : st.out) outs.push_back(resolve(v, in, out, ws));
+    st.kernel->launch(ins, outs, ws + st.scratch_offset, stream);
+    for (size_t k = 0; k < st.out.size(); ++k)
+      if (inputs_finite && has_non_finite(outs[k], descs_[size_t(st.out[k])], stream)) {
+        TRTORCH_LOG(kWarning, "TRTORCH_CHECK_NAN: step ", i, " (", st.node ? st.node->name() : std::string("layout change"),
+                    st.node ? " at " + st.node->source : std::string(), ") made a NaN/Inf from finite inputs: ",
+                    st.kernel->describe());
+        return;
+      }
+  }
+  TRTORCH_LOG(kWarning, "TRTORCH_CHECK_NAN: no step made a NaN/Inf from finite inputs");
+}
+
 void CudaExecutor::profile(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws,
                            cudaStream_t stream) {
   constexpr int kIters = 20;
@@ -448,6 +508,18 @@ void CudaExecutor::profile(const std::vector<const void*>& in, const std::vector
   for (double t : total) sum += t;
   std::ostringstream os;
   os << "per-step profile (eager launches, mean of " << kIters << " runs): total " << sum << " ms\n";
+  // Per op kind (layout changes inserted by the executor under their own name), then the
+  // slowest steps.
+  std::map<std::string, std::pair<int, double>> by_op;
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    if (!steps_[i].kernel) continue;
+    auto& e = by_op[steps_[i].node ? ir::op_info(steps_[i].node->op).name : std::string("layout change")];
+    ++e.first;
+    e.second += total[i];
+  }
+  std::vector<std::pair<std::string, std::pair<int, double>>> ops(by_op.begin(), by_op.end());
+  std::sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.second.second > b.second.second; });
+  for (const auto& [name, e] : ops) os << "  by op: " << e.second << " ms  " << e.first << " x " << name << "\n";
   for (size_t r = 0; r < std::min<size_t>(order.size(), 25); ++r) {
     const Step& st = steps_[order[r]];
     if (!st.kernel) continue;
@@ -470,6 +542,13 @@ void CudaExecutor::execute(const std::vector<const void*>& inputs, const std::ve
       bool g = use_graph_;
       use_graph_ = false;
       profile(inputs, outputs, ws, stream);
+      use_graph_ = g;
+    }
+    const char* nan_env = std::getenv("TRTORCH_CHECK_NAN");
+    if (nan_env && std::string(nan_env) == "1") {
+      bool g = use_graph_;
+      use_graph_ = false;
+      check_non_finite(inputs, outputs, ws, stream);
       use_graph_ = g;
     }
   }

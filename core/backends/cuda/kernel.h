@@ -74,8 +74,10 @@ class Kernel {
 #include "core/ir/ops.def"
 #undef TRTORCH_OP
 
-// The layout change of a 4-D activation (NCHW <-> NHWC), placed by the executor.
-std::unique_ptr<Kernel> make_layout_change(const TensorDesc& from, Layout to);
+// The layout change of a 4-D activation (NCHW <-> NHWC), placed by the executor
+// (layout_change.cu). padded_channels > C (NCHW -> NHWC only) widens the result to that many
+// channels, the extra ones zero.
+std::unique_ptr<Kernel> make_layout_change(const TensorDesc& from, Layout to, int64_t padded_channels = 0);
 
 // Launch configuration helpers.
 inline unsigned blocks_for(int64_t n, int threads) { return unsigned((n + threads - 1) / threads); }

@@ -172,28 +172,72 @@ class SoftmaxKernel : public Kernel {
   int64_t dim_ = 1, inner_ = 1, rows_ = 0;
 };
 
-// LayerNorm of `rows` rows of `cols` contiguous elements: two passes over the row (mean, then
-// the biased variance of x - mean), FP32 statistics, optional weight and bias of `cols`.
-template <typename T>
-__global__ void layer_norm_kernel(const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ b,
-                                  T* __restrict__ y, int64_t rows, int64_t cols, float eps) {
+// LayerNorm of `rows` rows of `cols` contiguous elements, FP32 statistics (the mean, then the
+// biased variance of x - mean), optional residual added first (in FP32) and optional weight and
+// bias of `cols`. A block per row; the row stays in registers (kPer elements per thread), so x
+// and the residual are read once.
+template <typename T, int kPer>
+__global__ void layer_norm_kernel(const T* __restrict__ x, const T* __restrict__ res, const T* __restrict__ w,
+                                  const T* __restrict__ b, T* __restrict__ y, int64_t rows, int cols, float eps) {
+  auto sum_op = [](float p, float q) { return p + q; };
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const T* xr = x + r * cols;
-    T* yr = y + r * cols;
+    float v[kPer];
     float sum = 0.0f;
-    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) sum += load_f(xr, j);
-    const float mean = block_reduce(sum, [](float p, float q) { return p + q; }, 0.0f) / float(cols);
+#pragma unroll
+    for (int k = 0; k < kPer; ++k) {
+      const int j = threadIdx.x + k * int(blockDim.x);
+      v[k] = 0.0f;
+      if (j < cols) {
+        v[k] = load_f(xr, j) + (res ? load_f(res + r * cols, j) : 0.0f);
+        sum += v[k];
+      }
+    }
+    const float mean = block_reduce(sum, sum_op, 0.0f) / float(cols);
+    float sq = 0.0f;
+#pragma unroll
+    for (int k = 0; k < kPer; ++k) {
+      const int j = threadIdx.x + k * int(blockDim.x);
+      if (j < cols) sq += (v[k] - mean) * (v[k] - mean);
+    }
+    const float rstd = rsqrtf(block_reduce(sq, sum_op, 0.0f) / float(cols) + eps);
+    T* yr = y + r * cols;
+#pragma unroll
+    for (int k = 0; k < kPer; ++k) {
+      const int j = threadIdx.x + k * int(blockDim.x);
+      if (j < cols) {
+        float o = (v[k] - mean) * rstd;
+        if (w) o = o * load_f(w, j) + (b ? load_f(b, j) : 0.0f);
+        yr[j] = from_f<T>(o);
+      }
+    }
+  }
+}
+
+// Rows longer than kBlock * kMaxPer: three passes over the row in memory.
+constexpr int kMaxPer = 8;
+template <typename T>
+__global__ void layer_norm_long_kernel(const T* __restrict__ x, const T* __restrict__ res, const T* __restrict__ w,
+                                       const T* __restrict__ b, T* __restrict__ y, int64_t rows, int64_t cols,
+                                       float eps) {
+  auto sum_op = [](float p, float q) { return p + q; };
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const T* xr = x + r * cols;
+    const T* rr = res ? res + r * cols : nullptr;
+    auto at = [&](int64_t j) { return load_f(xr, j) + (rr ? load_f(rr, j) : 0.0f); };
+    float sum = 0.0f;
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) sum += at(j);
+    const float mean = block_reduce(sum, sum_op, 0.0f) / float(cols);
     float sq = 0.0f;
     for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
-      const float d = load_f(xr, j) - mean;
+      const float d = at(j) - mean;
       sq += d * d;
     }
-    const float var = block_reduce(sq, [](float p, float q) { return p + q; }, 0.0f) / float(cols);
-    const float rstd = rsqrtf(var + eps);
+    const float rstd = rsqrtf(block_reduce(sq, sum_op, 0.0f) / float(cols) + eps);
+    T* yr = y + r * cols;
     for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
-      float v = (load_f(xr, j) - mean) * rstd;
-      if (w) v *= load_f(w, j);
-      if (b) v += load_f(b, j);
+      float v = (at(j) - mean) * rstd;
+      if (w) v = v * load_f(w, j) + (b ? load_f(b, j) : 0.0f);
       yr[j] = from_f<T>(v);
     }
   }
@@ -214,17 +258,34 @@ class LayerNormKernel : public Kernel {
     if (rows_ == 0) return;
     dispatch_float(dtype_, "LayerNorm", [&](auto t) {
       using T = decltype(t);
-      const T* w = n_inputs_ > 1 ? static_cast<const T*>(in[1]) : nullptr;
-      const T* b = n_inputs_ > 2 ? static_cast<const T*>(in[2]) : nullptr;
-      int threads = cols_ >= kBlock ? kBlock : std::max<int>(32, int((cols_ + 31) / 32 * 32));
-      layer_norm_kernel<T><<<unsigned(std::min<int64_t>(rows_, 65535 * 4)), threads, 0, s>>>(
-          static_cast<const T*>(in[0]), w, b, static_cast<T*>(out[0]), rows_, cols_, float(attrs_.eps));
+      const size_t p = attrs_.has_residual ? 2 : 1;  // weight, then bias
+      const T* res = attrs_.has_residual ? static_cast<const T*>(in[1]) : nullptr;
+      const T* w = n_inputs_ > p ? static_cast<const T*>(in[p]) : nullptr;
+      const T* b = n_inputs_ > p + 1 ? static_cast<const T*>(in[p + 1]) : nullptr;
+      const T* x = static_cast<const T*>(in[0]);
+      T* y = static_cast<T*>(out[0]);
+      const int threads = cols_ >= kBlock ? kBlock : std::max<int>(32, int((cols_ + 31) / 32 * 32));
+      const unsigned grid = unsigned(std::min<int64_t>(rows_, 65535 * 4));
+      const float eps = float(attrs_.eps);
+      const int per = int((cols_ + threads - 1) / threads);
+      const int c = int(cols_);
+      switch (per) {
+        case 1: layer_norm_kernel<T, 1><<<grid, threads, 0, s>>>(x, res, w, b, y, rows_, c, eps); break;
+        case 2: layer_norm_kernel<T, 2><<<grid, threads, 0, s>>>(x, res, w, b, y, rows_, c, eps); break;
+        case 3: layer_norm_kernel<T, 3><<<grid, threads, 0, s>>>(x, res, w, b, y, rows_, c, eps); break;
+        case 4: layer_norm_kernel<T, 4><<<grid, threads, 0, s>>>(x, res, w, b, y, rows_, c, eps); break;
+        case 5:
+        case 6: layer_norm_kernel<T, 6><<<grid, threads, 0, s>>>(x, res, w, b, y, rows_, c, eps); break;
+        case 7:
+        case kMaxPer: layer_norm_kernel<T, kMaxPer><<<grid, threads, 0, s>>>(x, res, w, b, y, rows_, c, eps); break;
+        default: layer_norm_long_kernel<T><<<grid, threads, 0, s>>>(x, res, w, b, y, rows_, cols_, eps);
+      }
     });
     TRTORCH_CUDA_CHECK_LAUNCH();
   }
   std::string describe() const override {
-    return str_cat("layer norm rows=", rows_, " cols=", cols_, n_inputs_ > 1 ? " affine " : " ",
-                   ir::dtype_name(dtype_));
+    return str_cat("layer norm rows=", rows_, " cols=", cols_, attrs_.has_residual ? " +residual" : "",
+                   n_inputs_ > (attrs_.has_residual ? 2u : 1u) ? " affine " : " ", ir::dtype_name(dtype_));
   }
 
  private:

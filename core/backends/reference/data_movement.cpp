@@ -91,38 +91,6 @@ void eval_Slice(const ir::SliceAttrs& a, const std::vector<HostTensor>& in, std:
       std::memcpy(y + size_t(o * count + k) * chunk, x + size_t(o * dim + a.start + k * a.step) * chunk, chunk);
 }
 
-namespace {
-
-// Element strides of `in` along the dims of `out` (numpy broadcasting: dims align to the right,
-// stride 0 where the input has size 1 or no dim).
-std::vector<int64_t> broadcast_strides(const std::vector<int64_t>& in, const std::vector<int64_t>& out) {
-  const std::vector<int64_t> st = contiguous_strides(in);
-  std::vector<int64_t> r(out.size(), 0);
-  const size_t off = out.size() - in.size();
-  for (size_t d = off; d < out.size(); ++d) r[d] = in[d - off] == 1 ? 0 : st[d - off];
-  return r;
-}
-
-// Calls f(o, offsets) for every output element o in row-major order, with offsets[k] the
-// element offset of operand k (strides from broadcast_strides).
-template <typename F>
-void for_each_broadcast(const std::vector<int64_t>& out, const std::vector<std::vector<int64_t>>& strides, F&& f) {
-  const int64_t n = ir::numel_of(out);
-  const size_t r = out.size(), k = strides.size();
-  std::vector<int64_t> idx(r, 0), offs(k, 0);
-  for (int64_t o = 0; o < n; ++o) {
-    f(o, offs);
-    for (size_t d = r; d-- > 0;) {
-      for (size_t j = 0; j < k; ++j) offs[j] += strides[j][d];
-      if (++idx[d] < out[d]) break;
-      for (size_t j = 0; j < k; ++j) offs[j] -= strides[j][d] * out[d];
-      idx[d] = 0;
-    }
-  }
-}
-
-}  // namespace
-
 void eval_Gather(const ir::GatherAttrs& a, const std::vector<HostTensor>& in, std::vector<HostTensor>& out) {
   allocate(out[0]);
   const auto& xs = in[0].shape;

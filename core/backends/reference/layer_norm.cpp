@@ -1,5 +1,5 @@
 // LayerNorm over the last normalized_rank dims: y = (x - mean) / sqrt(var + eps) * weight + bias,
-// biased variance, statistics in double per row.
+// biased variance, statistics in double per row; with has_residual, x is input 0 + input 1.
 #include <cmath>
 #include <memory>
 
@@ -12,15 +12,25 @@ using ir::HostTensor;
 void eval_LayerNorm(const ir::LayerNormAttrs& a, const std::vector<HostTensor>& in, std::vector<HostTensor>& out) {
   const char* op = "LayerNorm";
   FloatIn x(op, "input", in[0]);
-  std::unique_ptr<FloatIn> w, b;
-  if (in.size() > 1) w = std::make_unique<FloatIn>(op, "weight", in[1]);
-  if (in.size() > 2) b = std::make_unique<FloatIn>(op, "bias", in[2]);
+  std::unique_ptr<FloatIn> res, w, b;
+  const size_t p = a.has_residual ? 2 : 1;  // the first of weight and bias
+  if (a.has_residual) res = std::make_unique<FloatIn>(op, "residual", in[1]);
+  if (in.size() > p) w = std::make_unique<FloatIn>(op, "weight", in[p]);
+  if (in.size() > p + 1) b = std::make_unique<FloatIn>(op, "bias", in[p + 1]);
   FloatOut y(out[0]);
   const auto& shape = in[0].shape;
   int64_t cols = 1;
   for (size_t d = shape.size() - size_t(a.normalized_rank); d < shape.size(); ++d) cols *= shape[d];
   const int64_t rows = cols == 0 ? 0 : in[0].numel() / cols;
+  // x + residual in FP32, not rounded to the storage type (what the fused GPU kernel does).
+  std::vector<float> sum_buf;
   const float* xp = x.data();
+  if (res) {
+    sum_buf.resize(size_t(in[0].numel()));
+    const float* rp = res->data();
+    for (size_t i = 0; i < sum_buf.size(); ++i) sum_buf[i] = xp[i] + rp[i];
+    xp = sum_buf.data();
+  }
   const float* wp = w ? w->data() : nullptr;
   const float* bp = b ? b->data() : nullptr;
   float* yp = y.data();

@@ -3,6 +3,7 @@
 #include <torch/csrc/jit/runtime/operator.h>
 
 #include <set>
+#include <unordered_set>
 
 #include "core/frontend/conversion/context.h"
 #include "core/frontend/conversion/registry.h"
@@ -30,6 +31,16 @@ bool is_structural(const Node* n) {
          k == prim::ListUnpack || k == prim::TupleConstruct || k == prim::TupleUnpack ||
          k == prim::TupleIndex || k == prim::RaiseException || k == prim::Uninitialized;
 }
+
+bool produces_tensor(const Node* n) {
+  for (const auto* o : n->outputs())
+    if (o->type()->kind() == c10::TypeKind::TensorType) return true;
+  return false;
+}
+
+// Why an operator without a converter that returns a scalar or a list fails.
+constexpr const char* kNeedsModelValue =
+    " (it needs a value the model computes at compile time: data-dependent shapes or control flow)";
 
 bool all_inputs_const(const ConversionCtx& ctx, const Node* n) {
   for (const auto* v : n->inputs())
@@ -145,7 +156,8 @@ class Converter {
     const ConverterPattern* conv = find_converter(n);
     if (!conv) {
       ctx_.fail(str_cat("unsupported operator: ", n->maybeSchema() ? c10::toString(*n->maybeSchema())
-                                                                 : std::string(n->kind().toQualString())));
+                                                                 : std::string(n->kind().toQualString()),
+                        produces_tensor(n) || !n->maybeOperator() ? "" : kNeedsModelValue));
     }
     if (conv->can_convert) {
       std::string why = conv->can_convert(ctx_, n);
@@ -286,27 +298,124 @@ ConvertedGraph convert_graph(const std::shared_ptr<torch::jit::Graph>& g, const 
   return out;
 }
 
-std::vector<std::string> unsupported_nodes(const std::shared_ptr<torch::jit::Graph>& g) {
+namespace {
+
+// The static support check: a walk over the lowered graph that follows which values are known at
+// compile time the way the conversion driver does (constants; outputs of evaluators, such as
+// aten::size of an engine tensor; outputs of any operator whose inputs are all known, which the
+// driver evaluates with TorchScript itself; lists and tuples of known values). A node that is not
+// known this way needs a converter; one without is reported, as is control flow on a value the
+// model computes. Needs no input shapes, so what depends on them (a shape a converter rejects)
+// is found by compiling.
+class SupportCheck {
+ public:
   std::vector<std::string> problems;
-  std::set<std::string> seen;
-  std::function<void(const torch::jit::Block*)> walk = [&](const torch::jit::Block* b) {
-    for (const Node* n : b->nodes()) {
-      for (const auto* sub : n->blocks()) walk(sub);
-      if (is_ignored(n) || is_structural(n) || find_evaluator(n) || find_converter(n)) continue;
-      bool produces_tensor = false;
-      for (const auto* o : n->outputs())
-        if (o->type()->kind() == c10::TypeKind::TensorType) produces_tensor = true;
-      bool inputs_constant = true;
-      for (const auto* i : n->inputs())
-        if (i->node()->kind() != prim::Constant) inputs_constant = false;
-      // Scalar and list arithmetic, and ops on constants, are evaluated at compile time.
-      if (n->maybeOperator() && (!produces_tensor || inputs_constant)) continue;
-      std::string line = str_cat("unsupported operator: ", describe(n));
-      if (seen.insert(line).second) problems.push_back(line);
+
+  explicit SupportCheck(const torch::jit::Graph& g) {
+    for (size_t i = 0; i < g.inputs().size(); ++i)
+      if (i == 0 && g.inputs()[i]->type()->kind() == c10::TypeKind::ClassType) known_.insert(g.inputs()[i]);
+  }
+
+  void block(const torch::jit::Block* b) {
+    for (const Node* n : b->nodes()) node(n);
+  }
+
+ private:
+  bool known(const torch::jit::Value* v) const { return known_.count(v) > 0; }
+  bool all_known(const Node* n) const {
+    for (const auto* v : n->inputs())
+      if (!known(v)) return false;
+    return true;
+  }
+  void set_outputs(const Node* n, bool k) {
+    for (const auto* o : n->outputs()) {
+      if (k) known_.insert(o);
+      else known_.erase(o);
     }
-  };
-  walk(g->block());
-  return problems;
+  }
+  void report(const std::string& line) {
+    if (seen_.insert(line).second) problems.push_back(line);
+  }
+
+  void node(const Node* n) {
+    auto k = n->kind();
+    if (is_ignored(n)) return;
+    if (k == prim::Constant || k == prim::Uninitialized) return set_outputs(n, true);
+    if (k == prim::If) return if_node(n);
+    if (k == prim::Loop) return loop_node(n);
+    if (k == prim::RaiseException) return;  // an error only on the path the shapes select
+    if (k == c10::aten::append) {
+      // The list grows in place: it stays known only while everything appended is known.
+      bool item_known = known(n->input(1));
+      if (!item_known) known_.erase(n->input(0));
+      return set_outputs(n, item_known && known(n->input(0)));
+    }
+    if (is_structural(n) || k == c10::aten::__getitem__) return set_outputs(n, all_known(n));
+    if (find_evaluator(n)) return set_outputs(n, true);  // evaluators produce compile-time values
+    if (n->blocks().empty() && n->maybeOperator() && all_known(n)) return set_outputs(n, true);
+    set_outputs(n, false);
+    if (find_converter(n)) return;
+    report(str_cat("unsupported operator: ", describe(n), produces_tensor(n) || !n->maybeOperator() ? "" : kNeedsModelValue));
+  }
+
+  void if_node(const Node* n) {
+    if (!known(n->input(0)))
+      report(str_cat("unsupported control flow: ", describe(n),
+                     " (prim::If on a value computed by the model; only conditions known at compile time are supported)"));
+    for (const auto* b : n->blocks()) block(b);
+    for (size_t i = 0; i < n->outputs().size(); ++i) {
+      bool k = known(n->input(0));
+      for (const auto* b : n->blocks()) k = k && known(b->outputs()[i]);
+      if (k) known_.insert(n->output(i));
+      else known_.erase(n->output(i));
+    }
+  }
+
+  void loop_node(const Node* n) {
+    const bool header_known = known(n->input(0)) && known(n->input(1));
+    if (!header_known)
+      report(str_cat("unsupported control flow: ", describe(n),
+                     " (a loop whose trip count or condition is computed by the model)"));
+    const torch::jit::Block* body = n->blocks()[0];
+    const size_t carried = n->inputs().size() - 2;
+    std::vector<bool> k(carried);
+    for (size_t i = 0; i < carried; ++i) k[i] = known(n->input(i + 2));
+    // Iterate until the carried values' knownness is stable (it only ever drops).
+    for (size_t round = 0; round <= carried; ++round) {
+      known_.insert(body->inputs()[0]);
+      for (size_t i = 0; i < carried; ++i) {
+        if (k[i]) known_.insert(body->inputs()[i + 1]);
+        else known_.erase(body->inputs()[i + 1]);
+      }
+      block(body);
+      bool changed = false;
+      for (size_t i = 0; i < carried; ++i) {
+        if (k[i] && !known(body->outputs()[i + 1])) {
+          k[i] = false;
+          changed = true;
+        }
+      }
+      if (!changed) break;
+    }
+    if (header_known && !known(body->outputs()[0]))
+      report(str_cat("unsupported control flow: ", describe(n),
+                     " (a loop whose continue condition is computed by the model)"));
+    for (size_t i = 0; i < carried; ++i) {
+      if (k[i] && header_known) known_.insert(n->output(i));
+      else known_.erase(n->output(i));
+    }
+  }
+
+  std::unordered_set<const torch::jit::Value*> known_;
+  std::set<std::string> seen_;
+};
+
+}  // namespace
+
+std::vector<std::string> unsupported_nodes(const std::shared_ptr<torch::jit::Graph>& g) {
+  SupportCheck check(*g);
+  check.block(g->block());
+  return check.problems;
 }
 
 }  // namespace trtorch::frontend

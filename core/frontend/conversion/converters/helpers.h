@@ -1,7 +1,10 @@
 // Small helpers shared by converter files.
 #pragma once
 
+#include <ATen/ATen.h>
+
 #include "core/frontend/conversion/registry.h"
+#include "core/runtime/runtime.h"
 #include "core/util/error.h"
 
 namespace trtorch::frontend::converters {
@@ -45,6 +48,92 @@ inline ir::Value* transpose(ConversionCtx& ctx, ir::Value* x, std::vector<int64_
 inline std::vector<int64_t> shape_of(const ConversionCtx& ctx, ir::Value* v) {
   if (!v->type.is_static()) ctx.fail(str_cat("tensor with symbolic dims ", v->type.str(), " is not supported here yet"));
   return v->type.static_shape();
+}
+
+inline ir::Value* compare(ConversionCtx& ctx, ir::Value* a, ir::Value* b, ir::CompareKind k) {
+  ir::CompareAttrs attrs;
+  attrs.kind = k;
+  return ctx.add(ir::OpKind::Compare, attrs, {a, b});
+}
+
+inline ir::Value* where(ConversionCtx& ctx, ir::Value* cond, ir::Value* a, ir::Value* b) {
+  return ctx.add(ir::OpKind::Where, ir::WhereAttrs{}, {cond, a, b});
+}
+
+// torch's result dtype of an elementwise op over `vals` (tensors, compile-time or computed by the
+// engine, and scalars), by its type promotion rules: the highest category (bool < integer <
+// floating) wins; within it, tensors with dims decide before 0-dim tensors, which decide before
+// scalars (an int tensor compared with 0.5 is compared as float, an int32 tensor with 3 stays
+// int32). Floating results are FP32 here (the engine precision is applied by the builder).
+inline ir::DType promoted_dtype(const ConversionCtx& ctx, const std::vector<const torch::jit::Value*>& vals) {
+  struct Operand {
+    int category, priority;  // category: 0 bool, 1 integer, 2 floating; priority: 2 dims, 1 0-dim, 0 scalar
+    ir::DType dtype;
+  };
+  auto category = [](ir::DType t) { return t == ir::DType::kBool ? 0 : ir::is_floating(t) ? 2 : 1; };
+  std::vector<Operand> ops;
+  for (const auto* v : vals) {
+    const Arg& a = ctx.arg(v);
+    if (a.kind == Arg::Kind::kTensor) {
+      ops.push_back({category(a.tensor->type.dtype), a.tensor->type.rank() > 0 ? 2 : 1, a.tensor->type.dtype});
+    } else if (a.kind == Arg::Kind::kIValue && a.ivalue.isTensor()) {
+      const at::Tensor& t = a.ivalue.toTensor();
+      const at::ScalarType st = t.scalar_type();
+      ir::DType dt = st == at::kBool                          ? ir::DType::kBool
+                     : at::isFloatingType(st)                 ? ir::DType::kFloat32
+                     : st == at::kInt                         ? ir::DType::kInt32
+                     : at::isIntegralType(st, /*includeBool=*/false) ? ir::DType::kInt64
+                                                              : ir::DType::kFloat32;
+      if (!at::isFloatingType(st) && !at::isIntegralType(st, /*includeBool=*/true))
+        ctx.fail(str_cat("tensors of dtype ", c10::toString(st), " are not supported here"));
+      ops.push_back({category(dt), t.dim() > 0 ? 2 : 1, dt});
+    } else if (a.kind == Arg::Kind::kIValue && a.ivalue.isBool()) {
+      ops.push_back({0, 0, ir::DType::kBool});
+    } else if (a.kind == Arg::Kind::kIValue && a.ivalue.isInt()) {
+      ops.push_back({1, 0, ir::DType::kInt64});
+    } else if (a.kind == Arg::Kind::kIValue && a.ivalue.isDouble()) {
+      ops.push_back({2, 0, ir::DType::kFloat32});
+    } else {
+      ctx.fail(str_cat("argument %", v->debugName(), " must be a tensor or a number"));
+    }
+  }
+  int cat = 0, prio = 0;
+  for (const auto& o : ops) cat = std::max(cat, o.category);
+  for (const auto& o : ops)
+    if (o.category == cat) prio = std::max(prio, o.priority);
+  if (cat == 0) return ir::DType::kBool;
+  if (cat == 2) {
+    for (const auto& o : ops)  // an engine tensor's floating dtype, if it decides
+      if (o.category == 2 && o.priority == prio) return o.dtype;
+    return ir::DType::kFloat32;
+  }
+  bool any64 = false;
+  for (const auto& o : ops)
+    if (o.category == 1 && o.priority == prio && o.dtype == ir::DType::kInt64) any64 = true;
+  return any64 ? ir::DType::kInt64 : ir::DType::kInt32;
+}
+
+// x converted to the engine dtype of torch dtype `st` (aten::to and the dtype arguments of other
+// ops): floating targets follow the engine precision (a float-to-float cast is an identity here;
+// the builder applies the precision), integer and bool targets are exact casts.
+inline ir::Value* cast_to(ConversionCtx& ctx, ir::Value* x, at::ScalarType st) {
+  ir::DType to;
+  switch (st) {
+    case at::kFloat:
+    case at::kDouble:
+    case at::kHalf:
+    case at::kBFloat16: to = ir::is_floating(x->type.dtype) ? x->type.dtype : ir::DType::kFloat32; break;
+    case at::kInt: to = ir::DType::kInt32; break;
+    case at::kLong: to = ir::DType::kInt64; break;
+    case at::kBool: to = ir::DType::kBool; break;
+    default:
+      ctx.fail(str_cat("conversion to ", c10::toString(st),
+                       " is not supported (engine tensors are float, half, bfloat16, int32, int64 or bool)"));
+  }
+  if (to == x->type.dtype) return x;
+  ir::CastAttrs a;
+  a.to = to;
+  return ctx.add(ir::OpKind::Cast, a, {x});
 }
 
 // Sets every output of the node to the same engine tensor (ops that are identities here).

@@ -1,5 +1,7 @@
 // Shape and layout converters: view/reshape/flatten, permute/transpose, (un)squeeze, cat,
-// stack, chunk/split, slice/select, contiguous, dtype casts.
+// stack, chunk/split, slice/select, contiguous, dtype casts (the aten::to family).
+#include <algorithm>
+
 #include "core/frontend/conversion/converters/helpers.h"
 #include "core/runtime/runtime.h"
 
@@ -45,6 +47,13 @@ ir::Value* unsqueeze(ConversionCtx& ctx, ir::Value* x, int64_t dim) {
   int64_t d = normalize_dim(ctx, dim, int64_t(s.size()) + 1);
   s.insert(s.begin() + d, 1);
   return reshape(ctx, x, s);
+}
+
+// aten::to overloads whose dtype is argument `i` (None keeps the dtype).
+void to_dtype_arg(ConversionCtx& ctx, const Node* n, size_t i) {
+  ir::Value* x = ctx.tensor(n->input(0));
+  if (ctx.is_none(n->input(i))) return ctx.set_output(0, x);
+  ctx.set_output(0, cast_to(ctx, x, at::ScalarType(ctx.to_int(n->input(i)))));
 }
 
 static auto reg =
@@ -128,6 +137,11 @@ static auto reg =
                   [](ConversionCtx& ctx, const Node* n) {
                     auto xs = ctx.tensor_list(n->input(0));
                     if (xs.empty()) ctx.fail("cat of an empty list");
+                    // Like torch, 1-D tensors with no elements (the legacy empty tensor, e.g. an
+                    // empty key/value cache) are skipped when the others have another shape.
+                    auto legacy_empty = [](ir::Value* x) { return x->type == ir::TensorType::fixed(x->type.dtype, {0}); };
+                    if (!std::all_of(xs.begin(), xs.end(), legacy_empty))
+                      xs.erase(std::remove_if(xs.begin(), xs.end(), legacy_empty), xs.end());
                     ir::ConcatAttrs a;
                     a.axis = normalize_dim(ctx, ctx.to_int(n->input(1)), xs[0]->type.rank());
                     ir::DType dt = xs[0]->type.dtype;
@@ -218,16 +232,40 @@ static auto reg =
                     t.erase(t.begin() + d);
                     ctx.set_output(0, reshape(ctx, slice(ctx, x, d, i, i + 1, 1), t));
                   }})
+        // The aten::to family and type_as: dtype casts (cast_to); device and memory-format
+        // arguments are ignored (the engine decides where and how it runs).
         .pattern({{"aten::to.dtype(Tensor(a) self, ScalarType dtype, bool non_blocking=False, bool copy=False, "
+                   "MemoryFormat? memory_format=None) -> Tensor(a)",
+                   "aten::to.prim_dtype(Tensor(a) self, int? dtype=None, bool non_blocking=False, bool copy=False) "
+                   "-> Tensor(b|a)"},
+                  [](ConversionCtx& ctx, const Node* n) { to_dtype_arg(ctx, n, 1); }})
+        .pattern({{"aten::to.device(Tensor(a) self, Device device, ScalarType dtype, bool non_blocking=False, "
+                   "bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)",
+                   "aten::to.prim_Device(Tensor(a) self, Device? device, int? dtype=None, bool non_blocking=False, "
+                   "bool copy=False) -> Tensor(b|a)"},
+                  [](ConversionCtx& ctx, const Node* n) { to_dtype_arg(ctx, n, 2); }})
+        .pattern({{"aten::to.dtype_layout(Tensor(a) self, *, ScalarType? dtype=None, Layout? layout=None, "
+                   "Device? device=None, bool? pin_memory=None, bool non_blocking=False, bool copy=False, "
                    "MemoryFormat? memory_format=None) -> Tensor(a)"},
                   [](ConversionCtx& ctx, const Node* n) {
-                    ir::Value* x = ctx.tensor(n->input(0));
-                    ir::CastAttrs a;
-                    a.to = runtime::from_torch_dtype(at::ScalarType(ctx.to_int(n->input(1))));
-                    // A float-to-float cast follows the engine precision (applied by the builder).
-                    if (ir::is_floating(a.to) && ir::is_floating(x->type.dtype)) a.to = x->type.dtype;
-                    ctx.set_output(0, a.to == x->type.dtype ? x : ctx.add(ir::OpKind::Cast, a, {x}));
-                  }});
+                    if (!ctx.is_none(n->input(2)) && ctx.to_int(n->input(2)) != int64_t(at::kStrided))
+                      ctx.fail(str_cat("layout ", c10::Layout(ctx.to_int(n->input(2))),
+                                       " is not supported (engine tensors are dense: strided layout only)"));
+                    to_dtype_arg(ctx, n, 1);
+                  }})
+        .pattern({{"aten::to.other(Tensor(a) self, Tensor other, bool non_blocking=False, bool copy=False, "
+                   "MemoryFormat? memory_format=None) -> Tensor(a)",
+                   "aten::type_as(Tensor self, Tensor other) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    const Arg& other = ctx.arg(n->input(1));
+                    at::ScalarType st;
+                    if (other.kind == Arg::Kind::kTensor) st = runtime::to_torch_dtype(other.tensor->type.dtype);
+                    else if (other.kind == Arg::Kind::kIValue && other.ivalue.isTensor()) st = other.ivalue.toTensor().scalar_type();
+                    else ctx.fail(str_cat("argument %", n->input(1)->debugName(), " must be a tensor"));
+                    ctx.set_output(0, cast_to(ctx, ctx.tensor(n->input(0)), st));
+                  }})
+        .pattern({{"aten::to.prim_other(Tensor(a) self, bool non_blocking=False, bool copy=False) -> Tensor(b|a)"},
+                  identity});
 
 }  // namespace
 }  // namespace trtorch::frontend::converters

@@ -1,6 +1,6 @@
 // Transformer building blocks: layer_norm, embedding / index_select (Gather), masked_fill /
-// where (Where), expand / expand_as (Expand), and scaled_dot_product_attention, decomposed into
-// MatMul, Transpose, Binary, Where and Softmax.
+// where (Where), expand / expand_as (Expand), and scaled_dot_product_attention and torch's
+// fused multi-head attention (Attention).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -91,51 +91,47 @@ void add_where(ConversionCtx& ctx, const Node* n, size_t cond_i, size_t self_i, 
   ctx.set_output(0, where(ctx, cond, ctx.tensor_as(n->input(self_i), dt), ctx.tensor_as(n->input(other_i), dt)));
 }
 
-// softmax(q @ k^T * scale + mask) @ v over the last two dims, any leading (batch, head) dims.
-// softmax(scores, last dim) @ v.
-ir::Value* softmax_matmul(ConversionCtx& ctx, ir::Value* scores, ir::Value* v) {
-  ir::SoftmaxAttrs sm;
-  sm.axis = scores->type.rank() - 1;
-  ir::Value* p = ctx.add(ir::OpKind::Softmax, sm, {scores});
-  return ctx.add(ir::OpKind::MatMul, ir::MatMulAttrs{}, {p, v});
+ir::Value* attention(ConversionCtx& ctx, ir::Value* q, ir::Value* k, ir::Value* v, ir::Value* bias, double scale,
+                     bool causal) {
+  ir::AttentionAttrs a;
+  a.scale = scale;
+  a.causal = causal;
+  std::vector<ir::Value*> ins{q, k, v};
+  if (bias) ins.push_back(bias);
+  return ctx.add(ir::OpKind::Attention, a, ins);
 }
 
+// softmax(q @ k^T * scale + mask) @ v over the last two dims, any leading (batch, head) dims:
+// one Attention node; a boolean mask becomes an additive 0 / -inf bias.
 void add_sdpa(ConversionCtx& ctx, const Node* n) {
   ir::Value* q = ctx.tensor(n->input(0));
   ir::DType dt = q->type.dtype;
   ir::Value* k = ctx.tensor_as(n->input(1), dt);
   ir::Value* v = ctx.tensor_as(n->input(2), dt);
-  auto qs = shape_of(ctx, q), ks = shape_of(ctx, k);
-  if (qs.size() < 2 || ks.size() < 2 || shape_of(ctx, v).size() < 2) ctx.fail("query, key and value need rank >= 2");
+  auto qs = shape_of(ctx, q), ks = shape_of(ctx, k), vs = shape_of(ctx, v);
+  if (qs.size() < 2 || ks.size() != qs.size() || vs.size() != qs.size())
+    ctx.fail("query, key and value need one rank >= 2");
   if (ctx.to_double(n->input(4)) != 0.0) ctx.fail("dropout_p must be 0 for inference");
   const bool causal = ctx.to_bool(n->input(5));
   const bool has_mask = !ctx.is_none(n->input(3));
   if (causal && has_mask) ctx.fail("attn_mask and is_causal=True cannot both be given");
-  if (n->inputs().size() > 7 && ctx.to_bool(n->input(7)) && qs.size() >= 3 && qs[qs.size() - 3] != ks[ks.size() - 3])
-    ctx.fail("grouped-query attention (enable_gqa with fewer key/value heads) is not supported yet");
-  const int64_t E = qs.back(), L = qs[qs.size() - 2], S = ks[ks.size() - 2];
+  if (!std::equal(qs.begin(), qs.end() - 2, ks.begin()) || !std::equal(qs.begin(), qs.end() - 2, vs.begin()))
+    ctx.fail("query, key and value must have the same leading (batch, head) dims (grouped-query attention and "
+             "broadcast batch dims are not supported yet)");
+  const int64_t E = qs.back();
   const double scale = ctx.is_none(n->input(6)) ? 1.0 / std::sqrt(double(E)) : ctx.to_double(n->input(6));
-
-  std::vector<int64_t> perm;
-  for (int64_t i = 0; i < int64_t(ks.size()); ++i) perm.push_back(i);
-  std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
-  ir::Value* scores = ctx.add(ir::OpKind::MatMul, ir::MatMulAttrs{}, {q, transpose(ctx, k, perm)});
-  scores = binary(ctx, scores, ctx.scalar_constant(scale, dt), ir::BinaryKind::kMul);
-  const double neg_inf = -std::numeric_limits<double>::infinity();
-  if (causal) {
-    // torch: keep j <= i (ones(L, S).tril()), -inf elsewhere.
-    at::Tensor m = at::zeros({L, S}).masked_fill(at::ones({L, S}, at::kBool).triu(1), neg_inf);
-    scores = binary(ctx, scores, ctx.constant(m), ir::BinaryKind::kAdd);
-  } else if (has_mask) {
+  ir::Value* bias = nullptr;
+  if (has_mask) {
     const Arg& ma = ctx.arg(n->input(3));
     bool is_bool = ma.kind == Arg::Kind::kTensor ? ma.tensor->type.dtype == ir::DType::kBool
                                                  : ma.ivalue.isTensor() && ma.ivalue.toTensor().scalar_type() == at::kBool;
     if (is_bool)
-      scores = where(ctx, ctx.tensor(n->input(3)), scores, ctx.scalar_constant(neg_inf, dt));
+      bias = where(ctx, ctx.tensor(n->input(3)), ctx.scalar_constant(0.0, dt),
+                   ctx.scalar_constant(-std::numeric_limits<double>::infinity(), dt));
     else
-      scores = binary(ctx, scores, ctx.tensor_as(n->input(3), dt), ir::BinaryKind::kAdd);
+      bias = ctx.tensor_as(n->input(3), dt);
   }
-  ctx.set_output(0, softmax_matmul(ctx, scores, v));
+  ctx.set_output(0, attention(ctx, q, k, v, bias, scale, causal));
 }
 
 // torch's fused multi-head attention (what nn.MultiheadAttention runs in eval mode without
@@ -163,9 +159,7 @@ void add_native_mha(ConversionCtx& ctx, const Node* n) {
     y = reshape(ctx, y, {xs[0], xs[1], H, D});
     qkv.push_back(transpose(ctx, y, {0, 2, 1, 3}));
   }
-  ir::Value* scores = ctx.add(ir::OpKind::MatMul, ir::MatMulAttrs{}, {qkv[0], transpose(ctx, qkv[1], {0, 1, 3, 2})});
-  scores = binary(ctx, scores, ctx.scalar_constant(1.0 / std::sqrt(double(D)), dt), ir::BinaryKind::kMul);
-  ir::Value* o = softmax_matmul(ctx, scores, qkv[2]);  // [N, H, L, D]
+  ir::Value* o = attention(ctx, qkv[0], qkv[1], qkv[2], nullptr, 1.0 / std::sqrt(double(D)), false);  // [N, H, L, D]
   auto os = shape_of(ctx, o);
   o = reshape(ctx, transpose(ctx, o, {0, 2, 1, 3}), {os[0], os[2], E});
   ctx.set_output(0, ctx.add(ir::OpKind::Linear, ir::LinearAttrs{}, {o, ctx.tensor_as(n->input(7), dt),

@@ -1,5 +1,8 @@
 // Evaluators for properties of engine tensors known at compile time (shape, rank, dtype,
-// device), and for list queries over lists that hold engine tensors.
+// device), tensors made from them (new_ones, zeros_like, ...), and for list queries over lists
+// that hold engine tensors.
+#include <ATen/ATen.h>
+
 #include "core/frontend/conversion/registry.h"
 #include "core/runtime/runtime.h"
 #include "core/util/error.h"
@@ -17,6 +20,23 @@ std::vector<int64_t> static_shape(const ConversionCtx& ctx, const torch::jit::Va
   const ir::TensorType& t = ctx.arg(v).tensor->type;
   if (!t.is_static()) ctx.fail(str_cat("shape of a tensor with symbolic dims ", t.str(), " is not supported yet"));
   return t.static_shape();
+}
+
+// Factory functions that read only an engine tensor's shape and dtype (new_ones(x, size),
+// zeros_like(x), ...): the result is a compile-time tensor. `dtype_i` is the ScalarType? argument
+// (None: x's dtype), `fill_i` the fill value's argument for new_full / full_like (-1: none).
+EvaluatorFn factory(double value, bool like, int dtype_i, int fill_i) {
+  return [=](ConversionCtx& ctx, const Node* n) {
+    if (!is_engine_tensor(ctx, n->input(0)) || !n->maybeSchema() || !n->maybeSchema()->overload_name().empty())
+      return false;
+    std::vector<int64_t> size = like ? static_shape(ctx, n->input(0)) : ctx.to_ints(n->input(1));
+    at::ScalarType st = ctx.is_none(n->input(size_t(dtype_i)))
+                            ? runtime::to_torch_dtype(ctx.arg(n->input(0)).tensor->type.dtype)
+                            : at::ScalarType(ctx.to_int(n->input(size_t(dtype_i))));
+    c10::Scalar v = fill_i < 0 ? c10::Scalar(value) : ctx.ivalue(n->input(size_t(fill_i))).toScalar();
+    ctx.set(n->output(), Arg::of_ivalue(at::full(size, v, at::TensorOptions().dtype(st))));
+    return true;
+  };
 }
 
 static auto evaluators =
@@ -90,6 +110,15 @@ static auto evaluators =
                 ctx.set(n->output(), Arg::of_ivalue(true));
                 return true;
               })
+        // Uninitialized memory (new_empty, empty_like) may hold anything: zeros.
+        .kind("aten::new_ones", factory(1.0, false, 2, -1))
+        .kind("aten::new_zeros", factory(0.0, false, 2, -1))
+        .kind("aten::new_empty", factory(0.0, false, 2, -1))
+        .kind("aten::new_full", factory(0.0, false, 3, 2))
+        .kind("aten::ones_like", factory(1.0, true, 1, -1))
+        .kind("aten::zeros_like", factory(0.0, true, 1, -1))
+        .kind("aten::empty_like", factory(0.0, true, 1, -1))
+        .kind("aten::full_like", factory(0.0, true, 2, 1))
         .kind("aten::len", [](ConversionCtx& ctx, const Node* n) {
           const Arg& a = ctx.arg(n->input(0));
           if (a.kind == Arg::Kind::kList) {

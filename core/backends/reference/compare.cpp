@@ -1,0 +1,57 @@
+// Compare: elementwise comparisons and logical connectives with numpy broadcasting, bool out.
+#include "core/backends/reference/kernels.h"
+
+namespace trtorch::backends::reference {
+
+using ir::CompareKind;
+using ir::DType;
+using ir::HostTensor;
+
+namespace {
+
+// Floating storage types compare as FP32 values; integers and bool compare as themselves.
+template <typename T>
+auto value_of(T v) {
+  if constexpr (std::is_same_v<T, Half>) return ir::half_to_float(v.bits);
+  else if constexpr (std::is_same_v<T, BFloat16>) return ir::bf16_to_float(v.bits);
+  else return v;
+}
+
+template <typename V>
+bool compare(CompareKind k, V a, V b) {
+  switch (k) {
+    case CompareKind::kEq: return a == b;
+    case CompareKind::kNe: return a != b;
+    case CompareKind::kLt: return a < b;
+    case CompareKind::kLe: return a <= b;
+    case CompareKind::kGt: return a > b;
+    case CompareKind::kGe: return a >= b;
+    case CompareKind::kAnd: return a != V(0) && b != V(0);
+    case CompareKind::kOr: return a != V(0) || b != V(0);
+    case CompareKind::kXor: return (a != V(0)) != (b != V(0));
+    case CompareKind::kCount: break;
+  }
+  TRTORCH_ERROR("Compare: unknown kind ", int(k));
+}
+
+}  // namespace
+
+void eval_Compare(const ir::CompareAttrs& a, const std::vector<HostTensor>& in, std::vector<HostTensor>& out) {
+  TRTORCH_EXPECT(size_t(a.kind) < size_t(CompareKind::kCount), "Compare: unknown kind ", int(a.kind));
+  TRTORCH_EXPECT(in[0].dtype == in[1].dtype, "Compare: operands have dtypes ", ir::dtype_name(in[0].dtype), " and ",
+                 ir::dtype_name(in[1].dtype));
+  allocate(out[0]);
+  const auto& ys = out[0].shape;
+  const std::vector<std::vector<int64_t>> st{broadcast_strides(in[0].shape, ys), broadcast_strides(in[1].shape, ys)};
+  Bool* y = out[0].ptr<Bool>();
+  visit_dtype(in[0].dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* x0 = in[0].ptr<T>();
+    const T* x1 = in[1].ptr<T>();
+    for_each_broadcast(ys, st, [&](int64_t o, const std::vector<int64_t>& off) {
+      y[o] = compare(a.kind, value_of(x0[off[0]]), value_of(x1[off[1]])) ? 1 : 0;
+    });
+  });
+}
+
+}  // namespace trtorch::backends::reference

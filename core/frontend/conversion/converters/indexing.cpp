@@ -1,0 +1,170 @@
+// Advanced indexing (aten::index.Tensor, x[idx0, idx1, ...] with index tensors), as one Gather:
+// the indexed dims are flattened into one and gathered with a linear index. Index tensors known
+// at compile time (the usual case: masks built from aranges) become one constant linear index;
+// index tensors computed by the model are combined in the engine (negative indices wrapped).
+#include <algorithm>
+
+#include "core/frontend/conversion/converters/helpers.h"
+
+namespace trtorch::frontend::converters {
+namespace {
+
+using torch::jit::Node;
+
+// The index along one dim of self: a compile-time int64 tensor (non-negative, checked against the
+// dim) or an engine tensor.
+struct DimIndex {
+  int64_t dim = 0;
+  at::Tensor value;           // compile-time
+  ir::Value* tensor = nullptr;  // computed by the engine
+};
+
+std::vector<Arg> list_items(const ConversionCtx& ctx, const torch::jit::Value* v) {
+  const Arg& a = ctx.arg(v);
+  if (a.kind == Arg::Kind::kList) return a.items;
+  std::vector<Arg> r;
+  if (a.kind == Arg::Kind::kIValue && a.ivalue.isList()) {
+    for (const auto& e : a.ivalue.toListRef()) r.push_back(Arg::of_ivalue(e));
+    return r;
+  }
+  ctx.fail(str_cat("argument %", v->debugName(), " must be a list of index tensors"));
+}
+
+void add_index(ConversionCtx& ctx, const Node* n) {
+  ir::Value* x = ctx.tensor(n->input(0));
+  std::vector<int64_t> shape = shape_of(ctx, x);
+  const int64_t rank = int64_t(shape.size());
+  std::vector<DimIndex> idx;
+  int64_t d = 0;  // the dim of self the next index applies to
+  for (const Arg& item : list_items(ctx, n->input(1))) {
+    if (item.kind == Arg::Kind::kIValue && item.ivalue.isNone()) {  // a full slice (x[:, i])
+      ++d;
+      continue;
+    }
+    if (item.kind == Arg::Kind::kTensor) {
+      ir::DType t = item.tensor->type.dtype;
+      if (t == ir::DType::kBool)
+        ctx.fail("indexing with a boolean mask computed by the model is not supported (the result's shape "
+                 "would depend on the mask's values)");
+      if (t != ir::DType::kInt32 && t != ir::DType::kInt64)
+        ctx.fail(str_cat("index tensors must be integer or bool, got ", item.tensor->type.str()));
+      if (d >= rank) ctx.fail(str_cat("too many indices for a tensor of rank ", rank));
+      idx.push_back({d++, at::Tensor(), item.tensor});
+      continue;
+    }
+    if (item.kind != Arg::Kind::kIValue || !item.ivalue.isTensor())
+      ctx.fail("indices must be tensors or None");
+    at::Tensor t = item.ivalue.toTensor();
+    const at::ScalarType st = t.scalar_type();
+    if (st == at::kBool || st == at::kByte) {
+      // A mask over dims [d, d + t.dim()) selects the positions of its true entries: the same as
+      // one int64 index per dim (its nonzero() columns), known at compile time.
+      if (t.dim() == 0) ctx.fail("a 0-dim boolean index (x[True] / x[False]) is not supported");
+      if (d + t.dim() > rank) ctx.fail(str_cat("too many indices for a tensor of rank ", rank));
+      for (int64_t j = 0; j < t.dim(); ++j)
+        if (t.size(j) != shape[size_t(d + j)])
+          ctx.fail(str_cat("the mask's shape ", t.sizes(), " does not match the indexed dims of ", x->type.str()));
+      at::Tensor nz = t.to(at::kBool).nonzero();
+      for (int64_t j = 0; j < t.dim(); ++j) idx.push_back({d + j, nz.select(1, j).contiguous(), nullptr});
+      d += t.dim();
+      continue;
+    }
+    if (!at::isIntegralType(st, /*includeBool=*/false))
+      ctx.fail(str_cat("index tensors must be integer or bool, got ", c10::toString(st)));
+    if (d >= rank) ctx.fail(str_cat("too many indices for a tensor of rank ", rank));
+    const int64_t size = shape[size_t(d)];
+    t = t.to(at::kLong);
+    if (t.numel() > 0) {
+      const int64_t lo = t.min().item<int64_t>(), hi = t.max().item<int64_t>();
+      if (lo < -size || hi >= size)
+        ctx.fail(str_cat("index ", lo < -size ? lo : hi, " is out of bounds for dim ", d, " of size ", size));
+    }
+    idx.push_back({d++, at::where(t < 0, t + size, t).contiguous(), nullptr});
+  }
+  if (idx.empty()) return ctx.set_output(0, x);
+
+  // The index tensors broadcast together to the result's index shape.
+  std::vector<int64_t> bshape;
+  for (const DimIndex& i : idx) {
+    std::vector<int64_t> s = i.tensor ? shape_of(ctx, i.tensor) : i.value.sizes().vec();
+    try {
+      bshape = at::infer_size(bshape, s);
+    } catch (const std::exception&) {
+      ctx.fail(str_cat("index shapes do not broadcast together: ", c10::IntArrayRef(bshape), " and ", c10::IntArrayRef(s)));
+    }
+  }
+  // Indexed dims separated by a full slice put the index dims first (torch's rule): move the
+  // indexed dims to the front, keeping the others in order.
+  bool adjacent = true;
+  for (size_t i = 1; i < idx.size(); ++i) adjacent = adjacent && idx[i].dim == idx[i - 1].dim + 1;
+  if (!adjacent) {
+    std::vector<int64_t> perm;
+    for (const DimIndex& i : idx) perm.push_back(i.dim);
+    for (int64_t j = 0; j < rank; ++j)
+      if (std::find(perm.begin(), perm.end(), j) == perm.end()) perm.push_back(j);
+    x = transpose(ctx, x, perm);
+    shape = shape_of(ctx, x);
+    for (size_t i = 0; i < idx.size(); ++i) idx[i].dim = int64_t(i);
+  }
+  const int64_t p0 = idx[0].dim, m = int64_t(idx.size());
+  std::vector<int64_t> stride(static_cast<size_t>(m));
+  int64_t block = 1;
+  for (int64_t j = m - 1; j >= 0; --j) {
+    stride[size_t(j)] = block;
+    block *= shape[size_t(p0 + j)];
+  }
+  if (m > 1) {  // flatten the indexed dims into one
+    std::vector<int64_t> flat(shape.begin(), shape.begin() + p0);
+    flat.push_back(block);
+    flat.insert(flat.end(), shape.begin() + p0 + m, shape.end());
+    x = reshape(ctx, x, flat);
+  }
+
+  // The linear index into the flattened dim: the compile-time part as one constant, plus the
+  // terms computed by the engine.
+  at::Tensor known;
+  ir::Value* linear = nullptr;
+  for (int64_t j = 0; j < m; ++j) {
+    const DimIndex& i = idx[size_t(j)];
+    if (!i.tensor) {
+      at::Tensor term = i.value * stride[size_t(j)];
+      known = known.defined() ? known + term : term;
+    }
+  }
+  if (known.defined()) linear = ctx.constant(known.contiguous());
+  for (int64_t j = 0; j < m; ++j) {
+    const DimIndex& i = idx[size_t(j)];
+    if (!i.tensor) continue;
+    ir::Value* v = i.tensor;
+    if (v->type.dtype != ir::DType::kInt64) {
+      ir::CastAttrs c;
+      c.to = ir::DType::kInt64;
+      v = ctx.add(ir::OpKind::Cast, c, {v});
+    }
+    // Negative indices count from the end of the dim, as in torch.
+    const int64_t size = shape[size_t(p0 + j)];
+    ir::Value* zero = ctx.scalar_constant(0.0, ir::DType::kInt64);
+    ir::Value* wrapped = binary(ctx, v, ctx.scalar_constant(double(size), ir::DType::kInt64), ir::BinaryKind::kAdd);
+    v = where(ctx, compare(ctx, v, zero, ir::CompareKind::kLt), wrapped, v);
+    if (stride[size_t(j)] != 1)
+      v = binary(ctx, v, ctx.scalar_constant(double(stride[size_t(j)]), ir::DType::kInt64), ir::BinaryKind::kMul);
+    linear = linear ? binary(ctx, linear, v, ir::BinaryKind::kAdd) : v;
+  }
+  if (shape_of(ctx, linear) != bshape) {
+    ir::ExpandAttrs e;
+    e.shape = bshape;
+    linear = ctx.add(ir::OpKind::Expand, e, {linear});
+  }
+  ir::GatherAttrs g;
+  g.axis = p0;
+  ctx.set_output(0, ctx.add(ir::OpKind::Gather, g, {x, linear}));
+}
+
+static auto reg =
+    RegisterConverters()
+        .pattern({{"aten::index.Tensor(Tensor self, Tensor?[] indices) -> Tensor",
+                   "aten::index.Tensor_hacked_twin(Tensor self, Tensor[] indices) -> Tensor"},
+                  add_index});
+
+}  // namespace
+}  // namespace trtorch::frontend::converters

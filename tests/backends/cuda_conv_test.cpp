@@ -7,29 +7,17 @@
 // cases convert the tensors on the host, so the NHWC output is checked in NCHW order.
 //
 // Torch-free; needs a GPU. Without one it prints a line and exits 77 (ctest: skipped).
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <cstring>
 #include <functional>
-#include <memory>
-#include <random>
-#include <string>
-#include <vector>
 
-#include "core/backends/cuda/context.h"
-#include "core/backends/cuda/cuda_check.h"
 #include "core/backends/cuda/kernel.h"
-#include "core/backends/reference/reference.h"
-#include "core/util/error.h"
+#include "tests/backends/cuda_test_util.h"
 
 using namespace trtorch;
 using namespace trtorch::ir;
 using namespace trtorch::backends::cuda;
-namespace ref = trtorch::backends::reference;
-using Shape = std::vector<int64_t>;
+using namespace trtorch::cuda_test;
 
 namespace {
 
@@ -41,68 +29,8 @@ Context& ctx() {
 // ---------------------------------------------------------------------------------------------
 // Host helpers
 
-HostTensor random_tensor(DType t, const Shape& shape, uint32_t seed, double scale = 1.0) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<double> d(-scale, scale);
-  HostTensor h(t, shape);
-  for (int64_t i = 0; i < h.numel(); ++i) h.set(i, d(gen));  // rounded to the storage dtype
-  return h;
-}
-
-// [N, C, H, W] row-major <-> channels-last bytes, any element size.
-HostTensor relayout(const HostTensor& t, bool to_nhwc) {
-  HostTensor o(t.dtype, t.shape);
-  const int64_t N = t.shape[0], C = t.shape[1], H = t.shape[2], W = t.shape[3];
-  const size_t es = dtype_size(t.dtype);
-  const auto* src = static_cast<const uint8_t*>(t.data());
-  auto* dst = static_cast<uint8_t*>(o.data());
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t h = 0; h < H; ++h)
-        for (int64_t w = 0; w < W; ++w) {
-          const size_t nchw = size_t(((n * C + c) * H + h) * W + w) * es;
-          const size_t nhwc = size_t(((n * H + h) * W + w) * C + c) * es;
-          std::memcpy(dst + (to_nhwc ? nhwc : nchw), src + (to_nhwc ? nchw : nhwc), es);
-        }
-  return o;
-}
 HostTensor nchw_to_nhwc(const HostTensor& t) { return relayout(t, true); }
 HostTensor nhwc_to_nchw(const HostTensor& t) { return relayout(t, false); }
-
-DeviceBuffer upload(const HostTensor& t) {
-  DeviceBuffer b(t.nbytes());
-  TRTORCH_CUDA_CHECK(cudaMemcpy(b.get(), t.data(), t.nbytes(), cudaMemcpyHostToDevice));
-  return b;
-}
-
-HostTensor download(const DeviceBuffer& b, DType t, const Shape& shape) {
-  HostTensor h(t, shape);
-  TRTORCH_CUDA_CHECK(cudaMemcpy(h.data(), b.get(), h.nbytes(), cudaMemcpyDeviceToHost));
-  return h;
-}
-
-// max|a - b| / max|b|; infinity when a has a NaN that b lacks or the shapes differ.
-double rel_error(const HostTensor& a, const HostTensor& b) {
-  if (a.shape != b.shape) return INFINITY;
-  double num = 0, den = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    const double x = a.get(i), y = b.get(i);
-    if (std::isnan(x) != std::isnan(y)) return INFINITY;
-    if (std::isnan(y)) continue;
-    num = std::max(num, std::fabs(x - y));
-    den = std::max(den, std::fabs(y));
-  }
-  return num / (den > 0 ? den : 1.0);
-}
-
-double tolerance(DType t) {
-  switch (t) {
-    case DType::kFloat32: return 1e-4;  // FP32 without TF32
-    case DType::kFloat16: return 1e-2;
-    case DType::kBFloat16: return 3e-2;
-    default: return 0;
-  }
-}
 
 const char* layout_name(Layout l) { return l == Layout::kNHWC ? "NHWC" : "NCHW"; }
 
@@ -178,10 +106,10 @@ std::unique_ptr<Problem> make_problem(const ConvCase& c, Config cfg) {
   p->w_shape = {c.K, Cg, c.R, c.S};
   p->y_shape = {c.N, c.K, out_size(c.H, c.R, c.sh, c.ph, c.dh), out_size(c.W, c.S, c.sw, c.pw, c.dw)};
   uint32_t seed = uint32_t(std::hash<std::string>()(c.name) & 0xffffff);
-  p->x = random_tensor(t, p->x_shape, seed + 1);
-  p->w = random_tensor(t, p->w_shape, seed + 2, 1.0 / std::sqrt(double(Cg * c.R * c.S)));
-  p->b = random_tensor(t, {c.K}, seed + 3, 0.5);
-  p->r = random_tensor(t, p->y_shape, seed + 4);
+  p->x = random_uniform(t, p->x_shape, seed + 1);
+  p->w = random_uniform(t, p->w_shape, seed + 2, 1.0 / std::sqrt(double(Cg * c.R * c.S)));
+  p->b = random_uniform(t, {c.K}, seed + 3, 0.5);
+  p->r = random_uniform(t, p->y_shape, seed + 4);
 
   Conv2dAttrs plain;
   plain.stride = {c.sh, c.sw};
@@ -198,13 +126,7 @@ std::unique_ptr<Problem> make_problem(const ConvCase& c, Config cfg) {
     if (c.bias) ins.push_back(o.add_constant(p->b));
     Value* y = o.add_node(OpKind::Conv2d, plain, ins)->outputs[0];
     if (c.residual) y = o.add_node(OpKind::Binary, BinaryAttrs{BinaryKind::kAdd}, {y, r})->outputs[0];
-    if (c.has_act) {
-      UnaryAttrs u;
-      u.kind = c.act;
-      u.alpha = c.alpha;
-      u.beta = c.beta;
-      y = o.add_node(OpKind::Unary, u, {y})->outputs[0];
-    }
+    if (c.has_act) y = o.add_node(OpKind::Unary, UnaryAttrs{c.act, c.alpha, c.beta}, {y})->outputs[0];
     o.mark_output(y);
     verify(o);
     std::vector<HostTensor> inputs{p->x};
@@ -266,7 +188,7 @@ HostTensor run_kernel(Problem& p, Kernel& k) {
   TRTORCH_CUDA_CHECK(cudaMemset(p.dy.get(), 0xff, p.dy.bytes()));  // NaN-fill: every element must be written
   k.launch(p.in_ptrs, {p.dy.get()}, scratch.get(), ctx().stream());
   TRTORCH_CUDA_CHECK(cudaStreamSynchronize(ctx().stream()));
-  HostTensor y = download(p.dy, p.cfg.dtype, p.y_shape);
+  HostTensor y = download(p.dy.get(), p.cfg.dtype, p.y_shape);
   return p.cfg.layout == Layout::kNHWC ? nhwc_to_nchw(y) : y;
 }
 
@@ -290,7 +212,7 @@ void check_case(const ConvCase& c, Config cfg) {
     ADD_FAILURE() << "setting up: " << e.what();
     return;
   }
-  const double tol = tolerance(cfg.dtype);
+  const double tol = kernel_tolerance(cfg.dtype);
   const TacticOptions timing = test_timing();
 
   using Clock = std::chrono::steady_clock;
@@ -454,8 +376,8 @@ TEST(CudaConv, CapturesIntoCudaGraph) {
   TRTORCH_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
   TRTORCH_CUDA_CHECK(cudaGraphLaunch(exec, s));
   TRTORCH_CUDA_CHECK(cudaStreamSynchronize(s));
-  HostTensor y = nhwc_to_nchw(download(p->dy, DType::kFloat16, p->y_shape));
-  EXPECT_LE(rel_error(y, p->expected), tolerance(DType::kFloat16)) << k->describe();
+  HostTensor y = nhwc_to_nchw(download(p->dy.get(), DType::kFloat16, p->y_shape));
+  EXPECT_LE(rel_error(y, p->expected), kernel_tolerance(DType::kFloat16)) << k->describe();
   cudaGraphExecDestroy(exec);
   cudaGraphDestroy(graph);
   cudaStreamDestroy(s);
@@ -521,13 +443,9 @@ TEST(CudaConv, BadTacticIsAClearError) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  if (device_count() == 0) {
-    std::printf("no CUDA device: skipping GPU tests\n");
-    return 77;
-  }
-  cudaDeviceProp prop{};
-  if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess)
-    std::printf("device 0: %s (sm_%d%d), cuDNN %zu\n", prop.name, prop.major, prop.minor, cudnnGetVersion());
-  return RUN_ALL_TESTS();
+  return gpu_main(argc, argv, [] {
+    cudaDeviceProp prop{};
+    if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess)
+      std::printf("device 0: %s (sm_%d%d), cuDNN %zu\n", prop.name, prop.major, prop.minor, cudnnGetVersion());
+  });
 }

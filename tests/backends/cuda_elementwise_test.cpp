@@ -10,31 +10,16 @@
 //    vector width), and runs the EfficientNet-B0 squeeze-excitation scale at full size.
 //
 // Torch-free; needs a GPU. Without one it prints a line and exits 77 (ctest: skipped).
-#include <gtest/gtest.h>
-
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <functional>
-#include <memory>
 #include <random>
-#include <string>
-#include <vector>
 
-#include "core/backends/cuda/context.h"
-#include "core/backends/cuda/cuda_check.h"
 #include "core/backends/cuda/kernel.h"
-#include "core/backends/reference/reference.h"
-#include "core/plan/builder.h"
-#include "core/plan/executor.h"
-#include "core/util/error.h"
+#include "tests/backends/cuda_test_util.h"
 
 using namespace trtorch;
 using namespace trtorch::ir;
-namespace cu = trtorch::backends::cuda;
-namespace ref = trtorch::backends::reference;
-using Shape = std::vector<int64_t>;
+using namespace trtorch::cuda_test;
 
 namespace {
 
@@ -45,75 +30,22 @@ bool is_int(DType t) { return t == DType::kInt32 || t == DType::kInt64; }
 
 // Floats: N(0, 1), or uniform in [0.5, 2] when `positive` (div, pow). Integers: uniform in
 // [-50, 50], or [1, 50].
-HostTensor random_tensor(DType t, const Shape& shape, uint32_t seed, bool positive = false) {
+HostTensor random_input(DType t, const Shape& shape, uint32_t seed, bool positive = false) {
+  if (!is_int(t) && !positive) return random_tensor(t, shape, seed);
   std::mt19937 rng(seed);
   HostTensor h(t, shape);
   if (is_int(t)) {
     std::uniform_int_distribution<int> d(positive ? 1 : -50, 50);
     for (int64_t i = 0; i < h.numel(); ++i) h.set(i, double(d(rng)));
-  } else if (positive) {
-    std::uniform_real_distribution<float> d(0.5f, 2.0f);
-    for (int64_t i = 0; i < h.numel(); ++i) h.set(i, d(rng));
   } else {
-    std::normal_distribution<float> d(0.0f, 1.0f);
+    std::uniform_real_distribution<float> d(0.5f, 2.0f);
     for (int64_t i = 0; i < h.numel(); ++i) h.set(i, d(rng));
   }
   return h;
 }
 
-// max|a - b| / max|b|; infinity when the shapes differ or a NaN appears on one side only.
-double rel_error(const HostTensor& a, const HostTensor& b) {
-  if (a.shape != b.shape || a.dtype != b.dtype) return INFINITY;
-  double num = 0, den = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    const double x = a.get(i), y = b.get(i);
-    if (std::isnan(x) != std::isnan(y)) return INFINITY;
-    if (std::isnan(y)) continue;
-    num = std::max(num, std::fabs(x - y));
-    den = std::max(den, std::fabs(y));
-  }
-  return num / (den > 0 ? den : 1.0);
-}
-
-// Elementwise ops compute in FP32 and round once, like the reference; engines with convolutions
-// differ by summation order (FP32) or by where FP16/BF16 rounding happens. Integers are exact.
-double tolerance(DType t) {
-  switch (t) {
-    case DType::kFloat32: return 1e-4;
-    case DType::kFloat16: return 1e-2;
-    case DType::kBFloat16: return 4e-2;
-    default: return 0;
-  }
-}
-
-// Poison for outputs: NaN for floating types, 0x7f7f7f7f... (never a result here) for integers.
-int poison_byte(DType t) { return is_int(t) ? 0x7f : 0xff; }
-
-// [N, C, H, W] row-major <-> channels-last bytes, any element size.
-HostTensor relayout(const HostTensor& t, bool to_nhwc) {
-  HostTensor o(t.dtype, t.shape);
-  const int64_t N = t.shape[0], C = t.shape[1], H = t.shape[2], W = t.shape[3];
-  const size_t es = dtype_size(t.dtype);
-  const auto* src = static_cast<const uint8_t*>(t.data());
-  auto* dst = static_cast<uint8_t*>(o.data());
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t h = 0; h < H; ++h)
-        for (int64_t w = 0; w < W; ++w) {
-          const size_t nchw = size_t(((n * C + c) * H + h) * W + w) * es;
-          const size_t nhwc = size_t(((n * H + h) * W + w) * C + c) * es;
-          std::memcpy(dst + (to_nhwc ? nhwc : nchw), src + (to_nhwc ? nchw : nhwc), es);
-        }
-  return o;
-}
 HostTensor to_physical(const HostTensor& t, cu::Layout l) { return l == cu::Layout::kNHWC ? relayout(t, true) : t; }
 HostTensor from_physical(const HostTensor& t, cu::Layout l) { return l == cu::Layout::kNHWC ? relayout(t, false) : t; }
-
-std::string shape_str(const Shape& s) {
-  std::string r = "[";
-  for (size_t i = 0; i < s.size(); ++i) r += (i ? "," : "") + std::to_string(s[i]);
-  return r + "]";
-}
 
 // ---------------------------------------------------------------------------------------------
 // Engines (the executor chooses layouts), as in cuda_backend_test
@@ -121,73 +53,19 @@ std::string shape_str(const Shape& s) {
 using GraphFn = std::function<std::unique_ptr<Graph>(DType)>;
 using InputsFn = std::function<std::vector<HostTensor>(DType)>;
 
-// Builds an engine for GPU 0 from make_graph(dt), round-trips it through bytes, runs it twice
-// (the second run replays the CUDA graph) on make_inputs(dt) with a poisoned workspace and
-// outputs, and compares every output with the reference backend on the unbuilt graph.
+// check() with a poisoned workspace and outputs before each of the two runs.
 void check_engine(const std::string& name, const GraphFn& make_graph, const InputsFn& make_inputs, DType dt) {
-  SCOPED_TRACE(name + " " + dtype_name(dt));
-  auto g = make_graph(dt);
-  auto inputs = make_inputs(dt);
-  auto want = ref::run(*g, inputs);
-
-  plan::BuildConfig cfg;
-  cfg.precision = is_int(dt) ? DType::kFloat32 : dt;
-  cfg.device.type = plan::DeviceType::kCUDA;
-  cfg.device.gpu_id = 0;
-  std::vector<std::string> in_names, out_names;
-  for (size_t i = 0; i < g->inputs().size(); ++i) in_names.push_back("in" + std::to_string(i));
-  for (size_t i = 0; i < g->outputs().size(); ++i) out_names.push_back("out" + std::to_string(i));
-  plan::Engine built = plan::build_engine(std::move(g), cfg, in_names, out_names);
-  auto bytes = plan::serialize(built);
-  auto engine = std::make_shared<const plan::Engine>(plan::deserialize(bytes));
-  auto ex = plan::make_executor(engine);
-
-  std::vector<plan::Shape> shapes;
-  std::vector<cu::DeviceBuffer> dins;
-  std::vector<const void*> in_ptrs;
-  for (const auto& t : inputs) {
-    shapes.push_back(t.shape);
-    dins.emplace_back(t.nbytes());
-    TRTORCH_CUDA_CHECK(cudaMemcpy(dins.back().get(), t.data(), t.nbytes(), cudaMemcpyHostToDevice));
-    in_ptrs.push_back(dins.back().get());
-  }
-  auto out_shapes = ex->output_shapes(shapes);
-  std::vector<cu::DeviceBuffer> douts;
-  std::vector<void*> out_ptrs;
-  for (size_t i = 0; i < out_shapes.size(); ++i) {
-    const DType ot = engine->graph->outputs()[i]->type.dtype;
-    HostTensor h(ot, out_shapes[i]);
-    douts.emplace_back(h.nbytes());
-    out_ptrs.push_back(douts.back().get());
-  }
-  const size_t ws_bytes = ex->workspace_size(shapes);
-  cu::DeviceBuffer ws(ws_bytes);
-  cudaStream_t stream;
-  TRTORCH_CUDA_CHECK(cudaStreamCreate(&stream));
-  for (int rep = 0; rep < 2; ++rep) {
-    if (ws_bytes) TRTORCH_CUDA_CHECK(cudaMemset(ws.get(), 0xff, ws_bytes));
-    for (size_t i = 0; i < out_shapes.size(); ++i) {
-      const DType ot = engine->graph->outputs()[i]->type.dtype;
-      TRTORCH_CUDA_CHECK(cudaMemset(out_ptrs[i], poison_byte(ot), douts[i].bytes()));
-    }
-    ex->execute(in_ptrs, shapes, out_ptrs, ws.get(), stream);
-    TRTORCH_CUDA_CHECK(cudaStreamSynchronize(stream));
-    for (size_t i = 0; i < out_shapes.size(); ++i) {
-      HostTensor got(engine->graph->outputs()[i]->type.dtype, out_shapes[i]);
-      TRTORCH_CUDA_CHECK(cudaMemcpy(got.data(), douts[i].get(), got.nbytes(), cudaMemcpyDeviceToHost));
-      const double err = rel_error(got, want[i]);
-      EXPECT_LE(err, tolerance(dt)) << "output " << i << " run " << rep;
-      if (rep == 1) std::printf("[engine] %-44s %-5s output %zu rel err %.2e\n", name.c_str(), dtype_name(dt), i, err);
-    }
-  }
-  cudaStreamDestroy(stream);
+  CheckOptions opt;
+  opt.poison_every_run = true;
+  opt.tag = "engine";
+  check(name, make_graph, make_inputs, dt, opt);
 }
 
 InputsFn inputs_of(std::vector<Shape> shapes, bool positive = false) {
   return [shapes, positive](DType dt) {
     std::vector<HostTensor> r;
     uint32_t seed = 17;
-    for (const auto& s : shapes) r.push_back(random_tensor(dt, s, seed++, positive));
+    for (const auto& s : shapes) r.push_back(random_input(dt, s, seed++, positive));
     return r;
   };
 }
@@ -208,8 +86,8 @@ GraphFn binary_graph(Shape a, Shape b, BinaryKind k) {
 Value* conv1x1(Graph& g, Value* x, int64_t C, uint32_t seed) {
   const int64_t Cin = x->type.static_shape()[1];
   const DType t = x->type.dtype;
-  HostTensor w = random_tensor(DType::kFloat32, {C, Cin, 1, 1}, seed);
-  HostTensor b = random_tensor(DType::kFloat32, {C}, seed + 1);
+  HostTensor w = random_input(DType::kFloat32, {C, Cin, 1, 1}, seed);
+  HostTensor b = random_input(DType::kFloat32, {C}, seed + 1);
   for (int64_t i = 0; i < w.numel(); ++i) w.set(i, w.get(i) / std::sqrt(double(Cin)));
   return g.add_node(OpKind::Conv2d, Conv2dAttrs{}, {x, g.add_constant(w.to(t)), g.add_constant(b.to(t))})->outputs[0];
 }
@@ -368,10 +246,10 @@ TEST_P(CudaElementwise, BatchNorm) {
   const DType dt = GetParam();
   auto bn_params = [](int64_t C, DType t, Graph& g) {
     std::vector<Value*> p;
-    p.push_back(g.add_constant(random_tensor(DType::kFloat32, {C}, 31, true).to(t)));  // gamma
-    p.push_back(g.add_constant(random_tensor(DType::kFloat32, {C}, 32).to(t)));        // beta
-    p.push_back(g.add_constant(random_tensor(DType::kFloat32, {C}, 33).to(t)));        // mean
-    p.push_back(g.add_constant(random_tensor(DType::kFloat32, {C}, 34, true).to(t)));  // var
+    p.push_back(g.add_constant(random_input(DType::kFloat32, {C}, 31, true).to(t)));  // gamma
+    p.push_back(g.add_constant(random_input(DType::kFloat32, {C}, 32).to(t)));        // beta
+    p.push_back(g.add_constant(random_input(DType::kFloat32, {C}, 33).to(t)));        // mean
+    p.push_back(g.add_constant(random_input(DType::kFloat32, {C}, 34, true).to(t)));  // var
     return p;
   };
   for (int64_t C : {24, 12, 10, 7, 144}) {
@@ -446,9 +324,7 @@ struct DeviceTensor {
     TRTORCH_CUDA_CHECK(cudaMemset(buf.get(), poison_byte(dt), buf.bytes()));
   }
   HostTensor download(DType dt, const Shape& shape, cu::Layout layout) const {
-    HostTensor h(dt, shape);
-    TRTORCH_CUDA_CHECK(cudaMemcpy(h.data(), ptr, h.nbytes(), cudaMemcpyDeviceToHost));
-    return from_physical(h, layout);
+    return from_physical(cuda_test::download(ptr, dt, shape), layout);
   }
 };
 
@@ -463,7 +339,7 @@ double direct_binary(DType dt, BinaryKind k, const Operand& a, const Operand& b,
   Node* n = g.add_node(OpKind::Binary, BinaryAttrs{k}, {va, vb});
   const Shape out = n->outputs[0]->type.static_shape();
   const bool positive = k == BinaryKind::kDiv || k == BinaryKind::kPow;
-  HostTensor ha = random_tensor(dt, a.shape, 101, positive), hb = random_tensor(dt, b.shape, 102, positive);
+  HostTensor ha = random_input(dt, a.shape, 101, positive), hb = random_input(dt, b.shape, 102, positive);
   const HostTensor want = ref::eval_node(*n, {ha, hb})[0];
 
   const std::string name = str_cat("direct ", binary_kind_name(k), " ", dtype_name(dt), " ", shape_str(a.shape),
@@ -619,15 +495,15 @@ void direct_batchnorm(DType dt, const Shape& shape, cu::Layout layout, int offse
   const int64_t C = shape[1];
   Graph g;
   Value* x = g.add_input(TensorType::fixed(dt, shape), "x");
-  std::vector<HostTensor> p = {random_tensor(DType::kFloat32, {C}, 41, true), random_tensor(DType::kFloat32, {C}, 42),
-                               random_tensor(DType::kFloat32, {C}, 43), random_tensor(DType::kFloat32, {C}, 44, true)};
+  std::vector<HostTensor> p = {random_input(DType::kFloat32, {C}, 41, true), random_input(DType::kFloat32, {C}, 42),
+                               random_input(DType::kFloat32, {C}, 43), random_input(DType::kFloat32, {C}, 44, true)};
   std::vector<Value*> ins{x};
   for (auto& t : p) {
     t = t.to(dt);
     ins.push_back(g.add_constant(t));
   }
   Node* n = g.add_node(OpKind::BatchNorm, BatchNormAttrs{1e-5}, ins);
-  HostTensor hx = random_tensor(dt, shape, 45);
+  HostTensor hx = random_input(dt, shape, 45);
   const HostTensor want = ref::eval_node(*n, {hx, p[0], p[1], p[2], p[3]})[0];
   const std::string name = str_cat("direct batchnorm ", dtype_name(dt), " ", shape_str(shape),
                                    layout == kNHWC ? " nhwc" : "", " +", offset);
@@ -673,11 +549,4 @@ TEST(CudaElementwiseDirect, BatchNorm) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  if (cu::device_count() == 0) {
-    std::printf("no CUDA device: skipping GPU tests\n");
-    return 77;
-  }
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}
+int main(int argc, char** argv) { return gpu_main(argc, argv); }

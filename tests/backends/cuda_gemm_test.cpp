@@ -15,78 +15,22 @@
 //  * FP16: one ulp is 2^-11 (4.9e-4) relative; the reference rounds after Linear and again after
 //    Unary while a fused GPU epilogue rounds once, so 1-2 ulps differ; 1e-2 is ~20 ulps.
 //  * BF16: one ulp is 2^-8 (3.9e-3) relative, same double-rounding argument: 3e-2.
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <memory>
-#include <random>
-#include <string>
-#include <vector>
 
-#include "core/backends/cuda/context.h"
-#include "core/backends/cuda/cuda_check.h"
 #include "core/backends/cuda/kernel.h"
-#include "core/backends/reference/reference.h"
-#include "core/util/error.h"
+#include "tests/backends/cuda_test_util.h"
 
 using namespace trtorch;
 using namespace trtorch::ir;
-namespace cu = trtorch::backends::cuda;
-namespace ref = trtorch::backends::reference;
-using Shape = std::vector<int64_t>;
+using namespace trtorch::cuda_test;
 
 namespace {
 
 std::unique_ptr<cu::Context> g_ctx;
 
-const char* dt_name(DType t) {
-  return t == DType::kFloat32 ? "f32" : t == DType::kFloat16 ? "f16" : t == DType::kBFloat16 ? "bf16" : "?";
-}
-
-std::string shape_str(const Shape& s) {
-  std::string r = "[";
-  for (size_t i = 0; i < s.size(); ++i) r += (i ? "," : "") + std::to_string(s[i]);
-  return r + "]";
-}
-
-double tolerance(DType t, bool tf32) {
-  switch (t) {
-    case DType::kFloat32: return tf32 ? 5e-3 : 1e-4;
-    case DType::kFloat16: return 1e-2;
-    default: return 3e-2;
-  }
-}
-
-HostTensor random_tensor(DType t, const Shape& shape, uint32_t seed, double scale = 1.0) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<double> d(-scale, scale);
-  HostTensor h(t, shape);
-  for (int64_t i = 0; i < h.numel(); ++i) h.set(i, d(gen));
-  return h;
-}
-
-// max|a - b| / max|b| (absolute when b is all zero); infinity on NaN or a size mismatch.
-double rel_err(const HostTensor& a, const HostTensor& b) {
-  if (a.numel() != b.numel() || a.shape != b.shape) return INFINITY;
-  double num = 0, den = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    double x = a.get(i), y = b.get(i);
-    if (std::isnan(x) != std::isnan(y)) return INFINITY;
-    if (std::isnan(x)) continue;
-    num = std::max(num, std::fabs(x - y));
-    den = std::max(den, std::fabs(y));
-  }
-  return den > 0 ? num / den : num;
-}
-
-struct DeviceTensor {
-  cu::DeviceBuffer buf;
-  explicit DeviceTensor(const HostTensor& h) : buf(std::max<size_t>(h.nbytes(), 1)) {
-    TRTORCH_CUDA_CHECK(cudaMemcpy(buf.get(), h.data(), h.nbytes(), cudaMemcpyHostToDevice));
-  }
-};
+// FP32 with TF32 allowed: 5e-3; else kernel_tolerance().
+double tolerance(DType t, bool tf32) { return t == DType::kFloat32 && tf32 ? 5e-3 : kernel_tolerance(t); }
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -109,8 +53,7 @@ HostTensor run_kernel(cu::Kernel& k, const std::vector<const void*>& in, DType d
   TRTORCH_CUDA_CHECK(cudaMemsetAsync(d.get(), 0x7f, out.nbytes(), stream));
   k.launch(in, {d.get()}, scratch.get(), stream);
   TRTORCH_CUDA_CHECK(cudaStreamSynchronize(stream));
-  TRTORCH_CUDA_CHECK(cudaMemcpy(out.data(), d.get(), out.nbytes(), cudaMemcpyDeviceToHost));
-  return out;
+  return download(d.get(), dt, out_shape);
 }
 
 using Factory = std::unique_ptr<cu::Kernel> (*)(const cu::KernelArgs&);
@@ -137,7 +80,7 @@ Ran build_and_run(Factory make, cu::KernelArgs args, const std::vector<const voi
   EXPECT_EQ(k2->tactic(), r.tactic) << "a kernel loaded from a tactic must report the same tactic";
   HostTensor again = run_kernel(*k2, in, args.outputs[0].dtype, args.outputs[0].shape, s);
   bool bitwise = again.same_content(r.out);
-  double e2 = rel_err(again, r.out);
+  double e2 = rel_error(again, r.out);
   EXPECT_LE(e2, tol) << "reloaded kernel disagrees with the built one";
   if (!bitwise) std::printf("    note: reloaded kernel output is not bitwise identical (rel %.3g)\n", e2);
   return r;
@@ -152,6 +95,7 @@ void report(const std::string& name, double err, double tol, const Ran& r) {
 // ---------------------------------------------------------------------------------------------
 // Linear
 
+// Brace-initialized in field order: LinearCase{dt, x, n, bias, has_act, act, alpha, beta}.
 struct LinearCase {
   DType dt = DType::kFloat32;
   Shape x;
@@ -165,7 +109,7 @@ struct LinearCase {
   bool tf32 = false;
 
   std::string name() const {
-    std::string s = std::string("linear ") + dt_name(dt) + " x=" + shape_str(x) + " N=" + std::to_string(n);
+    std::string s = std::string("linear ") + dtype_name(dt) + " x=" + shape_str(x) + " N=" + std::to_string(n);
     if (bias) s += runtime_bias ? " +bias(input)" : " +bias";
     if (has_act) s += std::string(" act=") + unary_kind_name(act);
     if (runtime_weight) s += " weight(input)";
@@ -177,10 +121,10 @@ struct LinearCase {
 void check_linear(const LinearCase& c) {
   SCOPED_TRACE(c.name());
   const int64_t K = c.x.back();
-  HostTensor x = random_tensor(c.dt, c.x, 1);
+  HostTensor x = random_uniform(c.dt, c.x, 1);
   // Weights scaled by 1/sqrt(K) keep outputs O(1), where the activations are not trivial.
-  HostTensor w = random_tensor(c.dt, {c.n, K}, 2, 1.0 / std::sqrt(double(std::max<int64_t>(K, 1))));
-  HostTensor b = random_tensor(c.dt, {c.n}, 3, 0.5);
+  HostTensor w = random_uniform(c.dt, {c.n, K}, 2, 1.0 / std::sqrt(double(std::max<int64_t>(K, 1))));
+  HostTensor b = random_uniform(c.dt, {c.n}, 3, 0.5);
 
   // Oracle: Linear then Unary on the reference backend.
   Graph rg;
@@ -196,13 +140,7 @@ void check_linear(const LinearCase& c) {
     }
   }
   Value* y = rg.add_node(OpKind::Linear, LinearAttrs{}, lin_in)->outputs[0];
-  if (c.has_act) {
-    UnaryAttrs u;
-    u.kind = c.act;
-    u.alpha = c.alpha;
-    u.beta = c.beta;
-    y = rg.add_node(OpKind::Unary, u, {y})->outputs[0];
-  }
+  if (c.has_act) y = rg.add_node(OpKind::Unary, UnaryAttrs{c.act, c.alpha, c.beta}, {y})->outputs[0];
   rg.mark_output(y);
   verify(rg);
   HostTensor expect = ref::run(rg, ref_inputs)[0];
@@ -233,13 +171,13 @@ void check_linear(const LinearCase& c) {
   args.outputs = {{c.dt, node->outputs[0]->type.static_shape()}};
 
   // Device copies of every input, as the executor would pass them (constants too).
-  DeviceTensor dx(x), dw(w), db(b);
-  std::vector<const void*> in{dx.buf.get(), dw.buf.get()};
-  if (c.bias) in.push_back(db.buf.get());
+  cu::DeviceBuffer dx = upload(x), dw = upload(w), db = upload(b);
+  std::vector<const void*> in{dx.get(), dw.get()};
+  if (c.bias) in.push_back(db.get());
 
   const double tol = tolerance(c.dt, c.tf32);
   Ran r = build_and_run(&cu::make_Linear, args, in, tol);
-  double err = rel_err(r.out, expect);
+  double err = rel_error(r.out, expect);
   report(c.name(), err, tol, r);
   EXPECT_LE(err, tol);
   if (c.tf32) EXPECT_NE(r.tactic.find("compute=tf32"), std::string::npos);
@@ -259,14 +197,7 @@ TEST(CudaGemm, LinearShapes) {
   };
   for (DType dt : kDTypes)
     for (const auto& [x, n] : shapes)
-      for (bool bias : {true, false}) {
-        LinearCase c;
-        c.dt = dt;
-        c.x = x;
-        c.n = n;
-        c.bias = bias;
-        check_linear(c);
-      }
+      for (bool bias : {true, false}) check_linear(LinearCase{dt, x, n, bias});
 }
 
 TEST(CudaGemm, LinearActivations) {
@@ -281,42 +212,20 @@ TEST(CudaGemm, LinearActivations) {
   for (DType dt : kDTypes)
     for (const Act& a : acts)
       for (bool bias : {true, false})
-        for (const auto& [x, n] : {std::pair<Shape, int64_t>{{32, 256}, 200}, {{3, 17}, 5}}) {
-          LinearCase c;
-          c.dt = dt;
-          c.x = x;
-          c.n = n;
-          c.bias = bias;
-          c.has_act = true;
-          c.act = a.k;
-          c.alpha = a.alpha;
-          c.beta = a.beta;
-          check_linear(c);
-        }
+        for (const auto& [x, n] : {std::pair<Shape, int64_t>{{32, 256}, 200}, {{3, 17}, 5}})
+          check_linear(LinearCase{dt, x, n, bias, true, a.k, a.alpha, a.beta});
 }
 
 TEST(CudaGemm, LinearBertFfn) {
   for (DType dt : {DType::kFloat16, DType::kBFloat16})
-    for (UnaryKind k : {UnaryKind::kGeluErf, UnaryKind::kGeluTanh, UnaryKind::kRelu}) {
-      LinearCase c;
-      c.dt = dt;
-      c.x = {4, 128, 768};
-      c.n = 3072;
-      c.has_act = true;
-      c.act = k;
-      check_linear(c);
-    }
+    for (UnaryKind k : {UnaryKind::kGeluErf, UnaryKind::kGeluTanh, UnaryKind::kRelu})
+      check_linear(LinearCase{dt, {4, 128, 768}, 3072, true, true, k});
 }
 
 TEST(CudaGemm, LinearRuntimeOperands) {
   for (DType dt : kDTypes)
     for (UnaryKind k : {UnaryKind::kRelu, UnaryKind::kGeluErf}) {
-      LinearCase c;
-      c.dt = dt;
-      c.x = {32, 2048};
-      c.n = 1000;
-      c.has_act = true;
-      c.act = k;
+      LinearCase c{dt, {32, 2048}, 1000, true, true, k};
       c.runtime_bias = true;
       check_linear(c);
       c.runtime_weight = true;
@@ -337,9 +246,9 @@ TEST(CudaGemm, LinearTf32) {
 // MatMul
 
 void check_matmul(DType dt, const Shape& as, const Shape& bs) {
-  const std::string name = std::string("matmul ") + dt_name(dt) + " " + shape_str(as) + " @ " + shape_str(bs);
+  const std::string name = std::string("matmul ") + dtype_name(dt) + " " + shape_str(as) + " @ " + shape_str(bs);
   SCOPED_TRACE(name);
-  HostTensor a = random_tensor(dt, as, 11), b = random_tensor(dt, bs, 12);
+  HostTensor a = random_uniform(dt, as, 11), b = random_uniform(dt, bs, 12);
   Graph g;
   Node* node = g.add_node(OpKind::MatMul, MatMulAttrs{},
                           {g.add_input(TensorType::fixed(dt, as), "a"), g.add_input(TensorType::fixed(dt, bs), "b")},
@@ -352,10 +261,10 @@ void check_matmul(DType dt, const Shape& as, const Shape& bs) {
   opt.avg_timing_iters = 5;
   cu::KernelArgs args{*g_ctx, *node, {{dt, as}, {dt, bs}}, {{dt, node->outputs[0]->type.static_shape()}},
                       {nullptr, nullptr}, nullptr, &opt};
-  DeviceTensor da(a), db(b);
+  cu::DeviceBuffer da = upload(a), db = upload(b);
   const double tol = tolerance(dt, false);
-  Ran r = build_and_run(&cu::make_MatMul, args, {da.buf.get(), db.buf.get()}, tol);
-  double err = rel_err(r.out, expect);
+  Ran r = build_and_run(&cu::make_MatMul, args, {da.get(), db.get()}, tol);
+  double err = rel_error(r.out, expect);
   report(name, err, tol, r);
   EXPECT_LE(err, tol);
 }
@@ -380,8 +289,8 @@ TEST(CudaGemm, MatMul) {
 // launch() must be capturable into a CUDA graph (no synchronization, no allocation).
 TEST(CudaGemm, GraphCapture) {
   const DType dt = DType::kFloat16;
-  HostTensor x = random_tensor(dt, {64, 512}, 21), w = random_tensor(dt, {384, 512}, 22, 0.05),
-             b = random_tensor(dt, {384}, 23);
+  HostTensor x = random_uniform(dt, {64, 512}, 21), w = random_uniform(dt, {384, 512}, 22, 0.05),
+             b = random_uniform(dt, {384}, 23);
   Graph g;
   LinearAttrs la;
   la.has_act = true;
@@ -394,8 +303,8 @@ TEST(CudaGemm, GraphCapture) {
   cu::KernelArgs args{*g_ctx, *node, {{dt, {64, 512}}, {dt, {384, 512}}, {dt, {384}}}, {{dt, {64, 384}}},
                       {nullptr, &w, &b}, nullptr, nullptr};
   auto k = cu::make_Linear(args);
-  DeviceTensor dx(x), dw(w), db(b);
-  std::vector<const void*> in{dx.buf.get(), dw.buf.get(), db.buf.get()};
+  cu::DeviceBuffer dx = upload(x), dw = upload(w), db = upload(b);
+  std::vector<const void*> in{dx.get(), dw.get(), db.get()};
   cudaStream_t s = g_ctx->stream();
   HostTensor direct = run_kernel(*k, in, dt, {64, 384}, s);
 
@@ -410,17 +319,16 @@ TEST(CudaGemm, GraphCapture) {
   TRTORCH_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
   TRTORCH_CUDA_CHECK(cudaGraphLaunch(exec, s));
   TRTORCH_CUDA_CHECK(cudaStreamSynchronize(s));
-  HostTensor replay(dt, {64, 384});
-  TRTORCH_CUDA_CHECK(cudaMemcpy(replay.data(), out.get(), replay.nbytes(), cudaMemcpyDeviceToHost));
+  HostTensor replay = download(out.get(), dt, {64, 384});
   cudaGraphExecDestroy(exec);
   cudaGraphDestroy(graph);
-  EXPECT_TRUE(replay.same_content(direct)) << "graph replay differs by " << rel_err(replay, direct);
+  EXPECT_TRUE(replay.same_content(direct)) << "graph replay differs by " << rel_error(replay, direct);
   std::printf("graph capture: %s\n", k->describe().c_str());
 }
 
 TEST(CudaGemm, BadTactics) {
   const DType dt = DType::kFloat16;
-  HostTensor w = random_tensor(dt, {64, 32}, 31), b = random_tensor(dt, {64}, 32);
+  HostTensor w = random_uniform(dt, {64, 32}, 31), b = random_uniform(dt, {64}, 32);
   Graph g;
   LinearAttrs la;
   la.has_act = true;
@@ -488,15 +396,11 @@ TEST(CudaGemm, UnsupportedDtypeIsAnError) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  if (cu::device_count() == 0) {
-    std::printf("no CUDA device: skipping GPU tests\n");
-    return 77;
-  }
-  g_ctx = std::make_unique<cu::Context>(0);
-  std::printf("device: %s (sm_%d%d), cuBLASLt %zu\n", g_ctx->props().name, g_ctx->props().major,
-              g_ctx->props().minor, cublasLtGetVersion());
-  int rc = RUN_ALL_TESTS();
+  const int rc = gpu_main(argc, argv, [] {
+    g_ctx = std::make_unique<cu::Context>(0);
+    std::printf("device: %s (sm_%d%d), cuBLASLt %zu\n", g_ctx->props().name, g_ctx->props().major,
+                g_ctx->props().minor, cublasLtGetVersion());
+  });
   g_ctx.reset();
   return rc;
 }

@@ -3,34 +3,26 @@
 // engine-computed index), against the reference backend. Torch-free: engines are built for the
 // GPU through plan::build_engine, serialized, loaded again and run twice (the second run replays
 // the captured CUDA graph). Exits 77 (skipped) where there is no GPU.
-#include <gtest/gtest.h>
-
 #include <cmath>
-#include <cstdio>
 #include <functional>
 #include <limits>
 #include <random>
 
-#include "core/backends/cuda/context.h"
-#include "core/backends/cuda/cuda_check.h"
-#include "core/backends/reference/reference.h"
-#include "core/plan/builder.h"
-#include "core/plan/executor.h"
+#include "tests/backends/cuda_test_util.h"
 
 using namespace trtorch;
 using namespace trtorch::ir;
-namespace cu = trtorch::backends::cuda;
+using namespace trtorch::cuda_test;
 
 namespace {
 
-using Shape = std::vector<int64_t>;
 using GraphFn = std::function<std::unique_ptr<Graph>(DType)>;
 using InputsFn = std::function<std::vector<HostTensor>(DType)>;
 
 // Random values: floats N(0, 1) rounded to the storage type, or with `ties` to multiples of 0.5
 // (few distinct values, so that comparisons meet equal pairs); integers uniform in [-3, 3];
 // bools about half true.
-HostTensor random_tensor(DType t, Shape shape, uint32_t seed, bool ties = false) {
+HostTensor random_input(DType t, Shape shape, uint32_t seed, bool ties = false) {
   std::mt19937 rng(seed);
   HostTensor h(t, shape);
   std::normal_distribution<double> nd(0.0, 1.0);
@@ -41,89 +33,6 @@ HostTensor random_tensor(DType t, Shape shape, uint32_t seed, bool ties = false)
     else h.set(i, double(id(rng)));
   }
   return h;
-}
-
-// max |got - want| / max |want| over the finite values; infinities and NaNs must match exactly.
-double rel_error(const HostTensor& got, const HostTensor& want) {
-  if (got.shape != want.shape || got.dtype != want.dtype) return INFINITY;
-  double num = 0, den = 0;
-  for (int64_t i = 0; i < got.numel(); ++i) {
-    const double x = got.get(i), y = want.get(i);
-    if (std::isnan(x) != std::isnan(y)) return INFINITY;
-    if (std::isnan(y)) continue;
-    if (std::isinf(y) || std::isinf(x)) {
-      if (x != y) return INFINITY;
-      continue;
-    }
-    num = std::max(num, std::fabs(x - y));
-    den = std::max(den, std::fabs(y));
-  }
-  return num / (den > 0 ? den : 1.0);
-}
-
-double tolerance(DType t) {
-  // Bool and integer results are exact; floats differ by summation order (FP32) or by where
-  // the kernels round (FP16/BF16).
-  return t == DType::kFloat32 ? 1e-4 : t == DType::kFloat16 ? 1e-2 : 4e-2;
-}
-
-// Builds `make_graph(dt)` for GPU 0 with precision dt, round-trips the engine through bytes,
-// runs it twice on `make_inputs(dt)` and compares every output with the reference backend on
-// the unbuilt graph. Integer and bool outputs must match exactly.
-void check(const std::string& name, const GraphFn& make_graph, const InputsFn& make_inputs, DType dt) {
-  SCOPED_TRACE(name + " " + dtype_name(dt));
-  auto g = make_graph(dt);
-  auto inputs = make_inputs(dt);
-  auto want = backends::reference::run(*g, inputs);
-
-  plan::BuildConfig cfg;
-  cfg.precision = dt;
-  cfg.device.type = plan::DeviceType::kCUDA;
-  cfg.device.gpu_id = 0;
-  std::vector<std::string> in_names, out_names;
-  for (size_t i = 0; i < g->inputs().size(); ++i) in_names.push_back("in" + std::to_string(i));
-  for (size_t i = 0; i < g->outputs().size(); ++i) out_names.push_back("out" + std::to_string(i));
-  plan::Engine built = plan::build_engine(std::move(g), cfg, in_names, out_names);
-  auto bytes = plan::serialize(built);
-  auto engine = std::make_shared<const plan::Engine>(plan::deserialize(bytes));
-  auto ex = plan::make_executor(engine);
-
-  std::vector<plan::Shape> shapes;
-  std::vector<cu::DeviceBuffer> dins;
-  std::vector<const void*> in_ptrs;
-  for (const auto& t : inputs) {
-    shapes.push_back(t.shape);
-    dins.emplace_back(std::max<size_t>(t.nbytes(), 1));
-    TRTORCH_CUDA_CHECK(cudaMemcpy(dins.back().get(), t.data(), t.nbytes(), cudaMemcpyHostToDevice));
-    in_ptrs.push_back(dins.back().get());
-  }
-  auto out_shapes = ex->output_shapes(shapes);
-  ASSERT_EQ(out_shapes.size(), want.size());
-  std::vector<cu::DeviceBuffer> douts;
-  std::vector<void*> out_ptrs;
-  for (size_t i = 0; i < out_shapes.size(); ++i) {
-    HostTensor h(engine->graph->outputs()[i]->type.dtype, out_shapes[i]);
-    douts.emplace_back(std::max<size_t>(h.nbytes(), 1));
-    TRTORCH_CUDA_CHECK(cudaMemset(douts.back().get(), 0xff, h.nbytes()));  // poison
-    out_ptrs.push_back(douts.back().get());
-  }
-  cu::DeviceBuffer ws(ex->workspace_size(shapes));
-  cudaStream_t stream;
-  TRTORCH_CUDA_CHECK(cudaStreamCreate(&stream));
-  for (int rep = 0; rep < 2; ++rep) {
-    ex->execute(in_ptrs, shapes, out_ptrs, ws.get(), stream);
-    TRTORCH_CUDA_CHECK(cudaStreamSynchronize(stream));
-    for (size_t i = 0; i < out_shapes.size(); ++i) {
-      HostTensor got(engine->graph->outputs()[i]->type.dtype, out_shapes[i]);
-      TRTORCH_CUDA_CHECK(cudaMemcpy(got.data(), douts[i].get(), got.nbytes(), cudaMemcpyDeviceToHost));
-      const double err = rel_error(got, want[i]);
-      EXPECT_LE(err, is_floating(got.dtype) ? tolerance(got.dtype) : 0.0) << "output " << i << " run " << rep;
-      if (rep == 1)
-        std::printf("[cuda] %-36s %-5s output %zu (%s) rel err %.2e\n", name.c_str(), dtype_name(dt), i,
-                    dtype_name(got.dtype), err);
-    }
-  }
-  cudaStreamDestroy(stream);
 }
 
 // Graph inputs of the given types (a floating type of kFloat32 here stands for the precision dt).
@@ -140,7 +49,7 @@ InputsFn inputs_of(const std::vector<std::pair<DType, Shape>>& ins, bool ties = 
   return [ins, ties](DType dt) {
     std::vector<HostTensor> r;
     uint32_t seed = 21;
-    for (const auto& [t, s] : ins) r.push_back(random_tensor(is_floating(t) ? dt : t, s, seed++, ties));
+    for (const auto& [t, s] : ins) r.push_back(random_input(is_floating(t) ? dt : t, s, seed++, ties));
     return r;
   };
 }
@@ -230,7 +139,7 @@ TEST_P(CudaTransformerOps, PaddingMaskPipeline) {
     HostTensor mask(DType::kInt64, {B, S});
     for (int64_t b = 0; b < B; ++b)
       for (int64_t s = 0; s < S; ++s) mask.set(b * S + s, s < S - 3 * b ? 1.0 : 0.0);  // batch 1 has 3 padding keys
-    return std::vector<HostTensor>{mask, random_tensor(t, {B, 2, S, S}, 31)};
+    return std::vector<HostTensor>{mask, random_input(t, {B, 2, S, S}, 31)};
   };
   check("padding mask pipeline", make, inputs, dt);
 }
@@ -255,7 +164,7 @@ TEST_P(CudaTransformerOps, EngineIndexWrapAndGather) {
     HostTensor idx(DType::kInt64, {2, 5});
     const int v[] = {0, -1, 6, -7, 3, 2, -3, 5, 1, -2};
     for (int64_t k = 0; k < 10; ++k) idx.set(k, v[k]);
-    return std::vector<HostTensor>{random_tensor(t, {3, 7, 4}, 41), idx};
+    return std::vector<HostTensor>{random_input(t, {3, 7, 4}, 41), idx};
   };
   check("engine index wrap + gather", make, inputs, dt);
 }
@@ -266,11 +175,4 @@ INSTANTIATE_TEST_SUITE_P(DTypes, CudaTransformerOps,
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  if (cu::device_count() == 0) {
-    std::printf("no CUDA device: skipping GPU tests\n");
-    return 77;
-  }
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}
+int main(int argc, char** argv) { return gpu_main(argc, argv); }

@@ -133,7 +133,10 @@ bool cudnn_activation(UnaryKind k, float alpha, float beta, fe::graph::Pointwise
     case UnaryKind::kRelu: pw->set_mode(M::RELU_FWD).set_relu_lower_clip(0.0f); return true;
     case UnaryKind::kSigmoid: pw->set_mode(M::SIGMOID_FWD); return true;
     case UnaryKind::kTanh: pw->set_mode(M::TANH_FWD); return true;
-    case UnaryKind::kSilu: pw->set_mode(M::SWISH_FWD).set_swish_beta(1.0f); return true;
+    // SWISH_FWD is not used: an engine fusing it (EfficientNet-B0's squeeze-excitation 1x1
+    // convolution, FP16, H200, cuDNN 9.19) turned finite inputs into NaN; SiLU runs in the
+    // epilogue kernel instead.
+    case UnaryKind::kSilu: return false;
     case UnaryKind::kGeluErf: pw->set_mode(M::GELU_FWD); return true;
     case UnaryKind::kGeluTanh: pw->set_mode(M::GELU_APPROX_TANH_FWD); return true;
     case UnaryKind::kLeakyRelu:

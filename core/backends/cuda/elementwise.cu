@@ -604,7 +604,14 @@ class BatchNormKernel : public Kernel {
       }
       for (const Config& c : configs_) {
         const size_t bytes = size_t(c.vec) * sizeof(T);
-        if (c.vec > 1 && !(aligned_to(x, bytes) && aligned_to(y, bytes))) continue;
+        if (c.vec > 1 && !(aligned_to(x, bytes) && aligned_to(y, bytes))) {
+          // Misaligned row-major tensors (a view into another buffer) take the generic kernel:
+          // the 32-bit one-element path failed on them on an H200 (cuda_elementwise_test,
+          // BatchNorm [2,6,8,8] at a 2-element offset) for a reason not found yet.
+          if (channels_inner_) continue;
+          affine_kernel<T><<<grid_for(n_), kThreads, 0, s>>>(x, y, n_, inner_, C_, p, p + C_);
+          return;
+        }
         const bool ci = channels_inner_;
         if constexpr (kMaxVec<T> >= 8)
           if (c.vec == 8) return launch_affine32<T, 8>(ci, x, y, c.units, c.inner_div, c.div, p, p + C_, s);

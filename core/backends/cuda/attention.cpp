@@ -10,11 +10,7 @@
 //   attention;impl=direct
 //   attention;impl=cudnn;cudnn=91900;sig=<hash of the problem>;engine=<id>;knobs=<type:value,...>
 // A load rebuilds exactly that cuDNN engine config, or fails naming the node.
-#define CUDNN_FRONTEND_SKIP_JSON_LIB
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#include <cudnn_frontend.h>
-#pragma GCC diagnostic pop
+#include "core/backends/cuda/cudnn_frontend_include.h"
 
 #include <algorithm>
 #include <limits>

@@ -19,12 +19,7 @@
 // A load rebuilds exactly that engine config without timing and fails with a trtorch::Error
 // naming the node when it cannot.
 //
-// cudnn-frontend is included here only: it is heavy to compile.
-#define CUDNN_FRONTEND_SKIP_JSON_LIB
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#include <cudnn_frontend.h>
-#pragma GCC diagnostic pop
+#include "core/backends/cuda/cudnn_frontend_include.h"
 
 #include <algorithm>
 #include <cfloat>

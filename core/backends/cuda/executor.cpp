@@ -536,19 +536,17 @@ void CudaExecutor::execute(const std::vector<const void*>& inputs, const std::ve
   TRTORCH_CHECK(arena_bytes_ == 0 || ws != nullptr, "CUDA executor needs its workspace");
   if (!profiled_) {
     profiled_ = true;
-    const char* env = std::getenv("TRTORCH_PROFILE");
-    if (env && std::string(env) == "1") {
-      // Eager launches need the real I/O pointers: turn staging off for this one pass.
-      bool g = use_graph_;
+    // Debugging passes over the first call, when their switch is set to 1. Eager launches need
+    // the real I/O pointers: staging is off for the pass.
+    using Pass = void (CudaExecutor::*)(const std::vector<const void*>&, const std::vector<void*>&, char*,
+                                        cudaStream_t);
+    for (const auto& [var, pass] : {std::pair<const char*, Pass>{"TRTORCH_PROFILE", &CudaExecutor::profile},
+                                    std::pair<const char*, Pass>{"TRTORCH_CHECK_NAN", &CudaExecutor::check_non_finite}}) {
+      const char* env = std::getenv(var);
+      if (!env || std::string(env) != "1") continue;
+      const bool g = use_graph_;
       use_graph_ = false;
-      profile(inputs, outputs, ws, stream);
-      use_graph_ = g;
-    }
-    const char* nan_env = std::getenv("TRTORCH_CHECK_NAN");
-    if (nan_env && std::string(nan_env) == "1") {
-      bool g = use_graph_;
-      use_graph_ = false;
-      check_non_finite(inputs, outputs, ws, stream);
+      (this->*pass)(inputs, outputs, ws, stream);
       use_graph_ = g;
     }
   }

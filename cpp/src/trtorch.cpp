@@ -63,7 +63,20 @@ plan::DeviceInfo resolve_device(const CompileSpec::Device& d) {
 
 frontend::CompileOptions to_options(const CompileSpec& spec) {
   frontend::CompileOptions o;
-  for (const auto& r : spec.input_ranges) o.inputs.push_back({r.min, r.opt, r.max});
+  TRTORCH_EXPECT(spec.input_types.empty() || spec.input_types.size() == spec.input_ranges.size(), "the compile spec gives ",
+                 spec.input_types.size(), " input types for ", spec.input_ranges.size(), " inputs");
+  for (size_t i = 0; i < spec.input_ranges.size(); ++i) {
+    const auto& r = spec.input_ranges[i];
+    frontend::InputSpec in{r.min, r.opt, r.max};
+    switch (spec.input_types.empty() ? CompileSpec::InputType::kAuto : spec.input_types[i]) {
+      case CompileSpec::InputType::kAuto: break;
+      case CompileSpec::InputType::kFloat: in.dtype = ir::DType::kFloat32; break;
+      case CompileSpec::InputType::kInt32: in.dtype = ir::DType::kInt32; break;
+      case CompileSpec::InputType::kInt64: in.dtype = ir::DType::kInt64; break;
+      case CompileSpec::InputType::kBool: in.dtype = ir::DType::kBool; break;
+    }
+    o.inputs.push_back(in);
+  }
   switch (spec.op_precision) {
     case CompileSpec::DataType::kFloat: o.build.precision = ir::DType::kFloat32; break;
     case CompileSpec::DataType::kHalf: o.build.precision = ir::DType::kFloat16; break;

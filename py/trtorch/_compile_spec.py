@@ -4,6 +4,8 @@ original TRTorch README) into the C++ ``CompileSpec``.
     {
         "input_shapes": [[1, 3, 224, 224],                          # a fixed shape, or
                          {"min": [1, 3, 224, 224], "opt": [...], "max": [...]}],  # a range
+        "input_dtypes": [torch.int64, ...],  # optional, one per input: torch.float, torch.int32,
+                                             # torch.int64, torch.bool or None (from the method)
         "op_precision": torch.half,          # torch.float (default), torch.half, torch.bfloat16
         "device": {"device_type": trtorch.DeviceType.GPU, "gpu_id": 0},   # or "gpu", "reference", ...
         "workspace_size": 0,                 # bytes of scratch per kernel; 0 = default
@@ -51,7 +53,16 @@ _PRECISIONS = {
     torch.bfloat16: _C.DataType.kBFloat16,
 }
 
+_INPUT_TYPES = {
+    None: _C.InputType.kAuto,
+    torch.float32: _C.InputType.kFloat,
+    torch.int32: _C.InputType.kInt32,
+    torch.int64: _C.InputType.kInt64,
+    torch.bool: _C.InputType.kBool,
+}
+
 _DEFAULTS = {
+    "input_dtypes": None,
     "op_precision": torch.float32,
     "device": "auto",
     "workspace_size": 0,
@@ -116,6 +127,23 @@ def _input_ranges(value):
     if len(value) == 0:
         raise ValueError("input_shapes: the list is empty; give one shape per input of forward")
     return [_input_range(item, i) for i, item in enumerate(value)]
+
+
+def _input_types(value, n):
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise TypeError("input_dtypes: expected a list with one dtype (or None) per input, got %s"
+                        % type(value).__name__)
+    if len(value) != n:
+        raise ValueError("input_dtypes: %d dtypes for %d input shapes" % (len(value), n))
+    out = []
+    for i, t in enumerate(value):
+        if not (t is None or isinstance(t, torch.dtype)) or t not in _INPUT_TYPES:
+            raise TypeError("input_dtypes[%d]: expected torch.float, torch.int32, torch.int64, "
+                            "torch.bool or None, got %r" % (i, t))
+        out.append(_INPUT_TYPES[t])
+    return out
 
 
 def _precision(value):
@@ -192,7 +220,9 @@ def parse_compile_spec(settings):
     s = dict(_DEFAULTS)
     s.update(settings)
 
-    spec = _C.CompileSpec(_input_ranges(s["input_shapes"]))
+    ranges = _input_ranges(s["input_shapes"])
+    spec = _C.CompileSpec(ranges)
+    spec.input_types = _input_types(s["input_dtypes"], len(ranges))
     spec.op_precision = _precision(s["op_precision"])
     kind, gpu_id = _device(s["device"])
     spec.device_type = _DEVICE_TYPES[kind]

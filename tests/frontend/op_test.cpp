@@ -79,6 +79,7 @@ std::vector<OpCase> cases() {
   add({"relu6", "def forward(self, x):\n  return torch.relu6(x * 4.0)\n", {{2, 16}}});
   add({"hardtanh", "def forward(self, x):\n  return torch.hardtanh(x, -0.5, 0.7)\n", {{3, 7}}});
   add({"clamp", "def forward(self, x):\n  return torch.clamp(x, min=-0.2) + torch.clamp(x, max=0.3) + torch.clamp(x, -0.1, 0.1)\n", {{3, 7}}});
+  add({"clamp_min_max", "def forward(self, x):\n  return torch.clamp_min(x, -0.2) + torch.clamp_max(x, 0.3) + x.clamp_min(0.1)\n", {{3, 7}}});
   add({"sigmoid_tanh", "def forward(self, x):\n  return torch.sigmoid(x) + torch.tanh(x)\n", {{4, 5}}});
   add({"hardsigmoid_hardswish", "def forward(self, x):\n  return torch.hardsigmoid(x * 4.0) + torch.hardswish(x * 4.0)\n", {{4, 16}}});
   add({"silu", "def forward(self, x):\n  return torch.silu(x)\n", {{4, 5}}});

@@ -160,3 +160,31 @@ def test_runtime_library_path():
     path = trtorch.runtime_library_path()
     assert os.path.isfile(path) and path.endswith("libtrtorch_runtime.so")
     assert any(os.path.realpath(p) == os.path.realpath(path) for p in torch.ops.loaded_libraries)
+
+
+def test_input_dtypes_for_a_saved_traced_module(tmp_path):
+    m, (ids, mask) = tiny_models.saved_and_loaded_traced_token_model(tmp_path / "tokens.ts")
+    want = m(ids, mask)
+    # Without dtypes the loaded module's inputs are plain Tensors, taken as float: the embedding
+    # rejects float indices by name.
+    with pytest.raises(RuntimeError, match="indices must be int32 or int64"):
+        trtorch.compile(m, {"input_shapes": [[2, 5], [2, 5]]})
+    trt = trtorch.compile(m, {"input_shapes": [[2, 5], [2, 5]], "input_dtypes": [torch.int64, torch.int64]})
+    assert max_rel_error(trt(ids, mask), want) <= 1e-6
+    with pytest.raises(RuntimeError, match="input 0.*Long|input 0.*int64"):
+        trt(ids.to(torch.int32), mask)
+
+
+def test_input_dtypes_are_validated():
+    m = tiny_models.conv_net()
+    with pytest.raises(ValueError, match="input_dtypes: 2 dtypes for 1 input shapes"):
+        trtorch.compile(m, {"input_shapes": [[1, 3, 8, 8]], "input_dtypes": [torch.float, torch.float]})
+    with pytest.raises(TypeError, match=r"input_dtypes\[0\]: expected"):
+        trtorch.compile(m, {"input_shapes": [[1, 3, 8, 8]], "input_dtypes": [torch.float16]})
+    with pytest.raises(TypeError, match="input_dtypes: expected a list"):
+        trtorch.compile(m, {"input_shapes": [[1, 3, 8, 8]], "input_dtypes": torch.float})
+    # A declared type and the spec's must agree.
+    ids = torch.tensor([[1, 2, 3, 4, 0]])
+    traced = torch.jit.trace(tiny_models.TokenModel().eval(), (ids, ids))
+    with pytest.raises(RuntimeError, match="input 0 .*compile spec gives i32 but the method declares Long"):
+        trtorch.compile(traced, {"input_shapes": [[1, 5], [1, 5]], "input_dtypes": [torch.int32, None]})

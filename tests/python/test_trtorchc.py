@@ -183,3 +183,14 @@ def test_verbose_and_debug_logging(models, tmp_path):
     assert r.returncode == OK and "[trtorch DEBUG]" in r.stderr
     r = run_trtorchc(models["conv"], tmp_path / "o.ts", "(1,3,8,8)")
     assert r.returncode == OK and "[trtorch" not in r.stderr
+
+
+def test_input_dtype_suffix_compiles_a_saved_traced_token_model(tmp_path):
+    path = tmp_path / "tokens.ts"
+    m, (ids, mask) = tiny_models.saved_and_loaded_traced_token_model(path)
+    out = tmp_path / "tokens_trt.ts"
+    r = run_trtorchc(path, out, "(2,5)@i64", "(2,5)@int64", "--device", "reference")
+    assert r.returncode == OK, r.stdout + r.stderr
+    assert max_rel_error(torch.jit.load(str(out))(ids, mask), m(ids, mask)) <= 1e-6
+    r = run_trtorchc(path, out, "(2,5)@i8", "(2,5)@i64")
+    assert r.returncode == USAGE and "unknown dtype 'i8'" in r.stderr, r.stderr

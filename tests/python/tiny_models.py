@@ -53,3 +53,24 @@ def two_in_out():
 
 def unsupported():
     return torch.jit.script(Unsupported())
+
+
+class TokenModel(torch.nn.Module):
+    """Token ids (int64) and a 0/1 mask in, float features out: an embedding, a masked mean."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(3)
+        self.emb = torch.nn.Embedding(11, 6)
+
+    def forward(self, ids, mask):
+        m = mask.to(torch.float32).unsqueeze(-1)
+        return (self.emb(ids) * m).sum(1) / m.sum(1).clamp_min(1.0)
+
+
+def saved_and_loaded_traced_token_model(path):
+    """The TokenModel traced, saved and loaded again: its inputs are plain `Tensor`s then."""
+    ids = torch.tensor([[1, 2, 3, 4, 0], [5, 6, 7, 8, 9]])
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
+    torch.jit.save(torch.jit.trace(TokenModel().eval(), (ids, mask)), str(path))
+    return torch.jit.load(str(path)), (ids, mask)

@@ -44,6 +44,10 @@ SHAPE, one per input of forward (quote it in the shell):
   "(1,3,224,224)"                                   a fixed shape
   "[(1,3,224,224);(4,3,224,224);(8,3,224,224)]"     a range [(min);(opt);(max)]
                                                     (rejected until dynamic shapes are supported)
+  "(2,128)@i64"                                     with the input's dtype: f32, i32, i64 or bool
+                                                    (default: the method's declared type; a
+                                                    traced module saved to a file needs it for
+                                                    token ids and masks)
   --input-shape SHAPE may be given instead of (or after) the positional shapes.
 
 options:
@@ -90,6 +94,7 @@ struct Failure {
 struct Options {
   std::string input, output;
   std::vector<CompileSpec::InputRange> shapes;
+  std::vector<CompileSpec::InputType> types;  // one per shape (kAuto when not given)
   std::vector<std::string> shape_text;
   CompileSpec::DataType precision = CompileSpec::DataType::kFloat;
   std::string precision_name = "f32";
@@ -147,6 +152,20 @@ std::vector<int64_t> parse_dims(std::string s, const std::string& whole) {
   }
   if (dims.empty()) bad("the shape is empty");
   return dims;
+}
+
+// "SHAPE@i64" -> SHAPE and the dtype; no '@': kAuto.
+CompileSpec::InputType split_dtype(std::string* text) {
+  const size_t at = text->rfind('@');
+  if (at == std::string::npos) return CompileSpec::InputType::kAuto;
+  const std::string name = trim(text->substr(at + 1));
+  const std::string whole = *text;
+  *text = text->substr(0, at);
+  if (name == "f32" || name == "float") return CompileSpec::InputType::kFloat;
+  if (name == "i32" || name == "int32") return CompileSpec::InputType::kInt32;
+  if (name == "i64" || name == "int64" || name == "long") return CompileSpec::InputType::kInt64;
+  if (name == "bool") return CompileSpec::InputType::kBool;
+  fail(kUsage, "bad input shape '" + whole + "': unknown dtype '" + name + "' (f32, i32, i64 or bool)");
 }
 
 CompileSpec::InputRange parse_shape(const std::string& text) {
@@ -272,7 +291,9 @@ Options parse_args(int argc, char** argv) {
   if (positional.size() < 2) fail(kUsage, "missing OUTPUT path (see trtorchc --help)");
   o.output = positional[1];
   for (size_t i = 2; i < positional.size(); ++i) {
-    o.shapes.push_back(parse_shape(positional[i]));
+    std::string shape = positional[i];
+    o.types.push_back(split_dtype(&shape));
+    o.shapes.push_back(parse_shape(shape));
     o.shape_text.push_back(trim(positional[i]));
   }
   if (o.shapes.empty()) fail(kUsage, "missing input shapes: give one SHAPE per input of forward, e.g. \"(1,3,224,224)\"");
@@ -356,7 +377,16 @@ at::Device engine_device(const torch::jit::Module& m) {
 double check_output(const Options& o, torch::jit::Module& original) {
   torch::manual_seed(o.seed);
   std::vector<at::Tensor> inputs;
-  for (const auto& r : o.shapes) inputs.push_back(torch::randn(r.opt));
+  for (size_t i = 0; i < o.shapes.size(); ++i) {
+    const auto& r = o.shapes[i];
+    // Integer inputs get 0/1 values: valid token ids for any vocabulary, and valid masks.
+    switch (o.types[i]) {
+      case CompileSpec::InputType::kInt32: inputs.push_back(torch::randint(0, 2, r.opt, at::kInt)); break;
+      case CompileSpec::InputType::kInt64: inputs.push_back(torch::randint(0, 2, r.opt, at::kLong)); break;
+      case CompileSpec::InputType::kBool: inputs.push_back(torch::randint(0, 2, r.opt, at::kLong).to(at::kBool)); break;
+      default: inputs.push_back(torch::randn(r.opt));
+    }
+  }
   torch::NoGradGuard no_grad;
 
   std::vector<at::Tensor> want, got;
@@ -373,13 +403,13 @@ double check_output(const Options& o, torch::jit::Module& original) {
       std::string bytes((std::istreambuf_iterator<char>(f)), {});
       trtorch::runtime::EngineHolder engine(bytes);
       std::vector<at::Tensor> ins;
-      for (auto& t : inputs) ins.push_back(t.to(engine.device(), dt));
+      for (auto& t : inputs) ins.push_back(t.to(engine.device(), t.is_floating_point() ? dt : t.scalar_type()));
       got = engine.run(ins);
     } else {
       torch::jit::Module compiled = torch::jit::load(o.output);
       at::Device dev = engine_device(compiled);
       std::vector<c10::IValue> args;
-      for (auto& t : inputs) args.emplace_back(t.to(dev, dt));
+      for (auto& t : inputs) args.emplace_back(t.to(dev, t.is_floating_point() ? dt : t.scalar_type()));
       flatten(compiled.forward(args), got);
     }
   } catch (const Failure&) {
@@ -445,6 +475,7 @@ int run(const Options& o) {
   }
 
   CompileSpec spec(o.shapes);
+  spec.input_types = o.types;
   spec.op_precision = o.precision;
   spec.device = o.device;
   spec.workspace_size = o.workspace_size;

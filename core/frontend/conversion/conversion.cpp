@@ -279,7 +279,21 @@ ConvertedGraph convert_graph(const std::shared_ptr<torch::jit::Graph>& g, const 
                    "'): shape ranges (min/opt/max) are not yet supported; give a fixed shape");
     for (int64_t d : s.opt)
       TRTORCH_EXPECT(d > 0, "input ", i, " ('", v->debugName(), "') has a non-positive dimension ", d);
-    ir::Value* iv = out.graph->add_input(ir::TensorType::fixed(input_dtype(v), s.opt), v->debugName());
+    ir::DType dt = input_dtype(v);
+    if (s.dtype) {
+      // A declared scalar type and the spec's must agree (floating types as float); a plain
+      // Tensor takes the spec's.
+      const auto declared = v->type()->expectRef<c10::TensorType>().scalarType();
+      TRTORCH_EXPECT(!declared || dt == *s.dtype, "input ", i, " ('", v->debugName(), "'): the compile spec gives ",
+                     ir::dtype_name(*s.dtype), " but the method declares ",
+                     declared ? c10::toString(*declared) : std::string("Tensor"));
+      TRTORCH_EXPECT(*s.dtype == ir::DType::kFloat32 || *s.dtype == ir::DType::kInt32 ||
+                         *s.dtype == ir::DType::kInt64 || *s.dtype == ir::DType::kBool,
+                     "input ", i, " ('", v->debugName(), "'): input dtype ", ir::dtype_name(*s.dtype),
+                     " is not supported (float, int32, int64 or bool)");
+      dt = *s.dtype;
+    }
+    ir::Value* iv = out.graph->add_input(ir::TensorType::fixed(dt, s.opt), v->debugName());
     ctx.set(v, Arg::of_tensor(iv));
     out.input_names.push_back(v->debugName());
   }

@@ -4,6 +4,7 @@
 #include <torch/csrc/jit/ir/ir.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,8 @@ struct OutputTree {
 
 struct InputSpec {
   std::vector<int64_t> min, opt, max;
+  // The engine input's dtype; empty: from the method's declared type (see input_dtype()).
+  std::optional<ir::DType> dtype;
 };
 
 struct ConvertedGraph {

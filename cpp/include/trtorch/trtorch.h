@@ -32,6 +32,10 @@ struct TRTORCH_API CompileSpec {
   };
 
   enum class DataType { kFloat, kHalf, kBFloat16 };
+  // The dtype of an engine input. kAuto: from the method's declared input type (int64 / int32 /
+  // bool when declared so, a floating input otherwise, in the engine precision). A module traced
+  // and saved loses its declared types: give token ids and masks their dtype here.
+  enum class InputType { kAuto, kFloat, kInt32, kInt64, kBool };
 
   struct Device {
     enum class Type {
@@ -47,6 +51,8 @@ struct TRTORCH_API CompileSpec {
   CompileSpec(std::vector<std::vector<int64_t>> fixed_sizes);  // NOLINT
 
   std::vector<InputRange> input_ranges;
+  // One per input, or empty (every input kAuto).
+  std::vector<InputType> input_types;
   DataType op_precision = DataType::kFloat;
   Device device;
   // Largest scratch memory the builder may give one kernel (bytes); 0 means the default.

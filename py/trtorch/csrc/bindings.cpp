@@ -66,6 +66,13 @@ PYBIND11_MODULE(_C, m) {
       .value("kHalf", CompileSpec::DataType::kHalf)
       .value("kBFloat16", CompileSpec::DataType::kBFloat16);
 
+  py::enum_<CompileSpec::InputType>(m, "InputType")
+      .value("kAuto", CompileSpec::InputType::kAuto)
+      .value("kFloat", CompileSpec::InputType::kFloat)
+      .value("kInt32", CompileSpec::InputType::kInt32)
+      .value("kInt64", CompileSpec::InputType::kInt64)
+      .value("kBool", CompileSpec::InputType::kBool);
+
   py::enum_<CompileSpec::Device::Type>(m, "DeviceType")
       .value("kAuto", CompileSpec::Device::Type::kAuto)
       .value("kGPU", CompileSpec::Device::Type::kGPU)
@@ -75,6 +82,7 @@ PYBIND11_MODULE(_C, m) {
       .def(py::init(&make_spec), py::arg("input_ranges"),
            "One (min, opt, max) shape triple per input; fixed shapes repeat the same shape.")
       .def_property_readonly("input_ranges", &spec_ranges)
+      .def_readwrite("input_types", &CompileSpec::input_types)
       .def_readwrite("op_precision", &CompileSpec::op_precision)
       .def_property(
           "device_type", [](const CompileSpec& s) { return s.device.type; },

@@ -100,6 +100,20 @@ static auto reg =
                     ctx.set_output(0, unary(ctx, ctx.tensor(n->input(0)), UnaryKind::kClamp, lo, hi));
                   },
                   float_input})
+        .pattern({{"aten::clamp_min(Tensor self, Scalar min) -> Tensor",
+                   "aten::clamp_min_(Tensor(a!) self, Scalar min) -> Tensor(a!)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ctx.set_output(0, unary(ctx, ctx.tensor(n->input(0)), UnaryKind::kClamp, ctx.to_double(n->input(1)),
+                                            std::numeric_limits<double>::infinity()));
+                  },
+                  float_input})
+        .pattern({{"aten::clamp_max(Tensor self, Scalar max) -> Tensor",
+                   "aten::clamp_max_(Tensor(a!) self, Scalar max) -> Tensor(a!)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ctx.set_output(0, unary(ctx, ctx.tensor(n->input(0)), UnaryKind::kClamp,
+                                            -std::numeric_limits<double>::infinity(), ctx.to_double(n->input(1))));
+                  },
+                  float_input})
         .pattern({{"aten::sigmoid(Tensor self) -> Tensor", "aten::sigmoid_(Tensor(a!) self) -> Tensor(a!)"},
                   unary_fn(UnaryKind::kSigmoid), float_input})
         .pattern({{"aten::tanh(Tensor self) -> Tensor", "aten::tanh_(Tensor(a!) self) -> Tensor(a!)"},

@@ -20,7 +20,7 @@ def test_unknown_key_lists_the_valid_keys(model):
     assert "'max_batch_size'" in msg
     for k in VALID_KEYS:
         assert k in msg
-    assert set(VALID_KEYS) == {"input_shapes", "op_precision", "device", "workspace_size",
+    assert set(VALID_KEYS) == {"input_shapes", "input_dtypes", "op_precision", "device", "workspace_size",
                                "num_min_timing_iters", "num_avg_timing_iters", "debug"}
 
 

@@ -1,29 +1,16 @@
 // fold_attention_layout: numbers (reference backend before and after agree) and structure.
 #include <gtest/gtest.h>
 
-#include <random>
-
 #include "core/backends/reference/reference.h"
 #include "core/passes/passes.h"
+#include "tests/passes/pass_test_util.h"
 
 using namespace trtorch;
 using namespace trtorch::ir;
+using trtorch::pass_test::count;
+using trtorch::pass_test::random_tensor;
 
 namespace {
-
-HostTensor random_tensor(DType t, std::vector<int64_t> shape, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, 0.5f);
-  HostTensor h(t, shape);
-  for (int64_t i = 0; i < h.numel(); ++i) h.set(i, d(rng));
-  return h;
-}
-
-int count(const Graph& g, OpKind k) {
-  int c = 0;
-  for (Node* n : g.nodes()) c += n->op == k;
-  return c;
-}
 
 constexpr int64_t B = 2, L = 5, S = 7, H = 3, D = 4;
 

@@ -1,23 +1,16 @@
 // fuse_epilogues: numbers (reference backend before and after agree) and structure.
 #include <gtest/gtest.h>
 
-#include <random>
-
 #include "core/backends/reference/reference.h"
 #include "core/passes/passes.h"
+#include "tests/passes/pass_test_util.h"
 
 using namespace trtorch;
 using namespace trtorch::ir;
+using trtorch::pass_test::count;
+using trtorch::pass_test::random_tensor;
 
 namespace {
-
-HostTensor random_tensor(DType t, std::vector<int64_t> shape, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, 0.5f);
-  HostTensor h(t, shape);
-  for (int64_t i = 0; i < h.numel(); ++i) h.set(i, d(rng));
-  return h;
-}
 
 double max_rel(const HostTensor& a, const HostTensor& b) {
   double m = 0, s = 1e-12;
@@ -26,12 +19,6 @@ double max_rel(const HostTensor& a, const HostTensor& b) {
     s = std::max(s, std::abs(b.get(i)));
   }
   return m / s;
-}
-
-int count(const Graph& g, OpKind k) {
-  int c = 0;
-  for (Node* n : g.nodes()) c += n->op == k;
-  return c;
 }
 
 // A ResNet bottleneck tail: the residual (a downsample conv) is computed after the main conv.

@@ -59,6 +59,9 @@ class CudaExecutor : public plan::Executor {
   bool written_to_output(int value) const;
   void plan_arena();
   void* resolve(int value, const std::vector<const void*>& in, const std::vector<void*>& out, char* ws) const;
+  // The device pointers of a step's inputs and outputs, into `ins` / `outs` (cleared first).
+  void bind_step(const Step& st, const std::vector<const void*>& in, const std::vector<void*>& out, char* ws,
+                 std::vector<const void*>* ins, std::vector<void*>* outs) const;
   void launch_all(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream);
   // TRTORCH_PROFILE=1: times every step once (first run) and logs the most expensive ones.
   void profile(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream);

@@ -411,16 +411,21 @@ void* CudaExecutor::resolve(int value, const std::vector<const void*>& in, const
   return nullptr;
 }
 
+void CudaExecutor::bind_step(const Step& st, const std::vector<const void*>& in, const std::vector<void*>& out,
+                             char* ws, std::vector<const void*>* ins, std::vector<void*>* outs) const {
+  ins->clear();
+  outs->clear();
+  for (int v : st.in) ins->push_back(resolve(v, in, out, ws));
+  for (int v : st.out) outs->push_back(resolve(v, in, out, ws));
+}
+
 void CudaExecutor::launch_all(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws,
                               cudaStream_t stream) {
   std::vector<const void*> ins;
   std::vector<void*> outs;
   for (const Step& st : steps_) {
     if (!st.kernel) continue;
-    ins.clear();
-    outs.clear();
-    for (int v : st.in) ins.push_back(resolve(v, in, out, ws));
-    for (int v : st.out) outs.push_back(resolve(v, in, out, ws));
+    bind_step(st, in, out, ws, &ins, &outs);
     st.kernel->launch(ins, outs, ws + st.scratch_offset, stream);
   }
   for (const auto& fc : final_copies_) {
@@ -452,14 +457,13 @@ void CudaExecutor::check_non_finite(const std::vector<const void*>& in, const st
   for (size_t i = 0; i < steps_.size(); ++i) {
     const Step& st = steps_[i];
     if (!st.kernel) continue;
-    ins.clear();
-    outs.clear();
+    bind_step(st, in, out, ws, &ins, &outs);
     bool inputs_finite = true;
-    for (int v : st.in) {
-      ins.push_back(resolve(v, in, out, ws));
-      if (slots_[size_t(v)].kind != Slot::kConstant) inputs_finite = inputs_finite && !has_non_finite(ins.back(), descs_[size_t(v)], stream);
+    for (size_t k = 0; k < st.in.size(); ++k) {
+      const int v = st.in[k];
+      if (slots_[size_t(v)].kind != Slot::kConstant)
+        inputs_finite = inputs_finite && !has_non_finite(ins[k], descs_[size_t(v)], stream);
     }
-    for (int v : st.out) outs.push_back(resolve(v, in, out, ws));
     st.kernel->launch(ins, outs, ws + st.scratch_offset, stream);
     for (size_t k = 0; k < st.out.size(); ++k)
       if (inputs_finite && has_non_finite(outs[k], descs_[size_t(st.out[k])], stream)) {
@@ -485,10 +489,7 @@ void CudaExecutor::profile(const std::vector<const void*>& in, const std::vector
       TRTORCH_CUDA_CHECK(cudaEventRecord(ev[i], stream));
       const Step& st = steps_[i];
       if (!st.kernel) continue;
-      ins.clear();
-      outs.clear();
-      for (int v : st.in) ins.push_back(resolve(v, in, out, ws));
-      for (int v : st.out) outs.push_back(resolve(v, in, out, ws));
+      bind_step(st, in, out, ws, &ins, &outs);
       st.kernel->launch(ins, outs, ws + st.scratch_offset, stream);
     }
     TRTORCH_CUDA_CHECK(cudaEventRecord(ev.back(), stream));

@@ -27,6 +27,7 @@ VISION = {
     "efficientnet_b0": torchvision.models.efficientnet_b0,
     "vgg16": torchvision.models.vgg16,
     "resnet18": torchvision.models.resnet18,
+    "vit_b_16": torchvision.models.vit_b_16,
 }
 TRANSFORMERS = ("bert", "gpt2")  # transformers' BertModel / GPT2Model, default configs
 SEQ_LEN = 128

@@ -1,4 +1,5 @@
-// CUDA backend: Linear and MatMul (cuBLASLt, gemm.cpp) against the reference backend.
+// CUDA backend: Linear and MatMul (cuBLASLt and, for Linear + GELU(erf), the CUTLASS kernels of
+// cutlass_gemm.cu; gemm.cpp) against the reference backend.
 //
 // Torch-free: builds on the development machine and runs unchanged on the GPU machine. Without
 // a GPU it prints a line and exits with 77 (ctest's SKIP_RETURN_CODE).
@@ -18,6 +19,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "core/backends/cuda/cutlass_gemm.h"
 #include "core/backends/cuda/kernel.h"
 #include "tests/backends/cuda_test_util.h"
 
@@ -107,6 +109,7 @@ struct LinearCase {
   bool runtime_bias = false;    // bias is a graph input (read at launch), not a Constant
   bool runtime_weight = false;  // weight not given as a host constant (read at launch)
   bool tf32 = false;
+  std::string tactic;  // when set, the kernel is loaded from it instead of timing candidates
 
   std::string name() const {
     std::string s = std::string("linear ") + dtype_name(dt) + " x=" + shape_str(x) + " N=" + std::to_string(n);
@@ -114,6 +117,7 @@ struct LinearCase {
     if (has_act) s += std::string(" act=") + unary_kind_name(act);
     if (runtime_weight) s += " weight(input)";
     if (tf32) s += " tf32";
+    if (!tactic.empty()) s += " forced: " + tactic.substr(tactic.rfind("config="));
     return s;
   }
 };
@@ -161,7 +165,7 @@ void check_linear(const LinearCase& c) {
   opt.min_timing_iters = 2;
   opt.avg_timing_iters = 5;
   opt.allow_tf32 = c.tf32;
-  cu::KernelArgs args{*g_ctx, *node, {}, {}, {}, nullptr, &opt};
+  cu::KernelArgs args{*g_ctx, *node, {}, {}, {}, c.tactic.empty() ? nullptr : &c.tactic, &opt};
   args.inputs = {{c.dt, c.x}, {c.dt, {c.n, K}}};
   args.constants = {nullptr, c.runtime_weight ? nullptr : &w};
   if (c.bias) {
@@ -182,6 +186,10 @@ void check_linear(const LinearCase& c) {
   EXPECT_LE(err, tol);
   if (c.tf32) EXPECT_NE(r.tactic.find("compute=tf32"), std::string::npos);
   if (c.dt == DType::kFloat32 && !c.tf32) EXPECT_NE(r.tactic.find("compute=32f"), std::string::npos);
+  if (!c.tactic.empty()) {
+    EXPECT_EQ(r.tactic, c.tactic) << "a kernel loaded from a tactic must report it";
+    EXPECT_EQ(r.describe.rfind(c.tactic.substr(0, c.tactic.find('.')), 0), 0u) << r.describe;
+  }
 }
 
 const DType kDTypes[] = {DType::kFloat32, DType::kFloat16, DType::kBFloat16};
@@ -243,6 +251,50 @@ TEST(CudaGemm, LinearTf32) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Linear + bias + GELU(erf): cuBLASLt (BIAS epilogue, then the post kernel) or one CUTLASS kernel
+// (cutlass_gemm.cu), whichever times faster.
+
+namespace cg = cu::cutlass_gemm;
+
+const std::pair<Shape, int64_t> kGeluShapes[] = {
+    {{2, 128, 768}, 3072},  // BERT-base FFN-1: M = 256, N = 3072, K = 768
+    {{3, 37, 136}, 200},    // odd M = 111; N and K multiples of 8 but not of any tile
+};
+
+TEST(CudaGemm, LinearGeluErfTimed) {
+  for (DType dt : {DType::kFloat16, DType::kBFloat16})
+    for (const auto& [x, n] : kGeluShapes)
+      for (bool bias : {true, false}) check_linear(LinearCase{dt, x, n, bias, true, UnaryKind::kGeluErf});
+}
+
+// A hand-written cutlass.v1 tactic for Linear(x, [n, K] weight) + GELU(erf) with config `c`.
+std::string cutlass_tactic(DType dt, const Shape& x, int64_t n, cg::Config c) {
+  const int64_t K = x.back(), M = numel_of(x) / K;
+  const size_t ws = cg::workspace_bytes(c, dt, M, n, K, g_ctx->props().multiProcessorCount);
+  return str_cat("cutlass.v1 dtype=", dt == DType::kFloat16 ? "f16" : "bf16", " M=", M, " N=", n, " K=", K,
+                 " act=gelu_erf config=", cg::config_name(c), " ws=", ws);
+}
+
+// Every CUTLASS config, loaded from its tactic: runs even where cuBLASLt would win the timing.
+TEST(CudaGemm, LinearGeluErfCutlassForced) {
+  for (DType dt : {DType::kFloat16, DType::kBFloat16}) {
+    for (int i = 0; i < cg::kNumConfigs; ++i)
+      for (const auto& [x, n] : kGeluShapes) {
+        LinearCase c{dt, x, n, true, true, UnaryKind::kGeluErf};
+        c.tactic = cutlass_tactic(dt, x, n, cg::Config(i));
+        check_linear(c);
+      }
+    // No bias; then weight and bias read from the inputs at launch.
+    const auto& [x, n] = kGeluShapes[1];
+    LinearCase c{dt, x, n, false, true, UnaryKind::kGeluErf};
+    c.tactic = cutlass_tactic(dt, x, n, cg::Config::k64x128x64Pingpong);
+    check_linear(c);
+    c.bias = c.runtime_bias = c.runtime_weight = true;
+    check_linear(c);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // MatMul
 
 void check_matmul(DType dt, const Shape& as, const Shape& bs) {
@@ -286,22 +338,23 @@ TEST(CudaGemm, MatMul) {
 // ---------------------------------------------------------------------------------------------
 // Capture, tactics and errors
 
-// launch() must be capturable into a CUDA graph (no synchronization, no allocation).
-TEST(CudaGemm, GraphCapture) {
+// launch() must be capturable into a CUDA graph (no synchronization, no allocation). `tactic`
+// null: the timed choice.
+void check_capture(const std::string* tactic) {
   const DType dt = DType::kFloat16;
   HostTensor x = random_uniform(dt, {64, 512}, 21), w = random_uniform(dt, {384, 512}, 22, 0.05),
              b = random_uniform(dt, {384}, 23);
   Graph g;
   LinearAttrs la;
   la.has_act = true;
-  la.act = UnaryKind::kGeluErf;  // post kernel after cuBLASLt
+  la.act = UnaryKind::kGeluErf;  // cuBLASLt then the post kernel, or CUTLASS
   Node* node = g.add_node(OpKind::Linear, la,
                           {g.add_input(TensorType::fixed(dt, {64, 512}), "x"),
                            g.add_input(TensorType::fixed(dt, {384, 512}), "w"),
                            g.add_input(TensorType::fixed(dt, {384}), "b")},
                           "test.py:30 capture");
   cu::KernelArgs args{*g_ctx, *node, {{dt, {64, 512}}, {dt, {384, 512}}, {dt, {384}}}, {{dt, {64, 384}}},
-                      {nullptr, &w, &b}, nullptr, nullptr};
+                      {nullptr, &w, &b}, tactic, nullptr};
   auto k = cu::make_Linear(args);
   cu::DeviceBuffer dx = upload(x), dw = upload(w), db = upload(b);
   std::vector<const void*> in{dx.get(), dw.get(), db.get()};
@@ -326,6 +379,35 @@ TEST(CudaGemm, GraphCapture) {
   std::printf("graph capture: %s\n", k->describe().c_str());
 }
 
+TEST(CudaGemm, GraphCapture) {
+  check_capture(nullptr);
+  const std::string forced = cutlass_tactic(DType::kFloat16, {64, 512}, 384, cg::Config::k128x128x64Coop);
+  check_capture(&forced);
+}
+
+// make(args) with `tactic` must throw an error that names the node (`source`) and contains
+// `fragment`.
+void expect_tactic_error(Factory make, cu::KernelArgs args, const std::string& tactic, const std::string& source,
+                         const std::string& fragment) {
+  args.tactic = &tactic;
+  try {
+    make(args);
+    ADD_FAILURE() << "tactic '" << tactic << "' was accepted";
+  } catch (const Error& e) {
+    std::string msg = e.what();
+    std::printf("bad tactic -> %s\n", msg.c_str());
+    EXPECT_NE(msg.find(source), std::string::npos) << "error must name the node: " << msg;
+    EXPECT_NE(msg.find(fragment), std::string::npos) << "expected '" << fragment << "' in: " << msg;
+  }
+}
+
+// `tactic` with field `key` set to `value`.
+std::string replace_field(const std::string& tactic, const std::string& key, const std::string& value) {
+  size_t p = tactic.find(" " + key + "=");
+  size_t e = tactic.find(' ', p + 1);
+  return tactic.substr(0, p) + " " + key + "=" + value + (e == std::string::npos ? "" : tactic.substr(e));
+}
+
 TEST(CudaGemm, BadTactics) {
   const DType dt = DType::kFloat16;
   HostTensor w = random_uniform(dt, {64, 32}, 31), b = random_uniform(dt, {64}, 32);
@@ -345,34 +427,80 @@ TEST(CudaGemm, BadTactics) {
   ASSERT_FALSE(good.empty());
 
   auto expect_error = [&](const std::string& tactic, const std::string& fragment) {
-    args.tactic = &tactic;
-    try {
-      cu::make_Linear(args);
-      ADD_FAILURE() << "tactic '" << tactic << "' was accepted";
-    } catch (const Error& e) {
-      std::string msg = e.what();
-      std::printf("bad tactic -> %s\n", msg.c_str());
-      EXPECT_NE(msg.find(source), std::string::npos) << "error must name the node: " << msg;
-      EXPECT_NE(msg.find(fragment), std::string::npos) << "expected '" << fragment << "' in: " << msg;
-    }
-  };
-  auto replace_field = [&](const std::string& key, const std::string& value) {
-    size_t p = good.find(" " + key + "=");
-    size_t e = good.find(' ', p + 1);
-    return good.substr(0, p) + " " + key + "=" + value + (e == std::string::npos ? "" : good.substr(e));
+    expect_tactic_error(&cu::make_Linear, args, tactic, source, fragment);
   };
   expect_error("garbage", "cannot read GEMM tactic");
   expect_error("", "cannot read GEMM tactic");
   expect_error(good.substr(0, good.size() / 2), "cannot read GEMM tactic");
-  expect_error(replace_field("algo", "zz"), "cannot read GEMM tactic");
-  expect_error(replace_field("rows", "65"), "does not fit");
-  expect_error(replace_field("dtype", "bf16"), "does not fit");
-  expect_error(replace_field("epi", "gelu_tanh"), "does not fit");
-  expect_error(replace_field("compute", "tf32"), "does not fit");
-  expect_error(replace_field("lib", "1"), "rebuild the engine");
+  expect_error(replace_field(good, "algo", "zz"), "cannot read GEMM tactic");
+  expect_error(replace_field(good, "rows", "65"), "does not fit");
+  expect_error(replace_field(good, "dtype", "bf16"), "does not fit");
+  expect_error(replace_field(good, "epi", "gelu_tanh"), "does not fit");
+  expect_error(replace_field(good, "compute", "tf32"), "does not fit");
+  expect_error(replace_field(good, "lib", "1"), "rebuild the engine");
   std::string ones;
   for (int i = 0; i < 8; ++i) ones += (i ? "." : "") + std::string(16, 'f');
-  expect_error(replace_field("algo", ones), "does not fit");
+  expect_error(replace_field(good, "algo", ones), "does not fit");
+  // A CUTLASS tactic on a node whose activation is ReLU.
+  expect_error(cutlass_tactic(dt, {8, 32}, 64, cg::Config::k128x128x64Coop), "CUTLASS kernels run only");
+}
+
+TEST(CudaGemm, BadCutlassTactics) {
+  const DType dt = DType::kFloat16;
+  const std::string source = "model.py:51 ffn";
+  // Linear x [8, 32] -> [8, n] with GELU(erf); the weight is a host constant.
+  HostTensor w64 = random_uniform(dt, {64, 32}, 41), w60 = random_uniform(dt, {60, 32}, 42);
+  Graph g;
+  LinearAttrs la;
+  la.has_act = true;
+  la.act = UnaryKind::kGeluErf;
+  auto linear_args = [&](const HostTensor& w) {
+    const int64_t n = w.shape[0];
+    Node* node = g.add_node(OpKind::Linear, la,
+                            {g.add_input(TensorType::fixed(dt, {8, 32}), "x"),
+                             g.add_input(TensorType::fixed(dt, {n, 32}), "w")},
+                            source);
+    return cu::KernelArgs{*g_ctx, *node, {{dt, {8, 32}}, {dt, {n, 32}}}, {{dt, {8, n}}}, {nullptr, &w}, nullptr,
+                          nullptr};
+  };
+  cu::KernelArgs args = linear_args(w64);
+  const std::string good = cutlass_tactic(dt, {8, 32}, 64, cg::Config::k128x128x64Coop);
+  args.tactic = &good;
+  EXPECT_EQ(cu::make_Linear(args)->tactic(), good);
+
+  const std::pair<std::string, std::string> bad[] = {
+      {"cutlass.v1", "field dtype is missing"},
+      {"cutlass.v2 dtype=f16", "starts with neither 'cublasLt.v1' nor 'cutlass.v1'"},
+      {good + " extra=1", "unknown fields"},
+      {good + " ws=0", "appears twice"},
+      {replace_field(good, "K", "3x"), "field K='3x' is not a number"},
+      {replace_field(good, "config", "256x256x256"), "unknown CUTLASS config '256x256x256'"},
+      {replace_field(good, "act", "gelu_tanh"), "unknown activation 'gelu_tanh'"},
+      {replace_field(good, "dtype", "f64"), "unknown dtype 'f64'"},
+      {replace_field(good, "M", "9"), "does not fit this node: it is for M=9"},
+      {replace_field(good, "dtype", "bf16"), "does not fit this node: it is for bf16"},
+      {replace_field(good, "dtype", "f32"), "does not fit this node: it is for f32"},
+  };
+  for (const auto& [tactic, fragment] : bad) expect_tactic_error(&cu::make_Linear, args, tactic, source, fragment);
+  const size_t need = cg::workspace_bytes(cg::Config::k128x128x64Coop, dt, 8, 64, 32,
+                                          g_ctx->props().multiProcessorCount);
+  if (need > 0)  // a kernel with a workspace: the tactic must grant all of it
+    expect_tactic_error(&cu::make_Linear, args, replace_field(good, "ws", std::to_string(need - 1)), source,
+                        "bytes of workspace");
+
+  // N = 60 is not a multiple of 8: never a CUTLASS candidate, and a tactic for it is refused.
+  const cu::KernelArgs args60 = linear_args(w60);
+  expect_tactic_error(&cu::make_Linear, args60, replace_field(good, "N", "60"), source, "do not support this problem");
+  EXPECT_EQ(cu::make_Linear(args60)->tactic().rfind("cublasLt.v1", 0), 0u);
+
+  // A MatMul node is never run by CUTLASS.
+  Node* mm = g.add_node(OpKind::MatMul, MatMulAttrs{},
+                        {g.add_input(TensorType::fixed(dt, {8, 32}), "a"),
+                         g.add_input(TensorType::fixed(dt, {32, 64}), "b")},
+                        source);
+  cu::KernelArgs mm_args{*g_ctx, *mm, {{dt, {8, 32}}, {dt, {32, 64}}}, {{dt, {8, 64}}}, {nullptr, nullptr}, nullptr,
+                         nullptr};
+  expect_tactic_error(&cu::make_MatMul, mm_args, good, source, "CUTLASS kernels run only a Linear");
 }
 
 TEST(CudaGemm, UnsupportedDtypeIsAnError) {

@@ -1,4 +1,4 @@
-// Linear and MatMul on cuBLASLt.
+// Linear and MatMul on cuBLASLt, and Linear + bias + GELU(erf) on CUTLASS.
 //
 // Both ops become one cuBLASLt matmul, written in cuBLASLt's column-major terms: a row-major
 // [r, c] matrix is a column-major [c, r] one, so the row-major product Y[M, N] = X[M, K] * B[K, N]
@@ -6,19 +6,27 @@
 //   * Linear: Y = X * W^T with W row-major [N, K] (column-major K x N, used transposed). Leading
 //     dims of X fold into M. The bias (a vector over N, the rows of cuBLASLt's D) and a ReLU or
 //     tanh-GELU go into cuBLASLt's epilogue when it has one; any other activation (and a bias that
-//     cuBLASLt could not take) runs afterwards in gemm_epilogue.cu.
+//     cuBLASLt could not take) runs afterwards in gemm_epilogue.cu. A Linear with the erf GELU
+//     (FP16/BF16, N and K multiples of 8) also has the CUTLASS kernels of cutlass_gemm.cu as
+//     candidates: one kernel computes gelu(X * W^T + bias). The build times them against the
+//     cuBLASLt algorithms, each candidate whole (cuBLASLt's time includes its post kernel), and
+//     keeps the fastest.
 //   * MatMul: numpy-broadcast batch dims. The trailing batch dims over which both operands step
 //     by a constant stride become one strided-batched call; the remaining leading batch dims (if
 //     any) loop on the host over precomputed offsets. When one operand is broadcast over the
 //     whole batch and the other is contiguous, the batch folds into M (one plain GEMM).
 //
-// Tactic (KernelArgs::tactic / Kernel::tactic()), one line of space-separated fields:
+// Tactic (KernelArgs::tactic / Kernel::tactic()), one line of space-separated fields, either
 //   cublasLt.v1 lib=<cublasLtGetVersion()> dtype=f16 rows=<N> cols=<M> depth=<K> batch=<count>
 //   epi=<none|bias|relu|bias+relu|gelu_tanh|bias+gelu_tanh> compute=<32f|tf32> ws=<bytes>
 //   algo=<8 words of 16 hex digits, joined by '.'>
 // rows/cols/depth/batch are the cuBLASLt problem (checked against the node on load); algo is the
 // cublasLtMatmulAlgo_t, which cuBLASLt documents as trivially serializable for the same library
-// version (hence lib=). A load validates it with cublasLtMatmulAlgoCheck and never times.
+// version (hence lib=). A load validates it with cublasLtMatmulAlgoCheck and never times. Or
+//   cutlass.v1 dtype=<f16|bf16> M=<M> N=<N> K=<K> act=gelu_erf config=<cutlass_gemm::config_name>
+//   ws=<bytes>
+// for a Linear whose activation is gelu_erf (its bias, if any, is fused too); M/N/K are the
+// row-major problem. A load checks the fields against the node and never times.
 //
 // Pointer contract: every pointer given to launch() (inputs, output, scratch) is aligned to
 // kBaseAlignment bytes, as cudaMalloc and the engine's arena give; launch() checks it.
@@ -27,15 +35,19 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
+#include <initializer_list>
+#include <iterator>
 #include <limits>
 #include <map>
-#include <iterator>
 #include <numeric>
+#include <optional>
 #include <sstream>
 
 #include "core/backends/cuda/context.h"
 #include "core/backends/cuda/cuda_check.h"
 #include "core/backends/cuda/conv_epilogue.h"
+#include "core/backends/cuda/cutlass_gemm.h"
 #include "core/backends/cuda/gemm_epilogue.h"
 #include "core/backends/cuda/kernel.h"
 
@@ -48,7 +60,8 @@ using ir::UnaryKind;
 constexpr uint32_t kBaseAlignment = 256;
 constexpr int kMaxCandidates = 8;
 constexpr size_t kWorkspaceCap = size_t(32) << 20;  // more never helped a GEMM of these sizes
-constexpr const char* kTacticTag = "cublasLt.v1";
+constexpr const char* kCublasLtTag = "cublasLt.v1";
+constexpr const char* kCutlassTag = "cutlass.v1";
 
 const char* short_dtype(DType t) {
   switch (t) {
@@ -240,6 +253,51 @@ class LtMatmul {
 
 // ---- tactic strings ------------------------------------------------------------------------
 
+uint64_t number(const std::string& key, const std::string& v, int base = 10) {
+  size_t used = 0;
+  unsigned long long x = 0;
+  try {
+    x = std::stoull(v, &used, base);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  TRTORCH_EXPECT(!v.empty() && used == v.size() && v[0] != '-', "field ", key, "='", v, "' is not a number");
+  return uint64_t(x);
+}
+
+// The first space-separated word of a tactic line (its tag).
+std::string tactic_tag(const std::string& s) {
+  std::istringstream is(s);
+  std::string tok;
+  is >> tok;
+  return tok;
+}
+
+// The key=value fields of a tactic line that starts with `tag`: exactly `keys`, each once.
+std::map<std::string, std::string> tactic_fields(const std::string& s, const char* tag,
+                                                 std::initializer_list<const char*> keys) {
+  std::istringstream is(s);
+  std::string tok;
+  TRTORCH_EXPECT(is >> tok && tok == tag, "it does not start with '", tag, "'");
+  std::map<std::string, std::string> f;
+  while (is >> tok) {
+    size_t eq = tok.find('=');
+    TRTORCH_EXPECT(eq != std::string::npos && eq > 0, "malformed field '", tok, "'");
+    TRTORCH_EXPECT(f.emplace(tok.substr(0, eq), tok.substr(eq + 1)).second, "field ", tok.substr(0, eq),
+                   " appears twice");
+  }
+  for (const char* k : keys) TRTORCH_EXPECT(f.count(k), "field ", k, " is missing");
+  TRTORCH_EXPECT(f.size() == keys.size(), "it has unknown fields");
+  return f;
+}
+
+DType tactic_dtype(const std::string& v) {
+  for (DType d : {DType::kFloat32, DType::kFloat16, DType::kBFloat16})
+    if (v == short_dtype(d)) return d;
+  TRTORCH_ERROR("unknown dtype '", v, "'");
+}
+
+// A cuBLASLt algorithm.
 struct Tactic {
   size_t lib = 0;
   DType dtype = DType::kFloat32;
@@ -251,7 +309,7 @@ struct Tactic {
 
   std::string str() const {
     std::ostringstream os;
-    os << kTacticTag << " lib=" << lib << " dtype=" << short_dtype(dtype) << " rows=" << rows << " cols=" << cols
+    os << kCublasLtTag << " lib=" << lib << " dtype=" << short_dtype(dtype) << " rows=" << rows << " cols=" << cols
        << " depth=" << depth << " batch=" << batch << " epi=" << epi_info(epi).name
        << " compute=" << (tf32 ? "tf32" : "32f") << " ws=" << ws << " algo=";
     for (int i = 0; i < 8; ++i) {
@@ -262,38 +320,12 @@ struct Tactic {
     return os.str();
   }
 
-  static uint64_t number(const std::string& key, const std::string& v, int base = 10) {
-    size_t used = 0;
-    unsigned long long x = 0;
-    try {
-      x = std::stoull(v, &used, base);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    TRTORCH_EXPECT(!v.empty() && used == v.size() && v[0] != '-', "field ", key, "='", v, "' is not a number");
-    return uint64_t(x);
-  }
-
   static Tactic parse(const std::string& s) {
-    std::istringstream is(s);
-    std::string tok;
-    TRTORCH_EXPECT(is >> tok && tok == kTacticTag, "it does not start with '", kTacticTag, "'");
-    std::map<std::string, std::string> f;
-    while (is >> tok) {
-      size_t eq = tok.find('=');
-      TRTORCH_EXPECT(eq != std::string::npos && eq > 0, "malformed field '", tok, "'");
-      TRTORCH_EXPECT(f.emplace(tok.substr(0, eq), tok.substr(eq + 1)).second, "field ", tok.substr(0, eq),
-                     " appears twice");
-    }
-    static const char* const kKeys[] = {"lib", "dtype", "rows", "cols", "depth", "batch", "epi", "compute", "ws", "algo"};
-    for (const char* k : kKeys) TRTORCH_EXPECT(f.count(k), "field ", k, " is missing");
-    TRTORCH_EXPECT(f.size() == std::size(kKeys), "it has unknown fields");
+    auto f = tactic_fields(s, kCublasLtTag, {"lib", "dtype", "rows", "cols", "depth", "batch", "epi", "compute", "ws",
+                                             "algo"});
     Tactic t;
     t.lib = size_t(number("lib", f["lib"]));
-    bool dt_ok = false;
-    for (DType d : {DType::kFloat32, DType::kFloat16, DType::kBFloat16})
-      if (f["dtype"] == short_dtype(d)) t.dtype = d, dt_ok = true;
-    TRTORCH_EXPECT(dt_ok, "unknown dtype '", f["dtype"], "'");
+    t.dtype = tactic_dtype(f["dtype"]);
     t.rows = int64_t(number("rows", f["rows"]));
     t.cols = int64_t(number("cols", f["cols"]));
     t.depth = int64_t(number("depth", f["depth"]));
@@ -314,6 +346,45 @@ struct Tactic {
     return t;
   }
 };
+
+// A CUTLASS kernel of cutlass_gemm.cu: Linear with the erf GELU (and its bias) in the epilogue.
+struct CutlassTactic {
+  static constexpr UnaryKind kAct = UnaryKind::kGeluErf;
+  DType dtype = DType::kFloat16;
+  int64_t M = 0, N = 0, K = 0;  // the row-major problem
+  cutlass_gemm::Config config = cutlass_gemm::Config::k128x128x64Coop;
+  size_t ws = 0;
+
+  std::string str() const {
+    return str_cat(kCutlassTag, " dtype=", short_dtype(dtype), " M=", M, " N=", N, " K=", K,
+                   " act=", ir::unary_kind_name(kAct), " config=", cutlass_gemm::config_name(config), " ws=", ws);
+  }
+
+  static CutlassTactic parse(const std::string& s) {
+    auto f = tactic_fields(s, kCutlassTag, {"dtype", "M", "N", "K", "act", "config", "ws"});
+    CutlassTactic t;
+    t.dtype = tactic_dtype(f["dtype"]);
+    t.M = int64_t(number("M", f["M"]));
+    t.N = int64_t(number("N", f["N"]));
+    t.K = int64_t(number("K", f["K"]));
+    TRTORCH_EXPECT(f["act"] == ir::unary_kind_name(kAct), "unknown activation '", f["act"],
+                   "' (the CUTLASS kernels apply ", ir::unary_kind_name(kAct), ")");
+    TRTORCH_EXPECT(cutlass_gemm::config_from_name(f["config"], &t.config), "unknown CUTLASS config '", f["config"],
+                   "'");
+    t.ws = size_t(number("ws", f["ws"]));
+    return t;
+  }
+};
+
+// Parses a tactic of type T, or throws an error that quotes it.
+template <class T>
+T read_tactic(const std::string& text) {
+  try {
+    return T::parse(text);
+  } catch (const Error& e) {
+    TRTORCH_ERROR("cannot read GEMM tactic '", text, "': ", e.what());
+  }
+}
 
 // ---- the kernel ------------------------------------------------------------------------------
 
@@ -341,9 +412,11 @@ struct GemmSpec {
   int64_t out_rows = 0, out_cols = 0;  // the output as row-major [out_rows, out_cols] for the post kernel
 };
 
-class CublasLtGemm final : public Kernel {
+// One Linear or MatMul node: a cuBLASLt algorithm (then the post kernel for what its epilogue
+// lacks), or, for a Linear with the erf GELU, a CUTLASS kernel with the whole epilogue fused.
+class GemmKernel final : public Kernel {
  public:
-  CublasLtGemm(const KernelArgs& args, GemmSpec spec, DeviceBuffer weight, DeviceBuffer bias)
+  GemmKernel(const KernelArgs& args, GemmSpec spec, DeviceBuffer weight, DeviceBuffer bias)
       : ctx_(args.ctx), label_(node_label(args.node)), spec_(std::move(spec)), weight_(std::move(weight)),
         bias_(std::move(bias)) {
     const LtShape& s = spec_.shape;
@@ -357,13 +430,15 @@ class CublasLtGemm final : public Kernel {
     } else {
       choose(args);
     }
-    post_bias_ = spec_.has_bias && !epi_info(epi_).bias;
-    post_act_ = spec_.has_act && !epi_info(epi_).act;
+    set_epilogue(epi_);
     if (!degenerate_) describe_ = make_description();
   }
 
-  size_t scratch_bytes() const override { return tactic_.ws; }
-  std::string tactic() const override { return degenerate_ ? "" : tactic_.str(); }
+  size_t scratch_bytes() const override { return cutlass_ ? cutlass_->ws : tactic_.ws; }
+  std::string tactic() const override {
+    if (degenerate_) return "";
+    return cutlass_ ? cutlass_->str() : tactic_.str();
+  }
   std::string describe() const override {
     if (degenerate_)
       return str_cat("cublasLt ", spec_.op, " ", short_dtype(spec_.shape.dtype), " M=", spec_.M, " N=", spec_.N,
@@ -375,7 +450,10 @@ class CublasLtGemm final : public Kernel {
   void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void* scratch,
               cudaStream_t stream) override {
     try {
-      run(in, out, scratch, tactic_.ws, stream, tactic_.algo);
+      if (cutlass_)
+        run_cutlass(in, out, scratch, cutlass_->ws, stream, cutlass_->config);
+      else
+        run(in, out, scratch, tactic_.ws, stream, tactic_.algo);
     } catch (const Error& e) {
       TRTORCH_ERROR(label_, ": ", e.what());
     }
@@ -428,10 +506,46 @@ class CublasLtGemm final : public Kernel {
     }
   }
 
+  // The CUTLASS kernel: X is cuBLASLt's B operand and W its A (see build_linear).
+  void run_cutlass(const std::vector<const void*>& in, const std::vector<void*>& out, void* scratch,
+                   size_t scratch_bytes, cudaStream_t stream, cutlass_gemm::Config config) {
+    TRTORCH_CHECK(out.size() == 1 && out[0], "output pointer is missing");
+    const void* bias = spec_.has_bias ? operand(in, spec_.bias_input, bias_) : nullptr;
+    cutlass_gemm::run(config, spec_.shape.dtype, operand(in, spec_.b_input, DeviceBuffer()),
+                      operand(in, spec_.a_input, weight_), bias, out[0], spec_.M, spec_.N, spec_.K, scratch,
+                      scratch_bytes, ctx_.props().multiProcessorCount, stream);
+  }
+
+  // Uses cuBLASLt epilogue `e`; the post kernel does the rest of the node's bias and activation
+  // (nothing when a CUTLASS kernel runs the node).
+  void set_epilogue(Epi e) {
+    epi_ = e;
+    post_bias_ = !cutlass_ && spec_.has_bias && !epi_info(e).bias;
+    post_act_ = !cutlass_ && spec_.has_act && !epi_info(e).act;
+  }
+
+  // Whether the CUTLASS kernels (bias and erf GELU in the epilogue) can run this node.
+  bool cutlass_fits() const {
+    const LtShape& s = spec_.shape;
+    return std::strcmp(spec_.op, "linear") == 0 && spec_.has_act && spec_.act == CutlassTactic::kAct &&
+           cutlass_gemm::supported(s.dtype, spec_.M, spec_.N, spec_.K, std::min({s.align_a, s.align_b, s.align_d}));
+  }
+
+  // The median time of `fn` with the build's timing iterations, or infinity when it fails to run.
+  template <class F>
+  float time_candidate(const TacticOptions& opt, F&& fn) {
+    try {
+      return time_ms(ctx_, opt.min_timing_iters, opt.avg_timing_iters, fn);
+    } catch (const Error&) {
+      cudaGetLastError();
+      return std::numeric_limits<float>::infinity();
+    }
+  }
+
   cublasComputeType_t compute_type(bool tf32) const { return tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F; }
 
-  // Build time: every candidate algorithm of the most fused epilogue cuBLASLt supports, timed on
-  // random data; the fastest wins.
+  // Build time: every candidate algorithm of the most fused epilogue cuBLASLt supports, and every
+  // CUTLASS config that fits, timed whole (post kernel included) on random data; the fastest wins.
   void choose(const KernelArgs& args) {
     const LtShape& s = spec_.shape;
     const TacticOptions defaults;
@@ -454,6 +568,7 @@ class CublasLtGemm final : public Kernel {
     DeviceBuffer ws(max_ws);
     const void* bias = spec_.has_bias ? operand(in, spec_.bias_input, bias_) : nullptr;
 
+    std::vector<void*> outs{out.get()};
     float best_ms = std::numeric_limits<float>::infinity();
     std::string skipped;
     for (Epi epi : epilogue_candidates(spec_.has_bias, spec_.has_act, spec_.act)) {
@@ -465,20 +580,10 @@ class CublasLtGemm final : public Kernel {
         continue;
       }
       gemm_ = std::move(m);
-      epi_ = epi;
-      post_bias_ = false;  // time the GEMM alone: the post kernel costs the same for every algo
-      post_act_ = false;
-      std::vector<void*> outs{out.get()};
+      set_epilogue(epi);
       for (const auto& h : algos) {
-        float ms;
-        try {
-          ms = time_ms(ctx_, opt.min_timing_iters, opt.avg_timing_iters,
-                       [&](cudaStream_t ts) { run(in, outs, ws.get(), max_ws, ts, h.algo); });
-        } catch (const Error&) {
-          // An algorithm the heuristic offered but that refuses to run: not a candidate.
-          cudaGetLastError();
-          continue;
-        }
+        // An algorithm the heuristic offered but that refuses to run times as infinity.
+        const float ms = time_candidate(opt, [&](cudaStream_t ts) { run(in, outs, ws.get(), max_ws, ts, h.algo); });
         if (ms < best_ms) {
           best_ms = ms;
           tactic_.algo = h.algo;
@@ -488,10 +593,34 @@ class CublasLtGemm final : public Kernel {
       if (best_ms < std::numeric_limits<float>::infinity()) break;
       gemm_.reset();
     }
-    TRTORCH_EXPECT(gemm_, "cuBLASLt has no working algorithm for ", problem_str(),
+    if (cutlass_fits()) {
+      const int sms = ctx_.props().multiProcessorCount;
+      for (int c = 0; c < cutlass_gemm::kNumConfigs; ++c) {
+        CutlassTactic t;
+        t.dtype = s.dtype;
+        t.M = spec_.M;
+        t.N = spec_.N;
+        t.K = spec_.K;
+        t.config = cutlass_gemm::Config(c);
+        t.ws = cutlass_gemm::workspace_bytes(t.config, t.dtype, t.M, t.N, t.K, sms);
+        if (t.ws > max_ws) continue;
+        const float ms =
+            time_candidate(opt, [&](cudaStream_t ts) { run_cutlass(in, outs, ws.get(), max_ws, ts, t.config); });
+        if (ms < best_ms) {
+          best_ms = ms;
+          cutlass_ = t;
+        }
+      }
+    }
+    TRTORCH_EXPECT(gemm_ || cutlass_, "cuBLASLt has no working algorithm for ", problem_str(),
                    skipped.empty() ? "" : str_cat(" (no algorithm with epilogue ", skipped, ")"));
     TRTORCH_CUDA_CHECK(cudaStreamSynchronize(st));
     best_ms_ = best_ms;
+    if (cutlass_) {  // the cuBLASLt descriptors are not needed
+      gemm_.reset();
+      epi_ = Epi::kNone;
+      return;
+    }
     tactic_.lib = cublasLtGetVersion();
     tactic_.dtype = s.dtype;
     tactic_.rows = s.rows;
@@ -502,18 +631,16 @@ class CublasLtGemm final : public Kernel {
     tactic_.tf32 = tf32;
   }
 
-  // Load time: rebuild exactly the recorded algorithm, after checking that it fits this node.
+  // Load time: rebuild exactly the recorded kernel, after checking that it fits this node.
   void load(const std::string& text) {
-    Tactic t;
-    try {
-      t = Tactic::parse(text);
-    } catch (const Error& e) {
-      TRTORCH_ERROR("cannot read GEMM tactic '", text, "': ", e.what());
-    }
+    const std::string tag = tactic_tag(text);
+    if (tag == kCutlassTag) return load_cutlass(text);
+    if (tag != kCublasLtTag)
+      TRTORCH_ERROR("cannot read GEMM tactic '", text, "': it starts with neither '", kCublasLtTag, "' nor '",
+                    kCutlassTag, "'");
+    const Tactic t = read_tactic<Tactic>(text);
     const LtShape& s = spec_.shape;
-    auto bad = [&](const std::string& why) {
-      TRTORCH_ERROR("GEMM tactic '", text, "' does not fit this node: ", why);
-    };
+    auto bad = [&](const std::string& why) { misfit(text, why); };
     if (t.dtype != s.dtype) bad(str_cat("it is for ", short_dtype(t.dtype), ", the node is ", short_dtype(s.dtype)));
     if (t.rows != s.rows || t.cols != s.cols || t.depth != s.depth || t.batch != s.batch)
       bad(str_cat("it is for rows=", t.rows, " cols=", t.cols, " depth=", t.depth, " batch=", t.batch,
@@ -546,6 +673,30 @@ class CublasLtGemm final : public Kernel {
     tactic_ = t;
   }
 
+  void load_cutlass(const std::string& text) {
+    const CutlassTactic t = read_tactic<CutlassTactic>(text);
+    auto bad = [&](const std::string& why) { misfit(text, why); };
+    if (std::strcmp(spec_.op, "linear") != 0 || !spec_.has_act || spec_.act != CutlassTactic::kAct)
+      bad(str_cat("CUTLASS kernels run only a Linear with activation ", ir::unary_kind_name(CutlassTactic::kAct),
+                  ", this node is a ", spec_.op,
+                  spec_.has_act ? str_cat(" with activation ", ir::unary_kind_name(spec_.act)) : " without one"));
+    if (t.dtype != spec_.shape.dtype)
+      bad(str_cat("it is for ", short_dtype(t.dtype), ", the node is ", short_dtype(spec_.shape.dtype)));
+    if (t.M != spec_.M || t.N != spec_.N || t.K != spec_.K)
+      bad(str_cat("it is for M=", t.M, " N=", t.N, " K=", t.K, ", the node needs M=", spec_.M, " N=", spec_.N,
+                  " K=", spec_.K));
+    if (!cutlass_fits()) bad("the CUTLASS kernels do not support this problem (N and K must be multiples of 8)");
+    const size_t need =
+        cutlass_gemm::workspace_bytes(t.config, t.dtype, t.M, t.N, t.K, ctx_.props().multiProcessorCount);
+    if (need > t.ws) bad(str_cat("its kernel needs ", need, " bytes of workspace, the tactic grants ", t.ws));
+    cutlass_ = t;
+    epi_ = Epi::kNone;
+  }
+
+  [[noreturn]] static void misfit(const std::string& text, const std::string& why) {
+    TRTORCH_ERROR("GEMM tactic '", text, "' does not fit this node: ", why);
+  }
+
   bool known_algo_id(const Tactic& t) const {
     int32_t id = -1;
     size_t n = 0;
@@ -567,6 +718,11 @@ class CublasLtGemm final : public Kernel {
   }
 
   std::string make_description() const {
+    const std::string timed = best_ms_ >= 0 ? str_cat(" (timed ", best_ms_, " ms)") : "";
+    if (cutlass_)
+      return str_cat("cutlass ", spec_.op, " ", problem_str(), " epilogue=", spec_.has_bias ? "bias+" : "",
+                     ir::unary_kind_name(CutlassTactic::kAct), " config=", cutlass_gemm::config_name(cutlass_->config),
+                     " ws=", cutlass_->ws, timed);
     const cublasLtMatmulAlgo_t& a = tactic_.algo;
     int32_t id = 0, splitk = 0;
     uint32_t tile = 0, stages = 0, red = 0, swizzle = 0;
@@ -588,8 +744,7 @@ class CublasLtGemm final : public Kernel {
     }
     return str_cat("cublasLt ", spec_.op, " ", problem_str(), tactic_.tf32 ? " tf32" : "", " epilogue=", epi,
                    " algo id=", id, " tile=", tile, " stages=", stages, " splitk=", splitk, " reduction=", red,
-                   " swizzle=", swizzle, " ws=", tactic_.ws,
-                   best_ms_ >= 0 ? str_cat(" (timed ", best_ms_, " ms)") : "");
+                   " swizzle=", swizzle, " ws=", tactic_.ws, timed);
   }
 
   Context& ctx_;
@@ -601,6 +756,7 @@ class CublasLtGemm final : public Kernel {
   Epi epi_ = Epi::kNone;
   bool post_bias_ = false, post_act_ = false;
   Tactic tactic_;
+  std::optional<CutlassTactic> cutlass_;  // set when a CUTLASS kernel runs the node (then tactic_ is unused)
   float best_ms_ = -1.0f;
   std::string describe_;
 };
@@ -678,7 +834,7 @@ std::unique_ptr<Kernel> build_linear(const KernelArgs& args) {
                    " must be [", g.N, "]");
     if (const ir::HostTensor* h = constant_of(args, 2)) b = upload(*h, dt, {g.N}, "bias", st);
   }
-  return std::make_unique<CublasLtGemm>(args, std::move(g), std::move(w), std::move(b));
+  return std::make_unique<GemmKernel>(args, std::move(g), std::move(w), std::move(b));
 }
 
 std::unique_ptr<Kernel> build_matmul(const KernelArgs& args) {
@@ -802,7 +958,7 @@ std::unique_ptr<Kernel> build_matmul(const KernelArgs& args) {
   s.align_a = align_of(g.off_a);
   s.align_b = align_of(g.off_b);
   s.align_d = align_of(g.off_d);
-  return std::make_unique<CublasLtGemm>(args, std::move(g), DeviceBuffer(), DeviceBuffer());
+  return std::make_unique<GemmKernel>(args, std::move(g), DeviceBuffer(), DeviceBuffer());
 }
 
 }  // namespace

@@ -420,6 +420,10 @@ TEST(CudaConv, BadTacticIsAClearError) {
   expect_error("cudnn-conv;v=9;cudnn=91900;sig=0;tf32=0;fuse=none;engine=0;knobs=", "format version");
   expect_error("cudnn-conv;v=1;cudnn=91900;sig=0;tf32=0;fuse=xyz;engine=0;knobs=", "bad fuse code");
   expect_error("cudnn-conv;v=1;cudnn=91900;sig=0;tf32=0;fuse=none;engine=-4;knobs=", "bad engine id");
+  // v=2 knob types are cudnnBackendKnobType_t; v=1 ones (cudnn_frontend::KnobType_t) are converted.
+  expect_error("cudnn-conv;v=2;cudnn=91900;sig=0;tf32=0;fuse=none;engine=0;knobs=99:1", "not a cuDNN backend knob");
+  expect_error("cudnn-conv;v=1;cudnn=91900;sig=0;tf32=0;fuse=none;engine=0;knobs=0:1", "has no cuDNN backend knob");
+  expect_error("cudnn-conv;v=2;cudnn=91900;sig=0;tf32=0;fuse=none;engine=0;knobs=25:1,25:2", "a knob is set twice");
 
   // Well-formed, but not this problem's: a valid tactic with its signature changed.
   const TacticOptions timing = test_timing();

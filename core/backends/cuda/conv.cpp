@@ -7,17 +7,30 @@
 // result always follows out = act(conv(x, w) + b + residual).
 //
 // Tactics. At build time (KernelArgs::tactic null) the engine configs that cuDNN's heuristics
-// (modes A and FALLBACK) propose are built, timed on random device data, and the fastest kept.
-// tactic() records it as text, e.g.
-//   cudnn-conv;v=1;cudnn=91900;sig=3f0c2a9d81e4b7c5;tf32=0;fuse=bra;engine=26;knobs=2:1,3:0
+// (modes A and FALLBACK) propose are built, timed on random device data, and ranked. tactic()
+// records one as text, e.g.
+//   cudnn-conv;v=2;cudnn=91900;sig=3f0c2a9d81e4b7c5;tf32=0;fuse=bra;engine=26;knobs=13:1,14:3
 //   v       format version of this string
 //   cudnn   cudnnGetVersion() of the library that chose it (engine ids are per library)
 //   sig     hash of the convolution problem (shapes, dtype, layout, attributes)
 //   tf32    whether TF32 tensor cores were allowed (FP32 only)
 //   fuse    the epilogue stages inside the cuDNN graph: b(ias) r(esidual) a(ctivation), or "none"
-//   engine  cuDNN global engine id; knobs: cudnn_frontend::KnobType_t:value pairs
-// A load rebuilds exactly that engine config without timing and fails with a trtorch::Error
-// naming the node when it cannot.
+//   engine  cuDNN global engine id
+//   knobs   every knob choice of the engine config as type:value, sorted by type, the type in
+//           cuDNN's backend numbering (cudnnBackendKnobType_t), exactly as the plan name
+//           (eng26_k13=1_k14=3) reports it. v=1 strings recorded cudnn_frontend::KnobType_t
+//           numbers (a lossy mapping: backend knobs the frontend cannot name were dropped); they
+//           still load, converted.
+// A load (rebuild) runs the heuristics query again and builds the proposed config whose engine
+// and knobs equal the recorded ones (the same kind of object that was timed); when the heuristics
+// propose no such config it creates it from the engine id and knobs. Either way the built config
+// must name exactly the recorded engine and knobs, else the load fails with a trtorch::Error
+// naming the node. No timing.
+// The build records only a config that survives that load path: after timing it rebuilds the
+// fastest config from its own tactic on a fresh graph, runs both on the timing data (output
+// NaN-filled first) and compares; if the rebuilt one does not build, names another config,
+// fails to execute or computes something else, the next fastest is tried. The kernel then runs
+// the rebuilt plan, so a built kernel and one loaded from its tactic run the same construction.
 //
 #include "core/backends/cuda/cudnn_frontend_include.h"
 
@@ -38,6 +51,7 @@
 #include "core/backends/cuda/kernel.h"
 #include "core/backends/cuda/nhwc_kernels.h"
 #include "core/backends/cuda/tactic_util.h"
+#include "core/ir/dtype.h"
 #include "core/util/error.h"
 
 namespace trtorch::backends::cuda {
@@ -48,7 +62,9 @@ namespace fe = cudnn_frontend;
 using ir::DType;
 using ir::UnaryKind;
 
-constexpr int kTacticVersion = 1;
+constexpr int kTacticVersion = 2;
+// Older format versions that still load (v=1: knob types in cudnn_frontend::KnobType_t numbers).
+constexpr int kOldestTacticVersion = 1;
 // Most engine configs built and timed per node: each build may compile a kernel (runtime fusion).
 constexpr size_t kMaxCandidates = 6;
 
@@ -201,21 +217,58 @@ std::vector<fe::NumericalNote_t> barred_notes(DType t, bool tf32) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The tactic string
+// Engine configs and the tactic string
+
+// One cuDNN engine config: the global engine id and every knob choice, knob types in cuDNN's
+// backend numbering (cudnnBackendKnobType_t), sorted by type.
+struct EngineConfigId {
+  int64_t engine = -1;
+  std::vector<std::pair<int64_t, int64_t>> knobs;
+
+  bool operator==(const EngineConfigId& o) const { return engine == o.engine && knobs == o.knobs; }
+  bool operator!=(const EngineConfigId& o) const { return !(*this == o); }
+  std::string knob_text() const {
+    std::string k;
+    for (const auto& [type, value] : knobs) k += str_cat(k.empty() ? "" : ",", type, ":", value);
+    return k;
+  }
+};
+
+// Reads a plan name of cudnn-frontend (Graph::get_plan_name_at_index, i.e. detail::get_engine_tag:
+// "eng<id>" then "_k<type>=<value>" per knob choice, the backend's knob numbering, sorted). The
+// name reads the engine config's own backend attributes, so it carries every knob, also those
+// cudnn_frontend::KnobType_t has no name for (get_engine_and_knobs_at_index maps all of those to
+// NOT_SET, and several of them to the same key). Null when the name is not of that form.
+std::optional<EngineConfigId> parse_plan_name(const std::string& name) {
+  auto parts = split(name, '_');
+  if (parts.empty() || parts[0].size() < 4 || parts[0].compare(0, 3, "eng") != 0) return std::nullopt;
+  EngineConfigId id;
+  if (!parse_int(parts[0].substr(3), &id.engine) || id.engine < 0) return std::nullopt;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const std::string& kv = parts[i];
+    const size_t eq = kv.find('=');
+    int64_t type = 0, value = 0;
+    if (kv.size() < 4 || kv[0] != 'k' || eq == std::string::npos || !parse_int(kv.substr(1, eq - 1), &type) ||
+        !parse_int(kv.substr(eq + 1), &value) || type < 0 || type >= int64_t(CUDNN_KNOB_TYPE_COUNTS))
+      return std::nullopt;
+    id.knobs.emplace_back(type, value);
+  }
+  std::sort(id.knobs.begin(), id.knobs.end());
+  for (size_t i = 1; i < id.knobs.size(); ++i)
+    if (id.knobs[i].first == id.knobs[i - 1].first) return std::nullopt;  // one choice per knob
+  return id;
+}
 
 struct Tactic {
   uint64_t cudnn_version = 0;
   std::string sig;
   bool tf32 = false;
   Fusion fusion;
-  int64_t engine = -1;
-  std::vector<std::pair<int64_t, int64_t>> knobs;  // sorted by knob type
+  EngineConfigId config;
 
   std::string str() const {
-    std::string k;
-    for (const auto& [type, value] : knobs) k += str_cat(k.empty() ? "" : ",", type, ":", value);
     return str_cat("cudnn-conv;v=", kTacticVersion, ";cudnn=", cudnn_version, ";sig=", sig, ";tf32=", tf32 ? 1 : 0,
-                   ";fuse=", fusion.code(), ";engine=", engine, ";knobs=", k);
+                   ";fuse=", fusion.code(), ";engine=", config.engine, ";knobs=", config.knob_text());
   }
 };
 
@@ -237,7 +290,7 @@ Tactic parse_tactic(const std::string& text, const std::string& where) {
     if (!kv.count(key)) bad(str_cat("missing field \"", key, "\""));
   if (kv.size() != 7) bad("unexpected fields");
   int64_t v = 0;
-  if (!parse_int(kv["v"], &v) || v != kTacticVersion)
+  if (!parse_int(kv["v"], &v) || v < kOldestTacticVersion || v > kTacticVersion)
     bad(str_cat("format version ", kv["v"], " is not ", kTacticVersion));
 
   Tactic t;
@@ -258,17 +311,57 @@ Tactic parse_tactic(const std::string& text, const std::string& where) {
       (c == 'b' ? t.fusion.bias : c == 'r' ? t.fusion.residual : t.fusion.act) = true;
     }
   }
-  if (!parse_int(kv["engine"], &t.engine) || t.engine < 0) bad("bad engine id");
+  if (!parse_int(kv["engine"], &t.config.engine) || t.config.engine < 0) bad("bad engine id");
   if (!kv["knobs"].empty()) {
     for (const std::string& kvp : split(kv["knobs"], ',')) {
       auto tv = split(kvp, ':');
       int64_t type = 0, value = 0;
       if (tv.size() != 2 || !parse_int(tv[0], &type) || !parse_int(tv[1], &value) || type < 0)
         bad(str_cat("bad knob \"", kvp, "\""));
-      t.knobs.emplace_back(type, value);
+      if (v == 1) {  // cudnn_frontend::KnobType_t numbers: to the backend's
+        cudnnBackendKnobType_t backend = CUDNN_KNOB_TYPE_COUNTS;
+        if (type == int64_t(fe::KnobType_t::NOT_SET) ||
+            fe::convert_to_backend_knob_type(static_cast<fe::KnobType_t>(type), backend) != CUDNN_STATUS_SUCCESS)
+          bad(str_cat("knob type ", type, " has no cuDNN backend knob"));
+        type = int64_t(backend);
+      } else if (type >= int64_t(CUDNN_KNOB_TYPE_COUNTS)) {
+        bad(str_cat("knob type ", type, " is not a cuDNN backend knob type"));
+      }
+      t.config.knobs.emplace_back(type, value);
     }
   }
+  std::sort(t.config.knobs.begin(), t.config.knobs.end());
+  for (size_t i = 1; i < t.config.knobs.size(); ++i)
+    if (t.config.knobs[i].first == t.config.knobs[i - 1].first) bad("a knob is set twice");
   return t;
+}
+
+// Largest |a - b| over the largest |b| of two device outputs copied to the host; +inf when one
+// has a NaN or infinity where the other has not (an output left unwritten keeps the NaN fill).
+double rel_diff(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b, DType t, int64_t n) {
+  auto at = [t](const std::vector<uint8_t>& v, int64_t i) -> double {
+    if (t == DType::kFloat32) {
+      float f;
+      std::memcpy(&f, &v[size_t(i) * 4], 4);
+      return f;
+    }
+    uint16_t h;
+    std::memcpy(&h, &v[size_t(i) * 2], 2);
+    return t == DType::kFloat16 ? ir::half_to_float(h) : ir::bf16_to_float(h);
+  };
+  double num = 0, den = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double x = at(a, i), y = at(b, i);
+    if (std::isnan(x) != std::isnan(y)) return INFINITY;
+    if (std::isnan(y)) continue;
+    if (std::isinf(x) || std::isinf(y)) {
+      if (x != y) return INFINITY;
+      continue;
+    }
+    num = std::max(num, std::fabs(x - y));
+    den = std::max(den, std::fabs(y));
+  }
+  return num / (den > 0 ? den : 1.0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -288,14 +381,19 @@ class CudnnConv2d final : public Kernel {
   // Builds and validates the operation graph for `fusion`; false (with the reason) when cuDNN
   // rejects it.
   bool make_graph(const Fusion& fusion, std::shared_ptr<fe::graph::Graph>* out, std::string* why) const;
+  // The load path: builds engine config `want` of the graph for `fusion` on a fresh graph, under
+  // the node's numeric (and workspace) limits, and checks that the built config names exactly
+  // `want`. False, with the reason, when it cannot.
+  bool build_config(const Fusion& fusion, const EngineConfigId& want, std::shared_ptr<fe::graph::Graph>* out,
+                    int64_t* plan, std::string* why) const;
   void choose_by_timing(const TacticOptions& timing);
   void rebuild(const Tactic& t);
   void finish();
   // Binds the device tensors of one run.
   void bind(const void* x, const void* w, const void* b, const void* r, void* y);
-  // Runs plan `plan` of graph_ and then the epilogue kernel for the unfused stages, on the
-  // tensors of the last bind().
-  fe::error_t run(int64_t plan, void* workspace, cudaStream_t stream);
+  // Runs plan `plan` of `g` and then the epilogue kernel for the unfused stages, on the tensors
+  // of the last bind(). A bad status is returned, never dropped: callers fail or discard the plan.
+  fe::error_t run(fe::graph::Graph& g, int64_t plan, void* workspace, cudaStream_t stream);
   [[noreturn]] void fail(const std::string& what, const fe::error_t& e) const;
 
   Context& ctx_;
@@ -525,9 +623,9 @@ void CudnnConv2d::bind(const void* x, const void* w, const void* b, const void* 
   residual_ = r;
 }
 
-fe::error_t CudnnConv2d::run(int64_t plan, void* workspace, cudaStream_t stream) {
+fe::error_t CudnnConv2d::run(fe::graph::Graph& g, int64_t plan, void* workspace, cudaStream_t stream) {
   TRTORCH_CUDNN_CHECK(cudnnSetStream(ctx_.cudnn(), stream));
-  auto e = graph_->execute_plan_at_index(ctx_.cudnn(), ptrs_, workspace, plan);
+  auto e = g.execute_plan_at_index(ctx_.cudnn(), ptrs_, workspace, plan);
   if (e.is_bad()) return e;
   ConvEpilogue ep;
   ep.y = y_;
@@ -545,13 +643,74 @@ fe::error_t CudnnConv2d::run(int64_t plan, void* workspace, cudaStream_t stream)
   return e;
 }
 
+bool CudnnConv2d::build_config(const Fusion& f, const EngineConfigId& want, std::shared_ptr<fe::graph::Graph>* out,
+                               int64_t* plan, std::string* why) const {
+  std::shared_ptr<fe::graph::Graph> g;
+  std::string reason;
+  if (!make_graph(f, &g, &reason)) {
+    *why = "cuDNN rejects the graph: " + reason;
+    return false;
+  }
+  // First the configs the heuristics propose: the objects the build timed.
+  int64_t index = -1;
+  std::string heuristics_note;
+  if (auto e = g->create_execution_plans({fe::HeurMode_t::A, fe::HeurMode_t::FALLBACK}); e.is_good()) {
+    for (int64_t i = 0; i < g->get_execution_plan_count() && index < 0; ++i) {
+      std::string name;
+      if (g->get_plan_name_at_index(i, name).is_bad()) continue;
+      if (auto id = parse_plan_name(name); id && *id == want) index = i;
+    }
+    if (index < 0) heuristics_note = "the heuristics do not propose it";
+  } else {
+    heuristics_note = "heuristics: " + e.get_message();
+  }
+  // Else the config from its engine id and knobs.
+  if (index < 0) {
+    std::unordered_map<fe::KnobType_t, int64_t> knobs;
+    for (const auto& [type, value] : want.knobs) {
+      const fe::KnobType_t k = fe::convert_from_backend_knob_type(static_cast<cudnnBackendKnobType_t>(type));
+      if (k == fe::KnobType_t::NOT_SET) {
+        *why = str_cat(heuristics_note, ", and cudnn-frontend cannot set backend knob type ", type);
+        return false;
+      }
+      knobs[k] = value;
+    }
+    index = g->get_execution_plan_count();
+    if (auto e = g->create_execution_plan(want.engine, knobs); e.is_bad()) {
+      *why = str_cat(heuristics_note, ", and cuDNN has no such engine config: ", e.get_message());
+      return false;
+    }
+  }
+  // After create_execution_plan: the filters cover every config, the appended one too.
+  g->deselect_numeric_notes(barred_notes(p_.dtype, tf32_));
+  if (max_workspace_ != std::numeric_limits<int64_t>::max()) g->deselect_workspace_greater_than(max_workspace_);
+  if (auto e = g->build_plan_at_index(index); e.is_bad()) {
+    *why = "the engine config does not build: " + e.get_message();
+    return false;
+  }
+  std::string name;
+  if (auto e = g->get_plan_name_at_index(index, name); e.is_bad()) {
+    *why = "querying the built engine config: " + e.get_message();
+    return false;
+  }
+  const auto got = parse_plan_name(name);
+  if (!got || *got != want) {
+    *why = str_cat("cuDNN built engine config ", name, ", not engine ", want.engine, " knobs ", want.knob_text());
+    return false;
+  }
+  *out = std::move(g);
+  *plan = index;
+  return true;
+}
+
 void CudnnConv2d::choose_by_timing(const TacticOptions& timing) {
   std::string reasons;
-  std::vector<int64_t> cands;  // the configs that built, in heuristic order
+  std::shared_ptr<fe::graph::Graph> timed_graph;
+  std::vector<std::pair<int64_t, EngineConfigId>> cands;  // built configs that a tactic can name, heuristic order
   for (const Fusion& f : fusion_candidates(p_)) {
     const std::string tag = "\n  fuse=" + f.code() + ": ";
     std::shared_ptr<fe::graph::Graph> g;
-    std::vector<int64_t> built;
+    std::vector<std::pair<int64_t, EngineConfigId>> built;
     try {
       std::string why;
       if (!make_graph(f, &g, &why)) {
@@ -569,9 +728,15 @@ void CudnnConv2d::choose_by_timing(const TacticOptions& timing) {
       std::string build_errors;
       for (int64_t i = 0; i < g->get_execution_plan_count() && built.size() < kMaxCandidates; ++i) {
         std::string name;
-        if (g->get_plan_name_at_index(i, name).is_good() && !seen.insert(name).second) continue;
+        if (g->get_plan_name_at_index(i, name).is_bad()) continue;  // unnamed: no tactic can record it
+        if (!seen.insert(name).second) continue;
+        const auto id = parse_plan_name(name);
+        if (!id) {
+          if (build_errors.size() < 2000) build_errors += "\n    " + name + ": not an engine config name";
+          continue;
+        }
         if (auto e = g->build_plan_at_index(i); e.is_good())
-          built.push_back(i);
+          built.emplace_back(i, *id);
         else if (build_errors.size() < 2000)
           build_errors += "\n    " + name + ": " + e.get_message();
       }
@@ -583,31 +748,26 @@ void CudnnConv2d::choose_by_timing(const TacticOptions& timing) {
       reasons += tag + ex.what();
       continue;
     }
-    graph_ = g;
+    timed_graph = g;
     fusion_ = f;
-    cands = built;
+    cands = std::move(built);
     break;
   }
-  if (!graph_)
+  if (!timed_graph)
     TRTORCH_ERROR("Conv2d ", where_, ": no cuDNN engine runs this convolution (", p_.signature(),
                   tf32_ ? ", tf32 allowed" : "", "):", reasons);
 
-  if (cands.size() == 1) {
-    plan_ = cands[0];
-    timing_note_ = "single candidate, not timed";
-    return;
-  }
-
-  // Time every candidate on random device data.
+  // Random device data for timing and for checking the rebuilt plan.
   int64_t max_ws = 0;
-  for (int64_t i : cands) {
+  for (const auto& c : cands) {
     int64_t ws = 0;
-    if (auto e = graph_->get_workspace_size_plan_at_index(i, ws); e.is_bad()) fail("workspace query", e);
+    if (auto e = timed_graph->get_workspace_size_plan_at_index(c.first, ws); e.is_bad()) fail("workspace query", e);
     max_ws = std::max(max_ws, ws);
   }
   const size_t es = ir::dtype_size(p_.dtype);
+  const size_t y_bytes = size_t(p_.y_numel()) * es;
   cudaStream_t s = ctx_.stream();
-  DeviceBuffer x{size_t(p_.x_numel()) * es}, y{size_t(p_.y_numel()) * es}, ws{size_t(max_ws)};
+  DeviceBuffer x{size_t(p_.x_numel()) * es}, y{y_bytes}, ws{size_t(max_ws)};
   DeviceBuffer w, b, r;
   launch_fill_random(x.get(), p_.dtype, p_.x_numel(), 1, s);
   if (!w_ptr_) {
@@ -624,26 +784,96 @@ void CudnnConv2d::choose_by_timing(const TacticOptions& timing) {
   }
   bind(x.get(), w_ptr_ ? w_ptr_ : w.get(), b_ptr_ ? b_ptr_ : b.get(), r.get(), y.get());
 
-  float best_ms = std::numeric_limits<float>::infinity();
-  int timed = 0;
-  for (int64_t i : cands) {
-    // One checked run first: a config that fails at execution is dropped, not timed.
-    if (run(i, ws.get(), s).is_bad()) continue;
-    TRTORCH_CUDA_CHECK(cudaStreamSynchronize(s));
-    const float ms = time_ms(ctx_, timing.min_timing_iters, timing.avg_timing_iters, [&](cudaStream_t st) {
-      auto e = run(i, ws.get(), st);
-      if (e.is_bad()) fail("executing a candidate plan", e);
-    });
-    ++timed;
-    if (ms < best_ms) {
-      best_ms = ms;
-      plan_ = i;
+  struct Timed {
+    float ms;
+    int64_t index;
+    EngineConfigId id;
+    std::string name;
+  };
+  std::vector<Timed> ranked;
+  std::string dropped;  // configs that failed to execute, with cuDNN's reason
+  for (const auto& [i, id] : cands) {
+    std::string name;
+    if (timed_graph->get_plan_name_at_index(i, name).is_bad()) name = str_cat("plan ", i);
+    // One checked run first: a config that fails at execution is dropped (with its reason), not timed.
+    if (auto e = run(*timed_graph, i, ws.get(), s); e.is_bad()) {
+      dropped += "\n  " + name + ": " + e.get_message();
+      continue;
     }
+    TRTORCH_CUDA_CHECK(cudaStreamSynchronize(s));
+    float ms = std::numeric_limits<float>::quiet_NaN();
+    if (cands.size() > 1) {
+      const int64_t plan = i;
+      ms = time_ms(ctx_, timing.min_timing_iters, timing.avg_timing_iters, [&](cudaStream_t st) {
+        auto e = run(*timed_graph, plan, ws.get(), st);
+        if (e.is_bad()) fail("executing a candidate plan", e);
+      });
+    }
+    ranked.push_back(Timed{ms, i, id, name});
   }
   TRTORCH_CUDA_CHECK(cudaStreamSynchronize(s));
-  if (plan_ < 0)
-    TRTORCH_ERROR("Conv2d ", where_, ": every cuDNN plan that built failed to execute (", p_.signature(), ")");
-  timing_note_ = str_cat("fastest of ", timed, " timed plans: ", best_ms, " ms");
+  if (ranked.empty())
+    TRTORCH_ERROR("Conv2d ", where_, ": every cuDNN plan that built failed to execute (", p_.signature(), "):",
+                  dropped);
+  std::stable_sort(ranked.begin(), ranked.end(), [](const Timed& a, const Timed& c) { return a.ms < c.ms; });
+
+  // Record only a config the load path reproduces: rebuild each, fastest first, from its own
+  // tactic on a fresh graph and compare its output with the timed plan's on the same data.
+  const double tol = p_.dtype == DType::kFloat32 ? (tf32_ ? 1e-2 : 1e-4) : p_.dtype == DType::kFloat16 ? 1e-2 : 4e-2;
+  std::vector<uint8_t> want(y_bytes), got(y_bytes);
+  auto output_of = [&](fe::graph::Graph& g, int64_t plan, void* workspace, std::vector<uint8_t>* host) {
+    TRTORCH_CUDA_CHECK(cudaMemsetAsync(y.get(), 0xff, y_bytes, s));  // NaN: every element must be written
+    auto e = run(g, plan, workspace, s);
+    TRTORCH_CUDA_CHECK(cudaStreamSynchronize(s));
+    if (e.is_good()) TRTORCH_CUDA_CHECK(cudaMemcpy(host->data(), y.get(), y_bytes, cudaMemcpyDeviceToHost));
+    return e;
+  };
+  std::string rejected;
+  for (const Timed& c : ranked) {
+    std::shared_ptr<fe::graph::Graph> g;
+    int64_t plan = -1;
+    std::string why;
+    if (!build_config(fusion_, c.id, &g, &plan, &why)) {
+      rejected += "\n  " + c.name + ": rebuilding from its tactic: " + why;
+      continue;
+    }
+    int64_t rebuilt_ws = 0;
+    if (auto e = g->get_workspace_size_plan_at_index(plan, rebuilt_ws); e.is_bad()) fail("workspace query", e);
+    DeviceBuffer own_ws;
+    void* rws = ws.get();
+    if (rebuilt_ws > max_ws) {
+      own_ws = DeviceBuffer(size_t(rebuilt_ws));
+      rws = own_ws.get();
+    }
+    if (auto e = output_of(*timed_graph, c.index, ws.get(), &want); e.is_bad()) {
+      rejected += "\n  " + c.name + ": the timed plan failed to execute: " + e.get_message();
+      continue;
+    }
+    if (auto e = output_of(*g, plan, rws, &got); e.is_bad()) {
+      rejected += "\n  " + c.name + ": the plan rebuilt from its tactic fails to execute: " + e.get_message();
+      continue;
+    }
+    const bool identical = want == got;
+    const double err = identical ? 0.0 : rel_diff(got, want, p_.dtype, p_.y_numel());
+    if (!(err <= tol)) {
+      rejected += str_cat("\n  ", c.name, ": the plan rebuilt from its tactic computes another output (rel. diff ",
+                          err, std::isinf(err) ? ", elements unwritten or non-finite" : "", ")");
+      continue;
+    }
+    // The kernel runs the rebuilt plan: the same construction a load performs.
+    graph_ = std::move(g);
+    plan_ = plan;
+    const std::string check = identical ? "rebuilt from its tactic bit-identical"
+                                        : str_cat("rebuilt from its tactic within rel. diff ", err, " (not bit-identical)");
+    timing_note_ = cands.size() > 1
+                       ? str_cat("fastest reproducible of ", ranked.size(), " timed plans: ", c.ms, " ms; ", check)
+                       : "single candidate, not timed; " + check;
+    if (&c != &ranked.front()) timing_note_ += str_cat("; ", &c - &ranked.front(), " faster not reproducible");
+    if (!dropped.empty()) timing_note_ += str_cat("; ", cands.size() - ranked.size(), " failed to execute");
+    return;
+  }
+  TRTORCH_ERROR("Conv2d ", where_, ": no cuDNN engine config that ran can be rebuilt from its tactic (",
+                p_.signature(), "):", rejected, dropped.empty() ? "" : "\n failed to execute:" + dropped);
 }
 
 void CudnnConv2d::rebuild(const Tactic& t) {
@@ -663,38 +893,26 @@ void CudnnConv2d::rebuild(const Tactic& t) {
   tf32_ = t.tf32;
 
   std::shared_ptr<fe::graph::Graph> g;
+  int64_t plan = -1;
   std::string why;
-  if (!make_graph(t.fusion, &g, &why)) bad("cuDNN rejects the graph: " + why);
-  std::unordered_map<fe::KnobType_t, int64_t> knobs;
-  for (const auto& [type, value] : t.knobs)
-    if (type != int64_t(fe::KnobType_t::NOT_SET)) knobs[static_cast<fe::KnobType_t>(type)] = value;
-  if (auto e = g->create_execution_plan(t.engine, knobs); e.is_bad())
-    bad("cuDNN has no such engine config: " + e.get_message());
-  g->deselect_numeric_notes(barred_notes(p_.dtype, tf32_));
-  if (max_workspace_ != std::numeric_limits<int64_t>::max()) g->deselect_workspace_greater_than(max_workspace_);
-  if (auto e = g->build_plan_at_index(0); e.is_bad()) bad("the engine config does not build: " + e.get_message());
+  if (!build_config(t.fusion, t.config, &g, &plan, &why)) bad(why);
   graph_ = std::move(g);
   fusion_ = t.fusion;
-  plan_ = 0;
+  plan_ = plan;
   timing_note_ = "from tactic";
 }
 
 void CudnnConv2d::finish() {
   if (auto e = graph_->get_workspace_size_plan_at_index(plan_, workspace_); e.is_bad()) fail("workspace query", e);
-  if (graph_->get_plan_name_at_index(plan_, plan_name_).is_bad()) plan_name_ = "?";
+  if (auto e = graph_->get_plan_name_at_index(plan_, plan_name_); e.is_bad()) fail("querying the engine config", e);
+  const auto id = parse_plan_name(plan_name_);
+  TRTORCH_CHECK(id.has_value(), "Conv2d ", where_, ": cuDNN engine config name \"", plan_name_, "\" is not eng<id>_k<type>=<value>");
   tactic_ = Tactic{};
   tactic_.cudnn_version = cudnnGetVersion();
   tactic_.sig = hex64(fnv1a(p_.signature()));
   tactic_.tf32 = tf32_;
   tactic_.fusion = fusion_;
-  std::unordered_map<fe::KnobType_t, int64_t> knobs;
-  if (auto e = graph_->get_engine_and_knobs_at_index(plan_, tactic_.engine, knobs); e.is_bad())
-    fail("querying the chosen engine config", e);
-  // Knobs the frontend cannot name (NOT_SET) cannot be passed back when the plan is rebuilt;
-  // they keep their defaults then.
-  for (const auto& [type, value] : knobs)
-    if (type != fe::KnobType_t::NOT_SET) tactic_.knobs.emplace_back(int64_t(type), value);
-  std::sort(tactic_.knobs.begin(), tactic_.knobs.end());
+  tactic_.config = *id;
 
   std::string ops = "fprop";
   if (fusion_.bias) ops += "+bias";
@@ -715,7 +933,7 @@ void CudnnConv2d::launch(const std::vector<const void*>& in, const std::vector<v
   const void* b = b_ptr_ ? b_ptr_ : (p_.has_bias ? in[2] : nullptr);
   const void* r = p_.has_residual ? in[size_t(residual_input_)] : nullptr;
   bind(in[0], w_ptr_ ? w_ptr_ : in[1], b, r, out[0]);
-  if (auto e = run(plan_, scratch, stream); e.is_bad()) fail("executing the cuDNN plan", e);
+  if (auto e = run(*graph_, plan_, scratch, stream); e.is_bad()) fail("executing the cuDNN plan", e);
 }
 
 }  // namespace

@@ -50,7 +50,9 @@ CompiledEngine compile_engine(const torch::jit::Module& module, const std::strin
   ConvertedGraph conv = convert_graph(g, opts.inputs);
   TRTORCH_LOG(kInfo, "conversion done in ", seconds_since(t1), " s (", conv.graph->num_nodes(), " IR nodes)");
   auto t2 = Clock::now();
-  plan::Engine engine = plan::build_engine(std::move(conv.graph), opts.build, conv.input_names, conv.output_names);
+  plan::BuildConfig build = opts.build;
+  build.opt_shapes = conv.opt_shapes;
+  plan::Engine engine = plan::build_engine(std::move(conv.graph), build, conv.input_names, conv.output_names);
   TRTORCH_LOG(kInfo, "engine built in ", seconds_since(t2), " s (", engine.graph->num_nodes(), " IR nodes, ",
               engine.device.str(), ")");
   auto bytes = plan::serialize(engine);

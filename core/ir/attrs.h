@@ -2,13 +2,15 @@
 //
 // Each struct lists its fields once in visit(f); printing, equality and serialization all
 // walk that list. Field types a visitor must handle: int64_t, double, bool, DType, the kind
-// enums below (uint8_t based), std::vector<int64_t> and HostTensor.
+// enums below (uint8_t based), std::vector<int64_t>, Dim, std::vector<Dim> (sizes that may be
+// symbolic: see symbolic.h) and HostTensor.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 #include "core/ir/dtype.h"
+#include "core/ir/symbolic.h"
 #include "core/ir/tensor.h"
 
 namespace trtorch::ir {
@@ -127,9 +129,10 @@ struct SoftmaxAttrs {
   template <class F> void visit(F&& f) { f("axis", axis); f("log", log); }
 };
 
-// Target shape; at most one entry may be -1 (inferred from the element count).
+// Target shape; entries may be symbolic sizes (dynamic shapes); at most one entry may be -1
+// (inferred from the element count).
 struct ReshapeAttrs {
-  std::vector<int64_t> shape;
+  std::vector<Dim> shape;
   template <class F> void visit(F&& f) { f("shape", shape); }
 };
 
@@ -144,9 +147,12 @@ struct ConcatAttrs {
   template <class F> void visit(F&& f) { f("axis", axis); }
 };
 
-// Elements start, start+step, ... < end along axis (normalized: 0 <= start <= end <= dim).
+// Elements start, start+step, ... < end along axis (normalized: 0 <= start <= end <= dim; start
+// and end may be symbolic sizes).
 struct SliceAttrs {
-  int64_t axis = 0, start = 0, end = 0, step = 1;
+  int64_t axis = 0;
+  Dim start = Dim::fixed(0), end = Dim::fixed(0);
+  int64_t step = 1;
   template <class F> void visit(F&& f) { f("axis", axis); f("start", start); f("end", end); f("step", step); }
 };
 
@@ -187,10 +193,10 @@ struct WhereAttrs {
   template <class F> void visit(F&&) {}
 };
 
-// Broadcast of the input to the static `shape` (numpy broadcast_to: the input's dims align to
+// Broadcast of the input to `shape` (entries may be symbolic sizes) (numpy broadcast_to: the input's dims align to
 // the right and each is 1 or equal to the target dim).
 struct ExpandAttrs {
-  std::vector<int64_t> shape;
+  std::vector<Dim> shape;
   template <class F> void visit(F&& f) { f("shape", shape); }
 };
 

@@ -65,6 +65,13 @@ struct AttrPrinter {
     for (size_t i = 0; i < v.size(); ++i) os << (i ? "," : "") << v[i];
     os << "]";
   }
+  void operator()(const char* n, const Dim& v) { sep(n); os << v.str(); }
+  void operator()(const char* n, const std::vector<Dim>& v) {
+    sep(n);
+    os << "[";
+    for (size_t i = 0; i < v.size(); ++i) os << (i ? "," : "") << v[i].str();
+    os << "]";
+  }
   void operator()(const char* n, const HostTensor& t) {
     sep(n);
     os << dtype_name(t.dtype) << "[";
@@ -88,6 +95,12 @@ struct AttrCollector {
     } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
       std::string s;
       for (auto d : v) s += std::to_string(d) + ",";
+      out.push_back(s);
+    } else if constexpr (std::is_same_v<T, Dim>) {
+      out.push_back(v.str());
+    } else if constexpr (std::is_same_v<T, std::vector<Dim>>) {
+      std::string s;
+      for (const Dim& d : v) s += d.str() + ",";
       out.push_back(s);
     } else if constexpr (std::is_same_v<T, double>) {
       char buf[8];
@@ -154,10 +167,6 @@ bool attrs_equal(const Attrs& a, const Attrs& b) {
   return collect(a) == collect(b);
 }
 
-int64_t Dim::value() const {
-  TRTORCH_CHECK(is_static(), "dim is symbolic (s", sym, " in [", min, ", ", max, "])");
-  return min;
-}
 
 TensorType TensorType::fixed(DType t, const std::vector<int64_t>& shape) {
   std::vector<Dim> d;
@@ -184,7 +193,7 @@ std::string TensorType::str() const {
     if (d.is_static())
       os << d.min;
     else
-      os << "s" << d.sym << ":" << d.min << ".." << d.max;
+      os << d.str() << ":" << d.min << ".." << d.max;
   }
   os << "]";
   return os.str();

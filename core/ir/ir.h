@@ -38,19 +38,6 @@ using Attrs = std::variant<
     std::monostate>;
 static_assert(std::variant_size_v<Attrs> == kNumOps + 1, "one attribute struct per op");
 
-// A dimension: static (min == max, sym < 0) or symbolic (sym >= 0, range [min, max]).
-struct Dim {
-  int64_t min = 0, max = 0;
-  int32_t sym = -1;
-
-  static Dim fixed(int64_t v) { return Dim{v, v, -1}; }
-  static Dim symbolic(int32_t id, int64_t lo, int64_t hi) { return Dim{lo, hi, id}; }
-  bool is_static() const { return sym < 0; }
-  int64_t value() const;  // checks is_static()
-  bool operator==(const Dim& o) const { return min == o.min && max == o.max && sym == o.sym; }
-  bool operator!=(const Dim& o) const { return !(*this == o); }
-};
-
 struct TensorType {
   DType dtype = DType::kFloat32;
   std::vector<Dim> dims;
@@ -141,6 +128,15 @@ std::vector<TensorType> infer_types(OpKind op, const Attrs& attrs, const std::ve
 // Checks structure (op arity, attribute kind, use lists, topological order, value ownership)
 // and that every recorded type equals its inferred type. Throws trtorch::Error.
 void verify(const Graph& g);
+
+// Dynamic shapes. A graph is dynamic when an input has a symbolic dim (each such dim is one input
+// symbol with a range). bind_symbols checks actual input shapes against the inputs' types and
+// ranges (the error names the input, the dimension, the range and the value) and returns the
+// symbols' values; specialize returns a static copy of the graph for those shapes: same nodes in
+// the same order, symbolic attribute sizes evaluated, types re-inferred.
+bool is_dynamic(const Graph& g);
+SymBindings bind_symbols(const Graph& g, const std::vector<std::vector<int64_t>>& shapes);
+std::unique_ptr<Graph> specialize(const Graph& g, const std::vector<std::vector<int64_t>>& shapes);
 
 // Textual form of attributes, e.g. "stride=[1,1], groups=1".
 std::string attrs_str(const Attrs& a);

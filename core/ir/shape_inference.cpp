@@ -13,14 +13,6 @@ using Types = std::vector<TensorType>;
 
 #define INFER_EXPECT(cond, ...) TRTORCH_EXPECT(cond, op, ": ", ##__VA_ARGS__)
 
-// A dim computed from a static input dim; symbolic inputs are not yet supported here.
-template <typename F>
-Dim derived(const char* op, const Dim& d, F f) {
-  INFER_EXPECT(d.is_static(), "a symbolic dimension (range [", d.min, ", ", d.max,
-               "]) reaches a size computation this op does not support yet");
-  return Dim::fixed(f(d.min));
-}
-
 void expect_float(const char* op, const TensorType& t, const char* what) {
   INFER_EXPECT(is_floating(t.dtype), what, " must be a floating-point tensor, got ", t.str());
 }
@@ -35,9 +27,7 @@ Dim broadcast_dim(const char* op, const Dim& a, const Dim& b) {
   if (a == b) return a;
   if (a.is_static() && a.min == 1) return b;
   if (b.is_static() && b.min == 1) return a;
-  INFER_EXPECT(false, "shapes do not broadcast: dims ", a.min, (a.is_static() ? "" : ".."),
-               (a.is_static() ? "" : std::to_string(a.max)), " and ", b.min, (b.is_static() ? "" : ".."),
-               (b.is_static() ? "" : std::to_string(b.max)));
+  INFER_EXPECT(false, "shapes do not broadcast: dims ", a.str(), " and ", b.str());
   return a;
 }
 
@@ -69,11 +59,6 @@ int64_t checked_sub(const char* op, int64_t a, int64_t b) {
   INFER_EXPECT(!__builtin_sub_overflow(a, b, &r), "size computation overflows: ", a, " - ", b);
   return r;
 }
-int64_t checked_numel(const char* op, const std::vector<int64_t>& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n = checked_mul(op, n, d);
-  return n;
-}
 
 // Output length of a sliding window (conv / pool); s, d >= 1 and in, p >= 0.
 int64_t window_out(const char* op, int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil_mode) {
@@ -85,6 +70,21 @@ int64_t window_out(const char* op, int64_t in, int64_t k, int64_t s, int64_t p, 
   // PyTorch: the last window must start inside the input or left padding.
   if (ceil_mode && (out - 1) >= (in + p) / s + ((in + p) % s != 0)) --out;
   return out;
+}
+
+// window_out for a dim that may be symbolic: floor((in + 2p - eff) / s) + 1. Symbolic dims must
+// keep a non-empty output over their whole range; ceil_mode needs a static dim.
+Dim window_out_dim(const char* op, const Dim& in, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil_mode) {
+  if (in.is_static()) {
+    int64_t o = window_out(op, in.min, k, s, p, d, ceil_mode);
+    INFER_EXPECT(o > 0, "output size is empty for input size ", in.min);
+    return Dim::fixed(o);
+  }
+  INFER_EXPECT(!ceil_mode, "ceil_mode with a dynamic input size (", in.str(), ") is not supported");
+  const int64_t eff = checked_add(op, checked_mul(op, d, k - 1), 1);
+  INFER_EXPECT(checked_add(op, in.min, checked_mul(op, 2, p)) >= eff, "output size is empty for input size ",
+               in.min, " (the low end of the range of ", in.str(), ")");
+  return floor_div(in + Dim::fixed(checked_sub(op, checked_mul(op, 2, p), eff)), s) + Dim::fixed(1);
 }
 
 void expect_pair(const char* op, const std::vector<int64_t>& v, const char* what, int64_t min_val) {
@@ -125,13 +125,8 @@ Types infer_Conv2d(const Conv2dAttrs& a, const Types& in) {
   }
   INFER_EXPECT(!a.has_act || size_t(a.act) < size_t(UnaryKind::kCount), "unknown activation ", int(a.act));
   std::vector<Dim> out{x.dims[0], Dim::fixed(ws[0])};
-  for (int i = 0; i < 2; ++i) {
-    out.push_back(derived(op, x.dims[2 + i], [&](int64_t v) {
-      int64_t o = window_out(op, v, ws[2 + i], a.stride[i], a.padding[i], a.dilation[i], false);
-      INFER_EXPECT(o > 0, "output size is empty for input size ", v);
-      return o;
-    }));
-  }
+  for (int i = 0; i < 2; ++i)
+    out.push_back(window_out_dim(op, x.dims[2 + i], ws[2 + i], a.stride[i], a.padding[i], a.dilation[i], false));
   TensorType result(x.dtype, out);
   if (a.has_residual)
     INFER_EXPECT(in.back() == result, "residual ", in.back().str(), " must have the output's type ", result.str());
@@ -213,13 +208,9 @@ Types infer_Pool2d(const Pool2dAttrs& a, const Types& in) {
                  a.kernel[i]);
   INFER_EXPECT(a.divisor_override >= 0, "divisor_override must be >= 0");
   std::vector<Dim> out{in[0].dims[0], in[0].dims[1]};
-  for (int i = 0; i < 2; ++i) {
-    out.push_back(derived(op, in[0].dims[2 + i], [&](int64_t v) {
-      int64_t o = window_out(op, v, a.kernel[i], a.stride[i], a.padding[i], a.dilation[i], a.ceil_mode);
-      INFER_EXPECT(o > 0, "output size is empty for input size ", v);
-      return o;
-    }));
-  }
+  for (int i = 0; i < 2; ++i)
+    out.push_back(window_out_dim(op, in[0].dims[2 + i], a.kernel[i], a.stride[i], a.padding[i], a.dilation[i],
+                                 a.ceil_mode));
   return {TensorType(in[0].dtype, out)};
 }
 
@@ -229,11 +220,7 @@ Types infer_AdaptivePool2d(const AdaptivePool2dAttrs& a, const Types& in) {
   expect_float(op, in[0], "input");
   INFER_EXPECT(in[0].rank() == 4, "input must be 4-D, got ", in[0].str());
   expect_pair(op, a.output_size, "output_size", 1);
-  for (int i = 0; i < 2; ++i)
-    derived(op, in[0].dims[2 + i], [&](int64_t v) {
-      INFER_EXPECT(v >= 1, "empty input");
-      return v;
-    });
+  for (int i = 0; i < 2; ++i) INFER_EXPECT(in[0].dims[2 + i].min >= 1, "empty input ", in[0].str());
   return {TensorType(in[0].dtype, {in[0].dims[0], in[0].dims[1], Dim::fixed(a.output_size[0]),
                                    Dim::fixed(a.output_size[1])})};
 }
@@ -267,27 +254,29 @@ Types infer_Softmax(const SoftmaxAttrs& a, const Types& in) {
 
 Types infer_Reshape(const ReshapeAttrs& a, const Types& in) {
   const char* op = "Reshape";
-  INFER_EXPECT(in[0].is_static(), "reshape of a tensor with symbolic dims is not supported yet: ", in[0].str());
-  int64_t n = checked_numel(op, in[0].static_shape());
-  int64_t known = 1;
+  const Dim n = dims_product(in[0].dims);
+  Dim known = Dim::fixed(1);
   int infer_at = -1;
   for (size_t i = 0; i < a.shape.size(); ++i) {
-    if (a.shape[i] == -1) {
+    const Dim& d = a.shape[i];
+    if (d == Dim::fixed(-1)) {
       INFER_EXPECT(infer_at < 0, "more than one -1 in target shape");
       infer_at = int(i);
     } else {
-      INFER_EXPECT(a.shape[i] >= 0, "negative size ", a.shape[i], " in target shape");
-      known = checked_mul(op, known, a.shape[i]);
+      INFER_EXPECT(d.min >= 0, "negative size ", d.str(), " in target shape");
+      known = known * d;
     }
   }
-  std::vector<int64_t> out = a.shape;
+  std::vector<Dim> out = a.shape;
   if (infer_at >= 0) {
-    INFER_EXPECT(known > 0 && n % known == 0, "cannot infer -1: ", n, " elements into ", known);
-    out[size_t(infer_at)] = n / known;
+    Dim q;
+    INFER_EXPECT(known.max > 0 && exact_div(n, known, &q), "cannot infer -1: ", n.str(), " elements into ",
+                 known.str(), " (input ", in[0].str(), ")");
+    out[size_t(infer_at)] = q;
   } else {
-    INFER_EXPECT(known == n, "target shape has ", known, " elements, input ", in[0].str(), " has ", n);
+    INFER_EXPECT(known == n, "target shape has ", known.str(), " elements, input ", in[0].str(), " has ", n.str());
   }
-  return {TensorType::fixed(in[0].dtype, out)};
+  return {TensorType(in[0].dtype, out)};
 }
 
 Types infer_Transpose(const TransposeAttrs& a, const Types& in) {
@@ -310,7 +299,7 @@ Types infer_Concat(const ConcatAttrs& a, const Types& in) {
   int64_t r = in[0].rank();
   INFER_EXPECT(a.axis >= 0 && a.axis < r, "axis ", a.axis, " out of range for ", in[0].str());
   std::vector<Dim> out = in[0].dims;
-  int64_t total = 0;
+  Dim total = Dim::fixed(0);
   for (size_t i = 0; i < in.size(); ++i) {
     INFER_EXPECT(in[i].rank() == r, "input ", i, " has rank ", in[i].rank(), ", expected ", r);
     for (int64_t d = 0; d < r; ++d) {
@@ -318,24 +307,26 @@ Types infer_Concat(const ConcatAttrs& a, const Types& in) {
       INFER_EXPECT(in[i].dims[d] == out[d], "input ", i, " ", in[i].str(), " differs from ", in[0].str(),
                    " in dim ", d);
     }
-    total = checked_add(op, total, derived(op, in[i].dims[a.axis], [](int64_t v) { return v; }).min);
+    total = total + in[i].dims[a.axis];
   }
-  out[a.axis] = Dim::fixed(total);
+  out[a.axis] = total;
   return {TensorType(in[0].dtype, out)};
 }
+
+// True when lo <= hi for every value of the symbols (equal expressions, or separated bounds).
+bool provably_le(const Dim& lo, const Dim& hi) { return lo == hi || lo.max <= hi.min; }
 
 Types infer_Slice(const SliceAttrs& a, const Types& in) {
   const char* op = "Slice";
   int64_t r = in[0].rank();
   INFER_EXPECT(a.axis >= 0 && a.axis < r, "axis ", a.axis, " out of range for ", in[0].str());
   INFER_EXPECT(a.step >= 1, "step must be >= 1");
+  const Dim& n = in[0].dims[a.axis];
+  INFER_EXPECT(a.start.min >= 0 && provably_le(a.start, a.end) && provably_le(a.end, n), "range [", a.start.str(),
+               ", ", a.end.str(), ") is not within dim of size ", n.str(),
+               n.is_static() && a.start.is_static() && a.end.is_static() ? "" : " for every size in range");
   std::vector<Dim> out = in[0].dims;
-  out[a.axis] = derived(op, in[0].dims[a.axis], [&](int64_t n) {
-    INFER_EXPECT(a.start >= 0 && a.start <= a.end && a.end <= n, "range [", a.start, ", ", a.end,
-                 ") is not within dim of size ", n);
-    int64_t len = a.end - a.start;
-    return len / a.step + (len % a.step != 0);
-  });
+  out[a.axis] = floor_div(a.end - a.start + Dim::fixed(a.step - 1), a.step);
   return {TensorType(in[0].dtype, out)};
 }
 
@@ -398,13 +389,13 @@ Types infer_Expand(const ExpandAttrs& a, const Types& in) {
   const size_t off = a.shape.size() - size_t(x.rank());
   std::vector<Dim> out;
   for (size_t i = 0; i < a.shape.size(); ++i) {
-    INFER_EXPECT(a.shape[i] >= 0, "negative size ", a.shape[i], " in target shape");
+    INFER_EXPECT(a.shape[i].min >= 0, "negative size ", a.shape[i].str(), " in target shape");
     if (i >= off) {
       const Dim& d = x.dims[i - off];
-      INFER_EXPECT(d == Dim::fixed(a.shape[i]) || d == Dim::fixed(1), "input ", x.str(), " dim ", i - off,
-                   " cannot expand to ", a.shape[i]);
+      INFER_EXPECT(d == a.shape[i] || d == Dim::fixed(1), "input ", x.str(), " dim ", i - off, " cannot expand to ",
+                   a.shape[i].str());
     }
-    out.push_back(Dim::fixed(a.shape[i]));
+    out.push_back(a.shape[i]);
   }
   return {TensorType(x.dtype, out)};
 }

@@ -54,6 +54,12 @@ Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
   e.input_names = std::move(input_names);
   e.output_names = std::move(output_names);
   e.producer = "trtorch 0.1.0";
+  if (ir::is_dynamic(*e.graph)) {
+    TRTORCH_EXPECT(config.opt_shapes.size() == e.graph->inputs().size(), "a graph with dynamic input dims needs one "
+                   "opt shape per input, got ", config.opt_shapes.size(), " for ", e.graph->inputs().size(), " inputs");
+    ir::bind_symbols(*e.graph, config.opt_shapes);  // checks that opt lies in every range
+    e.opt_shapes = config.opt_shapes;
+  }
   if (e.device.type != DeviceType::kReference) {
     const BackendBuilder* hook = find_backend_builder(e.device.type);
     TRTORCH_EXPECT(hook, "no engine builder for ", e.device.str(), " in this build of trtorch");

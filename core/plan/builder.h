@@ -20,6 +20,9 @@ struct BuildConfig {
   // A file of tactic choices kept between builds; a rebuild of the same model on the same GPU
   // reads its tactics instead of timing them. Empty: no cache.
   std::string timing_cache_path;
+  // Dynamic shapes: per input, the shape to choose tactics at (the compile spec's opt). Empty:
+  // the graph's inputs are static.
+  std::vector<std::vector<int64_t>> opt_shapes;
 };
 
 // Converts every floating-point tensor of the graph (inputs, constants, casts) to `precision`

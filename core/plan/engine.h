@@ -16,7 +16,7 @@
 
 namespace trtorch::plan {
 
-constexpr uint32_t kFormatVersion = 5;
+constexpr uint32_t kFormatVersion = 6;
 
 enum class DeviceType : uint8_t { kReference = 0, kCUDA = 1 };
 const char* device_type_name(DeviceType t);
@@ -36,6 +36,9 @@ struct Engine {
   std::unique_ptr<ir::Graph> graph;
   std::vector<std::string> input_names, output_names;
   std::string producer;  // "trtorch <version>"
+  // Dynamic shapes: per input, the shape tactics were chosen for (the compile spec's opt); empty
+  // for an engine whose inputs are all static.
+  std::vector<std::vector<int64_t>> opt_shapes;
   // Opaque to everything but the engine's backend, which writes it at build time (tactic
   // choices) and reads it when the engine is loaded.
   std::vector<uint8_t> backend_data;

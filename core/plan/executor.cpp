@@ -68,6 +68,7 @@ void check_inputs(const Engine& e, const std::vector<ir::DType>& dtypes, const s
                    ", got ", ir::dtype_name(dtypes[i]));
     TRTORCH_EXPECT(int64_t(shapes[i].size()) == t.rank(), "input ", i, " ('", name, "') must have rank ", t.rank(),
                    " (", t.str(), "), got rank ", shapes[i].size());
+    if (ir::is_dynamic(*e.graph)) continue;  // bind_symbols below checks ranges and shared sizes
     for (size_t d = 0; d < shapes[i].size(); ++d) {
       const ir::Dim& dim = t.dims[d];
       int64_t v = shapes[i][d];
@@ -80,6 +81,7 @@ void check_inputs(const Engine& e, const std::vector<ir::DType>& dtypes, const s
       }
     }
   }
+  if (ir::is_dynamic(*e.graph)) ir::bind_symbols(*e.graph, shapes);
 }
 
 }  // namespace trtorch::plan

@@ -1,7 +1,7 @@
 // The serialized engine format (layout in engine.h).
 //
 // Payload, in order (integers little-endian; str = u32 length + bytes; type = u8 dtype, u32 rank,
-// rank x (i64 min, i64 max, i32 sym)):
+// rank x dim; dim = u8 0, i64 size | u8 1, size polynomial: see write_dim):
 //   device     u8 type, i32 gpu_id, str gpu_name, i32 sm_major, i32 sm_minor
 //   precision  u8 dtype
 //   producer   str
@@ -10,6 +10,7 @@
 //   nodes      u32 n, n x (u32 op id, str source, u32 k, k x u32 value index, attribute fields,
 //                          num_outputs x (str name, type))
 //   outputs    u32 n, n x u32 value index
+//   opt shapes u32 n (0, or one per input), n x (u32 rank, rank x i64): where tactics were chosen
 //   backend    u64 n, n bytes (opaque data of the engine's backend: tactic choices, memory plan)
 // Values are numbered in definition order: graph inputs, then node outputs. Attribute fields are
 // written in the order of their struct's visit(); changing a struct's fields changes the format, so
@@ -115,16 +116,43 @@ class Writer {
   std::vector<uint8_t> out_;
 };
 
+// A dim: u8 0 then i64 size (static), or u8 1 then its polynomial (symbolic):
+//   poly = i64 constant | u32 terms | per term: i64 coef | u32 atoms | per atom: u8 kind, then
+//          kind 0 (symbol): i32 id, i64 lo, i64 hi; kind 1 (floor division): i64 den, poly.
+void write_poly(Writer& w, const ir::SymPoly& p);
+void write_dim(Writer& w, const ir::Dim& d) {
+  w.u8(d.is_static() ? 0 : 1);
+  if (d.is_static())
+    w.i64(d.min);
+  else
+    write_poly(w, *d.expr);
+}
+void write_poly(Writer& w, const ir::SymPoly& p) {
+  w.i64(p.constant);
+  w.u32(uint32_t(p.terms.size()));
+  for (const auto& t : p.terms) {
+    w.i64(t.coef);
+    w.u32(uint32_t(t.atoms.size()));
+    for (const auto& a : t.atoms) {
+      w.u8(uint8_t(a->kind));
+      if (a->kind == ir::SymAtom::Kind::kSymbol) {
+        w.i32(a->symbol);
+        w.i64(a->lo);
+        w.i64(a->hi);
+      } else {
+        w.i64(a->den);
+        write_poly(w, *a->num);
+      }
+    }
+  }
+}
+
 void write_type(Writer& w, const ir::TensorType& t) {
   TRTORCH_EXPECT(t.dims.size() <= kMaxRank, "cannot serialize engine: ", t.str(), " has rank ",
                  t.dims.size(), " (the format allows at most ", kMaxRank, ")");
   w.u8(uint8_t(t.dtype));
   w.u32(uint32_t(t.dims.size()));
-  for (const ir::Dim& d : t.dims) {
-    w.i64(d.min);
-    w.i64(d.max);
-    w.i32(d.sym);
-  }
+  for (const ir::Dim& d : t.dims) write_dim(w, d);
 }
 
 // Writes one attribute field; every field type of attrs.h has a branch here.
@@ -149,6 +177,13 @@ struct AttrWriter {
                      v.size(), " entries (the format allows at most ", kMaxRank, ")");
       w.u32(uint32_t(v.size()));
       for (int64_t x : v) w.i64(x);
+    } else if constexpr (std::is_same_v<T, ir::Dim>) {
+      write_dim(w, v);
+    } else if constexpr (std::is_same_v<T, std::vector<ir::Dim>>) {
+      TRTORCH_EXPECT(v.size() <= kMaxRank, "cannot serialize engine: ", op, " attribute ", field, " has ",
+                     v.size(), " entries (the format allows at most ", kMaxRank, ")");
+      w.u32(uint32_t(v.size()));
+      for (const ir::Dim& x : v) write_dim(w, x);
     } else if constexpr (std::is_same_v<T, ir::HostTensor>) {
       int64_t numel = 0;
       TRTORCH_EXPECT(size_t(v.dtype) < enum_count<DType>() && v.shape.size() <= kMaxRank &&
@@ -307,7 +342,55 @@ class Reader {
   std::string context_;
 };
 
-constexpr size_t kDimBytes = 8 + 8 + 4;
+constexpr size_t kDimBytes = 1 + 8;
+constexpr int kMaxExprDepth = 8;
+constexpr size_t kMaxExprTerms = 16;
+
+ir::Dim read_poly(Reader& r, const char* what, int depth) {
+  size_t at = r.offset();
+  if (depth > kMaxExprDepth) r.fail(str_cat("size expression of ", what, " is nested too deeply"), at);
+  const int64_t constant = r.i64(what);
+  std::vector<ir::SymPoly::Term> terms(r.count(what, 8 + 4, kMaxExprTerms));
+  for (auto& t : terms) {
+    t.coef = r.i64(what);
+    t.atoms.resize(r.count(what, 1 + 8, kMaxExprTerms));
+    for (auto& a : t.atoms) {
+      size_t atom_at = r.offset();
+      const uint8_t kind = r.u8(what);
+      try {
+        if (kind == uint8_t(ir::SymAtom::Kind::kSymbol)) {
+          const int32_t id = r.i32(what);
+          const int64_t lo = r.i64(what), hi = r.i64(what);
+          a = ir::make_symbol_atom(id, lo, hi);
+        } else if (kind == uint8_t(ir::SymAtom::Kind::kFloorDiv)) {
+          const int64_t den = r.i64(what);
+          ir::Dim num = read_poly(r, what, depth + 1);
+          a = ir::make_floor_div_atom(num, den);
+        } else {
+          r.fail(str_cat("bad size expression of ", what, ": atom kind ", int(kind)), atom_at);
+        }
+      } catch (const Error& e) {
+        r.fail(str_cat("bad size expression of ", what, ": ", e.what()), atom_at);
+      }
+    }
+  }
+  try {
+    return ir::make_dim(constant, std::move(terms));
+  } catch (const Error& e) {
+    r.fail(str_cat("bad size expression of ", what, ": ", e.what()), at);
+  }
+  return ir::Dim();
+}
+
+ir::Dim read_dim(Reader& r, const char* what) {
+  size_t at = r.offset();
+  const uint8_t kind = r.u8(what);
+  if (kind == 0) return ir::Dim::fixed(r.i64(what));
+  if (kind != 1) r.fail(str_cat("bad dimension of ", what, ": kind ", int(kind)), at);
+  ir::Dim d = read_poly(r, what, 0);
+  if (d.is_static()) r.fail(str_cat("bad dimension of ", what, ": a symbolic dim reduces to ", d.min), at);
+  return d;
+}
 
 ir::TensorType read_type(Reader& r, const char* what) {
   size_t at = r.offset();
@@ -318,12 +401,9 @@ ir::TensorType read_type(Reader& r, const char* what) {
   int64_t numel = 1;
   for (ir::Dim& d : t.dims) {
     size_t dim_at = r.offset();
-    d.min = r.i64(what);
-    d.max = r.i64(what);
-    d.sym = r.i32(what);
-    bool ok = d.min >= 0 && d.min <= d.max && d.sym >= -1 && (d.sym >= 0 || d.min == d.max);
-    if (!ok) {
-      r.fail(str_cat("bad dimension of ", what, ": min ", d.min, ", max ", d.max, ", symbol ", d.sym), dim_at);
+    d = read_dim(r, what);
+    if (!(d.min >= 0 && d.min <= d.max)) {
+      r.fail(str_cat("bad dimension of ", what, ": ", d.str(), " in [", d.min, ", ", d.max, "]"), dim_at);
     }
     if (__builtin_mul_overflow(numel, d.max, &numel)) {
       r.fail(str_cat("absurd size: ", what, " has more than 2^63 elements"), at);
@@ -378,6 +458,11 @@ struct AttrReader {
     } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
       v.resize(r.count(field, 8, kMaxRank));
       for (int64_t& x : v) x = r.i64(field);
+    } else if constexpr (std::is_same_v<T, ir::Dim>) {
+      v = read_dim(r, field);
+    } else if constexpr (std::is_same_v<T, std::vector<ir::Dim>>) {
+      v.resize(r.count(field, kDimBytes, kMaxRank));
+      for (ir::Dim& x : v) x = read_dim(r, field);
     } else if constexpr (std::is_same_v<T, ir::HostTensor>) {
       v = read_tensor(r, field);
     } else {
@@ -521,6 +606,20 @@ Engine read_payload(Reader& r) {
   e.input_names = read_names(r, "input names");
   e.output_names = read_names(r, "output names");
   e.graph = read_graph(r);
+  r.set_context("opt shapes");
+  size_t at_opt = r.offset();
+  e.opt_shapes.resize(r.count("opt shapes", 4, e.graph->inputs().size()));
+  if (!e.opt_shapes.empty() && e.opt_shapes.size() != e.graph->inputs().size())
+    r.fail(str_cat("engine has ", e.opt_shapes.size(), " opt shapes for ", e.graph->inputs().size(), " inputs"), at_opt);
+  for (size_t i = 0; i < e.opt_shapes.size(); ++i) {
+    const ir::TensorType& t = e.graph->inputs()[i]->type;
+    e.opt_shapes[i].resize(r.count("opt shape", 8, kMaxRank));
+    for (int64_t& d : e.opt_shapes[i]) d = r.i64("opt shape");
+    bool ok = int64_t(e.opt_shapes[i].size()) == t.rank();
+    for (size_t d = 0; ok && d < e.opt_shapes[i].size(); ++d)
+      ok = e.opt_shapes[i][d] >= t.dims[d].min && e.opt_shapes[i][d] <= t.dims[d].max;
+    if (!ok) r.fail(str_cat("opt shape of input ", i, " does not fit ", t.str()), at_opt);
+  }
   r.set_context("backend data");
   uint64_t n_backend = r.u64("backend data size");
   const uint8_t* backend = r.take(n_backend, "backend data");
@@ -558,6 +657,11 @@ std::vector<uint8_t> serialize(const Engine& e) {
   w.count(e.output_names.size(), "output names");
   for (const std::string& s : e.output_names) w.str(s);
   write_graph(w, *e.graph);
+  w.count(e.opt_shapes.size(), "opt shapes");
+  for (const auto& sh : e.opt_shapes) {
+    w.count(sh.size(), "opt shape");
+    for (int64_t d : sh) w.i64(d);
+  }
   w.u64(e.backend_data.size());
   w.raw(e.backend_data.data(), e.backend_data.size());
 

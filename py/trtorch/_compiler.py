@@ -36,8 +36,8 @@ def compile(module, compile_spec):
 
     With ``op_precision=torch.half`` (or ``torch.bfloat16``) the compiled module takes and
     returns tensors of that dtype. Raises ``trtorch.Error`` for what the compiler rejects
-    (unsupported operators, shapes that do not fit the model, shape ranges until dynamic shapes
-    exist) and ``TypeError``/``ValueError`` for a malformed settings dictionary.
+    (unsupported operators, shapes that do not fit the model, ops that need a dynamic size at
+    compile time) and ``TypeError``/``ValueError`` for a malformed settings dictionary.
     """
     cpp = _cpp_module(module, "compile")
     spec = parse_compile_spec(compile_spec)

@@ -792,7 +792,7 @@ TEST(Reference, ReshapeTransposeConcatSliceOnAnyDtype) {
     Vec want_s;
     for (int64_t i = 0; i < numel(ss); ++i) {
       Shape o = unravel(i, ss);
-      o[3] = sa.start + o[3] * sa.step;
+      o[3] = sa.start.value() + o[3] * sa.step;
       want_s.push_back(X[size_t(ravel(o, x.shape))]);
     }
     expect_close(sl, ss, want_s, 0, 0, "Slice");

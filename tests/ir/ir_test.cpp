@@ -135,3 +135,119 @@ TEST(IR, HalfConversionRoundTrips) {
   }
   EXPECT_NEAR(bf16_to_float(float_to_bf16(3.14159f)), 3.14159f, 0.02f);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Symbolic sizes (dynamic shapes)
+
+TEST(IRSymbolic, EqualSizesFromDifferentPathsCompareEqual) {
+  const Dim h = Dim::symbolic(1, 32, 512);
+  Graph g;
+  Value* x = g.add_input(TensorType(DType::kFloat32, {Dim::symbolic(0, 1, 32), Dim::fixed(8), h, h}), "x");
+  Conv2dAttrs s2p1;
+  s2p1.stride = {2, 2};
+  s2p1.padding = {1, 1};
+  Conv2dAttrs s2;
+  s2.stride = {2, 2};
+  Node* a = g.add_node(OpKind::Conv2d, s2p1, {x, g.add_constant(HostTensor(DType::kFloat32, {4, 8, 3, 3}))});
+  Node* b = g.add_node(OpKind::Conv2d, s2, {x, g.add_constant(HostTensor(DType::kFloat32, {4, 8, 1, 1}))});
+  // (h + 2 - 3) // 2 + 1 and (h - 1) // 2 + 1: the residual add of ResNet's downsampling block.
+  EXPECT_EQ(a->outputs[0]->type, b->outputs[0]->type) << a->outputs[0]->type.str() << " vs " << b->outputs[0]->type.str();
+  Node* sum = g.add_node(OpKind::Binary, BinaryAttrs{BinaryKind::kAdd}, {a->outputs[0], b->outputs[0]});
+  const Dim& oh = sum->outputs[0]->type.dims[2];
+  EXPECT_FALSE(oh.is_static());
+  EXPECT_EQ(oh.min, 16);
+  EXPECT_EQ(oh.max, 256);
+  for (int64_t v : {32, 33, 224, 225, 511, 512}) EXPECT_EQ(oh.eval({{1, v}}), (v - 1) / 2 + 1) << v;
+  // Stride 1, same padding keeps the very same size.
+  Conv2dAttrs same;
+  same.padding = {1, 1};
+  Node* c = g.add_node(OpKind::Conv2d, same, {x, g.add_constant(HostTensor(DType::kFloat32, {4, 8, 3, 3}))});
+  EXPECT_EQ(c->outputs[0]->type.dims[2], h);
+}
+
+TEST(IRSymbolic, ReshapeDividesSymbolicElementCounts) {
+  const Dim b = Dim::symbolic(0, 1, 32), s = Dim::symbolic(1, 1, 512);
+  Graph g;
+  Value* x = g.add_input(TensorType(DType::kFloat16, {b, s, Dim::fixed(768)}), "x");
+  ReshapeAttrs heads;
+  heads.shape = {b, s, 12, 64};
+  Node* r1 = g.add_node(OpKind::Reshape, heads, {x});
+  ReshapeAttrs merge;
+  merge.shape = {b, s, -1};
+  Node* r2 = g.add_node(OpKind::Reshape, merge, {r1->outputs[0]});
+  EXPECT_EQ(r2->outputs[0]->type, x->type) << r2->outputs[0]->type.str();
+  ReshapeAttrs flat;
+  flat.shape = {b, -1};
+  Node* r3 = g.add_node(OpKind::Reshape, flat, {x});
+  EXPECT_EQ(r3->outputs[0]->type.dims[1], s * Dim::fixed(768));
+  ReshapeAttrs bad;
+  bad.shape = {7, -1};  // 7 does not divide b * s * 768 for every b and s
+  EXPECT_THROW(g.add_node(OpKind::Reshape, bad, {x}), Error);
+  ReshapeAttrs wrong_count;
+  wrong_count.shape = {b, s, 700};
+  EXPECT_THROW(g.add_node(OpKind::Reshape, wrong_count, {x}), Error);
+}
+
+TEST(IRSymbolic, SliceBoundsMustHoldForTheWholeRange) {
+  const Dim s = Dim::symbolic(0, 1, 64);
+  Graph g;
+  Value* table = g.add_input(TensorType::fixed(DType::kFloat32, {1, 64, 8}), "pos");
+  SliceAttrs a;
+  a.axis = 1;
+  a.start = 0;
+  a.end = s;
+  Node* n = g.add_node(OpKind::Slice, a, {table});
+  EXPECT_EQ(n->outputs[0]->type.dims[1], s);
+  a.end = s + Dim::fixed(1);  // may reach 65 > 64
+  EXPECT_THROW(g.add_node(OpKind::Slice, a, {table}), Error);
+}
+
+TEST(IRSymbolic, SpecializeBindsSymbolsAndChecksInputs) {
+  const Dim b = Dim::symbolic(0, 1, 8);
+  Graph g;
+  Value* x = g.add_input(TensorType(DType::kFloat32, {b, Dim::fixed(4)}), "x");
+  Value* m = g.add_input(TensorType(DType::kFloat32, {b, Dim::fixed(1)}), "m");
+  Node* mul = g.add_node(OpKind::Binary, BinaryAttrs{BinaryKind::kMul}, {x, m});
+  ReshapeAttrs ra;
+  ra.shape = {b * Dim::fixed(4)};
+  Node* flat = g.add_node(OpKind::Reshape, ra, {mul->outputs[0]});
+  g.mark_output(flat->outputs[0]);
+  verify(g);
+  EXPECT_TRUE(is_dynamic(g));
+  std::unique_ptr<Graph> s = specialize(g, {{3, 4}, {3, 1}});
+  EXPECT_FALSE(is_dynamic(*s));
+  EXPECT_EQ(s->outputs()[0]->type.static_shape(), (std::vector<int64_t>{12}));
+  EXPECT_EQ(s->num_nodes(), g.num_nodes());
+  verify(*s);
+  auto expect_error = [&](std::vector<std::vector<int64_t>> shapes, const std::string& part) {
+    try {
+      specialize(g, shapes);
+      FAIL() << "expected an error with '" << part << "'";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  };
+  expect_error({{9, 4}, {9, 1}}, "input 0 ('x') dimension 0 must be in the range [1, 8], got 9");
+  expect_error({{3, 4}, {2, 1}}, "input 1 ('m') dimension 0 must equal input 0 ('x') dimension 0 (3)");
+  expect_error({{3, 5}, {3, 1}}, "input 0 ('x') dimension 1 must be 4");
+  expect_error({{3, 4}}, "takes 2 inputs");
+}
+
+TEST(IRSymbolic, ArithmeticCanonicalForm) {
+  const Dim a = Dim::symbolic(0, 2, 10), b = Dim::symbolic(1, 1, 3);
+  EXPECT_EQ(a + b, b + a);
+  EXPECT_EQ((a + b) * Dim::fixed(2), a * Dim::fixed(2) + b + b);
+  EXPECT_EQ(a - a, Dim::fixed(0));
+  EXPECT_TRUE((a - a).is_static());
+  EXPECT_EQ(floor_div(a * Dim::fixed(4) + Dim::fixed(2), 2), a * Dim::fixed(2) + Dim::fixed(1));
+  const Dim h = floor_div(a + Dim::fixed(1), 2);
+  EXPECT_FALSE(h.is_static());
+  EXPECT_EQ(h.min, 1);
+  EXPECT_EQ(h.max, 5);
+  Dim q;
+  EXPECT_TRUE(exact_div(a * b * Dim::fixed(6), a * Dim::fixed(3), &q));
+  EXPECT_EQ(q, b * Dim::fixed(2));
+  EXPECT_FALSE(exact_div(a + b, a, &q));
+  EXPECT_EQ((a * b).eval({{0, 7}, {1, 3}}), 21);
+  EXPECT_THROW((a * b).eval({{0, 7}}), Error);
+}

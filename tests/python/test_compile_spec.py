@@ -54,15 +54,6 @@ def test_range_dicts_are_checked(model):
         trtorch.compile(model, {"input_shapes": [{"min": [4, 3, 8, 8], "opt": [2, 3, 8, 8], "max": [8, 3, 8, 8]}]})
 
 
-def test_a_real_range_is_rejected_naming_the_input(model):
-    # Until dynamic shapes land: a clear error from the compiler, never a wrong result.
-    with pytest.raises(trtorch.Error, match=r"input 0 \('x.*'\): shape ranges \(min/opt/max\) are not yet supported"):
-        trtorch.compile(model, {"input_shapes": [{"min": [1, 3, 8, 8], "opt": [2, 3, 8, 8], "max": [4, 3, 8, 8]}]})
-    two = tiny_models.two_in_out()
-    with pytest.raises(trtorch.Error, match=r"input 1 \('y.*'\): shape ranges"):
-        trtorch.compile(two, {"input_shapes": [[3, 6], {"min": [1, 4], "opt": [3, 4], "max": [8, 4]}]})
-
-
 def test_op_precision(model):
     for dt, want in [(torch.float, "kFloat"), (torch.float32, "kFloat"), (torch.half, "kHalf"),
                      (torch.float16, "kHalf"), (torch.bfloat16, "kBFloat16")]:

@@ -27,7 +27,7 @@ def torch_script_module():
     return torch.jit.script(SmallNet().eval())
 
 
-def test_readme_example_with_range_gives_not_yet_supported(torch_script_module, tmp_path, monkeypatch):
+def test_readme_example_with_range(torch_script_module, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     input_data = torch.randn(1, 3, 224, 224)
     compile_settings = {
@@ -40,11 +40,15 @@ def test_readme_example_with_range_gives_not_yet_supported(torch_script_module, 
         ],
         "op_precision": torch.half,  # Run with FP16
     }
-    with pytest.raises(trtorch.Error, match=r"input 0 \('x.*'\): shape ranges \(min/opt/max\) are not yet supported"):
-        trt_ts_module = trtorch.compile(torch_script_module, compile_settings)
-        result = trt_ts_module(input_data.half())  # noqa: F841
-        torch.jit.save(trt_ts_module, "trt_torchscript_module.ts")
-    assert not (tmp_path / "trt_torchscript_module.ts").exists()
+    trt_ts_module = trtorch.compile(torch_script_module, compile_settings)
+    result = trt_ts_module(input_data.half())
+    torch.jit.save(trt_ts_module, "trt_torchscript_module.ts")
+    assert result.dtype == torch.half and result.shape == (1, 10)
+    assert max_rel_error(result.float(), torch_script_module(input_data)) <= 1e-2
+    wider = torch.randn(1, 3, 300, 640)  # another shape in the range, same engine
+    assert max_rel_error(trt_ts_module(wider.half()).float(), torch_script_module(wider)) <= 1e-2
+    with pytest.raises(RuntimeError, match=r"dimension 2 must be in the range \[224, 1024\], got 100"):
+        trt_ts_module(torch.randn(1, 3, 100, 224).half())
 
 
 def test_readme_example_with_fixed_shape(torch_script_module, tmp_path, monkeypatch):

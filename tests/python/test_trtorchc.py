@@ -61,12 +61,16 @@ def test_input_shape_flag_and_build_options(models, tmp_path):
     assert out.exists()
 
 
-def test_range_is_rejected_until_dynamic_shapes(models, tmp_path):
+def test_range_compiles_one_engine_for_the_range(models, tmp_path):
     out = tmp_path / "conv_trt.ts"
-    r = run_trtorchc(models["conv"], out, "[(1,3,16,16);(4,3,16,16);(8,3,16,16)]")
-    assert r.returncode == COMPILE_ERROR
-    assert re.search(r"input 0 \('x.*'\): shape ranges \(min/opt/max\) are not yet supported", r.stderr), r.stderr
-    assert not out.exists()
+    r = run_trtorchc(models["conv"], out, "[(1,3,16,16);(4,3,16,16);(8,3,16,16)]", "--device", "reference")
+    assert r.returncode == OK, r.stderr
+    trt, ref = torch.jit.load(str(out)), torch.jit.load(str(models["conv"]))
+    for b in (1, 5, 8):
+        x = torch.randn(b, 3, 16, 16)
+        assert max_rel_error(trt(x), ref(x)) <= 1e-5, b
+    with pytest.raises(RuntimeError, match=r"dimension 0 must be in the range \[1, 8\], got 9"):
+        trt(torch.randn(9, 3, 16, 16))
 
 
 @pytest.mark.parametrize("shape,message", [

@@ -22,8 +22,10 @@ struct BuildState {
 class CudaExecutor : public plan::Executor {
  public:
   // `build` non-null: kernels choose tactics (timing); null: they rebuild the tactics recorded in
-  // the engine's backend data.
-  CudaExecutor(std::shared_ptr<const plan::Engine> engine, const BuildState* build);
+  // the engine's backend data. `shape_changed`: the engine is a dynamic one specialized to a
+  // shape other than the one its tactics were chosen at; a kernel whose recorded tactic does not
+  // fit the new shape chooses again with one timed run per candidate.
+  CudaExecutor(std::shared_ptr<const plan::Engine> engine, const BuildState* build, bool shape_changed = false);
   ~CudaExecutor() override;
 
   std::vector<plan::Shape> output_shapes(const std::vector<plan::Shape>& input_shapes) override;
@@ -86,6 +88,37 @@ class CudaExecutor : public plan::Executor {
   cudaGraphExec_t graph_exec_ = nullptr;
   const char* graph_workspace_ = nullptr;
 };
+
+// An engine with dynamic input dims. Each input shape gets its own CudaExecutor over the engine
+// specialized to that shape (ir::specialize), built from the tactics chosen at the opt shape;
+// the most recently used kMaxShapes of them are kept (each with its kernels, weights, memory plan
+// and CUDA graph); an older one is rebuilt when its shape comes back.
+class DynamicCudaExecutor : public plan::Executor {
+ public:
+  static constexpr size_t kMaxShapes = 8;
+  explicit DynamicCudaExecutor(std::shared_ptr<const plan::Engine> engine) : engine_(std::move(engine)) {}
+
+  std::vector<plan::Shape> output_shapes(const std::vector<plan::Shape>& input_shapes) override {
+    return instance(input_shapes).output_shapes(input_shapes);
+  }
+  size_t workspace_size(const std::vector<plan::Shape>& input_shapes) override {
+    return instance(input_shapes).workspace_size(input_shapes);
+  }
+  void execute(const std::vector<const void*>& inputs, const std::vector<plan::Shape>& input_shapes,
+               const std::vector<void*>& outputs, void* workspace, void* stream) override {
+    instance(input_shapes).execute(inputs, input_shapes, outputs, workspace, stream);
+  }
+  // The executor for these shapes (built on first use), most recently used first.
+  CudaExecutor& instance(const std::vector<plan::Shape>& input_shapes);
+  size_t cached_shapes() const { return instances_.size(); }
+
+ private:
+  std::shared_ptr<const plan::Engine> engine_;
+  std::vector<std::pair<std::vector<plan::Shape>, std::unique_ptr<CudaExecutor>>> instances_;
+};
+
+// An Engine sharing `e`'s device, names and tactics, its graph specialized to `shapes`.
+std::shared_ptr<plan::Engine> specialize_engine(const plan::Engine& e, const std::vector<plan::Shape>& shapes);
 
 // True once the backend's registrations ran (referencing it keeps the library linked).
 bool cuda_backend_registered();

@@ -156,7 +156,9 @@ __global__ void strided_slice_kernel(const W* __restrict__ x, W* __restrict__ y,
 
 class SliceKernel : public Kernel {
  public:
-  explicit SliceKernel(const KernelArgs& a) : attrs_(a.node.attr<ir::SliceAttrs>()), elem_(ir::dtype_size(a.inputs[0].dtype)) {
+  explicit SliceKernel(const KernelArgs& a)
+      : attrs_(a.node.attr<ir::SliceAttrs>()), elem_(ir::dtype_size(a.inputs[0].dtype)) {
+    start_ = attrs_.start.value();  // engines are specialized to static shapes before kernels are made
     const bool nhwc = a.inputs[0].layout == Layout::kNHWC;
     TRTORCH_EXPECT(a.outputs[0].layout == a.inputs[0].layout, "Slice: input and output must share a layout");
     int64_t axis = physical_axis(attrs_.axis, a.inputs[0].shape.size(), nhwc);
@@ -170,25 +172,25 @@ class SliceKernel : public Kernel {
     if (n_ == 0) return;
     if (attrs_.step == 1) {
       const size_t row = size_t(len_ * inner_) * elem_, pitch = size_t(in_dim_ * inner_) * elem_;
-      TRTORCH_CUDA_CHECK(cudaMemcpy2DAsync(out[0], row, static_cast<const char*>(in[0]) + attrs_.start * inner_ * elem_,
+      TRTORCH_CUDA_CHECK(cudaMemcpy2DAsync(out[0], row, static_cast<const char*>(in[0]) + start_ * inner_ * elem_,
                                            pitch, row, size_t(outer_), cudaMemcpyDeviceToDevice, s));
       return;
     }
     dispatch_size(elem_, [&](auto w) {
       using W = decltype(w);
       strided_slice_kernel<W><<<grid_for(n_), kThreads, 0, s>>>(static_cast<const W*>(in[0]), static_cast<W*>(out[0]),
-                                                               n_, len_, inner_, in_dim_, attrs_.start, attrs_.step);
+                                                               n_, len_, inner_, in_dim_, start_, attrs_.step);
     });
     TRTORCH_CUDA_CHECK_LAUNCH();
   }
   std::string describe() const override {
-    return str_cat("slice axis ", attrs_.axis, " [", attrs_.start, ":", attrs_.end, ":", attrs_.step, "]");
+    return str_cat("slice axis ", attrs_.axis, " [", start_, ":", attrs_.end.str(), ":", attrs_.step, "]");
   }
 
  private:
   ir::SliceAttrs attrs_;
   size_t elem_;
-  int64_t outer_ = 1, inner_ = 1, in_dim_ = 0, len_ = 0, n_ = 0;
+  int64_t start_ = 0, outer_ = 1, inner_ = 1, in_dim_ = 0, len_ = 0, n_ = 0;
 };
 
 // Element strides of `in` along the dims of `out` (numpy broadcasting, stride 0 on size-1 dims).

@@ -96,7 +96,7 @@ std::string node_key(const Context& ctx, const ir::Node& n, const std::vector<Te
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
-CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const BuildState* build)
+CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const BuildState* build, bool shape_changed)
     : engine_(std::move(engine)) {
   const plan::Engine& e = *engine_;
   const ir::Graph& g = *e.graph;
@@ -294,7 +294,18 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
       if (k && build->cache) (*build->cache)[key] = k->tactic();
     } else {
       args.tactic = &loaded[i];
-      k = dispatch(args);
+      try {
+        k = dispatch(args);
+      } catch (const Error& err) {
+        if (!shape_changed) throw;
+        // A tactic chosen at another shape that does not fit this one: choose again, quickly.
+        TRTORCH_LOG(kDebug, "node ", i, " ", n.name(), ": the opt-shape tactic does not fit (", err.what(),
+                    "); choosing with one timed run per candidate");
+        static const TacticOptions quick{0, 1};
+        args.tactic = nullptr;
+        args.timing = &quick;
+        k = dispatch(args);
+      }
     }
     step.kernel = std::move(k);
     step.tactic_index = int(i);
@@ -600,6 +611,34 @@ std::vector<uint8_t> CudaExecutor::tactic_data() const {
 }
 
 // ---------------------------------------------------------------------------------------------
+std::shared_ptr<plan::Engine> specialize_engine(const plan::Engine& e, const std::vector<plan::Shape>& shapes) {
+  auto s = std::make_shared<plan::Engine>();
+  s->device = e.device;
+  s->precision = e.precision;
+  s->graph = ir::specialize(*e.graph, shapes);
+  s->input_names = e.input_names;
+  s->output_names = e.output_names;
+  s->producer = e.producer;
+  s->backend_data = e.backend_data;
+  return s;
+}
+
+CudaExecutor& DynamicCudaExecutor::instance(const std::vector<plan::Shape>& shapes) {
+  auto it = std::find_if(instances_.begin(), instances_.end(), [&](const auto& p) { return p.first == shapes; });
+  if (it == instances_.begin() && it != instances_.end()) return *it->second;
+  std::pair<std::vector<plan::Shape>, std::unique_ptr<CudaExecutor>> entry;
+  if (it != instances_.end()) {
+    entry = std::move(*it);
+    instances_.erase(it);
+  } else {
+    const bool at_opt = shapes == engine_->opt_shapes;
+    entry = {shapes, std::make_unique<CudaExecutor>(specialize_engine(*engine_, shapes), nullptr, !at_opt)};
+    if (instances_.size() >= kMaxShapes) instances_.pop_back();
+  }
+  instances_.insert(instances_.begin(), std::move(entry));
+  return *instances_.front().second;
+}
+
 namespace {
 
 std::map<std::string, std::string> read_timing_cache(const std::string& path) {
@@ -634,18 +673,37 @@ void build_for_cuda(plan::Engine& e, const plan::BuildConfig& config) {
     cache = read_timing_cache(config.timing_cache_path);
     state.cache = &cache;
   }
-  // Build an executor over a non-owning view of the engine: kernels time their tactics.
-  std::shared_ptr<const plan::Engine> view(&e, [](const plan::Engine*) {});
-  CudaExecutor ex(view, &state);
-  e.backend_data = ex.tactic_data();
-  TRTORCH_LOG(kInfo, "CUDA engine built for ", e.device.str(), ": arena ", ex.arena_bytes(), " bytes; ",
-              ex.cache_hits(), " tactics from the timing cache");
+  if (ir::is_dynamic(*e.graph)) {
+    // Dynamic shapes: tactics are chosen on the graph specialized to the opt shapes (same nodes
+    // in the same order, so the tactic list fits the dynamic graph); the memory plan is reported
+    // for the max shapes, where an executor is built as at run time.
+    CudaExecutor ex(specialize_engine(e, e.opt_shapes), &state);
+    e.backend_data = ex.tactic_data();
+    std::vector<plan::Shape> max_shapes;
+    for (const ir::Value* v : e.graph->inputs()) {
+      plan::Shape s;
+      for (const ir::Dim& d : v->type.dims) s.push_back(d.max);
+      max_shapes.push_back(s);
+    }
+    CudaExecutor at_max(specialize_engine(e, max_shapes), nullptr, /*shape_changed=*/true);
+    TRTORCH_LOG(kInfo, "CUDA engine with dynamic shapes built for ", e.device.str(), ": tactics chosen at the opt shapes ",
+                "(arena ", ex.arena_bytes(), " bytes); arena at the max shapes ", at_max.arena_bytes(), " bytes; ",
+                ex.cache_hits(), " tactics from the timing cache");
+  } else {
+    // Build an executor over a non-owning view of the engine: kernels time their tactics.
+    std::shared_ptr<const plan::Engine> view(&e, [](const plan::Engine*) {});
+    CudaExecutor ex(view, &state);
+    e.backend_data = ex.tactic_data();
+    TRTORCH_LOG(kInfo, "CUDA engine built for ", e.device.str(), ": arena ", ex.arena_bytes(), " bytes; ",
+                ex.cache_hits(), " tactics from the timing cache");
+  }
   if (!config.timing_cache_path.empty()) write_timing_cache(config.timing_cache_path, cache);
 }
 
 const bool registered =
     plan::register_backend(plan::DeviceType::kCUDA,
                            [](std::shared_ptr<const plan::Engine> e) -> std::unique_ptr<plan::Executor> {
+                             if (ir::is_dynamic(*e->graph)) return std::make_unique<DynamicCudaExecutor>(std::move(e));
                              return std::make_unique<CudaExecutor>(std::move(e), nullptr);
                            }) &&
     plan::register_backend_builder(plan::DeviceType::kCUDA, build_for_cuda);

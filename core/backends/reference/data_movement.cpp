@@ -88,7 +88,7 @@ void eval_Slice(const ir::SliceAttrs& a, const std::vector<HostTensor>& in, std:
   auto* y = static_cast<uint8_t*>(out[0].data());
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t k = 0; k < count; ++k)
-      std::memcpy(y + size_t(o * count + k) * chunk, x + size_t(o * dim + a.start + k * a.step) * chunk, chunk);
+      std::memcpy(y + size_t(o * count + k) * chunk, x + size_t(o * dim + a.start.value() + k * a.step) * chunk, chunk);
 }
 
 void eval_Gather(const ir::GatherAttrs& a, const std::vector<HostTensor>& in, std::vector<HostTensor>& out) {

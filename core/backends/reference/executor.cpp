@@ -65,7 +65,6 @@ void check_graph_inputs(const ir::Graph& g, const std::vector<HostTensor>& input
   const auto& gin = g.inputs();
   TRTORCH_EXPECT(inputs.size() == gin.size(), "reference backend: the graph takes ", gin.size(),
                  " inputs, got ", inputs.size());
-  std::unordered_map<int32_t, int64_t> sym_values;
   for (size_t i = 0; i < gin.size(); ++i) {
     const TensorType& t = gin[i]->type;
     const HostTensor& h = inputs[i];
@@ -81,11 +80,6 @@ void check_graph_inputs(const ir::Graph& g, const std::vector<HostTensor>& input
       TRTORCH_EXPECT(v >= dim.min && v <= dim.max, "reference backend: ", name, " dimension ", d, " must be ",
                      dim.is_static() ? str_cat(dim.min) : str_cat("in [", dim.min, ", ", dim.max, "]"),
                      " (", t.str(), "), got ", v);
-      if (!dim.is_static()) {
-        auto [it, fresh] = sym_values.emplace(dim.sym, v);
-        TRTORCH_EXPECT(fresh || it->second == v, "reference backend: ", name, " dimension ", d,
-                       " is symbol s", dim.sym, ", which another input fixed to ", it->second, ", got ", v);
-      }
     }
   }
 }
@@ -104,6 +98,20 @@ std::vector<HostTensor> eval_node(const Node& n, const std::vector<HostTensor>& 
 }
 
 std::vector<HostTensor> run(const ir::Graph& g, const std::vector<HostTensor>& inputs) {
+  if (ir::is_dynamic(g)) {
+    // Dynamic shapes: run the graph specialized to these input shapes.
+    std::vector<std::vector<int64_t>> shapes;
+    for (const HostTensor& t : inputs) shapes.push_back(t.shape);
+    TRTORCH_EXPECT(inputs.size() == g.inputs().size(), "reference backend: the graph takes ", g.inputs().size(),
+                   " inputs, got ", inputs.size());
+    std::unique_ptr<ir::Graph> s;
+    try {
+      s = ir::specialize(g, shapes);
+    } catch (const Error& e) {
+      TRTORCH_ERROR("reference backend: ", e.what());
+    }
+    return run(*s, inputs);
+  }
   check_graph_inputs(g, inputs);
   std::vector<Node*> nodes = g.nodes();
   // Values are freed after their last use; graph outputs are kept.

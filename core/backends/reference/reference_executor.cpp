@@ -19,17 +19,10 @@ class ReferenceExecutor : public plan::Executor {
     const ir::Graph& g = *engine_->graph;
     TRTORCH_EXPECT(input_shapes.size() == g.inputs().size(), "reference executor: the engine takes ",
                    g.inputs().size(), " inputs, got ", input_shapes.size(), " shapes");
-    std::vector<ir::TensorType> types(size_t(g.num_values()));
-    for (size_t i = 0; i < input_shapes.size(); ++i)
-      types[size_t(g.inputs()[i]->id)] = ir::TensorType::fixed(g.inputs()[i]->type.dtype, input_shapes[i]);
-    for (ir::Node* n : g.nodes()) {
-      std::vector<ir::TensorType> in;
-      for (ir::Value* v : n->inputs) in.push_back(types[size_t(v->id)]);
-      std::vector<ir::TensorType> out = ir::infer_types(n->op, n->attrs, in);
-      for (size_t i = 0; i < out.size(); ++i) types[size_t(n->outputs[i]->id)] = out[i];
-    }
+    // The graph specialized to these shapes (symbolic sizes evaluated) gives the output shapes.
+    std::unique_ptr<ir::Graph> s = ir::specialize(g, input_shapes);
     std::vector<plan::Shape> shapes;
-    for (ir::Value* v : g.outputs()) shapes.push_back(types[size_t(v->id)].static_shape());
+    for (ir::Value* v : s->outputs()) shapes.push_back(v->type.static_shape());
     return shapes;
   }
 

@@ -47,6 +47,15 @@ bool ConversionCtx::is_none(const torch::jit::Value* v) const {
 
 c10::IValue ConversionCtx::ivalue(const torch::jit::Value* v) const {
   const Arg& a = arg(v);
+  if (a.kind == Arg::Kind::kSymInt)
+    fail(str_cat("argument %", v->debugName(), " is the dynamic size ", a.dim.str(), " (range [", a.dim.min, ", ",
+                 a.dim.max, "]), but this op needs it known at compile time; give this input a fixed shape"));
+  if (a.kind == Arg::Kind::kList)
+    for (const Arg& item : a.items)
+      if (item.kind == Arg::Kind::kSymInt)
+        fail(str_cat("argument %", v->debugName(), " holds the dynamic size ", item.dim.str(), " (range [",
+                     item.dim.min, ", ", item.dim.max,
+                     "]), but this op needs it known at compile time; give this input a fixed shape"));
   if (a.kind != Arg::Kind::kIValue)
     fail(str_cat("argument %", v->debugName(), " must be known at compile time but is computed by the model"));
   return a.ivalue;
@@ -91,6 +100,44 @@ std::vector<int64_t> ConversionCtx::to_ints(const torch::jit::Value* v) const {
   fail(str_cat("argument %", v->debugName(), " must be a list of ints, got ", iv.tagKind()));
 }
 
+namespace {
+bool int_ivalue(const c10::IValue& iv) {
+  return iv.isInt() || (iv.isTensor() && iv.toTensor().dim() == 0 &&
+                        at::isIntegralType(iv.toTensor().scalar_type(), /*includeBool=*/false));
+}
+}  // namespace
+
+bool ConversionCtx::is_size(const torch::jit::Value* v) const {
+  const Arg& a = arg(v);
+  return a.kind == Arg::Kind::kSymInt || (a.kind == Arg::Kind::kIValue && int_ivalue(a.ivalue));
+}
+
+ir::Dim ConversionCtx::to_dim(const torch::jit::Value* v) const {
+  const Arg& a = arg(v);
+  if (a.kind == Arg::Kind::kSymInt) return a.dim;
+  return ir::Dim::fixed(to_int(v));
+}
+
+std::vector<ir::Dim> ConversionCtx::to_dims(const torch::jit::Value* v) const {
+  const Arg& a = arg(v);
+  std::vector<ir::Dim> r;
+  if (a.kind == Arg::Kind::kList) {
+    for (const Arg& item : a.items) {
+      if (item.kind == Arg::Kind::kSymInt) {
+        r.push_back(item.dim);
+      } else if (item.kind == Arg::Kind::kIValue && int_ivalue(item.ivalue)) {
+        r.push_back(ir::Dim::fixed(item.ivalue.isInt() ? item.ivalue.toInt() : item.ivalue.toTensor().item<int64_t>()));
+      } else {
+        fail(str_cat("argument %", v->debugName(), " must be a list of sizes"));
+      }
+    }
+    return r;
+  }
+  if (a.kind == Arg::Kind::kSymInt) return {a.dim};
+  for (int64_t x : to_ints(v)) r.push_back(ir::Dim::fixed(x));
+  return r;
+}
+
 ir::Value* ConversionCtx::constant(const at::Tensor& t0) {
   at::Tensor t = t0.detach().to(at::kCPU).contiguous();
   if (t.scalar_type() == at::kDouble) t = t.to(at::kFloat);
@@ -125,6 +172,9 @@ ir::Value* ConversionCtx::tensor(const torch::jit::Value* v) {
     materialized_[v] = c;
     return c;
   }
+  if (a.kind == Arg::Kind::kSymInt)
+    fail(str_cat("argument %", v->debugName(), " is the dynamic size ", a.dim.str(),
+                 "; using a size as a tensor value is not supported with dynamic shapes"));
   fail(str_cat("argument %", v->debugName(), " must be a tensor, got a list"));
 }
 

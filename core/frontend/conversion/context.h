@@ -1,8 +1,11 @@
 // Conversion of a lowered TorchScript graph into the engine IR.
 //
 // Every TorchScript value maps to an Arg: an IR tensor (computed by the engine), a
-// compile-time IValue (constants, shapes, ints, weights), or a list/tuple of Args (a list of
-// IR tensors for aten::cat, the outputs of aten::chunk, a returned tuple).
+// compile-time IValue (constants, shapes, ints, weights), a symbolic size (an int that depends on
+// a dynamic input dimension: aten::size of a dynamic dim and arithmetic on it; traced graphs also
+// carry it as a 0-dim tensor through prim::NumToTensor), or a list/tuple of Args (a list of IR
+// tensors for aten::cat, the outputs of aten::chunk, a returned tuple, a shape with symbolic
+// sizes).
 #pragma once
 
 #include <torch/csrc/jit/ir/ir.h>
@@ -17,10 +20,11 @@
 namespace trtorch::frontend {
 
 struct Arg {
-  enum class Kind { kTensor, kIValue, kList };
+  enum class Kind { kTensor, kIValue, kList, kSymInt };
   Kind kind = Kind::kIValue;
   ir::Value* tensor = nullptr;
   c10::IValue ivalue;
+  ir::Dim dim;             // kSymInt
   std::vector<Arg> items;  // kList
   c10::TypePtr type;       // kList: the TorchScript list/tuple type
 
@@ -34,6 +38,14 @@ struct Arg {
     Arg a;
     a.kind = Kind::kIValue;
     a.ivalue = std::move(v);
+    return a;
+  }
+  // A size: a compile-time int when static, else a symbolic size.
+  static Arg of_dim(const ir::Dim& d) {
+    if (d.is_static()) return of_ivalue(d.min);
+    Arg a;
+    a.kind = Kind::kSymInt;
+    a.dim = d;
     return a;
   }
   static Arg of_list(std::vector<Arg> items, c10::TypePtr type) {
@@ -68,6 +80,10 @@ class ConversionCtx {
   double to_double(const torch::jit::Value* v) const;
   bool to_bool(const torch::jit::Value* v) const;
   std::vector<int64_t> to_ints(const torch::jit::Value* v) const;
+  // Sizes that may be symbolic (view/reshape/expand sizes, slice bounds).
+  bool is_size(const torch::jit::Value* v) const;  // an int, a 0-dim int tensor or a symbolic size
+  ir::Dim to_dim(const torch::jit::Value* v) const;
+  std::vector<ir::Dim> to_dims(const torch::jit::Value* v) const;
 
   // The IR tensor for v; a compile-time tensor or scalar becomes a Constant node.
   ir::Value* tensor(const torch::jit::Value* v);

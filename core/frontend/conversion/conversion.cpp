@@ -2,7 +2,9 @@
 
 #include <torch/csrc/jit/runtime/operator.h>
 
+#include <map>
 #include <set>
+#include <tuple>
 #include <unordered_set>
 
 #include "core/frontend/conversion/context.h"
@@ -234,6 +236,8 @@ OutputTree make_output_tree(ConversionCtx& ctx, const Arg& a, std::vector<ir::Va
       t.kind = OutputTree::Kind::kConstant;
       t.constant = a.ivalue;
       break;
+    case Arg::Kind::kSymInt:
+      ctx.fail(str_cat("the method returns the dynamic size ", a.dim.str(), "; returning sizes of dynamic inputs is not supported"));
     case Arg::Kind::kList:
       t.kind = a.type && a.type->kind() == c10::TypeKind::TupleType ? OutputTree::Kind::kTuple
                                                                     : OutputTree::Kind::kList;
@@ -269,16 +273,31 @@ ConvertedGraph convert_graph(const std::shared_ptr<torch::jit::Graph>& g, const 
   }
   TRTORCH_EXPECT(args.size() == inputs.size(), "the method takes ", args.size(), " inputs but the compile spec gives ",
                  inputs.size(), " input shapes");
+  std::map<std::tuple<size_t, int64_t, int64_t, int64_t>, int32_t> symbols;
   for (size_t i = 0; i < args.size(); ++i) {
     const auto* v = args[i];
     TRTORCH_EXPECT(v->type()->kind() == c10::TypeKind::TensorType, "input ", i, " ('", v->debugName(),
                    "') has type ", v->type()->str(), "; only Tensor inputs are supported");
     const InputSpec& s = inputs[i];
     TRTORCH_EXPECT(!s.opt.empty(), "input ", i, " ('", v->debugName(), "') has an empty shape in the compile spec");
-    TRTORCH_EXPECT(s.min == s.opt && s.opt == s.max, "input ", i, " ('", v->debugName(),
-                   "'): shape ranges (min/opt/max) are not yet supported; give a fixed shape");
-    for (int64_t d : s.opt)
-      TRTORCH_EXPECT(d > 0, "input ", i, " ('", v->debugName(), "') has a non-positive dimension ", d);
+    TRTORCH_EXPECT(s.min.size() == s.opt.size() && s.max.size() == s.opt.size(), "input ", i, " ('", v->debugName(),
+                   "'): min, opt and max shapes must have one rank, got ", s.min.size(), ", ", s.opt.size(), " and ",
+                   s.max.size());
+    std::vector<ir::Dim> dims;
+    for (size_t d = 0; d < s.opt.size(); ++d) {
+      TRTORCH_EXPECT(s.min[d] > 0 && s.min[d] <= s.opt[d] && s.opt[d] <= s.max[d], "input ", i, " ('",
+                     v->debugName(), "') dimension ", d, ": needs 0 < min <= opt <= max, got min ", s.min[d],
+                     ", opt ", s.opt[d], ", max ", s.max[d]);
+      if (s.min[d] == s.max[d]) {
+        dims.push_back(ir::Dim::fixed(s.min[d]));
+        continue;
+      }
+      // Dynamic dims at the same position with the same range are one size (batch, sequence).
+      auto key = std::make_tuple(d, s.min[d], s.opt[d], s.max[d]);
+      auto it = symbols.find(key);
+      if (it == symbols.end()) it = symbols.emplace(key, int32_t(symbols.size())).first;
+      dims.push_back(ir::Dim::symbolic(it->second, s.min[d], s.max[d]));
+    }
     ir::DType dt = input_dtype(v);
     if (s.dtype) {
       // A declared scalar type and the spec's must agree (floating types as float); a plain
@@ -293,7 +312,8 @@ ConvertedGraph convert_graph(const std::shared_ptr<torch::jit::Graph>& g, const 
                      " is not supported (float, int32, int64 or bool)");
       dt = *s.dtype;
     }
-    ir::Value* iv = out.graph->add_input(ir::TensorType::fixed(dt, s.opt), v->debugName());
+    ir::Value* iv = out.graph->add_input(ir::TensorType(dt, dims), v->debugName());
+    out.opt_shapes.push_back(s.opt);
     ctx.set(v, Arg::of_tensor(iv));
     out.input_names.push_back(v->debugName());
   }
@@ -365,7 +385,7 @@ class SupportCheck {
       return set_outputs(n, item_known && known(n->input(0)));
     }
     if (is_structural(n) || k == c10::aten::__getitem__) return set_outputs(n, all_known(n));
-    if (find_evaluator(n)) return set_outputs(n, true);  // evaluators produce compile-time values
+    if (find_value_evaluator(n)) return set_outputs(n, true);  // evaluators produce compile-time values
     if (n->blocks().empty() && n->maybeOperator() && all_known(n)) return set_outputs(n, true);
     set_outputs(n, false);
     if (find_converter(n)) return;

@@ -22,6 +22,9 @@ struct OutputTree {
   std::vector<OutputTree> items;
 };
 
+// One input's shapes: fixed (min == opt == max) or a range. Dims that differ between min and max
+// are dynamic; dynamic dims of different inputs at the same position with the same range are taken
+// to be one size (a batch or sequence length shared by all inputs).
 struct InputSpec {
   std::vector<int64_t> min, opt, max;
   // The engine input's dtype; empty: from the method's declared type (see input_dtype()).
@@ -32,6 +35,7 @@ struct ConvertedGraph {
   std::unique_ptr<ir::Graph> graph;  // FP32, before passes
   std::vector<std::string> input_names, output_names;
   std::vector<OutputTree> returns;   // one per graph output of the TorchScript method
+  std::vector<std::vector<int64_t>> opt_shapes;  // per input: the shape tactics are chosen for
 };
 
 // Converts; throws trtorch::Error naming the first unsupported or invalid node.

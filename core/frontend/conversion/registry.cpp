@@ -17,6 +17,7 @@ struct Registry {
   std::map<std::string, std::shared_ptr<ConverterPattern>> converters;
   std::vector<std::string> schemas;
   std::map<std::string, EvaluatorFn> evaluators;
+  std::map<std::string, EvaluatorFn> size_evaluators;
 };
 
 Registry& registry() {
@@ -49,6 +50,13 @@ RegisterEvaluators& RegisterEvaluators::kind(const std::string& qualified_kind, 
   return *this;
 }
 
+RegisterEvaluators& RegisterEvaluators::size_kind(const std::string& qualified_kind, EvaluatorFn fn) {
+  TRTORCH_CHECK(!registry().size_evaluators.count(qualified_kind), "size evaluator for ", qualified_kind,
+                " registered twice");
+  registry().size_evaluators[qualified_kind] = std::move(fn);
+  return *this;
+}
+
 const ConverterPattern* find_converter(const torch::jit::Node* n) {
   const c10::FunctionSchema* s = n->maybeSchema();
   if (!s) return nullptr;
@@ -56,9 +64,15 @@ const ConverterPattern* find_converter(const torch::jit::Node* n) {
   return it == registry().converters.end() ? nullptr : it->second.get();
 }
 
-const EvaluatorFn* find_evaluator(const torch::jit::Node* n) {
+const EvaluatorFn* find_value_evaluator(const torch::jit::Node* n) {
   auto it = registry().evaluators.find(n->kind().toQualString());
   return it == registry().evaluators.end() ? nullptr : &it->second;
+}
+
+const EvaluatorFn* find_evaluator(const torch::jit::Node* n) {
+  if (const EvaluatorFn* e = find_value_evaluator(n)) return e;
+  auto it = registry().size_evaluators.find(n->kind().toQualString());
+  return it == registry().size_evaluators.end() ? nullptr : &it->second;
 }
 
 std::vector<std::string> registered_schemas() {

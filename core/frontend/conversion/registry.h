@@ -42,10 +42,17 @@ using EvaluatorFn = std::function<bool(ConversionCtx&, const torch::jit::Node*)>
 class RegisterEvaluators {
  public:
   RegisterEvaluators& kind(const std::string& qualified_kind, EvaluatorFn fn);
+  // An evaluator of symbolic sizes (dynamic shapes): it handles the node only when an operand is
+  // a symbolic size and otherwise declines, so it says nothing about whether the op is supported
+  // (the static support check ignores it; a known-inputs op is evaluated as usual).
+  RegisterEvaluators& size_kind(const std::string& qualified_kind, EvaluatorFn fn);
 };
 
 const ConverterPattern* find_converter(const torch::jit::Node* n);
+// The node's evaluator, else its size evaluator, else null.
 const EvaluatorFn* find_evaluator(const torch::jit::Node* n);
+// The node's evaluator, not counting size evaluators (for the static support check).
+const EvaluatorFn* find_value_evaluator(const torch::jit::Node* n);
 // Every registered converter schema, sorted (for the README's list of supported ops).
 std::vector<std::string> registered_schemas();
 std::vector<std::string> registered_evaluator_kinds();

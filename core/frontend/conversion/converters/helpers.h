@@ -33,10 +33,14 @@ inline ir::Value* binary(ConversionCtx& ctx, ir::Value* a, ir::Value* b, ir::Bin
   return ctx.add(ir::OpKind::Binary, attrs, {a, b});
 }
 
-inline ir::Value* reshape(ConversionCtx& ctx, ir::Value* x, std::vector<int64_t> shape) {
+// Target entries may be symbolic sizes (dynamic shapes); one may be -1.
+inline ir::Value* reshape(ConversionCtx& ctx, ir::Value* x, std::vector<ir::Dim> shape) {
   ir::ReshapeAttrs a;
   a.shape = std::move(shape);
   return ctx.add(ir::OpKind::Reshape, a, {x});
+}
+inline ir::Value* reshape(ConversionCtx& ctx, ir::Value* x, const std::vector<int64_t>& shape) {
+  return reshape(ctx, x, ir::fixed_dims(shape));
 }
 
 inline ir::Value* transpose(ConversionCtx& ctx, ir::Value* x, std::vector<int64_t> perm) {
@@ -46,9 +50,14 @@ inline ir::Value* transpose(ConversionCtx& ctx, ir::Value* x, std::vector<int64_
 }
 
 inline std::vector<int64_t> shape_of(const ConversionCtx& ctx, ir::Value* v) {
-  if (!v->type.is_static()) ctx.fail(str_cat("tensor with symbolic dims ", v->type.str(), " is not supported here yet"));
+  if (!v->type.is_static())
+    ctx.fail(str_cat("this op does not support dynamic dims yet (input ", v->type.str(),
+                     "); give the model's inputs fixed shapes"));
   return v->type.static_shape();
 }
+
+// The dims of v, static or symbolic.
+inline const std::vector<ir::Dim>& dims_of(ir::Value* v) { return v->type.dims; }
 
 inline ir::Value* compare(ConversionCtx& ctx, ir::Value* a, ir::Value* b, ir::CompareKind k) {
   ir::CompareAttrs attrs;

@@ -152,7 +152,7 @@ void add_index(ConversionCtx& ctx, const Node* n) {
   }
   if (shape_of(ctx, linear) != bshape) {
     ir::ExpandAttrs e;
-    e.shape = bshape;
+    e.shape = ir::fixed_dims(bshape);
     linear = ctx.add(ir::OpKind::Expand, e, {linear});
   }
   ir::GatherAttrs g;

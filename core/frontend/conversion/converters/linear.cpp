@@ -26,12 +26,12 @@ ir::Value* matmul(ConversionCtx& ctx, const torch::jit::Value* av, const torch::
   int64_t ra = a->type.rank(), rb = b->type.rank();
   if (ra == 0 || rb == 0) ctx.fail("matmul of a 0-D tensor");
   bool squeeze_a = ra == 1, squeeze_b = rb == 1;
-  if (squeeze_a) a = reshape(ctx, a, {1, shape_of(ctx, a)[0]});
-  if (squeeze_b) b = reshape(ctx, b, {shape_of(ctx, b)[0], 1});
+  if (squeeze_a) a = reshape(ctx, a, std::vector<ir::Dim>{1, dims_of(a)[0]});
+  if (squeeze_b) b = reshape(ctx, b, std::vector<ir::Dim>{dims_of(b)[0], 1});
   ir::Value* out = ctx.add(ir::OpKind::MatMul, ir::MatMulAttrs{}, {a, b});
   if (squeeze_a || squeeze_b) {
-    auto s = shape_of(ctx, out);
-    std::vector<int64_t> t(s.begin(), s.end() - 2);
+    const std::vector<ir::Dim> s = dims_of(out);
+    std::vector<ir::Dim> t(s.begin(), s.end() - 2);
     if (!squeeze_a) t.push_back(s[s.size() - 2]);
     if (!squeeze_b) t.push_back(s.back());
     out = reshape(ctx, out, t);

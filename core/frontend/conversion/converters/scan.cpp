@@ -10,8 +10,8 @@ using torch::jit::Node;
 ir::Value* slice(ConversionCtx& ctx, ir::Value* x, int64_t axis, int64_t start, int64_t end) {
   ir::SliceAttrs a;
   a.axis = axis;
-  a.start = start;
-  a.end = end;
+  a.start = ir::Dim::fixed(start);
+  a.end = ir::Dim::fixed(end);
   return ctx.add(ir::OpKind::Slice, a, {x});
 }
 
@@ -51,7 +51,7 @@ void add_diff(ConversionCtx& ctx, const Node* n) {
       std::vector<int64_t> one = s;
       one[size_t(d)] = 1;
       ir::ExpandAttrs e;
-      e.shape = one;
+      e.shape = ir::fixed_dims(one);
       p = ctx.add(ir::OpKind::Expand, e, {p});
     }
     auto ps = shape_of(ctx, p);

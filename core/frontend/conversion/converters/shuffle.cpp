@@ -10,11 +10,11 @@ namespace {
 
 using torch::jit::Node;
 
-ir::Value* slice(ConversionCtx& ctx, ir::Value* x, int64_t axis, int64_t start, int64_t end, int64_t step) {
+ir::Value* slice(ConversionCtx& ctx, ir::Value* x, int64_t axis, ir::Dim start, ir::Dim end, int64_t step) {
   ir::SliceAttrs a;
   a.axis = axis;
-  a.start = start;
-  a.end = end;
+  a.start = std::move(start);
+  a.end = std::move(end);
   a.step = step;
   return ctx.add(ir::OpKind::Slice, a, {x});
 }
@@ -23,6 +23,29 @@ ir::Value* slice(ConversionCtx& ctx, ir::Value* x, int64_t axis, int64_t start, 
 int64_t clamp_index(int64_t i, int64_t n) {
   if (i < 0) i += n;
   return std::min(std::max<int64_t>(i, 0), n);
+}
+
+// A slice bound (None: `dflt`) against a dim of size `len`, which may be symbolic: a symbolic
+// bound is taken as is (shape inference proves it in range); a constant one is normalized as
+// torch does, which with a dynamic `len` must come out the same for every size in its range.
+ir::Dim slice_bound(const ConversionCtx& ctx, const torch::jit::Value* v, const ir::Dim& len, const ir::Dim& dflt) {
+  if (ctx.is_none(v)) return dflt;
+  if (ctx.arg(v).kind == Arg::Kind::kSymInt) return ctx.to_dim(v);
+  const int64_t i = ctx.to_int(v);
+  if (len.is_static()) return ir::Dim::fixed(clamp_index(i, len.min));
+  if (i >= len.max) return len;                               // "to the end" (e.g. INT64_MAX)
+  if (i >= 0 && i <= len.min) return ir::Dim::fixed(i);
+  if (i < 0 && len.min + i >= 0) return len + ir::Dim::fixed(i);  // from the end
+  ctx.fail(str_cat("slice bound ", i, " against the dynamic size ", len.str(), " (range [", len.min, ", ", len.max,
+                   "]) is clamped differently across the range"));
+}
+
+// The static size of dim `d` of x (chunk / split / unbind need it known at compile time).
+int64_t static_dim(const ConversionCtx& ctx, ir::Value* x, int64_t d) {
+  const ir::Dim& dim = x->type.dims[size_t(d)];
+  if (!dim.is_static())
+    ctx.fail(str_cat("dim ", d, " of ", x->type.str(), " is dynamic; splitting along a dynamic dim is not supported"));
+  return dim.min;
 }
 
 void set_list_output(ConversionCtx& ctx, const Node* n, const std::vector<ir::Value*>& parts) {
@@ -36,16 +59,16 @@ std::vector<ir::Value*> split(ConversionCtx& ctx, ir::Value* x, int64_t dim, con
   std::vector<ir::Value*> parts;
   int64_t start = 0;
   for (int64_t s : sizes) {
-    parts.push_back(slice(ctx, x, dim, start, start + s, 1));
+    parts.push_back(slice(ctx, x, dim, ir::Dim::fixed(start), ir::Dim::fixed(start + s), 1));
     start += s;
   }
   return parts;
 }
 
 ir::Value* unsqueeze(ConversionCtx& ctx, ir::Value* x, int64_t dim) {
-  auto s = shape_of(ctx, x);
+  auto s = dims_of(x);
   int64_t d = normalize_dim(ctx, dim, int64_t(s.size()) + 1);
-  s.insert(s.begin() + d, 1);
+  s.insert(s.begin() + d, ir::Dim::fixed(1));
   return reshape(ctx, x, s);
 }
 
@@ -62,34 +85,32 @@ static auto reg =
                    "aten::reshape(Tensor(a) self, SymInt[] shape) -> Tensor(a)",
                    "aten::_reshape_alias(Tensor(a) self, SymInt[] size, SymInt[] stride) -> Tensor(a)"},
                   [](ConversionCtx& ctx, const Node* n) {
-                    ctx.set_output(0, reshape(ctx, ctx.tensor(n->input(0)), ctx.to_ints(n->input(1))));
+                    ctx.set_output(0, reshape(ctx, ctx.tensor(n->input(0)), ctx.to_dims(n->input(1))));
                   }})
         .pattern({{"aten::flatten.using_ints(Tensor(a) self, int start_dim=0, int end_dim=-1) -> Tensor(a)"},
                   [](ConversionCtx& ctx, const Node* n) {
                     ir::Value* x = ctx.tensor(n->input(0));
-                    auto s = shape_of(ctx, x);
+                    auto s = dims_of(x);
                     if (s.empty()) {
-                      ctx.set_output(0, reshape(ctx, x, {1}));
+                      ctx.set_output(0, reshape(ctx, x, std::vector<int64_t>{1}));
                       return;
                     }
                     int64_t r = int64_t(s.size());
                     int64_t a = normalize_dim(ctx, ctx.to_int(n->input(1)), r);
                     int64_t b = normalize_dim(ctx, ctx.to_int(n->input(2)), r);
                     if (a > b) ctx.fail("flatten: start_dim is after end_dim");
-                    std::vector<int64_t> t(s.begin(), s.begin() + a);
-                    int64_t m = 1;
-                    for (int64_t i = a; i <= b; ++i) m *= s[size_t(i)];
-                    t.push_back(m);
+                    std::vector<ir::Dim> t(s.begin(), s.begin() + a);
+                    t.push_back(ir::dims_product(std::vector<ir::Dim>(s.begin() + a, s.begin() + b + 1)));
                     t.insert(t.end(), s.begin() + b + 1, s.end());
                     ctx.set_output(0, reshape(ctx, x, t));
                   }})
         .pattern({{"aten::unflatten.int(Tensor(a) self, int dim, SymInt[] sizes) -> Tensor(a)"},
                   [](ConversionCtx& ctx, const Node* n) {
                     ir::Value* x = ctx.tensor(n->input(0));
-                    auto s = shape_of(ctx, x);
+                    auto s = dims_of(x);
                     int64_t d = normalize_dim(ctx, ctx.to_int(n->input(1)), int64_t(s.size()));
-                    auto sizes = ctx.to_ints(n->input(2));
-                    std::vector<int64_t> t(s.begin(), s.begin() + d);
+                    auto sizes = ctx.to_dims(n->input(2));
+                    std::vector<ir::Dim> t(s.begin(), s.begin() + d);
                     t.insert(t.end(), sizes.begin(), sizes.end());  // one -1 allowed, as torch
                     t.insert(t.end(), s.begin() + d + 1, s.end());
                     ctx.set_output(0, reshape(ctx, x, t));
@@ -126,11 +147,16 @@ static auto reg =
         .pattern({{"aten::squeeze.dim(Tensor(a) self, int dim) -> Tensor(a)", "aten::squeeze(Tensor(a) self) -> Tensor(a)"},
                   [](ConversionCtx& ctx, const Node* n) {
                     ir::Value* x = ctx.tensor(n->input(0));
-                    auto s = shape_of(ctx, x);
-                    std::vector<int64_t> t;
+                    auto s = dims_of(x);
+                    std::vector<ir::Dim> t;
                     int64_t only = n->inputs().size() > 1 ? normalize_dim(ctx, ctx.to_int(n->input(1)), int64_t(s.size())) : -1;
-                    for (size_t i = 0; i < s.size(); ++i)
-                      if (!(s[i] == 1 && (only < 0 || int64_t(i) == only))) t.push_back(s[i]);
+                    for (size_t i = 0; i < s.size(); ++i) {
+                      // squeeze() without a dim cannot know whether a dynamic dim will be 1.
+                      if (only < 0 && !s[i].is_static() && s[i].min <= 1)
+                        ctx.fail(str_cat("squeeze() of ", x->type.str(), ": dynamic dim ", i,
+                                         " may be 1; squeeze a given dim instead"));
+                      if (!(s[i] == ir::Dim::fixed(1) && (only < 0 || int64_t(i) == only))) t.push_back(s[i]);
+                    }
                     ctx.set_output(0, reshape(ctx, x, t));
                   }})
         .pattern({{"aten::cat(Tensor[] tensors, int dim=0) -> Tensor", "aten::concat(Tensor[] tensors, int dim=0) -> Tensor"},
@@ -162,14 +188,13 @@ static auto reg =
         .pattern({{"aten::chunk(Tensor(a -> *) self, int chunks, int dim=0) -> Tensor(a)[]"},
                   [](ConversionCtx& ctx, const Node* n) {
                     ir::Value* x = ctx.tensor(n->input(0));
-                    auto s = shape_of(ctx, x);
-                    int64_t d = normalize_dim(ctx, ctx.to_int(n->input(2)), int64_t(s.size()));
+                    int64_t d = normalize_dim(ctx, ctx.to_int(n->input(2)), x->type.rank());
+                    const int64_t len = static_dim(ctx, x, d);
                     int64_t chunks = ctx.to_int(n->input(1));
                     if (chunks <= 0) ctx.fail("chunk count must be positive");
-                    int64_t size = (s[size_t(d)] + chunks - 1) / chunks;
+                    int64_t size = (len + chunks - 1) / chunks;
                     std::vector<int64_t> sizes;
-                    for (int64_t start = 0; start < s[size_t(d)]; start += size)
-                      sizes.push_back(std::min(size, s[size_t(d)] - start));
+                    for (int64_t start = 0; start < len; start += size) sizes.push_back(std::min(size, len - start));
                     set_list_output(ctx, n, split(ctx, x, d, sizes));
                   }})
         .pattern({{"aten::split.Tensor(Tensor(a -> *) self, SymInt split_size, int dim=0) -> Tensor(a)[]",
@@ -177,60 +202,58 @@ static auto reg =
                    "aten::split_with_sizes(Tensor(a -> *) self, SymInt[] split_sizes, int dim=0) -> Tensor(a)[]"},
                   [](ConversionCtx& ctx, const Node* n) {
                     ir::Value* x = ctx.tensor(n->input(0));
-                    auto s = shape_of(ctx, x);
-                    int64_t d = normalize_dim(ctx, ctx.to_int(n->input(2)), int64_t(s.size()));
+                    int64_t d = normalize_dim(ctx, ctx.to_int(n->input(2)), x->type.rank());
+                    const int64_t len = static_dim(ctx, x, d);
                     std::vector<int64_t> sizes;
                     auto iv = ctx.ivalue(n->input(1));
                     if (iv.isInt()) {
                       int64_t size = iv.toInt();
                       if (size <= 0) ctx.fail("split size must be positive");
-                      for (int64_t start = 0; start < s[size_t(d)]; start += size)
-                        sizes.push_back(std::min(size, s[size_t(d)] - start));
+                      for (int64_t start = 0; start < len; start += size) sizes.push_back(std::min(size, len - start));
                     } else {
                       sizes = ctx.to_ints(n->input(1));
                       int64_t total = 0;
                       for (int64_t v : sizes) total += v;
-                      if (total != s[size_t(d)])
-                        ctx.fail(str_cat("split sizes add up to ", total, " but the dim has ", s[size_t(d)]));
+                      if (total != len) ctx.fail(str_cat("split sizes add up to ", total, " but the dim has ", len));
                     }
                     set_list_output(ctx, n, split(ctx, x, d, sizes));
                   }})
         .pattern({{"aten::unbind.int(Tensor(a -> *) self, int dim=0) -> Tensor(a)[]"},
                   [](ConversionCtx& ctx, const Node* n) {
                     ir::Value* x = ctx.tensor(n->input(0));
-                    auto s = shape_of(ctx, x);
-                    int64_t d = normalize_dim(ctx, ctx.to_int(n->input(1)), int64_t(s.size()));
-                    auto t = s;
+                    auto t = dims_of(x);
+                    int64_t d = normalize_dim(ctx, ctx.to_int(n->input(1)), int64_t(t.size()));
+                    const int64_t len = static_dim(ctx, x, d);
                     t.erase(t.begin() + d);
                     std::vector<ir::Value*> parts;
-                    for (int64_t i = 0; i < s[size_t(d)]; ++i) parts.push_back(reshape(ctx, slice(ctx, x, d, i, i + 1, 1), t));
+                    for (int64_t i = 0; i < len; ++i)
+                      parts.push_back(reshape(ctx, slice(ctx, x, d, ir::Dim::fixed(i), ir::Dim::fixed(i + 1), 1), t));
                     set_list_output(ctx, n, parts);
                   }})
         .pattern({{"aten::slice.Tensor(Tensor(a) self, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1) -> Tensor(a)"},
                   [](ConversionCtx& ctx, const Node* n) {
                     ir::Value* x = ctx.tensor(n->input(0));
-                    auto s = shape_of(ctx, x);
-                    int64_t d = normalize_dim(ctx, ctx.to_int(n->input(1)), int64_t(s.size()));
-                    int64_t len = s[size_t(d)];
-                    int64_t start = ctx.is_none(n->input(2)) ? 0 : clamp_index(ctx.to_int(n->input(2)), len);
-                    int64_t end = ctx.is_none(n->input(3)) ? len : clamp_index(ctx.to_int(n->input(3)), len);
+                    int64_t d = normalize_dim(ctx, ctx.to_int(n->input(1)), x->type.rank());
+                    const ir::Dim len = x->type.dims[size_t(d)];
+                    ir::Dim start = slice_bound(ctx, n->input(2), len, ir::Dim::fixed(0));
+                    ir::Dim end = slice_bound(ctx, n->input(3), len, len);
                     int64_t step = ctx.to_int(n->input(4));
                     if (step <= 0) ctx.fail("slice step must be positive");
-                    if (end < start) end = start;
-                    ctx.set_output(0, start == 0 && end == len && step == 1 ? x : slice(ctx, x, d, start, end, step));
+                    if (start.is_static() && end.is_static() && end.min < start.min) end = start;
+                    const bool whole = start == ir::Dim::fixed(0) && end == len && step == 1;
+                    ctx.set_output(0, whole ? x : slice(ctx, x, d, start, end, step));
                   }})
         .pattern({{"aten::select.int(Tensor(a) self, int dim, SymInt index) -> Tensor(a)"},
                   [](ConversionCtx& ctx, const Node* n) {
                     ir::Value* x = ctx.tensor(n->input(0));
-                    auto s = shape_of(ctx, x);
-                    int64_t d = normalize_dim(ctx, ctx.to_int(n->input(1)), int64_t(s.size()));
+                    auto t = dims_of(x);
+                    int64_t d = normalize_dim(ctx, ctx.to_int(n->input(1)), int64_t(t.size()));
+                    const int64_t len = static_dim(ctx, x, d);
                     int64_t i = ctx.to_int(n->input(2));
-                    if (i < -s[size_t(d)] || i >= s[size_t(d)])
-                      ctx.fail(str_cat("index ", i, " is out of range for dim ", d, " of size ", s[size_t(d)]));
-                    if (i < 0) i += s[size_t(d)];
-                    auto t = s;
+                    if (i < -len || i >= len) ctx.fail(str_cat("index ", i, " is out of range for dim ", d, " of size ", len));
+                    if (i < 0) i += len;
                     t.erase(t.begin() + d);
-                    ctx.set_output(0, reshape(ctx, slice(ctx, x, d, i, i + 1, 1), t));
+                    ctx.set_output(0, reshape(ctx, slice(ctx, x, d, ir::Dim::fixed(i), ir::Dim::fixed(i + 1), 1), t));
                   }})
         // The aten::to family and type_as: dtype casts (cast_to); device and memory-format
         // arguments are ignored (the engine decides where and how it runs).

@@ -47,13 +47,13 @@ ir::Value* where(ConversionCtx& ctx, ir::Value* cond, ir::Value* a, ir::Value* b
 }
 
 // x broadcast to `size` (torch.expand: -1 keeps the input's dim; new leading dims are given).
-ir::Value* expand(ConversionCtx& ctx, ir::Value* x, std::vector<int64_t> size) {
-  auto s = shape_of(ctx, x);
+ir::Value* expand(ConversionCtx& ctx, ir::Value* x, std::vector<ir::Dim> size) {
+  const auto& s = dims_of(x);
   if (size.size() < s.size())
     ctx.fail(str_cat("expand to ", size.size(), " dims is below the input's rank ", s.size()));
   const size_t off = size.size() - s.size();
   for (size_t i = 0; i < size.size(); ++i) {
-    if (size[i] != -1) continue;
+    if (size[i] != ir::Dim::fixed(-1)) continue;
     if (i < off) ctx.fail("expand: -1 is not allowed for a new leading dim");
     size[i] = s[i - off];
   }
@@ -66,8 +66,10 @@ ir::Value* expand(ConversionCtx& ctx, ir::Value* x, std::vector<int64_t> size) {
 void add_layer_norm(ConversionCtx& ctx, const Node* n) {
   ir::Value* x = ctx.tensor(n->input(0));
   auto norm = ctx.to_ints(n->input(1));
-  auto s = shape_of(ctx, x);
-  if (norm.empty() || norm.size() > s.size() || !std::equal(norm.begin(), norm.end(), s.end() - int64_t(norm.size())))
+  const auto& s = dims_of(x);
+  if (norm.empty() || norm.size() > s.size() ||
+      !std::equal(norm.begin(), norm.end(), s.end() - int64_t(norm.size()),
+                  [](int64_t a, const ir::Dim& b) { return ir::Dim(a) == b; }))
     ctx.fail(str_cat("normalized_shape does not match the last dims of ", x->type.str()));
   ir::LayerNormAttrs a;
   a.normalized_rank = int64_t(norm.size());
@@ -108,7 +110,7 @@ void add_sdpa(ConversionCtx& ctx, const Node* n) {
   ir::DType dt = q->type.dtype;
   ir::Value* k = ctx.tensor_as(n->input(1), dt);
   ir::Value* v = ctx.tensor_as(n->input(2), dt);
-  auto qs = shape_of(ctx, q), ks = shape_of(ctx, k), vs = shape_of(ctx, v);
+  const auto &qs = dims_of(q), &ks = dims_of(k), &vs = dims_of(v);
   if (qs.size() < 2 || ks.size() != qs.size() || vs.size() != qs.size())
     ctx.fail("query, key and value need one rank >= 2");
   if (ctx.to_double(n->input(4)) != 0.0) ctx.fail("dropout_p must be 0 for inference");
@@ -118,7 +120,8 @@ void add_sdpa(ConversionCtx& ctx, const Node* n) {
   if (!std::equal(qs.begin(), qs.end() - 2, ks.begin()) || !std::equal(qs.begin(), qs.end() - 2, vs.begin()))
     ctx.fail("query, key and value must have the same leading (batch, head) dims (grouped-query attention and "
              "broadcast batch dims are not supported yet)");
-  const int64_t E = qs.back();
+  if (!qs.back().is_static()) ctx.fail(str_cat("the head size of ", q->type.str(), " must be static"));
+  const int64_t E = qs.back().min;
   const double scale = ctx.is_none(n->input(6)) ? 1.0 / std::sqrt(double(E)) : ctx.to_double(n->input(6));
   ir::Value* bias = nullptr;
   if (has_mask) {
@@ -151,17 +154,17 @@ void add_native_mha(ConversionCtx& ctx, const Node* n) {
   std::vector<ir::Value*> qkv;
   for (int64_t i = 0; i < 3; ++i) {
     ir::Value* x = i == 0 ? query : ctx.tensor_as(n->input(size_t(i)), dt);
-    auto xs = shape_of(ctx, x);
-    if (xs.size() != 3 || xs[2] != E) ctx.fail(str_cat("multi-head attention expects [N, L, ", E, "] inputs"));
+    const auto& xs = dims_of(x);
+    if (xs.size() != 3 || xs[2] != ir::Dim(E)) ctx.fail(str_cat("multi-head attention expects [N, L, ", E, "] inputs"));
     ir::Value* y = ctx.add(ir::OpKind::Linear, ir::LinearAttrs{},
                            {x, ctx.constant(w.narrow(0, i * E, E).contiguous().to(runtime::to_torch_dtype(dt))),
                             ctx.constant(b.narrow(0, i * E, E).contiguous().to(runtime::to_torch_dtype(dt)))});
-    y = reshape(ctx, y, {xs[0], xs[1], H, D});
+    y = reshape(ctx, y, std::vector<ir::Dim>{xs[0], xs[1], H, D});
     qkv.push_back(transpose(ctx, y, {0, 2, 1, 3}));
   }
   ir::Value* o = attention(ctx, qkv[0], qkv[1], qkv[2], nullptr, 1.0 / std::sqrt(double(D)), false);  // [N, H, L, D]
-  auto os = shape_of(ctx, o);
-  o = reshape(ctx, transpose(ctx, o, {0, 2, 1, 3}), {os[0], os[2], E});
+  const std::vector<ir::Dim> os = dims_of(o);
+  o = reshape(ctx, transpose(ctx, o, {0, 2, 1, 3}), std::vector<ir::Dim>{os[0], os[2], E});
   ctx.set_output(0, ctx.add(ir::OpKind::Linear, ir::LinearAttrs{}, {o, ctx.tensor_as(n->input(7), dt),
                                                                    ctx.tensor_as(n->input(8), dt)}));
   ctx.set(n->output(1), Arg::of_ivalue(c10::IValue()));
@@ -184,7 +187,7 @@ static auto reg =
                     ir::Value* x = ctx.tensor(n->input(0));
                     ir::Value* idx = ctx.tensor(n->input(2));
                     if (idx->type.rank() > 1) ctx.fail(str_cat("index must be 0-D or 1-D, got ", idx->type.str()));
-                    if (idx->type.rank() == 0) idx = reshape(ctx, idx, {1});
+                    if (idx->type.rank() == 0) idx = reshape(ctx, idx, std::vector<int64_t>{1});
                     ctx.set_output(0, gather(ctx, x, idx, normalize_dim(ctx, ctx.to_int(n->input(1)), x->type.rank())));
                   },
                   [](const ConversionCtx& ctx, const Node* n) { return int_indices(ctx, n, 2); }})
@@ -207,12 +210,12 @@ static auto reg =
                   [](ConversionCtx& ctx, const Node* n) { add_where(ctx, n, 0, 1, 2); }})
         .pattern({{"aten::expand(Tensor(a) self, SymInt[] size, *, bool implicit=False) -> Tensor(a)"},
                   [](ConversionCtx& ctx, const Node* n) {
-                    ctx.set_output(0, expand(ctx, ctx.tensor(n->input(0)), ctx.to_ints(n->input(1))));
+                    ctx.set_output(0, expand(ctx, ctx.tensor(n->input(0)), ctx.to_dims(n->input(1))));
                   }})
         .pattern({{"aten::expand_as(Tensor(a) self, Tensor other) -> Tensor(a)"},
                   [](ConversionCtx& ctx, const Node* n) {
                     ir::Value* other = ctx.tensor(n->input(1));
-                    ctx.set_output(0, expand(ctx, ctx.tensor(n->input(0)), shape_of(ctx, other)));
+                    ctx.set_output(0, expand(ctx, ctx.tensor(n->input(0)), dims_of(other)));
                   }})
         .pattern({{"aten::scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask=None, "
                    "float dropout_p=0., bool is_causal=False, *, float? scale=None, bool enable_gqa=False) -> Tensor"},

@@ -44,12 +44,19 @@ static auto evaluators =
         .kind("aten::size",
               [](ConversionCtx& ctx, const Node* n) {
                 if (!is_engine_tensor(ctx, n->input(0))) return false;
-                auto shape = static_shape(ctx, n->input(0));
+                // Dynamic dims give symbolic sizes (sizes.cpp); a shape with any is a list of Args.
+                const ir::TensorType& t = ctx.arg(n->input(0)).tensor->type;
                 if (n->inputs().size() == 1) {
-                  ctx.set(n->output(), Arg::of_ivalue(c10::IValue(shape)));
+                  if (t.is_static()) {
+                    ctx.set(n->output(), Arg::of_ivalue(c10::IValue(t.static_shape())));
+                  } else {
+                    std::vector<Arg> items;
+                    for (const ir::Dim& d : t.dims) items.push_back(Arg::of_dim(d));
+                    ctx.set(n->output(), Arg::of_list(std::move(items), n->output()->type()));
+                  }
                 } else {
-                  int64_t d = normalize_dim(ctx, ctx.to_int(n->input(1)), int64_t(shape.size()));
-                  ctx.set(n->output(), Arg::of_ivalue(shape[size_t(d)]));
+                  int64_t d = normalize_dim(ctx, ctx.to_int(n->input(1)), t.rank());
+                  ctx.set(n->output(), Arg::of_dim(t.dims[size_t(d)]));
                 }
                 return true;
               })
@@ -62,7 +69,7 @@ static auto evaluators =
         .kind("aten::numel",
               [](ConversionCtx& ctx, const Node* n) {
                 if (!is_engine_tensor(ctx, n->input(0))) return false;
-                ctx.set(n->output(), Arg::of_ivalue(ir::numel_of(static_shape(ctx, n->input(0)))));
+                ctx.set(n->output(), Arg::of_dim(ir::dims_product(ctx.arg(n->input(0)).tensor->type.dims)));
                 return true;
               })
         .kind("prim::dtype",
@@ -126,7 +133,9 @@ static auto evaluators =
             return true;
           }
           if (a.kind == Arg::Kind::kTensor) {
-            ctx.set(n->output(), Arg::of_ivalue(static_shape(ctx, n->input(0)).at(0)));
+            const ir::TensorType& t = a.tensor->type;
+            if (t.rank() == 0) ctx.fail("len() of a 0-d tensor");
+            ctx.set(n->output(), Arg::of_dim(t.dims[0]));
             return true;
           }
           return false;

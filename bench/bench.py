@@ -190,7 +190,8 @@ def run_config(model_name, batch, prec, args):
         try:
             r = measure(name, make, xs, ref, args.iters)
         except Exception as e:  # reported in the table, never hidden
-            r = {"backend": name, "error": str(e).splitlines()[0][:200]}
+            print(f"{model_name} b{batch} {prec} {name} failed:\n{e}", file=sys.stderr, flush=True)
+            r = {"backend": name, "error": " ".join(str(e).split())[:600]}
         r.update({"model": model_name, "batch": batch, "precision": prec})
         rows.append(r)
         print(json.dumps(r), flush=True)

@@ -186,6 +186,7 @@ KernelArgs kernel_args(Problem& p, const std::string* tactic, const TacticOption
 HostTensor run_kernel(Problem& p, Kernel& k) {
   DeviceBuffer scratch(k.scratch_bytes());
   TRTORCH_CUDA_CHECK(cudaMemset(p.dy.get(), 0xff, p.dy.bytes()));  // NaN-fill: every element must be written
+  TRTORCH_CUDA_CHECK(cudaDeviceSynchronize());  // legacy-stream work before non-blocking-stream launches
   k.launch(p.in_ptrs, {p.dy.get()}, scratch.get(), ctx().stream());
   TRTORCH_CUDA_CHECK(cudaStreamSynchronize(ctx().stream()));
   HostTensor y = download(p.dy.get(), p.cfg.dtype, p.y_shape);
@@ -360,6 +361,7 @@ TEST(CudaConv, CapturesIntoCudaGraph) {
   k->launch(p->in_ptrs, {p->dy.get()}, scratch.get(), ctx().stream());
   TRTORCH_CUDA_CHECK(cudaStreamSynchronize(ctx().stream()));
   TRTORCH_CUDA_CHECK(cudaMemset(p->dy.get(), 0xff, p->dy.bytes()));
+  TRTORCH_CUDA_CHECK(cudaDeviceSynchronize());  // legacy-stream work before non-blocking-stream launches
 
   cudaStream_t s;
   TRTORCH_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));

@@ -318,10 +318,12 @@ struct DeviceTensor {
     ptr = static_cast<char*>(buf.get()) + size_t(offset) * dtype_size(t.dtype);
     HostTensor p = to_physical(t, layout);
     TRTORCH_CUDA_CHECK(cudaMemcpy(ptr, p.data(), p.nbytes(), cudaMemcpyHostToDevice));
+    TRTORCH_CUDA_CHECK(cudaDeviceSynchronize());  // legacy-stream work before non-blocking-stream launches
   }
   DeviceTensor(DType dt, const Shape& shape, int offset) : buf(size_t(numel_of(shape)) * dtype_size(dt) + 64) {
     ptr = static_cast<char*>(buf.get()) + size_t(offset) * dtype_size(dt);
     TRTORCH_CUDA_CHECK(cudaMemset(buf.get(), poison_byte(dt), buf.bytes()));
+    TRTORCH_CUDA_CHECK(cudaDeviceSynchronize());  // legacy-stream work before non-blocking-stream launches
   }
   HostTensor download(DType dt, const Shape& shape, cu::Layout layout) const {
     return from_physical(cuda_test::download(ptr, dt, shape), layout);
@@ -462,12 +464,15 @@ TEST(CudaElementwiseDirect, Indices64) {
   const size_t bytes = size_t(3 * M) * 2;
   cu::DeviceBuffer a(bytes), y(bytes), b(3 * 2);
   TRTORCH_CUDA_CHECK(cudaMemset(a.get(), 0x3c, bytes));
+  TRTORCH_CUDA_CHECK(cudaDeviceSynchronize());  // legacy-stream work before non-blocking-stream launches
   TRTORCH_CUDA_CHECK(cudaMemset(y.get(), 0xff, bytes));
+  TRTORCH_CUDA_CHECK(cudaDeviceSynchronize());  // legacy-stream work before non-blocking-stream launches
   HostTensor hb(dt, {3, 1});
   hb.set(0, 1.0);
   hb.set(1, 2.0);
   hb.set(2, 4.0);
   TRTORCH_CUDA_CHECK(cudaMemcpy(b.get(), hb.data(), 6, cudaMemcpyHostToDevice));
+  TRTORCH_CUDA_CHECK(cudaDeviceSynchronize());  // legacy-stream work before non-blocking-stream launches
   kernel->launch({a.get(), b.get()}, {y.get()}, nullptr, ctx().stream());
   TRTORCH_CUDA_CHECK(cudaStreamSynchronize(ctx().stream()));
   HostTensor one(dt, {1});

@@ -118,6 +118,7 @@ inline HostTensor relayout(const HostTensor& t, bool to_nhwc) {
 inline cu::DeviceBuffer upload(const HostTensor& t) {
   cu::DeviceBuffer b(std::max<size_t>(t.nbytes(), 1));
   TRTORCH_CUDA_CHECK(cudaMemcpy(b.get(), t.data(), t.nbytes(), cudaMemcpyHostToDevice));
+  TRTORCH_CUDA_CHECK(cudaDeviceSynchronize());  // legacy-stream work before non-blocking-stream launches
   return b;
 }
 
@@ -179,6 +180,7 @@ inline void check(const std::string& name, const std::function<std::unique_ptr<G
     got.emplace_back(engine->graph->outputs()[i]->type.dtype, out_shapes[i]);
     douts.emplace_back(std::max<size_t>(got[i].nbytes(), 1));
     TRTORCH_CUDA_CHECK(cudaMemset(douts.back().get(), 0xff, got[i].nbytes()));  // NaN poison
+    TRTORCH_CUDA_CHECK(cudaDeviceSynchronize());  // legacy-stream work before non-blocking-stream launches
     out_ptrs.push_back(douts.back().get());
   }
   cu::DeviceBuffer ws(ex->workspace_size(shapes));
@@ -189,6 +191,7 @@ inline void check(const std::string& name, const std::function<std::unique_ptr<G
       if (ws.bytes()) TRTORCH_CUDA_CHECK(cudaMemset(ws.get(), 0xff, ws.bytes()));
       for (size_t i = 0; i < out_shapes.size(); ++i)
         TRTORCH_CUDA_CHECK(cudaMemset(out_ptrs[i], poison_byte(got[i].dtype), got[i].nbytes()));
+      TRTORCH_CUDA_CHECK(cudaDeviceSynchronize());
     }
     ex->execute(in_ptrs, shapes, out_ptrs, ws.get(), stream);
     TRTORCH_CUDA_CHECK(cudaStreamSynchronize(stream));

@@ -1,9 +1,12 @@
-// Data movement: Transpose (any permutation), Concat and Slice (2-D strided copies), Gather,
+// Data movement: Transpose (any permutation; contiguous runs in up to 16-byte words), Concat and Slice (2-D strided copies), Gather,
 // Where (a select) and Expand (a permutation kernel with stride 0 along broadcast dims), on any
 // dtype by element size. Constant, Identity and Reshape have no kernel (the executor gives them
 // storage or aliases their input).
+#include <algorithm>
+
 #include "core/backends/cuda/cuda_check.h"
 #include "core/backends/cuda/device_math.cuh"
+#include "core/backends/cuda/int_divider.cuh"
 #include "core/backends/cuda/kernel.h"
 
 namespace trtorch::backends::cuda {
@@ -57,6 +60,43 @@ __global__ void permute_kernel(const W* __restrict__ x, W* __restrict__ y, int64
   }
 }
 
+// The fast permutation: dims of size 1 dropped, output-adjacent dims that are adjacent in the
+// input merged, and the trailing run that stays contiguous (ViT's transpose(0, 1) of [L, B, E]
+// keeps rows of E) copied in words of up to 16 bytes; 32-bit index arithmetic with
+// multiply-high division. y[i] = x[sum_d coord_d(i / unit) * stride_d + i % unit] in words.
+struct PermuteParams {
+  int rank = 0;                  // dims left after merging, outermost first
+  IntDivider size[kMaxDims];     // output sizes
+  uint32_t stride[kMaxDims] = {};  // source strides, in words
+  IntDivider unit;               // words per contiguous run
+};
+
+template <typename W>
+__global__ void permute_runs_kernel(const W* __restrict__ x, W* __restrict__ y, uint32_t n, PermuteParams p) {
+  for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+    uint32_t inner;
+    uint32_t r = p.unit.divmod(i, inner);
+    uint32_t off = inner;
+    for (int d = p.rank - 1; d >= 0; --d) {
+      uint32_t c;
+      r = p.size[d].divmod(r, c);
+      off += c * p.stride[d];
+    }
+    y[i] = x[off];
+  }
+}
+
+template <int Bytes>
+struct Vec;
+template <>
+struct Vec<16> {
+  using type = uint4;
+};
+template <>
+struct Vec<8> {
+  using type = uint2;
+};
+
 class TransposeKernel : public Kernel {
  public:
   explicit TransposeKernel(const KernelArgs& a) : elem_(ir::dtype_size(a.inputs[0].dtype)), n_(a.inputs[0].numel()) {
@@ -69,23 +109,80 @@ class TransposeKernel : public Kernel {
       out_shape_.v[d] = in[size_t(perm[size_t(d)])];
       src_stride_.v[d] = st[size_t(perm[size_t(d)])];
     }
+    // Output dims (size, source stride in elements): drop 1s, merge d with d+1 where the source
+    // is contiguous across them, then split off the trailing contiguous run.
+    std::vector<std::pair<int64_t, int64_t>> dims;
+    for (int d = 0; d < rank_; ++d) {
+      const int64_t sz = out_shape_.v[d], sd = src_stride_.v[d];
+      if (sz == 1) continue;
+      if (!dims.empty() && dims.back().second == sd * sz) {
+        dims.back() = {dims.back().first * sz, sd};
+      } else {
+        dims.emplace_back(sz, sd);
+      }
+    }
+    int64_t unit = 1;
+    if (!dims.empty() && dims.back().second == 1) {
+      unit = dims.back().first;
+      dims.pop_back();
+    }
+    // The widest word that divides the run and every stride (in bytes).
+    word_ = 16;
+    auto divides = [&](int64_t elems) { return (elems * int64_t(elem_)) % word_ == 0; };
+    while (word_ > int(elem_) && !(divides(unit) && std::all_of(dims.begin(), dims.end(), [&](const auto& d) {
+                                     return divides(d.second);
+                                   })))
+      word_ /= 2;
+    const int64_t per_word = word_ / int64_t(elem_);
+    const int64_t n_words = n_ / per_word;
+    fast_ = n_words < (int64_t(1) << 31) && int(dims.size()) <= kMaxDims;
+    if (!fast_) return;
+    p_.rank = int(dims.size());
+    for (int d = 0; d < p_.rank; ++d) {
+      p_.size[d] = IntDivider(uint32_t(dims[size_t(d)].first));
+      p_.stride[d] = uint32_t(dims[size_t(d)].second / per_word);
+    }
+    p_.unit = IntDivider(uint32_t(unit / per_word));
+    n_words_ = uint32_t(n_words);
   }
   void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
     if (n_ == 0) return;
-    dispatch_size(elem_, [&](auto w) {
-      using W = decltype(w);
-      permute_kernel<W><<<grid_for(n_), kThreads, 0, s>>>(static_cast<const W*>(in[0]), static_cast<W*>(out[0]), n_,
-                                                         rank_, out_shape_, src_stride_);
-    });
+    const uintptr_t addr = reinterpret_cast<uintptr_t>(in[0]) | reinterpret_cast<uintptr_t>(out[0]);
+    if (fast_ && addr % uintptr_t(word_) == 0) {
+      auto go = [&](auto w) {
+        using W = decltype(w);
+        permute_runs_kernel<W><<<grid_for(n_words_), kThreads, 0, s>>>(static_cast<const W*>(in[0]),
+                                                                       static_cast<W*>(out[0]), n_words_, p_);
+      };
+      switch (word_) {
+        case 16: go(Vec<16>::type{}); break;
+        case 8: go(Vec<8>::type{}); break;
+        case 4: go(Word<4>::type{}); break;
+        case 2: go(Word<2>::type{}); break;
+        default: go(Word<1>::type{}); break;
+      }
+    } else {
+      dispatch_size(elem_, [&](auto w) {
+        using W = decltype(w);
+        permute_kernel<W><<<grid_for(n_), kThreads, 0, s>>>(static_cast<const W*>(in[0]), static_cast<W*>(out[0]),
+                                                           n_, rank_, out_shape_, src_stride_);
+      });
+    }
     TRTORCH_CUDA_CHECK_LAUNCH();
   }
-  std::string describe() const override { return str_cat("transpose rank ", rank_, " n=", n_); }
+  std::string describe() const override {
+    return str_cat("transpose rank ", rank_, " n=", n_, fast_ ? str_cat(" (", p_.rank, " dims, ", word_, "-byte words)") : "");
+  }
 
  private:
   size_t elem_;
   int64_t n_;
   int rank_ = 0;
   Dims8 out_shape_, src_stride_;
+  bool fast_ = false;
+  int word_ = 1;
+  uint32_t n_words_ = 0;
+  PermuteParams p_;
 };
 
 std::vector<int64_t> physical_shape(const std::vector<int64_t>& logical, bool nhwc) {

@@ -91,6 +91,11 @@ TEST_P(CudaBackend, EveryOp) {
   op("softmax last", {{4, 3, 300}}, OpKind::Softmax, SoftmaxAttrs{2, false});
   op("log softmax mid", {{4, 10, 6}}, OpKind::Softmax, SoftmaxAttrs{1, true});
   op("transpose", {{2, 3, 4, 5}}, OpKind::Transpose, TransposeAttrs{{0, 2, 3, 1}});
+  // Inner rows kept (copied in words of up to 16 bytes), merged dims, rows of odd length.
+  op("transpose rows [L,B,E]->[B,L,E]", {{7, 3, 64}}, OpKind::Transpose, TransposeAttrs{{1, 0, 2}});
+  op("transpose heads [B,S,H,d]->[B,H,S,d]", {{2, 5, 3, 8}}, OpKind::Transpose, TransposeAttrs{{0, 2, 1, 3}});
+  op("transpose merged dims", {{2, 3, 4, 6}}, OpKind::Transpose, TransposeAttrs{{2, 3, 0, 1}});
+  op("transpose odd rows", {{3, 5, 7}}, OpKind::Transpose, TransposeAttrs{{1, 0, 2}});
   SliceAttrs sa{1, 1, 6, 2};
   op("slice step 2", {{3, 7, 4}}, OpKind::Slice, sa);
   op("slice contiguous", {{3, 7, 4}}, OpKind::Slice, SliceAttrs{1, 2, 5, 1});

@@ -71,7 +71,7 @@ def cnn():
 
 def encoder_inputs(b, s):
     torch.manual_seed(b * 100 + s)
-    ids = torch.randint(0, 50, (b, s))
+    ids = torch.randint(0, 50, (b, s))  # within every vocabulary here
     mask = torch.ones(b, s, dtype=torch.long)
     mask[0, s // 2:] = 0
     return ids, mask
@@ -148,3 +148,52 @@ def test_shape_logic_on_a_dynamic_dim_that_needs_a_value_is_a_clear_error():
     with pytest.raises(trtorch.Error, match=r"comparing the sizes s0 \(range \[1, 4\]\) and 2 .*depends on the input shape"):
         trtorch.compile(torch.jit.script(NeedsValue()),
                         {"input_shapes": [{"min": [1, 3], "opt": [2, 3], "max": [4, 3]}], "device": "reference"})
+
+
+def hf_model(name):
+    transformers = pytest.importorskip("transformers")  # installed by scripts/setup.sh
+    torch.manual_seed(0)
+    if name == "bert":
+        model = transformers.BertModel(transformers.BertConfig(num_hidden_layers=2), add_pooling_layer=False)
+    else:
+        model = transformers.GPT2Model(transformers.GPT2Config(n_layer=2))
+
+    class LastHiddenState(nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, ids, mask, types):
+            if name == "bert":  # traced with token types, as BERT is used
+                return self.m(input_ids=ids, attention_mask=mask, token_type_ids=types, return_dict=False)[0]
+            return self.m(input_ids=ids, attention_mask=mask, return_dict=False)[0]
+
+    return LastHiddenState(model.eval()).eval()
+
+
+def hf_inputs(b, s):
+    ids, mask = encoder_inputs(b, s)
+    types = torch.zeros(b, s, dtype=torch.long)
+    types[:, s // 2:] = 1
+    return ids, mask, types
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", ["bert", "gpt2"])
+def test_transformers_models_with_dynamic_batch_and_sequence(device, name):
+    """transformers' BERT and GPT-2 (2 layers, traced): their masks come from aranges of the
+    sequence length and an index by aranges, positions from an arange: all dynamic here."""
+    import warnings
+    warnings.simplefilter("ignore")  # the tracer's warnings about transformers' Python-level checks
+    m = hf_model(name)
+    traced = torch.jit.trace(m, hf_inputs(2, 16))
+    spec = {"input_shapes": [{"min": [1, 8], "opt": [2, 64], "max": [4, 128]}] * 3, "device": device,
+            "input_dtypes": [torch.long] * 3}
+    trt = trtorch.compile(traced, spec)
+    dev = "cuda" if device == "gpu" else "cpu"
+    for b, s in [(1, 8), (2, 64), (4, 128), (3, 37)]:
+        xs = hf_inputs(b, s)
+        with torch.no_grad():
+            want = m(*xs)
+        got = trt(*[x.to(dev) for x in xs]).cpu()
+        assert max_rel_error(got, want) <= 1e-4, (b, s)

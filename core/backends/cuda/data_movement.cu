@@ -6,7 +6,7 @@
 
 #include "core/backends/cuda/cuda_check.h"
 #include "core/backends/cuda/device_math.cuh"
-#include "core/backends/cuda/int_divider.cuh"
+#include "core/backends/cuda/permute_plan.h"
 #include "core/backends/cuda/kernel.h"
 
 namespace trtorch::backends::cuda {
@@ -60,30 +60,11 @@ __global__ void permute_kernel(const W* __restrict__ x, W* __restrict__ y, int64
   }
 }
 
-// The fast permutation: dims of size 1 dropped, output-adjacent dims that are adjacent in the
-// input merged, and the trailing run that stays contiguous (ViT's transpose(0, 1) of [L, B, E]
-// keeps rows of E) copied in words of up to 16 bytes; 32-bit index arithmetic with
-// multiply-high division. y[i] = x[sum_d coord_d(i / unit) * stride_d + i % unit] in words.
-struct PermuteParams {
-  int rank = 0;                  // dims left after merging, outermost first
-  IntDivider size[kMaxDims];     // output sizes
-  uint32_t stride[kMaxDims] = {};  // source strides, in words
-  IntDivider unit;               // words per contiguous run
-};
-
+// The fast permutation (permute_plan.h): merged dims, contiguous runs in words of up to 16 bytes.
 template <typename W>
-__global__ void permute_runs_kernel(const W* __restrict__ x, W* __restrict__ y, uint32_t n, PermuteParams p) {
-  for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
-    uint32_t inner;
-    uint32_t r = p.unit.divmod(i, inner);
-    uint32_t off = inner;
-    for (int d = p.rank - 1; d >= 0; --d) {
-      uint32_t c;
-      r = p.size[d].divmod(r, c);
-      off += c * p.stride[d];
-    }
-    y[i] = x[off];
-  }
+__global__ void permute_runs_kernel(const W* __restrict__ x, W* __restrict__ y, PermutePlan p) {
+  for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < p.words; i += gridDim.x * blockDim.x)
+    y[i] = x[permute_source(p, i)];
 }
 
 template <int Bytes>
@@ -109,52 +90,19 @@ class TransposeKernel : public Kernel {
       out_shape_.v[d] = in[size_t(perm[size_t(d)])];
       src_stride_.v[d] = st[size_t(perm[size_t(d)])];
     }
-    // Output dims (size, source stride in elements): drop 1s, merge d with d+1 where the source
-    // is contiguous across them, then split off the trailing contiguous run.
-    std::vector<std::pair<int64_t, int64_t>> dims;
-    for (int d = 0; d < rank_; ++d) {
-      const int64_t sz = out_shape_.v[d], sd = src_stride_.v[d];
-      if (sz == 1) continue;
-      if (!dims.empty() && dims.back().second == sd * sz) {
-        dims.back() = {dims.back().first * sz, sd};
-      } else {
-        dims.emplace_back(sz, sd);
-      }
-    }
-    int64_t unit = 1;
-    if (!dims.empty() && dims.back().second == 1) {
-      unit = dims.back().first;
-      dims.pop_back();
-    }
-    // The widest word that divides the run and every stride (in bytes).
-    word_ = 16;
-    auto divides = [&](int64_t elems) { return (elems * int64_t(elem_)) % word_ == 0; };
-    while (word_ > int(elem_) && !(divides(unit) && std::all_of(dims.begin(), dims.end(), [&](const auto& d) {
-                                     return divides(d.second);
-                                   })))
-      word_ /= 2;
-    const int64_t per_word = word_ / int64_t(elem_);
-    const int64_t n_words = n_ / per_word;
-    fast_ = n_words < (int64_t(1) << 31) && int(dims.size()) <= kMaxDims;
-    if (!fast_) return;
-    p_.rank = int(dims.size());
-    for (int d = 0; d < p_.rank; ++d) {
-      p_.size[d] = IntDivider(uint32_t(dims[size_t(d)].first));
-      p_.stride[d] = uint32_t(dims[size_t(d)].second / per_word);
-    }
-    p_.unit = IntDivider(uint32_t(unit / per_word));
-    n_words_ = uint32_t(n_words);
+    std::vector<int64_t> perm_v(perm.begin(), perm.end());
+    plan_ = plan_permute(in, perm_v, elem_);
   }
   void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
     if (n_ == 0) return;
     const uintptr_t addr = reinterpret_cast<uintptr_t>(in[0]) | reinterpret_cast<uintptr_t>(out[0]);
-    if (fast_ && addr % uintptr_t(word_) == 0) {
+    if (plan_.ok && addr % uintptr_t(plan_.word) == 0) {
       auto go = [&](auto w) {
         using W = decltype(w);
-        permute_runs_kernel<W><<<grid_for(n_words_), kThreads, 0, s>>>(static_cast<const W*>(in[0]),
-                                                                       static_cast<W*>(out[0]), n_words_, p_);
+        permute_runs_kernel<W><<<grid_for(plan_.words), kThreads, 0, s>>>(static_cast<const W*>(in[0]),
+                                                                          static_cast<W*>(out[0]), plan_);
       };
-      switch (word_) {
+      switch (plan_.word) {
         case 16: go(Vec<16>::type{}); break;
         case 8: go(Vec<8>::type{}); break;
         case 4: go(Word<4>::type{}); break;
@@ -171,7 +119,8 @@ class TransposeKernel : public Kernel {
     TRTORCH_CUDA_CHECK_LAUNCH();
   }
   std::string describe() const override {
-    return str_cat("transpose rank ", rank_, " n=", n_, fast_ ? str_cat(" (", p_.rank, " dims, ", word_, "-byte words)") : "");
+    return str_cat("transpose rank ", rank_, " n=", n_,
+                   plan_.ok ? str_cat(" (", plan_.rank, " dims, ", plan_.word, "-byte words)") : "");
   }
 
  private:
@@ -179,10 +128,7 @@ class TransposeKernel : public Kernel {
   int64_t n_;
   int rank_ = 0;
   Dims8 out_shape_, src_stride_;
-  bool fast_ = false;
-  int word_ = 1;
-  uint32_t n_words_ = 0;
-  PermuteParams p_;
+  PermutePlan plan_;
 };
 
 std::vector<int64_t> physical_shape(const std::vector<int64_t>& logical, bool nhwc) {

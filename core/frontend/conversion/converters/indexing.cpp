@@ -2,6 +2,7 @@
 // the indexed dims are flattened into one and gathered with a linear index. Index tensors known
 // at compile time (the usual case: masks built from aranges) become one constant linear index;
 // index tensors computed by the model are combined in the engine (negative indices wrapped).
+// With dynamic sizes, indices that are aranges over whole dims (padding masks) become a reshape.
 #include <algorithm>
 
 #include "core/frontend/conversion/converters/helpers.h"
@@ -30,8 +31,79 @@ std::vector<Arg> list_items(const ConversionCtx& ctx, const torch::jit::Value* v
   ctx.fail(str_cat("argument %", v->debugName(), " must be a list of index tensors"));
 }
 
+// If v is an arange 0, 1, ..., len-1 laid along one axis (the other dims 1), as an arange to a
+// dynamic bound becomes (sizes.cpp: a Slice of a constant arange, reshaped), its axis; else -1.
+int iota_axis(ir::Value* v, ir::Dim* len) {
+  // Reshapes (unsqueezes) and additions of a constant 0 (arange(n) + offset with offset 0) keep it.
+  auto zero_constant = [](const ir::Value* c) {
+    if (!c->producer || c->producer->op != ir::OpKind::Constant) return false;
+    const ir::HostTensor& t = c->producer->attr<ir::ConstantAttrs>().value;
+    return t.numel() == 1 && t.get(0) == 0.0;
+  };
+  ir::Value* src = v;
+  for (;;) {
+    const ir::Node* p = src->producer;
+    if (p && p->op == ir::OpKind::Reshape) {
+      src = p->inputs[0];
+    } else if (p && p->op == ir::OpKind::Binary && zero_constant(p->inputs[1]) &&
+               (p->attr<ir::BinaryAttrs>().kind == ir::BinaryKind::kAdd ||
+                p->attr<ir::BinaryAttrs>().kind == ir::BinaryKind::kSub)) {
+      src = p->inputs[0];
+    } else {
+      break;
+    }
+  }
+  const ir::Node* sl = src->producer;
+  if (!sl || sl->op != ir::OpKind::Slice) return -1;
+  const auto& a = sl->attr<ir::SliceAttrs>();
+  const ir::Node* c = sl->inputs[0]->producer;
+  if (a.axis != 0 || a.start != ir::Dim(0) || a.step != 1 || !c || c->op != ir::OpKind::Constant) return -1;
+  const ir::HostTensor& t = c->attr<ir::ConstantAttrs>().value;
+  if (t.shape.size() != 1 || ir::is_floating(t.dtype)) return -1;
+  for (int64_t i = 0; i < t.numel(); ++i)
+    if (t.get(i) != double(i)) return -1;
+  int axis = -1;
+  for (size_t d = 0; d < v->type.dims.size(); ++d) {
+    if (v->type.dims[d] == ir::Dim(1)) continue;
+    if (axis >= 0 || v->type.dims[d] != a.end) return -1;
+    axis = int(d);
+  }
+  *len = a.end;
+  return axis;
+}
+
+// x[i0, i1, ...] where every index is an arange over the whole indexed dim along its own axis of
+// the index shape, in order (transformers' padding masks, mask[batch_arange, kv_arange], with
+// dynamic sizes): the result is x reshaped, the indexed dims moved to their axes. Null if the
+// indices are not of that form.
+ir::Value* index_by_aranges(ConversionCtx& ctx, ir::Value* x, const std::vector<Arg>& items) {
+  const auto& xd = dims_of(x);
+  std::vector<int> axes;
+  size_t first = 0, rank_b = 0;
+  while (first < items.size() && items[first].kind == Arg::Kind::kIValue && items[first].ivalue.isNone()) ++first;
+  for (size_t j = first; j < items.size(); ++j) {
+    if (items[j].kind != Arg::Kind::kTensor || j - first >= xd.size() - first) return nullptr;
+    ir::Value* v = items[j].tensor;
+    ir::Dim len;
+    const int a = iota_axis(v, &len);
+    if (a < 0 || len != xd[j] || (!axes.empty() && (a <= axes.back() || v->type.dims.size() != rank_b))) return nullptr;
+    rank_b = v->type.dims.size();
+    axes.push_back(a);
+  }
+  if (axes.empty()) return nullptr;
+  std::vector<ir::Dim> shape(xd.begin(), xd.begin() + int64_t(first));
+  std::vector<ir::Dim> b(rank_b, ir::Dim(1));
+  for (size_t j = 0; j < axes.size(); ++j) b[size_t(axes[j])] = xd[first + j];
+  shape.insert(shape.end(), b.begin(), b.end());
+  shape.insert(shape.end(), xd.begin() + int64_t(first + axes.size()), xd.end());
+  return reshape(ctx, x, shape);
+}
+
 void add_index(ConversionCtx& ctx, const Node* n) {
   ir::Value* x = ctx.tensor(n->input(0));
+  if (!x->type.is_static()) {
+    if (ir::Value* y = index_by_aranges(ctx, x, list_items(ctx, n->input(1)))) return ctx.set_output(0, y);
+  }
   std::vector<int64_t> shape = shape_of(ctx, x);
   const int64_t rank = int64_t(shape.size());
   std::vector<DimIndex> idx;

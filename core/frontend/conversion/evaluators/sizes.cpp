@@ -1,7 +1,8 @@
 // Evaluators for arithmetic on symbolic sizes (dynamic shapes): aten::size of a dynamic dim gives
 // a symbolic size (Arg::Kind::kSymInt); sums, differences, products and floor divisions of sizes
 // and ints stay symbolic, comparisons are decided from the sizes' ranges where the range decides
-// them, and lists that hold symbolic sizes can be indexed, sliced and concatenated. Traced graphs
+// them, lists that hold symbolic sizes can be indexed, sliced and concatenated, and an arange to a
+// symbolic bound is a slice of a constant arange. Traced graphs
 // pass sizes through prim::NumToTensor / aten::Int as 0-dim tensors: those keep the size.
 // Each evaluator returns false when no operand is symbolic (the op is then evaluated or converted
 // as usual).
@@ -115,8 +116,41 @@ bool holds_sym(const std::vector<Arg>& items) {
   return false;
 }
 
+// arange with a symbolic bound: a constant arange over the bound's whole range, sliced to the
+// actual bounds at run time (the engine has no arange op: positions and masks are built this way).
+bool arange(ConversionCtx& ctx, const Node* n) {
+  const std::string overload = n->maybeSchema() ? n->maybeSchema()->overload_name() : "";
+  size_t start_i, end_i, step_i, dtype_i;
+  if (overload.empty()) {
+    start_i = step_i = SIZE_MAX, end_i = 0, dtype_i = 1;
+  } else if (overload == "start") {
+    start_i = 0, end_i = 1, step_i = SIZE_MAX, dtype_i = 2;
+  } else if (overload == "start_step") {
+    start_i = 0, end_i = 1, step_i = 2, dtype_i = 3;
+  } else {
+    return false;
+  }
+  const bool any_sym = is_sym(ctx, n->input(end_i)) || (start_i != SIZE_MAX && is_sym(ctx, n->input(start_i)));
+  if (!any_sym) return false;
+  const ir::Dim start = start_i == SIZE_MAX ? ir::Dim(0) : ctx.to_dim(n->input(start_i));
+  const ir::Dim end = ctx.to_dim(n->input(end_i));
+  const int64_t step = step_i == SIZE_MAX ? 1 : ctx.to_int(n->input(step_i));
+  if (step <= 0) ctx.fail("arange with a dynamic bound needs a positive integer step");
+  if (start.min < 0) ctx.fail(str_cat("arange from ", start.str(), ", which may be negative"));
+  at::ScalarType st = ctx.is_none(n->input(dtype_i)) ? at::kLong : at::ScalarType(ctx.to_int(n->input(dtype_i)));
+  ir::Value* all = ctx.constant(at::arange(end.max, at::TensorOptions().dtype(st)));
+  ir::SliceAttrs a;
+  a.axis = 0;
+  a.start = start;
+  a.end = end;
+  a.step = step;
+  ctx.set_output(0, ctx.add(ir::OpKind::Slice, a, {all}));
+  return true;
+}
+
 static auto evaluators =
     RegisterEvaluators()
+        .size_kind("aten::arange", arange)
         .size_kind("prim::NumToTensor", pass_through)
         .size_kind("aten::Int", pass_through)
         .size_kind("aten::IntImplicit", pass_through)

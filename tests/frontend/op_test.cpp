@@ -104,6 +104,11 @@ std::vector<OpCase> cases() {
        "  return torch._native_multi_head_attention(x, x, x, 16, 2, self.w, self.b, self.pw, self.pb, None, False)[0]\n",
        {{2, 5, 16}}, {{"w", w({48, 16})}, {"b", w({48})}, {"pw", w({16, 16})}, {"pb", w({16})}}});
   add({"unflatten", "def forward(self, x):\n  return torch.unflatten(x, 1, [2, -1]) * 2.0\n", {{3, 8, 5}}});
+  // `is` on engine tensors: identical only to itself (nn.MultiheadAttention's fast-path check).
+  add({"is_on_engine_tensors",
+       "def forward(self, x, y):\n  z = x\n  a = 2.0 if z is x else 3.0\n  b = 5.0 if x is y else 7.0\n"
+       "  c = 11.0 if x is not y else 13.0\n  return x * a + y * b + c\n",
+       {{2, 3}, {2, 3}}});
   add({"format_in_assert",
        "def forward(self, x):\n  h = x.size(1)\n  torch._assert(h == 8, 'expected {} rows, got {}'.format(8, h))\n"
        "  return x + 1.0\n",

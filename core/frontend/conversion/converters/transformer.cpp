@@ -141,7 +141,10 @@ void add_sdpa(ConversionCtx& ctx, const Node* n) {
 // autograd): q/k/v projections, per-head attention, output projection; no mask, no weights.
 void add_native_mha(ConversionCtx& ctx, const Node* n) {
   if (!ctx.is_none(n->input(9))) ctx.fail("_native_multi_head_attention with a mask is not supported yet");
-  if (n->output(1)->hasUses()) ctx.fail("the attention weights output of _native_multi_head_attention is not supported");
+  // With need_weights=False torch returns an empty weights tensor (nn.MultiheadAttention passes it
+  // on in its result tuple, which callers drop); computing the weights is not supported.
+  if (ctx.to_bool(n->input(10)) && n->output(1)->hasUses())
+    ctx.fail("the attention weights output of _native_multi_head_attention is not supported (need_weights=True)");
   for (size_t i : {5, 6, 7, 8})
     if (!ctx.is_const(n->input(i))) ctx.fail("multi-head attention weights must be constants (freeze the module)");
   ir::Value* query = ctx.tensor(n->input(0));
@@ -167,7 +170,7 @@ void add_native_mha(ConversionCtx& ctx, const Node* n) {
   o = reshape(ctx, transpose(ctx, o, {0, 2, 1, 3}), std::vector<ir::Dim>{os[0], os[2], E});
   ctx.set_output(0, ctx.add(ir::OpKind::Linear, ir::LinearAttrs{}, {o, ctx.tensor_as(n->input(7), dt),
                                                                    ctx.tensor_as(n->input(8), dt)}));
-  ctx.set(n->output(1), Arg::of_ivalue(c10::IValue()));
+  ctx.set(n->output(1), Arg::of_ivalue(at::empty({0})));  // torch's result for need_weights=False
 }
 
 static auto reg =

@@ -16,6 +16,11 @@ bool is_engine_tensor(const ConversionCtx& ctx, const torch::jit::Value* v) {
   return ctx.arg(v).kind == Arg::Kind::kTensor;
 }
 
+bool same_engine_tensor(const ConversionCtx& ctx, const Node* n) {
+  const Arg &a = ctx.arg(n->input(0)), &b = ctx.arg(n->input(1));
+  return a.kind == Arg::Kind::kTensor && b.kind == Arg::Kind::kTensor && a.tensor == b.tensor;
+}
+
 std::vector<int64_t> static_shape(const ConversionCtx& ctx, const torch::jit::Value* v) {
   const ir::TensorType& t = ctx.arg(v).tensor->type;
   if (!t.is_static()) ctx.fail(str_cat("shape of a tensor with symbolic dims ", t.str(), " is not supported yet"));
@@ -104,17 +109,18 @@ static auto evaluators =
                 ctx.set(n->output(), Arg::of_ivalue(ir::is_floating(ctx.arg(n->input(0)).tensor->type.dtype)));
                 return true;
               })
+        // An engine tensor is identical only to itself (`query is key` in nn.MultiheadAttention's
+        // self-attention check); it is never None, never identical to a constant or a list.
         .kind("aten::__is__",
               [](ConversionCtx& ctx, const Node* n) {
-                // An engine tensor or list is never None, never identical to a constant.
                 if (ctx.is_const(n->input(0)) && ctx.is_const(n->input(1))) return false;
-                ctx.set(n->output(), Arg::of_ivalue(false));
+                ctx.set(n->output(), Arg::of_ivalue(same_engine_tensor(ctx, n)));
                 return true;
               })
         .kind("aten::__isnot__",
               [](ConversionCtx& ctx, const Node* n) {
                 if (ctx.is_const(n->input(0)) && ctx.is_const(n->input(1))) return false;
-                ctx.set(n->output(), Arg::of_ivalue(true));
+                ctx.set(n->output(), Arg::of_ivalue(!same_engine_tensor(ctx, n)));
                 return true;
               })
         // Uninitialized memory (new_empty, empty_like) may hold anything: zeros.

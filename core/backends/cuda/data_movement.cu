@@ -34,6 +34,10 @@ template <>
 struct Word<8> {
   using type = uint64_t;
 };
+template <>
+struct Word<16> {
+  using type = uint4;
+};
 
 template <typename F>
 void dispatch_size(size_t bytes, F&& f) {
@@ -42,6 +46,7 @@ void dispatch_size(size_t bytes, F&& f) {
     case 2: f(Word<2>::type{}); return;
     case 4: f(Word<4>::type{}); return;
     case 8: f(Word<8>::type{}); return;
+    case 16: f(Word<16>::type{}); return;
   }
   TRTORCH_ERROR("unsupported element size ", bytes);
 }
@@ -67,17 +72,6 @@ __global__ void permute_runs_kernel(const W* __restrict__ x, W* __restrict__ y, 
     y[i] = x[permute_source(p, i)];
 }
 
-template <int Bytes>
-struct Vec;
-template <>
-struct Vec<16> {
-  using type = uint4;
-};
-template <>
-struct Vec<8> {
-  using type = uint2;
-};
-
 class TransposeKernel : public Kernel {
  public:
   explicit TransposeKernel(const KernelArgs& a) : elem_(ir::dtype_size(a.inputs[0].dtype)), n_(a.inputs[0].numel()) {
@@ -97,18 +91,11 @@ class TransposeKernel : public Kernel {
     if (n_ == 0) return;
     const uintptr_t addr = reinterpret_cast<uintptr_t>(in[0]) | reinterpret_cast<uintptr_t>(out[0]);
     if (plan_.ok && addr % uintptr_t(plan_.word) == 0) {
-      auto go = [&](auto w) {
+      dispatch_size(size_t(plan_.word), [&](auto w) {
         using W = decltype(w);
         permute_runs_kernel<W><<<grid_for(plan_.words), kThreads, 0, s>>>(static_cast<const W*>(in[0]),
                                                                           static_cast<W*>(out[0]), plan_);
-      };
-      switch (plan_.word) {
-        case 16: go(Vec<16>::type{}); break;
-        case 8: go(Vec<8>::type{}); break;
-        case 4: go(Word<4>::type{}); break;
-        case 2: go(Word<2>::type{}); break;
-        default: go(Word<1>::type{}); break;
-      }
+      });
     } else {
       dispatch_size(elem_, [&](auto w) {
         using W = decltype(w);

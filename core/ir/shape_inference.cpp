@@ -72,19 +72,24 @@ int64_t window_out(const char* op, int64_t in, int64_t k, int64_t s, int64_t p, 
   return out;
 }
 
-// window_out for a dim that may be symbolic: floor((in + 2p - eff) / s) + 1. Symbolic dims must
-// keep a non-empty output over their whole range; ceil_mode needs a static dim.
+// window_out for a dim that may be symbolic: floor((in + 2p - eff) / s) + 1, or with ceil_mode
+// ceil(...) + 1. Symbolic dims must keep a non-empty output over their whole range. PyTorch drops
+// a last ceil_mode window that would start in the right padding; that never happens when
+// p + s <= eff (the last window start, (out - 1) * s, stays below in + p), the only ceil_mode case
+// supported on a symbolic dim (squeezenet's and googlenet's 3x3 stride-2 pools are such).
 Dim window_out_dim(const char* op, const Dim& in, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil_mode) {
   if (in.is_static()) {
     int64_t o = window_out(op, in.min, k, s, p, d, ceil_mode);
     INFER_EXPECT(o > 0, "output size is empty for input size ", in.min);
     return Dim::fixed(o);
   }
-  INFER_EXPECT(!ceil_mode, "ceil_mode with a dynamic input size (", in.str(), ") is not supported");
   const int64_t eff = checked_add(op, checked_mul(op, d, k - 1), 1);
   INFER_EXPECT(checked_add(op, in.min, checked_mul(op, 2, p)) >= eff, "output size is empty for input size ",
                in.min, " (the low end of the range of ", in.str(), ")");
-  return floor_div(in + Dim::fixed(checked_sub(op, checked_mul(op, 2, p), eff)), s) + Dim::fixed(1);
+  INFER_EXPECT(!ceil_mode || p + s <= eff, "ceil_mode with a dynamic input size (", in.str(), "), padding ", p,
+               " and stride ", s, " wider than the window ", eff, " is not supported");
+  const int64_t round_up = ceil_mode ? s - 1 : 0;
+  return floor_div(in + Dim::fixed(checked_sub(op, checked_mul(op, 2, p), eff) + round_up), s) + Dim::fixed(1);
 }
 
 void expect_pair(const char* op, const std::vector<int64_t>& v, const char* what, int64_t min_val) {

@@ -251,3 +251,35 @@ TEST(IRSymbolic, ArithmeticCanonicalForm) {
   EXPECT_EQ((a * b).eval({{0, 7}, {1, 3}}), 21);
   EXPECT_THROW((a * b).eval({{0, 7}}), Error);
 }
+
+TEST(IRSymbolic, PoolOutputSizesMatchTheStaticFormula) {
+  // Every size in the range: the symbolic output evaluates to what a static input gives.
+  for (bool ceil_mode : {false, true}) {
+    for (int64_t pad : {0, 1}) {
+      Graph g;
+      Value* x = g.add_input(TensorType(DType::kFloat32, {Dim::fixed(1), Dim::fixed(2), Dim::symbolic(0, 5, 40),
+                                                           Dim::fixed(9)}), "x");
+      Pool2dAttrs a;
+      a.kernel = {3, 3};
+      a.stride = {2, 2};
+      a.padding = {pad, pad};
+      a.ceil_mode = ceil_mode;
+      const Dim oh = g.add_node(OpKind::Pool2d, a, {x})->outputs[0]->type.dims[2];
+      for (int64_t h = 5; h <= 40; ++h) {
+        Graph gs;
+        Value* xs = gs.add_input(TensorType::fixed(DType::kFloat32, {1, 2, h, 9}), "x");
+        const int64_t want = gs.add_node(OpKind::Pool2d, a, {xs})->outputs[0]->type.dims[2].value();
+        EXPECT_EQ(oh.eval({{0, h}}), want) << "h=" << h << " pad=" << pad << " ceil=" << ceil_mode;
+      }
+    }
+  }
+  // A ceil_mode window wider than the kernel's reach (stride 3 > kernel 2) is refused with a reason.
+  Graph g;
+  Value* x = g.add_input(TensorType(DType::kFloat32, {Dim::fixed(1), Dim::fixed(2), Dim::symbolic(0, 5, 40),
+                                                       Dim::fixed(9)}), "x");
+  Pool2dAttrs wide;
+  wide.kernel = {2, 2};
+  wide.stride = {3, 3};
+  wide.ceil_mode = true;
+  EXPECT_THROW(g.add_node(OpKind::Pool2d, wide, {x}), Error);
+}

@@ -197,3 +197,26 @@ def test_transformers_models_with_dynamic_batch_and_sequence(device, name):
             want = m(*xs)
         got = trt(*[x.to(dev) for x in xs]).cpu()
         assert max_rel_error(got, want) <= 1e-4, (b, s)
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "efficientnet_b0", "squeezenet1_1", "vit_b_16"])
+def test_torchvision_models_with_dynamic_batch_and_resolution(name):
+    """Scripted torchvision models on the reference backend: dynamic batch, and height/width where
+    the model allows it (ViT's patch grid is fixed); squeezenet has ceil_mode pooling, ViT a class
+    token expanded to the batch and nn.MultiheadAttention."""
+    import torchvision
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, name)().eval()
+    if name == "vit_b_16":  # torchvision zero-initialises the classifier
+        torch.nn.init.normal_(model.heads.head.weight, std=0.02)
+    m = torch.jit.script(model)
+    fixed_hw = name == "vit_b_16"
+    lo, opt, hi = (224, 224, 224) if fixed_hw else (48, 64, 96)
+    trt = trtorch.compile(m, {"input_shapes": [{"min": [1, 3, lo, lo], "opt": [2, 3, opt, opt], "max": [3, 3, hi, hi]}],
+                              "device": "reference"})
+    for shape in [(1, 3, lo, lo), (3, 3, hi, hi), (2, 3, opt, lo if fixed_hw else 71)]:
+        x = torch.randn(*shape)
+        with torch.no_grad():
+            want = m(x)
+        assert want.abs().max() > 0
+        assert max_rel_error(trt(x), want) <= 1e-4, shape

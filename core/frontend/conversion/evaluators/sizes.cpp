@@ -8,6 +8,8 @@
 // as usual).
 #include <ATen/ATen.h>
 
+#include <sstream>
+
 #include "core/frontend/conversion/registry.h"
 #include "core/util/error.h"
 
@@ -148,8 +150,50 @@ bool arange(ConversionCtx& ctx, const Node* n) {
   return true;
 }
 
+// Text of a value for aten::format: a symbolic size prints as its expression ("s0").
+std::string arg_text(const Arg& a) {
+  if (a.kind == Arg::Kind::kSymInt) return a.dim.str();
+  if (a.kind == Arg::Kind::kList) {
+    std::string r = "[";
+    for (size_t i = 0; i < a.items.size(); ++i) r += (i ? ", " : "") + arg_text(a.items[i]);
+    return r + "]";
+  }
+  if (a.kind == Arg::Kind::kIValue) {
+    if (a.ivalue.isString()) return a.ivalue.toStringRef();
+    std::ostringstream os;
+    os << a.ivalue;
+    return os.str();
+  }
+  return "<tensor>";
+}
+
+// "...{}...".format(args) where an argument holds a symbolic size (messages of torch._assert:
+// ViT's f"Expected (batch_size, seq_length, hidden_dim) got {input.shape}").
+bool format(ConversionCtx& ctx, const Node* n) {
+  bool any_sym = false;
+  for (size_t i = 1; i < n->inputs().size(); ++i) {
+    any_sym = any_sym || is_sym(ctx, n->input(i)) || (ctx.arg(n->input(i)).kind == Arg::Kind::kList &&
+                                                       holds_sym(ctx.arg(n->input(i)).items));
+  }
+  if (!any_sym || !ctx.is_const(n->input(0))) return false;
+  const std::string fmt = ctx.ivalue(n->input(0)).toStringRef();
+  std::string out;
+  size_t next = 1;
+  for (size_t i = 0; i < fmt.size(); ++i) {
+    if (fmt[i] == '{' && fmt.find('}', i) != std::string::npos && next < n->inputs().size()) {
+      out += arg_text(ctx.arg(n->input(next++)));
+      i = fmt.find('}', i);
+    } else {
+      out += fmt[i];
+    }
+  }
+  ctx.set(n->output(), Arg::of_ivalue(out));
+  return true;
+}
+
 static auto evaluators =
     RegisterEvaluators()
+        .size_kind("aten::format", format)
         .size_kind("aten::arange", arange)
         .size_kind("prim::NumToTensor", pass_through)
         .size_kind("aten::Int", pass_through)

@@ -65,6 +65,8 @@ def test_range_compiles_one_engine_for_the_range(models, tmp_path):
     out = tmp_path / "conv_trt.ts"
     r = run_trtorchc(models["conv"], out, "[(1,3,16,16);(4,3,16,16);(8,3,16,16)]", "--device", "reference")
     assert r.returncode == OK, r.stderr
+    assert re.search(r"check: max\|trtorch - torchscript\| / max\|torchscript\| = \S+ at min, \S+ at opt, \S+ at max",
+                     r.stdout), r.stdout
     trt, ref = torch.jit.load(str(out)), torch.jit.load(str(models["conv"]))
     for b in (1, 5, 8):
         x = torch.randn(b, 3, 16, 16)

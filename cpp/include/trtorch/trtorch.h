@@ -23,7 +23,9 @@ struct Module;
 namespace trtorch {
 
 struct TRTORCH_API CompileSpec {
-  // A range of shapes one input may take. Fixed shapes have min == opt == max.
+  // A range of shapes one input may take. Fixed shapes have min == opt == max. Dims where min and
+  // max differ are dynamic: one engine runs every shape in the range, with tactics chosen at opt
+  // (dynamic dims of different inputs at the same position with the same range are one size).
   struct InputRange {
     std::vector<int64_t> min, opt, max;
     InputRange(std::vector<int64_t> fixed);  // NOLINT: implicit from a shape, as in TRTorch

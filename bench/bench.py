@@ -143,6 +143,13 @@ def make_inputs(name, batch):
     return [ids, mask, types]
 
 
+def cpu_fp32_copy(model_name, model):
+    """The model as a user hands it to trtorch: FP32 on the CPU, with `model`'s weights."""
+    model_cpu = make_model(model_name, device="cpu")
+    model_cpu.load_state_dict({k: v.float().cpu() for k, v in model.state_dict().items()})
+    return model_cpu.eval()
+
+
 def run_config(model_name, batch, prec, args):
     import trtorch
 
@@ -171,8 +178,7 @@ def run_config(model_name, batch, prec, args):
 
     # trtorch compiles an FP32 TorchScript module on the CPU (as a user would hand it over) and
     # converts the weights itself; the weights are the eager model's.
-    model_cpu = make_model(model_name, device="cpu")
-    model_cpu.load_state_dict({k: v.float().cpu() for k, v in model.state_dict().items()})
+    model_cpu = cpu_fp32_copy(model_name, model)
 
     def trt():
         if transformer:
@@ -258,9 +264,7 @@ def run_dynamic(model_name, batches, prec, args):
     dtype = DTYPES[prec]
     lo, opt, hi = min(batches), batches[len(batches) // 2], max(batches)
     model = make_model(model_name)
-    model_cpu = make_model(model_name, device="cpu")
-    model_cpu.load_state_dict({k: v.float().cpu() for k, v in model.state_dict().items()})
-    scripted = torch.jit.script(model_cpu).eval()
+    scripted = torch.jit.script(cpu_fp32_copy(model_name, model)).eval()
     shape = list(make_inputs(model_name, 1)[0].shape[1:])
 
     def compile_for(mn, op, mx):

@@ -62,20 +62,6 @@ __global__ void compare_bcast_kernel(const T* __restrict__ a, const T* __restric
   }
 }
 
-// Calls f(T{}) with T the CUDA storage type of any dtype (bool as bool).
-template <typename F>
-void dispatch_any(ir::DType t, F&& f) {
-  switch (t) {
-    case ir::DType::kFloat32: f(float{}); return;
-    case ir::DType::kFloat16: f(__half{}); return;
-    case ir::DType::kBFloat16: f(__nv_bfloat16{}); return;
-    case ir::DType::kInt32: f(int32_t{}); return;
-    case ir::DType::kInt64: f(int64_t{}); return;
-    case ir::DType::kBool: f(bool{}); return;
-  }
-  TRTORCH_ERROR("Compare: unknown dtype ", int(t));
-}
-
 class CompareKernel : public Kernel {
  public:
   explicit CompareKernel(const KernelArgs& a)
@@ -99,7 +85,7 @@ class CompareKernel : public Kernel {
   }
   void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
     if (n_ == 0) return;
-    dispatch_any(dtype_, [&](auto t) {
+    dispatch_any(dtype_, "Compare", [&](auto t) {
       using T = decltype(t);
       const T* a = static_cast<const T*>(in[0]);
       const T* b = static_cast<const T*>(in[1]);

@@ -101,19 +101,6 @@ __global__ void cumsum_cols_kernel(const T* __restrict__ x, T* __restrict__ y, i
   }
 }
 
-template <typename F>
-void dispatch_scan(ir::DType t, F&& f) {
-  switch (t) {
-    case ir::DType::kFloat32: f(float{}); return;
-    case ir::DType::kFloat16: f(__half{}); return;
-    case ir::DType::kBFloat16: f(__nv_bfloat16{}); return;
-    case ir::DType::kInt32: f(int32_t{}); return;
-    case ir::DType::kInt64: f(int64_t{}); return;
-    default: break;
-  }
-  TRTORCH_ERROR("CumSum: dtype ", ir::dtype_name(t), " is not supported on the CUDA backend");
-}
-
 class CumSumKernel : public Kernel {
  public:
   explicit CumSumKernel(const KernelArgs& a) : dtype_(a.inputs[0].dtype) {
@@ -121,14 +108,14 @@ class CumSumKernel : public Kernel {
     const auto& s = a.inputs[0].shape;
     const int64_t axis = a.node.attr<ir::CumSumAttrs>().axis;
     TRTORCH_EXPECT(axis >= 0 && axis < int64_t(s.size()), "CumSum: axis ", axis, " out of range");
-    dispatch_scan(dtype_, [](auto) {});  // rejects other dtypes when the engine is built
+    dispatch_numeric(dtype_, "CumSum", [](auto) {});  // rejects other dtypes when the engine is built
     len_ = s[size_t(axis)];
     for (int64_t d = 0; d < axis; ++d) outer_ *= s[size_t(d)];
     for (size_t d = size_t(axis) + 1; d < s.size(); ++d) inner_ *= s[d];
   }
   void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
     if (outer_ * len_ * inner_ == 0) return;
-    dispatch_scan(dtype_, [&](auto t) {
+    dispatch_numeric(dtype_, "CumSum", [&](auto t) {
       using T = decltype(t);
       const T* x = static_cast<const T*>(in[0]);
       T* y = static_cast<T*>(out[0]);

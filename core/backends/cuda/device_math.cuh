@@ -74,6 +74,28 @@ __device__ __forceinline__ float unary(ir::UnaryKind k, float x, float alpha, fl
   }
 }
 
+// V floats from p (aligned to min(V, 4) floats): 16-byte loads where V % 4 == 0.
+template <int V>
+__device__ __forceinline__ void load_floats(const float* __restrict__ p, float (&f)[V]) {
+  if constexpr (V % 4 == 0) {
+#pragma unroll
+    for (int j = 0; j < V; j += 4) {
+      const float4 q = *reinterpret_cast<const float4*>(p + j);
+      f[j] = q.x;
+      f[j + 1] = q.y;
+      f[j + 2] = q.z;
+      f[j + 3] = q.w;
+    }
+  } else if constexpr (V == 2) {
+    const float2 q = *reinterpret_cast<const float2*>(p);
+    f[0] = q.x;
+    f[1] = q.y;
+  } else {
+#pragma unroll
+    for (int j = 0; j < V; ++j) f[j] = p[j];
+  }
+}
+
 }  // namespace trtorch::backends::cuda
 
 namespace trtorch::backends::cuda {
@@ -88,6 +110,27 @@ void dispatch_float(ir::DType t, const char* op, F&& f) {
     default: break;
   }
   TRTORCH_ERROR(op, ": dtype ", ir::dtype_name(t), " is not supported on the CUDA backend (f32, f16 and bf16 are)");
+}
+
+// The same for floating and integer dtypes (int32, int64).
+template <typename F>
+void dispatch_numeric(ir::DType t, const char* op, F&& f) {
+  switch (t) {
+    case ir::DType::kFloat32: f(float{}); return;
+    case ir::DType::kFloat16: f(__half{}); return;
+    case ir::DType::kBFloat16: f(__nv_bfloat16{}); return;
+    case ir::DType::kInt32: f(int32_t{}); return;
+    case ir::DType::kInt64: f(int64_t{}); return;
+    default: break;
+  }
+  TRTORCH_ERROR(op, ": dtype ", ir::dtype_name(t), " is not supported on the CUDA backend");
+}
+
+// The same for every dtype (bool as bool, one byte).
+template <typename F>
+void dispatch_any(ir::DType t, const char* op, F&& f) {
+  if (t == ir::DType::kBool) return f(bool{});
+  dispatch_numeric(t, op, f);
 }
 
 // Dense row-major strides of a shape.

@@ -441,27 +441,13 @@ __global__ void cast_kernel(const I* __restrict__ x, O* __restrict__ y, int64_t 
   }
 }
 
-// Calls f(T{}) with T the storage type of any dtype (bool as bool, one byte).
-template <typename F>
-void dispatch_any(DType t, F&& f) {
-  switch (t) {
-    case DType::kFloat32: f(float{}); return;
-    case DType::kFloat16: f(__half{}); return;
-    case DType::kBFloat16: f(__nv_bfloat16{}); return;
-    case DType::kInt32: f(int32_t{}); return;
-    case DType::kInt64: f(int64_t{}); return;
-    case DType::kBool: f(bool{}); return;
-  }
-  TRTORCH_ERROR("unknown dtype ", int(t));
-}
-
 class CastKernel : public Kernel {
  public:
   explicit CastKernel(const KernelArgs& a) : from_(a.inputs[0].dtype), to_(a.outputs[0].dtype), n_(a.inputs[0].numel()) {}
   void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
     if (n_ == 0) return;
-    dispatch_any(from_, [&](auto i) {
-      dispatch_any(to_, [&](auto o) {
+    dispatch_any(from_, "Cast", [&](auto i) {
+      dispatch_any(to_, "Cast", [&](auto o) {
         using I = decltype(i);
         using O = decltype(o);
         cast_kernel<I, O><<<grid_for(n_), kThreads, 0, s>>>(static_cast<const I*>(in[0]), static_cast<O*>(out[0]), n_);
@@ -487,28 +473,6 @@ __global__ void affine_kernel(const T* __restrict__ x, T* __restrict__ y, int64_
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
     int64_t c = (i / inner) % C;
     y[i] = from_f<T>(load_f(x, i) * scale[c] + shift[c]);
-  }
-}
-
-// V floats from p (aligned to min(V, 4) floats).
-template <int V>
-__device__ __forceinline__ void load_floats(const float* __restrict__ p, float (&f)[V]) {
-  if constexpr (V % 4 == 0) {
-#pragma unroll
-    for (int j = 0; j < V; j += 4) {
-      const float4 q = *reinterpret_cast<const float4*>(p + j);
-      f[j] = q.x;
-      f[j + 1] = q.y;
-      f[j + 2] = q.z;
-      f[j + 3] = q.w;
-    }
-  } else if constexpr (V == 2) {
-    const float2 q = *reinterpret_cast<const float2*>(p);
-    f[0] = q.x;
-    f[1] = q.y;
-  } else {
-#pragma unroll
-    for (int j = 0; j < V; ++j) f[j] = p[j];
   }
 }
 

@@ -91,28 +91,28 @@ __device__ __forceinline__ void store_vec(T* p, const float (&f)[V]) {
   *reinterpret_cast<Pack<T, V>*>(p) = pk;
 }
 
-// V FP32 values (depthwise weights and bias), 16 bytes per load where V >= 4.
-template <int V>
-__device__ __forceinline__ void load_f32(const float* p, float (&f)[V]) {
-  if constexpr (V >= 4) {
-#pragma unroll
-    for (int i = 0; i < V; i += 4) {
-      const float4 q = *reinterpret_cast<const float4*>(p + i);
-      f[i] = q.x;
-      f[i + 1] = q.y;
-      f[i + 2] = q.z;
-      f[i + 3] = q.w;
-    }
-  } else {
-    load_vec<float, V>(p, f);
-  }
-}
-
 // Max with NaN propagation (a NaN anywhere gives NaN), or sum.
 template <bool kMax>
 __device__ __forceinline__ float combine(float a, float b) {
   if constexpr (kMax) return (a != a || b != b) ? NAN : fmaxf(a, b);
   else return a + b;
+}
+
+// Work item i of an NHWC kernel over [N, OH, Wu, C / V]: channel groups fastest (coalesced), then
+// the width unit (an output column, or a tile of them), the output row and the image.
+struct NhwcItem {
+  int n, oh, w, c;
+};
+template <int V>
+__device__ __forceinline__ NhwcItem nhwc_item(unsigned i, unsigned CG, unsigned Wu, unsigned OH) {
+  NhwcItem it;
+  it.c = int(i % CG) * V;
+  unsigned r = i / CG;
+  it.w = int(r % Wu);
+  r /= Wu;
+  it.oh = int(r % OH);
+  it.n = int(r / OH);
+  return it;
 }
 
 // ---------------- pooling ----------------
@@ -128,11 +128,8 @@ __global__ void __launch_bounds__(256) pool_nhwc_kernel(const T* __restrict__ x,
   const unsigned CG = unsigned(p.C / V);
   const unsigned total = unsigned(p.N) * unsigned(p.OH) * unsigned(p.OW) * CG;
   for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
-    const int c = int(i % CG) * V;
-    unsigned r = i / CG;
-    const int ow = int(r % unsigned(p.OW));
-    r /= unsigned(p.OW);
-    const int oh = int(r % unsigned(p.OH)), n = int(r / unsigned(p.OH));
+    const NhwcItem it = nhwc_item<V>(i, CG, unsigned(p.OW), unsigned(p.OH));
+    const int c = it.c, ow = it.w, oh = it.oh, n = it.n;
     const int h0 = oh * p.sh - p.ph, w0 = ow * p.sw - p.pw;
     const T* base = x + n * p.H * p.W * p.C + c;
     float acc[V];
@@ -303,14 +300,11 @@ __global__ void __launch_bounds__(256)
   const unsigned CG = unsigned(d.C / V);
   const unsigned total = unsigned(d.N) * unsigned(d.OH) * unsigned(d.OW) * CG;
   for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
-    const int c = int(i % CG) * V;
-    unsigned r = i / CG;
-    const int ow = int(r % unsigned(d.OW));
-    r /= unsigned(d.OW);
-    const int oh = int(r % unsigned(d.OH)), n = int(r / unsigned(d.OH));
+    const NhwcItem it = nhwc_item<V>(i, CG, unsigned(d.OW), unsigned(d.OH));
+    const int c = it.c, ow = it.w, oh = it.oh, n = it.n;
     float acc[V];
     if (bias) {
-      load_f32<V>(bias + c, acc);
+      load_floats<V>(bias + c, acc);
     } else {
 #pragma unroll
       for (int v = 0; v < V; ++v) acc[v] = 0.0f;
@@ -324,7 +318,7 @@ __global__ void __launch_bounds__(256)
         if (ww < 0 || ww >= d.W) continue;
         float xv[V], wv[V];
         load_vec<T, V>(xn + (h * d.W + ww) * d.C, xv);
-        load_f32<V>(w + (a * d.S + b) * d.C + c, wv);
+        load_floats<V>(w + (a * d.S + b) * d.C + c, wv);
 #pragma unroll
         for (int v = 0; v < V; ++v) acc[v] = fmaf(xv[v], wv[v], acc[v]);
       }
@@ -348,17 +342,14 @@ __global__ void __launch_bounds__(kDepthwiseTileThreads, 4)
   const unsigned TW = unsigned((d.OW + PW - 1) / PW);
   const unsigned total = unsigned(d.N) * unsigned(d.OH) * TW * CG;
   for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
-    const int c = int(i % CG) * V;
-    unsigned r = i / CG;
-    const int ow0 = int(r % TW) * PW;
-    r /= TW;
-    const int oh = int(r % unsigned(d.OH)), n = int(r / unsigned(d.OH));
+    const NhwcItem it = nhwc_item<V>(i, CG, TW, unsigned(d.OH));
+    const int c = it.c, ow0 = it.w * PW, oh = it.oh, n = it.n;
     const int iw0 = ow0 * SW - d.pw;  // input column of tap 0 of pixel 0
     float acc[PW][V];
     {
       float b0[V];
       if (bias) {
-        load_f32<V>(bias + c, b0);
+        load_floats<V>(bias + c, b0);
       } else {
 #pragma unroll
         for (int v = 0; v < V; ++v) b0[v] = 0.0f;
@@ -384,7 +375,7 @@ __global__ void __launch_bounds__(kDepthwiseTileThreads, 4)
 #pragma unroll
       for (int b = 0; b < KS; ++b) {
         float wv[V];
-        load_f32<V>(wr + b * d.C, wv);
+        load_floats<V>(wr + b * d.C, wv);
 #pragma unroll
         for (int j = 0; j < PW; ++j) {
           const int k = j * SW + b;

@@ -107,6 +107,23 @@ bool int_ivalue(const c10::IValue& iv) {
 }
 }  // namespace
 
+bool ConversionCtx::list_items(const torch::jit::Value* v, std::vector<Arg>* out) const {
+  const Arg& a = arg(v);
+  if (a.kind == Arg::Kind::kList) {
+    *out = a.items;
+    return true;
+  }
+  if (a.kind == Arg::Kind::kIValue && (a.ivalue.isList() || a.ivalue.isTuple())) {
+    out->clear();
+    if (a.ivalue.isList())
+      for (const auto& e : a.ivalue.toListRef()) out->push_back(Arg::of_ivalue(e));
+    else
+      for (const auto& e : a.ivalue.toTupleRef().elements()) out->push_back(Arg::of_ivalue(e));
+    return true;
+  }
+  return false;
+}
+
 bool ConversionCtx::is_size(const torch::jit::Value* v) const {
   const Arg& a = arg(v);
   return a.kind == Arg::Kind::kSymInt || (a.kind == Arg::Kind::kIValue && int_ivalue(a.ivalue));

@@ -80,6 +80,9 @@ class ConversionCtx {
   double to_double(const torch::jit::Value* v) const;
   bool to_bool(const torch::jit::Value* v) const;
   std::vector<int64_t> to_ints(const torch::jit::Value* v) const;
+  // The items of a list or tuple value as Args (a compile-time one gives one Arg per element);
+  // false when v is not a list or tuple.
+  bool list_items(const torch::jit::Value* v, std::vector<Arg>* out) const;
   // Sizes that may be symbolic (view/reshape/expand sizes, slice bounds).
   bool is_size(const torch::jit::Value* v) const;  // an int, a 0-dim int tensor or a symbolic size
   ir::Dim to_dim(const torch::jit::Value* v) const;

@@ -20,17 +20,6 @@ struct DimIndex {
   ir::Value* tensor = nullptr;  // computed by the engine
 };
 
-std::vector<Arg> list_items(const ConversionCtx& ctx, const torch::jit::Value* v) {
-  const Arg& a = ctx.arg(v);
-  if (a.kind == Arg::Kind::kList) return a.items;
-  std::vector<Arg> r;
-  if (a.kind == Arg::Kind::kIValue && a.ivalue.isList()) {
-    for (const auto& e : a.ivalue.toListRef()) r.push_back(Arg::of_ivalue(e));
-    return r;
-  }
-  ctx.fail(str_cat("argument %", v->debugName(), " must be a list of index tensors"));
-}
-
 // If v is an arange 0, 1, ..., len-1 laid along one axis (the other dims 1), as an arange to a
 // dynamic bound becomes (sizes.cpp: a Slice of a constant arange, reshaped), its axis; else -1.
 int iota_axis(ir::Value* v, ir::Dim* len) {
@@ -101,14 +90,17 @@ ir::Value* index_by_aranges(ConversionCtx& ctx, ir::Value* x, const std::vector<
 
 void add_index(ConversionCtx& ctx, const Node* n) {
   ir::Value* x = ctx.tensor(n->input(0));
+  std::vector<Arg> items;
+  if (!ctx.list_items(n->input(1), &items))
+    ctx.fail(str_cat("argument %", n->input(1)->debugName(), " must be a list of index tensors"));
   if (!x->type.is_static()) {
-    if (ir::Value* y = index_by_aranges(ctx, x, list_items(ctx, n->input(1)))) return ctx.set_output(0, y);
+    if (ir::Value* y = index_by_aranges(ctx, x, items)) return ctx.set_output(0, y);
   }
   std::vector<int64_t> shape = shape_of(ctx, x);
   const int64_t rank = int64_t(shape.size());
   std::vector<DimIndex> idx;
   int64_t d = 0;  // the dim of self the next index applies to
-  for (const Arg& item : list_items(ctx, n->input(1))) {
+  for (const Arg& item : items) {
     if (item.kind == Arg::Kind::kIValue && item.ivalue.isNone()) {  // a full slice (x[:, i])
       ++d;
       continue;

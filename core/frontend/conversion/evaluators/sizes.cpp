@@ -94,24 +94,6 @@ EvaluatorFn comparison(Cmp c) {
   };
 }
 
-// The items of a list value as Args (a compile-time list becomes one Arg per element).
-bool list_items(const ConversionCtx& ctx, const torch::jit::Value* v, std::vector<Arg>* out) {
-  const Arg& a = ctx.arg(v);
-  if (a.kind == Arg::Kind::kList) {
-    *out = a.items;
-    return true;
-  }
-  if (a.kind == Arg::Kind::kIValue && (a.ivalue.isList() || a.ivalue.isTuple())) {
-    out->clear();
-    if (a.ivalue.isList())
-      for (const auto& e : a.ivalue.toListRef()) out->push_back(Arg::of_ivalue(e));
-    else
-      for (const auto& e : a.ivalue.toTupleRef().elements()) out->push_back(Arg::of_ivalue(e));
-    return true;
-  }
-  return false;
-}
-
 bool holds_sym(const std::vector<Arg>& items) {
   for (const Arg& i : items)
     if (i.kind == Arg::Kind::kSymInt) return true;
@@ -204,7 +186,7 @@ static auto evaluators =
                 // List concatenation with symbolic items.
                 std::vector<Arg> a, b;
                 if (n->input(0)->type()->kind() == c10::TypeKind::ListType) {
-                  if (!list_items(ctx, n->input(0), &a) || !list_items(ctx, n->input(1), &b) ||
+                  if (!ctx.list_items(n->input(0), &a) || !ctx.list_items(n->input(1), &b) ||
                       !(holds_sym(a) || holds_sym(b)))
                     return false;
                   a.insert(a.end(), b.begin(), b.end());
@@ -259,7 +241,7 @@ static auto evaluators =
         .size_kind("aten::slice",
               [](ConversionCtx& ctx, const Node* n) {
                 std::vector<Arg> items;
-                if (n->input(0)->type()->kind() != c10::TypeKind::ListType || !list_items(ctx, n->input(0), &items) ||
+                if (n->input(0)->type()->kind() != c10::TypeKind::ListType || !ctx.list_items(n->input(0), &items) ||
                     !holds_sym(items))
                   return false;
                 const int64_t len = int64_t(items.size());

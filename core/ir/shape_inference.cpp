@@ -414,6 +414,19 @@ Types infer_Attention(const AttentionAttrs& a, const Types& in) {
                  dtype_name(q.dtype));
   INFER_EXPECT(q.rank() >= 2 && k.rank() == q.rank() && v.rank() == q.rank(), "query, key and value need one rank >= 2, got ",
                q.str(), ", ", k.str(), ", ", v.str());
+  if (a.packed) {
+    // [B, seq, 3, H, d]: check as three [B, seq, H, d] tensors.
+    INFER_EXPECT(a.bshd, "packed needs bshd");
+    INFER_EXPECT(q.rank() == 5 && q.dims[2] == Dim(3), "packed needs a [B, seq, 3, H, d] input, got ", q.str());
+    INFER_EXPECT(k == q && v == q, "packed needs one tensor as query, key and value, got ", q.str(), ", ", k.str(),
+                 ", ", v.str());
+    const TensorType one(q.dtype, {q.dims[0], q.dims[1], q.dims[3], q.dims[4]});
+    AttentionAttrs b = a;
+    b.packed = false;
+    Types unpacked{one, one, one};
+    if (in.size() > 3) unpacked.push_back(in[3]);
+    return infer_Attention(b, unpacked);
+  }
   if (a.bshd) {
     // [B, seq, H, d]: check as [B, H, seq, d].
     INFER_EXPECT(q.rank() == 4, "bshd needs rank-4 query, key and value, got ", q.str());

@@ -1,9 +1,12 @@
 // Fuses the epilogues that GPU convolution and GEMM kernels apply for free:
 //   Conv2d -> Binary add (same-shaped other operand) -> Unary   ==>  Conv2d{has_residual, has_act}
+//   Linear (no bias) -> Binary add of a constant [N]            ==>  Linear(x, w, bias)
 //   Linear -> Unary                                             ==>  Linear{has_act}
+//   Linear -> Reshape -> Unary                                  ==>  Linear{has_act} -> Reshape
 //   Binary add (same-shaped operands) -> LayerNorm              ==>  LayerNorm{has_residual}
 // Safety: the producer's output has exactly one user and is not a graph output; the residual
-// has exactly the output's type (no broadcasting). The fused node takes the place of the last
+// has exactly the output's type (no broadcasting); a bias is a constant of the output's dtype
+// whose only dim above 1 is the last, of the output's size N. The fused node takes the place of the last
 // node it absorbs, so a residual computed after the convolution (ResNet's downsample branch) is
 // ready when the fused node runs.
 #include "core/passes/passes.h"
@@ -46,6 +49,28 @@ bool fuse_residual(ir::Graph& g, ir::Node*& conv) {
   return true;
 }
 
+// Linear(x, w) + c, c a constant broadcast along rows (torch's addmm and Conv1D: the bias added
+// after the product)  ==>  Linear(x, w, c as [N]).
+bool fuse_linear_bias(ir::Graph& g, ir::Node*& linear) {
+  if (linear->inputs.size() > 2 || linear->attr<ir::LinearAttrs>().has_act) return false;
+  ir::Node* add = single_user(g, linear);
+  if (!add || add->op != ir::OpKind::Binary || add->attr<ir::BinaryAttrs>().kind != ir::BinaryKind::kAdd) return false;
+  ir::Value* out = linear->outputs[0];
+  ir::Value* c = add->inputs[0] == out ? add->inputs[1] : add->inputs[0];
+  if (c == out || !c->producer || c->producer->op != ir::OpKind::Constant || add->outputs[0]->type != out->type)
+    return false;
+  const ir::HostTensor& t = c->producer->attr<ir::ConstantAttrs>().value;
+  const ir::Dim& n = out->type.dims.back();
+  if (t.dtype != out->type.dtype || t.shape.empty() || !n.is_static() || t.shape.back() != n.value() ||
+      t.numel() != n.value())
+    return false;
+  ir::HostTensor bias = t;  // shares the bytes
+  bias.shape = {n.value()};
+  ir::Value* b = g.insert_before(add, ir::OpKind::Constant, ir::ConstantAttrs{bias}, {}, c->producer->source)->outputs[0];
+  linear = replace_chain(g, linear, add, linear->attrs, {linear->inputs[0], linear->inputs[1], b});
+  return true;
+}
+
 template <typename Attrs>
 bool fuse_activation(ir::Graph& g, ir::Node*& layer) {
   Attrs& a = layer->attr<Attrs>();
@@ -59,6 +84,33 @@ bool fuse_activation(ir::Graph& g, ir::Node*& layer) {
   fa.act_alpha = u.alpha;
   fa.act_beta = u.beta;
   layer = replace_chain(g, layer, act, fa, layer->inputs);
+  return true;
+}
+
+// Linear -> Reshape -> Unary  ==>  Linear{has_act} -> Reshape: a 2-D GEMM viewed back as
+// [B, seq, N] before its activation (GPT-2's Conv1D); elementwise, the activation commutes with
+// the reshape.
+bool fuse_activation_through_reshape(ir::Graph& g, ir::Node*& linear) {
+  const auto& a = linear->attr<ir::LinearAttrs>();
+  if (a.has_act) return false;
+  ir::Node* reshape = single_user(g, linear);
+  if (!reshape || reshape->op != ir::OpKind::Reshape) return false;
+  ir::Node* act = single_user(g, reshape);
+  if (!act || act->op != ir::OpKind::Unary) return false;
+  const auto& u = act->attr<ir::UnaryAttrs>();
+  ir::LinearAttrs fa = a;
+  fa.has_act = true;
+  fa.act = u.kind;
+  fa.act_alpha = u.alpha;
+  fa.act_beta = u.beta;
+  ir::Node* fused = g.insert_before(act, ir::OpKind::Linear, fa, linear->inputs, linear->source);
+  ir::Node* view = g.insert_before(act, ir::OpKind::Reshape, reshape->attrs, {fused->outputs[0]}, reshape->source);
+  view->outputs[0]->name = act->outputs[0]->name;
+  g.replace_all_uses(act->outputs[0], view->outputs[0]);
+  g.remove_node(act);
+  g.remove_node(reshape);
+  g.remove_node(linear);
+  linear = fused;
   return true;
 }
 
@@ -98,7 +150,9 @@ bool fuse_epilogues(ir::Graph& g) {
         fused = fuse_residual(g, n);
         fused |= fuse_activation<ir::Conv2dAttrs>(g, n);
       } else if (n->op == ir::OpKind::Linear) {
-        fused = fuse_activation<ir::LinearAttrs>(g, n);
+        fused = fuse_linear_bias(g, n);
+        fused |= fuse_activation<ir::LinearAttrs>(g, n);
+        fused |= fuse_activation_through_reshape(g, n);
       } else if (n->op == ir::OpKind::LayerNorm) {
         fused = fuse_norm_residual(g, n);
       }

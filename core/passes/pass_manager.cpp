@@ -55,9 +55,12 @@ PassManager default_pipeline(PassManager::Options o) {
   pm.add("remove_identity", remove_identity)
       .add("constant_folding", constant_folding)
       .add("fold_batch_norm", fold_batch_norm)
+      .add("recognize_gelu", recognize_gelu)
       .add("fuse_epilogues", fuse_epilogues)
       .add("common_subexpression_elimination", common_subexpression_elimination)
       .add("fold_attention_layout", fold_attention_layout)
+      .add("pack_attention_qkv", pack_attention_qkv)
+      .add("fold_causal_mask", fold_causal_mask)
       .add("dead_code_elimination", dead_code_elimination);
   return pm;
 }

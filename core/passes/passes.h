@@ -28,13 +28,23 @@ bool dead_code_elimination(ir::Graph& g);
 // Folds an inference BatchNorm that follows a Conv2d or Linear (whose weights are constants and
 // whose output has no other user) into the weights and bias.
 bool fold_batch_norm(ir::Graph& g);
-// Folds a residual add and an activation into the Conv2d before them, an activation into the
-// Linear before it, and an add into the LayerNorm after it (the epilogue fields of
+// Replaces GELU written out in elementwise ops (the tanh approximation, or the erf form) by one
+// Unary, which fuse_epilogues can then fold into the GEMM before it.
+bool recognize_gelu(ir::Graph& g);
+// Folds a residual add and an activation into the Conv2d before them, a bias add (addmm) and an
+// activation into the Linear before them, and an add into the LayerNorm after it (the epilogue fields of
 // Conv2dAttrs / LinearAttrs, LayerNormAttrs::has_residual).
 bool fuse_epilogues(ir::Graph& g);
 // Lets Attention read q/k/v as [B, seq, H, d] (AttentionAttrs::bshd) where they are the
 // heads-first transposes of such tensors, and drops the transpose of its output back.
 bool fold_attention_layout(ir::Graph& g);
+// Lets an attention read q, k and v in place from one [B, seq, 3, H, d] tensor
+// (AttentionAttrs::packed): the output of one projection split in thirds, or of the three
+// projections of one input with constant weights, merged into one Linear.
+bool pack_attention_qkv(ir::Graph& g);
+// Replaces an attention's constant causal bias (0 on and below the diagonal, <= -1e4 above) by
+// AttentionAttrs::causal.
+bool fold_causal_mask(ir::Graph& g);
 // Removes Identity nodes, Casts to the same dtype, Reshapes to the same shape and identity
 // Transposes.
 bool remove_identity(ir::Graph& g);

@@ -3,7 +3,8 @@
 // the fused residual and the affine parameters). Attention: cuDNN's fused
 // SDPA (FP16/BF16, head sizes multiple of 8 up to 128, bias [B|1, H|1, L, S]) and the direct
 // kernel for everything else (FP32, other head sizes, biases broadcast along L, rank 3), in the
-// heads-first and the [B, seq, H, d] (bshd) layouts. Exits 77 (skipped) without a GPU.
+// heads-first and the [B, seq, H, d] (bshd) layouts, and with q/k/v packed in one
+// [B, seq, 3, H, d] tensor. Exits 77 (skipped) without a GPU.
 #include <limits>
 
 #include "tests/backends/cuda_test_util.h"
@@ -20,23 +21,35 @@ struct Case {
   std::vector<int64_t> bias;  // empty: none
   bool causal = false, bshd = false;
   double scale = 0.125;
+  bool packed = false;  // q: [B, seq, 3, H, d], passed as q, k and v (k and v unused)
 };
 
 void run_case(const Case& c, DType dt) {
   auto make = [c](DType t) {
     auto g = std::make_unique<Graph>();
-    std::vector<Value*> ins{g->add_input(TensorType::fixed(t, c.q), "q"), g->add_input(TensorType::fixed(t, c.k), "k"),
-                            g->add_input(TensorType::fixed(t, c.v), "v")};
+    std::vector<Value*> ins;
+    if (c.packed) {
+      Value* qkv = g->add_input(TensorType::fixed(t, c.q), "qkv");
+      ins = {qkv, qkv, qkv};
+    } else {
+      ins = {g->add_input(TensorType::fixed(t, c.q), "q"), g->add_input(TensorType::fixed(t, c.k), "k"),
+             g->add_input(TensorType::fixed(t, c.v), "v")};
+    }
     if (!c.bias.empty()) ins.push_back(g->add_input(TensorType::fixed(t, c.bias), "bias"));
     AttentionAttrs a;
     a.scale = c.scale;
     a.causal = c.causal;
-    a.bshd = c.bshd;
+    a.bshd = c.bshd || c.packed;
+    a.packed = c.packed;
     g->mark_output(g->add_node(OpKind::Attention, a, ins)->outputs[0]);
     return g;
   };
   auto inputs = [c](DType t) {
-    std::vector<HostTensor> r{random_tensor(t, c.q, 1), random_tensor(t, c.k, 2), random_tensor(t, c.v, 3)};
+    std::vector<HostTensor> r{random_tensor(t, c.q, 1)};
+    if (!c.packed) {
+      r.push_back(random_tensor(t, c.k, 2));
+      r.push_back(random_tensor(t, c.v, 3));
+    }
     if (!c.bias.empty()) {
       HostTensor b = random_tensor(t, c.bias, 4);
       // Mask every third key with -inf (a padding mask as an additive bias); key 0 stays, so no
@@ -69,6 +82,10 @@ TEST_P(CudaAttention, MatchesReference) {
       {"bshd", {2, 16, 4, 64}, {2, 24, 4, 64}, {2, 24, 4, 64}, {2, 1, 16, 24}, false, true},
       {"bshd causal", {2, 16, 4, 64}, {2, 16, 4, 64}, {2, 16, 4, 64}, {}, true, true},
       {"bshd head size 20", {2, 7, 3, 20}, {2, 5, 3, 20}, {2, 5, 3, 20}, {}, false, true},
+      {"packed", {2, 16, 3, 4, 64}, {}, {}, {}, false, true, 0.125, true},
+      {"packed with bias", {2, 24, 3, 4, 64}, {}, {}, {2, 1, 24, 24}, false, true, 0.125, true},
+      {"packed causal", {3, 17, 3, 2, 32}, {}, {}, {}, true, true, 0.125, true},
+      {"packed head size 20", {2, 7, 3, 3, 20}, {}, {}, {}, false, true, 0.125, true},
   };
   for (const Case& c : cases) run_case(c, dt);
 }

@@ -44,13 +44,14 @@ AttentionProblem problem_of(const KernelArgs& a) {
   AttentionProblem p;
   p.dtype = a.inputs[0].dtype;
   p.bshd = at.bshd;
+  p.packed = at.packed;
   p.lead.assign(qs.begin(), qs.end() - 2);
   p.L = qs[r - 2];
   p.E = qs[r - 1];
   p.S = a.inputs[1].shape[r - 2];
   p.Ev = a.inputs[2].shape[r - 1];
-  if (p.bshd) {  // [B, seq, H, d]
-    p.lead = {qs[0], qs[2]};
+  if (p.bshd) {  // [B, seq, H, d], packed: [B, seq, 3, H, d]
+    p.lead = {qs[0], qs[p.packed ? 3 : 2]};
     p.L = qs[1];
     p.S = a.inputs[1].shape[1];
   }
@@ -174,17 +175,20 @@ bool AttentionKernel::make_graph(std::shared_ptr<fe::graph::Graph>* out, std::st
   g->set_io_data_type(io)
       .set_intermediate_data_type(fe::DataType_t::FLOAT)
       .set_compute_data_type(fe::DataType_t::FLOAT);
-  // [B, H, seq, d] with the strides of the node's layout (bshd: [B, seq, H, d] in memory).
-  auto strides = [&](int64_t seq, int64_t d) {
-    return p_.bshd ? std::vector<int64_t>{seq * H_ * d, d, H_ * d, 1} : std::vector<int64_t>{H_ * seq * d, seq * d, d, 1};
+  // [B, H, seq, d] with the strides of the node's layout (bshd: [B, seq, H, d] in memory; packed
+  // inputs step over the other two slots between sequence positions).
+  auto strides = [&](int64_t seq, int64_t d, int64_t rows) {
+    return p_.bshd ? std::vector<int64_t>{seq * rows * H_ * d, d, rows * H_ * d, 1}
+                   : std::vector<int64_t>{H_ * seq * d, seq * d, d, 1};
   };
+  const int64_t in_rows = p_.packed ? 3 : 1;
   auto dense = [&](const char* name, int64_t uid, int64_t seq, int64_t d) {
     return g->tensor(Tensor_attributes()
                          .set_name(name)
                          .set_uid(uid)
                          .set_data_type(io)
                          .set_dim({B_, H_, seq, d})
-                         .set_stride(strides(seq, d)));
+                         .set_stride(strides(seq, d, in_rows)));
   };
   auto Q = dense("q", kUidQ, p_.L, p_.E);
   auto K = dense("k", kUidK, p_.S, p_.E);
@@ -203,7 +207,7 @@ bool AttentionKernel::make_graph(std::shared_ptr<fe::graph::Graph>* out, std::st
   }
   auto [O, stats] = g->sdpa(Q, K, V, opts);
   (void)stats;
-  O->set_output(true).set_uid(kUidO).set_data_type(io).set_dim({B_, H_, p_.L, p_.Ev}).set_stride(strides(p_.L, p_.Ev));
+  O->set_output(true).set_uid(kUidO).set_data_type(io).set_dim({B_, H_, p_.L, p_.Ev}).set_stride(strides(p_.L, p_.Ev, 1));
   if (auto e = g->validate(); e.is_bad()) {
     *why = "validate: " + e.get_message();
     return false;
@@ -218,9 +222,13 @@ bool AttentionKernel::make_graph(std::shared_ptr<fe::graph::Graph>* out, std::st
 
 fe::error_t AttentionKernel::run_cudnn(int64_t plan, const void* q, const void* k, const void* v, const void* bias,
                                        void* o, void* workspace, cudaStream_t s) {
+  const size_t es = ir::dtype_size(p_.dtype);
+  auto slot = [&](const void* base, int64_t offset) {
+    return const_cast<char*>(static_cast<const char*>(base)) + size_t(offset) * es;
+  };
   std::unordered_map<int64_t, void*> ptrs{{kUidQ, const_cast<void*>(q)},
-                                          {kUidK, const_cast<void*>(k)},
-                                          {kUidV, const_cast<void*>(v)},
+                                          {kUidK, slot(k, p_.k_offset())},
+                                          {kUidV, slot(v, p_.v_offset())},
                                           {kUidO, o}};
   if (p_.has_bias) ptrs[kUidBias] = const_cast<void*>(bias);
   TRTORCH_CUDNN_CHECK(cudnnSetStream(ctx_.cudnn(), s));
@@ -265,12 +273,18 @@ bool AttentionKernel::choose_cudnn(const TacticOptions& timing, std::string* why
   // Time the candidates on random data.
   const size_t es = ir::dtype_size(p_.dtype);
   const int64_t nb = p_.batch();
-  DeviceBuffer q{size_t(nb * p_.L * p_.E) * es}, k{size_t(nb * p_.S * p_.E) * es}, v{size_t(nb * p_.S * p_.Ev) * es},
-      o{size_t(nb * p_.L * p_.Ev) * es}, ws{size_t(max_ws)}, bias;
+  // Packed: q, k and v in one buffer, each of the three `q` of that size, read at the slot offsets.
+  const int64_t nq = nb * p_.L * p_.E * (p_.packed ? 3 : 1);
+  DeviceBuffer q{size_t(nq) * es}, k{p_.packed ? 0 : size_t(nb * p_.S * p_.E) * es},
+      v{p_.packed ? 0 : size_t(nb * p_.S * p_.Ev) * es}, o{size_t(nb * p_.L * p_.Ev) * es}, ws{size_t(max_ws)}, bias;
   cudaStream_t s = ctx_.stream();
-  launch_fill_random(q.get(), p_.dtype, nb * p_.L * p_.E, 1, s);
-  launch_fill_random(k.get(), p_.dtype, nb * p_.S * p_.E, 2, s);
-  launch_fill_random(v.get(), p_.dtype, nb * p_.S * p_.Ev, 3, s);
+  launch_fill_random(q.get(), p_.dtype, nq, 1, s);
+  if (!p_.packed) {
+    launch_fill_random(k.get(), p_.dtype, nb * p_.S * p_.E, 2, s);
+    launch_fill_random(v.get(), p_.dtype, nb * p_.S * p_.Ev, 3, s);
+  }
+  const void* kp = p_.packed ? q.get() : k.get();
+  const void* vp = p_.packed ? q.get() : v.get();
   if (p_.has_bias) {
     const int64_t n = Bb_ * Hb_ * p_.L * p_.S;
     bias = DeviceBuffer(size_t(n) * es);
@@ -279,10 +293,10 @@ bool AttentionKernel::choose_cudnn(const TacticOptions& timing, std::string* why
   float best = std::numeric_limits<float>::infinity();
   int timed = 0;
   for (int64_t i : built) {
-    if (run_cudnn(i, q.get(), k.get(), v.get(), bias.get(), o.get(), ws.get(), s).is_bad()) continue;
+    if (run_cudnn(i, q.get(), kp, vp, bias.get(), o.get(), ws.get(), s).is_bad()) continue;
     TRTORCH_CUDA_CHECK(cudaStreamSynchronize(s));
     const float ms = time_ms(ctx_, timing.min_timing_iters, timing.avg_timing_iters, [&](cudaStream_t st) {
-      auto e = run_cudnn(i, q.get(), k.get(), v.get(), bias.get(), o.get(), ws.get(), st);
+      auto e = run_cudnn(i, q.get(), kp, vp, bias.get(), o.get(), ws.get(), st);
       if (e.is_bad()) TRTORCH_ERROR("Attention ", where_, ": cuDNN SDPA plan failed while timing: ", e.get_message());
     });
     ++timed;
@@ -319,7 +333,8 @@ void AttentionKernel::finish_cudnn(const std::string& note) {
                     ";engine=", engine, ";knobs=", ks);
   std::string name;
   if (graph_->get_plan_name_at_index(plan_, name).is_bad()) name = "?";
-  describe_ = str_cat("cudnn sdpa ", p_.dtype == DType::kFloat16 ? "f16" : "bf16", p_.bshd ? " bshd" : "", " B=", B_,
+  describe_ = str_cat("cudnn sdpa ", p_.dtype == DType::kFloat16 ? "f16" : "bf16", p_.bshd ? " bshd" : "",
+                      p_.packed ? " packed" : "", " B=", B_,
                       " H=", H_, " L=", p_.L,
                       " S=", p_.S, " d=", p_.E, p_.causal ? " causal" : "", p_.has_bias ? " +bias" : "", " engine ",
                       name, " workspace ", workspace_, " B (", note, ")");
@@ -368,7 +383,7 @@ void AttentionKernel::use_direct(const std::string& note) {
   cudnn_ = false;
   workspace_ = 0;
   tactic_ = "attention;impl=direct";
-  describe_ = str_cat("attention direct ", ir::dtype_name(p_.dtype), " rows=", p_.batch() * p_.L, " L=", p_.L,
+  describe_ = str_cat("attention direct ", ir::dtype_name(p_.dtype), p_.packed ? " packed" : "", " rows=", p_.batch() * p_.L, " L=", p_.L,
                       " S=", p_.S, " d=", p_.E, p_.causal ? " causal" : "", p_.has_bias ? " +bias" : "",
                       note.empty() ? "" : " (" + note + ")");
 }

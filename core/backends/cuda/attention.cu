@@ -25,14 +25,17 @@ struct Geom {
   int64_t bias_lead[kMaxLead];
   int64_t bias_i, bias_j;
   int64_t L, S, E, Ev;
-  int64_t H;  // heads (bshd)
+  int64_t H;     // heads (bshd)
+  int64_t rows;  // bshd: q/k/v rows per sequence position and head (3 when packed, else 1)
   float scale;
   bool causal, has_bias, bshd;
 };
 
-// Element offset of position `pos` of leading index `bb` (see AttentionProblem::offset).
-__device__ __forceinline__ int64_t seq_offset(const Geom& g, int64_t bb, int64_t pos, int64_t len, int64_t d) {
-  return g.bshd ? (((bb / g.H) * len + pos) * g.H + bb % g.H) * d : (bb * len + pos) * d;
+// Element offset of position `pos` of leading index `bb` in a tensor of head size d, sequence
+// length len and `rows` rows per position (packed inputs: 3, the output: 1).
+__device__ __forceinline__ int64_t seq_offset(const Geom& g, int64_t bb, int64_t pos, int64_t len, int64_t d,
+                                              int64_t rows) {
+  return g.bshd ? (((bb / g.H) * len + pos) * rows * g.H + bb % g.H) * d : (bb * len + pos) * d;
 }
 
 // Block-wide reduction of one float (max or sum); every thread gets the result.
@@ -61,7 +64,7 @@ __global__ void __launch_bounds__(kThreads) attention_direct_kernel(const T* __r
   float* red = qrow + g.E;   // [32]
   const int64_t row = blockIdx.x;
   const int64_t b = row / g.L, i = row - b * g.L;
-  const int64_t qoff = seq_offset(g, b, i, g.L, g.E);
+  const int64_t qoff = seq_offset(g, b, i, g.L, g.E, g.rows);
   for (int64_t e = threadIdx.x; e < g.E; e += blockDim.x) qrow[e] = load_f(q, qoff + e);
   int64_t boff = i * g.bias_i;
   if (g.has_bias) {
@@ -72,8 +75,8 @@ __global__ void __launch_bounds__(kThreads) attention_direct_kernel(const T* __r
     }
   }
   __syncthreads();
-  const T* kb = k + seq_offset(g, b, 0, g.S, g.E);
-  const int64_t kstride = g.bshd ? g.H * g.E : g.E;
+  const T* kb = k + seq_offset(g, b, 0, g.S, g.E, g.rows);
+  const int64_t kstride = g.bshd ? g.rows * g.H * g.E : g.E;
   float mx = -INFINITY;
   for (int64_t j = threadIdx.x; j < g.S; j += blockDim.x) {
     float sc;
@@ -97,9 +100,9 @@ __global__ void __launch_bounds__(kThreads) attention_direct_kernel(const T* __r
     sum += p;
   }
   sum = block_reduce<false>(sum, red);  // its barriers also publish s[]
-  const T* vb = v + seq_offset(g, b, 0, g.S, g.Ev);
-  const int64_t vstride = g.bshd ? g.H * g.Ev : g.Ev;
-  const int64_t yoff = seq_offset(g, b, i, g.L, g.Ev);
+  const T* vb = v + seq_offset(g, b, 0, g.S, g.Ev, g.rows);
+  const int64_t vstride = g.bshd ? g.rows * g.H * g.Ev : g.Ev;
+  const int64_t yoff = seq_offset(g, b, i, g.L, g.Ev, 1);
   for (int64_t e = threadIdx.x; e < g.Ev; e += blockDim.x) {
     float acc = 0.0f;
     for (int64_t j = 0; j < g.S; ++j) acc += s[j] * load_f(vb, j * vstride + e);
@@ -113,7 +116,7 @@ std::string AttentionProblem::signature() const {
   std::string s = str_cat("t=", int(dtype), ";lead=");
   for (int64_t d : lead) s += str_cat(d, ",");
   s += str_cat(";L=", L, ";S=", S, ";E=", E, ";Ev=", Ev, ";scale=", scale, ";causal=", causal, ";bshd=", bshd,
-               ";bias=");
+               packed ? ";packed=1" : "", ";bias=");
   if (has_bias)
     for (int64_t st : bias_strides) s += str_cat(st, ",");
   return s;
@@ -156,11 +159,13 @@ void launch_attention_direct(const AttentionProblem& p, const void* q, const voi
   g.has_bias = p.has_bias;
   g.bshd = p.bshd;
   g.H = p.heads();
+  g.rows = p.packed ? 3 : 1;
   const size_t smem = size_t(p.S + p.E + 32) * sizeof(float);
   dispatch_float(p.dtype, "Attention", [&](auto t) {
     using T = decltype(t);
     attention_direct_kernel<T><<<unsigned(rows), kThreads, smem, stream>>>(
-        static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v), static_cast<const T*>(bias),
+        static_cast<const T*>(q), static_cast<const T*>(k) + p.k_offset(), static_cast<const T*>(v) + p.v_offset(),
+        static_cast<const T*>(bias),
         static_cast<T*>(y), g);
   });
   TRTORCH_CUDA_CHECK_LAUNCH();

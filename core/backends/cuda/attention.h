@@ -23,6 +23,9 @@ struct AttentionProblem {
   bool has_bias = false;
   // q, k, v and the output are [B, seq, H, d] (lead = {B, H}) instead of [lead..., seq, d].
   bool bshd = false;
+  // With bshd: q, k and v are slots 0, 1 and 2 of one [B, seq, 3, H, d] tensor (the kernels get
+  // pointers to each slot's first element and step 3 * H * d between sequence positions).
+  bool packed = false;
   // Element strides of the bias along lead..., L, S (0 along broadcast dims).
   std::vector<int64_t> bias_strides;
 
@@ -32,6 +35,11 @@ struct AttentionProblem {
     return b;
   }
   int64_t heads() const { return lead.empty() ? 1 : lead.back(); }
+  // Elements between the sequence positions of q, k and v (bshd), or of one head's rows.
+  int64_t in_seq_stride(int64_t d) const { return bshd ? (packed ? 3 : 1) * heads() * d : d; }
+  // The element offsets of k and v from the pointer the node's inputs give (packed: slots 1, 2).
+  int64_t k_offset() const { return packed ? heads() * E : 0; }
+  int64_t v_offset() const { return packed ? 2 * heads() * E : 0; }
   std::string signature() const;
 };
 

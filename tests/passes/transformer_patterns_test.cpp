@@ -1,0 +1,264 @@
+// The transformer pattern passes: pack_attention_qkv, recognize_gelu, fold_causal_mask and the
+// Linear epilogues of fuse_epilogues (addmm's bias add, an activation behind a reshape). Each
+// test checks the structure after the pass and that the reference backend computes the same
+// numbers before and after; the negative cases check that near misses are left alone.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <array>
+#include <functional>
+#include <limits>
+
+#include "core/backends/reference/reference.h"
+#include "core/passes/passes.h"
+#include "tests/passes/pass_test_util.h"
+
+using namespace trtorch;
+using namespace trtorch::ir;
+using trtorch::pass_test::count;
+using trtorch::pass_test::random_tensor;
+
+namespace {
+
+constexpr int64_t B = 2, S = 6, H = 3, D = 4, K = 10, N = H * D;
+
+Value* constant(Graph& g, std::vector<int64_t> shape, uint32_t seed) {
+  return g.add_constant(random_tensor(DType::kFloat32, std::move(shape), seed));
+}
+Value* scalar(Graph& g, double v) {
+  HostTensor t(DType::kFloat32, {});
+  t.set(0, v);
+  return g.add_constant(t);
+}
+Value* binary(Graph& g, BinaryKind k, Value* a, Value* b) {
+  BinaryAttrs at;
+  at.kind = k;
+  return g.add_node(OpKind::Binary, at, {a, b})->outputs[0];
+}
+Value* unary(Graph& g, UnaryKind k, Value* x) {
+  UnaryAttrs u;
+  u.kind = k;
+  return g.add_node(OpKind::Unary, u, {x})->outputs[0];
+}
+Value* reshape(Graph& g, Value* x, std::vector<Dim> shape) {
+  ReshapeAttrs r;
+  r.shape = std::move(shape);
+  return g.add_node(OpKind::Reshape, r, {x})->outputs[0];
+}
+Value* linear(Graph& g, Value* x, Value* w, Value* b = nullptr) {
+  std::vector<Value*> ins{x, w};
+  if (b) ins.push_back(b);
+  return g.add_node(OpKind::Linear, LinearAttrs{}, ins)->outputs[0];
+}
+Value* slice(Graph& g, Value* x, int64_t axis, int64_t start, int64_t end) {
+  SliceAttrs s;
+  s.axis = axis;
+  s.start = start;
+  s.end = end;
+  return g.add_node(OpKind::Slice, s, {x})->outputs[0];
+}
+Value* attention(Graph& g, Value* q, Value* k, Value* v, Value* bias = nullptr) {
+  AttentionAttrs a;
+  a.scale = 0.5;
+  a.bshd = true;
+  std::vector<Value*> ins{q, k, v};
+  if (bias) ins.push_back(bias);
+  return g.add_node(OpKind::Attention, a, ins)->outputs[0];
+}
+
+// Runs `pass` (then DCE) on a copy of g and checks that it did `expect_change`, that the graph
+// stays valid and that the reference backend's outputs agree within tol.
+std::unique_ptr<Graph> run_pass(const Graph& g, const std::function<bool(Graph&)>& pass, bool expect_change,
+                                const std::vector<HostTensor>& in, double tol = 1e-5) {
+  auto before = backends::reference::run(g, in);
+  auto h = g.clone();
+  EXPECT_EQ(pass(*h), expect_change);
+  passes::dead_code_elimination(*h);
+  verify(*h);
+  auto after = backends::reference::run(*h, in);
+  EXPECT_EQ(after.size(), before.size());
+  for (size_t o = 0; o < std::min(after.size(), before.size()); ++o) {
+    EXPECT_EQ(after[o].shape, before[o].shape);
+    int64_t bad = 0;  // report the first mismatch only
+    for (int64_t i = 0; i < after[o].numel() && bad == 0; ++i) {
+      EXPECT_NEAR(after[o].get(i), before[o].get(i), tol) << "output " << o << " [" << i << "]";
+      bad += std::fabs(after[o].get(i) - before[o].get(i)) > tol;
+    }
+  }
+  return h;
+}
+
+int packed_attentions(const Graph& g) {
+  int c = 0;
+  for (Node* n : g.nodes()) c += n->op == OpKind::Attention && n->attr<AttentionAttrs>().packed;
+  return c;
+}
+
+// GPT-2's attention input: one projection [B*S, 3N] viewed as [B, S, 3N] and split in thirds.
+// `order` permutes which third feeds q, k and v.
+std::unique_ptr<Graph> sliced_block(std::array<int, 3> order, bool bias) {
+  auto g = std::make_unique<Graph>();
+  Value* x = g->add_input(TensorType::fixed(DType::kFloat32, {B * S, K}), "x");
+  Value* p = reshape(*g, linear(*g, x, constant(*g, {3 * N, K}, 1), constant(*g, {3 * N}, 2)), {B, S, 3 * N});
+  Value* part[3];
+  for (int i = 0; i < 3; ++i) part[i] = reshape(*g, slice(*g, p, 2, order[size_t(i)] * N, (order[size_t(i)] + 1) * N), {B, S, H, D});
+  Value* m = bias ? g->add_input(TensorType::fixed(DType::kFloat32, {B, 1, S, S}), "mask") : nullptr;
+  g->mark_output(reshape(*g, attention(*g, part[0], part[1], part[2], m), {B, S, N}));
+  return g;
+}
+
+// BERT's: three projections of one input; `biases` says which have a bias.
+std::unique_ptr<Graph> parallel_block(std::array<bool, 3> biases, bool same_input = true) {
+  auto g = std::make_unique<Graph>();
+  Value* x = g->add_input(TensorType::fixed(DType::kFloat32, {B, S, K}), "x");
+  Value* y = same_input ? x : g->add_input(TensorType::fixed(DType::kFloat32, {B, S, K}), "y");
+  Value* part[3];
+  for (int i = 0; i < 3; ++i) {
+    Value* b = biases[size_t(i)] ? constant(*g, {N}, uint32_t(20 + i)) : nullptr;
+    part[i] = reshape(*g, linear(*g, i == 2 ? y : x, constant(*g, {N, K}, uint32_t(10 + i)), b), {B, S, H, D});
+  }
+  g->mark_output(reshape(*g, attention(*g, part[0], part[1], part[2]), {B, S, N}));
+  return g;
+}
+
+std::vector<HostTensor> random_inputs(const Graph& g) {
+  std::vector<HostTensor> in;
+  uint32_t seed = 100;
+  for (Value* v : g.inputs()) in.push_back(random_tensor(v->type.dtype, v->type.static_shape(), seed++));
+  return in;
+}
+
+}  // namespace
+
+TEST(PackAttentionQkv, ReadsTheThirdsOfOneProjectionInPlace) {
+  for (bool bias : {false, true}) {
+    auto g = sliced_block({0, 1, 2}, bias);
+    auto h = run_pass(*g, passes::pack_attention_qkv, true, random_inputs(*g));
+    EXPECT_EQ(count(*h, OpKind::Slice), 0);
+    EXPECT_EQ(packed_attentions(*h), 1);
+    EXPECT_FALSE(passes::pack_attention_qkv(*h)) << "a second run finds nothing";
+  }
+}
+
+TEST(PackAttentionQkv, MergesThreeProjectionsOfOneInput) {
+  for (auto biases : {std::array<bool, 3>{true, true, true}, {false, false, false}, {true, false, true}}) {
+    auto g = parallel_block(biases);
+    auto h = run_pass(*g, passes::pack_attention_qkv, true, random_inputs(*g));
+    EXPECT_EQ(count(*h, OpKind::Linear), 1);
+    EXPECT_EQ(packed_attentions(*h), 1);
+    for (Node* n : h->nodes())
+      if (n->op == OpKind::Linear) {
+        EXPECT_EQ(n->outputs[0]->type.dims.back(), Dim(3 * N));
+        EXPECT_EQ(n->inputs.size(), biases[0] || biases[1] || biases[2] ? 3u : 2u);
+      }
+  }
+}
+
+TEST(PackAttentionQkv, LeavesOtherLayoutsAlone) {
+  {
+    auto g = sliced_block({1, 0, 2}, false);  // k from the first third: not the packed layout
+    auto h = run_pass(*g, passes::pack_attention_qkv, false, random_inputs(*g));
+    EXPECT_EQ(packed_attentions(*h), 0);
+  }
+  {
+    auto g = parallel_block({true, true, true}, false);  // v projects another input
+    auto h = run_pass(*g, passes::pack_attention_qkv, false, random_inputs(*g));
+    EXPECT_EQ(count(*h, OpKind::Linear), 3);
+  }
+}
+
+// 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3))) in the groupings of `form`, and the erf
+// form; `c` is the cubic's coefficient.
+std::unique_ptr<Graph> gelu_graph(int form, double c = 0.044715, bool leak = false) {
+  auto g = std::make_unique<Graph>();
+  Value* x = g->add_input(TensorType::fixed(DType::kFloat32, {B, S, K}), "x");
+  Value* bracket;
+  if (form == 3) {  // erf form
+    Value* e = unary(*g, UnaryKind::kErf, binary(*g, BinaryKind::kDiv, x, scalar(*g, std::sqrt(2.0))));
+    bracket = binary(*g, BinaryKind::kAdd, e, scalar(*g, 1.0));
+  } else {
+    Value* cube = form == 1 ? binary(*g, BinaryKind::kMul, x, binary(*g, BinaryKind::kMul, x, x))
+                            : binary(*g, BinaryKind::kPow, x, scalar(*g, 3.0));
+    Value* inner = binary(*g, BinaryKind::kAdd, x, binary(*g, BinaryKind::kMul, scalar(*g, c), cube));
+    Value* t = unary(*g, UnaryKind::kTanh, binary(*g, BinaryKind::kMul, inner, scalar(*g, std::sqrt(2.0 / M_PI))));
+    bracket = binary(*g, BinaryKind::kAdd, scalar(*g, 1.0), t);
+    if (leak) g->mark_output(t);  // an intermediate with another user
+  }
+  Value* y;
+  if (form == 2)
+    y = binary(*g, BinaryKind::kMul, x, binary(*g, BinaryKind::kMul, bracket, scalar(*g, 0.5)));
+  else
+    y = binary(*g, BinaryKind::kMul, binary(*g, BinaryKind::kMul, scalar(*g, 0.5), x), bracket);
+  g->mark_output(y);
+  return g;
+}
+
+TEST(RecognizeGelu, ReplacesTheWrittenOutForms) {
+  for (int form : {0, 1, 2, 3}) {
+    SCOPED_TRACE("form " + std::to_string(form));
+    auto g = gelu_graph(form);
+    auto h = run_pass(*g, passes::recognize_gelu, true, random_inputs(*g));
+    EXPECT_EQ(count(*h, OpKind::Binary), 0);
+    ASSERT_EQ(count(*h, OpKind::Unary), 1);
+    for (Node* n : h->nodes())
+      if (n->op == OpKind::Unary)
+        EXPECT_EQ(n->attr<UnaryAttrs>().kind, form == 3 ? UnaryKind::kGeluErf : UnaryKind::kGeluTanh);
+  }
+}
+
+TEST(RecognizeGelu, LeavesNearMissesAlone) {
+  auto wrong = gelu_graph(0, 0.04);
+  run_pass(*wrong, passes::recognize_gelu, false, random_inputs(*wrong));
+  auto shared = gelu_graph(0, 0.044715, true);
+  run_pass(*shared, passes::recognize_gelu, false, random_inputs(*shared));
+}
+
+std::unique_ptr<Graph> masked_attention(bool causal_mask, double masked) {
+  auto g = std::make_unique<Graph>();
+  Value* q = g->add_input(TensorType::fixed(DType::kFloat32, {B, S, H, D}), "q");
+  HostTensor m(DType::kFloat32, {1, 1, S, S});
+  for (int64_t i = 0; i < S; ++i)
+    for (int64_t j = 0; j < S; ++j) m.set(i * S + j, j <= i ? 0.0 : (causal_mask ? masked : (j == S - 1 ? masked : 0.0)));
+  g->mark_output(attention(*g, q, q, q, g->add_constant(m)));
+  return g;
+}
+
+TEST(FoldCausalMask, TurnsATriangularConstantIntoTheFlag) {
+  for (double masked : {-std::numeric_limits<double>::infinity(), -3.4e38, -1e4}) {
+    auto g = masked_attention(true, masked);
+    auto h = run_pass(*g, passes::fold_causal_mask, true, random_inputs(*g));
+    for (Node* n : h->nodes())
+      if (n->op == OpKind::Attention) {
+        EXPECT_TRUE(n->attr<AttentionAttrs>().causal);
+        EXPECT_EQ(n->inputs.size(), 3u);
+      }
+  }
+  auto other = masked_attention(false, -1e9);  // masks only the last key of the first rows
+  run_pass(*other, passes::fold_causal_mask, false, random_inputs(*other));
+  auto weak = masked_attention(true, -10.0);  // -10 does not mask
+  run_pass(*weak, passes::fold_causal_mask, false, random_inputs(*weak));
+}
+
+TEST(FuseEpiloguesLinear, FoldsAddmmBiasAndAnActivationBehindAReshape) {
+  auto g = std::make_unique<Graph>();
+  Value* x = g->add_input(TensorType::fixed(DType::kFloat32, {B * S, K}), "x");
+  Value* y = binary(*g, BinaryKind::kAdd, linear(*g, x, constant(*g, {N, K}, 1)), constant(*g, {1, N}, 2));
+  g->mark_output(unary(*g, UnaryKind::kGeluTanh, reshape(*g, y, {B, S, N})));
+  auto h = run_pass(*g, passes::fuse_epilogues, true, random_inputs(*g));
+  EXPECT_EQ(count(*h, OpKind::Binary), 0);
+  EXPECT_EQ(count(*h, OpKind::Unary), 0);
+  for (Node* n : h->nodes())
+    if (n->op == OpKind::Linear) {
+      EXPECT_EQ(n->inputs.size(), 3u);
+      EXPECT_TRUE(n->attr<LinearAttrs>().has_act);
+      EXPECT_EQ(n->attr<LinearAttrs>().act, UnaryKind::kGeluTanh);
+    }
+}
+
+TEST(FuseEpiloguesLinear, KeepsABiasThatIsNotPerColumn) {
+  auto g = std::make_unique<Graph>();
+  Value* x = g->add_input(TensorType::fixed(DType::kFloat32, {B * S, K}), "x");
+  g->mark_output(binary(*g, BinaryKind::kAdd, linear(*g, x, constant(*g, {N, K}, 1)), constant(*g, {B * S, 1}, 2)));
+  auto h = run_pass(*g, passes::fuse_epilogues, false, random_inputs(*g));
+  EXPECT_EQ(count(*h, OpKind::Binary), 1);
+}

@@ -341,6 +341,21 @@ TEST(CudaConv, Activations) {
     for (Config cfg : {kF32Nchw, kF16Nhwc}) check_case(c, cfg);
 }
 
+// EfficientNet-B0's squeeze-excitation convolutions at batch 32: 1x1 convolutions of a 1x1 image,
+// with bias and activation. For the expand one in NCHW FP16 and BF16, cuDNN 9.19's configs of
+// runtime-fusion engine 53 for the graph with bias and sigmoid fused write non-finite values
+// (H100): the model's output was NaN, and once plans were checked against their rebuilds, its
+// build failed. The build must reject them against the direct convolution and, when no config of
+// the fused graph passes, run the sigmoid in the epilogue kernel instead.
+TEST(CudaConv, SqueezeExcitation) {
+  const std::vector<ConvCase> cases = {
+      with_act(conv("SE expand 1x1 48->1152 on 1x1", 32, 48, 1, 1152, 1, 1, 0), UnaryKind::kSigmoid),
+      with_act(conv("SE reduce 1x1 1152->48 on 1x1", 32, 1152, 1, 48, 1, 1, 0), UnaryKind::kSilu),
+  };
+  for (const ConvCase& c : cases)
+    for (Config cfg : {kF16Nchw, kF16Nhwc, kBf16Nchw, kF32Nchw}) check_case(c, cfg);
+}
+
 // A bias that is not a constant is read from its input pointer at launch.
 TEST(CudaConv, BiasFromInput) {
   ConvCase c = with_act(conv("3x3 p1 64->64 bias input", 8, 64, 14, 64, 3, 1, 1), UnaryKind::kRelu);

@@ -1,0 +1,72 @@
+// Device code of conv_reference.h.
+#include <algorithm>
+
+#include "core/backends/cuda/conv_reference.h"
+#include "core/backends/cuda/cuda_check.h"
+#include "core/backends/cuda/device_math.cuh"
+#include "core/backends/cuda/kernel.h"
+
+namespace trtorch::backends::cuda {
+
+namespace {
+
+// One thread per output element, in logical (n, k, oh, ow) order whatever the layout: the
+// threads of a warp then share k, so every weight load is one broadcast.
+template <typename T>
+__global__ void conv_reference_kernel(ConvReference p) {
+  const T* __restrict__ x = static_cast<const T*>(p.x);
+  const T* __restrict__ w = static_cast<const T*>(p.w);
+  const T* __restrict__ bias = static_cast<const T*>(p.bias);
+  const T* __restrict__ residual = static_cast<const T*>(p.residual);
+  T* __restrict__ y = static_cast<T*>(p.y);
+  // Element strides of x's channel and pixel, and of w's input channel and filter tap.
+  const int64_t x_c = p.nhwc ? 1 : p.H * p.W, x_px = p.nhwc ? p.C : 1;
+  const int64_t w_c = p.nhwc ? 1 : p.R * p.S, w_tap = p.nhwc ? p.Cg : 1;
+  const int64_t k_per_group = p.K / p.groups;
+  const int64_t n_out = p.N * p.K * p.OH * p.OW;
+  const int64_t step = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n_out; i += step) {
+    const int64_t ow = i % p.OW, oh = (i / p.OW) % p.OH, k = (i / (p.OW * p.OH)) % p.K, n = i / (p.OW * p.OH * p.K);
+    const int64_t c0 = k / k_per_group * p.Cg;  // first input channel of k's group
+    const T* xn = x + n * p.C * p.H * p.W + c0 * x_c;
+    const T* wk = w + k * p.Cg * p.R * p.S;
+    float acc = 0.0f;
+    for (int64_t r = 0; r < p.R; ++r) {
+      const int64_t ih = oh * p.sh - p.ph + r * p.dh;
+      if (ih < 0 || ih >= p.H) continue;
+      for (int64_t s = 0; s < p.S; ++s) {
+        const int64_t iw = ow * p.sw - p.pw + s * p.dw;
+        if (iw < 0 || iw >= p.W) continue;
+        const T* xp = xn + (ih * p.W + iw) * x_px;
+        const T* wp = wk + (r * p.S + s) * w_tap;
+        for (int64_t c = 0; c < p.Cg; ++c) acc = fmaf(load_f(xp, c * x_c), load_f(wp, c * w_c), acc);
+      }
+    }
+    const int64_t out = p.nhwc ? ((n * p.OH + oh) * p.OW + ow) * p.K + k : i;
+    if (bias) acc += load_f(bias, k);
+    if (residual) acc += load_f(residual, out);
+    if (p.has_act) acc = unary(p.act, acc, p.alpha, p.beta);
+    y[out] = from_f<T>(acc);
+  }
+}
+
+}  // namespace
+
+void launch_conv_reference(const ConvReference& p, cudaStream_t stream) {
+  TRTORCH_CHECK(p.groups >= 1 && p.K % p.groups == 0 && p.C == p.Cg * p.groups, "conv reference: channels ", p.C,
+                " -> ", p.K, " do not fit groups=", p.groups, " with ", p.Cg, " channels per group");
+  TRTORCH_CHECK(!p.has_act || size_t(p.act) < size_t(ir::UnaryKind::kCount), "conv reference: unknown activation ",
+                int(p.act));
+  const int64_t n = p.N * p.K * p.OH * p.OW;
+  if (n == 0) return;
+  constexpr int kThreads = 256;
+  // A grid-stride loop: enough blocks to fill the device several times over, no more.
+  const unsigned blocks = unsigned(std::min<int64_t>(blocks_for(n, kThreads), int64_t(1) << 16));
+  dispatch_float(p.dtype, "conv reference", [&](auto t) {
+    using T = decltype(t);
+    conv_reference_kernel<T><<<blocks, kThreads, 0, stream>>>(p);
+    TRTORCH_CUDA_CHECK_LAUNCH();
+  });
+}
+
+}  // namespace trtorch::backends::cuda

@@ -1,13 +1,16 @@
-// The CUDA kernels of the transformer-model ops (Compare, CumSum) and the mask pipelines the
-// converters build from them (BERT's padding mask: Cast, Gather, Compare, Where, Softmax; an
-// engine-computed index), against the reference backend. Torch-free: engines are built for the
-// GPU through plan::build_engine, serialized, loaded again and run twice (the second run replays
-// the captured CUDA graph). Exits 77 (skipped) where there is no GPU.
+// The CUDA kernels of the transformer-model ops (Compare, CumSum, Where, Gather, LayerNorm) and
+// the mask pipelines the converters build from them (BERT's padding mask: Cast, Gather, Compare,
+// Where, Softmax; an engine-computed index), against the reference backend. Torch-free: engines
+// are built for the GPU through plan::build_engine, serialized, loaded again and run twice (the
+// second run replays the captured CUDA graph). Kernels made directly from KernelArgs take
+// misaligned pointers (the fallbacks of the vector paths) and time BERT-base sizes. Exits 77
+// (skipped) where there is no GPU.
 #include <cmath>
 #include <functional>
 #include <limits>
 #include <random>
 
+#include "core/backends/cuda/kernel.h"
 #include "tests/backends/cuda_test_util.h"
 
 using namespace trtorch;
@@ -169,9 +172,257 @@ TEST_P(CudaTransformerOps, EngineIndexWrapAndGather) {
   check("engine index wrap + gather", make, inputs, dt);
 }
 
+// Broadcasts of every operand, in dims that coalesce and dims that do not (32-bit offsets over the
+// coalesced dims), and scalars.
+TEST_P(CudaTransformerOps, BroadcastWhereAndCompare) {
+  const DType dt = GetParam();
+  const DType f = DType::kFloat32, b = DType::kBool;
+  const std::vector<std::vector<std::pair<DType, Shape>>> wheres = {
+      {{b, {2, 1, 1, 9}}, {f, {2, 3, 9, 9}}, {f, {1}}},  // a padding mask over scores
+      {{b, {2, 3, 1, 5}}, {f, {1, 1, 4, 5}}, {f, {2, 1, 4, 1}}},
+      {{b, {7, 1}}, {f, {1, 6}}, {f, {2, 1, 1}}},
+  };
+  for (const auto& ins : wheres)
+    check(str_cat("where ", shape_str(ins[0].second), " ", shape_str(ins[1].second), " ", shape_str(ins[2].second)),
+          [=](DType t) { return graph_of(t, ins, [](Graph& g, auto v) { return op(g, OpKind::Where, WhereAttrs{}, v); }); },
+          inputs_of(ins), dt);
+  const std::vector<std::vector<std::pair<DType, Shape>>> compares = {
+      {{f, {2, 3, 4, 5}}, {f, {1, 1, 4, 5}}},  // coalesces to rank 2
+      {{f, {2, 1, 4, 1}}, {f, {1, 3, 1, 5}}},
+      {{f, {8, 1, 64, 1}}, {f, {8, 1, 1, 64}}},
+      {{f, {1}}, {f, {3, 7}}},
+  };
+  for (const auto& ins : compares)
+    check(str_cat("compare ge ", shape_str(ins[0].second), " ", shape_str(ins[1].second)),
+          [=](DType t) {
+            return graph_of(t, ins, [](Graph& g, auto v) { return op(g, OpKind::Compare, CompareAttrs{CompareKind::kGe}, v); });
+          },
+          inputs_of(ins, true), dt);
+}
+
+// Gathered rows of every width in words: 16 bytes (an embedding lookup), 8, 4 and 2 bytes, and
+// rows of one element.
+TEST_P(CudaTransformerOps, GatherRows) {
+  const DType dt = GetParam();
+  struct Case {
+    Shape x;
+    int64_t axis;
+    Shape idx;
+    DType idx_t;
+  };
+  const std::vector<Case> cases = {
+      {{50, 64}, 0, {3, 5}, DType::kInt64},  // embedding lookup
+      {{50, 64}, 0, {7}, DType::kInt32},
+      {{40, 6}, 0, {2, 9}, DType::kInt64},
+      {{3, 10, 8}, 1, {4}, DType::kInt32},
+      {{3, 10, 5}, 1, {2, 2}, DType::kInt64},
+      {{2, 3, 10}, 2, {6}, DType::kInt64},
+  };
+  for (const Case& c : cases) {
+    auto make = [=](DType t) {
+      auto g = std::make_unique<Graph>();
+      Value* x = g->add_input(TensorType::fixed(t, c.x), "x");
+      HostTensor ids(c.idx_t, c.idx);
+      for (int64_t i = 0; i < ids.numel(); ++i) ids.set(i, double((i * 7 + 3) % c.x[size_t(c.axis)]));
+      g->mark_output(op(*g, OpKind::Gather, GatherAttrs{c.axis}, {x, g->add_constant(ids)}));
+      return g;
+    };
+    auto inputs = [=](DType t) { return std::vector<HostTensor>{random_input(t, c.x, 51)}; };
+    check(str_cat("gather ", shape_str(c.x), " axis ", c.axis, " ", shape_str(c.idx), " ", dtype_name(c.idx_t)), make,
+          inputs, dt);
+  }
+}
+
+// LayerNorm: the warp-per-row kernel in 16-byte vectors (cols a multiple of 8 FP16/BF16 or 4 FP32
+// values, up to 4096) and one element at a time (other cols up to 1024), with row counts that
+// leave the last block partly idle; the block-per-row kernels past those limits; with and without
+// the residual, the weight and the bias.
+TEST_P(CudaTransformerOps, LayerNorm) {
+  const DType dt = GetParam();
+  struct Case {
+    Shape x;
+    int64_t normalized_rank;
+    bool res, weight, bias;
+  };
+  const std::vector<Case> cases = {
+      {{3, 7, 768}, 1, true, true, true},  // BERT's, 21 rows
+      {{3, 7, 768}, 1, false, true, false},
+      {{3, 7, 768}, 1, true, false, false},
+      {{5, 37}, 1, true, true, true},  // odd: one element at a time
+      {{5, 36}, 1, false, true, true},
+      {{9, 8}, 1, true, true, true},
+      {{3, 1000}, 1, true, true, true},  // lanes idle in the last round of vectors
+      {{2, 1030}, 1, true, true, true},  // past 1024, not in vectors: a block per row
+      {{2, 3, 4096}, 1, true, true, true},
+      {{2, 4104}, 1, true, true, false},  // past 4096: a block per row
+      {{3, 4, 48}, 2, false, true, true},
+  };
+  for (const Case& c : cases) {
+    const Shape ws(c.x.end() - c.normalized_rank, c.x.end());
+    auto make = [=](DType t) {
+      auto g = std::make_unique<Graph>();
+      std::vector<Value*> ins{g->add_input(TensorType::fixed(t, c.x), "x")};
+      if (c.res) ins.push_back(g->add_input(TensorType::fixed(t, c.x), "r"));
+      if (c.weight) ins.push_back(g->add_constant(random_tensor(t, ws, 7, 0.5f, 1.0f)));
+      if (c.bias) ins.push_back(g->add_constant(random_tensor(t, ws, 8)));
+      g->mark_output(op(*g, OpKind::LayerNorm, LayerNormAttrs{c.normalized_rank, 1e-5, c.res}, ins));
+      return g;
+    };
+    auto inputs = [=](DType t) {
+      std::vector<HostTensor> r{random_tensor(t, c.x, 1, 2.0f, 3.0f)};
+      if (c.res) r.push_back(random_tensor(t, c.x, 2));
+      return r;
+    };
+    check(str_cat("layer norm ", shape_str(c.x), c.res ? " +res" : "", c.weight ? " weight" : "", c.bias ? " bias" : ""),
+          make, inputs, dt);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(DTypes, CudaTransformerOps,
                          ::testing::Values(DType::kFloat32, DType::kFloat16, DType::kBFloat16),
                          [](const ::testing::TestParamInfo<DType>& i) { return std::string(dtype_name(i.param)); });
+
+// ---------------------------------------------------------------------------------------------
+// Kernels made directly (the test chooses pointer offsets and times launches)
+
+cu::Context& ctx() {
+  static cu::Context c(0);
+  return c;
+}
+
+// A device buffer holding `bytes` from `src` (or poison when null), `offset` bytes into it.
+struct Placed {
+  cu::DeviceBuffer buf;
+  char* ptr;
+  Placed(const void* src, size_t bytes, size_t offset, int poison) : buf(bytes + offset + 16) {
+    ptr = static_cast<char*>(buf.get()) + offset;
+    TRTORCH_CUDA_CHECK(cudaMemset(buf.get(), poison, buf.bytes()));
+    if (src) TRTORCH_CUDA_CHECK(cudaMemcpy(ptr, src, bytes, cudaMemcpyHostToDevice));
+    TRTORCH_CUDA_CHECK(cudaDeviceSynchronize());  // legacy-stream work before non-blocking-stream launches
+  }
+};
+
+using Factory = std::unique_ptr<cu::Kernel> (*)(const cu::KernelArgs&);
+
+// Runs make(n)'s kernel on `ins` (input i placed offsets[i] elements into its buffer, the output
+// out_offset elements), compares its output with the reference, checks that describe() contains
+// `want_desc`, and prints the time per launch when time_iters > 0.
+void direct(Factory make, const Node& n, const std::vector<HostTensor>& ins, const std::vector<int>& offsets,
+            int out_offset, const std::string& want_desc, int time_iters = 0) {
+  const HostTensor want = ref::eval_node(n, ins)[0];
+  cu::KernelArgs args{ctx(), n, {}, {}, std::vector<const HostTensor*>(ins.size(), nullptr), nullptr, nullptr};
+  for (const HostTensor& t : ins) args.inputs.push_back(cu::TensorDesc{t.dtype, t.shape});
+  args.outputs = {cu::TensorDesc{want.dtype, want.shape}};
+  auto kernel = make(args);
+  const std::string desc = kernel->describe();
+  SCOPED_TRACE(desc);
+  EXPECT_NE(desc.find(want_desc), std::string::npos) << desc << " lacks '" << want_desc << "'";
+
+  std::vector<Placed> dins;
+  dins.reserve(ins.size());
+  std::vector<const void*> in_ptrs;
+  for (size_t i = 0; i < ins.size(); ++i) {
+    dins.emplace_back(ins[i].data(), ins[i].nbytes(), size_t(offsets[i]) * dtype_size(ins[i].dtype), 0);
+    in_ptrs.push_back(dins.back().ptr);
+  }
+  Placed dy(nullptr, want.nbytes(), size_t(out_offset) * dtype_size(want.dtype), poison_byte(want.dtype));
+  cudaStream_t s = ctx().stream();
+  kernel->launch(in_ptrs, {dy.ptr}, nullptr, s);
+  TRTORCH_CUDA_CHECK(cudaStreamSynchronize(s));
+  const double err = rel_error(download(dy.ptr, want.dtype, want.shape), want);
+  EXPECT_LE(err, tolerance(want.dtype));
+  double us = 0;
+  if (time_iters > 0) {
+    // Launches replayed from a CUDA graph, as engines run them: back-to-back stream launches of
+    // microsecond kernels would time the host's launch overhead instead.
+    cudaGraph_t graph;
+    cudaGraphExec_t exec;
+    TRTORCH_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+    for (int i = 0; i < time_iters; ++i) kernel->launch(in_ptrs, {dy.ptr}, nullptr, s);
+    TRTORCH_CUDA_CHECK(cudaStreamEndCapture(s, &graph));
+    TRTORCH_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+    TRTORCH_CUDA_CHECK(cudaGraphLaunch(exec, s));  // warm-up
+    cudaEvent_t e0, e1;
+    TRTORCH_CUDA_CHECK(cudaEventCreate(&e0));
+    TRTORCH_CUDA_CHECK(cudaEventCreate(&e1));
+    TRTORCH_CUDA_CHECK(cudaEventRecord(e0, s));
+    TRTORCH_CUDA_CHECK(cudaGraphLaunch(exec, s));
+    TRTORCH_CUDA_CHECK(cudaEventRecord(e1, s));
+    TRTORCH_CUDA_CHECK(cudaEventSynchronize(e1));
+    float ms = 0;
+    TRTORCH_CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+    cudaEventDestroy(e0);
+    cudaEventDestroy(e1);
+    cudaGraphExecDestroy(exec);
+    cudaGraphDestroy(graph);
+    us = 1000.0 * ms / time_iters;
+  }
+  std::printf("[direct] %-80s rel err %.2e%s\n", desc.c_str(), err, us > 0 ? str_cat(" ", us, " us/launch").c_str() : "");
+}
+
+// LayerNorm on x [rows, cols] with a residual, weight and bias, x placed `offset` elements into
+// its buffer.
+void direct_layer_norm(DType dt, int64_t rows, int64_t cols, int offset, const std::string& want_desc,
+                       int time_iters = 0) {
+  Graph g;
+  std::vector<Value*> vs;
+  for (const Shape& s : {Shape{rows, cols}, Shape{rows, cols}, Shape{cols}, Shape{cols}})
+    vs.push_back(g.add_input(TensorType::fixed(dt, s), "x"));
+  Node* n = g.add_node(OpKind::LayerNorm, LayerNormAttrs{1, 1e-5, true}, vs);
+  const std::vector<HostTensor> ins{random_tensor(dt, {rows, cols}, 1, 2.0f, 3.0f), random_tensor(dt, {rows, cols}, 2),
+                                    random_tensor(dt, {cols}, 3, 0.5f, 1.0f), random_tensor(dt, {cols}, 4)};
+  direct(cu::make_LayerNorm, *n, ins, {offset, 0, 0, 0}, 0, want_desc, time_iters);
+}
+
+// The paths LayerNorm takes; pointers off 16 bytes fall back to one element at a time (rows up to
+// 1024) or to a block per row.
+TEST(CudaTransformerOpsDirect, LayerNormPaths) {
+  for (DType dt : {DType::kFloat16, DType::kBFloat16, DType::kFloat32}) {
+    const std::string wide = str_cat("warp/row vec", dt == DType::kFloat32 ? 4 : 8);
+    direct_layer_norm(dt, 13, 768, 0, wide);
+    direct_layer_norm(dt, 13, 768, 1, wide);
+    direct_layer_norm(dt, 6, 2048, 0, wide);
+    direct_layer_norm(dt, 6, 2048, 2, "(misaligned: block/row)");
+    direct_layer_norm(dt, 5, 37, 0, "warp/row vec1");
+    direct_layer_norm(dt, 5, 37, 1, "warp/row vec1");
+    direct_layer_norm(dt, 3, 1030, 0, "block/row");
+    direct_layer_norm(dt, 3, 5000, 0, "block/row");
+  }
+}
+
+// BERT-base at batch 32, sequence 128 (FP16): the LayerNorm after attention (x + residual,
+// affine), the padding mask's Where and Compare over [32, 1, 128, 128], the word-embedding
+// lookup. Timed (CUDA-graph replays); the times are printed, not checked.
+TEST(CudaTransformerOpsDirect, BertBaseSizes) {
+  const DType h = DType::kFloat16;
+  direct_layer_norm(h, 4096, 768, 0, "warp/row vec8", 50);
+
+  Graph g;
+  Value* c = g.add_input(TensorType::fixed(DType::kBool, {32, 1, 1, 128}), "c");
+  Value* a = g.add_input(TensorType::fixed(h, {32, 1, 128, 128}), "a");
+  Value* b = g.add_input(TensorType::fixed(h, {1}), "b");
+  Node* where = g.add_node(OpKind::Where, WhereAttrs{}, {c, a, b});
+  direct(cu::make_Where, *where,
+         {random_input(DType::kBool, {32, 1, 1, 128}, 61), random_input(h, {32, 1, 128, 128}, 62),
+          random_input(h, {1}, 63)},
+         {0, 0, 0}, 0, "rank", 50);
+
+  Value* p = g.add_input(TensorType::fixed(h, {32, 1, 128, 1}), "p");
+  Value* q = g.add_input(TensorType::fixed(h, {32, 1, 1, 128}), "q");
+  Node* cmp = g.add_node(OpKind::Compare, CompareAttrs{CompareKind::kLt}, {p, q});
+  direct(cu::make_Compare, *cmp, {random_input(h, {32, 1, 128, 1}, 64, true), random_input(h, {32, 1, 1, 128}, 65, true)},
+         {0, 0}, 0, "rank", 50);
+
+  const int64_t vocab = 1000, hidden = 768;
+  Value* table = g.add_input(TensorType::fixed(h, {vocab, hidden}), "table");
+  Value* ids = g.add_input(TensorType::fixed(DType::kInt64, {32, 128}), "ids");
+  Node* gather = g.add_node(OpKind::Gather, GatherAttrs{0}, {table, ids});
+  HostTensor hids(DType::kInt64, {32, 128});
+  for (int64_t i = 0; i < hids.numel(); ++i) hids.set(i, double((i * 37) % vocab));
+  direct(cu::make_Gather, *gather, {random_input(h, {vocab, hidden}, 66), hids}, {0, 0}, 0, "words of up to 16", 50);
+  // Misaligned: narrower words.
+  direct(cu::make_Gather, *gather, {random_input(h, {vocab, hidden}, 66), hids}, {1, 0}, 0, "");
+}
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include "core/backends/cuda/broadcast_index.cuh"
 #include "core/backends/cuda/cuda_check.h"
 #include "core/backends/cuda/device_math.cuh"
 #include "core/backends/cuda/kernel.h"
@@ -62,6 +63,19 @@ __global__ void compare_bcast_kernel(const T* __restrict__ a, const T* __restric
   }
 }
 
+// The same with 32-bit offsets over coalesced dims (broadcast_index.cuh), for outputs and operands
+// under 2^31 elements; the kernel above serves larger ones.
+template <typename T>
+__global__ void __launch_bounds__(kThreads)
+    compare_bcast_kernel32(const T* __restrict__ a, const T* __restrict__ b, bool* __restrict__ y, uint32_t n,
+                           const BroadcastIndex<2> p, ir::CompareKind k) {
+  for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+    uint32_t off[2];
+    p.offsets(i, off);
+    y[i] = compare(k, value_of(a, off[0]), value_of(b, off[1]));
+  }
+}
+
 class CompareKernel : public Kernel {
  public:
   explicit CompareKernel(const KernelArgs& a)
@@ -82,6 +96,7 @@ class CompareKernel : public Kernel {
       const size_t off = out.size() - s.size();
       for (size_t d = off; d < out.size(); ++d) r.v[d] = s[d - off] == 1 ? 0 : st[d - off];
     }
+    if (!same_ && n_ > 0) idx32_ = make_broadcast_index<2>(out, {a.inputs[0].shape, a.inputs[1].shape}, index_);
   }
   void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
     if (n_ == 0) return;
@@ -92,14 +107,18 @@ class CompareKernel : public Kernel {
       bool* y = static_cast<bool*>(out[0]);
       if (same_)
         compare_same_kernel<T><<<grid_for(n_), kThreads, 0, s>>>(a, b, y, n_, kind_);
+      else if (idx32_)
+        compare_bcast_kernel32<T><<<grid_for(n_), kThreads, 0, s>>>(a, b, y, uint32_t(n_), index_, kind_);
       else
         compare_bcast_kernel<T><<<grid_for(n_), kThreads, 0, s>>>(a, b, y, n_, rank_, shape_, sa_, sb_, kind_);
     });
     TRTORCH_CUDA_CHECK_LAUNCH();
   }
   std::string describe() const override {
+    std::string path;  // broadcast: the coalesced rank (32-bit offsets) or idx64
+    if (!same_ && n_ > 0) path = idx32_ ? str_cat(" rank", index_.rank) : std::string(" idx64");
     return str_cat("compare ", ir::compare_kind_name(kind_), " ", ir::dtype_name(dtype_), " n=", n_,
-                   same_ ? "" : " (broadcast)");
+                   same_ ? "" : " (broadcast)", path);
   }
 
  private:
@@ -109,6 +128,8 @@ class CompareKernel : public Kernel {
   bool same_ = false;
   int rank_ = 0;
   Dims8 shape_, sa_, sb_;
+  bool idx32_ = false;
+  BroadcastIndex<2> index_;
 };
 
 }  // namespace

@@ -1,11 +1,13 @@
-// Data movement: Transpose (any permutation; contiguous runs in up to 16-byte words), Concat and Slice (2-D strided copies), Gather,
-// Where (a select) and Expand (a permutation kernel with stride 0 along broadcast dims), on any
-// dtype by element size. Constant, Identity and Reshape have no kernel (the executor gives them
-// storage or aliases their input).
+// Data movement: Transpose (any permutation; contiguous runs in up to 16-byte words), Concat and
+// Slice (2-D strided copies), Gather (rows in up to 16-byte words), Where (a select) and Expand (a
+// permutation kernel with stride 0 along broadcast dims), on any dtype by element size. Constant,
+// Identity and Reshape have no kernel (the executor gives them storage or aliases their input).
 #include <algorithm>
 
+#include "core/backends/cuda/broadcast_index.cuh"
 #include "core/backends/cuda/cuda_check.h"
 #include "core/backends/cuda/device_math.cuh"
+#include "core/backends/cuda/int_divider.cuh"
 #include "core/backends/cuda/permute_plan.h"
 #include "core/backends/cuda/kernel.h"
 
@@ -244,8 +246,8 @@ void expect_row_major(const KernelArgs& a, const char* op) {
                  " exceeds ", kMaxDims);
 }
 
-// Gather: y[o, j, k] = x[o, idx[j], k] over (outer, count, inner). Indices are trusted (see
-// GatherAttrs).
+// Gather: y[o, j, k] = x[o, idx[j], k] over (outer, count, inner), the inner rows copied in
+// words of W (up to 16 bytes; `inner` counts words). Indices are trusted (see GatherAttrs).
 template <typename W, typename I>
 __global__ void gather_kernel(const W* __restrict__ x, const I* __restrict__ idx, W* __restrict__ y, int64_t n,
                               int64_t count, int64_t inner, int64_t dim) {
@@ -253,6 +255,19 @@ __global__ void gather_kernel(const W* __restrict__ x, const I* __restrict__ idx
     int64_t k = i % inner, r = i / inner;
     int64_t j = r % count, o = r / count;
     y[i] = x[(o * dim + int64_t(idx[j])) * inner + k];
+  }
+}
+
+// The same with 32-bit indices and divisions by invariants, for tensors under 2^31 elements; the
+// kernel above serves larger ones.
+template <typename W, typename I>
+__global__ void __launch_bounds__(kThreads)
+    gather_kernel32(const W* __restrict__ x, const I* __restrict__ idx, W* __restrict__ y, uint32_t n,
+                    IntDivider count, IntDivider inner, uint32_t dim) {
+  for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+    uint32_t k, j;  // the word in the row, the index
+    const uint32_t o = count.divmod(inner.divmod(i, k), j);
+    y[i] = x[(o * dim + uint32_t(idx[j])) * inner.divisor + k];
   }
 }
 
@@ -264,31 +279,52 @@ class GatherKernel : public Kernel {
     for (const auto& d : a.inputs) TRTORCH_EXPECT(d.layout == Layout::kRowMajor, "Gather: expects row-major inputs");
     TRTORCH_EXPECT(index_dtype_ == ir::DType::kInt32 || index_dtype_ == ir::DType::kInt64,
                    "Gather: indices must be int32 or int64");
-    int64_t outer;
-    split_at(a.inputs[0].shape, axis_, outer, inner_);
+    int64_t inner;
+    split_at(a.inputs[0].shape, axis_, outer_, inner);
     dim_ = a.inputs[0].shape[size_t(axis_)];
+    row_bytes_ = inner * int64_t(elem_);
+    while (row_bytes_ % max_word_ != 0) max_word_ /= 2;
+    idx32_ = n_ <= int64_t(INT32_MAX) && a.inputs[0].numel() <= int64_t(INT32_MAX);
   }
   void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
     if (n_ == 0) return;
-    dispatch_size(elem_, [&](auto w) {
+    // Rows are copied in the widest word that divides them and that both pointers are aligned to:
+    // 16-byte words for an embedding row of 768 FP16 values, one thread each.
+    const uintptr_t addr = reinterpret_cast<uintptr_t>(in[0]) | reinterpret_cast<uintptr_t>(out[0]);
+    int64_t word = max_word_;
+    while (addr % uintptr_t(word) != 0) word /= 2;
+    const int64_t inner = row_bytes_ / word, words = outer_ * count_ * inner;
+    dispatch_size(size_t(word), [&](auto w) {
       using W = decltype(w);
       auto go = [&](auto i) {
         using I = decltype(i);
-        gather_kernel<W, I><<<grid_for(n_), kThreads, 0, s>>>(static_cast<const W*>(in[0]), static_cast<const I*>(in[1]),
-                                                             static_cast<W*>(out[0]), n_, count_, inner_, dim_);
+        const W* x = static_cast<const W*>(in[0]);
+        const I* idx = static_cast<const I*>(in[1]);
+        W* y = static_cast<W*>(out[0]);
+        if (idx32_)
+          gather_kernel32<W, I><<<grid_for(words), kThreads, 0, s>>>(
+              x, idx, y, uint32_t(words), IntDivider(uint32_t(count_)), IntDivider(uint32_t(inner)), uint32_t(dim_));
+        else
+          gather_kernel<W, I><<<grid_for(words), kThreads, 0, s>>>(x, idx, y, words, count_, inner, dim_);
       };
       if (index_dtype_ == ir::DType::kInt32) go(int32_t{});
       else go(int64_t{});
     });
     TRTORCH_CUDA_CHECK_LAUNCH();
   }
-  std::string describe() const override { return str_cat("gather axis ", axis_, " of ", count_, " indices"); }
+  std::string describe() const override {
+    return str_cat("gather axis ", axis_, " of ", count_, " indices, ", row_bytes_, "-byte rows in words of up to ",
+                   max_word_, " bytes", idx32_ ? "" : " idx64");
+  }
 
  private:
   int64_t axis_;
   size_t elem_;
   ir::DType index_dtype_;
-  int64_t n_, count_, inner_ = 1, dim_ = 0;
+  int64_t n_, count_, outer_ = 1, dim_ = 0;
+  int64_t row_bytes_ = 0;  // of a gathered row: the inner dims' elements
+  int64_t max_word_ = 16;  // the widest word that divides a row
+  bool idx32_ = false;     // every element count and offset fits in 31 bits
 };
 
 // Where: y[i] = c[oc] ? a[oa] : b[ob], offsets from the output coordinates and broadcast strides.
@@ -308,6 +344,19 @@ __global__ void where_kernel(const bool* __restrict__ c, const W* __restrict__ a
   }
 }
 
+// The same with 32-bit offsets over coalesced dims (broadcast_index.cuh), for outputs and operands
+// under 2^31 elements; the kernel above serves larger ones.
+template <typename W>
+__global__ void __launch_bounds__(kThreads)
+    where_kernel32(const bool* __restrict__ c, const W* __restrict__ a, const W* __restrict__ b, W* __restrict__ y,
+                   uint32_t n, const BroadcastIndex<3> p) {
+  for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+    uint32_t off[3];
+    p.offsets(i, off);
+    y[i] = c[off[0]] ? a[off[1]] : b[off[2]];
+  }
+}
+
 class WhereKernel : public Kernel {
  public:
   explicit WhereKernel(const KernelArgs& a) : elem_(ir::dtype_size(a.outputs[0].dtype)), n_(a.outputs[0].numel()) {
@@ -318,24 +367,37 @@ class WhereKernel : public Kernel {
     sc_ = broadcast_strides(a.inputs[0].shape, out);
     sa_ = broadcast_strides(a.inputs[1].shape, out);
     sb_ = broadcast_strides(a.inputs[2].shape, out);
+    if (n_ > 0)
+      idx32_ = make_broadcast_index<3>(out, {a.inputs[0].shape, a.inputs[1].shape, a.inputs[2].shape}, index_);
   }
   void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
     if (n_ == 0) return;
     dispatch_size(elem_, [&](auto w) {
       using W = decltype(w);
-      where_kernel<W><<<grid_for(n_), kThreads, 0, s>>>(static_cast<const bool*>(in[0]), static_cast<const W*>(in[1]),
-                                                       static_cast<const W*>(in[2]), static_cast<W*>(out[0]), n_,
-                                                       rank_, shape_, sc_, sa_, sb_);
+      const bool* c = static_cast<const bool*>(in[0]);
+      const W* a = static_cast<const W*>(in[1]);
+      const W* b = static_cast<const W*>(in[2]);
+      W* y = static_cast<W*>(out[0]);
+      if (idx32_)
+        where_kernel32<W><<<grid_for(n_), kThreads, 0, s>>>(c, a, b, y, uint32_t(n_), index_);
+      else
+        where_kernel<W><<<grid_for(n_), kThreads, 0, s>>>(c, a, b, y, n_, rank_, shape_, sc_, sa_, sb_);
     });
     TRTORCH_CUDA_CHECK_LAUNCH();
   }
-  std::string describe() const override { return str_cat("where n=", n_); }
+  std::string describe() const override {
+    std::string path;  // the coalesced rank (32-bit offsets) or idx64
+    if (n_ > 0) path = idx32_ ? str_cat(" rank", index_.rank) : std::string(" idx64");
+    return str_cat("where n=", n_, path);
+  }
 
  private:
   size_t elem_;
   int64_t n_;
   int rank_ = 0;
   Dims8 shape_, sc_, sa_, sb_;
+  bool idx32_ = false;
+  BroadcastIndex<3> index_;
 };
 
 // Expand: the permutation kernel with stride 0 along broadcast dims.

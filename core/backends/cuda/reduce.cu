@@ -1,8 +1,12 @@
 // Reductions (sum/mean/max/min/prod over any sorted set of axes), softmax / log-softmax and
-// LayerNorm. A block per output element (or softmax / layer-norm row), FP32 accumulation,
-// warp-shuffle reductions.
+// LayerNorm. A block per output element (or softmax / layer-norm row; a warp per layer-norm row
+// up to 4096 elements), FP32 accumulation, warp-shuffle reductions.
 #include <algorithm>
 #include <cfloat>
+#include <cstdint>
+#include <iterator>
+#include <type_traits>
+#include <utility>
 
 #include "core/backends/cuda/cuda_check.h"
 #include "core/backends/cuda/device_math.cuh"
@@ -243,6 +247,123 @@ __global__ void layer_norm_long_kernel(const T* __restrict__ x, const T* __restr
   }
 }
 
+// Rows of up to 4096 elements in 16-byte vectors (1024 one element at a time): a warp per row,
+// the row in registers, lane l holding the vectors (V elements) l, l + 32, ..., so that every
+// access of the warp is coalesced; the statistics are warp-shuffle sums, with no shared memory or
+// block barrier. The block-per-row kernels above spend most of their time in those two barriers
+// and in 2-byte accesses, and leave threads idle on rows shorter than 256.
+constexpr int kLnWarps = 4;          // rows per block; small blocks keep the last wave short
+constexpr int kLnMaxPerLane = 128;   // FP32 row values a lane holds in registers (~170 registers)
+// The instantiated vectors per lane (N), smallest first; a row takes the smallest that holds it.
+constexpr int kLnVectors[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32};
+
+template <typename T>
+struct LayerNormArgs {
+  const T* x;
+  const T* res;  // null: no residual
+  const T* w;    // null: no weight (and then no bias)
+  const T* b;    // null: no bias
+  T* y;
+  int64_t rows;
+  int cols;
+  float eps;
+};
+
+template <typename T, int V>
+struct alignas(sizeof(T) * V) Pack {
+  T v[V];
+};
+
+__device__ __forceinline__ float warp_sum(float v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+// Each warp's row index is uniform across its lanes, so the shuffles always see the full warp.
+template <typename T, int V, int N>
+__global__ void __launch_bounds__(kLnWarps * 32) layer_norm_warp_kernel(const LayerNormArgs<T> p) {
+  using P = Pack<T, V>;
+  const int lane = int(threadIdx.x) & 31;
+  const int nvec = p.cols / V;
+  const P* w = reinterpret_cast<const P*>(p.w);
+  const P* b = reinterpret_cast<const P*>(p.b);
+  for (int64_t r = int64_t(blockIdx.x) * kLnWarps + threadIdx.x / 32; r < p.rows; r += int64_t(gridDim.x) * kLnWarps) {
+    const P* x = reinterpret_cast<const P*>(p.x + r * p.cols);
+    const P* res = p.res ? reinterpret_cast<const P*>(p.res + r * p.cols) : nullptr;
+    float v[N][V];
+    float sum = 0.0f;
+#pragma unroll
+    for (int k = 0; k < N; ++k) {
+      const int q = lane + 32 * k;
+      if (q < nvec) {
+        const P xv = x[q];
+#pragma unroll
+        for (int j = 0; j < V; ++j) v[k][j] = load_f(xv.v, j);
+        if (res) {
+          const P rv = res[q];
+#pragma unroll
+          for (int j = 0; j < V; ++j) v[k][j] += load_f(rv.v, j);
+        }
+#pragma unroll
+        for (int j = 0; j < V; ++j) sum += v[k][j];
+      }
+    }
+    const float mean = warp_sum(sum) / float(p.cols);
+    float sq = 0.0f;
+#pragma unroll
+    for (int k = 0; k < N; ++k) {
+      if (lane + 32 * k < nvec) {
+#pragma unroll
+        for (int j = 0; j < V; ++j) sq += (v[k][j] - mean) * (v[k][j] - mean);
+      }
+    }
+    const float rstd = rsqrtf(warp_sum(sq) / float(p.cols) + p.eps);
+    P* y = reinterpret_cast<P*>(p.y + r * p.cols);
+#pragma unroll
+    for (int k = 0; k < N; ++k) {
+      const int q = lane + 32 * k;
+      if (q < nvec) {
+        P wv, bv, o;
+        if (w) wv = w[q];
+        if (b) bv = b[q];
+#pragma unroll
+        for (int j = 0; j < V; ++j) {
+          float f = (v[k][j] - mean) * rstd;
+          if (w) f = f * load_f(wv.v, j) + (b ? load_f(bv.v, j) : 0.0f);
+          o.v[j] = from_f<T>(f);
+        }
+        y[q] = o;
+      }
+    }
+  }
+}
+
+constexpr bool ln_warp_fits(int v, int n) { return v * n <= kLnMaxPerLane; }
+
+// The vectors per lane that hold a row of `cols` elements in vectors of `v`, or 0 when none does.
+int ln_warp_vectors(int64_t cols, int v) {
+  if (cols % v != 0) return 0;
+  for (int n : kLnVectors)
+    if (ln_warp_fits(v, n) && int64_t(32) * v * n >= cols) return n;
+  return 0;
+}
+
+template <typename T, int V, size_t... I>
+void launch_layer_norm_warp(int n, const LayerNormArgs<T>& a, cudaStream_t s, std::index_sequence<I...>) {
+  const unsigned grid = unsigned(std::min<int64_t>((a.rows + kLnWarps - 1) / kLnWarps, 65535 * 8));
+  auto go = [&](auto vectors) {
+    constexpr int N = decltype(vectors)::value;
+    if constexpr (ln_warp_fits(V, N)) {
+      if (n == N) layer_norm_warp_kernel<T, V, N><<<grid, kLnWarps * 32, 0, s>>>(a);
+    }
+  };
+  (go(std::integral_constant<int, kLnVectors[I]>{}), ...);
+}
+template <typename T, int V>
+void launch_layer_norm_warp(int n, const LayerNormArgs<T>& a, cudaStream_t s) {
+  launch_layer_norm_warp<T, V>(n, a, s, std::make_index_sequence<std::size(kLnVectors)>{});
+}
+
 class LayerNormKernel : public Kernel {
  public:
   explicit LayerNormKernel(const KernelArgs& a)
@@ -253,6 +374,9 @@ class LayerNormKernel : public Kernel {
     for (size_t d = s.size() - size_t(attrs_.normalized_rank); d < s.size(); ++d) cols_ *= s[d];
     rows_ = cols_ == 0 ? 0 : a.inputs[0].numel() / cols_;
     dispatch_float(dtype_, "LayerNorm", [](auto) {});
+    wide_ = int(16 / ir::dtype_size(dtype_));
+    wide_n_ = ln_warp_vectors(cols_, wide_);
+    scalar_n_ = ln_warp_vectors(cols_, 1);
   }
   void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
     if (rows_ == 0) return;
@@ -264,6 +388,12 @@ class LayerNormKernel : public Kernel {
       const T* b = n_inputs_ > p + 1 ? static_cast<const T*>(in[p + 1]) : nullptr;
       const T* x = static_cast<const T*>(in[0]);
       T* y = static_cast<T*>(out[0]);
+      const LayerNormArgs<T> args{x, res, w, b, y, rows_, int(cols_), float(attrs_.eps)};
+      const uintptr_t addr = reinterpret_cast<uintptr_t>(x) | reinterpret_cast<uintptr_t>(res) |
+                             reinterpret_cast<uintptr_t>(w) | reinterpret_cast<uintptr_t>(b) |
+                             reinterpret_cast<uintptr_t>(y);
+      if (wide_n_ > 0 && addr % 16 == 0) return launch_layer_norm_warp<T, int(16 / sizeof(T))>(wide_n_, args, s);
+      if (scalar_n_ > 0) return launch_layer_norm_warp<T, 1>(scalar_n_, args, s);
       const int threads = cols_ >= kBlock ? kBlock : std::max<int>(32, int((cols_ + 31) / 32 * 32));
       const unsigned grid = unsigned(std::min<int64_t>(rows_, 65535 * 4));
       const float eps = float(attrs_.eps);
@@ -284,8 +414,10 @@ class LayerNormKernel : public Kernel {
     TRTORCH_CUDA_CHECK_LAUNCH();
   }
   std::string describe() const override {
+    const std::string scalar = scalar_n_ > 0 ? "warp/row vec1" : "block/row";
+    const std::string path = wide_n_ > 0 ? str_cat("warp/row vec", wide_, " (misaligned: ", scalar, ")") : scalar;
     return str_cat("layer norm rows=", rows_, " cols=", cols_, attrs_.has_residual ? " +residual" : "",
-                   n_inputs_ > (attrs_.has_residual ? 2u : 1u) ? " affine " : " ", ir::dtype_name(dtype_));
+                   n_inputs_ > (attrs_.has_residual ? 2u : 1u) ? " affine " : " ", ir::dtype_name(dtype_), ", ", path);
   }
 
  private:
@@ -293,6 +425,9 @@ class LayerNormKernel : public Kernel {
   ir::DType dtype_;
   size_t n_inputs_;
   int64_t rows_ = 0, cols_ = 1;
+  // The warp-per-row kernel's vectors per lane (0: the row does not fit): in 16-byte vectors of
+  // wide_ elements (when the pointers are 16-byte aligned), else one element at a time.
+  int wide_ = 1, wide_n_ = 0, scalar_n_ = 0;
 };
 
 }  // namespace

@@ -123,6 +123,8 @@ template <class Element>
 using Gemm128x256 = GeluGemm<Element, Shape<_128, _256, _64>, Shape<_2, _1, _1>, Coop, CoopEpi>;
 template <class Element>
 using Gemm64x128 = GeluGemm<Element, Shape<_64, _128, _64>, Shape<_1, _1, _1>, Pingpong, PingpongEpi>;
+template <class Element>
+using Gemm128x128Pingpong = GeluGemm<Element, Shape<_128, _128, _64>, Shape<_2, _1, _1>, Pingpong, PingpongEpi>;
 
 struct ConfigInfo {
   Config config;
@@ -137,6 +139,8 @@ const ConfigInfo kConfigs[] = {
      ops_of<Gemm128x256<cutlass::bfloat16_t>>()},
     {Config::k64x128x64Pingpong, "64x128x64_1x1_pingpong", ops_of<Gemm64x128<cutlass::half_t>>(),
      ops_of<Gemm64x128<cutlass::bfloat16_t>>()},
+    {Config::k128x128x64Pingpong, "128x128x64_2x1_pingpong", ops_of<Gemm128x128Pingpong<cutlass::half_t>>(),
+     ops_of<Gemm128x128Pingpong<cutlass::bfloat16_t>>()},
 };
 static_assert(sizeof(kConfigs) / sizeof(kConfigs[0]) == size_t(kNumConfigs), "one kConfigs entry per Config");
 

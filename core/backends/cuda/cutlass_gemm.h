@@ -22,6 +22,8 @@ enum class Config : uint8_t {
   k128x128x64Coop,     // 128x128x64 tile, 2x1x1 cluster, cooperative (TMA warp-specialized)
   k128x256x64Coop,     // 128x256x64 tile, 2x1x1 cluster, cooperative
   k64x128x64Pingpong,  // 64x128x64 tile, 1x1x1 cluster, ping-pong (small M)
+  k128x128x64Pingpong, // 128x128x64 tile, 2x1x1 cluster, ping-pong: one warp group's epilogue
+                       // (bias + GELU) overlaps the other's main loop, for short K (BERT's FFN-1)
   kCount
 };
 constexpr int kNumConfigs = int(Config::kCount);

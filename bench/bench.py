@@ -180,18 +180,23 @@ def run_config(model_name, batch, prec, args):
     # converts the weights itself; the weights are the eager model's.
     model_cpu = cpu_fp32_copy(model_name, model)
 
-    def trt():
+    def trt(allow_tf32=False):
         if transformer:
             scripted = torch.jit.trace(model_cpu.eval(), [x.cpu() for x in xs32])
         else:
             scripted = torch.jit.script(model_cpu).eval()
         return trtorch.compile(scripted, {"input_shapes": [list(x.shape) for x in xs], "op_precision": dtype,
-                                          "device": "gpu", "num_avg_timing_iters": args.timing_iters})
+                                          "device": "gpu", "num_avg_timing_iters": args.timing_iters,
+                                          "allow_tf32": allow_tf32})
 
     backends = [("eager", eager), ("torchscript", torchscript)]
     if args.with_compile:
         backends.append(("torch.compile max-autotune", compiled))
     backends.append(("trtorch", trt))
+    if prec == "fp32":
+        # torch runs FP32 convolutions on TF32 tensor cores by default (cudnn.allow_tf32); trtorch
+        # only when asked: both rows.
+        backends.append(("trtorch allow_tf32", lambda: trt(allow_tf32=True)))
     for name, make in backends:
         try:
             r = measure(name, make, xs, ref, args.iters)

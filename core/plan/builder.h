@@ -16,6 +16,7 @@ struct BuildConfig {
   uint64_t workspace_size = 0;
   int num_min_timing_iters = 2;
   int num_avg_timing_iters = 1;
+  bool allow_tf32 = false;  // FP32 engines: TF32 tensor cores for convolutions and GEMMs
   bool debug = false;  // verify after every pass and log the graph
   // A file of tactic choices kept between builds; a rebuild of the same model on the same GPU
   // reads its tactics instead of timing them. Empty: no cache.

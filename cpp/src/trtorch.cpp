@@ -86,6 +86,7 @@ frontend::CompileOptions to_options(const CompileSpec& spec) {
   o.build.workspace_size = spec.workspace_size;
   o.build.num_min_timing_iters = int(spec.num_min_timing_iters);
   o.build.num_avg_timing_iters = int(spec.num_avg_timing_iters);
+  o.build.allow_tf32 = spec.allow_tf32;
   o.build.debug = spec.debug;
   o.build.timing_cache_path = spec.timing_cache_path;
   if (spec.debug) util::set_log_level(util::LogLevel::kDebug);

@@ -11,6 +11,7 @@ original TRTorch README) into the C++ ``CompileSpec``.
         "workspace_size": 0,                 # bytes of scratch per kernel; 0 = default
         "num_min_timing_iters": 2,           # tactic timing: warm-up runs per candidate
         "num_avg_timing_iters": 1,           # tactic timing: averaged runs per candidate
+        "allow_tf32": False,                 # FP32 engines: TF32 tensor cores for convs/GEMMs
         "debug": False,                      # debug logging, IR verified after every pass
     }
 
@@ -68,6 +69,7 @@ _DEFAULTS = {
     "workspace_size": 0,
     "num_min_timing_iters": 2,
     "num_avg_timing_iters": 1,
+    "allow_tf32": False,
     "debug": False,
 }
 
@@ -230,7 +232,9 @@ def parse_compile_spec(settings):
     spec.workspace_size = _count(s["workspace_size"], "workspace_size", 0)
     spec.num_min_timing_iters = _count(s["num_min_timing_iters"], "num_min_timing_iters", 0)
     spec.num_avg_timing_iters = _count(s["num_avg_timing_iters"], "num_avg_timing_iters", 1)
-    if not isinstance(s["debug"], bool):
-        raise TypeError("debug: expected a bool, got %s %r" % (type(s["debug"]).__name__, s["debug"]))
+    for key in ("allow_tf32", "debug"):
+        if not isinstance(s[key], bool):
+            raise TypeError("%s: expected a bool, got %s %r" % (key, type(s[key]).__name__, s[key]))
+    spec.allow_tf32 = s["allow_tf32"]
     spec.debug = s["debug"]
     return spec

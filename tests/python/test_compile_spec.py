@@ -21,7 +21,7 @@ def test_unknown_key_lists_the_valid_keys(model):
     for k in VALID_KEYS:
         assert k in msg
     assert set(VALID_KEYS) == {"input_shapes", "input_dtypes", "op_precision", "device", "workspace_size",
-                               "num_min_timing_iters", "num_avg_timing_iters", "debug"}
+                               "num_min_timing_iters", "num_avg_timing_iters", "allow_tf32", "debug"}
 
 
 def test_input_shapes_required_and_well_formed(model):
@@ -116,13 +116,16 @@ def test_counts_and_debug(model):
         parse_compile_spec(dict(base, num_min_timing_iters=True))
     with pytest.raises(TypeError, match="debug: expected a bool"):
         parse_compile_spec(dict(base, debug=1))
+    with pytest.raises(TypeError, match="allow_tf32: expected a bool"):
+        parse_compile_spec(dict(base, allow_tf32="yes"))
     spec = parse_compile_spec(dict(base, workspace_size=123, num_min_timing_iters=0,
-                                   num_avg_timing_iters=3, debug=True))
-    assert (spec.workspace_size, spec.num_min_timing_iters, spec.num_avg_timing_iters, spec.debug) == (123, 0, 3, True)
+                                   num_avg_timing_iters=3, allow_tf32=True, debug=True))
+    assert (spec.workspace_size, spec.num_min_timing_iters, spec.num_avg_timing_iters, spec.allow_tf32,
+            spec.debug) == (123, 0, 3, True, True)
     defaults = parse_compile_spec(base)
     assert (defaults.op_precision.name, defaults.device_type.name, defaults.workspace_size,
-            defaults.num_min_timing_iters, defaults.num_avg_timing_iters, defaults.debug) == \
-        ("kFloat", "kAuto", 0, 2, 1, False)
+            defaults.num_min_timing_iters, defaults.num_avg_timing_iters, defaults.allow_tf32, defaults.debug) == \
+        ("kFloat", "kAuto", 0, 2, 1, False, False)
     assert defaults.input_ranges == [([1, 3, 8, 8], [1, 3, 8, 8], [1, 3, 8, 8])]
 
 

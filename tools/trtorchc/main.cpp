@@ -58,6 +58,7 @@ options:
   --workspace-size BYTES   largest scratch memory one kernel may use (0: default)
   --num-min-timing-iters N tactic timing: warm-up runs per candidate (default 2)
   --num-avg-timing-iters N tactic timing: averaged runs per candidate (default 1)
+  --allow-tf32             f32 engines: convolutions and GEMMs may use TF32 tensor cores
   --save-engine            write the raw serialized engine to OUTPUT instead of a TorchScript
                            module
   --check-method-support[=METHOD]
@@ -103,6 +104,7 @@ struct Options {
   uint64_t workspace_size = 0;
   uint64_t num_min_timing_iters = 2;
   uint64_t num_avg_timing_iters = 1;
+  bool allow_tf32 = false;
   bool save_engine = false;
   std::optional<std::string> check_support_method;
   std::optional<double> threshold;
@@ -245,6 +247,8 @@ Options parse_args(int argc, char** argv) {
     } else if (a == "--num-avg-timing-iters") {
       o.num_avg_timing_iters = parse_count(a, next());
       if (o.num_avg_timing_iters == 0) fail(kUsage, "--num-avg-timing-iters must be at least 1");
+    } else if (a == "--allow-tf32") {
+      o.allow_tf32 = true;
     } else if (a == "--input-shape") {
       positional.push_back(next());
     } else if (a == "--save-engine") {
@@ -487,6 +491,7 @@ int run(const Options& o) {
   spec.workspace_size = o.workspace_size;
   spec.num_min_timing_iters = o.num_min_timing_iters;
   spec.num_avg_timing_iters = o.num_avg_timing_iters;
+  spec.allow_tf32 = o.allow_tf32;
   spec.debug = o.debug;
 
   std::string shapes;

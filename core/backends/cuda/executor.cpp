@@ -277,7 +277,8 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
     if (n.op == ir::OpKind::Identity || n.op == ir::OpKind::Reshape) slots_[size_t(o->id)] = {Slot::kAlias, step.in[0]};
     std::unique_ptr<Kernel> k;
     if (build) {
-      std::string key = node_key(*ctx_, n, args.inputs);
+      // A TF32 build may choose other tactics: its cache entries are its own.
+      std::string key = node_key(*ctx_, n, args.inputs) + (build->timing.allow_tf32 ? ";tf32" : "");
       auto hit = build->cache ? build->cache->find(key) : std::map<std::string, std::string>::iterator();
       if (build->cache && hit != build->cache->end() && !hit->second.empty()) {
         args.tactic = &hit->second;
@@ -667,6 +668,7 @@ void build_for_cuda(plan::Engine& e, const plan::BuildConfig& config) {
   BuildState state;
   state.timing.min_timing_iters = std::max(config.num_min_timing_iters, 0);
   state.timing.avg_timing_iters = std::max(config.num_avg_timing_iters, 1);
+  state.timing.allow_tf32 = config.allow_tf32;
   if (config.workspace_size > 0) state.timing.max_scratch_bytes = config.workspace_size;
   std::map<std::string, std::string> cache;
   if (!config.timing_cache_path.empty()) {

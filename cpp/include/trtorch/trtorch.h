@@ -62,6 +62,10 @@ struct TRTORCH_API CompileSpec {
   // Tactic timing: warm-up runs and averaged runs per candidate.
   uint64_t num_min_timing_iters = 2;
   uint64_t num_avg_timing_iters = 1;
+  // FP32 engines: let convolutions and GEMMs use TF32 tensor cores (10-bit mantissa inputs, FP32
+  // accumulation), as torch does for convolutions by default (torch.backends.cudnn.allow_tf32).
+  // Off: FP32 arithmetic throughout.
+  bool allow_tf32 = false;
   // Log every lowering and conversion step and verify the engine IR after each pass.
   bool debug = false;
   // A file that keeps tactic choices between builds (GPU engines): a rebuild of the same model

@@ -93,6 +93,7 @@ PYBIND11_MODULE(_C, m) {
       .def_readwrite("workspace_size", &CompileSpec::workspace_size)
       .def_readwrite("num_min_timing_iters", &CompileSpec::num_min_timing_iters)
       .def_readwrite("num_avg_timing_iters", &CompileSpec::num_avg_timing_iters)
+      .def_readwrite("allow_tf32", &CompileSpec::allow_tf32)
       .def_readwrite("debug", &CompileSpec::debug);
 
   // Compilation runs without the GIL: it calls no Python.

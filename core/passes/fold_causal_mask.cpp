@@ -7,6 +7,7 @@
 // the same: exp of the masked scores underflows to 0 in FP32 either way, and the diagonal keeps
 // every row non-empty.
 #include "core/passes/passes.h"
+#include "core/passes/rewrite.h"
 
 namespace trtorch::passes {
 
@@ -44,11 +45,7 @@ bool fold_causal_mask(ir::Graph& g) {
     if (!is_causal_mask(bias->producer->attr<ir::ConstantAttrs>().value, L.value(), S.value())) continue;
     ir::AttentionAttrs ca = a;
     ca.causal = true;
-    ir::Node* fused = g.insert_before(n, ir::OpKind::Attention, ca, {n->inputs[0], n->inputs[1], n->inputs[2]},
-                                      n->source);
-    fused->outputs[0]->name = n->outputs[0]->name;
-    g.replace_all_uses(n->outputs[0], fused->outputs[0]);
-    g.remove_node(n);
+    replace_node(g, n, ca, {n->inputs[0], n->inputs[1], n->inputs[2]});
     changed = true;
   }
   return changed;

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "core/passes/passes.h"
+#include "core/passes/rewrite.h"
 
 namespace trtorch::passes {
 
@@ -141,10 +142,7 @@ bool pack_attention_qkv(ir::Graph& g) {
     pa.packed = true;
     std::vector<ir::Value*> ins{packed, packed, packed};
     if (n->inputs.size() > 3) ins.push_back(n->inputs[3]);
-    ir::Node* fused = g.insert_before(n, ir::OpKind::Attention, pa, ins, n->source);
-    fused->outputs[0]->name = n->outputs[0]->name;
-    g.replace_all_uses(n->outputs[0], fused->outputs[0]);
-    g.remove_node(n);
+    replace_node(g, n, pa, ins);
     changed = true;
   }
   return changed;

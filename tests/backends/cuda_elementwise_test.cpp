@@ -365,21 +365,7 @@ double direct_binary(DType dt, BinaryKind k, const Operand& a, const Operand& b,
   const double err = rel_error(dy.download(dt, out, out_layout), want);
   EXPECT_LE(err, tolerance(dt));
   double us = 0;
-  if (time_iters > 0) {
-    for (int i = 0; i < 3; ++i) kernel->launch({da.ptr, db.ptr}, {dy.ptr}, nullptr, s);
-    cudaEvent_t e0, e1;
-    TRTORCH_CUDA_CHECK(cudaEventCreate(&e0));
-    TRTORCH_CUDA_CHECK(cudaEventCreate(&e1));
-    TRTORCH_CUDA_CHECK(cudaEventRecord(e0, s));
-    for (int i = 0; i < time_iters; ++i) kernel->launch({da.ptr, db.ptr}, {dy.ptr}, nullptr, s);
-    TRTORCH_CUDA_CHECK(cudaEventRecord(e1, s));
-    TRTORCH_CUDA_CHECK(cudaEventSynchronize(e1));
-    float ms = 0;
-    TRTORCH_CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
-    cudaEventDestroy(e0);
-    cudaEventDestroy(e1);
-    us = 1000.0 * ms / time_iters;
-  }
+  if (time_iters > 0) us = us_per_launch(s, time_iters, [&] { kernel->launch({da.ptr, db.ptr}, {dy.ptr}, nullptr, s); });
   std::printf("[direct] %-90s %-48s rel err %.2e%s\n", name.c_str(), desc.c_str(), err,
               us > 0 ? str_cat(" ", us, " us/launch").c_str() : "");
   return us;

@@ -140,6 +140,33 @@ struct CheckOptions {
   const char* tag = "cuda";  // of the printed lines
 };
 
+// Microseconds per launch of `launch` (which enqueues one kernel on `s`): `iters` launches
+// captured into a CUDA graph and replayed once after a warm-up replay, as engines run them
+// (back-to-back stream launches of microsecond kernels would time the host's launch overhead).
+inline double us_per_launch(cudaStream_t s, int iters, const std::function<void()>& launch) {
+  cudaGraph_t graph;
+  cudaGraphExec_t exec;
+  TRTORCH_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+  for (int i = 0; i < iters; ++i) launch();
+  TRTORCH_CUDA_CHECK(cudaStreamEndCapture(s, &graph));
+  TRTORCH_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+  TRTORCH_CUDA_CHECK(cudaGraphLaunch(exec, s));  // warm-up
+  cudaEvent_t e0, e1;
+  TRTORCH_CUDA_CHECK(cudaEventCreate(&e0));
+  TRTORCH_CUDA_CHECK(cudaEventCreate(&e1));
+  TRTORCH_CUDA_CHECK(cudaEventRecord(e0, s));
+  TRTORCH_CUDA_CHECK(cudaGraphLaunch(exec, s));
+  TRTORCH_CUDA_CHECK(cudaEventRecord(e1, s));
+  TRTORCH_CUDA_CHECK(cudaEventSynchronize(e1));
+  float ms = 0;
+  TRTORCH_CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+  cudaEventDestroy(e0);
+  cudaEventDestroy(e1);
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  return 1000.0 * ms / iters;
+}
+
 // Builds an engine for GPU 0 from make_graph(dt) (precision dt; FP32 for integer dt),
 // round-trips it through bytes, runs it twice on make_inputs(dt) and compares every output with
 // the reference backend on the unbuilt graph, within tolerance() of the output's dtype.

@@ -332,31 +332,7 @@ void direct(Factory make, const Node& n, const std::vector<HostTensor>& ins, con
   const double err = rel_error(download(dy.ptr, want.dtype, want.shape), want);
   EXPECT_LE(err, tolerance(want.dtype));
   double us = 0;
-  if (time_iters > 0) {
-    // Launches replayed from a CUDA graph, as engines run them: back-to-back stream launches of
-    // microsecond kernels would time the host's launch overhead instead.
-    cudaGraph_t graph;
-    cudaGraphExec_t exec;
-    TRTORCH_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
-    for (int i = 0; i < time_iters; ++i) kernel->launch(in_ptrs, {dy.ptr}, nullptr, s);
-    TRTORCH_CUDA_CHECK(cudaStreamEndCapture(s, &graph));
-    TRTORCH_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
-    TRTORCH_CUDA_CHECK(cudaGraphLaunch(exec, s));  // warm-up
-    cudaEvent_t e0, e1;
-    TRTORCH_CUDA_CHECK(cudaEventCreate(&e0));
-    TRTORCH_CUDA_CHECK(cudaEventCreate(&e1));
-    TRTORCH_CUDA_CHECK(cudaEventRecord(e0, s));
-    TRTORCH_CUDA_CHECK(cudaGraphLaunch(exec, s));
-    TRTORCH_CUDA_CHECK(cudaEventRecord(e1, s));
-    TRTORCH_CUDA_CHECK(cudaEventSynchronize(e1));
-    float ms = 0;
-    TRTORCH_CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
-    cudaEventDestroy(e0);
-    cudaEventDestroy(e1);
-    cudaGraphExecDestroy(exec);
-    cudaGraphDestroy(graph);
-    us = 1000.0 * ms / time_iters;
-  }
+  if (time_iters > 0) us = us_per_launch(s, time_iters, [&] { kernel->launch(in_ptrs, {dy.ptr}, nullptr, s); });
   std::printf("[direct] %-80s rel err %.2e%s\n", desc.c_str(), err, us > 0 ? str_cat(" ", us, " us/launch").c_str() : "");
 }
 

@@ -209,7 +209,8 @@ struct ExpandAttrs {
 // bshd: q, k, v and the output are rank 4 and given as [B, seq, H, d] (the layout of a linear
 // projection before its heads are transposed out); the bias still broadcasts to [B, H, L, S].
 // packed (with bshd): q, k and v are one tensor [B, seq, 3, H, d], the output of a fused q/k/v
-// projection, passed as all three inputs; q, k and v are its [:, :, 0], [:, :, 1] and [:, :, 2]
+// projection, passed as all three inputs (each is read at its own slot); q, k and v are its
+// [:, :, 0], [:, :, 1] and [:, :, 2]
 // (so L == S and E == Ev), read in place, and the output is [B, seq, H, d].
 struct AttentionAttrs {
   double scale = 1.0;

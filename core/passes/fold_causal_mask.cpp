@@ -1,11 +1,11 @@
 // Replaces an attention's constant causal bias by the causal flag:
 //   Attention(q, k, v, C)  ==>  Attention{causal}(q, k, v)
-// where every [L, S] slice of the constant C is 0 at j <= i and at most -1e4 (torch.finfo.min,
-// -inf, or the -10000 of older models) at j > i. A decoder traced without a padding mask
-// (GPT-2) gets its triangular mask folded to such a constant; as a flag, the fused kernel skips
-// the masked half of the scores instead of reading a bias of B * L * S elements. The result is
-// the same: exp of the masked scores underflows to 0 in FP32 either way, and the diagonal keeps
-// every row non-empty.
+// where every [L, S] slice of the constant C is 0 at j <= i and at most -9000 at j > i
+// (torch.finfo.min, -inf, or the -10000 of older models, -9984 once stored in BF16). A decoder
+// traced without a padding mask (GPT-2) gets its triangular mask folded to such a constant; as a
+// flag, the fused kernel skips the masked half of the scores instead of reading a bias of
+// B * L * S elements. The result is the same: exp of the masked scores underflows to 0 in FP32
+// either way, and the diagonal keeps every row non-empty.
 #include "core/passes/passes.h"
 #include "core/passes/rewrite.h"
 
@@ -13,7 +13,7 @@ namespace trtorch::passes {
 
 namespace {
 
-constexpr double kMasked = -1e4;
+constexpr double kMasked = -9000.0;
 
 bool is_causal_mask(const ir::HostTensor& c, int64_t L, int64_t S) {
   if (c.shape.size() < 2 || c.shape[c.shape.size() - 2] != L || c.shape.back() != S) return false;

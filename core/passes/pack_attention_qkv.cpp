@@ -8,8 +8,9 @@
 //       of n, which fills the GPU better at small batch and saves two launches)
 // Conditions: self-attention (q, k and v of one shape [B, seq, H, d]); the slices are the three
 // consecutive thirds of P's last dim and P's other dims hold B * seq rows; in (b) the weights
-// (and biases, where present) are constants, the Linears carry no activation and each feeds only
-// its Reshape. A missing bias becomes zeros when another projection has one.
+// (and biases, where present) are constants, the Linears carry no activation, each feeds only
+// its Reshape and each Reshape only the attention (else the old projection would stay alive
+// beside the merged one, e.g. for a key/value cache output). A missing bias becomes zeros when another projection has one.
 #include <cstring>
 
 #include "core/passes/passes.h"
@@ -54,7 +55,10 @@ ir::Value* sliced_source(ir::Value* const (&qkv)[3]) {
 bool parallel_linears(const ir::Graph& g, ir::Value* const (&qkv)[3], ir::Node* (&lin)[3]) {
   for (int i = 0; i < 3; ++i) {
     ir::Node* r = producer_of(qkv[i], ir::OpKind::Reshape);
-    lin[i] = r ? producer_of(r->inputs[0], ir::OpKind::Linear) : nullptr;
+    if (!r || g.is_output(qkv[i])) return false;
+    for (ir::Node* u : qkv[i]->users)
+      if (u->op != ir::OpKind::Attention || u != qkv[i]->users[0]) return false;
+    lin[i] = producer_of(r->inputs[0], ir::OpKind::Linear);
     if (!lin[i] || lin[i]->attr<ir::LinearAttrs>().has_act) return false;
     ir::Value* out = lin[i]->outputs[0];
     if (out->users.size() != 1 || g.is_output(out)) return false;

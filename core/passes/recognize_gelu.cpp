@@ -6,8 +6,9 @@
 //   0.5 * x * (1 + erf(x / sqrt(2)))                          ==>  Unary{gelu_erf}(x)
 // Products and sums match in either operand order; x^3 may be pow(x, 3), x * x * x or x * x^2
 // forms; the multiplication by 0.5 may sit on x, on (1 + ...) or on the whole product; division
-// by sqrt(2) may be multiplication by 1/sqrt(2). Constants match to a relative 2e-3 (FP16
-// storage of the literals). Every intermediate must have no other user.
+// by sqrt(2) may be multiplication by 1/sqrt(2). The exponents, 0.5 and 1 match exactly (they are
+// exact in every float type); the irrational constants to a relative 2e-3 (FP16 storage of the
+// literals). Every intermediate must have no other user.
 #include <cmath>
 #include <optional>
 
@@ -44,6 +45,10 @@ struct Matcher {
     auto s = scalar(v);
     return s && std::fabs(*s - c) <= 2e-3 * std::fabs(c);
   }
+  static bool exactly(Value* v, double c) {
+    auto s = scalar(v);
+    return s && *s == c;
+  }
   // v is x (binding x on first use).
   bool is_x(Value* v) {
     if (!x) x = v;
@@ -62,14 +67,17 @@ struct Matcher {
   auto constant(double c) {
     return [c](Value* v) { return near(v, c); };
   }
+  auto exact(double c) {
+    return [c](Value* v) { return exactly(v, c); };
+  }
   auto input() {
     return [this](Value* v) { return is_x(v); };
   }
   // x^3: pow(x, 3), x * (x * x), x * x^2 written as pow(x, 2).
   bool cube(Value* v) {
-    if (ir::Node* p = binary(v, BinaryKind::kPow)) return is_x(p->inputs[0]) && near(p->inputs[1], 3.0);
+    if (ir::Node* p = binary(v, BinaryKind::kPow)) return is_x(p->inputs[0]) && exactly(p->inputs[1], 3.0);
     auto square = [this](Value* s) {
-      if (ir::Node* p = binary(s, BinaryKind::kPow)) return is_x(p->inputs[0]) && near(p->inputs[1], 2.0);
+      if (ir::Node* p = binary(s, BinaryKind::kPow)) return is_x(p->inputs[0]) && exactly(p->inputs[1], 2.0);
       ir::Node* m = binary(s, BinaryKind::kMul);
       return m && is_x(m->inputs[0]) && is_x(m->inputs[1]);
     };
@@ -96,14 +104,14 @@ struct Matcher {
   // 1 + f(...)
   template <typename F>
   bool one_plus(Value* v, F f) {
-    return commutes(v, BinaryKind::kAdd, constant(1.0), f);
+    return commutes(v, BinaryKind::kAdd, exact(1.0), f);
   }
   // 0.5 * x * (1 + f(...)) in its three groupings.
   template <typename F>
   bool gelu(Value* v, F f) {
     auto bracket = [&](Value* b) { return one_plus(b, f); };
-    auto half_x = [&](Value* h) { return commutes(h, BinaryKind::kMul, constant(0.5), input()); };
-    auto half_bracket = [&](Value* h) { return commutes(h, BinaryKind::kMul, constant(0.5), bracket); };
+    auto half_x = [&](Value* h) { return commutes(h, BinaryKind::kMul, exact(0.5), input()); };
+    auto half_bracket = [&](Value* h) { return commutes(h, BinaryKind::kMul, exact(0.5), bracket); };
     auto x_bracket = [&](Value* h) { return commutes(h, BinaryKind::kMul, input(), bracket); };
     ir::Node* m = v->producer;
     if (!m || m->op != ir::OpKind::Binary || m->attr<ir::BinaryAttrs>().kind != BinaryKind::kMul) return false;
@@ -114,7 +122,7 @@ struct Matcher {
       }
       return false;
     };
-    return top(half_x, bracket) || top(input(), half_bracket) || top(constant(0.5), x_bracket);
+    return top(half_x, bracket) || top(input(), half_bracket) || top(exact(0.5), x_bracket);
   }
 };
 

@@ -25,7 +25,7 @@ def test_help_lists_options_and_exit_codes():
     r = run_trtorchc("--help")
     assert r.returncode == OK
     for text in ["-p, --op-precision", "--check-method-support", "--save-engine", "--threshold", "--no-check",
-                 "--workspace-size", "--num-min-timing-iters", "--num-avg-timing-iters", "-v, --verbose",
+                 "--workspace-size", "--num-min-timing-iters", "--num-avg-timing-iters", "--allow-tf32", "-v, --verbose",
                  "--debug", "[(min);(opt);(max)]", "exit codes"]:
         assert text in r.stdout
     for code in range(6):
@@ -55,7 +55,7 @@ def test_input_shape_flag_and_build_options(models, tmp_path):
     out = tmp_path / "conv_trt.ts"
     r = run_trtorchc(models["conv"], out, "--input-shape", " ( 1, 3, 8, 8 ) ", "--device", "reference",
                      "--workspace-size", "1048576", "--num-min-timing-iters", "1", "--num-avg-timing-iters=3",
-                     "--threshold", "1e-3", "-q")
+                     "--allow-tf32", "--threshold", "1e-3", "-q")
     assert r.returncode == OK, r.stderr
     assert r.stdout == ""  # -q: no progress
     assert out.exists()

@@ -78,6 +78,7 @@ class CudaExecutor : public plan::Executor {
   std::vector<TensorDesc> descs_;  // per value id: dtype, shape, layout
   std::vector<Step> steps_;
   std::vector<std::string> tactics_;  // per graph node
+  bool allow_tf32_ = false;           // the build's TacticOptions::allow_tf32, kept for re-choosing
   std::vector<FinalCopy> final_copies_;
   DeviceBuffer constants_;
   size_t arena_bytes_ = 0;

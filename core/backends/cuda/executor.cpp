@@ -31,7 +31,8 @@ namespace trtorch::backends::cuda {
 
 namespace {
 
-constexpr const char* kTacticHeader = "trtorch-cuda-tactics v1";
+// The backend data: this header, a line of build options, then one tactic per graph node.
+constexpr const char* kTacticHeader = "trtorch-cuda-tactics v2";
 // Few-channel convolutions (an image's 3 channels) read an input padded to this many channels.
 // ResNet-50's 7x7 stem, FP16, batch 32, H100: 0.202 ms unpadded, 0.216 ms padded to 8, 0.111 ms
 // padded to 4 (cuDNN has tensor-core kernels for C = 4).
@@ -67,13 +68,18 @@ std::shared_ptr<Context> context_for(int gpu_id) {
   return c;
 }
 
-std::vector<std::string> parse_tactics(const std::vector<uint8_t>& data, size_t n_nodes) {
+// The tactics of a saved engine, and its build options (allow_tf32: a dynamic engine that chooses
+// a tactic again at a new shape chooses as the build did).
+std::vector<std::string> parse_tactics(const std::vector<uint8_t>& data, size_t n_nodes, bool* allow_tf32) {
   std::string text(data.begin(), data.end());
   std::istringstream is(text);
   std::string line;
   TRTORCH_EXPECT(std::getline(is, line) && line == kTacticHeader,
                  "the engine's CUDA backend data is missing or from another trtorch version (expected \"",
                  kTacticHeader, "\"): rebuild the engine");
+  TRTORCH_EXPECT(std::getline(is, line) && (line == "allow_tf32=0" || line == "allow_tf32=1"),
+                 "the engine's CUDA backend data lacks its build options line: the engine is corrupt");
+  *allow_tf32 = line == "allow_tf32=1";
   std::vector<std::string> t;
   while (std::getline(is, line)) t.push_back(line);
   TRTORCH_EXPECT(t.size() == n_nodes, "the engine's CUDA backend data lists ", t.size(), " tactics for ", n_nodes,
@@ -111,7 +117,10 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
 
   const auto nodes = g.nodes();
   std::vector<std::string> loaded;
-  if (!build) loaded = parse_tactics(e.backend_data, nodes.size());
+  if (build)
+    allow_tf32_ = build->timing.allow_tf32;
+  else
+    loaded = parse_tactics(e.backend_data, nodes.size(), &allow_tf32_);
 
   // ---- storage and layout of every value ----
   const int n_ir_values = g.num_values();
@@ -302,7 +311,8 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
         // A tactic chosen at another shape that does not fit this one: choose again, quickly.
         TRTORCH_LOG(kDebug, "node ", i, " ", n.name(), ": the opt-shape tactic does not fit (", err.what(),
                     "); choosing with one timed run per candidate");
-        static const TacticOptions quick{0, 1};
+        TacticOptions quick{0, 1};
+        quick.allow_tf32 = allow_tf32_;
         args.tactic = nullptr;
         args.timing = &quick;
         k = dispatch(args);
@@ -603,7 +613,7 @@ void CudaExecutor::execute(const std::vector<const void*>& inputs, const std::ve
 }
 
 std::vector<uint8_t> CudaExecutor::tactic_data() const {
-  std::string s = std::string(kTacticHeader) + "\n";
+  std::string s = std::string(kTacticHeader) + "\n" + (allow_tf32_ ? "allow_tf32=1\n" : "allow_tf32=0\n");
   for (const std::string& t : tactics_) {
     TRTORCH_CHECK(t.find('\n') == std::string::npos, "tactic strings must be one line");
     s += t + "\n";

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "core/backends/cuda/coalesce.h"
 #include "core/backends/cuda/context.h"
 #include "core/backends/cuda/cuda_check.h"
 #include "core/backends/cuda/device_math.cuh"
@@ -108,12 +109,6 @@ __device__ __forceinline__ T store_c(typename Compute<T>::type v) {
   if constexpr (std::is_integral_v<T>) return T(v);
   else return from_f<T>(v);
 }
-
-// V consecutive elements, loaded and stored as one access of V * sizeof(T) bytes (at most 16).
-template <typename T, int V>
-struct alignas(sizeof(T) * V) Vec {
-  T v[V];
-};
 
 // A Binary problem after coalescing (BinaryKernel's constructor), for 32-bit indices. Dim 0 is
 // the innermost. The output is walked in units of V consecutive elements of dim 0: sizes and
@@ -289,37 +284,16 @@ class BinaryKernel : public Kernel {
     }
     for (int j = 0; j < rank; ++j) shape.v[j] = out[size_t(order[size_t(j)])];
 
-    // Coalesce, innermost first: drop the output's size-1 dims (their coordinate is always 0),
-    // then merge a dim into the (merged) dim inside it when, for both operands, stepping the
-    // outer dim is the same as stepping past the whole inner one: stride_outer ==
-    // stride_inner * size_inner (this covers two broadcast dims, where both strides are 0).
-    // The output is dense in its physical order, so it always merges.
-    for (int j = rank - 1; j >= 0; --j) {
-      const int64_t sz = shape.v[j];
-      if (sz == 1) continue;
-      if (!size_.empty() && st[0].v[j] == sa_.back() * size_.back() && st[1].v[j] == sb_.back() * size_.back()) {
-        size_.back() *= sz;
-        continue;
-      }
-      size_.push_back(sz);
-      sa_.push_back(st[0].v[j]);
-      sb_.push_back(st[1].v[j]);
-    }
-    if (size_.empty()) {  // a single element
-      size_ = {1};
-      sa_ = {0};
-      sb_ = {0};
-    }
+    // Coalesced in the physical order (coalesce.h); the output is dense in that order. 32-bit
+    // indices when every element index and operand offset fits in int32.
+    const Coalesced<2> c = coalesce<2>(std::vector<int64_t>(shape.v, shape.v + rank),
+                                       {std::vector<int64_t>(st[0].v, st[0].v + rank),
+                                        std::vector<int64_t>(st[1].v, st[1].v + rank)});
+    size_ = c.size;
+    sa_ = c.stride[0];
+    sb_ = c.stride[1];
     if (n_ == 0) return;
-
-    // 32-bit indices when every element index and operand offset fits in int32.
-    const int64_t kLim = int64_t(INT32_MAX);
-    int64_t max_a = 0, max_b = 0;
-    for (size_t d = 0; d < size_.size(); ++d) {
-      max_a += (size_[d] - 1) * sa_[d];
-      max_b += (size_[d] - 1) * sb_[d];
-    }
-    idx32_ = n_ <= kLim && max_a <= kLim && max_b <= kLim;
+    idx32_ = c.fits_int32;
     if (!idx32_) return;
     // Vector widths the shapes allow, widest first, then 1 (always possible). The pointers'
     // alignment picks among them at launch.

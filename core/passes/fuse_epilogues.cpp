@@ -71,19 +71,23 @@ bool fuse_linear_bias(ir::Graph& g, ir::Node*& linear) {
   return true;
 }
 
+// `a` with the activation of Unary node `act` in its epilogue.
+template <typename Attrs>
+Attrs with_activation(Attrs a, const ir::Node* act) {
+  const auto& u = act->attr<ir::UnaryAttrs>();
+  a.has_act = true;
+  a.act = u.kind;
+  a.act_alpha = u.alpha;
+  a.act_beta = u.beta;
+  return a;
+}
+
 template <typename Attrs>
 bool fuse_activation(ir::Graph& g, ir::Node*& layer) {
-  Attrs& a = layer->attr<Attrs>();
-  if (a.has_act) return false;
+  if (layer->attr<Attrs>().has_act) return false;
   ir::Node* act = single_user(g, layer);
   if (!act || act->op != ir::OpKind::Unary) return false;
-  const auto& u = act->attr<ir::UnaryAttrs>();
-  Attrs fa = a;
-  fa.has_act = true;
-  fa.act = u.kind;
-  fa.act_alpha = u.alpha;
-  fa.act_beta = u.beta;
-  layer = replace_chain(g, layer, act, fa, layer->inputs);
+  layer = replace_chain(g, layer, act, with_activation(layer->attr<Attrs>(), act), layer->inputs);
   return true;
 }
 
@@ -91,19 +95,13 @@ bool fuse_activation(ir::Graph& g, ir::Node*& layer) {
 // [B, seq, N] before its activation (GPT-2's Conv1D); elementwise, the activation commutes with
 // the reshape.
 bool fuse_activation_through_reshape(ir::Graph& g, ir::Node*& linear) {
-  const auto& a = linear->attr<ir::LinearAttrs>();
-  if (a.has_act) return false;
+  if (linear->attr<ir::LinearAttrs>().has_act) return false;
   ir::Node* reshape = single_user(g, linear);
   if (!reshape || reshape->op != ir::OpKind::Reshape) return false;
   ir::Node* act = single_user(g, reshape);
   if (!act || act->op != ir::OpKind::Unary) return false;
-  const auto& u = act->attr<ir::UnaryAttrs>();
-  ir::LinearAttrs fa = a;
-  fa.has_act = true;
-  fa.act = u.kind;
-  fa.act_alpha = u.alpha;
-  fa.act_beta = u.beta;
-  ir::Node* fused = g.insert_before(act, ir::OpKind::Linear, fa, linear->inputs, linear->source);
+  ir::Node* fused = g.insert_before(act, ir::OpKind::Linear, with_activation(linear->attr<ir::LinearAttrs>(), act),
+                                    linear->inputs, linear->source);
   ir::Node* view = g.insert_before(act, ir::OpKind::Reshape, reshape->attrs, {fused->outputs[0]}, reshape->source);
   view->outputs[0]->name = act->outputs[0]->name;
   g.replace_all_uses(act->outputs[0], view->outputs[0]);

@@ -253,12 +253,16 @@ TEST(IRSymbolic, ArithmeticCanonicalForm) {
 }
 
 TEST(IRSymbolic, PoolOutputSizesMatchTheStaticFormula) {
+  // An input [1, 2, H, 9] with H in [5, 40].
+  auto dynamic_input = [](Graph& g) {
+    return g.add_input(TensorType(DType::kFloat32, {Dim::fixed(1), Dim::fixed(2), Dim::symbolic(0, 5, 40),
+                                                    Dim::fixed(9)}), "x");
+  };
   // Every size in the range: the symbolic output evaluates to what a static input gives.
   for (bool ceil_mode : {false, true}) {
     for (int64_t pad : {0, 1}) {
       Graph g;
-      Value* x = g.add_input(TensorType(DType::kFloat32, {Dim::fixed(1), Dim::fixed(2), Dim::symbolic(0, 5, 40),
-                                                           Dim::fixed(9)}), "x");
+      Value* x = dynamic_input(g);
       Pool2dAttrs a;
       a.kernel = {3, 3};
       a.stride = {2, 2};
@@ -275,8 +279,7 @@ TEST(IRSymbolic, PoolOutputSizesMatchTheStaticFormula) {
   }
   // A ceil_mode window wider than the kernel's reach (stride 3 > kernel 2) is refused with a reason.
   Graph g;
-  Value* x = g.add_input(TensorType(DType::kFloat32, {Dim::fixed(1), Dim::fixed(2), Dim::symbolic(0, 5, 40),
-                                                       Dim::fixed(9)}), "x");
+  Value* x = dynamic_input(g);
   Pool2dAttrs wide;
   wide.kernel = {2, 2};
   wide.stride = {3, 3};

@@ -74,6 +74,13 @@ __device__ __forceinline__ float unary(ir::UnaryKind k, float x, float alpha, fl
   }
 }
 
+// V consecutive elements, loaded and stored as one access of V * sizeof(T) bytes (at most 16);
+// the caller checks that the address is aligned to that.
+template <typename T, int V>
+struct alignas(sizeof(T) * V) Vec {
+  T v[V];
+};
+
 // V floats from p (aligned to min(V, 4) floats): 16-byte loads where V % 4 == 0.
 template <int V>
 __device__ __forceinline__ void load_floats(const float* __restrict__ p, float (&f)[V]) {

@@ -58,26 +58,21 @@ void dispatch_word(size_t bytes, F&& f) {
 }
 
 // ---------------- vector access ----------------
-// V consecutive channels as one access of V * sizeof(T) <= 16 bytes. The launch checks what makes
-// it aligned: C % V == 0 and base pointers aligned to V * sizeof(T) (vec_width below).
-template <typename T, int V>
-struct alignas(sizeof(T) * V) Pack {
-  T v[V];
-};
-
+// V consecutive channels as one Vec (device_math.cuh). The launch checks what makes it aligned:
+// C % V == 0 and base pointers aligned to V * sizeof(T) (vec_width below).
 __device__ __forceinline__ float to_float(float v) { return v; }
 __device__ __forceinline__ float to_float(__half v) { return __half2float(v); }
 __device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
 
 template <typename T, int V>
-__device__ __forceinline__ Pack<T, V> load_pack(const T* p) {
+__device__ __forceinline__ Vec<T, V> load_pack(const T* p) {
   static_assert(sizeof(T) * V <= 16, "at most 16-byte accesses");
-  return *reinterpret_cast<const Pack<T, V>*>(p);
+  return *reinterpret_cast<const Vec<T, V>*>(p);
 }
 
 template <typename T, int V>
 __device__ __forceinline__ void load_vec(const T* p, float (&f)[V]) {
-  const Pack<T, V> pk = load_pack<T, V>(p);
+  const Vec<T, V> pk = load_pack<T, V>(p);
 #pragma unroll
   for (int i = 0; i < V; ++i) f[i] = to_float(pk.v[i]);
 }
@@ -85,10 +80,10 @@ __device__ __forceinline__ void load_vec(const T* p, float (&f)[V]) {
 template <typename T, int V>
 __device__ __forceinline__ void store_vec(T* p, const float (&f)[V]) {
   static_assert(sizeof(T) * V <= 16, "at most 16-byte accesses");
-  Pack<T, V> pk;
+  Vec<T, V> pk;
 #pragma unroll
   for (int i = 0; i < V; ++i) pk.v[i] = from_f<T>(f[i]);
-  *reinterpret_cast<Pack<T, V>*>(p) = pk;
+  *reinterpret_cast<Vec<T, V>*>(p) = pk;
 }
 
 // Max with NaN propagation (a NaN anywhere gives NaN), or sum.
@@ -367,7 +362,7 @@ __global__ void __launch_bounds__(kDepthwiseTileThreads, 4)
       const int h = oh * d.sh - d.ph + a * d.dh;
       if (h < 0 || h >= d.H) continue;
       const int row = h * d.W + iw0;  // pixel of column 0 (negative only when col_ok[0] is false)
-      Pack<T, V> col[kCols] = {};
+      Vec<T, V> col[kCols] = {};
 #pragma unroll
       for (int k = 0; k < kCols; ++k)
         if (col_ok[k]) col[k] = load_pack<T, V>(xn + (row + k) * d.C);

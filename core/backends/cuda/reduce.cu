@@ -269,11 +269,6 @@ struct LayerNormArgs {
   float eps;
 };
 
-template <typename T, int V>
-struct alignas(sizeof(T) * V) Pack {
-  T v[V];
-};
-
 __device__ __forceinline__ float warp_sum(float v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
   return v;
@@ -282,7 +277,7 @@ __device__ __forceinline__ float warp_sum(float v) {
 // Each warp's row index is uniform across its lanes, so the shuffles always see the full warp.
 template <typename T, int V, int N>
 __global__ void __launch_bounds__(kLnWarps * 32) layer_norm_warp_kernel(const LayerNormArgs<T> p) {
-  using P = Pack<T, V>;
+  using P = Vec<T, V>;
   const int lane = int(threadIdx.x) & 31;
   const int nvec = p.cols / V;
   const P* w = reinterpret_cast<const P*>(p.w);

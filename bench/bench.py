@@ -3,8 +3,9 @@ torch.compile(mode="max-autotune") (optional, slow to build) and trtorch.
 
 For every (model, batch, precision): median latency of >= 100 CUDA-event-timed runs after
 warm-up, build time, peak GPU memory, and the max abs / relative error of the output against
-eager FP32 (relative: max|y - y_fp32| / max|y_fp32|). Writes a markdown table, JSON and a PNG
-chart, and prints the table.
+eager FP32 (relative: max|y - y_fp32| / max|y_fp32|), the largest over --error-draws input sets
+(the error on one input is a single sample), and their mean. Writes a markdown table, JSON and a
+PNG chart, and prints the table.
 
     PYTHONPATH=build/python python3 bench/bench.py --out out/bench \
         [--models resnet50,mobilenet_v2,efficientnet_b0,vgg16,bert] [--batches 1,32] \
@@ -64,8 +65,10 @@ def errors(y, ref):
     return d, d / max(ref.abs().max().item(), 1e-12)
 
 
-def measure(name, make_fn, xs, ref, iters):
-    """Builds (timed), runs once for the error, then times; peak memory over build and runs."""
+def measure(name, make_fn, draws, iters):
+    """Builds (timed, with the first call), computes the error on every draw (inputs, eager FP32
+    output), then times on the first draw's inputs; peak memory over build and runs."""
+    xs = draws[0][0]
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
     free_before = torch.cuda.mem_get_info()[0]
@@ -75,13 +78,20 @@ def measure(name, make_fn, xs, ref, iters):
         y = fn(*xs)
     torch.cuda.synchronize()
     build_s = time.perf_counter() - t0
-    abs_err, rel_err = errors(y, ref)
+    errs = [errors(y, draws[0][1])]
+    with torch.no_grad():
+        for xd, refd in draws[1:]:
+            errs.append(errors(fn(*xd), refd))
+    abs_err = max(e[0] for e in errs)
+    rel_err = max(e[1] for e in errs)
+    mean_rel_err = statistics.mean(e[1] for e in errs)
     ms = median_ms(fn, xs, iters)
     peak_torch = torch.cuda.max_memory_allocated()
     # trtorch keeps weights and tactics' buffers outside torch's allocator: count the device's
     # free memory too.
     used_device = max(free_before - torch.cuda.mem_get_info()[0], 0)
     return {"backend": name, "median_ms": ms, "build_s": build_s, "max_abs_err": abs_err, "max_rel_err": rel_err,
+            "mean_rel_err": mean_rel_err, "error_draws": len(errs),
             "peak_torch_mib": peak_torch / 2**20, "device_mem_delta_mib": used_device / 2**20}
 
 
@@ -127,10 +137,10 @@ def make_model(name, device="cuda"):
     return model.eval()
 
 
-def make_inputs(name, batch):
+def make_inputs(name, batch, seed=1):
     """The model's example inputs on the GPU: images, or token ids (BERT: with an attention mask
     that pads the second half of every other sequence, and token types)."""
-    torch.manual_seed(1)
+    torch.manual_seed(seed)
     if name not in TRANSFORMERS:
         return [torch.randn(batch, 3, 224, 224, device="cuda")]
     ids = torch.randint(0, 30000, (batch, SEQ_LEN), device="cuda")
@@ -156,10 +166,13 @@ def run_config(model_name, batch, prec, args):
     dtype = DTYPES[prec]
     model = make_model(model_name)
     xs32 = make_inputs(model_name, batch)
+    draws = []  # (inputs in dtype, eager FP32 output)
     with torch.no_grad():
-        ref = first_tensor(model(*xs32)).float()
+        for seed in range(1, 1 + args.error_draws):
+            xd = make_inputs(model_name, batch, seed)
+            draws.append(([x.to(dtype) if x.is_floating_point() else x for x in xd], first_tensor(model(*xd)).float()))
     m = model.to(dtype)
-    xs = [x.to(dtype) if x.is_floating_point() else x for x in xs32]
+    xs = draws[0][0]
     rows = []
     transformer = model_name in TRANSFORMERS
 
@@ -199,7 +212,7 @@ def run_config(model_name, batch, prec, args):
         backends.append(("trtorch allow_tf32", lambda: trt(allow_tf32=True)))
     for name, make in backends:
         try:
-            r = measure(name, make, xs, ref, args.iters)
+            r = measure(name, make, draws, args.iters)
         except Exception as e:  # reported in the table, never hidden
             print(f"{model_name} b{batch} {prec} {name} failed:\n{e}", file=sys.stderr, flush=True)
             r = {"backend": name, "error": " ".join(str(e).split())[:600]}
@@ -216,21 +229,21 @@ def write_outputs(rows, out, gpu):
     with open(os.path.join(out, "bench.json"), "w") as f:
         json.dump({"gpu": gpu, "torch": torch.__version__, "rows": rows}, f, indent=1)
     lines = [f"GPU: {gpu}, torch {torch.__version__}; median of CUDA-event-timed runs after warm-up; errors "
-             f"against eager FP32 (rel = max|y - y32| / max|y32|).", "",
+             f"against eager FP32 (rel = max|y - y32| / max|y32|; max and mean over the input draws).", "",
              "| model | batch | prec | backend | median ms | speedup vs torch.compile | build s | peak torch MiB "
-             "| device mem MiB | max abs err | max rel err |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| device mem MiB | max abs err | max rel err | mean rel err |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "error" in r:
             lines.append(f"| {r['model']} | {r['batch']} | {r['precision']} | {r['backend']} | failed: {r['error']} "
-                         f"| | | | | | |")
+                         f"| | | | | | | |")
             continue
         base = [q for q in rows if q["model"] == r["model"] and q["batch"] == r["batch"] and
                 q["precision"] == r["precision"] and q["backend"].startswith("torch.compile") and "median_ms" in q]
         speed = f"{base[0]['median_ms'] / r['median_ms']:.2f}x" if base else "-"
         lines.append(f"| {r['model']} | {r['batch']} | {r['precision']} | {r['backend']} | {r['median_ms']:.3f} | "
                      f"{speed} | {r['build_s']:.1f} | {r['peak_torch_mib']:.0f} | {r['device_mem_delta_mib']:.0f} | "
-                     f"{r['max_abs_err']:.3g} | {r['max_rel_err']:.3g} |")
+                     f"{r['max_abs_err']:.3g} | {r['max_rel_err']:.3g} | {r.get('mean_rel_err', r['max_rel_err']):.3g} |")
     table = "\n".join(lines)
     with open(os.path.join(out, "bench.md"), "w") as f:
         f.write(table + "\n")
@@ -286,8 +299,8 @@ def run_dynamic(model_name, batches, prec, args):
         with torch.no_grad():
             ref = first_tensor(model(*xs32)).float()
         xs = [x.to(dtype) for x in xs32]
-        fixed = measure("trtorch fixed", lambda: compile_for(b, b, b), xs, ref, args.iters)
-        d = measure(f"trtorch dynamic [{lo}..{hi}] opt {opt}", lambda: dyn, xs, ref, args.iters)
+        fixed = measure("trtorch fixed", lambda: compile_for(b, b, b), [(xs, ref)], args.iters)
+        d = measure(f"trtorch dynamic [{lo}..{hi}] opt {opt}", lambda: dyn, [(xs, ref)], args.iters)
         d["first_call_s"] = d["build_s"]  # measure() timed the first call at this batch (its executor is made)
         d["build_s"] = dyn_build
         d["vs_fixed"] = d["median_ms"] / fixed["median_ms"]
@@ -306,6 +319,8 @@ def main():
     ap.add_argument("--precisions", default="fp16,fp32")
     ap.add_argument("--iters", type=int, default=200)
     ap.add_argument("--timing-iters", type=int, default=3)
+    ap.add_argument("--error-draws", type=int, default=4,
+                    help="input sets the error is measured on (the first is also timed)")
     ap.add_argument("--with-compile", action="store_true", help="also torch.compile(mode='max-autotune') (slow)")
     ap.add_argument("--profile", action="store_true",
                     help="log a per-step profile of each trtorch engine's first run (TRTORCH_PROFILE=1)")

@@ -12,7 +12,7 @@ namespace trtorch::ir {
 
 namespace {
 const OpInfo kOpInfos[] = {
-#define TRTORCH_OP(Name, MinIn, MaxIn, NumOut) {#Name, MinIn, MaxIn, NumOut},
+#define TRTORCH_OP(Name, MinIn, MaxIn, MaxOut) {#Name, MinIn, MaxIn, MaxOut},
 #include "core/ir/ops.def"
 #undef TRTORCH_OP
 };
@@ -379,8 +379,8 @@ void verify(const Graph& g) {
     int n_in = int(n->inputs.size());
     TRTORCH_EXPECT(n_in >= info.min_inputs && (info.max_inputs < 0 || n_in <= info.max_inputs),
                    "verifier: ", where(), " has ", n_in, " inputs");
-    TRTORCH_EXPECT(int(n->outputs.size()) == info.num_outputs, "verifier: ", where(), " has ",
-                   n->outputs.size(), " outputs, expected ", info.num_outputs);
+    TRTORCH_EXPECT(!n->outputs.empty() && int(n->outputs.size()) <= info.max_outputs, "verifier: ", where(), " has ",
+                   n->outputs.size(), " outputs, expected 1 to ", info.max_outputs);
     std::vector<TensorType> in_types;
     for (Value* v : n->inputs) {
       TRTORCH_EXPECT(v && defined.count(v), "verifier: ", where(), " uses value %", v ? v->id : -1,
@@ -390,6 +390,8 @@ void verify(const Graph& g) {
       in_types.push_back(v->type);
     }
     auto inferred = infer_types(n->op, n->attrs, in_types);
+    TRTORCH_EXPECT(inferred.size() == n->outputs.size(), "verifier: ", where(), " has ", n->outputs.size(),
+                   " outputs but its attributes give ", inferred.size());
     for (size_t i = 0; i < n->outputs.size(); ++i) {
       Value* o = n->outputs[i];
       TRTORCH_EXPECT(o->producer == n, "verifier: output %", o->id, " of ", where(), " has another producer");

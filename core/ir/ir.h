@@ -16,7 +16,7 @@
 namespace trtorch::ir {
 
 enum class OpKind : uint8_t {
-#define TRTORCH_OP(Name, MinIn, MaxIn, NumOut) Name,
+#define TRTORCH_OP(Name, MinIn, MaxIn, MaxOut) Name,
 #include "core/ir/ops.def"
 #undef TRTORCH_OP
   kNumOps
@@ -25,14 +25,14 @@ constexpr int kNumOps = int(OpKind::kNumOps);
 
 struct OpInfo {
   const char* name;
-  int min_inputs, max_inputs, num_outputs;
+  int min_inputs, max_inputs, max_outputs;
 };
 const OpInfo& op_info(OpKind k);
 // Reverse lookup; returns false if no op has that name.
 bool op_from_name(const std::string& name, OpKind* out);
 
 using Attrs = std::variant<
-#define TRTORCH_OP(Name, MinIn, MaxIn, NumOut) Name##Attrs,
+#define TRTORCH_OP(Name, MinIn, MaxIn, MaxOut) Name##Attrs,
 #include "core/ir/ops.def"
 #undef TRTORCH_OP
     std::monostate>;

@@ -344,7 +344,6 @@ Types infer_Cast(const CastAttrs& a, const Types& in) {
 Types infer_LayerNorm(const LayerNormAttrs& a, const Types& in) {
   const char* op = "LayerNorm";
   expect_float(op, in[0], "input");
-  expect_same_dtype(op, in);
   const int64_t r = in[0].rank();
   INFER_EXPECT(a.normalized_rank >= 1 && a.normalized_rank <= r, "normalized_rank ", a.normalized_rank,
                " out of range for ", in[0].str());
@@ -353,15 +352,23 @@ Types infer_LayerNorm(const LayerNormAttrs& a, const Types& in) {
     INFER_EXPECT(in[0].dims[size_t(d)].is_static(), "normalized dims must be static, got ", in[0].str());
   const std::vector<Dim> norm(in[0].dims.end() - a.normalized_rank, in[0].dims.end());
   size_t first_param = 1;
+  INFER_EXPECT(!a.emit_sum || a.has_residual, "emit_sum needs has_residual");
   if (a.has_residual) {
-    INFER_EXPECT(in.size() >= 2 && in[1] == in[0], "the residual must have the input's type ", in[0].str());
+    INFER_EXPECT(in.size() >= 2 && in[1].dims == in[0].dims &&
+                     (in[1].dtype == in[0].dtype || in[1].dtype == DType::kFloat32),
+                 "the residual must have the input's dims and its dtype or float32: input ", in[0].str(),
+                 ", residual ", in.size() >= 2 ? in[1].str() : std::string("missing"));
     first_param = 2;
   }
   INFER_EXPECT(in.size() <= first_param + 2, "expected at most a weight and a bias after the ",
                a.has_residual ? "residual" : "input", ", got ", in.size(), " inputs");
-  for (size_t i = first_param; i < in.size(); ++i)
+  for (size_t i = first_param; i < in.size(); ++i) {
     INFER_EXPECT(in[i].dims == norm, i == first_param ? "weight " : "bias ", in[i].str(),
                  " must have the shape of the last ", a.normalized_rank, " dims of ", in[0].str());
+    INFER_EXPECT(in[i].dtype == in[0].dtype, i == first_param ? "weight " : "bias ", in[i].str(),
+                 " must have the input's dtype ", dtype_name(in[0].dtype));
+  }
+  if (a.emit_sum) return {in[0], TensorType(DType::kFloat32, in[0].dims)};
   return {in[0]};
 }
 
@@ -481,7 +488,7 @@ std::vector<TensorType> infer_types(OpKind op, const Attrs& attrs, const std::ve
   TRTORCH_EXPECT(n >= info.min_inputs && (info.max_inputs < 0 || n <= info.max_inputs), info.name,
                  ": expected ", info.min_inputs, "..", info.max_inputs, " inputs, got ", n);
   switch (op) {
-#define TRTORCH_OP(Name, MinIn, MaxIn, NumOut) \
+#define TRTORCH_OP(Name, MinIn, MaxIn, MaxOut) \
   case OpKind::Name:                           \
     return infer_##Name(std::get<Name##Attrs>(attrs), in);
 #include "core/ir/ops.def"

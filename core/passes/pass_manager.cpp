@@ -57,6 +57,7 @@ PassManager default_pipeline(PassManager::Options o) {
       .add("fold_batch_norm", fold_batch_norm)
       .add("recognize_gelu", recognize_gelu)
       .add("fuse_epilogues", fuse_epilogues)
+      .add("carry_residual_stream", carry_residual_stream)
       .add("common_subexpression_elimination", common_subexpression_elimination)
       .add("fold_attention_layout", fold_attention_layout)
       .add("pack_attention_qkv", pack_attention_qkv)

@@ -35,6 +35,10 @@ bool recognize_gelu(ir::Graph& g);
 // activation into the Linear before them, and an add into the LayerNorm after it (the epilogue fields of
 // Conv2dAttrs / LinearAttrs, LayerNormAttrs::has_residual).
 bool fuse_epilogues(ir::Graph& g);
+// FP16/BF16: a residual add feeding a LayerNorm and other nodes becomes that LayerNorm with
+// has_residual and emit_sum, and the next LayerNorms read the FP32 sum (the residual stream of
+// GPT-2 and ViT carried in FP32 instead of rounded once per sublayer).
+bool carry_residual_stream(ir::Graph& g);
 // Lets Attention read q/k/v as [B, seq, H, d] (AttentionAttrs::bshd) where they are the
 // heads-first transposes of such tensors, and drops the transpose of its output back.
 bool fold_attention_layout(ir::Graph& g);

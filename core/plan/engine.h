@@ -16,7 +16,7 @@
 
 namespace trtorch::plan {
 
-constexpr uint32_t kFormatVersion = 7;
+constexpr uint32_t kFormatVersion = 8;  // 8: LayerNormAttrs::emit_sum
 
 enum class DeviceType : uint8_t { kReference = 0, kCUDA = 1 };
 const char* device_type_name(DeviceType t);

@@ -8,7 +8,7 @@
 //   names      u32 n, n x str input names; u32 n, n x str output names
 //   inputs     u32 n, n x (str name, type)
 //   nodes      u32 n, n x (u32 op id, str source, u32 k, k x u32 value index, attribute fields,
-//                          num_outputs x (str name, type))
+//                          one (str name, type) per output: as many as shape inference gives)
 //   outputs    u32 n, n x u32 value index
 //   opt shapes u32 n (0, or one per input), n x (u32 rank, rank x i64): where tactics were chosen
 //   backend    u64 n, n bytes (opaque data of the engine's backend: tactic choices, memory plan)
@@ -242,8 +242,8 @@ void write_graph(Writer& w, const ir::Graph& g) {
           }
         },
         n->attrs);
-    TRTORCH_EXPECT(int(n->outputs.size()) == ir::op_info(n->op).num_outputs, "cannot serialize engine: ",
-                   where, " has ", n->outputs.size(), " outputs");
+    TRTORCH_EXPECT(!n->outputs.empty() && int(n->outputs.size()) <= ir::op_info(n->op).max_outputs,
+                   "cannot serialize engine: ", where, " has ", n->outputs.size(), " outputs");
     for (const ir::Value* o : n->outputs) {
       define(o);
       w.str(o->name);
@@ -474,7 +474,7 @@ struct AttrReader {
 // Default-constructed attributes of `op` (the variant alternative for that op).
 ir::Attrs default_attrs(ir::OpKind op) {
   switch (op) {
-#define TRTORCH_OP(Name, MinIn, MaxIn, NumOut) \
+#define TRTORCH_OP(Name, MinIn, MaxIn, MaxOut) \
   case ir::OpKind::Name:                       \
     return ir::Name##Attrs{};
 #include "core/ir/ops.def"

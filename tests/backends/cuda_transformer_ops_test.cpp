@@ -11,6 +11,7 @@
 #include <random>
 
 #include "core/backends/cuda/kernel.h"
+#include "core/passes/passes.h"
 #include "tests/backends/cuda_test_util.h"
 
 using namespace trtorch;
@@ -275,6 +276,56 @@ TEST_P(CudaTransformerOps, LayerNorm) {
     };
     check(str_cat("layer norm ", shape_str(c.x), c.res ? " +res" : "", c.weight ? " weight" : "", c.bias ? " bias" : ""),
           make, inputs, dt);
+  }
+}
+
+// A pre-LayerNorm residual stream (carry_residual_stream): in FP16/BF16 the builder turns it into
+// LayerNorms that read an FP32 residual and write the FP32 sum, one of them also cast back for a
+// graph output. Every kernel path (16-byte vectors, one element at a time, a block per row, the
+// long-row kernel) against the reference backend on the graph as written.
+TEST_P(CudaTransformerOps, LayerNormResidualStream) {
+  const DType dt = GetParam();
+  for (int64_t cols : {768, 37, 1030, 4104}) {
+    const Shape x_shape{2, 5, cols}, ws{cols};
+    auto make = [=](DType t) {
+      auto g = std::make_unique<Graph>();
+      Value* x = g->add_input(TensorType::fixed(t, x_shape), "x");
+      Value* a = g->add_input(TensorType::fixed(t, x_shape), "a");
+      Value* b = g->add_input(TensorType::fixed(t, x_shape), "b");
+      auto norm = [&](Value* v, uint32_t seed) {
+        return op(*g, OpKind::LayerNorm, LayerNormAttrs{1, 1e-5},
+                  {v, g->add_constant(random_tensor(t, ws, seed, 0.5f, 1.0f)), g->add_constant(random_tensor(t, ws, seed + 1))});
+      };
+      auto binary = [&](BinaryKind k, Value* p, Value* q) {
+        BinaryAttrs ba;
+        ba.kind = k;
+        return op(*g, OpKind::Binary, ba, {p, q});
+      };
+      Value* s1 = binary(BinaryKind::kAdd, x, a);
+      Value* s2 = binary(BinaryKind::kAdd, s1, binary(BinaryKind::kMul, norm(s1, 10), b));
+      Value* s3 = binary(BinaryKind::kAdd, s2, norm(s2, 20));
+      g->mark_output(norm(s3, 30));
+      g->mark_output(s1);
+      return g;
+    };
+    auto inputs = [=](DType t) {
+      return std::vector<HostTensor>{random_tensor(t, x_shape, 1, 2.0f, 3.0f), random_tensor(t, x_shape, 2),
+                                     random_tensor(t, x_shape, 3)};
+    };
+    // The builder's passes make two LayerNorms that emit the sum, and one more that reads it.
+    auto g = make(dt);
+    plan::assign_precision(*g, dt);
+    passes::default_pipeline().run(*g);
+    int emitting = 0, fp32_residual = 0;
+    for (Node* n : g->nodes())
+      if (n->op == OpKind::LayerNorm) {
+        emitting += n->attr<LayerNormAttrs>().emit_sum;
+        fp32_residual += n->attr<LayerNormAttrs>().has_residual && n->inputs[1]->type.dtype == DType::kFloat32;
+      }
+    const bool narrow = dt != DType::kFloat32;
+    EXPECT_EQ(emitting, narrow ? 2 : 0);
+    EXPECT_EQ(fp32_residual, narrow ? 2 : 0);
+    check(str_cat("layer norm residual stream ", shape_str(x_shape)), make, inputs, dt);
   }
 }
 

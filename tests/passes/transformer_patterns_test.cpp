@@ -1,16 +1,19 @@
-// The transformer pattern passes: pack_attention_qkv, recognize_gelu, fold_causal_mask and the
-// Linear epilogues of fuse_epilogues (addmm's bias add, an activation behind a reshape). Each
-// test checks the structure after the pass and that the reference backend computes the same
-// numbers before and after; the negative cases check that near misses are left alone.
+// The transformer pattern passes: pack_attention_qkv, recognize_gelu, fold_causal_mask, the
+// Linear epilogues of fuse_epilogues (addmm's bias add, an activation behind a reshape) and
+// carry_residual_stream. Each test checks the structure after the pass and that the reference
+// backend computes the same numbers before and after (carry_residual_stream: closer to FP32
+// numbers than before); the negative cases check that near misses are left alone.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <array>
 #include <functional>
 #include <limits>
 
 #include "core/backends/reference/reference.h"
 #include "core/passes/passes.h"
+#include "core/plan/builder.h"
 #include "tests/passes/pass_test_util.h"
 
 using namespace trtorch;
@@ -275,4 +278,103 @@ TEST(FuseEpiloguesLinear, KeepsABiasThatIsNotPerColumn) {
   g->mark_output(binary(*g, BinaryKind::kAdd, linear(*g, x, constant(*g, {N, K}, 1)), constant(*g, {B * S, 1}, 2)));
   auto h = run_pass(*g, passes::fuse_epilogues, false, random_inputs(*g));
   EXPECT_EQ(count(*h, OpKind::Binary), 1);
+}
+
+// A pre-LayerNorm stack (GPT-2, ViT): h = h + Linear(LayerNorm(h)) `layers` times, then a final
+// LayerNorm; with `stream_output` the first sum is a graph output as well.
+std::unique_ptr<Graph> pre_norm_stack(int layers, bool stream_output) {
+  constexpr int64_t C = 64;
+  auto g = std::make_unique<Graph>();
+  Value* h = g->add_input(TensorType::fixed(DType::kFloat32, {B, S, C}), "x");
+  auto norm = [&](Value* x, uint32_t seed) {
+    HostTensor w = random_tensor(DType::kFloat32, {C}, seed);
+    for (int64_t i = 0; i < C; ++i) w.set(i, 1.0 + w.get(i));
+    return g->add_node(OpKind::LayerNorm, LayerNormAttrs{1, 1e-5},
+                       {x, g->add_constant(w), constant(*g, {C}, seed + 1)})->outputs[0];
+  };
+  for (int l = 0; l < layers; ++l) {
+    Value* o = linear(*g, norm(h, uint32_t(40 + 4 * l)), constant(*g, {C, C}, uint32_t(42 + 4 * l)),
+                      constant(*g, {C}, uint32_t(43 + 4 * l)));
+    h = binary(*g, BinaryKind::kAdd, h, o);
+    if (l == 0 && stream_output) g->mark_output(h);
+  }
+  g->mark_output(norm(h, 90));
+  return g;
+}
+
+double max_rel_err(const HostTensor& y, const HostTensor& ref) {
+  double d = 0, m = 0;
+  for (int64_t i = 0; i < ref.numel(); ++i) {
+    d = std::max(d, std::fabs(y.get(i) - ref.get(i)));
+    m = std::max(m, std::fabs(ref.get(i)));
+  }
+  return d / m;
+}
+
+TEST(CarryResidualStream, KeepsThePreNormStreamInFp32) {
+  for (bool stream_output : {false, true}) {
+    SCOPED_TRACE(stream_output ? "the first sum is a graph output" : "no stream output");
+    auto g32 = pre_norm_stack(8, stream_output);
+    std::vector<HostTensor> in32 = random_inputs(*g32), in16;
+    for (const HostTensor& t : in32) in16.push_back(t.to(DType::kFloat16));
+    const auto want = backends::reference::run(*g32, in32);
+
+    // FP16 as the builder makes it: fused epilogues, then the stream pass (or not).
+    auto plain = g32->clone();
+    plan::assign_precision(*plain, DType::kFloat16);
+    passes::fuse_epilogues(*plain);
+    auto carried = plain->clone();
+    ASSERT_TRUE(passes::carry_residual_stream(*carried));
+    passes::dead_code_elimination(*carried);
+    verify(*carried);
+
+    // Structure: no residual add left; every LayerNorm but the first sums in its registers, the
+    // seven inner ones emit the FP32 sum, and every residual after the first is that FP32 sum.
+    EXPECT_EQ(count(*carried, OpKind::Binary), 0);
+    int norms = 0, residual = 0, emitting = 0, fp32_residual = 0;
+    for (Node* n : carried->nodes()) {
+      if (n->op != OpKind::LayerNorm) continue;
+      const auto& a = n->attr<LayerNormAttrs>();
+      ++norms;
+      residual += a.has_residual;
+      emitting += a.emit_sum;
+      if (a.has_residual) {
+        EXPECT_EQ(n->inputs[0]->type.dtype, DType::kFloat16);
+        fp32_residual += n->inputs[1]->type.dtype == DType::kFloat32;
+      }
+      if (a.emit_sum) EXPECT_EQ(n->outputs[1]->type.dtype, DType::kFloat32);
+    }
+    EXPECT_EQ(norms, 9);
+    EXPECT_EQ(residual, 8);
+    EXPECT_EQ(emitting, 7);
+    EXPECT_EQ(fp32_residual, 7);
+    // A Cast back to FP16 remains only for the stream value that is a graph output.
+    EXPECT_EQ(count(*carried, OpKind::Cast), stream_output ? 1 : 0);
+
+    // Numbers: closer to FP32 than the FP16 graph that rounds the stream, every output.
+    const auto a = backends::reference::run(*plain, in16);
+    const auto b = backends::reference::run(*carried, in16);
+    ASSERT_EQ(a.size(), want.size());
+    ASSERT_EQ(b.size(), want.size());
+    const double e_plain = max_rel_err(a.back(), want.back()), e_carried = max_rel_err(b.back(), want.back());
+    EXPECT_LT(e_carried, e_plain);
+    std::printf("rel. error against FP32: %.5f rounding the stream, %.5f carrying it in FP32\n", e_plain, e_carried);
+    EXPECT_LT(e_carried, 5e-3);
+    if (stream_output) EXPECT_LT(max_rel_err(b[0], want[0]), 2e-3);  // the rounded stream value
+  }
+}
+
+TEST(CarryResidualStream, LeavesFp32AndBroadcastAddsAlone) {
+  auto g = pre_norm_stack(3, false);
+  auto h = g->clone();
+  passes::fuse_epilogues(*h);
+  EXPECT_FALSE(passes::carry_residual_stream(*h));  // FP32 engine: nothing to gain
+  // A broadcast add (ViT's position embedding) is not a residual sum.
+  auto b = std::make_unique<Graph>();
+  Value* x = b->add_input(TensorType::fixed(DType::kFloat16, {B, S, 8}), "x");
+  Value* pos = b->add_constant(random_tensor(DType::kFloat32, {1, S, 8}, 5).to(DType::kFloat16));
+  Value* s = binary(*b, BinaryKind::kAdd, x, pos);
+  b->mark_output(b->add_node(OpKind::LayerNorm, LayerNormAttrs{1, 1e-5}, {s})->outputs[0]);
+  b->mark_output(unary(*b, UnaryKind::kRelu, s));
+  EXPECT_FALSE(passes::carry_residual_stream(*b));
 }

@@ -128,8 +128,11 @@ inline std::unique_ptr<Graph> all_ops_graph() {
   Value* att = add(G, OpKind::Attention, at, {y, ln, y, G.add_constant(filled(f32, {3, 3}, -1.0))},
                    "aten::scaled_dot_product_attention");
   Value* lnr = add(G, OpKind::LayerNorm, LayerNormAttrs{1, 1e-5, true}, {y, att, lnw, lnb}, "aten::layer_norm");
+  // The same emitting its FP32 sum (a second output).
+  Node* lns = G.add_node(OpKind::LayerNorm, LayerNormAttrs{1, 1e-5, true, true}, {y, att, lnw, lnb}, "aten::layer_norm");
 
-  for (Value* o : {hs, rs, isum, i64f, blf, bfe, id, wh, ex, cmp, cs, lnr}) G.mark_output(o);
+  for (Value* o : {hs, rs, isum, i64f, blf, bfe, id, wh, ex, cmp, cs, lnr, lns->outputs[0], lns->outputs[1]})
+    G.mark_output(o);
   verify(G);
   return g;
 }

@@ -45,7 +45,7 @@ bool graphs_enabled() {
 
 std::unique_ptr<Kernel> dispatch(const KernelArgs& a) {
   switch (a.node.op) {
-#define TRTORCH_OP(Name, MinIn, MaxIn, NumOut) \
+#define TRTORCH_OP(Name, MinIn, MaxIn, MaxOut) \
   case ir::OpKind::Name:                       \
     return make_##Name(a);
 #include "core/ir/ops.def"

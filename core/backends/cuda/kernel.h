@@ -70,7 +70,7 @@ class Kernel {
 // One factory per op of ops.def (declared from the table, so a missing one fails to link).
 // Constant, Identity and Reshape have no kernel: the executor gives them storage (weights) or
 // aliases their input; their factories return nullptr.
-#define TRTORCH_OP(Name, MinIn, MaxIn, NumOut) std::unique_ptr<Kernel> make_##Name(const KernelArgs& args);
+#define TRTORCH_OP(Name, MinIn, MaxIn, MaxOut) std::unique_ptr<Kernel> make_##Name(const KernelArgs& args);
 #include "core/ir/ops.def"
 #undef TRTORCH_OP
 

@@ -177,12 +177,14 @@ class SoftmaxKernel : public Kernel {
 };
 
 // LayerNorm of `rows` rows of `cols` contiguous elements, FP32 statistics (the mean, then the
-// biased variance of x - mean), optional residual added first (in FP32) and optional weight and
-// bias of `cols`. A block per row; the row stays in registers (kPer elements per thread), so x
-// and the residual are read once.
-template <typename T, int kPer>
-__global__ void layer_norm_kernel(const T* __restrict__ x, const T* __restrict__ res, const T* __restrict__ w,
-                                  const T* __restrict__ b, T* __restrict__ y, int64_t rows, int cols, float eps) {
+// biased variance of x - mean), optional residual (of type R: T, or float for a residual stream
+// kept in FP32) added first (in FP32), optional weight and bias of `cols`, and optionally that
+// sum written to `sum` (FP32). A block per row; the row stays in registers (kPer elements per
+// thread), so x and the residual are read once.
+template <typename T, typename R, int kPer>
+__global__ void layer_norm_kernel(const T* __restrict__ x, const R* __restrict__ res, const T* __restrict__ w,
+                                  const T* __restrict__ b, T* __restrict__ y, float* __restrict__ sum_out,
+                                  int64_t rows, int cols, float eps) {
   auto sum_op = [](float p, float q) { return p + q; };
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const T* xr = x + r * cols;
@@ -195,6 +197,7 @@ __global__ void layer_norm_kernel(const T* __restrict__ x, const T* __restrict__
       if (j < cols) {
         v[k] = load_f(xr, j) + (res ? load_f(res + r * cols, j) : 0.0f);
         sum += v[k];
+        if (sum_out) sum_out[r * cols + j] = v[k];
       }
     }
     const float mean = block_reduce(sum, sum_op, 0.0f) / float(cols);
@@ -220,17 +223,21 @@ __global__ void layer_norm_kernel(const T* __restrict__ x, const T* __restrict__
 
 // Rows longer than kBlock * kMaxPer: three passes over the row in memory.
 constexpr int kMaxPer = 8;
-template <typename T>
-__global__ void layer_norm_long_kernel(const T* __restrict__ x, const T* __restrict__ res, const T* __restrict__ w,
-                                       const T* __restrict__ b, T* __restrict__ y, int64_t rows, int64_t cols,
-                                       float eps) {
+template <typename T, typename R>
+__global__ void layer_norm_long_kernel(const T* __restrict__ x, const R* __restrict__ res, const T* __restrict__ w,
+                                       const T* __restrict__ b, T* __restrict__ y, float* __restrict__ sum_out,
+                                       int64_t rows, int64_t cols, float eps) {
   auto sum_op = [](float p, float q) { return p + q; };
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const T* xr = x + r * cols;
-    const T* rr = res ? res + r * cols : nullptr;
+    const R* rr = res ? res + r * cols : nullptr;
     auto at = [&](int64_t j) { return load_f(xr, j) + (rr ? load_f(rr, j) : 0.0f); };
     float sum = 0.0f;
-    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) sum += at(j);
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+      const float v = at(j);
+      sum += v;
+      if (sum_out) sum_out[r * cols + j] = v;
+    }
     const float mean = block_reduce(sum, sum_op, 0.0f) / float(cols);
     float sq = 0.0f;
     for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
@@ -257,13 +264,14 @@ constexpr int kLnMaxPerLane = 128;   // FP32 row values a lane holds in register
 // The instantiated vectors per lane (N), smallest first; a row takes the smallest that holds it.
 constexpr int kLnVectors[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32};
 
-template <typename T>
+template <typename T, typename R>
 struct LayerNormArgs {
   const T* x;
-  const T* res;  // null: no residual
+  const R* res;  // null: no residual
   const T* w;    // null: no weight (and then no bias)
   const T* b;    // null: no bias
   T* y;
+  float* sum;    // null: x + residual not written
   int64_t rows;
   int cols;
   float eps;
@@ -275,8 +283,8 @@ __device__ __forceinline__ float warp_sum(float v) {
 }
 
 // Each warp's row index is uniform across its lanes, so the shuffles always see the full warp.
-template <typename T, int V, int N>
-__global__ void __launch_bounds__(kLnWarps * 32) layer_norm_warp_kernel(const LayerNormArgs<T> p) {
+template <typename T, typename R, int V, int N>
+__global__ void __launch_bounds__(kLnWarps * 32) layer_norm_warp_kernel(const LayerNormArgs<T, R> p) {
   using P = Vec<T, V>;
   const int lane = int(threadIdx.x) & 31;
   const int nvec = p.cols / V;
@@ -284,7 +292,8 @@ __global__ void __launch_bounds__(kLnWarps * 32) layer_norm_warp_kernel(const La
   const P* b = reinterpret_cast<const P*>(p.b);
   for (int64_t r = int64_t(blockIdx.x) * kLnWarps + threadIdx.x / 32; r < p.rows; r += int64_t(gridDim.x) * kLnWarps) {
     const P* x = reinterpret_cast<const P*>(p.x + r * p.cols);
-    const P* res = p.res ? reinterpret_cast<const P*>(p.res + r * p.cols) : nullptr;
+    const R* res = p.res ? p.res + r * p.cols : nullptr;
+    float* sum_row = p.sum ? p.sum + r * p.cols : nullptr;
     float v[N][V];
     float sum = 0.0f;
 #pragma unroll
@@ -295,9 +304,28 @@ __global__ void __launch_bounds__(kLnWarps * 32) layer_norm_warp_kernel(const La
 #pragma unroll
         for (int j = 0; j < V; ++j) v[k][j] = load_f(xv.v, j);
         if (res) {
-          const P rv = res[q];
+          if constexpr (std::is_same_v<R, T>) {
+            const P rv = reinterpret_cast<const P*>(res)[q];
 #pragma unroll
-          for (int j = 0; j < V; ++j) v[k][j] += load_f(rv.v, j);
+            for (int j = 0; j < V; ++j) v[k][j] += load_f(rv.v, j);
+          } else {  // FP32 residual: 16-byte loads where V % 4 == 0
+            float rf[V];
+            load_floats<V>(res + q * V, rf);
+#pragma unroll
+            for (int j = 0; j < V; ++j) v[k][j] += rf[j];
+          }
+        }
+        if (sum_row) {
+#pragma unroll
+          for (int j = 0; j < V; ++j) {
+            if constexpr (V % 4 == 0) {
+              if (j % 4 == 0)
+                *reinterpret_cast<float4*>(sum_row + q * V + j) =
+                    make_float4(v[k][j], v[k][j + 1], v[k][j + 2], v[k][j + 3]);
+            } else {
+              sum_row[q * V + j] = v[k][j];
+            }
+          }
         }
 #pragma unroll
         for (int j = 0; j < V; ++j) sum += v[k][j];
@@ -343,20 +371,20 @@ int ln_warp_vectors(int64_t cols, int v) {
   return 0;
 }
 
-template <typename T, int V, size_t... I>
-void launch_layer_norm_warp(int n, const LayerNormArgs<T>& a, cudaStream_t s, std::index_sequence<I...>) {
+template <typename T, typename R, int V, size_t... I>
+void launch_layer_norm_warp(int n, const LayerNormArgs<T, R>& a, cudaStream_t s, std::index_sequence<I...>) {
   const unsigned grid = unsigned(std::min<int64_t>((a.rows + kLnWarps - 1) / kLnWarps, 65535 * 8));
   auto go = [&](auto vectors) {
     constexpr int N = decltype(vectors)::value;
     if constexpr (ln_warp_fits(V, N)) {
-      if (n == N) layer_norm_warp_kernel<T, V, N><<<grid, kLnWarps * 32, 0, s>>>(a);
+      if (n == N) layer_norm_warp_kernel<T, R, V, N><<<grid, kLnWarps * 32, 0, s>>>(a);
     }
   };
   (go(std::integral_constant<int, kLnVectors[I]>{}), ...);
 }
-template <typename T, int V>
-void launch_layer_norm_warp(int n, const LayerNormArgs<T>& a, cudaStream_t s) {
-  launch_layer_norm_warp<T, V>(n, a, s, std::make_index_sequence<std::size(kLnVectors)>{});
+template <typename T, int V, typename R>
+void launch_layer_norm_warp(int n, const LayerNormArgs<T, R>& a, cudaStream_t s) {
+  launch_layer_norm_warp<T, R, V>(n, a, s, std::make_index_sequence<std::size(kLnVectors)>{});
 }
 
 class LayerNormKernel : public Kernel {
@@ -365,6 +393,10 @@ class LayerNormKernel : public Kernel {
       : attrs_(a.node.attr<ir::LayerNormAttrs>()), dtype_(a.inputs[0].dtype), n_inputs_(a.inputs.size()) {
     for (const auto& d : a.inputs)
       TRTORCH_EXPECT(d.layout == Layout::kRowMajor, "LayerNorm: expects row-major inputs");
+    res_f32_ = attrs_.has_residual && a.inputs[1].dtype == ir::DType::kFloat32 && dtype_ != ir::DType::kFloat32;
+    TRTORCH_EXPECT(!attrs_.emit_sum || (attrs_.has_residual && a.outputs.size() == 2 &&
+                                        a.outputs[1].dtype == ir::DType::kFloat32),
+                   "LayerNorm: emit_sum needs a residual and an FP32 second output");
     const auto& s = a.inputs[0].shape;
     for (size_t d = s.size() - size_t(attrs_.normalized_rank); d < s.size(); ++d) cols_ *= s[d];
     rows_ = cols_ == 0 ? 0 : a.inputs[0].numel() / cols_;
@@ -377,33 +409,13 @@ class LayerNormKernel : public Kernel {
     if (rows_ == 0) return;
     dispatch_float(dtype_, "LayerNorm", [&](auto t) {
       using T = decltype(t);
-      const size_t p = attrs_.has_residual ? 2 : 1;  // weight, then bias
-      const T* res = attrs_.has_residual ? static_cast<const T*>(in[1]) : nullptr;
-      const T* w = n_inputs_ > p ? static_cast<const T*>(in[p]) : nullptr;
-      const T* b = n_inputs_ > p + 1 ? static_cast<const T*>(in[p + 1]) : nullptr;
-      const T* x = static_cast<const T*>(in[0]);
-      T* y = static_cast<T*>(out[0]);
-      const LayerNormArgs<T> args{x, res, w, b, y, rows_, int(cols_), float(attrs_.eps)};
-      const uintptr_t addr = reinterpret_cast<uintptr_t>(x) | reinterpret_cast<uintptr_t>(res) |
-                             reinterpret_cast<uintptr_t>(w) | reinterpret_cast<uintptr_t>(b) |
-                             reinterpret_cast<uintptr_t>(y);
-      if (wide_n_ > 0 && addr % 16 == 0) return launch_layer_norm_warp<T, int(16 / sizeof(T))>(wide_n_, args, s);
-      if (scalar_n_ > 0) return launch_layer_norm_warp<T, 1>(scalar_n_, args, s);
-      const int threads = cols_ >= kBlock ? kBlock : std::max<int>(32, int((cols_ + 31) / 32 * 32));
-      const unsigned grid = unsigned(std::min<int64_t>(rows_, 65535 * 4));
-      const float eps = float(attrs_.eps);
-      const int per = int((cols_ + threads - 1) / threads);
-      const int c = int(cols_);
-      switch (per) {
-        case 1: layer_norm_kernel<T, 1><<<grid, threads, 0, s>>>(x, res, w, b, y, rows_, c, eps); break;
-        case 2: layer_norm_kernel<T, 2><<<grid, threads, 0, s>>>(x, res, w, b, y, rows_, c, eps); break;
-        case 3: layer_norm_kernel<T, 3><<<grid, threads, 0, s>>>(x, res, w, b, y, rows_, c, eps); break;
-        case 4: layer_norm_kernel<T, 4><<<grid, threads, 0, s>>>(x, res, w, b, y, rows_, c, eps); break;
-        case 5:
-        case 6: layer_norm_kernel<T, 6><<<grid, threads, 0, s>>>(x, res, w, b, y, rows_, c, eps); break;
-        case 7:
-        case kMaxPer: layer_norm_kernel<T, kMaxPer><<<grid, threads, 0, s>>>(x, res, w, b, y, rows_, c, eps); break;
-        default: layer_norm_long_kernel<T><<<grid, threads, 0, s>>>(x, res, w, b, y, rows_, cols_, eps);
+      if constexpr (std::is_same_v<T, float>) {
+        run<T, float>(in, out, s);
+      } else {
+        if (res_f32_)
+          run<T, float>(in, out, s);
+        else
+          run<T, T>(in, out, s);
       }
     });
     TRTORCH_CUDA_CHECK_LAUNCH();
@@ -411,13 +423,52 @@ class LayerNormKernel : public Kernel {
   std::string describe() const override {
     const std::string scalar = scalar_n_ > 0 ? "warp/row vec1" : "block/row";
     const std::string path = wide_n_ > 0 ? str_cat("warp/row vec", wide_, " (misaligned: ", scalar, ")") : scalar;
-    return str_cat("layer norm rows=", rows_, " cols=", cols_, attrs_.has_residual ? " +residual" : "",
+    return str_cat("layer norm rows=", rows_, " cols=", cols_,
+                   attrs_.has_residual ? (res_f32_ ? " +residual f32" : " +residual") : "",
+                   attrs_.emit_sum ? " emitting the f32 sum" : "",
                    n_inputs_ > (attrs_.has_residual ? 2u : 1u) ? " affine " : " ", ir::dtype_name(dtype_), ", ", path);
   }
 
  private:
+  // R: the residual's storage type (T, or float for an FP32 residual stream).
+  template <typename T, typename R>
+  void run(const std::vector<const void*>& in, const std::vector<void*>& out, cudaStream_t s) const {
+    const size_t p = attrs_.has_residual ? 2 : 1;  // weight, then bias
+    const R* res = attrs_.has_residual ? static_cast<const R*>(in[1]) : nullptr;
+    const T* w = n_inputs_ > p ? static_cast<const T*>(in[p]) : nullptr;
+    const T* b = n_inputs_ > p + 1 ? static_cast<const T*>(in[p + 1]) : nullptr;
+    const T* x = static_cast<const T*>(in[0]);
+    T* y = static_cast<T*>(out[0]);
+    float* sum = attrs_.emit_sum ? static_cast<float*>(out[1]) : nullptr;
+    const LayerNormArgs<T, R> args{x, res, w, b, y, sum, rows_, int(cols_), float(attrs_.eps)};
+    const uintptr_t addr = reinterpret_cast<uintptr_t>(x) | reinterpret_cast<uintptr_t>(res) |
+                           reinterpret_cast<uintptr_t>(w) | reinterpret_cast<uintptr_t>(b) |
+                           reinterpret_cast<uintptr_t>(y) | reinterpret_cast<uintptr_t>(sum);
+    if (wide_n_ > 0 && addr % 16 == 0) return launch_layer_norm_warp<T, int(16 / sizeof(T))>(wide_n_, args, s);
+    if (scalar_n_ > 0) return launch_layer_norm_warp<T, 1>(scalar_n_, args, s);
+    const int threads = cols_ >= kBlock ? kBlock : std::max<int>(32, int((cols_ + 31) / 32 * 32));
+    const unsigned grid = unsigned(std::min<int64_t>(rows_, 65535 * 4));
+    const float eps = float(attrs_.eps);
+    const int per = int((cols_ + threads - 1) / threads);
+    const int c = int(cols_);
+    switch (per) {
+      case 1: layer_norm_kernel<T, R, 1><<<grid, threads, 0, s>>>(x, res, w, b, y, sum, rows_, c, eps); break;
+      case 2: layer_norm_kernel<T, R, 2><<<grid, threads, 0, s>>>(x, res, w, b, y, sum, rows_, c, eps); break;
+      case 3: layer_norm_kernel<T, R, 3><<<grid, threads, 0, s>>>(x, res, w, b, y, sum, rows_, c, eps); break;
+      case 4: layer_norm_kernel<T, R, 4><<<grid, threads, 0, s>>>(x, res, w, b, y, sum, rows_, c, eps); break;
+      case 5:
+      case 6: layer_norm_kernel<T, R, 6><<<grid, threads, 0, s>>>(x, res, w, b, y, sum, rows_, c, eps); break;
+      case 7:
+      case kMaxPer:
+        layer_norm_kernel<T, R, kMaxPer><<<grid, threads, 0, s>>>(x, res, w, b, y, sum, rows_, c, eps);
+        break;
+      default: layer_norm_long_kernel<T, R><<<grid, threads, 0, s>>>(x, res, w, b, y, sum, rows_, cols_, eps);
+    }
+  }
+
   ir::LayerNormAttrs attrs_;
   ir::DType dtype_;
+  bool res_f32_ = false;  // an FP32 residual with an FP16/BF16 input
   size_t n_inputs_;
   int64_t rows_ = 0, cols_ = 1;
   // The warp-per-row kernel's vectors per lane (0: the row does not fit): in 16-byte vectors of

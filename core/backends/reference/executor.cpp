@@ -36,7 +36,7 @@ std::vector<HostTensor> eval_checked(const Node& n, const std::vector<HostTensor
     out[i].shape = out_types[i].static_shape();
   }
   switch (n.op) {
-#define TRTORCH_OP(Name, MinIn, MaxIn, NumOut)             \
+#define TRTORCH_OP(Name, MinIn, MaxIn, MaxOut)             \
   case ir::OpKind::Name:                                   \
     eval_##Name(n.attr<ir::Name##Attrs>(), in, out);       \
     break;

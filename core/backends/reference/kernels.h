@@ -15,7 +15,7 @@ namespace trtorch::backends::reference {
 // ops.def, so an op without a kernel does not link. `out` arrives with the inferred dtypes and
 // shapes but no storage: a kernel either calls allocate() or makes out[i] share the storage of
 // an input (Identity, Reshape, Constant).
-#define TRTORCH_OP(Name, MinIn, MaxIn, NumOut)                                     \
+#define TRTORCH_OP(Name, MinIn, MaxIn, MaxOut)                                     \
   void eval_##Name(const ir::Name##Attrs& attrs, const std::vector<ir::HostTensor>& in, \
                    std::vector<ir::HostTensor>& out);
 #include "core/ir/ops.def"

@@ -1,5 +1,7 @@
 // LayerNorm over the last normalized_rank dims: y = (x - mean) / sqrt(var + eps) * weight + bias,
-// biased variance, statistics in double per row; with has_residual, x is input 0 + input 1.
+// biased variance, statistics in double per row; with has_residual, x is input 0 + input 1 (in
+// FP32; input 1 may be FP32 when input 0 is narrower), and with emit_sum that sum is output 1.
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -52,6 +54,12 @@ void eval_LayerNorm(const ir::LayerNormAttrs& a, const std::vector<HostTensor>& 
     }
   }
   y.commit();
+  if (a.emit_sum) {
+    TRTORCH_CHECK(res && out.size() == 2, "LayerNorm: emit_sum without a residual or a second output");
+    FloatOut s(out[1]);
+    std::copy(xp, xp + in[0].numel(), s.data());
+    s.commit();
+  }
 }
 
 }  // namespace trtorch::backends::reference

@@ -328,6 +328,8 @@ def main():
                     help="instead of the table: one engine for the batch range of these sizes (opt: the middle "
                          "one) against fixed-shape engines, e.g. 1,16,32")
     args = ap.parse_args()
+    if args.error_draws < 1:
+        sys.exit("--error-draws must be at least 1")
     if args.profile:
         os.environ["TRTORCH_PROFILE"] = "1"
         os.environ.setdefault("TRTORCH_LOG_LEVEL", "1")

@@ -165,9 +165,9 @@ struct CastAttrs {
 // torch.layer_norm). Inputs: x, then optionally weight and bias, each shaped like those dims.
 // With a single optional input it is the weight (bias-only is expressed with a ones weight).
 // has_residual (set by fuse_epilogues): input 1 is a residual of x's dims, of x's type or FP32
-// (a residual stream carried in FP32, fuse_residual_stream), and x + residual is normalized (the
+// (a residual stream carried in FP32, carry_residual_stream), and x + residual is normalized (the
 // sum in FP32, not rounded to the storage type); weight and bias follow it, of x's type.
-// emit_sum (needs has_residual; set by fuse_residual_stream): output 1 is that sum, FP32, x's dims.
+// emit_sum (needs has_residual; set by carry_residual_stream): output 1 is that sum, FP32, x's dims.
 struct LayerNormAttrs {
   int64_t normalized_rank = 1;
   double eps = 1e-5;

@@ -361,22 +361,24 @@ Tactic parse_tactic(const std::string& text, const std::string& where) {
   return t;
 }
 
+// Element i of a device output of dtype t copied to the host.
+float host_value(const std::vector<uint8_t>& v, int64_t i, DType t) {
+  if (t == DType::kFloat32) {
+    float f;
+    std::memcpy(&f, &v[size_t(i) * 4], 4);
+    return f;
+  }
+  uint16_t h;
+  std::memcpy(&h, &v[size_t(i) * 2], 2);
+  return t == DType::kFloat16 ? ir::half_to_float(h) : ir::bf16_to_float(h);
+}
+
 // Largest |a - b| over the largest |b| of two device outputs copied to the host; +inf when one
 // has a NaN or infinity where the other has not (an output left unwritten keeps the NaN fill).
 double rel_diff(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b, DType t, int64_t n) {
-  auto at = [t](const std::vector<uint8_t>& v, int64_t i) -> double {
-    if (t == DType::kFloat32) {
-      float f;
-      std::memcpy(&f, &v[size_t(i) * 4], 4);
-      return f;
-    }
-    uint16_t h;
-    std::memcpy(&h, &v[size_t(i) * 2], 2);
-    return t == DType::kFloat16 ? ir::half_to_float(h) : ir::bf16_to_float(h);
-  };
   double num = 0, den = 0;
   for (int64_t i = 0; i < n; ++i) {
-    const double x = at(a, i), y = at(b, i);
+    const double x = host_value(a, i, t), y = host_value(b, i, t);
     if (std::isnan(x) != std::isnan(y)) return INFINITY;
     if (std::isnan(y)) continue;
     if (std::isinf(x) || std::isinf(y)) {
@@ -389,11 +391,15 @@ double rel_diff(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b, DT
   return num / (den > 0 ? den : 1.0);
 }
 
-// Share of the n elements (of `elem` bytes) whose bits differ between two host outputs.
-double mismatch_fraction(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b, size_t elem, int64_t n) {
+// Share of the n elements whose values differ between two host outputs of dtype t (+0 equals -0;
+// NaN equals NaN, as rel_diff handles NaNs).
+double mismatch_fraction(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b, DType t, int64_t n) {
   if (n <= 0) return 0.0;
   int64_t differ = 0;
-  for (int64_t i = 0; i < n; ++i) differ += std::memcmp(&a[size_t(i) * elem], &b[size_t(i) * elem], elem) != 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = host_value(a, i, t), y = host_value(b, i, t);
+    differ += !(x == y || (std::isnan(x) && std::isnan(y)));
+  }
   return double(differ) / double(n);
 }
 
@@ -679,8 +685,16 @@ bool CudnnConv2d::make_graph(const Fusion& f, std::shared_ptr<fe::graph::Graph>*
 void CudnnConv2d::bind(const void* x, const void* w, const void* b, const void* r, void* y) {
   ptrs_[kUidX] = const_cast<void*>(x);
   ptrs_[kUidW] = const_cast<void*>(w);
-  if (fusion_.bias) ptrs_[kUidB] = const_cast<void*>(b);
-  if (fusion_.residual) ptrs_[kUidR] = const_cast<void*>(r);
+  // Only the graph's own tensors: a stage left to the epilogue kernel has no uid in the graph (a
+  // pointer kept from a more fused candidate would dangle once the build data is freed).
+  if (fusion_.bias)
+    ptrs_[kUidB] = const_cast<void*>(b);
+  else
+    ptrs_.erase(kUidB);
+  if (fusion_.residual)
+    ptrs_[kUidR] = const_cast<void*>(r);
+  else
+    ptrs_.erase(kUidR);
   ptrs_[kUidY] = y;
   y_ = y;
   bias_ = b;
@@ -1026,7 +1040,7 @@ bool CudnnConv2d::try_fusion(const Fusion& f, const TacticOptions& timing, Build
                                      std::isinf(ref_err) ? ": elements unwritten or non-finite" : "", ")"));
           continue;
         }
-        if (narrow) mismatch = mismatch_fraction(want, reference, ir::dtype_size(p_.dtype), p_.y_numel());
+        if (narrow) mismatch = mismatch_fraction(want, reference, p_.dtype, p_.y_numel());
       }
       const bool exact = !narrow || (!stages_left && checked && mismatch <= kExactMismatch);
       passed.push_back(Passed{&c, ref_err, mismatch, exact, c.ms * (exact ? 1.0 : kInexactPenalty)});
@@ -1075,7 +1089,9 @@ bool CudnnConv2d::try_fusion(const Fusion& f, const TacticOptions& timing, Build
                             kMaxReferenceMacs, " limit)");
       const std::string rebuilt = identical ? "rebuilt from its tactic bit-identical"
                                             : str_cat("rebuilt from its tactic within rel. diff ", err, " (not bit-identical)");
-      *note = str_cat("fuse=", f.code(), narrow ? (pc.exact ? " rounding once," : " rounding twice,") : "",
+      const char* rounding = !narrow ? "" : pc.exact ? " rounding once," : stages_left ? " rounding twice (stages in the epilogue kernel),"
+                                                       : checked ? " rounding twice," : " rounding not checked,";
+      *note = str_cat("fuse=", f.code(), rounding,
                       " best ranked passing of ", ranked.size(), " timed plans: ", c.ms, " ms");
       *best_ms = float(pc.score);
       *note += "; " + reference_check + "; " + rebuilt;

@@ -104,22 +104,23 @@ bool fuse_stream_add(ir::Graph& g, ir::Node* add) {
 bool read_fp32_summand(ir::Graph& g, ir::Node* norm) {
   const auto& a = norm->attr<ir::LayerNormAttrs>();
   if (!a.has_residual || !narrow(norm->inputs[0]->type.dtype)) return false;
-  if (rounded_from(norm->inputs[0]) && rounded_from(norm->inputs[1])) return false;  // x must stay narrow
-  if (ir::Value* r = rounded_from(norm->inputs[1])) {
+  ir::Value* in0 = norm->inputs[0];
+  ir::Value* in1 = norm->inputs[1];
+  if (rounded_from(in0) && rounded_from(in1)) return false;
+  auto [x, r] = summands(in0, in1);
+  if (r == in1) return false;  // neither summand is a rounded FP32 value
+  if (x == in0) {
     g.set_input(norm, 1, r);
     g.reinfer(norm);
     return true;
   }
   // Input 0 rounded: swap the summands (replace_node keeps a single output: no emit_sum).
-  if (ir::Value* r = rounded_from(norm->inputs[0]); r && !a.emit_sum) {
-    if (norm->inputs[1]->type.dtype != norm->inputs[0]->type.dtype) return false;
-    std::vector<ir::Value*> ins = norm->inputs;
-    ins[0] = norm->inputs[1];
-    ins[1] = r;
-    replace_node(g, norm, norm->attrs, ins);
-    return true;
-  }
-  return false;
+  if (a.emit_sum || in1->type.dtype != in0->type.dtype) return false;
+  std::vector<ir::Value*> ins = norm->inputs;
+  ins[0] = x;
+  ins[1] = r;
+  replace_node(g, norm, norm->attrs, ins);
+  return true;
 }
 
 }  // namespace

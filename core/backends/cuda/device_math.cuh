@@ -103,6 +103,18 @@ __device__ __forceinline__ void load_floats(const float* __restrict__ p, float (
   }
 }
 
+// V floats to p (aligned as for load_floats): 16-byte stores where V % 4 == 0.
+template <int V>
+__device__ __forceinline__ void store_floats(float* __restrict__ p, const float (&f)[V]) {
+  if constexpr (V % 4 == 0) {
+#pragma unroll
+    for (int j = 0; j < V; j += 4) *reinterpret_cast<float4*>(p + j) = make_float4(f[j], f[j + 1], f[j + 2], f[j + 3]);
+  } else {
+#pragma unroll
+    for (int j = 0; j < V; ++j) p[j] = f[j];
+  }
+}
+
 }  // namespace trtorch::backends::cuda
 
 namespace trtorch::backends::cuda {

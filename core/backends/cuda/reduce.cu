@@ -315,18 +315,7 @@ __global__ void __launch_bounds__(kLnWarps * 32) layer_norm_warp_kernel(const La
             for (int j = 0; j < V; ++j) v[k][j] += rf[j];
           }
         }
-        if (sum_row) {
-#pragma unroll
-          for (int j = 0; j < V; ++j) {
-            if constexpr (V % 4 == 0) {
-              if (j % 4 == 0)
-                *reinterpret_cast<float4*>(sum_row + q * V + j) =
-                    make_float4(v[k][j], v[k][j + 1], v[k][j + 2], v[k][j + 3]);
-            } else {
-              sum_row[q * V + j] = v[k][j];
-            }
-          }
-        }
+        if (sum_row) store_floats<V>(sum_row + q * V, v[k]);
 #pragma unroll
         for (int j = 0; j < V; ++j) sum += v[k][j];
       }

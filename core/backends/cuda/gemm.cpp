@@ -160,6 +160,18 @@ LayoutPtr make_layout(cudaDataType_t t, int64_t rows, int64_t cols, int64_t ld, 
   return p;
 }
 
+// True when the algorithm does not split K, or adds the partial sums in the FP32 compute type.
+bool fp32_split_reduction(const cublasLtMatmulAlgo_t& a) {
+  int32_t splitk = 1;
+  uint32_t red = CUBLASLT_REDUCTION_SCHEME_NONE;
+  size_t n = 0;
+  TRTORCH_CUBLAS_CHECK(
+      cublasLtMatmulAlgoConfigGetAttribute(&a, CUBLASLT_ALGO_CONFIG_SPLITK_NUM, &splitk, sizeof(splitk), &n));
+  TRTORCH_CUBLAS_CHECK(
+      cublasLtMatmulAlgoConfigGetAttribute(&a, CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME, &red, sizeof(red), &n));
+  return splitk <= 1 || red == CUBLASLT_REDUCTION_SCHEME_NONE || red == CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
+}
+
 // The descriptors of one (shape, epilogue, compute type) combination.
 class LtMatmul {
  public:
@@ -211,6 +223,13 @@ class LtMatmul {
         cublasLtMatmulPreferenceSetAttribute(p, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al[2], sizeof(al[2])));
     TRTORCH_CUBLAS_CHECK(
         cublasLtMatmulPreferenceSetAttribute(p, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al[2], sizeof(al[2])));
+    if (shape_.dtype != DType::kFloat32) {
+      // Split-K partial sums are added in FP32 or not at all: the in-place and output-type schemes
+      // add them in FP16/BF16, rounding once per split (FP32 accumulation is the contract).
+      const uint32_t scheme = CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
+      TRTORCH_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(p, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK,
+                                                                &scheme, sizeof(scheme)));
+    }
     std::vector<cublasLtMatmulHeuristicResult_t> res(kMaxCandidates);
     int n = 0;
     cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(h, desc_.get(), a_.get(), b_.get(), d_.get(), d_.get(), p,
@@ -221,7 +240,8 @@ class LtMatmul {
     res.resize(size_t(std::max(n, 0)));
     res.erase(std::remove_if(res.begin(), res.end(),
                              [&](const cublasLtMatmulHeuristicResult_t& r) {
-                               return r.state != CUBLAS_STATUS_SUCCESS || r.workspaceSize > max_ws;
+                               return r.state != CUBLAS_STATUS_SUCCESS || r.workspaceSize > max_ws ||
+                                      (shape_.dtype != DType::kFloat32 && !fp32_split_reduction(r.algo));
                              }),
               res.end());
     return res;
@@ -662,6 +682,9 @@ class GemmKernel final : public Kernel {
     }
     // A corrupted algorithm id is caught here, before cuBLASLt interprets the rest of the words.
     if (!known_algo_id(t)) bad("its algorithm id is not one cuBLASLt offers for this data type");
+    if (s.dtype != DType::kFloat32 && !fp32_split_reduction(t.algo))
+      bad(str_cat("its algorithm adds split-K partial sums in ", short_dtype(s.dtype),
+                  " (trtorch accumulates in FP32); rebuild the engine"));
     size_t need = 0;
     cublasStatus_t st = m->check(ctx_.cublaslt(), t.algo, &need);
     if (bias_stand_in.get()) m->set_bias(nullptr);

@@ -242,4 +242,20 @@ struct CumSumAttrs {
   template <class F> void visit(F&& f) { f("axis", axis); }
 };
 
+// A fused chain of elementwise ops (fuse_pointwise): a small program over FP32 registers.
+// Registers 0 .. n_inputs-1 hold the inputs (numpy broadcasting against the output, all of the
+// output's floating dtype); instruction i writes register n_inputs + i; the last one is the
+// output, rounded to the storage type once. Instruction i is code[4i .. 4i+3] = {op, kind, a, b}:
+//   op kImmediate: the constant params[2i];
+//   op kUnary:     UnaryKind `kind` of register a, alpha = params[2i], beta = params[2i+1];
+//   op kBinary:    BinaryKind `kind` of registers a and b.
+// params is FP32 [2 * instructions] (unused entries 0).
+struct PointwiseAttrs {
+  enum Op : int64_t { kImmediate = 0, kUnary = 1, kBinary = 2 };
+  std::vector<int64_t> code;
+  HostTensor params;
+  size_t instructions() const { return code.size() / 4; }
+  template <class F> void visit(F&& f) { f("code", code); f("params", params); }
+};
+
 }  // namespace trtorch::ir

@@ -479,6 +479,40 @@ Types infer_CumSum(const CumSumAttrs& a, const Types& in) {
   return {x};
 }
 
+Types infer_Pointwise(const PointwiseAttrs& a, const Types& in) {
+  const char* op = "Pointwise";
+  expect_same_dtype(op, in);
+  expect_float(op, in[0], "input 0");
+  const size_t n = a.instructions();
+  INFER_EXPECT(n >= 1 && a.code.size() == 4 * n, "code must be 4 words per instruction (at least one), got ",
+               a.code.size(), " words");
+  INFER_EXPECT(a.params.dtype == DType::kFloat32 && a.params.shape == std::vector<int64_t>{int64_t(2 * n)},
+               "params must be float32 [", 2 * n, "], got ", dtype_name(a.params.dtype), " of ", a.params.numel(),
+               " elements");
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t* c = &a.code[4 * i];
+    const int64_t regs = int64_t(in.size() + i);  // registers defined before instruction i
+    auto reg_ok = [&](int64_t r) { return r >= 0 && r < regs; };
+    switch (c[0]) {
+      case PointwiseAttrs::kImmediate: break;
+      case PointwiseAttrs::kUnary:
+        INFER_EXPECT(c[1] >= 0 && c[1] < int64_t(UnaryKind::kCount), "instruction ", i, ": unknown unary kind ", c[1]);
+        INFER_EXPECT(reg_ok(c[2]), "instruction ", i, " reads register ", c[2], " of ", regs, " defined");
+        break;
+      case PointwiseAttrs::kBinary:
+        INFER_EXPECT(c[1] >= 0 && c[1] < int64_t(BinaryKind::kCount), "instruction ", i, ": unknown binary kind ",
+                     c[1]);
+        INFER_EXPECT(reg_ok(c[2]) && reg_ok(c[3]), "instruction ", i, " reads registers ", c[2], " and ", c[3], " of ",
+                     regs, " defined");
+        break;
+      default: INFER_EXPECT(false, "instruction ", i, ": unknown op ", c[0]);
+    }
+  }
+  std::vector<Dim> dims = in[0].dims;
+  for (size_t i = 1; i < in.size(); ++i) dims = broadcast(op, dims, in[i].dims);
+  return {TensorType(in[0].dtype, dims)};
+}
+
 }  // namespace
 
 std::vector<TensorType> infer_types(OpKind op, const Attrs& attrs, const std::vector<TensorType>& in) {

@@ -49,6 +49,10 @@ bool pack_attention_qkv(ir::Graph& g);
 // Replaces an attention's constant causal bias (0 on and below the diagonal, <= -1e4 above) by
 // AttentionAttrs::causal.
 bool fold_causal_mask(ir::Graph& g);
+// Replaces each chain of floating Unary and Binary nodes (each intermediate value used once, by
+// the chain) by one Pointwise node: the chain's ops as a program over its external inputs, scalar
+// constants as immediates. Runs once, after the other passes have taken their patterns.
+bool fuse_pointwise(ir::Graph& g);
 // Removes Identity nodes, Casts to the same dtype, Reshapes to the same shape and identity
 // Transposes.
 bool remove_identity(ir::Graph& g);
@@ -62,14 +66,20 @@ class PassManager {
   PassManager() = default;
   explicit PassManager(Options o) : opts_(o) {}
   PassManager& add(std::string name, PassFn fn);
-  // Runs the list until no pass changes the graph (at most max_rounds); returns whether
-  // anything changed.
+  // A pass run once, in the order added, after the others reached their fixed point.
+  PassManager& add_final(std::string name, PassFn fn);
+  // Runs the list until no pass changes the graph (at most max_rounds), then the final passes;
+  // returns whether anything changed.
   bool run(ir::Graph& g, int max_rounds = 4) const;
   const std::vector<Pass>& passes() const { return passes_; }
+  const std::vector<Pass>& final_passes() const { return final_; }
 
  private:
+  bool run_one(const Pass& p, ir::Graph& g, int round) const;
+
   Options opts_;
   std::vector<Pass> passes_;
+  std::vector<Pass> final_;
 };
 
 // The default pipeline of the engine builder.

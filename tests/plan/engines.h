@@ -131,7 +131,16 @@ inline std::unique_ptr<Graph> all_ops_graph() {
   // The same emitting its FP32 sum (a second output).
   Node* lns = G.add_node(OpKind::LayerNorm, LayerNormAttrs{1, 1e-5, true, true}, {y, att, lnw, lnb}, "aten::layer_norm");
 
-  for (Value* o : {hs, rs, isum, i64f, blf, bfe, id, wh, ex, cmp, cs, lnr, lns->outputs[0], lns->outputs[1]})
+  // A fused elementwise chain: tanh(y * 0.5 + ln) (an immediate and two inputs).
+  PointwiseAttrs pwa;
+  pwa.code = {PointwiseAttrs::kImmediate, 0, 0, 0, PointwiseAttrs::kBinary, int64_t(BinaryKind::kMul), 0, 2,
+              PointwiseAttrs::kBinary, int64_t(BinaryKind::kAdd), 3, 1, PointwiseAttrs::kUnary,
+              int64_t(UnaryKind::kTanh), 4, 0};
+  pwa.params = filled(f32, {8}, 0.0);
+  pwa.params.set(0, 0.5);
+  Value* pw = add(G, OpKind::Pointwise, pwa, {y, ln}, "fused");
+
+  for (Value* o : {hs, rs, isum, i64f, blf, bfe, id, wh, ex, cmp, cs, lnr, lns->outputs[0], lns->outputs[1], pw})
     G.mark_output(o);
   verify(G);
   return g;

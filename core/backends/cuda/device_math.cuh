@@ -11,6 +11,7 @@
 #include "core/util/error.h"
 
 #include "core/ir/attrs.h"
+#include "core/backends/cuda/pointwise_math.h"
 
 namespace trtorch::backends::cuda {
 
@@ -44,32 +45,29 @@ __device__ __forceinline__ __nv_bfloat16 from_f<__nv_bfloat16>(float v) {
   return __float2bfloat16_rn(v);
 }
 
-// PyTorch semantics of every UnaryKind, in FP32.
+// PyTorch semantics of every UnaryKind, in FP32 (the math is pointwise_math.h's).
 __device__ __forceinline__ float unary(ir::UnaryKind k, float x, float alpha, float beta) {
   using ir::UnaryKind;
   switch (k) {
-    case UnaryKind::kRelu: return x < 0.0f ? 0.0f : x;  // NaN propagates
-    case UnaryKind::kSigmoid: return 1.0f / (1.0f + expf(-x));
-    case UnaryKind::kTanh: return tanhf(x);
-    case UnaryKind::kHardSigmoid: return fminf(fmaxf(x / 6.0f + 0.5f, 0.0f), 1.0f);
-    case UnaryKind::kHardSwish: return x * fminf(fmaxf(x / 6.0f + 0.5f, 0.0f), 1.0f);
-    case UnaryKind::kSilu: return x / (1.0f + expf(-x));
-    case UnaryKind::kGeluErf: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
-    case UnaryKind::kGeluTanh: {
-      const float inner = 0.79788456080286536f * (x + 0.044715f * x * x * x);
-      return 0.5f * x * (1.0f + tanhf(inner));
-    }
-    case UnaryKind::kLeakyRelu: return x > 0.0f ? x : x * alpha;
-    case UnaryKind::kElu: return x > 0.0f ? x : alpha * expm1f(x);
-    case UnaryKind::kClamp: return x != x ? x : fminf(fmaxf(x, alpha), beta);  // NaN propagates, like torch.clamp
-    case UnaryKind::kExp: return expf(x);
-    case UnaryKind::kLog: return logf(x);
-    case UnaryKind::kSqrt: return sqrtf(x);
-    case UnaryKind::kRsqrt: return 1.0f / sqrtf(x);
-    case UnaryKind::kNeg: return -x;
-    case UnaryKind::kAbs: return fabsf(x);
-    case UnaryKind::kErf: return erff(x);
-    case UnaryKind::kReciprocal: return 1.0f / x;
+    case UnaryKind::kRelu: return trtorch_pw_relu(x, alpha, beta);
+    case UnaryKind::kSigmoid: return trtorch_pw_sigmoid(x, alpha, beta);
+    case UnaryKind::kTanh: return trtorch_pw_tanh(x, alpha, beta);
+    case UnaryKind::kHardSigmoid: return trtorch_pw_hardsigmoid(x, alpha, beta);
+    case UnaryKind::kHardSwish: return trtorch_pw_hardswish(x, alpha, beta);
+    case UnaryKind::kSilu: return trtorch_pw_silu(x, alpha, beta);
+    case UnaryKind::kGeluErf: return trtorch_pw_gelu_erf(x, alpha, beta);
+    case UnaryKind::kGeluTanh: return trtorch_pw_gelu_tanh(x, alpha, beta);
+    case UnaryKind::kLeakyRelu: return trtorch_pw_leaky_relu(x, alpha, beta);
+    case UnaryKind::kElu: return trtorch_pw_elu(x, alpha, beta);
+    case UnaryKind::kClamp: return trtorch_pw_clamp(x, alpha, beta);
+    case UnaryKind::kExp: return trtorch_pw_exp(x, alpha, beta);
+    case UnaryKind::kLog: return trtorch_pw_log(x, alpha, beta);
+    case UnaryKind::kSqrt: return trtorch_pw_sqrt(x, alpha, beta);
+    case UnaryKind::kRsqrt: return trtorch_pw_rsqrt(x, alpha, beta);
+    case UnaryKind::kNeg: return trtorch_pw_neg(x, alpha, beta);
+    case UnaryKind::kAbs: return trtorch_pw_abs(x, alpha, beta);
+    case UnaryKind::kErf: return trtorch_pw_erf(x, alpha, beta);
+    case UnaryKind::kReciprocal: return trtorch_pw_reciprocal(x, alpha, beta);
     default: return x;  // rejected on the host (launch_conv_epilogue)
   }
 }

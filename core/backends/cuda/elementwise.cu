@@ -75,13 +75,13 @@ __device__ __forceinline__ C binary_op(BinaryKind k, C a, C b) {
 template <>
 __device__ __forceinline__ float binary_op<float>(BinaryKind k, float a, float b) {
   switch (k) {
-    case BinaryKind::kAdd: return a + b;
-    case BinaryKind::kSub: return a - b;
-    case BinaryKind::kMul: return a * b;
-    case BinaryKind::kDiv: return a / b;
-    case BinaryKind::kPow: return powf(a, b);
-    case BinaryKind::kMax: return (a != a || b != b) ? a + b : fmaxf(a, b);  // NaN propagates like torch
-    case BinaryKind::kMin: return (a != a || b != b) ? a + b : fminf(a, b);
+    case BinaryKind::kAdd: return trtorch_pw_add(a, b);
+    case BinaryKind::kSub: return trtorch_pw_sub(a, b);
+    case BinaryKind::kMul: return trtorch_pw_mul(a, b);
+    case BinaryKind::kDiv: return trtorch_pw_div(a, b);
+    case BinaryKind::kPow: return trtorch_pw_pow(a, b);
+    case BinaryKind::kMax: return trtorch_pw_max(a, b);
+    case BinaryKind::kMin: return trtorch_pw_min(a, b);
     default: return a;
   }
 }

@@ -239,7 +239,8 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
           want[0] = int(Layout::kNHWC);
         }
         break;
-      case ir::OpKind::Binary: {
+      case ir::OpKind::Binary:
+      case ir::OpKind::Pointwise: {
         bool any = false;
         for (ir::Value* v : n.inputs) any |= is_nhwc(v->id);
         if (any && can_nhwc(o)) {

@@ -279,6 +279,51 @@ void eval_Binary(const ir::BinaryAttrs& a, const std::vector<HostTensor>& in, st
   unsupported_dtype("Binary", "input 0", in[0].dtype);
 }
 
+// The program over whole FP32 arrays of the output's size: each input broadcast once, each
+// instruction one pass (unary_float and the Binary kernel's math), the last register rounded to
+// the storage type once, as the CUDA kernel does per element.
+void eval_Pointwise(const ir::PointwiseAttrs& a, const std::vector<HostTensor>& in, std::vector<HostTensor>& out) {
+  allocate(out[0]);
+  const int64_t n = out[0].numel();
+  if (n == 0) return;
+  const std::vector<int64_t>& shape = out[0].shape;
+  const size_t n_instr = a.instructions();
+  TRTORCH_EXPECT(n_instr >= 1 && a.params.numel() == int64_t(2 * n_instr) && a.params.dtype == DType::kFloat32,
+                 "Pointwise: malformed program (", a.code.size(), " code words, ", a.params.numel(), " params)");
+  const float* params = a.params.ptr<float>();
+  std::vector<std::vector<float>> reg(in.size() + n_instr);
+  for (size_t k = 0; k < in.size(); ++k) {
+    FloatIn x("Pointwise", "input", in[k]);
+    reg[k].resize(size_t(n));
+    float* y = reg[k].data();
+    // Broadcast against the output: a Binary whose second operand (the output's shape) is unused.
+    BroadcastLoop(in[k].shape, shape, shape).run(x.data(), y, y, [](float v, float) { return v; });
+  }
+  for (size_t i = 0; i < n_instr; ++i) {
+    const int64_t* c = &a.code[4 * i];
+    std::vector<float>& r = reg[in.size() + i];
+    r.resize(size_t(n));
+    auto src = [&](int64_t j) -> const float* {
+      TRTORCH_EXPECT(j >= 0 && size_t(j) < in.size() + i, "Pointwise: instruction ", i, " reads register ", j,
+                     " before it is written");
+      return reg[size_t(j)].data();
+    };
+    switch (c[0]) {
+      case ir::PointwiseAttrs::kImmediate: std::fill(r.begin(), r.end(), params[2 * i]); break;
+      case ir::PointwiseAttrs::kUnary:
+        unary_float(UnaryKind(c[1]), params[2 * i], params[2 * i + 1], n, src(c[2]), r.data());
+        break;
+      case ir::PointwiseAttrs::kBinary:
+        binary_kind<float>(BinaryKind(c[1]), BroadcastLoop(shape, shape, shape), src(c[2]), src(c[3]), r.data());
+        break;
+      default: TRTORCH_ERROR("Pointwise: instruction ", i, " has unknown op ", c[0]);
+    }
+  }
+  FloatOut y(out[0]);
+  std::copy(reg.back().begin(), reg.back().end(), y.data());
+  y.commit();
+}
+
 void eval_Cast(const ir::CastAttrs& a, const std::vector<HostTensor>& in, std::vector<HostTensor>& out) {
   allocate(out[0]);
   const int64_t n = in[0].numel();

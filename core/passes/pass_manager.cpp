@@ -40,7 +40,7 @@ bool PassManager::run_one(const Pass& p, ir::Graph& g, int round) const {
   return c;
 }
 
-bool PassManager::run(ir::Graph& g, int max_rounds) const {
+bool PassManager::run(ir::Graph& g, int max_rounds, bool with_final) const {
   if (opts_.verify_each) {
     try {
       ir::verify(g);
@@ -56,7 +56,8 @@ bool PassManager::run(ir::Graph& g, int max_rounds) const {
     any |= changed;
     if (!changed) break;
   }
-  for (const Pass& p : final_) any |= run_one(p, g, round);
+  if (with_final)
+    for (const Pass& p : final_) any |= run_one(p, g, round);
   return any;
 }
 

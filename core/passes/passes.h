@@ -68,9 +68,9 @@ class PassManager {
   PassManager& add(std::string name, PassFn fn);
   // A pass run once, in the order added, after the others reached their fixed point.
   PassManager& add_final(std::string name, PassFn fn);
-  // Runs the list until no pass changes the graph (at most max_rounds), then the final passes;
-  // returns whether anything changed.
-  bool run(ir::Graph& g, int max_rounds = 4) const;
+  // Runs the list until no pass changes the graph (at most max_rounds), then (with_final) the
+  // final passes; returns whether anything changed.
+  bool run(ir::Graph& g, int max_rounds = 4, bool with_final = true) const;
   const std::vector<Pass>& passes() const { return passes_; }
   const std::vector<Pass>& final_passes() const { return final_; }
 

@@ -41,7 +41,9 @@ Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
 #endif
   opts.dump = config.debug && util::log_enabled(util::LogLevel::kDebug);
   auto pipeline = passes::default_pipeline(opts);
-  pipeline.run(*graph);
+  // The final passes (pointwise fusion) run once, on the graph in its engine precision, after
+  // every other pass has seen it there.
+  pipeline.run(*graph, 4, /*with_final=*/false);
   assign_precision(*graph, config.precision);
   pipeline.run(*graph);
   ir::verify(*graph);

@@ -40,6 +40,9 @@ constexpr size_t kHeaderSize = 8 + 4 + 8 + 8;
 // Format limits. They bound the work and memory a (possibly hostile) engine can ask for; every
 // int-list attribute is per-dimension, so it shares the rank limit.
 constexpr size_t kMaxRank = 32;
+// Integer-list attributes: shapes and strides (at most kMaxRank), and a Pointwise program (4 words
+// per instruction).
+constexpr size_t kMaxIntList = 1024;
 constexpr size_t kMaxNodeInputs = 4096;
 
 template <typename T>
@@ -173,8 +176,8 @@ struct AttrWriter {
                      " has unknown value ", int(v));
       w.u8(uint8_t(v));
     } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
-      TRTORCH_EXPECT(v.size() <= kMaxRank, "cannot serialize engine: ", op, " attribute ", field, " has ",
-                     v.size(), " entries (the format allows at most ", kMaxRank, ")");
+      TRTORCH_EXPECT(v.size() <= kMaxIntList, "cannot serialize engine: ", op, " attribute ", field, " has ",
+                     v.size(), " entries (the format allows at most ", kMaxIntList, ")");
       w.u32(uint32_t(v.size()));
       for (int64_t x : v) w.i64(x);
     } else if constexpr (std::is_same_v<T, ir::Dim>) {
@@ -456,7 +459,7 @@ struct AttrReader {
     } else if constexpr (std::is_enum_v<T>) {
       v = r.enumeration<T>(field);
     } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
-      v.resize(r.count(field, 8, kMaxRank));
+      v.resize(r.count(field, 8, kMaxIntList));
       for (int64_t& x : v) x = r.i64(field);
     } else if constexpr (std::is_same_v<T, ir::Dim>) {
       v = read_dim(r, field);

@@ -229,7 +229,7 @@ TEST(CudaPointwiseDirect, LayoutsAndVectors) {
     const std::string v = dt == DType::kFloat32 ? "vec4" : "vec8";
     direct(dt, {{2, 16, 5, 7}}, {{2, 16, 5, 7}}, kRow, 0, v + " rank1");          // same shapes
     direct(dt, {{2, 16, 5, 7}, kNHWC}, {{16, 1, 1}}, kNHWC, 0, v + " rank2");     // per-channel, channels-last
-    direct(dt, {{2, 16, 5, 7}}, {{16, 1, 1}}, kRow, 0, "rank2");                  // per-channel, row-major
+    direct(dt, {{2, 16, 5, 7}}, {{16, 1, 1}}, kRow, 0, "vec1 rank3");             // per-channel, row-major: [2, 16, 35]
     direct(dt, {{2, 16, 5, 7}, kNHWC}, {{2, 16, 5, 7}}, kRow, 0, "");              // channels-last in, row-major out
     direct(dt, {{3, 5, 7}}, {{1}}, kRow, 0, "vec1 rank1");                         // 105 elements: no vectors
     direct(dt, {{2, 1, 3, 1, 5}}, {{1, 4, 1, 6, 1}}, kRow, 0, "rank5");            // both broadcast

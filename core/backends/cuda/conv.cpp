@@ -436,6 +436,8 @@ class CudnnConv2d final : public Kernel {
               cudaStream_t stream) override;
   std::string tactic() const override { return tactic_.str(); }
   std::string describe() const override { return describe_; }
+  std::string self_check(const std::vector<const void*>& in, const std::vector<void*>& out,
+                         cudaStream_t stream) override;
 
  private:
   // Builds and validates the operation graph for `fusion`; false (with the reason) when cuDNN
@@ -1171,6 +1173,50 @@ void CudnnConv2d::launch(const std::vector<const void*>& in, const std::vector<v
   const void* r = p_.has_residual ? in[size_t(residual_input_)] : nullptr;
   bind(in[0], w_ptr_ ? w_ptr_ : in[1], b, r, out[0]);
   if (auto e = run(*graph_, plan_, scratch, stream); e.is_bad()) fail("executing the cuDNN plan", e);
+}
+
+std::string CudnnConv2d::self_check(const std::vector<const void*>& in, const std::vector<void*>& out,
+                                    cudaStream_t stream) {
+  if (double(p_.y_numel()) * double(p_.Cg * p_.R * p_.S) > kMaxReferenceMacs) return "";
+  const size_t y_bytes = size_t(p_.y_numel()) * ir::dtype_size(p_.dtype);
+  DeviceBuffer y(y_bytes);
+  ConvReference ref;
+  ref.x = in[0];
+  ref.w = w_ptr_ ? w_ptr_ : in[1];
+  ref.bias = b_ptr_ ? b_ptr_ : (p_.has_bias ? in[2] : nullptr);
+  ref.residual = p_.has_residual ? in[size_t(residual_input_)] : nullptr;
+  ref.y = y.get();
+  ref.dtype = p_.dtype;
+  ref.nhwc = p_.layout == Layout::kNHWC;
+  ref.N = p_.N;
+  ref.C = p_.C;
+  ref.H = p_.H;
+  ref.W = p_.W;
+  ref.K = p_.K;
+  ref.Cg = p_.Cg;
+  ref.R = p_.R;
+  ref.S = p_.S;
+  ref.OH = p_.OH;
+  ref.OW = p_.OW;
+  ref.sh = p_.sh;
+  ref.sw = p_.sw;
+  ref.ph = p_.ph;
+  ref.pw = p_.pw;
+  ref.dh = p_.dh;
+  ref.dw = p_.dw;
+  ref.groups = p_.groups;
+  ref.has_act = p_.has_act;
+  ref.act = p_.act;
+  ref.alpha = p_.alpha;
+  ref.beta = p_.beta;
+  launch_conv_reference(ref, stream);
+  std::vector<uint8_t> want(y_bytes), got(y_bytes);
+  TRTORCH_CUDA_CHECK(cudaMemcpyAsync(want.data(), y.get(), y_bytes, cudaMemcpyDeviceToHost, stream));
+  TRTORCH_CUDA_CHECK(cudaMemcpyAsync(got.data(), out[0], y_bytes, cudaMemcpyDeviceToHost, stream));
+  TRTORCH_CUDA_CHECK(cudaStreamSynchronize(stream));
+  const double err = rel_diff(got, want, p_.dtype, p_.y_numel());
+  const double tol = p_.dtype == DType::kFloat32 ? (tf32_ ? 1e-2 : 1e-4) : p_.dtype == DType::kFloat16 ? 1e-2 : 4e-2;
+  return err <= tol ? "" : str_cat("differs from the direct convolution on its run-time inputs by rel. diff ", err);
 }
 
 }  // namespace

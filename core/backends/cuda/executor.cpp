@@ -394,6 +394,9 @@ void CudaExecutor::plan_arena() {
       reqs.push_back({descs_[size_t(v->id)].bytes(), 0, n_steps});
     }
   }
+  // Debugging (TRTORCH_NO_ARENA_REUSE=1): every buffer its own bytes for the whole run.
+  if (const char* nr = std::getenv("TRTORCH_NO_ARENA_REUSE"); nr && std::string(nr) == "1")
+    for (auto& r : reqs) r.first = 0, r.last = n_steps;
   plan::MemoryPlan mp = plan::plan_memory(reqs, 256);
   arena_bytes_ = mp.total;
   for (size_t v = 0; v < n_values; ++v)
@@ -472,6 +475,32 @@ bool has_non_finite(const void* p, const TensorDesc& d, cudaStream_t stream) {
 }
 
 }  // namespace
+
+void CudaExecutor::check_steps(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws,
+                               cudaStream_t stream) {
+  std::vector<const void*> ins;
+  std::vector<void*> outs;
+  int checked = 0, differ = 0;
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    const Step& st = steps_[i];
+    if (!st.kernel) continue;
+    bind_step(st, in, out, ws, &ins, &outs);
+    st.kernel->launch(ins, outs, ws + st.scratch_offset, stream);
+    TRTORCH_CUDA_CHECK(cudaStreamSynchronize(stream));
+    const std::string why = st.kernel->self_check(ins, outs, stream);
+    ++checked;
+    if (!why.empty()) {
+      ++differ;
+      TRTORCH_LOG(kWarning, "TRTORCH_CHECK_STEPS: step ", i, " (", st.node ? st.node->name() : std::string("layout change"),
+                  ": ", st.kernel->describe(), ") ", why);
+    }
+  }
+  for (const auto& fc : final_copies_)
+    TRTORCH_CUDA_CHECK(cudaMemcpyAsync(out[size_t(fc.output)], resolve(fc.value, in, out, ws),
+                                       descs_[size_t(fc.value)].bytes(), cudaMemcpyDeviceToDevice, stream));
+  TRTORCH_CUDA_CHECK(cudaStreamSynchronize(stream));
+  TRTORCH_LOG(kWarning, "TRTORCH_CHECK_STEPS: ", checked, " steps ran, ", differ, " differ from their check");
+}
 
 void CudaExecutor::check_non_finite(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws,
                                     cudaStream_t stream) {
@@ -565,7 +594,8 @@ void CudaExecutor::execute(const std::vector<const void*>& inputs, const std::ve
     using Pass = void (CudaExecutor::*)(const std::vector<const void*>&, const std::vector<void*>&, char*,
                                         cudaStream_t);
     for (const auto& [var, pass] : {std::pair<const char*, Pass>{"TRTORCH_PROFILE", &CudaExecutor::profile},
-                                    std::pair<const char*, Pass>{"TRTORCH_CHECK_NAN", &CudaExecutor::check_non_finite}}) {
+                                    std::pair<const char*, Pass>{"TRTORCH_CHECK_NAN", &CudaExecutor::check_non_finite},
+                                    std::pair<const char*, Pass>{"TRTORCH_CHECK_STEPS", &CudaExecutor::check_steps}}) {
       const char* env = std::getenv(var);
       if (!env || std::string(env) != "1") continue;
       const bool g = use_graph_;

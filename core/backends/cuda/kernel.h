@@ -65,6 +65,12 @@ class Kernel {
   virtual std::string tactic() const { return ""; }
   // A short description for logs and profiles: "cudnn conv engine 12 (fused bias+relu)".
   virtual std::string describe() const = 0;
+  // Debugging (TRTORCH_CHECK_STEPS=1): after a launch with these pointers, recomputes the output
+  // with a trusted kernel and returns what differs ("" when it agrees or the kernel has no check).
+  virtual std::string self_check(const std::vector<const void*>& in, const std::vector<void*>& out,
+                                 cudaStream_t stream) {
+    return "";
+  }
 };
 
 // One factory per op of ops.def (declared from the table, so a missing one fails to link).

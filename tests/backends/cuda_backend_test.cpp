@@ -149,9 +149,8 @@ TEST_P(CudaBackend, EveryOp) {
         inputs_of({{2, 3, 4}, {2, 5, 4}}), dt);
 }
 
-TEST_P(CudaBackend, SmallResidualNetwork) {
-  const DType dt = GetParam();
-  auto make = [](DType t) {
+std::unique_ptr<Graph> small_residual_network(DType t) {
+  {
     auto g = std::make_unique<Graph>();
     Value* x = g->add_input(TensorType::fixed(t, {2, 3, 32, 32}), "x");
     Conv2dAttrs stem;
@@ -175,8 +174,20 @@ TEST_P(CudaBackend, SmallResidualNetwork) {
                             g->add_constant(random_tensor(t, {10}, 5))})->outputs[0];
     g->mark_output(g->add_node(OpKind::Softmax, SoftmaxAttrs{1, false}, {o})->outputs[0]);
     return g;
-  };
-  check("residual network", make, inputs_of({{2, 3, 32, 32}}), dt);
+  }
+}
+
+TEST_P(CudaBackend, SmallResidualNetwork) {
+  check("residual network", small_residual_network, inputs_of({{2, 3, 32, 32}}), GetParam());
+}
+
+// The first call checks the captured CUDA graph against eager launches (two replays); a replay
+// that differs (here forced by the test hook, which poisons the replayed outputs) drops the graph,
+// and the engine's results, of that call and later ones, come from eager launches.
+TEST_P(CudaBackend, GraphReplayThatDiffersFallsBackToEagerLaunches) {
+  setenv("TRTORCH_TEST_GRAPH_FAULT", "1", 1);
+  check("residual network, graph replay poisoned", small_residual_network, inputs_of({{2, 3, 32, 32}}), GetParam());
+  unsetenv("TRTORCH_TEST_GRAPH_FAULT");
 }
 
 // The NHWC fast paths: max and average pooling, depthwise convolutions with fused epilogues

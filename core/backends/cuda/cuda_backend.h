@@ -69,10 +69,14 @@ class CudaExecutor : public plan::Executor {
   void profile(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream);
   // TRTORCH_CHECK_NAN=1: one eager pass that names the first step whose output holds a NaN or an
   // infinity although its inputs do not (a debugging aid; slow: copies every tensor to the host).
-  // TRTORCH_CHECK_STEPS=1: each step's self_check() after it ran (eager launches, synchronized).
-  void check_steps(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream);
   void check_non_finite(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws,
                         cudaStream_t stream);
+  // TRTORCH_CHECK_STEPS=1: each step's self_check() after it ran (eager launches, synchronized).
+  void check_steps(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream);
+  // After a capture: eager launches into the outputs, then two replays of the graph, each
+  // compared with them; false (graph dropped, eager launches from then on) when a replay differs.
+  // The outputs hold the eager result either way.
+  bool verify_graph(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream);
 
   std::shared_ptr<const plan::Engine> engine_;
   std::shared_ptr<Context> ctx_;

@@ -633,6 +633,8 @@ void CudaExecutor::execute(const std::vector<const void*>& inputs, const std::ve
     TRTORCH_CUDA_CHECK(cudaGraphInstantiate(&graph_exec_, graph, 0));
     cudaGraphDestroy(graph);
     graph_workspace_ = ws;
+    verify_graph(inputs, outputs, ws, stream);  // the outputs hold this call's result
+    return;
   }
   for (size_t i = 0; i < inputs.size(); ++i)
     TRTORCH_CUDA_CHECK(cudaMemcpyAsync(ws + input_stage_[i], inputs[i], bytes_of(g.inputs()[i]),
@@ -641,6 +643,60 @@ void CudaExecutor::execute(const std::vector<const void*>& inputs, const std::ve
   for (size_t k = 0; k < outputs.size(); ++k)
     TRTORCH_CUDA_CHECK(cudaMemcpyAsync(outputs[k], ws + output_stage_[k], bytes_of(g.outputs()[k]),
                                        cudaMemcpyDeviceToDevice, stream));
+}
+
+bool CudaExecutor::verify_graph(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, char* ws,
+                                cudaStream_t stream) {
+  const ir::Graph& g = *engine_->graph;
+  use_graph_ = false;
+  launch_all(inputs, outputs, ws, stream);
+  use_graph_ = true;
+  auto host_copy = [&](const void* p, const ir::Value* v) {
+    ir::HostTensor h(v->type.dtype, v->type.static_shape());
+    TRTORCH_CUDA_CHECK(cudaMemcpyAsync(h.data(), p, h.nbytes(), cudaMemcpyDeviceToHost, stream));
+    return h;
+  };
+  std::vector<ir::HostTensor> eager;
+  for (size_t k = 0; k < outputs.size(); ++k) eager.push_back(host_copy(outputs[k], g.outputs()[k]));
+  // Test hook: TRTORCH_TEST_GRAPH_FAULT=1 poisons the replayed outputs, so that the fallback runs.
+  const char* fault = std::getenv("TRTORCH_TEST_GRAPH_FAULT");
+  const bool poison = fault && std::string(fault) == "1";
+  std::string why;
+  for (int rep = 0; rep < 2 && why.empty(); ++rep) {
+    for (size_t i = 0; i < inputs.size(); ++i)
+      TRTORCH_CUDA_CHECK(cudaMemcpyAsync(ws + input_stage_[i], inputs[i], descs_[size_t(g.inputs()[i]->id)].bytes(),
+                                         cudaMemcpyDeviceToDevice, stream));
+    TRTORCH_CUDA_CHECK(cudaGraphLaunch(graph_exec_, stream));
+    for (size_t k = 0; k < outputs.size() && why.empty(); ++k) {
+      if (poison)
+        TRTORCH_CUDA_CHECK(cudaMemsetAsync(ws + output_stage_[k], 0xff, eager[k].nbytes(), stream));
+      ir::HostTensor replayed = host_copy(ws + output_stage_[k], g.outputs()[k]);
+      TRTORCH_CUDA_CHECK(cudaStreamSynchronize(stream));
+      double num = 0, den = 0;
+      bool exact = !ir::is_floating(eager[k].dtype);
+      bool same = true;
+      for (int64_t j = 0; j < eager[k].numel() && same; ++j) {
+        const double a = replayed.get(j), b = eager[k].get(j);
+        if (exact || std::isnan(a) || std::isnan(b) || std::isinf(a) || std::isinf(b)) {
+          same = a == b || (std::isnan(a) && std::isnan(b));
+        } else {
+          num = std::max(num, std::fabs(a - b));
+          den = std::max(den, std::fabs(b));
+        }
+      }
+      if (same && num > 1e-3 * std::max(den, 1e-30)) same = false;
+      if (!same)
+        why = str_cat("replay ", rep + 1, " differs from eager launches on output ", k,
+                      exact || !(den > 0) ? std::string() : str_cat(" (rel. diff ", num / den, ")"));
+    }
+  }
+  if (why.empty()) return true;
+  TRTORCH_LOG(kWarning, "CUDA graph of this engine: ", why, "; the engine runs with eager launches");
+  cudaGraphExecDestroy(graph_exec_);
+  graph_exec_ = nullptr;
+  graph_workspace_ = nullptr;
+  use_graph_ = false;
+  return false;
 }
 
 std::vector<uint8_t> CudaExecutor::tactic_data() const {

@@ -299,17 +299,6 @@ TEST(CudaElementwiseInt, Binary) {
 // ---------------------------------------------------------------------------------------------
 // Kernels made directly (the test chooses layouts and pointer offsets)
 
-cu::Context& ctx() {
-  static cu::Context c(0);
-  return c;
-}
-
-struct Operand {
-  Shape shape;
-  cu::Layout layout = cu::Layout::kRowMajor;
-  int offset = 0;  // elements added to the device pointer (misalignment)
-};
-
 // A device copy of `t` in `layout`, starting `offset` elements into its buffer.
 struct DeviceTensor {
   cu::DeviceBuffer buf;

@@ -140,17 +140,6 @@ INSTANTIATE_TEST_SUITE_P(Dtypes, CudaPointwise,
 // ---------------------------------------------------------------------------------------------
 // Kernels made directly
 
-cu::Context& ctx() {
-  static cu::Context c(0);
-  return c;
-}
-
-struct Operand {
-  Shape shape;
-  cu::Layout layout = cu::Layout::kRowMajor;
-  int offset = 0;  // elements added to the device pointer (misalignment)
-};
-
 // The Pointwise node fuse_pointwise makes of gate(a, b): a * sigmoid(a) * b + 0.25, then
 // leaky_relu(0.1).
 struct Fused {

@@ -20,6 +20,7 @@
 
 #include "core/backends/cuda/context.h"
 #include "core/backends/cuda/cuda_check.h"
+#include "core/backends/cuda/kernel.h"
 #include "core/backends/reference/reference.h"
 #include "core/plan/builder.h"
 #include "core/plan/executor.h"
@@ -235,6 +236,19 @@ inline void check(const std::string& name, const std::function<std::unique_ptr<G
   }
   cudaStreamDestroy(stream);
 }
+
+// The GPU 0 context of the tests that make kernels directly.
+inline cu::Context& ctx() {
+  static cu::Context c(0);
+  return c;
+}
+
+// An operand of a kernel made directly: its shape, layout and pointer offset.
+struct Operand {
+  Shape shape;
+  cu::Layout layout = cu::Layout::kRowMajor;
+  int offset = 0;  // elements added to the device pointer (misalignment)
+};
 
 // main() of a GPU test: 77 (ctest: skipped) without a CUDA device; else `before_tests` (when
 // given), then every test.

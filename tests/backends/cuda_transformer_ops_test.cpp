@@ -337,11 +337,6 @@ INSTANTIATE_TEST_SUITE_P(DTypes, CudaTransformerOps,
 // ---------------------------------------------------------------------------------------------
 // Kernels made directly (the test chooses pointer offsets and times launches)
 
-cu::Context& ctx() {
-  static cu::Context c(0);
-  return c;
-}
-
 // A device buffer holding `bytes` from `src` (or poison when null), `offset` bytes into it.
 struct Placed {
   cu::DeviceBuffer buf;

@@ -8,18 +8,10 @@
 using namespace trtorch;
 using namespace trtorch::ir;
 using trtorch::pass_test::count;
+using trtorch::pass_test::max_rel;
 using trtorch::pass_test::random_tensor;
 
 namespace {
-
-double max_rel(const HostTensor& a, const HostTensor& b) {
-  double m = 0, s = 1e-12;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    m = std::max(m, std::abs(a.get(i) - b.get(i)));
-    s = std::max(s, std::abs(b.get(i)));
-  }
-  return m / s;
-}
 
 // A ResNet bottleneck tail: the residual (a downsample conv) is computed after the main conv.
 std::unique_ptr<Graph> bottleneck(DType dt) {

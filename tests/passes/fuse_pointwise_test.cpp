@@ -11,18 +11,10 @@
 using namespace trtorch;
 using namespace trtorch::ir;
 using trtorch::pass_test::count;
+using trtorch::pass_test::max_rel;
 using trtorch::pass_test::random_tensor;
 
 namespace {
-
-double max_rel(const HostTensor& a, const HostTensor& b) {
-  double m = 0, s = 1e-12;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    m = std::max(m, std::abs(a.get(i) - b.get(i)));
-    s = std::max(s, std::abs(b.get(i)));
-  }
-  return m / s;
-}
 
 Value* unary(Graph& g, UnaryKind k, Value* x, double alpha = 0) {
   UnaryAttrs a{k};

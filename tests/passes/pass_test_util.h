@@ -1,6 +1,8 @@
 // Shared by the pass tests: seeded normal(0, 0.5) inputs and op counts of a graph.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <random>
 #include <vector>
 
@@ -14,6 +16,16 @@ inline ir::HostTensor random_tensor(ir::DType t, std::vector<int64_t> shape, uin
   ir::HostTensor h(t, shape);
   for (int64_t i = 0; i < h.numel(); ++i) h.set(i, d(rng));
   return h;
+}
+
+// max |a - b| / max |b|.
+inline double max_rel(const ir::HostTensor& a, const ir::HostTensor& b) {
+  double m = 0, s = 1e-12;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    m = std::max(m, std::abs(a.get(i) - b.get(i)));
+    s = std::max(s, std::abs(b.get(i)));
+  }
+  return m / s;
 }
 
 inline int count(const ir::Graph& g, ir::OpKind k) {

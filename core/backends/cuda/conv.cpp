@@ -468,6 +468,10 @@ class CudnnConv2d final : public Kernel {
   // execute(), then the epilogue kernel for the unfused stages.
   fe::error_t run(fe::graph::Graph& g, int64_t plan, void* workspace, cudaStream_t stream);
   [[noreturn]] void fail(const std::string& what, const fe::error_t& e) const;
+  // The direct convolution of this node's geometry on the given tensors (bias, residual: null
+  // when not applied; act: whether the activation is).
+  ConvReference reference_args(const void* x, const void* w, const void* bias, const void* residual, void* y,
+                               bool act) const;
 
   Context& ctx_;
   std::string where_;  // the node's source, for errors
@@ -965,36 +969,9 @@ bool CudnnConv2d::try_fusion(const Fusion& f, const TacticOptions& timing, Build
   const double macs = double(p_.y_numel()) * double(p_.Cg * p_.R * p_.S);
   const bool checked = macs <= kMaxReferenceMacs;
   if (checked) {
-    ConvReference ref;
-    ref.x = d.x.get();
-    ref.w = d.w_ptr;
-    ref.bias = f.bias ? d.b_ptr : nullptr;
-    ref.residual = f.residual ? d.r.get() : nullptr;
-    ref.y = d.y.get();
-    ref.dtype = p_.dtype;
-    ref.nhwc = p_.layout == Layout::kNHWC;
-    ref.N = p_.N;
-    ref.C = p_.C;
-    ref.H = p_.H;
-    ref.W = p_.W;
-    ref.K = p_.K;
-    ref.Cg = p_.Cg;
-    ref.R = p_.R;
-    ref.S = p_.S;
-    ref.OH = p_.OH;
-    ref.OW = p_.OW;
-    ref.sh = p_.sh;
-    ref.sw = p_.sw;
-    ref.ph = p_.ph;
-    ref.pw = p_.pw;
-    ref.dh = p_.dh;
-    ref.dw = p_.dw;
-    ref.groups = p_.groups;
-    ref.has_act = f.act;
-    ref.act = p_.act;
-    ref.alpha = p_.alpha;
-    ref.beta = p_.beta;
-    launch_conv_reference(ref, s);
+    launch_conv_reference(reference_args(d.x.get(), d.w_ptr, f.bias ? d.b_ptr : nullptr,
+                                         f.residual ? d.r.get() : nullptr, d.y.get(), f.act),
+                          s);
     reference.resize(y_bytes);
     TRTORCH_CUDA_CHECK(cudaMemcpyAsync(reference.data(), d.y.get(), y_bytes, cudaMemcpyDeviceToHost, s));
     TRTORCH_CUDA_CHECK(cudaStreamSynchronize(s));
@@ -1175,17 +1152,14 @@ void CudnnConv2d::launch(const std::vector<const void*>& in, const std::vector<v
   if (auto e = run(*graph_, plan_, scratch, stream); e.is_bad()) fail("executing the cuDNN plan", e);
 }
 
-std::string CudnnConv2d::self_check(const std::vector<const void*>& in, const std::vector<void*>& out,
-                                    cudaStream_t stream) {
-  if (double(p_.y_numel()) * double(p_.Cg * p_.R * p_.S) > kMaxReferenceMacs) return "";
-  const size_t y_bytes = size_t(p_.y_numel()) * ir::dtype_size(p_.dtype);
-  DeviceBuffer y(y_bytes);
+ConvReference CudnnConv2d::reference_args(const void* x, const void* w, const void* bias, const void* residual,
+                                          void* y, bool act) const {
   ConvReference ref;
-  ref.x = in[0];
-  ref.w = w_ptr_ ? w_ptr_ : in[1];
-  ref.bias = b_ptr_ ? b_ptr_ : (p_.has_bias ? in[2] : nullptr);
-  ref.residual = p_.has_residual ? in[size_t(residual_input_)] : nullptr;
-  ref.y = y.get();
+  ref.x = x;
+  ref.w = w;
+  ref.bias = bias;
+  ref.residual = residual;
+  ref.y = y;
   ref.dtype = p_.dtype;
   ref.nhwc = p_.layout == Layout::kNHWC;
   ref.N = p_.N;
@@ -1205,11 +1179,21 @@ std::string CudnnConv2d::self_check(const std::vector<const void*>& in, const st
   ref.dh = p_.dh;
   ref.dw = p_.dw;
   ref.groups = p_.groups;
-  ref.has_act = p_.has_act;
+  ref.has_act = act;
   ref.act = p_.act;
   ref.alpha = p_.alpha;
   ref.beta = p_.beta;
-  launch_conv_reference(ref, stream);
+  return ref;
+}
+
+std::string CudnnConv2d::self_check(const std::vector<const void*>& in, const std::vector<void*>& out,
+                                    cudaStream_t stream) {
+  if (double(p_.y_numel()) * double(p_.Cg * p_.R * p_.S) > kMaxReferenceMacs) return "";
+  const size_t y_bytes = size_t(p_.y_numel()) * ir::dtype_size(p_.dtype);
+  DeviceBuffer y(y_bytes);
+  launch_conv_reference(reference_args(in[0], w_ptr_ ? w_ptr_ : in[1], b_ptr_ ? b_ptr_ : (p_.has_bias ? in[2] : nullptr),
+                                       p_.has_residual ? in[size_t(residual_input_)] : nullptr, y.get(), p_.has_act),
+                        stream);
   std::vector<uint8_t> want(y_bytes), got(y_bytes);
   TRTORCH_CUDA_CHECK(cudaMemcpyAsync(want.data(), y.get(), y_bytes, cudaMemcpyDeviceToHost, stream));
   TRTORCH_CUDA_CHECK(cudaMemcpyAsync(got.data(), out[0], y_bytes, cudaMemcpyDeviceToHost, stream));

@@ -19,6 +19,7 @@
 #include "core/backends/cuda/cuda_check.h"
 #include "core/backends/cuda/device_math.cuh"
 #include "core/backends/cuda/kernel.h"
+#include "core/backends/cuda/pointwise.h"
 #include "core/backends/cuda/rtc.h"
 #include "pointwise_math_source.h"
 
@@ -64,6 +65,76 @@ std::string float_literal(float v) {
   return os.str();
 }
 
+// The body of one kernel: V outputs per thread.
+void kernel_source(std::ostringstream& os, const PointwiseAttrs& attrs, DType dtype, int n_in, const CoalescedDims& c,
+                   int64_t n, const char* name, int v) {
+  const char* idx = c.fits_int32 ? "unsigned" : "unsigned long long";
+  const int rank = int(c.size.size());
+  const int64_t units = n / v;
+  os << "extern \"C\" __global__ void __launch_bounds__(" << kThreads << ") " << name << "(";
+  for (int k = 0; k < n_in; ++k) os << "const S* __restrict__ in" << k << ", ";
+  os << "S* __restrict__ out) {\n";
+  os << "  typedef " << idx << " I;\n";
+  os << "  struct alignas(" << v * int(ir::dtype_size(dtype)) << ") Vec { S v[" << v << "]; };\n";
+  os << "  for (I u = I(blockIdx.x) * blockDim.x + threadIdx.x; u < I(" << units << "ull); u += I(gridDim.x) * blockDim.x) {\n";
+  os << "    I r = u;\n";
+  for (int d = 0; d < rank; ++d) {
+    const int64_t size = d == 0 ? c.size[0] / v : c.size[size_t(d)];
+    if (d < rank - 1) os << "    const I c" << d << " = r % I(" << size << "ull); r /= I(" << size << "ull);\n";
+    else os << "    const I c" << d << " = r;\n";
+  }
+  for (int k = 0; k < n_in; ++k) {
+    std::string off;
+    for (int d = 0; d < rank; ++d) {
+      const int64_t st = d == 0 ? c.stride[size_t(k)][0] * v : c.stride[size_t(k)][size_t(d)];
+      if (st != 0) off += str_cat(off.empty() ? "" : " + ", "c", d, " * I(", st, "ull)");
+    }
+    if (off.empty()) off = "I(0)";
+    os << "    float a" << k << "[" << v << "];\n";
+    if (v > 1 && c.stride[size_t(k)][0] == 1) {
+      os << "    { const Vec t = *reinterpret_cast<const Vec*>(in" << k << " + (" << off << "));\n"
+         << "#pragma unroll\n      for (int j = 0; j < " << v << "; ++j) a" << k << "[j] = trtorch_ld(t.v[j]); }\n";
+    } else {
+      os << "    { const float t = trtorch_ld(in" << k << "[" << off << "]);\n"
+         << "#pragma unroll\n      for (int j = 0; j < " << v << "; ++j) a" << k << "[j] = t; }\n";
+    }
+  }
+  os << "    Vec o;\n#pragma unroll\n    for (int j = 0; j < " << v << "; ++j) {\n";
+  for (int k = 0; k < n_in; ++k) os << "      const float r" << k << " = a" << k << "[j];\n";
+  const float* p = attrs.params.ptr<float>();
+  for (size_t i = 0; i < attrs.instructions(); ++i) {
+    const int64_t* ci = &attrs.code[4 * i];
+    os << "      const float r" << n_in + int(i) << " = ";
+    if (ci[0] == PointwiseAttrs::kImmediate) {
+      os << float_literal(p[2 * i]);
+    } else if (ci[0] == PointwiseAttrs::kUnary) {
+      os << "trtorch_pw_" << ir::unary_kind_name(ir::UnaryKind(ci[1])) << "(r" << ci[2] << ", "
+         << float_literal(p[2 * i]) << ", " << float_literal(p[2 * i + 1]) << ")";
+    } else {
+      os << "trtorch_pw_" << ir::binary_kind_name(ir::BinaryKind(ci[1])) << "(r" << ci[2] << ", r" << ci[3] << ")";
+    }
+    os << ";\n";
+  }
+  os << "      o.v[j] = trtorch_st(r" << n_in + int(attrs.instructions()) - 1 << ");\n    }\n";
+  os << "    *reinterpret_cast<Vec*>(out + u * I(" << v << ")) = o;\n  }\n}\n";
+}
+
+}  // namespace
+
+std::string pointwise_source(const PointwiseAttrs& attrs, DType dtype, int n_inputs, const CoalescedDims& c, int64_t n,
+                             int vec) {
+  TRTORCH_EXPECT(int(c.stride.size()) == n_inputs && !c.size.empty() && vec >= 1 && c.size[0] % vec == 0,
+                 "Pointwise: inconsistent kernel problem (", c.stride.size(), " operands for ", n_inputs,
+                 " inputs, vector width ", vec, ")");
+  std::ostringstream os;
+  os << kPointwiseMathSource << "\n" << storage_source(dtype) << "\n";
+  kernel_source(os, attrs, dtype, n_inputs, c, n, "trtorch_pointwise_vec", vec);
+  if (vec > 1) kernel_source(os, attrs, dtype, n_inputs, c, n, "trtorch_pointwise_1", 1);
+  return os.str();
+}
+
+namespace {
+
 class PointwiseKernel : public Kernel {
  public:
   explicit PointwiseKernel(const KernelArgs& a) : attrs_(a.node.attr<PointwiseAttrs>()), dtype_(a.outputs[0].dtype) {
@@ -99,7 +170,7 @@ class PointwiseKernel : public Kernel {
         vec_ = v;
         break;
       }
-    source_ = generate();
+    source_ = pointwise_source(attrs_, dtype_, n_in_, c_, n_, vec_);
     fn_vec_ = rtc_function(a.ctx, source_, "trtorch_pointwise_vec");
     fn_1_ = vec_ > 1 ? rtc_function(a.ctx, source_, "trtorch_pointwise_1") : fn_vec_;
   }
@@ -153,67 +224,6 @@ class PointwiseKernel : public Kernel {
                               reg[size_t(c[3])], ")"));
     }
     return reg.back();
-  }
-
-  // The body of one kernel: V outputs per thread.
-  void kernel_source(std::ostringstream& os, const char* name, int v) const {
-    const char* idx = c_.fits_int32 ? "unsigned" : "unsigned long long";
-    const int rank = int(c_.size.size());
-    const int64_t units = n_ / v;
-    os << "extern \"C\" __global__ void __launch_bounds__(" << kThreads << ") " << name << "(";
-    for (int k = 0; k < n_in_; ++k) os << "const S* __restrict__ in" << k << ", ";
-    os << "S* __restrict__ out) {\n";
-    os << "  typedef " << idx << " I;\n";
-    os << "  struct alignas(" << v * int(ir::dtype_size(dtype_)) << ") Vec { S v[" << v << "]; };\n";
-    os << "  for (I u = I(blockIdx.x) * blockDim.x + threadIdx.x; u < I(" << units << "ull); u += I(gridDim.x) * blockDim.x) {\n";
-    os << "    I r = u;\n";
-    for (int d = 0; d < rank; ++d) {
-      const int64_t size = d == 0 ? c_.size[0] / v : c_.size[size_t(d)];
-      if (d < rank - 1) os << "    const I c" << d << " = r % I(" << size << "ull); r /= I(" << size << "ull);\n";
-      else os << "    const I c" << d << " = r;\n";
-    }
-    for (int k = 0; k < n_in_; ++k) {
-      std::string off;
-      for (int d = 0; d < rank; ++d) {
-        const int64_t s = d == 0 ? c_.stride[size_t(k)][0] * v : c_.stride[size_t(k)][size_t(d)];
-        if (s != 0) off += str_cat(off.empty() ? "" : " + ", "c", d, " * I(", s, "ull)");
-      }
-      if (off.empty()) off = "I(0)";
-      os << "    float a" << k << "[" << v << "];\n";
-      if (v > 1 && c_.stride[size_t(k)][0] == 1) {
-        os << "    { const Vec t = *reinterpret_cast<const Vec*>(in" << k << " + (" << off << "));\n"
-           << "#pragma unroll\n      for (int j = 0; j < " << v << "; ++j) a" << k << "[j] = trtorch_ld(t.v[j]); }\n";
-      } else {
-        os << "    { const float t = trtorch_ld(in" << k << "[" << off << "]);\n"
-           << "#pragma unroll\n      for (int j = 0; j < " << v << "; ++j) a" << k << "[j] = t; }\n";
-      }
-    }
-    os << "    Vec o;\n#pragma unroll\n    for (int j = 0; j < " << v << "; ++j) {\n";
-    for (int k = 0; k < n_in_; ++k) os << "      const float r" << k << " = a" << k << "[j];\n";
-    const float* p = attrs_.params.ptr<float>();
-    for (size_t i = 0; i < attrs_.instructions(); ++i) {
-      const int64_t* c = &attrs_.code[4 * i];
-      os << "      const float r" << n_in_ + int(i) << " = ";
-      if (c[0] == PointwiseAttrs::kImmediate) {
-        os << float_literal(p[2 * i]);
-      } else if (c[0] == PointwiseAttrs::kUnary) {
-        os << "trtorch_pw_" << ir::unary_kind_name(ir::UnaryKind(c[1])) << "(r" << c[2] << ", "
-           << float_literal(p[2 * i]) << ", " << float_literal(p[2 * i + 1]) << ")";
-      } else {
-        os << "trtorch_pw_" << ir::binary_kind_name(ir::BinaryKind(c[1])) << "(r" << c[2] << ", r" << c[3] << ")";
-      }
-      os << ";\n";
-    }
-    os << "      o.v[j] = trtorch_st(r" << n_in_ + int(attrs_.instructions()) - 1 << ");\n    }\n";
-    os << "    *reinterpret_cast<Vec*>(out + u * I(" << v << ")) = o;\n  }\n}\n";
-  }
-
-  std::string generate() const {
-    std::ostringstream os;
-    os << kPointwiseMathSource << "\n" << storage_source(dtype_) << "\n";
-    kernel_source(os, "trtorch_pointwise_vec", vec_);
-    if (vec_ > 1) kernel_source(os, "trtorch_pointwise_1", 1);
-    return os.str();
   }
 
   PointwiseAttrs attrs_;

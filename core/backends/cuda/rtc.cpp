@@ -70,15 +70,16 @@ std::string numbered(const std::string& src) {
   return os.str();
 }
 
-std::vector<char> compile(const Context& ctx, const std::string& source) {
+}  // namespace
+
+std::vector<char> rtc_compile(const std::string& source, int sm) {
   nvrtcProgram prog = nullptr;
   TRTORCH_NVRTC_CHECK(nvrtcCreateProgram(&prog, source.c_str(), "trtorch_generated.cu", 0, nullptr, nullptr));
   struct Destroy {
     nvrtcProgram* p;
     ~Destroy() { nvrtcDestroyProgram(p); }
   } destroy{&prog};
-  const cudaDeviceProp& p = ctx.props();
-  const std::string arch = "--gpu-architecture=sm_" + std::to_string(p.major * 10 + p.minor);
+  const std::string arch = "--gpu-architecture=sm_" + std::to_string(sm);
   const char* opts[] = {arch.c_str(), "--std=c++17", "--extra-device-vectorization"};
   const nvrtcResult r = nvrtcCompileProgram(prog, int(sizeof(opts) / sizeof(opts[0])), opts);
   if (r != NVRTC_SUCCESS) {
@@ -86,6 +87,7 @@ std::vector<char> compile(const Context& ctx, const std::string& source) {
     nvrtcGetProgramLogSize(prog, &n);
     std::string log(n, '\0');
     if (n) nvrtcGetProgramLog(prog, log.data());
+    while (!log.empty() && log.back() == '\0') log.pop_back();  // the size counts the terminator
     TRTORCH_ERROR("NVRTC could not compile a generated kernel (", nvrtcGetErrorString(r), ", ", arch, "):\n", log,
                   "\nsource:\n", numbered(source));
   }
@@ -96,15 +98,13 @@ std::vector<char> compile(const Context& ctx, const std::string& source) {
   return cubin;
 }
 
-}  // namespace
-
 CUfunction rtc_function(const Context& ctx, const std::string& source, const std::string& name) {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   const auto key = std::make_pair(ctx.device(), source);
   auto it = c.modules.find(key);
   if (it == c.modules.end()) {
-    const std::vector<char> cubin = compile(ctx, source);
+    const std::vector<char> cubin = rtc_compile(source, ctx.props().major * 10 + ctx.props().minor);
     ++c.compiles;
     // The runtime API made the device's primary context current (Context's constructor); the
     // module loads into it, where the runtime's streams run.

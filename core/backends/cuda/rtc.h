@@ -11,10 +11,15 @@
 #include <cuda_runtime.h>
 
 #include <string>
+#include <vector>
 
 namespace trtorch::backends::cuda {
 
 class Context;
+
+// `source` compiled by NVRTC into a cubin for sm_<sm> (e.g. 90); needs no GPU. A compile error
+// throws trtorch::Error with NVRTC's log and the numbered source.
+std::vector<char> rtc_compile(const std::string& source, int sm);
 
 // The kernel `name` (declared extern "C") of `source`, compiled for ctx's device. A compile error
 // throws trtorch::Error with NVRTC's log and the numbered source.

@@ -581,6 +581,42 @@ void CudaExecutor::profile(const std::vector<const void*>& in, const std::vector
   TRTORCH_LOG(kWarning, os.str());
 }
 
+namespace {
+
+// Replaces every edge of `g` that lets its downstream kernel start before the upstream one has
+// finished (programmatic dependent launch, which library kernels may request: such an edge orders
+// a kernel only after the one launched just before it, and a kernel that reads, before its
+// grid-dependency wait, a tensor written earlier can read it too soon) by a full dependency.
+// Returns how many edges changed, or -1 with `err` set.
+int make_edges_full(cudaGraph_t g, std::string* err) {
+  size_t n = 0;
+  cudaError_t e = cudaGraphGetEdges(g, nullptr, nullptr, nullptr, &n);
+  if (e != cudaSuccess) {
+    *err = str_cat("cudaGraphGetEdges: ", cudaGetErrorString(e));
+    return -1;
+  }
+  std::vector<cudaGraphNode_t> from(n), to(n);
+  std::vector<cudaGraphEdgeData> data(n);
+  if (n > 0 && (e = cudaGraphGetEdges(g, from.data(), to.data(), data.data(), &n)) != cudaSuccess) {
+    *err = str_cat("cudaGraphGetEdges: ", cudaGetErrorString(e));
+    return -1;
+  }
+  int changed = 0;
+  const cudaGraphEdgeData full{};  // from_port 0: the upstream node's completion; type default
+  for (size_t i = 0; i < n; ++i) {
+    if (data[i].type == cudaGraphDependencyTypeDefault && data[i].from_port == cudaGraphKernelNodePortDefault) continue;
+    if ((e = cudaGraphRemoveDependencies(g, &from[i], &to[i], &data[i], 1)) != cudaSuccess ||
+        (e = cudaGraphAddDependencies(g, &from[i], &to[i], &full, 1)) != cudaSuccess) {
+      *err = str_cat("making a programmatic dependency a full one: ", cudaGetErrorString(e));
+      return -1;
+    }
+    ++changed;
+  }
+  return changed;
+}
+
+}  // namespace
+
 void CudaExecutor::execute(const std::vector<const void*>& inputs, const std::vector<plan::Shape>&,
                            const std::vector<void*>& outputs, void* workspace, void* stream_ptr) {
   cudaStream_t stream = static_cast<cudaStream_t>(stream_ptr);
@@ -630,6 +666,19 @@ void CudaExecutor::execute(const std::vector<const void*>& inputs, const std::ve
       throw;
     }
     TRTORCH_CUDA_CHECK(cudaStreamEndCapture(cs, &graph));
+    const char* pdl = std::getenv("TRTORCH_GRAPH_PDL");
+    if (!(pdl && std::string(pdl) == "1")) {
+      std::string err;
+      const int n = make_edges_full(graph, &err);
+      if (n < 0) {
+        cudaGraphDestroy(graph);
+        TRTORCH_LOG(kWarning, "CUDA graph of this engine: ", err, "; the engine runs with eager launches");
+        use_graph_ = false;
+        launch_all(inputs, outputs, ws, stream);
+        return;
+      }
+      if (n > 0) TRTORCH_LOG(kInfo, "CUDA graph: ", n, " programmatic (PDL) dependencies made full dependencies");
+    }
     TRTORCH_CUDA_CHECK(cudaGraphInstantiate(&graph_exec_, graph, 0));
     cudaGraphDestroy(graph);
     graph_workspace_ = ws;

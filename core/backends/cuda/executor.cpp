@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <cmath>
+#include <set>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -601,15 +602,23 @@ int make_edges_full(cudaGraph_t g, std::string* err) {
     *err = str_cat("cudaGraphGetEdges: ", cudaGetErrorString(e));
     return -1;
   }
+  auto is_full = [](const cudaGraphEdgeData& d) {
+    return d.type == cudaGraphDependencyTypeDefault && d.from_port == cudaGraphKernelNodePortDefault;
+  };
+  std::set<std::pair<cudaGraphNode_t, cudaGraphNode_t>> full_edges;
+  for (size_t i = 0; i < n; ++i)
+    if (is_full(data[i])) full_edges.insert({from[i], to[i]});
   int changed = 0;
   const cudaGraphEdgeData full{};  // from_port 0: the upstream node's completion; type default
   for (size_t i = 0; i < n; ++i) {
-    if (data[i].type == cudaGraphDependencyTypeDefault && data[i].from_port == cudaGraphKernelNodePortDefault) continue;
+    if (is_full(data[i])) continue;
     if ((e = cudaGraphRemoveDependencies(g, &from[i], &to[i], &data[i], 1)) != cudaSuccess ||
-        (e = cudaGraphAddDependencies(g, &from[i], &to[i], &full, 1)) != cudaSuccess) {
+        (!full_edges.count({from[i], to[i]}) &&
+         (e = cudaGraphAddDependencies(g, &from[i], &to[i], &full, 1)) != cudaSuccess)) {
       *err = str_cat("making a programmatic dependency a full one: ", cudaGetErrorString(e));
       return -1;
     }
+    full_edges.insert({from[i], to[i]});
     ++changed;
   }
   return changed;

@@ -277,20 +277,24 @@ TEST(CudaPointwiseDirect, FusedChainBeatsSeparateKernels) {
   std::map<const Value*, cu::DeviceBuffer> dev;
   for (auto& [val, t] : host) dev[val] = upload(t);
   // Unfused: one kernel per node, intermediates in their own buffers.
+  // Row-major kernel arguments of node n, and its input pointers (from `dev`).
+  auto args_of = [&](Node* n, std::vector<const void*>* ptrs) {
+    cu::KernelArgs args{ctx(), *n, {}, {}, {}, nullptr, nullptr};
+    for (Value* in : n->inputs) {
+      args.inputs.push_back(cu::TensorDesc{dt, in->type.static_shape(), cu::Layout::kRowMajor});
+      args.constants.push_back(nullptr);
+      ptrs->push_back(dev[in].get());
+    }
+    args.outputs = {cu::TensorDesc{dt, n->outputs[0]->type.static_shape(), cu::Layout::kRowMajor}};
+    return args;
+  };
   std::vector<std::unique_ptr<cu::Kernel>> kernels;
   std::vector<std::vector<const void*>> ins;
   std::vector<void*> outs;
   for (Node* n : g.nodes()) {
-    cu::KernelArgs args{ctx(), *n, {}, {}, {}, nullptr, nullptr};
     std::vector<const void*> p;
-    for (Value* in : n->inputs) {
-      args.inputs.push_back(cu::TensorDesc{dt, in->type.static_shape(), cu::Layout::kRowMajor});
-      args.constants.push_back(nullptr);
-      p.push_back(dev[in].get());
-    }
-    const Shape os = n->outputs[0]->type.static_shape();
-    args.outputs = {cu::TensorDesc{dt, os, cu::Layout::kRowMajor}};
-    dev[n->outputs[0]] = cu::DeviceBuffer(size_t(numel_of(os)) * dtype_size(dt));
+    const cu::KernelArgs args = args_of(n, &p);
+    dev[n->outputs[0]] = cu::DeviceBuffer(size_t(numel_of(args.outputs[0].shape)) * dtype_size(dt));
     kernels.push_back(n->op == OpKind::Unary ? cu::make_Unary(args) : cu::make_Binary(args));
     ins.push_back(p);
     outs.push_back(dev[n->outputs[0]].get());
@@ -306,15 +310,8 @@ TEST(CudaPointwiseDirect, FusedChainBeatsSeparateKernels) {
     if (n->op == OpKind::Pointwise) pw = n;
   ASSERT_NE(pw, nullptr);
   ASSERT_EQ(pw->inputs.size(), 4u);
-  cu::KernelArgs args{ctx(), *pw, {}, {}, {}, nullptr, nullptr};
   std::vector<const void*> pin;
-  for (Value* in : pw->inputs) {
-    args.inputs.push_back(cu::TensorDesc{dt, in->type.static_shape(), cu::Layout::kRowMajor});
-    args.constants.push_back(nullptr);
-    pin.push_back(dev[in].get());
-  }
-  args.outputs = {cu::TensorDesc{dt, xs, cu::Layout::kRowMajor}};
-  auto fused_kernel = cu::make_Pointwise(args);
+  auto fused_kernel = cu::make_Pointwise(args_of(pw, &pin));
   cu::DeviceBuffer fused_out(size_t(numel_of(xs)) * dtype_size(dt));
   auto fused = [&] { fused_kernel->launch(pin, {fused_out.get()}, nullptr, st); };
 

@@ -77,6 +77,12 @@ class CudaExecutor : public plan::Executor {
   // compared with them; false (graph dropped, eager launches from then on) when a replay differs.
   // The outputs hold the eager result either way.
   bool verify_graph(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream);
+  // Copies the inputs into their staging buffers and launches the captured graph.
+  void replay(const std::vector<const void*>& in, char* ws, cudaStream_t stream);
+  // A step's name in debugging logs.
+  static std::string step_name(const Step& st);
+  // Destroys the captured graph (if any) and switches to eager launches, logging `why`.
+  void drop_graph(const std::string& why);
 
   std::shared_ptr<const plan::Engine> engine_;
   std::shared_ptr<Context> ctx_;

@@ -477,6 +477,9 @@ bool has_non_finite(const void* p, const TensorDesc& d, cudaStream_t stream) {
 
 }  // namespace
 
+// A step's name in debugging logs: its node's, or "layout change" for one the executor inserted.
+std::string CudaExecutor::step_name(const Step& st) { return st.node ? st.node->name() : std::string("layout change"); }
+
 void CudaExecutor::check_steps(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws,
                                cudaStream_t stream) {
   std::vector<const void*> ins;
@@ -492,14 +495,10 @@ void CudaExecutor::check_steps(const std::vector<const void*>& in, const std::ve
     ++checked;
     if (!why.empty()) {
       ++differ;
-      TRTORCH_LOG(kWarning, "TRTORCH_CHECK_STEPS: step ", i, " (", st.node ? st.node->name() : std::string("layout change"),
+      TRTORCH_LOG(kWarning, "TRTORCH_CHECK_STEPS: step ", i, " (", step_name(st),
                   ": ", st.kernel->describe(), ") ", why);
     }
   }
-  for (const auto& fc : final_copies_)
-    TRTORCH_CUDA_CHECK(cudaMemcpyAsync(out[size_t(fc.output)], resolve(fc.value, in, out, ws),
-                                       descs_[size_t(fc.value)].bytes(), cudaMemcpyDeviceToDevice, stream));
-  TRTORCH_CUDA_CHECK(cudaStreamSynchronize(stream));
   TRTORCH_LOG(kWarning, "TRTORCH_CHECK_STEPS: ", checked, " steps ran, ", differ, " differ from their check");
 }
 
@@ -520,7 +519,7 @@ void CudaExecutor::check_non_finite(const std::vector<const void*>& in, const st
     st.kernel->launch(ins, outs, ws + st.scratch_offset, stream);
     for (size_t k = 0; k < st.out.size(); ++k)
       if (inputs_finite && has_non_finite(outs[k], descs_[size_t(st.out[k])], stream)) {
-        TRTORCH_LOG(kWarning, "TRTORCH_CHECK_NAN: step ", i, " (", st.node ? st.node->name() : std::string("layout change"),
+        TRTORCH_LOG(kWarning, "TRTORCH_CHECK_NAN: step ", i, " (", step_name(st),
                     st.node ? " at " + st.node->source : std::string(), ") made a NaN/Inf from finite inputs: ",
                     st.kernel->describe());
         return;
@@ -681,8 +680,7 @@ void CudaExecutor::execute(const std::vector<const void*>& inputs, const std::ve
       const int n = make_edges_full(graph, &err);
       if (n < 0) {
         cudaGraphDestroy(graph);
-        TRTORCH_LOG(kWarning, "CUDA graph of this engine: ", err, "; the engine runs with eager launches");
-        use_graph_ = false;
+        drop_graph(err);
         launch_all(inputs, outputs, ws, stream);
         return;
       }
@@ -694,10 +692,7 @@ void CudaExecutor::execute(const std::vector<const void*>& inputs, const std::ve
     verify_graph(inputs, outputs, ws, stream);  // the outputs hold this call's result
     return;
   }
-  for (size_t i = 0; i < inputs.size(); ++i)
-    TRTORCH_CUDA_CHECK(cudaMemcpyAsync(ws + input_stage_[i], inputs[i], bytes_of(g.inputs()[i]),
-                                       cudaMemcpyDeviceToDevice, stream));
-  TRTORCH_CUDA_CHECK(cudaGraphLaunch(graph_exec_, stream));
+  replay(inputs, ws, stream);
   for (size_t k = 0; k < outputs.size(); ++k)
     TRTORCH_CUDA_CHECK(cudaMemcpyAsync(outputs[k], ws + output_stage_[k], bytes_of(g.outputs()[k]),
                                        cudaMemcpyDeviceToDevice, stream));
@@ -721,10 +716,7 @@ bool CudaExecutor::verify_graph(const std::vector<const void*>& inputs, const st
   const bool poison = fault && std::string(fault) == "1";
   std::string why;
   for (int rep = 0; rep < 2 && why.empty(); ++rep) {
-    for (size_t i = 0; i < inputs.size(); ++i)
-      TRTORCH_CUDA_CHECK(cudaMemcpyAsync(ws + input_stage_[i], inputs[i], descs_[size_t(g.inputs()[i]->id)].bytes(),
-                                         cudaMemcpyDeviceToDevice, stream));
-    TRTORCH_CUDA_CHECK(cudaGraphLaunch(graph_exec_, stream));
+    replay(inputs, ws, stream);
     for (size_t k = 0; k < outputs.size() && why.empty(); ++k) {
       if (poison)
         TRTORCH_CUDA_CHECK(cudaMemsetAsync(ws + output_stage_[k], 0xff, eager[k].nbytes(), stream));
@@ -749,12 +741,24 @@ bool CudaExecutor::verify_graph(const std::vector<const void*>& inputs, const st
     }
   }
   if (why.empty()) return true;
+  drop_graph(why);
+  return false;
+}
+
+void CudaExecutor::replay(const std::vector<const void*>& inputs, char* ws, cudaStream_t stream) {
+  const ir::Graph& g = *engine_->graph;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    TRTORCH_CUDA_CHECK(cudaMemcpyAsync(ws + input_stage_[i], inputs[i], descs_[size_t(g.inputs()[i]->id)].bytes(),
+                                       cudaMemcpyDeviceToDevice, stream));
+  TRTORCH_CUDA_CHECK(cudaGraphLaunch(graph_exec_, stream));
+}
+
+void CudaExecutor::drop_graph(const std::string& why) {
   TRTORCH_LOG(kWarning, "CUDA graph of this engine: ", why, "; the engine runs with eager launches");
-  cudaGraphExecDestroy(graph_exec_);
+  if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
   graph_exec_ = nullptr;
   graph_workspace_ = nullptr;
   use_graph_ = false;
-  return false;
 }
 
 std::vector<uint8_t> CudaExecutor::tactic_data() const {

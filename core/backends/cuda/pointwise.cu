@@ -170,9 +170,9 @@ class PointwiseKernel : public Kernel {
         vec_ = v;
         break;
       }
-    source_ = pointwise_source(attrs_, dtype_, n_in_, c_, n_, vec_);
-    fn_vec_ = rtc_function(a.ctx, source_, "trtorch_pointwise_vec");
-    fn_1_ = vec_ > 1 ? rtc_function(a.ctx, source_, "trtorch_pointwise_1") : fn_vec_;
+    const std::string source = pointwise_source(attrs_, dtype_, n_in_, c_, n_, vec_);
+    fn_vec_ = rtc_function(a.ctx, source, "trtorch_pointwise_vec");
+    fn_1_ = vec_ > 1 ? rtc_function(a.ctx, source, "trtorch_pointwise_1") : fn_vec_;
   }
 
   void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
@@ -232,7 +232,6 @@ class PointwiseKernel : public Kernel {
   int n_in_ = 0;
   int vec_ = 1;
   CoalescedDims c_;
-  std::string source_;
   CUfunction fn_vec_ = nullptr, fn_1_ = nullptr;
 };
 

@@ -5,7 +5,6 @@
 #include <map>
 #include <mutex>
 #include <sstream>
-#include <tuple>
 #include <vector>
 
 #include "core/backends/cuda/context.h"

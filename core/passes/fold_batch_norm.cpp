@@ -3,7 +3,8 @@
 // Conditions (the fusion safety list): weights, bias and BatchNorm parameters are Constant
 // outputs; the conv/linear output has the BatchNorm as its only user and is not a graph output;
 // the BatchNorm channel dim (1) is the output-feature dim (always for Conv2d, rank-2 output for
-// Linear). FP16/BF16 parameters are folded in FP32 (double here) and rounded once.
+// Linear). FP16/BF16 parameters are folded in FP32 (double here) and rounded once; a Conv2d's
+// folded bias stays FP32.
 #include <cmath>
 
 #include "core/passes/passes.h"
@@ -66,7 +67,10 @@ bool fold_one(ir::Graph& g, ir::Node* bn) {
   const ir::DType dt = w->dtype;
   ir::Value* new_w = g.insert_before(layer, ir::OpKind::Constant, ir::ConstantAttrs{from_double(dt, w->shape, W)}, {},
                                      layer->source)->outputs[0];
-  ir::Value* new_b = g.insert_before(layer, ir::OpKind::Constant, ir::ConstantAttrs{from_double(dt, {K}, B)}, {},
+  // A convolution keeps its folded bias in FP32 (its epilogue adds in FP32); a Linear's bias has
+  // its weight's dtype.
+  const ir::DType bias_dt = layer->op == ir::OpKind::Conv2d ? ir::DType::kFloat32 : dt;
+  ir::Value* new_b = g.insert_before(layer, ir::OpKind::Constant, ir::ConstantAttrs{from_double(bias_dt, {K}, B)}, {},
                                      layer->source)->outputs[0];
   ir::Node* fused = g.insert_before(layer, layer->op, layer->attrs, {layer->inputs[0], new_w, new_b},
                                     layer->source.empty() ? bn->source : layer->source);

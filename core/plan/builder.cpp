@@ -9,6 +9,22 @@
 
 namespace trtorch::plan {
 
+namespace {
+
+// Whether every use of `v` is as the bias of a Conv2d (input 2 of a node with x, w, bias).
+bool only_conv_bias(const ir::Graph& g, const ir::Value* v) {
+  if (v->users.empty() || g.is_output(v)) return false;
+  for (const ir::Node* u : v->users) {
+    if (u->op != ir::OpKind::Conv2d) return false;
+    const size_t n_main = u->inputs.size() - (u->attr<ir::Conv2dAttrs>().has_residual ? 1 : 0);
+    for (size_t i = 0; i < u->inputs.size(); ++i)
+      if (u->inputs[i] == v && !(n_main == 3 && i == 2)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 void assign_precision(ir::Graph& g, ir::DType precision) {
   TRTORCH_EXPECT(ir::is_floating(precision), "op_precision must be a floating-point type, got ",
                  ir::dtype_name(precision));
@@ -18,7 +34,9 @@ void assign_precision(ir::Graph& g, ir::DType precision) {
   for (ir::Node* n : g.nodes()) {
     if (n->op == ir::OpKind::Constant) {
       auto& c = n->attr<ir::ConstantAttrs>();
-      if (c.value.dtype == ir::DType::kFloat32) c.value = c.value.to(precision);
+      // Convolution biases (folded BatchNorm shifts) stay FP32: the epilogue adds them in FP32,
+      // so the output is rounded once instead of after a rounded bias.
+      if (c.value.dtype == ir::DType::kFloat32 && !only_conv_bias(g, n->outputs[0])) c.value = c.value.to(precision);
     } else if (n->op == ir::OpKind::Cast) {
       auto& c = n->attr<ir::CastAttrs>();
       if (c.to == ir::DType::kFloat32) c.to = precision;

@@ -27,7 +27,8 @@ struct BuildConfig {
 };
 
 // Converts every floating-point tensor of the graph (inputs, constants, casts) to `precision`
-// and re-infers types. Weights are rounded once, from FP32.
+// and re-infers types. Weights are rounded once, from FP32. A constant used only as a Conv2d
+// bias stays FP32: the convolution epilogue adds it in FP32.
 void assign_precision(ir::Graph& g, ir::DType precision);
 
 Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,

@@ -47,6 +47,7 @@ struct ConvCase {
   UnaryKind act = UnaryKind::kRelu;
   double alpha = 0, beta = 0;
   bool bias_constant = true;  // false: the bias is an engine input (read at launch)
+  bool fp32_bias = false;     // an FP32 bias in an FP16/BF16 convolution (a folded BatchNorm shift)
 };
 
 ConvCase conv(std::string name, int64_t N, int64_t C, int64_t HW, int64_t K, int64_t RS, int64_t stride, int64_t pad,
@@ -108,7 +109,8 @@ std::unique_ptr<Problem> make_problem(const ConvCase& c, Config cfg) {
   uint32_t seed = uint32_t(std::hash<std::string>()(c.name) & 0xffffff);
   p->x = random_uniform(t, p->x_shape, seed + 1);
   p->w = random_uniform(t, p->w_shape, seed + 2, 1.0 / std::sqrt(double(Cg * c.R * c.S)));
-  p->b = random_uniform(t, {c.K}, seed + 3, 0.5);
+  const DType bt = c.fp32_bias ? DType::kFloat32 : t;
+  p->b = random_uniform(bt, {c.K}, seed + 3, 0.5);
   p->r = random_uniform(t, p->y_shape, seed + 4);
 
   Conv2dAttrs plain;
@@ -145,7 +147,7 @@ std::unique_ptr<Problem> make_problem(const ConvCase& c, Config cfg) {
   std::vector<Value*> ins{x, p->g.add_constant(p->w)};
   p->constants = {nullptr, &p->w};
   if (c.bias) {
-    ins.push_back(c.bias_constant ? p->g.add_constant(p->b) : p->g.add_input(TensorType::fixed(t, {c.K}), "bias"));
+    ins.push_back(c.bias_constant ? p->g.add_constant(p->b) : p->g.add_input(TensorType::fixed(bt, {c.K}), "bias"));
     p->constants.push_back(c.bias_constant ? &p->b : nullptr);
   }
   if (c.residual) {
@@ -158,7 +160,7 @@ std::unique_ptr<Problem> make_problem(const ConvCase& c, Config cfg) {
 
   const Layout l = cfg.layout;
   p->in_desc = {TensorDesc{t, p->x_shape, l}, TensorDesc{t, p->w_shape, Layout::kRowMajor}};
-  if (c.bias) p->in_desc.push_back(TensorDesc{t, {c.K}, Layout::kRowMajor});
+  if (c.bias) p->in_desc.push_back(TensorDesc{bt, {c.K}, Layout::kRowMajor});
   if (c.residual) p->in_desc.push_back(TensorDesc{t, p->y_shape, l});
   p->out_desc = {TensorDesc{t, p->y_shape, l}};
 
@@ -363,6 +365,25 @@ TEST(CudaConv, BiasFromInput) {
   for (Config cfg : {kF32Nchw, kF16Nhwc}) check_case(c, cfg);
   ConvCase hs = with_act(c, UnaryKind::kHardSwish);  // bias in cuDNN, activation in the epilogue kernel
   check_case(hs, kF16Nhwc);
+}
+
+// An FP32 bias in FP16/BF16 convolutions (assign_precision keeps folded BatchNorm shifts in
+// FP32), as a constant and as an input, fused into cuDNN (relu) or beside an activation left to
+// the epilogue kernel (hardswish).
+TEST(CudaConv, Float32Bias) {
+  for (bool constant : {true, false}) {
+    ConvCase c = with_act(with_residual(conv(constant ? "3x3 p1 64->64 fp32 bias" : "3x3 p1 64->64 fp32 bias input", 8,
+                                             64, 14, 64, 3, 1, 1)),
+                          UnaryKind::kRelu);
+    c.fp32_bias = true;
+    c.bias_constant = constant;
+    for (Config cfg : {kF16Nhwc, kBf16Nhwc, kF16Nchw}) check_case(c, cfg);
+    check_case(with_act(c, UnaryKind::kHardSwish), kF16Nhwc);
+  }
+  ConvCase dw = with_act(conv("depthwise 3x3 p1 32->32 fp32 bias", 1, 32, 28, 32, 3, 1, 1, 1, 32), UnaryKind::kClamp,
+                         0.0, 6.0);
+  dw.fp32_bias = true;
+  check_case(dw, kF16Nhwc);
 }
 
 // launch() records into a CUDA graph: no synchronization or allocation inside.

@@ -7,6 +7,7 @@
 
 #include "core/backends/reference/reference.h"
 #include "core/passes/passes.h"
+#include "core/plan/builder.h"
 #include "core/util/error.h"
 
 using namespace trtorch;
@@ -184,8 +185,76 @@ TEST(FoldBatchNorm, HalfWeightsFoldInFloatAndRoundOnce) {
   // weights and the conv output are. Each rounding is 2^-11 relative, so a few of them bound it.
   auto after = apply_and_compare(g, passes::fold_batch_norm, 4 * std::ldexp(1.0, -11));
   EXPECT_EQ(count_ops(*after, OpKind::BatchNorm), 0);
+  // The folded weights are FP16; the folded bias stays FP32 (the epilogue adds it in FP32).
   for (const Node* n : after->nodes())
-    if (n->op == OpKind::Constant) EXPECT_EQ(n->outputs[0]->type.dtype, DType::kFloat16);
+    if (n->op == OpKind::Conv2d) {
+      EXPECT_EQ(n->inputs[1]->type.dtype, DType::kFloat16);
+      EXPECT_EQ(n->inputs[2]->type.dtype, DType::kFloat32);
+    }
+}
+
+// assign_precision (the builder's step between its two pipeline runs)
+
+// In an FP16 engine a constant used only as a Conv2d bias stays FP32; weights, Linear biases and
+// a constant that is also used elsewhere become FP16.
+TEST(AssignPrecision, ConvBiasStaysFloat32) {
+  Graph g;
+  Value* x = g.add_input(TensorType::fixed(DType::kFloat32, {1, 4, 6, 6}), "x");
+  Value* c1 = conv(g, x, 4, 4, true, 1);
+  Value* shared = g.add_constant(random_tensor(DType::kFloat32, {4}, 3));
+  Conv2dAttrs a;
+  a.padding = {1, 1};
+  Value* c2 = g.add_node(OpKind::Conv2d, a, {c1, g.add_constant(random_tensor(DType::kFloat32, {4, 4, 3, 3}, 4)), shared})
+                  ->outputs[0];
+  Value* flat = g.add_node(OpKind::Reshape, ReshapeAttrs{{Dim::fixed(1), Dim::fixed(144)}}, {c2})->outputs[0];
+  Value* lin = g.add_node(OpKind::Linear, LinearAttrs{},
+                          {flat, g.add_constant(random_tensor(DType::kFloat32, {4, 144}, 5)),
+                           g.add_constant(random_tensor(DType::kFloat32, {4}, 6))})->outputs[0];
+  g.mark_output(g.add_node(OpKind::Binary, BinaryAttrs{BinaryKind::kMul}, {lin, shared})->outputs[0]);
+  auto before = g.clone();
+  plan::assign_precision(g, DType::kFloat16);
+  EXPECT_NO_THROW(verify(g));
+  const Node* convs[2] = {c1->producer, c2->producer};
+  EXPECT_EQ(convs[0]->inputs[1]->type.dtype, DType::kFloat16);
+  EXPECT_EQ(convs[0]->inputs[2]->type.dtype, DType::kFloat32);  // its own bias
+  EXPECT_EQ(convs[1]->inputs[2]->type.dtype, DType::kFloat16);  // also read by the Mul
+  EXPECT_EQ(lin->producer->inputs[2]->type.dtype, DType::kFloat16);
+  EXPECT_EQ(lin->type.dtype, DType::kFloat16);
+  // Numbers: the FP16 graph stays within FP16 rounding of the FP32 one.
+  auto in = random_inputs(*before, 7);
+  std::vector<HostTensor> in16{in[0].to(DType::kFloat16)};
+  auto y32 = ref::run(*before, in), y16 = ref::run(g, in16);
+  y16[0] = y16[0].to(DType::kFloat32);
+  EXPECT_LE(max_rel_diff(y32, y16), 0.02);
+}
+
+// A Conv2d whose bias is FP32 rounds once: y = fp16(x * w + b), with b not representable in
+// FP16. A bias rounded to FP16 first gives another result for some inputs, so the check can fail.
+TEST(AssignPrecision, Float32ConvBiasRoundsOnce) {
+  Graph g;
+  Value* x = g.add_input(TensorType::fixed(DType::kFloat16, {1, 1, 1, 64}), "x");
+  HostTensor w(DType::kFloat16, {1, 1, 1, 1}), b(DType::kFloat32, {1});
+  w.set(0, 0.375);
+  const double bias = 0.1 + std::ldexp(1.0, -16);
+  b.set(0, bias);
+  g.mark_output(g.add_node(OpKind::Conv2d, Conv2dAttrs{}, {x, g.add_constant(w), g.add_constant(b)})->outputs[0]);
+  EXPECT_NO_THROW(verify(g));
+  HostTensor in(DType::kFloat16, {1, 1, 1, 64});
+  for (int64_t i = 0; i < 64; ++i) in.set(i, std::ldexp(double(i) - 32.0, -16));  // x * w: fractions of an FP16 ulp of y
+  const HostTensor y = ref::run(g, {in})[0];
+  ASSERT_EQ(y.dtype, DType::kFloat16);
+  auto fp16 = [](double v) {
+    HostTensor t(DType::kFloat16, {1});
+    t.set(0, v);
+    return t.get(0);
+  };
+  int differs = 0;
+  for (int64_t i = 0; i < 64; ++i) {
+    const double exact = in.get(i) * 0.375;  // exact in FP32
+    EXPECT_EQ(y.get(i), fp16(exact + double(float(bias)))) << "element " << i;
+    differs += fp16(exact + double(float(bias))) != fp16(exact + fp16(bias));
+  }
+  EXPECT_GT(differs, 0) << "the inputs do not tell a rounded bias from an FP32 one";
 }
 
 TEST(FoldBatchNorm, RespectsTheSafetyConditions) {

@@ -105,6 +105,7 @@ struct ConvProblem {
   int64_t OH = 0, OW = 0;
   int64_t sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1, groups = 1;
   DType dtype = DType::kFloat32;
+  DType bias_dtype = DType::kFloat32;  // dtype, or FP32 (a bias kept in FP32 in an FP16/BF16 conv)
   Layout layout = Layout::kRowMajor;
   bool has_bias = false, has_residual = false, has_act = false;
   UnaryKind act = UnaryKind::kRelu;
@@ -117,7 +118,7 @@ struct ConvProblem {
     return str_cat("x=", N, "x", C, "x", H, "x", W, ";w=", K, "x", Cg, "x", R, "x", S, ";y=", OH, "x", OW, ";s=", sh,
                    ",", sw, ";p=", ph, ",", pw, ";d=", dh, ",", dw, ";g=", groups, ";t=", int(dtype),
                    ";l=", int(layout), ";b=", has_bias, ";r=", has_residual, ";a=", has_act ? int(act) : -1, ",", alpha,
-                   ",", beta);
+                   ",", beta, has_bias && bias_dtype != dtype ? str_cat(";bt=", int(bias_dtype)) : std::string());
   }
 };
 
@@ -536,6 +537,7 @@ CudnnConv2d::CudnnConv2d(const KernelArgs& args) : ctx_(args.ctx), where_(args.n
   p_.layout = x.layout;
   p_.has_residual = a.has_residual;
   p_.has_bias = args.inputs.size() - (a.has_residual ? 1 : 0) == 3;
+  p_.bias_dtype = p_.has_bias ? args.inputs[2].dtype : p_.dtype;
   p_.has_act = a.has_act;
   p_.act = a.act;
   p_.alpha = float(a.act_alpha);
@@ -544,8 +546,12 @@ CudnnConv2d::CudnnConv2d(const KernelArgs& args) : ctx_(args.ctx), where_(args.n
 
   TRTORCH_EXPECT(p_.dtype == DType::kFloat32 || p_.dtype == DType::kFloat16 || p_.dtype == DType::kBFloat16, "Conv2d ",
                  where_, ": cuDNN convolution supports float32, float16 and bfloat16, not ", ir::dtype_name(p_.dtype));
-  for (const TensorDesc& t : args.inputs)
-    TRTORCH_EXPECT(t.dtype == p_.dtype, "Conv2d ", where_, ": every input must be ", ir::dtype_name(p_.dtype));
+  for (size_t i = 0; i < args.inputs.size(); ++i) {
+    const bool bias = p_.has_bias && i == 2;
+    TRTORCH_EXPECT(args.inputs[i].dtype == p_.dtype || (bias && args.inputs[i].dtype == DType::kFloat32), "Conv2d ",
+                   where_, ": input ", i, " is ", ir::dtype_name(args.inputs[i].dtype), "; every input must be ",
+                   ir::dtype_name(p_.dtype), bias ? " (the bias may also be float32)" : "");
+  }
   TRTORCH_EXPECT(y.dtype == p_.dtype, "Conv2d ", where_, ": output must be ", ir::dtype_name(p_.dtype));
   TRTORCH_EXPECT(y.layout == p_.layout, "Conv2d ", where_, ": input and output layouts differ");
   TRTORCH_EXPECT(y.shape[0] == p_.N && y.shape[1] == p_.K, "Conv2d ", where_, ": output shape does not match");
@@ -591,8 +597,8 @@ CudnnConv2d::CudnnConv2d(const KernelArgs& args) : ctx_(args.ctx), where_(args.n
   if (p_.has_bias) {
     const ir::HostTensor* bc = args.constants.size() > 2 ? args.constants[2] : nullptr;
     if (bc) {
-      TRTORCH_EXPECT(bc->dtype == p_.dtype && bc->numel() == p_.K, "Conv2d ", where_, ": bias constant must be ",
-                     ir::dtype_name(p_.dtype), " [", p_.K, "]");
+      TRTORCH_EXPECT(bc->dtype == p_.bias_dtype && bc->numel() == p_.K, "Conv2d ", where_, ": bias constant must be ",
+                     ir::dtype_name(p_.bias_dtype), " [", p_.K, "]");
       b_packed_ = DeviceBuffer(bc->nbytes());
       TRTORCH_CUDA_CHECK(cudaMemcpy(b_packed_.get(), bc->data(), bc->nbytes(), cudaMemcpyHostToDevice));
       b_ptr_ = b_packed_.get();
@@ -651,7 +657,7 @@ bool CudnnConv2d::make_graph(const Fusion& f, std::shared_ptr<fe::graph::Graph>*
     auto B = g->tensor(Tensor_attributes()
                            .set_name("bias")
                            .set_uid(kUidB)
-                           .set_data_type(io)
+                           .set_data_type(fe_dtype(p_.bias_dtype))
                            .set_dim({1, p_.K, 1, 1})
                            .set_stride({p_.K, 1, 1, 1}));
     cur = g->pointwise(cur, B,
@@ -723,6 +729,7 @@ fe::error_t CudnnConv2d::run(fe::graph::Graph& g, int64_t plan, void* workspace,
   ep.channels = p_.K;
   ep.channel_stride = p_.layout == Layout::kNHWC ? 1 : p_.OH * p_.OW;
   ep.bias = p_.has_bias && !fusion_.bias ? bias_ : nullptr;
+  ep.bias_dtype = p_.bias_dtype;
   ep.residual = p_.has_residual && !fusion_.residual ? residual_ : nullptr;
   ep.has_act = p_.has_act && !fusion_.act;
   ep.act = p_.act;
@@ -809,8 +816,8 @@ void CudnnConv2d::choose_by_timing(const TacticOptions& timing) {
   }
   d.b_ptr = b_ptr_;
   if (p_.has_bias && !b_ptr_) {
-    d.b = DeviceBuffer(size_t(p_.K) * es);
-    launch_fill_random(d.b.get(), p_.dtype, p_.K, 3, s);
+    d.b = DeviceBuffer(size_t(p_.K) * ir::dtype_size(p_.bias_dtype));
+    launch_fill_random(d.b.get(), p_.bias_dtype, p_.K, 3, s);
     d.b_ptr = d.b.get();
   }
   if (p_.has_residual) {
@@ -1158,6 +1165,7 @@ ConvReference CudnnConv2d::reference_args(const void* x, const void* w, const vo
   ref.x = x;
   ref.w = w;
   ref.bias = bias;
+  ref.bias_dtype = p_.bias_dtype;
   ref.residual = residual;
   ref.y = y;
   ref.dtype = p_.dtype;

@@ -16,9 +16,9 @@ namespace {
 using ir::DType;
 using ir::UnaryKind;
 
-template <typename T>
+template <typename T, typename B>
 __global__ void conv_epilogue_kernel(T* __restrict__ y, int64_t n, int64_t channels, int64_t channel_stride,
-                                     const T* __restrict__ bias, const T* __restrict__ residual, bool has_act,
+                                     const B* __restrict__ bias, const T* __restrict__ residual, bool has_act,
                                      UnaryKind act, float alpha, float beta) {
   const int64_t step = int64_t(gridDim.x) * blockDim.x;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) {
@@ -55,12 +55,18 @@ unsigned grid_for(int64_t n) {
   return unsigned(std::min<int64_t>(blocks_for(n, kThreads), int64_t(1) << 16));
 }
 
-template <typename T>
-void epilogue_as(const ConvEpilogue& e, cudaStream_t stream) {
-  conv_epilogue_kernel<T><<<grid_for(e.numel), kThreads, 0, stream>>>(
-      static_cast<T*>(e.y), e.numel, e.channels, e.channel_stride, static_cast<const T*>(e.bias),
+template <typename T, typename B>
+void epilogue_with_bias(const ConvEpilogue& e, cudaStream_t stream) {
+  conv_epilogue_kernel<T, B><<<grid_for(e.numel), kThreads, 0, stream>>>(
+      static_cast<T*>(e.y), e.numel, e.channels, e.channel_stride, static_cast<const B*>(e.bias),
       static_cast<const T*>(e.residual), e.has_act, e.act, e.alpha, e.beta);
   TRTORCH_CUDA_CHECK_LAUNCH();
+}
+
+template <typename T>
+void epilogue_as(const ConvEpilogue& e, cudaStream_t stream) {
+  if (e.bias && e.bias_dtype != e.dtype) return epilogue_with_bias<T, float>(e, stream);
+  epilogue_with_bias<T, T>(e, stream);
 }
 
 template <typename T>
@@ -75,6 +81,8 @@ void launch_conv_epilogue(const ConvEpilogue& e, cudaStream_t stream) {
   TRTORCH_CHECK(e.channels > 0 && e.channel_stride > 0, "bad epilogue geometry");
   TRTORCH_CHECK(!e.has_act || size_t(e.act) < size_t(UnaryKind::kCount), "unknown activation ", int(e.act));
   if (e.numel == 0 || (!e.bias && !e.residual && !e.has_act)) return;
+  TRTORCH_CHECK(!e.bias || e.bias_dtype == e.dtype || e.bias_dtype == DType::kFloat32, "conv epilogue: a bias of ",
+                ir::dtype_name(e.bias_dtype), " on a ", ir::dtype_name(e.dtype), " output");
   switch (e.dtype) {
     case DType::kFloat32: return epilogue_as<float>(e, stream);
     case DType::kFloat16: return epilogue_as<__half>(e, stream);

@@ -16,8 +16,9 @@ namespace trtorch::backends::cuda {
 // In place on the convolution output y (dtype `dtype`, `numel` elements, K channels):
 //   y = act(y + bias[k] + residual)
 // with each stage optional (null bias / residual, has_act false). The channel of element i is
-// (i / channel_stride) % K: channel_stride = H*W for NCHW, 1 for NHWC. The bias is [K] in the
-// same dtype; the residual has y's shape and layout. Computed in FP32, rounded once.
+// (i / channel_stride) % K: channel_stride = H*W for NCHW, 1 for NHWC. The bias is [K] of
+// `bias_dtype` (y's dtype or float32); the residual has y's shape, layout and dtype. Computed in
+// FP32, rounded once.
 struct ConvEpilogue {
   void* y = nullptr;
   ir::DType dtype = ir::DType::kFloat32;
@@ -25,6 +26,7 @@ struct ConvEpilogue {
   int64_t channels = 1;
   int64_t channel_stride = 1;
   const void* bias = nullptr;
+  ir::DType bias_dtype = ir::DType::kFloat32;
   const void* residual = nullptr;
   bool has_act = false;
   ir::UnaryKind act = ir::UnaryKind::kRelu;

@@ -12,11 +12,11 @@ namespace {
 
 // One thread per output element, in logical (n, k, oh, ow) order whatever the layout: the
 // threads of a warp then share k, so every weight load is one broadcast.
-template <typename T>
+template <typename T, typename B>
 __global__ void conv_reference_kernel(ConvReference p) {
   const T* __restrict__ x = static_cast<const T*>(p.x);
   const T* __restrict__ w = static_cast<const T*>(p.w);
-  const T* __restrict__ bias = static_cast<const T*>(p.bias);
+  const B* __restrict__ bias = static_cast<const B*>(p.bias);
   const T* __restrict__ residual = static_cast<const T*>(p.residual);
   T* __restrict__ y = static_cast<T*>(p.y);
   // Element strides of x's channel and pixel, and of w's input channel and filter tap.
@@ -62,9 +62,15 @@ void launch_conv_reference(const ConvReference& p, cudaStream_t stream) {
   constexpr int kThreads = 256;
   // A grid-stride loop: enough blocks to fill the device several times over, no more.
   const unsigned blocks = unsigned(std::min<int64_t>(blocks_for(n, kThreads), int64_t(1) << 16));
+  TRTORCH_CHECK(!p.bias || p.bias_dtype == p.dtype || p.bias_dtype == ir::DType::kFloat32,
+                "conv reference: a bias of ", ir::dtype_name(p.bias_dtype), " in a ", ir::dtype_name(p.dtype),
+                " convolution");
   dispatch_float(p.dtype, "conv reference", [&](auto t) {
     using T = decltype(t);
-    conv_reference_kernel<T><<<blocks, kThreads, 0, stream>>>(p);
+    if (p.bias && p.bias_dtype != p.dtype)
+      conv_reference_kernel<T, float><<<blocks, kThreads, 0, stream>>>(p);
+    else
+      conv_reference_kernel<T, T><<<blocks, kThreads, 0, stream>>>(p);
     TRTORCH_CUDA_CHECK_LAUNCH();
   });
 }

@@ -21,7 +21,8 @@ namespace trtorch::backends::cuda {
 // has_act false), computed in FP32 and rounded once to `dtype`: the semantics of a cuDNN graph
 // with FP32 intermediates. x, y and the residual are [N, C|K, H, W] logical, stored NCHW or NHWC
 // (`nhwc`); w is [K, Cg, R, S] stored KCRS for NCHW and KRSC for NHWC (conv.cpp's packing); the
-// bias is [K]. Every tensor has `dtype` (float32, float16 or bfloat16).
+// bias is [K] of `bias_dtype` (`dtype` or float32). Every other tensor has `dtype` (float32,
+// float16 or bfloat16).
 struct ConvReference {
   const void* x = nullptr;
   const void* w = nullptr;
@@ -29,6 +30,7 @@ struct ConvReference {
   const void* residual = nullptr;
   void* y = nullptr;
   ir::DType dtype = ir::DType::kFloat32;
+  ir::DType bias_dtype = ir::DType::kFloat32;
   bool nhwc = false;
   int64_t N = 0, C = 0, H = 0, W = 0;
   int64_t K = 0, Cg = 0, R = 0, S = 0;

@@ -29,6 +29,10 @@ void assign_precision(ir::Graph& g, ir::DType precision) {
   TRTORCH_EXPECT(ir::is_floating(precision), "op_precision must be a floating-point type, got ",
                  ir::dtype_name(precision));
   if (precision == ir::DType::kFloat32) return;
+  // Debugging switch: TRTORCH_CONV_BIAS_LOW=1 gives Conv2d biases the engine precision too (the
+  // behaviour before FP32 biases), for comparisons.
+  const char* low = std::getenv("TRTORCH_CONV_BIAS_LOW");
+  const bool keep_fp32_bias = !(low && std::string(low) == "1");
   for (ir::Value* v : g.inputs())
     if (v->type.dtype == ir::DType::kFloat32) v->type.dtype = precision;
   for (ir::Node* n : g.nodes()) {
@@ -36,7 +40,8 @@ void assign_precision(ir::Graph& g, ir::DType precision) {
       auto& c = n->attr<ir::ConstantAttrs>();
       // Convolution biases (folded BatchNorm shifts) stay FP32: the epilogue adds them in FP32,
       // so the output is rounded once instead of after a rounded bias.
-      if (c.value.dtype == ir::DType::kFloat32 && !only_conv_bias(g, n->outputs[0])) c.value = c.value.to(precision);
+      if (c.value.dtype == ir::DType::kFloat32 && !(keep_fp32_bias && only_conv_bias(g, n->outputs[0])))
+        c.value = c.value.to(precision);
     } else if (n->op == ir::OpKind::Cast) {
       auto& c = n->attr<ir::CastAttrs>();
       if (c.to == ir::DType::kFloat32) c.to = precision;

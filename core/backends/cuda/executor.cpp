@@ -11,7 +11,9 @@
 // them (fixed shapes): inputs are copied into staging buffers, the graph is launched, and the
 // outputs are copied out.
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <fstream>
 #include <cmath>
 #include <set>
@@ -197,6 +199,7 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
   // ---- kernels ----
   TacticOptions default_timing;
   constexpr int kAny = -1;
+  std::vector<std::pair<double, size_t>> kernel_seconds;  // (seconds to make, step index)
   for (size_t i = 0; i < nodes.size(); ++i) {
     const ir::Node& n = *nodes[i];
     if (n.op == ir::OpKind::Constant) continue;
@@ -287,6 +290,7 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
     // An alias reads its (possibly layout-changed) input.
     if (n.op == ir::OpKind::Identity || n.op == ir::OpKind::Reshape) slots_[size_t(o->id)] = {Slot::kAlias, step.in[0]};
     std::unique_ptr<Kernel> k;
+    const auto t_kernel = std::chrono::steady_clock::now();
     if (build) {
       // A TF32 build may choose other tactics: its cache entries are its own.
       std::string key = node_key(*ctx_, n, args.inputs) + (build->timing.allow_tf32 ? ";tf32" : "");
@@ -322,9 +326,22 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
     }
     step.kernel = std::move(k);
     step.tactic_index = int(i);
-    if (step.kernel) TRTORCH_LOG(kDebug, "node ", i, " ", n.name(), ": ", step.kernel->describe());
+    const double kernel_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_kernel).count();
+    if (step.kernel) {
+      TRTORCH_LOG(kDebug, "node ", i, " ", n.name(), ": ", step.kernel->describe(), " (made in ", kernel_s, " s)");
+      kernel_seconds.push_back({kernel_s, steps_.size()});
+    }
     steps_.push_back(std::move(step));
   }
+  // Where the build's time went: the kernels that took longest to make (tactic timing, cuDNN's
+  // runtime compilation, NVRTC).
+  std::sort(kernel_seconds.begin(), kernel_seconds.end(), std::greater<>());
+  double kernels_total = 0;
+  for (const auto& ks : kernel_seconds) kernels_total += ks.first;
+  std::ostringstream slowest;
+  for (size_t r = 0; r < kernel_seconds.size() && r < 5; ++r)
+    slowest << "\n  " << kernel_seconds[r].first << " s  " << steps_[kernel_seconds[r].second].kernel->describe();
+  TRTORCH_LOG(kInfo, "CUDA engine: kernels made in ", kernels_total, " s; the slowest:", slowest.str());
   tactics_.assign(nodes.size(), "");
   for (const Step& st : steps_)
     if (st.node && st.kernel) tactics_[size_t(st.tactic_index)] = st.kernel->tactic();

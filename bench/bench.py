@@ -185,6 +185,10 @@ def run_config(model_name, batch, prec, args):
         for seed in range(1, 1 + args.error_draws):
             xd = make_inputs(model_name, batch, seed)
             draws.append(([x.to(dtype) if x.is_floating_point() else x for x in xd], first_tensor(model(*xd)).float()))
+    # trtorch compiles an FP32 TorchScript module on the CPU (as a user would hand it over) and
+    # converts the weights itself; the weights are the eager model's, copied before `to(dtype)`,
+    # which converts the model in place (a copy taken after it had FP16-rounded weights).
+    model_cpu = cpu_fp32_copy(model_name, model)
     m = model.to(dtype)
     xs = draws[0][0]
     rows = []
@@ -202,10 +206,6 @@ def run_config(model_name, batch, prec, args):
         torch._dynamo.reset()
         c = torch.compile(m, mode="max-autotune")
         return c
-
-    # trtorch compiles an FP32 TorchScript module on the CPU (as a user would hand it over) and
-    # converts the weights itself; the weights are the eager model's.
-    model_cpu = cpu_fp32_copy(model_name, model)
 
     def trt(allow_tf32=False):
         if transformer:

@@ -46,7 +46,6 @@
 #include "core/backends/cuda/cudnn_frontend_include.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cfloat>
 #include <cmath>
@@ -56,7 +55,6 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <thread>
 #include <unordered_map>
 
 #include "core/backends/cuda/context.h"
@@ -1251,50 +1249,6 @@ std::string CudnnConv2d::self_check(const std::vector<const void*>& in, const st
 }
 
 }  // namespace
-
-void prepare_Conv2d(int device, const std::vector<const KernelArgs*>& nodes) {
-  std::vector<const KernelArgs*> todo;
-  for (const KernelArgs* a : nodes)
-    if (a && !a->tactic && a->node.op == ir::OpKind::Conv2d && !is_depthwise_nhwc(*a)) todo.push_back(a);
-  int threads = int(std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), 16));
-  if (const char* env = std::getenv("TRTORCH_BUILD_THREADS")) threads = std::max(1, std::atoi(env));
-  threads = int(std::min<size_t>(size_t(threads), todo.size()));
-  if (threads < 2) return;  // on one thread the kernels' own builds do the same work
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    if (cudaSetDevice(device) != cudaSuccess) return;
-    cudnnHandle_t handle = nullptr;  // one per thread: cuDNN handles are not shared between threads
-    if (cudnnCreate(&handle) != CUDNN_STATUS_SUCCESS) return;
-    for (size_t i; (i = next++) < todo.size();) {
-      try {
-        const KernelArgs& a = *todo[i];
-        int64_t w_channels = 0;
-        const ConvProblem p = problem_of(a, a.node.source, &w_channels);
-        const bool tf32 = p.dtype == DType::kFloat32 && a.timing && a.timing->allow_tf32;
-        const int64_t max_ws = a.timing ? int64_t(std::min<size_t>(a.timing->max_scratch_bytes, size_t(INT64_MAX)))
-                                        : std::numeric_limits<int64_t>::max();
-        // What choose_by_timing builds first: the most fused graph, and in FP32 the convolution
-        // alone, which competes with it on time.
-        const std::vector<Fusion> fusions = fusion_candidates(p);
-        std::vector<Fusion> warm{fusions.front()};
-        if (p.dtype == DType::kFloat32 && fusions.size() > 1) warm.push_back(fusions.back());
-        for (const Fusion& f : warm) {
-          std::shared_ptr<fe::graph::Graph> g;
-          std::string reason;
-          std::vector<std::pair<int64_t, EngineConfigId>> cands;
-          std::vector<std::string> why;
-          if (make_conv_graph(handle, p, f, &g, &reason)) build_candidates(*g, p.dtype, tf32, max_ws, &cands, &why);
-        }
-      } catch (const std::exception&) {
-        // The node's own build reports what is wrong with it.
-      }
-    }
-    cudnnDestroy(handle);
-  };
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) pool.emplace_back(work);
-  for (std::thread& t : pool) t.join();
-}
 
 std::unique_ptr<Kernel> make_Conv2d(const KernelArgs& args) {
   // Depthwise convolutions in NHWC: a direct kernel (cuDNN's NHWC depthwise engines measured

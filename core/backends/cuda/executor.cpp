@@ -200,13 +200,6 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
   TacticOptions default_timing;
   constexpr int kAny = -1;
   std::vector<std::pair<double, size_t>> kernel_seconds;  // (seconds to make, step index)
-  // Pass 1 places the steps and their layouts; pass 2 makes their kernels.
-  struct Pending {
-    size_t step;  // index in steps_
-    size_t node;  // index in nodes
-    KernelArgs args;
-  };
-  std::vector<Pending> pending;
   for (size_t i = 0; i < nodes.size(); ++i) {
     const ir::Node& n = *nodes[i];
     if (n.op == ir::OpKind::Constant) continue;
@@ -296,38 +289,11 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
     }
     // An alias reads its (possibly layout-changed) input.
     if (n.op == ir::OpKind::Identity || n.op == ir::OpKind::Reshape) slots_[size_t(o->id)] = {Slot::kAlias, step.in[0]};
-    pending.push_back(Pending{steps_.size(), i, std::move(args)});
-    steps_.push_back(std::move(step));
-  }
-  // The cache key of a node's tactic: a TF32 build may choose other tactics, its entries are its own.
-  auto cache_key = [&](const ir::Node& n, const KernelArgs& args) {
-    return node_key(*ctx_, n, args.inputs) + (build->timing.allow_tf32 ? ";tf32" : "");
-  };
-  if (build) {
-    // cuDNN compiles the kernels of many convolution engine configs at build time: on several
-    // threads first, for the nodes that will choose by timing.
-    std::vector<const KernelArgs*> to_prepare;
-    for (const Pending& pd : pending) {
-      if (nodes[pd.node]->op != ir::OpKind::Conv2d) continue;
-      if (build->cache) {
-        auto hit = build->cache->find(cache_key(*nodes[pd.node], pd.args));
-        if (hit != build->cache->end() && !hit->second.empty()) continue;
-      }
-      to_prepare.push_back(&pd.args);
-    }
-    const auto t_prepare = std::chrono::steady_clock::now();
-    prepare_Conv2d(ctx_->device(), to_prepare);
-    TRTORCH_LOG(kInfo, "CUDA engine: convolution engine configs of ", to_prepare.size(), " nodes prepared in ",
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - t_prepare).count(), " s");
-  }
-  for (Pending& pd : pending) {
-    const size_t i = pd.node;
-    const ir::Node& n = *nodes[i];
-    KernelArgs& args = pd.args;
     std::unique_ptr<Kernel> k;
     const auto t_kernel = std::chrono::steady_clock::now();
     if (build) {
-      const std::string key = cache_key(n, args);
+      // A TF32 build may choose other tactics: its cache entries are its own.
+      std::string key = node_key(*ctx_, n, args.inputs) + (build->timing.allow_tf32 ? ";tf32" : "");
       auto hit = build->cache ? build->cache->find(key) : std::map<std::string, std::string>::iterator();
       if (build->cache && hit != build->cache->end() && !hit->second.empty()) {
         args.tactic = &hit->second;
@@ -358,14 +324,14 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
         k = dispatch(args);
       }
     }
-    Step& step = steps_[pd.step];
     step.kernel = std::move(k);
     step.tactic_index = int(i);
     const double kernel_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_kernel).count();
     if (step.kernel) {
       TRTORCH_LOG(kDebug, "node ", i, " ", n.name(), ": ", step.kernel->describe(), " (made in ", kernel_s, " s)");
-      kernel_seconds.push_back({kernel_s, pd.step});
+      kernel_seconds.push_back({kernel_s, steps_.size()});
     }
+    steps_.push_back(std::move(step));
   }
   // Where the build's time went: the kernels that took longest to make (tactic timing, cuDNN's
   // runtime compilation, NVRTC).

@@ -80,14 +80,6 @@ class Kernel {
 #include "core/ir/ops.def"
 #undef TRTORCH_OP
 
-// Before the build makes the kernels of these nodes one by one (it times tactics alone on the
-// GPU), builds on several host threads the cuDNN engine configs that make_Conv2d will build and
-// time for each Conv2d among them, so that cuDNN's runtime compilation of their kernels runs in
-// parallel; the kernels' own builds then find them compiled. Nodes with a tactic and other ops
-// are skipped. TRTORCH_BUILD_THREADS=N sets the threads (default: the host's cores, at most 16;
-// 1 turns this off). Failures are left to the nodes' own builds.
-void prepare_Conv2d(int device, const std::vector<const KernelArgs*>& nodes);
-
 // The layout change of a 4-D activation (NCHW <-> NHWC), placed by the executor
 // (layout_change.cu). padded_channels > C (NCHW -> NHWC only) widens the result to that many
 // channels, the extra ones zero.

@@ -648,7 +648,7 @@ std::unique_ptr<Kernel> make_nhwc_pool(const KernelArgs& a) {
   return nullptr;
 }
 
-bool is_depthwise_nhwc(const KernelArgs& a) {
+std::unique_ptr<Kernel> make_depthwise_nhwc(const KernelArgs& a) {
   const auto& at = a.node.attr<ir::Conv2dAttrs>();
   const auto& xs = a.inputs[0].shape;
   const auto& ws = a.inputs[1].shape;
@@ -656,11 +656,7 @@ bool is_depthwise_nhwc(const KernelArgs& a) {
   const size_t n_main = a.inputs.size() - (at.has_residual ? 1 : 0);
   bool const_bias = n_main < 3 || a.constants[2];
   bool fits = a.outputs[0].numel() < (int64_t(1) << 31) && a.inputs[0].numel() < (int64_t(1) << 31);
-  return depthwise && a.inputs[0].layout == Layout::kNHWC && a.constants[1] && const_bias && fits;
-}
-
-std::unique_ptr<Kernel> make_depthwise_nhwc(const KernelArgs& a) {
-  if (!is_depthwise_nhwc(a)) return nullptr;
+  if (!depthwise || a.inputs[0].layout != Layout::kNHWC || !a.constants[1] || !const_bias || !fits) return nullptr;
   return std::make_unique<DepthwiseKernel>(a);
 }
 

@@ -14,7 +14,5 @@ std::unique_ptr<Kernel> make_nhwc_layout_change(const TensorDesc& from, Layout t
 std::unique_ptr<Kernel> make_nhwc_pool(const KernelArgs& a);
 // Depthwise Conv2d (groups == C == K) on NHWC with constant weights, epilogue fused.
 std::unique_ptr<Kernel> make_depthwise_nhwc(const KernelArgs& a);
-// Whether make_depthwise_nhwc takes the node.
-bool is_depthwise_nhwc(const KernelArgs& a);
 
 }  // namespace trtorch::backends::cuda

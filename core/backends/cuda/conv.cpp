@@ -419,153 +419,6 @@ std::string reason_lines(const std::vector<std::string>& reasons, const char* in
   return out;
 }
 
-// The convolution problem of a node's kernel arguments, checked; `*w_channels` is the weight's
-// channel count before the executor's channel padding (p.Cg after it).
-ConvProblem problem_of(const KernelArgs& args, const std::string& where, int64_t* w_channels) {
-  ConvProblem p;
-  const auto& a = args.node.attr<ir::Conv2dAttrs>();
-  TRTORCH_EXPECT(args.inputs.size() >= 2 && args.outputs.size() == 1, "Conv2d ", where,
-                 ": expected x, w [, b] [, residual]");
-  const TensorDesc& x = args.inputs[0];
-  const TensorDesc& w = args.inputs[1];
-  const TensorDesc& y = args.outputs[0];
-  TRTORCH_EXPECT(x.shape.size() == 4 && w.shape.size() == 4 && y.shape.size() == 4, "Conv2d ", where,
-                 ": x, w and output must be 4-D");
-  p.N = x.shape[0];
-  p.C = x.shape[1];
-  p.H = x.shape[2];
-  p.W = x.shape[3];
-  p.K = w.shape[0];
-  p.Cg = w.shape[1];
-  p.R = w.shape[2];
-  p.S = w.shape[3];
-  p.OH = y.shape[2];
-  p.OW = y.shape[3];
-  // The executor may widen a few-channel NHWC input with zero channels (cuDNN's tensor-core
-  // kernels want C % 4 == 0); the packed weights then get matching zero channels.
-  *w_channels = p.Cg;
-  if (a.groups == 1 && x.layout == Layout::kNHWC && p.C > p.Cg) p.Cg = p.C;
-  TRTORCH_EXPECT(a.stride.size() == 2 && a.padding.size() == 2 && a.dilation.size() == 2, "Conv2d ", where,
-                 ": stride, padding and dilation must have 2 entries");
-  p.sh = a.stride[0];
-  p.sw = a.stride[1];
-  p.ph = a.padding[0];
-  p.pw = a.padding[1];
-  p.dh = a.dilation[0];
-  p.dw = a.dilation[1];
-  p.groups = a.groups;
-  p.dtype = x.dtype;
-  p.layout = x.layout;
-  p.has_residual = a.has_residual;
-  p.has_bias = args.inputs.size() - (a.has_residual ? 1 : 0) == 3;
-  p.bias_dtype = p.has_bias ? args.inputs[2].dtype : p.dtype;
-  p.has_act = a.has_act;
-  p.act = a.act;
-  p.alpha = float(a.act_alpha);
-  p.beta = float(a.act_beta);
-
-  TRTORCH_EXPECT(p.dtype == DType::kFloat32 || p.dtype == DType::kFloat16 || p.dtype == DType::kBFloat16, "Conv2d ",
-                 where, ": cuDNN convolution supports float32, float16 and bfloat16, not ", ir::dtype_name(p.dtype));
-  for (size_t i = 0; i < args.inputs.size(); ++i) {
-    const bool bias = p.has_bias && i == 2;
-    TRTORCH_EXPECT(args.inputs[i].dtype == p.dtype || (bias && args.inputs[i].dtype == DType::kFloat32), "Conv2d ",
-                   where, ": input ", i, " is ", ir::dtype_name(args.inputs[i].dtype), "; every input must be ",
-                   ir::dtype_name(p.dtype), bias ? " (the bias may also be float32)" : "");
-  }
-  TRTORCH_EXPECT(y.dtype == p.dtype, "Conv2d ", where, ": output must be ", ir::dtype_name(p.dtype));
-  TRTORCH_EXPECT(y.layout == p.layout, "Conv2d ", where, ": input and output layouts differ");
-  TRTORCH_EXPECT(y.shape[0] == p.N && y.shape[1] == p.K, "Conv2d ", where, ": output shape does not match");
-  TRTORCH_EXPECT(p.groups >= 1 && p.C == p.Cg * p.groups && p.K % p.groups == 0, "Conv2d ", where, ": channels ",
-                 p.C, " -> ", p.K, " do not fit groups=", p.groups, " and weight [", p.K, ",", p.Cg, ",", p.R,
-                 ",", p.S, "]");
-  if (p.has_residual) {
-    const TensorDesc& r = args.inputs.back();
-    TRTORCH_EXPECT(r.shape == y.shape && r.layout == y.layout, "Conv2d ", where,
-                   ": the residual must have the output's shape and layout");
-  }
-  TRTORCH_EXPECT(!p.has_act || size_t(p.act) < size_t(UnaryKind::kCount), "Conv2d ", where, ": unknown activation ",
-                 int(p.act));
-  return p;
-}
-
-// Builds and validates the operation graph of `p` for fusion `f` on `handle`; false (with the
-// reason) when cuDNN rejects it.
-bool make_conv_graph(cudnnHandle_t handle, const ConvProblem& p, const Fusion& f, std::shared_ptr<fe::graph::Graph>* out,
-                     std::string* why) {
-  using fe::graph::Tensor_attributes;
-  const fe::DataType_t io = fe_dtype(p.dtype);
-  auto g = std::make_shared<fe::graph::Graph>();
-  g->set_name("trtorch_conv");
-  g->set_io_data_type(io)
-      .set_intermediate_data_type(fe::DataType_t::FLOAT)
-      .set_compute_data_type(fe::DataType_t::FLOAT);
-
-  auto X = g->tensor(Tensor_attributes()
-                         .set_name("x")
-                         .set_uid(kUidX)
-                         .set_data_type(io)
-                         .set_dim({p.N, p.C, p.H, p.W})
-                         .set_stride(act_strides(p.C, p.H, p.W, p.layout)));
-  std::vector<int64_t> w_stride = p.layout == Layout::kNHWC
-                                      ? std::vector<int64_t>{p.R * p.S * p.Cg, 1, p.S * p.Cg, p.Cg}
-                                      : std::vector<int64_t>{p.Cg * p.R * p.S, p.R * p.S, p.S, 1};
-  auto Wt = g->tensor(Tensor_attributes()
-                          .set_name("w")
-                          .set_uid(kUidW)
-                          .set_data_type(io)
-                          .set_dim({p.K, p.Cg, p.R, p.S})
-                          .set_stride(w_stride));
-  auto conv = fe::graph::Conv_fprop_attributes()
-                  .set_name("conv")
-                  .set_padding({p.ph, p.pw})
-                  .set_stride({p.sh, p.sw})
-                  .set_dilation({p.dh, p.dw})
-                  .set_compute_data_type(fe::DataType_t::FLOAT);
-  auto cur = g->conv_fprop(X, Wt, conv);
-  const std::vector<int64_t> y_dim{p.N, p.K, p.OH, p.OW};
-  const std::vector<int64_t> y_stride = act_strides(p.K, p.OH, p.OW, p.layout);
-  if (f.bias) {
-    auto B = g->tensor(Tensor_attributes()
-                           .set_name("bias")
-                           .set_uid(kUidB)
-                           .set_data_type(fe_dtype(p.bias_dtype))
-                           .set_dim({1, p.K, 1, 1})
-                           .set_stride({p.K, 1, 1, 1}));
-    cur = g->pointwise(cur, B,
-                       fe::graph::Pointwise_attributes()
-                           .set_name("bias_add")
-                           .set_mode(fe::PointwiseMode_t::ADD)
-                           .set_compute_data_type(fe::DataType_t::FLOAT));
-  }
-  if (f.residual) {
-    auto Rz = g->tensor(
-        Tensor_attributes().set_name("residual").set_uid(kUidR).set_data_type(io).set_dim(y_dim).set_stride(y_stride));
-    cur = g->pointwise(cur, Rz,
-                       fe::graph::Pointwise_attributes()
-                           .set_name("residual_add")
-                           .set_mode(fe::PointwiseMode_t::ADD)
-                           .set_compute_data_type(fe::DataType_t::FLOAT));
-  }
-  if (f.act) {
-    fe::graph::Pointwise_attributes pw;
-    TRTORCH_CHECK(cudnn_activation(p.act, p.alpha, p.beta, &pw), "activation is not fusable");
-    pw.set_name("act").set_compute_data_type(fe::DataType_t::FLOAT);
-    cur = g->pointwise(cur, pw);
-  }
-  cur->set_output(true).set_name("y").set_uid(kUidY).set_data_type(io).set_dim(y_dim).set_stride(y_stride);
-
-  if (auto e = g->validate(); e.is_bad()) {
-    *why = "validate: " + e.get_message();
-    return false;
-  }
-  if (auto e = g->build_operation_graph(handle); e.is_bad()) {
-    *why = "build_operation_graph: " + e.get_message();
-    return false;
-  }
-  *out = std::move(g);
-  return true;
-}
-
 // Proposes the engine configs of `g` (heuristic modes A and FALLBACK, in their order), drops
 // those whose numerics `dtype` / `tf32` bar or whose workspace exceeds `max_ws`, and builds the
 // first kMaxCandidates of them (cuDNN compiles a runtime-fusion engine's kernels here); false,
@@ -687,11 +540,69 @@ CudnnConv2d::CudnnConv2d(const KernelArgs& args) : ctx_(args.ctx), where_(args.n
   // A malformed tactic fails before anything touches the device.
   std::optional<Tactic> given;
   if (args.tactic) given = parse_tactic(*args.tactic, where_);
-  int64_t w_channels = 0;
-  p_ = problem_of(args, where_, &w_channels);
   const auto& a = args.node.attr<ir::Conv2dAttrs>();
+  TRTORCH_EXPECT(args.inputs.size() >= 2 && args.outputs.size() == 1, "Conv2d ", where_,
+                 ": expected x, w [, b] [, residual]");
+  const TensorDesc& x = args.inputs[0];
   const TensorDesc& w = args.inputs[1];
+  const TensorDesc& y = args.outputs[0];
+  TRTORCH_EXPECT(x.shape.size() == 4 && w.shape.size() == 4 && y.shape.size() == 4, "Conv2d ", where_,
+                 ": x, w and output must be 4-D");
+  p_.N = x.shape[0];
+  p_.C = x.shape[1];
+  p_.H = x.shape[2];
+  p_.W = x.shape[3];
+  p_.K = w.shape[0];
+  p_.Cg = w.shape[1];
+  p_.R = w.shape[2];
+  p_.S = w.shape[3];
+  p_.OH = y.shape[2];
+  p_.OW = y.shape[3];
+  // The executor may widen a few-channel NHWC input with zero channels (cuDNN's tensor-core
+  // kernels want C % 4 == 0); the packed weights then get matching zero channels.
+  const int64_t w_channels = p_.Cg;
+  if (a.groups == 1 && x.layout == Layout::kNHWC && p_.C > p_.Cg) p_.Cg = p_.C;
+  TRTORCH_EXPECT(a.stride.size() == 2 && a.padding.size() == 2 && a.dilation.size() == 2, "Conv2d ", where_,
+                 ": stride, padding and dilation must have 2 entries");
+  p_.sh = a.stride[0];
+  p_.sw = a.stride[1];
+  p_.ph = a.padding[0];
+  p_.pw = a.padding[1];
+  p_.dh = a.dilation[0];
+  p_.dw = a.dilation[1];
+  p_.groups = a.groups;
+  p_.dtype = x.dtype;
+  p_.layout = x.layout;
+  p_.has_residual = a.has_residual;
+  p_.has_bias = args.inputs.size() - (a.has_residual ? 1 : 0) == 3;
+  p_.bias_dtype = p_.has_bias ? args.inputs[2].dtype : p_.dtype;
+  p_.has_act = a.has_act;
+  p_.act = a.act;
+  p_.alpha = float(a.act_alpha);
+  p_.beta = float(a.act_beta);
   residual_input_ = a.has_residual ? int(args.inputs.size()) - 1 : -1;
+
+  TRTORCH_EXPECT(p_.dtype == DType::kFloat32 || p_.dtype == DType::kFloat16 || p_.dtype == DType::kBFloat16, "Conv2d ",
+                 where_, ": cuDNN convolution supports float32, float16 and bfloat16, not ", ir::dtype_name(p_.dtype));
+  for (size_t i = 0; i < args.inputs.size(); ++i) {
+    const bool bias = p_.has_bias && i == 2;
+    TRTORCH_EXPECT(args.inputs[i].dtype == p_.dtype || (bias && args.inputs[i].dtype == DType::kFloat32), "Conv2d ",
+                   where_, ": input ", i, " is ", ir::dtype_name(args.inputs[i].dtype), "; every input must be ",
+                   ir::dtype_name(p_.dtype), bias ? " (the bias may also be float32)" : "");
+  }
+  TRTORCH_EXPECT(y.dtype == p_.dtype, "Conv2d ", where_, ": output must be ", ir::dtype_name(p_.dtype));
+  TRTORCH_EXPECT(y.layout == p_.layout, "Conv2d ", where_, ": input and output layouts differ");
+  TRTORCH_EXPECT(y.shape[0] == p_.N && y.shape[1] == p_.K, "Conv2d ", where_, ": output shape does not match");
+  TRTORCH_EXPECT(p_.groups >= 1 && p_.C == p_.Cg * p_.groups && p_.K % p_.groups == 0, "Conv2d ", where_, ": channels ",
+                 p_.C, " -> ", p_.K, " do not fit groups=", p_.groups, " and weight [", p_.K, ",", p_.Cg, ",", p_.R,
+                 ",", p_.S, "]");
+  if (p_.has_residual) {
+    const TensorDesc& r = args.inputs[size_t(residual_input_)];
+    TRTORCH_EXPECT(r.shape == y.shape && r.layout == y.layout, "Conv2d ", where_,
+                   ": the residual must have the output's shape and layout");
+  }
+  TRTORCH_EXPECT(!p_.has_act || size_t(p_.act) < size_t(UnaryKind::kCount), "Conv2d ", where_, ": unknown activation ",
+                 int(p_.act));
 
   // Weights: pack once, KCRS for NCHW, KRSC for NHWC.
   const ir::HostTensor* wc = args.constants.size() > 1 ? args.constants[1] : nullptr;
@@ -748,7 +659,78 @@ void CudnnConv2d::fail(const std::string& what, const fe::error_t& e) const {
 }
 
 bool CudnnConv2d::make_graph(const Fusion& f, std::shared_ptr<fe::graph::Graph>* out, std::string* why) const {
-  return make_conv_graph(ctx_.cudnn(), p_, f, out, why);
+  using fe::graph::Tensor_attributes;
+  const fe::DataType_t io = fe_dtype(p_.dtype);
+  auto g = std::make_shared<fe::graph::Graph>();
+  g->set_name("trtorch_conv");
+  g->set_io_data_type(io)
+      .set_intermediate_data_type(fe::DataType_t::FLOAT)
+      .set_compute_data_type(fe::DataType_t::FLOAT);
+
+  auto X = g->tensor(Tensor_attributes()
+                         .set_name("x")
+                         .set_uid(kUidX)
+                         .set_data_type(io)
+                         .set_dim({p_.N, p_.C, p_.H, p_.W})
+                         .set_stride(act_strides(p_.C, p_.H, p_.W, p_.layout)));
+  std::vector<int64_t> w_stride = p_.layout == Layout::kNHWC
+                                      ? std::vector<int64_t>{p_.R * p_.S * p_.Cg, 1, p_.S * p_.Cg, p_.Cg}
+                                      : std::vector<int64_t>{p_.Cg * p_.R * p_.S, p_.R * p_.S, p_.S, 1};
+  auto Wt = g->tensor(Tensor_attributes()
+                          .set_name("w")
+                          .set_uid(kUidW)
+                          .set_data_type(io)
+                          .set_dim({p_.K, p_.Cg, p_.R, p_.S})
+                          .set_stride(w_stride));
+  auto conv = fe::graph::Conv_fprop_attributes()
+                  .set_name("conv")
+                  .set_padding({p_.ph, p_.pw})
+                  .set_stride({p_.sh, p_.sw})
+                  .set_dilation({p_.dh, p_.dw})
+                  .set_compute_data_type(fe::DataType_t::FLOAT);
+  auto cur = g->conv_fprop(X, Wt, conv);
+  const std::vector<int64_t> y_dim{p_.N, p_.K, p_.OH, p_.OW};
+  const std::vector<int64_t> y_stride = act_strides(p_.K, p_.OH, p_.OW, p_.layout);
+  if (f.bias) {
+    auto B = g->tensor(Tensor_attributes()
+                           .set_name("bias")
+                           .set_uid(kUidB)
+                           .set_data_type(fe_dtype(p_.bias_dtype))
+                           .set_dim({1, p_.K, 1, 1})
+                           .set_stride({p_.K, 1, 1, 1}));
+    cur = g->pointwise(cur, B,
+                       fe::graph::Pointwise_attributes()
+                           .set_name("bias_add")
+                           .set_mode(fe::PointwiseMode_t::ADD)
+                           .set_compute_data_type(fe::DataType_t::FLOAT));
+  }
+  if (f.residual) {
+    auto Rz = g->tensor(
+        Tensor_attributes().set_name("residual").set_uid(kUidR).set_data_type(io).set_dim(y_dim).set_stride(y_stride));
+    cur = g->pointwise(cur, Rz,
+                       fe::graph::Pointwise_attributes()
+                           .set_name("residual_add")
+                           .set_mode(fe::PointwiseMode_t::ADD)
+                           .set_compute_data_type(fe::DataType_t::FLOAT));
+  }
+  if (f.act) {
+    fe::graph::Pointwise_attributes pw;
+    TRTORCH_CHECK(cudnn_activation(p_.act, p_.alpha, p_.beta, &pw), "activation is not fusable");
+    pw.set_name("act").set_compute_data_type(fe::DataType_t::FLOAT);
+    cur = g->pointwise(cur, pw);
+  }
+  cur->set_output(true).set_name("y").set_uid(kUidY).set_data_type(io).set_dim(y_dim).set_stride(y_stride);
+
+  if (auto e = g->validate(); e.is_bad()) {
+    *why = "validate: " + e.get_message();
+    return false;
+  }
+  if (auto e = g->build_operation_graph(ctx_.cudnn()); e.is_bad()) {
+    *why = "build_operation_graph: " + e.get_message();
+    return false;
+  }
+  *out = std::move(g);
+  return true;
 }
 
 void CudnnConv2d::bind(const void* x, const void* w, const void* b, const void* r, void* y) {

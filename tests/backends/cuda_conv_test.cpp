@@ -11,6 +11,7 @@
 #include <cmath>
 #include <functional>
 
+#include "core/backends/cuda/conv_reference.h"
 #include "core/backends/cuda/kernel.h"
 #include "tests/backends/cuda_test_util.h"
 
@@ -435,6 +436,116 @@ TEST(CudaConv, Tf32Recorded) {
   HostTensor y = run_kernel(*p, *k2);
   EXPECT_LE(rel_error(y, p->expected), 5e-3) << k2->describe();  // TF32: 10-bit mantissa inputs
   std::printf("[conv] tf32: %s\n       tactic %s\n", k2->describe().c_str(), t.c_str());
+}
+
+// compare_outputs, the build's check of engine configs, on outputs with known differences:
+// values, signed zeros, NaNs and infinities, in FP32 and FP16, over more elements than one block
+// of its grid covers.
+TEST(CudaConv, CompareOutputs) {
+  const int64_t n = 70001;
+  const float nan = std::nanf(""), inf = INFINITY;
+  for (DType t : {DType::kFloat32, DType::kFloat16}) {
+    SCOPED_TRACE(dtype_name(t));
+    auto tensor = [&](const std::vector<std::pair<int64_t, float>>& set) {
+      std::vector<float> v(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i) v[size_t(i)] = float(i % 97) * 0.25f - 12.0f;  // exact in FP16
+      for (const auto& [i, x] : set) v[size_t(i)] = x;
+      HostTensor h(t, {n});
+      for (int64_t i = 0; i < n; ++i) {
+        if (t == DType::kFloat32)
+          static_cast<float*>(h.data())[i] = v[size_t(i)];
+        else
+          static_cast<uint16_t*>(h.data())[i] = ir::float_to_half(v[size_t(i)]);
+      }
+      return upload(h);
+    };
+    DeviceBuffer scratch(kOutputDiffScratchBytes);
+    auto diff = [&](const DeviceBuffer& a, const DeviceBuffer& b) {
+      return compare_outputs(a.get(), b.get(), t, n, scratch.get(), ctx().stream());
+    };
+    const DeviceBuffer base = tensor({});
+    OutputDiff d = diff(base, tensor({}));
+    EXPECT_EQ(d.rel, 0.0);
+    EXPECT_EQ(d.mismatch, 0.0);
+    EXPECT_TRUE(d.identical);
+    // Two elements off; the largest |b| is 12 (i % 97 == 0) unless b holds a larger value.
+    d = diff(tensor({{5, 3.0f}, {60000, -1.5f}}), base);  // base: 5 -> -10.75, 60000 -> 60000 % 97 = 54 -> 1.5
+    EXPECT_DOUBLE_EQ(d.rel, 13.75 / 12.0);
+    EXPECT_DOUBLE_EQ(d.mismatch, 2.0 / double(n));
+    EXPECT_FALSE(d.identical);
+    d = diff(base, tensor({{n - 1, 40.0f}}));
+    EXPECT_DOUBLE_EQ(d.rel, std::fabs(float((n - 1) % 97) * 0.25f - 12.0f - 40.0f) / 40.0);
+    // +0 and -0: equal values, other bits.
+    d = diff(tensor({{48, 0.0f}}), tensor({{48, -0.0f}}));
+    EXPECT_EQ(d.rel, 0.0);
+    EXPECT_EQ(d.mismatch, 0.0);
+    EXPECT_FALSE(d.identical);
+    // A NaN on one side only, or an infinity against a finite value: +inf. NaN against NaN and an
+    // infinity against the same infinity agree.
+    EXPECT_TRUE(std::isinf(diff(tensor({{7, nan}}), base).rel));
+    EXPECT_TRUE(std::isinf(diff(base, tensor({{7, nan}})).rel));
+    EXPECT_TRUE(std::isinf(diff(tensor({{9, inf}}), base).rel));
+    EXPECT_TRUE(std::isinf(diff(tensor({{9, inf}}), tensor({{9, -inf}})).rel));
+    d = diff(tensor({{7, nan}, {9, inf}}), tensor({{7, nan}, {9, inf}}));
+    EXPECT_EQ(d.rel, 0.0);
+    EXPECT_EQ(d.mismatch, 0.0);
+  }
+}
+
+// Convolutions of one engine with the same problem share one plan (KernelShare): the second
+// takes the first's without timing, runs it on its own data, and records the same tactic; one
+// of another problem chooses its own; a load shares the same way and still refuses a tactic
+// of another problem.
+TEST(CudaConv, SharedPlan) {
+  const ConvCase a = with_act(with_residual(conv("1x1 64->256 shared a", 8, 64, 14, 256, 1, 1, 0)), UnaryKind::kRelu);
+  ConvCase b = a;
+  b.name = "1x1 64->256 shared b";  // the same problem, other data
+  ConvCase c = a;
+  c.name = "1x1 64->256 shared c";
+  c.N = 4;  // another problem
+  std::unique_ptr<Problem> pa = make_problem(a, kF16Nhwc), pb = make_problem(b, kF16Nhwc), pc = make_problem(c, kF16Nhwc);
+  const TacticOptions timing = test_timing();
+  const double tol = kernel_tolerance(DType::kFloat16);
+  const std::string shared_note = "plan of an earlier convolution";
+  auto made = [&](Problem& p, const std::string* tactic, KernelShare& share) {
+    KernelArgs args = kernel_args(p, tactic, tactic ? nullptr : &timing);
+    args.share = &share;
+    return make_Conv2d(args);
+  };
+  auto shares = [&](Kernel& k) { return k.describe().find(shared_note) != std::string::npos; };
+
+  KernelShare share;
+  auto ka = made(*pa, nullptr, share);
+  auto kb = made(*pb, nullptr, share);
+  auto kc = made(*pc, nullptr, share);
+  EXPECT_FALSE(shares(*ka)) << ka->describe();
+  EXPECT_TRUE(shares(*kb)) << kb->describe();
+  EXPECT_FALSE(shares(*kc)) << kc->describe();
+  EXPECT_EQ(kb->tactic(), ka->tactic());
+  EXPECT_EQ(kb->scratch_bytes(), ka->scratch_bytes());
+  const HostTensor ya = run_kernel(*pa, *ka), yb = run_kernel(*pb, *kb), yc = run_kernel(*pc, *kc);
+  EXPECT_LE(rel_error(ya, pa->expected), tol) << ka->describe();
+  EXPECT_LE(rel_error(yb, pb->expected), tol) << kb->describe();
+  EXPECT_LE(rel_error(yc, pc->expected), tol) << kc->describe();
+  EXPECT_FALSE(ya.same_content(yb));  // b ran on its own tensors
+  // Both kernels launch the one plan: a launches again after b, on its own tensors.
+  EXPECT_TRUE(run_kernel(*pa, *ka).same_content(ya));
+
+  KernelShare load;
+  const std::string ta = ka->tactic(), tc = kc->tactic();
+  auto la = made(*pa, &ta, load);
+  auto lb = made(*pb, &ta, load);
+  EXPECT_FALSE(shares(*la)) << la->describe();
+  EXPECT_TRUE(shares(*lb)) << lb->describe();
+  EXPECT_LE(rel_error(run_kernel(*pb, *lb), pb->expected), tol) << lb->describe();
+  made(*pc, &tc, load);
+  try {
+    made(*pb, &tc, load);
+    ADD_FAILURE() << "another problem's tactic was accepted with a shared plan at hand";
+  } catch (const trtorch::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("another convolution"), std::string::npos) << e.what();
+  }
+  std::printf("[conv] shared: %s\n", kb->describe().c_str());
 }
 
 // Bad tactic strings give a trtorch::Error that names the node and the problem.

@@ -363,48 +363,6 @@ Tactic parse_tactic(const std::string& text, const std::string& where) {
   return t;
 }
 
-// Element i of a device output of dtype t copied to the host.
-float host_value(const std::vector<uint8_t>& v, int64_t i, DType t) {
-  if (t == DType::kFloat32) {
-    float f;
-    std::memcpy(&f, &v[size_t(i) * 4], 4);
-    return f;
-  }
-  uint16_t h;
-  std::memcpy(&h, &v[size_t(i) * 2], 2);
-  return t == DType::kFloat16 ? ir::half_to_float(h) : ir::bf16_to_float(h);
-}
-
-// Largest |a - b| over the largest |b| of two device outputs copied to the host; +inf when one
-// has a NaN or infinity where the other has not (an output left unwritten keeps the NaN fill).
-double rel_diff(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b, DType t, int64_t n) {
-  double num = 0, den = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const double x = host_value(a, i, t), y = host_value(b, i, t);
-    if (std::isnan(x) != std::isnan(y)) return INFINITY;
-    if (std::isnan(y)) continue;
-    if (std::isinf(x) || std::isinf(y)) {
-      if (x != y) return INFINITY;
-      continue;
-    }
-    num = std::max(num, std::fabs(x - y));
-    den = std::max(den, std::fabs(y));
-  }
-  return num / (den > 0 ? den : 1.0);
-}
-
-// Share of the n elements whose values differ between two host outputs of dtype t (+0 equals -0;
-// NaN equals NaN, as rel_diff handles NaNs).
-double mismatch_fraction(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b, DType t, int64_t n) {
-  if (n <= 0) return 0.0;
-  int64_t differ = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const float x = host_value(a, i, t), y = host_value(b, i, t);
-    differ += !(x == y || (std::isnan(x) && std::isnan(y)));
-  }
-  return double(differ) / double(n);
-}
-
 // Reasons (one per engine config, or per step that failed), one per line after `indent`, each cut
 // at kMaxReasonLineChars and all at kMaxReasonChars: a node tries up to four fusions of
 // kMaxCandidates configs each, and cuDNN's messages can be long.
@@ -466,6 +424,21 @@ struct BuildData {
   const void* b_ptr = nullptr;  // the node's packed bias, or b; null without bias
 };
 
+// The KernelShare key of the plan a tactic names, under a workspace limit.
+std::string tactic_share_key(const std::string& tactic, int64_t max_workspace) {
+  return str_cat("cudnn-conv tactic=", tactic, ";ws=", max_workspace);
+}
+
+// A chosen (or rebuilt) plan that later convolutions of the same engine with the same problem
+// take over (KernelShare): the built cuDNN graph, the plan's index and what the tactic records.
+struct SharedPlan {
+  std::shared_ptr<fe::graph::Graph> graph;
+  int64_t plan = -1;
+  Fusion fusion;
+  bool tf32 = false;
+  std::string note;  // the timing note of the convolution that made it
+};
+
 class CudnnConv2d final : public Kernel {
  public:
   explicit CudnnConv2d(const KernelArgs& args);
@@ -498,6 +471,10 @@ class CudnnConv2d final : public Kernel {
   bool try_fusion(const Fusion& f, const TacticOptions& timing, BuildData& d, std::string* note, float* rank,
                   std::vector<std::string>* why);
   void rebuild(const Tactic& t);
+  // Takes the plan an earlier convolution of the engine registered under `key`; false when none.
+  bool take_shared(const std::string& key);
+  // Registers this kernel's plan under `key` for the convolutions after it (first one wins).
+  void share_plan(const std::string& key) const;
   void finish();
   // Binds the device tensors of one run.
   void bind(const void* x, const void* w, const void* b, const void* r, void* y);
@@ -507,12 +484,17 @@ class CudnnConv2d final : public Kernel {
   // execute(), then the epilogue kernel for the unfused stages.
   fe::error_t run(fe::graph::Graph& g, int64_t plan, void* workspace, cudaStream_t stream);
   [[noreturn]] void fail(const std::string& what, const fe::error_t& e) const;
+  // The largest relative difference a right plan may show against the direct convolution.
+  double tolerance() const {
+    return p_.dtype == DType::kFloat32 ? (tf32_ ? 1e-2 : 1e-4) : p_.dtype == DType::kFloat16 ? 1e-2 : 4e-2;
+  }
   // The direct convolution of this node's geometry on the given tensors (bias, residual: null
   // when not applied; act: whether the activation is).
   ConvReference reference_args(const void* x, const void* w, const void* bias, const void* residual, void* y,
                                bool act) const;
 
   Context& ctx_;
+  KernelShare* share_ = nullptr;
   std::string where_;  // the node's source, for errors
   ConvProblem p_;
   bool tf32_ = false;
@@ -535,7 +517,7 @@ class CudnnConv2d final : public Kernel {
   std::string plan_name_, timing_note_, describe_;
 };
 
-CudnnConv2d::CudnnConv2d(const KernelArgs& args) : ctx_(args.ctx), where_(args.node.source) {
+CudnnConv2d::CudnnConv2d(const KernelArgs& args) : ctx_(args.ctx), share_(args.share), where_(args.node.source) {
   if (where_.empty()) where_ = "(no source location)";
   // A malformed tactic fails before anything touches the device.
   std::optional<Tactic> given;
@@ -644,13 +626,37 @@ CudnnConv2d::CudnnConv2d(const KernelArgs& args) : ctx_(args.ctx), where_(args.n
   }
 
   if (args.timing) max_workspace_ = int64_t(std::min<size_t>(args.timing->max_scratch_bytes, size_t(INT64_MAX)));
+  // A problem is the signature, TF32 and the workspace limit; an earlier convolution of the
+  // engine with the same problem chose a plan that fits this one, on the same checks.
   if (given) {
     rebuild(*given);
   } else {
     tf32_ = p_.dtype == DType::kFloat32 && args.timing && args.timing->allow_tf32;
-    choose_by_timing(args.timing ? *args.timing : TacticOptions{});
+    const std::string key = str_cat("cudnn-conv ", p_.signature(), ";tf32=", tf32_, ";ws=", max_workspace_);
+    if (!take_shared(key)) {
+      choose_by_timing(args.timing ? *args.timing : TacticOptions{});
+      share_plan(key);
+    }
   }
   finish();
+  share_plan(tactic_share_key(tactic_.str(), max_workspace_));  // for a later node given this tactic (timing cache, load)
+}
+
+bool CudnnConv2d::take_shared(const std::string& key) {
+  if (!share_) return false;
+  auto found = std::static_pointer_cast<SharedPlan>(share_->find(key));
+  if (!found) return false;
+  graph_ = found->graph;
+  plan_ = found->plan;
+  fusion_ = found->fusion;
+  tf32_ = found->tf32;
+  timing_note_ = "plan of an earlier convolution of this engine with the same problem: " + found->note;
+  return true;
+}
+
+void CudnnConv2d::share_plan(const std::string& key) const {
+  if (share_ && !share_->find(key))
+    share_->put(key, std::make_shared<SharedPlan>(SharedPlan{graph_, plan_, fusion_, tf32_, timing_note_}));
 }
 
 void CudnnConv2d::fail(const std::string& what, const fe::error_t& e) const {
@@ -980,32 +986,34 @@ bool CudnnConv2d::try_fusion(const Fusion& f, const TacticOptions& timing, Build
   // The checks compare what cuDNN computes, the graph's output before the epilogue kernel: that
   // kernel is this backend's own, and an activation left to it (log, reciprocal, ...) could turn
   // rounding differences into large ones, which would say nothing about the engine.
+  // Outputs stay on the device and are compared there.
   const size_t y_bytes = size_t(p_.y_numel()) * ir::dtype_size(p_.dtype);
-  std::vector<uint8_t> want(y_bytes), got(y_bytes), reference;
-  auto output_of = [&](fe::graph::Graph& g, int64_t plan, void* workspace, std::vector<uint8_t>* host) {
+  DeviceBuffer want(y_bytes), got(y_bytes), reference, diff_scratch(kOutputDiffScratchBytes);
+  auto output_of = [&](fe::graph::Graph& g, int64_t plan, void* workspace, DeviceBuffer& into) {
     TRTORCH_CUDA_CHECK(cudaMemsetAsync(d.y.get(), 0xff, y_bytes, s));  // NaN: every element must be written
     auto e = execute(g, plan, workspace, s);
+    if (e.is_good()) TRTORCH_CUDA_CHECK(cudaMemcpyAsync(into.get(), d.y.get(), y_bytes, cudaMemcpyDeviceToDevice, s));
     TRTORCH_CUDA_CHECK(cudaStreamSynchronize(s));
-    if (e.is_good()) TRTORCH_CUDA_CHECK(cudaMemcpy(host->data(), d.y.get(), y_bytes, cudaMemcpyDeviceToHost));
     return e;
+  };
+  auto compare = [&](const DeviceBuffer& a, const DeviceBuffer& b) {
+    return compare_outputs(a.get(), b.get(), p_.dtype, p_.y_numel(), diff_scratch.get(), s);
   };
   // The trusted output: the direct convolution with the stages inside the graph.
   const double macs = double(p_.y_numel()) * double(p_.Cg * p_.R * p_.S);
   const bool checked = macs <= kMaxReferenceMacs;
   if (checked) {
+    reference = DeviceBuffer(y_bytes);
     launch_conv_reference(reference_args(d.x.get(), d.w_ptr, f.bias ? d.b_ptr : nullptr,
-                                         f.residual ? d.r.get() : nullptr, d.y.get(), f.act),
+                                         f.residual ? d.r.get() : nullptr, reference.get(), f.act),
                           s);
-    reference.resize(y_bytes);
-    TRTORCH_CUDA_CHECK(cudaMemcpyAsync(reference.data(), d.y.get(), y_bytes, cudaMemcpyDeviceToHost, s));
-    TRTORCH_CUDA_CHECK(cudaStreamSynchronize(s));
   }
 
   // Record only a config that computes the right output and that the load path reproduces.
   // Every timed plan's output is compared with the direct convolution; one within `tol` passes.
   // A timed plan within `tol` of the direct convolution and a rebuilt plan within `tol` of the
   // timed one keep the kernel within 2 * tol of it.
-  const double tol = p_.dtype == DType::kFloat32 ? (tf32_ ? 1e-2 : 1e-4) : p_.dtype == DType::kFloat16 ? 1e-2 : 4e-2;
+  const double tol = tolerance();
   // FP16/BF16: a plan that rounds once, like the direct convolution, differs from it in a few
   // elements only (FP32 sums in another order); a plan that rounds the convolution before the
   // fused bias / residual differs in a large share of them, and that error compounds over a deep
@@ -1033,21 +1041,22 @@ bool CudnnConv2d::try_fusion(const Fusion& f, const TacticOptions& timing, Build
       const Timed& c = ranked[next];
       if (round == 0 && c.ms >= best_score) break;
       in_want = nullptr;
-      if (auto e = output_of(*timed_graph, c.index, ws.get(), &want); e.is_bad()) {
+      if (auto e = output_of(*timed_graph, c.index, ws.get(), want); e.is_bad()) {
         rejected.push_back(c.name + ": the timed plan fails to execute: " + e.get_message());
         continue;
       }
       in_want = &c;
       double ref_err = 0.0, mismatch = 0.0;
       if (checked) {
-        ref_err = rel_diff(want, reference, p_.dtype, p_.y_numel());
+        const OutputDiff diff = compare(want, reference);
+        ref_err = diff.rel;
         if (!(ref_err <= tol)) {
           rejected.push_back(str_cat(c.name, ": computes a wrong output (rel. diff ", ref_err,
                                      " against the direct convolution",
                                      std::isinf(ref_err) ? ": elements unwritten or non-finite" : "", ")"));
           continue;
         }
-        if (narrow) mismatch = mismatch_fraction(want, reference, p_.dtype, p_.y_numel());
+        if (narrow) mismatch = diff.mismatch;
       }
       const bool exact = !narrow || (!stages_left && checked && mismatch <= kExactMismatch);
       passed.push_back(Passed{&c, ref_err, mismatch, exact, c.ms * (exact ? 1.0 : kInexactPenalty)});
@@ -1073,18 +1082,19 @@ bool CudnnConv2d::try_fusion(const Fusion& f, const TacticOptions& timing, Build
       }
       if (in_want != &c) {
         in_want = nullptr;
-        if (auto e = output_of(*timed_graph, c.index, ws.get(), &want); e.is_bad()) {
+        if (auto e = output_of(*timed_graph, c.index, ws.get(), want); e.is_bad()) {
           rejected.push_back(c.name + ": the timed plan fails to execute: " + e.get_message());
           continue;
         }
         in_want = &c;
       }
-      if (auto e = output_of(*g, plan, rws, &got); e.is_bad()) {
+      if (auto e = output_of(*g, plan, rws, got); e.is_bad()) {
         rejected.push_back(c.name + ": the plan rebuilt from its tactic fails to execute: " + e.get_message());
         continue;
       }
-      const bool identical = want == got;
-      const double err = identical ? 0.0 : rel_diff(got, want, p_.dtype, p_.y_numel());
+      const OutputDiff rebuilt_diff = compare(got, want);
+      const bool identical = rebuilt_diff.identical;
+      const double err = identical ? 0.0 : rebuilt_diff.rel;
       if (!(err <= tol)) {
         rejected.push_back(str_cat(c.name, ": the plan rebuilt from its tactic computes another output (rel. diff ", err,
                                    std::isinf(err) ? ", elements unwritten or non-finite" : "", ")"));
@@ -1133,6 +1143,8 @@ void CudnnConv2d::rebuild(const Tactic& t) {
   if (!valid_fusion) bad("its fused stages \"" + t.fusion.code() + "\" do not fit this node's epilogue");
   if (t.tf32 && p_.dtype != DType::kFloat32) bad("tf32 is set on a non-float32 convolution");
   tf32_ = t.tf32;
+  // Checked against this node's problem above: an earlier node's plan of the same tactic fits.
+  if (take_shared(tactic_share_key(t.str(), max_workspace_))) return;
 
   std::shared_ptr<fe::graph::Graph> g;
   int64_t plan = -1;
@@ -1221,12 +1233,9 @@ std::string CudnnConv2d::self_check(const std::vector<const void*>& in, const st
   launch_conv_reference(reference_args(in[0], w_ptr_ ? w_ptr_ : in[1], b_ptr_ ? b_ptr_ : (p_.has_bias ? in[2] : nullptr),
                                        p_.has_residual ? in[size_t(residual_input_)] : nullptr, y.get(), p_.has_act),
                         stream);
-  std::vector<uint8_t> want(y_bytes), got(y_bytes);
-  TRTORCH_CUDA_CHECK(cudaMemcpyAsync(want.data(), y.get(), y_bytes, cudaMemcpyDeviceToHost, stream));
-  TRTORCH_CUDA_CHECK(cudaMemcpyAsync(got.data(), out[0], y_bytes, cudaMemcpyDeviceToHost, stream));
-  TRTORCH_CUDA_CHECK(cudaStreamSynchronize(stream));
-  const double err = rel_diff(got, want, p_.dtype, p_.y_numel());
-  const double tol = p_.dtype == DType::kFloat32 ? (tf32_ ? 1e-2 : 1e-4) : p_.dtype == DType::kFloat16 ? 1e-2 : 4e-2;
+  DeviceBuffer diff_scratch(kOutputDiffScratchBytes);
+  const double err = compare_outputs(out[0], y.get(), p_.dtype, p_.y_numel(), diff_scratch.get(), stream).rel;
+  const double tol = tolerance();
   return err <= tol ? "" : str_cat("differs from the direct convolution on its run-time inputs by rel. diff ", err);
 }
 

@@ -1,5 +1,7 @@
 // Device code of conv_reference.h.
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 
 #include "core/backends/cuda/conv_reference.h"
 #include "core/backends/cuda/cuda_check.h"
@@ -50,7 +52,88 @@ __global__ void conv_reference_kernel(ConvReference p) {
   }
 }
 
+// compare_outputs' totals: float bits of non-negative values order as unsigned integers.
+struct DiffTotals {
+  unsigned int num_bits, den_bits, nonfinite;
+  unsigned int pad;
+  unsigned long long differ, bits_differ;
+};
+
+template <typename T>
+__device__ __forceinline__ bool same_bits(const T* a, const T* b, int64_t i) {
+  if constexpr (sizeof(T) == 4) return reinterpret_cast<const uint32_t*>(a)[i] == reinterpret_cast<const uint32_t*>(b)[i];
+  else return reinterpret_cast<const uint16_t*>(a)[i] == reinterpret_cast<const uint16_t*>(b)[i];
+}
+
+template <typename T>
+__global__ void compare_outputs_kernel(const T* __restrict__ a, const T* __restrict__ b, int64_t n, DiffTotals* t) {
+  float num = 0.0f, den = 0.0f;
+  unsigned int nonfinite = 0;
+  unsigned long long differ = 0, bits_differ = 0;
+  const int64_t step = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) {
+    const float x = load_f(a, i), y = load_f(b, i);
+    bits_differ += !same_bits(a, b, i);
+    const bool xn = isnan(x), yn = isnan(y);
+    differ += !(x == y || (xn && yn));
+    if (xn != yn) {
+      nonfinite = 1;
+      continue;
+    }
+    if (yn) continue;
+    if (isinf(x) || isinf(y)) {
+      nonfinite |= x != y;
+      continue;
+    }
+    num = fmaxf(num, fabsf(x - y));
+    den = fmaxf(den, fabsf(y));
+  }
+  for (int o = 16; o > 0; o >>= 1) {
+    num = fmaxf(num, __shfl_xor_sync(0xffffffffu, num, o));
+    den = fmaxf(den, __shfl_xor_sync(0xffffffffu, den, o));
+    nonfinite |= __shfl_xor_sync(0xffffffffu, nonfinite, o);
+    differ += __shfl_xor_sync(0xffffffffu, differ, o);
+    bits_differ += __shfl_xor_sync(0xffffffffu, bits_differ, o);
+  }
+  if ((threadIdx.x & 31) == 0) {
+    atomicMax(&t->num_bits, __float_as_uint(num));
+    atomicMax(&t->den_bits, __float_as_uint(den));
+    if (nonfinite) atomicOr(&t->nonfinite, 1u);
+    if (differ) atomicAdd(&t->differ, differ);
+    if (bits_differ) atomicAdd(&t->bits_differ, bits_differ);
+  }
+}
+
 }  // namespace
+
+OutputDiff compare_outputs(const void* a, const void* b, ir::DType dtype, int64_t n, void* scratch,
+                           cudaStream_t stream) {
+  static_assert(sizeof(DiffTotals) <= kOutputDiffScratchBytes, "compare_outputs scratch");
+  OutputDiff d;
+  if (n <= 0) {
+    d.identical = true;
+    return d;
+  }
+  auto* t = static_cast<DiffTotals*>(scratch);
+  TRTORCH_CUDA_CHECK(cudaMemsetAsync(t, 0, sizeof(DiffTotals), stream));
+  constexpr int kThreads = 256;  // a multiple of the warp: every lane takes part in the shuffles
+  const unsigned blocks = unsigned(std::min<int64_t>(blocks_for(n, kThreads), 2048));
+  dispatch_float(dtype, "compare outputs", [&](auto v) {
+    using T = decltype(v);
+    compare_outputs_kernel<T><<<blocks, kThreads, 0, stream>>>(static_cast<const T*>(a), static_cast<const T*>(b), n, t);
+    TRTORCH_CUDA_CHECK_LAUNCH();
+  });
+  DiffTotals h{};
+  TRTORCH_CUDA_CHECK(cudaMemcpyAsync(&h, t, sizeof(h), cudaMemcpyDeviceToHost, stream));
+  TRTORCH_CUDA_CHECK(cudaStreamSynchronize(stream));
+  float num = 0.0f, den = 0.0f;
+  std::memcpy(&num, &h.num_bits, sizeof(num));
+  std::memcpy(&den, &h.den_bits, sizeof(den));
+  d.rel = h.nonfinite ? INFINITY : num / (den > 0 ? den : 1.0);
+  d.mismatch = double(h.differ) / double(n);
+  d.identical = h.bits_differ == 0;
+  return d;
+}
 
 void launch_conv_reference(const ConvReference& p, cudaStream_t stream) {
   TRTORCH_CHECK(p.groups >= 1 && p.K % p.groups == 0 && p.C == p.Cg * p.groups, "conv reference: channels ", p.C,

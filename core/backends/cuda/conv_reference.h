@@ -42,4 +42,21 @@ struct ConvReference {
 };
 void launch_conv_reference(const ConvReference& p, cudaStream_t stream);
 
+// How two device outputs of one dtype differ, computed on the GPU (a batch-32 output of
+// ResNet-50 has up to 25.7 M elements: copying and comparing it on the host took most of a
+// convolution's build).
+struct OutputDiff {
+  // Largest |a - b| over the largest |b|; +inf where one has a NaN or infinity the other has not
+  // (an output left unwritten keeps a NaN fill).
+  double rel = 0.0;
+  // Share of the elements whose values differ (+0 equals -0, NaN equals NaN).
+  double mismatch = 0.0;
+  bool identical = false;  // bit for bit
+};
+// a and b: n elements of `dtype` (float32, float16 or bfloat16) on the device; `scratch`: at
+// least kOutputDiffScratchBytes of device memory. Runs on `stream` and waits for the result.
+constexpr size_t kOutputDiffScratchBytes = 32;
+OutputDiff compare_outputs(const void* a, const void* b, ir::DType dtype, int64_t n, void* scratch,
+                           cudaStream_t stream);
+
 }  // namespace trtorch::backends::cuda

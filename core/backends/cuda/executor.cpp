@@ -200,6 +200,7 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
   TacticOptions default_timing;
   constexpr int kAny = -1;
   std::vector<std::pair<double, size_t>> kernel_seconds;  // (seconds to make, step index)
+  KernelShare share;  // repeated problems (convolutions of one shape) are solved once
   for (size_t i = 0; i < nodes.size(); ++i) {
     const ir::Node& n = *nodes[i];
     if (n.op == ir::OpKind::Constant) continue;
@@ -267,7 +268,7 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
     }
     Step step;
     step.node = nodes[i];
-    KernelArgs args{*ctx_, n, {}, {}, {}, nullptr, build ? &build->timing : &default_timing};
+    KernelArgs args{*ctx_, n, {}, {}, {}, nullptr, build ? &build->timing : &default_timing, &share};
     for (size_t j = 0; j < n.inputs.size(); ++j) {
       int v = n.inputs[j]->id;
       if (want[j] != kAny && !trivial(v) && int(descs_[size_t(v)].layout) != want[j])

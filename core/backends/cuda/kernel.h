@@ -13,6 +13,7 @@
 
 #include <cuda_runtime.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,6 +43,26 @@ struct TacticOptions {
   size_t max_scratch_bytes = size_t(1) << 30;  // the build's workspace_size, when set
 };
 
+// What the kernels of one engine share while it is built or loaded: a kernel whose problem an
+// earlier kernel of the same engine already solved (a convolution of the same shapes, dtypes,
+// fused stages and limits; deep CNNs repeat most of theirs) takes that kernel's
+// prepared, immutable state under a key of its own making instead of choosing and building
+// again. Kernels launch one at a time on the engine's stream, so shared state is never run
+// concurrently by two of them. Lives as long as the executor's constructor; the kernels hold
+// what they took.
+class KernelShare {
+ public:
+  std::shared_ptr<void> find(const std::string& key) const {
+    auto it = items_.find(key);
+    return it == items_.end() ? nullptr : it->second;
+  }
+  void put(const std::string& key, std::shared_ptr<void> value) { items_.emplace(key, std::move(value)); }
+  size_t size() const { return items_.size(); }
+
+ private:
+  std::map<std::string, std::shared_ptr<void>> items_;
+};
+
 struct KernelArgs {
   Context& ctx;
   const ir::Node& node;
@@ -52,6 +73,8 @@ struct KernelArgs {
   // candidates with `timing` if it has several).
   const std::string* tactic = nullptr;
   const TacticOptions* timing = nullptr;
+  // The engine's shared kernel state; null: nothing is shared (a kernel made alone).
+  KernelShare* share = nullptr;
 };
 
 class Kernel {

@@ -61,6 +61,10 @@ struct Conv2dAttrs {
     f("act_beta", act_beta);
   }
 };
+// A Conv2d node's inputs are x, w, an optional bias (input kConvBiasInput), then the residual
+// when has_residual: whether a node with n_inputs inputs has a bias.
+constexpr size_t kConvBiasInput = 2;
+inline bool conv_has_bias(const Conv2dAttrs& a, size_t n_inputs) { return n_inputs - (a.has_residual ? 1 : 0) == 3; }
 
 // Inference batch norm over dim 1: inputs x, weight, bias, running_mean, running_var.
 struct BatchNormAttrs {

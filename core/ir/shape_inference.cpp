@@ -109,15 +109,17 @@ Types infer_Conv2d(const Conv2dAttrs& a, const Types& in) {
   const TensorType& x = in[0];
   const TensorType& w = in[1];
   expect_float(op, x, "input");
-  size_t n_main = in.size() - (a.has_residual ? 1 : 0);
-  INFER_EXPECT(n_main == 2 || n_main == 3, "takes x, w, an optional bias and ", a.has_residual ? "a" : "no",
+  const size_t n_main = in.size() - (a.has_residual ? 1 : 0);
+  const bool has_bias = conv_has_bias(a, in.size());
+  INFER_EXPECT(n_main == 2 || has_bias, "takes x, w, an optional bias and ", a.has_residual ? "a" : "no",
                " residual; got ", in.size(), " inputs");
   // The bias may be FP32 in an FP16/BF16 convolution: the epilogue adds it in FP32, and a folded
   // BatchNorm shift kept in FP32 spares the output one rounding.
   for (size_t i = 1; i < in.size(); ++i) {
-    const bool fp32_bias = n_main == 3 && i == 2 && in[i].dtype == DType::kFloat32;
-    INFER_EXPECT(in[i].dtype == x.dtype || fp32_bias, "input ", i, " has dtype ", dtype_name(in[i].dtype),
-                 ", input 0 has ", dtype_name(x.dtype), n_main == 3 && i == 2 ? " (a bias may also be float32)" : "");
+    const bool bias = has_bias && i == kConvBiasInput;
+    INFER_EXPECT(in[i].dtype == x.dtype || (bias && in[i].dtype == DType::kFloat32), "input ", i, " has dtype ",
+                 dtype_name(in[i].dtype), ", input 0 has ", dtype_name(x.dtype),
+                 bias ? " (a bias may also be float32)" : "");
   }
   INFER_EXPECT(x.rank() == 4, "input must be 4-D [N,C,H,W], got ", x.str());
   INFER_EXPECT(w.rank() == 4 && w.is_static(), "weight must be a static 4-D tensor, got ", w.str());
@@ -130,9 +132,9 @@ Types infer_Conv2d(const Conv2dAttrs& a, const Types& in) {
   INFER_EXPECT(x.dims[1].is_static() && x.dims[1].min == in_channels, "input has ", x.dims[1].min,
                " channels but weight ", w.str(), " with groups=", a.groups, " expects ", in_channels);
   INFER_EXPECT(ws[0] % a.groups == 0, "output channels ", ws[0], " not divisible by groups ", a.groups);
-  if (n_main == 3) {
-    INFER_EXPECT(in[2].rank() == 1 && in[2].is_static() && in[2].dims[0].min == ws[0],
-                 "bias must be [", ws[0], "], got ", in[2].str());
+  if (has_bias) {
+    const TensorType& b = in[kConvBiasInput];
+    INFER_EXPECT(b.rank() == 1 && b.is_static() && b.dims[0].min == ws[0], "bias must be [", ws[0], "], got ", b.str());
   }
   INFER_EXPECT(!a.has_act || size_t(a.act) < size_t(UnaryKind::kCount), "unknown activation ", int(a.act));
   std::vector<Dim> out{x.dims[0], Dim::fixed(ws[0])};

@@ -16,9 +16,9 @@ bool only_conv_bias(const ir::Graph& g, const ir::Value* v) {
   if (v->users.empty() || g.is_output(v)) return false;
   for (const ir::Node* u : v->users) {
     if (u->op != ir::OpKind::Conv2d) return false;
-    const size_t n_main = u->inputs.size() - (u->attr<ir::Conv2dAttrs>().has_residual ? 1 : 0);
+    const bool has_bias = ir::conv_has_bias(u->attr<ir::Conv2dAttrs>(), u->inputs.size());
     for (size_t i = 0; i < u->inputs.size(); ++i)
-      if (u->inputs[i] == v && !(n_main == 3 && i == 2)) return false;
+      if (u->inputs[i] == v && !(has_bias && i == ir::kConvBiasInput)) return false;
   }
   return true;
 }

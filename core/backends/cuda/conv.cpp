@@ -556,8 +556,8 @@ CudnnConv2d::CudnnConv2d(const KernelArgs& args) : ctx_(args.ctx), share_(args.s
   p_.dtype = x.dtype;
   p_.layout = x.layout;
   p_.has_residual = a.has_residual;
-  p_.has_bias = args.inputs.size() - (a.has_residual ? 1 : 0) == 3;
-  p_.bias_dtype = p_.has_bias ? args.inputs[2].dtype : p_.dtype;
+  p_.has_bias = ir::conv_has_bias(a, args.inputs.size());
+  p_.bias_dtype = p_.has_bias ? args.inputs[ir::kConvBiasInput].dtype : p_.dtype;
   p_.has_act = a.has_act;
   p_.act = a.act;
   p_.alpha = float(a.act_alpha);
@@ -567,7 +567,7 @@ CudnnConv2d::CudnnConv2d(const KernelArgs& args) : ctx_(args.ctx), share_(args.s
   TRTORCH_EXPECT(p_.dtype == DType::kFloat32 || p_.dtype == DType::kFloat16 || p_.dtype == DType::kBFloat16, "Conv2d ",
                  where_, ": cuDNN convolution supports float32, float16 and bfloat16, not ", ir::dtype_name(p_.dtype));
   for (size_t i = 0; i < args.inputs.size(); ++i) {
-    const bool bias = p_.has_bias && i == 2;
+    const bool bias = p_.has_bias && i == ir::kConvBiasInput;
     TRTORCH_EXPECT(args.inputs[i].dtype == p_.dtype || (bias && args.inputs[i].dtype == DType::kFloat32), "Conv2d ",
                    where_, ": input ", i, " is ", ir::dtype_name(args.inputs[i].dtype), "; every input must be ",
                    ir::dtype_name(p_.dtype), bias ? " (the bias may also be float32)" : "");
@@ -615,7 +615,7 @@ CudnnConv2d::CudnnConv2d(const KernelArgs& args) : ctx_(args.ctx), share_(args.s
                    ": channels-last convolution needs constant weights (they are repacked to KRSC once)");
   }
   if (p_.has_bias) {
-    const ir::HostTensor* bc = args.constants.size() > 2 ? args.constants[2] : nullptr;
+    const ir::HostTensor* bc = args.constants.size() > ir::kConvBiasInput ? args.constants[ir::kConvBiasInput] : nullptr;
     if (bc) {
       TRTORCH_EXPECT(bc->dtype == p_.bias_dtype && bc->numel() == p_.K, "Conv2d ", where_, ": bias constant must be ",
                      ir::dtype_name(p_.bias_dtype), " [", p_.K, "]");
@@ -1184,7 +1184,7 @@ void CudnnConv2d::finish() {
 
 void CudnnConv2d::launch(const std::vector<const void*>& in, const std::vector<void*>& out, void* scratch,
                          cudaStream_t stream) {
-  const void* b = b_ptr_ ? b_ptr_ : (p_.has_bias ? in[2] : nullptr);
+  const void* b = b_ptr_ ? b_ptr_ : (p_.has_bias ? in[ir::kConvBiasInput] : nullptr);
   const void* r = p_.has_residual ? in[size_t(residual_input_)] : nullptr;
   bind(in[0], w_ptr_ ? w_ptr_ : in[1], b, r, out[0]);
   if (auto e = run(*graph_, plan_, scratch, stream); e.is_bad()) fail("executing the cuDNN plan", e);
@@ -1230,7 +1230,7 @@ std::string CudnnConv2d::self_check(const std::vector<const void*>& in, const st
   if (double(p_.y_numel()) * double(p_.Cg * p_.R * p_.S) > kMaxReferenceMacs) return "";
   const size_t y_bytes = size_t(p_.y_numel()) * ir::dtype_size(p_.dtype);
   DeviceBuffer y(y_bytes);
-  launch_conv_reference(reference_args(in[0], w_ptr_ ? w_ptr_ : in[1], b_ptr_ ? b_ptr_ : (p_.has_bias ? in[2] : nullptr),
+  launch_conv_reference(reference_args(in[0], w_ptr_ ? w_ptr_ : in[1], b_ptr_ ? b_ptr_ : (p_.has_bias ? in[ir::kConvBiasInput] : nullptr),
                                        p_.has_residual ? in[size_t(residual_input_)] : nullptr, y.get(), p_.has_act),
                         stream);
   DeviceBuffer diff_scratch(kOutputDiffScratchBytes);

@@ -566,9 +566,8 @@ class DepthwiseKernel : public Kernel {
                    int(at.stride[0]), int(at.stride[1]), int(at.padding[0]), int(at.padding[1]), int(at.dilation[0]),
                    int(at.dilation[1]), at.has_residual, at.has_act, at.act, float(at.act_alpha), float(at.act_beta)};
     TRTORCH_EXPECT(a.constants[1], "Conv2d ", a.node.source, ": depthwise weights must be constants");
-    const size_t n_main = a.inputs.size() - (at.has_residual ? 1 : 0);
-    has_bias_ = n_main == 3;
-    TRTORCH_EXPECT(!has_bias_ || a.constants[2], "Conv2d ", a.node.source, ": depthwise bias must be a constant");
+    has_bias_ = ir::conv_has_bias(at, a.inputs.size());
+    TRTORCH_EXPECT(!has_bias_ || a.constants[ir::kConvBiasInput], "Conv2d ", a.node.source, ": depthwise bias must be a constant");
     // Weights [C, 1, R, S] -> FP32 [R*S, C] (a tap's channels contiguous), then the bias at a
     // 256-byte aligned offset.
     const int64_t taps = int64_t(d_.R) * d_.S, C = d_.C;
@@ -578,7 +577,7 @@ class DepthwiseKernel : public Kernel {
     for (int64_t c = 0; c < C; ++c)
       for (int64_t t = 0; t < taps; ++t) host[size_t(t * C + c)] = float(a.constants[1]->get(c * taps + t));
     if (has_bias_)
-      for (int64_t c = 0; c < C; ++c) host[size_t(bias_offset_ + c)] = float(a.constants[2]->get(c));
+      for (int64_t c = 0; c < C; ++c) host[size_t(bias_offset_ + c)] = float(a.constants[ir::kConvBiasInput]->get(c));
     params_ = DeviceBuffer(host.size() * sizeof(float));
     TRTORCH_CUDA_CHECK(cudaMemcpy(params_.get(), host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice));
     vec_ = vec_width(dtype_, d_.C, {});  // the launch also checks the pointers
@@ -653,8 +652,7 @@ std::unique_ptr<Kernel> make_depthwise_nhwc(const KernelArgs& a) {
   const auto& xs = a.inputs[0].shape;
   const auto& ws = a.inputs[1].shape;
   bool depthwise = at.groups == xs[1] && ws[0] == xs[1] && ws[1] == 1;
-  const size_t n_main = a.inputs.size() - (at.has_residual ? 1 : 0);
-  bool const_bias = n_main < 3 || a.constants[2];
+  bool const_bias = !ir::conv_has_bias(at, a.inputs.size()) || a.constants[ir::kConvBiasInput];
   bool fits = a.outputs[0].numel() < (int64_t(1) << 31) && a.inputs[0].numel() < (int64_t(1) << 31);
   if (!depthwise || a.inputs[0].layout != Layout::kNHWC || !a.constants[1] || !const_bias || !fits) return nullptr;
   return std::make_unique<DepthwiseKernel>(a);

@@ -87,9 +87,9 @@ void apply_epilogue(const ir::Conv2dAttrs& a, const std::vector<HostTensor>& in,
 void eval_Conv2d(const ir::Conv2dAttrs& a, const std::vector<HostTensor>& in, std::vector<HostTensor>& out) {
   const char* op = "Conv2d";
   FloatIn x(op, "input", in[0]), w(op, "weight", in[1]);
-  const bool has_bias = in.size() - (a.has_residual ? 1 : 0) == 3;
   std::optional<FloatIn> b;
-  if (has_bias) b.emplace(op, "bias", in[2]);
+  const bool has_bias = ir::conv_has_bias(a, in.size());
+  if (has_bias) b.emplace(op, "bias", in[ir::kConvBiasInput]);
   FloatOut y(out[0]);
 
   ConvGeom g{in[0].shape[0], in[0].shape[1], in[0].shape[2], in[0].shape[3],

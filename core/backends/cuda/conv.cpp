@@ -50,6 +50,7 @@
 #include <cfloat>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -78,8 +79,21 @@ using ir::UnaryKind;
 constexpr int kTacticVersion = 2;
 // Older format versions that still load (v=1: knob types in cudnn_frontend::KnobType_t numbers).
 constexpr int kOldestTacticVersion = 1;
-// Most engine configs built and timed per fusion: each build may compile a kernel (runtime fusion).
+// Most engine configs built and timed per fusion: each build may compile a kernel (runtime
+// fusion). TRTORCH_CONV_CANDIDATES (1 to 16) overrides it, for measuring what the search costs
+// and gains.
 constexpr size_t kMaxCandidates = 6;
+size_t max_candidates() {
+  static const size_t n = [] {
+    const char* env = std::getenv("TRTORCH_CONV_CANDIDATES");
+    if (!env) return kMaxCandidates;
+    int64_t v = 0;
+    TRTORCH_EXPECT(parse_int(env, &v) && v >= 1 && v <= 16, "TRTORCH_CONV_CANDIDATES must be 1 to 16, got \"", env,
+                   "\"");
+    return size_t(v);
+  }();
+  return n;
+}
 // Largest convolution (multiply-adds) whose engine configs are checked against the direct
 // convolution: that kernel is simple and slow (H100, FP16: about 2e12 multiply-adds/s NCHW,
 // 2.5e11 NHWC), and runs once per node at build time, so at most about 0.1 s. Every convolution
@@ -381,18 +395,28 @@ std::string reason_lines(const std::vector<std::string>& reasons, const char* in
 // those whose numerics `dtype` / `tf32` bar or whose workspace exceeds `max_ws`, and builds the
 // first kMaxCandidates of them (cuDNN compiles a runtime-fusion engine's kernels here); false,
 // with the reasons, when none builds.
+// What building the candidates cost: how many compiled a kernel at run time, and the longest build.
+struct CandidateBuilds {
+  double heuristics_s = 0.0;  // proposing the engine configs
+  int runtime_compiled = 0;
+  double longest_s = 0.0;
+};
+
 bool build_candidates(fe::graph::Graph& g, DType dtype, bool tf32, int64_t max_ws,
-                      std::vector<std::pair<int64_t, EngineConfigId>>* cands, std::vector<std::string>* why) {
+                      std::vector<std::pair<int64_t, EngineConfigId>>* cands, std::vector<std::string>* why,
+                      CandidateBuilds* stats) {
+  const auto t_heuristics = std::chrono::steady_clock::now();
   if (auto e = g.create_execution_plans({fe::HeurMode_t::A, fe::HeurMode_t::FALLBACK}); e.is_bad()) {
     why->push_back("heuristics: " + e.get_message());
     return false;
   }
+  stats->heuristics_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_heuristics).count();
   g.deselect_numeric_notes(barred_notes(dtype, tf32));
   if (max_ws != std::numeric_limits<int64_t>::max()) g.deselect_workspace_greater_than(max_ws);
   // Heuristic order; A and FALLBACK may propose the same config twice.
   std::set<std::string> seen;
   std::vector<std::string> build_errors;
-  for (int64_t i = 0; i < g.get_execution_plan_count() && cands->size() < kMaxCandidates; ++i) {
+  for (int64_t i = 0; i < g.get_execution_plan_count() && cands->size() < max_candidates(); ++i) {
     std::string name;
     if (g.get_plan_name_at_index(i, name).is_bad()) continue;  // unnamed: no tactic can record it
     if (!seen.insert(name).second) continue;
@@ -401,10 +425,19 @@ bool build_candidates(fe::graph::Graph& g, DType dtype, bool tf32, int64_t max_w
       build_errors.push_back(name + ": not an engine config name");
       continue;
     }
-    if (auto e = g.build_plan_at_index(i); e.is_good())
-      cands->emplace_back(i, *id);
-    else
+    const auto t0 = std::chrono::steady_clock::now();
+    auto e = g.build_plan_at_index(i);
+    stats->longest_s =
+        std::max(stats->longest_s, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (e.is_bad()) {
       build_errors.push_back(name + ": does not build: " + e.get_message());
+      continue;
+    }
+    cands->emplace_back(i, *id);
+    std::vector<fe::BehaviorNote_t> notes;
+    if (g.get_behavior_notes_for_plan_at_index(i, notes).is_good() &&
+        std::count(notes.begin(), notes.end(), fe::BehaviorNote_t::RUNTIME_COMPILATION))
+      ++stats->runtime_compiled;
   }
   if (cands->empty()) {
     why->push_back("no engine config builds under the numeric/workspace limits");
@@ -920,6 +953,7 @@ bool CudnnConv2d::try_fusion(const Fusion& f, const TacticOptions& timing, Build
                              float* rank, std::vector<std::string>* why) {
   std::shared_ptr<fe::graph::Graph> timed_graph;
   std::vector<std::pair<int64_t, EngineConfigId>> cands;  // built configs that a tactic can name, heuristic order
+  CandidateBuilds builds;
   // Where the build's time goes: making the plans (cuDNN's runtime compilation), timing them,
   // checking them (direct convolution, rebuilds, host comparisons).
   using Clock = std::chrono::steady_clock;
@@ -931,7 +965,7 @@ bool CudnnConv2d::try_fusion(const Fusion& f, const TacticOptions& timing, Build
       why->push_back(reason);
       return false;
     }
-    if (!build_candidates(*timed_graph, p_.dtype, tf32_, max_workspace_, &cands, why)) return false;
+    if (!build_candidates(*timed_graph, p_.dtype, tf32_, max_workspace_, &cands, why, &builds)) return false;
   } catch (const std::exception& ex) {  // cudnn-frontend reports through error_t, but be safe
     why->push_back(ex.what());
     return false;
@@ -1118,7 +1152,9 @@ bool CudnnConv2d::try_fusion(const Fusion& f, const TacticOptions& timing, Build
       *note += "; " + reference_check + "; " + rebuilt;
       if (&c != &ranked.front()) *note += str_cat("; ", &c - &ranked.front(), " faster not kept");
       if (!failed.empty()) *note += str_cat("; ", failed.size(), " failed to execute");
-      *note += str_cat("; plans made in ", seconds(t_start, t_plans), " s, timed in ", seconds(t_plans, t_timed),
+      *note += str_cat("; plans made in ", seconds(t_start, t_plans), " s (heuristics ", builds.heuristics_s, " s, ", cands.size(), " built, ",
+                       builds.runtime_compiled, " compiled at run time, longest ", builds.longest_s, " s), timed in ",
+                       seconds(t_plans, t_timed),
                        " s, checked in ", seconds(t_timed, Clock::now()), " s");
       return true;
     }

@@ -31,9 +31,33 @@ Context::Context(int gpu_id) : device_(gpu_id) {
 }
 
 Context::~Context() {
+  for (cudnnHandle_t h : all_cudnn_) cudnnDestroy(h);
   if (cublaslt_) cublasLtDestroy(cublaslt_);
   if (cudnn_) cudnnDestroy(cudnn_);
   if (stream_) cudaStreamDestroy(stream_);
+}
+
+std::shared_ptr<Context::HandleLease> Context::lease_cudnn() {
+  cudnnHandle_t h = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(spare_mutex_);
+    if (!spare_cudnn_.empty()) {
+      h = spare_cudnn_.back();
+      spare_cudnn_.pop_back();
+    }
+  }
+  if (!h) {
+    TRTORCH_CUDA_CHECK(cudaSetDevice(device_));  // the handle belongs to the current device
+    TRTORCH_CUDNN_CHECK(cudnnCreate(&h));
+    std::lock_guard<std::mutex> lock(spare_mutex_);
+    all_cudnn_.push_back(h);
+  }
+  return std::make_shared<HandleLease>(*this, h);
+}
+
+void Context::release_cudnn(cudnnHandle_t h) {
+  std::lock_guard<std::mutex> lock(spare_mutex_);
+  spare_cudnn_.push_back(h);
 }
 
 DeviceBuffer::DeviceBuffer(size_t bytes) : bytes_(bytes) {

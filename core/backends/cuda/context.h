@@ -6,7 +6,9 @@
 #include <cudnn.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 namespace trtorch::backends::cuda {
 
@@ -26,12 +28,34 @@ class Context {
   // A stream owned by the context, used for timing tactics and for CUDA graph capture.
   cudaStream_t stream() const { return stream_; }
 
+  // Extra cuDNN handles for host threads that build plans beside the caller (a cuDNN handle is
+  // used by one thread at a time; a plan runs on the handle it was built with). A leased handle
+  // is the holder's until the lease is destroyed; handles are made on demand and kept for reuse.
+  class HandleLease {
+   public:
+    HandleLease(Context& ctx, cudnnHandle_t h) : ctx_(ctx), h_(h) {}
+    ~HandleLease() { ctx_.release_cudnn(h_); }
+    HandleLease(const HandleLease&) = delete;
+    HandleLease& operator=(const HandleLease&) = delete;
+    cudnnHandle_t get() const { return h_; }
+
+   private:
+    Context& ctx_;
+    cudnnHandle_t h_;
+  };
+  std::shared_ptr<HandleLease> lease_cudnn();
+
  private:
+  void release_cudnn(cudnnHandle_t h);
+
   int device_ = 0;
   cudaDeviceProp props_{};
   cudnnHandle_t cudnn_ = nullptr;
   cublasLtHandle_t cublaslt_ = nullptr;
   cudaStream_t stream_ = nullptr;
+  std::mutex spare_mutex_;
+  std::vector<cudnnHandle_t> spare_cudnn_;  // free leasable handles
+  std::vector<cudnnHandle_t> all_cudnn_;    // every leasable handle made (destroyed with the context)
 };
 
 // Number of CUDA devices (0 when there is no driver or GPU; never throws).

@@ -46,6 +46,7 @@
 #include "core/backends/cuda/cudnn_frontend_include.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cfloat>
 #include <cmath>
@@ -56,6 +57,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 #include "core/backends/cuda/context.h"
@@ -391,60 +393,72 @@ std::string reason_lines(const std::vector<std::string>& reasons, const char* in
   return out;
 }
 
-// Proposes the engine configs of `g` (heuristic modes A and FALLBACK, in their order), drops
-// those whose numerics `dtype` / `tf32` bar or whose workspace exceeds `max_ws`, and builds the
-// first kMaxCandidates of them (cuDNN compiles a runtime-fusion engine's kernels here); false,
-// with the reasons, when none builds.
-// What building the candidates cost: how many compiled a kernel at run time, and the longest build.
-struct CandidateBuilds {
-  double heuristics_s = 0.0;  // proposing the engine configs
-  int runtime_compiled = 0;
-  double longest_s = 0.0;
+// One engine config to time and check: the graph its plan is built on and that graph's cuDNN
+// handle (a plan runs on the handle it was built with; a leased one is returned when the last
+// candidate built on it goes).
+struct Candidate {
+  std::shared_ptr<Context::HandleLease> lease;  // null: the context's own handle
+  std::shared_ptr<fe::graph::Graph> graph;      // destroyed before the lease is returned
+  cudnnHandle_t handle = nullptr;
+  int64_t index = -1;  // of the plan in `graph`
+  EngineConfigId id;
+  std::string name;
 };
 
-bool build_candidates(fe::graph::Graph& g, DType dtype, bool tf32, int64_t max_ws,
-                      std::vector<std::pair<int64_t, EngineConfigId>>* cands, std::vector<std::string>* why,
-                      CandidateBuilds* stats) {
-  const auto t_heuristics = std::chrono::steady_clock::now();
+// What building the candidates cost.
+struct CandidateBuilds {
+  double heuristics_s = 0.0;  // proposing the engine configs
+  int runtime_compiled = 0;   // configs whose build compiled a kernel (runtime fusion)
+  double longest_s = 0.0;     // the longest single build
+  int threads = 1;
+};
+
+// Proposes the engine configs of `g` (heuristic modes A and FALLBACK, in their order), drops
+// those whose numerics `dtype` / `tf32` bar or whose workspace exceeds `max_ws`, and returns the
+// first max_candidates() of them, unbuilt, with the names that do not parse in `errors`; false
+// (with the reason) when the heuristics fail.
+bool propose_configs(fe::graph::Graph& g, DType dtype, bool tf32, int64_t max_ws, std::vector<Candidate>* picks,
+                     std::vector<std::string>* errors) {
   if (auto e = g.create_execution_plans({fe::HeurMode_t::A, fe::HeurMode_t::FALLBACK}); e.is_bad()) {
-    why->push_back("heuristics: " + e.get_message());
+    errors->push_back("heuristics: " + e.get_message());
     return false;
   }
-  stats->heuristics_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_heuristics).count();
   g.deselect_numeric_notes(barred_notes(dtype, tf32));
   if (max_ws != std::numeric_limits<int64_t>::max()) g.deselect_workspace_greater_than(max_ws);
   // Heuristic order; A and FALLBACK may propose the same config twice.
   std::set<std::string> seen;
-  std::vector<std::string> build_errors;
-  for (int64_t i = 0; i < g.get_execution_plan_count() && cands->size() < max_candidates(); ++i) {
+  for (int64_t i = 0; i < g.get_execution_plan_count() && picks->size() < max_candidates(); ++i) {
     std::string name;
     if (g.get_plan_name_at_index(i, name).is_bad()) continue;  // unnamed: no tactic can record it
     if (!seen.insert(name).second) continue;
     const auto id = parse_plan_name(name);
     if (!id) {
-      build_errors.push_back(name + ": not an engine config name");
+      errors->push_back(name + ": not an engine config name");
       continue;
     }
-    const auto t0 = std::chrono::steady_clock::now();
-    auto e = g.build_plan_at_index(i);
-    stats->longest_s =
-        std::max(stats->longest_s, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    if (e.is_bad()) {
-      build_errors.push_back(name + ": does not build: " + e.get_message());
-      continue;
-    }
-    cands->emplace_back(i, *id);
-    std::vector<fe::BehaviorNote_t> notes;
-    if (g.get_behavior_notes_for_plan_at_index(i, notes).is_good() &&
-        std::count(notes.begin(), notes.end(), fe::BehaviorNote_t::RUNTIME_COMPILATION))
-      ++stats->runtime_compiled;
-  }
-  if (cands->empty()) {
-    why->push_back("no engine config builds under the numeric/workspace limits");
-    why->insert(why->end(), build_errors.begin(), build_errors.end());
-    return false;
+    Candidate c;
+    c.index = i;
+    c.id = *id;
+    c.name = name;
+    picks->push_back(std::move(c));
   }
   return true;
+}
+
+// Host threads that build one convolution's candidate configs at once (cuDNN compiles a
+// runtime-fusion config's kernels while building it, about 0.5 s each on an H100 host when the
+// driver's JIT cache is cold). TRTORCH_BUILD_THREADS overrides (1: build them one by one).
+size_t build_threads() {
+  static const size_t n = [] {
+    if (const char* env = std::getenv("TRTORCH_BUILD_THREADS")) {
+      int64_t v = 0;
+      TRTORCH_EXPECT(parse_int(env, &v) && v >= 1 && v <= 64, "TRTORCH_BUILD_THREADS must be 1 to 64, got \"", env,
+                     "\"");
+      return size_t(v);
+    }
+    return size_t(std::clamp(std::thread::hardware_concurrency(), 1u, 16u));
+  }();
+  return n;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -487,7 +501,13 @@ class CudnnConv2d final : public Kernel {
  private:
   // Builds and validates the operation graph for `fusion`; false (with the reason) when cuDNN
   // rejects it.
-  bool make_graph(const Fusion& fusion, std::shared_ptr<fe::graph::Graph>* out, std::string* why) const;
+  bool make_graph(const Fusion& fusion, std::shared_ptr<fe::graph::Graph>* out, std::string* why,
+                  cudnnHandle_t handle = nullptr) const;
+  // Builds the candidate configs of fusion `f` (propose_configs): one by one on one graph, or,
+  // with build_threads() > 1, each on a graph and leased handle of its own, at once. False, with
+  // the reasons, when none builds.
+  bool build_candidates(const Fusion& f, std::vector<Candidate>* cands, std::vector<std::string>* why,
+                        CandidateBuilds* stats) const;
   // The load path: builds engine config `want` of the graph for `fusion` on a fresh graph, under
   // the node's numeric (and workspace) limits, and checks that the built config names exactly
   // `want`. False, with the reason, when it cannot.
@@ -513,9 +533,12 @@ class CudnnConv2d final : public Kernel {
   void bind(const void* x, const void* w, const void* b, const void* r, void* y);
   // Runs plan `plan` of `g` alone on the tensors of the last bind(). A bad status is returned,
   // never dropped: callers fail or discard the plan.
-  fe::error_t execute(fe::graph::Graph& g, int64_t plan, void* workspace, cudaStream_t stream);
+  // `handle`: the one the plan was built with (null: the context's).
+  fe::error_t execute(fe::graph::Graph& g, int64_t plan, void* workspace, cudaStream_t stream,
+                      cudnnHandle_t handle = nullptr);
   // execute(), then the epilogue kernel for the unfused stages.
-  fe::error_t run(fe::graph::Graph& g, int64_t plan, void* workspace, cudaStream_t stream);
+  fe::error_t run(fe::graph::Graph& g, int64_t plan, void* workspace, cudaStream_t stream,
+                  cudnnHandle_t handle = nullptr);
   [[noreturn]] void fail(const std::string& what, const fe::error_t& e) const;
   // The largest relative difference a right plan may show against the direct convolution.
   double tolerance() const {
@@ -697,7 +720,8 @@ void CudnnConv2d::fail(const std::string& what, const fe::error_t& e) const {
                 int(const_cast<fe::error_t&>(e).get_code()), ": ", const_cast<fe::error_t&>(e).get_message());
 }
 
-bool CudnnConv2d::make_graph(const Fusion& f, std::shared_ptr<fe::graph::Graph>* out, std::string* why) const {
+bool CudnnConv2d::make_graph(const Fusion& f, std::shared_ptr<fe::graph::Graph>* out, std::string* why,
+                             cudnnHandle_t handle) const {
   using fe::graph::Tensor_attributes;
   const fe::DataType_t io = fe_dtype(p_.dtype);
   auto g = std::make_shared<fe::graph::Graph>();
@@ -764,7 +788,7 @@ bool CudnnConv2d::make_graph(const Fusion& f, std::shared_ptr<fe::graph::Graph>*
     *why = "validate: " + e.get_message();
     return false;
   }
-  if (auto e = g->build_operation_graph(ctx_.cudnn()); e.is_bad()) {
+  if (auto e = g->build_operation_graph(handle ? handle : ctx_.cudnn()); e.is_bad()) {
     *why = "build_operation_graph: " + e.get_message();
     return false;
   }
@@ -791,13 +815,16 @@ void CudnnConv2d::bind(const void* x, const void* w, const void* b, const void* 
   residual_ = r;
 }
 
-fe::error_t CudnnConv2d::execute(fe::graph::Graph& g, int64_t plan, void* workspace, cudaStream_t stream) {
-  TRTORCH_CUDNN_CHECK(cudnnSetStream(ctx_.cudnn(), stream));
-  return g.execute_plan_at_index(ctx_.cudnn(), ptrs_, workspace, plan);
+fe::error_t CudnnConv2d::execute(fe::graph::Graph& g, int64_t plan, void* workspace, cudaStream_t stream,
+                                 cudnnHandle_t handle) {
+  if (!handle) handle = ctx_.cudnn();
+  TRTORCH_CUDNN_CHECK(cudnnSetStream(handle, stream));
+  return g.execute_plan_at_index(handle, ptrs_, workspace, plan);
 }
 
-fe::error_t CudnnConv2d::run(fe::graph::Graph& g, int64_t plan, void* workspace, cudaStream_t stream) {
-  auto e = execute(g, plan, workspace, stream);
+fe::error_t CudnnConv2d::run(fe::graph::Graph& g, int64_t plan, void* workspace, cudaStream_t stream,
+                             cudnnHandle_t handle) {
+  auto e = execute(g, plan, workspace, stream, handle);
   if (e.is_bad()) return e;
   ConvEpilogue ep;
   ep.y = y_;
@@ -949,23 +976,110 @@ void CudnnConv2d::choose_by_timing(const TacticOptions& timing) {
                 p_.signature(), tf32_ ? ", tf32 allowed" : "", "):", rejected_fusions);
 }
 
+bool CudnnConv2d::build_candidates(const Fusion& f, std::vector<Candidate>* cands, std::vector<std::string>* why,
+                                   CandidateBuilds* stats) const {
+  using Clock = std::chrono::steady_clock;
+  auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+  std::shared_ptr<fe::graph::Graph> g;
+  std::string reason;
+  if (!make_graph(f, &g, &reason)) {
+    why->push_back(reason);
+    return false;
+  }
+  const auto t_heuristics = Clock::now();
+  std::vector<Candidate> picks;
+  std::vector<std::string> errors;
+  if (!propose_configs(*g, p_.dtype, tf32_, max_workspace_, &picks, &errors)) {
+    why->insert(why->end(), errors.begin(), errors.end());
+    return false;
+  }
+  stats->heuristics_s = since(t_heuristics);
+  const size_t threads = std::min(build_threads(), picks.size());
+  stats->threads = int(std::max<size_t>(threads, 1));
+  std::vector<std::string> failed(picks.size());
+  std::vector<double> build_s(picks.size(), 0.0);
+  std::vector<char> compiled(picks.size(), 0);
+  auto build = [&](size_t k) {
+    Candidate& c = picks[k];
+    try {
+      if (threads > 1) {
+        // A graph of its own: the same operation graph, proposed again, the config picked by name.
+        TRTORCH_CUDA_CHECK(cudaSetDevice(ctx_.device()));
+        c.lease = ctx_.lease_cudnn();
+        c.handle = c.lease->get();
+        std::string r;
+        if (!make_graph(f, &c.graph, &r, c.handle)) {
+          failed[k] = c.name + ": " + r;
+          return;
+        }
+        std::vector<Candidate> again;
+        std::vector<std::string> again_errors;
+        if (!propose_configs(*c.graph, p_.dtype, tf32_, max_workspace_, &again, &again_errors)) {
+          failed[k] = c.name + ": " + (again_errors.empty() ? std::string("heuristics failed") : again_errors.front());
+          return;
+        }
+        auto same = std::find_if(again.begin(), again.end(), [&](const Candidate& o) { return o.name == c.name; });
+        if (same == again.end()) {
+          failed[k] = c.name + ": not proposed again on a graph of its own";
+          return;
+        }
+        c.index = same->index;
+      } else {
+        c.graph = g;
+        c.handle = ctx_.cudnn();
+      }
+      const auto t_build = Clock::now();
+      auto e = c.graph->build_plan_at_index(c.index);
+      build_s[k] = since(t_build);
+      if (e.is_bad()) {
+        failed[k] = c.name + ": does not build: " + e.get_message();
+        return;
+      }
+      std::vector<fe::BehaviorNote_t> notes;
+      compiled[k] = c.graph->get_behavior_notes_for_plan_at_index(c.index, notes).is_good() &&
+                    std::count(notes.begin(), notes.end(), fe::BehaviorNote_t::RUNTIME_COMPILATION) > 0;
+    } catch (const std::exception& ex) {
+      failed[k] = c.name + ": " + ex.what();
+    }
+  };
+  if (threads > 1) {
+    std::atomic<size_t> next{0};
+    std::vector<std::thread> pool;
+    for (size_t t = 0; t < threads; ++t)
+      pool.emplace_back([&] {
+        for (size_t k; (k = next++) < picks.size();) build(k);
+      });
+    for (std::thread& t : pool) t.join();
+  } else {
+    for (size_t k = 0; k < picks.size(); ++k) build(k);
+  }
+  for (size_t k = 0; k < picks.size(); ++k) {
+    stats->longest_s = std::max(stats->longest_s, build_s[k]);
+    stats->runtime_compiled += compiled[k];
+    if (failed[k].empty())
+      cands->push_back(std::move(picks[k]));
+    else
+      errors.push_back(failed[k]);
+  }
+  if (cands->empty()) {
+    why->push_back("no engine config builds under the numeric/workspace limits");
+    why->insert(why->end(), errors.begin(), errors.end());
+    return false;
+  }
+  return true;
+}
+
 bool CudnnConv2d::try_fusion(const Fusion& f, const TacticOptions& timing, BuildData& d, std::string* note,
                              float* rank, std::vector<std::string>* why) {
-  std::shared_ptr<fe::graph::Graph> timed_graph;
-  std::vector<std::pair<int64_t, EngineConfigId>> cands;  // built configs that a tactic can name, heuristic order
+  std::vector<Candidate> cands;  // built configs that a tactic can name, heuristic order
   CandidateBuilds builds;
   // Where the build's time goes: making the plans (cuDNN's runtime compilation), timing them,
-  // checking them (direct convolution, rebuilds, host comparisons).
+  // checking them (direct convolution, rebuilds, comparisons).
   using Clock = std::chrono::steady_clock;
   const auto t_start = Clock::now();
   auto seconds = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
   try {
-    std::string reason;
-    if (!make_graph(f, &timed_graph, &reason)) {
-      why->push_back(reason);
-      return false;
-    }
-    if (!build_candidates(*timed_graph, p_.dtype, tf32_, max_workspace_, &cands, why, &builds)) return false;
+    if (!build_candidates(f, &cands, why, &builds)) return false;
   } catch (const std::exception& ex) {  // cudnn-frontend reports through error_t, but be safe
     why->push_back(ex.what());
     return false;
@@ -973,9 +1087,9 @@ bool CudnnConv2d::try_fusion(const Fusion& f, const TacticOptions& timing, Build
 
   const auto t_plans = Clock::now();
   int64_t max_ws = 0;
-  for (const auto& c : cands) {
+  for (const Candidate& c : cands) {
     int64_t ws = 0;
-    if (auto e = timed_graph->get_workspace_size_plan_at_index(c.first, ws); e.is_bad()) fail("workspace query", e);
+    if (auto e = c.graph->get_workspace_size_plan_at_index(c.index, ws); e.is_bad()) fail("workspace query", e);
     max_ws = std::max(max_ws, ws);
   }
   DeviceBuffer ws{size_t(max_ws)};
@@ -985,28 +1099,25 @@ bool CudnnConv2d::try_fusion(const Fusion& f, const TacticOptions& timing, Build
 
   struct Timed {
     float ms;
-    int64_t index;
+    const Candidate* c;
     EngineConfigId id;
     std::string name;
   };
   std::vector<Timed> ranked;
   std::vector<std::string> failed;  // configs that failed to execute, with cuDNN's reason
-  for (const auto& [i, id] : cands) {
-    std::string name;
-    if (timed_graph->get_plan_name_at_index(i, name).is_bad()) name = str_cat("plan ", i);
+  for (const Candidate& c : cands) {
     // One checked run first: a config that fails at execution is dropped (with its reason), not timed.
-    if (auto e = run(*timed_graph, i, ws.get(), s); e.is_bad()) {
-      failed.push_back(name + ": fails to execute: " + e.get_message());
+    if (auto e = run(*c.graph, c.index, ws.get(), s, c.handle); e.is_bad()) {
+      failed.push_back(c.name + ": fails to execute: " + e.get_message());
       continue;
     }
     TRTORCH_CUDA_CHECK(cudaStreamSynchronize(s));
     // Timed also when it is the only config: fusions compete on time.
-    const int64_t plan = i;
     const float ms = time_ms(ctx_, timing.min_timing_iters, timing.avg_timing_iters, [&](cudaStream_t st) {
-      auto e = run(*timed_graph, plan, ws.get(), st);
+      auto e = run(*c.graph, c.index, ws.get(), st, c.handle);
       if (e.is_bad()) fail("executing a candidate plan", e);
     });
-    ranked.push_back(Timed{ms, i, id, name});
+    ranked.push_back(Timed{ms, &c, c.id, c.name});
   }
   TRTORCH_CUDA_CHECK(cudaStreamSynchronize(s));
   if (ranked.empty()) {
@@ -1023,9 +1134,10 @@ bool CudnnConv2d::try_fusion(const Fusion& f, const TacticOptions& timing, Build
   // Outputs stay on the device and are compared there.
   const size_t y_bytes = size_t(p_.y_numel()) * ir::dtype_size(p_.dtype);
   DeviceBuffer want(y_bytes), got(y_bytes), reference, diff_scratch(kOutputDiffScratchBytes);
-  auto output_of = [&](fe::graph::Graph& g, int64_t plan, void* workspace, DeviceBuffer& into) {
+  auto output_of = [&](fe::graph::Graph& g, int64_t plan, void* workspace, DeviceBuffer& into,
+                       cudnnHandle_t handle) {
     TRTORCH_CUDA_CHECK(cudaMemsetAsync(d.y.get(), 0xff, y_bytes, s));  // NaN: every element must be written
-    auto e = execute(g, plan, workspace, s);
+    auto e = execute(g, plan, workspace, s, handle);
     if (e.is_good()) TRTORCH_CUDA_CHECK(cudaMemcpyAsync(into.get(), d.y.get(), y_bytes, cudaMemcpyDeviceToDevice, s));
     TRTORCH_CUDA_CHECK(cudaStreamSynchronize(s));
     return e;
@@ -1075,7 +1187,7 @@ bool CudnnConv2d::try_fusion(const Fusion& f, const TacticOptions& timing, Build
       const Timed& c = ranked[next];
       if (round == 0 && c.ms >= best_score) break;
       in_want = nullptr;
-      if (auto e = output_of(*timed_graph, c.index, ws.get(), want); e.is_bad()) {
+      if (auto e = output_of(*c.c->graph, c.c->index, ws.get(), want, c.c->handle); e.is_bad()) {
         rejected.push_back(c.name + ": the timed plan fails to execute: " + e.get_message());
         continue;
       }
@@ -1116,13 +1228,13 @@ bool CudnnConv2d::try_fusion(const Fusion& f, const TacticOptions& timing, Build
       }
       if (in_want != &c) {
         in_want = nullptr;
-        if (auto e = output_of(*timed_graph, c.index, ws.get(), want); e.is_bad()) {
+        if (auto e = output_of(*c.c->graph, c.c->index, ws.get(), want, c.c->handle); e.is_bad()) {
           rejected.push_back(c.name + ": the timed plan fails to execute: " + e.get_message());
           continue;
         }
         in_want = &c;
       }
-      if (auto e = output_of(*g, plan, rws, got); e.is_bad()) {
+      if (auto e = output_of(*g, plan, rws, got, nullptr); e.is_bad()) {
         rejected.push_back(c.name + ": the plan rebuilt from its tactic fails to execute: " + e.get_message());
         continue;
       }
@@ -1152,7 +1264,7 @@ bool CudnnConv2d::try_fusion(const Fusion& f, const TacticOptions& timing, Build
       *note += "; " + reference_check + "; " + rebuilt;
       if (&c != &ranked.front()) *note += str_cat("; ", &c - &ranked.front(), " faster not kept");
       if (!failed.empty()) *note += str_cat("; ", failed.size(), " failed to execute");
-      *note += str_cat("; plans made in ", seconds(t_start, t_plans), " s (heuristics ", builds.heuristics_s, " s, ", cands.size(), " built, ",
+      *note += str_cat("; plans made in ", seconds(t_start, t_plans), " s (heuristics ", builds.heuristics_s, " s, ", cands.size(), " built on ", builds.threads, " threads, ",
                        builds.runtime_compiled, " compiled at run time, longest ", builds.longest_s, " s), timed in ",
                        seconds(t_plans, t_timed),
                        " s, checked in ", seconds(t_timed, Clock::now()), " s");

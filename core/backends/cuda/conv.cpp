@@ -414,9 +414,9 @@ struct CandidateBuilds {
 };
 
 // Proposes the engine configs of `g` (heuristic modes A and FALLBACK, in their order), drops
-// those whose numerics `dtype` / `tf32` bar or whose workspace exceeds `max_ws`, and returns the
-// first max_candidates() of them, unbuilt, with the names that do not parse in `errors`; false
-// (with the reason) when the heuristics fail.
+// those whose numerics `dtype` / `tf32` bar or whose workspace exceeds `max_ws` (they stay in the
+// list and fail to build), and returns the named ones once each, unbuilt, with the names that do
+// not parse in `errors`; false (with the reason) when the heuristics fail.
 bool propose_configs(fe::graph::Graph& g, DType dtype, bool tf32, int64_t max_ws, std::vector<Candidate>* picks,
                      std::vector<std::string>* errors) {
   if (auto e = g.create_execution_plans({fe::HeurMode_t::A, fe::HeurMode_t::FALLBACK}); e.is_bad()) {
@@ -427,7 +427,7 @@ bool propose_configs(fe::graph::Graph& g, DType dtype, bool tf32, int64_t max_ws
   if (max_ws != std::numeric_limits<int64_t>::max()) g.deselect_workspace_greater_than(max_ws);
   // Heuristic order; A and FALLBACK may propose the same config twice.
   std::set<std::string> seen;
-  for (int64_t i = 0; i < g.get_execution_plan_count() && picks->size() < max_candidates(); ++i) {
+  for (int64_t i = 0; i < g.get_execution_plan_count(); ++i) {
     std::string name;
     if (g.get_plan_name_at_index(i, name).is_bad()) continue;  // unnamed: no tactic can record it
     if (!seen.insert(name).second) continue;
@@ -503,9 +503,9 @@ class CudnnConv2d final : public Kernel {
   // rejects it.
   bool make_graph(const Fusion& fusion, std::shared_ptr<fe::graph::Graph>* out, std::string* why,
                   cudnnHandle_t handle = nullptr) const;
-  // Builds the candidate configs of fusion `f` (propose_configs): one by one on one graph, or,
-  // with build_threads() > 1, each on a graph and leased handle of its own, at once. False, with
-  // the reasons, when none builds.
+  // Builds the first max_candidates() configs of fusion `f` that build (propose_configs' order):
+  // one by one on one graph, or with build_threads() > 1 on several host threads at once, each
+  // with a graph and leased handle of its own. False, with the reasons, when none builds.
   bool build_candidates(const Fusion& f, std::vector<Candidate>* cands, std::vector<std::string>* why,
                         CandidateBuilds* stats) const;
   // The load path: builds engine config `want` of the graph for `fusion` on a fresh graph, under
@@ -994,72 +994,96 @@ bool CudnnConv2d::build_candidates(const Fusion& f, std::vector<Candidate>* cand
     return false;
   }
   stats->heuristics_s = since(t_heuristics);
-  const size_t threads = std::min(build_threads(), picks.size());
-  stats->threads = int(std::max<size_t>(threads, 1));
+
+  // The first max_candidates() configs that build, in heuristic order (a deselected one fails at
+  // once). Each worker takes the next config while fewer than that have built; so every config
+  // before the last one taken was taken, and the first that built are those a serial build keeps.
+  const size_t want = max_candidates();
+  const size_t threads = std::max<size_t>(1, std::min({build_threads(), picks.size(), want}));
+  stats->threads = int(threads);
   std::vector<std::string> failed(picks.size());
+  std::vector<char> taken(picks.size(), 0), built(picks.size(), 0), compiled(picks.size(), 0);
   std::vector<double> build_s(picks.size(), 0.0);
-  std::vector<char> compiled(picks.size(), 0);
-  auto build = [&](size_t k) {
-    Candidate& c = picks[k];
+  std::vector<std::string> worker_errors(threads);
+  std::atomic<size_t> next{0}, n_built{0};
+  auto work = [&](size_t w) {
+    // The worker's graph: `g` itself on one thread; else the same operation graph made again on a
+    // leased handle, its configs proposed again and found by name.
+    std::shared_ptr<Context::HandleLease> lease;
+    std::shared_ptr<fe::graph::Graph> wg = g;
+    cudnnHandle_t handle = ctx_.cudnn();
+    std::map<std::string, int64_t> index_of;
     try {
       if (threads > 1) {
-        // A graph of its own: the same operation graph, proposed again, the config picked by name.
         TRTORCH_CUDA_CHECK(cudaSetDevice(ctx_.device()));
-        c.lease = ctx_.lease_cudnn();
-        c.handle = c.lease->get();
+        lease = ctx_.lease_cudnn();
+        handle = lease->get();
         std::string r;
-        if (!make_graph(f, &c.graph, &r, c.handle)) {
-          failed[k] = c.name + ": " + r;
+        if (!make_graph(f, &wg, &r, handle)) {
+          worker_errors[w] = r;
           return;
         }
         std::vector<Candidate> again;
         std::vector<std::string> again_errors;
-        if (!propose_configs(*c.graph, p_.dtype, tf32_, max_workspace_, &again, &again_errors)) {
-          failed[k] = c.name + ": " + (again_errors.empty() ? std::string("heuristics failed") : again_errors.front());
+        if (!propose_configs(*wg, p_.dtype, tf32_, max_workspace_, &again, &again_errors)) {
+          worker_errors[w] = again_errors.empty() ? std::string("heuristics failed") : again_errors.front();
           return;
         }
-        auto same = std::find_if(again.begin(), again.end(), [&](const Candidate& o) { return o.name == c.name; });
-        if (same == again.end()) {
-          failed[k] = c.name + ": not proposed again on a graph of its own";
-          return;
-        }
-        c.index = same->index;
-      } else {
-        c.graph = g;
-        c.handle = ctx_.cudnn();
+        for (const Candidate& c : again) index_of[c.name] = c.index;
       }
-      const auto t_build = Clock::now();
-      auto e = c.graph->build_plan_at_index(c.index);
-      build_s[k] = since(t_build);
-      if (e.is_bad()) {
-        failed[k] = c.name + ": does not build: " + e.get_message();
-        return;
-      }
-      std::vector<fe::BehaviorNote_t> notes;
-      compiled[k] = c.graph->get_behavior_notes_for_plan_at_index(c.index, notes).is_good() &&
-                    std::count(notes.begin(), notes.end(), fe::BehaviorNote_t::RUNTIME_COMPILATION) > 0;
     } catch (const std::exception& ex) {
-      failed[k] = c.name + ": " + ex.what();
+      worker_errors[w] = ex.what();
+      return;
+    }
+    for (size_t k; n_built.load() < want && (k = next++) < picks.size();) {
+      Candidate& c = picks[k];
+      taken[k] = 1;
+      try {
+        if (threads > 1) {
+          auto it = index_of.find(c.name);
+          if (it == index_of.end()) {
+            failed[k] = c.name + ": not proposed again on a graph of its own";
+            continue;
+          }
+          c.index = it->second;
+        }
+        c.lease = lease;
+        c.graph = wg;
+        c.handle = handle;
+        const auto t_build = Clock::now();
+        auto e = wg->build_plan_at_index(c.index);
+        build_s[k] = since(t_build);
+        if (e.is_bad()) {
+          failed[k] = c.name + ": does not build: " + e.get_message();
+          continue;
+        }
+        std::vector<fe::BehaviorNote_t> notes;
+        compiled[k] = wg->get_behavior_notes_for_plan_at_index(c.index, notes).is_good() &&
+                      std::count(notes.begin(), notes.end(), fe::BehaviorNote_t::RUNTIME_COMPILATION) > 0;
+        built[k] = 1;
+        ++n_built;
+      } catch (const std::exception& ex) {
+        failed[k] = c.name + ": " + ex.what();
+      }
     }
   };
   if (threads > 1) {
-    std::atomic<size_t> next{0};
     std::vector<std::thread> pool;
-    for (size_t t = 0; t < threads; ++t)
-      pool.emplace_back([&] {
-        for (size_t k; (k = next++) < picks.size();) build(k);
-      });
+    for (size_t t = 0; t < threads; ++t) pool.emplace_back(work, t);
     for (std::thread& t : pool) t.join();
   } else {
-    for (size_t k = 0; k < picks.size(); ++k) build(k);
+    work(0);
   }
+  for (const std::string& e : worker_errors)
+    if (!e.empty()) errors.push_back("a build thread's graph: " + e);
   for (size_t k = 0; k < picks.size(); ++k) {
     stats->longest_s = std::max(stats->longest_s, build_s[k]);
-    stats->runtime_compiled += compiled[k];
-    if (failed[k].empty())
+    if (built[k] && cands->size() < want) {
+      stats->runtime_compiled += compiled[k];
       cands->push_back(std::move(picks[k]));
-    else
+    } else if (taken[k] && !built[k]) {
       errors.push_back(failed[k]);
+    }
   }
   if (cands->empty()) {
     why->push_back("no engine config builds under the numeric/workspace limits");

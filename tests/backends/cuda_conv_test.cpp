@@ -503,7 +503,8 @@ TEST(CudaConv, SharedPlan) {
   ConvCase c = a;
   c.name = "1x1 64->256 shared c";
   c.N = 4;  // another problem
-  std::unique_ptr<Problem> pa = make_problem(a, kF16Nhwc), pb = make_problem(b, kF16Nhwc), pc = make_problem(c, kF16Nhwc);
+  std::unique_ptr<Problem> pa = make_problem(a, kF16Nhwc), pb = make_problem(b, kF16Nhwc),
+                           pc = make_problem(c, kF16Nhwc);
   const TacticOptions timing = test_timing();
   const double tol = kernel_tolerance(DType::kFloat16);
   const std::string shared_note = "plan of an earlier convolution";

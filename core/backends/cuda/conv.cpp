@@ -86,15 +86,16 @@ constexpr int kOldestTacticVersion = 1;
 // fusion). TRTORCH_CONV_CANDIDATES (1 to 16) overrides it, for measuring what the search costs
 // and gains.
 constexpr size_t kMaxCandidates = 6;
+// A count read from environment variable `var` (lo to hi), or `fallback` when it is unset.
+size_t env_count(const char* var, size_t fallback, int64_t lo, int64_t hi) {
+  const char* env = std::getenv(var);
+  if (!env) return fallback;
+  int64_t v = 0;
+  TRTORCH_EXPECT(parse_int(env, &v) && v >= lo && v <= hi, var, " must be ", lo, " to ", hi, ", got \"", env, "\"");
+  return size_t(v);
+}
 size_t max_candidates() {
-  static const size_t n = [] {
-    const char* env = std::getenv("TRTORCH_CONV_CANDIDATES");
-    if (!env) return kMaxCandidates;
-    int64_t v = 0;
-    TRTORCH_EXPECT(parse_int(env, &v) && v >= 1 && v <= 16, "TRTORCH_CONV_CANDIDATES must be 1 to 16, got \"", env,
-                   "\"");
-    return size_t(v);
-  }();
+  static const size_t n = env_count("TRTORCH_CONV_CANDIDATES", kMaxCandidates, 1, 16);
   return n;
 }
 // Largest convolution (multiply-adds) whose engine configs are checked against the direct
@@ -452,15 +453,8 @@ bool propose_configs(fe::graph::Graph& g, DType dtype, bool tf32, int64_t max_ws
 // batch 1: six at once took as long as six in a row; batch 32: 1.6 s against 3.4 to 5.0 s for the
 // slowest convolutions). TRTORCH_BUILD_THREADS overrides (1: one by one).
 size_t build_threads() {
-  static const size_t n = [] {
-    if (const char* env = std::getenv("TRTORCH_BUILD_THREADS")) {
-      int64_t v = 0;
-      TRTORCH_EXPECT(parse_int(env, &v) && v >= 1 && v <= 64, "TRTORCH_BUILD_THREADS must be 1 to 64, got \"", env,
-                     "\"");
-      return size_t(v);
-    }
-    return size_t(std::clamp(std::thread::hardware_concurrency(), 1u, 16u));
-  }();
+  static const size_t n =
+      env_count("TRTORCH_BUILD_THREADS", std::clamp(std::thread::hardware_concurrency(), 1u, 16u), 1, 64);
   return n;
 }
 
@@ -532,6 +526,15 @@ class CudnnConv2d final : public Kernel {
   // Registers this kernel's plan under `key` for the convolutions after it (first one wins).
   void share_plan(const std::string& key) const;
   void finish();
+  // The weights, bias (null without one) and residual (null without one) of a launch's inputs:
+  // the packed constants where the node has them.
+  const void* weight_of(const std::vector<const void*>& in) const { return w_ptr_ ? w_ptr_ : in[1]; }
+  const void* bias_of(const std::vector<const void*>& in) const {
+    return b_ptr_ ? b_ptr_ : (p_.has_bias ? in[ir::kConvBiasInput] : nullptr);
+  }
+  const void* residual_of(const std::vector<const void*>& in) const {
+    return p_.has_residual ? in[size_t(residual_input_)] : nullptr;
+  }
   // Binds the device tensors of one run.
   void bind(const void* x, const void* w, const void* b, const void* r, void* y);
   // Runs plan `plan` of `g` alone on the tensors of the last bind(). A bad status is returned,
@@ -674,7 +677,8 @@ CudnnConv2d::CudnnConv2d(const KernelArgs& args) : ctx_(args.ctx), share_(args.s
                    ": channels-last convolution needs constant weights (they are repacked to KRSC once)");
   }
   if (p_.has_bias) {
-    const ir::HostTensor* bc = args.constants.size() > ir::kConvBiasInput ? args.constants[ir::kConvBiasInput] : nullptr;
+    const ir::HostTensor* bc =
+        args.constants.size() > ir::kConvBiasInput ? args.constants[ir::kConvBiasInput] : nullptr;
     if (bc) {
       TRTORCH_EXPECT(bc->dtype == p_.bias_dtype && bc->numel() == p_.K, "Conv2d ", where_, ": bias constant must be ",
                      ir::dtype_name(p_.bias_dtype), " [", p_.K, "]");
@@ -698,7 +702,8 @@ CudnnConv2d::CudnnConv2d(const KernelArgs& args) : ctx_(args.ctx), share_(args.s
     }
   }
   finish();
-  share_plan(tactic_share_key(tactic_.str(), max_workspace_));  // for a later node given this tactic (timing cache, load)
+  // For a later node given this tactic (a timing cache entry, a load).
+  share_plan(tactic_share_key(tactic_.str(), max_workspace_));
 }
 
 bool CudnnConv2d::take_shared(const std::string& key) {
@@ -1131,9 +1136,7 @@ bool CudnnConv2d::try_fusion(const Fusion& f, const TacticOptions& timing, Build
 
   struct Timed {
     float ms;
-    const Candidate* c;
-    EngineConfigId id;
-    std::string name;
+    const Candidate* cand;
   };
   std::vector<Timed> ranked;
   std::vector<std::string> failed;  // configs that failed to execute, with cuDNN's reason
@@ -1149,7 +1152,7 @@ bool CudnnConv2d::try_fusion(const Fusion& f, const TacticOptions& timing, Build
       auto e = run(*c.graph, c.index, ws.get(), st, c.handle);
       if (e.is_bad()) fail("executing a candidate plan", e);
     });
-    ranked.push_back(Timed{ms, &c, c.id, c.name});
+    ranked.push_back(Timed{ms, &c});
   }
   TRTORCH_CUDA_CHECK(cudaStreamSynchronize(s));
   if (ranked.empty()) {
@@ -1219,8 +1222,8 @@ bool CudnnConv2d::try_fusion(const Fusion& f, const TacticOptions& timing, Build
       const Timed& c = ranked[next];
       if (round == 0 && c.ms >= best_score) break;
       in_want = nullptr;
-      if (auto e = output_of(*c.c->graph, c.c->index, ws.get(), want, c.c->handle); e.is_bad()) {
-        rejected.push_back(c.name + ": the timed plan fails to execute: " + e.get_message());
+      if (auto e = output_of(*c.cand->graph, c.cand->index, ws.get(), want, c.cand->handle); e.is_bad()) {
+        rejected.push_back(c.cand->name + ": the timed plan fails to execute: " + e.get_message());
         continue;
       }
       in_want = &c;
@@ -1229,7 +1232,7 @@ bool CudnnConv2d::try_fusion(const Fusion& f, const TacticOptions& timing, Build
         const OutputDiff diff = compare(want, reference);
         ref_err = diff.rel;
         if (!(ref_err <= tol)) {
-          rejected.push_back(str_cat(c.name, ": computes a wrong output (rel. diff ", ref_err,
+          rejected.push_back(str_cat(c.cand->name, ": computes a wrong output (rel. diff ", ref_err,
                                      " against the direct convolution",
                                      std::isinf(ref_err) ? ": elements unwritten or non-finite" : "", ")"));
           continue;
@@ -1246,8 +1249,8 @@ bool CudnnConv2d::try_fusion(const Fusion& f, const TacticOptions& timing, Build
       std::shared_ptr<fe::graph::Graph> g;
       int64_t plan = -1;
       std::string reason;
-      if (!build_config(f, c.id, &g, &plan, &reason)) {
-        rejected.push_back(c.name + ": rebuilding from its tactic: " + reason);
+      if (!build_config(f, c.cand->id, &g, &plan, &reason)) {
+        rejected.push_back(c.cand->name + ": rebuilding from its tactic: " + reason);
         continue;
       }
       int64_t rebuilt_ws = 0;
@@ -1260,21 +1263,22 @@ bool CudnnConv2d::try_fusion(const Fusion& f, const TacticOptions& timing, Build
       }
       if (in_want != &c) {
         in_want = nullptr;
-        if (auto e = output_of(*c.c->graph, c.c->index, ws.get(), want, c.c->handle); e.is_bad()) {
-          rejected.push_back(c.name + ": the timed plan fails to execute: " + e.get_message());
+        if (auto e = output_of(*c.cand->graph, c.cand->index, ws.get(), want, c.cand->handle); e.is_bad()) {
+          rejected.push_back(c.cand->name + ": the timed plan fails to execute: " + e.get_message());
           continue;
         }
         in_want = &c;
       }
       if (auto e = output_of(*g, plan, rws, got, nullptr); e.is_bad()) {
-        rejected.push_back(c.name + ": the plan rebuilt from its tactic fails to execute: " + e.get_message());
+        rejected.push_back(c.cand->name + ": the plan rebuilt from its tactic fails to execute: " + e.get_message());
         continue;
       }
       const OutputDiff rebuilt_diff = compare(got, want);
       const bool identical = rebuilt_diff.identical;
       const double err = identical ? 0.0 : rebuilt_diff.rel;
       if (!(err <= tol)) {
-        rejected.push_back(str_cat(c.name, ": the plan rebuilt from its tactic computes another output (rel. diff ", err,
+        rejected.push_back(str_cat(c.cand->name,
+                                   ": the plan rebuilt from its tactic computes another output (rel. diff ", err,
                                    std::isinf(err) ? ", elements unwritten or non-finite" : "", ")"));
         continue;
       }
@@ -1296,9 +1300,9 @@ bool CudnnConv2d::try_fusion(const Fusion& f, const TacticOptions& timing, Build
       *note += "; " + reference_check + "; " + rebuilt;
       if (&c != &ranked.front()) *note += str_cat("; ", &c - &ranked.front(), " faster not kept");
       if (!failed.empty()) *note += str_cat("; ", failed.size(), " failed to execute");
-      *note += str_cat("; plans made in ", seconds(t_start, t_plans), " s (heuristics ", builds.heuristics_s, " s, ", cands.size(), " built on ", builds.threads, " threads, ",
-                       builds.runtime_compiled, " compiled at run time, longest ", builds.longest_s, " s), timed in ",
-                       seconds(t_plans, t_timed),
+      *note += str_cat("; plans made in ", seconds(t_start, t_plans), " s (heuristics ", builds.heuristics_s, " s, ",
+                       cands.size(), " built on ", builds.threads, " threads, ", builds.runtime_compiled,
+                       " compiled at run time, longest ", builds.longest_s, " s), timed in ", seconds(t_plans, t_timed),
                        " s, checked in ", seconds(t_timed, Clock::now()), " s");
       return true;
     }
@@ -1364,9 +1368,7 @@ void CudnnConv2d::finish() {
 
 void CudnnConv2d::launch(const std::vector<const void*>& in, const std::vector<void*>& out, void* scratch,
                          cudaStream_t stream) {
-  const void* b = b_ptr_ ? b_ptr_ : (p_.has_bias ? in[ir::kConvBiasInput] : nullptr);
-  const void* r = p_.has_residual ? in[size_t(residual_input_)] : nullptr;
-  bind(in[0], w_ptr_ ? w_ptr_ : in[1], b, r, out[0]);
+  bind(in[0], weight_of(in), bias_of(in), residual_of(in), out[0]);
   if (auto e = run(*graph_, plan_, scratch, stream); e.is_bad()) fail("executing the cuDNN plan", e);
 }
 
@@ -1410,8 +1412,7 @@ std::string CudnnConv2d::self_check(const std::vector<const void*>& in, const st
   if (double(p_.y_numel()) * double(p_.Cg * p_.R * p_.S) > kMaxReferenceMacs) return "";
   const size_t y_bytes = size_t(p_.y_numel()) * ir::dtype_size(p_.dtype);
   DeviceBuffer y(y_bytes);
-  launch_conv_reference(reference_args(in[0], w_ptr_ ? w_ptr_ : in[1], b_ptr_ ? b_ptr_ : (p_.has_bias ? in[ir::kConvBiasInput] : nullptr),
-                                       p_.has_residual ? in[size_t(residual_input_)] : nullptr, y.get(), p_.has_act),
+  launch_conv_reference(reference_args(in[0], weight_of(in), bias_of(in), residual_of(in), y.get(), p_.has_act),
                         stream);
   DeviceBuffer diff_scratch(kOutputDiffScratchBytes);
   const double err = compare_outputs(out[0], y.get(), p_.dtype, p_.y_numel(), diff_scratch.get(), stream).rel;

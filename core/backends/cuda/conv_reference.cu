@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "core/backends/cuda/conv_reference.h"
 #include "core/backends/cuda/cuda_check.h"
@@ -61,8 +62,8 @@ struct DiffTotals {
 
 template <typename T>
 __device__ __forceinline__ bool same_bits(const T* a, const T* b, int64_t i) {
-  if constexpr (sizeof(T) == 4) return reinterpret_cast<const uint32_t*>(a)[i] == reinterpret_cast<const uint32_t*>(b)[i];
-  else return reinterpret_cast<const uint16_t*>(a)[i] == reinterpret_cast<const uint16_t*>(b)[i];
+  using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint16_t>;
+  return reinterpret_cast<const Bits*>(a)[i] == reinterpret_cast<const Bits*>(b)[i];
 }
 
 template <typename T>
@@ -120,7 +121,8 @@ OutputDiff compare_outputs(const void* a, const void* b, ir::DType dtype, int64_
   const unsigned blocks = unsigned(std::min<int64_t>(blocks_for(n, kThreads), 2048));
   dispatch_float(dtype, "compare outputs", [&](auto v) {
     using T = decltype(v);
-    compare_outputs_kernel<T><<<blocks, kThreads, 0, stream>>>(static_cast<const T*>(a), static_cast<const T*>(b), n, t);
+    compare_outputs_kernel<T>
+        <<<blocks, kThreads, 0, stream>>>(static_cast<const T*>(a), static_cast<const T*>(b), n, t);
     TRTORCH_CUDA_CHECK_LAUNCH();
   });
   DiffTotals h{};

@@ -57,7 +57,6 @@ class KernelShare {
     return it == items_.end() ? nullptr : it->second;
   }
   void put(const std::string& key, std::shared_ptr<void> value) { items_.emplace(key, std::move(value)); }
-  size_t size() const { return items_.size(); }
 
  private:
   std::map<std::string, std::shared_ptr<void>> items_;

@@ -567,7 +567,8 @@ class DepthwiseKernel : public Kernel {
                    int(at.dilation[1]), at.has_residual, at.has_act, at.act, float(at.act_alpha), float(at.act_beta)};
     TRTORCH_EXPECT(a.constants[1], "Conv2d ", a.node.source, ": depthwise weights must be constants");
     has_bias_ = ir::conv_has_bias(at, a.inputs.size());
-    TRTORCH_EXPECT(!has_bias_ || a.constants[ir::kConvBiasInput], "Conv2d ", a.node.source, ": depthwise bias must be a constant");
+    TRTORCH_EXPECT(!has_bias_ || a.constants[ir::kConvBiasInput], "Conv2d ", a.node.source,
+                   ": depthwise bias must be a constant");
     // Weights [C, 1, R, S] -> FP32 [R*S, C] (a tap's channels contiguous), then the bias at a
     // 256-byte aligned offset.
     const int64_t taps = int64_t(d_.R) * d_.S, C = d_.C;

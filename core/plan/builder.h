@@ -24,6 +24,20 @@ struct BuildConfig {
   // Dynamic shapes: per input, the shape to choose tactics at (the compile spec's opt). Empty:
   // the graph's inputs are static.
   std::vector<std::vector<int64_t>> opt_shapes;
+
+  // ---- engine knobs (each is recorded in the engine; see docs/architecture.md) ----
+  // FP16/BF16 engines: keep Conv2d biases (folded BatchNorm shifts) in FP32, added in FP32 by the
+  // convolution epilogue. False gives them the engine precision (the behaviour before FP32 biases).
+  bool fp32_conv_bias = true;
+  // CUDA: 4-D FP16/BF16 activations of convolutions in channels-last (NHWC) layout.
+  bool channels_last = true;
+  // CUDA: capture the engine's launches once and replay them as a CUDA graph (fixed shapes).
+  bool cuda_graphs = true;
+  // CUDA: how many cuDNN engine configs each convolution times (1 to 16).
+  int conv_candidates = 6;
+  // CUDA: host threads that build a convolution's candidate configs at once (0: the host's
+  // cores, up to 16). Changes build time only, never the choice.
+  int build_threads = 0;
 };
 
 // Converts every floating-point tensor of the graph (inputs, constants, casts) to `precision`

@@ -41,6 +41,8 @@ struct TacticOptions {
   int avg_timing_iters = 1;  // timed runs per candidate (the median is kept)
   bool allow_tf32 = false;
   size_t max_scratch_bytes = size_t(1) << 30;  // the build's workspace_size, when set
+  int conv_candidates = 6;  // cuDNN engine configs a convolution times (BuildConfig::conv_candidates)
+  int build_threads = 0;    // host threads building them at once; 0: the host's cores, up to 16
 };
 
 // What the kernels of one engine share while it is built or loaded: a kernel whose problem an

@@ -1,0 +1,41 @@
+// Debugging switches: the one place trtorch reads its environment.
+//
+// Nothing here changes what an engine computes or how it is built for a user: every knob that
+// does is a field of the build options (plan::BuildConfig, CompileSpec, the Python settings,
+// trtorchc) and is recorded in the engine. These switches only add checks, logs and test hooks.
+// docs/debugging.md lists them (it is the table below, in prose).
+//
+// A switch is read each time it is asked for (they are asked rarely: once per build, load or
+// first call), so a test may set and unset one within a process.
+#pragma once
+
+#include <string>
+
+namespace trtorch::util {
+
+#define TRTORCH_DEBUG_SWITCHES(X)                                                                            \
+  X(kLogLevel, "TRTORCH_LOG_LEVEL", "initial log level: 0 error, 1 warning (default), 2 info, 3 debug")     \
+  X(kVerifyPasses, "TRTORCH_VERIFY_PASSES", "1: verify the engine IR after every pass (the test suite sets it)") \
+  X(kProfile, "TRTORCH_PROFILE", "1: time every step of a CUDA engine's first call and log the slowest")    \
+  X(kCheckNan, "TRTORCH_CHECK_NAN", "1: name the first step of a CUDA engine that makes a NaN/Inf from finite inputs") \
+  X(kCheckSteps, "TRTORCH_CHECK_STEPS", "1: recompute each CUDA step with a trusted kernel after it ran, log what differs") \
+  X(kNoArenaReuse, "TRTORCH_NO_ARENA_REUSE", "1: give every CUDA buffer its own bytes (finds memory-plan faults)") \
+  X(kGraphPdl, "TRTORCH_GRAPH_PDL", "1: keep programmatic (PDL) dependencies in captured CUDA graphs")     \
+  X(kTestGraphFault, "TRTORCH_TEST_GRAPH_FAULT", "1 (test hook): poison replayed CUDA-graph outputs so that the eager fallback runs") \
+  X(kDefaultDevice, "TRTORCH_DEFAULT_DEVICE", "reference: device \"auto\" means the reference backend even with a GPU (tests)")
+
+enum class DebugSwitch {
+#define TRTORCH_DEBUG_ENUM(Name, Env, Doc) Name,
+  TRTORCH_DEBUG_SWITCHES(TRTORCH_DEBUG_ENUM)
+#undef TRTORCH_DEBUG_ENUM
+};
+
+// The environment variable and its one-line description.
+const char* debug_switch_env(DebugSwitch s);
+const char* debug_switch_doc(DebugSwitch s);
+// The variable's value, "" when unset.
+std::string debug_switch_value(DebugSwitch s);
+// True when the variable is set to "1".
+bool debug_switch_on(DebugSwitch s);
+
+}  // namespace trtorch::util

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "core/passes/passes.h"
-#include "core/plan/executor.h"
+#include "core/plan/backend.h"
 #include "core/util/logging.h"
 
 namespace trtorch::plan {

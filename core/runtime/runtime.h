@@ -15,7 +15,7 @@
 #include <mutex>
 #include <string>
 
-#include "core/plan/executor.h"
+#include "core/plan/backend.h"
 
 namespace trtorch::runtime {
 

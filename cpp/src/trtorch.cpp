@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "core/frontend/compiler.h"
-#include "core/plan/executor.h"
+#include "core/plan/backend.h"
 #include "core/util/logging.h"
 
 namespace trtorch {

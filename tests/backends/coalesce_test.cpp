@@ -1,7 +1,7 @@
 // The dim coalescing of broadcast elementwise kernels (core/backends/cuda/coalesce.h), on the CPU:
 // walking the coalesced dims must visit every output element in order with the same operand
 // offsets as the uncoalesced problem, and the 31-bit check must say whether they fit.
-#include "core/backends/cuda/coalesce.h"
+#include "core/backends/cuda/common/coalesce.h"
 
 #include <gtest/gtest.h>
 

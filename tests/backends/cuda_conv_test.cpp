@@ -11,8 +11,8 @@
 #include <cmath>
 #include <functional>
 
-#include "core/backends/cuda/conv_reference.h"
-#include "core/backends/cuda/kernel.h"
+#include "core/backends/cuda/conv/conv_reference.h"
+#include "core/backends/cuda/common/kernel.h"
 #include "tests/backends/cuda_test_util.h"
 
 using namespace trtorch;

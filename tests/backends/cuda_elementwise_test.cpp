@@ -14,7 +14,7 @@
 #include <cstring>
 #include <random>
 
-#include "core/backends/cuda/kernel.h"
+#include "core/backends/cuda/common/kernel.h"
 #include "tests/backends/cuda_test_util.h"
 
 using namespace trtorch;

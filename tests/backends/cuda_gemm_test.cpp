@@ -1,5 +1,5 @@
 // CUDA backend: Linear and MatMul (cuBLASLt and, for Linear + GELU(erf), the CUTLASS kernels of
-// cutlass_gemm.cu; gemm.cpp) against the reference backend.
+// gemm_cutlass.cu; gemm.cpp) against the reference backend.
 //
 // Torch-free: builds on the development machine and runs unchanged on the GPU machine. Without
 // a GPU it prints a line and exits with 77 (ctest's SKIP_RETURN_CODE).
@@ -19,8 +19,8 @@
 #include <chrono>
 #include <cmath>
 
-#include "core/backends/cuda/cutlass_gemm.h"
-#include "core/backends/cuda/kernel.h"
+#include "core/backends/cuda/gemm/gemm_cutlass.h"
+#include "core/backends/cuda/common/kernel.h"
 #include "tests/backends/cuda_test_util.h"
 
 using namespace trtorch;
@@ -252,7 +252,7 @@ TEST(CudaGemm, LinearTf32) {
 
 // ---------------------------------------------------------------------------------------------
 // Linear + bias + GELU(erf): cuBLASLt (BIAS epilogue, then the post kernel) or one CUTLASS kernel
-// (cutlass_gemm.cu), whichever times faster.
+// (gemm_cutlass.cu), whichever times faster.
 
 namespace cg = cu::cutlass_gemm;
 

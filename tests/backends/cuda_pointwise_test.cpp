@@ -8,8 +8,8 @@
 #include <map>
 #include <random>
 
-#include "core/backends/cuda/kernel.h"
-#include "core/backends/cuda/rtc.h"
+#include "core/backends/cuda/common/kernel.h"
+#include "core/backends/cuda/common/rtc.h"
 #include "core/passes/passes.h"
 #include "tests/backends/cuda_test_util.h"
 

@@ -18,12 +18,12 @@
 #include <string>
 #include <vector>
 
-#include "core/backends/cuda/context.h"
-#include "core/backends/cuda/cuda_check.h"
-#include "core/backends/cuda/kernel.h"
+#include "core/backends/cuda/common/context.h"
+#include "core/backends/cuda/common/cuda_check.h"
+#include "core/backends/cuda/common/kernel.h"
 #include "core/backends/reference/reference.h"
 #include "core/plan/builder.h"
-#include "core/plan/executor.h"
+#include "core/plan/backend.h"
 #include "core/util/error.h"
 
 namespace trtorch::cuda_test {

@@ -10,7 +10,7 @@
 #include <limits>
 #include <random>
 
-#include "core/backends/cuda/kernel.h"
+#include "core/backends/cuda/common/kernel.h"
 #include "core/passes/passes.h"
 #include "tests/backends/cuda_test_util.h"
 

@@ -7,7 +7,7 @@
 #include <numeric>
 #include <random>
 
-#include "core/backends/cuda/permute_plan.h"
+#include "core/backends/cuda/data_movement/permute_plan.h"
 
 using trtorch::backends::cuda::PermutePlan;
 using trtorch::backends::cuda::permute_source;

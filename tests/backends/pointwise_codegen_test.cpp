@@ -6,8 +6,8 @@
 
 #include <string>
 
-#include "core/backends/cuda/pointwise.h"
-#include "core/backends/cuda/rtc.h"
+#include "core/backends/cuda/elementwise/pointwise.h"
+#include "core/backends/cuda/common/rtc.h"
 #include "core/util/error.h"
 
 using namespace trtorch;

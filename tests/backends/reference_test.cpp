@@ -10,7 +10,7 @@
 #include <random>
 
 #include "core/backends/reference/reference.h"
-#include "core/plan/executor.h"
+#include "core/plan/backend.h"
 #include "core/util/error.h"
 
 using namespace trtorch;

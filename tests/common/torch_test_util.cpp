@@ -1,6 +1,6 @@
 #include "tests/common/torch_test_util.h"
 
-#include "core/plan/executor.h"
+#include "core/plan/backend.h"
 
 #include <torch/cuda.h>
 

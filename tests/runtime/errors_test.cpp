@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "core/plan/executor.h"
+#include "core/plan/backend.h"
 #include "core/runtime/runtime.h"
 #include "tests/common/torch_test_util.h"
 

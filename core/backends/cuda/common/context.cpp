@@ -1,0 +1,82 @@
+#include "core/backends/cuda/common/context.h"
+
+#include "core/backends/cuda/common/cuda_check.h"
+
+namespace trtorch::backends::cuda {
+
+namespace detail {
+void fail_call(const char* lib, const char* call, const char* file, int line, int code, const char* msg) {
+  TRTORCH_ERROR(lib, " call failed: ", call, " returned ", code, " (", msg ? msg : "no message", ") at ", file, ":",
+                line);
+}
+}  // namespace detail
+
+int device_count() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky "no driver/device" error
+    return 0;
+  }
+  return n;
+}
+
+Context::Context(int gpu_id) : device_(gpu_id) {
+  int n = device_count();
+  TRTORCH_EXPECT(gpu_id >= 0 && gpu_id < n, "CUDA device ", gpu_id, " does not exist (", n, " present)");
+  TRTORCH_CUDA_CHECK(cudaSetDevice(gpu_id));
+  TRTORCH_CUDA_CHECK(cudaGetDeviceProperties(&props_, gpu_id));
+  TRTORCH_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  TRTORCH_CUDNN_CHECK(cudnnCreate(&cudnn_));
+  TRTORCH_CUBLAS_CHECK(cublasLtCreate(&cublaslt_));
+}
+
+Context::~Context() {
+  for (cudnnHandle_t h : all_cudnn_) cudnnDestroy(h);
+  if (cublaslt_) cublasLtDestroy(cublaslt_);
+  if (cudnn_) cudnnDestroy(cudnn_);
+  if (stream_) cudaStreamDestroy(stream_);
+}
+
+std::shared_ptr<Context::HandleLease> Context::lease_cudnn() {
+  cudnnHandle_t h = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(spare_mutex_);
+    if (!spare_cudnn_.empty()) {
+      h = spare_cudnn_.back();
+      spare_cudnn_.pop_back();
+    }
+  }
+  if (!h) {
+    TRTORCH_CUDA_CHECK(cudaSetDevice(device_));  // the handle belongs to the current device
+    TRTORCH_CUDNN_CHECK(cudnnCreate(&h));
+    std::lock_guard<std::mutex> lock(spare_mutex_);
+    all_cudnn_.push_back(h);
+  }
+  return std::make_shared<HandleLease>(*this, h);
+}
+
+void Context::release_cudnn(cudnnHandle_t h) {
+  std::lock_guard<std::mutex> lock(spare_mutex_);
+  spare_cudnn_.push_back(h);
+}
+
+DeviceBuffer::DeviceBuffer(size_t bytes) : bytes_(bytes) {
+  if (bytes > 0) TRTORCH_CUDA_CHECK(cudaMalloc(&ptr_, bytes));
+}
+
+DeviceBuffer::~DeviceBuffer() {
+  if (ptr_) cudaFree(ptr_);
+}
+
+DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& o) noexcept {
+  if (this != &o) {
+    if (ptr_) cudaFree(ptr_);
+    ptr_ = o.ptr_;
+    bytes_ = o.bytes_;
+    o.ptr_ = nullptr;
+    o.bytes_ = 0;
+  }
+  return *this;
+}
+
+}  // namespace trtorch::backends::cuda

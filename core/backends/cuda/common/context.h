@@ -1,0 +1,88 @@
+// Per-device state of the CUDA backend: the device, its properties and library handles.
+#pragma once
+
+#include <cublasLt.h>
+#include <cuda_runtime.h>
+#include <cudnn.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace trtorch::backends::cuda {
+
+class Context {
+ public:
+  // Makes device `gpu_id` current and creates the handles. Throws trtorch::Error when there is
+  // no such device.
+  explicit Context(int gpu_id);
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  int device() const { return device_; }
+  const cudaDeviceProp& props() const { return props_; }
+  cudnnHandle_t cudnn() const { return cudnn_; }
+  cublasLtHandle_t cublaslt() const { return cublaslt_; }
+  // A stream owned by the context, used for timing tactics and for CUDA graph capture.
+  cudaStream_t stream() const { return stream_; }
+
+  // Extra cuDNN handles for host threads that build plans beside the caller (a cuDNN handle is
+  // used by one thread at a time; a plan runs on the handle it was built with). A leased handle
+  // is the holder's until the lease is destroyed; handles are made on demand and kept for reuse.
+  class HandleLease {
+   public:
+    HandleLease(Context& ctx, cudnnHandle_t h) : ctx_(ctx), h_(h) {}
+    ~HandleLease() { ctx_.release_cudnn(h_); }
+    HandleLease(const HandleLease&) = delete;
+    HandleLease& operator=(const HandleLease&) = delete;
+    cudnnHandle_t get() const { return h_; }
+
+   private:
+    Context& ctx_;
+    cudnnHandle_t h_;
+  };
+  std::shared_ptr<HandleLease> lease_cudnn();
+
+ private:
+  void release_cudnn(cudnnHandle_t h);
+
+  int device_ = 0;
+  cudaDeviceProp props_{};
+  cudnnHandle_t cudnn_ = nullptr;
+  cublasLtHandle_t cublaslt_ = nullptr;
+  cudaStream_t stream_ = nullptr;
+  std::mutex spare_mutex_;
+  std::vector<cudnnHandle_t> spare_cudnn_;  // free leasable handles
+  std::vector<cudnnHandle_t> all_cudnn_;    // every leasable handle made (destroyed with the context)
+};
+
+// Number of CUDA devices (0 when there is no driver or GPU; never throws).
+int device_count();
+
+// Times `fn` on the context's stream: `warmup` untimed runs, then the median of `iters` runs
+// measured with CUDA events, in milliseconds.
+template <typename F>
+float time_ms(Context& ctx, int warmup, int iters, F&& fn);
+
+// RAII device memory.
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  explicit DeviceBuffer(size_t bytes);
+  ~DeviceBuffer();
+  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(o.ptr_), bytes_(o.bytes_) { o.ptr_ = nullptr; o.bytes_ = 0; }
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  void* get() const { return ptr_; }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+}  // namespace trtorch::backends::cuda
+
+#include "core/backends/cuda/common/context_inl.h"

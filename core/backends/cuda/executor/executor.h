@@ -1,0 +1,139 @@
+// The CUDA backend's plan::Executor. Registered for plan::DeviceType::kCUDA (executor and
+// engine-builder hook) when libtrtorch_cuda is loaded.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/backends/cuda/common/context.h"
+#include "core/backends/cuda/common/kernel.h"
+#include "core/plan/backend.h"
+
+namespace trtorch::backends::cuda {
+
+// What a build passes to the executor: timing options and the timing cache (node key -> tactic).
+struct BuildState {
+  TacticOptions timing;
+  std::map<std::string, std::string>* cache = nullptr;
+};
+
+class CudaExecutor : public plan::Executor {
+ public:
+  // `build` non-null: kernels choose tactics (timing); null: they rebuild the tactics recorded in
+  // the engine's backend data. `shape_changed`: the engine is a dynamic one specialized to a
+  // shape other than the one its tactics were chosen at; a kernel whose recorded tactic does not
+  // fit the new shape chooses again with one timed run per candidate.
+  CudaExecutor(std::shared_ptr<const plan::Engine> engine, const BuildState* build, bool shape_changed = false);
+  ~CudaExecutor() override;
+
+  std::vector<plan::Shape> output_shapes(const std::vector<plan::Shape>& input_shapes) override;
+  size_t workspace_size(const std::vector<plan::Shape>& input_shapes) override;
+  void execute(const std::vector<const void*>& inputs, const std::vector<plan::Shape>& input_shapes,
+               const std::vector<void*>& outputs, void* workspace, void* stream) override;
+
+  // The engine's backend data: one tactic per node.
+  std::vector<uint8_t> tactic_data() const;
+  size_t arena_bytes() const { return arena_bytes_; }
+  size_t constant_bytes() const { return constants_.bytes(); }
+  int cache_hits() const { return cache_hits_; }
+
+ private:
+  struct Slot {
+    enum Kind { kUnused, kInput, kOutput, kConstant, kArena, kAlias } kind = kUnused;  // kUnused: removed by a pass
+    int index = -1;     // input / output number, or the aliased value
+    size_t offset = 0;  // in the constant buffer or the arena
+  };
+  struct Step {
+    const ir::Node* node = nullptr;  // null for a layout change the executor inserted
+    std::vector<int> in, out;        // value ids (ids past the graph's are layout copies)
+    std::unique_ptr<Kernel> kernel;  // null for Identity / Reshape (aliases)
+    size_t scratch_offset = 0;
+    int tactic_index = -1;           // the node's position in the graph
+  };
+  struct FinalCopy {
+    int output;  // graph output number
+    int value;   // value to copy from
+  };
+
+  int root(int value) const;
+  bool written_to_output(int value) const;
+  void plan_arena();
+  void* resolve(int value, const std::vector<const void*>& in, const std::vector<void*>& out, char* ws) const;
+  // The device pointers of a step's inputs and outputs, into `ins` / `outs` (cleared first).
+  void bind_step(const Step& st, const std::vector<const void*>& in, const std::vector<void*>& out, char* ws,
+                 std::vector<const void*>* ins, std::vector<void*>* outs) const;
+  void launch_all(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream);
+  // TRTORCH_PROFILE=1: times every step once (first run) and logs the most expensive ones.
+  void profile(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream);
+  // TRTORCH_CHECK_NAN=1: one eager pass that names the first step whose output holds a NaN or an
+  // infinity although its inputs do not (a debugging aid; slow: copies every tensor to the host).
+  void check_non_finite(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws,
+                        cudaStream_t stream);
+  // TRTORCH_CHECK_STEPS=1: each step's self_check() after it ran (eager launches, synchronized).
+  void check_steps(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream);
+  // After a capture: eager launches into the outputs, then two replays of the graph, each
+  // compared with them; false (graph dropped, eager launches from then on) when a replay differs.
+  // The outputs hold the eager result either way.
+  bool verify_graph(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream);
+  // Copies the inputs into their staging buffers and launches the captured graph.
+  void replay(const std::vector<const void*>& in, char* ws, cudaStream_t stream);
+  // A step's name in debugging logs.
+  static std::string step_name(const Step& st);
+  // Destroys the captured graph (if any) and switches to eager launches, logging `why`.
+  void drop_graph(const std::string& why);
+
+  std::shared_ptr<const plan::Engine> engine_;
+  std::shared_ptr<Context> ctx_;
+  std::vector<Slot> slots_;       // per value id
+  std::vector<TensorDesc> descs_;  // per value id: dtype, shape, layout
+  std::vector<Step> steps_;
+  std::vector<std::string> tactics_;  // per graph node
+  bool allow_tf32_ = false;           // the build's TacticOptions::allow_tf32, kept for re-choosing
+  std::vector<FinalCopy> final_copies_;
+  DeviceBuffer constants_;
+  size_t arena_bytes_ = 0;
+  int cache_hits_ = 0;
+  bool use_graph_ = false;
+  bool profiled_ = false;
+  std::vector<size_t> input_stage_, output_stage_;
+  cudaGraphExec_t graph_exec_ = nullptr;
+  const char* graph_workspace_ = nullptr;
+};
+
+// An engine with dynamic input dims. Each input shape gets its own CudaExecutor over the engine
+// specialized to that shape (ir::specialize), built from the tactics chosen at the opt shape;
+// the most recently used kMaxShapes of them are kept (each with its kernels, weights, memory plan
+// and CUDA graph); an older one is rebuilt when its shape comes back.
+class DynamicCudaExecutor : public plan::Executor {
+ public:
+  static constexpr size_t kMaxShapes = 8;
+  explicit DynamicCudaExecutor(std::shared_ptr<const plan::Engine> engine) : engine_(std::move(engine)) {}
+
+  std::vector<plan::Shape> output_shapes(const std::vector<plan::Shape>& input_shapes) override {
+    return instance(input_shapes).output_shapes(input_shapes);
+  }
+  size_t workspace_size(const std::vector<plan::Shape>& input_shapes) override {
+    return instance(input_shapes).workspace_size(input_shapes);
+  }
+  void execute(const std::vector<const void*>& inputs, const std::vector<plan::Shape>& input_shapes,
+               const std::vector<void*>& outputs, void* workspace, void* stream) override {
+    instance(input_shapes).execute(inputs, input_shapes, outputs, workspace, stream);
+  }
+  // The executor for these shapes (built on first use), most recently used first.
+  CudaExecutor& instance(const std::vector<plan::Shape>& input_shapes);
+  size_t cached_shapes() const { return instances_.size(); }
+
+ private:
+  std::shared_ptr<const plan::Engine> engine_;
+  std::vector<std::pair<std::vector<plan::Shape>, std::unique_ptr<CudaExecutor>>> instances_;
+};
+
+// An Engine sharing `e`'s device, names and tactics, its graph specialized to `shapes`.
+std::shared_ptr<plan::Engine> specialize_engine(const plan::Engine& e, const std::vector<plan::Shape>& shapes);
+
+// True once the backend's registrations ran (referencing it keeps the library linked).
+bool cuda_backend_registered();
+
+}  // namespace trtorch::backends::cuda

@@ -1,11 +1,13 @@
 // The CUDA backend end to end (torch-free): engines built for the GPU through plan::build_engine,
 // serialized, loaded again and run, compared with the reference backend. Every op of ops.def,
-// FP32 / FP16 / BF16, with and without CUDA graphs, plus the timing cache. Exits 77 (skipped)
-// where there is no GPU.
+// FP32 / FP16 / BF16, with and without CUDA graphs, plus the timing cache and the build options an
+// engine records. Exits 77 (skipped) where there is no GPU.
 #include <array>
 #include <cmath>
 #include <cstdio>
 
+#include "core/backends/cuda/executor/backend_data.h"
+#include "core/backends/cuda/executor/executor.h"
 #include "tests/backends/cuda_test_util.h"
 
 using namespace trtorch;
@@ -426,6 +428,96 @@ TEST(CudaBuild, TimingCacheMakesRebuildsReuseTactics) {
   EXPECT_EQ(first.backend_data, second.backend_data) << "the rebuild took the cached tactics";
   EXPECT_FALSE(first.device.gpu_name.empty());
   std::remove(path.c_str());
+}
+
+// The second line of an engine's CUDA backend data: its build options.
+std::string options_line(const plan::Engine& e) {
+  std::string text(e.backend_data.begin(), e.backend_data.end());
+  const size_t a = text.find('\n');
+  const size_t b = text.find('\n', a + 1);
+  return a == std::string::npos || b == std::string::npos ? "" : text.substr(a + 1, b - a - 1);
+}
+
+// Builds the small residual network (FP16) with `cfg`, round-trips the engine through bytes and
+// runs it twice (a CUDA-graph replay the second time, when the engine uses graphs), comparing
+// with the reference backend. Returns the loaded engine's executor options.
+cu::EngineOptions build_and_run_residual(plan::BuildConfig cfg, plan::Engine* built) {
+  cfg.precision = DType::kFloat16;
+  cfg.device.type = plan::DeviceType::kCUDA;
+  cfg.device.gpu_id = 0;
+  auto inputs = inputs_of({{2, 3, 32, 32}})(DType::kFloat16);
+  auto want = ref::run(*small_residual_network(DType::kFloat16), inputs);
+  *built = plan::build_engine(small_residual_network(DType::kFloat16), cfg, {"x"}, {"y"});
+  auto engine = std::make_shared<const plan::Engine>(plan::deserialize(plan::serialize(*built)));
+  auto ex = plan::make_executor(engine);
+  auto* cuda_ex = dynamic_cast<cu::CudaExecutor*>(ex.get());
+  EXPECT_NE(cuda_ex, nullptr);
+  std::vector<plan::Shape> shapes{inputs[0].shape};
+  cu::DeviceBuffer in = upload(inputs[0]);
+  const plan::Shape out_shape = ex->output_shapes(shapes)[0];
+  cu::DeviceBuffer out(want[0].nbytes());
+  cu::DeviceBuffer ws(ex->workspace_size(shapes));
+  cudaStream_t stream;
+  TRTORCH_CUDA_CHECK(cudaStreamCreate(&stream));
+  for (int rep = 0; rep < 2; ++rep) {
+    TRTORCH_CUDA_CHECK(cudaMemset(out.get(), 0xff, out.bytes()));  // NaN poison
+    TRTORCH_CUDA_CHECK(cudaDeviceSynchronize());
+    ex->execute({in.get()}, shapes, {out.get()}, ws.get(), stream);
+    TRTORCH_CUDA_CHECK(cudaStreamSynchronize(stream));
+    HostTensor got = download(out.get(), want[0].dtype, out_shape);
+    EXPECT_LE(rel_error(got, want[0]), tolerance(DType::kFloat16)) << "run " << rep;
+  }
+  cudaStreamDestroy(stream);
+  return cuda_ex ? cuda_ex->options() : cu::EngineOptions{};
+}
+
+TEST(CudaBuild, EngineRecordsItsBuildOptions) {
+  plan::Engine built;
+  plan::BuildConfig defaults;
+  cu::EngineOptions loaded = build_and_run_residual(defaults, &built);
+  const std::string text(built.backend_data.begin(), built.backend_data.end());
+  EXPECT_EQ(text.substr(0, text.find('\n')), "trtorch-cuda-tactics v3");
+  EXPECT_EQ(options_line(built), "allow_tf32=0;channels_last=1;cuda_graphs=1;conv_candidates=6");
+  EXPECT_EQ(loaded.str(), options_line(built)) << "the loaded engine runs with the recorded options";
+
+  plan::BuildConfig cfg;
+  cfg.channels_last = false;
+  cfg.cuda_graphs = false;
+  cfg.conv_candidates = 2;
+  loaded = build_and_run_residual(cfg, &built);
+  EXPECT_EQ(options_line(built), "allow_tf32=0;channels_last=0;cuda_graphs=0;conv_candidates=2");
+  EXPECT_EQ(loaded.str(), options_line(built)) << "the loaded engine runs with the recorded options";
+}
+
+// A saved engine's options line is parsed strictly: anything malformed or missing is an error
+// that quotes the line.
+TEST(CudaBuild, BackendDataOptionsLineIsStrict) {
+  auto data = [](const std::string& options) {
+    std::string s = "trtorch-cuda-tactics v3\n" + options + "\nt0\n\n";
+    return std::vector<uint8_t>(s.begin(), s.end());
+  };
+  cu::BackendData d = cu::read_backend_data(data("conv_candidates=3;cuda_graphs=0;channels_last=1;allow_tf32=1"), 2);
+  EXPECT_TRUE(d.options.allow_tf32);
+  EXPECT_TRUE(d.options.channels_last);
+  EXPECT_FALSE(d.options.cuda_graphs);
+  EXPECT_EQ(d.options.conv_candidates, 3);
+  EXPECT_EQ(d.tactics, (std::vector<std::string>{"t0", ""}));
+  for (const char* bad : {"allow_tf32=0", "", "allow_tf32=0;channels_last=1;cuda_graphs=1",
+                                "allow_tf32=2;channels_last=1;cuda_graphs=1;conv_candidates=6",
+                                "allow_tf32=0;channels_last=1;cuda_graphs=1;conv_candidates=0",
+                                "allow_tf32=0;channels_last=1;cuda_graphs=1;conv_candidates=6;fast=1",
+                                "allow_tf32=0;channels_last=1;cuda_graphs=1;conv_candidates=6;allow_tf32=0",
+                                "allow_tf32=0;channels_last;cuda_graphs=1;conv_candidates=6"}) {
+    try {
+      cu::read_backend_data(data(bad), 2);
+      ADD_FAILURE() << "accepted \"" << bad << "\"";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(str_cat("\"", bad, "\"")), std::string::npos) << e.what();
+    }
+  }
+  std::string v2 = "trtorch-cuda-tactics v2\nallow_tf32=0\nt0\n\n";
+  EXPECT_THROW(cu::read_backend_data(std::vector<uint8_t>(v2.begin(), v2.end()), 2), Error);
+  EXPECT_THROW(cu::read_backend_data(data("allow_tf32=0;channels_last=1;cuda_graphs=1;conv_candidates=6"), 3), Error);
 }
 
 }  // namespace

@@ -1,5 +1,11 @@
 // The CUDA backend's plan::Executor. Registered for plan::DeviceType::kCUDA (executor and
 // engine-builder hook) when libtrtorch_cuda is loaded.
+//
+// Its files: executor.cpp (construction, step by step), executor_layout.cpp (channels-last
+// layout planning), executor_run.cpp (execution and CUDA graphs), executor_debug.cpp (the
+// debugging passes over a first call), dynamic_executor.cpp (engines with dynamic shapes),
+// backend_data.{h,cpp} (what an engine records: options and tactics), build.cpp (the
+// engine-builder hook, the timing cache and the registrations).
 #pragma once
 
 #include <map>
@@ -9,14 +15,21 @@
 
 #include "core/backends/cuda/common/context.h"
 #include "core/backends/cuda/common/kernel.h"
+#include "core/backends/cuda/executor/backend_data.h"
 #include "core/plan/backend.h"
 
 namespace trtorch::backends::cuda {
 
-// What a build passes to the executor: timing options and the timing cache (node key -> tactic).
+// What a build passes to the executor: the build options (from plan::BuildConfig) and the timing
+// cache (node key -> tactic).
 struct BuildState {
   TacticOptions timing;
+  bool channels_last = true;  // BuildConfig::channels_last
+  bool cuda_graphs = true;    // BuildConfig::cuda_graphs
   std::map<std::string, std::string>* cache = nullptr;
+
+  // The options the engine records (allow_tf32 and conv_candidates from `timing`).
+  EngineOptions options() const;
 };
 
 class CudaExecutor : public plan::Executor {
@@ -33,11 +46,13 @@ class CudaExecutor : public plan::Executor {
   void execute(const std::vector<const void*>& inputs, const std::vector<plan::Shape>& input_shapes,
                const std::vector<void*>& outputs, void* workspace, void* stream) override;
 
-  // The engine's backend data: one tactic per node.
+  // The engine's backend data: its options and one tactic per node (backend_data.h).
   std::vector<uint8_t> tactic_data() const;
   size_t arena_bytes() const { return arena_bytes_; }
   size_t constant_bytes() const { return constants_.bytes(); }
   int cache_hits() const { return cache_hits_; }
+  // The build options it runs with: the build's, or those its engine recorded.
+  const EngineOptions& options() const { return options_; }
 
  private:
   struct Slot {
@@ -57,14 +72,83 @@ class CudaExecutor : public plan::Executor {
     int value;   // value to copy from
   };
 
+  // What a node's kernel is made with, as plan_layouts() decided: the descriptions of its inputs
+  // and outputs (a value whose two layouts are the same bytes is described in the layout the
+  // kernel wants).
+  struct KernelView {
+    std::vector<TensorDesc> inputs, outputs;
+  };
+  // The layouts plan_layouts() wants for one node: per input (kAnyLayout: the kernel takes
+  // either), of its outputs, and the channels its first input is padded to (0: none).
+  static constexpr int kAnyLayout = -1;
+  struct NodeLayouts {
+    std::vector<int> want;
+    Layout out = Layout::kRowMajor;
+    int64_t pad_input_channels = 0;
+  };
+
+  // ---- construction (executor.cpp), in order ----
+  // The engine is a CUDA engine for the GPU this process sees; takes that device's Context.
+  void check_device();
+  // Every value's description, and storage for graph inputs, constants (uploaded), aliases and
+  // the rest (arena).
+  void assign_storage();
+  // Layouts (executor_layout.cpp): one step per node (kernel still null), layout changes between
+  // them where channels-last values meet consumers that want NCHW. Returns each step's view.
+  std::vector<KernelView> plan_layouts();
+  // Every node's kernel: chosen (build) or rebuilt from `recorded` (load); logs where the time went.
+  void make_kernels(const std::vector<KernelView>& views, const BuildState* build,
+                    const std::vector<std::string>& recorded, bool shape_changed);
+  // Engine outputs: NCHW, written in place by their producer where possible, else copied.
+  void place_outputs();
+  // The arena: intermediates, kernel scratch and CUDA-graph staging, planned statically.
+  void plan_arena();
+
+  // ---- construction helpers ----
+  // At build time: the kernel of a step, from the timing cache or chosen by timing.
+  std::unique_ptr<Kernel> choose_kernel(KernelArgs& args, const BuildState& build);
+  // At load time: the kernel of a step, rebuilt from its recorded tactic (chosen again when the
+  // tactic does not fit a changed shape).
+  std::unique_ptr<Kernel> rebuild_kernel(KernelArgs& args, const std::string& tactic, bool shape_changed);
+  // The layouts node `n` wants (executor_layout.cpp).
+  NodeLayouts choose_layouts(const ir::Node& n) const;
+  // Appends node `n`'s step, its inputs layout-changed as `l` wants; returns its view.
+  KernelView add_node_step(ir::Node* n, const NodeLayouts& l);
+  // The copy of value `v` in layout `to` (padded to `padded_channels` channels if > 0), made by a
+  // layout-change step the first time it is asked for.
+  int layout_copy(int v, Layout to, int64_t padded_channels = 0);
+  // NHWC and NCHW are the same bytes for this value.
+  bool same_in_both_layouts(int v) const;
+  // The value may be channels-last: a 4-D FP16/BF16 activation whose layouts differ.
+  bool may_be_nhwc(const ir::Value* v) const;
+  bool is_nhwc(int v) const { return descs_[size_t(v)].layout == Layout::kNHWC; }
+
   int root(int value) const;
   bool written_to_output(int value) const;
-  void plan_arena();
   void* resolve(int value, const std::vector<const void*>& in, const std::vector<void*>& out, char* ws) const;
   // The device pointers of a step's inputs and outputs, into `ins` / `outs` (cleared first).
   void bind_step(const Step& st, const std::vector<const void*>& in, const std::vector<void*>& out, char* ws,
                  std::vector<const void*>* ins, std::vector<void*>* outs) const;
+
+  // ---- execution (executor_run.cpp) ----
   void launch_all(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream);
+  // Captures launch_all() on the context's stream and instantiates it; false (graph dropped, this
+  // call's launches done eagerly) when the capture cannot be made a graph.
+  bool capture_graph(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws,
+                     cudaStream_t stream);
+  // After a capture: eager launches into the outputs, then two replays of the graph, each
+  // compared with them; false (graph dropped, eager launches from then on) when a replay differs.
+  // The outputs hold the eager result either way.
+  bool verify_graph(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream);
+  // Copies the inputs into their staging buffers and launches the captured graph.
+  void replay(const std::vector<const void*>& in, char* ws, cudaStream_t stream);
+  // Destroys the captured graph (if any) and switches to eager launches, logging `why`.
+  void drop_graph(const std::string& why);
+
+  // ---- debugging passes over the first call (executor_debug.cpp) ----
+  // Runs those whose switch is on (core/util/debug.h), with eager launches.
+  void run_debug_passes(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws,
+                        cudaStream_t stream);
   // TRTORCH_PROFILE=1: times every step once (first run) and logs the most expensive ones.
   void profile(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream);
   // TRTORCH_CHECK_NAN=1: one eager pass that names the first step whose output holds a NaN or an
@@ -73,16 +157,8 @@ class CudaExecutor : public plan::Executor {
                         cudaStream_t stream);
   // TRTORCH_CHECK_STEPS=1: each step's self_check() after it ran (eager launches, synchronized).
   void check_steps(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream);
-  // After a capture: eager launches into the outputs, then two replays of the graph, each
-  // compared with them; false (graph dropped, eager launches from then on) when a replay differs.
-  // The outputs hold the eager result either way.
-  bool verify_graph(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream);
-  // Copies the inputs into their staging buffers and launches the captured graph.
-  void replay(const std::vector<const void*>& in, char* ws, cudaStream_t stream);
   // A step's name in debugging logs.
   static std::string step_name(const Step& st);
-  // Destroys the captured graph (if any) and switches to eager launches, logging `why`.
-  void drop_graph(const std::string& why);
 
   std::shared_ptr<const plan::Engine> engine_;
   std::shared_ptr<Context> ctx_;
@@ -90,7 +166,8 @@ class CudaExecutor : public plan::Executor {
   std::vector<TensorDesc> descs_;  // per value id: dtype, shape, layout
   std::vector<Step> steps_;
   std::vector<std::string> tactics_;  // per graph node
-  bool allow_tf32_ = false;           // the build's TacticOptions::allow_tf32, kept for re-choosing
+  EngineOptions options_;             // the build's (recorded in the engine): layouts, graphs, re-choosing
+  std::map<std::pair<int, int64_t>, int> layout_copies_;  // (value, padded channels) -> its copy (construction)
   std::vector<FinalCopy> final_copies_;
   DeviceBuffer constants_;
   size_t arena_bytes_ = 0;
@@ -129,6 +206,9 @@ class DynamicCudaExecutor : public plan::Executor {
   std::shared_ptr<const plan::Engine> engine_;
   std::vector<std::pair<std::vector<plan::Shape>, std::unique_ptr<CudaExecutor>>> instances_;
 };
+
+// The Context of a device, one per device shared by the executors of a process.
+std::shared_ptr<Context> context_for(int gpu_id);
 
 // An Engine sharing `e`'s device, names and tactics, its graph specialized to `shapes`.
 std::shared_ptr<plan::Engine> specialize_engine(const plan::Engine& e, const std::vector<plan::Shape>& shapes);

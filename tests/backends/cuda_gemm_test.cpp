@@ -271,8 +271,8 @@ TEST(CudaGemm, LinearGeluErfTimed) {
 std::string cutlass_tactic(DType dt, const Shape& x, int64_t n, cg::Config c) {
   const int64_t K = x.back(), M = numel_of(x) / K;
   const size_t ws = cg::workspace_bytes(c, dt, M, n, K, g_ctx->props().multiProcessorCount);
-  return str_cat("cutlass.v1 dtype=", dt == DType::kFloat16 ? "f16" : "bf16", " M=", M, " N=", n, " K=", K,
-                 " act=gelu_erf config=", cg::config_name(c), " ws=", ws);
+  return str_cat("cutlass.v1;dtype=", dt == DType::kFloat16 ? "f16" : "bf16", ";M=", M, ";N=", n, ";K=", K,
+                 ";act=gelu_erf;config=", cg::config_name(c), ";ws=", ws);
 }
 
 // Every CUTLASS config, loaded from its tactic: runs even where cuBLASLt would win the timing.
@@ -403,9 +403,9 @@ void expect_tactic_error(Factory make, cu::KernelArgs args, const std::string& t
 
 // `tactic` with field `key` set to `value`.
 std::string replace_field(const std::string& tactic, const std::string& key, const std::string& value) {
-  size_t p = tactic.find(" " + key + "=");
-  size_t e = tactic.find(' ', p + 1);
-  return tactic.substr(0, p) + " " + key + "=" + value + (e == std::string::npos ? "" : tactic.substr(e));
+  size_t p = tactic.find(";" + key + "=");
+  size_t e = tactic.find(';', p + 1);
+  return tactic.substr(0, p) + ";" + key + "=" + value + (e == std::string::npos ? "" : tactic.substr(e));
 }
 
 TEST(CudaGemm, BadTactics) {
@@ -470,9 +470,9 @@ TEST(CudaGemm, BadCutlassTactics) {
 
   const std::pair<std::string, std::string> bad[] = {
       {"cutlass.v1", "field dtype is missing"},
-      {"cutlass.v2 dtype=f16", "starts with neither 'cublasLt.v1' nor 'cutlass.v1'"},
-      {good + " extra=1", "unknown fields"},
-      {good + " ws=0", "appears twice"},
+      {"cutlass.v2;dtype=f16", "starts with neither 'cublasLt.v1' nor 'cutlass.v1'"},
+      {good + ";extra=1", "unknown fields"},
+      {good + ";ws=0", "appears twice"},
       {replace_field(good, "K", "3x"), "field K='3x' is not a number"},
       {replace_field(good, "config", "256x256x256"), "unknown CUTLASS config '256x256x256'"},
       {replace_field(good, "act", "gelu_tanh"), "unknown activation 'gelu_tanh'"},

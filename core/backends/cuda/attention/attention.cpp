@@ -6,15 +6,16 @@
 // node's leading dims fold into B and H (the last leading dim is H). Any other case (FP32, a
 // head size cuDNN rejects, a bias broadcast along L or S) runs the direct kernel.
 //
-// Tactic (stored in the engine):
+// Tactic (stored in the engine; the common "tag;key=value;..." format of common/tactic.h):
 //   attention;impl=direct
 //   attention;impl=cudnn;cudnn=91900;sig=<hash of the problem>;engine=<id>;knobs=<type:value,...>
-// A load rebuilds exactly that cuDNN engine config, or fails naming the node.
+// The build times cuDNN's candidate engine configs (choose_cudnn); a load (load) rebuilds
+// exactly the recorded one, or fails naming the node, and never times.
 #include "core/backends/cuda/common/cudnn_frontend_include.h"
 
 #include <algorithm>
+#include <initializer_list>
 #include <limits>
-#include <map>
 #include <memory>
 #include <set>
 #include <unordered_map>
@@ -36,6 +37,7 @@ using ir::DType;
 
 enum : int64_t { kUidQ = 1, kUidK = 2, kUidV = 3, kUidBias = 4, kUidO = 5 };
 constexpr size_t kMaxCandidates = 4;
+constexpr const char* kTacticTag = "attention";
 
 AttentionProblem problem_of(const KernelArgs& a) {
   const auto& at = a.node.attr<ir::AttentionAttrs>();
@@ -88,8 +90,16 @@ class AttentionKernel final : public Kernel {
   // Whether cuDNN's SDPA may run this problem, with B, H and the bias's (Bb, Hb) folding.
   bool cudnn_shape(std::string* why);
   bool make_graph(std::shared_ptr<fe::graph::Graph>* out, std::string* why) const;
+  // Build time: times cuDNN's candidates; false, with the reason, when none runs.
   bool choose_cudnn(const TacticOptions& timing, std::string* why);
-  void rebuild_cudnn(const std::string& text);
+  // The indices of up to kMaxCandidates distinct engine configs of `g` that build.
+  std::vector<int64_t> build_plans(fe::graph::Graph& g, std::string* why) const;
+  // Times the built plans of graph_ on random data and keeps the fastest.
+  bool time_plans(const std::vector<int64_t>& built, const TacticOptions& timing, std::string* why);
+  // Load time: the implementation a tactic records.
+  void load(const std::string& text);
+  void rebuild_cudnn(const std::string& text, const TacticFields& f);
+  [[noreturn]] void bad_tactic(const std::string& text, const std::string& why) const;
   void finish_cudnn(const std::string& note);
   fe::error_t run_cudnn(int64_t plan, const void* q, const void* k, const void* v, const void* bias, void* o,
                         void* workspace, cudaStream_t s);
@@ -109,11 +119,7 @@ class AttentionKernel final : public Kernel {
 AttentionKernel::AttentionKernel(const KernelArgs& a)
     : ctx_(a.ctx), where_(a.node.source.empty() ? "(no source location)" : a.node.source), p_(problem_of(a)) {
   if (a.tactic) {
-    if (*a.tactic == "attention;impl=direct") {
-      use_direct("from tactic");
-    } else {
-      rebuild_cudnn(*a.tactic);
-    }
+    load(*a.tactic);
     return;
   }
   std::string why;
@@ -207,7 +213,8 @@ bool AttentionKernel::make_graph(std::shared_ptr<fe::graph::Graph>* out, std::st
   }
   auto [O, stats] = g->sdpa(Q, K, V, opts);
   (void)stats;
-  O->set_output(true).set_uid(kUidO).set_data_type(io).set_dim({B_, H_, p_.L, p_.Ev}).set_stride(strides(p_.L, p_.Ev, 1));
+  O->set_output(true).set_uid(kUidO).set_data_type(io).set_dim({B_, H_, p_.L, p_.Ev}).set_stride(
+      strides(p_.L, p_.Ev, 1));
   if (auto e = g->validate(); e.is_bad()) {
     *why = "validate: " + e.get_message();
     return false;
@@ -249,22 +256,29 @@ bool AttentionKernel::choose_cudnn(const TacticOptions& timing, std::string* why
     *why = ex.what();
     return false;
   }
+  const std::vector<int64_t> built = build_plans(*g, why);
+  if (built.empty()) return false;
+  graph_ = g;
+  return time_plans(built, timing, why);
+}
+
+std::vector<int64_t> AttentionKernel::build_plans(fe::graph::Graph& g, std::string* why) const {
   std::vector<int64_t> built;
   std::set<std::string> seen;
   std::string errors;
-  for (int64_t i = 0; i < g->get_execution_plan_count() && built.size() < kMaxCandidates; ++i) {
+  for (int64_t i = 0; i < g.get_execution_plan_count() && built.size() < kMaxCandidates; ++i) {
     std::string name;
-    if (g->get_plan_name_at_index(i, name).is_good() && !seen.insert(name).second) continue;
-    if (auto e = g->build_plan_at_index(i); e.is_good())
+    if (g.get_plan_name_at_index(i, name).is_good() && !seen.insert(name).second) continue;
+    if (auto e = g.build_plan_at_index(i); e.is_good())
       built.push_back(i);
     else if (errors.size() < 1000)
       errors += " " + name + ": " + e.get_message() + ";";
   }
-  if (built.empty()) {
-    *why = "no cuDNN SDPA engine config builds:" + errors;
-    return false;
-  }
-  graph_ = g;
+  if (built.empty()) *why = "no cuDNN SDPA engine config builds:" + errors;
+  return built;
+}
+
+bool AttentionKernel::time_plans(const std::vector<int64_t>& built, const TacticOptions& timing, std::string* why) {
   int64_t max_ws = 0;
   for (int64_t i : built) {
     int64_t ws = 0;
@@ -329,38 +343,58 @@ void AttentionKernel::finish_cudnn(const std::string& note) {
   std::sort(sorted.begin(), sorted.end());
   std::string ks;
   for (const auto& [type, value] : sorted) ks += str_cat(ks.empty() ? "" : ",", type, ":", value);
-  tactic_ = str_cat("attention;impl=cudnn;cudnn=", cudnnGetVersion(), ";sig=", hex64(fnv1a(p_.signature())),
-                    ";engine=", engine, ";knobs=", ks);
+  tactic_ = TacticFields(kTacticTag)
+                .add("impl", "cudnn")
+                .add("cudnn", cudnnGetVersion())
+                .add("sig", hex64(fnv1a(p_.signature())))
+                .add("engine", engine)
+                .add("knobs", ks)
+                .format();
   std::string name;
   if (graph_->get_plan_name_at_index(plan_, name).is_bad()) name = "?";
-  describe_ = str_cat("cudnn sdpa ", p_.dtype == DType::kFloat16 ? "f16" : "bf16", p_.bshd ? " bshd" : "",
-                      p_.packed ? " packed" : "", " B=", B_,
-                      " H=", H_, " L=", p_.L,
-                      " S=", p_.S, " d=", p_.E, p_.causal ? " causal" : "", p_.has_bias ? " +bias" : "", " engine ",
-                      name, " workspace ", workspace_, " B (", note, ")");
+  describe_ = str_cat("cudnn sdpa ", dtype_short(p_.dtype), p_.bshd ? " bshd" : "", p_.packed ? " packed" : "",
+                      " B=", B_, " H=", H_, " L=", p_.L, " S=", p_.S, " d=", p_.E, p_.causal ? " causal" : "",
+                      p_.has_bias ? " +bias" : "", " engine ", name, " workspace ", workspace_, " B (", note, ")");
 }
 
-void AttentionKernel::rebuild_cudnn(const std::string& text) {
-  auto bad = [&](const std::string& why) {
-    TRTORCH_ERROR("Attention ", where_, ": cannot rebuild the attention plan from tactic \"", text, "\": ", why,
-                  ". Rebuild the engine.");
-  };
-  auto parts = split(text, ';');
-  if (parts.size() != 6 || parts[0] != "attention" || parts[1] != "impl=cudnn") bad("not an attention tactic");
-  std::map<std::string, std::string> kv;
-  for (size_t i = 2; i < parts.size(); ++i) {
-    size_t eq = parts[i].find('=');
-    if (eq == std::string::npos) bad("field \"" + parts[i] + "\" is not key=value");
-    kv[parts[i].substr(0, eq)] = parts[i].substr(eq + 1);
+void AttentionKernel::bad_tactic(const std::string& text, const std::string& why) const {
+  TRTORCH_ERROR("Attention ", where_, ": cannot rebuild the attention plan from tactic \"", text, "\": ", why,
+                ". Rebuild the engine.");
+}
+
+void AttentionKernel::load(const std::string& text) {
+  TacticFields f;
+  try {
+    f = TacticFields::parse(text);
+  } catch (const Error& e) {
+    bad_tactic(text, e.what());
   }
+  if (f.tag() != kTacticTag || !f.has("impl")) bad_tactic(text, "not an attention tactic");
+  const bool direct = f.get("impl") == "direct";
+  if (!direct && f.get("impl") != "cudnn") bad_tactic(text, "not an attention tactic");
+  try {
+    if (direct)
+      f.expect_keys({"impl"});
+    else
+      f.expect_keys({"impl", "cudnn", "sig", "engine", "knobs"});
+  } catch (const Error& e) {
+    bad_tactic(text, e.what());
+  }
+  if (direct) return use_direct("from tactic");
+  rebuild_cudnn(text, f);
+}
+
+void AttentionKernel::rebuild_cudnn(const std::string& text, const TacticFields& f) {
+  auto bad = [&](const std::string& why) { bad_tactic(text, why); };
   int64_t version = 0, engine = -1;
-  if (!parse_int(kv["cudnn"], &version) || uint64_t(version) != uint64_t(cudnnGetVersion()))
-    bad(str_cat("it was chosen with cuDNN ", kv["cudnn"], " but this process loaded cuDNN ", cudnnGetVersion()));
-  if (kv["sig"] != hex64(fnv1a(p_.signature()))) bad("it was chosen for another attention problem than this node's");
-  if (!parse_int(kv["engine"], &engine) || engine < 0) bad("bad engine id");
+  if (!parse_int(f.get("cudnn"), &version) || uint64_t(version) != uint64_t(cudnnGetVersion()))
+    bad(str_cat("it was chosen with cuDNN ", f.get("cudnn"), " but this process loaded cuDNN ", cudnnGetVersion()));
+  if (f.get("sig") != hex64(fnv1a(p_.signature())))
+    bad("it was chosen for another attention problem than this node's");
+  if (!parse_int(f.get("engine"), &engine) || engine < 0) bad("bad engine id");
   std::unordered_map<fe::KnobType_t, int64_t> knobs;
-  if (!kv["knobs"].empty())
-    for (const std::string& kvp : split(kv["knobs"], ',')) {
+  if (!f.get("knobs").empty())
+    for (const std::string& kvp : split(f.get("knobs"), ',')) {
       auto tv = split(kvp, ':');
       int64_t type = 0, value = 0;
       if (tv.size() != 2 || !parse_int(tv[0], &type) || !parse_int(tv[1], &value) || type < 0)
@@ -382,10 +416,10 @@ void AttentionKernel::use_direct(const std::string& note) {
   prepare_attention_direct(p_, ctx_.props());
   cudnn_ = false;
   workspace_ = 0;
-  tactic_ = "attention;impl=direct";
-  describe_ = str_cat("attention direct ", ir::dtype_name(p_.dtype), p_.packed ? " packed" : "", " rows=", p_.batch() * p_.L, " L=", p_.L,
-                      " S=", p_.S, " d=", p_.E, p_.causal ? " causal" : "", p_.has_bias ? " +bias" : "",
-                      note.empty() ? "" : " (" + note + ")");
+  tactic_ = TacticFields(kTacticTag).add("impl", "direct").format();
+  describe_ = str_cat("attention direct ", ir::dtype_name(p_.dtype), p_.packed ? " packed" : "",
+                      " rows=", p_.batch() * p_.L, " L=", p_.L, " S=", p_.S, " d=", p_.E, p_.causal ? " causal" : "",
+                      p_.has_bias ? " +bias" : "", note.empty() ? "" : " (" + note + ")");
 }
 
 void AttentionKernel::launch(const std::vector<const void*>& in, const std::vector<void*>& out, void* scratch,

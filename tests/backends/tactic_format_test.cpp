@@ -1,0 +1,107 @@
+// The one tactic string format of the CUDA backend (common/tactic.h: TacticFields) and the
+// options line of a CUDA engine's backend data (executor/backend_data.h), on the CPU: both are
+// written at build time and parsed strictly when an engine is loaded, so every malformed text
+// must give a clear error instead of a wrong kernel.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+
+#include "core/backends/cuda/common/tactic.h"
+#include "core/backends/cuda/executor/backend_data.h"
+
+namespace trtorch::backends::cuda {
+namespace {
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(TacticFields, FormatsAndParsesBack) {
+  TacticFields f("cutlass.v1");
+  f.add("dtype", "f16").add("M", 256).add("ws", 0).add("empty", "");
+  const std::string text = f.format();
+  EXPECT_EQ(text, "cutlass.v1;dtype=f16;M=256;ws=0;empty=");
+  TacticFields g = TacticFields::parse(text);
+  EXPECT_EQ(g.tag(), "cutlass.v1");
+  EXPECT_EQ(g.fields(), f.fields());
+  EXPECT_EQ(g.get("dtype"), "f16");
+  EXPECT_EQ(g.get_int("M"), 256);
+  EXPECT_EQ(g.get_uint("ws"), 0u);
+  EXPECT_EQ(g.format(), text);
+  g.expect_keys({"dtype", "M", "ws", "empty"});
+}
+
+TEST(TacticFields, RejectsMalformedText) {
+  EXPECT_NE(error_of([] { TacticFields::parse("t;novalue"); }).find("'novalue' is not key=value"), std::string::npos);
+  EXPECT_NE(error_of([] { TacticFields::parse("t;=1"); }).find("is not key=value"), std::string::npos);
+  EXPECT_NE(error_of([] { TacticFields::parse("t;a=1;a=2"); }).find("field a appears twice"), std::string::npos);
+  const TacticFields f = TacticFields::parse("t;a=1;b=x;c=-3");
+  EXPECT_NE(error_of([&] { f.get("z"); }).find("field z is missing"), std::string::npos);
+  EXPECT_NE(error_of([&] { f.get_int("b"); }).find("field b='x' is not a number"), std::string::npos);
+  EXPECT_NE(error_of([&] { f.get_uint("c"); }).find("is not a number"), std::string::npos);
+  EXPECT_EQ(f.get_int("c"), -3);
+  EXPECT_NE(error_of([&] { f.expect_keys({"a", "b", "c", "d"}); }).find("field d is missing"), std::string::npos);
+  EXPECT_NE(error_of([&] { f.expect_keys({"a", "b"}); }).find("unknown fields: c"), std::string::npos);
+  // Writing guards: a value or key that would break the format is an internal error.
+  EXPECT_NE(error_of([] { TacticFields("t").add("k", "a;b"); }).find("holds ';'"), std::string::npos);
+  EXPECT_NE(error_of([] { TacticFields("t").add("k=", 1); }).find("bad tactic key"), std::string::npos);
+  EXPECT_NE(error_of([] { TacticFields("t").add("k", 1).add("k", 2); }).find("added twice"), std::string::npos);
+}
+
+TEST(TacticFields, NumbersAreStrict) {
+  uint64_t u = 0;
+  int64_t i = 0;
+  EXPECT_TRUE(parse_uint("ff", &u, 16));
+  EXPECT_EQ(u, 255u);
+  EXPECT_FALSE(parse_uint("0x10", &u, 16));
+  EXPECT_FALSE(parse_uint("+1", &u));
+  EXPECT_FALSE(parse_uint("18446744073709551616", &u));  // 2^64
+  EXPECT_TRUE(parse_uint("18446744073709551615", &u));
+  EXPECT_FALSE(parse_int(" 1", &i));
+  EXPECT_FALSE(parse_int("-", &i));
+  EXPECT_TRUE(parse_int("-42", &i));
+  EXPECT_EQ(i, -42);
+}
+
+TEST(BackendData, RoundTripsOptionsAndTactics) {
+  BackendData d;
+  d.options.allow_tf32 = true;
+  d.options.channels_last = false;
+  d.options.cuda_graphs = false;
+  d.options.conv_candidates = 3;
+  d.tactics = {"", "cudnn-conv;v=1", ""};
+  BackendData r = read_backend_data(write_backend_data(d), 3);
+  EXPECT_EQ(r.options.str(), d.options.str());
+  EXPECT_EQ(r.tactics, d.tactics);
+  EXPECT_EQ(d.options.str(), "allow_tf32=1;channels_last=0;cuda_graphs=0;conv_candidates=3");
+  // The timing-cache key holds what changes a choice, not cuda_graphs.
+  EXPECT_EQ(d.options.choice_key().find("cuda_graphs"), std::string::npos);
+  EXPECT_NE(d.options.choice_key().find("channels_last=0"), std::string::npos);
+}
+
+TEST(BackendData, RejectsMalformedOptions) {
+  for (const char* bad : {"allow_tf32=0;channels_last=1;cuda_graphs=1",                     // missing key
+                          "allow_tf32=0;channels_last=1;cuda_graphs=1;conv_candidates=6;x=1",  // unknown key
+                          "allow_tf32=2;channels_last=1;cuda_graphs=1;conv_candidates=6",      // not a flag
+                          "allow_tf32=0;channels_last=1;cuda_graphs=1;conv_candidates=17",     // out of range
+                          "allow_tf32=0;allow_tf32=0;channels_last=1;cuda_graphs=1;conv_candidates=6", ""}) {
+    const std::string err = error_of([&] { EngineOptions::parse(bad); });
+    EXPECT_FALSE(err.empty()) << bad;
+  }
+  BackendData d;
+  d.tactics = {"a", "b"};
+  const auto bytes = write_backend_data(d);
+  EXPECT_FALSE(error_of([&] { read_backend_data(bytes, 3); }).empty());  // wrong tactic count
+  const std::string old = "trtorch-cuda-tactics v2\nallow_tf32=0\na\nb\n";
+  EXPECT_NE(error_of([&] { read_backend_data(std::vector<uint8_t>(old.begin(), old.end()), 2); }).find("rebuild"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace trtorch::backends::cuda

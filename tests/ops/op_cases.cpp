@@ -77,6 +77,11 @@ InputSpec given(DType t, Shape shape, std::vector<double> values) {
   return s;
 }
 
+InputSpec weight(InputSpec s) {
+  s.constant = true;
+  return s;
+}
+
 std::vector<DTypeTol> floats() {
   return {{DType::kFloat32, 1e-5, 1e-6},
           {DType::kFloat16, std::ldexp(1.0, -10), 1e-5},
@@ -149,18 +154,28 @@ HostTensor draw(const InputSpec& s, DType t, uint32_t seed) {
 
 }  // namespace
 
-std::vector<HostTensor> make_inputs(const OpCase& c, DType dt) {
+std::vector<HostTensor> draw_specs(const OpCase& c, DType dt) {
   std::vector<HostTensor> r;
   for (size_t i = 0; i < c.inputs.size(); ++i)
     r.push_back(draw(c.inputs[i], dtype_of(c.inputs[i], dt), c.seed + uint32_t(i)));
   return r;
 }
 
+std::vector<HostTensor> make_inputs(const OpCase& c, DType dt) {
+  std::vector<HostTensor> all = draw_specs(c, dt), r;
+  for (size_t i = 0; i < c.inputs.size(); ++i)
+    if (!c.inputs[i].constant) r.push_back(all[i]);
+  return r;
+}
+
 std::unique_ptr<Graph> make_graph(const OpCase& c, DType dt) {
   auto g = std::make_unique<Graph>();
+  const std::vector<HostTensor> values = draw_specs(c, dt);
   std::vector<Value*> ins;
-  for (size_t i = 0; i < c.inputs.size(); ++i)
-    ins.push_back(g->add_input(TensorType::fixed(dtype_of(c.inputs[i], dt), c.inputs[i].shape), str_cat("in", i)));
+  for (size_t i = 0; i < c.inputs.size(); ++i) {
+    const TensorType type = TensorType::fixed(dtype_of(c.inputs[i], dt), c.inputs[i].shape);
+    ins.push_back(c.inputs[i].constant ? g->add_constant(values[i]) : g->add_input(type, str_cat("in", i)));
+  }
   std::vector<Value*> node_ins = ins;
   if (!c.wiring.empty()) {
     node_ins.clear();

@@ -48,6 +48,9 @@ struct InputSpec {
   std::vector<double> values;  // when not empty: exactly these values (numel of them)
   // (index, value) set after drawing, on floating inputs only (NaN, -inf, exact ties).
   std::vector<std::pair<int64_t, double>> special;
+  // A weight: a Constant of the graph, not a graph input (the CUDA backend wants the weights of
+  // Conv2d and the parameters of BatchNorm constant).
+  bool constant = false;
 };
 
 // A dtype a row runs in, and its tolerances. Against the oracle: |got - want| <= rtol * |want| +
@@ -72,6 +75,7 @@ struct OpCase {
   std::vector<int> wiring;
   std::vector<DTypeTol> dtypes;
   bool cuda = true;   // false: the CUDA test skips the row
+  std::vector<DType> cuda_skip;  // dtypes the CUDA test skips (with a comment at the row)
   uint32_t seed = 1;  // input i draws with seed + i
 };
 
@@ -95,10 +99,12 @@ std::string run_name(const OpRun& r);
 // elementwise, compare, reduce, scan, data_movement).
 const char* family_of(ir::OpKind op);
 
-// The graph of one node on graph inputs of the row's dtypes (the dtype under test `dt` where the
+// The graph of one node on graph inputs (and constants) of the row's dtypes (the dtype under test `dt` where the
 // spec has none), its outputs marked; and the row's inputs for `dt`.
+// Every spec drawn, in spec order (the constants too): node input i is spec wiring[i] (or i).
 std::unique_ptr<ir::Graph> make_graph(const OpCase& c, DType dt);
 std::vector<ir::HostTensor> make_inputs(const OpCase& c, DType dt);
+std::vector<ir::HostTensor> draw_specs(const OpCase& c, DType dt);
 ir::Attrs attrs_of(const OpCase& c, DType dt);
 
 // Row builders (op_cases.cpp).
@@ -107,6 +113,8 @@ OpCase row(const std::string& family, const std::string& name, ir::OpKind op, ir
 InputSpec in(Shape shape, double lo = -1.0, double hi = 1.0);
 InputSpec fixed(DType t, Shape shape, double lo = -1.0, double hi = 1.0);
 InputSpec given(DType t, Shape shape, std::vector<double> values);
+// `s` as a constant of the graph (a weight).
+InputSpec weight(InputSpec s);
 // FP32 / FP16 / BF16 with the default tolerances: FP32 {1e-5, 1e-6}; FP16 and BF16 twice half an
 // ulp relative ({2^-10, 1e-5}, {2^-7, 1e-4}): inputs are exact in the storage type, compute is
 // FP32 and the output is rounded once.

@@ -31,7 +31,8 @@ Rows conv_rows() {
     int64_t groups;
     bool bias;
   };
-  // From reference_test.cpp (ConvTest).
+  // From reference_test.cpp (ConvTest); weights and bias are constants (the CUDA backend repacks
+  // them once).
   const Case cases[] = {
       {"3x3_same", {2, 5, 9, 11}, {7, 5, 3, 3}, {1, 1}, {1, 1}, {1, 1}, 1, true},
       {"stride_dilation", {1, 4, 13, 10}, {6, 4, 3, 5}, {2, 3}, {1, 2}, {2, 1}, 1, false},
@@ -51,8 +52,8 @@ Rows conv_rows() {
     a.padding = c.padding;
     a.dilation = c.dilation;
     a.groups = c.groups;
-    std::vector<InputSpec> ins{in(c.x), in(c.w)};
-    if (c.bias) ins.push_back(in({c.w[0]}));
+    std::vector<InputSpec> ins{in(c.x), weight(in(c.w))};
+    if (c.bias) ins.push_back(weight(in({c.w[0]})));
     rows.push_back(row("conv", c.name, OpKind::Conv2d, a, ins, floats()));
   }
   // The fused epilogue (fuse_epilogues' attributes): bias + residual, then an activation.
@@ -63,7 +64,7 @@ Rows conv_rows() {
   epi.act = UnaryKind::kClamp;
   epi.act_alpha = 0.0, epi.act_beta = 6.0;
   rows.push_back(row("conv", "residual_relu6", OpKind::Conv2d, epi,
-                     {in({2, 8, 6, 6}), in({16, 8, 3, 3}), in({16}), in({2, 16, 6, 6})}, floats()));
+                     {in({2, 8, 6, 6}), weight(in({16, 8, 3, 3})), weight(in({16})), in({2, 16, 6, 6})}, floats()));
   return rows;
 }
 
@@ -142,17 +143,18 @@ Rows attention_rows() {
 
 Rows norm_rows() {
   Rows rows;
-  // From reference_test.cpp (BatchNorm: eps 1e-3, variances in [0.1, 2]).
+  // From reference_test.cpp (BatchNorm: eps 1e-3, variances in [0.1, 2]); the parameters are
+  // constants, as the CUDA backend wants them.
   for (const Shape& xs : {Shape{2, 5}, Shape{2, 5, 7}, Shape{3, 4, 6, 5}}) {
     const int64_t C = xs[1];
     rows.push_back(row("norm", "batch_norm_" + shape_name(xs), OpKind::BatchNorm, BatchNormAttrs{1e-3},
-                       {in(xs, -3, 3), in({C}), in({C}), in({C}), in({C}, 0.1, 2.0)}, floats()));
+                       {in(xs, -3, 3), weight(in({C})), weight(in({C})), weight(in({C})), weight(in({C}, 0.1, 2.0))}, floats()));
   }
   // From cuda_elementwise_test.cpp (BatchNorm on row-major inputs: positive gamma and variance).
   for (const Shape& xs : {Shape{2, 6, 7, 7}, Shape{2, 6, 8, 8}, Shape{3, 6, 5, 2}, Shape{5, 24}, Shape{5, 7}}) {
     const int64_t C = xs[1];
     rows.push_back(row("norm", "batch_norm_rowmajor_" + shape_name(xs), OpKind::BatchNorm, BatchNormAttrs{1e-5},
-                       {in(xs, -2, 2), in({C}, 0.5, 2), in({C}), in({C}), in({C}, 0.5, 2)}, floats()));
+                       {in(xs, -2, 2), weight(in({C}, 0.5, 2)), weight(in({C})), weight(in({C})), weight(in({C}, 0.5, 2))}, floats()));
   }
   // From reference_test.cpp (LayerNormMatchesNaive, LayerNormWithResidualMatchesNaive).
   const auto tol = with_tol(1e-5, 2e-3, 1e-2);

@@ -3,24 +3,34 @@
 // op_oracle.h, op_table_cuda_test against the reference backend).
 //
 // How to add a row (adding an op = adding rows; both harnesses pick them up):
-//  1. In op_rows.cpp, find the family's function (conv_rows(), gemm_rows(), ...; a new IR op
-//     first gets its family in family_of() in op_cases.cpp, named as in the layout table).
+//  1. Find the family's function: conv_rows(), gemm_rows(), attention_rows(), norm_rows() and
+//     pooling_rows() in op_rows.cpp; elementwise_rows(), compare_rows(), reduce_rows(),
+//     scan_rows() and data_movement_rows() in op_rows_more.cpp. A new IR op first gets its
+//     family in family_of() (op_cases.cpp), named as in the layout table.
 //  2. Append a row:
 //       rows.push_back(row("norm", "batch_norm_rank3", OpKind::BatchNorm, BatchNormAttrs{1e-3},
-//                          {in({2, 5, 7}, -3, 3), in({5}), in({5}), in({5}), in({5}, 0.1, 2.0)},
+//                          {in({2, 5, 7}, -3, 3), weight(in({5})), weight(in({5})),
+//                           weight(in({5})), weight(in({5}, 0.1, 2.0))},
 //                          floats()));
 //     - the name is unique within the family (letters, digits, '_'); the test is named
 //       <family>_<name>_<dtype>;
-//     - inputs: in(shape, lo, hi) takes the dtype under test, fixed(dtype, shape, lo, hi) a dtype
-//       of its own (indices, masks), given(dtype, shape, values) exact values; values are uniform
-//       in [lo, hi] (integers: the integers in it; bools: half true), rounded to the dtype;
-//       positive ranges for log / sqrt / div / pow, valid ranges for indices;
+//     - inputs, in the node's input order: in(shape, lo, hi) takes the dtype under test,
+//       fixed(dtype, shape, lo, hi) a dtype of its own (indices, masks), given(dtype, shape,
+//       values) exact values; weight(spec) makes one a graph constant (what a backend wants
+//       constant: Conv2d weights, BatchNorm parameters). Values are uniform in [lo, hi]
+//       (integers: the integers in it; bools: half true), rounded to the dtype: positive ranges
+//       for log / sqrt / div / pow, valid ranges for indices; `step` rounds floats to multiples
+//       (ties), `special` sets single values (NaN, -inf);
 //     - dtypes: floats() (FP32 / FP16 / BF16 with the default tolerances), ints(), every_dtype()
-//       (exact), or with_tol(...) for other tolerances; `cuda_tol` overrides the CUDA test's
-//       tolerance (relative to the output's largest magnitude; default: cuda_test_util.h's).
-//  3. When the op is new, teach op_oracle.cpp its naive double-precision definition.
-// A row the CUDA backend does not run (an op it rejects on that dtype) sets cuda = false and says
-// why in its name or a comment.
+//       (exact), with_tol(...) for other tolerances, only(...) for a subset; a DTypeTol's
+//       `cuda_tol` overrides the CUDA test's tolerance (relative to the output's largest
+//       magnitude; default: cuda_test_util.h's tolerance());
+//     - attrs_for (attributes that depend on the dtype under test: a Constant's value), wiring
+//       (one graph input read by several node inputs), seed: see OpCase.
+//  3. When the op is new, teach op_oracle.cpp (or op_oracle_compute.cpp) its naive
+//     double-precision definition; the reference test fails for an op of ops.def without rows.
+// A row the CUDA backend does not run sets cuda = false (or lists dtypes in cuda_skip) and says
+// why in a comment.
 #pragma once
 
 #include <cstdint>

@@ -148,13 +148,16 @@ Rows norm_rows() {
   for (const Shape& xs : {Shape{2, 5}, Shape{2, 5, 7}, Shape{3, 4, 6, 5}}) {
     const int64_t C = xs[1];
     rows.push_back(row("norm", "batch_norm_" + shape_name(xs), OpKind::BatchNorm, BatchNormAttrs{1e-3},
-                       {in(xs, -3, 3), weight(in({C})), weight(in({C})), weight(in({C})), weight(in({C}, 0.1, 2.0))}, floats()));
+                       {in(xs, -3, 3), weight(in({C})), weight(in({C})), weight(in({C})), weight(in({C}, 0.1, 2.0))},
+                       floats()));
   }
   // From cuda_elementwise_test.cpp (BatchNorm on row-major inputs: positive gamma and variance).
   for (const Shape& xs : {Shape{2, 6, 7, 7}, Shape{2, 6, 8, 8}, Shape{3, 6, 5, 2}, Shape{5, 24}, Shape{5, 7}}) {
     const int64_t C = xs[1];
     rows.push_back(row("norm", "batch_norm_rowmajor_" + shape_name(xs), OpKind::BatchNorm, BatchNormAttrs{1e-5},
-                       {in(xs, -2, 2), weight(in({C}, 0.5, 2)), weight(in({C})), weight(in({C})), weight(in({C}, 0.5, 2))}, floats()));
+                       {in(xs, -2, 2), weight(in({C}, 0.5, 2)), weight(in({C})), weight(in({C})),
+                        weight(in({C}, 0.5, 2))},
+                       floats()));
   }
   // From reference_test.cpp (LayerNormMatchesNaive, LayerNormWithResidualMatchesNaive).
   const auto tol = with_tol(1e-5, 2e-3, 1e-2);

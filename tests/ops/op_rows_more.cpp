@@ -77,9 +77,11 @@ void binary_rows(Rows& rows) {
   for (int k = 0; k < int(BinaryKind::kCount); ++k) {
     const BinaryKind kind = BinaryKind(k);
     const double lo = kind == BinaryKind::kPow || kind == BinaryKind::kDiv ? 0.5 : -2.0;
-    for (const auto& [a, b] : shapes)
-      rows.push_back(row("elementwise", str_cat("binary_", binary_kind_name(kind), "_", shape_name(a), "_", shape_name(b)),
-                         OpKind::Binary, BinaryAttrs{kind}, {in(a, lo, 2.0), in(b, lo, 2.0)}, floats()));
+    for (const auto& [a, b] : shapes) {
+      const std::string name = str_cat("binary_", binary_kind_name(kind), "_", shape_name(a), "_", shape_name(b));
+      rows.push_back(row("elementwise", name, OpKind::Binary, BinaryAttrs{kind}, {in(a, lo, 2.0), in(b, lo, 2.0)},
+                         floats()));
+    }
   }
   // From cuda_elementwise_test.cpp (BinaryMaxMinNaN): NaN operands of max / min propagate.
   for (BinaryKind kind : {BinaryKind::kMax, BinaryKind::kMin}) {

@@ -32,7 +32,8 @@ TEST_P(OpTableReference, MatchesOracle) {
   const Node* n = g->nodes().back();
   const std::vector<HostTensor> specs = draw_specs(c, t.dtype);
   std::vector<HostTensor> node_inputs;
-  for (size_t i = 0; i < n->inputs.size(); ++i) node_inputs.push_back(specs[c.wiring.empty() ? i : size_t(c.wiring[i])]);
+  for (size_t i = 0; i < n->inputs.size(); ++i)
+    node_inputs.push_back(specs[c.wiring.empty() ? i : size_t(c.wiring[i])]);
   const std::vector<Expected> want = oracle(c.op, n->attrs, node_inputs);
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) {
@@ -74,7 +75,8 @@ TEST(OpTable, RowsPerFamily) {
     per[c.family].first += 1;
     per[c.family].second += int(c.dtypes.size());
   }
-  for (const auto& [family, n] : per) std::printf("[ op table ] %-14s %4d rows %5d runs\n", family.c_str(), n.first, n.second);
+  for (const auto& [family, n] : per)
+    std::printf("[ op table ] %-14s %4d rows %5d runs\n", family.c_str(), n.first, n.second);
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 // backend: Binary with numpy broadcasting, row-major and channels-last, every BinaryKind, FP32 /
 // FP16 / BF16 / int32 / int64; and BatchNorm (the per-channel affine kernel).
 //
-// Two kinds of cases:
+// Plain cases (every BinaryKind on broadcast shapes, NaN in max / min, integer Binary, row-major
+// BatchNorm) are rows of the op-test table (tests/ops/op_rows_more.cpp, op_table_cuda_test).
+// Two kinds of cases here:
 //  - engines, built through plan::build_engine and run like cuda_backend_test: channels-last
 //    activations come out of FP16/BF16 convolutions, so the executor picks the layouts;
 //  - kernels made directly from KernelArgs, where the test chooses every operand's layout and
@@ -157,37 +159,6 @@ TEST_P(CudaElementwise, BinaryRowMajor) {
   }
 }
 
-// Every BinaryKind on broadcast cases (vector path, scalar path, scalar operand).
-TEST_P(CudaElementwise, BinaryEveryKind) {
-  const DType dt = GetParam();
-  const std::vector<std::pair<Shape, Shape>> shapes = {
-      {{2, 16, 4, 4}, {2, 16, 1, 1}}, {{4, 7}, {7}}, {{3, 16}, {1}}, {{1}, {3, 10}}, {{2, 8, 5}, {2, 1, 5}}};
-  for (BinaryKind k : {BinaryKind::kAdd, BinaryKind::kSub, BinaryKind::kMul, BinaryKind::kDiv, BinaryKind::kPow,
-                       BinaryKind::kMax, BinaryKind::kMin}) {
-    const bool positive = k == BinaryKind::kDiv || k == BinaryKind::kPow;
-    for (const auto& [a, b] : shapes) {
-      std::string name = str_cat("kind ", binary_kind_name(k), " ", shape_str(a), " ", shape_str(b));
-      check_engine(name, binary_graph(a, b, k), inputs_of({a, b}, positive), dt);
-    }
-  }
-}
-
-// NaN operands in max/min propagate (torch semantics), on the vector path.
-TEST_P(CudaElementwise, BinaryMaxMinNaN) {
-  const DType dt = GetParam();
-  for (BinaryKind k : {BinaryKind::kMax, BinaryKind::kMin}) {
-    Shape a{4, 16}, b{16};
-    auto inputs = [a, b](DType t) {
-      auto r = inputs_of({a, b})(t);
-      r[0].set(3, NAN);
-      r[0].set(20, NAN);
-      r[1].set(7, NAN);
-      return r;
-    };
-    check_engine(str_cat("nan ", binary_kind_name(k)), binary_graph(a, b, k), inputs, dt);
-  }
-}
-
 // Channels-last activations (FP16/BF16 conv outputs; FP32 runs the same graphs in NCHW).
 TEST_P(CudaElementwise, BinaryAfterConv) {
   const DType dt = GetParam();
@@ -240,8 +211,9 @@ TEST_P(CudaElementwise, BinaryAfterConv) {
   }
 }
 
-// BatchNorm (the affine kernel): after a conv + relu (channels-last in FP16/BF16, not folded into
-// the conv because the relu sits between), and on row-major inputs of rank 2 and 4.
+// BatchNorm (the affine kernel) after a conv + relu (channels-last in FP16/BF16, not folded into
+// the conv because the relu sits between). On row-major inputs of rank 2 and 4 it is a row of the
+// op-test table (tests/ops, norm family).
 TEST_P(CudaElementwise, BatchNorm) {
   const DType dt = GetParam();
   auto bn_params = [](int64_t C, DType t, Graph& g) {
@@ -267,34 +239,10 @@ TEST_P(CudaElementwise, BatchNorm) {
                  },
                  inputs_of({xs}), dt);
   }
-  for (Shape xs : {Shape{2, 6, 7, 7}, Shape{2, 6, 8, 8}, Shape{3, 6, 5, 2}, Shape{5, 24}, Shape{5, 7}}) {
-    check_engine("batchnorm " + shape_str(xs),
-                 [=](DType t) {
-                   auto g = std::make_unique<Graph>();
-                   Value* x = g->add_input(TensorType::fixed(t, xs), "x");
-                   std::vector<Value*> ins{x};
-                   for (Value* v : bn_params(xs[1], t, *g)) ins.push_back(v);
-                   g->mark_output(g->add_node(OpKind::BatchNorm, BatchNormAttrs{1e-5}, ins)->outputs[0]);
-                   return g;
-                 },
-                 inputs_of({xs}), dt);
-  }
 }
 
 INSTANTIATE_TEST_SUITE_P(DTypes, CudaElementwise, ::testing::Values(DType::kFloat32, DType::kFloat16, DType::kBFloat16),
                          [](const ::testing::TestParamInfo<DType>& i) { return std::string(dtype_name(i.param)); });
-
-// Integer Binary (no div / pow on the CUDA backend): exact.
-TEST(CudaElementwiseInt, Binary) {
-  const std::vector<std::pair<Shape, Shape>> shapes = {
-      {{2, 16, 4, 4}, {2, 16, 1, 1}}, {{4, 7}, {7}}, {{3, 16}, {1}}, {{1}, {37}}, {{37}, {37}},
-      {{2, 1, 6, 8}, {2, 5, 1, 1}},   {{6, 1}, {1, 10}}, {{2, 1, 3, 1, 5}, {1, 4, 1, 6, 1}}};
-  for (DType dt : {DType::kInt32, DType::kInt64})
-    for (BinaryKind k : {BinaryKind::kAdd, BinaryKind::kSub, BinaryKind::kMul, BinaryKind::kMax, BinaryKind::kMin})
-      for (const auto& [a, b] : shapes)
-        check_engine(str_cat("int ", binary_kind_name(k), " ", shape_str(a), " ", shape_str(b)), binary_graph(a, b, k),
-                     inputs_of({a, b}), dt);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Kernels made directly (the test chooses layouts and pointer offsets)

@@ -4,7 +4,8 @@
 // are built for the GPU through plan::build_engine, serialized, loaded again and run twice (the
 // second run replays the captured CUDA graph). Kernels made directly from KernelArgs take
 // misaligned pointers (the fallbacks of the vector paths) and time BERT-base sizes. Exits 77
-// (skipped) where there is no GPU.
+// (skipped) where there is no GPU. Compare of every kind and dtype and CumSum on contiguous and
+// strided lines are rows of the op-test table (tests/ops, compare and scan families).
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -61,56 +62,6 @@ InputsFn inputs_of(const std::vector<std::pair<DType, Shape>>& ins, bool ties = 
 Value* op(Graph& g, OpKind k, Attrs a, const std::vector<Value*>& ins) { return g.add_node(k, std::move(a), ins)->outputs[0]; }
 
 class CudaTransformerOps : public ::testing::TestWithParam<DType> {};
-
-TEST_P(CudaTransformerOps, CompareEveryKind) {
-  const DType dt = GetParam();
-  for (int k = 0; k < int(CompareKind::kCount); ++k) {
-    const CompareAttrs a{CompareKind(k)};
-    const std::string kind = compare_kind_name(CompareKind(k));
-    // Floats (in the precision under test) with ties, broadcast and same-shape operands.
-    const std::vector<std::pair<DType, Shape>> bc{{DType::kFloat32, {2, 3, 1, 5}}, {DType::kFloat32, {4, 1}}};
-    check("compare " + kind + " float bcast",
-          [=](DType t) { return graph_of(t, bc, [&](Graph& g, auto v) { return op(g, OpKind::Compare, a, v); }); },
-          inputs_of(bc, true), dt);
-    const std::vector<std::pair<DType, Shape>> same{{DType::kFloat32, {1000, 33}}, {DType::kFloat32, {1000, 33}}};
-    check("compare " + kind + " float same",
-          [=](DType t) { return graph_of(t, same, [&](Graph& g, auto v) { return op(g, OpKind::Compare, a, v); }); },
-          inputs_of(same, true), dt);
-    // Integers and bools keep their dtype whatever the precision.
-    for (DType it : {DType::kInt32, DType::kInt64, DType::kBool}) {
-      const std::vector<std::pair<DType, Shape>> ins{{it, {3, 1, 7}}, {it, {5, 1}}};
-      check("compare " + kind + " " + dtype_name(it),
-            [=](DType t) { return graph_of(t, ins, [&](Graph& g, auto v) { return op(g, OpKind::Compare, a, v); }); },
-            inputs_of(ins), dt);
-    }
-  }
-}
-
-TEST_P(CudaTransformerOps, CumSum) {
-  const DType dt = GetParam();
-  // Contiguous lines: one chunk, several chunks with a partial last one, many lines.
-  for (Shape s : {Shape{4, 100}, Shape{3, 1000}, Shape{700, 17}}) {
-    const std::vector<std::pair<DType, Shape>> ins{{DType::kFloat32, s}};
-    check(str_cat("cumsum rows [", s[0], ",", s[1], "]"),
-          [=](DType t) {
-            return graph_of(t, ins, [](Graph& g, auto v) { return op(g, OpKind::CumSum, CumSumAttrs{1}, v); });
-          },
-          inputs_of(ins), dt);
-  }
-  // Strided lines (the axis is not innermost), on every scanned dtype.
-  for (DType it : {DType::kFloat32, DType::kInt32, DType::kInt64}) {
-    const std::vector<std::pair<DType, Shape>> ins{{it, {3, 50, 9}}};
-    check(str_cat("cumsum cols ", dtype_name(it)),
-          [=](DType t) {
-            return graph_of(t, ins, [](Graph& g, auto v) { return op(g, OpKind::CumSum, CumSumAttrs{1}, v); });
-          },
-          inputs_of(ins), dt);
-  }
-  const std::vector<std::pair<DType, Shape>> ints{{DType::kInt64, {2, 600}}};
-  check("cumsum rows int64",
-        [=](DType t) { return graph_of(t, ints, [](Graph& g, auto v) { return op(g, OpKind::CumSum, CumSumAttrs{1}, v); }); },
-        inputs_of(ints), dt);
-}
 
 // BERT's padding mask, as the converters build it: the int64 attention mask cast to bool, picked
 // out per (batch, key) by a Gather with a compile-time linear index, and-ed with a compile-time

@@ -1,0 +1,288 @@
+// The rows of the op-test table for the elementwise, compare, reduce, scan and data_movement
+// families (see op_cases.h for how to add one; the others are in op_rows.cpp).
+#include <cmath>
+#include <limits>
+
+#include "core/util/error.h"
+#include "tests/ops/op_cases.h"
+
+namespace trtorch::op_test {
+
+using namespace trtorch::ir;
+
+namespace {
+
+using Rows = std::vector<OpCase>;
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::string shape_name(const Shape& s) {
+  std::string r;
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? "x" : "") + std::to_string(s[i]);
+  return s.empty() ? "scalar" : r;
+}
+
+// A Pointwise program under construction: registers 0 .. n_inputs-1 are the inputs, each
+// instruction's result is the next register.
+struct Program {
+  int64_t n_inputs;
+  std::vector<int64_t> code;
+  std::vector<double> params;
+  int64_t emit(int64_t op, int64_t kind, int64_t a, int64_t b, double p0, double p1) {
+    code.insert(code.end(), {op, kind, a, b});
+    params.push_back(p0);
+    params.push_back(p1);
+    return n_inputs + int64_t(code.size() / 4) - 1;
+  }
+  int64_t imm(double v) { return emit(PointwiseAttrs::kImmediate, 0, 0, 0, v, 0); }
+  int64_t unary(UnaryKind k, int64_t a, double alpha = 0, double beta = 0) {
+    return emit(PointwiseAttrs::kUnary, int64_t(k), a, 0, alpha, beta);
+  }
+  int64_t binary(BinaryKind k, int64_t a, int64_t b) { return emit(PointwiseAttrs::kBinary, int64_t(k), a, b, 0, 0); }
+  PointwiseAttrs attrs() const {
+    PointwiseAttrs a;
+    a.code = code;
+    a.params = HostTensor(DType::kFloat32, {int64_t(params.size())});
+    for (size_t i = 0; i < params.size(); ++i) a.params.set(int64_t(i), params[i]);
+    return a;
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// elementwise
+
+void unary_rows(Rows& rows) {
+  // From reference_test.cpp (UnaryEveryKind): log, sqrt, rsqrt and reciprocal on [0.25, 5].
+  for (int k = 0; k < int(UnaryKind::kCount); ++k) {
+    const UnaryKind kind = UnaryKind(k);
+    const bool positive = kind == UnaryKind::kLog || kind == UnaryKind::kSqrt || kind == UnaryKind::kRsqrt ||
+                          kind == UnaryKind::kReciprocal;
+    UnaryAttrs a;
+    a.kind = kind;
+    if (kind == UnaryKind::kLeakyRelu) a.alpha = 0.01;
+    if (kind == UnaryKind::kElu) a.alpha = 1.3;
+    if (kind == UnaryKind::kClamp) a.alpha = -1.5, a.beta = 2.25;
+    OpCase c = row("elementwise", str_cat("unary_", unary_kind_name(kind)), OpKind::Unary, a,
+                   {in({3, 4, 50}, positive ? 0.25 : -5.0, 5.0)}, floats());
+    c.seed = 7 + uint32_t(k);
+    rows.push_back(c);
+  }
+}
+
+void binary_rows(Rows& rows) {
+  // reference_test.cpp (BinaryFloatBroadcast), then cuda_elementwise_test.cpp (BinaryEveryKind);
+  // div and pow on [0.5, 2].
+  const std::pair<Shape, Shape> shapes[] = {
+      {{2, 3, 1, 5}, {3, 4, 1}}, {{4, 6}, {4, 6}}, {{4, 6}, {}},  {{1}, {3, 2}},  {{5, 1, 7}, {5, 3, 1}},
+      {{2, 16, 4, 4}, {2, 16, 1, 1}}, {{4, 7}, {7}}, {{3, 16}, {1}}, {{1}, {3, 10}}, {{2, 8, 5}, {2, 1, 5}}};
+  for (int k = 0; k < int(BinaryKind::kCount); ++k) {
+    const BinaryKind kind = BinaryKind(k);
+    const double lo = kind == BinaryKind::kPow || kind == BinaryKind::kDiv ? 0.5 : -2.0;
+    for (const auto& [a, b] : shapes) {
+      const std::string name = str_cat("binary_", binary_kind_name(kind), "_", shape_name(a), "_", shape_name(b));
+      rows.push_back(row("elementwise", name, OpKind::Binary, BinaryAttrs{kind}, {in(a, lo, 2.0), in(b, lo, 2.0)},
+                         floats()));
+    }
+  }
+  // From cuda_elementwise_test.cpp (BinaryMaxMinNaN): NaN operands of max / min propagate.
+  for (BinaryKind kind : {BinaryKind::kMax, BinaryKind::kMin}) {
+    InputSpec a = in({4, 16}, -2, 2), b = in({16}, -2, 2);
+    a.special = {{3, kNaN}, {20, kNaN}};
+    b.special = {{7, kNaN}};
+    rows.push_back(row("elementwise", str_cat("binary_", binary_kind_name(kind), "_nan"), OpKind::Binary,
+                       BinaryAttrs{kind}, {a, b}, floats()));
+  }
+  // Integers: from reference_test.cpp (BinaryIntegers; pow is reference-only: the CUDA backend
+  // has no integer pow or div) ...
+  for (BinaryKind kind : {BinaryKind::kAdd, BinaryKind::kSub, BinaryKind::kMul, BinaryKind::kMax, BinaryKind::kMin,
+                          BinaryKind::kPow}) {
+    const bool pow = kind == BinaryKind::kPow;
+    OpCase c = row("elementwise", str_cat("binary_int_", binary_kind_name(kind), "_3x1x4_5x1"), OpKind::Binary,
+                   BinaryAttrs{kind}, {in({3, 1, 4}, pow ? -3 : -1000, pow ? 3 : 1000), in({5, 1}, pow ? 0 : -1000,
+                                                                                         pow ? 5 : 1000)},
+                   ints());
+    c.cuda = !pow;
+    rows.push_back(c);
+  }
+  // ... and cuda_elementwise_test.cpp (CudaElementwiseInt.Binary), values in [-50, 50].
+  const std::pair<Shape, Shape> int_shapes[] = {
+      {{2, 16, 4, 4}, {2, 16, 1, 1}}, {{4, 7}, {7}}, {{3, 16}, {1}}, {{1}, {37}}, {{37}, {37}},
+      {{2, 1, 6, 8}, {2, 5, 1, 1}},   {{6, 1}, {1, 10}}, {{2, 1, 3, 1, 5}, {1, 4, 1, 6, 1}}};
+  for (BinaryKind kind : {BinaryKind::kAdd, BinaryKind::kSub, BinaryKind::kMul, BinaryKind::kMax, BinaryKind::kMin})
+    for (const auto& [a, b] : int_shapes)
+      rows.push_back(row("elementwise", str_cat("binary_int_", binary_kind_name(kind), "_", shape_name(a), "_",
+                                                shape_name(b)),
+                         OpKind::Binary, BinaryAttrs{kind}, {in(a, -50, 50), in(b, -50, 50)}, ints()));
+}
+
+void cast_and_pointwise_rows(Rows& rows) {
+  // From reference_test.cpp (CastBetweenAllDtypes): every dtype to every dtype, exact; floats
+  // start with -2.75, 2.75, -0.5, 0 (truncation toward zero, zero to false).
+  for (const DTypeTol& to : every_dtype()) {
+    InputSpec x = in({4, 9}, -20, 20);
+    x.special = {{0, -2.75}, {1, 2.75}, {2, -0.5}, {3, 0.0}};
+    CastAttrs a;
+    a.to = to.dtype;
+    OpCase c = row("elementwise", str_cat("cast_to_", dtype_name(to.dtype)), OpKind::Cast, a, {x}, every_dtype());
+    c.seed = 31;
+    // At FP16 / BF16 precision the CUDA engine's FP32 output is not FP32 (the builder stores
+    // float tensors in the precision), so it cannot be compared with the reference's FP32.
+    if (to.dtype == DType::kFloat32) c.cuda_skip = {DType::kFloat16, DType::kBFloat16};
+    rows.push_back(c);
+  }
+  // Generated pointwise chains (fuse_pointwise's node), as cuda_pointwise_test.cpp makes them:
+  // a gate leaky_relu(a * sigmoid(a) * b + 0.25, 0.1), and tanh(x * sigmoid(x) * s + c) * 0.5
+  // with per-channel s and c.
+  Program gate{2, {}, {}};
+  int64_t r = gate.binary(BinaryKind::kMul, 0, gate.unary(UnaryKind::kSigmoid, 0));
+  r = gate.binary(BinaryKind::kAdd, gate.binary(BinaryKind::kMul, r, 1), gate.imm(0.25));
+  gate.unary(UnaryKind::kLeakyRelu, r, 0.1);
+  rows.push_back(row("elementwise", "pointwise_gate", OpKind::Pointwise, gate.attrs(),
+                     {in({2, 16, 9, 9}, -3, 3), in({2, 16, 9, 9}, -3, 3)}, floats()));
+  Program swish{3, {}, {}};
+  r = swish.binary(BinaryKind::kMul, 0, swish.unary(UnaryKind::kSigmoid, 0));
+  r = swish.binary(BinaryKind::kAdd, swish.binary(BinaryKind::kMul, r, 1), 2);
+  swish.binary(BinaryKind::kMul, swish.unary(UnaryKind::kTanh, r), swish.imm(0.5));
+  rows.push_back(row("elementwise", "pointwise_swish_scale_shift", OpKind::Pointwise, swish.attrs(),
+                     {in({2, 16, 9, 9}, -3, 3), in({16, 1, 1}), in({16, 1, 1})}, floats()));
+}
+
+}  // namespace
+
+std::vector<OpCase> elementwise_rows() {
+  Rows rows;
+  unary_rows(rows);
+  binary_rows(rows);
+  cast_and_pointwise_rows(rows);
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// compare
+
+std::vector<OpCase> compare_rows() {
+  Rows rows;
+  const std::vector<DTypeTol> int_bool = only(every_dtype(), {DType::kInt32, DType::kInt64, DType::kBool});
+  for (int k = 0; k < int(CompareKind::kCount); ++k) {
+    const CompareAttrs a{CompareKind(k)};
+    const std::string kind = compare_kind_name(CompareKind(k));
+    // From reference_test.cpp (CompareEveryKindAndDtypeWithBroadcast): few distinct values, so
+    // that equal pairs occur.
+    InputSpec x = in({3, 1, 4}, -1, 1), y = in({2, 1}, -1, 1);
+    x.step = y.step = 0.5;
+    OpCase c = row("compare", "compare_" + kind + "_3x1x4_2x1", OpKind::Compare, a, {x, y}, every_dtype());
+    c.seed = 97;
+    rows.push_back(c);
+    // From cuda_transformer_ops_test.cpp (CompareEveryKind): floats with ties, broadcast and
+    // same-shape; integers and bools in [-3, 3].
+    InputSpec bx = in({2, 3, 1, 5}, -2, 2), by = in({4, 1}, -2, 2), sx = in({1000, 33}, -2, 2), sy = sx;
+    bx.step = by.step = sx.step = sy.step = 0.5;
+    rows.push_back(row("compare", "compare_" + kind + "_float_bcast", OpKind::Compare, a, {bx, by}, floats()));
+    rows.push_back(row("compare", "compare_" + kind + "_float_same", OpKind::Compare, a, {sx, sy}, floats()));
+    rows.push_back(row("compare", "compare_" + kind + "_int_bcast", OpKind::Compare, a,
+                       {in({3, 1, 7}, -3, 3), in({5, 1}, -3, 3)}, int_bool));
+  }
+  // From reference_test.cpp (GatherWhereExpandOnAnyDtype): cond [4,1,1] alternating, x [4,3,2],
+  // y [2].
+  rows.push_back(row("compare", "where_4x1x1_4x3x2_2", OpKind::Where, WhereAttrs{},
+                     {given(DType::kBool, {4, 1, 1}, {0, 1, 0, 1}), in({4, 3, 2}, -50, 50), in({2}, -50, 50)},
+                     every_dtype()));
+  rows.push_back(row("compare", "where_every_operand_broadcast", OpKind::Where, WhereAttrs{},
+                     {fixed(DType::kBool, {2, 1, 5}), in({3, 5}), in({2, 3, 1})}, floats()));
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// reduce
+
+std::vector<OpCase> reduce_rows() {
+  Rows rows;
+  const char* names[] = {"sum", "mean", "max", "min", "prod"};
+  // From reference_test.cpp (ReduceEveryKind): prod on [0.9, 1.1].
+  for (int k = 0; k < int(ReduceKind::kCount); ++k) {
+    const bool prod = ReduceKind(k) == ReduceKind::kProd;
+    for (const Shape& axes : {Shape{1}, Shape{0, 2}, Shape{1, 2, 3}, Shape{3}, Shape{0, 1, 2, 3}})
+      for (bool keepdim : {false, true}) {
+        ReduceAttrs a;
+        a.kind = ReduceKind(k);
+        a.axes = axes;
+        a.keepdim = keepdim;
+        OpCase c = row("reduce", str_cat("reduce_", names[k], "_axes_", shape_name(axes), keepdim ? "_keepdim" : ""),
+                       OpKind::Reduce, a, {in({3, 4, 5, 6}, prod ? 0.9 : -3.0, prod ? 1.1 : 3.0)}, floats());
+        c.seed = 61;
+        rows.push_back(c);
+      }
+  }
+  // From reference_test.cpp (SoftmaxAndLogSoftmax): large logits (a naive exp() would overflow).
+  for (int64_t axis : {0, 1, 2})
+    for (bool log : {false, true})
+      rows.push_back(row("reduce", str_cat(log ? "log_softmax" : "softmax", "_axis", axis), OpKind::Softmax,
+                         SoftmaxAttrs{axis, log}, {in({4, 5, 6}, -100, 100)}, floats()));
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// scan
+
+std::vector<OpCase> scan_rows() {
+  Rows rows;
+  std::vector<DTypeTol> float_int = floats();
+  for (const DTypeTol& t : ints()) float_int.push_back(t);
+  // From reference_test.cpp (CumSumMatchesNaiveOnEveryAxis).
+  for (int64_t axis : {0, 1, 2})
+    rows.push_back(row("scan", str_cat("cumsum_3x4x5_axis", axis), OpKind::CumSum, CumSumAttrs{axis},
+                       {in({3, 4, 5}, -20, 20)}, float_int));
+  // From cuda_transformer_ops_test.cpp (CumSum): contiguous lines (one chunk, several chunks with
+  // a partial last one, many lines), strided lines, long int64 lines.
+  for (const Shape& s : {Shape{4, 100}, Shape{3, 1000}, Shape{700, 17}})
+    rows.push_back(row("scan", "cumsum_rows_" + shape_name(s), OpKind::CumSum, CumSumAttrs{1}, {in(s, -3, 3)},
+                       floats()));
+  rows.push_back(row("scan", "cumsum_cols_3x50x9", OpKind::CumSum, CumSumAttrs{1}, {in({3, 50, 9}, -3, 3)},
+                     float_int));
+  rows.push_back(row("scan", "cumsum_rows_2x600", OpKind::CumSum, CumSumAttrs{1}, {in({2, 600}, -3, 3)},
+                     only(ints(), {DType::kInt64})));
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// data_movement
+
+std::vector<OpCase> data_movement_rows() {
+  Rows rows;
+  // From reference_test.cpp (ReshapeTransposeConcatSliceOnAnyDtype, GatherWhereExpandOnAnyDtype):
+  // byte moves, every dtype, exact.
+  const Shape x{2, 3, 4, 5};
+  ReshapeAttrs ra;
+  ra.shape = {6, -1, 2};
+  rows.push_back(row("data_movement", "reshape_infer", OpKind::Reshape, ra, {in(x, -50, 50)}, every_dtype()));
+  TransposeAttrs ta;
+  ta.perm = {2, 0, 3, 1};
+  rows.push_back(row("data_movement", "transpose_2031", OpKind::Transpose, ta, {in(x, -50, 50)}, every_dtype()));
+  rows.push_back(row("data_movement", "concat_axis1", OpKind::Concat, ConcatAttrs{1},
+                     {in(x, -50, 50), in({2, 1, 4, 5}, -50, 50), in({2, 2, 4, 5}, -50, 50)}, every_dtype()));
+  SliceAttrs sa;
+  sa.axis = 3;
+  sa.start = 1;
+  sa.end = 5;
+  sa.step = 2;
+  rows.push_back(row("data_movement", "slice_step2", OpKind::Slice, sa, {in(x, -50, 50)}, every_dtype()));
+  rows.push_back(row("data_movement", "gather_axis1_2x2_ids", OpKind::Gather, GatherAttrs{1},
+                     {in({4, 3, 2}, -50, 50), given(DType::kInt32, {2, 2}, {2, 0, 2, 1})}, every_dtype()));
+  rows.push_back(row("data_movement", "gather_embedding_int64_ids", OpKind::Gather, GatherAttrs{0},
+                     {in({10, 16}, -50, 50), fixed(DType::kInt64, {3, 4}, 0, 9)}, every_dtype()));
+  rows.push_back(row("data_movement", "expand_2_to_2x3x2", OpKind::Expand, ExpandAttrs{{2, 3, 2}}, {in({2}, -50, 50)},
+                     every_dtype()));
+  rows.push_back(row("data_movement", "identity", OpKind::Identity, IdentityAttrs{}, {in({2, 3, 4}, -50, 50)},
+                     every_dtype()));
+  // A Constant of the dtype under test (no graph inputs).
+  OpCase c = row("data_movement", "constant_3x4", OpKind::Constant, ConstantAttrs{}, {}, every_dtype());
+  c.attrs_for = [](DType t) {
+    ConstantAttrs a;
+    a.value = HostTensor(t, {3, 4});
+    for (int64_t i = 0; i < 12; ++i) a.value.set(i, t == DType::kBool ? double(i % 3 == 0) : double(i % 7) - 3.0);
+    return Attrs(a);
+  };
+  rows.push_back(c);
+  return rows;
+}
+
+}  // namespace trtorch::op_test

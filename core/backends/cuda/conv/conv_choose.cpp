@@ -423,13 +423,14 @@ std::string CudnnConv2d::FusionTrial::kept_note(const Passed& pc, bool identical
                         narrow ? str_cat(", ", pc.mismatch * 100.0, "% of elements differ") : "")
               : str_cat("not checked against the direct convolution (", macs, " multiply-adds, over the ",
                         kMaxReferenceMacs, " limit)");
-  const std::string rebuilt = identical ? "rebuilt from its tactic bit-identical"
-                                        : str_cat("rebuilt from its tactic within rel. diff ", err, " (not bit-identical)");
-  const char* rounding = !narrow         ? ""
-                         : pc.exact      ? " rounding once,"
-                         : stages_left   ? " rounding twice (stages in the epilogue kernel),"
-                         : checked       ? " rounding twice,"
-                                         : " rounding not checked,";
+  const std::string rebuilt =
+      identical ? "rebuilt from its tactic bit-identical"
+                : str_cat("rebuilt from its tactic within rel. diff ", err, " (not bit-identical)");
+  const char* rounding = !narrow       ? ""
+                         : pc.exact    ? " rounding once,"
+                         : stages_left ? " rounding twice (stages in the epilogue kernel),"
+                         : checked     ? " rounding twice,"
+                                       : " rounding not checked,";
   std::string note = str_cat("fuse=", f.code(), rounding, " best ranked passing of ", ranked.size(),
                              " timed plans: ", c.ms, " ms");
   note += "; " + reference_check + "; " + rebuilt;

@@ -26,15 +26,6 @@ namespace {
 using ir::DType;
 using ir::UnaryKind;
 
-const char* dtype_short(DType t) {
-  switch (t) {
-    case DType::kFloat32: return "f32";
-    case DType::kFloat16: return "f16";
-    case DType::kBFloat16: return "bf16";
-    default: return ir::dtype_name(t);
-  }
-}
-
 const char* act_label(UnaryKind k) { return ir::unary_kind_name(k); }
 
 }  // namespace

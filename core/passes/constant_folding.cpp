@@ -1,9 +1,10 @@
-// Constant folding: a node whose inputs are all Constant outputs is evaluated on the reference
-// backend and its outputs become Constant nodes. The inputs it leaves unused are removed by
-// dead_code_elimination.
-#include "core/backends/reference/reference.h"
+// Constant folding: a node whose inputs are all Constant outputs is evaluated by the registered
+// node evaluator (core/ir/evaluator.h; the reference backend's) and its outputs become Constant
+// nodes. The inputs it leaves unused are removed by dead_code_elimination.
+#include "core/ir/evaluator.h"
 #include "core/passes/passes.h"
 #include "core/util/error.h"
+#include "core/util/logging.h"
 
 namespace trtorch::passes {
 
@@ -18,6 +19,12 @@ bool all_inputs_constant(const ir::Node& n) {
 }  // namespace
 
 bool constant_folding(ir::Graph& g) {
+  const ir::NodeEvaluator* eval_node = ir::find_node_evaluator();
+  if (!eval_node) {
+    TRTORCH_LOG(kWarning, "constant_folding: no node evaluator is registered (the reference backend registers one); "
+                          "nothing is folded");
+    return false;
+  }
   bool changed = false;
   for (ir::Node* n : g.nodes()) {
     if (n->op == ir::OpKind::Constant || !all_inputs_constant(*n)) continue;
@@ -25,9 +32,9 @@ bool constant_folding(ir::Graph& g) {
     for (const ir::Value* v : n->inputs) args.push_back(v->producer->attr<ir::ConstantAttrs>().value);
     std::vector<ir::HostTensor> results;
     try {
-      results = backends::reference::eval_node(*n, args);
+      results = (*eval_node)(*n, args);
     } catch (const Error&) {
-      continue;  // e.g. an op the reference backend rejects: left for the backend to report at build time
+      continue;  // e.g. an op the evaluator rejects: left for the backend to report at build time
     }
     TRTORCH_CHECK(results.size() == n->outputs.size(), n->name(), ": eval_node returned ", results.size(),
                   " outputs");

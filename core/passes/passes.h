@@ -18,8 +18,9 @@ struct Pass {
   PassFn fn;
 };
 
-// Evaluates nodes whose inputs are all constants (with the reference backend) and replaces them
-// by Constant nodes.
+// Evaluates nodes whose inputs are all constants (with the node evaluator a backend registered in
+// core/ir/evaluator.h: the reference backend's) and replaces them by Constant nodes. Logs a
+// warning and folds nothing when no evaluator is registered.
 bool constant_folding(ir::Graph& g);
 // Merges nodes with equal op, attributes and inputs, and constants with equal bytes.
 bool common_subexpression_elimination(ir::Graph& g);

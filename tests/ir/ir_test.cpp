@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "core/ir/evaluator.h"
 #include "core/ir/ir.h"
 #include "core/util/error.h"
 
@@ -120,6 +121,22 @@ TEST(IR, CloneAndReplaceUses) {
   EXPECT_EQ(c->nodes()[0]->op, OpKind::Unary);
   EXPECT_EQ(c->outputs()[0]->type, g.outputs()[0]->type);
   EXPECT_TRUE(attrs_equal(c->nodes()[0]->attrs, g.nodes()[0]->attrs));
+}
+
+// Constant folding evaluates through the registered node evaluator: the reference backend, which
+// is part of trtorch_core, registers it when the library loads.
+TEST(IR, ANodeEvaluatorIsRegistered) {
+  const NodeEvaluator* eval = find_node_evaluator();
+  ASSERT_NE(eval, nullptr);
+  Graph g;
+  HostTensor a = filled(DType::kFloat32, {2, 3}), b = filled(DType::kFloat32, {2, 3}, 0.2f);
+  Value* ca = g.add_constant(a);
+  Value* cb = g.add_constant(b);
+  Node* add = g.add_node(OpKind::Binary, BinaryAttrs{BinaryKind::kAdd}, {ca, cb});
+  std::vector<HostTensor> out = (*eval)(*add, {a, b});
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_EQ(out[0].shape, (std::vector<int64_t>{2, 3}));
+  for (int64_t i = 0; i < 6; ++i) EXPECT_FLOAT_EQ(float(out[0].get(i)), float(a.get(i)) + float(b.get(i)));
 }
 
 TEST(IR, HalfConversionRoundTrips) {

@@ -1,5 +1,5 @@
 // Data movement, on any dtype, byte-wise: Constant, Identity, Reshape, Transpose, Concat, Slice,
-// Gather, Where (a select) and Expand.
+// Gather and Expand.
 #include <cstring>
 #include <string>
 
@@ -110,23 +110,6 @@ void eval_Gather(const ir::GatherAttrs& a, const std::vector<HostTensor>& in, st
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t k = 0; k < count; ++k)
       std::memcpy(y + size_t(o * count + k) * chunk, x + size_t(o * dim + idx[size_t(k)]) * chunk, chunk);
-}
-
-void eval_Where(const ir::WhereAttrs&, const std::vector<HostTensor>& in, std::vector<HostTensor>& out) {
-  allocate(out[0]);
-  const auto& ys = out[0].shape;
-  const std::vector<std::vector<int64_t>> st{broadcast_strides(in[0].shape, ys), broadcast_strides(in[1].shape, ys),
-                                             broadcast_strides(in[2].shape, ys)};
-  const Bool* c = in[0].ptr<Bool>();
-  visit_elem_size(ir::dtype_size(out[0].dtype), [&](auto tag) {
-    using U = typename decltype(tag)::type;
-    const U* a = in[1].ptr<U>();
-    const U* b = in[2].ptr<U>();
-    U* y = out[0].ptr<U>();
-    for_each_broadcast(ys, st, [&](int64_t o, const std::vector<int64_t>& off) {
-      y[o] = c[off[0]] ? a[off[1]] : b[off[2]];
-    });
-  });
 }
 
 void eval_Expand(const ir::ExpandAttrs&, const std::vector<HostTensor>& in, std::vector<HostTensor>& out) {

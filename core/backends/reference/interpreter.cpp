@@ -4,6 +4,7 @@
 
 #include "core/backends/reference/kernels.h"
 #include "core/backends/reference/reference.h"
+#include "core/ir/evaluator.h"
 
 namespace trtorch::backends::reference {
 
@@ -96,6 +97,11 @@ std::vector<HostTensor> eval_node(const Node& n, const std::vector<HostTensor>& 
   }
   return out;
 }
+
+namespace {
+// Runs when libtrtorch_core is loaded: constant folding (core/passes) evaluates through it.
+const bool kEvaluatorRegistered = ir::register_node_evaluator(eval_node);
+}  // namespace
 
 std::vector<HostTensor> run(const ir::Graph& g, const std::vector<HostTensor>& inputs) {
   if (ir::is_dynamic(g)) {

@@ -1,3 +1,5 @@
+// Helpers every reference kernel shares: storage allocation, dtype errors, FP32 views and outputs,
+// row-major strides.
 #include "core/backends/reference/kernels.h"
 
 #include <memory>

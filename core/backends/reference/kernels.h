@@ -1,5 +1,6 @@
 // Internal to the reference backend: the kernel of every op of ops.def (one eval_<Op> each,
-// defined in the file of its op family) and the helpers the kernels share.
+// declared below by op family and defined in the file of its family) and the helpers the kernels
+// share.
 #pragma once
 
 #include <cstdint>
@@ -11,18 +12,65 @@
 
 namespace trtorch::backends::reference {
 
-// Every op has a kernel: the dispatcher in executor.cpp calls eval_<Op> for each entry of
-// ops.def, so an op without a kernel does not link. `out` arrives with the inferred dtypes and
-// shapes but no storage: a kernel either calls allocate() or makes out[i] share the storage of
-// an input (Identity, Reshape, Constant).
-#define TRTORCH_OP(Name, MinIn, MaxIn, MaxOut)                                     \
+// Every op has a kernel: the dispatcher in interpreter.cpp calls eval_<Op> for each entry of
+// ops.def, so an op without a kernel (or without its declaration here) does not compile or link.
+// `out` arrives with the inferred dtypes and shapes but no storage: a kernel either calls
+// allocate() or makes out[i] share the storage of an input (Identity, Reshape, Constant).
+#define TRTORCH_REFERENCE_KERNEL(Name)                                                  \
   void eval_##Name(const ir::Name##Attrs& attrs, const std::vector<ir::HostTensor>& in, \
                    std::vector<ir::HostTensor>& out);
-#include "core/ir/ops.def"
-#undef TRTORCH_OP
+
+// conv family (conv.cpp): implicit-im2col GEMM, 1x1 GEMM, direct depthwise.
+TRTORCH_REFERENCE_KERNEL(Conv2d)
+
+// gemm family (gemm.cpp, on sgemm of gemm.h).
+TRTORCH_REFERENCE_KERNEL(Linear)
+TRTORCH_REFERENCE_KERNEL(MatMul)
+
+// attention family (attention.cpp).
+TRTORCH_REFERENCE_KERNEL(Attention)
+
+// norm family (norm.cpp).
+TRTORCH_REFERENCE_KERNEL(BatchNorm)
+TRTORCH_REFERENCE_KERNEL(LayerNorm)
+
+// pooling family (pooling.cpp).
+TRTORCH_REFERENCE_KERNEL(Pool2d)
+TRTORCH_REFERENCE_KERNEL(AdaptivePool2d)
+
+// elementwise family (elementwise.cpp).
+TRTORCH_REFERENCE_KERNEL(Unary)
+TRTORCH_REFERENCE_KERNEL(Binary)
+TRTORCH_REFERENCE_KERNEL(Cast)
+TRTORCH_REFERENCE_KERNEL(Pointwise)
 
 // y[i] = kind(x[i]) in FP32 (x == y allowed). Shared by Unary and the fused epilogues.
 void unary_float(ir::UnaryKind kind, float alpha, float beta, int64_t n, const float* x, float* y);
+
+// compare family (compare.cpp).
+TRTORCH_REFERENCE_KERNEL(Compare)
+TRTORCH_REFERENCE_KERNEL(Where)
+
+// reduce family (reduce.cpp).
+TRTORCH_REFERENCE_KERNEL(Reduce)
+TRTORCH_REFERENCE_KERNEL(Softmax)
+
+// scan family (scan.cpp).
+TRTORCH_REFERENCE_KERNEL(CumSum)
+
+// data_movement family (data_movement.cpp): byte-wise on any dtype.
+TRTORCH_REFERENCE_KERNEL(Constant)
+TRTORCH_REFERENCE_KERNEL(Identity)
+TRTORCH_REFERENCE_KERNEL(Reshape)
+TRTORCH_REFERENCE_KERNEL(Transpose)
+TRTORCH_REFERENCE_KERNEL(Concat)
+TRTORCH_REFERENCE_KERNEL(Slice)
+TRTORCH_REFERENCE_KERNEL(Gather)
+TRTORCH_REFERENCE_KERNEL(Expand)
+
+#undef TRTORCH_REFERENCE_KERNEL
+
+// ---- Helpers every family shares (kernels.cpp) ----
 
 // Element counts before and after `axis` of a shape: the tensor seen as [outer, shape[axis], inner].
 inline void outer_inner(const std::vector<int64_t>& shape, int64_t axis, int64_t* outer, int64_t* inner) {

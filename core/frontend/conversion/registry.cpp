@@ -1,3 +1,5 @@
+// The converter and evaluator registries (see registry.h): converters keyed by the operator name
+// and overload of their schemas (a schema registered twice is an error), evaluators by node kind.
 #include "core/frontend/conversion/registry.h"
 
 #include <torch/csrc/jit/frontend/function_schema_parser.h>

@@ -1,10 +1,13 @@
 // Compare: elementwise comparisons (eq, ne, lt, le, gt, ge) and logical connectives (and, or,
 // xor) of two operands of one dtype with numpy broadcasting; the output is bool (one byte).
 // Floating types compare as FP32 values (exact for FP16/BF16), integers and bool as themselves.
+// Where: a select on a bool condition with numpy broadcasting, byte-wise on any dtype
+// (common/bytewise.cuh).
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
 #include "core/backends/cuda/common/broadcast_index.cuh"
+#include "core/backends/cuda/common/bytewise.cuh"
 #include "core/backends/cuda/common/cuda_check.h"
 #include "core/backends/cuda/common/device_math.cuh"
 #include "core/backends/cuda/common/kernel.h"
@@ -132,8 +135,88 @@ class CompareKernel : public Kernel {
   BroadcastIndex<2> index_;
 };
 
+// ---------------- Where ----------------
+using bytewise::broadcast_strides;
+using bytewise::dims_of;
+using bytewise::dispatch_size;
+using bytewise::expect_row_major;
+
+// Where: y[i] = c[oc] ? a[oa] : b[ob], offsets from the output coordinates and broadcast strides.
+template <typename W>
+__global__ void where_kernel(const bool* __restrict__ c, const W* __restrict__ a, const W* __restrict__ b,
+                             W* __restrict__ y, int64_t n, int rank, Dims8 shape, Dims8 sc, Dims8 sa, Dims8 sb) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t oc = 0, oa = 0, ob = 0, r = i;
+    for (int d = rank - 1; d >= 0; --d) {
+      int64_t q = r % shape.v[d];
+      r /= shape.v[d];
+      oc += q * sc.v[d];
+      oa += q * sa.v[d];
+      ob += q * sb.v[d];
+    }
+    y[i] = c[oc] ? a[oa] : b[ob];
+  }
+}
+
+// The same with 32-bit offsets over coalesced dims (broadcast_index.cuh), for outputs and operands
+// under 2^31 elements; the kernel above serves larger ones.
+template <typename W>
+__global__ void __launch_bounds__(kThreads)
+    where_kernel32(const bool* __restrict__ c, const W* __restrict__ a, const W* __restrict__ b, W* __restrict__ y,
+                   uint32_t n, const BroadcastIndex<3> p) {
+  for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+    uint32_t off[3];
+    p.offsets(i, off);
+    y[i] = c[off[0]] ? a[off[1]] : b[off[2]];
+  }
+}
+
+class WhereKernel : public Kernel {
+ public:
+  explicit WhereKernel(const KernelArgs& a) : elem_(ir::dtype_size(a.outputs[0].dtype)), n_(a.outputs[0].numel()) {
+    expect_row_major(a, "Where");
+    const auto& out = a.outputs[0].shape;
+    rank_ = int(out.size());
+    shape_ = dims_of(out);
+    sc_ = broadcast_strides(a.inputs[0].shape, out);
+    sa_ = broadcast_strides(a.inputs[1].shape, out);
+    sb_ = broadcast_strides(a.inputs[2].shape, out);
+    if (n_ > 0)
+      idx32_ = make_broadcast_index<3>(out, {a.inputs[0].shape, a.inputs[1].shape, a.inputs[2].shape}, index_);
+  }
+  void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
+    if (n_ == 0) return;
+    dispatch_size(elem_, [&](auto w) {
+      using W = decltype(w);
+      const bool* c = static_cast<const bool*>(in[0]);
+      const W* a = static_cast<const W*>(in[1]);
+      const W* b = static_cast<const W*>(in[2]);
+      W* y = static_cast<W*>(out[0]);
+      if (idx32_)
+        where_kernel32<W><<<grid_for(n_), kThreads, 0, s>>>(c, a, b, y, uint32_t(n_), index_);
+      else
+        where_kernel<W><<<grid_for(n_), kThreads, 0, s>>>(c, a, b, y, n_, rank_, shape_, sc_, sa_, sb_);
+    });
+    TRTORCH_CUDA_CHECK_LAUNCH();
+  }
+  std::string describe() const override {
+    std::string path;  // the coalesced rank (32-bit offsets) or idx64
+    if (n_ > 0) path = idx32_ ? str_cat(" rank", index_.rank) : std::string(" idx64");
+    return str_cat("where n=", n_, path);
+  }
+
+ private:
+  size_t elem_;
+  int64_t n_;
+  int rank_ = 0;
+  Dims8 shape_, sc_, sa_, sb_;
+  bool idx32_ = false;
+  BroadcastIndex<3> index_;
+};
+
 }  // namespace
 
 std::unique_ptr<Kernel> make_Compare(const KernelArgs& a) { return std::make_unique<CompareKernel>(a); }
+std::unique_ptr<Kernel> make_Where(const KernelArgs& a) { return std::make_unique<WhereKernel>(a); }
 
 }  // namespace trtorch::backends::cuda

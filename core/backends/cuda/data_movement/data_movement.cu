@@ -1,10 +1,11 @@
 // Data movement: Transpose (any permutation; contiguous runs in up to 16-byte words), Concat and
-// Slice (2-D strided copies), Gather (rows in up to 16-byte words), Where (a select) and Expand (a
-// permutation kernel with stride 0 along broadcast dims), on any dtype by element size. Constant,
+// Slice (2-D strided copies), Gather (rows in up to 16-byte words) and Expand (a permutation
+// kernel with stride 0 along broadcast dims), on any dtype by element size (common/bytewise.cuh). Constant,
 // Identity and Reshape have no kernel (the executor gives them storage or aliases their input).
 #include <algorithm>
 
 #include "core/backends/cuda/common/broadcast_index.cuh"
+#include "core/backends/cuda/common/bytewise.cuh"
 #include "core/backends/cuda/common/cuda_check.h"
 #include "core/backends/cuda/common/device_math.cuh"
 #include "core/backends/cuda/common/int_divider.cuh"
@@ -15,43 +16,12 @@ namespace trtorch::backends::cuda {
 
 namespace {
 
+using bytewise::broadcast_strides;
+using bytewise::dims_of;
+using bytewise::dispatch_size;
+using bytewise::expect_row_major;
+
 constexpr int kThreads = 256;
-
-// Element types by size, so one kernel serves every dtype.
-template <int Bytes>
-struct Word;
-template <>
-struct Word<1> {
-  using type = uint8_t;
-};
-template <>
-struct Word<2> {
-  using type = uint16_t;
-};
-template <>
-struct Word<4> {
-  using type = uint32_t;
-};
-template <>
-struct Word<8> {
-  using type = uint64_t;
-};
-template <>
-struct Word<16> {
-  using type = uint4;
-};
-
-template <typename F>
-void dispatch_size(size_t bytes, F&& f) {
-  switch (bytes) {
-    case 1: f(Word<1>::type{}); return;
-    case 2: f(Word<2>::type{}); return;
-    case 4: f(Word<4>::type{}); return;
-    case 8: f(Word<8>::type{}); return;
-    case 16: f(Word<16>::type{}); return;
-  }
-  TRTORCH_ERROR("unsupported element size ", bytes);
-}
 
 // y (row-major, out shape) [i] = x[sum_d coord_d * in_stride[perm[d]]].
 template <typename W>
@@ -225,27 +195,6 @@ class SliceKernel : public Kernel {
   int64_t start_ = 0, outer_ = 1, inner_ = 1, in_dim_ = 0, len_ = 0, n_ = 0;
 };
 
-// Element strides of `in` along the dims of `out` (numpy broadcasting, stride 0 on size-1 dims).
-Dims8 broadcast_strides(const std::vector<int64_t>& in, const std::vector<int64_t>& out) {
-  auto st = contiguous_strides(in);
-  Dims8 r;
-  const size_t off = out.size() - in.size();
-  for (size_t d = off; d < out.size(); ++d) r.v[d] = in[d - off] == 1 ? 0 : st[d - off];
-  return r;
-}
-
-Dims8 dims_of(const std::vector<int64_t>& s) {
-  Dims8 r;
-  for (size_t d = 0; d < s.size(); ++d) r.v[d] = s[d];
-  return r;
-}
-
-void expect_row_major(const KernelArgs& a, const char* op) {
-  for (const auto& d : a.inputs) TRTORCH_EXPECT(d.layout == Layout::kRowMajor, op, ": expects row-major inputs");
-  TRTORCH_EXPECT(a.outputs[0].shape.size() <= size_t(kMaxDims), op, ": rank ", a.outputs[0].shape.size(),
-                 " exceeds ", kMaxDims);
-}
-
 // Gather: y[o, j, k] = x[o, idx[j], k] over (outer, count, inner), the inner rows copied in
 // words of W (up to 16 bytes; `inner` counts words). Indices are trusted (see GatherAttrs).
 template <typename W, typename I>
@@ -327,79 +276,6 @@ class GatherKernel : public Kernel {
   bool idx32_ = false;     // every element count and offset fits in 31 bits
 };
 
-// Where: y[i] = c[oc] ? a[oa] : b[ob], offsets from the output coordinates and broadcast strides.
-template <typename W>
-__global__ void where_kernel(const bool* __restrict__ c, const W* __restrict__ a, const W* __restrict__ b,
-                             W* __restrict__ y, int64_t n, int rank, Dims8 shape, Dims8 sc, Dims8 sa, Dims8 sb) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    int64_t oc = 0, oa = 0, ob = 0, r = i;
-    for (int d = rank - 1; d >= 0; --d) {
-      int64_t q = r % shape.v[d];
-      r /= shape.v[d];
-      oc += q * sc.v[d];
-      oa += q * sa.v[d];
-      ob += q * sb.v[d];
-    }
-    y[i] = c[oc] ? a[oa] : b[ob];
-  }
-}
-
-// The same with 32-bit offsets over coalesced dims (broadcast_index.cuh), for outputs and operands
-// under 2^31 elements; the kernel above serves larger ones.
-template <typename W>
-__global__ void __launch_bounds__(kThreads)
-    where_kernel32(const bool* __restrict__ c, const W* __restrict__ a, const W* __restrict__ b, W* __restrict__ y,
-                   uint32_t n, const BroadcastIndex<3> p) {
-  for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
-    uint32_t off[3];
-    p.offsets(i, off);
-    y[i] = c[off[0]] ? a[off[1]] : b[off[2]];
-  }
-}
-
-class WhereKernel : public Kernel {
- public:
-  explicit WhereKernel(const KernelArgs& a) : elem_(ir::dtype_size(a.outputs[0].dtype)), n_(a.outputs[0].numel()) {
-    expect_row_major(a, "Where");
-    const auto& out = a.outputs[0].shape;
-    rank_ = int(out.size());
-    shape_ = dims_of(out);
-    sc_ = broadcast_strides(a.inputs[0].shape, out);
-    sa_ = broadcast_strides(a.inputs[1].shape, out);
-    sb_ = broadcast_strides(a.inputs[2].shape, out);
-    if (n_ > 0)
-      idx32_ = make_broadcast_index<3>(out, {a.inputs[0].shape, a.inputs[1].shape, a.inputs[2].shape}, index_);
-  }
-  void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
-    if (n_ == 0) return;
-    dispatch_size(elem_, [&](auto w) {
-      using W = decltype(w);
-      const bool* c = static_cast<const bool*>(in[0]);
-      const W* a = static_cast<const W*>(in[1]);
-      const W* b = static_cast<const W*>(in[2]);
-      W* y = static_cast<W*>(out[0]);
-      if (idx32_)
-        where_kernel32<W><<<grid_for(n_), kThreads, 0, s>>>(c, a, b, y, uint32_t(n_), index_);
-      else
-        where_kernel<W><<<grid_for(n_), kThreads, 0, s>>>(c, a, b, y, n_, rank_, shape_, sc_, sa_, sb_);
-    });
-    TRTORCH_CUDA_CHECK_LAUNCH();
-  }
-  std::string describe() const override {
-    std::string path;  // the coalesced rank (32-bit offsets) or idx64
-    if (n_ > 0) path = idx32_ ? str_cat(" rank", index_.rank) : std::string(" idx64");
-    return str_cat("where n=", n_, path);
-  }
-
- private:
-  size_t elem_;
-  int64_t n_;
-  int rank_ = 0;
-  Dims8 shape_, sc_, sa_, sb_;
-  bool idx32_ = false;
-  BroadcastIndex<3> index_;
-};
-
 // Expand: the permutation kernel with stride 0 along broadcast dims.
 class ExpandKernel : public Kernel {
  public:
@@ -434,7 +310,6 @@ std::unique_ptr<Kernel> make_Transpose(const KernelArgs& a) { return std::make_u
 std::unique_ptr<Kernel> make_Concat(const KernelArgs& a) { return std::make_unique<ConcatKernel>(a); }
 std::unique_ptr<Kernel> make_Slice(const KernelArgs& a) { return std::make_unique<SliceKernel>(a); }
 std::unique_ptr<Kernel> make_Gather(const KernelArgs& a) { return std::make_unique<GatherKernel>(a); }
-std::unique_ptr<Kernel> make_Where(const KernelArgs& a) { return std::make_unique<WhereKernel>(a); }
 std::unique_ptr<Kernel> make_Expand(const KernelArgs& a) { return std::make_unique<ExpandKernel>(a); }
 // No kernels: storage (Constant) or an alias of the input (Identity, Reshape), see executor.cpp.
 std::unique_ptr<Kernel> make_Constant(const KernelArgs&) { return nullptr; }

@@ -4,16 +4,18 @@
 //     planes (coalesced across the warp) and writes the pixel's channels as one vector; the
 //     output may carry zero channels past C (padded_channels), which lets the first
 //     convolution run on tensor cores (cuDNN's NHWC FP16 kernels want C % 4 == 0);
-//   * otherwise a batched, shared-memory tiled transpose (nhwc_kernels.cu).
+//   * otherwise a batched, shared-memory tiled 2-D transpose.
+#include "core/backends/cuda/common/bytewise.cuh"
 #include "core/backends/cuda/common/context.h"
 #include "core/backends/cuda/common/cuda_check.h"
 #include "core/backends/cuda/common/kernel.h"
-#include "core/backends/cuda/common/nhwc_kernels.h"
 #include "core/util/error.h"
 
 namespace trtorch::backends::cuda {
 
 namespace {
+
+using bytewise::dispatch_size;
 
 constexpr int kMaxSmallChannels = 8;
 
@@ -95,6 +97,62 @@ class SmallChannelLayoutKernel : public Kernel {
   size_t elem_;
   int N_, C_, HW_, CP_;
 };
+
+// ---------------- batched transpose: in [B, R, C] -> out [B, C, R] ----------------
+constexpr int kTile = 32;
+
+template <typename W>
+__global__ void transpose_kernel(const W* __restrict__ in, W* __restrict__ out, int R, int C) {
+  __shared__ W tile[kTile][kTile + 1];
+  const int b = blockIdx.z;
+  const int r0 = blockIdx.y * kTile, c0 = blockIdx.x * kTile;
+  const W* src = in + size_t(b) * R * C;
+  W* dst = out + size_t(b) * R * C;
+  for (int i = threadIdx.y; i < kTile; i += blockDim.y) {
+    int r = r0 + i, c = c0 + threadIdx.x;
+    if (r < R && c < C) tile[i][threadIdx.x] = src[size_t(r) * C + c];
+  }
+  __syncthreads();
+  for (int i = threadIdx.y; i < kTile; i += blockDim.y) {
+    int c = c0 + i, r = r0 + threadIdx.x;
+    if (r < R && c < C) dst[size_t(c) * R + r] = tile[threadIdx.x][i];
+  }
+}
+
+class TransposeLayoutKernel : public Kernel {
+ public:
+  TransposeLayoutKernel(const TensorDesc& from, Layout to) : elem_(ir::dtype_size(from.dtype)), to_(to) {
+    const auto& s = from.shape;  // N, C, H, W
+    B_ = int(s[0]);
+    const int C = int(s[1]), HW = int(s[2] * s[3]);
+    // NCHW -> NHWC: [N, C, HW] -> [N, HW, C]; NHWC -> NCHW: [N, HW, C] -> [N, C, HW].
+    R_ = to == Layout::kNHWC ? C : HW;
+    C_ = to == Layout::kNHWC ? HW : C;
+  }
+  void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
+    if (R_ == 0 || C_ == 0 || B_ == 0) return;
+    dim3 grid(unsigned((C_ + kTile - 1) / kTile), unsigned((R_ + kTile - 1) / kTile), unsigned(B_));
+    dim3 block(kTile, 8);
+    dispatch_size(elem_, [&](auto w) {
+      using W = decltype(w);
+      transpose_kernel<W><<<grid, block, 0, s>>>(static_cast<const W*>(in[0]), static_cast<W*>(out[0]), R_, C_);
+    });
+    TRTORCH_CUDA_CHECK_LAUNCH();
+  }
+  std::string describe() const override {
+    return to_ == Layout::kNHWC ? "layout NCHW -> NHWC (tiled transpose)" : "layout NHWC -> NCHW (tiled transpose)";
+  }
+
+ private:
+  size_t elem_;
+  Layout to_;
+  int B_ = 0, R_ = 0, C_ = 0;
+};
+
+// NCHW <-> NHWC of a 4-D tensor as a batched tiled transpose.
+std::unique_ptr<Kernel> make_nhwc_layout_change(const TensorDesc& from, Layout to) {
+  return std::make_unique<TransposeLayoutKernel>(from, to);
+}
 
 }  // namespace
 

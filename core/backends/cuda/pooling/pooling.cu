@@ -6,7 +6,7 @@
 #include "core/backends/cuda/common/cuda_check.h"
 #include "core/backends/cuda/common/device_math.cuh"
 #include "core/backends/cuda/common/kernel.h"
-#include "core/backends/cuda/common/nhwc_kernels.h"
+#include "core/backends/cuda/pooling/pooling_nhwc.h"
 
 namespace trtorch::backends::cuda {
 

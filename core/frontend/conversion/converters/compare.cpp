@@ -1,6 +1,7 @@
-// Comparisons (eq, ne, lt, le, gt, ge and their long names), logical ops (logical_and/or/xor/not)
-// and the bitwise ops on bool tensors (&, |, ^, ~), all as the Compare op (bool output, numpy
-// broadcasting). Operands are first brought to torch's promoted dtype.
+// Compare family converters. Comparisons (eq, ne, lt, le, gt, ge and their long names), logical ops
+// (logical_and/or/xor/not) and the bitwise ops on bool tensors (&, |, ^, ~), all as the Compare op
+// (bool output, numpy broadcasting; operands are first brought to torch's promoted dtype); where and
+// masked_fill as the Where op.
 #include "core/frontend/conversion/converters/helpers.h"
 
 namespace trtorch::frontend::converters {
@@ -68,6 +69,17 @@ ir::Value* logical_not(ConversionCtx& ctx, ir::Value* x) {
   return compare(ctx, x, ctx.scalar_constant(0.0, x->type.dtype), CompareKind::kEq);
 }
 
+// where(cond, self, other) in the dtype of the engine-computed value (self, else other).
+void add_where(ConversionCtx& ctx, const Node* n, size_t cond_i, size_t self_i, size_t other_i) {
+  const Arg& s = ctx.arg(n->input(self_i));
+  const Arg& o = ctx.arg(n->input(other_i));
+  ir::DType dt = s.kind == Arg::Kind::kTensor   ? s.tensor->type.dtype
+                 : o.kind == Arg::Kind::kTensor ? o.tensor->type.dtype
+                                                : ctx.tensor(n->input(self_i))->type.dtype;
+  ir::Value* cond = ctx.tensor_as(n->input(cond_i), ir::DType::kBool);
+  ctx.set_output(0, where(ctx, cond, ctx.tensor_as(n->input(self_i), dt), ctx.tensor_as(n->input(other_i), dt)));
+}
+
 static auto reg =
     RegisterConverters()
         .pattern({{"aten::eq.Tensor(Tensor self, Tensor other) -> Tensor",
@@ -132,7 +144,24 @@ static auto reg =
                    "aten::bitwise_xor.Tensor(Tensor self, Tensor other) -> Tensor",
                    "aten::bitwise_xor.Scalar(Tensor self, Scalar other) -> Tensor",
                    "aten::bitwise_xor.Scalar_Tensor(Scalar self, Tensor other) -> Tensor"},
-                  bitwise_fn(CompareKind::kXor)});
+                  bitwise_fn(CompareKind::kXor)})
+        .pattern({{"aten::masked_fill.Scalar(Tensor self, Tensor mask, Scalar value) -> Tensor",
+                   "aten::masked_fill_.Scalar(Tensor(a!) self, Tensor mask, Scalar value) -> Tensor(a!)",
+                   "aten::masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor",
+                   "aten::masked_fill_.Tensor(Tensor(a!) self, Tensor mask, Tensor value) -> Tensor(a!)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ir::Value* x = ctx.tensor(n->input(0));
+                    ir::Value* value = ctx.tensor_as(n->input(2), x->type.dtype);
+                    if (value->type.rank() != 0) ctx.fail("masked_fill value must be a scalar or a 0-D tensor");
+                    ir::Value* out = where(ctx, ctx.tensor_as(n->input(1), ir::DType::kBool), value, x);
+                    // The mask may broadcast self, but the result keeps self's shape.
+                    if (out->type != x->type) ctx.fail("masked_fill: the mask must broadcast to self's shape");
+                    ctx.set_output(0, out);
+                  }})
+        .pattern({{"aten::where.self(Tensor condition, Tensor self, Tensor other) -> Tensor",
+                   "aten::where.ScalarOther(Tensor condition, Tensor self, Scalar other) -> Tensor",
+                   "aten::where.ScalarSelf(Tensor condition, Scalar self, Tensor other) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) { add_where(ctx, n, 0, 1, 2); }});
 
 }  // namespace
 }  // namespace trtorch::frontend::converters

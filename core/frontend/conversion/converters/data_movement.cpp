@@ -1,5 +1,6 @@
 // Shape and layout converters: view/reshape/flatten, permute/transpose, (un)squeeze, cat,
-// stack, chunk/split, slice/select, contiguous, dtype casts (the aten::to family).
+// stack, chunk/split, slice/select, contiguous, expand/expand_as, dtype casts (the aten::to family).
+// The indexing converters (Gather) are in data_movement_index.cpp.
 #include <algorithm>
 
 #include "core/frontend/conversion/converters/helpers.h"
@@ -77,6 +78,23 @@ void to_dtype_arg(ConversionCtx& ctx, const Node* n, size_t i) {
   ir::Value* x = ctx.tensor(n->input(0));
   if (ctx.is_none(n->input(i))) return ctx.set_output(0, x);
   ctx.set_output(0, cast_to(ctx, x, at::ScalarType(ctx.to_int(n->input(i)))));
+}
+
+// x broadcast to `size` (torch.expand: -1 keeps the input's dim; new leading dims are given).
+ir::Value* expand(ConversionCtx& ctx, ir::Value* x, std::vector<ir::Dim> size) {
+  const auto& s = dims_of(x);
+  if (size.size() < s.size())
+    ctx.fail(str_cat("expand to ", size.size(), " dims is below the input's rank ", s.size()));
+  const size_t off = size.size() - s.size();
+  for (size_t i = 0; i < size.size(); ++i) {
+    if (size[i] != ir::Dim::fixed(-1)) continue;
+    if (i < off) ctx.fail("expand: -1 is not allowed for a new leading dim");
+    size[i] = s[i - off];
+  }
+  if (size == s) return x;
+  ir::ExpandAttrs a;
+  a.shape = std::move(size);
+  return ctx.add(ir::OpKind::Expand, a, {x});
 }
 
 static auto reg =
@@ -288,7 +306,16 @@ static auto reg =
                     ctx.set_output(0, cast_to(ctx, ctx.tensor(n->input(0)), st));
                   }})
         .pattern({{"aten::to.prim_other(Tensor(a) self, bool non_blocking=False, bool copy=False) -> Tensor(b|a)"},
-                  identity});
+                  identity})
+        .pattern({{"aten::expand(Tensor(a) self, SymInt[] size, *, bool implicit=False) -> Tensor(a)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ctx.set_output(0, expand(ctx, ctx.tensor(n->input(0)), ctx.to_dims(n->input(1))));
+                  }})
+        .pattern({{"aten::expand_as(Tensor(a) self, Tensor other) -> Tensor(a)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ir::Value* other = ctx.tensor(n->input(1));
+                    ctx.set_output(0, expand(ctx, ctx.tensor(n->input(0)), dims_of(other)));
+                  }});
 
 }  // namespace
 }  // namespace trtorch::frontend::converters

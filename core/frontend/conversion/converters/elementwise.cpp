@@ -40,13 +40,6 @@ ConverterFn unary_fn(UnaryKind k) {
   return [k](ConversionCtx& ctx, const Node* n) { ctx.set_output(0, unary(ctx, ctx.tensor(n->input(0)), k)); };
 }
 
-std::string float_input(const ConversionCtx& ctx, const Node* n) {
-  const Arg& a = ctx.arg(n->input(0));
-  if (a.kind == Arg::Kind::kTensor && !ir::is_floating(a.tensor->type.dtype))
-    return str_cat("only floating-point inputs are supported, got ", a.tensor->type.str());
-  return "";
-}
-
 static auto reg =
     RegisterConverters()
         .pattern({{"aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor",

@@ -145,6 +145,23 @@ inline ir::Value* cast_to(ConversionCtx& ctx, ir::Value* x, at::ScalarType st) {
   return ctx.add(ir::OpKind::Cast, a, {x});
 }
 
+// Can-convert guards shared by several families.
+// Input 0 is a 4-D (N, C, H, W) tensor (convolution and pooling).
+inline std::string needs_4d_input(const ConversionCtx& ctx, const torch::jit::Node* n) {
+  const Arg& a = ctx.arg(n->input(0));
+  if (a.kind == Arg::Kind::kTensor && a.tensor->type.rank() != 4)
+    return str_cat("only 4-D (N, C, H, W) inputs are supported, got ", a.tensor->type.str());
+  return "";
+}
+
+// Input 0 is a floating-point tensor (elementwise math, reductions, layer_norm, attention).
+inline std::string float_input(const ConversionCtx& ctx, const torch::jit::Node* n) {
+  const Arg& a = ctx.arg(n->input(0));
+  if (a.kind == Arg::Kind::kTensor && !ir::is_floating(a.tensor->type.dtype))
+    return str_cat("only floating-point inputs are supported, got ", a.tensor->type.str());
+  return "";
+}
+
 // Sets every output of the node to the same engine tensor (ops that are identities here).
 inline void identity(ConversionCtx& ctx, const torch::jit::Node* n) { ctx.set_output(0, ctx.tensor(n->input(0))); }
 

@@ -29,13 +29,6 @@ void add_reduce(ConversionCtx& ctx, const Node* n, ir::ReduceKind k, const torch
   ctx.set_output(0, ctx.add(ir::OpKind::Reduce, a, {x}));
 }
 
-std::string float_input(const ConversionCtx& ctx, const Node* n) {
-  const Arg& a = ctx.arg(n->input(0));
-  if (a.kind == Arg::Kind::kTensor && !ir::is_floating(a.tensor->type.dtype))
-    return str_cat("only floating-point inputs are supported, got ", a.tensor->type.str());
-  return "";
-}
-
 void add_softmax(ConversionCtx& ctx, const Node* n, bool log) {
   ir::Value* x = ctx.tensor(n->input(0));
   if (n->inputs().size() > 2 && !ctx.is_none(n->input(2))) {

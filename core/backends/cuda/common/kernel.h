@@ -13,6 +13,7 @@
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
@@ -112,6 +113,6 @@ std::unique_ptr<Kernel> make_layout_change(const TensorDesc& from, Layout to, in
 // Launch configuration helpers.
 inline unsigned blocks_for(int64_t n, int threads) { return unsigned((n + threads - 1) / threads); }
 // A grid for a grid-stride loop over n elements with 256-thread blocks.
-unsigned grid_for(int64_t n);
+inline unsigned grid_for(int64_t n) { return unsigned(std::min<int64_t>(blocks_for(n, 256), 65535 * 8)); }
 
 }  // namespace trtorch::backends::cuda

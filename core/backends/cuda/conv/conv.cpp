@@ -13,7 +13,7 @@
 #include <optional>
 
 #include "core/backends/cuda/common/cuda_check.h"
-#include "core/backends/cuda/common/nhwc_kernels.h"
+#include "core/backends/cuda/conv/conv_depthwise.h"
 #include "core/backends/cuda/common/tactic.h"
 #include "core/backends/cuda/conv/conv_epilogue.h"
 

@@ -33,8 +33,6 @@ __global__ void unary_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t
 
 }  // namespace
 
-unsigned grid_for(int64_t n) { return unsigned(std::min<int64_t>(blocks_for(n, kThreads), 65535 * 8)); }
-
 namespace {
 
 class UnaryKernel : public Kernel {

@@ -5,6 +5,7 @@
 //   device     u8 type, i32 gpu_id, str gpu_name, i32 sm_major, i32 sm_minor
 //   precision  u8 dtype
 //   producer   str
+//   options    str: the build options, "key=value;..." (at most kMaxBuildOptions bytes)
 //   names      u32 n, n x str input names; u32 n, n x str output names
 //   inputs     u32 n, n x (str name, type)
 //   nodes      u32 n, n x (u32 op id, str source, u32 k, k x u32 value index, attribute fields,
@@ -44,6 +45,8 @@ constexpr size_t kMaxRank = 32;
 // per instruction).
 constexpr size_t kMaxIntList = 1024;
 constexpr size_t kMaxNodeInputs = 4096;
+// The build options text (a few hundred bytes today).
+constexpr size_t kMaxBuildOptions = 4096;
 
 template <typename T>
 constexpr bool kAlwaysFalse = false;
@@ -325,8 +328,8 @@ class Reader {
     }
     return n;
   }
-  std::string str(const char* what) {
-    size_t n = count(what, 1);
+  std::string str(const char* what, size_t limit = SIZE_MAX) {
+    size_t n = count(what, 1, limit);
     const uint8_t* p = take(n, what);
     return std::string(reinterpret_cast<const char*>(p), n);
   }
@@ -606,6 +609,7 @@ Engine read_payload(Reader& r) {
   r.set_context("");
   e.precision = r.enumeration<DType>("precision");
   e.producer = r.str("producer");
+  e.build_options = r.str("build options", kMaxBuildOptions);
   e.input_names = read_names(r, "input names");
   e.output_names = read_names(r, "output names");
   e.graph = read_graph(r);
@@ -655,6 +659,9 @@ std::vector<uint8_t> serialize(const Engine& e) {
   w.i32(e.device.sm_minor);
   w.u8(uint8_t(e.precision));
   w.str(e.producer);
+  TRTORCH_EXPECT(e.build_options.size() <= kMaxBuildOptions, "cannot serialize engine: its build options take ",
+                 e.build_options.size(), " bytes (at most ", kMaxBuildOptions, ")");
+  w.str(e.build_options);
   w.count(e.input_names.size(), "input names");
   for (const std::string& s : e.input_names) w.str(s);
   w.count(e.output_names.size(), "output names");

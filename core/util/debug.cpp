@@ -1,3 +1,4 @@
+// The debugging switch table's lookups: names, descriptions and values read from the environment.
 #include "core/util/debug.h"
 
 #include <cstdlib>

@@ -22,7 +22,12 @@ namespace trtorch::util {
   X(kNoArenaReuse, "TRTORCH_NO_ARENA_REUSE", "1: give every CUDA buffer its own bytes (finds memory-plan faults)") \
   X(kGraphPdl, "TRTORCH_GRAPH_PDL", "1: keep programmatic (PDL) dependencies in captured CUDA graphs")     \
   X(kTestGraphFault, "TRTORCH_TEST_GRAPH_FAULT", "1 (test hook): poison replayed CUDA-graph outputs so that the eager fallback runs") \
-  X(kDefaultDevice, "TRTORCH_DEFAULT_DEVICE", "reference: device \"auto\" means the reference backend even with a GPU (tests)")
+  X(kDefaultDevice, "TRTORCH_DEFAULT_DEVICE", "reference: device \"auto\" means the reference backend even with a GPU (tests)") \
+  X(kTestTmpdir, "TRTORCH_TEST_TMPDIR", "(tests) the folder the C++ tests write their files to (default /tmp/trtorch_test_<uid>)") \
+  X(kFuzzSeconds, "TRTORCH_FUZZ_SECONDS", "(tests) how long the engine deserializer fuzz test runs (default 20)") \
+  X(kFuzzSeed, "TRTORCH_FUZZ_SEED", "(tests) the seed of the engine deserializer fuzz test (default fixed)") \
+  X(kModelDir, "TRTORCH_MODEL_DIR", "(tests) the folder of the model test's saved modules (default models)") \
+  X(kModelSize, "TRTORCH_MODEL_SIZE", "(tests) the input resolution of the model test's image models (default 112)")
 
 enum class DebugSwitch {
 #define TRTORCH_DEBUG_ENUM(Name, Env, Doc) Name,

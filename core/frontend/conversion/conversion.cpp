@@ -1,3 +1,5 @@
+// The conversion driver (see conversion.h): walks the lowered graph, runs evaluators and converters,
+// and collects the inputs, outputs and unsupported nodes.
 #include "core/frontend/conversion/conversion.h"
 
 #include <torch/csrc/jit/runtime/operator.h>
@@ -9,7 +11,7 @@
 
 #include "core/frontend/conversion/context.h"
 #include "core/frontend/conversion/registry.h"
-#include "core/runtime/runtime.h"
+#include "core/frontend/dtype_map.h"
 #include "core/util/error.h"
 #include "core/util/logging.h"
 
@@ -253,7 +255,7 @@ OutputTree make_output_tree(ConversionCtx& ctx, const Arg& a, std::vector<ir::Va
 // by the builder).
 ir::DType input_dtype(const torch::jit::Value* v) {
   auto st = v->type()->expectRef<c10::TensorType>().scalarType();
-  if (st && (*st == at::kLong || *st == at::kInt || *st == at::kBool)) return runtime::from_torch_dtype(*st);
+  if (st && (*st == at::kLong || *st == at::kInt || *st == at::kBool)) return from_torch_dtype(*st);
   return ir::DType::kFloat32;
 }
 

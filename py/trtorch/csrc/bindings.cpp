@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "trtorch/trtorch.h"
+#include "core/plan/builder.h"
 #include "core/runtime/runtime.h"
 #include "core/util/error.h"
 
@@ -44,6 +45,9 @@ std::vector<PyRange> spec_ranges(const CompileSpec& s) {
 PYBIND11_MODULE(_C, m) {
   m.doc() = "trtorch C++ API bindings (use the trtorch package, not this module)";
   m.attr("TORCH_VERSION") = TORCH_VERSION;
+  // The ranges of the engine knobs, for the settings dictionary's checks.
+  m.attr("MAX_CONV_CANDIDATES") = trtorch::plan::kMaxConvCandidates;
+  m.attr("MAX_BUILD_THREADS") = trtorch::plan::kMaxBuildThreads;
 
   // trtorch::Error (user-facing problems) and c10::Error (from torch, e.g. a failed TORCH_CHECK)
   // both become trtorch.Error, a RuntimeError subclass carrying the C++ message.
@@ -94,7 +98,13 @@ PYBIND11_MODULE(_C, m) {
       .def_readwrite("num_min_timing_iters", &CompileSpec::num_min_timing_iters)
       .def_readwrite("num_avg_timing_iters", &CompileSpec::num_avg_timing_iters)
       .def_readwrite("allow_tf32", &CompileSpec::allow_tf32)
-      .def_readwrite("debug", &CompileSpec::debug);
+      .def_readwrite("debug", &CompileSpec::debug)
+      .def_readwrite("timing_cache_path", &CompileSpec::timing_cache_path)
+      .def_readwrite("fp32_conv_bias", &CompileSpec::fp32_conv_bias)
+      .def_readwrite("channels_last", &CompileSpec::channels_last)
+      .def_readwrite("cuda_graphs", &CompileSpec::cuda_graphs)
+      .def_readwrite("conv_candidates", &CompileSpec::conv_candidates)
+      .def_readwrite("build_threads", &CompileSpec::build_threads);
 
   // Compilation runs without the GIL: it calls no Python.
   m.def(

@@ -259,6 +259,62 @@ ir::DType input_dtype(const torch::jit::Value* v) {
   return ir::DType::kFloat32;
 }
 
+// The method's tensor arguments: its graph inputs less the first, the module itself (%self).
+std::vector<const torch::jit::Value*> method_args(const torch::jit::Graph& g) {
+  std::vector<const torch::jit::Value*> args;
+  for (size_t i = 0; i < g.inputs().size(); ++i) {
+    const auto* v = g.inputs()[i];
+    if (i == 0 && v->type()->kind() == c10::TypeKind::ClassType) continue;
+    args.push_back(v);
+  }
+  return args;
+}
+
+// Dynamic dims at the same position with the same range are one size (batch, sequence):
+// (position, min, opt, max) -> symbol id.
+using SymbolTable = std::map<std::tuple<size_t, int64_t, int64_t, int64_t>, int32_t>;
+
+// The IR dims of input `i` from its spec: fixed where min == max, else a symbol with the range.
+std::vector<ir::Dim> input_dims(const torch::jit::Value* v, size_t i, const InputSpec& s, SymbolTable& symbols) {
+  TRTORCH_EXPECT(!s.opt.empty(), "input ", i, " ('", v->debugName(), "') has an empty shape in the compile spec");
+  TRTORCH_EXPECT(s.min.size() == s.opt.size() && s.max.size() == s.opt.size(), "input ", i, " ('", v->debugName(),
+                 "'): min, opt and max shapes must have one rank, got ", s.min.size(), ", ", s.opt.size(), " and ",
+                 s.max.size());
+  std::vector<ir::Dim> dims;
+  for (size_t d = 0; d < s.opt.size(); ++d) {
+    TRTORCH_EXPECT(s.min[d] > 0 && s.min[d] <= s.opt[d] && s.opt[d] <= s.max[d], "input ", i, " ('",
+                   v->debugName(), "') dimension ", d, ": needs 0 < min <= opt <= max, got min ", s.min[d],
+                   ", opt ", s.opt[d], ", max ", s.max[d]);
+    if (s.min[d] == s.max[d]) {
+      dims.push_back(ir::Dim::fixed(s.min[d]));
+      continue;
+    }
+    auto key = std::make_tuple(d, s.min[d], s.opt[d], s.max[d]);
+    auto it = symbols.find(key);
+    if (it == symbols.end()) it = symbols.emplace(key, int32_t(symbols.size())).first;
+    dims.push_back(ir::Dim::symbolic(it->second, s.min[d], s.max[d]));
+  }
+  return dims;
+}
+
+// The engine dtype of input `i`: the spec's when it gives one (it must agree with a declared
+// scalar type), else from the method's declared type (input_dtype).
+ir::DType input_spec_dtype(const torch::jit::Value* v, size_t i, const InputSpec& s) {
+  ir::DType dt = input_dtype(v);
+  if (!s.dtype) return dt;
+  // A declared scalar type and the spec's must agree (floating types as float); a plain Tensor
+  // takes the spec's.
+  const auto declared = v->type()->expectRef<c10::TensorType>().scalarType();
+  TRTORCH_EXPECT(!declared || dt == *s.dtype, "input ", i, " ('", v->debugName(), "'): the compile spec gives ",
+                 ir::dtype_name(*s.dtype), " but the method declares ",
+                 declared ? c10::toString(*declared) : std::string("Tensor"));
+  TRTORCH_EXPECT(*s.dtype == ir::DType::kFloat32 || *s.dtype == ir::DType::kInt32 ||
+                     *s.dtype == ir::DType::kInt64 || *s.dtype == ir::DType::kBool,
+                 "input ", i, " ('", v->debugName(), "'): input dtype ", ir::dtype_name(*s.dtype),
+                 " is not supported (float, int32, int64 or bool)");
+  return *s.dtype;
+}
+
 }  // namespace
 
 ConvertedGraph convert_graph(const std::shared_ptr<torch::jit::Graph>& g, const std::vector<InputSpec>& inputs) {
@@ -266,56 +322,17 @@ ConvertedGraph convert_graph(const std::shared_ptr<torch::jit::Graph>& g, const 
   out.graph = std::make_unique<ir::Graph>();
   ConversionCtx ctx(*out.graph);
 
-  // The first input is the module itself (%self).
-  std::vector<const torch::jit::Value*> args;
-  for (size_t i = 0; i < g->inputs().size(); ++i) {
-    const auto* v = g->inputs()[i];
-    if (i == 0 && v->type()->kind() == c10::TypeKind::ClassType) continue;
-    args.push_back(v);
-  }
+  const std::vector<const torch::jit::Value*> args = method_args(*g);
   TRTORCH_EXPECT(args.size() == inputs.size(), "the method takes ", args.size(), " inputs but the compile spec gives ",
                  inputs.size(), " input shapes");
-  std::map<std::tuple<size_t, int64_t, int64_t, int64_t>, int32_t> symbols;
+  SymbolTable symbols;
   for (size_t i = 0; i < args.size(); ++i) {
     const auto* v = args[i];
     TRTORCH_EXPECT(v->type()->kind() == c10::TypeKind::TensorType, "input ", i, " ('", v->debugName(),
                    "') has type ", v->type()->str(), "; only Tensor inputs are supported");
-    const InputSpec& s = inputs[i];
-    TRTORCH_EXPECT(!s.opt.empty(), "input ", i, " ('", v->debugName(), "') has an empty shape in the compile spec");
-    TRTORCH_EXPECT(s.min.size() == s.opt.size() && s.max.size() == s.opt.size(), "input ", i, " ('", v->debugName(),
-                   "'): min, opt and max shapes must have one rank, got ", s.min.size(), ", ", s.opt.size(), " and ",
-                   s.max.size());
-    std::vector<ir::Dim> dims;
-    for (size_t d = 0; d < s.opt.size(); ++d) {
-      TRTORCH_EXPECT(s.min[d] > 0 && s.min[d] <= s.opt[d] && s.opt[d] <= s.max[d], "input ", i, " ('",
-                     v->debugName(), "') dimension ", d, ": needs 0 < min <= opt <= max, got min ", s.min[d],
-                     ", opt ", s.opt[d], ", max ", s.max[d]);
-      if (s.min[d] == s.max[d]) {
-        dims.push_back(ir::Dim::fixed(s.min[d]));
-        continue;
-      }
-      // Dynamic dims at the same position with the same range are one size (batch, sequence).
-      auto key = std::make_tuple(d, s.min[d], s.opt[d], s.max[d]);
-      auto it = symbols.find(key);
-      if (it == symbols.end()) it = symbols.emplace(key, int32_t(symbols.size())).first;
-      dims.push_back(ir::Dim::symbolic(it->second, s.min[d], s.max[d]));
-    }
-    ir::DType dt = input_dtype(v);
-    if (s.dtype) {
-      // A declared scalar type and the spec's must agree (floating types as float); a plain
-      // Tensor takes the spec's.
-      const auto declared = v->type()->expectRef<c10::TensorType>().scalarType();
-      TRTORCH_EXPECT(!declared || dt == *s.dtype, "input ", i, " ('", v->debugName(), "'): the compile spec gives ",
-                     ir::dtype_name(*s.dtype), " but the method declares ",
-                     declared ? c10::toString(*declared) : std::string("Tensor"));
-      TRTORCH_EXPECT(*s.dtype == ir::DType::kFloat32 || *s.dtype == ir::DType::kInt32 ||
-                         *s.dtype == ir::DType::kInt64 || *s.dtype == ir::DType::kBool,
-                     "input ", i, " ('", v->debugName(), "'): input dtype ", ir::dtype_name(*s.dtype),
-                     " is not supported (float, int32, int64 or bool)");
-      dt = *s.dtype;
-    }
-    ir::Value* iv = out.graph->add_input(ir::TensorType(dt, dims), v->debugName());
-    out.opt_shapes.push_back(s.opt);
+    std::vector<ir::Dim> dims = input_dims(v, i, inputs[i], symbols);
+    ir::Value* iv = out.graph->add_input(ir::TensorType(input_spec_dtype(v, i, inputs[i]), dims), v->debugName());
+    out.opt_shapes.push_back(inputs[i].opt);
     ctx.set(v, Arg::of_tensor(iv));
     out.input_names.push_back(v->debugName());
   }

@@ -274,6 +274,26 @@ bool parse_build_option(const std::string& a, Next& next, NoValue& no_value, Opt
   return true;
 }
 
+// INPUT.ts, then (unless only checking operator support) OUTPUT and one SHAPE per input.
+void set_positional(const std::vector<std::string>& positional, Options& o) {
+  if (positional.empty()) fail(kUsage, "missing INPUT.ts (see trtorchc --help)");
+  o.input = positional[0];
+  if (o.check_support_method) {
+    if (positional.size() > 1) fail(kUsage, "--check-method-support takes only INPUT.ts, got extra '" + positional[1] + "'");
+    return;
+  }
+  if (positional.size() < 2) fail(kUsage, "missing OUTPUT path (see trtorchc --help)");
+  o.output = positional[1];
+  for (size_t i = 2; i < positional.size(); ++i) {
+    std::string shape = positional[i];
+    o.types.push_back(split_dtype(&shape));
+    o.shapes.push_back(parse_shape(shape));
+    o.shape_text.push_back(trim(positional[i]));
+  }
+  if (o.shapes.empty()) fail(kUsage, "missing input shapes: give one SHAPE per input of forward, e.g. \"(1,3,224,224)\"");
+  if (!o.threshold) o.threshold = o.precision == CompileSpec::DataType::kFloat ? 1e-4 : 1e-2;
+}
+
 Options parse_args(int argc, char** argv) {
   Options o;
   std::vector<std::string> positional;
@@ -339,22 +359,7 @@ Options parse_args(int argc, char** argv) {
       positional.push_back(args[i]);
     }
   }
-  if (positional.empty()) fail(kUsage, "missing INPUT.ts (see trtorchc --help)");
-  o.input = positional[0];
-  if (o.check_support_method) {
-    if (positional.size() > 1) fail(kUsage, "--check-method-support takes only INPUT.ts, got extra '" + positional[1] + "'");
-    return o;
-  }
-  if (positional.size() < 2) fail(kUsage, "missing OUTPUT path (see trtorchc --help)");
-  o.output = positional[1];
-  for (size_t i = 2; i < positional.size(); ++i) {
-    std::string shape = positional[i];
-    o.types.push_back(split_dtype(&shape));
-    o.shapes.push_back(parse_shape(shape));
-    o.shape_text.push_back(trim(positional[i]));
-  }
-  if (o.shapes.empty()) fail(kUsage, "missing input shapes: give one SHAPE per input of forward, e.g. \"(1,3,224,224)\"");
-  if (!o.threshold) o.threshold = o.precision == CompileSpec::DataType::kFloat ? 1e-4 : 1e-2;
+  set_positional(positional, o);
   return o;
 }
 

@@ -40,17 +40,9 @@ std::vector<PyRange> spec_ranges(const CompileSpec& s) {
   return out;
 }
 
-}  // namespace
-
-PYBIND11_MODULE(_C, m) {
-  m.doc() = "trtorch C++ API bindings (use the trtorch package, not this module)";
-  m.attr("TORCH_VERSION") = TORCH_VERSION;
-  // The ranges of the engine knobs, for the settings dictionary's checks.
-  m.attr("MAX_CONV_CANDIDATES") = trtorch::plan::kMaxConvCandidates;
-  m.attr("MAX_BUILD_THREADS") = trtorch::plan::kMaxBuildThreads;
-
-  // trtorch::Error (user-facing problems) and c10::Error (from torch, e.g. a failed TORCH_CHECK)
-  // both become trtorch.Error, a RuntimeError subclass carrying the C++ message.
+// trtorch::Error (user-facing problems) and c10::Error (from torch, e.g. a failed TORCH_CHECK)
+// both become trtorch.Error, a RuntimeError subclass carrying the C++ message.
+void bind_errors(py::module_& m) {
   // The exception type lives as long as the process (never decref'd: no teardown ordering).
   static PyObject* error_type = PyErr_NewException("trtorch.Error", PyExc_RuntimeError, nullptr);
   if (!error_type) throw py::error_already_set();
@@ -64,7 +56,10 @@ PYBIND11_MODULE(_C, m) {
       PyErr_SetString(error_type, e.what_without_backtrace());
     }
   });
+}
 
+// The enums and CompileSpec (the settings dictionary's parser fills one in).
+void bind_compile_spec(py::module_& m) {
   py::enum_<CompileSpec::DataType>(m, "DataType")
       .value("kFloat", CompileSpec::DataType::kFloat)
       .value("kHalf", CompileSpec::DataType::kHalf)
@@ -105,7 +100,10 @@ PYBIND11_MODULE(_C, m) {
       .def_readwrite("cuda_graphs", &CompileSpec::cuda_graphs)
       .def_readwrite("conv_candidates", &CompileSpec::conv_candidates)
       .def_readwrite("build_threads", &CompileSpec::build_threads);
+}
 
+// Compiling, checking operator support and loading engine bytes.
+void bind_compiler(py::module_& m) {
   // Compilation runs without the GIL: it calls no Python.
   m.def(
       "compile_graph",
@@ -150,6 +148,20 @@ PYBIND11_MODULE(_C, m) {
         return torch::jit::toPyObject(std::move(obj));
       },
       py::arg("engine"));
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "trtorch C++ API bindings (use the trtorch package, not this module)";
+  m.attr("TORCH_VERSION") = TORCH_VERSION;
+  // The ranges of the engine knobs, for the settings dictionary's checks.
+  m.attr("MAX_CONV_CANDIDATES") = trtorch::plan::kMaxConvCandidates;
+  m.attr("MAX_BUILD_THREADS") = trtorch::plan::kMaxBuildThreads;
+
+  bind_errors(m);
+  bind_compile_spec(m);
+  bind_compiler(m);
 
   m.def("get_build_info", &trtorch::get_build_info);
   m.def("set_reportable_log_level",

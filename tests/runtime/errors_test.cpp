@@ -233,6 +233,27 @@ TEST(Compile, EngineKnobsAreCheckedAndRecorded) {
   EXPECT_NE(chosen->info().find("; build options: " + want), std::string::npos) << chosen->info();
 }
 
+// fp32_conv_bias reaches the builder: an FP16 engine keeps its convolution bias in FP32 by
+// default, and in FP16 without it.
+TEST(Compile, Fp32ConvBiasOptionReachesTheBuilder) {
+  torch::jit::Module m("__torch__.ConvBias");
+  m.register_attribute("w", c10::TensorType::get(), torch::randn({4, 3, 3, 3}));
+  m.register_attribute("b", c10::TensorType::get(), torch::randn({4}));
+  m.define("def forward(self, x):\n  return torch.conv2d(x, self.w, self.b)\n");
+  auto bias_dtype = [&](bool fp32_conv_bias) {
+    trtorch::CompileSpec spec = reference_spec({torch::randn({1, 3, 8, 8})}, /*fp16=*/true);
+    spec.fp32_conv_bias = fp32_conv_bias;
+    trtorch::runtime::EngineHolder h(trtorch::ConvertGraphToTRTEngine(m, "forward", spec));
+    for (const trtorch::ir::Node* n : h.engine().graph->nodes())
+      if (n->op == trtorch::ir::OpKind::Conv2d && n->inputs.size() > trtorch::ir::kConvBiasInput)
+        return n->inputs[trtorch::ir::kConvBiasInput]->type.dtype;
+    ADD_FAILURE() << "no Conv2d with a bias in the engine";
+    return trtorch::ir::DType::kBool;
+  };
+  EXPECT_EQ(bias_dtype(true), trtorch::ir::DType::kFloat32);
+  EXPECT_EQ(bias_dtype(false), trtorch::ir::DType::kFloat16);
+}
+
 // Masks, indexing and casts the converters cannot express name the op, its schema, the source
 // location and the reason; the static check accepts them (they have converters), so these are
 // found by compiling.

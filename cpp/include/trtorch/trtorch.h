@@ -73,7 +73,7 @@ struct TRTORCH_API CompileSpec {
   std::string timing_cache_path;
 
   // Engine knobs. Each is recorded in the engine (its summary, torch.classes.trtorch.Engine.info(),
-  // lists them); the defaults are the fastest engines measured.
+  // lists them). The defaults build the same engines as before these were options.
   // FP16/BF16 engines: keep convolution biases (folded BatchNorm shifts) in FP32, added in FP32
   // by the convolution epilogue. False gives them the engine precision.
   bool fp32_conv_bias = true;

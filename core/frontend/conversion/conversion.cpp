@@ -102,28 +102,43 @@ class Converter {
       ctx_.set(n->output(), Arg::of_list(std::move(items), n->output()->type()));
       return;
     }
-    if (k == prim::ListUnpack || k == prim::TupleUnpack) {
-      const Arg a = ctx_.arg(n->input(0));  // a copy: set() below may rehash the value map
-      if (a.kind == Arg::Kind::kList) {
-        if (a.items.size() != n->outputs().size())
-          ctx_.fail(str_cat("unpacks ", n->outputs().size(), " values from a list of ", a.items.size()));
-        for (size_t i = 0; i < a.items.size(); ++i) ctx_.set(n->output(i), a.items[i]);
-        return;
-      }
-      if (a.kind == Arg::Kind::kIValue && (a.ivalue.isList() || a.ivalue.isTuple())) {
-        std::vector<c10::IValue> elems;
-        if (a.ivalue.isList()) {
-          for (const auto& e : a.ivalue.toListRef()) elems.push_back(e);
-        } else {
-          elems = a.ivalue.toTupleRef().elements().vec();
-        }
-        if (elems.size() != n->outputs().size())
-          ctx_.fail(str_cat("unpacks ", n->outputs().size(), " values from a list of ", elems.size()));
-        for (size_t i = 0; i < elems.size(); ++i) ctx_.set(n->output(i), Arg::of_ivalue(elems[i]));
-        return;
-      }
-      ctx_.fail("cannot unpack a value computed by the engine");
+    if (k == prim::ListUnpack || k == prim::TupleUnpack) return unpack(n);
+    if (list_op(n)) return;
+    if (const EvaluatorFn* ev = find_evaluator(n)) {
+      if ((*ev)(ctx_, n)) return;
     }
+    if (try_generic_eval(ctx_, n)) return;
+    convert(n);
+  }
+
+ private:
+  // prim::ListUnpack / TupleUnpack of a list of Args or of a compile-time list or tuple.
+  void unpack(const Node* n) {
+    const Arg a = ctx_.arg(n->input(0));  // a copy: set() below may rehash the value map
+    if (a.kind == Arg::Kind::kList) {
+      if (a.items.size() != n->outputs().size())
+        ctx_.fail(str_cat("unpacks ", n->outputs().size(), " values from a list of ", a.items.size()));
+      for (size_t i = 0; i < a.items.size(); ++i) ctx_.set(n->output(i), a.items[i]);
+      return;
+    }
+    if (a.kind == Arg::Kind::kIValue && (a.ivalue.isList() || a.ivalue.isTuple())) {
+      std::vector<c10::IValue> elems;
+      if (a.ivalue.isList()) {
+        for (const auto& e : a.ivalue.toListRef()) elems.push_back(e);
+      } else {
+        elems = a.ivalue.toTupleRef().elements().vec();
+      }
+      if (elems.size() != n->outputs().size())
+        ctx_.fail(str_cat("unpacks ", n->outputs().size(), " values from a list of ", elems.size()));
+      for (size_t i = 0; i < elems.size(); ++i) ctx_.set(n->output(i), Arg::of_ivalue(elems[i]));
+      return;
+    }
+    ctx_.fail("cannot unpack a value computed by the engine");
+  }
+
+  // Indexing and appending to lists that hold engine tensors (lists of Args). False for any other node.
+  bool list_op(const Node* n) {
+    auto k = n->kind();
     if (k == prim::TupleIndex || (k == c10::aten::__getitem__ && ctx_.arg(n->input(0)).kind == Arg::Kind::kList)) {
       const Arg a = ctx_.arg(n->input(0));
       if (a.kind == Arg::Kind::kList) {
@@ -132,7 +147,7 @@ class Converter {
         if (i < 0) i += sz;
         if (i < 0 || i >= sz) ctx_.fail(str_cat("index ", i, " out of range for a list of ", sz));
         ctx_.set(n->output(), a.items[size_t(i)]);
-        return;
+        return true;
       }
     }
     if (k == c10::aten::append && ctx_.arg(n->input(0)).kind == Arg::Kind::kList) {
@@ -142,7 +157,7 @@ class Converter {
       list.items.push_back(ctx_.arg(n->input(1)));
       ctx_.set(n->input(0), list);
       ctx_.set(n->output(), list);
-      return;
+      return true;
     }
     if (k == c10::aten::append && ctx_.is_const(n->input(0)) && !ctx_.is_const(n->input(1))) {
       // First engine tensor appended to a compile-time list: the list becomes a list of Args.
@@ -151,12 +166,14 @@ class Converter {
       list.items.push_back(ctx_.arg(n->input(1)));
       ctx_.set(n->input(0), list);
       ctx_.set(n->output(), list);
-      return;
+      return true;
     }
-    if (const EvaluatorFn* ev = find_evaluator(n)) {
-      if ((*ev)(ctx_, n)) return;
-    }
-    if (try_generic_eval(ctx_, n)) return;
+    return false;
+  }
+
+  // An operator with a converter: checks that it can convert the node, converts it, and checks
+  // that every output was set.
+  void convert(const Node* n) {
     const ConverterPattern* conv = find_converter(n);
     if (!conv) {
       ctx_.fail(str_cat("unsupported operator: ", n->maybeSchema() ? c10::toString(*n->maybeSchema())
@@ -172,7 +189,6 @@ class Converter {
       if (!ctx_.has(o)) ctx_.fail(str_cat("converter left output %", o->debugName(), " unset"));
   }
 
- private:
   // A list or tuple of compile-time values.
   c10::IValue construct(const Node* n) {
     std::vector<c10::IValue> items;

@@ -1,3 +1,5 @@
+// The compiler pipeline (see compiler.h): lower, convert, build and serialize, then wrap the engine
+// in a TorchScript module whose method runs it.
 #include "core/frontend/compiler.h"
 
 #include <chrono>

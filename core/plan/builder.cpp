@@ -1,10 +1,13 @@
+// The engine builder: the pass pipeline, precision assignment, the build options recorded in the
+// engine, and the hand-off to the engine's backend (tactics, memory plan).
 #include "core/plan/builder.h"
 
-#include <cstdlib>
+#include <sstream>
 #include <string>
 
 #include "core/passes/passes.h"
 #include "core/plan/backend.h"
+#include "core/util/debug.h"
 #include "core/util/logging.h"
 
 namespace trtorch::plan {
@@ -25,14 +28,29 @@ bool only_conv_bias(const ir::Graph& g, const ir::Value* v) {
 
 }  // namespace
 
-void assign_precision(ir::Graph& g, ir::DType precision) {
+void check_build_config(const BuildConfig& config) {
+  TRTORCH_EXPECT(ir::is_floating(config.precision), "op_precision must be a floating-point type, got ",
+                 ir::dtype_name(config.precision));
+  TRTORCH_EXPECT(config.conv_candidates >= 1 && config.conv_candidates <= kMaxConvCandidates,
+                 "conv_candidates must be 1 to ", kMaxConvCandidates, ", got ", config.conv_candidates);
+  TRTORCH_EXPECT(config.build_threads >= 0 && config.build_threads <= kMaxBuildThreads,
+                 "build_threads must be 0 (the host's cores) to ", kMaxBuildThreads, ", got ", config.build_threads);
+}
+
+std::string build_options_text(const BuildConfig& c) {
+  std::ostringstream os;
+  os << "precision=" << ir::dtype_name(c.precision) << ";allow_tf32=" << int(c.allow_tf32)
+     << ";fp32_conv_bias=" << int(c.fp32_conv_bias) << ";channels_last=" << int(c.channels_last)
+     << ";cuda_graphs=" << int(c.cuda_graphs) << ";conv_candidates=" << c.conv_candidates
+     << ";workspace_size=" << c.workspace_size << ";num_min_timing_iters=" << c.num_min_timing_iters
+     << ";num_avg_timing_iters=" << c.num_avg_timing_iters;
+  return os.str();
+}
+
+void assign_precision(ir::Graph& g, ir::DType precision, bool fp32_conv_bias) {
   TRTORCH_EXPECT(ir::is_floating(precision), "op_precision must be a floating-point type, got ",
                  ir::dtype_name(precision));
   if (precision == ir::DType::kFloat32) return;
-  // Debugging switch: TRTORCH_CONV_BIAS_LOW=1 gives Conv2d biases the engine precision too (the
-  // behaviour before FP32 biases), for comparisons.
-  const char* low = std::getenv("TRTORCH_CONV_BIAS_LOW");
-  const bool keep_fp32_bias = !(low && std::string(low) == "1");
   for (ir::Value* v : g.inputs())
     if (v->type.dtype == ir::DType::kFloat32) v->type.dtype = precision;
   for (ir::Node* n : g.nodes()) {
@@ -40,7 +58,7 @@ void assign_precision(ir::Graph& g, ir::DType precision) {
       auto& c = n->attr<ir::ConstantAttrs>();
       // Convolution biases (folded BatchNorm shifts) stay FP32: the epilogue adds them in FP32,
       // so the output is rounded once instead of after a rounded bias.
-      if (c.value.dtype == ir::DType::kFloat32 && !(keep_fp32_bias && only_conv_bias(g, n->outputs[0])))
+      if (c.value.dtype == ir::DType::kFloat32 && !(fp32_conv_bias && only_conv_bias(g, n->outputs[0])))
         c.value = c.value.to(precision);
     } else if (n->op == ir::OpKind::Cast) {
       auto& c = n->attr<ir::CastAttrs>();
@@ -52,6 +70,7 @@ void assign_precision(ir::Graph& g, ir::DType precision) {
 
 Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
                     std::vector<std::string> input_names, std::vector<std::string> output_names) {
+  check_build_config(config);
   ir::verify(*graph);
   passes::PassManager::Options opts;
   // Verify after every pass in debug mode, in debug builds and wherever TRTORCH_VERIFY_PASSES=1
@@ -59,15 +78,14 @@ Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
 #ifndef NDEBUG
   opts.verify_each = true;
 #else
-  const char* env = std::getenv("TRTORCH_VERIFY_PASSES");
-  opts.verify_each = config.debug || (env && std::string(env) == "1");
+  opts.verify_each = config.debug || util::debug_switch_on(util::DebugSwitch::kVerifyPasses);
 #endif
   opts.dump = config.debug && util::log_enabled(util::LogLevel::kDebug);
   auto pipeline = passes::default_pipeline(opts);
   // The final passes (pointwise fusion) run once, on the graph in its engine precision, after
   // every other pass has seen it there.
   pipeline.run(*graph, 4, /*with_final=*/false);
-  assign_precision(*graph, config.precision);
+  assign_precision(*graph, config.precision, config.fp32_conv_bias);
   pipeline.run(*graph);
   ir::verify(*graph);
   TRTORCH_LOG(kDebug, "engine graph:\n", graph->str());
@@ -79,6 +97,7 @@ Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
   e.input_names = std::move(input_names);
   e.output_names = std::move(output_names);
   e.producer = "trtorch 0.1.0";
+  e.build_options = build_options_text(config);
   if (ir::is_dynamic(*e.graph)) {
     TRTORCH_EXPECT(config.opt_shapes.size() == e.graph->inputs().size(), "a graph with dynamic input dims needs one "
                    "opt shape per input, got ", config.opt_shapes.size(), " for ", e.graph->inputs().size(), " inputs");

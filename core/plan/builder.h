@@ -40,10 +40,24 @@ struct BuildConfig {
   int build_threads = 0;
 };
 
+// Valid ranges of the engine knobs.
+constexpr int kMaxConvCandidates = 16;
+constexpr int kMaxBuildThreads = 64;
+
+// Throws trtorch::Error naming the first field of `config` that is out of range.
+void check_build_config(const BuildConfig& config);
+
+// The options that shape an engine, as "key=value;key=value" text in a fixed order (precision,
+// allow_tf32, fp32_conv_bias, channels_last, cuda_graphs, conv_candidates, workspace_size,
+// num_min_timing_iters, num_avg_timing_iters; bools as 0/1). The builder records it in
+// Engine::build_options. build_threads, debug and timing_cache_path are left out: they change
+// how long a build takes or what it logs, never the engine.
+std::string build_options_text(const BuildConfig& config);
+
 // Converts every floating-point tensor of the graph (inputs, constants, casts) to `precision`
-// and re-infers types. Weights are rounded once, from FP32. A constant used only as a Conv2d
-// bias stays FP32: the convolution epilogue adds it in FP32.
-void assign_precision(ir::Graph& g, ir::DType precision);
+// and re-infers types. Weights are rounded once, from FP32. With `fp32_conv_bias`, a constant used
+// only as a Conv2d bias stays FP32: the convolution epilogue adds it in FP32.
+void assign_precision(ir::Graph& g, ir::DType precision, bool fp32_conv_bias = true);
 
 Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
                     std::vector<std::string> input_names, std::vector<std::string> output_names);

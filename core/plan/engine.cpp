@@ -1,3 +1,4 @@
+// Engine helpers: device names and descriptions, and the payload checksum (the format is serialize.cpp).
 #include "core/plan/engine.h"
 
 #include "core/util/error.h"

@@ -2,7 +2,7 @@
 //
 // Serialized layout (all integers little-endian):
 //   magic "TRTORCH\0" | u32 format_version | u64 payload_size | u64 payload_checksum (FNV-1a) | payload
-// The payload holds the device record, precision, I/O names and the graph (values, nodes with
+// The payload holds the device record, precision, producer, build options, I/O names and the graph (values, nodes with
 // their attributes written field by field through each attribute struct's visit()). Every read
 // is bounds-checked; a damaged engine gives trtorch::Error naming what is wrong and where.
 #pragma once
@@ -16,7 +16,8 @@
 
 namespace trtorch::plan {
 
-constexpr uint32_t kFormatVersion = 8;  // 8: LayerNormAttrs::emit_sum
+// 8: LayerNormAttrs::emit_sum. 9: Engine::build_options (a string after the producer).
+constexpr uint32_t kFormatVersion = 9;
 
 enum class DeviceType : uint8_t { kReference = 0, kCUDA = 1 };
 const char* device_type_name(DeviceType t);
@@ -36,6 +37,11 @@ struct Engine {
   std::unique_ptr<ir::Graph> graph;
   std::vector<std::string> input_names, output_names;
   std::string producer;  // "trtorch <version>"
+  // The build options that shaped the engine, "key=value;key=value" (plan::build_options_text):
+  // precision, allow_tf32, fp32_conv_bias, channels_last, cuda_graphs, conv_candidates,
+  // workspace_size, num_min/avg_timing_iters. A record for people and tools (the engine summary
+  // shows it); the backends read their own choices from backend_data.
+  std::string build_options;
   // Dynamic shapes: per input, the shape tactics were chosen for (the compile spec's opt); empty
   // for an engine whose inputs are all static.
   std::vector<std::vector<int64_t>> opt_shapes;

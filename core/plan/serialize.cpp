@@ -5,6 +5,7 @@
 //   device     u8 type, i32 gpu_id, str gpu_name, i32 sm_major, i32 sm_minor
 //   precision  u8 dtype
 //   producer   str
+//   options    str: the build options, "key=value;..." (at most kMaxBuildOptions bytes)
 //   names      u32 n, n x str input names; u32 n, n x str output names
 //   inputs     u32 n, n x (str name, type)
 //   nodes      u32 n, n x (u32 op id, str source, u32 k, k x u32 value index, attribute fields,
@@ -44,6 +45,8 @@ constexpr size_t kMaxRank = 32;
 // per instruction).
 constexpr size_t kMaxIntList = 1024;
 constexpr size_t kMaxNodeInputs = 4096;
+// The build options text (a few hundred bytes today).
+constexpr size_t kMaxBuildOptions = 4096;
 
 template <typename T>
 constexpr bool kAlwaysFalse = false;
@@ -325,8 +328,8 @@ class Reader {
     }
     return n;
   }
-  std::string str(const char* what) {
-    size_t n = count(what, 1);
+  std::string str(const char* what, size_t limit = SIZE_MAX) {
+    size_t n = count(what, 1, limit);
     const uint8_t* p = take(n, what);
     return std::string(reinterpret_cast<const char*>(p), n);
   }
@@ -488,6 +491,70 @@ ir::Attrs default_attrs(ir::OpKind op) {
   return std::monostate{};
 }
 
+// One node: op id, source, input value indices, attribute fields, then each output's name and
+// type (checked against what shape inference gives). Appends its outputs to `values`.
+void read_node(Reader& r, ir::Graph& g, std::vector<ir::Value*>& values, size_t i) {
+  r.set_context(str_cat("node ", i));
+  size_t op_at = r.offset();
+  uint32_t op_id = r.u32("op id");
+  if (op_id >= uint32_t(ir::kNumOps)) {
+    r.fail(str_cat("unknown op id ", op_id, " (this build knows ", ir::kNumOps, " ops)"), op_at);
+  }
+  ir::OpKind op = ir::OpKind(op_id);
+  std::string where = str_cat("node ", i, " (", ir::op_info(op).name, ")");
+  r.set_context(where);
+  std::string source = r.str("source");
+
+  size_t in_at = r.offset();
+  size_t num_in = r.count("input count", 4, kMaxNodeInputs);
+  const ir::OpInfo& info = ir::op_info(op);
+  if (int(num_in) < info.min_inputs || (info.max_inputs >= 0 && int(num_in) > info.max_inputs)) {
+    r.fail(str_cat(info.name, " takes ", info.min_inputs, "..",
+                   info.max_inputs < 0 ? std::string("any") : std::to_string(info.max_inputs), " inputs, the engine has ",
+                   num_in),
+           in_at);
+  }
+  std::vector<ir::Value*> inputs(num_in);
+  for (size_t k = 0; k < num_in; ++k) {
+    size_t at = r.offset();
+    uint32_t idx = r.u32("input value index");
+    if (idx >= values.size()) {
+      r.fail(str_cat("value index ", idx, " of input ", k, " out of range (", values.size(),
+                     " values defined so far)"),
+             at);
+    }
+    inputs[k] = values[idx];
+  }
+
+  ir::Attrs attrs = default_attrs(op);
+  std::visit(
+      [&](auto& a) {
+        if constexpr (!std::is_same_v<std::decay_t<decltype(a)>, std::monostate>) {
+          AttrReader ar{r};
+          a.visit(ar);
+        }
+      },
+      attrs);
+
+  ir::Node* n;
+  try {
+    n = g.add_node(op, std::move(attrs), inputs, std::move(source));
+  } catch (const Error& e) {
+    TRTORCH_ERROR("engine graph is invalid: ", where, ": ", e.what());
+  }
+  for (size_t k = 0; k < n->outputs.size(); ++k) {
+    ir::Value* o = n->outputs[k];
+    o->name = r.str("output name");
+    size_t at = r.offset();
+    ir::TensorType stored = read_type(r, "output type");
+    if (stored != o->type) {
+      TRTORCH_ERROR("engine graph is invalid: ", where, " output ", k, " is stored as ", stored.str(),
+                    " but shape inference gives ", o->type.str(), " (offset ", at, ")");
+    }
+    values.push_back(o);
+  }
+}
+
 std::unique_ptr<ir::Graph> read_graph(Reader& r) {
   auto g = std::make_unique<ir::Graph>();
   std::vector<ir::Value*> values;  // in definition order
@@ -502,67 +569,7 @@ std::unique_ptr<ir::Graph> read_graph(Reader& r) {
 
   r.set_context("");
   size_t num_nodes = r.count("node count", 4 + 4 + 4);
-  for (size_t i = 0; i < num_nodes; ++i) {
-    r.set_context(str_cat("node ", i));
-    size_t op_at = r.offset();
-    uint32_t op_id = r.u32("op id");
-    if (op_id >= uint32_t(ir::kNumOps)) {
-      r.fail(str_cat("unknown op id ", op_id, " (this build knows ", ir::kNumOps, " ops)"), op_at);
-    }
-    ir::OpKind op = ir::OpKind(op_id);
-    std::string where = str_cat("node ", i, " (", ir::op_info(op).name, ")");
-    r.set_context(where);
-    std::string source = r.str("source");
-
-    size_t in_at = r.offset();
-    size_t num_in = r.count("input count", 4, kMaxNodeInputs);
-    const ir::OpInfo& info = ir::op_info(op);
-    if (int(num_in) < info.min_inputs || (info.max_inputs >= 0 && int(num_in) > info.max_inputs)) {
-      r.fail(str_cat(info.name, " takes ", info.min_inputs, "..",
-                     info.max_inputs < 0 ? std::string("any") : std::to_string(info.max_inputs), " inputs, the engine has ",
-                     num_in),
-             in_at);
-    }
-    std::vector<ir::Value*> inputs(num_in);
-    for (size_t k = 0; k < num_in; ++k) {
-      size_t at = r.offset();
-      uint32_t idx = r.u32("input value index");
-      if (idx >= values.size()) {
-        r.fail(str_cat("value index ", idx, " of input ", k, " out of range (", values.size(),
-                       " values defined so far)"),
-               at);
-      }
-      inputs[k] = values[idx];
-    }
-
-    ir::Attrs attrs = default_attrs(op);
-    std::visit(
-        [&](auto& a) {
-          if constexpr (!std::is_same_v<std::decay_t<decltype(a)>, std::monostate>) {
-            AttrReader ar{r};
-            a.visit(ar);
-          }
-        },
-        attrs);
-
-    ir::Node* n;
-    try {
-      n = g->add_node(op, std::move(attrs), inputs, std::move(source));
-    } catch (const Error& e) {
-      TRTORCH_ERROR("engine graph is invalid: ", where, ": ", e.what());
-    }
-    for (size_t k = 0; k < n->outputs.size(); ++k) {
-      ir::Value* o = n->outputs[k];
-      o->name = r.str("output name");
-      size_t at = r.offset();
-      ir::TensorType stored = read_type(r, "output type");
-      if (stored != o->type) {
-        TRTORCH_ERROR("engine graph is invalid: ", where, " output ", k, " is stored as ", stored.str(),
-                      " but shape inference gives ", o->type.str(), " (offset ", at, ")");
-      }
-      values.push_back(o);
-    }
-  }
+  for (size_t i = 0; i < num_nodes; ++i) read_node(r, *g, values, i);
 
   r.set_context("graph outputs");
   size_t num_outputs = r.count("graph output count", 4);
@@ -592,6 +599,25 @@ std::vector<std::string> read_names(Reader& r, const char* what) {
   return names;
 }
 
+// None, or one shape per graph input, each within the input's dim ranges.
+std::vector<std::vector<int64_t>> read_opt_shapes(Reader& r, const ir::Graph& g) {
+  r.set_context("opt shapes");
+  size_t at_opt = r.offset();
+  std::vector<std::vector<int64_t>> shapes(r.count("opt shapes", 4, g.inputs().size()));
+  if (!shapes.empty() && shapes.size() != g.inputs().size())
+    r.fail(str_cat("engine has ", shapes.size(), " opt shapes for ", g.inputs().size(), " inputs"), at_opt);
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const ir::TensorType& t = g.inputs()[i]->type;
+    shapes[i].resize(r.count("opt shape", 8, kMaxRank));
+    for (int64_t& d : shapes[i]) d = r.i64("opt shape");
+    bool ok = int64_t(shapes[i].size()) == t.rank();
+    for (size_t d = 0; ok && d < shapes[i].size(); ++d)
+      ok = shapes[i][d] >= t.dims[d].min && shapes[i][d] <= t.dims[d].max;
+    if (!ok) r.fail(str_cat("opt shape of input ", i, " does not fit ", t.str()), at_opt);
+  }
+  return shapes;
+}
+
 Engine read_payload(Reader& r) {
   Engine e;
   r.set_context("device record");
@@ -606,23 +632,11 @@ Engine read_payload(Reader& r) {
   r.set_context("");
   e.precision = r.enumeration<DType>("precision");
   e.producer = r.str("producer");
+  e.build_options = r.str("build options", kMaxBuildOptions);
   e.input_names = read_names(r, "input names");
   e.output_names = read_names(r, "output names");
   e.graph = read_graph(r);
-  r.set_context("opt shapes");
-  size_t at_opt = r.offset();
-  e.opt_shapes.resize(r.count("opt shapes", 4, e.graph->inputs().size()));
-  if (!e.opt_shapes.empty() && e.opt_shapes.size() != e.graph->inputs().size())
-    r.fail(str_cat("engine has ", e.opt_shapes.size(), " opt shapes for ", e.graph->inputs().size(), " inputs"), at_opt);
-  for (size_t i = 0; i < e.opt_shapes.size(); ++i) {
-    const ir::TensorType& t = e.graph->inputs()[i]->type;
-    e.opt_shapes[i].resize(r.count("opt shape", 8, kMaxRank));
-    for (int64_t& d : e.opt_shapes[i]) d = r.i64("opt shape");
-    bool ok = int64_t(e.opt_shapes[i].size()) == t.rank();
-    for (size_t d = 0; ok && d < e.opt_shapes[i].size(); ++d)
-      ok = e.opt_shapes[i][d] >= t.dims[d].min && e.opt_shapes[i][d] <= t.dims[d].max;
-    if (!ok) r.fail(str_cat("opt shape of input ", i, " does not fit ", t.str()), at_opt);
-  }
+  e.opt_shapes = read_opt_shapes(r, *e.graph);
   r.set_context("backend data");
   uint64_t n_backend = r.u64("backend data size");
   const uint8_t* backend = r.take(n_backend, "backend data");
@@ -655,6 +669,9 @@ std::vector<uint8_t> serialize(const Engine& e) {
   w.i32(e.device.sm_minor);
   w.u8(uint8_t(e.precision));
   w.str(e.producer);
+  TRTORCH_EXPECT(e.build_options.size() <= kMaxBuildOptions, "cannot serialize engine: its build options take ",
+                 e.build_options.size(), " bytes (at most ", kMaxBuildOptions, ")");
+  w.str(e.build_options);
   w.count(e.input_names.size(), "input names");
   for (const std::string& s : e.input_names) w.str(s);
   w.count(e.output_names.size(), "output names");

@@ -1,3 +1,5 @@
+// The runtime: the engine custom class (deserialize, run on torch tensors, pickle) and the
+// trtorch::execute_engine op (see runtime.h).
 #include "core/runtime/runtime.h"
 
 #include <sstream>
@@ -23,19 +25,6 @@ at::ScalarType to_torch_dtype(ir::DType t) {
   TRTORCH_ERROR("unknown engine dtype ", int(t));
 }
 
-ir::DType from_torch_dtype(at::ScalarType t) {
-  switch (t) {
-    case at::kFloat: return ir::DType::kFloat32;
-    case at::kHalf: return ir::DType::kFloat16;
-    case at::kBFloat16: return ir::DType::kBFloat16;
-    case at::kInt: return ir::DType::kInt32;
-    case at::kLong: return ir::DType::kInt64;
-    case at::kBool: return ir::DType::kBool;
-    default: break;
-  }
-  TRTORCH_ERROR("dtype ", c10::toString(t), " is not supported by trtorch engines");
-}
-
 EngineHolder::EngineHolder(std::string serialized) : serialized_(std::move(serialized)) {
   auto e = std::make_shared<plan::Engine>(plan::deserialize(
       reinterpret_cast<const uint8_t*>(serialized_.data()), serialized_.size()));
@@ -54,6 +43,7 @@ std::string EngineHolder::info() const {
      << ", " << engine_->graph->num_nodes() << " nodes, produced by " << engine_->producer << "; inputs:";
   for (size_t i = 0; i < engine_->graph->inputs().size(); ++i)
     os << " " << engine_->input_names[i] << ":" << engine_->graph->inputs()[i]->type.str();
+  os << "; build options: " << (engine_->build_options.empty() ? "(not recorded)" : engine_->build_options);
   return os.str();
 }
 

@@ -28,6 +28,7 @@ struct EngineHolder : torch::CustomClassHolder {
   at::Device device() const;
   const plan::Engine& engine() const { return *engine_; }
   const std::string& serialized() const { return serialized_; }
+  // One line: device, precision, node count, producer, inputs and the build options.
   std::string info() const;
 
  private:
@@ -41,7 +42,8 @@ struct EngineHolder : torch::CustomClassHolder {
 // Makes the engine object as an IValue (for building the compiled module).
 c10::IValue make_engine_ivalue(std::string serialized);
 
+// The torch dtype of an engine input or output (the runtime's own map; the compiler's is
+// core/frontend/dtype_map.h).
 at::ScalarType to_torch_dtype(ir::DType t);
-ir::DType from_torch_dtype(at::ScalarType t);  // throws for dtypes the IR lacks
 
 }  // namespace trtorch::runtime

@@ -9,6 +9,7 @@
 // first call), so a test may set and unset one within a process.
 #pragma once
 
+#include <cstdlib>
 #include <string>
 
 namespace trtorch::util {
@@ -22,7 +23,12 @@ namespace trtorch::util {
   X(kNoArenaReuse, "TRTORCH_NO_ARENA_REUSE", "1: give every CUDA buffer its own bytes (finds memory-plan faults)") \
   X(kGraphPdl, "TRTORCH_GRAPH_PDL", "1: keep programmatic (PDL) dependencies in captured CUDA graphs")     \
   X(kTestGraphFault, "TRTORCH_TEST_GRAPH_FAULT", "1 (test hook): poison replayed CUDA-graph outputs so that the eager fallback runs") \
-  X(kDefaultDevice, "TRTORCH_DEFAULT_DEVICE", "reference: device \"auto\" means the reference backend even with a GPU (tests)")
+  X(kDefaultDevice, "TRTORCH_DEFAULT_DEVICE", "reference: device \"auto\" means the reference backend even with a GPU (tests)") \
+  X(kTestTmpdir, "TRTORCH_TEST_TMPDIR", "(tests) the folder the C++ tests write their files to (default /tmp/trtorch_test_<uid>)") \
+  X(kFuzzSeconds, "TRTORCH_FUZZ_SECONDS", "(tests) how long the engine deserializer fuzz test runs (default 20)") \
+  X(kFuzzSeed, "TRTORCH_FUZZ_SEED", "(tests) the seed of the engine deserializer fuzz test (default fixed)") \
+  X(kModelDir, "TRTORCH_MODEL_DIR", "(tests) the folder of the model test's saved modules (default models)") \
+  X(kModelSize, "TRTORCH_MODEL_SIZE", "(tests) the input resolution of the model test's image models (default 112)")
 
 enum class DebugSwitch {
 #define TRTORCH_DEBUG_ENUM(Name, Env, Doc) Name,
@@ -30,12 +36,31 @@ enum class DebugSwitch {
 #undef TRTORCH_DEBUG_ENUM
 };
 
+namespace debug_detail {
+struct Entry {
+  const char* env;
+  const char* doc;
+};
+inline constexpr Entry kEntries[] = {
+#define TRTORCH_DEBUG_ENTRY(Name, Env, Doc) {Env, Doc},
+    TRTORCH_DEBUG_SWITCHES(TRTORCH_DEBUG_ENTRY)
+#undef TRTORCH_DEBUG_ENTRY
+};
+}  // namespace debug_detail
+
 // The environment variable and its one-line description.
-const char* debug_switch_env(DebugSwitch s);
-const char* debug_switch_doc(DebugSwitch s);
-// The variable's value, "" when unset.
-std::string debug_switch_value(DebugSwitch s);
+inline const char* debug_switch_env(DebugSwitch s) { return debug_detail::kEntries[int(s)].env; }
+inline const char* debug_switch_doc(DebugSwitch s) { return debug_detail::kEntries[int(s)].doc; }
+
+// The variable's value, "" when unset. (This header is the one place that reads the environment:
+// inline, so that tests built from a few core sources, such as the sanitizer build of the
+// deserializer fuzz test, need no library for it.)
+inline std::string debug_switch_value(DebugSwitch s) {
+  const char* v = std::getenv(debug_switch_env(s));
+  return v ? std::string(v) : std::string();
+}
+
 // True when the variable is set to "1".
-bool debug_switch_on(DebugSwitch s);
+inline bool debug_switch_on(DebugSwitch s) { return debug_switch_value(s) == "1"; }
 
 }  // namespace trtorch::util

@@ -1,3 +1,4 @@
+// The log sink (stderr) and the process-wide log level, first read from TRTORCH_LOG_LEVEL.
 #include "core/util/logging.h"
 
 #include <atomic>
@@ -5,13 +6,15 @@
 #include <iostream>
 #include <mutex>
 
+#include "core/util/debug.h"
+
 namespace trtorch::util {
 
 namespace {
 LogLevel initial_level() {
-  const char* env = std::getenv("TRTORCH_LOG_LEVEL");
-  if (!env) return LogLevel::kWarning;
-  int v = std::atoi(env);
+  const std::string env = debug_switch_value(DebugSwitch::kLogLevel);
+  if (env.empty()) return LogLevel::kWarning;
+  int v = std::atoi(env.c_str());
   if (v < 0) v = 0;
   if (v > 3) v = 3;
   return LogLevel(v);

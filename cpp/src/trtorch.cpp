@@ -5,12 +5,12 @@
 #include <torch/script.h>
 #include <torch/version.h>
 
-#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
 #include "core/frontend/compiler.h"
 #include "core/plan/backend.h"
+#include "core/util/debug.h"
 #include "core/util/logging.h"
 
 namespace trtorch {
@@ -41,8 +41,7 @@ plan::DeviceInfo resolve_device(const CompileSpec::Device& d) {
     case CompileSpec::Device::Type::kAuto: {
       // TRTORCH_DEFAULT_DEVICE=reference makes "auto" mean the reference backend even where a
       // GPU is present (the Python API tests use it to run the same on every machine).
-      const char* env = std::getenv("TRTORCH_DEFAULT_DEVICE");
-      if (env && std::string(env) == "reference") {
+      if (util::debug_switch_value(util::DebugSwitch::kDefaultDevice) == "reference") {
         info.type = plan::DeviceType::kReference;
         return info;
       }
@@ -89,6 +88,12 @@ frontend::CompileOptions to_options(const CompileSpec& spec) {
   o.build.allow_tf32 = spec.allow_tf32;
   o.build.debug = spec.debug;
   o.build.timing_cache_path = spec.timing_cache_path;
+  o.build.fp32_conv_bias = spec.fp32_conv_bias;
+  o.build.channels_last = spec.channels_last;
+  o.build.cuda_graphs = spec.cuda_graphs;
+  o.build.conv_candidates = spec.conv_candidates;
+  o.build.build_threads = spec.build_threads;
+  plan::check_build_config(o.build);  // before the (slow) conversion
   if (spec.debug) util::set_log_level(util::LogLevel::kDebug);
   return o;
 }

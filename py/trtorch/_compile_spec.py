@@ -13,12 +13,22 @@ original TRTorch README) into the C++ ``CompileSpec``.
         "num_avg_timing_iters": 1,           # tactic timing: averaged runs per candidate
         "allow_tf32": False,                 # FP32 engines: TF32 tensor cores for convs/GEMMs
         "debug": False,                      # debug logging, IR verified after every pass
+        "timing_cache_path": None,           # a file of tactic choices kept between builds (str
+                                             # or os.PathLike); None or "" = no cache
+        # Engine knobs (each is recorded in the engine: trtorch.load_engine(bytes).info() lists them)
+        "fp32_conv_bias": True,              # f16/bf16 engines: convolution biases stay FP32
+        "channels_last": True,               # GPU: f16/bf16 convolution activations in NHWC
+        "cuda_graphs": True,                 # GPU: replay the engine's launches as a CUDA graph
+        "conv_candidates": 6,                # GPU: cuDNN configs timed per convolution (1 to 16)
+        "build_threads": 0,                  # GPU: host threads building them (0 = the host's
+                                             # cores, up to 16; at most 64); build time only
     }
 
 Every problem raises ``TypeError`` (wrong type) or ``ValueError`` (wrong value) naming the key.
 """
 
 import enum
+import os
 
 import torch
 
@@ -71,7 +81,15 @@ _DEFAULTS = {
     "num_avg_timing_iters": 1,
     "allow_tf32": False,
     "debug": False,
+    "timing_cache_path": None,
+    "fp32_conv_bias": True,
+    "channels_last": True,
+    "cuda_graphs": True,
+    "conv_candidates": 6,
+    "build_threads": 0,
 }
+
+_BOOL_KEYS = ("allow_tf32", "debug", "fp32_conv_bias", "channels_last", "cuda_graphs")
 
 VALID_KEYS = ("input_shapes",) + tuple(_DEFAULTS)
 
@@ -199,12 +217,34 @@ def _device(value):
                     "or a torch.device, got %s %r" % (type(value).__name__, value))
 
 
-def _count(value, key, minimum):
+def _count(value, key, minimum, maximum=None):
     if not _is_int(value):
         raise TypeError("%s: expected an int, got %s %r" % (key, type(value).__name__, value))
+    if maximum is not None and not minimum <= value <= maximum:
+        raise ValueError("%s: must be %d to %d, got %d" % (key, minimum, maximum, value))
     if value < minimum:
         raise ValueError("%s: must be >= %d, got %d" % (key, minimum, value))
     return value
+
+
+def _bool(value, key):
+    if not isinstance(value, bool):
+        raise TypeError("%s: expected a bool, got %s %r" % (key, type(value).__name__, value))
+    return value
+
+
+def _path(value, key):
+    if value is None:
+        return ""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError("%s: expected a file path (str or os.PathLike) or None, got %s %r"
+                        % (key, type(value).__name__, value))
+    path = os.fspath(value)
+    if not isinstance(path, str):
+        raise TypeError("%s: expected a str path, got %s %r" % (key, type(path).__name__, path))
+    if "\0" in path:
+        raise ValueError("%s: the path contains a NUL character" % key)
+    return path
 
 
 def parse_compile_spec(settings):
@@ -232,9 +272,9 @@ def parse_compile_spec(settings):
     spec.workspace_size = _count(s["workspace_size"], "workspace_size", 0)
     spec.num_min_timing_iters = _count(s["num_min_timing_iters"], "num_min_timing_iters", 0)
     spec.num_avg_timing_iters = _count(s["num_avg_timing_iters"], "num_avg_timing_iters", 1)
-    for key in ("allow_tf32", "debug"):
-        if not isinstance(s[key], bool):
-            raise TypeError("%s: expected a bool, got %s %r" % (key, type(s[key]).__name__, s[key]))
-    spec.allow_tf32 = s["allow_tf32"]
-    spec.debug = s["debug"]
+    for key in _BOOL_KEYS:
+        setattr(spec, key, _bool(s[key], key))
+    spec.timing_cache_path = _path(s["timing_cache_path"], "timing_cache_path")
+    spec.conv_candidates = _count(s["conv_candidates"], "conv_candidates", 1, _C.MAX_CONV_CANDIDATES)
+    spec.build_threads = _count(s["build_threads"], "build_threads", 0, _C.MAX_BUILD_THREADS)
     return spec

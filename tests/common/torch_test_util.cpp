@@ -1,6 +1,8 @@
+// Helpers shared by the torch-linked C++ tests (see torch_test_util.h).
 #include "tests/common/torch_test_util.h"
 
 #include "core/plan/backend.h"
+#include "core/util/debug.h"
 
 #include <torch/cuda.h>
 
@@ -75,8 +77,8 @@ std::vector<at::Tensor> to_half(const std::vector<at::Tensor>& inputs) {
 }
 
 std::string tmp_dir() {
-  const char* env = std::getenv("TRTORCH_TEST_TMPDIR");
-  std::string d = env ? env : "/tmp/trtorch_test_" + std::to_string(getuid());
+  std::string d = util::debug_switch_value(util::DebugSwitch::kTestTmpdir);
+  if (d.empty()) d = "/tmp/trtorch_test_" + std::to_string(getuid());
   std::filesystem::create_directories(d);
   return d;
 }

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "core/util/debug.h"
 #include "core/util/error.h"
 #include "tests/plan/engines.h"
 
@@ -20,9 +21,9 @@ using namespace trtorch::plan::fixtures;
 
 namespace {
 
-double env_double(const char* name, double fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::atof(v) : fallback;
+double env_double(util::DebugSwitch s, double fallback) {
+  const std::string v = util::debug_switch_value(s);
+  return v.empty() ? fallback : std::atof(v.c_str());
 }
 
 struct Rng {  // splitmix64
@@ -154,8 +155,8 @@ void run_one(Stats& st, const std::vector<uint8_t>& input, const char* entry, F&
 }  // namespace
 
 TEST(PlanFuzz, DeserializerOnlySucceedsOrThrowsError) {
-  const double seconds = env_double("TRTORCH_FUZZ_SECONDS", 20.0);
-  const uint64_t seed = uint64_t(env_double("TRTORCH_FUZZ_SEED", 20240601));
+  const double seconds = env_double(util::DebugSwitch::kFuzzSeconds, 20.0);
+  const uint64_t seed = uint64_t(env_double(util::DebugSwitch::kFuzzSeed, 20240601));
   const auto corpus = fixtures::corpus();
   for (const auto& c : corpus) ASSERT_NO_THROW(deserialize(c));
 

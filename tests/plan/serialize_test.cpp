@@ -59,6 +59,7 @@ void expect_same_engine(const Engine& a, const Engine& b) {
   EXPECT_EQ(a.device.sm_minor, b.device.sm_minor);
   EXPECT_EQ(a.precision, b.precision);
   EXPECT_EQ(a.producer, b.producer);
+  EXPECT_EQ(a.build_options, b.build_options);
   EXPECT_EQ(a.input_names, b.input_names);
   EXPECT_EQ(a.output_names, b.output_names);
   expect_same_graph(*a.graph, *b.graph);
@@ -230,8 +231,8 @@ TEST(Serialize, DynamicEngineRoundTrips) {
 // that uses it as an unknown op id.
 TEST(Serialize, FormatIsPinned) {
   auto bytes = serialize(make_engine(all_ops_graph(), true));
-  EXPECT_EQ(bytes.size(), 7314u);
-  EXPECT_EQ(fnv1a64(bytes.data(), bytes.size()), 0x703da63536b25c53ull)
+  EXPECT_EQ(bytes.size(), 7318u);
+  EXPECT_EQ(fnv1a64(bytes.data(), bytes.size()), 0x3b4ec6f5ac82d531ull)
       << "the serialized format changed: bump kFormatVersion in core/plan/engine.h and update this test";
 }
 
@@ -288,6 +289,54 @@ TEST(Serialize, BackendDataRoundTrips) {
   for (int i = 0; i < 8; ++i) bytes[len_at + i] = 0xee;
   reseal(bytes);
   EXPECT_CONTAINS(error_of(bytes), "engine is truncated");
+}
+
+// The build options (a string after the producer) survive a round trip, and a damaged one is
+// rejected: a length beyond the end, or beyond the format's limit, before anything is allocated.
+TEST(Serialize, BuildOptionsRoundTrip) {
+  const std::string opts =
+      "precision=f16;allow_tf32=0;fp32_conv_bias=0;channels_last=1;cuda_graphs=0;conv_candidates=3;"
+      "workspace_size=1048576;num_min_timing_iters=2;num_avg_timing_iters=1";
+  Engine e = make_engine(conv_graph(), true);
+  e.build_options = opts;
+  auto bytes = serialize(e);
+  Engine back = deserialize(bytes);
+  expect_same_engine(e, back);
+  EXPECT_EQ(back.build_options, opts);
+  EXPECT_EQ(serialize(back), bytes);
+  // Without options: an empty string, not a missing field.
+  Engine plain = make_engine(small_graph());
+  EXPECT_EQ(deserialize(serialize(plain)).build_options, "");
+
+  // Every truncation of an engine with options is still an error.
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    std::vector<uint8_t> prefix(bytes.begin(), bytes.begin() + long(n));
+    EXPECT_CONTAINS(error_of(prefix), n == 0 ? "empty" : "truncated");
+  }
+  // The options' u32 length sits just before their text.
+  const size_t text_at = find_bytes(bytes, opts);
+  ASSERT_NE(text_at, std::string::npos);
+  const size_t len_at = text_at - 4;
+  auto patched = [&](uint32_t len) {
+    auto b = bytes;
+    put_u32(b, len_at, len);
+    reseal(b);
+    return error_of(b);
+  };
+  std::string m = patched(5000);  // over the 4096-byte limit
+  EXPECT_CONTAINS(m, "absurd size: build options has 5000 entries");
+  EXPECT_CONTAINS(m, "offset " + std::to_string(len_at));
+  m = patched(4000);  // within the limit, past the end
+  EXPECT_CONTAINS(m, "truncated or corrupt: build options claims 4000 entries");
+  m = patched(uint32_t(opts.size() - 1));  // one byte short: the next fields are read from the wrong place
+  EXPECT_NE(m, "(no error)");
+  // A flipped byte in the text fails the checksum.
+  auto b = bytes;
+  b[text_at] ^= 0x20;
+  EXPECT_CONTAINS(error_of(b), "engine checksum mismatch");
+  // Serializing refuses options beyond the limit.
+  e.build_options.assign(5000, 'x');
+  EXPECT_THROW(serialize(e), Error);
 }
 
 TEST(Deserialize, WrongVersion) {

@@ -21,7 +21,9 @@ def test_unknown_key_lists_the_valid_keys(model):
     for k in VALID_KEYS:
         assert k in msg
     assert set(VALID_KEYS) == {"input_shapes", "input_dtypes", "op_precision", "device", "workspace_size",
-                               "num_min_timing_iters", "num_avg_timing_iters", "allow_tf32", "debug"}
+                               "num_min_timing_iters", "num_avg_timing_iters", "allow_tf32", "debug",
+                               "timing_cache_path", "fp32_conv_bias", "channels_last", "cuda_graphs",
+                               "conv_candidates", "build_threads"}
 
 
 def test_input_shapes_required_and_well_formed(model):
@@ -127,6 +129,83 @@ def test_counts_and_debug(model):
             defaults.num_min_timing_iters, defaults.num_avg_timing_iters, defaults.allow_tf32, defaults.debug) == \
         ("kFloat", "kAuto", 0, 2, 1, False, False)
     assert defaults.input_ranges == [([1, 3, 8, 8], [1, 3, 8, 8], [1, 3, 8, 8])]
+
+
+def test_engine_knobs_are_checked(model):
+    base = {"input_shapes": [[1, 3, 8, 8]]}
+    for key in ("fp32_conv_bias", "channels_last", "cuda_graphs"):
+        with pytest.raises(TypeError, match="%s: expected a bool, got int 0" % key):
+            parse_compile_spec(dict(base, **{key: 0}))
+        with pytest.raises(TypeError, match="%s: expected a bool, got NoneType" % key):
+            trtorch.compile(model, dict(base, **{key: None}))
+    with pytest.raises(TypeError, match="conv_candidates: expected an int, got float"):
+        parse_compile_spec(dict(base, conv_candidates=4.0))
+    with pytest.raises(TypeError, match="conv_candidates: expected an int, got bool"):
+        parse_compile_spec(dict(base, conv_candidates=True))
+    with pytest.raises(ValueError, match="conv_candidates: must be 1 to 16, got 0"):
+        parse_compile_spec(dict(base, conv_candidates=0))
+    with pytest.raises(ValueError, match="conv_candidates: must be 1 to 16, got 17"):
+        trtorch.compile(model, dict(base, conv_candidates=17))
+    with pytest.raises(TypeError, match="build_threads: expected an int, got str"):
+        parse_compile_spec(dict(base, build_threads="4"))
+    with pytest.raises(ValueError, match="build_threads: must be 0 to 64, got -1"):
+        parse_compile_spec(dict(base, build_threads=-1))
+    with pytest.raises(ValueError, match="build_threads: must be 0 to 64, got 65"):
+        parse_compile_spec(dict(base, build_threads=65))
+    with pytest.raises(TypeError, match="timing_cache_path: expected a file path"):
+        parse_compile_spec(dict(base, timing_cache_path=3))
+    with pytest.raises(TypeError, match="timing_cache_path: expected a file path"):
+        parse_compile_spec(dict(base, timing_cache_path=b"/tmp/cache.txt"))
+    with pytest.raises(TypeError, match="timing_cache_path: expected a str path, got bytes"):
+        parse_compile_spec(dict(base, timing_cache_path=_BytesPath()))
+    with pytest.raises(ValueError, match="timing_cache_path: the path contains a NUL"):
+        parse_compile_spec(dict(base, timing_cache_path="a\0b"))
+
+    spec = parse_compile_spec(dict(base, fp32_conv_bias=False, channels_last=False, cuda_graphs=False,
+                                   conv_candidates=16, build_threads=64, timing_cache_path="/tmp/cache.txt"))
+    assert (spec.fp32_conv_bias, spec.channels_last, spec.cuda_graphs, spec.conv_candidates, spec.build_threads,
+            spec.timing_cache_path) == (False, False, False, 16, 64, "/tmp/cache.txt")
+    defaults = parse_compile_spec(base)
+    assert (defaults.fp32_conv_bias, defaults.channels_last, defaults.cuda_graphs, defaults.conv_candidates,
+            defaults.build_threads, defaults.timing_cache_path) == (True, True, True, 6, 0, "")
+    assert parse_compile_spec(dict(base, timing_cache_path=None)).timing_cache_path == ""
+
+
+class _BytesPath:
+    """An os.PathLike whose path is bytes (trtorch wants a str path)."""
+
+    def __fspath__(self):
+        return b"/tmp/cache.txt"
+
+
+def _recorded_options(model, settings):
+    """The build options the engine compiled with `settings` records (its summary's last part)."""
+    engine = trtorch.load_engine(trtorch.convert_method_to_trt_engine(model, "forward", settings))
+    info = engine.info()
+    assert "; build options: " in info, info
+    return dict(kv.split("=") for kv in info.split("; build options: ")[1].split(";"))
+
+
+def test_engine_knobs_reach_the_engine(model, tmp_path):
+    base = {"input_shapes": [[1, 3, 8, 8]], "device": "reference"}
+    assert _recorded_options(model, base) == {
+        "precision": "f32", "allow_tf32": "0", "fp32_conv_bias": "1", "channels_last": "1", "cuda_graphs": "1",
+        "conv_candidates": "6", "workspace_size": "0", "num_min_timing_iters": "2", "num_avg_timing_iters": "1"}
+    got = _recorded_options(model, dict(base, op_precision=torch.half, allow_tf32=True, fp32_conv_bias=False,
+                                        channels_last=False, cuda_graphs=False, conv_candidates=3, build_threads=2,
+                                        workspace_size=4096, num_min_timing_iters=0, num_avg_timing_iters=4,
+                                        timing_cache_path=tmp_path / "cache.txt"))
+    assert got == {
+        "precision": "f16", "allow_tf32": "1", "fp32_conv_bias": "0", "channels_last": "0", "cuda_graphs": "0",
+        "conv_candidates": "3", "workspace_size": "4096", "num_min_timing_iters": "0", "num_avg_timing_iters": "4"}
+
+
+def test_timing_cache_path_reaches_the_gpu_builder(model, tmp_path):
+    if not ("CUDA" in trtorch.get_build_info() and torch.cuda.is_available()):
+        pytest.skip("needs the CUDA backend and a GPU (the reference backend keeps no timing cache)")
+    cache = tmp_path / "timing_cache.txt"
+    trtorch.compile(model, {"input_shapes": [[1, 3, 8, 8]], "device": "gpu", "timing_cache_path": str(cache)})
+    assert cache.exists() and cache.stat().st_size > 0
 
 
 def test_debug_compile_logs_and_still_works(model, capfd):

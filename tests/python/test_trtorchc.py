@@ -26,7 +26,8 @@ def test_help_lists_options_and_exit_codes():
     assert r.returncode == OK
     for text in ["-p, --op-precision", "--check-method-support", "--save-engine", "--threshold", "--no-check",
                  "--workspace-size", "--num-min-timing-iters", "--num-avg-timing-iters", "--allow-tf32", "-v, --verbose",
-                 "--debug", "[(min);(opt);(max)]", "exit codes"]:
+                 "--debug", "[(min);(opt);(max)]", "exit codes", "--timing-cache-file PATH", "--no-fp32-conv-bias",
+                 "--no-channels-last", "--no-cuda-graphs", "--conv-candidates N", "--build-threads N"]:
         assert text in r.stdout
     for code in range(6):
         assert re.search(r"^  %d  " % code, r.stdout, re.M), code
@@ -59,6 +60,67 @@ def test_input_shape_flag_and_build_options(models, tmp_path):
     assert r.returncode == OK, r.stderr
     assert r.stdout == ""  # -q: no progress
     assert out.exists()
+
+
+def _options_line(stdout):
+    m = re.search(r"^\[trtorchc\] engine build options: (\S+)$", stdout, re.M)
+    assert m, stdout
+    return m.group(1)
+
+
+def test_engine_knob_flags_reach_the_engine(models, tmp_path):
+    out = tmp_path / "conv.engine"
+    r = run_trtorchc(models["conv"], out, "(2,3,16,16)", "--device", "reference", "--save-engine")
+    assert r.returncode == OK, r.stderr
+    defaults = ("precision=f32;allow_tf32=0;fp32_conv_bias=1;channels_last=1;cuda_graphs=1;conv_candidates=6;"
+                "workspace_size=0;num_min_timing_iters=2;num_avg_timing_iters=1")
+    assert _options_line(r.stdout) == defaults
+    assert trtorch.load_engine(out.read_bytes()).info().endswith("; build options: " + defaults)
+
+    cache = tmp_path / "timing_cache.txt"
+    r = run_trtorchc(models["conv"], out, "(2,3,16,16)", "--device", "reference", "--save-engine", "-p", "f16",
+                     "--no-fp32-conv-bias", "--no-channels-last", "--no-cuda-graphs", "--conv-candidates", "3",
+                     "--build-threads=2", "--timing-cache-file", cache, "--workspace-size", "4096")
+    assert r.returncode == OK, r.stderr
+    chosen = ("precision=f16;allow_tf32=0;fp32_conv_bias=0;channels_last=0;cuda_graphs=0;conv_candidates=3;"
+              "workspace_size=4096;num_min_timing_iters=2;num_avg_timing_iters=1")
+    assert _options_line(r.stdout) == chosen
+    assert trtorch.load_engine(out.read_bytes()).info().endswith("; build options: " + chosen)
+
+    # A compiled module records them too.
+    module = tmp_path / "conv_trt.ts"
+    r = run_trtorchc(models["conv"], module, "(2,3,16,16)", "--device", "reference", "--conv-candidates", "16")
+    assert r.returncode == OK, r.stderr
+    assert "conv_candidates=16;" in _options_line(r.stdout)
+    assert "conv_candidates=16;" in torch.jit.load(str(module)).trtorch_engine_0.info()
+
+
+def test_timing_cache_file_flag_reaches_the_gpu_builder(models, tmp_path):
+    if not ("CUDA" in trtorch.get_build_info() and torch.cuda.is_available()):
+        pytest.skip("needs the CUDA backend and a GPU (the reference backend keeps no timing cache)")
+    cache = tmp_path / "timing_cache.txt"
+    r = run_trtorchc(models["conv"], tmp_path / "o.ts", "(1,3,8,8)", "--device", "gpu", "--timing-cache-file", cache)
+    assert r.returncode == OK, r.stderr
+    assert cache.exists() and cache.stat().st_size > 0
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--conv-candidates", "0"], "--conv-candidates expects 1 to 16, got '0'"),
+    (["--conv-candidates", "17"], "--conv-candidates expects 1 to 16, got '17'"),
+    (["--conv-candidates", "six"], "--conv-candidates expects a non-negative integer, got 'six'"),
+    (["--build-threads", "65"], "--build-threads expects 0 to 64, got '65'"),
+    (["--build-threads=-1"], "--build-threads expects a non-negative integer, got '-1'"),
+    (["--no-cuda-graphs=1"], "--no-cuda-graphs takes no value"),
+    (["--no-channels-last=0"], "--no-channels-last takes no value"),
+    (["--no-fp32-conv-bias=yes"], "--no-fp32-conv-bias takes no value"),
+    (["--timing-cache-file="], "--timing-cache-file needs a file path"),
+    (["--timing-cache-file"], "--timing-cache-file needs a value"),
+])
+def test_bad_engine_knob_flags_are_usage_errors(models, tmp_path, args, message):
+    r = run_trtorchc(models["conv"], tmp_path / "o.ts", "(1,3,8,8)", *args)
+    assert r.returncode == USAGE, r.stdout + r.stderr
+    assert message in r.stderr, r.stderr
+    assert not (tmp_path / "o.ts").exists()
 
 
 def test_range_compiles_one_engine_for_the_range(models, tmp_path):

@@ -191,6 +191,69 @@ TEST(Compile, BadSpecsAndModules) {
                {"input 1", "only Tensor inputs"});
 }
 
+// The engine knobs of the compile spec: out-of-range values are errors that name the knob, found
+// before the module is converted; chosen values are recorded in the engine and its summary.
+TEST(Compile, EngineKnobsAreCheckedAndRecorded) {
+  auto m = small_module();
+  auto with = [](auto edit) {
+    trtorch::CompileSpec spec = reference_spec({torch::randn({2, 8})});
+    edit(spec);
+    return spec;
+  };
+  expect_error([&] { trtorch::CompileGraph(m, with([](auto& s) { s.conv_candidates = 0; })); },
+               {"conv_candidates must be 1 to 16, got 0"});
+  expect_error([&] { trtorch::CompileGraph(m, with([](auto& s) { s.conv_candidates = 17; })); },
+               {"conv_candidates must be 1 to 16, got 17"});
+  expect_error([&] { trtorch::ConvertGraphToTRTEngine(m, "forward", with([](auto& s) { s.build_threads = -1; })); },
+               {"build_threads must be 0", "got -1"});
+  expect_error([&] { trtorch::CompileGraph(m, with([](auto& s) { s.build_threads = 65; })); },
+               {"build_threads must be 0", "to 64, got 65"});
+
+  auto defaults = c10::make_intrusive<trtorch::runtime::EngineHolder>(engine_bytes());
+  EXPECT_EQ(defaults->engine().build_options,
+            "precision=f32;allow_tf32=0;fp32_conv_bias=1;channels_last=1;cuda_graphs=1;conv_candidates=6;"
+            "workspace_size=0;num_min_timing_iters=2;num_avg_timing_iters=1");
+  auto spec = with([](auto& s) {
+    s.op_precision = trtorch::CompileSpec::DataType::kHalf;
+    s.allow_tf32 = true;
+    s.fp32_conv_bias = false;
+    s.channels_last = false;
+    s.cuda_graphs = false;
+    s.conv_candidates = 2;
+    s.build_threads = 3;
+    s.workspace_size = 1 << 20;
+    s.num_min_timing_iters = 1;
+    s.num_avg_timing_iters = 5;
+  });
+  auto chosen = c10::make_intrusive<trtorch::runtime::EngineHolder>(trtorch::ConvertGraphToTRTEngine(m, "forward", spec));
+  const std::string want =
+      "precision=f16;allow_tf32=1;fp32_conv_bias=0;channels_last=0;cuda_graphs=0;conv_candidates=2;"
+      "workspace_size=1048576;num_min_timing_iters=1;num_avg_timing_iters=5";
+  EXPECT_EQ(chosen->engine().build_options, want);
+  EXPECT_NE(chosen->info().find("; build options: " + want), std::string::npos) << chosen->info();
+}
+
+// fp32_conv_bias reaches the builder: an FP16 engine keeps its convolution bias in FP32 by
+// default, and in FP16 without it.
+TEST(Compile, Fp32ConvBiasOptionReachesTheBuilder) {
+  torch::jit::Module m("__torch__.ConvBias");
+  m.register_attribute("w", c10::TensorType::get(), torch::randn({4, 3, 3, 3}));
+  m.register_attribute("b", c10::TensorType::get(), torch::randn({4}));
+  m.define("def forward(self, x):\n  return torch.conv2d(x, self.w, self.b)\n");
+  auto bias_dtype = [&](bool fp32_conv_bias) {
+    trtorch::CompileSpec spec = reference_spec({torch::randn({1, 3, 8, 8})}, /*fp16=*/true);
+    spec.fp32_conv_bias = fp32_conv_bias;
+    trtorch::runtime::EngineHolder h(trtorch::ConvertGraphToTRTEngine(m, "forward", spec));
+    for (const trtorch::ir::Node* n : h.engine().graph->nodes())
+      if (n->op == trtorch::ir::OpKind::Conv2d && n->inputs.size() > trtorch::ir::kConvBiasInput)
+        return n->inputs[trtorch::ir::kConvBiasInput]->type.dtype;
+    ADD_FAILURE() << "no Conv2d with a bias in the engine";
+    return trtorch::ir::DType::kBool;
+  };
+  EXPECT_EQ(bias_dtype(true), trtorch::ir::DType::kFloat32);
+  EXPECT_EQ(bias_dtype(false), trtorch::ir::DType::kFloat16);
+}
+
 // Masks, indexing and casts the converters cannot express name the op, its schema, the source
 // location and the reason; the static check accepts them (they have converters), so these are
 // found by compiling.

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "core/plan/builder.h"
 #include "core/runtime/runtime.h"
 #include "trtorch/trtorch.h"
 
@@ -59,6 +60,18 @@ options:
   --num-min-timing-iters N tactic timing: warm-up runs per candidate (default 2)
   --num-avg-timing-iters N tactic timing: averaged runs per candidate (default 1)
   --allow-tf32             f32 engines: convolutions and GEMMs may use TF32 tensor cores
+  --timing-cache-file PATH keep tactic choices in PATH between builds (GPU engines): a rebuild
+                           of the same model on the same GPU reads them instead of timing
+  --no-fp32-conv-bias      f16/bf16 engines: give convolution biases the engine precision
+                           (default: they stay f32, added in f32 by the convolution)
+  --no-channels-last       GPU engines: keep f16/bf16 convolution activations in NCHW
+                           (default: channels-last, NHWC)
+  --no-cuda-graphs         GPU engines: launch kernels one by one instead of replaying a
+                           captured CUDA graph
+  --conv-candidates N      GPU engines: cuDNN configs built and timed per convolution, 1 to 16
+                           (default 6)
+  --build-threads N        GPU engines: host threads building them at once, 0 to 64 (default 0:
+                           the host's cores, up to 16); changes build time only
   --save-engine            write the raw serialized engine to OUTPUT instead of a TorchScript
                            module
   --check-method-support[=METHOD]
@@ -105,6 +118,10 @@ struct Options {
   uint64_t num_min_timing_iters = 2;
   uint64_t num_avg_timing_iters = 1;
   bool allow_tf32 = false;
+  std::string timing_cache_path;
+  bool fp32_conv_bias = true, channels_last = true, cuda_graphs = true;
+  int conv_candidates = 6;
+  int build_threads = 0;
   bool save_engine = false;
   std::optional<std::string> check_support_method;
   std::optional<double> threshold;
@@ -127,6 +144,14 @@ uint64_t parse_count(const std::string& flag, const std::string& v) {
   }
   if (used != v.size() || n < 0) fail(kUsage, flag + " expects a non-negative integer, got '" + v + "'");
   return uint64_t(n);
+}
+
+// A count in [lo, hi].
+int parse_count_in(const std::string& flag, const std::string& v, int lo, int hi) {
+  const uint64_t n = parse_count(flag, v);
+  if (n < uint64_t(lo) || n > uint64_t(hi))
+    fail(kUsage, flag + " expects " + std::to_string(lo) + " to " + std::to_string(hi) + ", got '" + v + "'");
+  return int(n);
 }
 
 // "(1,3,224,224)" -> {1, 3, 224, 224}
@@ -193,6 +218,82 @@ CompileSpec::InputRange parse_shape(const std::string& text) {
   return CompileSpec::InputRange(parse_dims(s, text));
 }
 
+// The options that become CompileSpec fields (precision, device, engine knobs); false for any
+// other argument. `next` reads the option's value, `no_value` rejects one given inline.
+template <typename Next, typename NoValue>
+bool parse_build_option(const std::string& a, Next& next, NoValue& no_value, Options& o) {
+  if (a == "-p" || a == "--op-precision" || a == "--precision") {
+    std::string p = next();
+    if (p == "f32" || p == "fp32" || p == "float" || p == "float32") {
+      o.precision = CompileSpec::DataType::kFloat, o.precision_name = "f32";
+    } else if (p == "f16" || p == "fp16" || p == "half" || p == "float16") {
+      o.precision = CompileSpec::DataType::kHalf, o.precision_name = "f16";
+    } else if (p == "bf16" || p == "bfloat16") {
+      o.precision = CompileSpec::DataType::kBFloat16, o.precision_name = "bf16";
+    } else if (p == "i8" || p == "int8") {
+      fail(kUsage, "precision int8: INT8 is not supported yet (use f32, f16 or bf16)");
+    } else {
+      fail(kUsage, "unknown precision '" + p + "' (use f32, f16 or bf16)");
+    }
+  } else if (a == "--device" || a == "-d") {
+    std::string d = next();
+    if (d == "auto") o.device.type = CompileSpec::Device::Type::kAuto;
+    else if (d == "gpu" || d == "cuda") o.device.type = CompileSpec::Device::Type::kGPU;
+    else if (d == "reference" || d == "cpu") o.device.type = CompileSpec::Device::Type::kReference;
+    else fail(kUsage, "unknown device '" + d + "' (use auto, gpu or reference)");
+  } else if (a == "--gpu-id") {
+    o.device.gpu_id = int(parse_count(a, next()));
+  } else if (a == "--workspace-size") {
+    o.workspace_size = parse_count(a, next());
+  } else if (a == "--num-min-timing-iters") {
+    o.num_min_timing_iters = parse_count(a, next());
+  } else if (a == "--num-avg-timing-iters") {
+    o.num_avg_timing_iters = parse_count(a, next());
+    if (o.num_avg_timing_iters == 0) fail(kUsage, "--num-avg-timing-iters must be at least 1");
+  } else if (a == "--allow-tf32") {
+    o.allow_tf32 = true;
+  } else if (a == "--timing-cache-file") {
+    o.timing_cache_path = next();
+    if (o.timing_cache_path.empty()) fail(kUsage, "--timing-cache-file needs a file path");
+  } else if (a == "--no-fp32-conv-bias") {
+    no_value();
+    o.fp32_conv_bias = false;
+  } else if (a == "--no-channels-last") {
+    no_value();
+    o.channels_last = false;
+  } else if (a == "--no-cuda-graphs") {
+    no_value();
+    o.cuda_graphs = false;
+  } else if (a == "--conv-candidates") {
+    o.conv_candidates = parse_count_in(a, next(), 1, trtorch::plan::kMaxConvCandidates);
+  } else if (a == "--build-threads") {
+    o.build_threads = parse_count_in(a, next(), 0, trtorch::plan::kMaxBuildThreads);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// INPUT.ts, then (unless only checking operator support) OUTPUT and one SHAPE per input.
+void set_positional(const std::vector<std::string>& positional, Options& o) {
+  if (positional.empty()) fail(kUsage, "missing INPUT.ts (see trtorchc --help)");
+  o.input = positional[0];
+  if (o.check_support_method) {
+    if (positional.size() > 1) fail(kUsage, "--check-method-support takes only INPUT.ts, got extra '" + positional[1] + "'");
+    return;
+  }
+  if (positional.size() < 2) fail(kUsage, "missing OUTPUT path (see trtorchc --help)");
+  o.output = positional[1];
+  for (size_t i = 2; i < positional.size(); ++i) {
+    std::string shape = positional[i];
+    o.types.push_back(split_dtype(&shape));
+    o.shapes.push_back(parse_shape(shape));
+    o.shape_text.push_back(trim(positional[i]));
+  }
+  if (o.shapes.empty()) fail(kUsage, "missing input shapes: give one SHAPE per input of forward, e.g. \"(1,3,224,224)\"");
+  if (!o.threshold) o.threshold = o.precision == CompileSpec::DataType::kFloat ? 1e-4 : 1e-2;
+}
+
 Options parse_args(int argc, char** argv) {
   Options o;
   std::vector<std::string> positional;
@@ -213,42 +314,13 @@ Options parse_args(int argc, char** argv) {
     auto no_value = [&] {
       if (has_inline) fail(kUsage, a + " takes no value");
     };
+    if (parse_build_option(a, next, no_value, o)) continue;
     if (a == "-h" || a == "--help") {
       std::cout << kHelp;
       std::exit(kOk);
     } else if (a == "--version") {
       std::cout << trtorch::get_build_info() << "\n";
       std::exit(kOk);
-    } else if (a == "-p" || a == "--op-precision" || a == "--precision") {
-      std::string p = next();
-      if (p == "f32" || p == "fp32" || p == "float" || p == "float32") {
-        o.precision = CompileSpec::DataType::kFloat, o.precision_name = "f32";
-      } else if (p == "f16" || p == "fp16" || p == "half" || p == "float16") {
-        o.precision = CompileSpec::DataType::kHalf, o.precision_name = "f16";
-      } else if (p == "bf16" || p == "bfloat16") {
-        o.precision = CompileSpec::DataType::kBFloat16, o.precision_name = "bf16";
-      } else if (p == "i8" || p == "int8") {
-        fail(kUsage, "precision int8: INT8 is not supported yet (use f32, f16 or bf16)");
-      } else {
-        fail(kUsage, "unknown precision '" + p + "' (use f32, f16 or bf16)");
-      }
-    } else if (a == "--device" || a == "-d") {
-      std::string d = next();
-      if (d == "auto") o.device.type = CompileSpec::Device::Type::kAuto;
-      else if (d == "gpu" || d == "cuda") o.device.type = CompileSpec::Device::Type::kGPU;
-      else if (d == "reference" || d == "cpu") o.device.type = CompileSpec::Device::Type::kReference;
-      else fail(kUsage, "unknown device '" + d + "' (use auto, gpu or reference)");
-    } else if (a == "--gpu-id") {
-      o.device.gpu_id = int(parse_count(a, next()));
-    } else if (a == "--workspace-size") {
-      o.workspace_size = parse_count(a, next());
-    } else if (a == "--num-min-timing-iters") {
-      o.num_min_timing_iters = parse_count(a, next());
-    } else if (a == "--num-avg-timing-iters") {
-      o.num_avg_timing_iters = parse_count(a, next());
-      if (o.num_avg_timing_iters == 0) fail(kUsage, "--num-avg-timing-iters must be at least 1");
-    } else if (a == "--allow-tf32") {
-      o.allow_tf32 = true;
     } else if (a == "--input-shape") {
       positional.push_back(next());
     } else if (a == "--save-engine") {
@@ -287,22 +359,7 @@ Options parse_args(int argc, char** argv) {
       positional.push_back(args[i]);
     }
   }
-  if (positional.empty()) fail(kUsage, "missing INPUT.ts (see trtorchc --help)");
-  o.input = positional[0];
-  if (o.check_support_method) {
-    if (positional.size() > 1) fail(kUsage, "--check-method-support takes only INPUT.ts, got extra '" + positional[1] + "'");
-    return o;
-  }
-  if (positional.size() < 2) fail(kUsage, "missing OUTPUT path (see trtorchc --help)");
-  o.output = positional[1];
-  for (size_t i = 2; i < positional.size(); ++i) {
-    std::string shape = positional[i];
-    o.types.push_back(split_dtype(&shape));
-    o.shapes.push_back(parse_shape(shape));
-    o.shape_text.push_back(trim(positional[i]));
-  }
-  if (o.shapes.empty()) fail(kUsage, "missing input shapes: give one SHAPE per input of forward, e.g. \"(1,3,224,224)\"");
-  if (!o.threshold) o.threshold = o.precision == CompileSpec::DataType::kFloat ? 1e-4 : 1e-2;
+  set_positional(positional, o);
   return o;
 }
 
@@ -367,14 +424,20 @@ at::ScalarType scalar_type(CompileSpec::DataType t) {
   return at::kFloat;
 }
 
-// The device the engines of a compiled module run on (the reference backend runs on the CPU).
-at::Device engine_device(const torch::jit::Module& m) {
+// The engine of a compiled module (its first), or null.
+c10::intrusive_ptr<trtorch::runtime::EngineHolder> engine_of(const torch::jit::Module& m) {
   for (const auto& a : m.named_attributes(/*recurse=*/false)) {
     if (a.value.isObject() && a.value.toObject()->type()->name() &&
         a.value.toObject()->type()->name()->qualifiedName() == trtorch::runtime::kEngineClassQualName)
-      return a.value.toCustomClass<trtorch::runtime::EngineHolder>()->device();
+      return a.value.toCustomClass<trtorch::runtime::EngineHolder>();
   }
-  return at::kCPU;
+  return nullptr;
+}
+
+// The device the engines of a compiled module run on (the reference backend runs on the CPU).
+at::Device engine_device(const torch::jit::Module& m) {
+  auto engine = engine_of(m);
+  return engine ? engine->device() : at::Device(at::kCPU);
 }
 
 // Which shape of each input's range a check uses.
@@ -447,43 +510,35 @@ double check_output(const Options& o, torch::jit::Module& original, At at) {
   return max_ref > 0 ? max_diff / max_ref : max_diff;
 }
 
-int run(const Options& o) {
-  if (o.debug) trtorch::logging::set_reportable_log_level(trtorch::logging::Level::kDEBUG);
-  else if (o.verbose) trtorch::logging::set_reportable_log_level(trtorch::logging::Level::kINFO);
-  Progress progress(o.quiet);
-
-  progress.begin("load", o.input);
-  torch::jit::Module module = load_module(o.input);
-  progress.end();
-
+// Reports the operators of the method that trtorch cannot compile. Returns whether all are supported.
+bool check_operators(const Options& o, const torch::jit::Module& module, Progress& progress) {
   // Unsupported operators first: a report with every one of them beats the first compile error.
   const std::string method = o.check_support_method.value_or("forward");
   progress.begin("check operators", method);
   std::string report;
   bool supported = false;
-  {
-    auto level = trtorch::logging::get_reportable_log_level();  // the report is printed below instead
-    trtorch::logging::set_reportable_log_level(trtorch::logging::Level::kERROR);
-    try {
-      supported = trtorch::CheckMethodOperatorSupport(module, method, &report);
-    } catch (const std::exception& e) {
-      trtorch::logging::set_reportable_log_level(level);
-      fail(kCompileError, "cannot analyze method '" + method + "': " + error_text(e));
-    }
+  auto level = trtorch::logging::get_reportable_log_level();  // the report is printed below instead
+  trtorch::logging::set_reportable_log_level(trtorch::logging::Level::kERROR);
+  try {
+    supported = trtorch::CheckMethodOperatorSupport(module, method, &report);
+  } catch (const std::exception& e) {
     trtorch::logging::set_reportable_log_level(level);
+    fail(kCompileError, "cannot analyze method '" + method + "': " + error_text(e));
   }
+  trtorch::logging::set_reportable_log_level(level);
   if (!supported) {
     progress.end("unsupported operators");
     std::cout << "unsupported operators in " << o.input << " (" << method << "):\n" << report;
-    if (o.check_support_method) return kUnsupported;
-    fail(kUnsupported, "'" + o.input + "' cannot be compiled: it uses the unsupported operators listed above");
+    if (!o.check_support_method)
+      fail(kUnsupported, "'" + o.input + "' cannot be compiled: it uses the unsupported operators listed above");
+    return false;
   }
   progress.end("all supported");
-  if (o.check_support_method) {
-    std::cout << "every operator of " << o.input << " (" << method << ") is supported\n";
-    return kOk;
-  }
+  if (o.check_support_method) std::cout << "every operator of " << o.input << " (" << method << ") is supported\n";
+  return true;
+}
 
+CompileSpec make_spec(const Options& o) {
   CompileSpec spec(o.shapes);
   spec.input_types = o.types;
   spec.op_precision = o.precision;
@@ -493,19 +548,39 @@ int run(const Options& o) {
   spec.num_avg_timing_iters = o.num_avg_timing_iters;
   spec.allow_tf32 = o.allow_tf32;
   spec.debug = o.debug;
+  spec.timing_cache_path = o.timing_cache_path;
+  spec.fp32_conv_bias = o.fp32_conv_bias;
+  spec.channels_last = o.channels_last;
+  spec.cuda_graphs = o.cuda_graphs;
+  spec.conv_candidates = o.conv_candidates;
+  spec.build_threads = o.build_threads;
+  return spec;
+}
 
+// The build options recorded in the compiled engine (the engine bytes, or the module's engine).
+std::string recorded_build_options(const std::string& engine, const std::optional<torch::jit::Module>& compiled) {
+  if (!compiled) {
+    return trtorch::plan::deserialize(reinterpret_cast<const uint8_t*>(engine.data()), engine.size()).build_options;
+  }
+  auto holder = engine_of(*compiled);
+  return holder ? holder->engine().build_options : "(no engine found)";
+}
+
+// Compiles forward into a module or engine, writes it to OUTPUT and prints the options it records.
+void compile_and_save(const Options& o, const torch::jit::Module& module, Progress& progress) {
   std::string shapes;
   for (const auto& s : o.shape_text) shapes += (shapes.empty() ? "" : ", ") + s;
   progress.begin("compile", std::string(o.save_engine ? "engine" : "module") + ", " + o.precision_name + ", inputs " + shapes);
   std::string engine;
   std::optional<torch::jit::Module> compiled;
   try {
-    if (o.save_engine) engine = trtorch::ConvertGraphToTRTEngine(module, "forward", spec);
-    else compiled = trtorch::CompileGraph(module, spec);
+    if (o.save_engine) engine = trtorch::ConvertGraphToTRTEngine(module, "forward", make_spec(o));
+    else compiled = trtorch::CompileGraph(module, make_spec(o));
   } catch (const std::exception& e) {
     fail(kCompileError, "compile failed: " + error_text(e));
   }
   progress.end();
+  progress.line("engine build options: " + recorded_build_options(engine, compiled));
 
   progress.begin("save", o.output);
   if (o.save_engine) {
@@ -522,9 +597,10 @@ int run(const Options& o) {
     }
     progress.end();
   }
+}
 
-  if (!o.check) return kOk;
-  // A range is checked at its min, opt and max shapes; fixed shapes once.
+// Compares what was saved with TorchScript; a range at its min, opt and max shapes, fixed shapes once.
+void check_saved(const Options& o, torch::jit::Module& module, Progress& progress) {
   bool ranged = false;
   for (const auto& r : o.shapes) ranged = ranged || r.min != r.max;
   progress.begin("check", ranged ? "saved result vs TorchScript on random inputs at the min, opt and max shapes"
@@ -543,6 +619,21 @@ int run(const Options& o) {
   os << " (threshold " << *o.threshold << ")";
   if (!(worst <= *o.threshold)) fail(kCheckFailed, "check failed: " + os.str());
   progress.end(os.str());
+}
+
+int run(const Options& o) {
+  if (o.debug) trtorch::logging::set_reportable_log_level(trtorch::logging::Level::kDEBUG);
+  else if (o.verbose) trtorch::logging::set_reportable_log_level(trtorch::logging::Level::kINFO);
+  Progress progress(o.quiet);
+
+  progress.begin("load", o.input);
+  torch::jit::Module module = load_module(o.input);
+  progress.end();
+
+  const bool supported = check_operators(o, module, progress);
+  if (o.check_support_method) return supported ? kOk : kUnsupported;
+  compile_and_save(o, module, progress);
+  if (o.check) check_saved(o, module, progress);
   return kOk;
 }
 

@@ -1,8 +1,10 @@
+// ConversionCtx: the TorchScript value -> Arg map, IR node creation and the checks and errors
+// converters share (see context.h).
 #include "core/frontend/conversion/context.h"
 
 #include <sstream>
 
-#include "core/runtime/runtime.h"
+#include "core/frontend/dtype_map.h"
 #include "core/util/error.h"
 
 namespace trtorch::frontend {
@@ -158,7 +160,7 @@ std::vector<ir::Dim> ConversionCtx::to_dims(const torch::jit::Value* v) const {
 ir::Value* ConversionCtx::constant(const at::Tensor& t0) {
   at::Tensor t = t0.detach().to(at::kCPU).contiguous();
   if (t.scalar_type() == at::kDouble) t = t.to(at::kFloat);
-  ir::DType dt = runtime::from_torch_dtype(t.scalar_type());
+  ir::DType dt = from_torch_dtype(t.scalar_type());
   ir::HostTensor h(dt, t.sizes().vec());
   std::memcpy(h.data(), t.data_ptr(), h.nbytes());
   return graph.add_constant(std::move(h), node ? describe(node) : "");
@@ -199,7 +201,7 @@ ir::Value* ConversionCtx::tensor_as(const torch::jit::Value* v, ir::DType dtype)
   const Arg& a = arg(v);
   if (a.kind == Arg::Kind::kIValue) {
     if (a.ivalue.isTensor()) {
-      at::Tensor t = a.ivalue.toTensor().to(runtime::to_torch_dtype(dtype));
+      at::Tensor t = a.ivalue.toTensor().to(to_torch_dtype(dtype));
       return constant(t);
     }
     if (a.ivalue.isDouble() || a.ivalue.isInt() || a.ivalue.isBool()) return scalar_constant(to_double(v), dtype);

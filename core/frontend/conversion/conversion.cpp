@@ -1,3 +1,5 @@
+// The conversion driver (see conversion.h): walks the lowered graph, runs evaluators and converters,
+// and collects the inputs, outputs and unsupported nodes.
 #include "core/frontend/conversion/conversion.h"
 
 #include <torch/csrc/jit/runtime/operator.h>
@@ -9,7 +11,7 @@
 
 #include "core/frontend/conversion/context.h"
 #include "core/frontend/conversion/registry.h"
-#include "core/runtime/runtime.h"
+#include "core/frontend/dtype_map.h"
 #include "core/util/error.h"
 #include "core/util/logging.h"
 
@@ -100,28 +102,43 @@ class Converter {
       ctx_.set(n->output(), Arg::of_list(std::move(items), n->output()->type()));
       return;
     }
-    if (k == prim::ListUnpack || k == prim::TupleUnpack) {
-      const Arg a = ctx_.arg(n->input(0));  // a copy: set() below may rehash the value map
-      if (a.kind == Arg::Kind::kList) {
-        if (a.items.size() != n->outputs().size())
-          ctx_.fail(str_cat("unpacks ", n->outputs().size(), " values from a list of ", a.items.size()));
-        for (size_t i = 0; i < a.items.size(); ++i) ctx_.set(n->output(i), a.items[i]);
-        return;
-      }
-      if (a.kind == Arg::Kind::kIValue && (a.ivalue.isList() || a.ivalue.isTuple())) {
-        std::vector<c10::IValue> elems;
-        if (a.ivalue.isList()) {
-          for (const auto& e : a.ivalue.toListRef()) elems.push_back(e);
-        } else {
-          elems = a.ivalue.toTupleRef().elements().vec();
-        }
-        if (elems.size() != n->outputs().size())
-          ctx_.fail(str_cat("unpacks ", n->outputs().size(), " values from a list of ", elems.size()));
-        for (size_t i = 0; i < elems.size(); ++i) ctx_.set(n->output(i), Arg::of_ivalue(elems[i]));
-        return;
-      }
-      ctx_.fail("cannot unpack a value computed by the engine");
+    if (k == prim::ListUnpack || k == prim::TupleUnpack) return unpack(n);
+    if (list_op(n)) return;
+    if (const EvaluatorFn* ev = find_evaluator(n)) {
+      if ((*ev)(ctx_, n)) return;
     }
+    if (try_generic_eval(ctx_, n)) return;
+    convert(n);
+  }
+
+ private:
+  // prim::ListUnpack / TupleUnpack of a list of Args or of a compile-time list or tuple.
+  void unpack(const Node* n) {
+    const Arg a = ctx_.arg(n->input(0));  // a copy: set() below may rehash the value map
+    if (a.kind == Arg::Kind::kList) {
+      if (a.items.size() != n->outputs().size())
+        ctx_.fail(str_cat("unpacks ", n->outputs().size(), " values from a list of ", a.items.size()));
+      for (size_t i = 0; i < a.items.size(); ++i) ctx_.set(n->output(i), a.items[i]);
+      return;
+    }
+    if (a.kind == Arg::Kind::kIValue && (a.ivalue.isList() || a.ivalue.isTuple())) {
+      std::vector<c10::IValue> elems;
+      if (a.ivalue.isList()) {
+        for (const auto& e : a.ivalue.toListRef()) elems.push_back(e);
+      } else {
+        elems = a.ivalue.toTupleRef().elements().vec();
+      }
+      if (elems.size() != n->outputs().size())
+        ctx_.fail(str_cat("unpacks ", n->outputs().size(), " values from a list of ", elems.size()));
+      for (size_t i = 0; i < elems.size(); ++i) ctx_.set(n->output(i), Arg::of_ivalue(elems[i]));
+      return;
+    }
+    ctx_.fail("cannot unpack a value computed by the engine");
+  }
+
+  // Indexing and appending to lists that hold engine tensors (lists of Args). False for any other node.
+  bool list_op(const Node* n) {
+    auto k = n->kind();
     if (k == prim::TupleIndex || (k == c10::aten::__getitem__ && ctx_.arg(n->input(0)).kind == Arg::Kind::kList)) {
       const Arg a = ctx_.arg(n->input(0));
       if (a.kind == Arg::Kind::kList) {
@@ -130,7 +147,7 @@ class Converter {
         if (i < 0) i += sz;
         if (i < 0 || i >= sz) ctx_.fail(str_cat("index ", i, " out of range for a list of ", sz));
         ctx_.set(n->output(), a.items[size_t(i)]);
-        return;
+        return true;
       }
     }
     if (k == c10::aten::append && ctx_.arg(n->input(0)).kind == Arg::Kind::kList) {
@@ -140,7 +157,7 @@ class Converter {
       list.items.push_back(ctx_.arg(n->input(1)));
       ctx_.set(n->input(0), list);
       ctx_.set(n->output(), list);
-      return;
+      return true;
     }
     if (k == c10::aten::append && ctx_.is_const(n->input(0)) && !ctx_.is_const(n->input(1))) {
       // First engine tensor appended to a compile-time list: the list becomes a list of Args.
@@ -149,12 +166,14 @@ class Converter {
       list.items.push_back(ctx_.arg(n->input(1)));
       ctx_.set(n->input(0), list);
       ctx_.set(n->output(), list);
-      return;
+      return true;
     }
-    if (const EvaluatorFn* ev = find_evaluator(n)) {
-      if ((*ev)(ctx_, n)) return;
-    }
-    if (try_generic_eval(ctx_, n)) return;
+    return false;
+  }
+
+  // An operator with a converter: checks that it can convert the node, converts it, and checks
+  // that every output was set.
+  void convert(const Node* n) {
     const ConverterPattern* conv = find_converter(n);
     if (!conv) {
       ctx_.fail(str_cat("unsupported operator: ", n->maybeSchema() ? c10::toString(*n->maybeSchema())
@@ -170,7 +189,6 @@ class Converter {
       if (!ctx_.has(o)) ctx_.fail(str_cat("converter left output %", o->debugName(), " unset"));
   }
 
- private:
   // A list or tuple of compile-time values.
   c10::IValue construct(const Node* n) {
     std::vector<c10::IValue> items;
@@ -253,8 +271,64 @@ OutputTree make_output_tree(ConversionCtx& ctx, const Arg& a, std::vector<ir::Va
 // by the builder).
 ir::DType input_dtype(const torch::jit::Value* v) {
   auto st = v->type()->expectRef<c10::TensorType>().scalarType();
-  if (st && (*st == at::kLong || *st == at::kInt || *st == at::kBool)) return runtime::from_torch_dtype(*st);
+  if (st && (*st == at::kLong || *st == at::kInt || *st == at::kBool)) return from_torch_dtype(*st);
   return ir::DType::kFloat32;
+}
+
+// The method's tensor arguments: its graph inputs less the first, the module itself (%self).
+std::vector<const torch::jit::Value*> method_args(const torch::jit::Graph& g) {
+  std::vector<const torch::jit::Value*> args;
+  for (size_t i = 0; i < g.inputs().size(); ++i) {
+    const auto* v = g.inputs()[i];
+    if (i == 0 && v->type()->kind() == c10::TypeKind::ClassType) continue;
+    args.push_back(v);
+  }
+  return args;
+}
+
+// Dynamic dims at the same position with the same range are one size (batch, sequence):
+// (position, min, opt, max) -> symbol id.
+using SymbolTable = std::map<std::tuple<size_t, int64_t, int64_t, int64_t>, int32_t>;
+
+// The IR dims of input `i` from its spec: fixed where min == max, else a symbol with the range.
+std::vector<ir::Dim> input_dims(const torch::jit::Value* v, size_t i, const InputSpec& s, SymbolTable& symbols) {
+  TRTORCH_EXPECT(!s.opt.empty(), "input ", i, " ('", v->debugName(), "') has an empty shape in the compile spec");
+  TRTORCH_EXPECT(s.min.size() == s.opt.size() && s.max.size() == s.opt.size(), "input ", i, " ('", v->debugName(),
+                 "'): min, opt and max shapes must have one rank, got ", s.min.size(), ", ", s.opt.size(), " and ",
+                 s.max.size());
+  std::vector<ir::Dim> dims;
+  for (size_t d = 0; d < s.opt.size(); ++d) {
+    TRTORCH_EXPECT(s.min[d] > 0 && s.min[d] <= s.opt[d] && s.opt[d] <= s.max[d], "input ", i, " ('",
+                   v->debugName(), "') dimension ", d, ": needs 0 < min <= opt <= max, got min ", s.min[d],
+                   ", opt ", s.opt[d], ", max ", s.max[d]);
+    if (s.min[d] == s.max[d]) {
+      dims.push_back(ir::Dim::fixed(s.min[d]));
+      continue;
+    }
+    auto key = std::make_tuple(d, s.min[d], s.opt[d], s.max[d]);
+    auto it = symbols.find(key);
+    if (it == symbols.end()) it = symbols.emplace(key, int32_t(symbols.size())).first;
+    dims.push_back(ir::Dim::symbolic(it->second, s.min[d], s.max[d]));
+  }
+  return dims;
+}
+
+// The engine dtype of input `i`: the spec's when it gives one (it must agree with a declared
+// scalar type), else from the method's declared type (input_dtype).
+ir::DType input_spec_dtype(const torch::jit::Value* v, size_t i, const InputSpec& s) {
+  ir::DType dt = input_dtype(v);
+  if (!s.dtype) return dt;
+  // A declared scalar type and the spec's must agree (floating types as float); a plain Tensor
+  // takes the spec's.
+  const auto declared = v->type()->expectRef<c10::TensorType>().scalarType();
+  TRTORCH_EXPECT(!declared || dt == *s.dtype, "input ", i, " ('", v->debugName(), "'): the compile spec gives ",
+                 ir::dtype_name(*s.dtype), " but the method declares ",
+                 declared ? c10::toString(*declared) : std::string("Tensor"));
+  TRTORCH_EXPECT(*s.dtype == ir::DType::kFloat32 || *s.dtype == ir::DType::kInt32 ||
+                     *s.dtype == ir::DType::kInt64 || *s.dtype == ir::DType::kBool,
+                 "input ", i, " ('", v->debugName(), "'): input dtype ", ir::dtype_name(*s.dtype),
+                 " is not supported (float, int32, int64 or bool)");
+  return *s.dtype;
 }
 
 }  // namespace
@@ -264,56 +338,17 @@ ConvertedGraph convert_graph(const std::shared_ptr<torch::jit::Graph>& g, const 
   out.graph = std::make_unique<ir::Graph>();
   ConversionCtx ctx(*out.graph);
 
-  // The first input is the module itself (%self).
-  std::vector<const torch::jit::Value*> args;
-  for (size_t i = 0; i < g->inputs().size(); ++i) {
-    const auto* v = g->inputs()[i];
-    if (i == 0 && v->type()->kind() == c10::TypeKind::ClassType) continue;
-    args.push_back(v);
-  }
+  const std::vector<const torch::jit::Value*> args = method_args(*g);
   TRTORCH_EXPECT(args.size() == inputs.size(), "the method takes ", args.size(), " inputs but the compile spec gives ",
                  inputs.size(), " input shapes");
-  std::map<std::tuple<size_t, int64_t, int64_t, int64_t>, int32_t> symbols;
+  SymbolTable symbols;
   for (size_t i = 0; i < args.size(); ++i) {
     const auto* v = args[i];
     TRTORCH_EXPECT(v->type()->kind() == c10::TypeKind::TensorType, "input ", i, " ('", v->debugName(),
                    "') has type ", v->type()->str(), "; only Tensor inputs are supported");
-    const InputSpec& s = inputs[i];
-    TRTORCH_EXPECT(!s.opt.empty(), "input ", i, " ('", v->debugName(), "') has an empty shape in the compile spec");
-    TRTORCH_EXPECT(s.min.size() == s.opt.size() && s.max.size() == s.opt.size(), "input ", i, " ('", v->debugName(),
-                   "'): min, opt and max shapes must have one rank, got ", s.min.size(), ", ", s.opt.size(), " and ",
-                   s.max.size());
-    std::vector<ir::Dim> dims;
-    for (size_t d = 0; d < s.opt.size(); ++d) {
-      TRTORCH_EXPECT(s.min[d] > 0 && s.min[d] <= s.opt[d] && s.opt[d] <= s.max[d], "input ", i, " ('",
-                     v->debugName(), "') dimension ", d, ": needs 0 < min <= opt <= max, got min ", s.min[d],
-                     ", opt ", s.opt[d], ", max ", s.max[d]);
-      if (s.min[d] == s.max[d]) {
-        dims.push_back(ir::Dim::fixed(s.min[d]));
-        continue;
-      }
-      // Dynamic dims at the same position with the same range are one size (batch, sequence).
-      auto key = std::make_tuple(d, s.min[d], s.opt[d], s.max[d]);
-      auto it = symbols.find(key);
-      if (it == symbols.end()) it = symbols.emplace(key, int32_t(symbols.size())).first;
-      dims.push_back(ir::Dim::symbolic(it->second, s.min[d], s.max[d]));
-    }
-    ir::DType dt = input_dtype(v);
-    if (s.dtype) {
-      // A declared scalar type and the spec's must agree (floating types as float); a plain
-      // Tensor takes the spec's.
-      const auto declared = v->type()->expectRef<c10::TensorType>().scalarType();
-      TRTORCH_EXPECT(!declared || dt == *s.dtype, "input ", i, " ('", v->debugName(), "'): the compile spec gives ",
-                     ir::dtype_name(*s.dtype), " but the method declares ",
-                     declared ? c10::toString(*declared) : std::string("Tensor"));
-      TRTORCH_EXPECT(*s.dtype == ir::DType::kFloat32 || *s.dtype == ir::DType::kInt32 ||
-                         *s.dtype == ir::DType::kInt64 || *s.dtype == ir::DType::kBool,
-                     "input ", i, " ('", v->debugName(), "'): input dtype ", ir::dtype_name(*s.dtype),
-                     " is not supported (float, int32, int64 or bool)");
-      dt = *s.dtype;
-    }
-    ir::Value* iv = out.graph->add_input(ir::TensorType(dt, dims), v->debugName());
-    out.opt_shapes.push_back(s.opt);
+    std::vector<ir::Dim> dims = input_dims(v, i, inputs[i], symbols);
+    ir::Value* iv = out.graph->add_input(ir::TensorType(input_spec_dtype(v, i, inputs[i]), dims), v->debugName());
+    out.opt_shapes.push_back(inputs[i].opt);
     ctx.set(v, Arg::of_tensor(iv));
     out.input_names.push_back(v->debugName());
   }

@@ -71,6 +71,21 @@ struct TRTORCH_API CompileSpec {
   // A file that keeps tactic choices between builds (GPU engines): a rebuild of the same model
   // on the same GPU reads them instead of timing again. Empty: no cache.
   std::string timing_cache_path;
+
+  // Engine knobs. Each is recorded in the engine (its summary, torch.classes.trtorch.Engine.info(),
+  // lists them). The defaults build the same engines as before these were options.
+  // FP16/BF16 engines: keep convolution biases (folded BatchNorm shifts) in FP32, added in FP32
+  // by the convolution epilogue. False gives them the engine precision.
+  bool fp32_conv_bias = true;
+  // GPU engines: FP16/BF16 convolution activations in channels-last (NHWC) layout.
+  bool channels_last = true;
+  // GPU engines: replay the engine's launches as a CUDA graph (captured on the first call).
+  bool cuda_graphs = true;
+  // GPU engines: how many cuDNN engine configs each convolution builds and times (1 to 16).
+  int conv_candidates = 6;
+  // GPU engines: host threads that build a convolution's candidates at once (0: the host's
+  // cores, up to 16; at most 64). Changes build time only, never the engine.
+  int build_threads = 0;
 };
 
 // True when every operation of the method can be compiled. When `report` is given it receives

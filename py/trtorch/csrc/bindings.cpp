@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "trtorch/trtorch.h"
+#include "core/plan/builder.h"
 #include "core/runtime/runtime.h"
 #include "core/util/error.h"
 
@@ -39,14 +40,9 @@ std::vector<PyRange> spec_ranges(const CompileSpec& s) {
   return out;
 }
 
-}  // namespace
-
-PYBIND11_MODULE(_C, m) {
-  m.doc() = "trtorch C++ API bindings (use the trtorch package, not this module)";
-  m.attr("TORCH_VERSION") = TORCH_VERSION;
-
-  // trtorch::Error (user-facing problems) and c10::Error (from torch, e.g. a failed TORCH_CHECK)
-  // both become trtorch.Error, a RuntimeError subclass carrying the C++ message.
+// trtorch::Error (user-facing problems) and c10::Error (from torch, e.g. a failed TORCH_CHECK)
+// both become trtorch.Error, a RuntimeError subclass carrying the C++ message.
+void bind_errors(py::module_& m) {
   // The exception type lives as long as the process (never decref'd: no teardown ordering).
   static PyObject* error_type = PyErr_NewException("trtorch.Error", PyExc_RuntimeError, nullptr);
   if (!error_type) throw py::error_already_set();
@@ -60,7 +56,10 @@ PYBIND11_MODULE(_C, m) {
       PyErr_SetString(error_type, e.what_without_backtrace());
     }
   });
+}
 
+// The enums and CompileSpec (the settings dictionary's parser fills one in).
+void bind_compile_spec(py::module_& m) {
   py::enum_<CompileSpec::DataType>(m, "DataType")
       .value("kFloat", CompileSpec::DataType::kFloat)
       .value("kHalf", CompileSpec::DataType::kHalf)
@@ -94,8 +93,17 @@ PYBIND11_MODULE(_C, m) {
       .def_readwrite("num_min_timing_iters", &CompileSpec::num_min_timing_iters)
       .def_readwrite("num_avg_timing_iters", &CompileSpec::num_avg_timing_iters)
       .def_readwrite("allow_tf32", &CompileSpec::allow_tf32)
-      .def_readwrite("debug", &CompileSpec::debug);
+      .def_readwrite("debug", &CompileSpec::debug)
+      .def_readwrite("timing_cache_path", &CompileSpec::timing_cache_path)
+      .def_readwrite("fp32_conv_bias", &CompileSpec::fp32_conv_bias)
+      .def_readwrite("channels_last", &CompileSpec::channels_last)
+      .def_readwrite("cuda_graphs", &CompileSpec::cuda_graphs)
+      .def_readwrite("conv_candidates", &CompileSpec::conv_candidates)
+      .def_readwrite("build_threads", &CompileSpec::build_threads);
+}
 
+// Compiling, checking operator support and loading engine bytes.
+void bind_compiler(py::module_& m) {
   // Compilation runs without the GIL: it calls no Python.
   m.def(
       "compile_graph",
@@ -140,6 +148,20 @@ PYBIND11_MODULE(_C, m) {
         return torch::jit::toPyObject(std::move(obj));
       },
       py::arg("engine"));
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "trtorch C++ API bindings (use the trtorch package, not this module)";
+  m.attr("TORCH_VERSION") = TORCH_VERSION;
+  // The ranges of the engine knobs, for the settings dictionary's checks.
+  m.attr("MAX_CONV_CANDIDATES") = trtorch::plan::kMaxConvCandidates;
+  m.attr("MAX_BUILD_THREADS") = trtorch::plan::kMaxBuildThreads;
+
+  bind_errors(m);
+  bind_compile_spec(m);
+  bind_compiler(m);
 
   m.def("get_build_info", &trtorch::get_build_info);
   m.def("set_reportable_log_level",

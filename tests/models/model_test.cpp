@@ -24,6 +24,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "core/util/debug.h"
 #include "tests/common/torch_test_util.h"
 
 using namespace trtorch::testing;
@@ -57,8 +58,8 @@ bool is_transformer(const ModelCase& c) {
 }
 
 std::string model_dir() {
-  const char* dir = std::getenv("TRTORCH_MODEL_DIR");
-  return dir ? dir : "models";
+  const std::string dir = trtorch::util::debug_switch_value(trtorch::util::DebugSwitch::kModelDir);
+  return dir.empty() ? "models" : dir;
 }
 
 std::string model_path(const ModelCase& c) { return model_dir() + "/" + c.model + "_" + c.kind + ".ts"; }
@@ -74,8 +75,8 @@ std::string skip_reason(const ModelCase& c) {
 // The input resolution: TRTORCH_MODEL_SIZE (default 112), or the model's fixed one (ViT: 224).
 int64_t input_size(const ModelCase& c) {
   if (c.model == "vit_b_16") return 224;
-  const char* s = std::getenv("TRTORCH_MODEL_SIZE");
-  return s ? std::atoll(s) : 112;
+  const std::string s = trtorch::util::debug_switch_value(trtorch::util::DebugSwitch::kModelSize);
+  return s.empty() ? 112 : std::atoll(s.c_str());
 }
 
 // The model's inputs (seeded): an image batch of 1, or for the transformers models a batch of 2

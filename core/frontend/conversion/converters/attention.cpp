@@ -7,7 +7,7 @@
 #include <ATen/ATen.h>
 
 #include "core/frontend/conversion/converters/helpers.h"
-#include "core/runtime/runtime.h"
+#include "core/frontend/dtype_map.h"
 
 namespace trtorch::frontend::converters {
 namespace {
@@ -81,8 +81,8 @@ void add_native_mha(ConversionCtx& ctx, const Node* n) {
     const auto& xs = dims_of(x);
     if (xs.size() != 3 || xs[2] != ir::Dim(E)) ctx.fail(str_cat("multi-head attention expects [N, L, ", E, "] inputs"));
     ir::Value* y = ctx.add(ir::OpKind::Linear, ir::LinearAttrs{},
-                           {x, ctx.constant(w.narrow(0, i * E, E).contiguous().to(runtime::to_torch_dtype(dt))),
-                            ctx.constant(b.narrow(0, i * E, E).contiguous().to(runtime::to_torch_dtype(dt)))});
+                           {x, ctx.constant(w.narrow(0, i * E, E).contiguous().to(to_torch_dtype(dt))),
+                            ctx.constant(b.narrow(0, i * E, E).contiguous().to(to_torch_dtype(dt)))});
     y = reshape(ctx, y, std::vector<ir::Dim>{xs[0], xs[1], H, D});
     qkv.push_back(transpose(ctx, y, {0, 2, 1, 3}));
   }

@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "core/frontend/conversion/converters/helpers.h"
-#include "core/runtime/runtime.h"
+#include "core/frontend/dtype_map.h"
 
 namespace trtorch::frontend::converters {
 namespace {
@@ -300,7 +300,7 @@ static auto reg =
                   [](ConversionCtx& ctx, const Node* n) {
                     const Arg& other = ctx.arg(n->input(1));
                     at::ScalarType st;
-                    if (other.kind == Arg::Kind::kTensor) st = runtime::to_torch_dtype(other.tensor->type.dtype);
+                    if (other.kind == Arg::Kind::kTensor) st = to_torch_dtype(other.tensor->type.dtype);
                     else if (other.kind == Arg::Kind::kIValue && other.ivalue.isTensor()) st = other.ivalue.toTensor().scalar_type();
                     else ctx.fail(str_cat("argument %", n->input(1)->debugName(), " must be a tensor"));
                     ctx.set_output(0, cast_to(ctx, ctx.tensor(n->input(0)), st));

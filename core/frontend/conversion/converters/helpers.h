@@ -4,7 +4,7 @@
 #include <ATen/ATen.h>
 
 #include "core/frontend/conversion/registry.h"
-#include "core/runtime/runtime.h"
+#include "core/frontend/dtype_map.h"
 #include "core/util/error.h"
 
 namespace trtorch::frontend::converters {

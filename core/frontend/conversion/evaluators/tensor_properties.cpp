@@ -4,7 +4,7 @@
 #include <ATen/ATen.h>
 
 #include "core/frontend/conversion/registry.h"
-#include "core/runtime/runtime.h"
+#include "core/frontend/dtype_map.h"
 #include "core/util/error.h"
 
 namespace trtorch::frontend {
@@ -36,7 +36,7 @@ EvaluatorFn factory(double value, bool like, int dtype_i, int fill_i) {
       return false;
     std::vector<int64_t> size = like ? static_shape(ctx, n->input(0)) : ctx.to_ints(n->input(1));
     at::ScalarType st = ctx.is_none(n->input(size_t(dtype_i)))
-                            ? runtime::to_torch_dtype(ctx.arg(n->input(0)).tensor->type.dtype)
+                            ? to_torch_dtype(ctx.arg(n->input(0)).tensor->type.dtype)
                             : at::ScalarType(ctx.to_int(n->input(size_t(dtype_i))));
     c10::Scalar v = fill_i < 0 ? c10::Scalar(value) : ctx.ivalue(n->input(size_t(fill_i))).toScalar();
     ctx.set(n->output(), Arg::of_ivalue(at::full(size, v, at::TensorOptions().dtype(st))));
@@ -80,7 +80,7 @@ static auto evaluators =
         .kind("prim::dtype",
               [](ConversionCtx& ctx, const Node* n) {
                 if (!is_engine_tensor(ctx, n->input(0))) return false;
-                auto st = runtime::to_torch_dtype(ctx.arg(n->input(0)).tensor->type.dtype);
+                auto st = to_torch_dtype(ctx.arg(n->input(0)).tensor->type.dtype);
                 ctx.set(n->output(), Arg::of_ivalue(int64_t(st)));
                 return true;
               })

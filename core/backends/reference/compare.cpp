@@ -1,6 +1,7 @@
 // Compare family: Compare (elementwise comparisons and logical connectives with numpy broadcasting,
 // bool out) and Where (a select on a bool condition, byte-wise on any dtype).
 #include "core/backends/reference/kernels.h"
+#include "core/ir/scalar_semantics.h"
 
 namespace trtorch::backends::reference {
 
@@ -18,23 +19,6 @@ auto value_of(T v) {
   else return v;
 }
 
-template <typename V>
-bool compare(CompareKind k, V a, V b) {
-  switch (k) {
-    case CompareKind::kEq: return a == b;
-    case CompareKind::kNe: return a != b;
-    case CompareKind::kLt: return a < b;
-    case CompareKind::kLe: return a <= b;
-    case CompareKind::kGt: return a > b;
-    case CompareKind::kGe: return a >= b;
-    case CompareKind::kAnd: return a != V(0) && b != V(0);
-    case CompareKind::kOr: return a != V(0) || b != V(0);
-    case CompareKind::kXor: return (a != V(0)) != (b != V(0));
-    case CompareKind::kCount: break;
-  }
-  TRTORCH_ERROR("Compare: unknown kind ", int(k));
-}
-
 }  // namespace
 
 void eval_Compare(const ir::CompareAttrs& a, const std::vector<HostTensor>& in, std::vector<HostTensor>& out) {
@@ -50,7 +34,7 @@ void eval_Compare(const ir::CompareAttrs& a, const std::vector<HostTensor>& in, 
     const T* x0 = in[0].ptr<T>();
     const T* x1 = in[1].ptr<T>();
     for_each_broadcast(ys, st, [&](int64_t o, const std::vector<int64_t>& off) {
-      y[o] = compare(a.kind, value_of(x0[off[0]]), value_of(x1[off[1]])) ? 1 : 0;
+      y[o] = ir::compare_values(a.kind, value_of(x0[off[0]]), value_of(x1[off[1]])) ? 1 : 0;
     });
   });
 }

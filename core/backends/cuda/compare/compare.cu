@@ -11,6 +11,7 @@
 #include "core/backends/cuda/common/cuda_check.h"
 #include "core/backends/cuda/common/device_math.cuh"
 #include "core/backends/cuda/common/kernel.h"
+#include "core/ir/scalar_semantics.h"
 
 namespace trtorch::backends::cuda {
 
@@ -24,29 +25,12 @@ __device__ __forceinline__ auto value_of(const T* p, int64_t i) {
   else return p[i];
 }
 
-template <typename V>
-__device__ __forceinline__ bool compare(ir::CompareKind k, V a, V b) {
-  using ir::CompareKind;
-  switch (k) {
-    case CompareKind::kEq: return a == b;
-    case CompareKind::kNe: return a != b;
-    case CompareKind::kLt: return a < b;
-    case CompareKind::kLe: return a <= b;
-    case CompareKind::kGt: return a > b;
-    case CompareKind::kGe: return a >= b;
-    case CompareKind::kAnd: return a != V(0) && b != V(0);
-    case CompareKind::kOr: return a != V(0) || b != V(0);
-    case CompareKind::kXor: return (a != V(0)) != (b != V(0));
-    default: return false;  // rejected on the host
-  }
-}
-
 // Operands of the output's shape: element i of each.
 template <typename T>
 __global__ void compare_same_kernel(const T* __restrict__ a, const T* __restrict__ b, bool* __restrict__ y, int64_t n,
                                     ir::CompareKind k) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    y[i] = compare(k, value_of(a, i), value_of(b, i));
+    y[i] = ir::compare_values(k, value_of(a, i), value_of(b, i));
 }
 
 // Broadcast operands: offsets from the output coordinates and per-operand strides (0 along
@@ -62,7 +46,7 @@ __global__ void compare_bcast_kernel(const T* __restrict__ a, const T* __restric
       oa += q * sa.v[d];
       ob += q * sb.v[d];
     }
-    y[i] = compare(k, value_of(a, oa), value_of(b, ob));
+    y[i] = ir::compare_values(k, value_of(a, oa), value_of(b, ob));
   }
 }
 
@@ -75,7 +59,7 @@ __global__ void __launch_bounds__(kThreads)
   for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
     uint32_t off[2];
     p.offsets(i, off);
-    y[i] = compare(k, value_of(a, off[0]), value_of(b, off[1]));
+    y[i] = ir::compare_values(k, value_of(a, off[0]), value_of(b, off[1]));
   }
 }
 

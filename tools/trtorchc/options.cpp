@@ -1,0 +1,332 @@
+// trtorchc's command-line parser: the --help text, flag parsing (with "--flag=value" or "--flag value"),
+// the SHAPE specs ("(1,3,224,224)", "[(min);(opt);(max)]", "...@i64") and the positional arguments.
+#include "tools/trtorchc/options.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+
+#include "core/plan/builder.h"
+#include "tools/trtorchc/errors.h"
+
+namespace trtorchc {
+namespace {
+
+constexpr const char* kHelp = R"HELP(trtorchc: compile a saved TorchScript module into a trtorch engine
+
+usage:
+  trtorchc INPUT.ts OUTPUT.ts SHAPE... [options]
+  trtorchc INPUT.ts --check-method-support[=METHOD] [options]
+
+SHAPE, one per input of forward (quote it in the shell):
+  "(1,3,224,224)"                                   a fixed shape
+  "[(1,3,224,224);(4,3,224,224);(8,3,224,224)]"     a range [(min);(opt);(max)]
+                                                    (rejected until dynamic shapes are supported)
+  "(2,128)@i64"                                     with the input's dtype: f32, i32, i64 or bool
+                                                    (default: the method's declared type; a
+                                                    traced module saved to a file needs it for
+                                                    token ids and masks)
+  --input-shape SHAPE may be given instead of (or after) the positional shapes.
+
+options:
+  -p, --op-precision P     f32 (float, fp32; default), f16 (half, fp16), bf16 (bfloat16)
+  --device D               auto (default: the GPU when available, else the reference backend),
+                           gpu (cuda), reference (cpu)
+  --gpu-id N               GPU to build for (default 0)
+  --workspace-size BYTES   largest scratch memory one kernel may use (0: default)
+  --num-min-timing-iters N tactic timing: warm-up runs per candidate (default 2)
+  --num-avg-timing-iters N tactic timing: averaged runs per candidate (default 1)
+  --allow-tf32             f32 engines: convolutions and GEMMs may use TF32 tensor cores
+  --timing-cache-file PATH keep tactic choices in PATH between builds (GPU engines): a rebuild
+                           of the same model on the same GPU reads them instead of timing
+  --no-fp32-conv-bias      f16/bf16 engines: give convolution biases the engine precision
+                           (default: they stay f32, added in f32 by the convolution)
+  --no-channels-last       GPU engines: keep f16/bf16 convolution activations in NCHW
+                           (default: channels-last, NHWC)
+  --no-cuda-graphs         GPU engines: launch kernels one by one instead of replaying a
+                           captured CUDA graph
+  --conv-candidates N      GPU engines: cuDNN configs built and timed per convolution, 1 to 16
+                           (default 6)
+  --build-threads N        GPU engines: host threads building them at once, 0 to 64 (default 0:
+                           the host's cores, up to 16); changes build time only
+  --save-engine            write the raw serialized engine to OUTPUT instead of a TorchScript
+                           module
+  --check-method-support[=METHOD]
+                           only report the operators of METHOD (default forward) that trtorch
+                           cannot compile; OUTPUT and shapes are not needed
+  --threshold T            after compiling, run the saved result and the TorchScript module on
+                           random inputs of the given shapes (a range: at its min,
+                           opt and max) and require
+                           max|trtorch - torchscript| / max|torchscript| <= T
+                           (default 1e-4 for f32, 1e-2 for f16 and bf16)
+  --no-check               skip that comparison
+  --seed N                 seed of the random check inputs (default 0)
+  -v, --verbose            log every compiler stage
+  --debug                  debug logging and IR verification after every pass
+  -q, --quiet              no progress lines
+  --version                print version and build information
+  -h, --help               this text
+
+exit codes:
+  0  success (with --check-method-support: every operator is supported)
+  1  bad command line
+  2  input or output problem (missing or unreadable module, unwritable output)
+  3  unsupported operators (reported one per line with schema and source location)
+  4  compile error (the message names the input, operator or setting)
+  5  check failed (the compiled module failed to run or differs beyond the threshold)
+)HELP";
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+uint64_t parse_count(const std::string& flag, const std::string& v) {
+  size_t used = 0;
+  long long n = -1;
+  try {
+    n = std::stoll(v, &used);
+  } catch (const std::exception&) {
+  }
+  if (used != v.size() || n < 0) fail(kUsage, flag + " expects a non-negative integer, got '" + v + "'");
+  return uint64_t(n);
+}
+
+// A count in [lo, hi].
+int parse_count_in(const std::string& flag, const std::string& v, int lo, int hi) {
+  const uint64_t n = parse_count(flag, v);
+  if (n < uint64_t(lo) || n > uint64_t(hi))
+    fail(kUsage, flag + " expects " + std::to_string(lo) + " to " + std::to_string(hi) + ", got '" + v + "'");
+  return int(n);
+}
+
+// "(1,3,224,224)" -> {1, 3, 224, 224}
+std::vector<int64_t> parse_dims(std::string s, const std::string& whole) {
+  auto bad = [&](const std::string& why) {
+    fail(kUsage, "bad input shape '" + whole + "': " + why +
+                     " (expected \"(d0,d1,...)\" or \"[(min...);(opt...);(max...)]\")");
+  };
+  s = trim(s);
+  if (s.size() < 2 || s.front() != '(' || s.back() != ')') bad("'" + s + "' is not a parenthesized list");
+  std::vector<int64_t> dims;
+  std::stringstream ss(s.substr(1, s.size() - 2));
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item = trim(item);
+    size_t used = 0;
+    long long d = 0;
+    try {
+      d = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (item.empty() || used != item.size()) bad("'" + item + "' is not an integer");
+    if (d <= 0) bad("dimension " + item + " is not positive");
+    dims.push_back(d);
+  }
+  if (dims.empty()) bad("the shape is empty");
+  return dims;
+}
+
+// "SHAPE@i64" -> SHAPE and the dtype; no '@': kAuto.
+CompileSpec::InputType split_dtype(std::string* text) {
+  const size_t at = text->rfind('@');
+  if (at == std::string::npos) return CompileSpec::InputType::kAuto;
+  const std::string name = trim(text->substr(at + 1));
+  const std::string whole = *text;
+  *text = text->substr(0, at);
+  if (name == "f32" || name == "float") return CompileSpec::InputType::kFloat;
+  if (name == "i32" || name == "int32") return CompileSpec::InputType::kInt32;
+  if (name == "i64" || name == "int64" || name == "long") return CompileSpec::InputType::kInt64;
+  if (name == "bool") return CompileSpec::InputType::kBool;
+  fail(kUsage, "bad input shape '" + whole + "': unknown dtype '" + name + "' (f32, i32, i64 or bool)");
+}
+
+CompileSpec::InputRange parse_shape(const std::string& text) {
+  std::string s = trim(text);
+  if (!s.empty() && s.front() == '[') {
+    if (s.back() != ']') fail(kUsage, "bad input shape '" + text + "': a range must end with ']'");
+    std::vector<std::vector<int64_t>> parts;
+    std::stringstream ss(s.substr(1, s.size() - 2));
+    std::string part;
+    while (std::getline(ss, part, ';')) parts.push_back(parse_dims(part, text));
+    if (parts.size() != 3)
+      fail(kUsage, "bad input shape '" + text + "': a range needs exactly three shapes [(min);(opt);(max)], got " +
+                       std::to_string(parts.size()));
+    for (size_t d = 0; d < parts[1].size(); ++d) {
+      if (parts[0].size() != parts[1].size() || parts[2].size() != parts[1].size())
+        fail(kUsage, "bad input shape '" + text + "': min, opt and max have different ranks");
+      if (!(parts[0][d] <= parts[1][d] && parts[1][d] <= parts[2][d]))
+        fail(kUsage, "bad input shape '" + text + "': dimension " + std::to_string(d) + " needs min <= opt <= max");
+    }
+    return CompileSpec::InputRange(parts[0], parts[1], parts[2]);
+  }
+  return CompileSpec::InputRange(parse_dims(s, text));
+}
+
+// --threshold's value: a finite positive number.
+double parse_threshold(const std::string& t) {
+  size_t used = 0;
+  double v = -1;
+  try {
+    v = std::stod(t, &used);
+  } catch (const std::exception&) {
+  }
+  if (used != t.size() || !(v > 0) || !std::isfinite(v))
+    fail(kUsage, "--threshold expects a positive number, got '" + t + "'");
+  return v;
+}
+
+// The options that become CompileSpec fields (precision, device, engine knobs); false for any
+// other argument. `next` reads the option's value, `no_value` rejects one given inline.
+template <typename Next, typename NoValue>
+bool parse_build_option(const std::string& a, Next& next, NoValue& no_value, Options& o) {
+  if (a == "-p" || a == "--op-precision" || a == "--precision") {
+    std::string p = next();
+    if (p == "f32" || p == "fp32" || p == "float" || p == "float32") {
+      o.precision = CompileSpec::DataType::kFloat, o.precision_name = "f32";
+    } else if (p == "f16" || p == "fp16" || p == "half" || p == "float16") {
+      o.precision = CompileSpec::DataType::kHalf, o.precision_name = "f16";
+    } else if (p == "bf16" || p == "bfloat16") {
+      o.precision = CompileSpec::DataType::kBFloat16, o.precision_name = "bf16";
+    } else if (p == "i8" || p == "int8") {
+      fail(kUsage, "precision int8: INT8 is not supported yet (use f32, f16 or bf16)");
+    } else {
+      fail(kUsage, "unknown precision '" + p + "' (use f32, f16 or bf16)");
+    }
+  } else if (a == "--device" || a == "-d") {
+    std::string d = next();
+    if (d == "auto") o.device.type = CompileSpec::Device::Type::kAuto;
+    else if (d == "gpu" || d == "cuda") o.device.type = CompileSpec::Device::Type::kGPU;
+    else if (d == "reference" || d == "cpu") o.device.type = CompileSpec::Device::Type::kReference;
+    else fail(kUsage, "unknown device '" + d + "' (use auto, gpu or reference)");
+  } else if (a == "--gpu-id") {
+    o.device.gpu_id = int(parse_count(a, next()));
+  } else if (a == "--workspace-size") {
+    o.workspace_size = parse_count(a, next());
+  } else if (a == "--num-min-timing-iters") {
+    o.num_min_timing_iters = parse_count(a, next());
+  } else if (a == "--num-avg-timing-iters") {
+    o.num_avg_timing_iters = parse_count(a, next());
+    if (o.num_avg_timing_iters == 0) fail(kUsage, "--num-avg-timing-iters must be at least 1");
+  } else if (a == "--allow-tf32") {
+    o.allow_tf32 = true;
+  } else if (a == "--timing-cache-file") {
+    o.timing_cache_path = next();
+    if (o.timing_cache_path.empty()) fail(kUsage, "--timing-cache-file needs a file path");
+  } else if (a == "--no-fp32-conv-bias") {
+    no_value();
+    o.fp32_conv_bias = false;
+  } else if (a == "--no-channels-last") {
+    no_value();
+    o.channels_last = false;
+  } else if (a == "--no-cuda-graphs") {
+    no_value();
+    o.cuda_graphs = false;
+  } else if (a == "--conv-candidates") {
+    o.conv_candidates = parse_count_in(a, next(), 1, trtorch::plan::kMaxConvCandidates);
+  } else if (a == "--build-threads") {
+    o.build_threads = parse_count_in(a, next(), 0, trtorch::plan::kMaxBuildThreads);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// The options that steer the run (what to write, the check, logging) and --input-shape; false for
+// any other argument. `value` is the inline value of "--flag=value" when `has_inline`.
+template <typename Next, typename NoValue>
+bool parse_run_option(const std::string& a, bool has_inline, const std::string& value, Next& next, NoValue& no_value,
+                      Options& o, std::vector<std::string>& positional) {
+  if (a == "--input-shape") {
+    positional.push_back(next());
+  } else if (a == "--save-engine") {
+    no_value();
+    o.save_engine = true;
+  } else if (a == "--check-method-support") {
+    o.check_support_method = has_inline ? value : "forward";
+    if (o.check_support_method->empty()) fail(kUsage, "--check-method-support= needs a method name");
+  } else if (a == "--threshold") {
+    o.threshold = parse_threshold(next());
+  } else if (a == "--no-check") {
+    no_value();
+    o.check = false;
+  } else if (a == "--seed") {
+    o.seed = parse_count(a, next());
+  } else if (a == "-v" || a == "--verbose") {
+    no_value();
+    o.verbose = true;
+  } else if (a == "--debug") {
+    no_value();
+    o.debug = true;
+  } else if (a == "-q" || a == "--quiet") {
+    no_value();
+    o.quiet = true;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// INPUT.ts, then (unless only checking operator support) OUTPUT and one SHAPE per input.
+void set_positional(const std::vector<std::string>& positional, Options& o) {
+  if (positional.empty()) fail(kUsage, "missing INPUT.ts (see trtorchc --help)");
+  o.input = positional[0];
+  if (o.check_support_method) {
+    if (positional.size() > 1) fail(kUsage, "--check-method-support takes only INPUT.ts, got extra '" + positional[1] + "'");
+    return;
+  }
+  if (positional.size() < 2) fail(kUsage, "missing OUTPUT path (see trtorchc --help)");
+  o.output = positional[1];
+  for (size_t i = 2; i < positional.size(); ++i) {
+    std::string shape = positional[i];
+    o.types.push_back(split_dtype(&shape));
+    o.shapes.push_back(parse_shape(shape));
+    o.shape_text.push_back(trim(positional[i]));
+  }
+  if (o.shapes.empty()) fail(kUsage, "missing input shapes: give one SHAPE per input of forward, e.g. \"(1,3,224,224)\"");
+  if (!o.threshold) o.threshold = o.precision == CompileSpec::DataType::kFloat ? 1e-4 : 1e-2;
+}
+
+}  // namespace
+
+Options parse_args(int argc, char** argv) {
+  Options o;
+  std::vector<std::string> positional;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string a = args[i], value;
+    bool has_inline = false;
+    if (a.rfind("--", 0) == 0 && a.find('=') != std::string::npos) {
+      value = a.substr(a.find('=') + 1);
+      a = a.substr(0, a.find('='));
+      has_inline = true;
+    }
+    auto next = [&]() -> std::string {
+      if (has_inline) return value;
+      if (i + 1 >= args.size()) fail(kUsage, a + " needs a value");
+      return args[++i];
+    };
+    auto no_value = [&] {
+      if (has_inline) fail(kUsage, a + " takes no value");
+    };
+    if (parse_build_option(a, next, no_value, o)) continue;
+    if (parse_run_option(a, has_inline, value, next, no_value, o, positional)) continue;
+    if (a == "-h" || a == "--help") {
+      std::cout << kHelp;
+      std::exit(kOk);
+    } else if (a == "--version") {
+      std::cout << trtorch::get_build_info() << "\n";
+      std::exit(kOk);
+    } else if (a.size() > 1 && a[0] == '-' && a[1] != '(' && a[1] != '[') {
+      fail(kUsage, "unknown option '" + a + "' (see trtorchc --help)");
+    } else {
+      positional.push_back(args[i]);
+    }
+  }
+  set_positional(positional, o);
+  return o;
+}
+
+}  // namespace trtorchc

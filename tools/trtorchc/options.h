@@ -1,0 +1,44 @@
+// trtorchc's command line: the options it sets and the parser that reads them (flags, shape
+// specs, --help and --version). Parse errors throw a Failure with code kUsage.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "trtorch/trtorch.h"
+
+namespace trtorchc {
+
+using trtorch::CompileSpec;
+
+// What the command line asks for: the inputs and output, the CompileSpec fields, the check and logging.
+struct Options {
+  std::string input, output;
+  std::vector<CompileSpec::InputRange> shapes;
+  std::vector<CompileSpec::InputType> types;  // one per shape (kAuto when not given)
+  std::vector<std::string> shape_text;
+  CompileSpec::DataType precision = CompileSpec::DataType::kFloat;
+  std::string precision_name = "f32";
+  CompileSpec::Device device;
+  uint64_t workspace_size = 0;
+  uint64_t num_min_timing_iters = 2;
+  uint64_t num_avg_timing_iters = 1;
+  bool allow_tf32 = false;
+  std::string timing_cache_path;
+  bool fp32_conv_bias = true, channels_last = true, cuda_graphs = true;
+  int conv_candidates = 6;
+  int build_threads = 0;
+  bool save_engine = false;
+  std::optional<std::string> check_support_method;
+  std::optional<double> threshold;
+  bool check = true;
+  uint64_t seed = 0;
+  bool verbose = false, debug = false, quiet = false;
+};
+
+// Reads argv into Options. --help and --version print and exit with kOk.
+Options parse_args(int argc, char** argv);
+
+}  // namespace trtorchc

@@ -115,7 +115,13 @@ double scaled_error(const std::vector<at::Tensor>& got, const std::vector<at::Te
 // Runs what was written to OUTPUT and TorchScript on the same random inputs of the inputs'
 // `at` shapes; returns the scaled error max|a - b| / max|b| over all outputs.
 double check_output(const Options& o, torch::jit::Module& original, At at) {
-  std::vector<at::Tensor> inputs = random_inputs(o, at);
+  std::vector<at::Tensor> inputs;
+  try {
+    inputs = random_inputs(o, at);
+  } catch (const std::exception& e) {
+    fail(kCheckFailed, std::string("check failed: cannot make its random inputs at the ") + at_name(at) +
+                           " shapes: " + error_text(e));
+  }
   torch::NoGradGuard no_grad;
 
   std::vector<at::Tensor> want;
@@ -126,6 +132,20 @@ double check_output(const Options& o, torch::jit::Module& original, At at) {
     fail(kCheckFailed, "check: the TorchScript module failed on random inputs: " + error_text(e));
   }
   return scaled_error(run_saved(o, inputs), want);
+}
+
+// check_output; any other error inside the check (out of memory in the comparison, say) fails
+// the check too, with exit code kCheckFailed: the compile itself succeeded.
+double check_output_or_fail(const Options& o, torch::jit::Module& original, At at) {
+  try {
+    return check_output(o, original, at);
+  } catch (const Failure&) {
+    throw;
+  } catch (const std::exception& e) {
+    fail(kCheckFailed, std::string("check failed at the ") + at_name(at) + " shapes: " + error_text(e));
+  } catch (...) {
+    fail(kCheckFailed, std::string("check failed at the ") + at_name(at) + " shapes: unknown error");
+  }
 }
 
 }  // namespace
@@ -152,7 +172,7 @@ void check_saved(const Options& o, torch::jit::Module& module, Progress& progres
   bool first = true;
   for (At at : {At::kMin, At::kOpt, At::kMax}) {
     if (!ranged && at != At::kOpt) continue;
-    const double err = check_output(o, module, at);
+    const double err = check_output_or_fail(o, module, at);
     os << (first ? "" : ", ") << err << (ranged ? std::string(" at ") + at_name(at) : std::string());
     worst = (err <= worst) ? worst : err;  // NaN propagates
     first = false;

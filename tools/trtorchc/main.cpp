@@ -11,9 +11,16 @@
 // line is parsed in options.cpp and the saved result checked against TorchScript in check.cpp.
 #include <torch/script.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include "core/plan/builder.h"
@@ -93,6 +100,56 @@ std::string recorded_build_options(const std::string& engine, const std::optiona
   return holder ? holder->engine().build_options : "(no engine found)";
 }
 
+// Writes all of `bytes` to the open descriptor `fd`; false (errno set) when a write fails.
+bool write_all(int fd, const std::string& bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += size_t(n);
+  }
+  return true;
+}
+
+// Writes `bytes` (`what`: "the engine", "the compiled module") to `path`. A regular file is
+// written to a temporary file in the same folder, renamed into place only once the whole write
+// succeeded, so a full disk or a write error never leaves a truncated OUTPUT; the temporary is
+// removed on failure. A path that exists and is not a regular file (/dev/stdout, a pipe) is
+// written in place. Any failure is an output error naming the path and the reason.
+void write_output(const std::string& path, const std::string& bytes, const std::string& what) {
+  auto failed = [&](const std::string& why) {
+    fail(kInputError, "cannot write " + what + " to '" + path + "': " + why);
+  };
+  struct stat st{};
+  const bool exists = ::stat(path.c_str(), &st) == 0;
+  if (exists && !S_ISREG(st.st_mode)) {
+    if (S_ISDIR(st.st_mode)) failed("it is a directory");
+    const int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0) failed(std::strerror(errno));
+    const bool ok = write_all(fd, bytes);
+    const int err = errno;
+    if (::close(fd) != 0 || !ok) failed(std::strerror(ok ? errno : err));
+    return;
+  }
+  const size_t slash = path.rfind('/');
+  std::string tmp = (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) + ".trtorchc-XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) failed(std::string("cannot create a temporary file in its folder: ") + std::strerror(errno));
+  // The mode a plain write would give: the replaced file's, or the usual 0666 less the umask.
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  const mode_t mode = exists ? (st.st_mode & 07777) : (0666 & ~mask);
+  bool ok = write_all(fd, bytes) && ::fchmod(fd, mode) == 0 && ::fsync(fd) == 0;
+  int err = errno;
+  if (::close(fd) != 0 && ok) ok = false, err = errno;
+  if (ok && ::rename(tmp.c_str(), path.c_str()) != 0) ok = false, err = errno;
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    failed(std::strerror(err));
+  }
+}
+
 // Compiles forward into a module or engine, writes it to OUTPUT and prints the options it records.
 void compile_and_save(const Options& o, const torch::jit::Module& module, Progress& progress) {
   std::string shapes;
@@ -110,20 +167,20 @@ void compile_and_save(const Options& o, const torch::jit::Module& module, Progre
   progress.line("engine build options: " + recorded_build_options(engine, compiled));
 
   progress.begin("save", o.output);
-  if (o.save_engine) {
-    std::ofstream f(o.output, std::ios::binary);
-    f.write(engine.data(), std::streamsize(engine.size()));
-    f.close();
-    if (!f) fail(kInputError, "cannot write the engine to '" + o.output + "'");
-    progress.end(std::to_string(engine.size()) + " bytes");
-  } else {
+  std::string what = "the engine";
+  if (!o.save_engine) {
+    // Serialized in memory first: torch's file writer aborts the process when a write fails.
+    what = "the compiled module";
+    std::ostringstream bytes;
     try {
-      compiled->save(o.output);
+      compiled->save(bytes);
     } catch (const std::exception& e) {
-      fail(kInputError, "cannot write the compiled module to '" + o.output + "': " + error_text(e));
+      fail(kInputError, "cannot serialize the compiled module for '" + o.output + "': " + error_text(e));
     }
-    progress.end();
+    engine = bytes.str();
   }
+  write_output(o.output, engine, what);
+  progress.end(o.save_engine ? std::to_string(engine.size()) + " bytes" : "");
 }
 
 // The run's steps in order: load, check operators, then (unless only checking) compile, save and check.

@@ -3,6 +3,7 @@
 #include "tools/trtorchc/options.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
@@ -33,10 +34,11 @@ options:
   -p, --op-precision P     f32 (float, fp32; default), f16 (half, fp16), bf16 (bfloat16)
   --device D               auto (default: the GPU when available, else the reference backend),
                            gpu (cuda), reference (cpu)
-  --gpu-id N               GPU to build for (default 0)
-  --workspace-size BYTES   largest scratch memory one kernel may use (0: default)
-  --num-min-timing-iters N tactic timing: warm-up runs per candidate (default 2)
-  --num-avg-timing-iters N tactic timing: averaged runs per candidate (default 1)
+  --gpu-id N               GPU to build for, 0 to 2147483647 (default 0)
+  --workspace-size BYTES   largest scratch memory one kernel may use, 0 to 1099511627776
+                           (1 TiB; default 0: the backend's default)
+  --num-min-timing-iters N tactic timing: warm-up runs per candidate, 0 to 1000 (default 2)
+  --num-avg-timing-iters N tactic timing: averaged runs per candidate, 1 to 1000 (default 1)
   --allow-tf32             f32 engines: convolutions and GEMMs may use TF32 tensor cores
   --timing-cache-file PATH keep tactic choices in PATH between builds (GPU engines): a rebuild
                            of the same model on the same GPU reads them instead of timing
@@ -61,7 +63,8 @@ options:
                            max|trtorch - torchscript| / max|torchscript| <= T
                            (default 1e-4 for f32, 1e-2 for f16 and bf16)
   --no-check               skip that comparison
-  --seed N                 seed of the random check inputs (default 0)
+  --seed N                 seed of the random check inputs, 0 to 18446744073709551615
+                           (default 0)
   -v, --verbose            log every compiler stage
   --debug                  debug logging and IR verification after every pass
   -q, --quiet              no progress lines
@@ -70,7 +73,7 @@ options:
 
 exit codes:
   0  success (with --check-method-support: every operator is supported)
-  1  bad command line
+  1  bad command line (an unknown option, a malformed shape, a count outside its range)
   2  input or output problem (missing or unreadable module, unwritable output)
   3  unsupported operators (reported one per line with schema and source location)
   4  compile error (the message names the input, operator or setting)
@@ -82,23 +85,20 @@ std::string trim(const std::string& s) {
   return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
-uint64_t parse_count(const std::string& flag, const std::string& v) {
-  size_t used = 0;
-  long long n = -1;
-  try {
-    n = std::stoll(v, &used);
-  } catch (const std::exception&) {
+// A count in [lo, hi]: decimal digits only; a value past hi (however long) is out of range.
+uint64_t parse_count(const std::string& flag, const std::string& v, uint64_t lo, uint64_t hi) {
+  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
+    fail(kUsage, flag + " expects a non-negative integer, got '" + v + "'");
+  uint64_t n = 0;
+  bool overflow = false;
+  for (char c : v) {
+    const uint64_t digit = uint64_t(c - '0');
+    if (n > (UINT64_MAX - digit) / 10) overflow = true;
+    else n = n * 10 + digit;
   }
-  if (used != v.size() || n < 0) fail(kUsage, flag + " expects a non-negative integer, got '" + v + "'");
-  return uint64_t(n);
-}
-
-// A count in [lo, hi].
-int parse_count_in(const std::string& flag, const std::string& v, int lo, int hi) {
-  const uint64_t n = parse_count(flag, v);
-  if (n < uint64_t(lo) || n > uint64_t(hi))
+  if (overflow || n < lo || n > hi)
     fail(kUsage, flag + " expects " + std::to_string(lo) + " to " + std::to_string(hi) + ", got '" + v + "'");
-  return int(n);
+  return n;
 }
 
 // "(1,3,224,224)" -> {1, 3, 224, 224}
@@ -202,14 +202,13 @@ bool parse_build_option(const std::string& a, Next& next, NoValue& no_value, Opt
     else if (d == "reference" || d == "cpu") o.device.type = CompileSpec::Device::Type::kReference;
     else fail(kUsage, "unknown device '" + d + "' (use auto, gpu or reference)");
   } else if (a == "--gpu-id") {
-    o.device.gpu_id = int(parse_count(a, next()));
+    o.device.gpu_id = int(parse_count(a, next(), 0, kMaxGpuId));
   } else if (a == "--workspace-size") {
-    o.workspace_size = parse_count(a, next());
+    o.workspace_size = parse_count(a, next(), 0, kMaxWorkspaceSize);
   } else if (a == "--num-min-timing-iters") {
-    o.num_min_timing_iters = parse_count(a, next());
+    o.num_min_timing_iters = parse_count(a, next(), 0, kMaxTimingIters);
   } else if (a == "--num-avg-timing-iters") {
-    o.num_avg_timing_iters = parse_count(a, next());
-    if (o.num_avg_timing_iters == 0) fail(kUsage, "--num-avg-timing-iters must be at least 1");
+    o.num_avg_timing_iters = parse_count(a, next(), 1, kMaxTimingIters);
   } else if (a == "--allow-tf32") {
     o.allow_tf32 = true;
   } else if (a == "--timing-cache-file") {
@@ -225,9 +224,9 @@ bool parse_build_option(const std::string& a, Next& next, NoValue& no_value, Opt
     no_value();
     o.cuda_graphs = false;
   } else if (a == "--conv-candidates") {
-    o.conv_candidates = parse_count_in(a, next(), 1, trtorch::plan::kMaxConvCandidates);
+    o.conv_candidates = int(parse_count(a, next(), 1, trtorch::plan::kMaxConvCandidates));
   } else if (a == "--build-threads") {
-    o.build_threads = parse_count_in(a, next(), 0, trtorch::plan::kMaxBuildThreads);
+    o.build_threads = int(parse_count(a, next(), 0, trtorch::plan::kMaxBuildThreads));
   } else {
     return false;
   }
@@ -253,7 +252,7 @@ bool parse_run_option(const std::string& a, bool has_inline, const std::string& 
     no_value();
     o.check = false;
   } else if (a == "--seed") {
-    o.seed = parse_count(a, next());
+    o.seed = parse_count(a, next(), 0, UINT64_MAX);
   } else if (a == "-v" || a == "--verbose") {
     no_value();
     o.verbose = true;

@@ -13,6 +13,11 @@ namespace trtorchc {
 
 using trtorch::CompileSpec;
 
+// The ranges of the count flags (--conv-candidates and --build-threads use trtorch::plan's limits).
+constexpr uint64_t kMaxGpuId = 2147483647;                // INT32_MAX: CompileSpec::Device::gpu_id is an int
+constexpr uint64_t kMaxWorkspaceSize = uint64_t(1) << 40;  // 1 TiB, more than any GPU has
+constexpr uint64_t kMaxTimingIters = 1000;                 // per candidate; more only makes builds slower
+
 // What the command line asks for: the inputs and output, the CompileSpec fields, the check and logging.
 struct Options {
   std::string input, output;

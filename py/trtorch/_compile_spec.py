@@ -8,9 +8,11 @@ original TRTorch README) into the C++ ``CompileSpec``.
                                              # torch.int64, torch.bool or None (from the method)
         "op_precision": torch.half,          # torch.float (default), torch.half, torch.bfloat16
         "device": {"device_type": trtorch.DeviceType.GPU, "gpu_id": 0},   # or "gpu", "reference", ...
-        "workspace_size": 0,                 # bytes of scratch per kernel; 0 = default
-        "num_min_timing_iters": 2,           # tactic timing: warm-up runs per candidate
-        "num_avg_timing_iters": 1,           # tactic timing: averaged runs per candidate
+                                             # gpu_id: 0 to 2**31 - 1
+        "workspace_size": 0,                 # bytes of scratch per kernel, 0 to 2**40 (1 TiB);
+                                             # 0 = default
+        "num_min_timing_iters": 2,           # tactic timing: warm-up runs per candidate (0 to 1000)
+        "num_avg_timing_iters": 1,           # tactic timing: averaged runs per candidate (1 to 1000)
         "allow_tf32": False,                 # FP32 engines: TF32 tensor cores for convs/GEMMs
         "debug": False,                      # debug logging, IR verified after every pass
         "timing_cache_path": None,           # a file of tactic choices kept between builds (str
@@ -24,7 +26,9 @@ original TRTorch README) into the C++ ``CompileSpec``.
                                              # cores, up to 16; at most 64); build time only
     }
 
-Every problem raises ``TypeError`` (wrong type) or ``ValueError`` (wrong value) naming the key.
+Every problem raises ``TypeError`` (wrong type) or ``ValueError`` (wrong value) naming the key;
+every integer is checked against its range here, before it reaches the C++ side (a dimension is 1
+to 2**63 - 1).
 """
 
 import enum
@@ -89,6 +93,12 @@ _DEFAULTS = {
     "build_threads": 0,
 }
 
+# The ranges of the integer settings (conv_candidates and build_threads use the C++ builder's limits).
+MAX_DIM = 2**63 - 1                 # dimensions are int64
+MAX_GPU_ID = 2**31 - 1              # the C++ gpu_id is an int
+MAX_WORKSPACE_SIZE = 2**40          # 1 TiB, more than any GPU has
+MAX_TIMING_ITERS = 1000             # per candidate; more only makes builds slower
+
 _BOOL_KEYS = ("allow_tf32", "debug", "fp32_conv_bias", "channels_last", "cuda_graphs")
 
 VALID_KEYS = ("input_shapes",) + tuple(_DEFAULTS)
@@ -112,6 +122,9 @@ def _shape(value, where):
                             % (where, i, type(d).__name__, d))
         if d <= 0:
             raise ValueError("%s: dimension %d is %d; dimensions must be positive" % (where, i, d))
+        if d > MAX_DIM:
+            raise ValueError("%s: dimension %d is %d; dimensions must be 1 to %d (2**63 - 1)"
+                             % (where, i, d, MAX_DIM))
     return [int(d) for d in value]
 
 
@@ -186,8 +199,8 @@ def _device_type(value, where):
 
 
 def _gpu_id(value, where):
-    if not _is_int(value) or value < 0:
-        raise ValueError("%s: expected a non-negative int, got %r" % (where, value))
+    if not _is_int(value) or not 0 <= value <= MAX_GPU_ID:
+        raise ValueError("%s: expected a non-negative int, 0 to %d (2**31 - 1), got %r" % (where, MAX_GPU_ID, value))
     return value
 
 
@@ -204,12 +217,12 @@ def _device(value):
                 _gpu_id(value.get("gpu_id", 0), "device['gpu_id']"))
     if isinstance(value, torch.device):
         kind = DeviceType.GPU if value.type == "cuda" else _device_type(value.type, "device")
-        return kind, (value.index or 0)
+        return kind, _gpu_id(value.index or 0, "device")
     if isinstance(value, str) and ":" in value:
         name, _, index = value.partition(":")
         if not index.isdigit():
             raise ValueError("device: %r: expected NAME or NAME:INDEX such as 'cuda:0'" % value)
-        return _device_type(name, "device"), int(index)
+        return _device_type(name, "device"), _gpu_id(int(index), "device")
     if isinstance(value, (str, DeviceType)):
         return _device_type(value, "device"), 0
     raise TypeError("device: expected a dict {'device_type': trtorch.DeviceType.GPU, 'gpu_id': 0}, "
@@ -217,13 +230,21 @@ def _device(value):
                     "or a torch.device, got %s %r" % (type(value).__name__, value))
 
 
-def _count(value, key, minimum, maximum=None):
+def _count(value, key, minimum, maximum):
+    """An int in [minimum, maximum]."""
     if not _is_int(value):
         raise TypeError("%s: expected an int, got %s %r" % (key, type(value).__name__, value))
-    if maximum is not None and not minimum <= value <= maximum:
+    if not minimum <= value <= maximum:
         raise ValueError("%s: must be %d to %d, got %d" % (key, minimum, maximum, value))
-    if value < minimum:
-        raise ValueError("%s: must be >= %d, got %d" % (key, minimum, value))
+    return value
+
+
+def _bounded(value, key, minimum, maximum, maximum_text):
+    """An int >= minimum, at most maximum (a limit set here rather than by the builder)."""
+    if not _is_int(value):
+        raise TypeError("%s: expected an int, got %s %r" % (key, type(value).__name__, value))
+    if not minimum <= value <= maximum:
+        raise ValueError("%s: must be >= %d and <= %d (%s), got %d" % (key, minimum, maximum, maximum_text, value))
     return value
 
 
@@ -269,9 +290,9 @@ def parse_compile_spec(settings):
     kind, gpu_id = _device(s["device"])
     spec.device_type = _DEVICE_TYPES[kind]
     spec.gpu_id = gpu_id
-    spec.workspace_size = _count(s["workspace_size"], "workspace_size", 0)
-    spec.num_min_timing_iters = _count(s["num_min_timing_iters"], "num_min_timing_iters", 0)
-    spec.num_avg_timing_iters = _count(s["num_avg_timing_iters"], "num_avg_timing_iters", 1)
+    spec.workspace_size = _bounded(s["workspace_size"], "workspace_size", 0, MAX_WORKSPACE_SIZE, "1 TiB")
+    for key, minimum in (("num_min_timing_iters", 0), ("num_avg_timing_iters", 1)):
+        setattr(spec, key, _bounded(s[key], key, minimum, MAX_TIMING_ITERS, "runs per candidate"))
     for key in _BOOL_KEYS:
         setattr(spec, key, _bool(s[key], key))
     spec.timing_cache_path = _path(s["timing_cache_path"], "timing_cache_path")

@@ -224,3 +224,38 @@ def test_eager_module_is_rejected_with_advice():
         trtorch.compile(tiny_models.ConvNet(), {"input_shapes": [[1, 3, 8, 8]]})
     with pytest.raises(TypeError, match="expected a torch.jit.ScriptModule, got str"):
         trtorch.convert_method_to_trt_engine("model.ts", "forward", {"input_shapes": [[1]]})
+
+
+def test_integers_beyond_their_range_name_the_key(model):
+    """Python ints too large for the C++ side give a ValueError naming the key and range, not pybind's
+    "incompatible constructor arguments"."""
+    base = {"input_shapes": [[1, 3, 8, 8]]}
+    with pytest.raises(ValueError, match=r"input_shapes\[0\]: dimension 1 is 9223372036854775808; "
+                                         r"dimensions must be 1 to 9223372036854775807"):
+        trtorch.compile(model, {"input_shapes": [[1, 2**63, 8, 8]]})
+    with pytest.raises(ValueError, match=r"input_shapes\[0\]\['max'\]: dimension 0 is 18446744073709551616"):
+        parse_compile_spec({"input_shapes": [{"min": [1], "opt": [1], "max": [2**64]}]})
+    with pytest.raises(ValueError, match=r"device\['gpu_id'\]: expected a non-negative int, 0 to 2147483647 "
+                                         r"\(2\*\*31 - 1\), got 1099511627776"):
+        trtorch.compile(model, dict(base, device={"device_type": "gpu", "gpu_id": 2**40}))
+    with pytest.raises(ValueError, match=r"device: expected a non-negative int, 0 to 2147483647"):
+        parse_compile_spec(dict(base, device="cuda:4294967296"))
+    with pytest.raises(ValueError, match=r"workspace_size: must be >= 0 and <= 1099511627776 \(1 TiB\), "
+                                         r"got 18446744073709551616"):
+        trtorch.compile(model, dict(base, workspace_size=2**64))
+    with pytest.raises(ValueError, match=r"num_min_timing_iters: must be >= 0 and <= 1000"):
+        parse_compile_spec(dict(base, num_min_timing_iters=2**63 - 1))
+    with pytest.raises(ValueError, match=r"num_avg_timing_iters: must be >= 1 and <= 1000"):
+        parse_compile_spec(dict(base, num_avg_timing_iters=2**70))
+    with pytest.raises(ValueError, match=r"conv_candidates: must be 1 to 16, got 18446744073709551616"):
+        parse_compile_spec(dict(base, conv_candidates=2**64))
+    with pytest.raises(ValueError, match=r"build_threads: must be 0 to 64, got 4294967296"):
+        parse_compile_spec(dict(base, build_threads=2**32))
+
+
+def test_integers_at_their_limits_are_accepted():
+    spec = parse_compile_spec({"input_shapes": [[2**63 - 1]], "device": {"device_type": "gpu", "gpu_id": 2**31 - 1},
+                               "workspace_size": 2**40, "num_min_timing_iters": 1000, "num_avg_timing_iters": 1000})
+    assert spec.input_ranges == [([2**63 - 1], [2**63 - 1], [2**63 - 1])]
+    assert (spec.gpu_id, spec.workspace_size, spec.num_min_timing_iters, spec.num_avg_timing_iters) == \
+        (2**31 - 1, 2**40, 1000, 1000)

@@ -1,13 +1,18 @@
 """trtorchc end to end: compile, save, check, engines, operator reports, errors and exit codes."""
 
+import os
 import re
+import resource
+import signal
+import stat
+import subprocess
 
 import pytest
 import torch
 
 import tiny_models
 import trtorch
-from conftest import max_rel_error, run_trtorchc
+from conftest import BIN_DIR, max_rel_error, run_trtorchc
 
 OK, USAGE, IO_ERROR, UNSUPPORTED, COMPILE_ERROR, CHECK_FAILED = 0, 1, 2, 3, 4, 5
 
@@ -18,7 +23,9 @@ def models(tmp_path_factory):
     conv, unsupported = d / "conv.ts", d / "unsupported.ts"
     torch.jit.save(tiny_models.conv_net(), str(conv))
     torch.jit.save(tiny_models.unsupported(), str(unsupported))
-    return {"conv": conv, "unsupported": unsupported}
+    elementwise = d / "elementwise.ts"
+    torch.jit.save(tiny_models.elementwise(), str(elementwise))
+    return {"conv": conv, "unsupported": unsupported, "elementwise": elementwise}
 
 
 def test_help_lists_options_and_exit_codes():
@@ -262,3 +269,105 @@ def test_input_dtype_suffix_compiles_a_saved_traced_token_model(tmp_path):
     assert max_rel_error(torch.jit.load(str(out))(ids, mask), m(ids, mask)) <= 1e-6
     r = run_trtorchc(path, out, "(2,5)@i8", "(2,5)@i64")
     assert r.returncode == USAGE and "unknown dtype 'i8'" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--gpu-id", "4294967296"], "--gpu-id expects 0 to 2147483647, got '4294967296'"),
+    (["--gpu-id=2147483648"], "--gpu-id expects 0 to 2147483647, got '2147483648'"),
+    (["--num-min-timing-iters", "9223372036854775807"],
+     "--num-min-timing-iters expects 0 to 1000, got '9223372036854775807'"),
+    (["--num-avg-timing-iters", "1001"], "--num-avg-timing-iters expects 1 to 1000, got '1001'"),
+    (["--num-avg-timing-iters", "0"], "--num-avg-timing-iters must be at least 1 (1 to 1000), got '0'"),
+    (["--workspace-size", "18446744073709551616"],
+     "--workspace-size expects 0 to 1099511627776, got '18446744073709551616'"),
+    (["--conv-candidates", "18446744073709551617"], "--conv-candidates expects 1 to 16, got '18446744073709551617'"),
+    (["--build-threads", "4294967360"], "--build-threads expects 0 to 64, got '4294967360'"),
+    (["--seed", "18446744073709551616"], "--seed expects 0 to 18446744073709551615, got '18446744073709551616'"),
+    (["--seed", "+5"], "--seed expects a non-negative integer, got '+5'"),
+])
+def test_count_flags_outside_their_range_are_usage_errors(models, tmp_path, args, message):
+    r = run_trtorchc(models["conv"], tmp_path / "o.ts", "(1,3,8,8)", *args)
+    assert r.returncode == USAGE, r.stdout + r.stderr
+    assert message in r.stderr, r.stderr
+    assert not (tmp_path / "o.ts").exists()
+
+
+def test_count_flags_at_their_limits_are_accepted(models, tmp_path):
+    r = run_trtorchc(models["conv"], tmp_path / "o.ts", "(1,3,8,8)", "--device", "reference", "--gpu-id", "2147483647",
+                     "--workspace-size", "1099511627776", "--num-min-timing-iters", "1000", "--num-avg-timing-iters",
+                     "1000", "--seed", "18446744073709551615")
+    assert r.returncode == OK, r.stdout + r.stderr
+    assert "num_min_timing_iters=1000;num_avg_timing_iters=1000" in r.stdout
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("engine", [False, True])
+def test_full_disk_is_an_output_error(models, engine):
+    # /dev/full fails every write with ENOSPC, like a full disk; it exists and is not a regular
+    # file, so trtorchc writes to it in place (and must not replace it).
+    extra = ["--save-engine"] if engine else []
+    r = run_trtorchc(models["conv"], "/dev/full", "(1,3,8,8)", "--device", "reference", *extra)
+    assert r.returncode == IO_ERROR, (r.returncode, r.stderr)
+    what = "the engine" if engine else "the compiled module"
+    assert "cannot write %s to '/dev/full'" % what in r.stderr, r.stderr
+    assert "No space left on device" in r.stderr, r.stderr
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+
+
+def _run_trtorchc_with_file_size_limit(limit, *args):
+    """trtorchc with RLIMIT_FSIZE = `limit` bytes (SIGXFSZ ignored): writes past it fail with EFBIG."""
+    def limit_file_size():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return subprocess.run([os.path.join(BIN_DIR, "trtorchc"), *map(str, args)], capture_output=True, text=True,
+                          timeout=300, preexec_fn=limit_file_size)
+
+
+@pytest.mark.parametrize("engine", [False, True])
+def test_failed_write_keeps_the_old_output_and_leaves_no_temporary(models, tmp_path, engine):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / "o.ts"
+    out.write_bytes(b"previous output")
+    extra = ["--save-engine"] if engine else []
+    r = _run_trtorchc_with_file_size_limit(64, models["conv"], out, "(1,3,8,8)", "--device", "reference", *extra)
+    assert r.returncode == IO_ERROR, (r.returncode, r.stderr)
+    assert "cannot write" in r.stderr and str(out) in r.stderr, r.stderr
+    assert "File too large" in r.stderr, r.stderr
+    assert out.read_bytes() == b"previous output"
+    assert sorted(os.listdir(out_dir)) == ["o.ts"]
+
+
+def test_output_is_replaced_whole_with_the_usual_permissions(models, tmp_path):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / "o.ts"
+    r = run_trtorchc(models["conv"], out, "(1,3,8,8)", "--device", "reference")
+    assert r.returncode == OK, r.stderr
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o666 & ~umask
+    assert sorted(os.listdir(out_dir)) == ["o.ts"]
+    torch.jit.load(str(out))
+    r = run_trtorchc(models["conv"], out_dir, "(1,3,8,8)", "--device", "reference")
+    assert r.returncode == IO_ERROR and "it is a directory" in r.stderr, r.stderr
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    r = run_trtorchc(models["conv"], not_a_dir / "o.ts", "(1,3,8,8)", "--device", "reference")
+    assert r.returncode == IO_ERROR and str(not_a_dir / "o.ts") in r.stderr, r.stderr
+
+
+def test_failures_inside_the_check_are_check_failures(models, tmp_path):
+    # The compile succeeds (an elementwise engine allocates nothing at build time), but the check's
+    # random input of 2**60 floats (4 EiB) cannot be allocated: the check failed, not the compile.
+    out = tmp_path / "o.ts"
+    r = run_trtorchc(models["elementwise"], out, "(1,1048576,1048576,1048576)", "--device", "reference")
+    assert r.returncode == CHECK_FAILED, (r.returncode, r.stdout + r.stderr)
+    assert "compile: done" in r.stdout and "check:" in r.stdout
+    assert "check failed: cannot make its random inputs at the opt shapes" in r.stderr, r.stderr
+    assert "allocate" in r.stderr, r.stderr
+    assert out.exists()
+    # A range: the min and opt checks run, the max shape's inputs cannot be made.
+    r = run_trtorchc(models["elementwise"], out, "[(1,1,1);(2,2,2);(1048576,1048576,1048576)]", "--device", "reference")
+    assert r.returncode == CHECK_FAILED, (r.returncode, r.stdout + r.stderr)
+    assert "check failed: cannot make its random inputs at the max shapes" in r.stderr, r.stderr

@@ -37,6 +37,13 @@ class Unsupported(nn.Module):
         return torch.logcumsumexp(torch.relu(x), 1)
 
 
+class Elementwise(nn.Module):
+    """relu(x) + 1: compiles for any input shape without allocating anything."""
+
+    def forward(self, x):
+        return torch.relu(x) + 1.0
+
+
 def conv_net():
     torch.manual_seed(0)
     m = ConvNet().eval()
@@ -49,6 +56,10 @@ def conv_net():
 def two_in_out():
     torch.manual_seed(0)
     return torch.jit.script(TwoInOut().eval())
+
+
+def elementwise():
+    return torch.jit.script(Elementwise())
 
 
 def unsupported():

@@ -208,7 +208,9 @@ bool parse_build_option(const std::string& a, Next& next, NoValue& no_value, Opt
   } else if (a == "--num-min-timing-iters") {
     o.num_min_timing_iters = parse_count(a, next(), 0, kMaxTimingIters);
   } else if (a == "--num-avg-timing-iters") {
-    o.num_avg_timing_iters = parse_count(a, next(), 1, kMaxTimingIters);
+    const std::string v = next();
+    if (v == "0") fail(kUsage, a + " must be at least 1 (1 to " + std::to_string(kMaxTimingIters) + "), got '0'");
+    o.num_avg_timing_iters = parse_count(a, v, 1, kMaxTimingIters);
   } else if (a == "--allow-tf32") {
     o.allow_tf32 = true;
   } else if (a == "--timing-cache-file") {

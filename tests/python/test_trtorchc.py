@@ -349,6 +349,15 @@ def test_output_is_replaced_whole_with_the_usual_permissions(models, tmp_path):
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o666 & ~umask
     assert sorted(os.listdir(out_dir)) == ["o.ts"]
     torch.jit.load(str(out))
+    assert re.search(r"^\[trtorchc\] save: done ", r.stdout, re.M), r.stdout
+    # A link to a file: the file gets the new output, the link stays a link.
+    target, link = out_dir / "target.ts", out_dir / "link.ts"
+    target.write_bytes(b"old")
+    link.symlink_to(target)
+    r = run_trtorchc(models["conv"], link, "(1,3,8,8)", "--device", "reference")
+    assert r.returncode == OK, r.stderr
+    assert link.is_symlink() and target.read_bytes() == out.read_bytes()
+    assert sorted(os.listdir(out_dir)) == ["link.ts", "o.ts", "target.ts"]
     r = run_trtorchc(models["conv"], out_dir, "(1,3,8,8)", "--device", "reference")
     assert r.returncode == IO_ERROR and "it is a directory" in r.stderr, r.stderr
     not_a_dir = tmp_path / "file"

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -132,8 +133,14 @@ void write_output(const std::string& path, const std::string& bytes, const std::
     if (::close(fd) != 0 || !ok) failed(std::strerror(ok ? errno : err));
     return;
   }
-  const size_t slash = path.rfind('/');
-  std::string tmp = (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) + ".trtorchc-XXXXXX";
+  // A symbolic link to a file: its target is replaced, not the link.
+  std::string target = path;
+  struct stat link{};
+  if (exists && ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
+    if (char* real = ::realpath(path.c_str(), nullptr)) target = real, std::free(real);
+  }
+  const size_t slash = target.rfind('/');
+  std::string tmp = (slash == std::string::npos ? std::string() : target.substr(0, slash + 1)) + ".trtorchc-XXXXXX";
   const int fd = ::mkstemp(tmp.data());
   if (fd < 0) failed(std::string("cannot create a temporary file in its folder: ") + std::strerror(errno));
   // The mode a plain write would give: the replaced file's, or the usual 0666 less the umask.
@@ -143,7 +150,7 @@ void write_output(const std::string& path, const std::string& bytes, const std::
   bool ok = write_all(fd, bytes) && ::fchmod(fd, mode) == 0 && ::fsync(fd) == 0;
   int err = errno;
   if (::close(fd) != 0 && ok) ok = false, err = errno;
-  if (ok && ::rename(tmp.c_str(), path.c_str()) != 0) ok = false, err = errno;
+  if (ok && ::rename(tmp.c_str(), target.c_str()) != 0) ok = false, err = errno;
   if (!ok) {
     ::unlink(tmp.c_str());
     failed(std::strerror(err));
@@ -180,7 +187,8 @@ void compile_and_save(const Options& o, const torch::jit::Module& module, Progre
     engine = bytes.str();
   }
   write_output(o.output, engine, what);
-  progress.end(o.save_engine ? std::to_string(engine.size()) + " bytes" : "");
+  if (o.save_engine) progress.end(std::to_string(engine.size()) + " bytes");
+  else progress.end();
 }
 
 // The run's steps in order: load, check operators, then (unless only checking) compile, save and check.

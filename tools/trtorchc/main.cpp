@@ -7,8 +7,9 @@
 // Run `trtorchc --help` for every option and the exit codes. Progress goes to stdout, one line
 // per stage with its elapsed time; errors go to stderr.
 //
-// This file holds main and the run's steps (load, check operators, compile and save); the command
-// line is parsed in options.cpp and the saved result checked against TorchScript in check.cpp.
+// This file holds main and the run's steps (load, check operators, compile and save; OUTPUT is
+// written whole, through a temporary file, or not at all); the command line is parsed in
+// options.cpp and the saved result checked against TorchScript in check.cpp.
 #include <torch/script.h>
 
 #include <fcntl.h>

@@ -35,6 +35,12 @@ void check_build_config(const BuildConfig& config) {
                  "conv_candidates must be 1 to ", kMaxConvCandidates, ", got ", config.conv_candidates);
   TRTORCH_EXPECT(config.build_threads >= 0 && config.build_threads <= kMaxBuildThreads,
                  "build_threads must be 0 (the host's cores) to ", kMaxBuildThreads, ", got ", config.build_threads);
+  TRTORCH_EXPECT(config.num_min_timing_iters >= 0 && config.num_min_timing_iters <= kMaxTimingIters,
+                 "num_min_timing_iters must be 0 to ", kMaxTimingIters, ", got ", config.num_min_timing_iters);
+  TRTORCH_EXPECT(config.num_avg_timing_iters >= 1 && config.num_avg_timing_iters <= kMaxTimingIters,
+                 "num_avg_timing_iters must be 1 to ", kMaxTimingIters, ", got ", config.num_avg_timing_iters);
+  TRTORCH_EXPECT(config.workspace_size <= kMaxWorkspaceSize, "workspace_size must be at most ", kMaxWorkspaceSize,
+                 " bytes (1 TiB), got ", config.workspace_size);
 }
 
 std::string build_options_text(const BuildConfig& c) {

@@ -43,6 +43,8 @@ struct BuildConfig {
 // Valid ranges of the engine knobs.
 constexpr int kMaxConvCandidates = 16;
 constexpr int kMaxBuildThreads = 64;
+constexpr int kMaxTimingIters = 1000;                      // per candidate; more only makes builds slower
+constexpr uint64_t kMaxWorkspaceSize = uint64_t(1) << 40;  // 1 TiB, more than any GPU has
 
 // Throws trtorch::Error naming the first field of `config` that is out of range.
 void check_build_config(const BuildConfig& config);

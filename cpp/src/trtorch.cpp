@@ -83,6 +83,11 @@ frontend::CompileOptions to_options(const CompileSpec& spec) {
   }
   o.build.device = resolve_device(spec.device);
   o.build.workspace_size = spec.workspace_size;
+  // The counts are unsigned 64-bit in the API: checked before they are narrowed to int.
+  TRTORCH_EXPECT(spec.num_min_timing_iters <= uint64_t(plan::kMaxTimingIters), "num_min_timing_iters must be 0 to ",
+                 plan::kMaxTimingIters, ", got ", spec.num_min_timing_iters);
+  TRTORCH_EXPECT(spec.num_avg_timing_iters >= 1 && spec.num_avg_timing_iters <= uint64_t(plan::kMaxTimingIters),
+                 "num_avg_timing_iters must be 1 to ", plan::kMaxTimingIters, ", got ", spec.num_avg_timing_iters);
   o.build.num_min_timing_iters = int(spec.num_min_timing_iters);
   o.build.num_avg_timing_iters = int(spec.num_avg_timing_iters);
   o.build.allow_tf32 = spec.allow_tf32;

@@ -93,11 +93,11 @@ _DEFAULTS = {
     "build_threads": 0,
 }
 
-# The ranges of the integer settings (conv_candidates and build_threads use the C++ builder's limits).
+# The ranges of the integer settings (the builder's limits come from C++: trtorch::plan in builder.h).
 MAX_DIM = 2**63 - 1                 # dimensions are int64
 MAX_GPU_ID = 2**31 - 1              # the C++ gpu_id is an int
-MAX_WORKSPACE_SIZE = 2**40          # 1 TiB, more than any GPU has
-MAX_TIMING_ITERS = 1000             # per candidate; more only makes builds slower
+MAX_WORKSPACE_SIZE = _C.MAX_WORKSPACE_SIZE  # 1 TiB, more than any GPU has
+MAX_TIMING_ITERS = _C.MAX_TIMING_ITERS      # per candidate; more only makes builds slower
 
 _BOOL_KEYS = ("allow_tf32", "debug", "fp32_conv_bias", "channels_last", "cuda_graphs")
 

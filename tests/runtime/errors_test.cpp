@@ -208,6 +208,13 @@ TEST(Compile, EngineKnobsAreCheckedAndRecorded) {
                {"build_threads must be 0", "got -1"});
   expect_error([&] { trtorch::CompileGraph(m, with([](auto& s) { s.build_threads = 65; })); },
                {"build_threads must be 0", "to 64, got 65"});
+  // Unsigned 64-bit counts of the C++ API are checked before they are narrowed to int.
+  expect_error([&] { trtorch::CompileGraph(m, with([](auto& s) { s.num_min_timing_iters = uint64_t(1) << 32; })); },
+               {"num_min_timing_iters must be 0 to 1000, got 4294967296"});
+  expect_error([&] { trtorch::CompileGraph(m, with([](auto& s) { s.num_avg_timing_iters = 0; })); },
+               {"num_avg_timing_iters must be 1 to 1000, got 0"});
+  expect_error([&] { trtorch::CompileGraph(m, with([](auto& s) { s.workspace_size = (uint64_t(1) << 40) + 1; })); },
+               {"workspace_size must be at most 1099511627776 bytes"});
 
   auto defaults = c10::make_intrusive<trtorch::runtime::EngineHolder>(engine_bytes());
   EXPECT_EQ(defaults->engine().build_options,

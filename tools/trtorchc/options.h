@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/plan/builder.h"
 #include "trtorch/trtorch.h"
 
 namespace trtorchc {
@@ -15,8 +16,8 @@ using trtorch::CompileSpec;
 
 // The ranges of the count flags (--conv-candidates and --build-threads use trtorch::plan's limits).
 constexpr uint64_t kMaxGpuId = 2147483647;                // INT32_MAX: CompileSpec::Device::gpu_id is an int
-constexpr uint64_t kMaxWorkspaceSize = uint64_t(1) << 40;  // 1 TiB, more than any GPU has
-constexpr uint64_t kMaxTimingIters = 1000;                 // per candidate; more only makes builds slower
+constexpr uint64_t kMaxWorkspaceSize = trtorch::plan::kMaxWorkspaceSize;  // the builder's limits
+constexpr uint64_t kMaxTimingIters = uint64_t(trtorch::plan::kMaxTimingIters);
 
 // What the command line asks for: the inputs and output, the CompileSpec fields, the check and logging.
 struct Options {

@@ -158,6 +158,8 @@ PYBIND11_MODULE(_C, m) {
   // The ranges of the engine knobs, for the settings dictionary's checks.
   m.attr("MAX_CONV_CANDIDATES") = trtorch::plan::kMaxConvCandidates;
   m.attr("MAX_BUILD_THREADS") = trtorch::plan::kMaxBuildThreads;
+  m.attr("MAX_TIMING_ITERS") = trtorch::plan::kMaxTimingIters;
+  m.attr("MAX_WORKSPACE_SIZE") = trtorch::plan::kMaxWorkspaceSize;
 
   bind_errors(m);
   bind_compile_spec(m);

@@ -25,9 +25,10 @@ std::vector<HostTensor> eval_checked(const Node& n, const std::vector<HostTensor
   for (size_t i = 0; i < in.size(); ++i) {
     const HostTensor& t = in[i];
     for (int64_t d : t.shape) TRTORCH_EXPECT(d >= 0, n.name(), ": input ", i, " has a negative dimension");
-    TRTORCH_EXPECT(t.nbytes() == size_t(t.numel()) * ir::dtype_size(t.dtype), n.name(), ": input ", i,
-                   " holds ", t.nbytes(), " bytes but its shape and dtype need ",
-                   size_t(t.numel()) * ir::dtype_size(t.dtype));
+    const std::optional<int64_t> need = ir::try_bytes(t.shape, t.dtype);
+    if (!need) TRTORCH_ERROR(ir::too_large_message(str_cat(n.name(), ": input ", i, " shape"), t.shape, t.dtype));
+    TRTORCH_EXPECT(t.nbytes() == size_t(*need), n.name(), ": input ", i, " holds ", t.nbytes(),
+                   " bytes but its shape and dtype need ", *need);
     in_types.push_back(TensorType::fixed(t.dtype, t.shape));
   }
   std::vector<TensorType> out_types = ir::infer_types(n.op, n.attrs, in_types);

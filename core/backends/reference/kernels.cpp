@@ -10,7 +10,7 @@ using ir::DType;
 using ir::HostTensor;
 
 void allocate(HostTensor& t) {
-  t.bytes = std::make_shared<std::vector<uint8_t>>(size_t(t.numel()) * ir::dtype_size(t.dtype));
+  t.bytes = std::make_shared<std::vector<uint8_t>>(ir::checked_bytes(t.shape, t.dtype, "tensor shape"));
 }
 
 void unsupported_dtype(const char* op, const char* what, DType t) {

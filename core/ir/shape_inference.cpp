@@ -513,14 +513,17 @@ Types infer_Pointwise(const PointwiseAttrs& a, const Types& in) {
   return {TensorType(in[0].dtype, dims)};
 }
 
-// A static output must fit in memory: numel * dtype size within int64_t (shapes multiplied out by
-// Expand, Reshape, Concat, MatMul ... can overflow while every dim is in range).
+// An output must fit in memory: numel * dtype size within int64_t at the upper bound of every dim
+// (shapes multiplied out by Expand, Reshape, Concat, MatMul ... can overflow while each dim is in
+// range). The deserializer checks stored types the same way.
 void expect_fits(const char* op, size_t i, size_t n_out, const TensorType& t) {
-  if (!t.is_static()) return;
-  const std::vector<int64_t> shape = t.static_shape();
-  if (try_bytes(shape, t.dtype)) return;
-  const std::string what = n_out == 1 ? str_cat(op, ": output shape") : str_cat(op, ": output ", i, " shape");
-  TRTORCH_ERROR(too_large_message(what, shape, t.dtype));
+  std::vector<int64_t> largest;
+  largest.reserve(t.dims.size());
+  for (const Dim& d : t.dims) largest.push_back(d.max);
+  if (try_bytes(largest, t.dtype)) return;
+  std::string what = n_out == 1 ? str_cat(op, ": output shape") : str_cat(op, ": output ", i, " shape");
+  if (!t.is_static()) what += str_cat(" ", t.str(), " at its largest,");
+  TRTORCH_ERROR(too_large_message(what, largest, t.dtype));
 }
 
 }  // namespace

@@ -37,13 +37,13 @@ std::optional<int64_t> try_numel(const std::vector<int64_t>& shape);
 std::optional<int64_t> try_bytes(const std::vector<int64_t>& shape, DType t);
 // The same for a shape with dims >= 0; on a negative dim or an overflow throws trtorch::Error
 // naming `what` (which names the shape: "Expand: output shape", "tensor shape") and the shape, e.g.
-// "Expand: output shape [576460752303423488, 8] of f32 is 2^65 bytes, more than a tensor can hold".
+// "Expand: output shape [576460752303423488, 8] of f32 is 2^64 bytes, more than a tensor can hold".
 int64_t checked_numel(const std::vector<int64_t>& shape, DType t, const std::string& what);
 size_t checked_bytes(const std::vector<int64_t>& shape, DType t, const std::string& what);
 
 // "[2, 3, 4]".
 std::string shape_str(const std::vector<int64_t>& shape);
-// The message of checked_bytes: "<what> [..] of <dtype> is 2^65 bytes, more than a tensor can hold".
+// The message of checked_bytes: "<what> [..] of <dtype> is 2^64 bytes, more than a tensor can hold".
 std::string too_large_message(const std::string& what, const std::vector<int64_t>& shape, DType t);
 
 }  // namespace trtorch::ir

@@ -208,7 +208,7 @@ Value* Graph::new_value(TensorType t) {
 }
 
 Value* Graph::add_input(TensorType type, std::string name) {
-  if (type.is_static()) checked_bytes(type.static_shape(), type.dtype, str_cat("graph input ", name, " shape"));
+  if (type.is_static()) checked_bytes(type.static_shape(), type.dtype, str_cat("graph input ", name, " shape").c_str());
   Value* v = new_value(std::move(type));
   v->name = std::move(name);
   inputs_.push_back(v);

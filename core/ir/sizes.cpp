@@ -20,31 +20,31 @@ std::optional<int64_t> try_add(int64_t a, int64_t b) {
   return r;
 }
 
-int64_t checked_mul(int64_t a, int64_t b, const std::string& what) {
+int64_t checked_mul(int64_t a, int64_t b, const char* what) {
   auto r = try_mul(a, b);
   TRTORCH_EXPECT(r, what, ": size computation overflows: ", a, " * ", b);
   return *r;
 }
 
-int64_t checked_add(int64_t a, int64_t b, const std::string& what) {
+int64_t checked_add(int64_t a, int64_t b, const char* what) {
   auto r = try_add(a, b);
   TRTORCH_EXPECT(r, what, ": size computation overflows: ", a, " + ", b);
   return *r;
 }
 
-size_t checked_mul_size(size_t a, size_t b, const std::string& what) {
+size_t checked_mul_size(size_t a, size_t b, const char* what) {
   size_t r;
   TRTORCH_EXPECT(!__builtin_mul_overflow(a, b, &r), what, ": size computation overflows: ", a, " * ", b);
   return r;
 }
 
-size_t checked_add_size(size_t a, size_t b, const std::string& what) {
+size_t checked_add_size(size_t a, size_t b, const char* what) {
   size_t r;
   TRTORCH_EXPECT(!__builtin_add_overflow(a, b, &r), what, ": size computation overflows: ", a, " + ", b);
   return r;
 }
 
-size_t checked_align_up(size_t v, size_t alignment, const std::string& what) {
+size_t checked_align_up(size_t v, size_t alignment, const char* what) {
   TRTORCH_CHECK(alignment > 0 && (alignment & (alignment - 1)) == 0, "alignment must be a power of two");
   size_t r;
   TRTORCH_EXPECT(!__builtin_add_overflow(v, alignment - 1, &r), what, ": size computation overflows: ", v,
@@ -53,12 +53,13 @@ size_t checked_align_up(size_t v, size_t alignment, const std::string& what) {
 }
 
 std::optional<int64_t> try_numel(const std::vector<int64_t>& shape) {
-  for (int64_t d : shape)
-    if (d == 0) return 0;
   int64_t n = 1;
+  bool overflow = false;
+  for (int64_t d : shape) overflow |= __builtin_mul_overflow(n, d, &n);
+  if (!overflow) return n;
   for (int64_t d : shape)
-    if (__builtin_mul_overflow(n, d, &n)) return std::nullopt;
-  return n;
+    if (d == 0) return 0;  // [0, 2^62, 2^62] is empty: the partial product overflowed, not the count
+  return std::nullopt;
 }
 
 std::optional<int64_t> try_bytes(const std::vector<int64_t>& shape, DType t) {
@@ -67,12 +68,12 @@ std::optional<int64_t> try_bytes(const std::vector<int64_t>& shape, DType t) {
   return try_mul(*n, int64_t(dtype_size(t)));
 }
 
-int64_t checked_numel(const std::vector<int64_t>& shape, DType t, const std::string& what) {
+int64_t checked_numel(const std::vector<int64_t>& shape, DType t, const char* what) {
   checked_bytes(shape, t, what);
   return *try_numel(shape);
 }
 
-size_t checked_bytes(const std::vector<int64_t>& shape, DType t, const std::string& what) {
+size_t checked_bytes(const std::vector<int64_t>& shape, DType t, const char* what) {
   for (int64_t d : shape) TRTORCH_EXPECT(d >= 0, what, " ", shape_str(shape), " has a negative dimension");
   auto b = try_bytes(shape, t);
   if (!b) TRTORCH_ERROR(too_large_message(what, shape, t));

@@ -22,13 +22,14 @@ inline constexpr int64_t kMaxTensorBytes = INT64_MAX;
 // a * b / a + b, or nullopt when the result does not fit int64_t.
 std::optional<int64_t> try_mul(int64_t a, int64_t b);
 std::optional<int64_t> try_add(int64_t a, int64_t b);
+// `what` is a C string so that the checks on run-time paths build no string unless they fail.
 // a * b / a + b; on overflow throws trtorch::Error "<what>: size computation overflows: a * b".
-int64_t checked_mul(int64_t a, int64_t b, const std::string& what);
-int64_t checked_add(int64_t a, int64_t b, const std::string& what);
-size_t checked_mul_size(size_t a, size_t b, const std::string& what);
-size_t checked_add_size(size_t a, size_t b, const std::string& what);
+int64_t checked_mul(int64_t a, int64_t b, const char* what);
+int64_t checked_add(int64_t a, int64_t b, const char* what);
+size_t checked_mul_size(size_t a, size_t b, const char* what);
+size_t checked_add_size(size_t a, size_t b, const char* what);
 // v rounded up to a multiple of `alignment` (a power of two), checked.
-size_t checked_align_up(size_t v, size_t alignment, const std::string& what);
+size_t checked_align_up(size_t v, size_t alignment, const char* what);
 
 // Element count of a static shape with dims >= 0 (a zero dim gives 0 whatever the others), or
 // nullopt when it does not fit int64_t.
@@ -38,8 +39,8 @@ std::optional<int64_t> try_bytes(const std::vector<int64_t>& shape, DType t);
 // The same for a shape with dims >= 0; on a negative dim or an overflow throws trtorch::Error
 // naming `what` (which names the shape: "Expand: output shape", "tensor shape") and the shape, e.g.
 // "Expand: output shape [576460752303423488, 8] of f32 is 2^64 bytes, more than a tensor can hold".
-int64_t checked_numel(const std::vector<int64_t>& shape, DType t, const std::string& what);
-size_t checked_bytes(const std::vector<int64_t>& shape, DType t, const std::string& what);
+int64_t checked_numel(const std::vector<int64_t>& shape, DType t, const char* what);
+size_t checked_bytes(const std::vector<int64_t>& shape, DType t, const char* what);
 
 // "[2, 3, 4]".
 std::string shape_str(const std::vector<int64_t>& shape);

@@ -276,10 +276,11 @@ TEST(Compile, MaskAndIndexErrorsNameOpSchemaAndLocation) {
 }
 
 TEST(Compile, TensorTooLargeToHoldIsAnErrorNotACrash) {
-  // 2^59 x 8 float32 elements are 2^64 bytes: the byte size used to wrap around to a 0-byte buffer
-  // that the reference backend then wrote (SIGSEGV). TorchScript itself refuses the same module.
+  // x.expand(2**59, 8): 2^59 x 8 float32 elements are 2^64 bytes. The byte size used to wrap around
+  // to a 0-byte buffer that the reference backend then wrote (SIGSEGV). TorchScript itself refuses
+  // the same module ("Storage size calculation overflowed").
   torch::jit::Module m("__torch__.TooLarge");
-  m.define("def forward(self, x):\n  return (x.expand(2**59, 8) + 1).sum(0)\n");
+  m.define("def forward(self, x):\n  return (x.expand(576460752303423488, 8) + 1).sum(0)\n");
   expect_error([&] { trtorch::CompileGraph(m, reference_spec({torch::randn({8})})); },
                {"Expand: output shape [576460752303423488, 8] of f32 is 2^64 bytes, more than a tensor can hold",
                 "<string>:2"});

@@ -281,7 +281,7 @@ TEST(Compile, TensorTooLargeToHoldIsAnErrorNotACrash) {
   // the same module ("Storage size calculation overflowed").
   torch::jit::Module m("__torch__.TooLarge");
   m.define("def forward(self, x):\n  return (x.expand(576460752303423488, 8) + 1).sum(0)\n");
-  expect_error([&] { trtorch::CompileGraph(m, reference_spec({torch::randn({8})})); },
+  expect_error([&] { trtorch::CompileGraph(m, reference_spec({torch::randn({8})})).forward({torch::randn({8})}); },
                {"Expand: output shape [576460752303423488, 8] of f32 is 2^64 bytes, more than a tensor can hold",
                 "<string>:2"});
 }

@@ -47,7 +47,7 @@ std::vector<HostTensor> eval_checked(const Node& n, const std::vector<HostTensor
     default: TRTORCH_ERROR("reference backend: unknown op kind ", int(n.op));
   }
   for (const HostTensor& t : out) {
-    TRTORCH_CHECK(t.nbytes() == size_t(t.numel()) * ir::dtype_size(t.dtype), n.name(),
+    TRTORCH_CHECK(ir::try_bytes(t.shape, t.dtype) == std::optional<int64_t>(int64_t(t.nbytes())), n.name(),
                   " kernel produced ", t.nbytes(), " bytes for ", ir::dtype_name(t.dtype), " of ", t.numel(),
                   " elements");
   }

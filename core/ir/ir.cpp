@@ -208,6 +208,8 @@ Value* Graph::new_value(TensorType t) {
 }
 
 Value* Graph::add_input(TensorType type, std::string name) {
+  if (type.is_static() && !try_bytes(type.static_shape(), type.dtype))
+    TRTORCH_ERROR(too_large_message(str_cat("graph input ", name, " shape"), type.static_shape(), type.dtype));
   Value* v = new_value(std::move(type));
   v->name = std::move(name);
   inputs_.push_back(v);

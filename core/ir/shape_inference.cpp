@@ -43,17 +43,9 @@ std::vector<Dim> broadcast(const char* op, const std::vector<Dim>& a, const std:
   return out;
 }
 
-// Size arithmetic on values that may come from untrusted engines: overflow is an error.
-int64_t checked_add(const char* op, int64_t a, int64_t b) {
-  int64_t r;
-  INFER_EXPECT(!__builtin_add_overflow(a, b, &r), "size computation overflows: ", a, " + ", b);
-  return r;
-}
-int64_t checked_mul(const char* op, int64_t a, int64_t b) {
-  int64_t r;
-  INFER_EXPECT(!__builtin_mul_overflow(a, b, &r), "size computation overflows: ", a, " * ", b);
-  return r;
-}
+// Size arithmetic on values that may come from untrusted engines: overflow is an error naming the op.
+int64_t checked_add(const char* op, int64_t a, int64_t b) { return ir::checked_add(a, b, op); }
+int64_t checked_mul(const char* op, int64_t a, int64_t b) { return ir::checked_mul(a, b, op); }
 int64_t checked_sub(const char* op, int64_t a, int64_t b) {
   int64_t r;
   INFER_EXPECT(!__builtin_sub_overflow(a, b, &r), "size computation overflows: ", a, " - ", b);
@@ -521,6 +513,19 @@ Types infer_Pointwise(const PointwiseAttrs& a, const Types& in) {
   return {TensorType(in[0].dtype, dims)};
 }
 
+// An output must fit in memory: numel * dtype size within int64_t at the upper bound of every dim
+// (shapes multiplied out by Expand, Reshape, Concat, MatMul ... can overflow while each dim is in
+// range). The deserializer checks stored types the same way.
+void expect_fits(const char* op, size_t i, size_t n_out, const TensorType& t) {
+  std::vector<int64_t> largest;
+  largest.reserve(t.dims.size());
+  for (const Dim& d : t.dims) largest.push_back(d.max);
+  if (try_bytes(largest, t.dtype)) return;
+  std::string what = n_out == 1 ? str_cat(op, ": output shape") : str_cat(op, ": output ", i, " shape");
+  if (!t.is_static()) what += str_cat(" ", t.str(), " at its largest,");
+  TRTORCH_ERROR(too_large_message(what, largest, t.dtype));
+}
+
 }  // namespace
 
 std::vector<TensorType> infer_types(OpKind op, const Attrs& attrs, const std::vector<TensorType>& in) {
@@ -529,15 +534,18 @@ std::vector<TensorType> infer_types(OpKind op, const Attrs& attrs, const std::ve
   int n = int(in.size());
   TRTORCH_EXPECT(n >= info.min_inputs && (info.max_inputs < 0 || n <= info.max_inputs), info.name,
                  ": expected ", info.min_inputs, "..", info.max_inputs, " inputs, got ", n);
+  std::vector<TensorType> out;
   switch (op) {
-#define TRTORCH_OP(Name, MinIn, MaxIn, MaxOut) \
-  case OpKind::Name:                           \
-    return infer_##Name(std::get<Name##Attrs>(attrs), in);
+#define TRTORCH_OP(Name, MinIn, MaxIn, MaxOut)                \
+  case OpKind::Name:                                          \
+    out = infer_##Name(std::get<Name##Attrs>(attrs), in);     \
+    break;
 #include "core/ir/ops.def"
 #undef TRTORCH_OP
-    default: break;
+    default: TRTORCH_ERROR("unknown op kind ", int(op));
   }
-  TRTORCH_ERROR("unknown op kind ", int(op));
+  for (size_t i = 0; i < out.size(); ++i) expect_fits(info.name, i, out.size(), out[i]);
+  return out;
 }
 
 }  // namespace trtorch::ir

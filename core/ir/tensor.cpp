@@ -1,5 +1,6 @@
 #include "core/ir/tensor.h"
 
+#include "core/ir/sizes.h"
 #include "core/util/error.h"
 
 namespace trtorch::ir {
@@ -34,14 +35,14 @@ bool is_floating(DType t) {
 }
 
 int64_t numel_of(const std::vector<int64_t>& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
+  auto n = try_numel(shape);
+  TRTORCH_EXPECT(n, "tensor shape ", shape_str(shape), " has more than 2^63 elements");
+  return *n;
 }
 
 HostTensor::HostTensor(DType t, std::vector<int64_t> s)
     : dtype(t), shape(std::move(s)),
-      bytes(std::make_shared<std::vector<uint8_t>>(size_t(numel_of(shape)) * dtype_size(t))) {}
+      bytes(std::make_shared<std::vector<uint8_t>>(checked_bytes(shape, t, "tensor shape"))) {}
 
 double HostTensor::get(int64_t i) const {
   switch (dtype) {

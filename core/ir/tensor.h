@@ -6,9 +6,11 @@
 #include <vector>
 
 #include "core/ir/dtype.h"
+#include "core/ir/sizes.h"
 
 namespace trtorch::ir {
 
+// Element count of a static shape; throws trtorch::Error when it does not fit int64_t.
 int64_t numel_of(const std::vector<int64_t>& shape);
 
 struct HostTensor {
@@ -17,7 +19,7 @@ struct HostTensor {
   std::shared_ptr<std::vector<uint8_t>> bytes;  // shared: copies of a HostTensor alias
 
   HostTensor() : bytes(std::make_shared<std::vector<uint8_t>>()) {}
-  HostTensor(DType t, std::vector<int64_t> s);  // zero-filled
+  HostTensor(DType t, std::vector<int64_t> s);  // zero-filled; throws when the byte size overflows
 
   int64_t numel() const { return numel_of(shape); }
   size_t nbytes() const { return bytes->size(); }

@@ -3,13 +3,15 @@
 #include <algorithm>
 #include <numeric>
 
+#include "core/ir/sizes.h"
 #include "core/util/error.h"
 
 namespace trtorch::plan {
 
 MemoryPlan plan_memory(const std::vector<BufferRequest>& requests, size_t alignment) {
   TRTORCH_CHECK(alignment > 0 && (alignment & (alignment - 1)) == 0, "alignment must be a power of two");
-  auto align = [&](size_t v) { return (v + alignment - 1) & ~(alignment - 1); };
+  // Sizes near SIZE_MAX (a corrupt engine, a huge dynamic range) must fail, not wrap around.
+  auto align = [&](size_t v) { return ir::checked_align_up(v, alignment, "memory plan: buffer"); };
   MemoryPlan plan;
   plan.offsets.assign(requests.size(), 0);
   std::vector<size_t> order(requests.size());
@@ -28,16 +30,17 @@ MemoryPlan plan_memory(const std::vector<BufferRequest>& requests, size_t alignm
     for (size_t p : placed) {
       const BufferRequest& q = requests[p];
       if (q.last < r.first || r.last < q.first) continue;
-      busy.emplace_back(plan.offsets[p], plan.offsets[p] + align(std::max<size_t>(q.bytes, 1)));
+      busy.emplace_back(plan.offsets[p], plan.offsets[p] + align(std::max<size_t>(q.bytes, 1)));  // placed: fits
     }
     std::sort(busy.begin(), busy.end());
     size_t at = 0;
     for (const auto& [lo, hi] : busy) {
-      if (at + size <= lo) break;
+      if (at <= lo && size <= lo - at) break;
       at = std::max(at, hi);
     }
+    const size_t end = ir::checked_add_size(at, size, "memory plan: arena");
     plan.offsets[idx] = at;
-    plan.total = std::max(plan.total, at + size);
+    plan.total = std::max(plan.total, end);
     placed.push_back(idx);
   }
   return plan;

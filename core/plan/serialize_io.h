@@ -5,10 +5,12 @@
 
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
 
+#include "core/ir/sizes.h"
 #include "core/plan/engine.h"
 #include "core/util/error.h"
 
@@ -51,12 +53,11 @@ inline bool known_device_type(uint8_t v) {
 
 // Element count of `shape` (dims >= 0); false if it does not fit int64_t.
 inline bool checked_numel(const std::vector<int64_t>& shape, int64_t* out) {
-  int64_t n = 1;
-  for (int64_t d : shape) {
-    if (d < 0 || __builtin_mul_overflow(n, d, &n)) return false;
-  }
-  *out = n;
-  return true;
+  for (int64_t d : shape)
+    if (d < 0) return false;
+  const std::optional<int64_t> n = ir::try_numel(shape);
+  if (n) *out = *n;
+  return n.has_value();
 }
 
 // Little-endian writes into a growing byte buffer.

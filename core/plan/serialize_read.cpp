@@ -71,16 +71,18 @@ ir::TensorType read_type(Reader& r, const char* what) {
   t.dtype = r.enumeration<DType>(what);
   size_t rank = r.count(what, kDimBytes, kMaxRank);
   t.dims.resize(rank);
-  int64_t numel = 1;
+  std::vector<int64_t> largest;  // the shape at the upper bound of every dim
   for (ir::Dim& d : t.dims) {
     size_t dim_at = r.offset();
     d = read_dim(r, what);
     if (!(d.min >= 0 && d.min <= d.max)) {
       r.fail(str_cat("bad dimension of ", what, ": ", d.str(), " in [", d.min, ", ", d.max, "]"), dim_at);
     }
-    if (__builtin_mul_overflow(numel, d.max, &numel)) {
-      r.fail(str_cat("absurd size: ", what, " has more than 2^63 elements"), at);
-    }
+    largest.push_back(d.max);
+  }
+  if (!ir::try_bytes(largest, t.dtype)) {
+    const std::string shape = t.is_static() ? std::string("shape") : str_cat(t.str(), " at its largest,");
+    r.fail(str_cat("absurd size: ", ir::too_large_message(str_cat(what, " ", shape), largest, t.dtype)), at);
   }
   return t;
 }

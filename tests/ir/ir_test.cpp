@@ -303,3 +303,94 @@ TEST(IRSymbolic, PoolOutputSizesMatchTheStaticFormula) {
   wide.ceil_mode = true;
   EXPECT_THROW(g.add_node(OpKind::Pool2d, wide, {x}), Error);
 }
+
+// Byte sizes of tensors: numel * dtype size must not wrap around to a small buffer.
+TEST(IRSizes, NumelAndBytesOverflowAreErrors) {
+  const int64_t big = int64_t(1) << 62;
+  EXPECT_EQ(numel_of({big, 1}), big);
+  EXPECT_EQ(numel_of({0, big, big}), 0);  // an empty tensor, whatever the other dims
+  EXPECT_THROW(numel_of({big, 4}), Error);  // 2^64 elements used to wrap to 0
+  // 2^62 float32 elements: 2^64 bytes used to wrap to a 0-byte buffer.
+  try {
+    HostTensor t(DType::kFloat32, {big});
+    FAIL() << "expected an error, got a tensor of " << t.nbytes() << " bytes";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("[4611686018427387904] of f32 is 2^64 bytes"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(HostTensor(DType::kInt64, {int64_t(1) << 60, 16}), Error);
+  EXPECT_THROW(HostTensor(DType::kFloat32, {-1, 2}), Error);
+  EXPECT_EQ(HostTensor(DType::kBool, {0, big, big}).nbytes(), 0u);
+}
+
+TEST(IRSizes, CheckedHelpers) {
+  const int64_t big = int64_t(1) << 62;
+  EXPECT_EQ(try_bytes({big, 1}, DType::kBool), big);
+  EXPECT_FALSE(try_bytes({big, 2}, DType::kFloat16));
+  EXPECT_EQ(*try_bytes({3, 5}, DType::kFloat32), 60);
+  EXPECT_EQ(checked_bytes({2, 3}, DType::kInt64, "t"), 48u);
+  EXPECT_EQ(checked_numel({2, 3}, DType::kInt64, "t"), 6);
+  EXPECT_EQ(checked_mul(big, 1, "x"), big);
+  EXPECT_THROW(checked_mul(big, 2, "x"), Error);
+  EXPECT_THROW(checked_add(INT64_MAX, 1, "x"), Error);
+  EXPECT_THROW(checked_add_size(SIZE_MAX, 1, "x"), Error);
+  EXPECT_THROW(checked_mul_size(SIZE_MAX / 2, 3, "x"), Error);
+  EXPECT_EQ(checked_align_up(1000, 256, "x"), 1024u);
+  EXPECT_EQ(checked_align_up(SIZE_MAX - 255, 256, "x"), SIZE_MAX - 255);
+  try {
+    checked_align_up(SIZE_MAX - 10, 256, "arena");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("arena: size computation overflows"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(too_large_message("Expand: output shape", {int64_t(1) << 59, 8}, DType::kFloat32),
+            "Expand: output shape [576460752303423488, 8] of f32 is 2^64 bytes, more than a tensor can hold");
+}
+
+TEST(IRSizes, ExpandWhoseOutputCannotBeHeldIsAShapeError) {
+  // (x.expand(2**59, 8) + 1): every dim is in range, the output is 2^64 bytes.
+  Graph g;
+  Value* x = g.add_input(TensorType::fixed(DType::kFloat32, {1, 8}), "x");
+  ExpandAttrs a;
+  a.shape = {Dim::fixed(int64_t(1) << 59), Dim::fixed(8)};
+  try {
+    g.add_node(OpKind::Expand, a, {x}, "code/__torch__.py:5");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "Expand: output shape [576460752303423488, 8] of f32 is 2^64 bytes, more than "
+                                     "a tensor can hold (from code/__torch__.py:5)");
+  }
+  // A bool tensor of 2^62 elements is 2^62 bytes: it fits.
+  Value* b = g.add_input(TensorType::fixed(DType::kBool, {1, 8}), "b");
+  a.shape = {Dim::fixed(int64_t(1) << 59), Dim::fixed(8)};
+  EXPECT_NO_THROW(g.add_node(OpKind::Expand, a, {b}));
+  // A dynamic dim is checked at its upper bound.
+  Value* d = g.add_input(TensorType(DType::kFloat32, {Dim::symbolic(0, 1, int64_t(1) << 40), Dim::fixed(1)}), "d");
+  a.shape = {d->type.dims[0], Dim::fixed(int64_t(1) << 22)};
+  try {
+    g.add_node(OpKind::Expand, a, {d});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("at its largest, [1099511627776, 4194304] of f32 is 2^64 bytes"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(IRSizes, ConcatAndMatMulOutputsAreChecked) {
+  Graph g;
+  const int64_t big = int64_t(1) << 60;
+  Value* x = g.add_input(TensorType::fixed(DType::kFloat32, {big, 1}), "x");  // 2^62 bytes
+  EXPECT_THROW(g.add_node(OpKind::Concat, ConcatAttrs{0}, {x, x}), Error);  // 2^63 bytes
+  Value* a = g.add_input(TensorType::fixed(DType::kFloat32, {int64_t(1) << 31, 1}), "a");
+  Value* b = g.add_input(TensorType::fixed(DType::kFloat32, {1, int64_t(1) << 31}), "b");
+  try {
+    g.add_node(OpKind::MatMul, MatMulAttrs{}, {a, b});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("MatMul: output shape [2147483648, 2147483648] of f32 is 2^64 bytes"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(g.add_input(TensorType::fixed(DType::kFloat32, {big, 4}), "huge"), Error);
+}

@@ -1,8 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <random>
 
 #include "core/plan/memory_plan.h"
+#include "core/util/error.h"
 
 using namespace trtorch::plan;
 
@@ -45,6 +47,32 @@ TEST(MemoryPlan, RandomLifetimesAreNeverOverlapping) {
     expect_valid(rs, p, 256);
     EXPECT_LE(p.total, sum);
   }
+}
+
+TEST(MemoryPlan, HugeButRepresentableSizesArePlanned) {
+  const size_t half = size_t(1) << 62;
+  std::vector<BufferRequest> rs{{half, 0, 1}, {half, 0, 1}};
+  auto p = plan_memory(rs, 256);
+  EXPECT_EQ(p.total, size_t(1) << 63);
+  EXPECT_NE(p.offsets[0], p.offsets[1]);
+}
+
+TEST(MemoryPlan, AlignmentNearSizeMaxIsAnError) {
+  // Rounding SIZE_MAX - 10 up to 256 used to wrap around to a 0-byte buffer.
+  std::vector<BufferRequest> rs{{SIZE_MAX - 10, 0, 1}};
+  try {
+    plan_memory(rs, 256);
+    FAIL() << "expected an overflow error";
+  } catch (const trtorch::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("overflows"), std::string::npos) << e.what();
+  }
+}
+
+TEST(MemoryPlan, ArenaSumPastSizeMaxIsAnError) {
+  // Two live buffers of 2^63 bytes: the second one's end (2^64) used to wrap to 0.
+  const size_t big = size_t(1) << 63;
+  std::vector<BufferRequest> rs{{big, 0, 2}, {big, 1, 3}};
+  EXPECT_THROW(plan_memory(rs, 256), trtorch::Error);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "core/plan/memory_plan.h"
 #include "core/util/debug.h"
 #include "core/util/error.h"
 #include "tests/plan/engines.h"
@@ -143,6 +144,18 @@ void run_one(Stats& st, const std::vector<uint8_t>& input, const char* entry, F&
     // A loaded engine is valid: it serializes, and loads back to the same bytes.
     std::vector<uint8_t> again = serialize(e);
     if (serialize(deserialize(again)) != again) fail("re-serialized engine differs");
+    // Every value fits in memory at its largest, and planning all of them at once is an answer or
+    // a trtorch::Error (sums past SIZE_MAX), never a wrapped-around arena.
+    std::vector<BufferRequest> reqs;
+    for (Node* n : e.graph->nodes())
+      for (Value* o : n->outputs) {
+        std::vector<int64_t> largest;
+        for (const Dim& d : o->type.dims) largest.push_back(d.max);
+        const std::optional<int64_t> bytes = try_bytes(largest, o->type.dtype);
+        if (!bytes) fail(str_cat("loaded engine has a value of type ", o->type.str(), " too large to hold"));
+        reqs.push_back({size_t(bytes.value_or(0)), 0, 0});
+      }
+    plan_memory(reqs, 256);
   } catch (const Error& e) {
     ++st.errors[category(e.what())];
   } catch (const std::exception& e) {

@@ -425,3 +425,76 @@ TEST(Deserialize, CorruptFieldsAreNamed) {
   m = patched([&](auto& b) { b[kHeaderSize] = 7; });
   EXPECT_CONTAINS(m, "unknown device type 7");
 }
+
+namespace {
+
+// Replaces every stored static dim (kind 0, i64 value) equal to `from` by `to`, then reseals.
+std::vector<uint8_t> with_dim(std::vector<uint8_t> b, int64_t from, int64_t to) {
+  auto encode = [](int64_t v) {
+    std::string s(1, '\0');
+    for (int i = 0; i < 8; ++i) s.push_back(char(uint8_t(uint64_t(v) >> (8 * i))));
+    return s;
+  };
+  const std::string pattern = encode(from), replacement = encode(to);
+  size_t n = 0;
+  for (size_t at = find_bytes(b, pattern); at != std::string::npos; at = find_bytes(b, pattern)) {
+    std::copy(replacement.begin(), replacement.end(), b.begin() + long(at));
+    ++n;
+  }
+  EXPECT_GT(n, 0u);
+  reseal(b);
+  return b;
+}
+
+}  // namespace
+
+// Shapes whose byte size does not fit int64_t: clean errors, never a wrapped-around 0-byte buffer.
+TEST(Deserialize, InputShapeWhoseBytesOverflowIsAnError) {
+  // Static: x f32[12345] -> sigmoid, edited to f32[2^62] (2^64 bytes) in the input and output types.
+  auto g = std::make_unique<Graph>();
+  Value* x = g->add_input(TensorType::fixed(DType::kFloat32, {12345}), "x");
+  g->mark_output(add(*g, OpKind::Unary, UnaryAttrs{UnaryKind::kSigmoid}, {x}, "sigmoid"));
+  std::string m = error_of(with_dim(serialize(make_engine(std::move(g))), 12345, int64_t(1) << 62));
+  EXPECT_CONTAINS(m, "absurd size: graph input type shape [4611686018427387904] of f32 is 2^64 bytes, more than a "
+                     "tensor can hold");
+
+  // Dynamic: s0 in [1, 8] edited to [1, 2^60]; [s0, 4] of f32 is 2^64 bytes at its largest.
+  auto b = serialize(make_engine(small_graph()));
+  std::string atom;
+  for (int64_t v : {int64_t(1), int64_t(8)})
+    for (int i = 0; i < 8; ++i) atom.push_back(char(uint8_t(uint64_t(v) >> (8 * i))));
+  size_t n = 0;
+  for (size_t at = find_bytes(b, atom); at != std::string::npos; at = find_bytes(b, atom), ++n)
+    for (int i = 0; i < 8; ++i) b[at + 8 + size_t(i)] = i == 7 ? 0x10 : 0;  // hi = 2^60
+  ASSERT_GT(n, 0u);
+  reseal(b);
+  m = error_of(b);
+  EXPECT_CONTAINS(m, "at its largest, [1152921504606846976, 4] of f32 is 2^64 bytes, more than a tensor can hold");
+}
+
+TEST(Deserialize, ExpandWhoseOutputBytesOverflowIsAnError) {
+  // (x.expand(2**59, 8) + 1) as engine bytes: an Expand to [12345, 8] edited to [2^59, 8].
+  auto g = std::make_unique<Graph>();
+  Value* x = g->add_input(TensorType::fixed(DType::kFloat32, {1, 8}), "x");
+  Value* e = add(*g, OpKind::Expand, ExpandAttrs{{12345, 8}}, {x}, "code/__torch__.py:5");
+  g->mark_output(add(*g, OpKind::Unary, UnaryAttrs{UnaryKind::kSigmoid}, {e}, "sigmoid"));
+  std::string m = error_of(with_dim(serialize(make_engine(std::move(g))), 12345, int64_t(1) << 59));
+  EXPECT_CONTAINS(m, "engine graph is invalid");
+  EXPECT_CONTAINS(m, "Expand: output shape [576460752303423488, 8] of f32 is 2^64 bytes, more than a tensor can hold");
+}
+
+TEST(Deserialize, ConstantShapeWhoseBytesOverflowIsAnError) {
+  // The "bias" constant f32[4] of small_graph, its dim edited: the byte count no longer matches.
+  const auto bytes = serialize(make_engine(small_graph()));
+  const size_t bias_src = find_bytes(bytes, "bias");
+  ASSERT_NE(bias_src, std::string::npos);
+  const size_t dim_at = bias_src + 4 + 4 + 1 + 4;
+  for (int64_t d : {int64_t(1) << 62, (int64_t(1) << 61) + 1, INT64_MAX}) {
+    auto b = bytes;
+    for (int i = 0; i < 8; ++i) b[dim_at + i] = uint8_t(uint64_t(d) >> (8 * i));
+    reseal(b);
+    std::string m = error_of(b);
+    EXPECT_CONTAINS(m, "(Constant)");
+    EXPECT_CONTAINS(m, "elements has 16 bytes of data");
+  }
+}

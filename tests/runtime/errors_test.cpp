@@ -282,6 +282,17 @@ TEST(Compile, MaskAndIndexErrorsNameOpSchemaAndLocation) {
                {"conversion to Char is not supported", "aten::to.dtype", "<string>:2"});
 }
 
+TEST(Compile, TensorTooLargeToHoldIsAnErrorNotACrash) {
+  // x.expand(2**59, 8): 2^59 x 8 float32 elements are 2^64 bytes. The byte size used to wrap around
+  // to a 0-byte buffer that the reference backend then wrote (SIGSEGV). TorchScript itself refuses
+  // the same module ("Storage size calculation overflowed").
+  torch::jit::Module m("__torch__.TooLarge");
+  m.define("def forward(self, x):\n  return (x.expand(576460752303423488, 8) + 1).sum(0)\n");
+  expect_error([&] { trtorch::CompileGraph(m, reference_spec({torch::randn({8})})).forward({torch::randn({8})}); },
+               {"Expand: output shape [576460752303423488, 8] of f32 is 2^64 bytes, more than a tensor can hold",
+                "<string>:2"});
+}
+
 TEST(Compile, GpuRequestNeedsBackendAndGpu) {
   auto m = small_module();
   trtorch::CompileSpec spec({{2, 8}});

@@ -10,9 +10,9 @@ namespace trtorch::backends::reference {
 using ir::HostTensor;
 
 void eval_Constant(const ir::ConstantAttrs& a, const std::vector<HostTensor>&, std::vector<HostTensor>& out) {
-  TRTORCH_EXPECT(a.value.nbytes() == size_t(a.value.numel()) * ir::dtype_size(a.value.dtype),
-                 "Constant: value holds ", a.value.nbytes(), " bytes but its shape and dtype need ",
-                 size_t(a.value.numel()) * ir::dtype_size(a.value.dtype));
+  const size_t need = ir::checked_bytes(a.value.shape, a.value.dtype, "Constant: value shape");
+  TRTORCH_EXPECT(a.value.nbytes() == need, "Constant: value holds ", a.value.nbytes(),
+                 " bytes but its shape and dtype need ", need);
   out[0] = a.value;  // shares the attribute's storage; nothing writes to it
 }
 

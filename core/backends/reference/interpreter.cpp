@@ -25,9 +25,10 @@ std::vector<HostTensor> eval_checked(const Node& n, const std::vector<HostTensor
   for (size_t i = 0; i < in.size(); ++i) {
     const HostTensor& t = in[i];
     for (int64_t d : t.shape) TRTORCH_EXPECT(d >= 0, n.name(), ": input ", i, " has a negative dimension");
-    TRTORCH_EXPECT(t.nbytes() == size_t(t.numel()) * ir::dtype_size(t.dtype), n.name(), ": input ", i,
-                   " holds ", t.nbytes(), " bytes but its shape and dtype need ",
-                   size_t(t.numel()) * ir::dtype_size(t.dtype));
+    const std::optional<int64_t> need = ir::try_bytes(t.shape, t.dtype);
+    if (!need) TRTORCH_ERROR(ir::too_large_message(str_cat(n.name(), ": input ", i, " shape"), t.shape, t.dtype));
+    TRTORCH_EXPECT(t.nbytes() == size_t(*need), n.name(), ": input ", i, " holds ", t.nbytes(),
+                   " bytes but its shape and dtype need ", *need);
     in_types.push_back(TensorType::fixed(t.dtype, t.shape));
   }
   std::vector<TensorType> out_types = ir::infer_types(n.op, n.attrs, in_types);
@@ -46,7 +47,7 @@ std::vector<HostTensor> eval_checked(const Node& n, const std::vector<HostTensor
     default: TRTORCH_ERROR("reference backend: unknown op kind ", int(n.op));
   }
   for (const HostTensor& t : out) {
-    TRTORCH_CHECK(t.nbytes() == size_t(t.numel()) * ir::dtype_size(t.dtype), n.name(),
+    TRTORCH_CHECK(ir::try_bytes(t.shape, t.dtype) == std::optional<int64_t>(int64_t(t.nbytes())), n.name(),
                   " kernel produced ", t.nbytes(), " bytes for ", ir::dtype_name(t.dtype), " of ", t.numel(),
                   " elements");
   }

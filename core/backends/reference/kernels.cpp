@@ -10,7 +10,7 @@ using ir::DType;
 using ir::HostTensor;
 
 void allocate(HostTensor& t) {
-  t.bytes = std::make_shared<std::vector<uint8_t>>(size_t(t.numel()) * ir::dtype_size(t.dtype));
+  t.bytes = std::make_shared<std::vector<uint8_t>>(ir::checked_bytes(t.shape, t.dtype, "tensor shape"));
 }
 
 void unsupported_dtype(const char* op, const char* what, DType t) {
@@ -35,7 +35,7 @@ FloatIn::FloatIn(const char* op, const char* what, const HostTensor& t) {
 
 FloatOut::FloatOut(HostTensor& t) : t_(t) {
   TRTORCH_CHECK(ir::is_floating(t.dtype), "FloatOut on ", ir::dtype_name(t.dtype));
-  if (t.nbytes() != size_t(t.numel()) * ir::dtype_size(t.dtype)) allocate(t);
+  if (ir::try_bytes(t.shape, t.dtype) != std::optional<int64_t>(int64_t(t.nbytes()))) allocate(t);  // checked
   if (t.dtype == DType::kFloat32) {
     p_ = t.ptr<float>();
   } else {

@@ -32,8 +32,9 @@ struct TensorDesc {
   ir::DType dtype = ir::DType::kFloat32;
   std::vector<int64_t> shape;  // logical (NCHW order for 4-D activations, whatever the layout)
   Layout layout = Layout::kRowMajor;
-  int64_t numel() const { return ir::numel_of(shape); }
-  size_t bytes() const { return size_t(numel()) * ir::dtype_size(dtype); }
+  int64_t numel() const { return ir::numel_of(shape); }  // throws when it does not fit int64_t
+  // numel * dtype size; throws trtorch::Error naming the shape when it does not fit int64_t.
+  size_t bytes() const { return ir::checked_bytes(shape, dtype, "CUDA tensor shape"); }
 };
 
 // Build-time options that reach kernels.
@@ -111,8 +112,17 @@ class Kernel {
 std::unique_ptr<Kernel> make_layout_change(const TensorDesc& from, Layout to, int64_t padded_channels = 0);
 
 // Launch configuration helpers.
-inline unsigned blocks_for(int64_t n, int threads) { return unsigned((n + threads - 1) / threads); }
-// A grid for a grid-stride loop over n elements with 256-thread blocks.
-inline unsigned grid_for(int64_t n) { return unsigned(std::min<int64_t>(blocks_for(n, 256), 65535 * 8)); }
+// Blocks of `threads` covering n elements, for a grid's x dimension: more than CUDA allows
+// (2^31 - 1) is an error, not a count narrowed to a smaller grid that leaves elements out.
+inline unsigned blocks_for(int64_t n, int threads) {
+  const int64_t blocks = n / threads + (n % threads != 0);
+  TRTORCH_EXPECT(blocks <= int64_t(INT32_MAX), "a CUDA launch over ", n, " elements needs ", blocks,
+                 " blocks of ", threads, " threads, more than a grid can have (2^31 - 1)");
+  return unsigned(blocks);
+}
+// A grid for a grid-stride loop over n elements with 256-thread blocks (clamped before narrowing).
+inline unsigned grid_for(int64_t n) {
+  return unsigned(std::min<int64_t>(n / 256 + (n % 256 != 0), 65535 * 8));
+}
 
 }  // namespace trtorch::backends::cuda

@@ -153,7 +153,8 @@ void CudaExecutor::assign_storage() {
       const auto& t = n->attr<ir::ConstantAttrs>().value;
       slots_[size_t(n->outputs[0]->id)] = {Slot::kConstant, -1, const_bytes};
       uploads.emplace_back(&t, const_bytes);
-      const_bytes += (t.nbytes() + 255) / 256 * 256;
+      const_bytes = ir::checked_add_size(const_bytes, ir::checked_align_up(t.nbytes(), 256, "CUDA constants"),
+                                         "CUDA constants");
     } else if (n->op == ir::OpKind::Identity || n->op == ir::OpKind::Reshape) {
       slots_[size_t(n->outputs[0]->id)] = {Slot::kAlias, n->inputs[0]->id};
     } else {
@@ -312,8 +313,8 @@ void CudaExecutor::plan_arena() {
     steps_[size_t(i)].scratch_offset = scratch_req[size_t(i)] >= 0 ? mp.offsets[size_t(scratch_req[size_t(i)])] : 0;
   for (int r : in_stage) input_stage_.push_back(mp.offsets[size_t(r)]);
   for (int r : out_stage) output_stage_.push_back(mp.offsets[size_t(r)]);
-  size_t sum = 0;
-  for (const auto& r : reqs) sum += r.bytes;
+  size_t sum = 0;  // only logged: saturates instead of wrapping
+  for (const auto& r : reqs) sum = r.bytes > SIZE_MAX - sum ? SIZE_MAX : sum + r.bytes;
   int changes = 0;
   for (const Step& st : steps_) changes += st.node == nullptr;
   TRTORCH_LOG(kInfo, "CUDA engine: ", n_steps, " steps (", changes, " layout changes), arena ", arena_bytes_,

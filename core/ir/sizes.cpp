@@ -74,13 +74,13 @@ int64_t checked_numel(const std::vector<int64_t>& shape, DType t, const char* wh
 }
 
 size_t checked_bytes(const std::vector<int64_t>& shape, DType t, const char* what) {
-  for (int64_t d : shape) TRTORCH_EXPECT(d >= 0, what, " ", shape_str(shape), " has a negative dimension");
+  for (int64_t d : shape) TRTORCH_EXPECT(d >= 0, what, " ", shape_text(shape), " has a negative dimension");
   auto b = try_bytes(shape, t);
   if (!b) TRTORCH_ERROR(too_large_message(what, shape, t));
   return size_t(*b);
 }
 
-std::string shape_str(const std::vector<int64_t>& shape) {
+std::string shape_text(const std::vector<int64_t>& shape) {
   std::ostringstream os;
   os << "[";
   for (size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
@@ -99,7 +99,7 @@ std::string too_large_message(const std::string& what, const std::vector<int64_t
     size.precision(3);
     size << "about 2^" << log2_bytes;
   }
-  return str_cat(what, " ", shape_str(shape), " of ", dtype_name(t), " is ", size.str(),
+  return str_cat(what, " ", shape_text(shape), " of ", dtype_name(t), " is ", size.str(),
                  " bytes, more than a tensor can hold");
 }
 

@@ -43,7 +43,7 @@ int64_t checked_numel(const std::vector<int64_t>& shape, DType t, const char* wh
 size_t checked_bytes(const std::vector<int64_t>& shape, DType t, const char* what);
 
 // "[2, 3, 4]".
-std::string shape_str(const std::vector<int64_t>& shape);
+std::string shape_text(const std::vector<int64_t>& shape);
 // The message of checked_bytes: "<what> [..] of <dtype> is 2^64 bytes, more than a tensor can hold".
 std::string too_large_message(const std::string& what, const std::vector<int64_t>& shape, DType t);
 

@@ -36,7 +36,7 @@ bool is_floating(DType t) {
 
 int64_t numel_of(const std::vector<int64_t>& shape) {
   auto n = try_numel(shape);
-  TRTORCH_EXPECT(n, "tensor shape ", shape_str(shape), " has more than 2^63 elements");
+  TRTORCH_EXPECT(n, "tensor shape ", shape_text(shape), " has more than 2^63 elements");
   return *n;
 }
 

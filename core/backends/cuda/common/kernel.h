@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/ir/ir.h"
+#include "core/util/error.h"
 
 namespace trtorch::backends::cuda {
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/frontend/conversion/conversion.h"
+#include "core/frontend/partitioning/settings.h"
 #include "core/plan/builder.h"
 
 namespace trtorch::frontend {
@@ -14,6 +15,7 @@ namespace trtorch::frontend {
 struct CompileOptions {
   std::vector<InputSpec> inputs;
   plan::BuildConfig build;
+  PartitionSettings partition;
 };
 
 struct CompiledEngine {

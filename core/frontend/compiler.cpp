@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "core/frontend/lowering/lowering.h"
+#include "core/frontend/partitioning/compile_partitioned.h"
 #include "core/runtime/runtime.h"
 #include "core/util/error.h"
 #include "core/util/logging.h"
@@ -16,40 +17,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-torch::jit::Value* rebuild_output(torch::jit::Graph& g, const OutputTree& t, const std::vector<torch::jit::Value*>& outs) {
-  switch (t.kind) {
-    case OutputTree::Kind::kEngineOutput:
-      return outs.at(size_t(t.engine_output));
-    case OutputTree::Kind::kConstant:
-      return g.insertConstant(t.constant);
-    case OutputTree::Kind::kTuple: {
-      std::vector<torch::jit::Value*> items;
-      for (const auto& i : t.items) items.push_back(rebuild_output(g, i, outs));
-      auto tuple_type = t.type ? t.type->cast<c10::TupleType>() : nullptr;
-      // Named tuples keep their type; plain tuples take their element types.
-      auto* n = g.insertNode(tuple_type && tuple_type->schema() ? g.createTuple(items, tuple_type) : g.createTuple(items));
-      return n->output();
-    }
-    case OutputTree::Kind::kList: {
-      std::vector<torch::jit::Value*> items;
-      for (const auto& i : t.items) items.push_back(rebuild_output(g, i, outs));
-      auto list_type = t.type ? t.type->cast<c10::ListType>() : nullptr;
-      c10::TypePtr elem = list_type ? list_type->getElementType() : c10::TensorType::get();
-      return g.insertNode(g.createList(elem, items))->output();
-    }
-  }
-  TRTORCH_CHECK(false, "bad output tree kind");
-  return nullptr;
-}
-
-}  // namespace
-
-CompiledEngine compile_engine(const torch::jit::Module& module, const std::string& method, const CompileOptions& opts) {
-  auto t0 = Clock::now();
-  auto g = lower_module(module, method);
-  TRTORCH_LOG(kInfo, "lowering done in ", seconds_since(t0), " s");
+// Converts and builds the whole method as one engine. `failed_at` receives the node a conversion
+// failure is attributed to.
+CompiledEngine build_whole(const std::shared_ptr<torch::jit::Graph>& g, const CompileOptions& opts,
+                           const torch::jit::Node** failed_at) {
   auto t1 = Clock::now();
-  ConvertedGraph conv = convert_graph(g, opts.inputs);
+  ConvertedGraph conv = convert_graph(g, opts.inputs, failed_at);
   TRTORCH_LOG(kInfo, "conversion done in ", seconds_since(t1), " s (", conv.graph->num_nodes(), " IR nodes)");
   auto t2 = Clock::now();
   plan::BuildConfig build = opts.build;
@@ -65,9 +38,16 @@ CompiledEngine compile_engine(const torch::jit::Module& module, const std::strin
   return out;
 }
 
-torch::jit::Module compile_module(const torch::jit::Module& module, const std::string& method,
-                                  const CompileOptions& opts) {
-  CompiledEngine ce = compile_engine(module, method, opts);
+std::shared_ptr<torch::jit::Graph> lower_timed(const torch::jit::Module& module, const std::string& method,
+                                               std::vector<torch::jit::Node*>* mutations = nullptr) {
+  auto t0 = Clock::now();
+  auto g = lower_module(module, method, mutations);
+  TRTORCH_LOG(kInfo, "lowering done in ", seconds_since(t0), " s");
+  return g;
+}
+
+// A module whose `method` runs one engine and rebuilds the method's return value.
+torch::jit::Module wrap_engine(const CompiledEngine& ce, const std::string& method) {
   torch::jit::Module wrapped(c10::QualifiedName("__torch__.trtorch.CompiledModule"));
   const std::string attr = "trtorch_engine_0";
   c10::IValue engine_obj = runtime::make_engine_ivalue(ce.serialized);
@@ -103,6 +83,52 @@ torch::jit::Module compile_module(const torch::jit::Module& module, const std::s
   auto fn = wrapped._ivalue()->compilation_unit()->create_function(c10::QualifiedName(*wrapped.type()->name(), method), g);
   wrapped.type()->addMethod(fn);
   return wrapped;
+}
+
+bool tensor_args_only(const torch::jit::Graph& g) {
+  for (size_t i = 1; i < g.inputs().size(); ++i)
+    if (g.inputs()[i]->type()->kind() != c10::TypeKind::TensorType) return false;
+  return true;
+}
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+}  // namespace
+
+CompiledEngine compile_engine(const torch::jit::Module& module, const std::string& method, const CompileOptions& opts) {
+  return build_whole(lower_timed(module, method), opts, nullptr);
+}
+
+torch::jit::Module compile_module(const torch::jit::Module& module, const std::string& method,
+                                  const CompileOptions& opts) {
+  check_partition_settings(opts.partition);
+  if (opts.partition.require_full_compilation) {
+    auto g = lower_timed(module, method);
+    auto problems = unsupported_nodes(g);
+    if (!problems.empty()) {
+      std::string list;
+      for (const auto& p : problems) list += "\n  " + p;
+      TRTORCH_ERROR("require_full_compilation is set and ", problems.size(), " op", problems.size() == 1 ? "" : "s",
+                    " of the method cannot be compiled:", list);
+    }
+    return wrap_engine(build_whole(g, opts, nullptr), method);
+  }
+  std::vector<torch::jit::Node*> mutations;
+  auto g = lower_timed(module, method, &mutations);
+  ForcedNodes forced = forced_by_settings(*g, opts.partition);
+  if (mutations.empty() && forced.empty() && tensor_args_only(*g) && unsupported_nodes(g).empty()) {
+    const torch::jit::Node* failed = nullptr;
+    try {
+      return wrap_engine(build_whole(g, opts, &failed), method);
+    } catch (const Error& e) {
+      if (!failed) throw;
+      TRTORCH_LOG(kInfo, "the method does not compile into one engine (", first_line(e.what()),
+                  "); compiling the rest with that op in TorchScript");
+      forced.emplace(failed, str_cat("cannot convert: ", first_line(e.what())));
+    }
+  }
+  force_mutations(*g, mutations, forced);
+  return compile_partitioned(module, method, g, opts.inputs, opts.build, opts.partition, std::move(forced));
 }
 
 std::vector<std::string> check_method_support(const torch::jit::Module& module, const std::string& method) {

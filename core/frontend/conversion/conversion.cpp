@@ -333,7 +333,8 @@ ir::DType input_spec_dtype(const torch::jit::Value* v, size_t i, const InputSpec
 
 }  // namespace
 
-ConvertedGraph convert_graph(const std::shared_ptr<torch::jit::Graph>& g, const std::vector<InputSpec>& inputs) {
+ConvertedGraph convert_graph(const std::shared_ptr<torch::jit::Graph>& g, const std::vector<InputSpec>& inputs,
+                             const torch::jit::Node** failed_at) {
   ConvertedGraph out;
   out.graph = std::make_unique<ir::Graph>();
   ConversionCtx ctx(*out.graph);
@@ -354,7 +355,12 @@ ConvertedGraph convert_graph(const std::shared_ptr<torch::jit::Graph>& g, const 
   }
 
   Converter conv(ctx);
-  conv.block(g->block());
+  try {
+    conv.block(g->block());
+  } catch (...) {
+    if (failed_at) *failed_at = ctx.node;
+    throw;
+  }
   ctx.node = nullptr;
 
   std::vector<ir::Value*> outs;
@@ -366,6 +372,33 @@ ConvertedGraph convert_graph(const std::shared_ptr<torch::jit::Graph>& g, const 
   }
   return out;
 }
+
+torch::jit::Value* rebuild_output(torch::jit::Graph& g, const OutputTree& t, const std::vector<torch::jit::Value*>& outs) {
+  switch (t.kind) {
+    case OutputTree::Kind::kEngineOutput:
+      return outs.at(size_t(t.engine_output));
+    case OutputTree::Kind::kConstant:
+      return g.insertConstant(t.constant);
+    case OutputTree::Kind::kTuple: {
+      std::vector<torch::jit::Value*> items;
+      for (const auto& i : t.items) items.push_back(rebuild_output(g, i, outs));
+      auto tuple_type = t.type ? t.type->cast<c10::TupleType>() : nullptr;
+      // Named tuples keep their type; plain tuples take their element types.
+      auto* n = g.insertNode(tuple_type && tuple_type->schema() ? g.createTuple(items, tuple_type) : g.createTuple(items));
+      return n->output();
+    }
+    case OutputTree::Kind::kList: {
+      std::vector<torch::jit::Value*> items;
+      for (const auto& i : t.items) items.push_back(rebuild_output(g, i, outs));
+      auto list_type = t.type ? t.type->cast<c10::ListType>() : nullptr;
+      c10::TypePtr elem = list_type ? list_type->getElementType() : c10::TensorType::get();
+      return g.insertNode(g.createList(elem, items))->output();
+    }
+  }
+  TRTORCH_CHECK(false, "bad output tree kind");
+  return nullptr;
+}
+
 
 namespace {
 

@@ -38,8 +38,13 @@ struct ConvertedGraph {
   std::vector<std::vector<int64_t>> opt_shapes;  // per input: the shape tactics are chosen for
 };
 
-// Converts; throws trtorch::Error naming the first unsupported or invalid node.
-ConvertedGraph convert_graph(const std::shared_ptr<torch::jit::Graph>& g, const std::vector<InputSpec>& inputs);
+// Converts; throws trtorch::Error naming the first unsupported or invalid node. When `failed_at` is
+// given it receives that node (null when the failure is not a node's, e.g. a bad input spec).
+ConvertedGraph convert_graph(const std::shared_ptr<torch::jit::Graph>& g, const std::vector<InputSpec>& inputs,
+                             const torch::jit::Node** failed_at = nullptr);
+
+// Inserts into `g` the nodes that rebuild a returned value from the engine's outputs `outs`.
+torch::jit::Value* rebuild_output(torch::jit::Graph& g, const OutputTree& t, const std::vector<torch::jit::Value*>& outs);
 
 // Walks the whole graph (nested blocks too) and lists every node that has no converter and
 // cannot be evaluated at compile time (one line each, with its schema and source location).

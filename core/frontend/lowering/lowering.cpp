@@ -20,9 +20,9 @@ namespace {
 
 // Every in-place op left must be the last reader of the tensor it mutates; the converters
 // then treat it as its functional form.
-void check_no_observable_mutation(torch::jit::Block* b) {
+void check_no_observable_mutation(torch::jit::Block* b, std::vector<torch::jit::Node*>* found) {
   for (torch::jit::Node* n : b->nodes()) {
-    for (torch::jit::Block* sub : n->blocks()) check_no_observable_mutation(sub);
+    for (torch::jit::Block* sub : n->blocks()) check_no_observable_mutation(sub, found);
     const c10::FunctionSchema* s = n->maybeSchema();
     if (!s || !s->is_mutable() || n->inputs().empty()) continue;
     torch::jit::Value* mutated = n->input(0);
@@ -31,6 +31,10 @@ void check_no_observable_mutation(torch::jit::Block* b) {
     if (mutated->type()->kind() != c10::TypeKind::TensorType) continue;
     for (const torch::jit::Use& u : mutated->uses()) {
       if (u.user != n && n->isBefore(u.user)) {
+        if (found) {
+          found->push_back(n);
+          break;
+        }
         TRTORCH_ERROR("in-place operation whose input is read again afterwards is not supported: ", describe(n),
                       " (input %", mutated->debugName(), " is used by ", describe(u.user), ")");
       }
@@ -40,7 +44,8 @@ void check_no_observable_mutation(torch::jit::Block* b) {
 
 }  // namespace
 
-std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module, const std::string& method) {
+std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module, const std::string& method,
+                                                std::vector<torch::jit::Node*>* mutations) {
   TRTORCH_EXPECT(module.find_method(method).has_value(), "the module has no method '", method, "'");
   torch::jit::Module m = module.clone();
   m.eval();
@@ -73,7 +78,7 @@ std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module
   torch::jit::ConstantPropagation(g);
   torch::jit::EliminateCommonSubexpression(g);
   torch::jit::EliminateDeadCode(g);
-  check_no_observable_mutation(g->block());
+  check_no_observable_mutation(g->block(), mutations);
   TRTORCH_LOG(kDebug, "lowered graph:\n", g->toString());
   return g;
 }

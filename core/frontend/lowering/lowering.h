@@ -14,9 +14,13 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace trtorch::frontend {
 
-std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module, const std::string& method);
+// `mutations`: when given, in-place ops whose input is read again are listed there (partial
+// compilation keeps them in TorchScript) instead of failing the lowering.
+std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module, const std::string& method,
+                                                std::vector<torch::jit::Node*>* mutations = nullptr);
 
 }  // namespace trtorch::frontend

@@ -1,0 +1,607 @@
+// Partial compilation's driver (see compile_partitioned.h).
+#include "core/frontend/partitioning/compile_partitioned.h"
+
+#include <torch/csrc/jit/frontend/function_schema_parser.h>
+#include <torch/csrc/jit/ir/alias_analysis.h>
+#include <torch/csrc/jit/passes/constant_pooling.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <queue>
+#include <set>
+#include <unordered_set>
+
+#include "core/frontend/conversion/context.h"
+#include "core/frontend/dtype_map.h"
+#include "core/frontend/partitioning/shape_analysis.h"
+#include "core/runtime/runtime.h"
+#include "core/util/error.h"
+#include "core/util/logging.h"
+
+namespace trtorch::frontend {
+
+using torch::jit::Block;
+using torch::jit::Node;
+using torch::jit::Value;
+
+namespace {
+
+bool is_tensor(const Value* v) { return v->type()->kind() == c10::TypeKind::TensorType; }
+
+void for_each_node(Block* b, const std::function<void(Node*)>& fn) {
+  for (Node* n : b->nodes()) {
+    fn(n);
+    for (Block* sub : n->blocks()) for_each_node(sub, fn);
+  }
+}
+
+// "__torch__.a.b.___torch_mangle_3.Block" -> "a.b.Block".
+std::string plain_class_name(std::string q) {
+  const std::string prefix = "__torch__.";
+  if (q.rfind(prefix, 0) == 0) q = q.substr(prefix.size());
+  std::string out;
+  size_t start = 0;
+  while (start <= q.size()) {
+    size_t dot = q.find('.', start);
+    std::string part = q.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (part.rfind("___torch_mangle_", 0) != 0) out += (out.empty() ? "" : ".") + part;
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return out;
+}
+
+bool module_matches(const std::string& cls, const std::string& wanted) {
+  const std::string w = plain_class_name(wanted);
+  if (cls == w) return true;
+  // A name without a dot names the class in any module ("Block").
+  return w.find('.') == std::string::npos && cls.size() > w.size() && cls.compare(cls.size() - w.size(), w.size(), w) == 0 &&
+         cls[cls.size() - w.size() - 1] == '.';
+}
+
+// The classes of the submodules whose code `n` was inlined from, outermost first.
+std::vector<std::string> module_classes(const Node* n) {
+  std::vector<std::string> out;
+  if (auto cs = n->callstack()) {
+    for (const auto& entry : (*cs)->vec()) {
+      const auto& info = std::get<torch::jit::kModuleInstanceInfo>(entry);
+      if (info && info->class_type() && info->class_type()->name())
+        out.push_back(plain_class_name(info->class_type()->name()->qualifiedName()));
+    }
+  }
+  return out;
+}
+
+bool op_matches(const Node* n, const std::string& spec) {
+  const c10::FunctionSchema* s = n->maybeSchema();
+  if (spec.find('(') != std::string::npos)
+    return s && torch::jit::parseSchema(spec).operator_name() == s->operator_name();
+  const std::string kind = n->kind().toQualString();
+  if (kind == spec) return true;
+  return s && !s->overload_name().empty() && kind + "." + s->overload_name() == spec;
+}
+
+}  // namespace
+
+ForcedNodes forced_by_settings(torch::jit::Graph& g, const PartitionSettings& s) {
+  ForcedNodes forced;
+  std::vector<bool> module_found(s.torch_executed_modules.size(), false);
+  std::set<std::string> classes;
+  for_each_node(g.block(), [&](Node* n) {
+    for (const auto& op : s.torch_executed_ops)
+      if (op_matches(n, op)) forced.emplace(n, str_cat("forced by torch_executed_ops ('", op, "')"));
+    const auto mods = module_classes(n);
+    classes.insert(mods.begin(), mods.end());
+    for (size_t i = 0; i < s.torch_executed_modules.size(); ++i)
+      for (const auto& m : mods)
+        if (module_matches(m, s.torch_executed_modules[i])) {
+          module_found[i] = true;
+          forced.emplace(n, str_cat("in submodule ", m, ", forced by torch_executed_modules"));
+        }
+  });
+  for (size_t i = 0; i < module_found.size(); ++i) {
+    if (module_found[i]) continue;
+    std::string known;
+    for (const auto& c : classes) known += (known.empty() ? "" : ", ") + c;
+    TRTORCH_ERROR("torch_executed_modules: the module has no submodule of class '", s.torch_executed_modules[i],
+                  "' (its submodules' classes: ", known.empty() ? "none" : known, ")");
+  }
+  return forced;
+}
+
+void force_mutations(torch::jit::Graph& g, const std::vector<Node*>& mutations, ForcedNodes& forced) {
+  // Lists and dicts mutated in place (aten::append, aten::_set_item): the mutation, and every node
+  // that reads the container, keep TorchScript's order (a copy of the list into an engine would
+  // miss what is appended later).
+  for_each_node(g.block(), [&](Node* n) {
+    const c10::FunctionSchema* s = n->maybeSchema();
+    if (!s || !s->is_mutable() || n->inputs().empty() || is_tensor(n->input(0))) return;
+    Value* c = n->input(0);
+    forced.emplace(n, str_cat("mutates %", c->debugName(), " (", c->type()->str(), ") in place"));
+    forced.emplace(c->node(), str_cat("builds %", c->debugName(), ", which is mutated in place"));
+    for (const auto& u : c->uses()) forced.emplace(u.user, str_cat("reads %", c->debugName(), ", which is mutated in place"));
+  });
+  if (mutations.empty()) return;
+  torch::jit::AliasDb db(g.shared_from_this());
+  std::vector<Value*> mutated;
+  for (Node* m : mutations) {
+    forced.emplace(m, str_cat("mutates %", m->input(0)->debugName(), " in place, which is read again"));
+    mutated.push_back(m->input(0));
+  }
+  // Every node that reads or writes a value that may alias a mutated one keeps TorchScript's order.
+  for_each_node(g.block(), [&](Node* n) {
+    if (n->kind() == c10::prim::Constant || forced.count(n)) return;
+    for (Value* m : mutated) {
+      bool touches = false;
+      for (Value* v : n->inputs()) touches = touches || (is_tensor(v) && db.mayAlias(v, m));
+      for (Value* v : n->outputs()) touches = touches || (is_tensor(v) && db.mayAlias(v, m));
+      if (touches) {
+        forced.emplace(n, str_cat("reads or writes %", m->debugName(), ", which is mutated in place"));
+        return;
+      }
+    }
+  });
+}
+
+namespace {
+
+// The engine-side dtype of a boundary tensor of torch dtype `st`, or nothing when none fits.
+std::optional<ir::DType> boundary_dtype(c10::ScalarType st) {
+  switch (st) {
+    case at::kFloat: case at::kHalf: case at::kBFloat16: case at::kDouble: return ir::DType::kFloat32;
+    case at::kLong: return ir::DType::kInt64;
+    case at::kInt: case at::kShort: case at::kChar: case at::kByte: return ir::DType::kInt32;
+    case at::kBool: return ir::DType::kBool;
+    default: return std::nullopt;
+  }
+}
+
+struct BuiltSegment {
+  std::string serialized;
+  std::vector<OutputTree> returns;          // one per segment output
+  std::vector<c10::ScalarType> input_casts;   // per engine input: the dtype the engine takes
+  std::vector<c10::ScalarType> output_dtypes; // per engine output: the dtype it gives
+  std::vector<c10::ScalarType> value_dtypes;  // per segment output: the dtype TorchScript has
+};
+
+struct SegmentGraph {
+  std::shared_ptr<torch::jit::Graph> graph;
+  std::unordered_map<const Node*, Node*> origin;  // clone (top level) -> original node
+};
+
+SegmentGraph segment_graph(const Segment& s, const std::vector<c10::ScalarType>& input_types) {
+  SegmentGraph out;
+  out.graph = std::make_shared<torch::jit::Graph>();
+  torch::jit::Graph& sg = *out.graph;
+  std::unordered_map<Value*, Value*> env;
+  std::unordered_set<const Node*> copies(s.copies.begin(), s.copies.end());
+  for (size_t i = 0; i < s.inputs.size(); ++i) {
+    Value* in = sg.addInput()->setType(c10::TensorType::get()->withScalarType(input_types[i]));
+    env[s.inputs[i]] = in;
+  }
+  std::function<void(Node*)> emit;
+  std::function<Value*(Value*)> map_value = [&](Value* v) -> Value* {
+    auto it = env.find(v);
+    if (it != env.end()) return it->second;
+    TRTORCH_CHECK(copies.count(v->node()), "partitioning: segment value %", v->debugName(), " has no source");
+    emit(v->node());
+    return env.at(v);
+  };
+  emit = [&](Node* n) {
+    Node* c = sg.insertNode(sg.createClone(n, map_value));
+    out.origin[c] = n;
+    for (size_t i = 0; i < n->outputs().size(); ++i) env[n->output(i)] = c->output(i);
+  };
+  for (Node* n : s.nodes) emit(n);
+  for (Value* v : s.outputs) sg.registerOutput(env.at(v));
+  return out;
+}
+
+std::string first_line(const std::string& s) {
+  size_t nl = s.find('\n');
+  return nl == std::string::npos ? s : s.substr(0, nl);
+}
+
+// What one attempt at building every segment found: nothing (all built) or nodes to send to Torch.
+class SegmentBuilder {
+ public:
+  SegmentBuilder(const ShapeMap& shapes, const plan::BuildConfig& build) : shapes_(shapes), build_(build) {}
+
+  // False when it sent nodes to TorchScript (partition again).
+  bool specs(const Segment& s, ForcedNodes& forced, std::vector<InputSpec>& specs,
+             std::vector<c10::ScalarType>& types) {
+    bool ok = true;
+    for (Value* v : s.inputs) {
+      std::string why;
+      auto it = shapes_.find(v);
+      std::optional<ir::DType> dt;
+      if (it == shapes_.end() || !it->second.seen) {
+        why = "was not computed by any sample run, so its shape is unknown";
+      } else if (!it->second.stable) {
+        why = it->second.why_unstable;
+      } else if (it->second.opt.empty()) {
+        why = "is a 0-dim tensor (engine inputs have at least one dimension)";
+      } else if (!(dt = boundary_dtype(it->second.dtype))) {
+        why = str_cat("has dtype ", c10::toString(it->second.dtype), ", which engines do not take");
+      } else {
+        const auto& vs = it->second;
+        for (size_t d = 0; d < vs.opt.size() && why.empty(); ++d)
+          if (vs.min.size() != vs.opt.size() || vs.max.size() != vs.opt.size() || vs.min[d] < 1 || vs.min[d] > vs.opt[d] ||
+              vs.opt[d] > vs.max[d])
+            why = str_cat("has shapes ", c10::IntArrayRef(vs.min), " / ", c10::IntArrayRef(vs.opt), " / ",
+                          c10::IntArrayRef(vs.max), " at the min / opt / max inputs, not a range of sizes >= 1");
+      }
+      if (!why.empty()) {
+        ok = false;
+        for (Node* n : s.nodes) {
+          bool uses = false;
+          for_each_outer_input(n, [&](Value* in) { uses = uses || in == v; });
+          if (uses) forced.emplace(n, str_cat("its input %", v->debugName(), " ", why));
+        }
+        for (Node* c : s.copies) {
+          // A copy that reads the tensor (its size): send its segment consumers instead.
+          for (Value* in : c->inputs())
+            if (in == v)
+              for (Node* n : s.nodes) forced.emplace(n, str_cat("its input %", v->debugName(), " ", why));
+        }
+        continue;
+      }
+      const auto& vs = it->second;
+      specs.push_back(InputSpec{vs.min, vs.opt, vs.max, *dt});
+      types.push_back(to_torch_dtype(*dt));
+    }
+    return ok;
+  }
+
+  // Converts segment s; on failure sends the failing node (or the whole segment) to TorchScript.
+  bool convert(const Segment& s, const std::vector<InputSpec>& specs, const std::vector<c10::ScalarType>& types,
+               ForcedNodes& forced, ConvertedGraph& out) {
+    SegmentGraph sg = segment_graph(s, types);
+    const Node* failed = nullptr;
+    try {
+      out = convert_graph(sg.graph, specs, &failed);
+      return true;
+    } catch (const Error& e) {
+      Node* top = failed ? ancestor_in(sg.graph->block(), const_cast<Node*>(failed)) : nullptr;
+      auto it = top ? sg.origin.find(top) : sg.origin.end();
+      if (it != sg.origin.end()) {
+        forced.emplace(it->second, str_cat("cannot convert: ", first_line(e.what())));
+      } else {
+        for (Node* n : s.nodes) forced.emplace(n, str_cat("its segment cannot convert: ", first_line(e.what())));
+      }
+      TRTORCH_LOG(kDebug, "partial compilation: ", e.what());
+      return false;
+    }
+  }
+
+  BuiltSegment build(const Segment& s, ConvertedGraph conv, const std::vector<c10::ScalarType>& /*types*/) {
+    BuiltSegment b;
+    b.returns = std::move(conv.returns);
+    std::vector<c10::ScalarType> converted_dtypes;
+    for (const ir::Value* o : conv.graph->outputs()) converted_dtypes.push_back(to_torch_dtype(o->type.dtype));
+    plan::BuildConfig bc = build_;
+    bc.opt_shapes = conv.opt_shapes;
+    plan::Engine e = plan::build_engine(std::move(conv.graph), bc, conv.input_names, conv.output_names);
+    // A boundary tensor is cast only where TorchScript's dtype is not the engine's.
+    for (size_t i = 0; i < e.graph->inputs().size(); ++i) {
+      const c10::ScalarType want = to_torch_dtype(e.graph->inputs()[i]->type.dtype);
+      auto it = shapes_.find(s.inputs.at(i));
+      b.input_casts.push_back(it != shapes_.end() && it->second.dtype == want ? c10::ScalarType::Undefined : want);
+    }
+    for (const ir::Value* o : e.graph->outputs()) b.output_dtypes.push_back(to_torch_dtype(o->type.dtype));
+    // TorchScript's dtype of each segment output: as seen in the sample runs, else as converted.
+    for (size_t i = 0; i < s.outputs.size(); ++i) {
+      auto it = shapes_.find(s.outputs[i]);
+      c10::ScalarType st = it != shapes_.end() && it->second.seen ? it->second.dtype : c10::ScalarType::Undefined;
+      b.value_dtypes.push_back(st);
+    }
+    // Engine outputs not seen in a sample take the dtype the conversion gave them.
+    b.output_dtypes.resize(converted_dtypes.size());
+    for (size_t i = 0; i < b.value_dtypes.size(); ++i)
+      if (b.value_dtypes[i] == c10::ScalarType::Undefined && b.returns[i].kind == OutputTree::Kind::kEngineOutput)
+        b.value_dtypes[i] = converted_dtypes.at(size_t(b.returns[i].engine_output));
+    auto bytes = plan::serialize(e);
+    b.serialized.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    return b;
+  }
+
+ private:
+  const ShapeMap& shapes_;
+  const plan::BuildConfig& build_;
+};
+
+Value* cast_to(torch::jit::Graph& g, Value* v, c10::ScalarType st) {
+  if (st == c10::ScalarType::Undefined) return v;
+  return g.insert(c10::aten::to, {v, static_cast<int64_t>(st), false, false});
+}
+
+// Report counters.
+struct Summary {
+  size_t engine_ops = 0, torch_ops = 0, torch_segments = 0;
+  std::map<std::string, size_t> torch_reasons;  // "aten::op: reason" -> count
+};
+
+bool is_glue(const Node* n) {
+  auto k = n->kind();
+  return k == c10::prim::Constant || k == c10::prim::ListConstruct || k == c10::prim::ListUnpack ||
+         k == c10::prim::TupleConstruct || k == c10::prim::TupleUnpack || k == c10::prim::TupleIndex ||
+         k == c10::prim::DictConstruct || k == c10::aten::__getitem__ || k == c10::prim::GetAttr ||
+         k == c10::prim::Uninitialized || k == c10::aten::size || k == c10::aten::len || k == c10::aten::dim ||
+         k == c10::prim::If || k == c10::prim::Loop;
+}
+
+// Stitches the segments of block b (its nested blocks first) and orders units by dependencies.
+class Stitcher {
+ public:
+  Stitcher(torch::jit::Graph& g, const Partition& p, const std::vector<BuiltSegment>& built, Summary& summary)
+      : g_(g), p_(p), built_(built), summary_(summary) {}
+
+  void block(Block* b) {
+    for (Node* n : b->nodes())
+      if (placement(n) == Placement::kTorch)
+        for (Block* sub : n->blocks()) block(sub);
+    order(b);
+  }
+
+  void destroy_replaced() {
+    for (auto it = dead_.rbegin(); it != dead_.rend(); ++it) {
+      for (const Value* o : (*it)->outputs())
+        for (const auto& u : o->uses())
+          TRTORCH_CHECK(false, "partitioning: %", o->debugName(), " of ", describe(*it), " is still used by ",
+                        describe(u.user));
+      (*it)->destroy();
+    }
+  }
+
+ private:
+  Placement placement(const Node* n) const {
+    auto it = p_.placement.find(n);
+    return it == p_.placement.end() ? Placement::kTorch : it->second;
+  }
+  bool dead_copy(const Node* n) const {
+    if (placement(n) != Placement::kCopy) return false;
+    auto it = p_.copy_live.find(n);
+    return it == p_.copy_live.end() || !it->second;
+  }
+
+  void order(Block* b) {
+    struct Unit {
+      int segment = -1;
+      Node* node = nullptr;
+      size_t first = 0;
+      std::set<size_t> deps;
+    };
+    std::vector<Unit> units;
+    std::unordered_map<const Node*, size_t> unit_of;
+    std::map<int, size_t> seg_unit;
+    std::vector<Node*> nodes(b->nodes().begin(), b->nodes().end());
+    std::vector<Node*> local_dead;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      Node* n = nodes[i];
+      if (placement(n) == Placement::kEngine && p_.segment_of.count(n)) {
+        int s = p_.segment_of.at(n);
+        auto it = seg_unit.find(s);
+        if (it == seg_unit.end()) {
+          it = seg_unit.emplace(s, units.size()).first;
+          units.push_back(Unit{s, nullptr, i, {}});
+        }
+        unit_of[n] = it->second;
+        local_dead.push_back(n);
+      } else if (dead_copy(n)) {
+        local_dead.push_back(n);
+      } else {
+        unit_of[n] = units.size();
+        units.push_back(Unit{-1, n, i, {}});
+      }
+    }
+    auto dep_on = [&](Unit& u, size_t self, Value* v) {
+      Node* a = ancestor_in(b, v->node());
+      if (!a) return;
+      auto it = unit_of.find(a);
+      if (it != unit_of.end() && it->second != self) u.deps.insert(it->second);
+    };
+    size_t last_side_effect = SIZE_MAX;
+    for (size_t ui = 0; ui < units.size(); ++ui) {
+      Unit& u = units[ui];
+      if (u.segment >= 0) {
+        for (Value* v : p_.segments[size_t(u.segment)].inputs) dep_on(u, ui, v);
+      } else {
+        for_each_outer_input(u.node, [&](Value* v) { dep_on(u, ui, v); });
+        if (u.node->hasSideEffects() || (u.node->maybeSchema() && u.node->maybeSchema()->is_mutable())) {
+          if (last_side_effect != SIZE_MAX) u.deps.insert(last_side_effect);
+          last_side_effect = ui;
+        }
+      }
+    }
+    // Kahn's algorithm, earliest original position first.
+    std::vector<size_t> indegree(units.size(), 0);
+    std::vector<std::vector<size_t>> users(units.size());
+    for (size_t ui = 0; ui < units.size(); ++ui)
+      for (size_t d : units[ui].deps) {
+        ++indegree[ui];
+        users[d].push_back(ui);
+      }
+    using Item = std::pair<size_t, size_t>;  // (first position, unit)
+    std::priority_queue<Item, std::vector<Item>, std::greater<Item>> ready;
+    for (size_t ui = 0; ui < units.size(); ++ui)
+      if (indegree[ui] == 0) ready.push({units[ui].first, ui});
+    size_t emitted = 0;
+    bool in_torch_run = false;
+    while (!ready.empty()) {
+      size_t ui = ready.top().second;
+      ready.pop();
+      ++emitted;
+      Unit& u = units[ui];
+      if (u.segment >= 0) {
+        emit_segment(b, u.segment);
+        in_torch_run = false;
+      } else {
+        u.node->moveBefore(b->return_node());
+        if (placement(u.node) == Placement::kTorch && !is_glue(u.node)) {
+          if (!in_torch_run) ++summary_.torch_segments;
+          in_torch_run = true;
+        }
+      }
+      for (size_t w : users[ui])
+        if (--indegree[w] == 0) ready.push({units[w].first, w});
+    }
+    TRTORCH_CHECK(emitted == units.size(), "partitioning: engine segments and TorchScript ops form a cycle");
+    dead_.insert(dead_.end(), local_dead.begin(), local_dead.end());
+  }
+
+  void emit_segment(Block* b, int s) {
+    const Segment& seg = p_.segments[size_t(s)];
+    const BuiltSegment& bs = built_[size_t(s)];
+    torch::jit::WithInsertPoint guard(b->return_node());
+    Value* self = g_.inputs()[0];
+    const std::string attr = str_cat("trtorch_engine_", s);
+    engine_attrs_.push_back(attr);
+    Value* eng = g_.insertNode(g_.createGetAttr(self, attr))->output();
+    std::vector<Value*> ins;
+    for (size_t i = 0; i < seg.inputs.size(); ++i) {
+      // An output of a segment stitched before this one is read from that engine's call.
+      auto r = replaced_.find(seg.inputs[i]);
+      ins.push_back(cast_to(g_, r == replaced_.end() ? seg.inputs[i] : r->second, bs.input_casts.at(i)));
+    }
+    Value* list = g_.insertNode(g_.createList(c10::TensorType::get(), ins))->output();
+    Node* exec = g_.create(c10::Symbol::fromQualString("trtorch::execute_engine"), {list, eng}, 1);
+    g_.insertNode(exec);
+    exec->output()->setType(c10::ListType::ofTensors());
+    Node* unpack = g_.insertNode(g_.createListUnpack(exec->output(), bs.output_dtypes.size()));
+    std::vector<Value*> outs(unpack->outputs().begin(), unpack->outputs().end());
+    for (size_t i = 0; i < seg.outputs.size(); ++i) {
+      Value* v = rebuild_output(g_, bs.returns[i], outs);
+      if (bs.returns[i].kind == OutputTree::Kind::kEngineOutput &&
+          bs.output_dtypes.at(size_t(bs.returns[i].engine_output)) != bs.value_dtypes[i])
+        v = cast_to(g_, v, bs.value_dtypes[i]);
+      Value* old = seg.outputs[i];
+      replaced_[old] = v;
+      std::vector<torch::jit::Use> uses(old->uses().begin(), old->uses().end());
+      for (const auto& use : uses) {
+        Node* a = ancestor_in(b, use.user);
+        if (a && a != b->return_node() && placement(a) == Placement::kEngine && p_.segment_of.count(a) &&
+            p_.segment_of.at(a) == s)
+          continue;
+        if (a && dead_copy(a)) continue;
+        use.user->replaceInput(use.offset, v);
+      }
+    }
+  }
+
+ public:
+  std::vector<std::string> engine_attrs_;
+
+ private:
+  torch::jit::Graph& g_;
+  const Partition& p_;
+  const std::vector<BuiltSegment>& built_;
+  Summary& summary_;
+  std::vector<Node*> dead_;
+  std::unordered_map<const Value*, Value*> replaced_;
+};
+
+c10::Device analysis_device(torch::jit::Graph& g, const plan::BuildConfig& build) {
+  std::optional<c10::Device> dev;
+  for_each_node(g.block(), [&](Node* n) {
+    if (dev || n->kind() != c10::prim::Constant || !is_tensor(n->output())) return;
+    dev = torch::jit::toIValue(n->output())->toTensor().device();
+  });
+  if (dev) return *dev;
+  if (build.device.type == plan::DeviceType::kReference) return c10::Device(c10::kCPU);
+  return c10::Device(c10::kCUDA, c10::DeviceIndex(build.device.gpu_id));
+}
+
+void log_summary(const Partition& p, const Summary& s) {
+  std::ostringstream os;
+  os << "partial compilation: " << p.segments.size() << " engine segment" << (p.segments.size() == 1 ? "" : "s") << " (";
+  for (size_t i = 0; i < p.segments.size(); ++i) os << (i ? ", " : "") << p.segments[i].op_count << " ops";
+  os << "), " << s.torch_segments << " TorchScript segment" << (s.torch_segments == 1 ? "" : "s") << "; "
+     << s.engine_ops << " of " << (s.engine_ops + s.torch_ops) << " ops in engines ("
+     << (s.engine_ops + s.torch_ops ? 100.0 * double(s.engine_ops) / double(s.engine_ops + s.torch_ops) : 0.0) << "%)";
+  if (!s.torch_reasons.empty()) os << "; ops left to TorchScript:";
+  for (const auto& [what, count] : s.torch_reasons) os << "\n  " << count << " x " << what;
+  TRTORCH_LOG(kInfo, os.str());
+}
+
+}  // namespace
+
+torch::jit::Module compile_partitioned(const torch::jit::Module& module, const std::string& method,
+                                       std::shared_ptr<torch::jit::Graph> g, const std::vector<InputSpec>& inputs,
+                                       const plan::BuildConfig& build, const PartitionSettings& settings,
+                                       ForcedNodes forced) {
+  using Clock = std::chrono::steady_clock;
+  auto t0 = Clock::now();
+  TRTORCH_EXPECT(g->inputs().size() >= 1 && g->inputs()[0]->uses().empty(),
+                 "partial compilation: the frozen method still reads the module object at run time");
+  const ShapeMap shapes = analyze_shapes(*g, module._ivalue(), inputs, analysis_device(*g, build));
+  TRTORCH_LOG(kInfo, "partial compilation: shape analysis done in ",
+              std::chrono::duration<double>(Clock::now() - t0).count(), " s");
+
+  SegmentBuilder builder(shapes, build);
+  Partition part;
+  std::vector<BuiltSegment> built;
+  for (size_t attempt = 0;; ++attempt) {
+    TRTORCH_CHECK(attempt < 100000, "partial compilation does not converge");
+    part = partition_graph(*g, forced, settings.min_block_size);
+    std::vector<std::vector<InputSpec>> specs(part.segments.size());
+    std::vector<std::vector<c10::ScalarType>> types(part.segments.size());
+    bool ok = true;
+    const size_t forced_before = forced.size();
+    for (size_t s = 0; s < part.segments.size(); ++s) ok = builder.specs(part.segments[s], forced, specs[s], types[s]) && ok;
+    if (!ok) {
+      TRTORCH_CHECK(forced.size() > forced_before, "partial compilation: no progress placing boundary tensors");
+      continue;
+    }
+    std::vector<ConvertedGraph> converted(part.segments.size());
+    for (size_t s = 0; s < part.segments.size(); ++s)
+      ok = builder.convert(part.segments[s], specs[s], types[s], forced, converted[s]) && ok;
+    if (!ok) continue;
+    built.clear();
+    for (size_t s = 0; s < part.segments.size() && ok; ++s) {
+      try {
+        built.push_back(builder.build(part.segments[s], std::move(converted[s]), types[s]));
+      } catch (const Error& e) {
+        TRTORCH_LOG(kWarning, "partial compilation: building engine segment ", s, " failed; it runs in TorchScript: ",
+                    first_line(e.what()));
+        for (Node* n : part.segments[s].nodes) forced.emplace(n, str_cat("its engine failed to build: ", first_line(e.what())));
+        ok = false;
+      }
+    }
+    if (ok) break;
+  }
+
+  Summary summary;
+  for (const auto& seg : part.segments) summary.engine_ops += seg.op_count;
+  for_each_node(g->block(), [&](Node* n) {
+    auto it = part.placement.find(n);
+    if (it == part.placement.end() || it->second != Placement::kTorch || is_glue(n)) return;
+    // Nodes inside an engine's control flow are counted with the engine.
+    for (Node* a = n->owningBlock()->owningNode(); a; a = a->owningBlock()->owningNode())
+      if (part.placement.count(a) && part.placement.at(a) == Placement::kEngine) return;
+    ++summary.torch_ops;
+    summary.torch_reasons[str_cat(n->kind().toQualString(), ": ", part.why_torch.at(n))]++;
+  });
+
+  torch::jit::Module wrapped(c10::QualifiedName("__torch__.trtorch.CompiledModule"));
+  for (size_t s = 0; s < built.size(); ++s) {
+    c10::IValue engine_obj = runtime::make_engine_ivalue(built[s].serialized);
+    wrapped.register_attribute(str_cat("trtorch_engine_", s), engine_obj.type(), engine_obj);
+  }
+  g->inputs()[0]->setType(wrapped.type());
+  Stitcher stitcher(*g, part, built, summary);
+  stitcher.block(g->block());
+  stitcher.destroy_replaced();
+  torch::jit::EliminateDeadCode(g);
+  torch::jit::ConstantPooling(g);
+  log_summary(part, summary);
+  TRTORCH_LOG(kDebug, "partitioned graph:\n", g->toString());
+
+  auto fn = wrapped._ivalue()->compilation_unit()->create_function(c10::QualifiedName(*wrapped.type()->name(), method), g);
+  wrapped.type()->addMethod(fn);
+  return wrapped;
+}
+
+}  // namespace trtorch::frontend

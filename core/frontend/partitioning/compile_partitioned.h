@@ -1,0 +1,34 @@
+// Partial compilation's driver: partition, find boundary shapes, convert and build each engine
+// segment (a node that fails to convert goes to TorchScript and the graph is partitioned again),
+// then stitch the engine calls into the TorchScript graph.
+#pragma once
+
+#include <torch/csrc/jit/api/module.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/frontend/conversion/conversion.h"
+#include "core/frontend/partitioning/partitioning.h"
+#include "core/frontend/partitioning/settings.h"
+#include "core/plan/builder.h"
+
+namespace trtorch::frontend {
+
+// The nodes the settings send to TorchScript (torch_executed_ops / torch_executed_modules), with
+// the reason. An unknown module name is an error naming the classes the module has.
+ForcedNodes forced_by_settings(torch::jit::Graph& g, const PartitionSettings& s);
+
+// Sends every node that touches a value mutated in place (and read again) to TorchScript.
+void force_mutations(torch::jit::Graph& g, const std::vector<torch::jit::Node*>& mutations, ForcedNodes& forced);
+
+// `g`: the lowered method graph (input 0 is the module). Returns a module of class
+// __torch__.trtorch.CompiledModule whose `method` runs engine segments through
+// trtorch::execute_engine and the rest as TorchScript.
+torch::jit::Module compile_partitioned(const torch::jit::Module& module, const std::string& method,
+                                       std::shared_ptr<torch::jit::Graph> g, const std::vector<InputSpec>& inputs,
+                                       const plan::BuildConfig& build, const PartitionSettings& settings,
+                                       ForcedNodes forced);
+
+}  // namespace trtorch::frontend

@@ -1,0 +1,201 @@
+// Shape analysis (see shape_analysis.h): the graph is instrumented with a recording op after
+// every tensor value, run by the TorchScript interpreter on sample inputs, and left as it was.
+#include "core/frontend/partitioning/shape_analysis.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/csrc/jit/runtime/interpreter.h>
+#include <torch/library.h>
+#include <torch/torch.h>
+
+#include "core/frontend/conversion/context.h"
+#include "core/util/error.h"
+#include "core/util/logging.h"
+
+namespace trtorch::frontend {
+
+namespace {
+
+struct Observation {
+  std::vector<int64_t> shape;
+  c10::ScalarType dtype;
+};
+
+// The recording op writes here while a sample runs on this thread.
+thread_local std::vector<std::vector<Observation>>* g_observations = nullptr;
+
+// Takes Any: a Tensor-typed value may hold prim::Uninitialized on a path that raises.
+void record(const c10::IValue& v, int64_t id) {
+  if (!g_observations || id < 0 || size_t(id) >= g_observations->size() || !v.isTensor()) return;
+  const at::Tensor& t = v.toTensor();
+  if (!t.defined()) return;
+  (*g_observations)[size_t(id)].push_back({t.sizes().vec(), t.scalar_type()});
+}
+
+TORCH_LIBRARY_FRAGMENT(trtorch_analysis, m) {
+  m.def(torch::schema("record(Any t, int id) -> ()", c10::AliasAnalysisKind::CONSERVATIVE), record);
+}
+
+bool is_tensor(const torch::jit::Value* v) { return v->type()->kind() == c10::TypeKind::TensorType; }
+
+// Inserts a record node for every tensor value of `b` (block inputs and node outputs, nested
+// blocks too); `values[id]` is the recorded value.
+void instrument(torch::jit::Graph& g, torch::jit::Block* b, std::vector<torch::jit::Value*>& values,
+                std::vector<torch::jit::Node*>& added) {
+  static const c10::Symbol kRecord = c10::Symbol::fromQualString("trtorch_analysis::record");
+  auto add = [&](torch::jit::Value* v, torch::jit::Node* after, torch::jit::Block* at_start) {
+    torch::jit::WithInsertPoint guard(at_start ? at_start->nodes().front() : after->next());
+    torch::jit::Value* id = g.insertConstant(int64_t(values.size()));
+    torch::jit::Node* rec = g.insertNode(g.create(kRecord, {v, id}, 0));
+    added.push_back(id->node());
+    added.push_back(rec);
+    values.push_back(v);
+  };
+  if (b != g.block())
+    for (torch::jit::Value* in : b->inputs())
+      if (is_tensor(in)) add(in, nullptr, b);
+  std::vector<torch::jit::Node*> nodes(b->nodes().begin(), b->nodes().end());
+  for (torch::jit::Node* n : nodes) {
+    for (torch::jit::Block* sub : n->blocks()) instrument(g, sub, values, added);
+    // Record after the node, last output first so that the records stay in output order.
+    for (size_t i = n->outputs().size(); i-- > 0;)
+      if (is_tensor(n->output(i))) add(n->output(i), n, nullptr);
+  }
+}
+
+// One sample input for a spec: normal for floating inputs (positive-only or negative-only in the
+// later draws, so that sign tests take either branch), 0 or 1 for integer and bool inputs.
+at::Tensor sample(const std::vector<int64_t>& shape, c10::ScalarType dtype, int draw, const c10::Device& device) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(uint64_t(1234 + draw));
+  at::Tensor t;
+  if (at::isFloatingType(dtype)) {
+    t = at::randn(shape, gen, at::TensorOptions().dtype(at::kFloat));
+    if (draw == 2) t = t.abs();
+    if (draw == 3) t = -t.abs();
+  } else {
+    t = at::randint(0, 2, shape, gen, at::TensorOptions().dtype(at::kLong));
+  }
+  return t.to(device, dtype);
+}
+
+c10::ScalarType input_scalar_type(const torch::jit::Value* v, const InputSpec& s) {
+  if (s.dtype) {
+    switch (*s.dtype) {
+      case ir::DType::kInt32: return at::kInt;
+      case ir::DType::kInt64: return at::kLong;
+      case ir::DType::kBool: return at::kBool;
+      default: return at::kFloat;
+    }
+  }
+  auto st = v->type()->expectRef<c10::TensorType>().scalarType();
+  return st ? *st : at::kFloat;
+}
+
+}  // namespace
+
+ShapeMap analyze_shapes(torch::jit::Graph& g, const c10::IValue& self, const std::vector<InputSpec>& inputs,
+                        const c10::Device& device) {
+  std::vector<const torch::jit::Value*> args;
+  for (size_t i = 1; i < g.inputs().size(); ++i) args.push_back(g.inputs()[i]);
+  TRTORCH_EXPECT(args.size() == inputs.size(), "the method takes ", args.size(), " inputs but the compile spec gives ",
+                 inputs.size(), " input shapes");
+  bool dynamic = false;
+  for (const auto& s : inputs) dynamic = dynamic || s.min != s.max;
+
+  std::vector<torch::jit::Value*> values;
+  std::vector<torch::jit::Node*> added;
+  instrument(g, g.block(), values, added);
+  // Runs: four draws at opt (a value whose shape differs between them depends on the data), then
+  // one at min and one at max when an input is dynamic.
+  enum Which { kOpt, kMin, kMax };
+  std::vector<std::pair<Which, int>> runs = {{kOpt, 0}, {kOpt, 1}, {kOpt, 2}, {kOpt, 3}};
+  if (dynamic) {
+    runs.push_back({kMin, 0});
+    runs.push_back({kMax, 0});
+  }
+  std::vector<std::pair<Which, std::vector<std::vector<Observation>>>> per_run;  // the runs that finished
+  try {
+    torch::jit::Code code(g.shared_from_this(), "trtorch_shape_analysis");
+    torch::NoGradGuard no_grad;
+    for (const auto& [which, draw] : runs) {
+      torch::jit::Stack stack{self};
+      for (size_t i = 0; i < args.size(); ++i) {
+        TRTORCH_EXPECT(args[i]->type()->kind() == c10::TypeKind::TensorType, "input ", i, " ('", args[i]->debugName(),
+                       "') has type ", args[i]->type()->str(), "; only Tensor inputs are supported");
+        const auto& s = inputs[i];
+        stack.push_back(sample(which == kMin ? s.min : which == kMax ? s.max : s.opt,
+                               input_scalar_type(args[i], s), draw, device));
+      }
+      std::vector<std::vector<Observation>> obs(values.size());
+      g_observations = &obs;
+      try {
+        torch::jit::InterpreterState(code).run(stack);
+      } catch (const std::exception& e) {
+        g_observations = nullptr;
+        // A draw the model rejects (an assertion on the data) tells nothing; the first draw must run.
+        TRTORCH_EXPECT(which != kOpt || draw != 0, "running the TorchScript module on sample inputs (to find the shapes "
+                       "at engine boundaries) failed: ", e.what());
+        TRTORCH_LOG(kWarning, "shape analysis: a sample run failed and is ignored: ", e.what());
+        continue;
+      }
+      g_observations = nullptr;
+      per_run.emplace_back(which, std::move(obs));
+    }
+  } catch (...) {
+    g_observations = nullptr;
+    for (auto it = added.rbegin(); it != added.rend(); ++it) (*it)->destroy();
+    throw;
+  }
+  for (auto it = added.rbegin(); it != added.rend(); ++it) (*it)->destroy();
+
+  ShapeMap out;
+  for (size_t id = 0; id < values.size(); ++id) {
+    ValueShapes vs;
+    const std::vector<int64_t>* first_opt = nullptr;
+    std::optional<std::vector<int64_t>> at_min, at_max;
+    for (const auto& [which, obs] : per_run) {
+      for (const Observation& o : obs[id]) {
+        if (!vs.seen) vs.dtype = o.dtype;
+        vs.seen = true;
+        if (o.dtype != vs.dtype && vs.stable) {
+          vs.stable = false;
+          vs.why_unstable = "its dtype depends on the data";
+        }
+        const std::vector<int64_t>** ref = nullptr;
+        std::optional<std::vector<int64_t>>* bound = nullptr;
+        if (which == kOpt) ref = &first_opt;
+        if (which == kMin) bound = &at_min;
+        if (which == kMax) bound = &at_max;
+        if (ref) {
+          if (!*ref) *ref = &o.shape;
+          else if (**ref != o.shape && vs.stable) {
+            vs.stable = false;
+            vs.why_unstable = str_cat("its shape depends on the data (", c10::IntArrayRef(**ref), " and ",
+                                      c10::IntArrayRef(o.shape), " for one input shape)");
+          }
+        } else if (!*bound) {
+          *bound = o.shape;
+        } else if (**bound != o.shape && vs.stable) {
+          vs.stable = false;
+          vs.why_unstable = "its shape changes between loop iterations";
+        }
+      }
+    }
+    if (vs.seen && first_opt) {
+      vs.opt = *first_opt;
+      vs.min = at_min ? *at_min : vs.opt;
+      vs.max = at_max ? *at_max : vs.opt;
+      if (dynamic && (!at_min || !at_max) && vs.stable) {
+        vs.stable = false;
+        vs.why_unstable = "it was not computed at the min and max input shapes";
+      }
+    }
+    if (vs.seen && !first_opt && vs.stable) {
+      vs.stable = false;
+      vs.why_unstable = "it was not computed at the opt input shapes";
+    }
+    out[values[id]] = std::move(vs);
+  }
+  return out;
+}
+
+}  // namespace trtorch::frontend

@@ -330,7 +330,9 @@ bool is_glue(const Node* n) {
          k == c10::prim::TupleConstruct || k == c10::prim::TupleUnpack || k == c10::prim::TupleIndex ||
          k == c10::prim::DictConstruct || k == c10::aten::__getitem__ || k == c10::prim::GetAttr ||
          k == c10::prim::Uninitialized || k == c10::aten::size || k == c10::aten::len || k == c10::aten::dim ||
-         k == c10::prim::If || k == c10::prim::Loop;
+         k == c10::prim::If || k == c10::prim::Loop || k == c10::prim::RaiseException || k == c10::aten::format ||
+         k == c10::aten::warn || k == c10::prim::Print ||
+         std::none_of(n->inputs().begin(), n->inputs().end(), [](const Value* v) { return is_tensor(v); });
 }
 
 // Stitches the segments of block b (its nested blocks first) and orders units by dependencies.

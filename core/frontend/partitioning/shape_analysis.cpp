@@ -50,9 +50,8 @@ void instrument(torch::jit::Graph& g, torch::jit::Block* b, std::vector<torch::j
     added.push_back(rec);
     values.push_back(v);
   };
-  if (b != g.block())
-    for (torch::jit::Value* in : b->inputs())
-      if (is_tensor(in)) add(in, nullptr, b);
+  for (torch::jit::Value* in : b->inputs())
+    if (is_tensor(in)) add(in, nullptr, b);
   std::vector<torch::jit::Node*> nodes(b->nodes().begin(), b->nodes().end());
   for (torch::jit::Node* n : nodes) {
     for (torch::jit::Block* sub : n->blocks()) instrument(g, sub, values, added);

@@ -99,6 +99,13 @@ frontend::CompileOptions to_options(const CompileSpec& spec) {
   o.build.conv_candidates = spec.conv_candidates;
   o.build.build_threads = spec.build_threads;
   plan::check_build_config(o.build);  // before the (slow) conversion
+  TRTORCH_EXPECT(spec.min_block_size >= 1 && spec.min_block_size <= uint64_t(frontend::kMaxMinBlockSize),
+                 "min_block_size must be 1 to ", frontend::kMaxMinBlockSize, ", got ", spec.min_block_size);
+  o.partition.require_full_compilation = spec.require_full_compilation;
+  o.partition.min_block_size = int64_t(spec.min_block_size);
+  o.partition.torch_executed_ops = spec.torch_executed_ops;
+  o.partition.torch_executed_modules = spec.torch_executed_modules;
+  frontend::check_partition_settings(o.partition);
   if (spec.debug) util::set_log_level(util::LogLevel::kDebug);
   return o;
 }

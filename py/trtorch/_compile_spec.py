@@ -24,11 +24,31 @@ original TRTorch README) into the C++ ``CompileSpec``.
         "conv_candidates": 6,                # GPU: cuDNN configs timed per convolution (1 to 16)
         "build_threads": 0,                  # GPU: host threads building them (0 = the host's
                                              # cores, up to 16; at most 64); build time only
+        # Partial compilation (fallback to TorchScript is on by default)
+        "require_full_compilation": False,   # True: every op must compile into one engine (no
+                                             # fallback); False: unsupported ops run in TorchScript
+        "min_block_size": 3,                 # engine segments with fewer ops stay in TorchScript
+                                             # (1 to 2**30)
+        "torch_executed_ops": [],            # ops to run in TorchScript: "aten::relu" (every
+                                             # overload), "aten::add.Tensor" or a full schema
+        "torch_executed_modules": [],        # submodule classes run in TorchScript, by qualified
+                                             # name ("torchvision.models.resnet.BasicBlock")
     }
+
+TRTorch v0.4's spelling of the partial-compilation settings is accepted too:
+
+        "torch_fallback": {"enabled": True,                  # required; False = require_full_compilation
+                           "min_block_size": 3,              # = min_block_size
+                           "forced_fallback_ops": [...],     # = torch_executed_ops
+                           "forced_fallback_modules": [...]} # = torch_executed_modules
+
+Both spellings may be given when they agree; values that disagree are a "conflicting settings"
+``ValueError`` naming both keys.
 
 Every problem raises ``TypeError`` (wrong type) or ``ValueError`` (wrong value) naming the key;
 every integer is checked against its range here, before it reaches the C++ side (a dimension is 1
-to 2**63 - 1).
+to 2**63 - 1). Op names are checked against the registered operators here too, module names for
+their form.
 """
 
 import enum
@@ -91,6 +111,11 @@ _DEFAULTS = {
     "cuda_graphs": True,
     "conv_candidates": 6,
     "build_threads": 0,
+    "require_full_compilation": False,
+    "min_block_size": 3,
+    "torch_executed_ops": (),
+    "torch_executed_modules": (),
+    "torch_fallback": None,
 }
 
 # The ranges of the integer settings (the builder's limits come from C++: trtorch::plan in builder.h).
@@ -98,6 +123,7 @@ MAX_DIM = 2**63 - 1                 # dimensions are int64
 MAX_GPU_ID = 2**31 - 1              # the C++ gpu_id is an int
 MAX_WORKSPACE_SIZE = _C.MAX_WORKSPACE_SIZE  # 1 TiB, more than any GPU has
 MAX_TIMING_ITERS = _C.MAX_TIMING_ITERS      # per candidate; more only makes builds slower
+MAX_MIN_BLOCK_SIZE = _C.MAX_MIN_BLOCK_SIZE  # 2**30: no method has that many ops
 
 _BOOL_KEYS = ("allow_tf32", "debug", "fp32_conv_bias", "channels_last", "cuda_graphs")
 
@@ -268,6 +294,93 @@ def _path(value, key):
     return path
 
 
+# TRTorch v0.4's "torch_fallback" keys and the current keys they stand for.
+_FALLBACK_KEYS = {
+    "enabled": "require_full_compilation",
+    "min_block_size": "min_block_size",
+    "forced_fallback_ops": "torch_executed_ops",
+    "forced_fallback_modules": "torch_executed_modules",
+}
+
+
+def _names(value, key):
+    """A list, tuple or set of non-empty strs, as a list without repeats (a set in sorted order)."""
+    if not isinstance(value, (list, tuple, set, frozenset)):
+        raise TypeError("%s: expected a list of names (str), got %s %r" % (key, type(value).__name__, value))
+    items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else list(value)
+    out = []
+    for i, name in enumerate(items):
+        if not isinstance(name, str):
+            raise TypeError("%s[%d]: expected a str, got %s %r" % (key, i, type(name).__name__, name))
+        if not name.strip():
+            raise ValueError("%s[%d]: the name is empty" % (key, i))
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def _torch_fallback(value):
+    """The partial-compilation settings of TRTorch v0.4's "torch_fallback" dict, under the
+    current keys (only those it gives)."""
+    key = "torch_fallback"
+    if not isinstance(value, dict):
+        raise TypeError("%s: expected a dict {'enabled': bool, 'min_block_size': int, 'forced_fallback_ops': "
+                        "[...], 'forced_fallback_modules': [...]}, got %s %r" % (key, type(value).__name__, value))
+    unknown = sorted(str(k) for k in set(value) - set(_FALLBACK_KEYS))
+    if unknown:
+        raise ValueError("%s: unknown key(s) %s; valid keys: %s" % (
+            key, ", ".join(repr(k) for k in unknown), ", ".join(repr(k) for k in _FALLBACK_KEYS)))
+    if "enabled" not in value:
+        raise ValueError("%s: 'enabled' is required (True: what trtorch cannot compile runs in TorchScript; "
+                         "False: the whole method must compile, as require_full_compilation=True)" % key)
+    out = {"require_full_compilation": not _bool(value["enabled"], key + "['enabled']")}
+    if "min_block_size" in value:
+        out["min_block_size"] = _count(value["min_block_size"], key + "['min_block_size']", 1, MAX_MIN_BLOCK_SIZE)
+    for old in ("forced_fallback_ops", "forced_fallback_modules"):
+        if old in value:
+            out[_FALLBACK_KEYS[old]] = _names(value[old], "%s['%s']" % (key, old))
+    return out
+
+
+def _partition(settings):
+    """(require_full_compilation, min_block_size, torch_executed_ops, torch_executed_modules) from
+    the current keys and TRTorch v0.4's "torch_fallback", which must agree where both are given."""
+    given = {}  # key -> (value, the setting's text for messages)
+    if "require_full_compilation" in settings:
+        v = _bool(settings["require_full_compilation"], "require_full_compilation")
+        given["require_full_compilation"] = (v, "require_full_compilation=%r" % v)
+    if "min_block_size" in settings:
+        v = _count(settings["min_block_size"], "min_block_size", 1, MAX_MIN_BLOCK_SIZE)
+        given["min_block_size"] = (v, "min_block_size=%d" % v)
+    for key in ("torch_executed_ops", "torch_executed_modules"):
+        if key in settings:
+            v = _names(settings[key], key)
+            given[key] = (v, "%s=%r" % (key, v))
+    old = {}
+    if settings.get("torch_fallback") is not None:
+        old_key = {new: old for old, new in _FALLBACK_KEYS.items()}
+        for key, v in _torch_fallback(settings["torch_fallback"]).items():
+            shown = (not v) if key == "require_full_compilation" else v
+            old[key] = (v, "torch_fallback['%s']=%r" % (old_key[key], shown))
+    for key, (v, text) in old.items():
+        if key in given:
+            mine, mine_text = given[key]
+            if (set(v) != set(mine)) if isinstance(v, list) else (v != mine):
+                raise ValueError("conflicting settings: %s and %s disagree (give one of them, or the same value)"
+                                 % (mine_text, text))
+    merged = {k: (_DEFAULTS[k], None) for k in _FALLBACK_KEYS.values()}
+    merged.update(old)
+    merged.update(given)
+    full, full_text = merged["require_full_compilation"]
+    forced = [text for key in ("torch_executed_ops", "torch_executed_modules")
+              for value, text in [merged[key]] if value]
+    if full and forced:
+        raise ValueError("conflicting settings: %s asks for full compilation, yet %s ask%s for ops to run in "
+                         "TorchScript" % (full_text, " and ".join(forced), "s" if len(forced) == 1 else ""))
+    return (full, merged["min_block_size"][0], list(merged["torch_executed_ops"][0]),
+            list(merged["torch_executed_modules"][0]))
+
+
 def parse_compile_spec(settings):
     """Validates ``settings`` and returns the ``trtorch._C.CompileSpec`` it describes."""
     if not isinstance(settings, dict):
@@ -298,4 +411,10 @@ def parse_compile_spec(settings):
     spec.timing_cache_path = _path(s["timing_cache_path"], "timing_cache_path")
     spec.conv_candidates = _count(s["conv_candidates"], "conv_candidates", 1, _C.MAX_CONV_CANDIDATES)
     spec.build_threads = _count(s["build_threads"], "build_threads", 0, _C.MAX_BUILD_THREADS)
+    (spec.require_full_compilation, spec.min_block_size, spec.torch_executed_ops,
+     spec.torch_executed_modules) = _partition(settings)
+    try:
+        _C.check_partition_settings(spec)  # op names against the registered operators
+    except _C.Error as e:
+        raise ValueError(str(e)) from None
     return spec

@@ -5,6 +5,7 @@ import torch
 
 import tiny_models
 import trtorch
+from trtorch import _C
 from trtorch._compile_spec import VALID_KEYS, parse_compile_spec
 
 
@@ -23,7 +24,8 @@ def test_unknown_key_lists_the_valid_keys(model):
     assert set(VALID_KEYS) == {"input_shapes", "input_dtypes", "op_precision", "device", "workspace_size",
                                "num_min_timing_iters", "num_avg_timing_iters", "allow_tf32", "debug",
                                "timing_cache_path", "fp32_conv_bias", "channels_last", "cuda_graphs",
-                               "conv_candidates", "build_threads"}
+                               "conv_candidates", "build_threads", "require_full_compilation", "min_block_size",
+                               "torch_executed_ops", "torch_executed_modules", "torch_fallback"}
 
 
 def test_input_shapes_required_and_well_formed(model):
@@ -259,3 +261,174 @@ def test_integers_at_their_limits_are_accepted():
     assert spec.input_ranges == [([2**63 - 1], [2**63 - 1], [2**63 - 1])]
     assert (spec.gpu_id, spec.workspace_size, spec.num_min_timing_iters, spec.num_avg_timing_iters) == \
         (2**31 - 1, 2**40, 1000, 1000)
+
+
+# ---- partial compilation: require_full_compilation, min_block_size, torch_executed_ops/modules and
+# TRTorch v0.4's "torch_fallback" ----
+
+def _partition(spec):
+    return (spec.require_full_compilation, spec.min_block_size, spec.torch_executed_ops, spec.torch_executed_modules)
+
+
+def test_partition_defaults_keep_fallback_on():
+    assert _C.MAX_MIN_BLOCK_SIZE == 2**30
+    assert _partition(parse_compile_spec({"input_shapes": [[1]]})) == (False, 3, [], [])
+    assert _partition(parse_compile_spec({"input_shapes": [[1]], "torch_fallback": None})) == (False, 3, [], [])
+
+
+def test_partition_keys_reach_the_cpp_compile_spec():
+    spec = parse_compile_spec({"input_shapes": [[1]], "min_block_size": 1,
+                               "torch_executed_ops": ["aten::relu", "aten::add.Tensor", "aten::relu"],
+                               "torch_executed_modules": ("torchvision.models.resnet.BasicBlock",)})
+    assert _partition(spec) == (False, 1, ["aten::relu", "aten::add.Tensor"],
+                                ["torchvision.models.resnet.BasicBlock"])
+    spec = parse_compile_spec({"input_shapes": [[1]], "require_full_compilation": True,
+                               "min_block_size": 2**30, "torch_executed_ops": [], "torch_executed_modules": set()})
+    assert _partition(spec) == (True, 2**30, [], [])
+    # A set has no order: sorted.
+    spec = parse_compile_spec({"input_shapes": [[1]], "torch_executed_ops": {"aten::sigmoid", "aten::add"},
+                               "torch_executed_modules": frozenset({"b.B", "a.A"})})
+    assert (spec.torch_executed_ops, spec.torch_executed_modules) == (["aten::add", "aten::sigmoid"], ["a.A", "b.B"])
+    # A full schema names one operator.
+    spec = parse_compile_spec({"input_shapes": [[1]], "torch_executed_ops": ["aten::relu(Tensor self) -> Tensor"]})
+    assert spec.torch_executed_ops == ["aten::relu(Tensor self) -> Tensor"]
+
+
+@pytest.mark.parametrize("fallback,want", [
+    ({"enabled": True}, (False, 3, [], [])),
+    ({"enabled": False}, (True, 3, [], [])),
+    ({"enabled": True, "min_block_size": 7, "forced_fallback_ops": ["aten::relu"],
+      "forced_fallback_modules": ["torchvision.models.resnet.BasicBlock"]},
+     (False, 7, ["aten::relu"], ["torchvision.models.resnet.BasicBlock"])),
+    ({"enabled": False, "min_block_size": 1, "forced_fallback_ops": [], "forced_fallback_modules": ()},
+     (True, 1, [], [])),
+])
+def test_torch_fallback_of_trtorch_v04(fallback, want):
+    assert _partition(parse_compile_spec({"input_shapes": [[1]], "torch_fallback": fallback})) == want
+
+
+def test_both_spellings_may_be_given_when_they_agree():
+    spec = parse_compile_spec({"input_shapes": [[1]], "require_full_compilation": False, "min_block_size": 5,
+                               "torch_executed_ops": ["aten::relu", "aten::sigmoid"],
+                               "torch_executed_modules": ["a.A"],
+                               "torch_fallback": {"enabled": True, "min_block_size": 5,
+                                                  "forced_fallback_ops": ["aten::sigmoid", "aten::relu"],
+                                                  "forced_fallback_modules": ["a.A"]}})
+    assert _partition(spec) == (False, 5, ["aten::relu", "aten::sigmoid"], ["a.A"])
+    spec = parse_compile_spec({"input_shapes": [[1]], "require_full_compilation": True,
+                               "torch_fallback": {"enabled": False}})
+    assert spec.require_full_compilation is True
+    # Keys given in one spelling only are merged with the other's.
+    spec = parse_compile_spec({"input_shapes": [[1]], "min_block_size": 4,
+                               "torch_fallback": {"enabled": True, "forced_fallback_ops": ["aten::relu"]}})
+    assert _partition(spec) == (False, 4, ["aten::relu"], [])
+
+
+@pytest.mark.parametrize("settings,message", [
+    ({"require_full_compilation": True, "torch_fallback": {"enabled": True}},
+     r"conflicting settings: require_full_compilation=True and torch_fallback\['enabled'\]=True disagree"),
+    ({"require_full_compilation": False, "torch_fallback": {"enabled": False}},
+     r"conflicting settings: require_full_compilation=False and torch_fallback\['enabled'\]=False disagree"),
+    ({"min_block_size": 3, "torch_fallback": {"enabled": True, "min_block_size": 5}},
+     r"conflicting settings: min_block_size=3 and torch_fallback\['min_block_size'\]=5 disagree"),
+    ({"torch_executed_ops": ["aten::relu"], "torch_fallback": {"enabled": True, "forced_fallback_ops": ["aten::add"]}},
+     r"conflicting settings: torch_executed_ops=\['aten::relu'\] and torch_fallback\['forced_fallback_ops'\]"),
+    ({"torch_executed_modules": ["a.A"], "torch_fallback": {"enabled": True, "forced_fallback_modules": []}},
+     r"conflicting settings: torch_executed_modules=\['a.A'\] and torch_fallback\['forced_fallback_modules'\]=\[\]"),
+    ({"require_full_compilation": True, "torch_executed_ops": ["aten::relu"]},
+     r"conflicting settings: require_full_compilation=True asks for full compilation, yet "
+     r"torch_executed_ops=\['aten::relu'\] asks for ops to run in TorchScript"),
+    ({"require_full_compilation": True, "torch_executed_modules": ["a.A"]},
+     r"conflicting settings: require_full_compilation=True .* torch_executed_modules=\['a.A'\]"),
+    ({"torch_fallback": {"enabled": False, "forced_fallback_ops": ["aten::relu"]}},
+     r"conflicting settings: torch_fallback\['enabled'\]=False asks for full compilation, yet "
+     r"torch_fallback\['forced_fallback_ops'\]=\['aten::relu'\]"),
+    ({"require_full_compilation": True, "torch_fallback": {"enabled": False, "forced_fallback_modules": ["a.A"]}},
+     r"conflicting settings: require_full_compilation=True .* torch_fallback\['forced_fallback_modules'\]"),
+])
+def test_conflicting_settings_name_both_keys(model, settings, message):
+    with pytest.raises(ValueError, match=message):
+        parse_compile_spec(dict(settings, input_shapes=[[1]]))
+    with pytest.raises(ValueError, match="conflicting settings"):
+        trtorch.compile(model, dict(settings, input_shapes=[[1, 3, 8, 8]]))
+
+
+@pytest.mark.parametrize("settings,error,message", [
+    ({"require_full_compilation": 1}, TypeError, "require_full_compilation: expected a bool, got int 1"),
+    ({"require_full_compilation": None}, TypeError, "require_full_compilation: expected a bool, got NoneType"),
+    ({"min_block_size": "3"}, TypeError, "min_block_size: expected an int, got str"),
+    ({"min_block_size": True}, TypeError, "min_block_size: expected an int, got bool"),
+    ({"min_block_size": 3.0}, TypeError, "min_block_size: expected an int, got float"),
+    ({"min_block_size": 0}, ValueError, "min_block_size: must be 1 to 1073741824, got 0"),
+    ({"min_block_size": -1}, ValueError, "min_block_size: must be 1 to 1073741824, got -1"),
+    ({"min_block_size": 2**30 + 1}, ValueError, "min_block_size: must be 1 to 1073741824, got 1073741825"),
+    ({"min_block_size": 2**64}, ValueError, "min_block_size: must be 1 to 1073741824, got 18446744073709551616"),
+    ({"torch_executed_ops": "aten::relu"}, TypeError, "torch_executed_ops: expected a list of names .str., got str"),
+    ({"torch_executed_ops": None}, TypeError, "torch_executed_ops: expected a list of names"),
+    ({"torch_executed_ops": ["aten::relu", 3]}, TypeError, r"torch_executed_ops\[1\]: expected a str, got int 3"),
+    ({"torch_executed_ops": [""]}, ValueError, r"torch_executed_ops\[0\]: the name is empty"),
+    ({"torch_executed_modules": {"a.A": 1}}, TypeError, "torch_executed_modules: expected a list of names"),
+    ({"torch_executed_modules": [b"a.A"]}, TypeError, r"torch_executed_modules\[0\]: expected a str, got bytes"),
+    ({"torch_fallback": True}, TypeError, "torch_fallback: expected a dict"),
+    ({"torch_fallback": {"enabled": True, "forced_fallback_operators": ["aten::relu"]}}, ValueError,
+     "torch_fallback: unknown key.s. 'forced_fallback_operators'; valid keys: 'enabled', 'min_block_size', "
+     "'forced_fallback_ops', 'forced_fallback_modules'"),
+    ({"torch_fallback": {"min_block_size": 3}}, ValueError, "torch_fallback: 'enabled' is required"),
+    ({"torch_fallback": {"enabled": "yes"}}, TypeError, r"torch_fallback\['enabled'\]: expected a bool, got str"),
+    ({"torch_fallback": {"enabled": True, "min_block_size": 0}}, ValueError,
+     r"torch_fallback\['min_block_size'\]: must be 1 to 1073741824, got 0"),
+    ({"torch_fallback": {"enabled": True, "min_block_size": "2"}}, TypeError,
+     r"torch_fallback\['min_block_size'\]: expected an int, got str"),
+    ({"torch_fallback": {"enabled": True, "forced_fallback_ops": "aten::relu"}}, TypeError,
+     r"torch_fallback\['forced_fallback_ops'\]: expected a list of names"),
+    ({"torch_fallback": {"enabled": True, "forced_fallback_modules": [None]}}, TypeError,
+     r"torch_fallback\['forced_fallback_modules'\]\[0\]: expected a str, got NoneType"),
+])
+def test_bad_partition_settings_name_the_key(settings, error, message):
+    with pytest.raises(error, match=message):
+        parse_compile_spec(dict(settings, input_shapes=[[1]]))
+
+
+@pytest.mark.parametrize("settings,message", [
+    ({"torch_executed_ops": ["relu"]}, "torch_executed_ops: 'relu' is not an op name"),
+    ({"torch_executed_ops": ["aten::no_such_op"]}, "torch_executed_ops: unknown operator 'aten::no_such_op'"),
+    ({"torch_executed_ops": ["aten::relu.nope"]}, "torch_executed_ops: operator 'aten::relu' has no overload 'nope'"),
+    ({"torch_executed_ops": ["aten::relu(Tensor self"]},
+     r"torch_executed_ops: 'aten::relu\(Tensor self' is not a valid schema"),
+    ({"torch_executed_ops": ["aten::relu.nope(Tensor self) -> Tensor"]},
+     r"torch_executed_ops: no operator has the schema 'aten::relu.nope\(Tensor self\) -> Tensor'"),
+    ({"torch_fallback": {"enabled": True, "forced_fallback_ops": ["relu"]}}, "'relu' is not an op name"),
+    ({"torch_executed_modules": ["my module"]}, "torch_executed_modules: 'my module' is not a qualified class name"),
+])
+def test_op_and_module_names_are_checked_when_parsing(settings, message):
+    with pytest.raises(ValueError, match=message):
+        parse_compile_spec(dict(settings, input_shapes=[[1]]))
+
+
+def test_the_compile_checks_the_cpp_compile_spec_too(model):
+    """The C++ API checks the fields itself: a spec built without the dictionary's checks is refused
+    with trtorch.Error naming the field."""
+    spec = parse_compile_spec({"input_shapes": [[1, 3, 8, 8]], "device": "reference"})
+    spec.min_block_size = 0
+    with pytest.raises(trtorch.Error, match="min_block_size must be 1 to 1073741824, got 0"):
+        _C.compile_graph(model._c, spec)
+    spec.min_block_size = 2**40
+    with pytest.raises(trtorch.Error, match="min_block_size must be 1 to 1073741824, got 1099511627776"):
+        _C.compile_graph(model._c, spec)
+    spec.min_block_size = 3
+    spec.torch_executed_ops = ["relu"]
+    with pytest.raises(trtorch.Error, match="'relu' is not an op name"):
+        _C.convert_graph_to_trt_engine(model._c, "forward", spec)
+    spec.torch_executed_ops = ["aten::relu"]
+    spec.require_full_compilation = True
+    with pytest.raises(trtorch.Error, match="conflicting settings"):
+        _C.compile_graph(model._c, spec)
+
+
+def test_compiling_with_partition_settings_still_works(model):
+    x = torch.randn(1, 3, 8, 8)
+    for extra in ({"require_full_compilation": True},
+                  {"min_block_size": 1, "torch_executed_ops": ["aten::relu"]},
+                  {"torch_fallback": {"enabled": True, "min_block_size": 2}}):
+        trt = trtorch.compile(model, dict({"input_shapes": [[1, 3, 8, 8]], "device": "reference"}, **extra))
+        assert torch.allclose(trt(x), model(x), atol=1e-5), extra

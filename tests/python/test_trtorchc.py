@@ -34,7 +34,10 @@ def test_help_lists_options_and_exit_codes():
     for text in ["-p, --op-precision", "--check-method-support", "--save-engine", "--threshold", "--no-check",
                  "--workspace-size", "--num-min-timing-iters", "--num-avg-timing-iters", "--allow-tf32", "-v, --verbose",
                  "--debug", "[(min);(opt);(max)]", "exit codes", "--timing-cache-file PATH", "--no-fp32-conv-bias",
-                 "--no-channels-last", "--no-cuda-graphs", "--conv-candidates N", "--build-threads N"]:
+                 "--no-channels-last", "--no-cuda-graphs", "--conv-candidates N", "--build-threads N",
+                 "--require-full-compilation", "--min-block-size N", "--torch-executed-op OP",
+                 "--torch-executed-module NAME", "--torch-executed-mod NAME",
+                 "fallback to TorchScript is on by default"]:
         assert text in r.stdout
     for code in range(6):
         assert re.search(r"^  %d  " % code, r.stdout, re.M), code
@@ -127,6 +130,65 @@ def test_bad_engine_knob_flags_are_usage_errors(models, tmp_path, args, message)
     r = run_trtorchc(models["conv"], tmp_path / "o.ts", "(1,3,8,8)", *args)
     assert r.returncode == USAGE, r.stdout + r.stderr
     assert message in r.stderr, r.stderr
+    assert not (tmp_path / "o.ts").exists()
+
+
+def _partition_line(stdout):
+    m = re.search(r"^\[trtorchc\] partition settings: (.*)$", stdout, re.M)
+    assert m, stdout
+    return m.group(1)
+
+
+def test_partition_flags_reach_the_compile_spec(models, tmp_path):
+    out = tmp_path / "conv_trt.ts"
+    r = run_trtorchc(models["conv"], out, "(1,3,8,8)", "--device", "reference")
+    assert r.returncode == OK, r.stderr
+    assert _partition_line(r.stdout) == \
+        "require_full_compilation=0;min_block_size=3;torch_executed_ops=[];torch_executed_modules=[]"
+
+    r = run_trtorchc(models["conv"], out, "(1,3,8,8)", "--device", "reference", "--require-full-compilation",
+                     "--min-block-size", "1073741824")
+    assert r.returncode == OK, r.stderr
+    assert _partition_line(r.stdout) == \
+        "require_full_compilation=1;min_block_size=1073741824;torch_executed_ops=[];torch_executed_modules=[]"
+
+    r = run_trtorchc(models["conv"], out, "(1,3,8,8)", "--device", "reference", "--min-block-size=1",
+                     "--torch-executed-op", "aten::relu", "--torch-executed-op=aten::add.Tensor",
+                     "--torch-executed-op", "aten::relu(Tensor self) -> Tensor",
+                     "--torch-executed-module", "torchvision.models.resnet.BasicBlock",
+                     "--torch-executed-mod=__torch__.tiny_models.ConvNet")
+    assert r.returncode == OK, r.stderr
+    assert _partition_line(r.stdout) == (
+        "require_full_compilation=0;min_block_size=1;"
+        "torch_executed_ops=[aten::relu; aten::add.Tensor; aten::relu(Tensor self) -> Tensor];"
+        "torch_executed_modules=[torchvision.models.resnet.BasicBlock; __torch__.tiny_models.ConvNet]")
+    x = torch.randn(1, 3, 8, 8)
+    assert max_rel_error(torch.jit.load(str(out))(x), torch.jit.load(str(models["conv"]))(x)) <= 1e-5
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--min-block-size", "0"], "--min-block-size expects 1 to 1073741824, got '0'"),
+    (["--min-block-size", "x"], "--min-block-size expects a non-negative integer, got 'x'"),
+    (["--min-block-size=-3"], "--min-block-size expects a non-negative integer, got '-3'"),
+    (["--min-block-size", "1073741825"], "--min-block-size expects 1 to 1073741824, got '1073741825'"),
+    (["--min-block-size"], "--min-block-size needs a value"),
+    (["--require-full-compilation=1"], "--require-full-compilation takes no value"),
+    (["--torch-executed-op"], "--torch-executed-op needs a value"),
+    (["--torch-executed-op", "relu"], "--torch-executed-op: 'relu' is not an op name"),
+    (["--torch-executed-op", "aten::no_such_op"], "--torch-executed-op: unknown operator 'aten::no_such_op'"),
+    (["--torch-executed-op=aten::relu.nope"], "--torch-executed-op: operator 'aten::relu' has no overload 'nope'"),
+    (["--torch-executed-op="], "--torch-executed-op: an empty op name"),
+    (["--torch-executed-module", "my module"], "--torch-executed-module: 'my module' is not a qualified class name"),
+    (["--torch-executed-mod="], "--torch-executed-module: an empty module name"),
+    (["--require-full-compilation", "--torch-executed-op", "aten::relu"],
+     "conflicting flags: --require-full-compilation, yet --torch-executed-op / --torch-executed-module"),
+    (["--torch-executed-mod", "a.A", "--require-full-compilation"], "conflicting flags: --require-full-compilation"),
+])
+def test_bad_partition_flags_are_usage_errors(models, tmp_path, args, message):
+    r = run_trtorchc(models["conv"], tmp_path / "o.ts", "(1,3,8,8)", *args)
+    assert r.returncode == USAGE, r.stdout + r.stderr
+    assert message in r.stderr, r.stderr
+    assert "compile:" not in r.stdout
     assert not (tmp_path / "o.ts").exists()
 
 

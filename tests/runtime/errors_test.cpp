@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "core/frontend/partitioning/settings.h"
 #include "core/plan/backend.h"
 #include "core/runtime/runtime.h"
 #include "tests/common/torch_test_util.h"
@@ -291,6 +292,91 @@ TEST(Compile, TensorTooLargeToHoldIsAnErrorNotACrash) {
   expect_error([&] { trtorch::CompileGraph(m, reference_spec({torch::randn({8})})).forward({torch::randn({8})}); },
                {"Expand: output shape [576460752303423488, 8] of f32 is 2^64 bytes, more than a tensor can hold",
                 "<string>:2"});
+}
+
+// The partial-compilation settings: what check_partition_settings refuses (naming the setting and
+// the value) and what it accepts.
+TEST(Compile, PartitionSettingsAreChecked) {
+  using trtorch::frontend::PartitionSettings;
+  auto check = [](auto edit) {
+    PartitionSettings s;
+    edit(s);
+    trtorch::frontend::check_partition_settings(s);
+  };
+  expect_error([&] { check([](auto& s) { s.min_block_size = 0; }); },
+               {"min_block_size must be 1 to 1073741824, got 0"});
+  expect_error([&] { check([](auto& s) { s.min_block_size = (int64_t(1) << 30) + 1; }); },
+               {"min_block_size must be 1 to 1073741824, got 1073741825"});
+  expect_error([&] { check([](auto& s) { s.torch_executed_ops = {"aten::no_such_op"}; }); },
+               {"torch_executed_ops", "unknown operator 'aten::no_such_op'"});
+  expect_error([&] { check([](auto& s) { s.torch_executed_ops = {"relu"}; }); },
+               {"torch_executed_ops", "'relu' is not an op name"});
+  expect_error([&] { check([](auto& s) { s.torch_executed_ops = {"aten::relu.nope"}; }); },
+               {"torch_executed_ops", "'aten::relu' has no overload 'nope'"});
+  expect_error([&] { check([](auto& s) { s.torch_executed_ops = {"aten::relu.nope(Tensor self) -> Tensor"}; }); },
+               {"torch_executed_ops", "no operator has the schema"});
+  expect_error(
+      [&] {
+        check([](auto& s) {
+          s.require_full_compilation = true;
+          s.torch_executed_ops = {"aten::relu"};
+        });
+      },
+      {"conflicting settings", "require_full_compilation", "torch_executed_ops"});
+  expect_error(
+      [&] {
+        check([](auto& s) {
+          s.require_full_compilation = true;
+          s.torch_executed_modules = {"torchvision.models.resnet.BasicBlock"};
+        });
+      },
+      {"conflicting settings", "torch_executed_modules"});
+  expect_error([&] { check([](auto& s) { s.torch_executed_modules = {"my module"}; }); },
+               {"torch_executed_modules", "'my module' is not a qualified class name"});
+
+  EXPECT_NO_THROW(check([](auto&) {}));
+  EXPECT_NO_THROW(check([](auto& s) { s.require_full_compilation = true; }));
+  EXPECT_NO_THROW(check([](auto& s) {
+    s.min_block_size = 1;
+    s.torch_executed_ops = {"aten::relu", "aten::add.Tensor", "aten::relu(Tensor self) -> Tensor"};
+    s.torch_executed_modules = {"torchvision.models.resnet.BasicBlock", "__torch__.Small"};
+  }));
+}
+
+// The C++ API's partial-compilation fields reach that check before anything is compiled;
+// min_block_size (unsigned 64-bit) is range-checked before it is narrowed.
+TEST(Compile, PartitionFieldsOfTheCompileSpecAreChecked) {
+  auto m = small_module();
+  auto with = [](auto edit) {
+    trtorch::CompileSpec spec = reference_spec({torch::randn({2, 8})});
+    edit(spec);
+    return spec;
+  };
+  expect_error([&] { trtorch::CompileGraph(m, with([](auto& s) { s.min_block_size = 0; })); },
+               {"min_block_size must be 1 to 1073741824, got 0"});
+  expect_error([&] { trtorch::CompileGraph(m, with([](auto& s) { s.min_block_size = uint64_t(1) << 40; })); },
+               {"min_block_size must be 1 to 1073741824, got 1099511627776"});
+  expect_error([&] { trtorch::CompileGraph(m, with([](auto& s) { s.min_block_size = (uint64_t(1) << 32) + 3; })); },
+               {"min_block_size must be 1 to 1073741824, got 4294967299"});
+  expect_error(
+      [&] { trtorch::ConvertGraphToTRTEngine(m, "forward", with([](auto& s) { s.torch_executed_ops = {"relu"}; })); },
+      {"torch_executed_ops", "'relu' is not an op name"});
+  expect_error(
+      [&] {
+        trtorch::CompileGraph(m, with([](auto& s) {
+          s.require_full_compilation = true;
+          s.torch_executed_modules = {"__torch__.Small"};
+        }));
+      },
+      {"conflicting settings"});
+  trtorch::CompileSpec defaults({{2, 8}});
+  EXPECT_FALSE(defaults.require_full_compilation);  // fallback to TorchScript is on by default
+  EXPECT_EQ(defaults.min_block_size, 3u);
+  EXPECT_NO_THROW(trtorch::CompileGraph(m, with([](auto& s) { s.require_full_compilation = true; })));
+  EXPECT_NO_THROW(trtorch::CompileGraph(m, with([](auto& s) {
+    s.min_block_size = 1;
+    s.torch_executed_ops = {"aten::add.Tensor"};
+  })));
 }
 
 TEST(Compile, GpuRequestNeedsBackendAndGpu) {

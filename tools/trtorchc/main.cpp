@@ -90,7 +90,25 @@ CompileSpec make_spec(const Options& o) {
   spec.cuda_graphs = o.cuda_graphs;
   spec.conv_candidates = o.conv_candidates;
   spec.build_threads = o.build_threads;
+  spec.require_full_compilation = o.require_full_compilation;
+  spec.min_block_size = o.min_block_size;
+  spec.torch_executed_ops = o.torch_executed_ops;
+  spec.torch_executed_modules = o.torch_executed_modules;
   return spec;
+}
+
+// The partial-compilation settings of a spec, one line: "require_full_compilation=0;min_block_size=3;
+// torch_executed_ops=[aten::relu; aten::add.Tensor];torch_executed_modules=[]" (';' inside the
+// brackets: a schema has commas).
+std::string partition_text(const CompileSpec& spec) {
+  auto list = [](const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : "; ") + n;
+    return "[" + out + "]";
+  };
+  return "require_full_compilation=" + std::to_string(int(spec.require_full_compilation)) +
+         ";min_block_size=" + std::to_string(spec.min_block_size) + ";torch_executed_ops=" +
+         list(spec.torch_executed_ops) + ";torch_executed_modules=" + list(spec.torch_executed_modules);
 }
 
 // The build options recorded in the compiled engine (the engine bytes, or the module's engine).
@@ -162,12 +180,14 @@ void write_output(const std::string& path, const std::string& bytes, const std::
 void compile_and_save(const Options& o, const torch::jit::Module& module, Progress& progress) {
   std::string shapes;
   for (const auto& s : o.shape_text) shapes += (shapes.empty() ? "" : ", ") + s;
+  const CompileSpec spec = make_spec(o);
+  progress.line("partition settings: " + partition_text(spec));
   progress.begin("compile", std::string(o.save_engine ? "engine" : "module") + ", " + o.precision_name + ", inputs " + shapes);
   std::string engine;
   std::optional<torch::jit::Module> compiled;
   try {
-    if (o.save_engine) engine = trtorch::ConvertGraphToTRTEngine(module, "forward", make_spec(o));
-    else compiled = trtorch::CompileGraph(module, make_spec(o));
+    if (o.save_engine) engine = trtorch::ConvertGraphToTRTEngine(module, "forward", spec);
+    else compiled = trtorch::CompileGraph(module, spec);
   } catch (const std::exception& e) {
     fail(kCompileError, "compile failed: " + error_text(e));
   }

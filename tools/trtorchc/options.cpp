@@ -8,7 +8,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "core/frontend/partitioning/settings.h"
 #include "core/plan/builder.h"
+#include "core/util/error.h"
 #include "tools/trtorchc/errors.h"
 
 namespace trtorchc {
@@ -70,6 +72,18 @@ options:
   -q, --quiet              no progress lines
   --version                print version and build information
   -h, --help               this text
+
+partial compilation (fallback to TorchScript is on by default: what trtorch cannot compile runs
+in TorchScript, between engine segments):
+  --require-full-compilation
+                           no fallback: every operator must compile into one engine
+  --min-block-size N       engine segments with fewer than N operators stay in TorchScript,
+                           1 to 1073741824 (default 3)
+  --torch-executed-op OP   run operator OP in TorchScript: aten::relu (every overload),
+                           aten::add.Tensor (one overload) or a full schema; repeatable
+  --torch-executed-module NAME, --torch-executed-mod NAME
+                           run the submodule class NAME in TorchScript, e.g.
+                           torchvision.models.resnet.BasicBlock; repeatable
 
 exit codes:
   0  success (with --check-method-support: every operator is supported)
@@ -178,8 +192,9 @@ double parse_threshold(const std::string& t) {
   return v;
 }
 
-// The options that become CompileSpec fields (precision, device, engine knobs); false for any
-// other argument. `next` reads the option's value, `no_value` rejects one given inline.
+// The options that become CompileSpec fields (precision, device, engine knobs, partial
+// compilation); false for any other argument. `next` reads the option's value, `no_value` rejects
+// one given inline.
 template <typename Next, typename NoValue>
 bool parse_build_option(const std::string& a, Next& next, NoValue& no_value, Options& o) {
   if (a == "-p" || a == "--op-precision" || a == "--precision") {
@@ -229,6 +244,15 @@ bool parse_build_option(const std::string& a, Next& next, NoValue& no_value, Opt
     o.conv_candidates = int(parse_count(a, next(), 1, trtorch::plan::kMaxConvCandidates));
   } else if (a == "--build-threads") {
     o.build_threads = int(parse_count(a, next(), 0, trtorch::plan::kMaxBuildThreads));
+  } else if (a == "--require-full-compilation") {
+    no_value();
+    o.require_full_compilation = true;
+  } else if (a == "--min-block-size") {
+    o.min_block_size = parse_count(a, next(), 1, uint64_t(trtorch::frontend::kMaxMinBlockSize));
+  } else if (a == "--torch-executed-op") {
+    o.torch_executed_ops.push_back(next());
+  } else if (a == "--torch-executed-module" || a == "--torch-executed-mod") {
+    o.torch_executed_modules.push_back(next());
   } else {
     return false;
   }
@@ -268,6 +292,33 @@ bool parse_run_option(const std::string& a, bool has_inline, const std::string& 
     return false;
   }
   return true;
+}
+
+// The partial-compilation flags, checked as the compile checks them (frontend::check_partition_settings),
+// but reported as usage errors that name the flag.
+void check_partition_flags(const Options& o) {
+  if (o.require_full_compilation && !(o.torch_executed_ops.empty() && o.torch_executed_modules.empty()))
+    fail(kUsage, "conflicting flags: --require-full-compilation, yet --torch-executed-op / --torch-executed-module "
+                 "ask for operators to run in TorchScript");
+  auto check_one = [](const std::string& flag, const std::string& key, trtorch::frontend::PartitionSettings s) {
+    try {
+      trtorch::frontend::check_partition_settings(s);
+    } catch (const trtorch::Error& e) {
+      std::string why = e.what();
+      if (why.rfind(key + ": ", 0) == 0) why.erase(0, key.size() + 2);
+      fail(kUsage, flag + ": " + why);
+    }
+  };
+  for (const auto& op : o.torch_executed_ops) {
+    trtorch::frontend::PartitionSettings s;
+    s.torch_executed_ops = {op};
+    check_one("--torch-executed-op", "torch_executed_ops", s);
+  }
+  for (const auto& m : o.torch_executed_modules) {
+    trtorch::frontend::PartitionSettings s;
+    s.torch_executed_modules = {m};
+    check_one("--torch-executed-module", "torch_executed_modules", s);
+  }
 }
 
 // INPUT.ts, then (unless only checking operator support) OUTPUT and one SHAPE per input.
@@ -326,6 +377,7 @@ Options parse_args(int argc, char** argv) {
       positional.push_back(args[i]);
     }
   }
+  check_partition_flags(o);
   set_positional(positional, o);
   return o;
 }

@@ -36,6 +36,10 @@ struct Options {
   bool fp32_conv_bias = true, channels_last = true, cuda_graphs = true;
   int conv_candidates = 6;
   int build_threads = 0;
+  // Partial compilation (CompileSpec's fields of the same names).
+  bool require_full_compilation = false;
+  uint64_t min_block_size = 3;
+  std::vector<std::string> torch_executed_ops, torch_executed_modules;
   bool save_engine = false;
   std::optional<std::string> check_support_method;
   std::optional<double> threshold;

@@ -86,6 +86,22 @@ struct TRTORCH_API CompileSpec {
   // GPU engines: host threads that build a convolution's candidates at once (0: the host's
   // cores, up to 16; at most 64). Changes build time only, never the engine.
   int build_threads = 0;
+
+  // Partial compilation: which parts of the method run in engines and which stay in TorchScript.
+  // Fallback to TorchScript is on by default: what trtorch cannot compile runs in TorchScript,
+  // between engine segments. (TRTorch v0.4's `torch_fallback` struct is not offered: its
+  // `enabled` defaulted to off, the opposite of require_full_compilation's default.)
+  // True: every operation must compile into one engine, else the compile fails listing each
+  // unsupported operation (fallback off).
+  bool require_full_compilation = false;
+  // Engine segments with fewer operations than this stay in TorchScript (1 to 2^30).
+  uint64_t min_block_size = 3;
+  // Operators to run in TorchScript: "aten::upsample_nearest2d" (every overload),
+  // "aten::add.Tensor" (one overload) or a full schema. Not allowed with require_full_compilation.
+  std::vector<std::string> torch_executed_ops;
+  // Submodule classes whose code runs in TorchScript, by qualified name
+  // ("torchvision.models.resnet.BasicBlock"). Not allowed with require_full_compilation.
+  std::vector<std::string> torch_executed_modules;
 };
 
 // True when every operation of the method can be compiled. When `report` is given it receives

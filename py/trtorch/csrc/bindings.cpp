@@ -11,10 +11,13 @@
 #include <torch/script.h>
 #include <torch/version.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 #include <utility>
 
 #include "trtorch/trtorch.h"
+#include "core/frontend/partitioning/settings.h"
 #include "core/plan/builder.h"
 #include "core/runtime/runtime.h"
 #include "core/util/error.h"
@@ -99,7 +102,25 @@ void bind_compile_spec(py::module_& m) {
       .def_readwrite("channels_last", &CompileSpec::channels_last)
       .def_readwrite("cuda_graphs", &CompileSpec::cuda_graphs)
       .def_readwrite("conv_candidates", &CompileSpec::conv_candidates)
-      .def_readwrite("build_threads", &CompileSpec::build_threads);
+      .def_readwrite("build_threads", &CompileSpec::build_threads)
+      .def_readwrite("require_full_compilation", &CompileSpec::require_full_compilation)
+      .def_readwrite("min_block_size", &CompileSpec::min_block_size)
+      .def_readwrite("torch_executed_ops", &CompileSpec::torch_executed_ops)
+      .def_readwrite("torch_executed_modules", &CompileSpec::torch_executed_modules);
+
+  // The compile's own check of the partial-compilation settings (op names against the registered
+  // operators), for the settings dictionary's parser to run before compiling.
+  m.def(
+      "check_partition_settings",
+      [](const CompileSpec& s) {
+        trtorch::frontend::PartitionSettings p;
+        p.require_full_compilation = s.require_full_compilation;
+        p.min_block_size = int64_t(std::min<uint64_t>(s.min_block_size, uint64_t(INT64_MAX)));
+        p.torch_executed_ops = s.torch_executed_ops;
+        p.torch_executed_modules = s.torch_executed_modules;
+        trtorch::frontend::check_partition_settings(p);
+      },
+      py::arg("spec"));
 }
 
 // Compiling, checking operator support and loading engine bytes.
@@ -155,11 +176,12 @@ void bind_compiler(py::module_& m) {
 PYBIND11_MODULE(_C, m) {
   m.doc() = "trtorch C++ API bindings (use the trtorch package, not this module)";
   m.attr("TORCH_VERSION") = TORCH_VERSION;
-  // The ranges of the engine knobs, for the settings dictionary's checks.
+  // The ranges of the engine knobs and min_block_size, for the settings dictionary's checks.
   m.attr("MAX_CONV_CANDIDATES") = trtorch::plan::kMaxConvCandidates;
   m.attr("MAX_BUILD_THREADS") = trtorch::plan::kMaxBuildThreads;
   m.attr("MAX_TIMING_ITERS") = trtorch::plan::kMaxTimingIters;
   m.attr("MAX_WORKSPACE_SIZE") = trtorch::plan::kMaxWorkspaceSize;
+  m.attr("MAX_MIN_BLOCK_SIZE") = trtorch::frontend::kMaxMinBlockSize;
 
   bind_errors(m);
   bind_compile_spec(m);

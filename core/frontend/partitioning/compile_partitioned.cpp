@@ -505,6 +505,24 @@ class Stitcher {
   std::unordered_map<const Value*, Value*> replaced_;
 };
 
+// A List[Tensor] argument of a known length is unpacked on entry and rebuilt as a new list, so
+// that engine segments can take its tensors (torch.cat(xs) compiles). Not where the method
+// mutates the caller's list.
+void unpack_list_inputs(torch::jit::Graph& g, const std::vector<size_t>& counts) {
+  for (size_t i = 1; i < g.inputs().size(); ++i) {
+    Value* xs = g.inputs()[i];
+    if (xs->type()->kind() != c10::TypeKind::ListType || xs->uses().empty()) continue;
+    bool mutated = false;
+    for (const auto& u : xs->uses())
+      mutated = mutated || (u.user->maybeSchema() && u.user->maybeSchema()->is_mutable());
+    if (mutated) continue;
+    torch::jit::WithInsertPoint guard(g.block()->nodes().front());
+    Node* unpack = g.insertNode(g.createListUnpack(xs, counts[i - 1]));
+    Node* rebuilt = g.insertNode(g.createList(c10::TensorType::get(), unpack->outputs()));
+    xs->replaceAllUsesAfterNodeWith(unpack, rebuilt->output());
+  }
+}
+
 c10::Device analysis_device(torch::jit::Graph& g, const plan::BuildConfig& build) {
   std::optional<c10::Device> dev;
   for_each_node(g.block(), [&](Node* n) {
@@ -538,6 +556,7 @@ torch::jit::Module compile_partitioned(const torch::jit::Module& module, const s
   auto t0 = Clock::now();
   TRTORCH_EXPECT(g->inputs().size() >= 1 && g->inputs()[0]->uses().empty(),
                  "partial compilation: the frozen method still reads the module object at run time");
+  unpack_list_inputs(*g, flat_input_counts(*g, inputs.size()));
   const ShapeMap shapes = analyze_shapes(*g, module._ivalue(), inputs, analysis_device(*g, build));
   TRTORCH_LOG(kInfo, "partial compilation: shape analysis done in ",
               std::chrono::duration<double>(Clock::now() - t0).count(), " s");

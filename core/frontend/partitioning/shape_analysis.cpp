@@ -7,6 +7,9 @@
 #include <torch/library.h>
 #include <torch/torch.h>
 
+#include <functional>
+#include <set>
+
 #include "core/frontend/conversion/context.h"
 #include "core/util/error.h"
 #include "core/util/logging.h"
@@ -76,27 +79,86 @@ at::Tensor sample(const std::vector<int64_t>& shape, c10::ScalarType dtype, int 
   return t.to(device, dtype);
 }
 
-c10::ScalarType input_scalar_type(const torch::jit::Value* v, const InputSpec& s) {
-  if (s.dtype) {
-    switch (*s.dtype) {
-      case ir::DType::kInt32: return at::kInt;
-      case ir::DType::kInt64: return at::kLong;
-      case ir::DType::kBool: return at::kBool;
-      default: return at::kFloat;
-    }
+c10::ScalarType spec_scalar_type(const InputSpec& s) {
+  if (!s.dtype) return at::kFloat;
+  switch (*s.dtype) {
+    case ir::DType::kInt32: return at::kInt;
+    case ir::DType::kInt64: return at::kLong;
+    case ir::DType::kBool: return at::kBool;
+    default: return at::kFloat;
   }
-  auto st = v->type()->expectRef<c10::TensorType>().scalarType();
-  return st ? *st : at::kFloat;
+}
+
+// The keys a method reads from its Dict[str, Tensor] argument `v` (constant keys of
+// aten::__getitem__), sorted: the order in which their shapes are given.
+std::vector<std::string> dict_keys(const torch::jit::Value* v, size_t i) {
+  std::set<std::string> keys;
+  for (const auto& u : v->uses()) {
+    const torch::jit::Node* n = u.user;
+    auto key = n->inputs().size() == 2 && u.offset == 0 ? torch::jit::toIValue(n->input(1)) : std::nullopt;
+    TRTORCH_EXPECT(n->kind() == c10::aten::__getitem__ && key && key->isString(), "input ", i, " ('", v->debugName(),
+                   "') is a dict; a dict input must be read only with constant keys (d[\"name\"]), but ",
+                   describe(n), " reads it");
+    keys.insert(key->toStringRef());
+  }
+  return {keys.begin(), keys.end()};
+}
+
+// How many tensors an argument of type t takes from the flat list of shapes; -1 for a list (its
+// length is what the other arguments leave).
+int64_t fixed_leaves(const c10::TypePtr& t, const torch::jit::Value* v, size_t i) {
+  switch (t->kind()) {
+    case c10::TypeKind::TensorType: return 1;
+    case c10::TypeKind::TupleType: {
+      int64_t n = 0;
+      for (const auto& e : t->expectRef<c10::TupleType>().elements()) {
+        int64_t k = fixed_leaves(e, nullptr, i);
+        TRTORCH_EXPECT(k >= 0, "input ", i, ": a list inside a tuple is not supported as an input");
+        n += k;
+      }
+      return n;
+    }
+    case c10::TypeKind::ListType:
+      TRTORCH_EXPECT(t->expectRef<c10::ListType>().getElementType()->kind() == c10::TypeKind::TensorType, "input ", i,
+                     " has type ", t->str(), "; list inputs must be List[Tensor]");
+      return -1;
+    case c10::TypeKind::DictType:
+      TRTORCH_EXPECT(v && t->expectRef<c10::DictType>().getKeyType()->kind() == c10::TypeKind::StringType &&
+                         t->expectRef<c10::DictType>().getValueType()->kind() == c10::TypeKind::TensorType,
+                     "input ", i, " has type ", t->str(), "; dict inputs must be Dict[str, Tensor] arguments");
+      return int64_t(dict_keys(v, i).size());
+    default:
+      TRTORCH_ERROR("input ", i, v ? str_cat(" ('", v->debugName(), "')") : std::string(), " has type ", t->str(),
+                    "; inputs must be tensors, or tuples, lists (List[Tensor]) or dicts (Dict[str, Tensor]) of them");
+  }
 }
 
 }  // namespace
 
+std::vector<size_t> flat_input_counts(const torch::jit::Graph& g, size_t n_specs) {
+  std::vector<size_t> counts;
+  int64_t fixed = 0;
+  int lists = 0;
+  for (size_t i = 1; i < g.inputs().size(); ++i) {
+    int64_t k = fixed_leaves(g.inputs()[i]->type(), g.inputs()[i], i - 1);
+    if (k < 0) ++lists;
+    else fixed += k;
+    counts.push_back(k < 0 ? SIZE_MAX : size_t(k));
+  }
+  TRTORCH_EXPECT(lists <= 1, "the method takes ", lists, " List[Tensor] arguments; the shapes are given flat, so at most one "
+                 "list argument can be sized (use tuples for the others)");
+  TRTORCH_EXPECT(int64_t(n_specs) >= fixed + lists, "the method's inputs hold ", fixed, " tensors",
+                 lists ? " and a list of at least one" : "", " but the compile spec gives ", n_specs, " input shapes");
+  for (auto& c : counts)
+    if (c == SIZE_MAX) c = n_specs - size_t(fixed);
+  TRTORCH_EXPECT(lists || int64_t(n_specs) == fixed, "the method's inputs hold ", fixed,
+                 " tensors but the compile spec gives ", n_specs, " input shapes");
+  return counts;
+}
+
 ShapeMap analyze_shapes(torch::jit::Graph& g, const c10::IValue& self, const std::vector<InputSpec>& inputs,
                         const c10::Device& device) {
-  std::vector<const torch::jit::Value*> args;
-  for (size_t i = 1; i < g.inputs().size(); ++i) args.push_back(g.inputs()[i]);
-  TRTORCH_EXPECT(args.size() == inputs.size(), "the method takes ", args.size(), " inputs but the compile spec gives ",
-                 inputs.size(), " input shapes");
+  const std::vector<size_t> counts = flat_input_counts(g, inputs.size());
   bool dynamic = false;
   for (const auto& s : inputs) dynamic = dynamic || s.min != s.max;
 
@@ -117,12 +179,44 @@ ShapeMap analyze_shapes(torch::jit::Graph& g, const c10::IValue& self, const std
     torch::NoGradGuard no_grad;
     for (const auto& [which, draw] : runs) {
       torch::jit::Stack stack{self};
-      for (size_t i = 0; i < args.size(); ++i) {
-        TRTORCH_EXPECT(args[i]->type()->kind() == c10::TypeKind::TensorType, "input ", i, " ('", args[i]->debugName(),
-                       "') has type ", args[i]->type()->str(), "; only Tensor inputs are supported");
-        const auto& s = inputs[i];
-        stack.push_back(sample(which == kMin ? s.min : which == kMax ? s.max : s.opt,
-                               input_scalar_type(args[i], s), draw, device));
+      size_t next = 0;
+      auto leaf = [&]() {
+        const auto& spec = inputs.at(next++);
+        return sample(which == kMin ? spec.min : which == kMax ? spec.max : spec.opt, spec_scalar_type(spec), draw,
+                      device);
+      };
+      std::function<c10::IValue(const c10::TypePtr&, const torch::jit::Value*, size_t)> make =
+          [&](const c10::TypePtr& t, const torch::jit::Value* v, size_t count) -> c10::IValue {
+        switch (t->kind()) {
+          case c10::TypeKind::TensorType: return leaf();
+          case c10::TypeKind::TupleType: {
+            std::vector<c10::IValue> items;
+            for (const auto& e : t->expectRef<c10::TupleType>().elements()) items.push_back(make(e, nullptr, 0));
+            return c10::ivalue::Tuple::create(std::move(items));
+          }
+          case c10::TypeKind::ListType: {
+            c10::List<at::Tensor> list;
+            for (size_t k = 0; k < count; ++k) list.push_back(leaf());
+            return list;
+          }
+          default: {
+            c10::Dict<std::string, at::Tensor> dict;
+            for (const auto& key : dict_keys(v, 0)) dict.insert(key, leaf());
+            return dict;
+          }
+        }
+      };
+      for (size_t i = 1; i < g.inputs().size(); ++i) {
+        const torch::jit::Value* v = g.inputs()[i];
+        // A tensor argument takes its declared dtype where the spec gives none.
+        if (v->type()->kind() == c10::TypeKind::TensorType && !inputs.at(next).dtype) {
+          const auto& spec = inputs.at(next++);
+          auto st = v->type()->expectRef<c10::TensorType>().scalarType();
+          stack.push_back(sample(which == kMin ? spec.min : which == kMax ? spec.max : spec.opt, st ? *st : at::kFloat,
+                                 draw, device));
+          continue;
+        }
+        stack.push_back(make(v->type(), v, counts[i - 1]));
       }
       std::vector<std::vector<Observation>> obs(values.size());
       g_observations = &obs;

@@ -25,6 +25,11 @@ struct ValueShapes {
 
 using ShapeMap = std::unordered_map<const torch::jit::Value*, ValueShapes>;
 
+// How many of the flat input shapes each argument of the method takes: one per tensor, a tuple's
+// tensors in order, a Dict[str, Tensor]'s per key it reads (sorted by key), and what is left for
+// the one List[Tensor] argument. Throws naming the mismatch.
+std::vector<size_t> flat_input_counts(const torch::jit::Graph& g, size_t n_specs);
+
 // `g` is the lowered graph (input 0 is the module); `self` the module object it takes; one
 // InputSpec per tensor input. The samples run on `device`. Leaves `g` as it was.
 ShapeMap analyze_shapes(torch::jit::Graph& g, const c10::IValue& self, const std::vector<InputSpec>& inputs,

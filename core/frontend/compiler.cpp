@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "core/frontend/conversion/context.h"
 #include "core/frontend/lowering/lowering.h"
 #include "core/frontend/partitioning/compile_partitioned.h"
 #include "core/runtime/runtime.h"
@@ -116,24 +117,37 @@ torch::jit::Module compile_module(const torch::jit::Module& module, const std::s
   std::vector<torch::jit::Node*> mutations;
   auto g = lower_timed(module, method, &mutations);
   ForcedNodes forced = forced_by_settings(*g, opts.partition);
+  std::string whole_error;  // why the method did not compile into one engine, when it was tried
   if (mutations.empty() && forced.empty() && tensor_args_only(*g) && unsupported_nodes(g).empty()) {
     const torch::jit::Node* failed = nullptr;
     try {
       return wrap_engine(build_whole(g, opts, &failed), method);
     } catch (const Error& e) {
       if (!failed) throw;
-      TRTORCH_LOG(kInfo, "the method does not compile into one engine (", first_line(e.what()),
+      whole_error = e.what();
+      TRTORCH_LOG(kInfo, "the method does not compile into one engine (", first_line(whole_error),
                   "); compiling the rest with that op in TorchScript");
-      forced.emplace(failed, str_cat("cannot convert: ", first_line(e.what())));
+      forced.emplace(failed, str_cat("cannot convert: ", first_line(whole_error)));
     }
   }
   force_mutations(*g, mutations, forced);
-  return compile_partitioned(module, method, g, opts.inputs, opts.build, opts.partition, std::move(forced));
+  try {
+    return compile_partitioned(module, method, g, opts.inputs, opts.build, opts.partition, std::move(forced));
+  } catch (const Error& e) {
+    // The first failure explains more (a shape that does not fit the model fails in TorchScript too).
+    if (whole_error.empty()) throw;
+    TRTORCH_ERROR(whole_error, "\n(partial compilation was tried too and failed: ", first_line(e.what()), ")");
+  }
 }
 
 std::vector<std::string> check_method_support(const torch::jit::Module& module, const std::string& method) {
-  auto g = lower_module(module, method);
-  return unsupported_nodes(g);
+  std::vector<torch::jit::Node*> mutations;
+  auto g = lower_module(module, method, &mutations);
+  std::vector<std::string> problems = unsupported_nodes(g);
+  for (const torch::jit::Node* m : mutations)
+    problems.push_back(str_cat("in-place operation whose input is read again afterwards (runs in TorchScript): ",
+                               describe(m)));
+  return problems;
 }
 
 }  // namespace trtorch::frontend

@@ -107,8 +107,13 @@ def test_check_method_op_support():
 
 
 def test_compile_unsupported_op_is_a_trtorch_error_naming_the_op():
-    with pytest.raises(trtorch.Error, match="unsupported operator.*aten::logcumsumexp"):
-        trtorch.compile(tiny_models.unsupported(), {"input_shapes": [[2, 3]]})
+    # Only when full compilation is required; by default the op runs in TorchScript.
+    m = tiny_models.unsupported()
+    with pytest.raises(trtorch.Error, match="require_full_compilation(.|\n)*aten::logcumsumexp"):
+        trtorch.compile(m, {"input_shapes": [[2, 3]], "require_full_compilation": True})
+    trt = trtorch.compile(m, {"input_shapes": [[2, 3]]})
+    x = torch.randn(2, 3)
+    torch.testing.assert_close(trt(x), m(x))
 
 
 def test_cpp_errors_are_runtime_errors_with_the_cpp_message():

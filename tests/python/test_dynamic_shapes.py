@@ -145,9 +145,15 @@ def test_shape_logic_on_a_dynamic_dim_that_needs_a_value_is_a_clear_error():
                 return x * 2
             return x
 
+    settings = {"input_shapes": [{"min": [1, 3], "opt": [2, 3], "max": [4, 3]}], "device": "reference"}
+    m = torch.jit.script(NeedsValue())
     with pytest.raises(trtorch.Error, match=r"comparing the sizes s0 \(range \[1, 4\]\) and 2 .*depends on the input shape"):
-        trtorch.compile(torch.jit.script(NeedsValue()),
-                        {"input_shapes": [{"min": [1, 3], "opt": [2, 3], "max": [4, 3]}], "device": "reference"})
+        trtorch.compile(m, dict(settings, require_full_compilation=True))
+    # With fallback (the default) the branch on the size stays in TorchScript.
+    trt = trtorch.compile(m, settings)
+    for b in (1, 2, 3, 4):
+        x = torch.randn(b, 3)
+        torch.testing.assert_close(trt(x), m(x))
 
 
 def hf_model(name):

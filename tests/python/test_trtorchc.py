@@ -155,13 +155,13 @@ def test_partition_flags_reach_the_compile_spec(models, tmp_path):
     r = run_trtorchc(models["conv"], out, "(1,3,8,8)", "--device", "reference", "--min-block-size=1",
                      "--torch-executed-op", "aten::relu", "--torch-executed-op=aten::add.Tensor",
                      "--torch-executed-op", "aten::relu(Tensor self) -> Tensor",
-                     "--torch-executed-module", "torchvision.models.resnet.BasicBlock",
+                     "--torch-executed-module", "torch.nn.modules.conv.Conv2d",
                      "--torch-executed-mod=__torch__.tiny_models.ConvNet")
     assert r.returncode == OK, r.stderr
     assert _partition_line(r.stdout) == (
         "require_full_compilation=0;min_block_size=1;"
         "torch_executed_ops=[aten::relu; aten::add.Tensor; aten::relu(Tensor self) -> Tensor];"
-        "torch_executed_modules=[torchvision.models.resnet.BasicBlock; __torch__.tiny_models.ConvNet]")
+        "torch_executed_modules=[torch.nn.modules.conv.Conv2d; __torch__.tiny_models.ConvNet]")
     x = torch.randn(1, 3, 8, 8)
     assert max_rel_error(torch.jit.load(str(out))(x), torch.jit.load(str(models["conv"]))(x)) <= 1e-5
 
@@ -257,9 +257,16 @@ def test_check_method_support(models):
 
 
 def test_compiling_unsupported_ops_reports_them(models, tmp_path):
-    r = run_trtorchc(models["unsupported"], tmp_path / "o.ts", "(2,3)")
+    r = run_trtorchc(models["unsupported"], tmp_path / "o.ts", "(2,3)", "--require-full-compilation")
     assert r.returncode == UNSUPPORTED
     assert "aten::logcumsumexp" in r.stdout and "unsupported operators listed above" in r.stderr
+    # By default they run in TorchScript and the rest is compiled.
+    r = run_trtorchc(models["unsupported"], tmp_path / "p.ts", "(2,3)")
+    assert r.returncode == OK, r.stderr
+    assert "aten::logcumsumexp" in r.stdout and "run in TorchScript" in r.stdout
+    m, p = torch.jit.load(str(models["unsupported"])), torch.jit.load(str(tmp_path / "p.ts"))
+    x = torch.randn(2, 3)
+    torch.testing.assert_close(p(x), m(x))
 
 
 def test_save_engine_writes_runnable_engine_bytes(models, tmp_path):

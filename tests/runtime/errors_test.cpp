@@ -145,8 +145,15 @@ TEST(Compile, UnsupportedOpIsReportedWithSchemaAndLocation) {
   EXPECT_NE(report.find("aten::flip"), std::string::npos) << report;
   EXPECT_NE(report.find("<string>:3"), std::string::npos) << report;
   EXPECT_EQ(report.find("aten::relu"), std::string::npos) << report;
-  expect_error([&] { trtorch::CompileGraph(m, reference_spec({torch::randn({2, 3})})); },
-               {"unsupported operator", "aten::logcumsumexp", "<string>:3"});
+  // With require_full_compilation the compile fails listing every unsupported op; by default
+  // they run in TorchScript and the rest is compiled.
+  trtorch::CompileSpec full = reference_spec({torch::randn({2, 3})});
+  full.require_full_compilation = true;
+  expect_error([&] { trtorch::CompileGraph(m, full); },
+               {"require_full_compilation", "aten::logcumsumexp", "aten::flip", "<string>:3"});
+  torch::jit::Module partial = trtorch::CompileGraph(m, reference_spec({torch::randn({2, 3})}));
+  torch::Tensor px = torch::randn({2, 3});
+  EXPECT_TRUE(torch::allclose(partial.forward({px}).toTensor(), m.forward({px}).toTensor(), 1e-5, 1e-6));
 
   torch::jit::Module ok = small_module();
   std::string empty;
@@ -178,8 +185,16 @@ TEST(Compile, BadSpecsAndModules) {
   dyn.define("def forward(self, x):\n  if bool(x.sum() > 0):\n    return x * 2.0\n  return x\n");
   // The branch condition is computed from the input: the comparison converts (a bool tensor in
   // the engine), but turning it into a Python bool at compile time cannot, and is reported.
-  expect_error([&] { trtorch::CompileGraph(dyn, reference_spec({torch::randn({2, 2})})); },
-               {"unsupported operator", "aten::Bool", "value the model computes", "<string>:2"});
+  trtorch::CompileSpec dyn_full = reference_spec({torch::randn({2, 2})});
+  dyn_full.require_full_compilation = true;
+  expect_error([&] { trtorch::CompileGraph(dyn, dyn_full); },
+               {"require_full_compilation", "aten::Bool", "value the model computes", "<string>:2"});
+  // By default the branch stays in TorchScript.
+  torch::jit::Module dyn_partial = trtorch::CompileGraph(dyn, reference_spec({torch::randn({2, 2})}));
+  for (float sign : {1.0f, -1.0f}) {
+    torch::Tensor x = torch::rand({2, 2}) * sign;
+    EXPECT_TRUE(torch::allclose(dyn_partial.forward({x}).toTensor(), dyn.forward({x}).toTensor())) << sign;
+  }
   std::string dyn_report;
   EXPECT_FALSE(trtorch::CheckMethodOperatorSupport(dyn, "forward", &dyn_report));
   EXPECT_NE(dyn_report.find("aten::Bool"), std::string::npos) << dyn_report;
@@ -189,7 +204,7 @@ TEST(Compile, BadSpecsAndModules) {
   torch::jit::Module scalar_in("__torch__.ScalarIn");
   scalar_in.define("def forward(self, x, k: int):\n  return x * k\n");
   expect_error([&] { trtorch::CompileGraph(scalar_in, reference_spec({torch::randn({2}), torch::randn({1})})); },
-               {"input 1", "only Tensor inputs"});
+               {"input 1", "has type int", "inputs must be tensors"});
 }
 
 // The engine knobs of the compile spec: out-of-range values are errors that name the knob, found
@@ -269,7 +284,12 @@ TEST(Compile, MaskAndIndexErrorsNameOpSchemaAndLocation) {
   auto compile = [](const std::string& src, std::vector<int64_t> shape) {
     torch::jit::Module m("__torch__.MaskCase");
     m.define(src);
-    return [m, shape]() mutable { trtorch::CompileGraph(m, reference_spec({torch::randn(shape)})); };
+    // The converters' own messages: with fallback (the default) these ops run in TorchScript.
+    return [m, shape]() mutable {
+      trtorch::CompileSpec spec = reference_spec({torch::randn(shape)});
+      spec.require_full_compilation = true;
+      trtorch::CompileGraph(m, spec);
+    };
   };
   expect_error(compile("def forward(self, x):\n  return x[x > 0]\n", {3, 4}),
                {"boolean mask computed by the model", "aten::index.Tensor(Tensor self, Tensor?[] indices)", "<string>:2"});
@@ -281,6 +301,14 @@ TEST(Compile, MaskAndIndexErrorsNameOpSchemaAndLocation) {
                {"index 2 is out of bounds for dim 1 of size 2", "aten::index.Tensor"});
   expect_error(compile("def forward(self, x):\n  return x.to(1) * 2\n", {3}),
                {"conversion to Char is not supported", "aten::to.dtype", "<string>:2"});
+  // By default the data-dependent mask runs in TorchScript, the rest in an engine.
+  torch::jit::Module masked("__torch__.MaskFallback");
+  masked.define("def forward(self, x):\n  y = torch.relu(x) * 2.0 + 1.0\n  return y[y > 1.5].sum() + y.mean()\n");
+  torch::jit::Module partial = trtorch::CompileGraph(masked, reference_spec({torch::randn({3, 4})}));
+  for (int i = 0; i < 3; ++i) {
+    torch::Tensor x = torch::randn({3, 4});
+    EXPECT_TRUE(torch::allclose(partial.forward({x}).toTensor(), masked.forward({x}).toTensor(), 1e-5, 1e-5));
+  }
 }
 
 TEST(Compile, TensorTooLargeToHoldIsAnErrorNotACrash) {

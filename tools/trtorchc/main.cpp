@@ -65,8 +65,11 @@ bool check_operators(const Options& o, const torch::jit::Module& module, Progres
   if (!supported) {
     progress.end("unsupported operators");
     std::cout << "unsupported operators in " << o.input << " (" << method << "):\n" << report;
+    if (!o.check_support_method && o.require_full_compilation)
+      fail(kUnsupported, "'" + o.input + "' cannot be compiled whole (--require-full-compilation): it uses the "
+                         "unsupported operators listed above");
     if (!o.check_support_method)
-      fail(kUnsupported, "'" + o.input + "' cannot be compiled: it uses the unsupported operators listed above");
+      std::cout << "these run in TorchScript; the rest is compiled (partial compilation)\n";
     return false;
   }
   progress.end("all supported");

@@ -90,7 +90,17 @@ ForcedNodes forced_by_settings(torch::jit::Graph& g, const PartitionSettings& s)
   ForcedNodes forced;
   std::vector<bool> module_found(s.torch_executed_modules.size(), false);
   std::set<std::string> classes;
+  // The module's own class names all of its code.
+  std::string root;
+  if (auto cls = g.inputs().empty() ? nullptr : g.inputs()[0]->type()->cast<c10::ClassType>())
+    if (cls->name()) root = plain_class_name(cls->name()->qualifiedName());
+  if (!root.empty()) classes.insert(root);
   for_each_node(g.block(), [&](Node* n) {
+    for (size_t i = 0; i < s.torch_executed_modules.size(); ++i)
+      if (!root.empty() && module_matches(root, s.torch_executed_modules[i])) {
+        module_found[i] = true;
+        forced.emplace(n, str_cat("in module ", root, ", forced by torch_executed_modules"));
+      }
     for (const auto& op : s.torch_executed_ops)
       if (op_matches(n, op)) forced.emplace(n, str_cat("forced by torch_executed_ops ('", op, "')"));
     const auto mods = module_classes(n);

@@ -4,6 +4,8 @@
 #include <torch/csrc/jit/frontend/function_schema_parser.h>
 #include <torch/csrc/jit/runtime/operator.h>
 
+#include <cctype>
+
 #include "core/util/error.h"
 
 namespace trtorch::frontend {
@@ -21,8 +23,19 @@ void check_op_name(const std::string& name) {
         TRTORCH_ERROR("torch_executed_ops: '", name, "' is not a valid schema: ", e.what());
       }
     }();
+    // The same operator: name, overload, and argument and return types (defaults may be left out).
+    auto same = [&](const c10::FunctionSchema& s) {
+      if (s.operator_name() != schema.operator_name() || s.arguments().size() != schema.arguments().size() ||
+          s.returns().size() != schema.returns().size())
+        return false;
+      for (size_t i = 0; i < s.arguments().size(); ++i)
+        if (s.arguments()[i].type()->str() != schema.arguments()[i].type()->str()) return false;
+      for (size_t i = 0; i < s.returns().size(); ++i)
+        if (s.returns()[i].type()->str() != schema.returns()[i].type()->str()) return false;
+      return true;
+    };
     for (const auto& op : torch::jit::getAllOperatorsFor(c10::Symbol::fromQualString(schema.name())))
-      if (op->schema().operator_name() == schema.operator_name()) return;
+      if (same(op->schema())) return;
     TRTORCH_ERROR("torch_executed_ops: no operator has the schema '", name, "'");
   }
   const size_t sep = name.find("::");

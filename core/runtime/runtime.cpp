@@ -2,6 +2,7 @@
 // trtorch::execute_engine op (see runtime.h).
 #include "core/runtime/runtime.h"
 
+#include <map>
 #include <sstream>
 
 #ifdef TRTORCH_WITH_CUDA
@@ -12,6 +13,34 @@
 #include "core/util/error.h"
 
 namespace trtorch::runtime {
+
+// Engines that run on one CUDA stream run one after another, so they can share one activation arena
+// per (device, stream): the engine segments of a partially compiled module (and several compiled
+// modules on one stream) need only the largest arena, not the sum. The arena's mutex is held while
+// an engine enqueues its work, so that growing the arena never frees memory another engine's
+// enqueued kernels still use; the caching allocator reuses the freed block only on the same stream,
+// after them. A stream's arena lives while an engine that ran on it does.
+struct StreamArena {
+  std::mutex mu;
+  at::Tensor buffer;  // a fixed address between growths (CUDA graph replay)
+};
+
+namespace {
+
+std::shared_ptr<StreamArena> arena_for(int device, const void* stream) {
+  static std::mutex mu;
+  static std::map<std::pair<int, const void*>, std::weak_ptr<StreamArena>> arenas;
+  std::lock_guard<std::mutex> lock(mu);
+  auto& slot = arenas[{device, stream}];
+  std::shared_ptr<StreamArena> a = slot.lock();
+  if (!a) {
+    a = std::make_shared<StreamArena>();
+    slot = a;
+  }
+  return a;
+}
+
+}  // namespace
 
 at::ScalarType to_torch_dtype(ir::DType t) {
   switch (t) {
@@ -81,23 +110,28 @@ std::vector<at::Tensor> EngineHolder::run(const std::vector<at::Tensor>& inputs)
   }
   std::vector<const void*> in_ptrs;
   for (auto& t : contiguous) in_ptrs.push_back(t.data_ptr());
-  // The workspace (the engine's activation arena) comes from torch's allocator once and is kept:
-  // a fixed address lets the CUDA backend replay its captured CUDA graph.
-  size_t ws = executor_->workspace_size(shapes);
-  if (ws > 0 && (!workspace_.defined() || size_t(workspace_.numel()) < ws))
-    workspace_ = at::empty({int64_t(ws)}, at::TensorOptions().device(dev).dtype(at::kByte));
-  void* stream = nullptr;
+  // The workspace (the engine's activation arena) comes from torch's allocator and is kept: a fixed
+  // address lets the CUDA backend replay its captured CUDA graph.
+  const size_t ws = executor_->workspace_size(shapes);
+  auto grow = [&](at::Tensor& buffer) {
+    if (ws > 0 && (!buffer.defined() || size_t(buffer.numel()) < ws))
+      buffer = at::empty({int64_t(ws)}, at::TensorOptions().device(dev).dtype(at::kByte));
+    return ws > 0 ? buffer.data_ptr() : nullptr;
+  };
 #ifdef TRTORCH_WITH_CUDA
-  std::optional<c10::cuda::CUDAGuard> guard;
   if (dev.is_cuda()) {
-    guard.emplace(dev);
+    c10::cuda::CUDAGuard guard(dev);
     // Torch's current stream: the engine composes with the caller's other work on it.
-    stream = c10::cuda::getCurrentCUDAStream(dev.index()).stream();
+    void* stream = c10::cuda::getCurrentCUDAStream(dev.index()).stream();
+    arena_ = arena_for(dev.index(), stream);
+    std::lock_guard<std::mutex> arena_lock(arena_->mu);
+    executor_->execute(in_ptrs, shapes, out_ptrs, grow(arena_->buffer), stream);
+    return outputs;
   }
 #else
   TRTORCH_EXPECT(!dev.is_cuda(), "this build of the trtorch runtime has no CUDA support");
 #endif
-  executor_->execute(in_ptrs, shapes, out_ptrs, ws > 0 ? workspace_.data_ptr() : nullptr, stream);
+  executor_->execute(in_ptrs, shapes, out_ptrs, grow(workspace_), nullptr);
   return outputs;
 }
 

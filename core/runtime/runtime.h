@@ -21,6 +21,8 @@ namespace trtorch::runtime {
 
 constexpr const char* kEngineClassQualName = "__torch__.torch.classes.trtorch.Engine";
 
+struct StreamArena;
+
 struct EngineHolder : torch::CustomClassHolder {
   explicit EngineHolder(std::string serialized);
 
@@ -35,7 +37,10 @@ struct EngineHolder : torch::CustomClassHolder {
   std::string serialized_;
   std::shared_ptr<const plan::Engine> engine_;
   std::unique_ptr<plan::Executor> executor_;
-  at::Tensor workspace_;  // kept between runs (fixed address for CUDA graph replay)
+  at::Tensor workspace_;  // reference backend: kept between runs
+  // CUDA: the activation arena of the stream the engine last ran on, shared with every engine that
+  // runs on that stream (see runtime.cpp).
+  std::shared_ptr<StreamArena> arena_;
   std::mutex mu_;
 };
 

@@ -349,7 +349,7 @@ bool is_glue(const Node* n) {
 class Stitcher {
  public:
   Stitcher(torch::jit::Graph& g, const Partition& p, const std::vector<BuiltSegment>& built, Summary& summary)
-      : g_(g), p_(p), built_(built), summary_(summary) {}
+      : g_(g), p_(p), built_(built), summary_(summary), mutated_(mutated_values(g)) {}
 
   void block(Block* b) {
     for (Node* n : b->nodes())
@@ -422,7 +422,7 @@ class Stitcher {
         for (Value* v : p_.segments[size_t(u.segment)].inputs) dep_on(u, ui, v);
       } else {
         for_each_outer_input(u.node, [&](Value* v) { dep_on(u, ui, v); });
-        if (u.node->hasSideEffects() || (u.node->maybeSchema() && u.node->maybeSchema()->is_mutable())) {
+        if (keeps_order(u.node, mutated_)) {
           if (last_side_effect != SIZE_MAX) u.deps.insert(last_side_effect);
           last_side_effect = ui;
         }
@@ -513,6 +513,7 @@ class Stitcher {
   Summary& summary_;
   std::vector<Node*> dead_;
   std::unordered_map<const Value*, Value*> replaced_;
+  std::unordered_set<const Value*> mutated_;
 };
 
 // A List[Tensor] argument of a known length is unpacked on entry and rebuilt as a new list, so

@@ -84,6 +84,25 @@ bool side_effects(const Node* n) {
 
 void for_each_outer_input(Node* n, const std::function<void(Value*)>& fn) { outer_inputs(n, n, fn); }
 
+std::unordered_set<const Value*> mutated_values(torch::jit::Graph& g) {
+  std::unordered_set<const Value*> out;
+  std::function<void(Block*)> walk = [&](Block* b) {
+    for (Node* n : b->nodes()) {
+      if (mutates(n) && !n->inputs().empty()) out.insert(n->input(0));
+      for (Block* sub : n->blocks()) walk(sub);
+    }
+  };
+  walk(g.block());
+  return out;
+}
+
+bool keeps_order(Node* n, const std::unordered_set<const Value*>& mutated) {
+  if (side_effects(n)) return true;
+  bool touches = false;
+  for_each_outer_input(n, [&](Value* v) { touches = touches || mutated.count(v) > 0; });
+  return touches;
+}
+
 namespace {
 
 class Partitioner {
@@ -92,6 +111,7 @@ class Partitioner {
 
   // False when it sent nodes to TorchScript (the caller runs it again).
   bool run(torch::jit::Graph& g) {
+    mutated_ = mutated_values(g);
     classify_block(g.block());
     segment_block(g.block());
     if (changed_) return false;
@@ -242,7 +262,7 @@ class Partitioner {
         part.segment_of[n] = it->second;
         part.segments[size_t(it->second)].nodes.push_back(n);
       } else if (p == Placement::kTorch) {
-        if (side_effects(n)) {
+        if (keeps_order(n, mutated_)) {
           rt = std::max(rt, side_chain);
           side_chain = rt;
         }
@@ -352,6 +372,7 @@ class Partitioner {
 
   ForcedNodes& forced_;
   std::unordered_set<const Value*> segment_inputs_;
+  std::unordered_set<const Value*> mutated_;
   int64_t min_block_size_;
   bool changed_ = false;
 };

@@ -21,6 +21,7 @@
 
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace trtorch::frontend {
@@ -49,6 +50,13 @@ struct Partition {
 using ForcedNodes = std::unordered_map<const torch::jit::Node*, std::string>;
 
 Partition partition_graph(torch::jit::Graph& g, ForcedNodes& forced, int64_t min_block_size);
+
+// Values some node mutates in place (the first input of an op with a mutable schema), anywhere in g.
+std::unordered_set<const torch::jit::Value*> mutated_values(torch::jit::Graph& g);
+
+// Nodes that must keep their order among themselves: side effects, or reading or writing a value
+// in `mutated` (a dict filled with aten::_set_item is read after it is filled).
+bool keeps_order(torch::jit::Node* n, const std::unordered_set<const torch::jit::Value*>& mutated);
 
 // The node of `b` that holds `n` (n itself when n is in b; null when n is not inside b).
 torch::jit::Node* ancestor_in(torch::jit::Block* b, torch::jit::Node* n);

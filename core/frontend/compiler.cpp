@@ -40,9 +40,10 @@ CompiledEngine build_whole(const std::shared_ptr<torch::jit::Graph>& g, const Co
 }
 
 std::shared_ptr<torch::jit::Graph> lower_timed(const torch::jit::Module& module, const std::string& method,
-                                               std::vector<torch::jit::Node*>* mutations = nullptr) {
+                                               std::vector<torch::jit::Node*>* mutations = nullptr,
+                                               torch::jit::Module* frozen = nullptr) {
   auto t0 = Clock::now();
-  auto g = lower_module(module, method, mutations);
+  auto g = lower_module(module, method, mutations, frozen);
   TRTORCH_LOG(kInfo, "lowering done in ", seconds_since(t0), " s");
   return g;
 }
@@ -115,7 +116,8 @@ torch::jit::Module compile_module(const torch::jit::Module& module, const std::s
     return wrap_engine(build_whole(g, opts, nullptr), method);
   }
   std::vector<torch::jit::Node*> mutations;
-  auto g = lower_timed(module, method, &mutations);
+  torch::jit::Module frozen;
+  auto g = lower_timed(module, method, &mutations, &frozen);
   ForcedNodes forced = forced_by_settings(*g, opts.partition);
   std::string whole_error;  // why the method did not compile into one engine, when it was tried
   if (mutations.empty() && forced.empty() && tensor_args_only(*g) && unsupported_nodes(g).empty()) {
@@ -132,7 +134,7 @@ torch::jit::Module compile_module(const torch::jit::Module& module, const std::s
   }
   force_mutations(*g, mutations, forced);
   try {
-    return compile_partitioned(module, method, g, opts.inputs, opts.build, opts.partition, std::move(forced));
+    return compile_partitioned(frozen, method, g, opts.inputs, opts.build, opts.partition, std::move(forced));
   } catch (const Error& e) {
     // The first failure explains more (a shape that does not fit the model fails in TorchScript too).
     if (whole_error.empty()) throw;

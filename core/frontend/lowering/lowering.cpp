@@ -45,7 +45,8 @@ void check_no_observable_mutation(torch::jit::Block* b, std::vector<torch::jit::
 }  // namespace
 
 std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module, const std::string& method,
-                                                std::vector<torch::jit::Node*>* mutations) {
+                                                std::vector<torch::jit::Node*>* mutations,
+                                                torch::jit::Module* frozen_out) {
   TRTORCH_EXPECT(module.find_method(method).has_value(), "the module has no method '", method, "'");
   torch::jit::Module m = module.clone();
   m.eval();
@@ -58,6 +59,7 @@ std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module
     TRTORCH_ERROR("freezing the module failed: ", e.what());
   }
   auto g = frozen.get_method(method).graph()->copy();
+  if (frozen_out) *frozen_out = frozen;
   // Keep the dtypes declared on the method's inputs (the frontend takes integer and bool input
   // dtypes from them); cloning and freezing may drop them.
   auto declared = module.get_method(method).graph();

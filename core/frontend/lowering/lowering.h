@@ -19,8 +19,11 @@
 namespace trtorch::frontend {
 
 // `mutations`: when given, in-place ops whose input is read again are listed there (partial
-// compilation keeps them in TorchScript) instead of failing the lowering.
+// compilation keeps them in TorchScript) instead of failing the lowering. `frozen`: when given,
+// receives the frozen module, the object the graph's input 0 is (a module whose attributes are
+// set at run time keeps them, and the graph reads them).
 std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module, const std::string& method,
-                                                std::vector<torch::jit::Node*>* mutations = nullptr);
+                                                std::vector<torch::jit::Node*>* mutations = nullptr,
+                                                torch::jit::Module* frozen = nullptr);
 
 }  // namespace trtorch::frontend

@@ -559,16 +559,15 @@ void log_summary(const Partition& p, const Summary& s) {
 
 }  // namespace
 
-torch::jit::Module compile_partitioned(const torch::jit::Module& module, const std::string& method,
+torch::jit::Module compile_partitioned(const torch::jit::Module& frozen, const std::string& method,
                                        std::shared_ptr<torch::jit::Graph> g, const std::vector<InputSpec>& inputs,
                                        const plan::BuildConfig& build, const PartitionSettings& settings,
                                        ForcedNodes forced) {
   using Clock = std::chrono::steady_clock;
   auto t0 = Clock::now();
-  TRTORCH_EXPECT(g->inputs().size() >= 1 && g->inputs()[0]->uses().empty(),
-                 "partial compilation: the frozen method still reads the module object at run time");
+  TRTORCH_CHECK(!g->inputs().empty(), "the method graph has no module input");
   unpack_list_inputs(*g, flat_input_counts(*g, inputs.size()));
-  const ShapeMap shapes = analyze_shapes(*g, module._ivalue(), inputs, analysis_device(*g, build));
+  const ShapeMap shapes = analyze_shapes(*g, frozen._ivalue(), inputs, analysis_device(*g, build));
   TRTORCH_LOG(kInfo, "partial compilation: shape analysis done in ",
               std::chrono::duration<double>(Clock::now() - t0).count(), " s");
 
@@ -622,7 +621,17 @@ torch::jit::Module compile_partitioned(const torch::jit::Module& module, const s
     c10::IValue engine_obj = runtime::make_engine_ivalue(built[s].serialized);
     wrapped.register_attribute(str_cat("trtorch_engine_", s), engine_obj.type(), engine_obj);
   }
-  g->inputs()[0]->setType(wrapped.type());
+  Value* self = g->inputs()[0];
+  const std::vector<torch::jit::Use> self_uses(self->uses().begin(), self->uses().end());
+  // Attributes the model sets at run time stayed attributes: the graph reads them from the frozen
+  // module, kept as a submodule.
+  if (!self_uses.empty()) wrapped.register_module("original", frozen);
+  self->setType(wrapped.type());
+  if (!self_uses.empty()) {
+    torch::jit::WithInsertPoint guard(g->block()->nodes().front());
+    Value* original = g->insertNode(g->createGetAttr(self, "original"))->output();
+    for (const auto& u : self_uses) u.user->replaceInput(u.offset, original);
+  }
   Stitcher stitcher(*g, part, built, summary);
   stitcher.block(g->block());
   stitcher.destroy_replaced();
@@ -631,7 +640,17 @@ torch::jit::Module compile_partitioned(const torch::jit::Module& module, const s
   log_summary(part, summary);
   TRTORCH_LOG(kDebug, "partitioned graph:\n", g->toString());
 
-  auto fn = wrapped._ivalue()->compilation_unit()->create_function(c10::QualifiedName(*wrapped.type()->name(), method), g);
+  auto* fn = wrapped._ivalue()->compilation_unit()->create_function(c10::QualifiedName(*wrapped.type()->name(), method), g);
+  // The method's own signature: argument names and defaults (a detection model's targets=None).
+  const c10::FunctionSchema& original = frozen.get_method(method).function().getSchema();
+  if (original.arguments().size() == g->inputs().size()) {
+    std::vector<c10::Argument> args = original.arguments();
+    args[0] = args[0].cloneWithType(wrapped.type());
+    std::vector<c10::Argument> rets;
+    for (const Value* o : g->outputs()) rets.emplace_back("", o->type());
+    torch::jit::toGraphFunction(*fn).setSchema(
+        c10::FunctionSchema(fn->name(), "", std::move(args), std::move(rets), original.is_vararg(), original.is_varret()));
+  }
   wrapped.type()->addMethod(fn);
   return wrapped;
 }

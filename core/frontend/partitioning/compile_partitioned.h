@@ -23,10 +23,11 @@ ForcedNodes forced_by_settings(torch::jit::Graph& g, const PartitionSettings& s)
 // Sends every node that touches a value mutated in place (and read again) to TorchScript.
 void force_mutations(torch::jit::Graph& g, const std::vector<torch::jit::Node*>& mutations, ForcedNodes& forced);
 
-// `g`: the lowered method graph (input 0 is the module). Returns a module of class
+// `g`: the lowered method graph; `frozen`: the module its input 0 is (kept as the submodule
+// "original" when the graph reads its attributes at run time). Returns a module of class
 // __torch__.trtorch.CompiledModule whose `method` runs engine segments through
 // trtorch::execute_engine and the rest as TorchScript.
-torch::jit::Module compile_partitioned(const torch::jit::Module& module, const std::string& method,
+torch::jit::Module compile_partitioned(const torch::jit::Module& frozen, const std::string& method,
                                        std::shared_ptr<torch::jit::Graph> g, const std::vector<InputSpec>& inputs,
                                        const plan::BuildConfig& build, const PartitionSettings& settings,
                                        ForcedNodes forced);

@@ -108,6 +108,7 @@ std::vector<std::string> dict_keys(const torch::jit::Value* v, size_t i) {
 // length is what the other arguments leave).
 int64_t fixed_leaves(const c10::TypePtr& t, const torch::jit::Value* v, size_t i) {
   switch (t->kind()) {
+    case c10::TypeKind::OptionalType: return 0;  // sampled as None (a detection model's targets)
     case c10::TypeKind::TensorType: return 1;
     case c10::TypeKind::TupleType: {
       int64_t n = 0;
@@ -188,6 +189,7 @@ ShapeMap analyze_shapes(torch::jit::Graph& g, const c10::IValue& self, const std
       std::function<c10::IValue(const c10::TypePtr&, const torch::jit::Value*, size_t)> make =
           [&](const c10::TypePtr& t, const torch::jit::Value* v, size_t count) -> c10::IValue {
         switch (t->kind()) {
+          case c10::TypeKind::OptionalType: return c10::IValue();
           case c10::TypeKind::TensorType: return leaf();
           case c10::TypeKind::TupleType: {
             std::vector<c10::IValue> items;

@@ -27,6 +27,7 @@ import re
 
 import pytest
 import torch
+from torch import nn
 
 import partition_models as pm
 import trtorch
@@ -737,3 +738,58 @@ def test_compile_logs_what_stays_in_torch_and_why(capfd):
     assert logged("aten::roll", "unsupported"), err
     assert logged("aten::tanh", "forced", "torch_executed_ops"), err
     assert logged("aten::mul", "min_block_size", "too small", "small block"), err
+
+
+# ---- branches fixed by the compile spec -------------------------------------------------------
+
+class _SizeBranch(nn.Module):
+    """Branches on the input's batch size, then on the size of a data-dependent intermediate."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(pm.C, pm.C, 3, padding=1)
+        self.fc = nn.Linear(pm.C, 4)
+
+    def forward(self, x):
+        if x.size(0) > 1:  # fixed by a static spec: inlined
+            y = torch.relu(self.conv(x)) * 2.0
+        else:
+            y = torch.flip(x, [3])
+        z = y[y > 0.5]  # data-dependent size: the branch below must stay a branch
+        if z.size(0) > 0:
+            w = z.sum()
+        else:
+            w = z.new_zeros(())
+        return torch.relu(self.fc(y.mean([2, 3]))) + w
+
+
+def test_branches_fixed_by_the_spec_are_inlined_and_data_dependent_ones_kept(device):
+    m = torch.jit.script(_SizeBranch().eval())
+    trt = compile_for(m, device, [X_SHAPE])
+    kinds = [n.kind() for n in all_nodes(trt.graph)]
+    # The batch-size test is gone with its untaken branch (flip); the test on the intermediate's
+    # size stays.
+    assert "aten::flip" not in kinds, trt.graph
+    assert kinds.count("prim::If") == 1, trt.graph
+    for seed, shift in ((0, 0.0), (1, -100.0), (2, 100.0)):  # some, none and all above the threshold
+        check_against_torchscript(m, trt, to_device(randn(*X_SHAPE, seed=seed, shift=shift), device))
+
+
+def test_interpolate_rank_tests_leave_only_the_op_that_runs(device):
+    class Up(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1 = nn.Conv2d(pm.C, pm.C, 3, padding=1)
+            self.c2 = nn.Conv2d(pm.C, pm.C, 3, padding=1)
+
+        def forward(self, x):
+            y = torch.relu(self.c1(x)) + 1.0
+            y = torch.nn.functional.interpolate(y, scale_factor=2.0, mode="nearest")
+            return torch.relu(self.c2(y)) * 2.0
+
+    m = torch.jit.script(Up().eval())
+    trt = compile_for(m, device, [X_SHAPE])
+    kinds = [n.kind() for n in all_nodes(trt.graph)]
+    assert "aten::upsample_nearest1d" not in kinds and "aten::upsample_nearest3d" not in kinds, trt.graph
+    assert_engines(trt, 2)
+    check_against_torchscript(m, trt, to_device(randn(*X_SHAPE), device))

@@ -534,6 +534,71 @@ void unpack_list_inputs(torch::jit::Graph& g, const std::vector<size_t>& counts)
   }
 }
 
+// True when `v` is fixed by the compile spec: computed only from constants, tensors' ranks and
+// dtypes, and (when every input shape is fixed) the sizes of the method's tensor arguments; never
+// from data, an intermediate's size or a non-tensor argument. Such a branch condition takes its one value in the sample runs on every input.
+bool fixed_by_spec(const Value* v, bool static_shapes, int depth = 0) {
+  const Node* n = v->node();
+  const auto k = n->kind();
+  if (depth > 64) return false;
+  if (k == c10::prim::Constant) return true;
+  static const c10::Symbol numel = c10::Symbol::fromQualString("aten::numel");
+  static const c10::Symbol is_cuda = c10::Symbol::fromQualString("prim::is_cuda");
+  if (k == c10::aten::dim || k == c10::prim::dtype || k == c10::prim::device || k == is_cuda) return true;
+  if (k == c10::aten::size || k == numel) {
+    // Sizes of the method's own tensor arguments only: an intermediate's may depend on the data.
+    if (!static_shapes || n->input(0)->node()->kind() != c10::prim::Param ||
+        n->input(0)->node()->owningBlock() != n->owningGraph()->block())
+      return false;
+    for (size_t i = 1; i < n->inputs().size(); ++i)
+      if (!fixed_by_spec(n->input(i), static_shapes, depth + 1)) return false;
+    return true;
+  }
+  if (k == c10::prim::Param || !n->blocks().empty() || n->hasSideEffects()) return false;
+  const c10::FunctionSchema* schema = n->maybeSchema();
+  const bool pure_scalar_op = (schema && !schema->is_mutable() && (k.is_aten() || k.is_prim())) ||
+                              k == c10::prim::ListConstruct || k == c10::prim::TupleConstruct ||
+                              k == c10::prim::TupleIndex || k == c10::prim::ListUnpack;
+  if (!pure_scalar_op) return false;
+  for (const Value* in : n->inputs())
+    if (is_tensor(in) || !fixed_by_spec(in, static_shapes, depth + 1)) return false;
+  return true;
+}
+
+void erase_forced(Block* b, ForcedNodes& forced) {
+  for (Node* n : b->nodes()) {
+    forced.erase(n);
+    for (Block* sub : n->blocks()) erase_forced(sub, forced);
+  }
+}
+
+// Inlines the taken branch of every prim::If whose condition the compile spec fixes (a rank or dtype
+// test in F.interpolate, a size test of a static model), so that the ops of branches no input can
+// take never hold back the rest. Returns how many it inlined.
+size_t fold_fixed_branches(Block* b, const ShapeMap& shapes, bool static_shapes, ForcedNodes& forced) {
+  size_t folded = 0;
+  std::vector<Node*> nodes(b->nodes().begin(), b->nodes().end());
+  for (Node* n : nodes) {
+    if (n->kind() == c10::prim::If) {
+      auto it = shapes.find(n->input(0));
+      if (it != shapes.end() && it->second.constant_flag && fixed_by_spec(n->input(0), static_shapes)) {
+        Block* taken = n->blocks()[*it->second.constant_flag ? 0 : 1];
+        erase_forced(n->blocks()[*it->second.constant_flag ? 1 : 0], forced);
+        std::vector<Node*> inner(taken->nodes().begin(), taken->nodes().end());
+        for (Node* m : inner) m->moveBefore(n);
+        for (size_t i = 0; i < n->outputs().size(); ++i) n->output(i)->replaceAllUsesWith(taken->outputs()[i]);
+        forced.erase(n);
+        n->destroy();
+        ++folded;
+        // The inlined nodes are this block's now: look at them again (an If inside the taken branch).
+        return folded + fold_fixed_branches(b, shapes, static_shapes, forced);
+      }
+    }
+    for (Block* sub : n->blocks()) folded += fold_fixed_branches(sub, shapes, static_shapes, forced);
+  }
+  return folded;
+}
+
 c10::Device analysis_device(torch::jit::Graph& g, const plan::BuildConfig& build) {
   std::optional<c10::Device> dev;
   for_each_node(g.block(), [&](Node* n) {
@@ -570,6 +635,11 @@ torch::jit::Module compile_partitioned(const torch::jit::Module& frozen, const s
   const ShapeMap shapes = analyze_shapes(*g, frozen._ivalue(), inputs, analysis_device(*g, build));
   TRTORCH_LOG(kInfo, "partial compilation: shape analysis done in ",
               std::chrono::duration<double>(Clock::now() - t0).count(), " s");
+
+  bool static_shapes = true;
+  for (const auto& in : inputs) static_shapes = static_shapes && in.min == in.max;
+  const size_t folded = fold_fixed_branches(g->block(), shapes, static_shapes, forced);
+  if (folded) TRTORCH_LOG(kInfo, "partial compilation: ", folded, " branches fixed by the input shapes inlined");
 
   SegmentBuilder builder(shapes, build);
   Partition part;

@@ -20,7 +20,8 @@ namespace {
 
 struct Observation {
   std::vector<int64_t> shape;
-  c10::ScalarType dtype;
+  c10::ScalarType dtype = c10::ScalarType::Undefined;  // Undefined: a bool (a branch condition)
+  bool flag = false;
 };
 
 // The recording op writes here while a sample runs on this thread.
@@ -28,10 +29,15 @@ thread_local std::vector<std::vector<Observation>>* g_observations = nullptr;
 
 // Takes Any: a Tensor-typed value may hold prim::Uninitialized on a path that raises.
 void record(const c10::IValue& v, int64_t id) {
-  if (!g_observations || id < 0 || size_t(id) >= g_observations->size() || !v.isTensor()) return;
+  if (!g_observations || id < 0 || size_t(id) >= g_observations->size()) return;
+  if (v.isBool()) {
+    (*g_observations)[size_t(id)].push_back({{}, c10::ScalarType::Undefined, v.toBool()});
+    return;
+  }
+  if (!v.isTensor()) return;
   const at::Tensor& t = v.toTensor();
   if (!t.defined()) return;
-  (*g_observations)[size_t(id)].push_back({t.sizes().vec(), t.scalar_type()});
+  (*g_observations)[size_t(id)].push_back({t.sizes().vec(), t.scalar_type(), false});
 }
 
 TORCH_LIBRARY_FRAGMENT(trtorch_analysis, m) {
@@ -45,8 +51,9 @@ bool is_tensor(const torch::jit::Value* v) { return v->type()->kind() == c10::Ty
 void instrument(torch::jit::Graph& g, torch::jit::Block* b, std::vector<torch::jit::Value*>& values,
                 std::vector<torch::jit::Node*>& added) {
   static const c10::Symbol kRecord = c10::Symbol::fromQualString("trtorch_analysis::record");
-  auto add = [&](torch::jit::Value* v, torch::jit::Node* after, torch::jit::Block* at_start) {
-    torch::jit::WithInsertPoint guard(at_start ? at_start->nodes().front() : after->next());
+  auto add = [&](torch::jit::Value* v, torch::jit::Node* after, torch::jit::Block* at_start,
+                 torch::jit::Node* before = nullptr) {
+    torch::jit::WithInsertPoint guard(before ? before : at_start ? at_start->nodes().front() : after->next());
     torch::jit::Value* id = g.insertConstant(int64_t(values.size()));
     torch::jit::Node* rec = g.insertNode(g.create(kRecord, {v, id}, 0));
     added.push_back(id->node());
@@ -57,6 +64,8 @@ void instrument(torch::jit::Graph& g, torch::jit::Block* b, std::vector<torch::j
     if (is_tensor(in)) add(in, nullptr, b);
   std::vector<torch::jit::Node*> nodes(b->nodes().begin(), b->nodes().end());
   for (torch::jit::Node* n : nodes) {
+    // Branch conditions too: one that is the same in every run may be a compile-time constant.
+    if (n->kind() == c10::prim::If) add(n->input(0), nullptr, nullptr, n);
     for (torch::jit::Block* sub : n->blocks()) instrument(g, sub, values, added);
     // Record after the node, last output first so that the records stay in output order.
     for (size_t i = n->outputs().size(); i-- > 0;)
@@ -247,13 +256,24 @@ ShapeMap analyze_shapes(torch::jit::Graph& g, const c10::IValue& self, const std
     ValueShapes vs;
     const std::vector<int64_t>* first_opt = nullptr;
     std::optional<std::vector<int64_t>> at_min, at_max;
+    if (values[id]->type()->kind() == c10::TypeKind::BoolType) {
+      std::optional<bool> flag;
+      bool same = true;
+      for (const auto& run : per_run)
+        for (const Observation& o : run.second[id]) {
+          if (flag && *flag != o.flag) same = false;
+          flag = o.flag;
+        }
+      if (flag && same) out[values[id]].constant_flag = flag;
+      continue;
+    }
     for (const auto& [which, obs] : per_run) {
       for (const Observation& o : obs[id]) {
         if (!vs.seen) vs.dtype = o.dtype;
         vs.seen = true;
         if (o.dtype != vs.dtype && vs.stable) {
           vs.stable = false;
-          vs.why_unstable = "its dtype depends on the data";
+          vs.why_unstable = "has a dtype that depends on the data";
         }
         const std::vector<int64_t>** ref = nullptr;
         std::optional<std::vector<int64_t>>* bound = nullptr;
@@ -264,14 +284,14 @@ ShapeMap analyze_shapes(torch::jit::Graph& g, const c10::IValue& self, const std
           if (!*ref) *ref = &o.shape;
           else if (**ref != o.shape && vs.stable) {
             vs.stable = false;
-            vs.why_unstable = str_cat("its shape depends on the data (", c10::IntArrayRef(**ref), " and ",
+            vs.why_unstable = str_cat("has a shape that depends on the data (", c10::IntArrayRef(**ref), " and ",
                                       c10::IntArrayRef(o.shape), " for one input shape)");
           }
         } else if (!*bound) {
           *bound = o.shape;
         } else if (**bound != o.shape && vs.stable) {
           vs.stable = false;
-          vs.why_unstable = "its shape changes between loop iterations";
+          vs.why_unstable = "changes shape between loop iterations";
         }
       }
     }
@@ -281,12 +301,12 @@ ShapeMap analyze_shapes(torch::jit::Graph& g, const c10::IValue& self, const std
       vs.max = at_max ? *at_max : vs.opt;
       if (dynamic && (!at_min || !at_max) && vs.stable) {
         vs.stable = false;
-        vs.why_unstable = "it was not computed at the min and max input shapes";
+        vs.why_unstable = "was not computed at the min and max input shapes";
       }
     }
     if (vs.seen && !first_opt && vs.stable) {
       vs.stable = false;
-      vs.why_unstable = "it was not computed at the opt input shapes";
+      vs.why_unstable = "was not computed at the opt input shapes";
     }
     out[values[id]] = std::move(vs);
   }

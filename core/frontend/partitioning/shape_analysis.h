@@ -1,12 +1,13 @@
 // Shape analysis for partial compilation: runs the lowered TorchScript graph on sample inputs
 // (random, at the min, opt and max shapes of each input) and records the shape and dtype of every
-// tensor value it computes, nested blocks included. Engine segments take their boundary tensors'
+// tensor value it computes (and every prim::If condition), nested blocks included. Engine segments take their boundary tensors'
 // shapes from it.
 #pragma once
 
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/ir/ir.h>
 
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -21,6 +22,8 @@ struct ValueShapes {
   std::string why_unstable;
   c10::ScalarType dtype = c10::ScalarType::Undefined;
   std::vector<int64_t> min, opt, max;  // at the min, opt and max input shapes
+  // A branch condition (bool) that had this one value in every run.
+  std::optional<bool> constant_flag;
 };
 
 using ShapeMap = std::unordered_map<const torch::jit::Value*, ValueShapes>;

@@ -793,3 +793,20 @@ def test_interpolate_rank_tests_leave_only_the_op_that_runs(device):
     assert "aten::upsample_nearest1d" not in kinds and "aten::upsample_nearest3d" not in kinds, trt.graph
     assert_engines(trt, 2)
     check_against_torchscript(m, trt, to_device(randn(*X_SHAPE), device))
+
+
+def test_fp16_build_takes_fp32_and_fp16_input(device):
+    # A partially compiled module takes what the TorchScript module takes (FP32), and FP16 too, as a
+    # whole engine built in FP16 does; engines cast at their boundaries.
+    torch.manual_seed(0)
+    # conv_transpose2d (FP32 weights, in TorchScript) reads the input first.
+    m = torch.jit.script(pm.UnsupportedAtStart(pm.ConvTranspose()).eval())
+    trt = compile_for(m, device, [X_SHAPE], op_precision=torch.half)
+    assert engine_count(trt) == 1, trt.graph
+    x = to_device(randn(*X_SHAPE), device)
+    with torch.no_grad():
+        want = m(x)
+        for inp in (x, x.half()):
+            got = trt(inp)
+            assert got.dtype == want.dtype
+            torch.testing.assert_close(got.float(), want.float(), rtol=2e-2, atol=2e-2)

@@ -702,9 +702,25 @@ torch::jit::Module compile_partitioned(const torch::jit::Module& frozen, const s
     Value* original = g->insertNode(g->createGetAttr(self, "original"))->output();
     for (const auto& u : self_uses) u.user->replaceInput(u.offset, original);
   }
+  if (part.segments.empty())
+    TRTORCH_LOG(kWarning, "partial compilation: no op of the method runs in an engine; the result runs it all in "
+                "TorchScript (see the reasons below)");
   Stitcher stitcher(*g, part, built, summary);
   stitcher.block(g->block());
   stitcher.destroy_replaced();
+  // Floating-point tensor arguments are cast on entry to the dtype the samples ran with (FP32 for an
+  // FP32 model): like a whole engine built in FP16, the module takes FP16 input too.
+  for (size_t i = 1; i < g->inputs().size(); ++i) {
+    Value* x = g->inputs()[i];
+    auto it = shapes.find(x);
+    if (!is_tensor(x) || x->uses().empty() || it == shapes.end() || !it->second.seen ||
+        !at::isFloatingType(it->second.dtype))
+      continue;
+    const std::vector<torch::jit::Use> uses(x->uses().begin(), x->uses().end());
+    torch::jit::WithInsertPoint guard(g->block()->nodes().front());
+    Value* cast = cast_to(*g, x, it->second.dtype);
+    for (const auto& u : uses) u.user->replaceInput(u.offset, cast);
+  }
   torch::jit::EliminateDeadCode(g);
   torch::jit::ConstantPooling(g);
   log_summary(part, summary);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -107,6 +108,10 @@ class Reader {
   [[noreturn]] void fail(const std::string& msg, size_t at) const {
     TRTORCH_ERROR(msg, " at offset ", at, context_.empty() ? "" : " (in ", context_, context_.empty() ? "" : ")");
   }
+
+  // The range of each symbol (a dynamic dim) as it first appeared: every later occurrence must
+  // agree, so that an edited input range cannot leave the node types it flows into behind.
+  std::map<int32_t, std::pair<int64_t, int64_t>> symbol_ranges;
 
   const uint8_t* take(uint64_t n, const char* what) {
     if (n > left()) {

@@ -34,6 +34,14 @@ ir::Dim read_poly(Reader& r, const char* what, int depth) {
         if (kind == uint8_t(ir::SymAtom::Kind::kSymbol)) {
           const int32_t id = r.i32(what);
           const int64_t lo = r.i64(what), hi = r.i64(what);
+          if (lo < 1 || lo > hi)
+            r.fail(str_cat("bad size expression of ", what, ": symbol s", id, " has range [", lo, ", ", hi,
+                           "] (a dynamic size is at least 1)"), atom_at);
+          auto [first, inserted] = r.symbol_ranges.emplace(id, std::make_pair(lo, hi));
+          if (!inserted && first->second != std::make_pair(lo, hi))
+            r.fail(str_cat("inconsistent engine: symbol s", id, " has range [", lo, ", ", hi, "] in ", what,
+                           " but [", first->second.first, ", ", first->second.second, "] where it first appears"),
+                   atom_at);
           a = ir::make_symbol_atom(id, lo, hi);
         } else if (kind == uint8_t(ir::SymAtom::Kind::kFloorDiv)) {
           const int64_t den = r.i64(what);

@@ -498,3 +498,24 @@ TEST(Deserialize, ConstantShapeWhoseBytesOverflowIsAnError) {
     EXPECT_CONTAINS(m, "elements has 16 bytes of data");
   }
 }
+
+// An engine is not trusted because its checksum matches: an input's range edited on its own (1..8
+// to 1..2^31, or to start at 0) disagrees with the node types the range flows into.
+TEST(Deserialize, EditedInputRangeDisagreesWithTheNodeTypes) {
+  auto b = serialize(make_engine(small_graph()));  // s0 in [1, 8]
+  std::string atom;
+  for (int64_t v : {int64_t(1), int64_t(8)})
+    for (int i = 0; i < 8; ++i) atom.push_back(char(uint8_t(uint64_t(v) >> (8 * i))));
+  const size_t first = find_bytes(b, atom);
+  ASSERT_NE(first, std::string::npos);
+  auto wide = b;
+  for (int i = 0; i < 8; ++i) wide[first + 8 + size_t(i)] = char(uint8_t((uint64_t(1) << 31) >> (8 * i)));
+  reseal(wide);
+  std::string m = error_of(wide);
+  EXPECT_CONTAINS(m, "symbol s0 has range [1, 8]");
+  EXPECT_CONTAINS(m, "but [1, 2147483648] where it first appears");
+  auto zero = b;
+  for (int i = 0; i < 8; ++i) zero[first + size_t(i)] = 0;
+  reseal(zero);
+  EXPECT_CONTAINS(error_of(zero), "symbol s0 has range [0, 8] (a dynamic size is at least 1)");
+}

@@ -87,6 +87,17 @@ torch::jit::Module wrap_engine(const CompiledEngine& ce, const std::string& meth
   return wrapped;
 }
 
+// A module in training mode is compiled as in eval mode (dropout removed, batch norm on its running
+// statistics), as an inference engine must be: said out loud, not done silently.
+void warn_if_training(const torch::jit::Module& module) {
+  bool training = module.is_training();
+  for (const auto& sub : module.modules()) training = training || sub.is_training();
+  if (training)
+    TRTORCH_LOG(kWarning, "the module is in training mode; trtorch compiles it for inference as in eval mode "
+                "(dropout removed, batch norm on its running statistics). Call .eval() before compiling to "
+                "silence this.");
+}
+
 bool tensor_args_only(const torch::jit::Graph& g) {
   for (size_t i = 1; i < g.inputs().size(); ++i)
     if (g.inputs()[i]->type()->kind() != c10::TypeKind::TensorType) return false;
@@ -98,12 +109,14 @@ std::string first_line(const std::string& s) { return s.substr(0, s.find('\n'));
 }  // namespace
 
 CompiledEngine compile_engine(const torch::jit::Module& module, const std::string& method, const CompileOptions& opts) {
+  warn_if_training(module);
   return build_whole(lower_timed(module, method), opts, nullptr);
 }
 
 torch::jit::Module compile_module(const torch::jit::Module& module, const std::string& method,
                                   const CompileOptions& opts) {
   check_partition_settings(opts.partition);
+  warn_if_training(module);
   if (opts.partition.require_full_compilation) {
     auto g = lower_timed(module, method);
     auto problems = unsupported_nodes(g);

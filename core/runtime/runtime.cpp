@@ -87,6 +87,8 @@ std::vector<at::Tensor> EngineHolder::run(const std::vector<at::Tensor>& inputs)
   for (size_t i = 0; i < inputs.size(); ++i) {
     const at::Tensor& t = inputs[i];
     TRTORCH_EXPECT(t.defined(), "input ", i, " ('", e.input_names[i], "') is an undefined tensor");
+    TRTORCH_EXPECT(t.layout() == at::kStrided, "input ", i, " ('", e.input_names[i], "') is a ",
+                   c10::toString(t.layout()), " tensor; engines take dense (strided) tensors (call .to_dense())");
     TRTORCH_EXPECT(t.device() == dev, "input ", i, " ('", e.input_names[i], "') is on ", t.device().str(),
                    " but the engine runs on ", dev.str(), " (", e.device.str(), ")");
     const ir::DType want = e.graph->inputs()[i]->type.dtype;
@@ -95,7 +97,9 @@ std::vector<at::Tensor> EngineHolder::run(const std::vector<at::Tensor>& inputs)
                    c10::toString(t.scalar_type()));
     dtypes.push_back(want);
     shapes.push_back(t.sizes().vec());
-    contiguous.push_back(t.contiguous());
+    // A lazily negated or conjugated view (torch's neg / conj bits) is materialized: the engine reads
+    // the bytes, which hold the values before negation.
+    contiguous.push_back(t.resolve_conj().resolve_neg().contiguous());
   }
   plan::check_inputs(e, dtypes, shapes);
 

@@ -193,3 +193,25 @@ def test_input_dtypes_are_validated():
     traced = torch.jit.trace(tiny_models.TokenModel().eval(), (ids, ids))
     with pytest.raises(RuntimeError, match="input 0 .*compile spec gives i32 but the method declares Long"):
         trtorch.compile(traced, {"input_shapes": [[1, 5], [1, 5]], "input_dtypes": [torch.int32, None]})
+
+
+def test_training_mode_module_compiles_as_eval_with_a_warning(capfd):
+    # Issue 21, item 4: compiled for inference as in eval mode, and said so.
+    m = tiny_models.conv_net()
+    m.train()
+    trt = trtorch.compile(m, {"input_shapes": [[2, 3, 16, 16]], "device": "reference"})
+    assert "training mode" in capfd.readouterr().err
+    m.eval()
+    x = torch.randn(2, 3, 16, 16)
+    torch.testing.assert_close(trt(x), m(x), rtol=1e-4, atol=1e-5)
+
+
+def test_negated_view_input_is_resolved_and_sparse_input_is_named():
+    m = tiny_models.conv_net()
+    trt = trtorch.compile(m, {"input_shapes": [[2, 3, 16, 16]], "device": "reference"})
+    x = torch.randn(2, 3, 16, 16)
+    neg = torch._neg_view(x)  # the neg bit: the bytes still hold x
+    assert neg.is_neg()
+    torch.testing.assert_close(trt(neg), m(-x), rtol=1e-4, atol=1e-5)
+    with pytest.raises(RuntimeError, match="input 0.*Sparse.*dense"):
+        trt(x.to_sparse())

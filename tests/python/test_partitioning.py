@@ -28,6 +28,7 @@ import re
 import pytest
 import torch
 from torch import nn
+from typing import List
 
 import partition_models as pm
 import trtorch
@@ -810,3 +811,25 @@ def test_fp16_build_takes_fp32_and_fp16_input(device):
             got = trt(inp)
             assert got.dtype == want.dtype
             torch.testing.assert_close(got.float(), want.float(), rtol=2e-2, atol=2e-2)
+
+
+class _WriteIntoView(nn.Module):
+    """torchvision's batch_images: engine work, then a write into a slice of a new tensor with
+    copy_, then engine work on the whole tensor. The view, its base and the write stay in
+    TorchScript (an engine's outputs are fresh tensors: a write into one would be lost)."""
+
+    def forward(self, images: List[torch.Tensor]) -> torch.Tensor:
+        imgs = [torch.relu(i * 2.0 + 1.0) for i in images]
+        batched = imgs[0].new_full([len(imgs), 3, 8, 8], 0)
+        for i in range(batched.shape[0]):
+            img = imgs[i]
+            batched[i, : img.shape[0], : img.shape[1], : img.shape[2]].copy_(img)
+        return torch.relu(batched * 3.0 - 1.0).sum(1)
+
+
+def test_write_into_a_view_keeps_its_base_in_torchscript(device):
+    m = torch.jit.script(_WriteIntoView().eval())
+    trt = compile_for(m, device, [[3, 8, 8], [3, 8, 8]], min_block_size=1)
+    for seed in (0, 1):
+        xs = [to_device(randn(3, 8, 8, seed=seed), device), to_device(randn(3, 8, 8, seed=seed + 5), device)]
+        check_against_torchscript(m, trt, xs)

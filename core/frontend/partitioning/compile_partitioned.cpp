@@ -134,11 +134,20 @@ void force_mutations(torch::jit::Graph& g, const std::vector<Node*>& mutations, 
     forced.emplace(c->node(), str_cat("builds %", c->debugName(), ", which is mutated in place"));
     for (const auto& u : c->uses()) forced.emplace(u.user, str_cat("reads %", c->debugName(), ", which is mutated in place"));
   });
-  if (mutations.empty()) return;
+  // Tensors mutated in place: every one, not only those read again afterwards — a write into a view
+  // (batched[i].copy_(img)) changes its base, which an engine would have copied.
+  std::vector<Node*> all = mutations;
+  for_each_node(g.block(), [&](Node* n) {
+    const c10::FunctionSchema* s = n->maybeSchema();
+    if (s && s->is_mutable() && !n->inputs().empty() && is_tensor(n->input(0)) &&
+        std::find(all.begin(), all.end(), n) == all.end())
+      all.push_back(n);
+  });
+  if (all.empty()) return;
   torch::jit::AliasDb db(g.shared_from_this());
   std::vector<Value*> mutated;
-  for (Node* m : mutations) {
-    forced.emplace(m, str_cat("mutates %", m->input(0)->debugName(), " in place, which is read again"));
+  for (Node* m : all) {
+    forced.emplace(m, str_cat("mutates %", m->input(0)->debugName(), " in place"));
     mutated.push_back(m->input(0));
   }
   // Every node that reads or writes a value that may alias a mutated one keeps TorchScript's order.

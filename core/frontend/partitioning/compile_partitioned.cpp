@@ -2,7 +2,6 @@
 #include "core/frontend/partitioning/compile_partitioned.h"
 
 #include <torch/csrc/jit/frontend/function_schema_parser.h>
-#include <torch/csrc/jit/ir/alias_analysis.h>
 #include <torch/csrc/jit/passes/constant_pooling.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 
@@ -122,6 +121,56 @@ ForcedNodes forced_by_settings(torch::jit::Graph& g, const PartitionSettings& s)
   return forced;
 }
 
+namespace {
+
+// True when n's output may be a view of its first input: its schema gives both the same alias set
+// (aten::slice, select, view, expand, permute, to, contiguous, ...).
+bool returns_view_of_input(const Node* n) {
+  const c10::FunctionSchema* s = n->maybeSchema();
+  if (!s || s->arguments().empty() || s->returns().empty() || n->inputs().empty()) return false;
+  const c10::AliasInfo* in = s->arguments()[0].alias_info();
+  const c10::AliasInfo* out = s->returns()[0].alias_info();
+  return in && out && in->beforeSets() == out->beforeSets();
+}
+
+bool is_container_read(const Node* n) {
+  auto k = n->kind();
+  return k == c10::aten::__getitem__ || k == c10::prim::ListUnpack || k == c10::prim::TupleUnpack ||
+         k == c10::prim::TupleIndex || k == c10::aten::pop;
+}
+
+}  // namespace
+
+// The tensors that share memory with `m`: up through view ops to the tensor they view (and through
+// list/tuple reads to every element of the container), then down to every view of those.
+std::vector<const Value*> view_aliases(const Value* m) {
+  std::unordered_set<const Value*> set;
+  std::vector<const Value*> work{m};
+  auto add = [&](const Value* v) {
+    if (set.insert(v).second) work.push_back(v);
+  };
+  set.insert(m);
+  while (!work.empty()) {
+    const Value* v = work.back();
+    work.pop_back();
+    const Node* p = v->node();
+    if (returns_view_of_input(p)) add(p->input(0));
+    if (is_container_read(p)) {
+      const Value* c = p->input(0);
+      add(c);
+    }
+    if (p->kind() == c10::prim::ListConstruct || p->kind() == c10::prim::TupleConstruct)
+      for (const Value* in : p->inputs()) add(in);
+    for (const auto& u : v->uses()) {
+      const Node* n = u.user;
+      if ((returns_view_of_input(n) && u.offset == 0) || (is_container_read(n) && u.offset == 0))
+        for (const Value* o : n->outputs()) add(o);
+      if (n->kind() == c10::prim::ListConstruct || n->kind() == c10::prim::TupleConstruct) add(n->output());
+    }
+  }
+  return {set.begin(), set.end()};
+}
+
 void force_mutations(torch::jit::Graph& g, const std::vector<Node*>& mutations, ForcedNodes& forced) {
   // Lists and dicts mutated in place (aten::append, aten::_set_item): the mutation, and every node
   // that reads the container, keep TorchScript's order (a copy of the list into an engine would
@@ -144,24 +193,25 @@ void force_mutations(torch::jit::Graph& g, const std::vector<Node*>& mutations, 
       all.push_back(n);
   });
   if (all.empty()) return;
-  torch::jit::AliasDb db(g.shared_from_this());
-  std::vector<Value*> mutated;
+  std::unordered_set<const Value*> aliases;
   for (Node* m : all) {
     forced.emplace(m, str_cat("mutates %", m->input(0)->debugName(), " in place"));
-    mutated.push_back(m->input(0));
+    for (const Value* a : view_aliases(m->input(0))) aliases.insert(a);
   }
-  // Every node that reads or writes a value that may alias a mutated one keeps TorchScript's order.
+  // Every node that reads or writes a view of a mutated tensor (or the tensor a view is of) keeps
+  // TorchScript's order and sees the write.
   for_each_node(g.block(), [&](Node* n) {
     if (n->kind() == c10::prim::Constant || forced.count(n)) return;
-    for (Value* m : mutated) {
-      bool touches = false;
-      for (Value* v : n->inputs()) touches = touches || (is_tensor(v) && db.mayAlias(v, m));
-      for (Value* v : n->outputs()) touches = touches || (is_tensor(v) && db.mayAlias(v, m));
-      if (touches) {
-        forced.emplace(n, str_cat("reads or writes %", m->debugName(), ", which is mutated in place"));
+    for (const Value* v : n->inputs())
+      if (aliases.count(v)) {
+        forced.emplace(n, str_cat("reads %", v->debugName(), ", a tensor written in place"));
         return;
       }
-    }
+    for (const Value* v : n->outputs())
+      if (aliases.count(v)) {
+        forced.emplace(n, str_cat("makes %", v->debugName(), ", a tensor written in place"));
+        return;
+      }
   });
 }
 

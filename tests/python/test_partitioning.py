@@ -833,3 +833,31 @@ def test_write_into_a_view_keeps_its_base_in_torchscript(device):
     for seed in (0, 1):
         xs = [to_device(randn(3, 8, 8, seed=seed), device), to_device(randn(3, 8, 8, seed=seed + 5), device)]
         check_against_torchscript(m, trt, xs)
+
+
+class _CappedDetections(nn.Module):
+    """Boxes above a threshold (a data-dependent count), capped at 4 by topk, then engine work on
+    them. On random samples the cap is always reached, so the sample runs see one shape; with
+    other data fewer boxes pass. The tensors after the mask must stay in TorchScript."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, scores, boxes):
+        keep = torch.nonzero(scores > -100.0).squeeze(1)  # every sample passes: always 64 of 64
+        s, b = scores[keep], boxes[keep]
+        top = torch.topk(s, min(4, int(s.size(0))))[1]
+        b = b[top]
+        return torch.relu(self.fc(b) * 2.0 + 1.0).sum(1)
+
+
+def test_shapes_that_depend_on_the_data_stay_in_torchscript_even_when_samples_agree(device):
+    m = torch.jit.script(_CappedDetections().eval())
+    trt = compile_for(m, device, [[64], [64, 4]], min_block_size=1)
+    scores = to_device(randn(64), device)
+    boxes = to_device(randn(64, 4, seed=3), device)
+    check_against_torchscript(m, trt, scores, boxes)
+    few = scores.clone()
+    few[2:] = -1000.0  # only 2 boxes pass: a shape the samples never saw
+    check_against_torchscript(m, trt, few, boxes)

@@ -274,10 +274,112 @@ std::string first_line(const std::string& s) {
   return nl == std::string::npos ? s : s.substr(0, nl);
 }
 
+// Values whose shape (for a scalar: whose value) may depend on tensor data, each with the op it
+// comes from: outputs of ops whose output shape depends on the data (nonzero, masked_select,
+// unique, nms, boolean-mask indexing, ...), scalars read from tensor data (.item(), int(t)), and
+// everything computed from them. The sample runs may see such a tensor at one shape by chance
+// (detections capped at 100 on random weights); an engine fixed to it would refuse other data.
+using DataDependent = std::unordered_map<const Value*, std::string>;
+
+DataDependent data_dependent_values(torch::jit::Graph& g, const ShapeMap& shapes) {
+  static const std::set<std::string> shape_from_data = {
+      "aten::nonzero", "aten::nonzero_numpy", "aten::argwhere", "aten::masked_select", "aten::unique",
+      "aten::_unique", "aten::_unique2", "aten::unique_dim", "aten::unique_consecutive",
+      "aten::unique_dim_consecutive", "aten::repeat_interleave", "aten::bincount", "torchvision::nms",
+      "torchvision::batched_nms"};
+  static const std::set<std::string> scalar_from_data = {
+      "aten::item", "aten::_local_scalar_dense", "aten::Int", "aten::Float", "aten::Bool", "aten::IntImplicit",
+      "aten::FloatImplicit", "aten::ScalarImplicit", "prim::tolist", "aten::tolist"};
+  DataDependent out;
+  // Tensors that hold sizes (a traced model's prim::NumToTensor and arithmetic on it): int() of one
+  // is shape arithmetic, not data.
+  std::unordered_set<const Value*> size_tensors;
+  auto bool_dtype = [&](const Value* v) {
+    auto it = shapes.find(v);
+    return it != shapes.end() && it->second.seen &&
+           (it->second.dtype == at::kBool || it->second.dtype == at::kByte);
+  };
+  std::function<void(Block*)> walk = [&](Block* b) {
+    for (Node* n : b->nodes()) {
+      const std::string kind = n->kind().toQualString();
+      std::string origin;
+      if (shape_from_data.count(kind) || (n->kind() == c10::aten::where && n->inputs().size() == 1)) {
+        origin = kind;
+      } else if (scalar_from_data.count(kind) && !n->inputs().empty() && is_tensor(n->input(0)) &&
+                 !size_tensors.count(n->input(0))) {
+        origin = kind;
+      } else if (n->kind() == c10::aten::index && n->inputs().size() == 2 &&
+                 n->input(1)->node()->kind() == c10::prim::ListConstruct) {
+        for (const Value* idx : n->input(1)->node()->inputs())
+          if (bool_dtype(idx)) origin = "aten::index with a boolean mask";
+      }
+      // Control flow on data does not make shapes data-dependent by itself (the sample runs see each
+      // branch's shapes, and a shape that changes between iterations): its outputs are tainted by
+      // what its blocks give back, below.
+      if (origin.empty() && n->blocks().empty()) {
+        for_each_outer_input(n, [&](Value* v) {
+          auto it = out.find(v);
+          if (origin.empty() && it != out.end()) origin = it->second;
+        });
+      }
+      // Loop-carried values: tainted when what enters or what the body gives back is.
+      for (Block* sub : n->blocks()) {
+        if (n->kind() == c10::prim::Loop) {
+          for (int round = 0; round < 2; ++round) {
+            for (size_t i = 0; i + 2 < n->inputs().size() && i + 1 < sub->inputs().size(); ++i) {
+              auto from_in = out.find(n->input(i + 2));
+              auto from_body = out.find(sub->outputs()[i + 1]);
+              if (from_in != out.end()) out.emplace(sub->inputs()[i + 1], from_in->second);
+              else if (from_body != out.end()) out.emplace(sub->inputs()[i + 1], from_body->second);
+            }
+            walk(sub);
+          }
+        } else {
+          walk(sub);
+        }
+      }
+      if (origin.empty() && !n->blocks().empty()) {
+        // prim::If: block i's outputs are the node's; prim::Loop: the body's carried outputs follow the
+        // condition output.
+        const size_t skip = n->kind() == c10::prim::Loop ? 1 : 0;
+        for (size_t i = 0; i < n->outputs().size() && origin.empty(); ++i)
+          for (Block* sub : n->blocks()) {
+            if (i + skip >= sub->outputs().size()) continue;
+            auto it = out.find(sub->outputs()[i + skip]);
+            if (it != out.end()) origin = it->second;
+          }
+        if (n->kind() == c10::prim::Loop)
+          for (size_t i = 0; i + 2 < n->inputs().size() && i < n->outputs().size() && origin.empty(); ++i) {
+            auto it = out.find(n->input(i + 2));
+            if (it != out.end()) origin = it->second;
+          }
+      }
+      if (!origin.empty()) {
+        for (const Value* o : n->outputs()) out.emplace(o, origin);
+        continue;
+      }
+      bool sizes_only = n->kind() == c10::prim::NumToTensor;
+      if (!sizes_only) {
+        size_t tensors = 0, sizes = 0;
+        for (const Value* v : n->inputs()) {
+          tensors += is_tensor(v);
+          sizes += size_tensors.count(v);
+        }
+        sizes_only = tensors > 0 && sizes == tensors;
+      }
+      if (sizes_only)
+        for (const Value* o : n->outputs()) size_tensors.insert(o);
+    }
+  };
+  walk(g.block());
+  return out;
+}
+
 // What one attempt at building every segment found: nothing (all built) or nodes to send to Torch.
 class SegmentBuilder {
  public:
-  SegmentBuilder(const ShapeMap& shapes, const plan::BuildConfig& build) : shapes_(shapes), build_(build) {}
+  SegmentBuilder(const ShapeMap& shapes, const DataDependent& data_dependent, const plan::BuildConfig& build)
+      : shapes_(shapes), data_dependent_(data_dependent), build_(build) {}
 
   // False when it sent nodes to TorchScript (partition again).
   bool specs(const Segment& s, ForcedNodes& forced, std::vector<InputSpec>& specs,
@@ -287,7 +389,10 @@ class SegmentBuilder {
       std::string why;
       auto it = shapes_.find(v);
       std::optional<ir::DType> dt;
-      if (it == shapes_.end() || !it->second.seen) {
+      auto dd = data_dependent_.find(v);
+      if (dd != data_dependent_.end()) {
+        why = str_cat("has a shape that may depend on the data (it is computed from ", dd->second, ")");
+      } else if (it == shapes_.end() || !it->second.seen) {
         why = "was not computed by any sample run, so its shape is unknown";
       } else if (!it->second.stable) {
         why = it->second.why_unstable;
@@ -379,6 +484,7 @@ class SegmentBuilder {
 
  private:
   const ShapeMap& shapes_;
+  const DataDependent& data_dependent_;
   const plan::BuildConfig& build_;
 };
 
@@ -700,7 +806,8 @@ torch::jit::Module compile_partitioned(const torch::jit::Module& frozen, const s
   const size_t folded = fold_fixed_branches(g->block(), shapes, static_shapes, forced);
   if (folded) TRTORCH_LOG(kInfo, "partial compilation: ", folded, " branches fixed by the input shapes inlined");
 
-  SegmentBuilder builder(shapes, build);
+  const DataDependent data_dependent = data_dependent_values(*g, shapes);
+  SegmentBuilder builder(shapes, data_dependent, build);
   Partition part;
   std::vector<BuiltSegment> built;
   for (size_t attempt = 0;; ++attempt) {

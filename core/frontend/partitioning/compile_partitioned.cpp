@@ -1,7 +1,6 @@
 // Partial compilation's driver (see compile_partitioned.h).
 #include "core/frontend/partitioning/compile_partitioned.h"
 
-#include <torch/csrc/jit/frontend/function_schema_parser.h>
 #include <torch/csrc/jit/passes/constant_pooling.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 
@@ -15,6 +14,7 @@
 
 #include "core/frontend/conversion/context.h"
 #include "core/frontend/dtype_map.h"
+#include "core/frontend/partitioning/rewrites.h"
 #include "core/frontend/partitioning/shape_analysis.h"
 #include "core/runtime/runtime.h"
 #include "core/util/error.h"
@@ -25,195 +25,6 @@ namespace trtorch::frontend {
 using torch::jit::Block;
 using torch::jit::Node;
 using torch::jit::Value;
-
-namespace {
-
-bool is_tensor(const Value* v) { return v->type()->kind() == c10::TypeKind::TensorType; }
-
-void for_each_node(Block* b, const std::function<void(Node*)>& fn) {
-  for (Node* n : b->nodes()) {
-    fn(n);
-    for (Block* sub : n->blocks()) for_each_node(sub, fn);
-  }
-}
-
-// "__torch__.a.b.___torch_mangle_3.Block" -> "a.b.Block".
-std::string plain_class_name(std::string q) {
-  const std::string prefix = "__torch__.";
-  if (q.rfind(prefix, 0) == 0) q = q.substr(prefix.size());
-  std::string out;
-  size_t start = 0;
-  while (start <= q.size()) {
-    size_t dot = q.find('.', start);
-    std::string part = q.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (part.rfind("___torch_mangle_", 0) != 0) out += (out.empty() ? "" : ".") + part;
-    if (dot == std::string::npos) break;
-    start = dot + 1;
-  }
-  return out;
-}
-
-bool module_matches(const std::string& cls, const std::string& wanted) {
-  const std::string w = plain_class_name(wanted);
-  if (cls == w) return true;
-  // A name without a dot names the class in any module ("Block").
-  return w.find('.') == std::string::npos && cls.size() > w.size() && cls.compare(cls.size() - w.size(), w.size(), w) == 0 &&
-         cls[cls.size() - w.size() - 1] == '.';
-}
-
-// The classes of the submodules whose code `n` was inlined from, outermost first.
-std::vector<std::string> module_classes(const Node* n) {
-  std::vector<std::string> out;
-  if (auto cs = n->callstack()) {
-    for (const auto& entry : (*cs)->vec()) {
-      const auto& info = std::get<torch::jit::kModuleInstanceInfo>(entry);
-      if (info && info->class_type() && info->class_type()->name())
-        out.push_back(plain_class_name(info->class_type()->name()->qualifiedName()));
-    }
-  }
-  return out;
-}
-
-bool op_matches(const Node* n, const std::string& spec) {
-  const c10::FunctionSchema* s = n->maybeSchema();
-  if (spec.find('(') != std::string::npos)
-    return s && torch::jit::parseSchema(spec).operator_name() == s->operator_name();
-  const std::string kind = n->kind().toQualString();
-  if (kind == spec) return true;
-  return s && !s->overload_name().empty() && kind + "." + s->overload_name() == spec;
-}
-
-}  // namespace
-
-ForcedNodes forced_by_settings(torch::jit::Graph& g, const PartitionSettings& s) {
-  ForcedNodes forced;
-  std::vector<bool> module_found(s.torch_executed_modules.size(), false);
-  std::set<std::string> classes;
-  // The module's own class names all of its code.
-  std::string root;
-  if (auto cls = g.inputs().empty() ? nullptr : g.inputs()[0]->type()->cast<c10::ClassType>())
-    if (cls->name()) root = plain_class_name(cls->name()->qualifiedName());
-  if (!root.empty()) classes.insert(root);
-  for_each_node(g.block(), [&](Node* n) {
-    for (size_t i = 0; i < s.torch_executed_modules.size(); ++i)
-      if (!root.empty() && module_matches(root, s.torch_executed_modules[i])) {
-        module_found[i] = true;
-        forced.emplace(n, str_cat("in module ", root, ", forced by torch_executed_modules"));
-      }
-    for (const auto& op : s.torch_executed_ops)
-      if (op_matches(n, op)) forced.emplace(n, str_cat("forced by torch_executed_ops ('", op, "')"));
-    const auto mods = module_classes(n);
-    classes.insert(mods.begin(), mods.end());
-    for (size_t i = 0; i < s.torch_executed_modules.size(); ++i)
-      for (const auto& m : mods)
-        if (module_matches(m, s.torch_executed_modules[i])) {
-          module_found[i] = true;
-          forced.emplace(n, str_cat("in submodule ", m, ", forced by torch_executed_modules"));
-        }
-  });
-  for (size_t i = 0; i < module_found.size(); ++i) {
-    if (module_found[i]) continue;
-    std::string known;
-    for (const auto& c : classes) known += (known.empty() ? "" : ", ") + c;
-    TRTORCH_ERROR("torch_executed_modules: the module has no submodule of class '", s.torch_executed_modules[i],
-                  "' (its submodules' classes: ", known.empty() ? "none" : known, ")");
-  }
-  return forced;
-}
-
-namespace {
-
-// True when n's output may be a view of its first input: its schema gives both the same alias set
-// (aten::slice, select, view, expand, permute, to, contiguous, ...).
-bool returns_view_of_input(const Node* n) {
-  const c10::FunctionSchema* s = n->maybeSchema();
-  if (!s || s->arguments().empty() || s->returns().empty() || n->inputs().empty()) return false;
-  const c10::AliasInfo* in = s->arguments()[0].alias_info();
-  const c10::AliasInfo* out = s->returns()[0].alias_info();
-  return in && out && in->beforeSets() == out->beforeSets();
-}
-
-bool is_container_read(const Node* n) {
-  auto k = n->kind();
-  return k == c10::aten::__getitem__ || k == c10::prim::ListUnpack || k == c10::prim::TupleUnpack ||
-         k == c10::prim::TupleIndex || k == c10::aten::pop;
-}
-
-}  // namespace
-
-// The tensors that share memory with `m`: up through view ops to the tensor they view (and through
-// list/tuple reads to every element of the container), then down to every view of those.
-std::vector<const Value*> view_aliases(const Value* m) {
-  std::unordered_set<const Value*> set;
-  std::vector<const Value*> work{m};
-  auto add = [&](const Value* v) {
-    if (set.insert(v).second) work.push_back(v);
-  };
-  set.insert(m);
-  while (!work.empty()) {
-    const Value* v = work.back();
-    work.pop_back();
-    const Node* p = v->node();
-    if (returns_view_of_input(p)) add(p->input(0));
-    if (is_container_read(p)) {
-      const Value* c = p->input(0);
-      add(c);
-    }
-    if (p->kind() == c10::prim::ListConstruct || p->kind() == c10::prim::TupleConstruct)
-      for (const Value* in : p->inputs()) add(in);
-    for (const auto& u : v->uses()) {
-      const Node* n = u.user;
-      if ((returns_view_of_input(n) && u.offset == 0) || (is_container_read(n) && u.offset == 0))
-        for (const Value* o : n->outputs()) add(o);
-      if (n->kind() == c10::prim::ListConstruct || n->kind() == c10::prim::TupleConstruct) add(n->output());
-    }
-  }
-  return {set.begin(), set.end()};
-}
-
-void force_mutations(torch::jit::Graph& g, const std::vector<Node*>& mutations, ForcedNodes& forced) {
-  // Lists and dicts mutated in place (aten::append, aten::_set_item): the mutation, and every node
-  // that reads the container, keep TorchScript's order (a copy of the list into an engine would
-  // miss what is appended later).
-  for_each_node(g.block(), [&](Node* n) {
-    const c10::FunctionSchema* s = n->maybeSchema();
-    if (!s || !s->is_mutable() || n->inputs().empty() || is_tensor(n->input(0))) return;
-    Value* c = n->input(0);
-    forced.emplace(n, str_cat("mutates %", c->debugName(), " (", c->type()->str(), ") in place"));
-    forced.emplace(c->node(), str_cat("builds %", c->debugName(), ", which is mutated in place"));
-    for (const auto& u : c->uses()) forced.emplace(u.user, str_cat("reads %", c->debugName(), ", which is mutated in place"));
-  });
-  // Tensors mutated in place: every one, not only those read again afterwards — a write into a view
-  // (batched[i].copy_(img)) changes its base, which an engine would have copied.
-  std::vector<Node*> all = mutations;
-  for_each_node(g.block(), [&](Node* n) {
-    const c10::FunctionSchema* s = n->maybeSchema();
-    if (s && s->is_mutable() && !n->inputs().empty() && is_tensor(n->input(0)) &&
-        std::find(all.begin(), all.end(), n) == all.end())
-      all.push_back(n);
-  });
-  if (all.empty()) return;
-  std::unordered_set<const Value*> aliases;
-  for (Node* m : all) {
-    forced.emplace(m, str_cat("mutates %", m->input(0)->debugName(), " in place"));
-    for (const Value* a : view_aliases(m->input(0))) aliases.insert(a);
-  }
-  // Every node that reads or writes a view of a mutated tensor (or the tensor a view is of) keeps
-  // TorchScript's order and sees the write.
-  for_each_node(g.block(), [&](Node* n) {
-    if (n->kind() == c10::prim::Constant || forced.count(n)) return;
-    for (const Value* v : n->inputs())
-      if (aliases.count(v)) {
-        forced.emplace(n, str_cat("reads %", v->debugName(), ", a tensor written in place"));
-        return;
-      }
-    for (const Value* v : n->outputs())
-      if (aliases.count(v)) {
-        forced.emplace(n, str_cat("makes %", v->debugName(), ", a tensor written in place"));
-        return;
-      }
-  });
-}
 
 namespace {
 
@@ -274,106 +85,6 @@ std::string first_line(const std::string& s) {
   return nl == std::string::npos ? s : s.substr(0, nl);
 }
 
-// Values whose shape (for a scalar: whose value) may depend on tensor data, each with the op it
-// comes from: outputs of ops whose output shape depends on the data (nonzero, masked_select,
-// unique, nms, boolean-mask indexing, ...), scalars read from tensor data (.item(), int(t)), and
-// everything computed from them. The sample runs may see such a tensor at one shape by chance
-// (detections capped at 100 on random weights); an engine fixed to it would refuse other data.
-using DataDependent = std::unordered_map<const Value*, std::string>;
-
-DataDependent data_dependent_values(torch::jit::Graph& g, const ShapeMap& shapes) {
-  static const std::set<std::string> shape_from_data = {
-      "aten::nonzero", "aten::nonzero_numpy", "aten::argwhere", "aten::masked_select", "aten::unique",
-      "aten::_unique", "aten::_unique2", "aten::unique_dim", "aten::unique_consecutive",
-      "aten::unique_dim_consecutive", "aten::repeat_interleave", "aten::bincount", "torchvision::nms",
-      "torchvision::batched_nms"};
-  static const std::set<std::string> scalar_from_data = {
-      "aten::item", "aten::_local_scalar_dense", "aten::Int", "aten::Float", "aten::Bool", "aten::IntImplicit",
-      "aten::FloatImplicit", "aten::ScalarImplicit", "prim::tolist", "aten::tolist"};
-  DataDependent out;
-  // Tensors that hold sizes (a traced model's prim::NumToTensor and arithmetic on it): int() of one
-  // is shape arithmetic, not data.
-  std::unordered_set<const Value*> size_tensors;
-  auto bool_dtype = [&](const Value* v) {
-    auto it = shapes.find(v);
-    return it != shapes.end() && it->second.seen &&
-           (it->second.dtype == at::kBool || it->second.dtype == at::kByte);
-  };
-  std::function<void(Block*)> walk = [&](Block* b) {
-    for (Node* n : b->nodes()) {
-      const std::string kind = n->kind().toQualString();
-      std::string origin;
-      if (shape_from_data.count(kind) || (n->kind() == c10::aten::where && n->inputs().size() == 1)) {
-        origin = kind;
-      } else if (scalar_from_data.count(kind) && !n->inputs().empty() && is_tensor(n->input(0)) &&
-                 !size_tensors.count(n->input(0))) {
-        origin = kind;
-      } else if (n->kind() == c10::aten::index && n->inputs().size() == 2 &&
-                 n->input(1)->node()->kind() == c10::prim::ListConstruct) {
-        for (const Value* idx : n->input(1)->node()->inputs())
-          if (bool_dtype(idx)) origin = "aten::index with a boolean mask";
-      }
-      // Control flow on data does not make shapes data-dependent by itself (the sample runs see each
-      // branch's shapes, and a shape that changes between iterations): its outputs are tainted by
-      // what its blocks give back, below.
-      if (origin.empty() && n->blocks().empty()) {
-        for_each_outer_input(n, [&](Value* v) {
-          auto it = out.find(v);
-          if (origin.empty() && it != out.end()) origin = it->second;
-        });
-      }
-      // Loop-carried values: tainted when what enters or what the body gives back is.
-      for (Block* sub : n->blocks()) {
-        if (n->kind() == c10::prim::Loop) {
-          for (int round = 0; round < 2; ++round) {
-            for (size_t i = 0; i + 2 < n->inputs().size() && i + 1 < sub->inputs().size(); ++i) {
-              auto from_in = out.find(n->input(i + 2));
-              auto from_body = out.find(sub->outputs()[i + 1]);
-              if (from_in != out.end()) out.emplace(sub->inputs()[i + 1], from_in->second);
-              else if (from_body != out.end()) out.emplace(sub->inputs()[i + 1], from_body->second);
-            }
-            walk(sub);
-          }
-        } else {
-          walk(sub);
-        }
-      }
-      if (origin.empty() && !n->blocks().empty()) {
-        // prim::If: block i's outputs are the node's; prim::Loop: the body's carried outputs follow the
-        // condition output.
-        const size_t skip = n->kind() == c10::prim::Loop ? 1 : 0;
-        for (size_t i = 0; i < n->outputs().size() && origin.empty(); ++i)
-          for (Block* sub : n->blocks()) {
-            if (i + skip >= sub->outputs().size()) continue;
-            auto it = out.find(sub->outputs()[i + skip]);
-            if (it != out.end()) origin = it->second;
-          }
-        if (n->kind() == c10::prim::Loop)
-          for (size_t i = 0; i + 2 < n->inputs().size() && i < n->outputs().size() && origin.empty(); ++i) {
-            auto it = out.find(n->input(i + 2));
-            if (it != out.end()) origin = it->second;
-          }
-      }
-      if (!origin.empty()) {
-        for (const Value* o : n->outputs()) out.emplace(o, origin);
-        continue;
-      }
-      bool sizes_only = n->kind() == c10::prim::NumToTensor;
-      if (!sizes_only) {
-        size_t tensors = 0, sizes = 0;
-        for (const Value* v : n->inputs()) {
-          tensors += is_tensor(v);
-          sizes += size_tensors.count(v);
-        }
-        sizes_only = tensors > 0 && sizes == tensors;
-      }
-      if (sizes_only)
-        for (const Value* o : n->outputs()) size_tensors.insert(o);
-    }
-  };
-  walk(g.block());
-  return out;
-}
 
 // What one attempt at building every segment found: nothing (all built) or nodes to send to Torch.
 class SegmentBuilder {
@@ -507,7 +218,7 @@ bool is_glue(const Node* n) {
          k == c10::prim::Uninitialized || k == c10::aten::size || k == c10::aten::len || k == c10::aten::dim ||
          k == c10::prim::If || k == c10::prim::Loop || k == c10::prim::RaiseException || k == c10::aten::format ||
          k == c10::aten::warn || k == c10::prim::Print ||
-         std::none_of(n->inputs().begin(), n->inputs().end(), [](const Value* v) { return is_tensor(v); });
+         std::none_of(n->inputs().begin(), n->inputs().end(), [](const Value* v) { return is_tensor_value(v); });
 }
 
 // Stitches the segments of block b (its nested blocks first) and orders units by dependencies.
@@ -681,93 +392,11 @@ class Stitcher {
   std::unordered_set<const Value*> mutated_;
 };
 
-// A List[Tensor] argument of a known length is unpacked on entry and rebuilt as a new list, so
-// that engine segments can take its tensors (torch.cat(xs) compiles). Not where the method
-// mutates the caller's list.
-void unpack_list_inputs(torch::jit::Graph& g, const std::vector<size_t>& counts) {
-  for (size_t i = 1; i < g.inputs().size(); ++i) {
-    Value* xs = g.inputs()[i];
-    if (xs->type()->kind() != c10::TypeKind::ListType || xs->uses().empty()) continue;
-    bool mutated = false;
-    for (const auto& u : xs->uses())
-      mutated = mutated || (u.user->maybeSchema() && u.user->maybeSchema()->is_mutable());
-    if (mutated) continue;
-    torch::jit::WithInsertPoint guard(g.block()->nodes().front());
-    Node* unpack = g.insertNode(g.createListUnpack(xs, counts[i - 1]));
-    Node* rebuilt = g.insertNode(g.createList(c10::TensorType::get(), unpack->outputs()));
-    xs->replaceAllUsesAfterNodeWith(unpack, rebuilt->output());
-  }
-}
-
-// True when `v` is fixed by the compile spec: computed only from constants, tensors' ranks and
-// dtypes, and (when every input shape is fixed) the sizes of the method's tensor arguments; never
-// from data, an intermediate's size or a non-tensor argument. Such a branch condition takes its one value in the sample runs on every input.
-bool fixed_by_spec(const Value* v, bool static_shapes, int depth = 0) {
-  const Node* n = v->node();
-  const auto k = n->kind();
-  if (depth > 64) return false;
-  if (k == c10::prim::Constant) return true;
-  static const c10::Symbol numel = c10::Symbol::fromQualString("aten::numel");
-  static const c10::Symbol is_cuda = c10::Symbol::fromQualString("prim::is_cuda");
-  if (k == c10::aten::dim || k == c10::prim::dtype || k == c10::prim::device || k == is_cuda) return true;
-  if (k == c10::aten::size || k == numel) {
-    // Sizes of the method's own tensor arguments only: an intermediate's may depend on the data.
-    if (!static_shapes || n->input(0)->node()->kind() != c10::prim::Param ||
-        n->input(0)->node()->owningBlock() != n->owningGraph()->block())
-      return false;
-    for (size_t i = 1; i < n->inputs().size(); ++i)
-      if (!fixed_by_spec(n->input(i), static_shapes, depth + 1)) return false;
-    return true;
-  }
-  if (k == c10::prim::Param || !n->blocks().empty() || n->hasSideEffects()) return false;
-  const c10::FunctionSchema* schema = n->maybeSchema();
-  const bool pure_scalar_op = (schema && !schema->is_mutable() && (k.is_aten() || k.is_prim())) ||
-                              k == c10::prim::ListConstruct || k == c10::prim::TupleConstruct ||
-                              k == c10::prim::TupleIndex || k == c10::prim::ListUnpack;
-  if (!pure_scalar_op) return false;
-  for (const Value* in : n->inputs())
-    if (is_tensor(in) || !fixed_by_spec(in, static_shapes, depth + 1)) return false;
-  return true;
-}
-
-void erase_forced(Block* b, ForcedNodes& forced) {
-  for (Node* n : b->nodes()) {
-    forced.erase(n);
-    for (Block* sub : n->blocks()) erase_forced(sub, forced);
-  }
-}
-
-// Inlines the taken branch of every prim::If whose condition the compile spec fixes (a rank or dtype
-// test in F.interpolate, a size test of a static model), so that the ops of branches no input can
-// take never hold back the rest. Returns how many it inlined.
-size_t fold_fixed_branches(Block* b, const ShapeMap& shapes, bool static_shapes, ForcedNodes& forced) {
-  size_t folded = 0;
-  std::vector<Node*> nodes(b->nodes().begin(), b->nodes().end());
-  for (Node* n : nodes) {
-    if (n->kind() == c10::prim::If) {
-      auto it = shapes.find(n->input(0));
-      if (it != shapes.end() && it->second.constant_flag && fixed_by_spec(n->input(0), static_shapes)) {
-        Block* taken = n->blocks()[*it->second.constant_flag ? 0 : 1];
-        erase_forced(n->blocks()[*it->second.constant_flag ? 1 : 0], forced);
-        std::vector<Node*> inner(taken->nodes().begin(), taken->nodes().end());
-        for (Node* m : inner) m->moveBefore(n);
-        for (size_t i = 0; i < n->outputs().size(); ++i) n->output(i)->replaceAllUsesWith(taken->outputs()[i]);
-        forced.erase(n);
-        n->destroy();
-        ++folded;
-        // The inlined nodes are this block's now: look at them again (an If inside the taken branch).
-        return folded + fold_fixed_branches(b, shapes, static_shapes, forced);
-      }
-    }
-    for (Block* sub : n->blocks()) folded += fold_fixed_branches(sub, shapes, static_shapes, forced);
-  }
-  return folded;
-}
 
 c10::Device analysis_device(torch::jit::Graph& g, const plan::BuildConfig& build) {
   std::optional<c10::Device> dev;
   for_each_node(g.block(), [&](Node* n) {
-    if (dev || n->kind() != c10::prim::Constant || !is_tensor(n->output())) return;
+    if (dev || n->kind() != c10::prim::Constant || !is_tensor_value(n->output())) return;
     dev = torch::jit::toIValue(n->output())->toTensor().device();
   });
   if (dev) return *dev;
@@ -879,7 +508,7 @@ torch::jit::Module compile_partitioned(const torch::jit::Module& frozen, const s
   for (size_t i = 1; i < g->inputs().size(); ++i) {
     Value* x = g->inputs()[i];
     auto it = shapes.find(x);
-    if (!is_tensor(x) || x->uses().empty() || it == shapes.end() || !it->second.seen ||
+    if (!is_tensor_value(x) || x->uses().empty() || it == shapes.end() || !it->second.seen ||
         !at::isFloatingType(it->second.dtype))
       continue;
     const std::vector<torch::jit::Use> uses(x->uses().begin(), x->uses().end());

@@ -10,18 +10,12 @@
 #include <vector>
 
 #include "core/frontend/conversion/conversion.h"
+#include "core/frontend/partitioning/forced.h"
 #include "core/frontend/partitioning/partitioning.h"
 #include "core/frontend/partitioning/settings.h"
 #include "core/plan/builder.h"
 
 namespace trtorch::frontend {
-
-// The nodes the settings send to TorchScript (torch_executed_ops / torch_executed_modules), with
-// the reason. An unknown module name is an error naming the classes the module has.
-ForcedNodes forced_by_settings(torch::jit::Graph& g, const PartitionSettings& s);
-
-// Sends every node that touches a value mutated in place (and read again) to TorchScript.
-void force_mutations(torch::jit::Graph& g, const std::vector<torch::jit::Node*>& mutations, ForcedNodes& forced);
 
 // `g`: the lowered method graph; `frozen`: the module its input 0 is (kept as the submodule
 // "original" when the graph reads its attributes at run time). Returns a module of class

@@ -49,14 +49,12 @@ void outer_inputs(Node* root, Node* n, const std::function<void(Value*)>& fn) {
   }
 }
 
-bool is_tensor(const Value* v) { return v->type()->kind() == c10::TypeKind::TensorType; }
-
 bool has_tensor_output(const Node* n) {
-  return std::any_of(n->outputs().begin(), n->outputs().end(), [](const Value* v) { return is_tensor(v); });
+  return std::any_of(n->outputs().begin(), n->outputs().end(), [](const Value* v) { return is_tensor_value(v); });
 }
 
 bool has_tensor_input(const Node* n) {
-  return std::any_of(n->inputs().begin(), n->inputs().end(), [](const Value* v) { return is_tensor(v); });
+  return std::any_of(n->inputs().begin(), n->inputs().end(), [](const Value* v) { return is_tensor_value(v); });
 }
 
 // List and tuple plumbing: never counted as an op, never a reason to keep a segment.
@@ -83,6 +81,13 @@ bool side_effects(const Node* n) {
 }  // namespace
 
 void for_each_outer_input(Node* n, const std::function<void(Value*)>& fn) { outer_inputs(n, n, fn); }
+
+void for_each_node(Block* b, const std::function<void(Node*)>& fn) {
+  for (Node* n : b->nodes()) {
+    fn(n);
+    for (Block* sub : n->blocks()) for_each_node(sub, fn);
+  }
+}
 
 std::unordered_set<const Value*> mutated_values(torch::jit::Graph& g) {
   std::unordered_set<const Value*> out;
@@ -155,7 +160,7 @@ class Partitioner {
   const Value* foreign_input(Node* n) const {
     const Value* bad = nullptr;
     for_each_outer_input(n, [&](Value* v) {
-      if (!bad && !is_tensor(v) && !engine_computable(v)) bad = v;
+      if (!bad && !is_tensor_value(v) && !engine_computable(v)) bad = v;
     });
     return bad;
   }
@@ -325,7 +330,7 @@ class Partitioner {
         seg.copies.push_back(producer);
         return;
       }
-      if (is_tensor(v)) {
+      if (is_tensor_value(v)) {
         seg.inputs.push_back(v);
         return;
       }
@@ -352,7 +357,7 @@ class Partitioner {
           if (used_by_torch(b, u.user) || (a && placement(a) == Placement::kEngine)) outside = true;
         }
         if (!outside) continue;
-        if (is_tensor(o)) {
+        if (is_tensor_value(o)) {
           seg.outputs.push_back(o);
         } else {
           force(n, str_cat("produces %", o->debugName(), " (", o->type()->str(),

@@ -19,6 +19,7 @@
 
 #include <torch/csrc/jit/ir/ir.h>
 
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -57,6 +58,11 @@ std::unordered_set<const torch::jit::Value*> mutated_values(torch::jit::Graph& g
 // Nodes that must keep their order among themselves: side effects, or reading or writing a value
 // in `mutated` (a dict filled with aten::_set_item is read after it is filled).
 bool keeps_order(torch::jit::Node* n, const std::unordered_set<const torch::jit::Value*>& mutated);
+
+inline bool is_tensor_value(const torch::jit::Value* v) { return v->type()->kind() == c10::TypeKind::TensorType; }
+
+// Calls fn for every node of b and of the blocks nested in it, in program order.
+void for_each_node(torch::jit::Block* b, const std::function<void(torch::jit::Node*)>& fn);
 
 // The node of `b` that holds `n` (n itself when n is in b; null when n is not inside b).
 torch::jit::Node* ancestor_in(torch::jit::Block* b, torch::jit::Node* n);

@@ -104,8 +104,6 @@ bool tensor_args_only(const torch::jit::Graph& g) {
   return true;
 }
 
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
-
 }  // namespace
 
 CompiledEngine compile_engine(const torch::jit::Module& module, const std::string& method, const CompileOptions& opts) {

@@ -80,11 +80,6 @@ SegmentGraph segment_graph(const Segment& s, const std::vector<c10::ScalarType>&
   return out;
 }
 
-std::string first_line(const std::string& s) {
-  size_t nl = s.find('\n');
-  return nl == std::string::npos ? s : s.substr(0, nl);
-}
-
 
 // What one attempt at building every segment found: nothing (all built) or nodes to send to Torch.
 class SegmentBuilder {

@@ -59,6 +59,9 @@ std::unordered_set<const torch::jit::Value*> mutated_values(torch::jit::Graph& g
 // in `mutated` (a dict filled with aten::_set_item is read after it is filled).
 bool keeps_order(torch::jit::Node* n, const std::unordered_set<const torch::jit::Value*>& mutated);
 
+// The first line of a message (an error's headline, without its "in <node>" context).
+inline std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
 inline bool is_tensor_value(const torch::jit::Value* v) { return v->type()->kind() == c10::TypeKind::TensorType; }
 
 // Calls fn for every node of b and of the blocks nested in it, in program order.

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "core/frontend/conversion/context.h"
+#include "core/frontend/dtype_map.h"
 #include "core/util/error.h"
 #include "core/util/logging.h"
 
@@ -86,16 +87,6 @@ at::Tensor sample(const std::vector<int64_t>& shape, c10::ScalarType dtype, int 
     t = at::randint(0, 2, shape, gen, at::TensorOptions().dtype(at::kLong));
   }
   return t.to(device, dtype);
-}
-
-c10::ScalarType spec_scalar_type(const InputSpec& s) {
-  if (!s.dtype) return at::kFloat;
-  switch (*s.dtype) {
-    case ir::DType::kInt32: return at::kInt;
-    case ir::DType::kInt64: return at::kLong;
-    case ir::DType::kBool: return at::kBool;
-    default: return at::kFloat;
-  }
 }
 
 // The keys a method reads from its Dict[str, Tensor] argument `v` (constant keys of
@@ -190,16 +181,17 @@ ShapeMap analyze_shapes(torch::jit::Graph& g, const c10::IValue& self, const std
     for (const auto& [which, draw] : runs) {
       torch::jit::Stack stack{self};
       size_t next = 0;
-      auto leaf = [&]() {
+      // One tensor: the spec's dtype, else the one its type declares, else float.
+      auto leaf = [&](std::optional<c10::ScalarType> declared) {
         const auto& spec = inputs.at(next++);
-        return sample(which == kMin ? spec.min : which == kMax ? spec.max : spec.opt, spec_scalar_type(spec), draw,
-                      device);
+        const c10::ScalarType st = spec.dtype ? to_torch_dtype(*spec.dtype) : declared.value_or(at::kFloat);
+        return sample(which == kMin ? spec.min : which == kMax ? spec.max : spec.opt, st, draw, device);
       };
       std::function<c10::IValue(const c10::TypePtr&, const torch::jit::Value*, size_t)> make =
           [&](const c10::TypePtr& t, const torch::jit::Value* v, size_t count) -> c10::IValue {
         switch (t->kind()) {
           case c10::TypeKind::OptionalType: return c10::IValue();
-          case c10::TypeKind::TensorType: return leaf();
+          case c10::TypeKind::TensorType: return leaf(t->expectRef<c10::TensorType>().scalarType());
           case c10::TypeKind::TupleType: {
             std::vector<c10::IValue> items;
             for (const auto& e : t->expectRef<c10::TupleType>().elements()) items.push_back(make(e, nullptr, 0));
@@ -207,26 +199,18 @@ ShapeMap analyze_shapes(torch::jit::Graph& g, const c10::IValue& self, const std
           }
           case c10::TypeKind::ListType: {
             c10::List<at::Tensor> list;
-            for (size_t k = 0; k < count; ++k) list.push_back(leaf());
+            for (size_t k = 0; k < count; ++k) list.push_back(leaf(std::nullopt));
             return list;
           }
           default: {
             c10::Dict<std::string, at::Tensor> dict;
-            for (const auto& key : dict_keys(v, 0)) dict.insert(key, leaf());
+            for (const auto& key : dict_keys(v, 0)) dict.insert(key, leaf(std::nullopt));
             return dict;
           }
         }
       };
       for (size_t i = 1; i < g.inputs().size(); ++i) {
         const torch::jit::Value* v = g.inputs()[i];
-        // A tensor argument takes its declared dtype where the spec gives none.
-        if (v->type()->kind() == c10::TypeKind::TensorType && !inputs.at(next).dtype) {
-          const auto& spec = inputs.at(next++);
-          auto st = v->type()->expectRef<c10::TensorType>().scalarType();
-          stack.push_back(sample(which == kMin ? spec.min : which == kMax ? spec.max : spec.opt, st ? *st : at::kFloat,
-                                 draw, device));
-          continue;
-        }
         stack.push_back(make(v->type(), v, counts[i - 1]));
       }
       std::vector<std::vector<Observation>> obs(values.size());

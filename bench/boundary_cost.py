@@ -21,7 +21,7 @@ the CPU, trtorch's reference backend (an approximation of the host-side cost, no
 
     PYTHONPATH=build/python python3 bench/boundary_cost.py --out DIR \
         [--device gpu|reference] [--precisions fp16,fp32] [--segments 2,4,8,16] \
-        [--batch 8] [--features 64] [--inner 100] [--repeats 50] [--torch-only]
+        [--batch 8] [--features 64] [--inner 100] [--repeats 50] [--torch-only] [--no-cuda-graphs]
 
 Writes DIR/boundary_cost.json and DIR/boundary_cost.md and prints, per precision, microseconds per
 boundary and a markdown line. Each compiled module's engine calls (trtorch::execute_engine) are
@@ -132,7 +132,7 @@ def run_precision(prec, args, device):
         p = {"segments": n, "torchscript_us": per_call_us(ts, x, args)}
         if not args.torch_only:
             base = {"input_shapes": [[args.batch, args.features]], "op_precision": dtype, "device": args.device,
-                    "min_block_size": 1}
+                    "min_block_size": 1, "cuda_graphs": not args.no_cuda_graphs}
             with torch.no_grad():
                 want = scripted(x_cpu)
             for tag, extra, expect in (("one", {}, 1), ("split", {"torch_executed_ops": ["aten::relu"]}, n)):
@@ -199,6 +199,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=50, help="timed loops; the median is taken")
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--torch-only", action="store_true", help="time TorchScript only (no trtorch)")
+    ap.add_argument("--no-cuda-graphs", action="store_true", help="compile with cuda_graphs off (eager launches)")
     args = ap.parse_args()
     try:
         args.segments = sorted({int(n) for n in args.segments.split(",")})

@@ -53,13 +53,30 @@ std::string build_options_text(const BuildConfig& c) {
   return os.str();
 }
 
-void assign_precision(ir::Graph& g, ir::DType precision, bool fp32_conv_bias) {
+void assign_precision(ir::Graph& g, ir::DType precision, bool fp32_conv_bias, const std::vector<bool>& fp32_inputs,
+                      const std::vector<bool>& fp32_outputs) {
   TRTORCH_EXPECT(ir::is_floating(precision), "op_precision must be a floating-point type, got ",
                  ir::dtype_name(precision));
   if (precision == ir::DType::kFloat32) return;
-  for (ir::Value* v : g.inputs())
-    if (v->type.dtype == ir::DType::kFloat32) v->type.dtype = precision;
-  for (ir::Node* n : g.nodes()) {
+  auto kept = [](const std::vector<bool>& flags, size_t i) { return i < flags.size() && flags[i]; };
+  std::vector<bool> was_fp32;
+  for (const ir::Value* v : g.outputs()) was_fp32.push_back(v->type.dtype == ir::DType::kFloat32);
+  const std::vector<ir::Node*> nodes = g.nodes();
+  for (size_t i = 0; i < g.inputs().size(); ++i) {
+    ir::Value* v = g.inputs()[i];
+    if (v->type.dtype != ir::DType::kFloat32) continue;
+    if (!kept(fp32_inputs, i) || v->users.empty()) {
+      if (!kept(fp32_inputs, i)) v->type.dtype = precision;
+      continue;
+    }
+    // The input stays FP32; its readers read a cast of it, made before the first node.
+    const std::vector<ir::Node*> readers = v->users;
+    ir::Node* cast = g.insert_before(nodes.front(), ir::OpKind::Cast, ir::CastAttrs{precision}, {v}, "engine input");
+    for (ir::Node* r : readers)
+      for (size_t j = 0; j < r->inputs.size(); ++j)
+        if (r->inputs[j] == v) g.set_input(r, j, cast->outputs[0]);
+  }
+  for (ir::Node* n : nodes) {
     if (n->op == ir::OpKind::Constant) {
       auto& c = n->attr<ir::ConstantAttrs>();
       // Convolution biases (folded BatchNorm shifts) stay FP32: the epilogue adds them in FP32,
@@ -71,6 +88,11 @@ void assign_precision(ir::Graph& g, ir::DType precision, bool fp32_conv_bias) {
       if (c.to == ir::DType::kFloat32) c.to = precision;
     }
     g.reinfer(n);
+  }
+  for (size_t i = 0; i < g.outputs().size(); ++i) {
+    ir::Value* v = g.outputs()[i];
+    if (kept(fp32_outputs, i) && was_fp32[i] && v->type.dtype != ir::DType::kFloat32)
+      g.mutable_outputs()[i] = g.add_node(ir::OpKind::Cast, ir::CastAttrs{ir::DType::kFloat32}, {v}, "engine output")->outputs[0];
   }
 }
 
@@ -91,7 +113,7 @@ Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
   // The final passes (pointwise fusion) run once, on the graph in its engine precision, after
   // every other pass has seen it there.
   pipeline.run(*graph, 4, /*with_final=*/false);
-  assign_precision(*graph, config.precision, config.fp32_conv_bias);
+  assign_precision(*graph, config.precision, config.fp32_conv_bias, config.fp32_inputs, config.fp32_outputs);
   pipeline.run(*graph);
   ir::verify(*graph);
   TRTORCH_LOG(kDebug, "engine graph:\n", graph->str());

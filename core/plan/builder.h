@@ -24,6 +24,12 @@ struct BuildConfig {
   // Dynamic shapes: per input, the shape to choose tactics at (the compile spec's opt). Empty:
   // the graph's inputs are static.
   std::vector<std::vector<int64_t>> opt_shapes;
+  // FP16/BF16 engines: per graph input and output, true keeps an FP32 tensor FP32 at the engine's
+  // boundary, cast to and from the engine precision inside the engine (where the casts join its
+  // kernels and CUDA graph) instead of by the caller around the engine call. Partial compilation
+  // sets it for boundary tensors that TorchScript holds in FP32. Empty or false: the input or output
+  // takes the engine precision. The engine records it in its input and output types.
+  std::vector<bool> fp32_inputs, fp32_outputs;
 
   // ---- engine knobs (each is recorded in the engine; see docs/architecture.md) ----
   // FP16/BF16 engines: keep Conv2d biases (folded BatchNorm shifts) in FP32, added in FP32 by the
@@ -58,8 +64,11 @@ std::string build_options_text(const BuildConfig& config);
 
 // Converts every floating-point tensor of the graph (inputs, constants, casts) to `precision`
 // and re-infers types. Weights are rounded once, from FP32. With `fp32_conv_bias`, a constant used
-// only as a Conv2d bias stays FP32: the convolution epilogue adds it in FP32.
-void assign_precision(ir::Graph& g, ir::DType precision, bool fp32_conv_bias = true);
+// only as a Conv2d bias stays FP32: the convolution epilogue adds it in FP32. An FP32 input whose
+// entry in `fp32_inputs` is true stays FP32 and is cast after it; an output whose entry in
+// `fp32_outputs` is true and that was FP32 is cast back to FP32.
+void assign_precision(ir::Graph& g, ir::DType precision, bool fp32_conv_bias = true,
+                      const std::vector<bool>& fp32_inputs = {}, const std::vector<bool>& fp32_outputs = {});
 
 Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
                     std::vector<std::string> input_names, std::vector<std::string> output_names);

@@ -54,17 +54,21 @@ at::ScalarType to_torch_dtype(ir::DType t) {
   TRTORCH_ERROR("unknown engine dtype ", int(t));
 }
 
-EngineHolder::EngineHolder(std::string serialized) : serialized_(std::move(serialized)) {
+EngineHolder::EngineHolder(std::string serialized) : serialized_(std::move(serialized)), device_(at::kCPU) {
   auto e = std::make_shared<plan::Engine>(plan::deserialize(
       reinterpret_cast<const uint8_t*>(serialized_.data()), serialized_.size()));
   engine_ = std::move(e);
   executor_ = plan::make_executor(engine_);
+  if (engine_->device.type != plan::DeviceType::kReference)
+    device_ = at::Device(at::kCUDA, c10::DeviceIndex(engine_->device.gpu_id));
+  for (const ir::Value* v : engine_->graph->inputs()) {
+    input_dtypes_.push_back(v->type.dtype);
+    input_torch_dtypes_.push_back(to_torch_dtype(v->type.dtype));
+  }
+  for (const ir::Value* v : engine_->graph->outputs()) output_torch_dtypes_.push_back(to_torch_dtype(v->type.dtype));
 }
 
-at::Device EngineHolder::device() const {
-  if (engine_->device.type == plan::DeviceType::kReference) return at::Device(at::kCPU);
-  return at::Device(at::kCUDA, c10::DeviceIndex(engine_->device.gpu_id));
-}
+at::Device EngineHolder::device() const { return device_; }
 
 std::string EngineHolder::info() const {
   std::ostringstream os;
@@ -78,12 +82,14 @@ std::string EngineHolder::info() const {
 
 std::vector<at::Tensor> EngineHolder::run(const std::vector<at::Tensor>& inputs) {
   const plan::Engine& e = *engine_;
-  at::Device dev = device();
-  std::vector<ir::DType> dtypes;
+  const at::Device dev = device_;
   std::vector<plan::Shape> shapes;
-  TRTORCH_EXPECT(inputs.size() == e.graph->inputs().size(), "trtorch engine expects ", e.graph->inputs().size(),
+  TRTORCH_EXPECT(inputs.size() == input_dtypes_.size(), "trtorch engine expects ", input_dtypes_.size(),
                  " inputs, got ", inputs.size());
-  std::vector<at::Tensor> contiguous;
+  shapes.reserve(inputs.size());
+  std::vector<const void*> in_ptrs;
+  in_ptrs.reserve(inputs.size());
+  std::vector<at::Tensor> materialized;  // inputs that had to be made dense, kept alive for the run
   for (size_t i = 0; i < inputs.size(); ++i) {
     const at::Tensor& t = inputs[i];
     TRTORCH_EXPECT(t.defined(), "input ", i, " ('", e.input_names[i], "') is an undefined tensor");
@@ -91,29 +97,31 @@ std::vector<at::Tensor> EngineHolder::run(const std::vector<at::Tensor>& inputs)
                    c10::toString(t.layout()), " tensor; engines take dense (strided) tensors (call .to_dense())");
     TRTORCH_EXPECT(t.device() == dev, "input ", i, " ('", e.input_names[i], "') is on ", t.device().str(),
                    " but the engine runs on ", dev.str(), " (", e.device.str(), ")");
-    const ir::DType want = e.graph->inputs()[i]->type.dtype;
-    TRTORCH_EXPECT(t.scalar_type() == to_torch_dtype(want), "input ", i, " ('", e.input_names[i], "') must have dtype ",
-                   ir::dtype_name(want), " (", c10::toString(to_torch_dtype(want)), "), got ",
-                   c10::toString(t.scalar_type()));
-    dtypes.push_back(want);
+    TRTORCH_EXPECT(t.scalar_type() == input_torch_dtypes_[i], "input ", i, " ('", e.input_names[i],
+                   "') must have dtype ", ir::dtype_name(input_dtypes_[i]), " (", c10::toString(input_torch_dtypes_[i]),
+                   "), got ", c10::toString(t.scalar_type()));
     shapes.push_back(t.sizes().vec());
-    // A lazily negated or conjugated view (torch's neg / conj bits) is materialized: the engine reads
-    // the bytes, which hold the values before negation.
-    contiguous.push_back(t.resolve_conj().resolve_neg().contiguous());
+    if (t.is_contiguous() && !t.is_neg() && !t.is_conj()) {
+      in_ptrs.push_back(t.const_data_ptr());
+    } else {
+      // A lazily negated or conjugated view (torch's neg / conj bits) is materialized: the engine
+      // reads the bytes, which hold the values before negation.
+      materialized.push_back(t.resolve_conj().resolve_neg().contiguous());
+      in_ptrs.push_back(materialized.back().const_data_ptr());
+    }
   }
-  plan::check_inputs(e, dtypes, shapes);
+  plan::check_inputs(e, input_dtypes_, shapes);
 
   std::lock_guard<std::mutex> lock(mu_);
   auto out_shapes = executor_->output_shapes(shapes);
   std::vector<at::Tensor> outputs;
   std::vector<void*> out_ptrs;
+  outputs.reserve(out_shapes.size());
+  out_ptrs.reserve(out_shapes.size());
   for (size_t i = 0; i < out_shapes.size(); ++i) {
-    auto opts = at::TensorOptions().device(dev).dtype(to_torch_dtype(e.graph->outputs()[i]->type.dtype));
-    outputs.push_back(at::empty(out_shapes[i], opts));
+    outputs.push_back(at::empty(out_shapes[i], at::TensorOptions().device(dev).dtype(output_torch_dtypes_[i])));
     out_ptrs.push_back(outputs.back().data_ptr());
   }
-  std::vector<const void*> in_ptrs;
-  for (auto& t : contiguous) in_ptrs.push_back(t.data_ptr());
   // The workspace (the engine's activation arena) comes from torch's allocator and is kept: a fixed
   // address lets the CUDA backend replay its captured CUDA graph.
   const size_t ws = executor_->workspace_size(shapes);
@@ -127,7 +135,10 @@ std::vector<at::Tensor> EngineHolder::run(const std::vector<at::Tensor>& inputs)
     c10::cuda::CUDAGuard guard(dev);
     // Torch's current stream: the engine composes with the caller's other work on it.
     void* stream = c10::cuda::getCurrentCUDAStream(dev.index()).stream();
-    arena_ = arena_for(dev.index(), stream);
+    if (!arena_ || arena_stream_ != stream) {
+      arena_ = arena_for(dev.index(), stream);
+      arena_stream_ = stream;
+    }
     std::lock_guard<std::mutex> arena_lock(arena_->mu);
     executor_->execute(in_ptrs, shapes, out_ptrs, grow(arena_->buffer), stream);
     return outputs;

@@ -37,10 +37,14 @@ struct EngineHolder : torch::CustomClassHolder {
   std::string serialized_;
   std::shared_ptr<const plan::Engine> engine_;
   std::unique_ptr<plan::Executor> executor_;
+  at::Device device_;
+  std::vector<ir::DType> input_dtypes_;
+  std::vector<at::ScalarType> input_torch_dtypes_, output_torch_dtypes_;
   at::Tensor workspace_;  // reference backend: kept between runs
-  // CUDA: the activation arena of the stream the engine last ran on, shared with every engine that
-  // runs on that stream (see runtime.cpp).
+  // CUDA: the activation arena of the stream the engine last ran on (arena_stream_), shared with
+  // every engine that runs on that stream (see runtime.cpp).
   std::shared_ptr<StreamArena> arena_;
+  const void* arena_stream_ = nullptr;
   std::mutex mu_;
 };
 

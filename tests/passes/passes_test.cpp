@@ -228,6 +228,60 @@ TEST(AssignPrecision, ConvBiasStaysFloat32) {
   EXPECT_LE(max_rel_diff(y32, y16), 0.02);
 }
 
+// fp32_inputs / fp32_outputs (partial compilation's FP32 boundary tensors): the chosen FP32 inputs
+// and outputs stay FP32 and are cast inside the graph; the others take the engine precision. The
+// graph computes what the FP32 one does, within FP16 rounding.
+TEST(AssignPrecision, KeptFloat32InputsAndOutputsAreCastInside) {
+  Graph g;
+  Value* x = g.add_input(TensorType::fixed(DType::kFloat32, {2, 8}), "x");
+  Value* y = g.add_input(TensorType::fixed(DType::kFloat32, {2, 8}), "y");
+  Value* passthrough = g.add_input(TensorType::fixed(DType::kFloat32, {2, 8}), "p");
+  Value* lin = g.add_node(OpKind::Linear, LinearAttrs{},
+                          {x, g.add_constant(random_tensor(DType::kFloat32, {8, 8}, 5)),
+                           g.add_constant(random_tensor(DType::kFloat32, {8}, 6))})->outputs[0];
+  Value* sum = g.add_node(OpKind::Binary, BinaryAttrs{BinaryKind::kAdd}, {lin, y})->outputs[0];
+  Value* prod = g.add_node(OpKind::Binary, BinaryAttrs{BinaryKind::kMul}, {sum, x})->outputs[0];
+  g.mark_output(sum);
+  g.mark_output(prod);
+  g.mark_output(passthrough);
+  auto before = g.clone();
+  plan::assign_precision(g, DType::kFloat16, true, {true, false, true}, {true, false, true});
+  EXPECT_NO_THROW(verify(g));
+  // Types at the boundary.
+  EXPECT_EQ(g.inputs()[0]->type.dtype, DType::kFloat32);
+  EXPECT_EQ(g.inputs()[1]->type.dtype, DType::kFloat16);
+  EXPECT_EQ(g.inputs()[2]->type.dtype, DType::kFloat32);
+  EXPECT_EQ(g.outputs()[0]->type.dtype, DType::kFloat32);
+  EXPECT_EQ(g.outputs()[1]->type.dtype, DType::kFloat16);
+  EXPECT_EQ(g.outputs()[2], passthrough);  // read by no node: left as it is
+  // Structure: x is read by one cast (to FP16) only, which both of its readers share; output 0 is
+  // a cast (to FP32) of the FP16 sum, which output 1's Mul still reads.
+  ASSERT_EQ(x->users.size(), 1u);
+  const Node* cin = x->users[0];
+  EXPECT_EQ(cin->op, OpKind::Cast);
+  EXPECT_EQ(cin->attr<CastAttrs>().to, DType::kFloat16);
+  EXPECT_EQ(cin->outputs[0]->users.size(), 2u);
+  EXPECT_EQ(lin->type.dtype, DType::kFloat16);
+  const Node* cout = g.outputs()[0]->producer;
+  ASSERT_NE(cout, nullptr);
+  EXPECT_EQ(cout->op, OpKind::Cast);
+  EXPECT_EQ(cout->inputs[0], sum);
+  EXPECT_EQ(sum->type.dtype, DType::kFloat16);
+  // Numbers.
+  auto in = random_inputs(*before, 8);
+  auto want = ref::run(*before, in);
+  auto got = ref::run(g, {in[0], in[1].to(DType::kFloat16), in[2]});
+  ASSERT_EQ(got.size(), 3u);
+  ASSERT_EQ(got[0].dtype, DType::kFloat32);
+  got[1] = got[1].to(DType::kFloat32);
+  EXPECT_LE(max_rel_diff(want, got), 0.02);
+  // Without flags every FP32 input and output becomes FP16 (the whole-engine behaviour).
+  auto plain = before->clone();
+  plan::assign_precision(*plain, DType::kFloat16);
+  for (const Value* v : plain->inputs()) EXPECT_EQ(v->type.dtype, DType::kFloat16);
+  for (const Value* v : plain->outputs()) EXPECT_EQ(v->type.dtype, DType::kFloat16);
+}
+
 // A Conv2d whose bias is FP32 rounds once: y = fp16(x * w + b), with b not representable in
 // FP16. A bias rounded to FP16 first gives another result for some inputs, so the check can fail.
 TEST(AssignPrecision, Float32ConvBiasRoundsOnce) {

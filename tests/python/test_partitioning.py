@@ -813,6 +813,35 @@ def test_fp16_build_takes_fp32_and_fp16_input(device):
             torch.testing.assert_close(got.float(), want.float(), rtol=2e-2, atol=2e-2)
 
 
+def test_fp16_engines_take_and_give_fp32_where_torchscript_holds_fp32(device):
+    # FP16 engines between FP32 TorchScript ops cast at their own boundaries, inside the engine (where
+    # the casts join the engine's kernels and CUDA graph): no aten::to around an engine call, only the
+    # entry cast of an FP16 argument to the FP32 the TorchScript module computes in.
+    torch.manual_seed(0)
+    m = torch.jit.script(nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(),
+                                       nn.Linear(16, 16)).eval())
+    trt = compile_for(m, device, [[4, 16]], op_precision=torch.half, torch_executed_ops=["aten::relu"],
+                      min_block_size=1)
+    assert_engines(trt, 3)
+    casts = [n for n in trt.graph.nodes() if n.kind() == "aten::to"]
+    entry = list(trt.graph.inputs())[1].debugName()  # after self
+    for n in trt.graph.nodes():
+        if n.kind() == ENGINE:
+            for v in n.inputsAt(0).node().inputs():  # the engine's input list
+                assert v.node().kind() != "aten::to" or v.node().inputsAt(0).debugName() == entry, trt.graph
+    assert len(casts) <= 1, trt.graph  # the entry cast (an FP16 argument to FP32) at most
+    for i in range(3):
+        info = getattr(trt, "trtorch_engine_%d" % i).info()
+        assert "precision f16" in info and ":f32[4,16]" in info, info
+    x = to_device(randn(4, 16), device)
+    with torch.no_grad():
+        want = m(x)
+        for inp in (x, x.half()):
+            got = trt(inp)
+            assert got.dtype == torch.float32
+            torch.testing.assert_close(got, want, rtol=2e-2, atol=2e-2)
+
+
 class _WriteIntoView(nn.Module):
     """torchvision's batch_images: engine work, then a write into a slice of a new tensor with
     copy_, then engine work on the whole tensor. The view, its base and the write stay in

@@ -157,13 +157,32 @@ class SegmentBuilder {
     }
   }
 
-  BuiltSegment build(const Segment& s, ConvertedGraph conv, const std::vector<c10::ScalarType>& /*types*/) {
+  BuiltSegment build(const Segment& s, ConvertedGraph conv) {
     BuiltSegment b;
     b.returns = std::move(conv.returns);
     std::vector<c10::ScalarType> converted_dtypes;
     for (const ir::Value* o : conv.graph->outputs()) converted_dtypes.push_back(to_torch_dtype(o->type.dtype));
+    // TorchScript's dtype of each segment output: as seen in the sample runs, else as converted.
+    for (size_t i = 0; i < s.outputs.size(); ++i) {
+      auto it = shapes_.find(s.outputs[i]);
+      c10::ScalarType st = it != shapes_.end() && it->second.seen ? it->second.dtype : c10::ScalarType::Undefined;
+      if (st == c10::ScalarType::Undefined && b.returns[i].kind == OutputTree::Kind::kEngineOutput)
+        st = converted_dtypes.at(size_t(b.returns[i].engine_output));
+      b.value_dtypes.push_back(st);
+    }
+    // Boundary tensors that TorchScript holds in FP32 stay FP32 at the engine's inputs and outputs of
+    // an FP16/BF16 engine: the engine casts them among its own kernels (in its CUDA graph), which
+    // costs less than a TorchScript cast on each side of the engine call.
     plan::BuildConfig bc = build_;
     bc.opt_shapes = conv.opt_shapes;
+    for (Value* v : s.inputs) {
+      auto it = shapes_.find(v);
+      bc.fp32_inputs.push_back(it != shapes_.end() && it->second.dtype == at::kFloat);
+    }
+    bc.fp32_outputs.assign(converted_dtypes.size(), false);
+    for (size_t i = 0; i < b.value_dtypes.size(); ++i)
+      if (b.value_dtypes[i] == at::kFloat && b.returns[i].kind == OutputTree::Kind::kEngineOutput)
+        bc.fp32_outputs.at(size_t(b.returns[i].engine_output)) = true;
     plan::Engine e = plan::build_engine(std::move(conv.graph), bc, conv.input_names, conv.output_names);
     // A boundary tensor is cast only where TorchScript's dtype is not the engine's.
     for (size_t i = 0; i < e.graph->inputs().size(); ++i) {
@@ -172,17 +191,6 @@ class SegmentBuilder {
       b.input_casts.push_back(it != shapes_.end() && it->second.dtype == want ? c10::ScalarType::Undefined : want);
     }
     for (const ir::Value* o : e.graph->outputs()) b.output_dtypes.push_back(to_torch_dtype(o->type.dtype));
-    // TorchScript's dtype of each segment output: as seen in the sample runs, else as converted.
-    for (size_t i = 0; i < s.outputs.size(); ++i) {
-      auto it = shapes_.find(s.outputs[i]);
-      c10::ScalarType st = it != shapes_.end() && it->second.seen ? it->second.dtype : c10::ScalarType::Undefined;
-      b.value_dtypes.push_back(st);
-    }
-    // Engine outputs not seen in a sample take the dtype the conversion gave them.
-    b.output_dtypes.resize(converted_dtypes.size());
-    for (size_t i = 0; i < b.value_dtypes.size(); ++i)
-      if (b.value_dtypes[i] == c10::ScalarType::Undefined && b.returns[i].kind == OutputTree::Kind::kEngineOutput)
-        b.value_dtypes[i] = converted_dtypes.at(size_t(b.returns[i].engine_output));
     auto bytes = plan::serialize(e);
     b.serialized.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     return b;
@@ -453,7 +461,7 @@ torch::jit::Module compile_partitioned(const torch::jit::Module& frozen, const s
     built.clear();
     for (size_t s = 0; s < part.segments.size() && ok; ++s) {
       try {
-        built.push_back(builder.build(part.segments[s], std::move(converted[s]), types[s]));
+        built.push_back(builder.build(part.segments[s], std::move(converted[s])));
       } catch (const Error& e) {
         TRTORCH_LOG(kWarning, "partial compilation: building engine segment ", s, " failed; it runs in TorchScript: ",
                     first_line(e.what()));

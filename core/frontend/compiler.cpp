@@ -28,12 +28,12 @@ CompiledEngine build_whole(const std::shared_ptr<torch::jit::Graph>& g, const Co
   auto t2 = Clock::now();
   plan::BuildConfig build = opts.build;
   build.opt_shapes = conv.opt_shapes;
-  plan::Engine engine = plan::build_engine(std::move(conv.graph), build, conv.input_names, conv.output_names);
-  TRTORCH_LOG(kInfo, "engine built in ", seconds_since(t2), " s (", engine.graph->num_nodes(), " IR nodes, ",
-              engine.device.str(), ")");
-  auto bytes = plan::serialize(engine);
+  auto engine = std::make_shared<plan::Engine>(
+      plan::build_engine(std::move(conv.graph), build, conv.input_names, conv.output_names));
+  TRTORCH_LOG(kInfo, "engine built in ", seconds_since(t2), " s (", engine->graph->num_nodes(), " IR nodes, ",
+              engine->device.str(), ")");
   CompiledEngine out;
-  out.serialized.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  out.engine = std::move(engine);
   out.returns = std::move(conv.returns);
   out.input_names = std::move(conv.input_names);
   return out;
@@ -52,7 +52,7 @@ std::shared_ptr<torch::jit::Graph> lower_timed(const torch::jit::Module& module,
 torch::jit::Module wrap_engine(const CompiledEngine& ce, const std::string& method) {
   torch::jit::Module wrapped(c10::QualifiedName("__torch__.trtorch.CompiledModule"));
   const std::string attr = "trtorch_engine_0";
-  c10::IValue engine_obj = runtime::make_engine_ivalue(ce.serialized);
+  c10::IValue engine_obj = runtime::make_engine_ivalue(ce.engine);
   wrapped.register_attribute(attr, engine_obj.type(), engine_obj);
 
   auto g = std::make_shared<torch::jit::Graph>();

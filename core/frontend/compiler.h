@@ -3,6 +3,7 @@
 
 #include <torch/csrc/jit/api/module.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,7 @@ struct CompileOptions {
 };
 
 struct CompiledEngine {
-  std::string serialized;
+  std::shared_ptr<plan::Engine> engine;  // handed to the runtime as it is (no serialize / deserialize)
   std::vector<OutputTree> returns;
   std::vector<std::string> input_names;
 };

@@ -46,6 +46,12 @@ std::string hex64(uint64_t v) {
 std::vector<uint8_t> serialize(const Engine& e) {
   TRTORCH_EXPECT(e.graph != nullptr, "cannot serialize engine: it has no graph");
   detail::Writer w;
+  // Room for the whole engine at once (weights dominate): growing by doubling would hold up to
+  // twice the engine's bytes while copying.
+  size_t estimate = (size_t(1) << 16) + e.backend_data.size();
+  for (const ir::Node* n : e.graph->nodes())
+    estimate += 256 + (n->op == ir::OpKind::Constant ? n->attr<ir::ConstantAttrs>().value.nbytes() : 0);
+  w.reserve(estimate);
   for (char c : detail::kMagic) w.u8(uint8_t(c));  // byte by byte: w.raw here trips a false GCC 12 warning
   w.u32(kFormatVersion);
   w.u64(0);  // payload size, patched below

@@ -87,6 +87,7 @@ class Writer {
     out_.insert(out_.end(), b, b + n);
   }
   std::vector<uint8_t>& bytes() { return out_; }
+  void reserve(size_t n) { out_.reserve(n); }
 
  private:
   void put_le(uint64_t v, int n) {

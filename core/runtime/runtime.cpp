@@ -54,10 +54,19 @@ at::ScalarType to_torch_dtype(ir::DType t) {
   TRTORCH_ERROR("unknown engine dtype ", int(t));
 }
 
-EngineHolder::EngineHolder(std::string serialized) : serialized_(std::move(serialized)), device_(at::kCPU) {
-  auto e = std::make_shared<plan::Engine>(plan::deserialize(
-      reinterpret_cast<const uint8_t*>(serialized_.data()), serialized_.size()));
-  engine_ = std::move(e);
+EngineHolder::EngineHolder(std::string serialized) : device_(at::kCPU) {
+  engine_ = std::make_shared<plan::Engine>(
+      plan::deserialize(reinterpret_cast<const uint8_t*>(serialized.data()), serialized.size()));
+  std::string().swap(serialized);  // the bytes go now, before the executor adds its own state
+  init();
+}
+
+EngineHolder::EngineHolder(std::shared_ptr<const plan::Engine> engine) : engine_(std::move(engine)), device_(at::kCPU) {
+  TRTORCH_CHECK(engine_ && engine_->graph, "EngineHolder: no engine");
+  init();
+}
+
+void EngineHolder::init() {
   executor_ = plan::make_executor(engine_);
   if (engine_->device.type != plan::DeviceType::kReference)
     device_ = at::Device(at::kCUDA, c10::DeviceIndex(engine_->device.gpu_id));
@@ -69,6 +78,11 @@ EngineHolder::EngineHolder(std::string serialized) : serialized_(std::move(seria
 }
 
 at::Device EngineHolder::device() const { return device_; }
+
+std::string EngineHolder::serialized() const {
+  std::vector<uint8_t> bytes = plan::serialize(*engine_);
+  return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
 
 std::string EngineHolder::info() const {
   std::ostringstream os;
@@ -148,6 +162,10 @@ std::vector<at::Tensor> EngineHolder::run(const std::vector<at::Tensor>& inputs)
 #endif
   executor_->execute(in_ptrs, shapes, out_ptrs, grow(workspace_), nullptr);
   return outputs;
+}
+
+c10::IValue make_engine_ivalue(std::shared_ptr<const plan::Engine> engine) {
+  return c10::IValue(c10::make_intrusive<EngineHolder>(std::move(engine)));
 }
 
 c10::IValue make_engine_ivalue(std::string serialized) {

@@ -25,16 +25,20 @@ struct StreamArena;
 
 struct EngineHolder : torch::CustomClassHolder {
   explicit EngineHolder(std::string serialized);
+  // An engine just built (the compiler's): taken as it is.
+  explicit EngineHolder(std::shared_ptr<const plan::Engine> engine);
 
   std::vector<at::Tensor> run(const std::vector<at::Tensor>& inputs);
   at::Device device() const;
   const plan::Engine& engine() const { return *engine_; }
-  const std::string& serialized() const { return serialized_; }
+  // The engine's bytes, serialized again from the loaded engine (byte-identical to the bytes it was
+  // loaded from): a loaded module keeps its weights once, in the decoded engine, not twice.
+  std::string serialized() const;
   // One line: device, precision, node count, producer, inputs and the build options.
   std::string info() const;
 
  private:
-  std::string serialized_;
+  void init();  // the executor and the per-call lookups
   std::shared_ptr<const plan::Engine> engine_;
   std::unique_ptr<plan::Executor> executor_;
   at::Device device_;
@@ -49,6 +53,7 @@ struct EngineHolder : torch::CustomClassHolder {
 };
 
 // Makes the engine object as an IValue (for building the compiled module).
+c10::IValue make_engine_ivalue(std::shared_ptr<const plan::Engine> engine);
 c10::IValue make_engine_ivalue(std::string serialized);
 
 // The torch dtype of an engine input or output (the runtime's own map; the compiler's is

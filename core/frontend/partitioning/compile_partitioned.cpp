@@ -40,7 +40,7 @@ std::optional<ir::DType> boundary_dtype(c10::ScalarType st) {
 }
 
 struct BuiltSegment {
-  std::string serialized;
+  std::shared_ptr<plan::Engine> engine;
   std::vector<OutputTree> returns;          // one per segment output
   std::vector<c10::ScalarType> input_casts;   // per engine input: the dtype the engine takes
   std::vector<c10::ScalarType> output_dtypes; // per engine output: the dtype it gives
@@ -183,7 +183,9 @@ class SegmentBuilder {
     for (size_t i = 0; i < b.value_dtypes.size(); ++i)
       if (b.value_dtypes[i] == at::kFloat && b.returns[i].kind == OutputTree::Kind::kEngineOutput)
         bc.fp32_outputs.at(size_t(b.returns[i].engine_output)) = true;
-    plan::Engine e = plan::build_engine(std::move(conv.graph), bc, conv.input_names, conv.output_names);
+    auto engine = std::make_shared<plan::Engine>(
+        plan::build_engine(std::move(conv.graph), bc, conv.input_names, conv.output_names));
+    const plan::Engine& e = *engine;
     // A boundary tensor is cast only where TorchScript's dtype is not the engine's.
     for (size_t i = 0; i < e.graph->inputs().size(); ++i) {
       const c10::ScalarType want = to_torch_dtype(e.graph->inputs()[i]->type.dtype);
@@ -191,8 +193,7 @@ class SegmentBuilder {
       b.input_casts.push_back(it != shapes_.end() && it->second.dtype == want ? c10::ScalarType::Undefined : want);
     }
     for (const ir::Value* o : e.graph->outputs()) b.output_dtypes.push_back(to_torch_dtype(o->type.dtype));
-    auto bytes = plan::serialize(e);
-    b.serialized.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    b.engine = std::move(engine);
     return b;
   }
 
@@ -486,7 +487,7 @@ torch::jit::Module compile_partitioned(const torch::jit::Module& frozen, const s
 
   torch::jit::Module wrapped(c10::QualifiedName("__torch__.trtorch.CompiledModule"));
   for (size_t s = 0; s < built.size(); ++s) {
-    c10::IValue engine_obj = runtime::make_engine_ivalue(built[s].serialized);
+    c10::IValue engine_obj = runtime::make_engine_ivalue(std::move(built[s].engine));
     wrapped.register_attribute(str_cat("trtorch_engine_", s), engine_obj.type(), engine_obj);
   }
   Value* self = g->inputs()[0];

@@ -8,7 +8,8 @@ Each phase runs in a fresh process, on a model of one Linear(F, F) layer (weight
     compile  peak RSS during trtorch.compile above the RSS before it, in units of the weights
              (target: at most 3x)
     save     peak RSS during torch.jit.save of the compiled module above the RSS before it
-    repeat   RSS growth over --compiles compiles of a small model (target: flat), per compile
+    repeat   RSS growth over --compiles rounds of a compile, an op-support check and a failing
+             compile of a small model (target: flat), per round
 
 Peaks come from /proc/self/status VmHWM, reset through /proc/self/clear_refs before the phase.
 
@@ -52,6 +53,23 @@ def reset_peak():
 def settled_rss():
     gc.collect()
     return rss()
+
+
+def _rolled_class():
+    import torch
+
+    class Rolled(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(16, 16)
+
+        def forward(self, x):
+            return torch.roll(self.lin(x), 1, 1)
+    return Rolled
+
+
+def Rolled():
+    return _rolled_class()()
 
 
 def model(features):
@@ -99,13 +117,27 @@ def phase(args):
         torch.jit.save(trt, args.path)
         out["peak_above_bytes"] = hwm() - base
     elif args.phase == "repeat":
+        # A compile, an op-support check and a failing compile (an unsupported op with
+        # require_full_compilation), each --compiles times.
         small = torch.jit.script(torch.nn.Sequential(torch.nn.Linear(16, 16), torch.nn.ReLU()).eval())
         s = {"input_shapes": [[2, 16]], "device": args.device, "op_precision": torch.float32}
-        for _ in range(20):  # warm-up: caches, allocator pools, first-use initialisation
+        rolled = torch.jit.script(Rolled().eval())
+
+        def one_round():
             trtorch.compile(small, s)
+            trtorch.check_method_op_support(small, "forward")
+            try:
+                trtorch.compile(rolled, dict(s, require_full_compilation=True))
+            except RuntimeError:
+                pass
+            else:
+                raise AssertionError("the compile of a model with aten::roll and require_full_compilation succeeded")
+
+        for _ in range(20):  # warm-up: caches, allocator pools, first-use initialisation
+            one_round()
         base = settled_rss()
         for _ in range(args.compiles):
-            trtorch.compile(small, s)
+            one_round()
         out["compiles"] = args.compiles
         out["rss_growth_bytes"] = settled_rss() - base
         out["bytes_per_compile"] = out["rss_growth_bytes"] / args.compiles

@@ -51,6 +51,8 @@ struct Engine {
 };
 
 std::vector<uint8_t> serialize(const Engine& e);
+// The same bytes in a std::string (no second copy of the weights where a string is wanted).
+std::string serialize_string(const Engine& e);
 // Throws trtorch::Error on truncated, corrupt, foreign or wrong-version bytes.
 Engine deserialize(const uint8_t* data, size_t size);
 inline Engine deserialize(const std::vector<uint8_t>& b) { return deserialize(b.data(), b.size()); }

@@ -43,14 +43,14 @@ std::string hex64(uint64_t v) {
 
 }  // namespace
 
-std::vector<uint8_t> serialize(const Engine& e) {
+std::string serialize_string(const Engine& e) {
   TRTORCH_EXPECT(e.graph != nullptr, "cannot serialize engine: it has no graph");
   detail::Writer w;
   // Room for the whole engine at once (weights dominate): growing by doubling would hold up to
   // twice the engine's bytes while copying.
   size_t estimate = (size_t(1) << 16) + e.backend_data.size();
   for (const ir::Node* n : e.graph->nodes())
-    estimate += 256 + (n->op == ir::OpKind::Constant ? n->attr<ir::ConstantAttrs>().value.nbytes() : 0);
+    estimate += 512 + (n->op == ir::OpKind::Constant ? n->attr<ir::ConstantAttrs>().value.nbytes() : 0);
   w.reserve(estimate);
   for (char c : detail::kMagic) w.u8(uint8_t(c));  // byte by byte: w.raw here trips a false GCC 12 warning
   w.u32(kFormatVersion);
@@ -59,14 +59,19 @@ std::vector<uint8_t> serialize(const Engine& e) {
 
   detail::write_payload(w, e);
 
-  std::vector<uint8_t>& out = w.bytes();
+  std::string& out = w.bytes();
   uint64_t payload_size = out.size() - detail::kHeaderSize;
-  uint64_t checksum = fnv1a64(out.data() + detail::kHeaderSize, payload_size);
+  uint64_t checksum = fnv1a64(reinterpret_cast<const uint8_t*>(out.data()) + detail::kHeaderSize, payload_size);
   for (int i = 0; i < 8; ++i) {
-    out[12 + i] = uint8_t(payload_size >> (8 * i));
-    out[20 + i] = uint8_t(checksum >> (8 * i));
+    out[12 + i] = char(uint8_t(payload_size >> (8 * i)));
+    out[20 + i] = char(uint8_t(checksum >> (8 * i)));
   }
   return std::move(out);
+}
+
+std::vector<uint8_t> serialize(const Engine& e) {
+  const std::string s = serialize_string(e);
+  return std::vector<uint8_t>(s.begin(), s.end());
 }
 
 Engine deserialize(const uint8_t* data, size_t size) {

@@ -64,7 +64,7 @@ inline bool checked_numel(const std::vector<int64_t>& shape, int64_t* out) {
 // Little-endian writes into a growing byte buffer.
 class Writer {
  public:
-  void u8(uint8_t v) { out_.push_back(v); }
+  void u8(uint8_t v) { out_.push_back(char(v)); }
   void u32(uint32_t v) { put_le(v, 4); }
   void u64(uint64_t v) { put_le(v, 8); }
   void i32(int32_t v) { put_le(uint32_t(v), 4); }
@@ -82,18 +82,16 @@ class Writer {
     count(s.size(), "a string");
     raw(s.data(), s.size());
   }
-  void raw(const void* p, size_t n) {
-    const uint8_t* b = static_cast<const uint8_t*>(p);
-    out_.insert(out_.end(), b, b + n);
-  }
-  std::vector<uint8_t>& bytes() { return out_; }
+  void raw(const void* p, size_t n) { out_.append(static_cast<const char*>(p), n); }
+  // A std::string: the runtime hands it to torch's pickler as it is (no copy of the weights).
+  std::string& bytes() { return out_; }
   void reserve(size_t n) { out_.reserve(n); }
 
  private:
   void put_le(uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) out_.push_back(uint8_t(v >> (8 * i)));
+    for (int i = 0; i < n; ++i) out_.push_back(char(uint8_t(v >> (8 * i))));
   }
-  std::vector<uint8_t> out_;
+  std::string out_;
 };
 
 // Bounds-checked little-endian reads. Offsets in messages are from the start of the engine.

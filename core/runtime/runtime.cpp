@@ -80,8 +80,7 @@ void EngineHolder::init() {
 at::Device EngineHolder::device() const { return device_; }
 
 std::string EngineHolder::serialized() const {
-  std::vector<uint8_t> bytes = plan::serialize(*engine_);
-  return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  return plan::serialize_string(*engine_);
 }
 
 std::string EngineHolder::info() const {

@@ -128,8 +128,7 @@ torch::jit::Module CompileGraph(const torch::jit::Module& module, CompileSpec sp
 }
 
 std::string ConvertGraphToTRTEngine(const torch::jit::Module& module, std::string method_name, CompileSpec spec) {
-  auto bytes = plan::serialize(*frontend::compile_engine(module, method_name, to_options(spec)).engine);
-  return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  return plan::serialize_string(*frontend::compile_engine(module, method_name, to_options(spec)).engine);
 }
 
 std::string get_build_info() {

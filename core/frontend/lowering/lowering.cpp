@@ -42,19 +42,38 @@ void check_no_observable_mutation(torch::jit::Block* b, std::vector<torch::jit::
   }
 }
 
+// A shallow copy of module `m` (and of its submodules) whose objects name `cu` as their compilation
+// unit, so that a clone of it registers its new class types there. Attributes other than
+// submodules are shared; the class types and their methods are the module's.
+torch::jit::Module in_unit(const torch::jit::Module& m, const std::shared_ptr<torch::jit::CompilationUnit>& cu) {
+  const c10::intrusive_ptr<c10::ivalue::Object>& obj = m._ivalue();
+  auto copy = c10::ivalue::Object::create(c10::StrongTypePtr(cu, obj->type()), obj->slots().size());
+  for (size_t i = 0; i < obj->slots().size(); ++i) {
+    c10::IValue v = obj->getSlot(i);
+    if (v.isObject() && obj->type()->is_module() && v.toObject()->type()->is_module())
+      v = in_unit(torch::jit::Module(v.toObject()), cu)._ivalue();
+    copy->setSlot(i, std::move(v));
+  }
+  return torch::jit::Module(copy);
+}
+
 }  // namespace
 
 std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module, const std::string& method,
                                                 std::vector<torch::jit::Node*>* mutations,
                                                 torch::jit::Module* frozen_out) {
   TRTORCH_EXPECT(module.find_method(method).has_value(), "the module has no method '", method, "'");
-  torch::jit::Module m = module.clone();
-  m.eval();
-  std::vector<std::string> preserved;
-  if (method != "forward") preserved.push_back(method);
+  // The module is cloned (sharing its tensors), put in eval mode and frozen. The clone's class
+  // types belong to a compilation unit of this compile's own, which goes when the last module made
+  // from it goes: cloned into the caller's unit they would stay there for good (about 35 kB a
+  // compile, as with torch.jit.freeze).
   torch::jit::Module frozen;
   try {
-    frozen = torch::jit::freeze_module(m, preserved);
+    frozen = in_unit(module, std::make_shared<torch::jit::CompilationUnit>()).clone(/*inplace=*/true);
+    frozen.eval();
+    std::vector<std::string> preserved;
+    if (method != "forward") preserved.push_back(method);
+    torch::jit::freeze_module_inplace(&frozen, preserved);
   } catch (const std::exception& e) {
     TRTORCH_ERROR("freezing the module failed: ", e.what());
   }

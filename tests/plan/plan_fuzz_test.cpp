@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "core/plan/backend.h"
 #include "core/plan/memory_plan.h"
 #include "core/util/debug.h"
 #include "core/util/error.h"
@@ -125,15 +126,58 @@ std::string hex(const std::vector<uint8_t>& b) {
   return s;
 }
 
+// Runs an engine that loaded on the reference backend, as a saved module's engine is run after
+// torch.jit.load: at its inputs' smallest shapes, with inputs of small random values (integers in
+// [-4, 8), so that index inputs are out of range at times). Engines whose values would take more
+// than 64 MiB at those shapes are not run. Returns false when the engine was not run.
+bool run_on_reference(std::shared_ptr<const Engine> e, Rng& rng) {
+  if (e->device.type != DeviceType::kReference) return false;
+  std::vector<Shape> shapes;
+  std::vector<ir::DType> dtypes;
+  for (const Value* v : e->graph->inputs()) {
+    Shape s;
+    for (const Dim& d : v->type.dims) s.push_back(d.min);
+    shapes.push_back(s);
+    dtypes.push_back(v->type.dtype);
+  }
+  check_inputs(*e, dtypes, shapes);
+  auto g = ir::is_dynamic(*e->graph) ? ir::specialize(*e->graph, shapes) : nullptr;
+  const ir::Graph& sg = g ? *g : *e->graph;
+  uint64_t total = 0;
+  for (const Node* n : sg.nodes())
+    for (const Value* o : n->outputs) total += uint64_t(try_bytes(o->type.static_shape(), o->type.dtype).value_or(1ll << 40));
+  if (total > (64u << 20)) return false;
+  auto ex = make_executor(e);
+  std::vector<ir::HostTensor> ins;
+  std::vector<const void*> in_ptrs;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    ins.emplace_back(dtypes[i], shapes[i]);
+    for (int64_t j = 0; j < ins.back().numel(); ++j)
+      ins.back().set(j, ir::is_floating(dtypes[i]) ? double(int64_t(rng.below(2001)) - 1000) / 250.0
+                                                    : double(int64_t(rng.below(12)) - 4));
+    in_ptrs.push_back(ins.back().data());
+  }
+  std::vector<ir::HostTensor> outs;
+  std::vector<void*> out_ptrs;
+  const std::vector<Shape> out_shapes = ex->output_shapes(shapes);
+  for (size_t i = 0; i < out_shapes.size(); ++i) {
+    outs.emplace_back(e->graph->outputs()[i]->type.dtype, out_shapes[i]);
+    out_ptrs.push_back(outs.back().data());  // the bytes live in a shared buffer: stable
+  }
+  std::vector<uint8_t> ws(ex->workspace_size(shapes));
+  ex->execute(in_ptrs, shapes, out_ptrs, ws.data(), nullptr);
+  return true;
+}
+
 struct Stats {
-  uint64_t runs = 0, loaded = 0;
+  uint64_t runs = 0, loaded = 0, executed = 0;
   std::map<std::string, uint64_t> errors;
   std::vector<std::string> failures;
 };
 
 // Runs one parse; anything but success or trtorch::Error is a failure.
 template <typename F>
-void run_one(Stats& st, const std::vector<uint8_t>& input, const char* entry, F&& parse) {
+void run_one(Stats& st, const std::vector<uint8_t>& input, const char* entry, F&& parse, Rng* run_rng = nullptr) {
   ++st.runs;
   auto fail = [&](const std::string& what) {
     if (st.failures.size() < 5) st.failures.push_back(str_cat(entry, ": ", what, "\n  input: ", hex(input)));
@@ -156,6 +200,8 @@ void run_one(Stats& st, const std::vector<uint8_t>& input, const char* entry, F&
         reqs.push_back({size_t(bytes.value_or(0)), 0, 0});
       }
     plan_memory(reqs, 256);
+    // It runs, or fails with a trtorch::Error (as when a saved module's engine is loaded and run).
+    if (run_rng && run_on_reference(std::make_shared<const Engine>(std::move(e)), *run_rng)) ++st.executed;
   } catch (const Error& e) {
     ++st.errors[category(e.what())];
   } catch (const std::exception& e) {
@@ -184,7 +230,7 @@ TEST(PlanFuzz, DeserializerOnlySucceedsOrThrowsError) {
       int n = 1 + int(rng.below(4));
       for (int i = 0; i < n; ++i) mutate(rng, b, corpus);
       if (!rng.chance(16)) reseal(b);
-      run_one(st, b, "deserialize", [&] { return deserialize(b.data(), b.size()); });
+      run_one(st, b, "deserialize", [&] { return deserialize(b.data(), b.size()); }, &rng);
       if (b.size() >= kHeaderSize) {
         std::vector<uint8_t> payload(b.begin() + long(kHeaderSize), b.end());
         run_one(st, payload, "deserialize_payload",
@@ -193,10 +239,11 @@ TEST(PlanFuzz, DeserializerOnlySucceedsOrThrowsError) {
     }
   }
   const double secs = elapsed();
-  std::printf("[plan_fuzz] seed %llu: %llu iterations (%llu parses, %llu loaded) in %.1f s, %.0f iterations/s\n",
+  std::printf("[plan_fuzz] seed %llu: %llu iterations (%llu parses, %llu loaded, %llu run on the reference backend) "
+              "in %.1f s, %.0f iterations/s\n",
               static_cast<unsigned long long>(seed), static_cast<unsigned long long>(iterations),
-              static_cast<unsigned long long>(st.runs), static_cast<unsigned long long>(st.loaded), secs,
-              double(iterations) / secs);
+              static_cast<unsigned long long>(st.runs), static_cast<unsigned long long>(st.loaded),
+              static_cast<unsigned long long>(st.executed), secs, double(iterations) / secs);
   std::vector<std::pair<uint64_t, std::string>> top;
   for (auto& [k, v] : st.errors) top.push_back({v, k});
   std::sort(top.rbegin(), top.rend());
@@ -204,4 +251,5 @@ TEST(PlanFuzz, DeserializerOnlySucceedsOrThrowsError) {
     std::printf("[plan_fuzz]   %8llu  %s\n", static_cast<unsigned long long>(top[i].first), top[i].second.c_str());
   for (const auto& f : st.failures) ADD_FAILURE() << f;
   EXPECT_GT(iterations, 0u);
+  EXPECT_GT(st.executed, 0u);  // the run step was reached
 }

@@ -160,6 +160,15 @@ def find_engines(pkl):
         at = i + 1
 
 
+def saved_engines(module):
+    """The bytes of each engine of a compiled module, as torch.jit.save writes them."""
+    buf = io.BytesIO()
+    torch.jit.save(module, buf)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as z:
+        pkl = z.read(next(n for n in z.namelist() if n.endswith("/data.pkl")))
+    return [pkl[o + 4:o + 4 + n] for o, n in find_engines(pkl)]
+
+
 def rebuild_archive(entries, pkl_name, pkl):
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
@@ -259,12 +268,7 @@ def test_reseal_matches_the_engine_checksum():
     import trtorch
     m = torch.jit.script(torch.nn.Linear(4, 4).eval())
     trt = trtorch.compile(m, {"input_shapes": [[1, 4]], "device": "reference"})
-    buf = io.BytesIO()
-    torch.jit.save(trt, buf)
-    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as z:
-        pkl = z.read(next(n for n in z.namelist() if n.endswith("/data.pkl")))
-    (o, n), = find_engines(pkl)
-    engine = pkl[o + 4:o + 4 + n]
+    engine, = saved_engines(trt)
     assert reseal(engine) == engine
     broken = engine[:-1] + bytes([engine[-1] ^ 1])
     with pytest.raises(RuntimeError, match="checksum"):

@@ -69,7 +69,12 @@ frontend::CompileOptions to_options(const CompileSpec& spec) {
     frontend::InputSpec in{r.min, r.opt, r.max};
     switch (spec.input_types.empty() ? CompileSpec::InputType::kAuto : spec.input_types[i]) {
       case CompileSpec::InputType::kAuto: break;
-      case CompileSpec::InputType::kFloat: in.dtype = ir::DType::kFloat32; break;
+      case CompileSpec::InputType::kFloat:
+        // FP32 at the engine's boundary whatever the precision (cast inside the engine).
+        in.dtype = ir::DType::kFloat32;
+        o.build.fp32_inputs.resize(spec.input_ranges.size(), false);
+        o.build.fp32_inputs[i] = true;
+        break;
       case CompileSpec::InputType::kInt32: in.dtype = ir::DType::kInt32; break;
       case CompileSpec::InputType::kInt64: in.dtype = ir::DType::kInt64; break;
       case CompileSpec::InputType::kBool: in.dtype = ir::DType::kBool; break;

@@ -35,6 +35,7 @@ _check_torch_version()
 from trtorch import logging  # noqa: E402
 from trtorch._C import Error  # noqa: E402
 from trtorch._compile_spec import DeviceType  # noqa: E402
+from trtorch._input import Device, Input  # noqa: E402
 from trtorch._compiler import (  # noqa: E402
     check_method_op_support, compile, convert_method_to_trt_engine, load_engine)
 
@@ -51,7 +52,8 @@ def dump_build_info():
 
 
 __all__ = [
-    "compile", "convert_method_to_trt_engine", "check_method_op_support", "load_engine", "DeviceType", "Error",
+    "compile", "convert_method_to_trt_engine", "check_method_op_support", "load_engine", "DeviceType", "Device",
+    "Input", "Error",
     "logging", "get_build_info", "dump_build_info", "runtime_library_path", "library_dir",
     "__version__",
 ]

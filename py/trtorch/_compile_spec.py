@@ -35,6 +35,18 @@ original TRTorch README) into the C++ ``CompileSpec``.
                                              # name ("torchvision.models.resnet.BasicBlock")
     }
 
+TRTorch v0.4 / Torch-TensorRT's spelling of the inputs, precisions and device is accepted too
+(instead of input_shapes / input_dtypes / op_precision):
+
+        "inputs": [trtorch.Input((1, 3, 224, 224)),          # or min_shape=, opt_shape=, max_shape=;
+                   trtorch.Input((1, 128), dtype=torch.int64), #    dtype=, format=torch.channels_last
+                   example_tensor],                            # an example tensor: its shape and dtype
+        "enabled_precisions": {torch.half},  # the engine precision: the lowest given (INT8: not yet)
+        "device": trtorch.Device("cuda:0"),  # or trtorch.Device(gpu_id=0)
+
+An input of dtype torch.float stays FP32 at the engine's boundary in an FP16/BF16 engine (the engine
+casts it); one of dtype torch.half / torch.bfloat16 must match the precision.
+
 TRTorch v0.4's spelling of the partial-compilation settings is accepted too:
 
         "torch_fallback": {"enabled": True,                  # required; False = require_full_compilation
@@ -97,6 +109,8 @@ _INPUT_TYPES = {
 }
 
 _DEFAULTS = {
+    "inputs": None,
+    "enabled_precisions": None,
     "input_dtypes": None,
     "op_precision": torch.float32,
     "device": "auto",
@@ -381,6 +395,74 @@ def _partition(settings):
             list(merged["torch_executed_modules"][0]))
 
 
+_V04_PRECISIONS = {torch.float32: 0, torch.bfloat16: 1, torch.float16: 2}  # the lowest one given wins
+
+
+def _enabled_precisions(value):
+    """op_precision from Torch-TensorRT's "enabled_precisions" set: the engine's (lowest) precision."""
+    key = "enabled_precisions"
+    if isinstance(value, torch.dtype):
+        value = {value}
+    if not isinstance(value, (set, frozenset, list, tuple)) or not value:
+        raise TypeError("%s: expected a non-empty set of dtypes such as {torch.half}, got %r" % (key, value))
+    for t in value:
+        if t == torch.int8:
+            raise ValueError("%s: INT8 is not supported yet; use torch.float, torch.half or torch.bfloat16" % key)
+        if not isinstance(t, torch.dtype) or t not in _V04_PRECISIONS:
+            raise TypeError("%s: each dtype must be torch.float, torch.half or torch.bfloat16, got %r" % (key, t))
+    if torch.float16 in value and torch.bfloat16 in value:
+        raise ValueError("%s: torch.half and torch.bfloat16 together; an engine has one reduced precision, "
+                         "choose one" % key)
+    return max(value, key=lambda t: _V04_PRECISIONS[t])
+
+
+def _v04_settings(settings):
+    """The settings with TRTorch v0.4 / Torch-TensorRT's keys ("inputs" of trtorch.Input or example
+    tensors, "enabled_precisions", a trtorch.Device) spelled as the seed's."""
+    from trtorch._input import Device, Input
+    s = dict(settings)
+    if s.get("enabled_precisions") is not None:
+        prec = _enabled_precisions(s.pop("enabled_precisions"))
+        if "op_precision" in s and s["op_precision"] != prec:
+            raise ValueError("conflicting settings: op_precision=%r and enabled_precisions (engine precision %r) "
+                             "disagree (give one of them)" % (s["op_precision"], prec))
+        s["op_precision"] = prec
+    s.pop("enabled_precisions", None)
+    if isinstance(s.get("device"), Device):
+        s["device"] = s["device"].setting()
+    if s.get("inputs") is None:
+        s.pop("inputs", None)
+        return s
+    inputs = s.pop("inputs")
+    for key in ("input_shapes", "input_dtypes"):
+        if key in s:
+            raise ValueError("conflicting settings: 'inputs' and '%s' both describe the inputs (give one of them)" % key)
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError("inputs: expected a list of trtorch.Input or example tensors, got %s" % type(inputs).__name__)
+    if not inputs:
+        raise ValueError("inputs: the list is empty; give one trtorch.Input (or example tensor) per input of forward")
+    prec = s.get("op_precision", torch.float32)
+    shapes, dtypes = [], []
+    for i, item in enumerate(inputs):
+        if isinstance(item, torch.Tensor):
+            item = Input.from_tensor(item)
+        if not isinstance(item, Input):
+            raise TypeError("inputs[%d]: expected a trtorch.Input or a torch.Tensor, got %s %r"
+                            % (i, type(item).__name__, item))
+        shapes.append(item.shape_setting())
+        t = item.dtype
+        if t in (torch.float16, torch.bfloat16):
+            if t != prec:
+                raise ValueError("inputs[%d]: dtype %s needs the engine precision %s (enabled_precisions={%s}); "
+                                 "the precision is %s" % (i, t, t, t, prec))
+            t = None  # floating inputs take the engine precision
+        dtypes.append(t)
+    s["input_shapes"] = shapes
+    if any(t is not None for t in dtypes):
+        s["input_dtypes"] = dtypes
+    return s
+
+
 def parse_compile_spec(settings):
     """Validates ``settings`` and returns the ``trtorch._C.CompileSpec`` it describes."""
     if not isinstance(settings, dict):
@@ -390,9 +472,10 @@ def parse_compile_spec(settings):
     if unknown:
         raise ValueError("compile settings: unknown key(s) %s; valid keys are: %s"
                          % (", ".join(repr(k) for k in unknown), ", ".join(VALID_KEYS)))
+    settings = _v04_settings(settings)
     if "input_shapes" not in settings:
-        raise ValueError("compile settings: 'input_shapes' is required (one shape or "
-                         "{'min', 'opt', 'max'} range per input of forward)")
+        raise ValueError("compile settings: 'input_shapes' (or 'inputs') is required (one shape or "
+                         "{'min', 'opt', 'max'} range, or one trtorch.Input, per input of forward)")
     s = dict(_DEFAULTS)
     s.update(settings)
 

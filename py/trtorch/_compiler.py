@@ -26,11 +26,26 @@ def _method_name(name, module, fn):
     return name
 
 
-def compile(module, compile_spec):
+def _settings(compile_spec, kwargs, fn):
+    """The settings dictionary from the dict and/or keyword form (a key may not come twice)."""
+    if compile_spec is None:
+        compile_spec = {}
+    elif not isinstance(compile_spec, dict):
+        return compile_spec  # parse_compile_spec names the problem
+    twice = sorted(set(compile_spec) & set(kwargs))
+    if twice:
+        raise ValueError("%s: %s given both in the settings dictionary and as keyword argument(s)"
+                         % (fn, ", ".join(repr(k) for k in twice)))
+    return dict(compile_spec, **kwargs)
+
+
+def compile(module, compile_spec=None, **kwargs):
     """Compiles ``module.forward`` into a trtorch engine.
 
     ``module`` is a ``torch.jit.ScriptModule`` (scripted or traced); ``compile_spec`` is the
-    settings dictionary (see ``trtorch._compile_spec``). Returns a ``torch.jit.ScriptModule``
+    settings dictionary (see ``trtorch._compile_spec``), or the settings come as keyword arguments,
+    Torch-TensorRT's form: ``trtorch.compile(ts, inputs=[trtorch.Input((1, 3, 224, 224))],
+    enabled_precisions={torch.half})``. Returns a ``torch.jit.ScriptModule``
     whose ``forward`` runs the engine; it saves with ``torch.jit.save`` and loads in any process
     that has imported ``trtorch`` or loaded ``trtorch.runtime_library_path()``.
 
@@ -40,16 +55,16 @@ def compile(module, compile_spec):
     compile time) and ``TypeError``/``ValueError`` for a malformed settings dictionary.
     """
     cpp = _cpp_module(module, "compile")
-    spec = parse_compile_spec(compile_spec)
+    spec = parse_compile_spec(_settings(compile_spec, kwargs, "compile"))
     return torch.jit._recursive.wrap_cpp_module(_C.compile_graph(cpp, spec))
 
 
-def convert_method_to_trt_engine(module, method_name, compile_spec):
+def convert_method_to_trt_engine(module, method_name, compile_spec=None, **kwargs):
     """Compiles one method of ``module`` and returns the serialized engine (``bytes``), without the
     TorchScript wrapper. The bytes start with the magic ``TRTORCH``."""
     cpp = _cpp_module(module, "convert_method_to_trt_engine")
     _method_name(method_name, module, "convert_method_to_trt_engine")
-    spec = parse_compile_spec(compile_spec)
+    spec = parse_compile_spec(_settings(compile_spec, kwargs, "convert_method_to_trt_engine"))
     return _C.convert_graph_to_trt_engine(cpp, method_name, spec)
 
 

@@ -21,7 +21,7 @@ def test_unknown_key_lists_the_valid_keys(model):
     assert "'max_batch_size'" in msg
     for k in VALID_KEYS:
         assert k in msg
-    assert set(VALID_KEYS) == {"input_shapes", "input_dtypes", "op_precision", "device", "workspace_size",
+    assert set(VALID_KEYS) == {"input_shapes", "inputs", "enabled_precisions", "input_dtypes", "op_precision", "device", "workspace_size",
                                "num_min_timing_iters", "num_avg_timing_iters", "allow_tf32", "debug",
                                "timing_cache_path", "fp32_conv_bias", "channels_last", "cuda_graphs",
                                "conv_candidates", "build_threads", "require_full_compilation", "min_block_size",
@@ -29,7 +29,7 @@ def test_unknown_key_lists_the_valid_keys(model):
 
 
 def test_input_shapes_required_and_well_formed(model):
-    with pytest.raises(ValueError, match="'input_shapes' is required"):
+    with pytest.raises(ValueError, match=r"'input_shapes' \(or 'inputs'\) is required"):
         trtorch.compile(model, {"op_precision": torch.float})
     with pytest.raises(TypeError, match="expected a dict"):
         trtorch.compile(model, [[1, 3, 8, 8]])

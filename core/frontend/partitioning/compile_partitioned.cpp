@@ -175,6 +175,7 @@ class SegmentBuilder {
     // costs less than a TorchScript cast on each side of the engine call.
     plan::BuildConfig bc = build_;
     bc.opt_shapes = conv.opt_shapes;
+    bc.fp32_inputs.clear();  // the settings' flags are about the method's inputs, not the segment's
     for (Value* v : s.inputs) {
       auto it = shapes_.find(v);
       bc.fp32_inputs.push_back(it != shapes_.end() && it->second.dtype == at::kFloat);

@@ -35,8 +35,9 @@ struct TRTORCH_API CompileSpec {
 
   enum class DataType { kFloat, kHalf, kBFloat16 };
   // The dtype of an engine input. kAuto: from the method's declared input type (int64 / int32 /
-  // bool when declared so, a floating input otherwise, in the engine precision). A module traced
-  // and saved loses its declared types: give token ids and masks their dtype here.
+  // bool when declared so, a floating input otherwise, in the engine precision). kFloat: FP32
+  // whatever the precision (an FP16/BF16 engine casts it inside). A module traced and saved loses
+  // its declared types: give token ids and masks their dtype here.
   enum class InputType { kAuto, kFloat, kInt32, kInt64, kBool };
 
   struct Device {

@@ -8,6 +8,7 @@
 #ifdef TRTORCH_WITH_CUDA
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime_api.h>
 #endif
 
 #include "core/util/error.h"
@@ -153,7 +154,14 @@ std::vector<at::Tensor> EngineHolder::run(const std::vector<at::Tensor>& inputs)
       arena_stream_ = stream;
     }
     std::lock_guard<std::mutex> arena_lock(arena_->mu);
-    executor_->execute(in_ptrs, shapes, out_ptrs, grow(arena_->buffer), stream);
+    try {
+      executor_->execute(in_ptrs, shapes, out_ptrs, grow(arena_->buffer), stream);
+    } catch (...) {
+      // A recoverable CUDA error (out of memory) is reported by this exception; left as the
+      // thread's last error, torch's next kernel-launch check would report it again as its own.
+      cudaGetLastError();
+      throw;
+    }
     return outputs;
   }
 #else

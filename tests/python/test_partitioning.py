@@ -842,6 +842,22 @@ def test_fp16_engines_take_and_give_fp32_where_torchscript_holds_fp32(device):
             torch.testing.assert_close(got, want, rtol=2e-2, atol=2e-2)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: a module on the CPU compiled for it")
+def test_module_on_the_cpu_compiled_for_the_gpu_runs_its_torchscript_segments_there():
+    # The weights of the TorchScript segments (here the transposed convolution's) move to the GPU
+    # with the engines; the caller's module stays on the CPU.
+    torch.manual_seed(0)
+    m = torch.jit.script(pm.UnsupportedInMiddle(pm.ConvTranspose()).eval())
+    trt = trtorch.compile(m, {"input_shapes": [X_SHAPE], "device": "gpu", "op_precision": torch.float32})
+    assert_engines(trt, 2)
+    assert all(p.device.type == "cpu" for p in m.parameters())
+    x = randn(*X_SHAPE)
+    with torch.no_grad():
+        want = m(x)
+        got = trt(x.cuda())
+    torch.testing.assert_close(got.cpu(), want, rtol=1e-3, atol=1e-3)
+
+
 class _WriteIntoView(nn.Module):
     """torchvision's batch_images: engine work, then a write into a slice of a new tensor with
     copy_, then engine work on the whole tensor. The view, its base and the write stay in

@@ -398,15 +398,55 @@ class Stitcher {
 };
 
 
+// The device the engines run on, where the TorchScript segments between them run too.
+c10::Device engine_device(const plan::BuildConfig& build) {
+  if (build.device.type == plan::DeviceType::kReference) return c10::Device(c10::kCPU);
+  return c10::Device(c10::kCUDA, c10::DeviceIndex(build.device.gpu_id));
+}
+
 c10::Device analysis_device(torch::jit::Graph& g, const plan::BuildConfig& build) {
   std::optional<c10::Device> dev;
   for_each_node(g.block(), [&](Node* n) {
     if (dev || n->kind() != c10::prim::Constant || !is_tensor_value(n->output())) return;
     dev = torch::jit::toIValue(n->output())->toTensor().device();
   });
-  if (dev) return *dev;
-  if (build.device.type == plan::DeviceType::kReference) return c10::Device(c10::kCPU);
-  return c10::Device(c10::kCUDA, c10::DeviceIndex(build.device.gpu_id));
+  return dev ? *dev : engine_device(build);
+}
+
+// Tensor constants of the TorchScript segments (frozen weights) on another device than the
+// engines' (a module scripted on the CPU, compiled for the GPU) are moved there: the segments run
+// on the engines' tensors. Returns how many moved.
+size_t move_constants(torch::jit::Graph& g, c10::Device dev) {
+  std::vector<Node*> moved;
+  for_each_node(g.block(), [&](Node* n) {
+    if (n->kind() != c10::prim::Constant || !is_tensor_value(n->output())) return;
+    const at::Tensor t = torch::jit::toIValue(n->output())->toTensor();
+    if (t.defined() && t.device() != dev) moved.push_back(n);
+  });
+  for (Node* n : moved) {
+    torch::jit::WithInsertPoint guard(n);
+    Value* c = g.insertConstant(torch::jit::toIValue(n->output())->toTensor().to(dev));
+    c->copyMetadata(n->output());
+    n->output()->replaceAllUsesWith(c);
+    n->destroy();
+  }
+  return moved.size();
+}
+
+// The same for the tensors of a module object (and its submodules), each replaced by a moved copy:
+// the caller's module, whose tensors the frozen clone shares, keeps its own.
+size_t move_attributes(const c10::intrusive_ptr<c10::ivalue::Object>& obj, c10::Device dev) {
+  size_t n = 0;
+  for (size_t i = 0; i < obj->slots().size(); ++i) {
+    const c10::IValue v = obj->getSlot(i);
+    if (v.isTensor() && v.toTensor().defined() && v.toTensor().device() != dev) {
+      obj->setSlot(i, v.toTensor().to(dev));
+      ++n;
+    } else if (v.isObject() && v.toObject()->type()->is_module()) {
+      n += move_attributes(v.toObject(), dev);
+    }
+  }
+  return n;
 }
 
 void log_summary(const Partition& p, const Summary& s) {
@@ -495,7 +535,11 @@ torch::jit::Module compile_partitioned(const torch::jit::Module& frozen, const s
   const std::vector<torch::jit::Use> self_uses(self->uses().begin(), self->uses().end());
   // Attributes the model sets at run time stayed attributes: the graph reads them from the frozen
   // module, kept as a submodule.
-  if (!self_uses.empty()) wrapped.register_module("original", frozen);
+  size_t moved = 0;
+  if (!self_uses.empty()) {
+    moved += move_attributes(frozen._ivalue(), engine_device(build));
+    wrapped.register_module("original", frozen);
+  }
   self->setType(wrapped.type());
   if (!self_uses.empty()) {
     torch::jit::WithInsertPoint guard(g->block()->nodes().front());
@@ -522,6 +566,10 @@ torch::jit::Module compile_partitioned(const torch::jit::Module& frozen, const s
     for (const auto& u : uses) u.user->replaceInput(u.offset, cast);
   }
   torch::jit::EliminateDeadCode(g);
+  moved += move_constants(*g, engine_device(build));
+  if (moved > 0)
+    TRTORCH_LOG(kInfo, "partial compilation: ", moved, " weight tensor", moved == 1 ? "" : "s", " of the TorchScript "
+                "segments moved to ", engine_device(build).str(), ", where the engines run");
   torch::jit::ConstantPooling(g);
   log_summary(part, summary);
   TRTORCH_LOG(kDebug, "partitioned graph:\n", g->toString());

@@ -6,6 +6,11 @@ namespace trtorch::backends::cuda {
 
 namespace detail {
 void fail_call(const char* lib, const char* call, const char* file, int line, int code, const char* msg) {
+  // The failure is reported here; a recoverable CUDA error (out of memory, a bad launch
+  // configuration) must not stay behind as the thread's last error, where the next check of
+  // torch's (after its own kernel launch) would take it for its own and fail. A sticky error (a
+  // fault on the device) stays whatever this does.
+  cudaGetLastError();
   TRTORCH_ERROR(lib, " call failed: ", call, " returned ", code, " (", msg ? msg : "no message", ") at ", file, ":",
                 line);
 }

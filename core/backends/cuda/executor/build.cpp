@@ -69,7 +69,7 @@ void build_dynamic(plan::Engine& e, const BuildState& state) {
               at_max.arena_bytes(), " bytes; ", ex.cache_hits(), " tactics from the timing cache");
 }
 
-void build_for_cuda(plan::Engine& e, const plan::BuildConfig& config) {
+void build_for_cuda_impl(plan::Engine& e, const plan::BuildConfig& config) {
   BuildState state = build_state_of(config);
   auto ctx = context_for(e.device.gpu_id);
   e.device.gpu_name = ctx->props().name;
@@ -91,6 +91,19 @@ void build_for_cuda(plan::Engine& e, const plan::BuildConfig& config) {
                 ex.cache_hits(), " tactics from the timing cache");
   }
   if (!config.timing_cache_path.empty()) write_timing_cache(config.timing_cache_path, cache);
+}
+
+// A build leaves no recoverable CUDA error behind as the thread's last error, whether it failed
+// (out of memory) or skipped a candidate that failed: torch's next kernel-launch check would take
+// it for its own ("CUDA error: out of memory" from an unrelated op).
+void build_for_cuda(plan::Engine& e, const plan::BuildConfig& config) {
+  try {
+    build_for_cuda_impl(e, config);
+  } catch (...) {
+    cudaGetLastError();
+    throw;
+  }
+  cudaGetLastError();
 }
 
 const bool registered =

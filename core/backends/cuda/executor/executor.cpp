@@ -289,19 +289,8 @@ void CudaExecutor::plan_arena() {
       reqs.push_back({k->scratch_bytes(), i, i});
     }
   }
-  // A CUDA graph pays off past a few launches: a replay costs a copy into staging per input, a copy
-  // out per output and the launch itself, which for a one-input, one-output engine was about 19 us
-  // of host time on an H100 against 4 to 6 us per eager launch (bench/boundary_cost.py, one Linear
-  // per engine: 24.3 us per engine boundary with graphs, 17.1 us without). An engine with no more
-  // launches than a replay's calls plus one launches eagerly.
-  size_t launches = final_copies_.size();
-  for (const Step& st : steps_) launches += st.kernel != nullptr;
-  const size_t replay_calls = g.inputs().size() + g.outputs().size() + 1;
-  use_graph_ = options_.cuda_graphs && launches > replay_calls + 1;
-  if (options_.cuda_graphs && !use_graph_)
-    TRTORCH_LOG(kInfo, "CUDA engine: ", launches, " launches, no more than a CUDA-graph replay costs (", replay_calls,
-                " calls + 1): eager launches");
   // CUDA-graph staging for the graph inputs and outputs: live for the whole run.
+  use_graph_ = options_.cuda_graphs;
   std::vector<int> in_stage, out_stage;
   if (use_graph_) {
     for (ir::Value* v : g.inputs()) {

@@ -204,3 +204,7 @@ TORCH_LIBRARY(trtorch, m) {
 
 }  // namespace
 }  // namespace trtorch::runtime
+
+// Referenced by cmake/trtorch_runtime_anchor.cpp, which the installed CMake package compiles into
+// every program that links trtorch::runtime: it keeps the library (and its registrations) linked.
+extern "C" __attribute__((visibility("default"))) int trtorch_runtime_anchor() { return 1; }

@@ -29,20 +29,21 @@ import tempfile
 MIB = 1 << 20
 
 
-def rss():
+def status_bytes(field):
+    """A size field of /proc/self/status (VmRSS, VmHWM), in bytes."""
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    raise RuntimeError("no %s in /proc/self/status" % field)
+
+
+def rss():
+    return status_bytes("VmRSS")
 
 
 def hwm():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
+    return status_bytes("VmHWM")
 
 
 def reset_peak():

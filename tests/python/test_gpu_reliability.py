@@ -4,9 +4,12 @@ concurrent callers, running out of GPU memory, engines moved between GPUs of one
 Every test needs a CUDA GPU and is skipped without one (the reason is stated). Results are compared
 with single-threaded runs of the same module on the same inputs.
 """
+import contextlib
 import gc
 import io
+import os
 import struct
+import sys
 import threading
 
 import pytest
@@ -16,17 +19,12 @@ from torch import nn
 import trtorch
 from test_fuzz import reseal, saved_engines
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+from memory import rss  # noqa: E402
+
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (issue 21, item 7)")
 
 HEADER = 8 + 4 + 8 + 8
-
-
-def rss():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
 
 
 def small_net(seed, features=64):
@@ -105,57 +103,40 @@ def test_eight_threads_calling_one_module():
     run_threads(work, 8)
 
 
-def test_eight_threads_calling_eight_modules():
-    mods = [compiled(seed=s)[1] for s in range(8)]
-    xs = inputs(32)
+def run_modules_in_threads(mods, xs, reps, streams=None):
+    """Thread t calls mods[t] on every input, reps times (on streams[t] when given), and compares
+    each result with a single-threaded run of the same module on the same input."""
     with torch.no_grad():
         want = [[m(x).clone() for x in xs] for m in mods]
+    torch.cuda.synchronize()
 
     def work(t):
-        with torch.no_grad():
-            for rep in range(5):
+        on_stream = torch.cuda.stream(streams[t]) if streams else contextlib.nullcontext()
+        with torch.no_grad(), on_stream:
+            for _ in range(reps):
                 outs = [mods[t](x) for x in xs]
-                torch.cuda.synchronize()
+                if streams:
+                    streams[t].synchronize()
+                else:
+                    torch.cuda.synchronize()
                 for i, o in enumerate(outs):
                     close(o, want[t][i])
-    run_threads(work, 8)
+    run_threads(work, len(mods))
+
+
+def test_eight_threads_calling_eight_modules():
+    run_modules_in_threads([compiled(seed=s)[1] for s in range(8)], inputs(32), 5)
 
 
 def test_two_modules_on_two_streams_at_once():
-    mods = [compiled(seed=s)[1] for s in range(2)]
-    xs = inputs(32)
-    with torch.no_grad():
-        want = [[m(x).clone() for x in xs] for m in mods]
-    streams = [torch.cuda.Stream() for _ in range(2)]
-
-    def work(t):
-        with torch.no_grad(), torch.cuda.stream(streams[t]):
-            for rep in range(10):
-                outs = [mods[t](x) for x in xs]
-                streams[t].synchronize()
-                for i, o in enumerate(outs):
-                    close(o, want[t][i])
-    torch.cuda.synchronize()
-    run_threads(work, 2)
+    run_modules_in_threads([compiled(seed=s)[1] for s in range(2)], inputs(32), 10,
+                           [torch.cuda.Stream() for _ in range(2)])
 
 
 def test_one_module_on_two_streams_from_two_threads():
     # Each stream has its own activation arena: the engine's CUDA graph meets two workspaces.
-    _, trt = compiled()
-    xs = inputs(16)
-    with torch.no_grad():
-        want = [trt(x).clone() for x in xs]
-    streams = [torch.cuda.Stream() for _ in range(2)]
-    torch.cuda.synchronize()
-
-    def work(t):
-        with torch.no_grad(), torch.cuda.stream(streams[t]):
-            for rep in range(5):
-                outs = [trt(x) for x in xs]
-                streams[t].synchronize()
-                for i, o in enumerate(outs):
-                    close(o, want[i])
-    run_threads(work, 2)
+    trt = compiled()[1]
+    run_modules_in_threads([trt, trt], inputs(16), 5, [torch.cuda.Stream() for _ in range(2)])
 
 
 def fill_gpu(leave_bytes):

@@ -10,12 +10,19 @@
 #include "core/runtime/runtime.h"
 #include "core/util/error.h"
 #include "core/util/logging.h"
+#include "core/util/progress.h"
 
 namespace trtorch::frontend {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+std::string engine_label(const plan::BuildConfig& b) {
+  return str_cat(ir::dtype_name(b.precision), " engine for ", b.device.type == plan::DeviceType::kReference
+                                                                   ? std::string("the reference backend")
+                                                                   : str_cat("GPU ", b.device.gpu_id));
+}
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Converts and builds the whole method as one engine. `failed_at` receives the node a conversion
@@ -23,13 +30,17 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 CompiledEngine build_whole(const std::shared_ptr<torch::jit::Graph>& g, const CompileOptions& opts,
                            const torch::jit::Node** failed_at) {
   auto t1 = Clock::now();
+  util::report_progress("converting", 0, 1);
   ConvertedGraph conv = convert_graph(g, opts.inputs, failed_at);
+  util::report_progress("converting", 1, 1);
   TRTORCH_LOG(kInfo, "conversion done in ", seconds_since(t1), " s (", conv.graph->num_nodes(), " IR nodes)");
   auto t2 = Clock::now();
   plan::BuildConfig build = opts.build;
   build.opt_shapes = conv.opt_shapes;
+  util::report_progress("building", 0, 1, engine_label(build));
   auto engine = std::make_shared<plan::Engine>(
       plan::build_engine(std::move(conv.graph), build, conv.input_names, conv.output_names));
+  util::report_progress("building", 1, 1, engine_label(build));
   TRTORCH_LOG(kInfo, "engine built in ", seconds_since(t2), " s (", engine->graph->num_nodes(), " IR nodes, ",
               engine->device.str(), ")");
   CompiledEngine out;
@@ -43,7 +54,9 @@ std::shared_ptr<torch::jit::Graph> lower_timed(const torch::jit::Module& module,
                                                std::vector<torch::jit::Node*>* mutations = nullptr,
                                                torch::jit::Module* frozen = nullptr) {
   auto t0 = Clock::now();
+  util::report_progress("lowering", 0, 1);
   auto g = lower_module(module, method, mutations, frozen);
+  util::report_progress("lowering", 1, 1);
   TRTORCH_LOG(kInfo, "lowering done in ", seconds_since(t0), " s");
   return g;
 }

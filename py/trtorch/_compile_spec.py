@@ -33,6 +33,7 @@ original TRTorch README) into the C++ ``CompileSpec``.
                                              # overload), "aten::add.Tensor" or a full schema
         "torch_executed_modules": [],        # submodule classes run in TorchScript, by qualified
                                              # name ("torchvision.models.resnet.BasicBlock")
+        "progress": False,                   # True: progress bars (tqdm) on stderr while it builds
     }
 
 TRTorch v0.4 / Torch-TensorRT's spelling of the inputs, precisions and device is accepted too
@@ -130,6 +131,7 @@ _DEFAULTS = {
     "torch_executed_ops": (),
     "torch_executed_modules": (),
     "torch_fallback": None,
+    "progress": False,
 }
 
 # The ranges of the integer settings (the builder's limits come from C++: trtorch::plan in builder.h).
@@ -492,6 +494,7 @@ def parse_compile_spec(settings):
     for key in _BOOL_KEYS:
         setattr(spec, key, _bool(s[key], key))
     spec.timing_cache_path = _path(s["timing_cache_path"], "timing_cache_path")
+    _bool(s["progress"], "progress")  # read by trtorch.compile
     spec.conv_candidates = _count(s["conv_candidates"], "conv_candidates", 1, _C.MAX_CONV_CANDIDATES)
     spec.build_threads = _count(s["build_threads"], "build_threads", 0, _C.MAX_BUILD_THREADS)
     (spec.require_full_compilation, spec.min_block_size, spec.torch_executed_ops,

@@ -39,6 +39,44 @@ def _settings(compile_spec, kwargs, fn):
     return dict(compile_spec, **kwargs)
 
 
+class _ProgressBars:
+    """progress(stage, done, total, item) from the compiler, shown as one tqdm bar per stage."""
+
+    def __init__(self):
+        import tqdm
+        self._tqdm = tqdm.tqdm
+        self._bar = None
+        self._stage = None
+
+    def __call__(self, stage, done, total, item):
+        if stage != self._stage:
+            self.close()
+            self._stage = stage
+            self._bar = self._tqdm(total=total, desc="trtorch: " + stage, unit="step", leave=True, dynamic_ncols=True)
+        self._bar.n = done
+        if item:
+            self._bar.set_postfix_str(item, refresh=False)
+        self._bar.refresh()
+        if done >= total:
+            self.close()
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.close()
+        self._bar, self._stage = None, None
+
+
+def _run_with_progress(settings, fn):
+    """fn(progress) with a progress callback when settings ask for one (progress=True)."""
+    if not (isinstance(settings, dict) and settings.get("progress") is True):
+        return fn(None)
+    bars = _ProgressBars()
+    try:
+        return fn(bars)
+    finally:
+        bars.close()
+
+
 def compile(module, compile_spec=None, **kwargs):
     """Compiles ``module.forward`` into a trtorch engine.
 
@@ -55,8 +93,10 @@ def compile(module, compile_spec=None, **kwargs):
     compile time) and ``TypeError``/``ValueError`` for a malformed settings dictionary.
     """
     cpp = _cpp_module(module, "compile")
-    spec = parse_compile_spec(_settings(compile_spec, kwargs, "compile"))
-    return torch.jit._recursive.wrap_cpp_module(_C.compile_graph(cpp, spec))
+    settings = _settings(compile_spec, kwargs, "compile")
+    spec = parse_compile_spec(settings)
+    return _run_with_progress(settings, lambda progress: torch.jit._recursive.wrap_cpp_module(
+        _C.compile_graph(cpp, spec, progress)))
 
 
 def convert_method_to_trt_engine(module, method_name, compile_spec=None, **kwargs):
@@ -64,8 +104,10 @@ def convert_method_to_trt_engine(module, method_name, compile_spec=None, **kwarg
     TorchScript wrapper. The bytes start with the magic ``TRTORCH``."""
     cpp = _cpp_module(module, "convert_method_to_trt_engine")
     _method_name(method_name, module, "convert_method_to_trt_engine")
-    spec = parse_compile_spec(_settings(compile_spec, kwargs, "convert_method_to_trt_engine"))
-    return _C.convert_graph_to_trt_engine(cpp, method_name, spec)
+    settings = _settings(compile_spec, kwargs, "convert_method_to_trt_engine")
+    spec = parse_compile_spec(settings)
+    return _run_with_progress(settings, lambda progress: _C.convert_graph_to_trt_engine(cpp, method_name, spec,
+                                                                                         progress))
 
 
 def check_method_op_support(module, method_name="forward", report=False):

@@ -24,7 +24,7 @@ def test_unknown_key_lists_the_valid_keys(model):
     assert set(VALID_KEYS) == {"input_shapes", "inputs", "enabled_precisions", "input_dtypes", "op_precision", "device", "workspace_size",
                                "num_min_timing_iters", "num_avg_timing_iters", "allow_tf32", "debug",
                                "timing_cache_path", "fp32_conv_bias", "channels_last", "cuda_graphs",
-                               "conv_candidates", "build_threads", "require_full_compilation", "min_block_size",
+                               "conv_candidates", "build_threads", "require_full_compilation", "min_block_size", "progress",
                                "torch_executed_ops", "torch_executed_modules", "torch_fallback"}
 
 

@@ -189,6 +189,7 @@ void compile_and_save(const Options& o, const torch::jit::Module& module, Progre
   std::string engine;
   std::optional<torch::jit::Module> compiled;
   try {
+    trtorch::util::ProgressScope scope(progress.reporter());
     if (o.save_engine) engine = trtorch::ConvertGraphToTRTEngine(module, "forward", spec);
     else compiled = trtorch::CompileGraph(module, spec);
   } catch (const std::exception& e) {

@@ -69,7 +69,7 @@ options:
                            (default 0)
   -v, --verbose            log every compiler stage
   --debug                  debug logging and IR verification after every pass
-  -q, --quiet              no progress lines
+  -q, --quiet              no progress lines or bar
   --version                print version and build information
   -h, --help               this text
 

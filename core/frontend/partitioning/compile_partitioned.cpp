@@ -19,6 +19,7 @@
 #include "core/runtime/runtime.h"
 #include "core/util/error.h"
 #include "core/util/logging.h"
+#include "core/util/progress.h"
 
 namespace trtorch::frontend {
 
@@ -471,7 +472,9 @@ torch::jit::Module compile_partitioned(const torch::jit::Module& frozen, const s
   auto t0 = Clock::now();
   TRTORCH_CHECK(!g->inputs().empty(), "the method graph has no module input");
   unpack_list_inputs(*g, flat_input_counts(*g, inputs.size()));
+  util::report_progress("shape analysis", 0, 1);
   const ShapeMap shapes = analyze_shapes(*g, frozen._ivalue(), inputs, analysis_device(*g, build));
+  util::report_progress("shape analysis", 1, 1);
   TRTORCH_LOG(kInfo, "partial compilation: shape analysis done in ",
               std::chrono::duration<double>(Clock::now() - t0).count(), " s");
 
@@ -502,6 +505,8 @@ torch::jit::Module compile_partitioned(const torch::jit::Module& frozen, const s
     if (!ok) continue;
     built.clear();
     for (size_t s = 0; s < part.segments.size() && ok; ++s) {
+      util::report_progress("engine segments", s, part.segments.size(),
+                            str_cat("segment ", s, ", ", part.segments[s].op_count, " ops"));
       try {
         built.push_back(builder.build(part.segments[s], std::move(converted[s])));
       } catch (const Error& e) {
@@ -513,6 +518,7 @@ torch::jit::Module compile_partitioned(const torch::jit::Module& frozen, const s
     }
     if (ok) break;
   }
+  util::report_progress("engine segments", part.segments.size(), part.segments.size());
 
   Summary summary;
   for (const auto& seg : part.segments) summary.engine_ops += seg.op_count;

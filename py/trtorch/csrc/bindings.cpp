@@ -21,6 +21,7 @@
 #include "core/plan/builder.h"
 #include "core/runtime/runtime.h"
 #include "core/util/error.h"
+#include "core/util/progress.h"
 
 namespace py = pybind11;
 
@@ -123,28 +124,45 @@ void bind_compile_spec(py::module_& m) {
       py::arg("spec"));
 }
 
+// A progress callback into Python (progress(stage, done, total, item)), called with the GIL taken.
+// It holds a plain handle: the caller's argument keeps the function alive for the whole call, and
+// the callback is dropped without the GIL.
+trtorch::util::ProgressCallback python_progress(const py::object& progress) {
+  if (progress.is_none()) return nullptr;
+  py::handle fn = progress;
+  return [fn](const std::string& stage, size_t done, size_t total, const std::string& item) {
+    py::gil_scoped_acquire gil;
+    fn(stage, done, total, item);
+  };
+}
+
 // Compiling, checking operator support and loading engine bytes.
 void bind_compiler(py::module_& m) {
-  // Compilation runs without the GIL: it calls no Python.
+  // Compilation runs without the GIL; it takes it only to report progress to Python.
   m.def(
       "compile_graph",
-      [](const torch::jit::Module& module, const CompileSpec& spec) {
+      [](const torch::jit::Module& module, const CompileSpec& spec, const py::object& progress) {
+        auto cb = python_progress(progress);
         py::gil_scoped_release no_gil;
+        trtorch::util::ProgressScope scope(std::move(cb));
         return trtorch::CompileGraph(module, spec);
       },
-      py::arg("module"), py::arg("spec"));
+      py::arg("module"), py::arg("spec"), py::arg("progress") = py::none());
 
   m.def(
       "convert_graph_to_trt_engine",
-      [](const torch::jit::Module& module, const std::string& method, const CompileSpec& spec) {
+      [](const torch::jit::Module& module, const std::string& method, const CompileSpec& spec,
+         const py::object& progress) {
         std::string engine;
+        auto cb = python_progress(progress);
         {
           py::gil_scoped_release no_gil;
+          trtorch::util::ProgressScope scope(std::move(cb));
           engine = trtorch::ConvertGraphToTRTEngine(module, method, spec);
         }
         return py::bytes(engine);
       },
-      py::arg("module"), py::arg("method_name"), py::arg("spec"));
+      py::arg("module"), py::arg("method_name"), py::arg("spec"), py::arg("progress") = py::none());
 
   m.def(
       "check_method_op_support",

@@ -24,6 +24,7 @@
 #include "core/backends/cuda/common/context.h"
 #include "core/backends/cuda/common/cuda_check.h"
 #include "core/backends/cuda/common/kernel.h"
+#include "core/util/progress.h"
 #include "core/plan/memory_plan.h"
 #include "core/util/debug.h"
 #include "core/util/logging.h"
@@ -172,10 +173,13 @@ void CudaExecutor::make_kernels(const std::vector<KernelView>& views, const Buil
   TacticOptions default_timing;
   std::vector<std::pair<double, std::string>> kernel_seconds;  // (seconds to make, description)
   KernelShare share;  // repeated problems (convolutions of one shape) are solved once
+  size_t to_make = 0, made = 0;
+  for (const Step& st : steps_) to_make += st.node != nullptr;
   for (size_t s = 0; s < steps_.size(); ++s) {
     Step& step = steps_[s];
     if (!step.node) continue;  // a layout change: made by plan_layouts()
     const ir::Node& n = *step.node;
+    if (build) util::report_progress("kernels", made++, to_make, n.name());
     const size_t i = size_t(step.tactic_index);
     KernelArgs args{*ctx_, n, views[s].inputs, views[s].outputs, {}, nullptr,
                     build ? &build->timing : &default_timing, &share};
@@ -191,6 +195,7 @@ void CudaExecutor::make_kernels(const std::vector<KernelView>& views, const Buil
       kernel_seconds.push_back({kernel_s, step.kernel->describe()});
     }
   }
+  if (build) util::report_progress("kernels", to_make, to_make);
   log_kernel_times(std::move(kernel_seconds));
   tactics_.assign(engine_->graph->num_nodes(), "");
   for (const Step& st : steps_)

@@ -215,3 +215,34 @@ def test_negated_view_input_is_resolved_and_sparse_input_is_named():
     torch.testing.assert_close(trt(neg), m(-x), rtol=1e-4, atol=1e-5)
     with pytest.raises(RuntimeError, match="input 0.*Sparse.*dense"):
         trt(x.to_sparse())
+
+
+class _SharedSubmodule(torch.nn.Module):
+    """One Linear reached under two names (self.a and self.b)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Linear(8, 8)
+        self.b = self.a
+
+    def forward(self, x):
+        return self.b(torch.relu(self.a(x)))
+
+
+def test_compile_leaves_the_callers_module_as_it_was():
+    # The compile clones the module (sharing its tensors) into a compilation unit of its own and
+    # freezes the clone: the caller's module keeps its mode, its attributes and its weights, and a
+    # submodule shared under two names is one module in the compiled result too.
+    torch.manual_seed(0)
+    m = torch.jit.script(_SharedSubmodule())  # left in training mode
+    weight = m.a.weight.detach().clone()
+    x = torch.randn(2, 8)
+    trt = trtorch.compile(m, {"input_shapes": [[2, 8]], "device": "reference"})
+    assert m.training and m.a.training
+    assert torch.equal(m.a.weight, weight) and m.a.weight.device.type == "cpu"
+    with torch.no_grad():
+        torch.testing.assert_close(trt(x), m(x), rtol=1e-4, atol=1e-5)
+    m.eval()
+    trt = trtorch.compile(m, {"input_shapes": [[2, 8]], "device": "reference"})
+    with torch.no_grad():
+        torch.testing.assert_close(trt(x), m(x), rtol=1e-4, atol=1e-5)

@@ -1,5 +1,7 @@
 #include "core/frontend/lowering/lowering.h"
 
+#include <unordered_map>
+
 #include <torch/csrc/jit/passes/common_subexpression_elimination.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
@@ -44,17 +46,26 @@ void check_no_observable_mutation(torch::jit::Block* b, std::vector<torch::jit::
 
 // A shallow copy of module `m` (and of its submodules) whose objects name `cu` as their compilation
 // unit, so that a clone of it registers its new class types there. Attributes other than
-// submodules are shared; the class types and their methods are the module's.
-torch::jit::Module in_unit(const torch::jit::Module& m, const std::shared_ptr<torch::jit::CompilationUnit>& cu) {
-  const c10::intrusive_ptr<c10::ivalue::Object>& obj = m._ivalue();
+// submodules are shared; the class types and their methods are the module's; a submodule that
+// appears twice stays one object.
+using ObjectPtr = c10::intrusive_ptr<c10::ivalue::Object>;
+ObjectPtr in_unit(const ObjectPtr& obj, const std::shared_ptr<torch::jit::CompilationUnit>& cu,
+                  std::unordered_map<const c10::ivalue::Object*, ObjectPtr>& done) {
+  auto it = done.find(obj.get());
+  if (it != done.end()) return it->second;
   auto copy = c10::ivalue::Object::create(c10::StrongTypePtr(cu, obj->type()), obj->slots().size());
+  done[obj.get()] = copy;
   for (size_t i = 0; i < obj->slots().size(); ++i) {
     c10::IValue v = obj->getSlot(i);
-    if (v.isObject() && obj->type()->is_module() && v.toObject()->type()->is_module())
-      v = in_unit(torch::jit::Module(v.toObject()), cu)._ivalue();
+    if (v.isObject() && v.toObject()->type()->is_module()) v = in_unit(v.toObject(), cu, done);
     copy->setSlot(i, std::move(v));
   }
-  return torch::jit::Module(copy);
+  return copy;
+}
+
+torch::jit::Module in_unit(const torch::jit::Module& m, const std::shared_ptr<torch::jit::CompilationUnit>& cu) {
+  std::unordered_map<const c10::ivalue::Object*, ObjectPtr> done;
+  return torch::jit::Module(in_unit(m._ivalue(), cu, done));
 }
 
 }  // namespace

@@ -427,7 +427,6 @@ size_t move_constants(torch::jit::Graph& g, c10::Device dev) {
   for (Node* n : moved) {
     torch::jit::WithInsertPoint guard(n);
     Value* c = g.insertConstant(torch::jit::toIValue(n->output())->toTensor().to(dev));
-    c->copyMetadata(n->output());
     n->output()->replaceAllUsesWith(c);
     n->destroy();
   }

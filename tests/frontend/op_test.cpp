@@ -48,6 +48,13 @@ std::vector<OpCase> cases() {
        {{1, 4, 10, 10}}, {{"w", w({6, 2, 3, 3})}}});
   add({"conv2d_depthwise", "def forward(self, x):\n  return torch.conv2d(x, self.w, self.b, [2, 2], [1, 1], [1, 1], 8)\n",
        {{1, 8, 9, 9}}, {{"w", w({8, 1, 3, 3})}, {"b", w({8})}}});
+  add({"conv1d_stride_pad_bias", "def forward(self, x):\n  return torch.conv1d(x, self.w, self.b, [2], [1], [1], 1)\n",
+       {{2, 4, 17}}, {{"w", w({6, 4, 3})}, {"b", w({6})}}});
+  add({"conv1d_groups_dilation_nobias", "def forward(self, x):\n  return torch.conv1d(x, self.w, None, [1], [2], [2], 2)\n",
+       {{1, 4, 20}}, {{"w", w({6, 2, 3})}}});
+  add({"convolution_traced_form_1d",
+       "def forward(self, x):\n  return torch._convolution(x, self.w, self.b, [1], [1], [1], False, [0], 1, False, False, True, True)\n",
+       {{1, 3, 16}}, {{"w", w({5, 3, 3})}, {"b", w({5})}}});
   add({"convolution_traced_form",
        "def forward(self, x):\n  return torch._convolution(x, self.w, self.b, [1, 1], [1, 1], [1, 1], False, [0, 0], 1, False, False, True, True)\n",
        {{1, 3, 8, 8}}, {{"w", w({5, 3, 3, 3})}, {"b", w({5})}}});

@@ -246,3 +246,18 @@ def test_compile_leaves_the_callers_module_as_it_was():
     trt = trtorch.compile(m, {"input_shapes": [[2, 8]], "device": "reference"})
     with torch.no_grad():
         torch.testing.assert_close(trt(x), m(x), rtol=1e-4, atol=1e-5)
+
+
+def test_conv1d_model_with_a_dynamic_length():
+    # 1-D convolutions (nn.Conv1d: Wav2Vec2's feature extractor, Whisper's encoder stem) compile as
+    # 2-D ones over a height of 1, for fixed and dynamic lengths.
+    torch.manual_seed(0)
+    m = torch.jit.script(torch.nn.Sequential(
+        torch.nn.Conv1d(4, 8, 3, stride=2, padding=1), torch.nn.ReLU(),
+        torch.nn.Conv1d(8, 8, 5, groups=2, dilation=2, padding=4), torch.nn.GELU()).eval())
+    trt = trtorch.compile(m, {"input_shapes": [{"min": [1, 4, 16], "opt": [2, 4, 40], "max": [4, 4, 64]}],
+                              "device": "reference", "require_full_compilation": True})
+    for shape in ([1, 4, 16], [2, 4, 40], [3, 4, 33], [4, 4, 64]):
+        x = torch.randn(*shape)
+        with torch.no_grad():
+            torch.testing.assert_close(trt(x), m(x), rtol=1e-4, atol=1e-5)

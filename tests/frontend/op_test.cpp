@@ -93,6 +93,12 @@ std::vector<OpCase> cases() {
   add({"gelu_erf", "def forward(self, x):\n  return torch.gelu(x)\n", {{4, 5}}});
   add({"gelu_tanh", "def forward(self, x):\n  return torch.gelu(x, approximate='tanh')\n", {{4, 5}}});
   add({"leaky_relu_elu", "def forward(self, x):\n  return torch.leaky_relu(x, 0.2) + torch.elu(x, 0.7)\n", {{4, 5}}});
+  add({"softplus", "def forward(self, x):\n  return torch.softplus(x * 8.0, 1.0, 20.0) + torch.softplus(x, 2.0, 3.0)\n", {{4, 16}}});
+  add({"mish_logsigmoid", "def forward(self, x):\n  return torch.mish(x * 4.0) + torch.log_sigmoid(x * 4.0)\n", {{4, 16}}});
+  add({"selu_celu", "def forward(self, x):\n  return torch.selu(x * 3.0) + torch.celu(x * 3.0, 0.5)\n", {{4, 16}}});
+  add({"glu", "def forward(self, x):\n  return torch.glu(x, 1).sum(1) + torch.glu(x, -1).sum(-1).sum(-1, keepdim=True)\n", {{2, 6, 8}}});
+  add({"prelu_per_channel", "def forward(self, x):\n  return torch.prelu(x, self.w)\n", {{2, 5, 3, 3}}, {{"w", w({5})}}});
+  add({"prelu_shared", "def forward(self, x):\n  return torch.prelu(x, self.w)\n", {{2, 5, 3}}, {{"w", w({1})}}});
   add({"exp_neg_abs_erf", "def forward(self, x):\n  return torch.exp(x) + torch.neg(x) + torch.abs(x) + torch.erf(x)\n", {{4, 5}}});
   add({"log_sqrt_rsqrt_reciprocal", "def forward(self, x):\n  return torch.log(x) + torch.sqrt(x) + torch.rsqrt(x) + torch.reciprocal(x)\n", {{4, 5}}, {}, true});
   add({"dropout_eval", "def forward(self, x):\n  return torch.dropout(x, 0.5, False) * 2.0\n", {{4, 5}}});

@@ -11,15 +11,6 @@ namespace {
 
 using torch::jit::Node;
 
-ir::Value* slice(ConversionCtx& ctx, ir::Value* x, int64_t axis, ir::Dim start, ir::Dim end, int64_t step) {
-  ir::SliceAttrs a;
-  a.axis = axis;
-  a.start = std::move(start);
-  a.end = std::move(end);
-  a.step = step;
-  return ctx.add(ir::OpKind::Slice, a, {x});
-}
-
 // Python slice bounds normalized like torch: negative from the end, clamped to [0, n].
 int64_t clamp_index(int64_t i, int64_t n) {
   if (i < 0) i += n;

@@ -43,6 +43,15 @@ inline ir::Value* reshape(ConversionCtx& ctx, ir::Value* x, const std::vector<in
   return reshape(ctx, x, ir::fixed_dims(shape));
 }
 
+inline ir::Value* slice(ConversionCtx& ctx, ir::Value* x, int64_t axis, ir::Dim start, ir::Dim end, int64_t step) {
+  ir::SliceAttrs a;
+  a.axis = axis;
+  a.start = std::move(start);
+  a.end = std::move(end);
+  a.step = step;
+  return ctx.add(ir::OpKind::Slice, a, {x});
+}
+
 inline ir::Value* transpose(ConversionCtx& ctx, ir::Value* x, std::vector<int64_t> perm) {
   ir::TransposeAttrs a;
   a.perm = std::move(perm);

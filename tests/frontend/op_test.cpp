@@ -60,6 +60,14 @@ std::vector<OpCase> cases() {
        {{1, 3, 8, 8}}, {{"w", w({5, 3, 3, 3})}, {"b", w({5})}}});
   add({"batch_norm", "def forward(self, x):\n  return torch.batch_norm(x, self.g, self.b, self.m, self.v, False, 0.1, 1e-3, True)\n",
        {{2, 5, 4, 3}}, {{"g", pos({5})}, {"b", w({5})}, {"m", w({5})}, {"v", pos({5})}}});
+  add({"group_norm_affine", "def forward(self, x):\n  return torch.group_norm(x, 2, self.g, self.b, 1e-5, True)\n",
+       {{2, 6, 5, 4}}, {{"g", pos({6})}, {"b", w({6})}}});
+  add({"group_norm_plain_3d", "def forward(self, x):\n  return torch.group_norm(x, 4, None, None, 1e-3, True)\n", {{3, 8, 7}}});
+  add({"instance_norm_input_stats", "def forward(self, x):\n  return torch.instance_norm(x, self.g, self.b, None, None, True, 0.1, 1e-5, True)\n",
+       {{2, 3, 6, 5}}, {{"g", pos({3})}, {"b", w({3})}}});
+  add({"instance_norm_running_stats",
+       "def forward(self, x):\n  return torch.instance_norm(x, None, None, self.m, self.v, False, 0.1, 1e-5, True)\n",
+       {{2, 3, 6, 5}}, {{"m", w({3})}, {"v", pos({3})}}});
   add({"conv_bn_relu_folded",
        "def forward(self, x):\n  y = torch.conv2d(x, self.w, None, [1, 1], [1, 1], [1, 1], 1)\n"
        "  return torch.relu(torch.batch_norm(y, self.g, self.b, self.m, self.v, False, 0.1, 1e-5, True))\n",

@@ -261,3 +261,29 @@ def test_conv1d_model_with_a_dynamic_length():
         x = torch.randn(*shape)
         with torch.no_grad():
             torch.testing.assert_close(trt(x), m(x), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("norm", ["group", "instance", "instance_running"])
+def test_group_and_instance_norm_models(norm):
+    # nn.GroupNorm (Wav2Vec2, U-Nets) and nn.InstanceNorm2d (RAFT's encoders, style transfer).
+    torch.manual_seed(0)
+    layer = {"group": lambda: torch.nn.GroupNorm(4, 8),
+             "instance": lambda: torch.nn.InstanceNorm2d(8, affine=True),
+             "instance_running": lambda: torch.nn.InstanceNorm2d(8, affine=True, track_running_stats=True)}[norm]()
+    if norm == "instance_running":
+        layer.running_mean.uniform_(-0.5, 0.5)
+        layer.running_var.uniform_(0.5, 1.5)
+    with torch.no_grad():
+        if getattr(layer, "weight", None) is not None:
+            layer.weight.uniform_(0.5, 1.5)
+            layer.bias.uniform_(-0.5, 0.5)
+    m = torch.jit.script(torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), layer, torch.nn.ReLU()).eval())
+    # (InstanceNorm2d with running statistics keeps a GetAttr of num_batches_tracked, which its
+    # training branch updates, so that model compiles partially; the norm itself is in an engine.)
+    trt = trtorch.compile(m, {"input_shapes": [[2, 3, 12, 10]], "device": "reference",
+                              "require_full_compilation": norm != "instance_running"})
+    kinds = {n.kind() for n in trt.graph.nodes()}
+    assert not kinds & {"aten::group_norm", "aten::instance_norm", "aten::batch_norm"}, trt.graph
+    x = torch.randn(2, 3, 12, 10)
+    with torch.no_grad():
+        torch.testing.assert_close(trt(x), m(x), rtol=1e-4, atol=1e-4)

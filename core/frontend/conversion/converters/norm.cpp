@@ -1,4 +1,6 @@
-// Norm converters: batch_norm (inference, BatchNorm) and layer_norm (LayerNorm).
+// Norm converters: batch_norm (inference, BatchNorm), layer_norm (LayerNorm), and group_norm /
+// instance_norm as a LayerNorm over each group's values ((N, C, *) reshaped to (N, G, C/G * prod(*)))
+// followed by the per-channel affine; instance_norm with running statistics is a BatchNorm.
 #include <algorithm>
 
 #include <ATen/ATen.h>
@@ -36,6 +38,33 @@ void add_layer_norm(ConversionCtx& ctx, const Node* n) {
   ctx.set_output(0, ctx.add(ir::OpKind::LayerNorm, a, ins));
 }
 
+// Per-channel scale and shift of (N, C, *): x * w + b with w, b reshaped to (C, 1, ..., 1).
+ir::Value* channel_affine(ConversionCtx& ctx, ir::Value* y, const torch::jit::Value* w, const torch::jit::Value* b) {
+  std::vector<int64_t> shape(size_t(y->type.rank() - 1), 1);
+  shape[0] = y->type.dims[1].min;
+  if (!ctx.is_none(w)) y = binary(ctx, y, reshape(ctx, ctx.tensor_as(w, y->type.dtype), shape), ir::BinaryKind::kMul);
+  if (!ctx.is_none(b)) y = binary(ctx, y, reshape(ctx, ctx.tensor_as(b, y->type.dtype), shape), ir::BinaryKind::kAdd);
+  return y;
+}
+
+// Normalizes each of `groups` groups of channels of x (N, C, *) over its values.
+ir::Value* group_normalize(ConversionCtx& ctx, ir::Value* x, int64_t groups, double eps) {
+  const auto& d = dims_of(x);
+  if (d.size() < 2 || !d[1].is_static())
+    ctx.fail(str_cat("group normalization needs an (N, C, ...) input with a static channel dim, got ", x->type.str()));
+  for (size_t i = 2; i < d.size(); ++i)
+    if (!d[i].is_static()) ctx.fail(str_cat("group normalization of ", x->type.str(), ": dim ", i, " is dynamic"));
+  const int64_t c = d[1].min;
+  if (groups <= 0 || c % groups != 0) ctx.fail(str_cat(c, " channels do not split into ", groups, " groups"));
+  int64_t per_group = c / groups;
+  for (size_t i = 2; i < d.size(); ++i) per_group *= d[i].min;
+  ir::LayerNormAttrs a;
+  a.normalized_rank = 1;
+  a.eps = eps;
+  ir::Value* g = reshape(ctx, x, std::vector<ir::Dim>{d[0], ir::Dim::fixed(groups), ir::Dim::fixed(per_group)});
+  return reshape(ctx, ctx.add(ir::OpKind::LayerNorm, a, {g}), d);
+}
+
 static auto reg =
     RegisterConverters()
         .pattern({{"aten::batch_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor? running_mean, "
@@ -58,7 +87,42 @@ static auto reg =
                   }})
         .pattern({{"aten::layer_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight=None, Tensor? bias=None, "
                    "float eps=1e-05, bool cudnn_enable=True) -> Tensor"},
-                  add_layer_norm, float_input});
+                  add_layer_norm, float_input})
+        .pattern({{"aten::group_norm(Tensor input, int num_groups, Tensor? weight=None, Tensor? bias=None, "
+                   "float eps=1e-05, bool cudnn_enabled=True) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ir::Value* y = group_normalize(ctx, ctx.tensor(n->input(0)), ctx.to_int(n->input(1)),
+                                                   ctx.to_double(n->input(4)));
+                    ctx.set_output(0, channel_affine(ctx, y, n->input(2), n->input(3)));
+                  },
+                  float_input})
+        .pattern({{"aten::instance_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor? running_mean, "
+                   "Tensor? running_var, bool use_input_stats, float momentum, float eps, bool cudnn_enabled) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ir::Value* x = ctx.tensor(n->input(0));
+                    const double eps = ctx.to_double(n->input(7));
+                    if (!ctx.to_bool(n->input(5))) {
+                      // The running statistics: a BatchNorm.
+                      if (ctx.is_none(n->input(3)) || ctx.is_none(n->input(4)))
+                        ctx.fail("instance_norm without input statistics needs running_mean and running_var");
+                      if (x->type.rank() < 2 || !x->type.dims[1].is_static())
+                        ctx.fail(str_cat("instance_norm needs a static channel dim, got ", x->type.str()));
+                      const int64_t c = x->type.dims[1].min;
+                      const auto dt = x->type.dtype;
+                      ir::BatchNormAttrs a;
+                      a.eps = eps;
+                      ctx.set_output(0, ctx.add(ir::OpKind::BatchNorm, a,
+                                                {x, param_or(ctx, n->input(1), c, 1.0, dt),
+                                                 param_or(ctx, n->input(2), c, 0.0, dt),
+                                                 ctx.tensor_as(n->input(3), dt), ctx.tensor_as(n->input(4), dt)}));
+                      return;
+                    }
+                    if (x->type.rank() < 2 || !x->type.dims[1].is_static())
+                      ctx.fail(str_cat("instance_norm needs a static channel dim, got ", x->type.str()));
+                    ir::Value* y = group_normalize(ctx, x, x->type.dims[1].min, eps);
+                    ctx.set_output(0, channel_affine(ctx, y, n->input(1), n->input(2)));
+                  },
+                  float_input});
 
 }  // namespace
 }  // namespace trtorch::frontend::converters

@@ -101,6 +101,12 @@ std::vector<OpCase> cases() {
   add({"gelu_erf", "def forward(self, x):\n  return torch.gelu(x)\n", {{4, 5}}});
   add({"gelu_tanh", "def forward(self, x):\n  return torch.gelu(x, approximate='tanh')\n", {{4, 5}}});
   add({"leaky_relu_elu", "def forward(self, x):\n  return torch.leaky_relu(x, 0.2) + torch.elu(x, 0.7)\n", {{4, 5}}});
+  add({"vector_norms",
+       "def forward(self, x):\n  return torch.linalg_vector_norm(x, 2.0, [1], True) + torch.linalg_vector_norm(x, 1.0, [1], True) + torch.linalg_vector_norm(x, float('inf'), [1], True) + torch.norm(x, 3.0, [1], True)\n",
+       {{3, 7, 5}}});
+  add({"vector_norm_large_values_all_dims",
+       "def forward(self, x):\n  return torch.linalg_vector_norm(x * 1000.0, 2.0, None, False) + torch.norm(x * 300.0, 2.0, [0, 2], False).sum()\n",
+       {{3, 7, 5}}});
   add({"softplus", "def forward(self, x):\n  return torch.softplus(x * 8.0, 1.0, 20.0) + torch.softplus(x, 2.0, 3.0)\n", {{4, 16}}});
   add({"mish_logsigmoid", "def forward(self, x):\n  return torch.mish(x * 4.0) + torch.log_sigmoid(x * 4.0)\n", {{4, 16}}});
   add({"selu_celu", "def forward(self, x):\n  return torch.selu(x * 3.0) + torch.celu(x * 3.0, 0.5)\n", {{4, 16}}});

@@ -101,6 +101,9 @@ std::vector<OpCase> cases() {
   add({"gelu_erf", "def forward(self, x):\n  return torch.gelu(x)\n", {{4, 5}}});
   add({"gelu_tanh", "def forward(self, x):\n  return torch.gelu(x, approximate='tanh')\n", {{4, 5}}});
   add({"leaky_relu_elu", "def forward(self, x):\n  return torch.leaky_relu(x, 0.2) + torch.elu(x, 0.7)\n", {{4, 5}}});
+  add({"pixel_shuffle_unshuffle",
+       "def forward(self, x):\n  return torch.pixel_shuffle(x, 2), torch.pixel_unshuffle(x, 2)\n",
+       {{2, 8, 4, 6}}});
   add({"vector_norms",
        "def forward(self, x):\n  return torch.linalg_vector_norm(x, 2.0, [1], True) + torch.linalg_vector_norm(x, 1.0, [1], True) + torch.linalg_vector_norm(x, float('inf'), [1], True) + torch.norm(x, 3.0, [1], True)\n",
        {{3, 7, 5}}});

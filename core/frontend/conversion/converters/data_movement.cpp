@@ -1,5 +1,6 @@
 // Shape and layout converters: view/reshape/flatten, permute/transpose, (un)squeeze, cat,
-// stack, chunk/split, slice/select, contiguous, expand/expand_as, dtype casts (the aten::to family).
+// stack, chunk/split, slice/select, contiguous, expand/expand_as, dtype casts (the aten::to family),
+// pixel_shuffle/pixel_unshuffle.
 // The indexing converters (Gather) are in data_movement_index.cpp.
 #include <algorithm>
 
@@ -86,6 +87,32 @@ ir::Value* expand(ConversionCtx& ctx, ir::Value* x, std::vector<ir::Dim> size) {
   ir::ExpandAttrs a;
   a.shape = std::move(size);
   return ctx.add(ir::OpKind::Expand, a, {x});
+}
+
+// pixel_shuffle (N, C*r*r, H, W) -> (N, C, H*r, W*r) and pixel_unshuffle, its inverse, as a
+// reshape, a 6-D transpose and a reshape (static C, H, W; the batch may be dynamic).
+void add_pixel_shuffle(ConversionCtx& ctx, const Node* n, bool up) {
+  ir::Value* x = ctx.tensor(n->input(0));
+  const int64_t r = ctx.to_int(n->input(1));
+  if (x->type.rank() != 4) ctx.fail(str_cat("only 4-D (N, C, H, W) inputs are supported, got ", x->type.str()));
+  if (r < 1) ctx.fail(str_cat("the factor must be positive, got ", r));
+  const auto& d = dims_of(x);
+  for (size_t i = 1; i < 4; ++i)
+    if (!d[i].is_static()) ctx.fail(str_cat("dim ", i, " of ", x->type.str(), " is dynamic"));
+  const int64_t c = d[1].min, h = d[2].min, w = d[3].min;
+  auto fixed = [](int64_t v) { return ir::Dim::fixed(v); };
+  if (up) {
+    if (c % (r * r) != 0) ctx.fail(str_cat(c, " channels are not divisible by ", r, " * ", r));
+    const int64_t oc = c / (r * r);
+    ir::Value* y = reshape(ctx, x, {d[0], fixed(oc), fixed(r), fixed(r), fixed(h), fixed(w)});
+    y = transpose(ctx, y, {0, 1, 4, 2, 5, 3});
+    ctx.set_output(0, reshape(ctx, y, {d[0], fixed(oc), fixed(h * r), fixed(w * r)}));
+  } else {
+    if (h % r != 0 || w % r != 0) ctx.fail(str_cat("H and W of ", x->type.str(), " are not divisible by ", r));
+    ir::Value* y = reshape(ctx, x, {d[0], fixed(c), fixed(h / r), fixed(r), fixed(w / r), fixed(r)});
+    y = transpose(ctx, y, {0, 1, 3, 5, 2, 4});
+    ctx.set_output(0, reshape(ctx, y, {d[0], fixed(c * r * r), fixed(h / r), fixed(w / r)}));
+  }
 }
 
 static auto reg =
@@ -306,7 +333,11 @@ static auto reg =
                   [](ConversionCtx& ctx, const Node* n) {
                     ir::Value* other = ctx.tensor(n->input(1));
                     ctx.set_output(0, expand(ctx, ctx.tensor(n->input(0)), dims_of(other)));
-                  }});
+                  }})
+        .pattern({{"aten::pixel_shuffle(Tensor self, int upscale_factor) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) { add_pixel_shuffle(ctx, n, true); }})
+        .pattern({{"aten::pixel_unshuffle(Tensor self, int downscale_factor) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) { add_pixel_shuffle(ctx, n, false); }});
 
 }  // namespace
 }  // namespace trtorch::frontend::converters

@@ -38,6 +38,27 @@ void add_layer_norm(ConversionCtx& ctx, const Node* n) {
   ctx.set_output(0, ctx.add(ir::OpKind::LayerNorm, a, ins));
 }
 
+// The static channel count of an (N, C, ...) input of `op`.
+int64_t channels(ConversionCtx& ctx, ir::Value* x, const char* op) {
+  if (x->type.rank() < 2 || !x->type.dims[1].is_static())
+    ctx.fail(str_cat(op, " needs a static channel dim, got ", x->type.str()));
+  return x->type.dims[1].min;
+}
+
+// A BatchNorm from the node's running statistics, at batch_norm's and instance_norm's argument
+// positions: weight 1, bias 2, running_mean 3, running_var 4, eps 7.
+void add_running_stats_norm(ConversionCtx& ctx, const Node* n, const char* op, const char* no_stats) {
+  ir::Value* x = ctx.tensor(n->input(0));
+  const int64_t c = channels(ctx, x, op);
+  const auto dt = x->type.dtype;
+  if (ctx.is_none(n->input(3)) || ctx.is_none(n->input(4))) ctx.fail(no_stats);
+  ir::BatchNormAttrs a;
+  a.eps = ctx.to_double(n->input(7));
+  ctx.set_output(0, ctx.add(ir::OpKind::BatchNorm, a,
+                            {x, param_or(ctx, n->input(1), c, 1.0, dt), param_or(ctx, n->input(2), c, 0.0, dt),
+                             ctx.tensor_as(n->input(3), dt), ctx.tensor_as(n->input(4), dt)}));
+}
+
 // Per-channel scale and shift of (N, C, *): x * w + b with w, b reshaped to (C, 1, ..., 1).
 ir::Value* channel_affine(ConversionCtx& ctx, ir::Value* y, const torch::jit::Value* w, const torch::jit::Value* b) {
   std::vector<int64_t> shape(size_t(y->type.rank() - 1), 1);
@@ -71,19 +92,7 @@ static auto reg =
                    "Tensor? running_var, bool training, float momentum, float eps, bool cudnn_enabled) -> Tensor"},
                   [](ConversionCtx& ctx, const Node* n) {
                     if (ctx.to_bool(n->input(5))) ctx.fail("batch_norm in training mode is not supported (call eval())");
-                    ir::Value* x = ctx.tensor(n->input(0));
-                    if (x->type.rank() < 2 || !x->type.dims[1].is_static())
-                      ctx.fail(str_cat("batch_norm needs a static channel dim, got ", x->type.str()));
-                    int64_t c = x->type.dims[1].min;
-                    auto dt = x->type.dtype;
-                    if (ctx.is_none(n->input(3)) || ctx.is_none(n->input(4)))
-                      ctx.fail("batch_norm without running statistics is not supported");
-                    ir::BatchNormAttrs a;
-                    a.eps = ctx.to_double(n->input(7));
-                    ctx.set_output(0, ctx.add(ir::OpKind::BatchNorm, a,
-                                              {x, param_or(ctx, n->input(1), c, 1.0, dt),
-                                               param_or(ctx, n->input(2), c, 0.0, dt), ctx.tensor_as(n->input(3), dt),
-                                               ctx.tensor_as(n->input(4), dt)}));
+                    add_running_stats_norm(ctx, n, "batch_norm", "batch_norm without running statistics is not supported");
                   }})
         .pattern({{"aten::layer_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight=None, Tensor? bias=None, "
                    "float eps=1e-05, bool cudnn_enable=True) -> Tensor"},
@@ -99,27 +108,14 @@ static auto reg =
         .pattern({{"aten::instance_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor? running_mean, "
                    "Tensor? running_var, bool use_input_stats, float momentum, float eps, bool cudnn_enabled) -> Tensor"},
                   [](ConversionCtx& ctx, const Node* n) {
-                    ir::Value* x = ctx.tensor(n->input(0));
-                    const double eps = ctx.to_double(n->input(7));
-                    if (!ctx.to_bool(n->input(5))) {
-                      // The running statistics: a BatchNorm.
-                      if (ctx.is_none(n->input(3)) || ctx.is_none(n->input(4)))
-                        ctx.fail("instance_norm without input statistics needs running_mean and running_var");
-                      if (x->type.rank() < 2 || !x->type.dims[1].is_static())
-                        ctx.fail(str_cat("instance_norm needs a static channel dim, got ", x->type.str()));
-                      const int64_t c = x->type.dims[1].min;
-                      const auto dt = x->type.dtype;
-                      ir::BatchNormAttrs a;
-                      a.eps = eps;
-                      ctx.set_output(0, ctx.add(ir::OpKind::BatchNorm, a,
-                                                {x, param_or(ctx, n->input(1), c, 1.0, dt),
-                                                 param_or(ctx, n->input(2), c, 0.0, dt),
-                                                 ctx.tensor_as(n->input(3), dt), ctx.tensor_as(n->input(4), dt)}));
+                    if (!ctx.to_bool(n->input(5))) {  // the running statistics: a BatchNorm
+                      add_running_stats_norm(ctx, n, "instance_norm",
+                                             "instance_norm without input statistics needs running_mean and running_var");
                       return;
                     }
-                    if (x->type.rank() < 2 || !x->type.dims[1].is_static())
-                      ctx.fail(str_cat("instance_norm needs a static channel dim, got ", x->type.str()));
-                    ir::Value* y = group_normalize(ctx, x, x->type.dims[1].min, eps);
+                    ir::Value* x = ctx.tensor(n->input(0));
+                    const int64_t c = channels(ctx, x, "instance_norm");
+                    ir::Value* y = group_normalize(ctx, x, c, ctx.to_double(n->input(7)));
                     ctx.set_output(0, channel_affine(ctx, y, n->input(1), n->input(2)));
                   },
                   float_input});

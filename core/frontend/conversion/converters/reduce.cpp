@@ -61,7 +61,8 @@ void add_vector_norm(ConversionCtx& ctx, const Node* n, const torch::jit::Value*
   s = p == 1.0   ? s
       : p == 2.0 ? unary(ctx, s, ir::UnaryKind::kSqrt)
                  : binary(ctx, s, ctx.scalar_constant(1.0 / p, dt), ir::BinaryKind::kPow);
-  ir::Value* m = keepdim ? m_kept : at_least_tiny(reduce(ctx, ax, ir::ReduceKind::kMax, dims_v, false));
+  // Without keepdim: the same maxima with the reduced dims dropped (a reduction over size-1 dims).
+  ir::Value* m = keepdim ? m_kept : reduce(ctx, m_kept, ir::ReduceKind::kMax, dims_v, false);
   ctx.set_output(0, binary(ctx, m, s, ir::BinaryKind::kMul));
 }
 

@@ -58,6 +58,25 @@ std::vector<OpCase> cases() {
   add({"convolution_traced_form",
        "def forward(self, x):\n  return torch._convolution(x, self.w, self.b, [1, 1], [1, 1], [1, 1], False, [0, 0], 1, False, False, True, True)\n",
        {{1, 3, 8, 8}}, {{"w", w({5, 3, 3, 3})}, {"b", w({5})}}});
+  // Transposed convolution: stride, padding, output_padding, groups and dilation in every mix.
+  add({"conv_transpose2d_stride2_k2", "def forward(self, x):\n  return torch.conv_transpose2d(x, self.w, self.b, [2, 2])\n",
+       {{2, 6, 5, 4}}, {{"w", w({6, 4, 2, 2})}, {"b", w({4})}}});
+  add({"conv_transpose2d_k4_s2_p1", "def forward(self, x):\n  return torch.conv_transpose2d(x, self.w, None, [2, 2], [1, 1])\n",
+       {{1, 5, 4, 6}}, {{"w", w({5, 3, 4, 4})}}});
+  add({"conv_transpose2d_k3_s2_outpad_groups",
+       "def forward(self, x):\n  return torch.conv_transpose2d(x, self.w, self.b, [2, 3], [1, 0], [1, 2], 2)\n",
+       {{2, 4, 5, 3}}, {{"w", w({4, 3, 3, 3})}, {"b", w({6})}}});
+  add({"conv_transpose2d_dilation_stride1",
+       "def forward(self, x):\n  return torch.conv_transpose2d(x, self.w, self.b, [1, 1], [2, 1], [0, 0], 1, [2, 3])\n",
+       {{1, 3, 6, 7}}, {{"w", w({3, 4, 3, 2})}, {"b", w({4})}}});
+  add({"conv_transpose2d_dilation_stride_outpad",
+       "def forward(self, x):\n  return torch.conv_transpose2d(x, self.w, None, [3, 2], [2, 1], [2, 1], 1, [2, 2])\n",
+       {{1, 2, 4, 5}}, {{"w", w({2, 3, 3, 3})}}});
+  add({"conv_transpose1d", "def forward(self, x):\n  return torch.conv_transpose1d(x, self.w, self.b, [3], [1], [2], 1, [1])\n",
+       {{2, 4, 7}}, {{"w", w({4, 5, 4})}, {"b", w({5})}}});
+  add({"convolution_traced_form_transposed",
+       "def forward(self, x):\n  return torch._convolution(x, self.w, self.b, [2, 2], [1, 1], [1, 1], True, [1, 1], 1, False, False, True, True)\n",
+       {{1, 3, 5, 5}}, {{"w", w({3, 2, 3, 3})}, {"b", w({2})}}});
   add({"batch_norm", "def forward(self, x):\n  return torch.batch_norm(x, self.g, self.b, self.m, self.v, False, 0.1, 1e-3, True)\n",
        {{2, 5, 4, 3}}, {{"g", pos({5})}, {"b", w({5})}, {"m", w({5})}, {"v", pos({5})}}});
   add({"group_norm_affine", "def forward(self, x):\n  return torch.group_norm(x, 2, self.g, self.b, 1e-5, True)\n",
@@ -230,6 +249,41 @@ std::vector<OpCase> cases() {
        {{4, 4, 4}, {2, 2}}, {{"j", torch::tensor({1, 3})}, {"j2", torch::tensor({0, -1}).view({2, 1})}}, false, 1e-2, {{1, 4}}});
   add({"index_negative_engine_indices", "def forward(self, x, i):\n  return x[i - 2]\n",
        {{4, 3}, {5}}, {}, false, 1e-2, {{1, 4}}});
+  // --- padding and repetition ---
+  add({"pad_constant_and_crop",
+       "def forward(self, x):\n  return torch.pad(x, [1, 2, 0, 3], 'constant', 0.5), torch.pad(x, [-1, 2, 1, -2]), torch.constant_pad_nd(x, [2, 1], -1.5)\n",
+       {{2, 3, 5, 6}}});
+  add({"pad_reflect_replicate_circular",
+       "def forward(self, x):\n  return torch.pad(x, [2, 1, 3, 0], 'reflect'), torch.pad(x, [1, 3, 2, 2], 'replicate'), torch.pad(x, [2, 1, 1, 3], 'circular')\n",
+       {{2, 3, 5, 6}}});
+  add({"pad_1d_3d_modes",
+       "def forward(self, x, y):\n  return torch.pad(x, [2, 3], 'reflect'), torch.pad(y, [1, 1, 2, 0, 1, 2], 'replicate'), torch.pad(y, [1, 2, 1, 1, 0, 1], 'circular')\n",
+       {{2, 3, 7}, {1, 2, 3, 4, 5}}});
+  add({"pad_legacy_ops",
+       "def forward(self, x):\n  return torch.reflection_pad2d(x, [1, 2, 2, 1]), torch.replication_pad1d(x[0], [2, 1]), torch._pad_circular(x, [1, 1, 2, 0])\n",
+       {{2, 3, 5, 6}}});
+  add({"repeat_tile", "def forward(self, x):\n  return x.repeat(2, 1, 3), x.repeat(2, 1, 2, 1), torch.tile(x, [2]), torch.tile(x, [2, 1, 1, 2])\n",
+       {{2, 3, 4}}});
+  add({"repeat_interleave", "def forward(self, x):\n  return x.repeat_interleave(3, 1), x.repeat_interleave(2), torch.repeat_interleave(x, self.r, 2)\n",
+       {{2, 3, 4}}, {{"r", torch::tensor({1, 0, 3, 2})}}});
+  // --- interpolation (F.interpolate's aten ops) ---
+  add({"upsample_nearest", "def forward(self, x):\n  return torch.upsample_nearest2d(x, None, [2.0, 2.0]), torch.upsample_nearest2d(x, [7, 5], None), torch.upsample_nearest2d(x, None, [1.7, 0.6])\n",
+       {{2, 3, 5, 6}}});
+  add({"upsample_nearest_exact_1d_3d",
+       "def forward(self, x, y):\n  return torch._upsample_nearest_exact2d(x, [8, 4], None), torch.upsample_nearest1d(x[0], None, [2.5]), torch.upsample_nearest3d(y, None, [2.0, 1.5, 3.0])\n",
+       {{2, 3, 5, 6}, {1, 2, 3, 4, 2}}});
+  add({"upsample_bilinear",
+       "def forward(self, x):\n  return torch.upsample_bilinear2d(x, [9, 13], False, None), torch.upsample_bilinear2d(x, [9, 13], True, None), torch.upsample_bilinear2d(x, None, False, [2.0, 1.5]), torch.upsample_bilinear2d(x, [3, 4], False, None)\n",
+       {{2, 3, 5, 6}}});
+  add({"upsample_linear_trilinear",
+       "def forward(self, x, y):\n  return torch.upsample_linear1d(x, [11], True, None), torch.upsample_linear1d(x, None, False, [0.6]), torch.upsample_trilinear3d(y, [4, 5, 3], False, None)\n",
+       {{2, 3, 7}, {1, 2, 3, 4, 2}}});
+  add({"upsample_bicubic",
+       "def forward(self, x):\n  return torch.upsample_bicubic2d(x, [9, 13], False, None), torch.upsample_bicubic2d(x, [9, 13], True, None), torch.upsample_bicubic2d(x, None, False, [2.0, 0.5])\n",
+       {{2, 3, 5, 6}}});
+  add({"upsample_sized_forms",
+       "def forward(self, x):\n  return torch.upsample_nearest2d(x, [10, 12], 2.0, 2.0), torch.upsample_bilinear2d(x, [10, 9], False, 2.0, 1.5), torch.upsample_bicubic2d(x, [7, 7], True)\n",
+       {{2, 3, 5, 6}}});
   // --- running sums and differences ---
   add({"cumsum", "def forward(self, x, i, m):\n  return torch.cumsum(x, 1), torch.cumsum(i, 0), m.cumsum(-1), x.cumsum(0, dtype=6)\n",
        {{3, 6}, {4, 2}, {2, 7}}, {}, false, 1e-2, {{1, 9}}, {2}});

@@ -1,7 +1,7 @@
 """Small models for the partial-compilation tests (tests/python/test_partitioning.py).
 
 Each model mixes operators trtorch converts with operators it does not (checked against
-docs/supported_ops.md: aten::flip, aten::roll, aten::conv_transpose2d, aten::upsample_nearest2d,
+docs/supported_ops.md: aten::flip, aten::roll, aten::logcumsumexp, aten::special_i0e,
 aten::gather, aten::argsort, aten::signbit, aten::topk and the custom op trtorch_test::mysin are
 not there), so that a compile with fallback splits them into engine segments and TorchScript.
 
@@ -69,8 +69,19 @@ class Roll(nn.Module):
         return torch.roll(x, 1, 2)
 
 
+class LogCumSumExp(nn.Module):
+    def forward(self, x):
+        return torch.logcumsumexp(x, 3)
+
+
+class I0e(nn.Module):
+    def forward(self, x):
+        return torch.special.i0e(x)
+
+
 class ConvTranspose(nn.Module):
-    """aten::conv_transpose2d; stride 1, so the shape is kept."""
+    """aten::conv_transpose2d; stride 1, so the shape is kept. trtorch converts it; the tests that
+    need a TorchScript op with weights force it to Torch (torch_executed_ops)."""
 
     def __init__(self):
         super().__init__()
@@ -82,7 +93,8 @@ class ConvTranspose(nn.Module):
 
 class Upsample(nn.Module):
     """F.interpolate(nearest, x2): aten::upsample_nearest2d, inside the prim::If chain on
-    x.dim() that F.interpolate scripts to (the conditions are known once the rank is)."""
+    x.dim() that F.interpolate scripts to (the conditions are known once the rank is). trtorch
+    converts it where the spatial dims are static."""
 
     def forward(self, x):
         return F.interpolate(x, scale_factor=2.0, mode="nearest")
@@ -92,8 +104,8 @@ class Upsample(nn.Module):
 UNSUPPORTED = {
     "flip": ("aten::flip", Flip),
     "roll": ("aten::roll", Roll),
-    "conv_transpose2d": ("aten::conv_transpose2d", ConvTranspose),
-    "upsample_nearest2d": ("aten::upsample_nearest2d", Upsample),
+    "logcumsumexp": ("aten::logcumsumexp", LogCumSumExp),
+    "special_i0e": ("aten::special_i0e", I0e),
 }
 
 
@@ -217,7 +229,7 @@ def fully_supported():
 
 class TinyUNet(nn.Module):
     """The U-Net of issue 17: Conv2d, ConvTranspose2d (aten::conv_transpose2d), F.interpolate
-    (aten::upsample_nearest2d) and torch.cat of a skip connection."""
+    (aten::upsample_nearest2d) and torch.cat of a skip connection. Compiled whole since issue 18."""
 
     def __init__(self):
         super().__init__()
@@ -654,7 +666,8 @@ def scripted(cls):
 class DynamicMiddle(nn.Module):
     """stem [conv, batch_norm, relu] -> odd (changes H and W: ConvTranspose2d stride 2, or
     F.interpolate x2) -> [conv, relu, mean, linear]: the boundary after the Torch op has shapes
-    [N, C, 2H, 2W] for every N, H, W of the input range."""
+    [N, C, 2H, 2W] for every N, H, W of the input range. Both odd ops convert only with static
+    spatial dims, so with a dynamic H and W their conversion fails and they run in TorchScript."""
 
     def __init__(self, odd):
         super().__init__()

@@ -202,14 +202,22 @@ def test_fully_supported_model_is_one_engine(device):
 
 def test_unet_from_the_issue(device):
     """Issue 17's example: a small U-Net refused whole before partial compilation, because of
-    aten::conv_transpose2d and aten::upsample_nearest2d."""
+    aten::conv_transpose2d and aten::upsample_nearest2d; since issue 18 both convert, and the
+    U-Net compiles whole, with and without require_full_compilation."""
     m = pm.tiny_unet()
-    trt = compile_for(m, device, [[1, 3, 16, 16]])
-    for seed in (0, 1):
-        check_against_torchscript(m, trt, to_device(randn(1, 3, 16, 16, seed=seed), device))
+    for settings in ({}, {"require_full_compilation": True}):
+        trt = compile_for(m, device, [[1, 3, 16, 16]], **settings)
+        for seed in (0, 1):
+            check_against_torchscript(m, trt, to_device(randn(1, 3, 16, 16, seed=seed), device))
+        assert_engines(trt, 1)
+        assert count_kinds(trt, CONV + ("aten::conv_transpose2d", "aten::upsample_nearest2d")) == 0, trt.graph
+    # Forced to Torch, the two ops split it: the encoder, decoder block and output convolutions
+    # are engines; no convolution stays.
+    trt = compile_for(m, device, [[1, 3, 16, 16]],
+                      torch_executed_ops=["aten::conv_transpose2d", "aten::upsample_nearest2d"])
+    check_against_torchscript(m, trt, to_device(randn(1, 3, 16, 16, seed=2), device))
     ops = torch_ops(trt)
     assert ops["aten::conv_transpose2d"] == 1 and ops["aten::upsample_nearest2d"] >= 1, trt.graph
-    # The encoder, decoder block and output convolutions are engines; no convolution stays.
     assert engine_count(trt) >= 2, trt.graph
     assert count_kinds(trt, CONV) == 0, trt.graph
 
@@ -534,7 +542,7 @@ def _saved_cases(name, device):
     """(model, input_shapes, compile settings, list of argument tuples)."""
     x0, x1 = randn(*X_SHAPE, seed=0), randn(*X_SHAPE, seed=1, scale=2.0)
     if name == "middle":
-        m, _, _ = pm.unsupported_at("middle", "conv_transpose2d")
+        m, _, _ = pm.unsupported_at("middle", "logcumsumexp")
         return m, [X_SHAPE], {}, [(x0,), (x1,)]
     if name == "if":
         return pm.data_dependent_if(), [X_SHAPE], {}, [(x0 + 1.0,), (x1 - 2.0,)]
@@ -789,10 +797,14 @@ def test_interpolate_rank_tests_leave_only_the_op_that_runs(device):
             return torch.relu(self.c2(y)) * 2.0
 
     m = torch.jit.script(Up().eval())
-    trt = compile_for(m, device, [X_SHAPE])
+    # Forced to Torch (it converts since issue 18), the op that runs stays; the rank tests around it go.
+    trt = compile_for(m, device, [X_SHAPE], torch_executed_ops=["aten::upsample_nearest2d"])
     kinds = [n.kind() for n in all_nodes(trt.graph)]
     assert "aten::upsample_nearest1d" not in kinds and "aten::upsample_nearest3d" not in kinds, trt.graph
     assert_engines(trt, 2)
+    check_against_torchscript(m, trt, to_device(randn(*X_SHAPE), device))
+    trt = compile_for(m, device, [X_SHAPE])  # not forced: one engine
+    assert_engines(trt, 1)
     check_against_torchscript(m, trt, to_device(randn(*X_SHAPE), device))
 
 
@@ -800,9 +812,9 @@ def test_fp16_build_takes_fp32_and_fp16_input(device):
     # A partially compiled module takes what the TorchScript module takes (FP32), and FP16 too, as a
     # whole engine built in FP16 does; engines cast at their boundaries.
     torch.manual_seed(0)
-    # conv_transpose2d (FP32 weights, in TorchScript) reads the input first.
+    # conv_transpose2d (FP32 weights, forced to TorchScript) reads the input first.
     m = torch.jit.script(pm.UnsupportedAtStart(pm.ConvTranspose()).eval())
-    trt = compile_for(m, device, [X_SHAPE], op_precision=torch.half)
+    trt = compile_for(m, device, [X_SHAPE], op_precision=torch.half, torch_executed_ops=["aten::conv_transpose2d"])
     assert engine_count(trt) == 1, trt.graph
     x = to_device(randn(*X_SHAPE), device)
     with torch.no_grad():
@@ -844,11 +856,12 @@ def test_fp16_engines_take_and_give_fp32_where_torchscript_holds_fp32(device):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: a module on the CPU compiled for it")
 def test_module_on_the_cpu_compiled_for_the_gpu_runs_its_torchscript_segments_there():
-    # The weights of the TorchScript segments (here the transposed convolution's) move to the GPU
-    # with the engines; the caller's module stays on the CPU.
+    # The weights of the TorchScript segments (here the transposed convolution's, forced to Torch)
+    # move to the GPU with the engines; the caller's module stays on the CPU.
     torch.manual_seed(0)
     m = torch.jit.script(pm.UnsupportedInMiddle(pm.ConvTranspose()).eval())
-    trt = trtorch.compile(m, {"input_shapes": [X_SHAPE], "device": "gpu", "op_precision": torch.float32})
+    trt = trtorch.compile(m, {"input_shapes": [X_SHAPE], "device": "gpu", "op_precision": torch.float32,
+                              "torch_executed_ops": ["aten::conv_transpose2d"]})
     assert_engines(trt, 2)
     assert all(p.device.type == "cpu" for p in m.parameters())
     x = randn(*X_SHAPE)

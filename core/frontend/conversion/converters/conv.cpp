@@ -1,6 +1,18 @@
-// Convolution converters: aten::conv1d, aten::conv2d, aten::_convolution and aten::convolution, as
-// Conv2d. A 1-D convolution is a 2-D one over a height of 1: (N, C, L) -> (N, C, 1, L), the weight
-// (O, C/g, K) -> (O, C/g, 1, K), and the result back to (N, O, L').
+// Convolution converters: aten::conv1d, aten::conv2d, aten::conv_transpose1d/2d, aten::_convolution
+// and aten::convolution, as Conv2d. A 1-D convolution is a 2-D one over a height of 1:
+// (N, C, L) -> (N, C, 1, L), the weight (O, C/g, K) -> (O, C/g, 1, K), and the result back to
+// (N, O, L').
+//
+// A transposed convolution of stride s is computed as an ordinary one at the input's resolution
+// followed by a depth-to-space step (sub-pixel convolution), so that no multiply touches an
+// inserted zero: output position o = q*s + r (phase r) receives x[i] * w[k] exactly when
+// k*d = (q - i)*s + r, so each phase is a correlation of x with the taps k whose k*d % s == r, at
+// offsets a_k = k*d / s. One Conv2d (stride 1) computes all s*s phases as s*s times the output
+// channels, with the taps placed at A - a_k (A = max a_k) and padding A; a reshape-transpose-reshape
+// interleaves the phases, and a slice applies padding and output_padding. Along an axis of stride 1
+// the taps are the flipped kernel with its dilation.
+#include <algorithm>
+
 #include "core/frontend/conversion/converters/helpers.h"
 
 namespace trtorch::frontend::converters {
@@ -8,10 +20,109 @@ namespace {
 
 using torch::jit::Node;
 
+// One spatial axis of a transposed convolution as the sub-pixel convolution above.
+struct TransposedAxis {
+  int64_t in, k, s, p, d, op;  // input size, kernel, stride, padding, dilation, output_padding
+  int64_t taps, dil, pad, extra, out;
+
+  TransposedAxis(const ConversionCtx& ctx, int64_t in_, int64_t k_, int64_t s_, int64_t p_, int64_t d_, int64_t op_,
+                 const char* axis)
+      : in(in_), k(k_), s(s_), p(p_), d(d_), op(op_) {
+    if (s < 1 || d < 1 || p < 0 || op < 0)
+      ctx.fail(str_cat(axis, ": stride and dilation must be positive and padding and output_padding non-negative, got "
+                       "stride ", s, ", padding ", p, ", dilation ", d, ", output_padding ", op));
+    if (op >= std::max(s, d))
+      ctx.fail(str_cat(axis, ": output_padding (", op, ") must be smaller than the stride (", s,
+                       ") or the dilation (", d, ")"));
+    out = (in - 1) * s - 2 * p + d * (k - 1) + op + 1;
+    if (out < 1) ctx.fail(str_cat(axis, ": the output size would be ", out, " (input ", in, ", kernel ", k, ")"));
+    // Stride 1: the flipped kernel with its dilation; else A + 1 taps without dilation.
+    taps = s == 1 ? k : (k - 1) * d / s + 1;
+    dil = s == 1 ? d : 1;
+    pad = (taps - 1) * dil;
+    // Phase-interleaved outputs cover (in + pad + 2*extra) * s positions, of which [extra*s + p,
+    // extra*s + p + out) are kept; `extra` more padding makes room for output_padding at the end.
+    extra = std::max<int64_t>(0, (p + out + s - 1) / s - in - pad);
+  }
+  int64_t tap(int64_t ki) const { return s == 1 ? k - 1 - ki : (taps - 1) - ki * d / s; }
+  int64_t phase(int64_t ki) const { return s == 1 ? 0 : ki * d % s; }
+  int64_t start() const { return extra * s + p; }
+};
+
+// aten::conv_transpose1d/2d and the transposed form of aten::_convolution. Weight (Cin, Cout/g, [Kh,] Kw).
+void add_conv_transposed(ConversionCtx& ctx, const Node* n, size_t stride_i, size_t pad_i, size_t out_pad_i,
+                         size_t groups_i, size_t dil_i) {
+  ir::Value* x = ctx.tensor(n->input(0));
+  if (!ctx.is_const(n->input(1))) ctx.fail("convolution weights must be constants (freeze the module)");
+  at::Tensor w = ctx.ivalue(n->input(1)).toTensor().to(at::kFloat);
+  if (w.dim() != 3 && w.dim() != 4)
+    ctx.fail(str_cat("only 1-D and 2-D transposed convolution are supported, weight has rank ", w.dim()));
+  if (x->type.rank() != w.dim())
+    ctx.fail(str_cat("the input ", x->type.str(), " has rank ", x->type.rank(), " but the weight has rank ", w.dim(),
+                     " (unbatched convolution is not supported)"));
+  const bool one_d = w.dim() == 3;
+  const size_t nsp = one_d ? 1 : 2;
+  auto stride = pair_arg(ctx, n->input(stride_i), nsp), pad = pair_arg(ctx, n->input(pad_i), nsp),
+       out_pad = pair_arg(ctx, n->input(out_pad_i), nsp), dil = pair_arg(ctx, n->input(dil_i), nsp);
+  if (one_d) {  // a height of 1
+    for (auto* v : {&stride, &pad, &out_pad, &dil}) v->insert(v->begin(), v == &stride || v == &dil ? 1 : 0);
+    w = w.unsqueeze(2);
+    std::vector<ir::Dim> d4 = dims_of(x);
+    d4.insert(d4.begin() + 2, ir::Dim::fixed(1));
+    x = reshape(ctx, x, d4);
+  }
+  const int64_t g = ctx.to_int(n->input(groups_i));
+  const auto& xd = dims_of(x);
+  if (!xd[1].is_static() || !xd[2].is_static() || !xd[3].is_static())
+    ctx.fail(str_cat("transposed convolution needs static channel and spatial dims, got ", x->type.str()));
+  const int64_t cin = w.size(0), cout_g = w.size(1);
+  if (g < 1 || cin % g != 0) ctx.fail(str_cat("groups (", g, ") must divide the weight's ", cin, " input channels"));
+  if (xd[1].min != cin) ctx.fail(str_cat("the input has ", xd[1].min, " channels but the weight expects ", cin));
+  const TransposedAxis ah(ctx, xd[2].min, w.size(2), stride[0], pad[0], dil[0], out_pad[0], "height"),
+      aw(ctx, xd[3].min, w.size(3), stride[1], pad[1], dil[1], out_pad[1], "width");
+  const int64_t cin_g = cin / g, cout = cout_g * g, sh = ah.s, sw = aw.s;
+  // The ordinary convolution's weight (Cout, sh, sw, Cin/g, taps_h, taps_w), channel-major.
+  at::Tensor wc = at::zeros({cout, sh, sw, cin_g, ah.taps, aw.taps}, w.options());
+  for (int64_t kh = 0; kh < ah.k; ++kh)
+    for (int64_t kw = 0; kw < aw.k; ++kw) {
+      // w[gi*cin_g + ci, col, kh, kw] -> wc[gi*cout_g + col, ., ., ci, ...]
+      at::Tensor src = w.select(3, kw).select(2, kh).reshape({g, cin_g, cout_g}).permute({0, 2, 1}).reshape({cout, cin_g});
+      wc.select(5, aw.tap(kw)).select(4, ah.tap(kh)).select(2, aw.phase(kw)).select(1, ah.phase(kh)).copy_(src);
+    }
+  ir::Conv2dAttrs a;
+  a.groups = g;
+  a.stride = {1, 1};
+  a.dilation = {ah.dil, aw.dil};
+  a.padding = {ah.pad + ah.extra, aw.pad + aw.extra};
+  const ir::DType dt = x->type.dtype;
+  std::vector<ir::Value*> ins{x, ctx.constant(wc.reshape({cout * sh * sw, cin_g, ah.taps, aw.taps}).to(to_torch_dtype(dt)))};
+  if (!ctx.is_none(n->input(2))) {
+    if (!ctx.is_const(n->input(2))) ctx.fail("the bias of a transposed convolution must be a constant (freeze the module)");
+    at::Tensor b = ctx.ivalue(n->input(2)).toTensor().to(at::kFloat);
+    ins.push_back(ctx.constant(b.repeat_interleave(sh * sw).to(to_torch_dtype(dt))));
+  }
+  ir::Value* y = ctx.add(ir::OpKind::Conv2d, a, ins);
+  const int64_t hq = dims_of(y)[2].min, wq = dims_of(y)[3].min;
+  const ir::Dim batch = dims_of(y)[0];
+  auto fixed = [](int64_t v) { return ir::Dim::fixed(v); };
+  if (sh * sw > 1) {  // interleave the phases: (N, Cout, sh, sw, Hq, Wq) -> (N, Cout, Hq*sh, Wq*sw)
+    y = reshape(ctx, y, {batch, fixed(cout), fixed(sh), fixed(sw), fixed(hq), fixed(wq)});
+    y = transpose(ctx, y, {0, 1, 4, 2, 5, 3});
+    y = reshape(ctx, y, {batch, fixed(cout), fixed(hq * sh), fixed(wq * sw)});
+  }
+  if (ah.start() != 0 || ah.out != hq * sh) y = slice(ctx, y, 2, fixed(ah.start()), fixed(ah.start() + ah.out), 1);
+  if (aw.start() != 0 || aw.out != wq * sw) y = slice(ctx, y, 3, fixed(aw.start()), fixed(aw.start() + aw.out), 1);
+  if (one_d) y = reshape(ctx, y, {batch, fixed(cout), fixed(aw.out)});
+  ctx.set_output(0, y);
+}
+
 void add_conv(ConversionCtx& ctx, const Node* n, size_t stride_i, size_t pad_i, size_t dil_i, size_t groups_i,
               int transposed_i) {
-  if (transposed_i >= 0 && ctx.to_bool(n->input(size_t(transposed_i))))
-    ctx.fail("transposed convolution is not supported yet");
+  if (transposed_i >= 0 && ctx.to_bool(n->input(size_t(transposed_i)))) {
+    // _convolution / convolution: (input, weight, bias, stride, padding, dilation, transposed, output_padding, groups)
+    add_conv_transposed(ctx, n, stride_i, pad_i, size_t(transposed_i) + 1, groups_i, dil_i);
+    return;
+  }
   ir::Value* x = ctx.tensor(n->input(0));
   if (!ctx.is_const(n->input(1))) ctx.fail("convolution weights must be constants (freeze the module)");
   at::Tensor w = ctx.ivalue(n->input(1)).toTensor();
@@ -82,6 +193,15 @@ static auto reg =
                    "aten::convolution(Tensor input, Tensor weight, Tensor? bias, int[] stride, int[] padding, "
                    "int[] dilation, bool transposed, int[] output_padding, int groups) -> Tensor"},
                   [](ConversionCtx& ctx, const Node* n) { add_conv(ctx, n, 3, 4, 5, 8, 6); },
+                  conv_input})
+        .pattern({{"aten::conv_transpose2d.input(Tensor input, Tensor weight, Tensor? bias=None, SymInt[2] stride=[1, 1], "
+                   "SymInt[2] padding=[0, 0], SymInt[2] output_padding=[0, 0], SymInt groups=1, "
+                   "SymInt[2] dilation=[1, 1]) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) { add_conv_transposed(ctx, n, 3, 4, 5, 6, 7); },
+                  needs_4d_input})
+        .pattern({{"aten::conv_transpose1d(Tensor input, Tensor weight, Tensor? bias=None, SymInt[1] stride=[1], "
+                   "SymInt[1] padding=[0], SymInt[1] output_padding=[0], SymInt groups=1, SymInt[1] dilation=[1]) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) { add_conv_transposed(ctx, n, 3, 4, 5, 6, 7); },
                   conv_input});
 
 }  // namespace

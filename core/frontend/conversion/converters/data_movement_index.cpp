@@ -269,12 +269,6 @@ std::string int_indices(const ConversionCtx& ctx, const Node* n, size_t i) {
   return "";
 }
 
-ir::Value* gather(ConversionCtx& ctx, ir::Value* data, ir::Value* idx, int64_t axis) {
-  ir::GatherAttrs a;
-  a.axis = axis;
-  return ctx.add(ir::OpKind::Gather, a, {data, idx});
-}
-
 static auto reg =
     RegisterConverters()
         .pattern({{"aten::index.Tensor(Tensor self, Tensor?[] indices) -> Tensor",

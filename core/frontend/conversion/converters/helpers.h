@@ -78,6 +78,18 @@ inline ir::Value* where(ConversionCtx& ctx, ir::Value* cond, ir::Value* a, ir::V
   return ctx.add(ir::OpKind::Where, ir::WhereAttrs{}, {cond, a, b});
 }
 
+inline ir::Value* gather(ConversionCtx& ctx, ir::Value* data, ir::Value* idx, int64_t axis) {
+  ir::GatherAttrs a;
+  a.axis = axis;
+  return ctx.add(ir::OpKind::Gather, a, {data, idx});
+}
+
+// data[..., idx[0], idx[1], ..., ...] along `axis` with indices known at compile time (a Gather
+// with a constant int64 index; flips, rolls, padding by reflection and interpolation taps).
+inline ir::Value* gather(ConversionCtx& ctx, ir::Value* data, const std::vector<int64_t>& idx, int64_t axis) {
+  return gather(ctx, data, ctx.constant(at::tensor(idx, at::kLong)), axis);
+}
+
 // torch's result dtype of an elementwise op over `vals` (tensors, compile-time or computed by the
 // engine, and scalars), by its type promotion rules: the highest category (bool < integer <
 // floating) wins; within it, tensors with dims decide before 0-dim tensors, which decide before

@@ -1,0 +1,215 @@
+// Padding and repetition converters of the data_movement family: aten::pad in its four modes and
+// the legacy constant_pad_nd / reflection_pad / replication_pad / _pad_circular ops; repeat, tile
+// and repeat_interleave.
+//  * constant padding: Slices for negative pads (cropping), then a Concat with the fill value
+//    broadcast (Expand) to the pad's shape;
+//  * reflect / replicate / circular padding: one Gather per padded dim with a constant index that
+//    names, for every output position, the input position it copies (the dim must be static);
+//  * repeat / tile: the input with a 1 inserted before each dim, broadcast to the repeats and
+//    merged (reshape, Expand, reshape); repeat_interleave the same with the 1 after the dim, or a
+//    Gather when the repeats are a tensor known at compile time.
+#include "core/frontend/conversion/converters/helpers.h"
+
+namespace trtorch::frontend::converters {
+namespace {
+
+using torch::jit::Node;
+
+enum class PadMode { kConstant, kReflect, kReplicate, kCircular };
+
+PadMode pad_mode(const ConversionCtx& ctx, const std::string& m) {
+  if (m == "constant") return PadMode::kConstant;
+  if (m == "reflect") return PadMode::kReflect;
+  if (m == "replicate") return PadMode::kReplicate;
+  if (m == "circular") return PadMode::kCircular;
+  ctx.fail(str_cat("padding mode '", m, "' is not supported (constant, reflect, replicate, circular)"));
+}
+
+// Dim `axis` of size n padded by `lo` before and `hi` after (negative: cropped) by copying input
+// positions: reflect mirrors without repeating the edge, replicate repeats the edge, circular wraps.
+ir::Value* pad_by_index(ConversionCtx& ctx, ir::Value* x, int64_t axis, int64_t lo, int64_t hi, PadMode mode) {
+  const ir::Dim& dim = dims_of(x)[size_t(axis)];
+  if (!dim.is_static()) ctx.fail(str_cat("padding dim ", axis, " of ", x->type.str(), " needs its size at compile time"));
+  const int64_t n = dim.min;
+  if (n + lo + hi < 1) ctx.fail(str_cat("padding (", lo, ", ", hi, ") leaves no elements of dim ", axis, " (size ", n, ")"));
+  if (mode == PadMode::kReflect && (lo >= n || hi >= n))
+    ctx.fail(str_cat("reflect padding (", lo, ", ", hi, ") must be smaller than the dim's size ", n, " (dim ", axis, ")"));
+  if (mode == PadMode::kCircular && (lo > n || hi > n))
+    ctx.fail(str_cat("circular padding (", lo, ", ", hi, ") must be at most the dim's size ", n, " (dim ", axis, ")"));
+  std::vector<int64_t> idx;
+  for (int64_t j = -lo; j < n + hi; ++j) {
+    int64_t i = j;
+    if (mode == PadMode::kReflect) i = j < 0 ? -j : j >= n ? 2 * (n - 1) - j : j;
+    else if (mode == PadMode::kReplicate) i = std::min(std::max<int64_t>(j, 0), n - 1);
+    else i = ((j % n) + n) % n;
+    idx.push_back(i);
+  }
+  return gather(ctx, x, idx, axis);
+}
+
+ir::Value* pad_constant(ConversionCtx& ctx, ir::Value* x, int64_t axis, int64_t lo, int64_t hi, double value) {
+  if (lo < 0 || hi < 0) {  // cropping
+    const ir::Dim& dim = dims_of(x)[size_t(axis)];
+    const int64_t start = std::max<int64_t>(0, -lo);
+    ir::Dim end = dim;
+    if (hi < 0) {
+      if (!dim.is_static()) ctx.fail(str_cat("cropping the end of the dynamic dim ", axis, " of ", x->type.str(), " is not supported"));
+      end = ir::Dim::fixed(dim.min + hi);
+    }
+    if (dim.min + std::min<int64_t>(lo, 0) + std::min<int64_t>(hi, 0) < 1)
+      ctx.fail(str_cat("padding (", lo, ", ", hi, ") leaves no elements of dim ", axis, " of ", x->type.str()));
+    x = slice(ctx, x, axis, ir::Dim::fixed(start), end, 1);
+    lo = std::max<int64_t>(lo, 0);
+    hi = std::max<int64_t>(hi, 0);
+  }
+  if (lo == 0 && hi == 0) return x;
+  ir::Value* fill = ctx.scalar_constant(value, x->type.dtype);
+  auto block = [&](int64_t len) {
+    std::vector<ir::Dim> shape = dims_of(x);
+    shape[size_t(axis)] = ir::Dim::fixed(len);
+    ir::ExpandAttrs e;
+    e.shape = shape;
+    return ctx.add(ir::OpKind::Expand, e, {fill});
+  };
+  std::vector<ir::Value*> parts;
+  if (lo > 0) parts.push_back(block(lo));
+  parts.push_back(x);
+  if (hi > 0) parts.push_back(block(hi));
+  ir::ConcatAttrs c;
+  c.axis = axis;
+  return ctx.add(ir::OpKind::Concat, c, parts);
+}
+
+// torch's pad list: (last dim before, last dim after, second-to-last before, ...).
+void add_pad(ConversionCtx& ctx, const Node* n, PadMode mode, double value) {
+  ir::Value* x = ctx.tensor(n->input(0));
+  const std::vector<int64_t> p = ctx.to_ints(n->input(1));
+  const int64_t rank = x->type.rank();
+  if (p.size() % 2 != 0 || int64_t(p.size()) > 2 * rank)
+    ctx.fail(str_cat("the pad list must have an even length of at most twice the rank (", rank, "), got ", p.size()));
+  for (size_t i = 0; i < p.size() / 2; ++i) {
+    const int64_t axis = rank - 1 - int64_t(i);
+    const int64_t lo = p[2 * i], hi = p[2 * i + 1];
+    if (lo == 0 && hi == 0) continue;
+    x = mode == PadMode::kConstant ? pad_constant(ctx, x, axis, lo, hi, value) : pad_by_index(ctx, x, axis, lo, hi, mode);
+  }
+  ctx.set_output(0, x);
+}
+
+// x with a new dim of size `r` next to each dim (before it for repeat, after it for
+// repeat_interleave), merged: (.., d, ..) -> (.., r*d, ..).
+ir::Value* repeat_dims(ConversionCtx& ctx, ir::Value* x, const std::vector<int64_t>& reps, bool interleave) {
+  const auto& d = dims_of(x);
+  std::vector<ir::Dim> split, wide, merged;
+  for (size_t i = 0; i < d.size(); ++i) {
+    if (reps[i] < 0) ctx.fail(str_cat("repeats must be non-negative, got ", reps[i]));
+    const ir::Dim r = ir::Dim::fixed(reps[i]);
+    if (interleave) {
+      split.insert(split.end(), {d[i], ir::Dim::fixed(1)});
+      wide.insert(wide.end(), {d[i], r});
+    } else {
+      split.insert(split.end(), {ir::Dim::fixed(1), d[i]});
+      wide.insert(wide.end(), {r, d[i]});
+    }
+    merged.push_back(ir::dims_product({r, d[i]}));
+  }
+  bool all_one = true;
+  for (int64_t r : reps) all_one = all_one && r == 1;
+  if (all_one) return x;
+  ir::ExpandAttrs e;
+  e.shape = wide;
+  return reshape(ctx, ctx.add(ir::OpKind::Expand, e, {reshape(ctx, x, split)}), merged);
+}
+
+// repeat(x, reps): reps may be longer than the rank (new leading dims of size 1).
+ir::Value* repeat(ConversionCtx& ctx, ir::Value* x, const std::vector<int64_t>& reps) {
+  const int64_t rank = x->type.rank();
+  if (int64_t(reps.size()) < rank)
+    ctx.fail(str_cat("repeat needs at least as many repeats (", reps.size(), ") as the tensor has dims (", rank, ")"));
+  if (int64_t(reps.size()) > rank) {
+    std::vector<ir::Dim> s(reps.size() - size_t(rank), ir::Dim::fixed(1));
+    for (const auto& dd : dims_of(x)) s.push_back(dd);
+    x = reshape(ctx, x, s);
+  }
+  return repeat_dims(ctx, x, reps, false);
+}
+
+void add_repeat_interleave(ConversionCtx& ctx, const Node* n) {
+  ir::Value* x = ctx.tensor(n->input(0));
+  int64_t axis = 0;
+  if (ctx.is_none(n->input(2))) {
+    x = reshape(ctx, x, std::vector<ir::Dim>{ir::dims_product(dims_of(x))});
+  } else {
+    axis = normalize_dim(ctx, ctx.to_int(n->input(2)), x->type.rank());
+  }
+  const Arg& r = ctx.arg(n->input(1));
+  if (r.kind == Arg::Kind::kIValue && r.ivalue.isTensor()) {
+    at::Tensor reps = r.ivalue.toTensor().to(at::kLong).reshape({-1});
+    const ir::Dim& dim = dims_of(x)[size_t(axis)];
+    if (reps.numel() == 1) {
+      std::vector<int64_t> all(size_t(x->type.rank()), 1);
+      all[size_t(axis)] = reps.item<int64_t>();
+      ctx.set_output(0, repeat_dims(ctx, x, all, true));
+      return;
+    }
+    if (!dim.is_static() || dim.min != reps.numel())
+      ctx.fail(str_cat(reps.numel(), " repeats for dim ", axis, " of ", x->type.str()));
+    std::vector<int64_t> idx;
+    for (int64_t i = 0; i < reps.numel(); ++i) {
+      const int64_t k = reps[i].item<int64_t>();
+      if (k < 0) ctx.fail(str_cat("repeats must be non-negative, got ", k));
+      idx.insert(idx.end(), size_t(k), i);
+    }
+    if (idx.empty()) ctx.fail("repeat_interleave with all repeats zero gives an empty tensor");
+    ctx.set_output(0, gather(ctx, x, idx, axis));
+    return;
+  }
+  if (r.kind == Arg::Kind::kTensor) ctx.fail("repeat_interleave with repeats computed by the engine is not supported");
+  std::vector<int64_t> all(size_t(x->type.rank()), 1);
+  all[size_t(axis)] = ctx.to_int(n->input(1));
+  ctx.set_output(0, repeat_dims(ctx, x, all, true));
+}
+
+template <PadMode M>
+void legacy_pad(ConversionCtx& ctx, const Node* n) {
+  add_pad(ctx, n, M, 0.0);
+}
+
+static auto reg =
+    RegisterConverters()
+        .pattern({{"aten::pad(Tensor self, SymInt[] pad, str mode=\"constant\", float? value=None) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    const PadMode m = pad_mode(ctx, ctx.ivalue(n->input(2)).toStringRef());
+                    const double v = ctx.is_none(n->input(3)) ? 0.0 : ctx.to_double(n->input(3));
+                    if (m != PadMode::kConstant && v != 0.0)
+                      ctx.fail("a padding value is only allowed with mode 'constant'");
+                    add_pad(ctx, n, m, v);
+                  }})
+        .pattern({{"aten::constant_pad_nd(Tensor self, SymInt[] pad, Scalar value=0) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) { add_pad(ctx, n, PadMode::kConstant, ctx.to_double(n->input(2))); }})
+        .pattern({{"aten::reflection_pad1d(Tensor self, SymInt[2] padding) -> Tensor",
+                   "aten::reflection_pad2d(Tensor self, SymInt[4] padding) -> Tensor",
+                   "aten::reflection_pad3d(Tensor self, SymInt[6] padding) -> Tensor"},
+                  legacy_pad<PadMode::kReflect>})
+        .pattern({{"aten::replication_pad1d(Tensor self, SymInt[2] padding) -> Tensor",
+                   "aten::replication_pad2d(Tensor self, SymInt[4] padding) -> Tensor",
+                   "aten::replication_pad3d(Tensor self, SymInt[6] padding) -> Tensor"},
+                  legacy_pad<PadMode::kReplicate>})
+        .pattern({{"aten::_pad_circular(Tensor self, SymInt[] pad) -> Tensor"}, legacy_pad<PadMode::kCircular>})
+        .pattern({{"aten::repeat(Tensor self, SymInt[] repeats) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ctx.set_output(0, repeat(ctx, ctx.tensor(n->input(0)), ctx.to_ints(n->input(1))));
+                  }})
+        .pattern({{"aten::tile(Tensor self, SymInt[] dims) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ir::Value* x = ctx.tensor(n->input(0));
+                    std::vector<int64_t> reps = ctx.to_ints(n->input(1));
+                    if (int64_t(reps.size()) < x->type.rank()) reps.insert(reps.begin(), size_t(x->type.rank()) - reps.size(), 1);
+                    ctx.set_output(0, repeat(ctx, x, reps));
+                  }})
+        .pattern({{"aten::repeat_interleave.self_int(Tensor self, SymInt repeats, int? dim=None, *, SymInt? output_size=None) -> Tensor",
+                   "aten::repeat_interleave.self_Tensor(Tensor self, Tensor repeats, int? dim=None, *, SymInt? output_size=None) -> Tensor"},
+                  add_repeat_interleave});
+
+}  // namespace
+}  // namespace trtorch::frontend::converters

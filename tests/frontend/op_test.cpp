@@ -77,6 +77,17 @@ std::vector<OpCase> cases() {
   add({"convolution_traced_form_transposed",
        "def forward(self, x):\n  return torch._convolution(x, self.w, self.b, [2, 2], [1, 1], [1, 1], True, [1, 1], 1, False, False, True, True)\n",
        {{1, 3, 5, 5}}, {{"w", w({3, 2, 3, 3})}, {"b", w({2})}}});
+  // 3-D convolution: depth taps, strides, padding, dilation, groups.
+  add({"conv3d_stride_pad_bias", "def forward(self, x):\n  return torch.conv3d(x, self.w, self.b, [2, 1, 2], [1, 1, 0])\n",
+       {{2, 4, 5, 6, 7}}, {{"w", w({6, 4, 3, 3, 2})}, {"b", w({6})}}});
+  add({"conv3d_dilation_groups_nobias", "def forward(self, x):\n  return torch.conv3d(x, self.w, None, [1, 2, 1], [2, 1, 1], [2, 1, 2], 2)\n",
+       {{1, 4, 6, 5, 6}}, {{"w", w({6, 2, 3, 3, 3})}}});
+  add({"conv3d_temporal_and_spatial",  // r(2+1)d's factorized kernels
+       "def forward(self, x):\n  y = torch.conv3d(x, self.s, None, [1, 1, 1], [0, 1, 1])\n  return torch.conv3d(torch.relu(y), self.t, self.b, [2, 1, 1], [1, 0, 0])\n",
+       {{2, 3, 4, 6, 6}}, {{"s", w({5, 3, 1, 3, 3})}, {"t", w({4, 5, 3, 1, 1})}, {"b", w({4})}}});
+  add({"convolution_traced_form_3d",
+       "def forward(self, x):\n  return torch._convolution(x, self.w, self.b, [1, 1, 1], [1, 1, 1], [1, 1, 1], False, [0, 0, 0], 1, False, False, True, True)\n",
+       {{1, 3, 4, 5, 5}}, {{"w", w({2, 3, 3, 3, 3})}, {"b", w({2})}}});
   add({"batch_norm", "def forward(self, x):\n  return torch.batch_norm(x, self.g, self.b, self.m, self.v, False, 0.1, 1e-3, True)\n",
        {{2, 5, 4, 3}}, {{"g", pos({5})}, {"b", w({5})}, {"m", w({5})}, {"v", pos({5})}}});
   add({"group_norm_affine", "def forward(self, x):\n  return torch.group_norm(x, 2, self.g, self.b, 1e-5, True)\n",
@@ -99,6 +110,14 @@ std::vector<OpCase> cases() {
   add({"adaptive_avg_pool2d", "def forward(self, x):\n  return torch.adaptive_avg_pool2d(x, [3, 4])\n", {{2, 3, 7, 10}}});
   add({"adaptive_avg_pool2d_upsample", "def forward(self, x):\n  return torch.adaptive_avg_pool2d(x, [6, 6])\n", {{1, 2, 2, 3}}});
   add({"adaptive_max_pool2d", "def forward(self, x):\n  return torch.adaptive_max_pool2d(x, [2, 3])[0]\n", {{1, 3, 7, 8}}});
+  add({"pool1d", "def forward(self, x):\n  return torch.max_pool1d(x, [3], [2], [1], [1], True), torch.avg_pool1d(x, [3], [2], [1], False, False), torch.adaptive_avg_pool1d(x, [4]), torch.adaptive_max_pool1d(x, [3])[0]\n",
+       {{2, 3, 11}}});
+  add({"max_pool3d", "def forward(self, x):\n  return torch.max_pool3d(x, [3, 3, 2], [2, 2, 1], [1, 1, 0], [1, 1, 2], True), torch.max_pool3d(x, [2, 2, 2], [2, 2, 2])\n",
+       {{2, 3, 7, 8, 6}}});
+  add({"avg_pool3d", "def forward(self, x):\n  return torch.avg_pool3d(x, [3, 3, 3], [2, 2, 2], [1, 1, 1], True, False), torch.avg_pool3d(x, [2, 3, 2], [1, 2, 2], [1, 1, 0], True, True), torch.avg_pool3d(x, [2, 2, 2], [2, 2, 2], [0, 0, 0], False, True, 5)\n",
+       {{2, 3, 7, 8, 6}}});
+  add({"adaptive_pool3d", "def forward(self, x):\n  return torch.adaptive_avg_pool3d(x, [1, 1, 1]), torch.adaptive_avg_pool3d(x, [3, 4, 5]), torch.adaptive_max_pool3d(x, [2, 3, 2])[0]\n",
+       {{2, 3, 5, 7, 6}}});
   // --- elementwise ---
   add({"add_tensor_alpha_broadcast", "def forward(self, x, y):\n  return torch.add(x, y, alpha=2.5)\n", {{2, 3, 4}, {3, 1}}});
   add({"add_scalar", "def forward(self, x):\n  return x + 3\n", {{2, 5}}});

@@ -33,7 +33,7 @@ bool is_structural(const Node* n) {
   auto k = n->kind();
   return k == prim::Constant || k == prim::If || k == prim::Loop || k == prim::ListConstruct ||
          k == prim::ListUnpack || k == prim::TupleConstruct || k == prim::TupleUnpack ||
-         k == prim::TupleIndex || k == prim::RaiseException || k == prim::Uninitialized;
+         k == prim::TupleIndex || k == prim::RaiseException || k == prim::Uninitialized || k == prim::DictConstruct;
 }
 
 bool produces_tensor(const Node* n) {
@@ -97,6 +97,12 @@ class Converter {
     }
     if (k == prim::ListConstruct || k == prim::TupleConstruct) {
       if (all_inputs_const(ctx_, n)) return ctx_.set(n->output(), Arg::of_ivalue(construct(n)));
+      std::vector<Arg> items;
+      for (const auto* v : n->inputs()) items.push_back(ctx_.arg(v));
+      ctx_.set(n->output(), Arg::of_list(std::move(items), n->output()->type()));
+      return;
+    }
+    if (k == prim::DictConstruct) {  // keys and values alternate; returned as a dict (see make_output_tree)
       std::vector<Arg> items;
       for (const auto* v : n->inputs()) items.push_back(ctx_.arg(v));
       ctx_.set(n->output(), Arg::of_list(std::move(items), n->output()->type()));
@@ -257,8 +263,9 @@ OutputTree make_output_tree(ConversionCtx& ctx, const Arg& a, std::vector<ir::Va
     case Arg::Kind::kSymInt:
       ctx.fail(str_cat("the method returns the dynamic size ", a.dim.str(), "; returning sizes of dynamic inputs is not supported"));
     case Arg::Kind::kList:
-      t.kind = a.type && a.type->kind() == c10::TypeKind::TupleType ? OutputTree::Kind::kTuple
-                                                                    : OutputTree::Kind::kList;
+      t.kind = a.type && a.type->kind() == c10::TypeKind::TupleType  ? OutputTree::Kind::kTuple
+               : a.type && a.type->kind() == c10::TypeKind::DictType ? OutputTree::Kind::kDict
+                                                                     : OutputTree::Kind::kList;
       t.type = a.type;
       for (const Arg& item : a.items) t.items.push_back(make_output_tree(ctx, item, outs));
       break;
@@ -393,6 +400,17 @@ torch::jit::Value* rebuild_output(torch::jit::Graph& g, const OutputTree& t, con
       auto list_type = t.type ? t.type->cast<c10::ListType>() : nullptr;
       c10::TypePtr elem = list_type ? list_type->getElementType() : c10::TensorType::get();
       return g.insertNode(g.createList(elem, items))->output();
+    }
+    case OutputTree::Kind::kDict: {
+      std::vector<torch::jit::Value*> keys, values;
+      for (size_t i = 0; i + 1 < t.items.size(); i += 2) {
+        keys.push_back(rebuild_output(g, t.items[i], outs));
+        values.push_back(rebuild_output(g, t.items[i + 1], outs));
+      }
+      auto dt = t.type->expect<c10::DictType>();
+      auto* n = g.insertNode(g.createDict(dt->getKeyType(), dt->getValueType(), keys, values));
+      n->output()->setType(t.type);
+      return n->output();
     }
   }
   TRTORCH_CHECK(false, "bad output tree kind");

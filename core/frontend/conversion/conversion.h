@@ -14,12 +14,12 @@ namespace trtorch::frontend {
 
 // How the method's return value is rebuilt from the engine's flat list of outputs.
 struct OutputTree {
-  enum class Kind { kEngineOutput, kConstant, kTuple, kList };
+  enum class Kind { kEngineOutput, kConstant, kTuple, kList, kDict };
   Kind kind = Kind::kEngineOutput;
   int engine_output = -1;      // kEngineOutput
   c10::IValue constant;        // kConstant
-  c10::TypePtr type;           // kTuple / kList
-  std::vector<OutputTree> items;
+  c10::TypePtr type;           // kTuple / kList / kDict
+  std::vector<OutputTree> items;  // kDict: key, value, key, value, ...
 };
 
 // One input's shapes: fixed (min == opt == max) or a range. Dims that differ between min and max

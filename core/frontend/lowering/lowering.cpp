@@ -1,5 +1,7 @@
 #include "core/frontend/lowering/lowering.h"
 
+#include "core/frontend/lowering/remove_dict_mutation.h"
+
 #include <unordered_map>
 
 #include <torch/csrc/jit/passes/common_subexpression_elimination.h>
@@ -105,6 +107,7 @@ std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module
   torch::jit::RemoveTensorMutation(g);
   torch::jit::removeDropout(g);
   torch::jit::ConstantPropagation(g);
+  remove_dict_mutation(g->block());
   torch::jit::LowerSimpleTuples(g);
   torch::jit::PeepholeOptimize(g, /*disable_shape_peepholes=*/true);
   torch::jit::ConstantPropagation(g);

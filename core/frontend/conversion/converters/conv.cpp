@@ -1,7 +1,12 @@
-// Convolution converters: aten::conv1d, aten::conv2d, aten::conv_transpose1d/2d, aten::_convolution
-// and aten::convolution, as Conv2d. A 1-D convolution is a 2-D one over a height of 1:
+// Convolution converters: aten::conv1d/2d/3d, aten::conv_transpose1d/2d, aten::_convolution and
+// aten::convolution, as Conv2d. A 1-D convolution is a 2-D one over a height of 1:
 // (N, C, L) -> (N, C, 1, L), the weight (O, C/g, K) -> (O, C/g, 1, K), and the result back to
 // (N, O, L').
+//
+// A 3-D convolution with kd depth taps is kd 2-D convolutions summed: the input, zero-padded along
+// the depth and viewed as (N, D, C, H, W), gives for tap j the depth slices j*dd, j*dd + sd, ...
+// (one per output depth), batched as (N*Do, C, H, W) and convolved with the weight's slice
+// [:, :, j]; the sum, viewed as (N, Do, O, Ho, Wo), is transposed back to (N, O, Do, Ho, Wo).
 //
 // A transposed convolution of stride s is computed as an ordinary one at the input's resolution
 // followed by a depth-to-space step (sub-pixel convolution), so that no multiply touches an
@@ -116,6 +121,57 @@ void add_conv_transposed(ConversionCtx& ctx, const Node* n, size_t stride_i, siz
   ctx.set_output(0, y);
 }
 
+void add_conv3d(ConversionCtx& ctx, const Node* n, size_t stride_i, size_t pad_i, size_t dil_i, size_t groups_i) {
+  ir::Value* x = ctx.tensor(n->input(0));
+  if (!ctx.is_const(n->input(1))) ctx.fail("convolution weights must be constants (freeze the module)");
+  const at::Tensor w = ctx.ivalue(n->input(1)).toTensor();
+  if (x->type.rank() != 5)
+    ctx.fail(str_cat("a 3-D convolution takes a 5-D (N, C, D, H, W) input, got ", x->type.str()));
+  const auto stride = pair_arg(ctx, n->input(stride_i), 3), pad = pair_arg(ctx, n->input(pad_i), 3),
+             dil = pair_arg(ctx, n->input(dil_i), 3);
+  const std::vector<ir::Dim> d = dims_of(x);
+  for (size_t i = 1; i < 5; ++i)
+    if (!d[i].is_static()) ctx.fail(str_cat("a 3-D convolution needs static channel and spatial dims, got ", x->type.str()));
+  const int64_t kd = w.size(2), depth = d[2].min;
+  if (stride[0] < 1 || dil[0] < 1 || pad[0] < 0)
+    ctx.fail(str_cat("depth stride and dilation must be positive and padding non-negative, got stride ", stride[0],
+                     ", padding ", pad[0], ", dilation ", dil[0]));
+  const int64_t span = dil[0] * (kd - 1) + 1, out_d = (depth + 2 * pad[0] - span) / stride[0] + 1;
+  if (depth + 2 * pad[0] < span) ctx.fail(str_cat("the depth ", depth, " (padded by ", pad[0], ") is smaller than the kernel's ", span));
+  auto fixed = [](int64_t v) { return ir::Dim::fixed(v); };
+  const ir::DType dt = x->type.dtype;
+  // (N, D, C, H, W), zero-padded along D.
+  ir::Value* xt = transpose(ctx, x, {0, 2, 1, 3, 4});
+  if (pad[0] > 0) {
+    std::vector<ir::Dim> zshape = dims_of(xt);
+    zshape[1] = fixed(pad[0]);
+    ir::ExpandAttrs e;
+    e.shape = zshape;
+    ir::Value* zeros = ctx.add(ir::OpKind::Expand, e, {ctx.scalar_constant(0.0, dt)});
+    ir::ConcatAttrs c;
+    c.axis = 1;
+    xt = ctx.add(ir::OpKind::Concat, c, {zeros, xt, zeros});
+  }
+  ir::Conv2dAttrs a;
+  a.groups = ctx.to_int(n->input(groups_i));
+  a.stride = {stride[1], stride[2]};
+  a.padding = {pad[1], pad[2]};
+  a.dilation = {dil[1], dil[2]};
+  const ir::Dim batch = ir::dims_product({d[0], fixed(out_d)});
+  ir::Value* sum = nullptr;
+  for (int64_t j = 0; j < kd; ++j) {
+    ir::Value* taps = slice(ctx, xt, 1, fixed(j * dil[0]), fixed(j * dil[0] + (out_d - 1) * stride[0] + 1), stride[0]);
+    taps = reshape(ctx, taps, {batch, d[1], d[3], d[4]});
+    std::vector<ir::Value*> ins{taps, ctx.constant(w.select(2, j).to(to_torch_dtype(dt)))};
+    if (j == 0 && !ctx.is_none(n->input(2))) ins.push_back(ctx.tensor_as(n->input(2), dt));
+    ir::Value* y = ctx.add(ir::OpKind::Conv2d, a, ins);
+    sum = sum ? binary(ctx, sum, y, ir::BinaryKind::kAdd) : y;
+  }
+  const auto& yd = dims_of(sum);
+  ir::Value* y = reshape(ctx, sum, {d[0], fixed(out_d), yd[1], yd[2], yd[3]});
+  ctx.set_output(0, transpose(ctx, y, {0, 2, 1, 3, 4}));
+}
+
 void add_conv(ConversionCtx& ctx, const Node* n, size_t stride_i, size_t pad_i, size_t dil_i, size_t groups_i,
               int transposed_i) {
   if (transposed_i >= 0 && ctx.to_bool(n->input(size_t(transposed_i)))) {
@@ -123,11 +179,13 @@ void add_conv(ConversionCtx& ctx, const Node* n, size_t stride_i, size_t pad_i, 
     add_conv_transposed(ctx, n, stride_i, pad_i, size_t(transposed_i) + 1, groups_i, dil_i);
     return;
   }
+  if (ctx.is_const(n->input(1)) && ctx.ivalue(n->input(1)).toTensor().dim() == 5)
+    return add_conv3d(ctx, n, stride_i, pad_i, dil_i, groups_i);
   ir::Value* x = ctx.tensor(n->input(0));
   if (!ctx.is_const(n->input(1))) ctx.fail("convolution weights must be constants (freeze the module)");
   at::Tensor w = ctx.ivalue(n->input(1)).toTensor();
   if (w.dim() != 3 && w.dim() != 4)
-    ctx.fail(str_cat("only 1-D and 2-D convolution are supported, weight has rank ", w.dim()));
+    ctx.fail(str_cat("only 1-D, 2-D and 3-D convolution are supported, weight has rank ", w.dim()));
   if (x->type.rank() != w.dim())
     ctx.fail(str_cat("the input ", x->type.str(), " has rank ", x->type.rank(), " but the weight has rank ", w.dim(),
                      " (unbatched convolution is not supported)"));
@@ -160,12 +218,12 @@ void add_conv(ConversionCtx& ctx, const Node* n, size_t stride_i, size_t pad_i, 
   ctx.set_output(0, y);
 }
 
-// Input 0 is (N, C, L) or (N, C, H, W).
+// Input 0 is (N, C, L), (N, C, H, W) or (N, C, D, H, W).
 std::string conv_input(const ConversionCtx& ctx, const Node* n) {
   const Arg& a = ctx.arg(n->input(0));
-  if (a.kind == Arg::Kind::kTensor && a.tensor->type.rank() != 3 && a.tensor->type.rank() != 4)
-    return str_cat("only 1-D (N, C, L) and 2-D (N, C, H, W) convolutions are supported, got an input ",
-                   a.tensor->type.str());
+  if (a.kind == Arg::Kind::kTensor && (a.tensor->type.rank() < 3 || a.tensor->type.rank() > 5))
+    return str_cat("only batched 1-D (N, C, L), 2-D (N, C, H, W) and 3-D (N, C, D, H, W) convolutions are supported, "
+                   "got an input ", a.tensor->type.str());
   return "";
 }
 
@@ -194,6 +252,9 @@ static auto reg =
                    "int[] dilation, bool transposed, int[] output_padding, int groups) -> Tensor"},
                   [](ConversionCtx& ctx, const Node* n) { add_conv(ctx, n, 3, 4, 5, 8, 6); },
                   conv_input})
+        .pattern({{"aten::conv3d(Tensor input, Tensor weight, Tensor? bias=None, SymInt[3] stride=[1, 1, 1], "
+                   "SymInt[3] padding=[0, 0, 0], SymInt[3] dilation=[1, 1, 1], SymInt groups=1) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) { add_conv3d(ctx, n, 3, 4, 5, 6); }})
         .pattern({{"aten::conv_transpose2d.input(Tensor input, Tensor weight, Tensor? bias=None, SymInt[2] stride=[1, 1], "
                    "SymInt[2] padding=[0, 0], SymInt[2] output_padding=[0, 0], SymInt groups=1, "
                    "SymInt[2] dilation=[1, 1]) -> Tensor"},

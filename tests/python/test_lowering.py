@@ -1,0 +1,138 @@
+"""Lowering: dicts filled in place (core/frontend/lowering/remove_dict_mutation.cpp).
+
+A dict written and read with constant keys becomes values: the model compiles whole into one
+engine and returns the dict rebuilt (same keys, same order, overwritten keys keeping their first
+position). Dicts the pass must leave alone (a write in a loop, len() between writes, a key
+computed at run time) keep their writes in TorchScript and still give TorchScript's results."""
+from typing import Dict, List, Tuple
+
+import torch
+from torch import nn
+
+import trtorch
+
+ENGINE = "trtorch::execute_engine"
+
+
+def kinds(graph):
+    out = []
+    for n in graph.nodes():
+        out.append(n.kind())
+        for b in n.blocks():
+            out += kinds(b)
+    return out
+
+
+def compile_ref(m, shapes, **settings):
+    return trtorch.compile(m, dict({"input_shapes": shapes, "device": "reference"}, **settings))
+
+
+def assert_same(got, want):
+    assert type(got) is type(want), (type(got), type(want))
+    if isinstance(want, dict):
+        assert list(got) == list(want), (list(got), list(want))
+        for k in want:
+            assert_same(got[k], want[k])
+    elif isinstance(want, (tuple, list)):
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert_same(g, w)
+    elif isinstance(want, torch.Tensor):
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    else:
+        assert got == want, (got, want)
+
+
+class FeaturesThenHeads(nn.Module):
+    """IntermediateLayerGetter's pattern: features written into a dict, read back by the heads,
+    the result another dict; one key overwritten (it keeps its first position)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 4, 3, padding=1)
+        self.b = nn.Conv2d(4, 4, 3, padding=1)
+        self.head = nn.Conv2d(4, 2, 1)
+
+    def forward(self, x) -> Dict[str, torch.Tensor]:
+        feats: Dict[str, torch.Tensor] = {}
+        feats["low"] = torch.relu(self.a(x))
+        feats["high"] = torch.relu(self.b(feats["low"]))
+        result: Dict[str, torch.Tensor] = {"out": x[:, :2]}
+        result["aux"] = self.head(feats["low"])
+        result["out"] = self.head(feats["high"]) * 2.0
+        return result
+
+
+class IntKeys(nn.Module):
+    def forward(self, x) -> Tuple[torch.Tensor, Dict[int, torch.Tensor]]:
+        d: Dict[int, torch.Tensor] = {}
+        d[3] = x * 2.0
+        d[1] = torch.sigmoid(d[3])
+        return d[1] + d[3], d
+
+
+def test_filled_dicts_compile_whole():
+    x = torch.randn(2, 3, 8, 8)
+    for m in (torch.jit.script(FeaturesThenHeads().eval()), torch.jit.script(IntKeys().eval())):
+        trt = compile_ref(m, [list(x.shape)], require_full_compilation=True)
+        k = kinds(trt.graph)
+        assert k.count(ENGINE) == 1 and "aten::_set_item" not in k and "aten::__getitem__" not in k, trt.graph
+        assert_same(trt(x), m(x))
+
+
+class WrittenInLoop(nn.Module):
+    """A write inside a loop whose trip count is known only once the input's shape is (a use in a
+    nested block at lowering): left to TorchScript."""
+
+    def forward(self, x) -> Dict[str, torch.Tensor]:
+        d: Dict[str, torch.Tensor] = {}
+        d["a"] = torch.relu(x) * 2.0 + 1.0
+        for _ in range(x.size(0)):
+            d["a"] = d["a"] * 3.0 - 1.0
+        return d
+
+
+class LenBetweenWrites(nn.Module):
+    """len() reads the dict between two writes (a use other than a constant-key write or read
+    before the last write): left to TorchScript."""
+
+    def forward(self, x) -> Tuple[torch.Tensor, List[str]]:
+        d: Dict[str, torch.Tensor] = {}
+        d["a"] = torch.relu(x) * 2.0 + 1.0
+        n = len(d)
+        d["b"] = d["a"] * float(n + 2)
+        return d["b"], list(d.keys())
+
+
+class KeysAfterWrites(nn.Module):
+    """keys() after the last write reads the final entries: rewritten (a dict built once)."""
+
+    def forward(self, x) -> Tuple[torch.Tensor, List[str]]:
+        d: Dict[str, torch.Tensor] = {}
+        d["b"] = torch.relu(x) * 2.0 + 1.0
+        d["a"] = d["b"] * 3.0
+        return d["a"], list(d.keys())
+
+
+class RuntimeKey(nn.Module):
+    def forward(self, x, names: List[str]) -> Dict[str, torch.Tensor]:
+        d: Dict[str, torch.Tensor] = {}
+        d[names[0]] = torch.relu(x) * 2.0 + 1.0
+        return d
+
+
+def test_dicts_the_pass_leaves_alone_keep_torchscript_semantics():
+    x = torch.randn(2, 3, 4)
+    for cls in (WrittenInLoop, LenBetweenWrites):
+        m = torch.jit.script(cls().eval())
+        trt = compile_ref(m, [list(x.shape)])
+        assert "aten::_set_item" in kinds(trt.graph), trt.graph
+        assert_same(trt(x), m(x))
+    m = torch.jit.script(KeysAfterWrites().eval())
+    trt = compile_ref(m, [list(x.shape)])
+    assert "aten::_set_item" not in kinds(trt.graph) and kinds(trt.graph).count(ENGINE) == 1, trt.graph
+    assert_same(trt(x), m(x))
+    m = torch.jit.script(RuntimeKey().eval())
+    assert "aten::_set_item" in kinds(m.graph)
+    report = trtorch.check_method_op_support(m, "forward")
+    assert report is False or report is True  # it reports, it does not raise

@@ -1,0 +1,170 @@
+"""Model families of issue 18 compiled whole against TorchScript, FP32 and FP16, on the reference
+backend and (where there is one) the GPU: video (torchvision's r3d_18, mc3_18, r2plus1d_18:
+3-D convolution and pooling), U-Net decoders (transposed convolution, bilinear and nearest
+interpolation, reflect padding, group norm), a DCGAN generator (strided transposed convolutions),
+a 1-D audio encoder-decoder (1-D convolution, transposed convolution and pooling, linear
+interpolation), and segmentation (fcn_resnet50: everything but the dict it returns in engines).
+Random weights; batch-norm statistics made non-trivial so that folding them is checked."""
+import pytest
+import torch
+import torch.nn.functional as F
+import torchvision
+from torch import nn
+
+import trtorch
+
+DEVICES = ["reference"] + (["gpu"] if torch.cuda.is_available() else [])
+ENGINE = "trtorch::execute_engine"
+TOL = {torch.float32: 1e-4, torch.half: 2e-2}  # max |trtorch - TorchScript| / max |TorchScript|
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    return request.param
+
+
+def randomize_norms(m):
+    g = torch.Generator().manual_seed(3)
+    for mod in m.modules():
+        if isinstance(mod, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
+            mod.running_mean.copy_(torch.randn(mod.num_features, generator=g) * 0.1)
+            mod.running_var.copy_(torch.rand(mod.num_features, generator=g) + 0.5)
+        if isinstance(mod, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNorm)) and mod.affine:
+            mod.weight.data.copy_(torch.rand(mod.weight.shape, generator=g) + 0.5)
+            mod.bias.data.copy_(torch.randn(mod.bias.shape, generator=g) * 0.1)
+    return m
+
+
+def kinds(graph):
+    out = []
+    for n in graph.nodes():
+        out.append(n.kind())
+        for b in n.blocks():
+            out += kinds(b)
+    return out
+
+
+def rel_err(got, want):
+    return ((got.float() - want.float()).abs().max() / want.float().abs().max()).item()
+
+
+def compile_and_check(m, shape, device, precision, whole=True, seeds=(0, 1)):
+    """Compiles the scripted module m, checks it against TorchScript on two inputs and returns it."""
+    dev = "cuda" if device == "gpu" else "cpu"
+    m = m.to(dev)
+    settings = {"input_shapes": [shape], "device": device, "op_precision": precision}
+    if whole:
+        settings["require_full_compilation"] = True
+    trt = trtorch.compile(m, settings)
+    for seed in seeds:
+        x = torch.randn(shape, generator=torch.Generator().manual_seed(seed)).to(dev)
+        with torch.no_grad():
+            want = m(x)
+            got = trt(x if precision == torch.float32 else x.half())
+        if isinstance(want, dict):  # the same keys in the same order
+            assert isinstance(got, dict) and list(got) == list(want), got
+        else:
+            got, want = {"": got}, {"": want}
+        for key in want:
+            assert got[key].shape == want[key].shape, key
+            err = rel_err(got[key], want[key])
+            assert err <= TOL[precision], "%s: relative error %g (tolerance %g)" % (key, err, TOL[precision])
+    if whole:
+        assert kinds(trt.graph).count(ENGINE) == 1, trt.graph
+    return trt
+
+
+@pytest.mark.parametrize("precision", [torch.float32, torch.half])
+@pytest.mark.parametrize("name", ["r3d_18", "mc3_18", "r2plus1d_18"])
+def test_video_resnets(device, precision, name):
+    torch.manual_seed(0)
+    m = randomize_norms(getattr(torchvision.models.video, name)(weights=None).eval())
+    trt = compile_and_check(torch.jit.script(m), [1, 3, 8, 48, 48], device, precision)
+    assert "aten::conv3d" not in kinds(trt.graph)
+
+
+class UNet(nn.Module):
+    """A two-level U-Net: reflect-padded convolutions with group norm, a transposed convolution and
+    a bilinear (align_corners) upsampling on the way up, skip connections by concatenation."""
+
+    def __init__(self, cin=3, base=8, classes=2):
+        super().__init__()
+
+        def block(i, o):
+            return nn.Sequential(nn.Conv2d(i, o, 3, padding=1, padding_mode="reflect"), nn.GroupNorm(2, o), nn.SiLU(),
+                                 nn.Conv2d(o, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU())
+
+        self.enc1, self.enc2, self.mid = block(cin, base), block(base, 2 * base), block(2 * base, 4 * base)
+        self.up2 = nn.ConvTranspose2d(4 * base, 2 * base, 2, stride=2)
+        self.dec2 = block(4 * base, 2 * base)
+        self.dec1 = block(3 * base, base)
+        self.head = nn.Conv2d(base, classes, 1)
+
+    def forward(self, x):
+        e1 = self.enc1(x)
+        e2 = self.enc2(F.max_pool2d(e1, 2))
+        m = self.mid(F.max_pool2d(e2, 2))
+        d2 = self.dec2(torch.cat([self.up2(m), e2], 1))
+        d1 = F.interpolate(d2, scale_factor=2.0, mode="bilinear", align_corners=True)
+        d1 = self.dec1(torch.cat([d1, e1], 1))
+        return self.head(F.pad(d1, [1, 1, 1, 1], mode="replicate"))
+
+
+class DCGANGenerator(nn.Module):
+    """DCGAN's generator: a latent (N, z, 1, 1) up to (N, 3, 32, 32) by strided transposed
+    convolutions (kernel 4, stride 2, padding 1) with batch norm."""
+
+    def __init__(self, z=16, f=8):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(z, 4 * f, 4, 1, 0, bias=False), nn.BatchNorm2d(4 * f), nn.ReLU(),
+            nn.ConvTranspose2d(4 * f, 2 * f, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * f), nn.ReLU(),
+            nn.ConvTranspose2d(2 * f, f, 4, 2, 1, bias=False), nn.BatchNorm2d(f), nn.ReLU(),
+            nn.ConvTranspose2d(f, 3, 4, 2, 1), nn.Tanh())
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class AudioAutoencoder(nn.Module):
+    """1-D: strided convolutions and pooling down, a transposed convolution and linear
+    interpolation up (waveform models' building blocks)."""
+
+    def __init__(self, c=8):
+        super().__init__()
+        self.down = nn.Sequential(nn.Conv1d(1, c, 9, stride=2, padding=4), nn.BatchNorm1d(c), nn.GELU(),
+                                  nn.MaxPool1d(3, 2, 1), nn.Conv1d(c, 2 * c, 5, padding=2), nn.ReLU())
+        self.up = nn.ConvTranspose1d(2 * c, c, 4, stride=2, padding=1)
+        self.out = nn.Conv1d(c, 1, 3, padding=1)
+
+    def forward(self, x):
+        y = self.up(self.down(x))
+        y = F.interpolate(y, size=x.shape[-1], mode="linear", align_corners=False)
+        return self.out(F.avg_pool1d(y, 3, 1, 1)) + x
+
+
+@pytest.mark.parametrize("precision", [torch.float32, torch.half])
+@pytest.mark.parametrize("name", ["unet", "dcgan", "audio"])
+def test_decoders(device, precision, name):
+    torch.manual_seed(0)
+    model, shape = {"unet": (UNet, [2, 3, 32, 32]), "dcgan": (DCGANGenerator, [2, 16, 1, 1]),
+                    "audio": (AudioAutoencoder, [2, 1, 400])}[name]
+    m = torch.jit.script(randomize_norms(model().eval()))
+    trt = compile_and_check(m, shape, device, precision)
+    left = set(kinds(trt.graph))
+    for op in ("aten::conv_transpose1d", "aten::conv_transpose2d", "aten::upsample_bilinear2d",
+               "aten::upsample_linear1d", "aten::pad"):
+        assert op not in left, trt.graph
+
+
+@pytest.mark.parametrize("precision", [torch.float32, torch.half])
+def test_fcn_segmentation_dict_output(device, precision):
+    """fcn_resnet50 (with its auxiliary head) returns {"out": ..., "aux": ...}, built by writes
+    into dicts (IntermediateLayerGetter's features, the result): compiled whole, one engine, the
+    dict rebuilt around it."""
+    torch.manual_seed(0)
+    m = randomize_norms(torchvision.models.segmentation.fcn_resnet50(weights=None, weights_backbone=None,
+                                                                    aux_loss=True).eval())
+    trt = compile_and_check(torch.jit.script(m), [1, 3, 64, 64], device, precision, seeds=(0,))
+    k = kinds(trt.graph)
+    assert "aten::_set_item" not in k and "aten::upsample_bilinear2d" not in k and "aten::conv2d" not in k, trt.graph

@@ -1,6 +1,7 @@
 """A model whose only unsupported op sits in the middle (issue 17, item 8): ResNet-50 with
-torch.roll between layer2 and layer3 (trtorch has no converter for aten::roll, so it runs in
-TorchScript between two engine segments). Times eager, TorchScript (frozen) and trtorch side by
+torch.roll between layer2 and layer3, forced to TorchScript (torch_executed_ops; trtorch converts
+aten::roll since issue 18, and before that had no converter for it), so that it runs in
+TorchScript between two engine segments. Times eager, TorchScript (frozen) and trtorch side by
 side on one GPU, in one process, with CUDA events (median of --iters runs after warm-up), and
 checks trtorch's output against TorchScript's.
 
@@ -24,7 +25,7 @@ class RolledResNet(torch.nn.Module):
         n = self.net
         x = n.maxpool(n.relu(n.bn1(n.conv1(x))))
         x = n.layer2(n.layer1(x))
-        x = torch.roll(x, shifts=1, dims=3)  # the unsupported op
+        x = torch.roll(x, shifts=1, dims=3)  # the op left to TorchScript
         x = n.layer4(n.layer3(x))
         return n.fc(torch.flatten(n.avgpool(x), 1))
 
@@ -62,7 +63,8 @@ def main():
     half = half.to(dtype)
     ts = torch.jit.freeze(torch.jit.script(half))
     scripted32 = torch.jit.script(model)
-    trt = trtorch.compile(scripted32, {"input_shapes": [list(x32.shape)], "op_precision": dtype})
+    trt = trtorch.compile(scripted32, {"input_shapes": [list(x32.shape)], "op_precision": dtype,
+                                       "torch_executed_ops": ["aten::roll"]})
     engines = sum(1 for n in trt.graph.findAllNodes("trtorch::execute_engine"))
     x = x32.to(dtype)
     rows = []

@@ -281,6 +281,10 @@ std::vector<OpCase> cases() {
   add({"pad_legacy_ops",
        "def forward(self, x):\n  return torch.reflection_pad2d(x, [1, 2, 2, 1]), torch.replication_pad1d(x[0], [2, 1]), torch._pad_circular(x, [1, 1, 2, 0])\n",
        {{2, 3, 5, 6}}});
+  add({"roll", "def forward(self, x):\n  return torch.roll(x, [1, -2], [2, 0]), torch.roll(x, [7]), torch.roll(x, [5], [-1])\n",
+       {{3, 4, 5}}});
+  add({"flip", "def forward(self, x, m):\n  return torch.flip(x, [0, 2]), torch.flip(x, [-1]), torch.flip(m, [1])\n",
+       {{3, 4, 5}, {2, 6}}, {}, false, 1e-2, {}, {1}});
   add({"repeat_tile", "def forward(self, x):\n  return x.repeat(2, 1, 3), x.repeat(2, 1, 2, 1), torch.tile(x, [2]), torch.tile(x, [2, 1, 1, 2])\n",
        {{2, 3, 4}}});
   add({"repeat_interleave", "def forward(self, x):\n  return x.repeat_interleave(3, 1), x.repeat_interleave(2), torch.repeat_interleave(x, self.r, 2)\n",

@@ -1,9 +1,8 @@
 """Small models for the partial-compilation tests (tests/python/test_partitioning.py).
 
 Each model mixes operators trtorch converts with operators it does not (checked against
-docs/supported_ops.md: aten::flip, aten::roll, aten::logcumsumexp, aten::special_i0e,
-aten::gather, aten::argsort, aten::signbit, aten::topk and the custom op trtorch_test::mysin are
-not there), so that a compile with fallback splits them into engine segments and TorchScript.
+docs/supported_ops.md: aten::logcumsumexp, aten::special_i0e, aten::cummax, aten::gather,
+aten::argsort, aten::signbit, aten::topk and the custom op trtorch_test::mysin are not there), so that a compile with fallback splits them into engine segments and TorchScript.
 
 The docstrings count the operations of each supported island *after lowering* (freezing,
 inlining, constant propagation, common subexpression elimination), since that is what the
@@ -59,16 +58,6 @@ CUSTOM_OP = "trtorch_test::mysin"
 
 # --- The unsupported operators, as submodules (one per kind) --------------------------------
 
-class Flip(nn.Module):
-    def forward(self, x):
-        return torch.flip(x, [3])
-
-
-class Roll(nn.Module):
-    def forward(self, x):
-        return torch.roll(x, 1, 2)
-
-
 class LogCumSumExp(nn.Module):
     def forward(self, x):
         return torch.logcumsumexp(x, 3)
@@ -102,8 +91,6 @@ class Upsample(nn.Module):
 
 # name -> (the op kind that must stay in TorchScript, the submodule class)
 UNSUPPORTED = {
-    "flip": ("aten::flip", Flip),
-    "roll": ("aten::roll", Roll),
     "logcumsumexp": ("aten::logcumsumexp", LogCumSumExp),
     "special_i0e": ("aten::special_i0e", I0e),
 }
@@ -173,8 +160,8 @@ def unsupported_at(position, odd_name):
     return torch.jit.script(cls(odd_cls()).eval()), kind, engines
 
 
-class FlipAndRoll(nn.Module):
-    """[conv, relu, conv] -> flip -> [conv, tanh, mul] -> roll -> [mean, linear, sigmoid]: two
+class LogCumSumExpAndI0e(nn.Module):
+    """[conv, relu, conv] -> logcumsumexp -> [conv, tanh, mul] -> special_i0e -> [mean, linear, sigmoid]: two
     different unsupported ops (what require_full_compilation and check_method_op_support must
     both list); three engines with fallback."""
 
@@ -187,15 +174,15 @@ class FlipAndRoll(nn.Module):
 
     def forward(self, x):
         y = self.conv2(torch.relu(self.conv1(x)))
-        y = torch.flip(y, [3])
+        y = torch.logcumsumexp(y, 3)
         y = torch.tanh(self.conv3(y)) * 0.5
-        y = torch.roll(y, 1, 2)
+        y = torch.special.i0e(y)
         return torch.sigmoid(self.fc(y.mean([2, 3])))
 
 
-def flip_and_roll():
+def logcumsumexp_and_i0e():
     torch.manual_seed(0)
-    return torch.jit.script(FlipAndRoll().eval())
+    return torch.jit.script(LogCumSumExpAndI0e().eval())
 
 
 class FullySupported(nn.Module):
@@ -486,7 +473,7 @@ def while_trip_count(m, x):
 # --- 5. min_block_size ------------------------------------------------------------------------
 
 class SmallIsland(nn.Module):
-    """[conv, batch_norm, relu] -> flip -> [sigmoid, mul] -> roll -> [conv, relu, mean, linear].
+    """[conv, batch_norm, relu] -> logcumsumexp -> [sigmoid, mul] -> special_i0e -> [conv, relu, mean, linear].
     The middle island has 2 operations: with min_block_size 3 it stays in TorchScript (two
     engines), with min_block_size 1 or 2 it is an engine of its own (three engines)."""
 
@@ -499,9 +486,9 @@ class SmallIsland(nn.Module):
 
     def forward(self, x):
         y = torch.relu(self.bn(self.conv1(x)))
-        y = torch.flip(y, [3])
+        y = torch.logcumsumexp(y, 3)
         y = torch.sigmoid(y) * 2.0
-        y = torch.roll(y, 1, 2)
+        y = torch.special.i0e(y)
         return self.fc(torch.relu(self.conv2(y)).mean([2, 3]))
 
 
@@ -517,7 +504,7 @@ def small_island():
 class EngineToTorchIntBool(nn.Module):
     """One engine computes a float tensor h, an int64 index tensor idx (from comparisons of the
     input: exact) and a bool mask; TorchScript consumes them: aten::gather (float h, int64 idx)
-    and aten::flip of the bool mask. Outputs: float, bool and int64 (idx itself)."""
+    and aten::cummax of the bool mask. Outputs: float, bool and int64 (idx itself)."""
 
     def __init__(self):
         super().__init__()
@@ -528,7 +515,7 @@ class EngineToTorchIntBool(nn.Module):
         idx = (x > 0).to(torch.int64) * 3 + (x < -1.0).to(torch.int64)  # values 0, 1, 3
         mask = x * 2.0 + 1.0 > 0.5  # bool, computed in the engine
         g = torch.gather(h, 3, idx)
-        f = torch.flip(mask, [2])
+        f = torch.cummax(mask, 2)[0]
         return g, f, idx
 
 
@@ -566,7 +553,7 @@ def torch_to_engine_int_bool():
 # --- 7. Collections in and out ---------------------------------------------------------------
 
 class ListInput(nn.Module):
-    """xs: List[Tensor] of two [N, 2, H, W] -> [cat, conv, relu, add] -> flip ->
+    """xs: List[Tensor] of two [N, 2, H, W] -> [cat, conv, relu, add] -> logcumsumexp ->
     [conv, relu, mean, linear, sigmoid]."""
 
     def __init__(self):
@@ -577,12 +564,12 @@ class ListInput(nn.Module):
 
     def forward(self, xs: List[torch.Tensor]):
         y = torch.relu(self.conv1(torch.cat(xs, 1))) + 1.0
-        y = torch.flip(y, [3])
+        y = torch.logcumsumexp(y, 3)
         return torch.sigmoid(self.fc(torch.relu(self.conv2(y)).mean([2, 3])))
 
 
 class TupleInput(nn.Module):
-    """xy: Tuple[Tensor, Tensor] and a plain tensor z -> [conv, relu, mul, add] -> roll ->
+    """xy: Tuple[Tensor, Tensor] and a plain tensor z -> [conv, relu, mul, add] -> special_i0e ->
     [conv, tanh, mean, linear]."""
 
     def __init__(self):
@@ -594,13 +581,13 @@ class TupleInput(nn.Module):
     def forward(self, xy: Tuple[torch.Tensor, torch.Tensor], z: torch.Tensor):
         x, s = xy
         y = torch.relu(self.conv1(x)) * s + z
-        y = torch.roll(y, 1, 2)
+        y = torch.special.i0e(y)
         return self.fc(torch.tanh(self.conv2(y)).mean([2, 3]))
 
 
 class DictInput(nn.Module):
     """d: Dict[str, Tensor] with "a_image" [N, C, H, W] and "b_scale" [N, C, 1, 1] ->
-    [conv, relu, mul] -> flip -> [conv, relu, mean, linear]. The keys' sorted order, insertion
+    [conv, relu, mul] -> logcumsumexp -> [conv, relu, mean, linear]. The keys' sorted order, insertion
     order in the tests and first use here agree."""
 
     def __init__(self):
@@ -611,12 +598,12 @@ class DictInput(nn.Module):
 
     def forward(self, d: Dict[str, torch.Tensor]):
         y = torch.relu(self.conv1(d["a_image"])) * d["b_scale"]
-        y = torch.flip(y, [3])
+        y = torch.logcumsumexp(y, 3)
         return self.fc(torch.relu(self.conv2(y)).mean([2, 3]))
 
 
 class NestedOutput(nn.Module):
-    """[conv, relu, conv] -> flip -> [relu, mul, mean, linear, ...]; returns
+    """[conv, relu, conv] -> logcumsumexp -> [relu, mul, mean, linear, ...]; returns
     Tuple[Tensor, Tuple[Tensor, List[Tensor]]] mixing engine outputs and a Torch output."""
 
     def __init__(self):
@@ -627,7 +614,7 @@ class NestedOutput(nn.Module):
 
     def forward(self, x) -> Tuple[torch.Tensor, Tuple[torch.Tensor, List[torch.Tensor]]]:
         a = self.conv2(torch.relu(self.conv1(x)))
-        f = torch.flip(a, [3])
+        f = torch.logcumsumexp(a, 3)
         b = torch.relu(f) * 0.5
         p = self.fc(b.mean([2, 3]))
         return p, (f, [torch.sigmoid(p), b])

@@ -384,7 +384,7 @@ def test_min_block_size(device, settings, engines):
     # The island [sigmoid, mul] is in TorchScript exactly when it is not an engine.
     in_torch = 1 if engines == 2 else 0
     assert ops["aten::sigmoid"] == in_torch and ops["aten::mul"] == in_torch, trt.graph
-    assert ops["aten::flip"] == 1 and ops["aten::roll"] == 1
+    assert ops["aten::logcumsumexp"] == 1 and ops["aten::special_i0e"] == 1
 
 
 def test_min_block_size_larger_than_every_island_leaves_everything_in_torch(tmp_path, device):
@@ -405,7 +405,7 @@ def test_min_block_size_larger_than_every_island_leaves_everything_in_torch(tmp_
 
 def test_int64_and_bool_from_an_engine_to_torch(device):
     """The engine computes an int64 index tensor and a bool mask; aten::gather (int64 index) and
-    aten::flip (bool) consume them in TorchScript; int64 and bool are module outputs too."""
+    aten::cummax (bool) consume them in TorchScript; int64 and bool are module outputs too."""
     m = pm.engine_to_torch_int_bool()
     trt = compile_for(m, device, [X_SHAPE])
     for seed in (0, 1):
@@ -413,7 +413,7 @@ def test_int64_and_bool_from_an_engine_to_torch(device):
         assert [t.dtype for t in got] == [torch.float32, torch.bool, torch.int64]
     assert_engines(trt, 1)
     ops = torch_ops(trt)
-    assert ops["aten::gather"] == 1 and ops["aten::flip"] == 1, trt.graph
+    assert ops["aten::gather"] == 1 and ops["aten::cummax"] == 1, trt.graph
     assert count_kinds(trt, CONV) == 0, trt.graph
 
 
@@ -451,7 +451,7 @@ def test_list_of_tensors_input(device):
     for seed in (0, 1):
         xs = to_device([randn(*shape, seed=seed), randn(*shape, seed=seed + 10)], device)
         check_against_torchscript(m, trt, xs)
-    assert_engines(trt, 2)  # [cat, conv, relu, add] flip [conv, relu, mean, linear, sigmoid]
+    assert_engines(trt, 2)  # [cat, conv, relu, add] logcumsumexp [conv, relu, mean, linear, sigmoid]
     assert count_kinds(trt, CONV + ("aten::cat",)) == 0, trt.graph
 
 
@@ -462,7 +462,7 @@ def test_tuple_input_and_a_plain_tensor(device):
         xy = to_device((randn(*X_SHAPE, seed=seed), randn(*X_SHAPE, seed=seed + 10)), device)
         z = to_device(randn(*X_SHAPE, seed=seed + 20), device)
         check_against_torchscript(m, trt, xy, z)
-    assert_engines(trt, 2)  # [conv, relu, mul, add] roll [conv, tanh, mean, linear]
+    assert_engines(trt, 2)  # [conv, relu, mul, add] special_i0e [conv, tanh, mean, linear]
     assert count_kinds(trt, CONV) == 0, trt.graph
 
 
@@ -474,7 +474,7 @@ def test_dict_input(device):
         d = to_device({"a_image": randn(*X_SHAPE, seed=seed), "b_scale": randn(*scale_shape, seed=seed + 10)},
                       device)
         check_against_torchscript(m, trt, d)
-    assert_engines(trt, 2)  # [conv, relu, mul] flip [conv, relu, mean, linear]
+    assert_engines(trt, 2)  # [conv, relu, mul] logcumsumexp [conv, relu, mean, linear]
     assert count_kinds(trt, CONV) == 0, trt.graph
 
 
@@ -485,7 +485,7 @@ def test_nested_tuple_and_list_output(device):
     # Tuple[Tensor, Tuple[Tensor, List[Tensor]]]; assert_same checked the nesting, here it is
     # spelled out.
     assert isinstance(got, tuple) and isinstance(got[1], tuple) and isinstance(got[1][1], list)
-    assert_engines(trt, 2)  # [conv, relu, conv] flip [relu, mul, mean, linear, sigmoid]
+    assert_engines(trt, 2)  # [conv, relu, conv] logcumsumexp [relu, mul, mean, linear, sigmoid]
 
 
 def test_list_of_dicts_output_like_a_detection_model(device):
@@ -596,8 +596,8 @@ def expect_settings_error(compile_fn, error, pattern, **settings):
     return e
 
 
-def _compile_flip_and_roll(**settings):
-    return trtorch.compile(pm.flip_and_roll(), dict({"input_shapes": [X_SHAPE], "device": "reference"}, **settings))
+def _compile_logcumsumexp_and_i0e(**settings):
+    return trtorch.compile(pm.logcumsumexp_and_i0e(), dict({"input_shapes": [X_SHAPE], "device": "reference"}, **settings))
 
 
 @pytest.mark.parametrize("ops, message", [
@@ -609,8 +609,8 @@ def _compile_flip_and_roll(**settings):
     (["aten::relu(Tensor self, int nope) -> Tensor"], r"torch_executed_ops.*aten::relu\(Tensor self, int nope\)"),
 ])
 def test_unknown_op_name_in_torch_executed_ops(ops, message):
-    expect_settings_error(_compile_flip_and_roll, SETTINGS_ERRORS, message, torch_executed_ops=ops)
-    expect_settings_error(_compile_flip_and_roll, SETTINGS_ERRORS,
+    expect_settings_error(_compile_logcumsumexp_and_i0e, SETTINGS_ERRORS, message, torch_executed_ops=ops)
+    expect_settings_error(_compile_logcumsumexp_and_i0e, SETTINGS_ERRORS,
                           message.replace("torch_executed_ops", "(torch_executed_ops|forced_fallback_ops)"),
                           torch_fallback={"enabled": True, "forced_fallback_ops": ops})
 
@@ -621,18 +621,18 @@ def test_unknown_op_name_in_torch_executed_ops(ops, message):
     "torchvision.models.resnet.BasicBlock",
 ])
 def test_unknown_module_name_in_torch_executed_modules(name):
-    expect_settings_error(_compile_flip_and_roll, SETTINGS_ERRORS, r"torch_executed_modules.*" + re.escape(name),
+    expect_settings_error(_compile_logcumsumexp_and_i0e, SETTINGS_ERRORS, r"torch_executed_modules.*" + re.escape(name),
                           torch_executed_modules=[name])
-    expect_settings_error(_compile_flip_and_roll, SETTINGS_ERRORS,
+    expect_settings_error(_compile_logcumsumexp_and_i0e, SETTINGS_ERRORS,
                           r"(torch_executed_modules|forced_fallback_modules).*" + re.escape(name),
                           torch_fallback={"enabled": True, "forced_fallback_modules": [name]})
 
 
 def test_malformed_module_name_in_torch_executed_modules():
-    expect_settings_error(_compile_flip_and_roll, SETTINGS_ERRORS,
+    expect_settings_error(_compile_logcumsumexp_and_i0e, SETTINGS_ERRORS,
                           r"torch_executed_modules.*not a qualified class name",
                           torch_executed_modules=["partition_models.Forced Block"])
-    expect_settings_error(_compile_flip_and_roll, SETTINGS_ERRORS, r"torch_executed_modules.*empty",
+    expect_settings_error(_compile_logcumsumexp_and_i0e, SETTINGS_ERRORS, r"torch_executed_modules.*empty",
                           torch_executed_modules=[""])
 
 
@@ -659,7 +659,7 @@ def test_full_compilation_conflicts_with_forced_ops_and_modules(settings):
 def test_both_spellings_disagreeing_is_an_error(settings, pattern):
     """A setting given twice with different values (new key and v0.4 spelling) is not silently
     resolved one way."""
-    expect_settings_error(_compile_flip_and_roll, SETTINGS_ERRORS, pattern, **settings)
+    expect_settings_error(_compile_logcumsumexp_and_i0e, SETTINGS_ERRORS, pattern, **settings)
 
 
 @pytest.mark.parametrize("settings, error, pattern", [
@@ -681,16 +681,16 @@ def test_both_spellings_disagreeing_is_an_error(settings, pattern):
                  id="torch_fallback_min_block_size_0"),
 ])
 def test_malformed_partition_settings(settings, error, pattern):
-    expect_settings_error(_compile_flip_and_roll, error, pattern, **settings)
+    expect_settings_error(_compile_logcumsumexp_and_i0e, error, pattern, **settings)
 
 
 @pytest.mark.parametrize("settings", [{"require_full_compilation": True}, {"torch_fallback": {"enabled": False}}],
                          ids=["require_full_compilation", "torch_fallback_disabled"])
 def test_full_compilation_fails_listing_every_unsupported_op(settings):
     with pytest.raises(trtorch.Error) as e:
-        _compile_flip_and_roll(**settings)
+        _compile_logcumsumexp_and_i0e(**settings)
     message = str(e.value)
-    for op in ("aten::flip", "aten::roll"):
+    for op in ("aten::logcumsumexp", "aten::special_i0e"):
         schema = str(torch._C._jit_get_schemas_for_operator(op)[0])
         assert schema in message, "%r not in the message:\n%s" % (schema, message)
     assert "partition_models.py" in message  # the source line of each
@@ -707,13 +707,13 @@ def test_full_compilation_lists_a_custom_op():
 # --- 11. check_method_op_support ---------------------------------------------------------------
 
 def test_check_method_op_support_lists_the_unsupported_ops_of_a_partial_model():
-    m = pm.flip_and_roll()
+    m = pm.logcumsumexp_and_i0e()
     assert trtorch.check_method_op_support(m, "forward") is False
     ok, report = trtorch.check_method_op_support(m, "forward", report=True)
     assert ok is False
     lines = [line for line in report.splitlines() if line.strip()]
     assert len(lines) == 2, report
-    assert "aten::flip" in report and "aten::roll" in report
+    assert "aten::logcumsumexp" in report and "aten::special_i0e" in report
     for supported in ("aten::conv2d", "aten::relu", "aten::linear", "aten::tanh", "aten::mean"):
         assert supported not in report, report
     ok, report = trtorch.check_method_op_support(pm.with_custom_op(), "forward", report=True)
@@ -726,25 +726,25 @@ def test_check_method_op_support_lists_the_unsupported_ops_of_a_partial_model():
 
 def test_compile_logs_what_stays_in_torch_and_why(capfd):
     """Issue 17, point 5: each op left to Torch is logged with its reason. With aten::tanh
-    forced, flip_and_roll has: aten::flip and aten::roll unsupported, aten::tanh forced, and the
+    forced, logcumsumexp_and_i0e has: aten::logcumsumexp and aten::special_i0e unsupported, aten::tanh forced, and the
     one-op islands around the tanh (conv, then mul) too small for min_block_size 3."""
     Level = trtorch.logging.Level
     old = trtorch.logging.get_reportable_log_level()
     try:
         trtorch.logging.set_reportable_log_level(Level.Info)
         capfd.readouterr()
-        trt = _compile_flip_and_roll(torch_executed_ops=["aten::tanh"])
+        trt = _compile_logcumsumexp_and_i0e(torch_executed_ops=["aten::tanh"])
         err = capfd.readouterr().err
     finally:
         trtorch.logging.set_reportable_log_level(old)
-    assert_engines(trt, 2)  # [conv, relu, conv] flip conv tanh mul roll [mean, linear, sigmoid]
+    assert_engines(trt, 2)  # [conv, relu, conv] logcumsumexp conv tanh mul special_i0e [mean, linear, sigmoid]
     lines = err.splitlines()
 
     def logged(op, *reasons):
         return any(op in line and any(r in line.lower() for r in reasons) for line in lines)
 
-    assert logged("aten::flip", "unsupported"), err
-    assert logged("aten::roll", "unsupported"), err
+    assert logged("aten::logcumsumexp", "unsupported"), err
+    assert logged("aten::special_i0e", "unsupported"), err
     assert logged("aten::tanh", "forced", "torch_executed_ops"), err
     assert logged("aten::mul", "min_block_size", "too small", "small block"), err
 
@@ -763,7 +763,7 @@ class _SizeBranch(nn.Module):
         if x.size(0) > 1:  # fixed by a static spec: inlined
             y = torch.relu(self.conv(x)) * 2.0
         else:
-            y = torch.flip(x, [3])
+            y = torch.logcumsumexp(x, 3)
         z = y[y > 0.5]  # data-dependent size: the branch below must stay a branch
         if z.size(0) > 0:
             w = z.sum()
@@ -776,9 +776,9 @@ def test_branches_fixed_by_the_spec_are_inlined_and_data_dependent_ones_kept(dev
     m = torch.jit.script(_SizeBranch().eval())
     trt = compile_for(m, device, [X_SHAPE])
     kinds = [n.kind() for n in all_nodes(trt.graph)]
-    # The batch-size test is gone with its untaken branch (flip); the test on the intermediate's
+    # The batch-size test is gone with its untaken branch (logcumsumexp); the test on the intermediate's
     # size stays.
-    assert "aten::flip" not in kinds, trt.graph
+    assert "aten::logcumsumexp" not in kinds, trt.graph
     assert kinds.count("prim::If") == 1, trt.graph
     for seed, shift in ((0, 0.0), (1, -100.0), (2, 100.0)):  # some, none and all above the threshold
         check_against_torchscript(m, trt, to_device(randn(*X_SHAPE, seed=seed, shift=shift), device))

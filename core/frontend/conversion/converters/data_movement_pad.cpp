@@ -1,10 +1,11 @@
-// Padding and repetition converters of the data_movement family: aten::pad in its four modes and
-// the legacy constant_pad_nd / reflection_pad / replication_pad / _pad_circular ops; repeat, tile
-// and repeat_interleave.
+// Padding, rearrangement and repetition converters of the data_movement family: aten::pad in its
+// four modes and the legacy constant_pad_nd / reflection_pad / replication_pad / _pad_circular
+// ops; roll and flip; repeat, tile and repeat_interleave.
 //  * constant padding: Slices for negative pads (cropping), then a Concat with the fill value
 //    broadcast (Expand) to the pad's shape;
 //  * reflect / replicate / circular padding: one Gather per padded dim with a constant index that
 //    names, for every output position, the input position it copies (the dim must be static);
+//  * roll / flip: one Gather per dim with the constant index (i - shift) mod n, or n - 1 - i;
 //  * repeat / tile: the input with a 1 inserted before each dim, broadcast to the repeats and
 //    merged (reshape, Expand, reshape); repeat_interleave the same with the 1 after the dim, or a
 //    Gather when the repeats are a tensor known at compile time.
@@ -92,6 +93,56 @@ void add_pad(ConversionCtx& ctx, const Node* n, PadMode mode, double value) {
     const int64_t lo = p[2 * i], hi = p[2 * i + 1];
     if (lo == 0 && hi == 0) continue;
     x = mode == PadMode::kConstant ? pad_constant(ctx, x, axis, lo, hi, value) : pad_by_index(ctx, x, axis, lo, hi, mode);
+  }
+  ctx.set_output(0, x);
+}
+
+// Static size of dim `axis` of x (roll, flip).
+int64_t static_size(ConversionCtx& ctx, ir::Value* x, int64_t axis, const char* op) {
+  const ir::Dim& dim = dims_of(x)[size_t(axis)];
+  if (!dim.is_static()) ctx.fail(str_cat(op, " along the dynamic dim ", axis, " of ", x->type.str(), " is not supported"));
+  return dim.min;
+}
+
+// torch.roll: dims empty rolls the flattened tensor.
+void add_roll(ConversionCtx& ctx, const Node* n) {
+  ir::Value* x = ctx.tensor(n->input(0));
+  const std::vector<int64_t> shifts = ctx.to_ints(n->input(1)), dims = ctx.to_ints(n->input(2));
+  const std::vector<ir::Dim> shape = dims_of(x);
+  std::vector<int64_t> axes = dims;
+  if (dims.empty()) {
+    if (shifts.size() != 1) ctx.fail(str_cat("roll without dims takes one shift, got ", shifts.size()));
+    x = reshape(ctx, x, std::vector<ir::Dim>{ir::dims_product(shape)});
+    axes = {0};
+  } else if (shifts.size() != dims.size()) {
+    ctx.fail(str_cat("roll takes as many shifts as dims, got ", shifts.size(), " and ", dims.size()));
+  }
+  for (size_t i = 0; i < axes.size(); ++i) {
+    const int64_t axis = normalize_dim(ctx, axes[i], x->type.rank());
+    const int64_t len = static_size(ctx, x, axis, "roll");
+    if (len == 0) continue;
+    const int64_t s = ((shifts[i] % len) + len) % len;
+    if (s == 0) continue;
+    std::vector<int64_t> idx;
+    for (int64_t j = 0; j < len; ++j) idx.push_back((j - s + len) % len);
+    x = gather(ctx, x, idx, axis);
+  }
+  if (dims.empty()) x = reshape(ctx, x, shape);
+  ctx.set_output(0, x);
+}
+
+void add_flip(ConversionCtx& ctx, const Node* n) {
+  ir::Value* x = ctx.tensor(n->input(0));
+  std::vector<bool> seen(size_t(x->type.rank()), false);
+  for (int64_t d : ctx.to_ints(n->input(1))) {
+    const int64_t axis = normalize_dim(ctx, d, x->type.rank());
+    if (seen[size_t(axis)]) ctx.fail(str_cat("dim ", axis, " appears more than once in flip's dims"));
+    seen[size_t(axis)] = true;
+    const int64_t len = static_size(ctx, x, axis, "flip");
+    if (len <= 1) continue;
+    std::vector<int64_t> idx;
+    for (int64_t j = len - 1; j >= 0; --j) idx.push_back(j);
+    x = gather(ctx, x, idx, axis);
   }
   ctx.set_output(0, x);
 }
@@ -196,6 +247,8 @@ static auto reg =
                    "aten::replication_pad3d(Tensor self, SymInt[6] padding) -> Tensor"},
                   legacy_pad<PadMode::kReplicate>})
         .pattern({{"aten::_pad_circular(Tensor self, SymInt[] pad) -> Tensor"}, legacy_pad<PadMode::kCircular>})
+        .pattern({{"aten::roll(Tensor self, SymInt[1] shifts, int[1] dims=[]) -> Tensor"}, add_roll})
+        .pattern({{"aten::flip(Tensor self, int[] dims) -> Tensor"}, add_flip})
         .pattern({{"aten::repeat(Tensor self, SymInt[] repeats) -> Tensor"},
                   [](ConversionCtx& ctx, const Node* n) {
                     ctx.set_output(0, repeat(ctx, ctx.tensor(n->input(0)), ctx.to_ints(n->input(1))));

@@ -1,8 +1,10 @@
 #include "core/frontend/lowering/lowering.h"
 
+#include "core/frontend/lowering/aliases.h"
 #include "core/frontend/lowering/remove_dict_mutation.h"
 
 #include <unordered_map>
+#include <unordered_set>
 
 #include <torch/csrc/jit/passes/common_subexpression_elimination.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
@@ -22,8 +24,11 @@ namespace trtorch::frontend {
 
 namespace {
 
-// Every in-place op left must be the last reader of the tensor it mutates; the converters
-// then treat it as its functional form.
+// Every in-place op left must be the last reader of the tensor it mutates and of every tensor that
+// shares its memory (the tensor a view is of, its other views): the converters then treat it as
+// its functional form. A write into a view (`attn[:, :, 1:] += r`) whose base is read afterwards
+// is observable, and is reported like a direct one. Reads of the op's own output (and its views)
+// see the new value under the functional form too, so they are not counted.
 void check_no_observable_mutation(torch::jit::Block* b, std::vector<torch::jit::Node*>* found) {
   for (torch::jit::Node* n : b->nodes()) {
     for (torch::jit::Block* sub : n->blocks()) check_no_observable_mutation(sub, found);
@@ -33,16 +38,39 @@ void check_no_observable_mutation(torch::jit::Block* b, std::vector<torch::jit::
     // List mutation (aten::append on a list of features) is followed in program order by the
     // converter; only tensor mutation must be gone.
     if (mutated->type()->kind() != c10::TypeKind::TensorType) continue;
-    for (const torch::jit::Use& u : mutated->uses()) {
-      if (u.user != n && n->isBefore(u.user)) {
-        if (found) {
-          found->push_back(n);
-          break;
-        }
-        TRTORCH_ERROR("in-place operation whose input is read again afterwards is not supported: ", describe(n),
-                      " (input %", mutated->debugName(), " is used by ", describe(u.user), ")");
-      }
+    // n's output and the views made of it.
+    std::unordered_set<const torch::jit::Value*> own;
+    std::vector<const torch::jit::Value*> work(n->outputs().begin(), n->outputs().end());
+    while (!work.empty()) {
+      const torch::jit::Value* v = work.back();
+      work.pop_back();
+      if (!own.insert(v).second) continue;
+      for (const auto& u : v->uses())
+        if (u.offset == 0 && returns_view_of_input(u.user))
+          for (const auto* o : u.user->outputs()) work.push_back(o);
     }
+    const torch::jit::Node* reader = nullptr;
+    const torch::jit::Value* read = nullptr;
+    for (const torch::jit::Value* a : view_aliases(mutated)) {
+      if (own.count(a)) continue;
+      for (const torch::jit::Use& u : a->uses())
+        if (u.user != n && n->isBefore(u.user)) {
+          if (!reader || u.user->isBefore(reader)) {
+            reader = u.user;
+            read = a;
+          }
+        }
+    }
+    if (!reader) continue;
+    if (found) {
+      found->push_back(n);
+      continue;
+    }
+    TRTORCH_ERROR("in-place operation whose input is read again afterwards is not supported: ", describe(n),
+                  " (input %", mutated->debugName(),
+                  read == mutated ? std::string(" is used by ")
+                                  : str_cat(" shares memory with %", read->debugName(), ", which is used by "),
+                  describe(reader), ")");
   }
 }
 

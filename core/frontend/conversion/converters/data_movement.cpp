@@ -1,5 +1,5 @@
 // Shape and layout converters: view/reshape/flatten, permute/transpose, (un)squeeze, cat,
-// stack, chunk/split, slice/select, contiguous, expand/expand_as, dtype casts (the aten::to family),
+// stack, chunk/split/tensor_split, slice/select, contiguous, expand/expand_as, dtype casts (the aten::to family),
 // pixel_shuffle/pixel_unshuffle.
 // The indexing converters (Gather) are in data_movement_index.cpp.
 #include <algorithm>
@@ -87,6 +87,37 @@ ir::Value* expand(ConversionCtx& ctx, ir::Value* x, std::vector<ir::Dim> size) {
   ir::ExpandAttrs a;
   a.shape = std::move(size);
   return ctx.add(ir::OpKind::Expand, a, {x});
+}
+
+// torch.tensor_split along a static dim: `sections` parts (the first len % sections one longer) or
+// parts between the split points `indices` (clamped to [0, len]). Empty parts are refused.
+void add_tensor_split(ConversionCtx& ctx, const Node* n) {
+  ir::Value* x = ctx.tensor(n->input(0));
+  const int64_t d = normalize_dim(ctx, ctx.to_int(n->input(2)), x->type.rank());
+  const int64_t len = static_dim(ctx, x, d);
+  c10::IValue arg = ctx.ivalue(n->input(1));
+  if (arg.isTensor()) {  // tensor_indices_or_sections: 0-D sections, 1-D indices
+    at::Tensor t = arg.toTensor().to(at::kLong);
+    if (t.dim() > 1) ctx.fail(str_cat("tensor_indices_or_sections must be 0-D or 1-D, got ", t.dim(), " dims"));
+    arg = t.dim() == 0 ? c10::IValue(t.item<int64_t>()) : c10::IValue(std::vector<int64_t>(t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + t.numel()));
+  }
+  std::vector<int64_t> bounds{0};
+  if (arg.isInt()) {
+    const int64_t sections = arg.toInt();
+    if (sections <= 0) ctx.fail(str_cat("the number of sections must be positive, got ", sections));
+    for (int64_t i = 0; i < sections; ++i) bounds.push_back(bounds.back() + len / sections + (i < len % sections ? 1 : 0));
+  } else {
+    for (int64_t i : arg.toIntVector()) bounds.push_back(std::min(std::max<int64_t>(i < 0 ? i + len : i, 0), len));
+    bounds.push_back(len);
+  }
+  std::vector<ir::Value*> parts;
+  for (size_t i = 0; i + 1 < bounds.size(); ++i) {
+    if (bounds[i + 1] <= bounds[i])
+      ctx.fail(str_cat("tensor_split would make an empty part (elements ", bounds[i], " to ", bounds[i + 1], " of dim ", d,
+                       "); empty tensors are not supported"));
+    parts.push_back(slice(ctx, x, d, ir::Dim::fixed(bounds[i]), ir::Dim::fixed(bounds[i + 1]), 1));
+  }
+  set_list_output(ctx, n, parts);
 }
 
 // pixel_shuffle (N, C*r*r, H, W) -> (N, C, H*r, W*r) and pixel_unshuffle, its inverse, as a
@@ -254,6 +285,11 @@ static auto reg =
                     }
                     set_list_output(ctx, n, split(ctx, x, d, sizes));
                   }})
+        .pattern({{"aten::tensor_split.sections(Tensor(a -> *) self, SymInt sections, int dim=0) -> Tensor(a)[]",
+                   "aten::tensor_split.indices(Tensor(a -> *) self, SymInt[] indices, int dim=0) -> Tensor(a)[]",
+                   "aten::tensor_split.tensor_indices_or_sections(Tensor(a -> *) self, Tensor tensor_indices_or_sections, "
+                   "int dim=0) -> Tensor(a)[]"},
+                  add_tensor_split})
         .pattern({{"aten::unbind.int(Tensor(a -> *) self, int dim=0) -> Tensor(a)[]"},
                   [](ConversionCtx& ctx, const Node* n) {
                     ir::Value* x = ctx.tensor(n->input(0));

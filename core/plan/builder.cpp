@@ -2,6 +2,8 @@
 // engine, and the hand-off to the engine's backend (tactics, memory plan).
 #include "core/plan/builder.h"
 
+#include <cmath>
+
 #include <sstream>
 #include <string>
 
@@ -86,6 +88,13 @@ void assign_precision(ir::Graph& g, ir::DType precision, bool fp32_conv_bias, co
     } else if (n->op == ir::OpKind::Cast) {
       auto& c = n->attr<ir::CastAttrs>();
       if (c.to == ir::DType::kFloat32) c.to = precision;
+    } else if (n->op == ir::OpKind::Unary && precision == ir::DType::kFloat16) {
+      // A positive lower bound below half's smallest positive value (F.normalize's clamp_min(1e-12))
+      // would round to 0 and turn x / clamp_min(|x|, eps) into 0 / 0 for a zero row: it becomes
+      // that smallest value (2^-24), so that the bound stays positive.
+      auto& u = n->attr<ir::UnaryAttrs>();
+      const double tiny = std::ldexp(1.0, -24);
+      if (u.kind == ir::UnaryKind::kClamp && u.alpha > 0 && u.alpha < tiny) u.alpha = tiny;
     }
     g.reinfer(n);
   }

@@ -148,6 +148,9 @@ std::vector<OpCase> cases() {
   add({"vector_norm_large_values_all_dims",
        "def forward(self, x):\n  return torch.linalg_vector_norm(x * 1000.0, 2.0, None, False) + torch.norm(x * 300.0, 2.0, [0, 2], False).sum()\n",
        {{3, 7, 5}}});
+  add({"normalize_with_zero_rows",  // F.normalize: clamp_min(1e-12) must stay positive in FP16 (no 0 / 0)
+       "def forward(self, x):\n  y = x * self.m\n  return y / torch.clamp_min(torch.linalg_vector_norm(y, 2.0, [-1], True), 1e-12)\n",
+       {{3, 4, 6}}, {{"m", torch::tensor({1.0f, 0.0f, 1.0f, 0.0f}).view({4, 1})}}});
   add({"softplus", "def forward(self, x):\n  return torch.softplus(x * 8.0, 1.0, 20.0) + torch.softplus(x, 2.0, 3.0)\n", {{4, 16}}});
   add({"mish_logsigmoid", "def forward(self, x):\n  return torch.mish(x * 4.0) + torch.log_sigmoid(x * 4.0)\n", {{4, 16}}});
   add({"selu_celu", "def forward(self, x):\n  return torch.selu(x * 3.0) + torch.celu(x * 3.0, 0.5)\n", {{4, 16}}});
@@ -164,6 +167,14 @@ std::vector<OpCase> cases() {
   add({"matmul_3d_2d", "def forward(self, x, y):\n  return torch.matmul(x, y)\n", {{2, 3, 5}, {5, 4}}});
   add({"matmul_vec", "def forward(self, x, y):\n  return torch.matmul(x, y)\n", {{2, 3, 5}, {5}}});
   add({"bmm_mm", "def forward(self, x, y, z):\n  return torch.bmm(x, y), torch.mm(z, z)\n", {{2, 3, 5}, {2, 5, 4}, {4, 4}}});
+  add({"einsum_matmul_forms",
+       "def forward(self, x, y, z):\n  return torch.einsum('bij,bjk->bik', [x, y]), torch.einsum('bhid, bhjd -> bhij', [z, z]), torch.einsum('ij,kj', [x[0], y[0].t()])\n",
+       {{2, 3, 4}, {2, 4, 5}, {2, 3, 6, 4}}});
+  add({"einsum_sums_outer_ellipsis_three",
+       "def forward(self, x, y, v):\n  return torch.einsum('...ij,...jk->...ik', [x, y]), torch.einsum('bij->j', [x]), torch.einsum('i,j->ij', [v, v]), torch.einsum('bij,bjk,k->bi', [x, y, v[:5]]), torch.einsum('Bij,bjk', [x, y[0:1]])\n",
+       {{2, 3, 4}, {2, 4, 5}, {6}}});
+  add({"tensor_split", "def forward(self, x):\n  a = torch.tensor_split(x, 3, 1)\n  b = torch.tensor_split(x, [1, 4], 2)\n  return a[0] * 2.0, a[2], b[1], b[2] + 1.0\n",
+       {{2, 7, 6}}});
   // --- shape and layout ---
   add({"view_size_arith", "def forward(self, x):\n  n = x.size(0)\n  return x.view(n, -1) * 2.0\n", {{3, 2, 4}}});
   add({"reshape_flatten", "def forward(self, x):\n  return torch.flatten(x.reshape(2, 3, 4, 2), 1, 2)\n", {{6, 8}}});
@@ -289,6 +300,15 @@ std::vector<OpCase> cases() {
        {{2, 3, 4}}});
   add({"repeat_interleave", "def forward(self, x):\n  return x.repeat_interleave(3, 1), x.repeat_interleave(2), torch.repeat_interleave(x, self.r, 2)\n",
        {{2, 3, 4}}, {{"r", torch::tensor({1, 0, 3, 2})}}});
+  // --- writes into slices (functionalized in lowering) and the scatter ops they become ---
+  add({"slice_writes",
+       "def forward(self, x, z):\n  y = x * 2.0\n  y[:, 1:3] = z\n  y[0] += z[0, 0]\n  y[:, -1] *= 3.0\n  y[:, :, ::2] = 0.5\n  y[1, 2:4, 1] = torch.relu(z[1, :, 0])\n  return y + 1.0\n",
+       {{2, 5, 6}, {2, 2, 6}}});
+  add({"attention_bias_write",  // mvit's attn[:, :, 1:, 1:] += rel_pos, then a softmax
+       "def forward(self, a, r):\n  attn = a * 0.5\n  attn[:, :, 1:, 1:] += r\n  return torch.softmax(attn, -1)\n",
+       {{2, 3, 5, 5}, {2, 3, 4, 4}}});
+  add({"slice_select_scatter", "def forward(self, x, z, w):\n  return torch.slice_scatter(x, z, 1, 0, 5, 2), torch.select_scatter(x, w, 2, -1), torch.slice_scatter(x, z, 1, 2, 5)\n",
+       {{2, 5, 4}, {2, 3, 4}, {2, 5}}});
   // --- interpolation (F.interpolate's aten ops) ---
   add({"upsample_nearest", "def forward(self, x):\n  return torch.upsample_nearest2d(x, None, [2.0, 2.0]), torch.upsample_nearest2d(x, [7, 5], None), torch.upsample_nearest2d(x, None, [1.7, 0.6])\n",
        {{2, 3, 5, 6}}});

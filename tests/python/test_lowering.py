@@ -1,4 +1,5 @@
-"""Lowering: dicts filled in place (core/frontend/lowering/remove_dict_mutation.cpp).
+"""Lowering: dicts filled in place (core/frontend/lowering/remove_dict_mutation.cpp), writes into
+slices (functionalize_view_writes.cpp) and the check for writes that are read again.
 
 A dict written and read with constant keys becomes values: the model compiles whole into one
 engine and returns the dict rebuilt (same keys, same order, overwritten keys keeping their first
@@ -6,6 +7,7 @@ position). Dicts the pass must leave alone (a write in a loop, len() between wri
 computed at run time) keep their writes in TorchScript and still give TorchScript's results."""
 from typing import Dict, List, Tuple
 
+import pytest
 import torch
 from torch import nn
 
@@ -136,3 +138,61 @@ def test_dicts_the_pass_leaves_alone_keep_torchscript_semantics():
     assert "aten::_set_item" in kinds(m.graph)
     report = trtorch.check_method_op_support(m, "forward")
     assert report is False or report is True  # it reports, it does not raise
+
+
+# --- Writes into slices ------------------------------------------------------------------------
+
+class SliceWrites(nn.Module):
+    """Writes into slices and elements of a computed tensor (copy_, +=, *=, a scalar fill, a
+    strided slice, a chain select-slice-select), then reads of the whole tensor."""
+
+    def forward(self, x, z):
+        y = x * 2.0
+        y[:, 1:3] = z
+        y[0] += z[0, 0]
+        y[:, -1] *= 3.0
+        y[:, :, ::2] = 0.5
+        y[1, 2:4, 1] = torch.relu(z[1, :, 0])
+        return torch.softmax(y, -1)
+
+
+class WriteInLoop(nn.Module):
+    """torchvision's batch_images: a write into a row of a new tensor inside a loop (the base comes
+    from the enclosing block): left in place, so in TorchScript."""
+
+    def forward(self, x):
+        out = torch.zeros_like(x)
+        for i in range(x.size(0)):
+            out[i].copy_(torch.relu(x[i]) + 1.0)
+        return out * 2.0
+
+
+class WriteReadThroughOldView(nn.Module):
+    """A view taken before the write and read after it sees the write (it shares memory): left
+    in place."""
+
+    def forward(self, x):
+        y = x * 2.0
+        row = y[0]
+        y[0, 1:3] = 5.0
+        return row + 1.0, y
+
+
+def test_writes_into_slices_become_pure_ops():
+    x, z = torch.randn(2, 5, 6), torch.randn(2, 2, 6)
+    m = torch.jit.script(SliceWrites().eval())
+    trt = compile_ref(m, [[2, 5, 6], [2, 2, 6]], require_full_compilation=True)
+    k = kinds(trt.graph)
+    assert k.count(ENGINE) == 1 and "aten::copy_" not in k and "aten::add_" not in k, trt.graph
+    assert_same(trt(x, z), m(x, z))
+
+
+def test_writes_the_pass_leaves_alone_stay_in_torchscript():
+    x = torch.randn(3, 4, 5)
+    for cls, op in ((WriteInLoop, "aten::copy_"), (WriteReadThroughOldView, "aten::copy_")):
+        m = torch.jit.script(cls().eval())
+        trt = compile_ref(m, [list(x.shape)])
+        assert op in kinds(trt.graph), trt.graph
+        assert_same(trt(x), m(x))
+        with pytest.raises(RuntimeError, match="in-place"):
+            compile_ref(m, [list(x.shape)], require_full_compilation=True)

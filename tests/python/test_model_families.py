@@ -1,6 +1,7 @@
 """Model families of issue 18 compiled whole against TorchScript, FP32 and FP16, on the reference
 backend and (where there is one) the GPU: video (torchvision's r3d_18, mc3_18, r2plus1d_18:
-3-D convolution and pooling), U-Net decoders (transposed convolution, bilinear and nearest
+3-D convolution and pooling; mvit_v2_s: tensor_split, einsum, a write into a slice of the attention
+scores), windowed transformers (swin_t: roll and pad; swin_v2_t: vector norms; maxvit_t: einsum), U-Net decoders (transposed convolution, bilinear and nearest
 interpolation, reflect padding, group norm), a DCGAN generator (strided transposed convolutions),
 a 1-D audio encoder-decoder (1-D convolution, transposed convolution and pooling, linear
 interpolation), and segmentation (fcn_resnet50: everything but the dict it returns in engines).
@@ -81,6 +82,18 @@ def test_video_resnets(device, precision, name):
     m = randomize_norms(getattr(torchvision.models.video, name)(weights=None).eval())
     trt = compile_and_check(torch.jit.script(m), [1, 3, 8, 48, 48], device, precision)
     assert "aten::conv3d" not in kinds(trt.graph)
+
+
+@pytest.mark.parametrize("precision", [torch.float32, torch.half])
+@pytest.mark.parametrize("name", ["swin_t", "swin_v2_t", "maxvit_t", "mvit_v2_s"])
+def test_windowed_transformers(device, precision, name):
+    torch.manual_seed(0)
+    video = name.startswith("mvit")
+    m = getattr(torchvision.models.video if video else torchvision.models, name)(weights=None).eval()
+    shape = [1, 3, 16, 224, 224] if video else [1, 3, 224, 224]
+    trt = compile_and_check(torch.jit.script(m), shape, device, precision, seeds=(0,))
+    k = kinds(trt.graph)
+    assert "aten::roll" not in k and "aten::einsum" not in k, trt.graph
 
 
 class UNet(nn.Module):

@@ -1,6 +1,7 @@
 #include "core/frontend/lowering/lowering.h"
 
 #include "core/frontend/lowering/aliases.h"
+#include "core/frontend/lowering/functionalize_view_writes.h"
 #include "core/frontend/lowering/remove_dict_mutation.h"
 
 #include <unordered_map>
@@ -133,6 +134,7 @@ std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module
   torch::jit::Inline(*g);
   torch::jit::RemoveListMutation(g);
   torch::jit::RemoveTensorMutation(g);
+  functionalize_view_writes(g->block());
   torch::jit::removeDropout(g);
   torch::jit::ConstantPropagation(g);
   remove_dict_mutation(g->block());

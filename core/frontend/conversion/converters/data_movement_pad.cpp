@@ -1,14 +1,21 @@
-// Padding, rearrangement and repetition converters of the data_movement family: aten::pad in its
-// four modes and the legacy constant_pad_nd / reflection_pad / replication_pad / _pad_circular
-// ops; roll and flip; repeat, tile and repeat_interleave.
+// Padding, rearrangement, repetition and slice-writing converters of the data_movement family:
+// aten::pad in its four modes and the legacy constant_pad_nd / reflection_pad / replication_pad /
+// _pad_circular ops; roll and flip; repeat, tile and repeat_interleave; slice_scatter and
+// select_scatter (what lowering turns writes into slices into).
 //  * constant padding: Slices for negative pads (cropping), then a Concat with the fill value
 //    broadcast (Expand) to the pad's shape;
 //  * reflect / replicate / circular padding: one Gather per padded dim with a constant index that
 //    names, for every output position, the input position it copies (the dim must be static);
 //  * roll / flip: one Gather per dim with the constant index (i - shift) mod n, or n - 1 - i;
+//  * slice_scatter: a Concat of the kept parts and the source (step 1), or a Gather with a constant
+//    index from the Concat of the input and the source (any step); select_scatter is a slice_scatter
+//    of one element;
 //  * repeat / tile: the input with a 1 inserted before each dim, broadcast to the repeats and
 //    merged (reshape, Expand, reshape); repeat_interleave the same with the 1 after the dim, or a
 //    Gather when the repeats are a tensor known at compile time.
+#include <algorithm>
+#include <cstdint>
+
 #include "core/frontend/conversion/converters/helpers.h"
 
 namespace trtorch::frontend::converters {
@@ -147,6 +154,40 @@ void add_flip(ConversionCtx& ctx, const Node* n) {
   ctx.set_output(0, x);
 }
 
+// self with elements start, start+step, ... < end of dim `axis` replaced by src's (static dim).
+ir::Value* slice_scatter(ConversionCtx& ctx, ir::Value* self, ir::Value* src, int64_t axis, int64_t start, int64_t end,
+                         int64_t step) {
+  const int64_t len = static_size(ctx, self, axis, "a write into a slice");
+  if (step < 1) ctx.fail(str_cat("the slice step must be positive, got ", step));
+  auto clamp = [&](int64_t i) { return std::min(std::max<int64_t>(i < 0 ? i + len : i, 0), len); };
+  start = clamp(start);
+  end = std::max(clamp(end), start);
+  const int64_t count = (end - start + step - 1) / step;
+  const ir::Dim& src_len = dims_of(src)[size_t(axis)];
+  if (!src_len.is_static() || src_len.min != count)
+    ctx.fail(str_cat("the source ", src->type.str(), " does not fit the ", count, " elements of dim ", axis, " it is written to"));
+  if (count == 0) return self;
+  if (src->type.dtype != self->type.dtype) {
+    ir::CastAttrs c;
+    c.to = self->type.dtype;
+    src = ctx.add(ir::OpKind::Cast, c, {src});
+  }
+  ir::ConcatAttrs cat;
+  cat.axis = axis;
+  if (step == 1 || count == 1) {
+    end = start + 1 + (count - 1) * step;
+    std::vector<ir::Value*> parts;
+    if (start > 0) parts.push_back(slice(ctx, self, axis, ir::Dim::fixed(0), ir::Dim::fixed(start), 1));
+    parts.push_back(src);
+    if (end < len) parts.push_back(slice(ctx, self, axis, ir::Dim::fixed(end), ir::Dim::fixed(len), 1));
+    return parts.size() == 1 ? src : ctx.add(ir::OpKind::Concat, cat, parts);
+  }
+  std::vector<int64_t> idx;
+  for (int64_t j = 0; j < len; ++j)
+    idx.push_back(j >= start && j < end && (j - start) % step == 0 ? len + (j - start) / step : j);
+  return gather(ctx, ctx.add(ir::OpKind::Concat, cat, {self, src}), idx, axis);
+}
+
 // x with a new dim of size `r` next to each dim (before it for repeat, after it for
 // repeat_interleave), merged: (.., d, ..) -> (.., r*d, ..).
 ir::Value* repeat_dims(ConversionCtx& ctx, ir::Value* x, const std::vector<int64_t>& reps, bool interleave) {
@@ -249,6 +290,30 @@ static auto reg =
         .pattern({{"aten::_pad_circular(Tensor self, SymInt[] pad) -> Tensor"}, legacy_pad<PadMode::kCircular>})
         .pattern({{"aten::roll(Tensor self, SymInt[1] shifts, int[1] dims=[]) -> Tensor"}, add_roll})
         .pattern({{"aten::flip(Tensor self, int[] dims) -> Tensor"}, add_flip})
+        .pattern({{"aten::slice_scatter(Tensor self, Tensor src, int dim=0, SymInt? start=None, SymInt? end=None, "
+                   "SymInt step=1) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ir::Value* self = ctx.tensor(n->input(0));
+                    const int64_t axis = normalize_dim(ctx, ctx.to_int(n->input(2)), self->type.rank());
+                    const int64_t start = ctx.is_none(n->input(3)) ? 0 : ctx.to_int(n->input(3));
+                    const int64_t end = ctx.is_none(n->input(4)) ? INT64_MAX : ctx.to_int(n->input(4));
+                    ctx.set_output(0, slice_scatter(ctx, self, ctx.tensor_as(n->input(1), self->type.dtype), axis, start,
+                                                    end, ctx.to_int(n->input(5))));
+                  }})
+        .pattern({{"aten::select_scatter(Tensor self, Tensor src, int dim, SymInt index) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ir::Value* self = ctx.tensor(n->input(0));
+                    const int64_t axis = normalize_dim(ctx, ctx.to_int(n->input(2)), self->type.rank());
+                    const int64_t len = static_size(ctx, self, axis, "a write into an element");
+                    int64_t index = ctx.to_int(n->input(3));
+                    if (index < -len || index >= len)
+                      ctx.fail(str_cat("index ", index, " is out of range for dim ", axis, " of size ", len));
+                    if (index < 0) index += len;
+                    ir::Value* src = ctx.tensor_as(n->input(1), self->type.dtype);
+                    std::vector<ir::Dim> d = dims_of(src);
+                    d.insert(d.begin() + axis, ir::Dim::fixed(1));
+                    ctx.set_output(0, slice_scatter(ctx, self, reshape(ctx, src, d), axis, index, index + 1, 1));
+                  }})
         .pattern({{"aten::repeat(Tensor self, SymInt[] repeats) -> Tensor"},
                   [](ConversionCtx& ctx, const Node* n) {
                     ctx.set_output(0, repeat(ctx, ctx.tensor(n->input(0)), ctx.to_ints(n->input(1))));

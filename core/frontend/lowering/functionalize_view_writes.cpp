@@ -1,0 +1,148 @@
+#include "core/frontend/lowering/functionalize_view_writes.h"
+
+#include <torch/csrc/jit/ir/ir.h>
+
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "core/frontend/lowering/aliases.h"
+
+namespace trtorch::frontend {
+namespace {
+
+using torch::jit::Node;
+using torch::jit::Value;
+namespace aten = c10::aten;
+
+bool is_slice_view(const Node* n) {
+  return n->kind() == aten::slice && n->inputs().size() == 5 && n->input(0)->type()->kind() == c10::TypeKind::TensorType;
+}
+bool is_select_view(const Node* n) {
+  return n->kind() == aten::select && n->inputs().size() == 3 && n->input(0)->type()->kind() == c10::TypeKind::TensorType &&
+         n->input(2)->type()->kind() == c10::TypeKind::IntType;
+}
+
+// An in-place op on a tensor: mutable schema, its first argument written.
+bool is_tensor_write(const Node* n) {
+  const c10::FunctionSchema* s = n->maybeSchema();
+  if (!s || !s->is_mutable() || n->inputs().empty() || s->arguments().empty()) return false;
+  const c10::AliasInfo* a = s->arguments()[0].alias_info();
+  return a && a->isWrite() && n->input(0)->type()->kind() == c10::TypeKind::TensorType && n->outputs().size() == 1;
+}
+
+// The functional result of write `n` on `view`, inserted before n; nullptr when there is none.
+Value* functional_result(torch::jit::Graph& g, Node* n, Value* view) {
+  const std::string name = n->kind().toUnqualString();
+  using NV = torch::jit::NamedValue;
+  try {
+    if (name == "copy_") {
+      Value* src = g.insert(aten::expand_as, {NV(n->input(1)), NV(view)});
+      return g.insert(aten::type_as, {NV(src), NV(view)});
+    }
+    if (name == "fill_") {
+      if (n->input(1)->type()->kind() == c10::TypeKind::TensorType) {
+        Value* v = g.insert(aten::expand_as, {NV(n->input(1)), NV(view)});
+        return g.insert(aten::type_as, {NV(v), NV(view)});
+      }
+      return g.insert(aten::full_like, {NV(view), NV(n->input(1))});
+    }
+    if (name == "zero_") return g.insert(aten::zeros_like, {NV(view)});
+    if (name.empty() || name.back() != '_' || name.rfind("__", 0) == 0) return nullptr;
+    // The op without the underscore, on the same inputs; its overload is the one whose schema the
+    // inputs' types match (as the in-place op's was), not one reached by implicit conversions.
+    Node* f = g.create(c10::Symbol::aten(name.substr(0, name.size() - 1)), n->inputs(), 1);
+    f->replaceInput(0, view);
+    f->output()->setType(n->output()->type());
+    f->insertBefore(n);
+    if (!f->maybeSchema() || f->maybeSchema()->is_mutable()) {
+      f->destroy();
+      return nullptr;
+    }
+    return f->output();
+  } catch (const std::exception&) {
+    return nullptr;  // no functional overload takes these arguments
+  }
+}
+
+bool rewrite(Node* n) {
+  Value* view = n->input(0);
+  std::vector<Node*> chain;  // innermost view first
+  for (Value* v = view; is_slice_view(v->node()) || is_select_view(v->node()); v = v->node()->input(0))
+    chain.push_back(v->node());
+  if (chain.empty()) return false;
+  Value* base = chain.back()->input(0);
+  if (base->node()->kind() == c10::prim::Param) return false;  // the caller's tensor
+  // A base from an enclosing block (a write in a loop or a branch) would need its new value carried
+  // out of the block.
+  if (base->node()->owningBlock() != n->owningBlock()) return false;
+  // Nothing made before the write that shares memory with the base may be read after it, except
+  // the base itself (its later readers take the new base) and the write's own result. Views made
+  // after the write are made from the base or the result, so they read the new values.
+  for (const Value* a : view_aliases(base)) {
+    if (a->node()->owningGraph() == n->owningGraph() && a->node()->kind() != c10::prim::Param && n->isBefore(a->node()))
+      continue;
+    for (const torch::jit::Use& u : a->uses()) {
+      if (u.user == n || !n->isBefore(u.user)) continue;
+      if (a == base) continue;
+      return false;  // a view (of the chain or another) read after the write
+    }
+  }
+  // The write's result read again (y[0].add_(1).mul_(2)): a later write into it would have to
+  // reach the base too; left in place.
+  if (!n->output()->uses().empty()) return false;
+  torch::jit::Graph& g = *n->owningGraph();
+  torch::jit::WithInsertPoint guard(n);
+  Value* cur = functional_result(g, n, view);
+  if (!cur) return false;
+  Value* new_view = cur;
+  using NV = torch::jit::NamedValue;
+  for (Node* c : chain) {
+    if (is_slice_view(c))
+      cur = g.insert(aten::slice_scatter, {NV(c->input(0)), NV(cur), NV(c->input(1)), NV(c->input(2)), NV(c->input(3)),
+                                           NV(c->input(4))});
+    else
+      cur = g.insert(aten::select_scatter, {NV(c->input(0)), NV(cur), NV(c->input(1)), NV(c->input(2))});
+  }
+  n->output()->replaceAllUsesWith(new_view);
+  base->replaceAllUsesAfterNodeWith(n, cur);
+  n->destroy();
+  return true;
+}
+
+// Gives write n a chain of views of its own, made right before it (TorchScript shares identical
+// views between writes, `y[:, a] = ...; y[:, b] = ...` both slicing y[:]; a shared view made before
+// an earlier write would count as read after it). The old views go when nothing else reads them.
+void own_chain(Node* n) {
+  std::vector<Node*> chain;
+  for (Value* v = n->input(0); is_slice_view(v->node()) || is_select_view(v->node()); v = v->node()->input(0))
+    chain.push_back(v->node());
+  if (chain.empty()) return;
+  Value* cur = chain.back()->input(0);
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    Node* c = n->owningGraph()->createClone(*it, [&](Value* v) { return v == (*it)->input(0) ? cur : v; });
+    c->insertBefore(n);
+    cur = c->output();
+  }
+  n->replaceInput(0, cur);
+  for (Node* c : chain) {  // innermost first: each one's input is the next one's output
+    if (!c->output()->uses().empty()) break;
+    c->destroy();
+  }
+}
+
+}  // namespace
+
+int functionalize_view_writes(torch::jit::Block* block) {
+  int done = 0;
+  std::vector<Node*> writes;
+  for (Node* n : block->nodes()) {
+    for (torch::jit::Block* sub : n->blocks()) done += functionalize_view_writes(sub);
+    if (is_tensor_write(n)) writes.push_back(n);
+  }
+  for (Node* n : writes) own_chain(n);
+  for (Node* n : writes) done += rewrite(n) ? 1 : 0;
+  return done;
+}
+
+}  // namespace trtorch::frontend

@@ -277,6 +277,8 @@ std::vector<OpCase> cases() {
         {"j2", torch::tensor({3, 0})}, {"mask", torch::tensor({true, false, true})}}});
   add({"index_engine_indices", "def forward(self, x, i):\n  return x[i], x[:, i], x[i, self.j], x[self.j2, :, i]\n",
        {{4, 4, 4}, {2, 2}}, {{"j", torch::tensor({1, 3})}, {"j2", torch::tensor({0, -1}).view({2, 1})}}, false, 1e-2, {{1, 4}}});
+  add({"torch_gather", "def forward(self, x, i, j):\n  return torch.gather(x, 1, i), torch.gather(x, -1, i[:, :, :2]), torch.gather(x, 0, j)\n",
+       {{3, 4, 5}, {3, 2, 5}, {2, 2, 3}}, {}, false, 1e-2, {{1, 4}, {2, 3}}});
   add({"index_negative_engine_indices", "def forward(self, x, i):\n  return x[i - 2]\n",
        {{4, 3}, {5}}, {}, false, 1e-2, {{1, 4}}});
   // --- padding and repetition ---

@@ -4,7 +4,9 @@ backend and (where there is one) the GPU: video (torchvision's r3d_18, mc3_18, r
 scores), windowed transformers (swin_t: roll and pad; swin_v2_t: vector norms; maxvit_t: einsum), U-Net decoders (transposed convolution, bilinear and nearest
 interpolation, reflect padding, group norm), a DCGAN generator (strided transposed convolutions),
 a 1-D audio encoder-decoder (1-D convolution, transposed convolution and pooling, linear
-interpolation), and segmentation (fcn_resnet50: everything but the dict it returns in engines).
+interpolation), segmentation (fcn_resnet50 and its dict output), and Hugging Face encoders (small
+random configurations of RoBERTa: torch.gather of its token types; BART's encoder; Wav2Vec2:
+1-D convolutions, group norm; Whisper's encoder: 1-D convolutions), traced.
 Random weights; batch-norm statistics made non-trivial so that folding them is checked."""
 import pytest
 import torch
@@ -181,3 +183,55 @@ def test_fcn_segmentation_dict_output(device, precision):
     trt = compile_and_check(torch.jit.script(m), [1, 3, 64, 64], device, precision, seeds=(0,))
     k = kinds(trt.graph)
     assert "aten::_set_item" not in k and "aten::upsample_bilinear2d" not in k and "aten::conv2d" not in k, trt.graph
+
+
+def _hf_encoder(name):
+    import transformers as T
+    small = dict(num_hidden_layers=2, num_attention_heads=4, intermediate_size=128, hidden_size=64)
+    seq = dict(d_model=64, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4, decoder_attention_heads=4,
+               encoder_ffn_dim=128, decoder_ffn_dim=128, vocab_size=1000)
+    if name == "roberta":
+        m = T.RobertaModel(T.RobertaConfig(vocab_size=1000, max_position_embeddings=130, **small))
+        return m, torch.randint(3, 1000, (2, 16), generator=torch.Generator().manual_seed(0))
+    if name == "bart_encoder":
+        m = T.BartModel(T.BartConfig(max_position_embeddings=130, **seq)).get_encoder()
+        return m, torch.randint(3, 1000, (2, 16), generator=torch.Generator().manual_seed(0))
+    if name == "wav2vec2":
+        m = T.Wav2Vec2Model(T.Wav2Vec2Config(conv_dim=(32, 32, 32), conv_stride=(5, 2, 2), conv_kernel=(10, 3, 3),
+                                             num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4, **small))
+        return m, torch.randn(2, 4000, generator=torch.Generator().manual_seed(0))
+    m = T.WhisperModel(T.WhisperConfig(num_mel_bins=16, max_source_positions=50, pad_token_id=1, bos_token_id=0,
+                                       eos_token_id=2, decoder_start_token_id=0, **seq)).get_encoder()
+    return m, torch.randn(2, 16, 100, generator=torch.Generator().manual_seed(0))
+
+
+class _FirstOutput(nn.Module):
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, x):
+        return self.m(x, return_dict=False)[0]
+
+
+@pytest.mark.parametrize("precision", [torch.float32, torch.half])
+@pytest.mark.parametrize("name", ["roberta", "bart_encoder", "wav2vec2", "whisper_encoder"])
+def test_transformer_encoders(device, precision, name):
+    pytest.importorskip("transformers")  # installed by scripts/setup.sh on both machines
+    torch.manual_seed(0)
+    m, x = _hf_encoder(name)
+    traced = torch.jit.trace(_FirstOutput(m.eval()).eval(), (x,), strict=False)
+    dev = "cuda" if device == "gpu" else "cpu"
+    traced = traced.to(dev)
+    settings = {"input_shapes": [list(x.shape)], "device": device, "op_precision": precision,
+                "require_full_compilation": True}
+    if x.dtype == torch.int64:  # token ids (a traced module's inputs are plain tensors)
+        settings["input_dtypes"] = [x.dtype]
+    trt = trtorch.compile(traced, settings)
+    x = x.to(dev)
+    with torch.no_grad():
+        want = traced(x)
+        got = trt(x if x.dtype == torch.int64 or precision == torch.float32 else x.half())
+    err = rel_err(got, want)
+    assert err <= TOL[precision], "relative error %g (tolerance %g)" % (err, TOL[precision])
+    assert kinds(trt.graph).count(ENGINE) == 1, trt.graph

@@ -1,5 +1,5 @@
 // Indexing converters of the data_movement family, all as Gather: embedding and index_select (a
-// Gather along one axis) and advanced indexing (aten::index.Tensor, x[idx0, idx1, ...] with index
+// Gather along one axis), torch.gather (a Gather at linear indices) and advanced indexing (aten::index.Tensor, x[idx0, idx1, ...] with index
 // tensors) as one Gather: the indexed dims are flattened into one and gathered with a linear index. Index tensors known
 // at compile time (the usual case: masks built from aranges) become one constant linear index;
 // index tensors computed by the model are combined in the engine (negative indices wrapped).
@@ -269,8 +269,46 @@ std::string int_indices(const ConversionCtx& ctx, const Node* n, size_t i) {
   return "";
 }
 
+// torch.gather(x, dim, index): out[i0, .., ik, ..] = x[i0, .., index[i0, .., ik, ..], ..] (ik at dim).
+// One Gather from x flattened, at the linear index index * stride(dim) + the constant offsets of
+// the other coordinates (static shapes).
+void add_torch_gather(ConversionCtx& ctx, const Node* n) {
+  ir::Value* x = ctx.tensor(n->input(0));
+  ir::Value* idx = ctx.tensor(n->input(2));
+  const int64_t rank = x->type.rank();
+  const int64_t d = normalize_dim(ctx, ctx.to_int(n->input(1)), rank);
+  if (idx->type.rank() != rank)
+    ctx.fail(str_cat("index ", idx->type.str(), " must have the rank of the input ", x->type.str()));
+  const std::vector<int64_t> xs = shape_of(ctx, x), is = shape_of(ctx, idx);
+  for (int64_t i = 0; i < rank; ++i)
+    if (i != d && is[size_t(i)] > xs[size_t(i)])
+      ctx.fail(str_cat("index ", idx->type.str(), " is larger than the input ", x->type.str(), " in dim ", i));
+  std::vector<int64_t> stride(size_t(rank), 1);
+  for (int64_t i = rank - 2; i >= 0; --i) stride[size_t(i)] = stride[size_t(i) + 1] * xs[size_t(i) + 1];
+  // Offsets of the coordinates other than dim's, over the index's shape.
+  at::Tensor offset = at::zeros(is, at::kLong);
+  for (int64_t i = 0; i < rank; ++i) {
+    if (i == d) continue;
+    std::vector<int64_t> view(size_t(rank), 1);
+    view[size_t(i)] = is[size_t(i)];
+    offset = offset + at::arange(is[size_t(i)], at::kLong).view(view) * stride[size_t(i)];
+  }
+  if (idx->type.dtype != ir::DType::kInt64) {
+    ir::CastAttrs c;
+    c.to = ir::DType::kInt64;
+    idx = ctx.add(ir::OpKind::Cast, c, {idx});
+  }
+  ir::Value* lin = binary(ctx, idx, ctx.scalar_constant(double(stride[size_t(d)]), ir::DType::kInt64), ir::BinaryKind::kMul);
+  lin = binary(ctx, lin, ctx.constant(offset), ir::BinaryKind::kAdd);
+  int64_t total = 1;
+  for (int64_t v : xs) total *= v;
+  ctx.set_output(0, gather(ctx, reshape(ctx, x, std::vector<int64_t>{total}), lin, 0));
+}
+
 static auto reg =
     RegisterConverters()
+        .pattern({{"aten::gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor"},
+                  add_torch_gather, [](const ConversionCtx& ctx, const Node* n) { return int_indices(ctx, n, 2); }})
         .pattern({{"aten::index.Tensor(Tensor self, Tensor?[] indices) -> Tensor",
                    "aten::index.Tensor_hacked_twin(Tensor self, Tensor[] indices) -> Tensor"},
                   add_index})

@@ -13,7 +13,6 @@ fcn_resnet50 (segmentation, its "out", [N, 3, 384, 384]). Prints a markdown tabl
 import argparse
 import copy
 import os
-import statistics
 import sys
 
 import torch
@@ -22,6 +21,8 @@ import torchvision
 import trtorch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "python"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from middle_op import median_ms  # noqa: E402  (CUDA-event median, as the other benchmarks time)
 
 
 def make(name):
@@ -40,22 +41,6 @@ def make(name):
 
 def out(y):
     return y["out"] if isinstance(y, dict) else y
-
-
-def median_ms(fn, x, iters):
-    with torch.no_grad():
-        for _ in range(10):
-            fn(x)
-        torch.cuda.synchronize()
-        times = []
-        for _ in range(iters):
-            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            a.record()
-            fn(x)
-            b.record()
-            b.synchronize()
-            times.append(a.elapsed_time(b))
-    return statistics.median(times)
 
 
 def rel_err(y, ref):

@@ -61,3 +61,13 @@ def max_rel_error(got, want):
     got, want = got.detach().double(), want.detach().double()
     assert got.shape == want.shape, (got.shape, want.shape)
     return ((got - want).abs().max() / want.abs().max().clamp_min(1e-30)).item()
+
+
+def graph_kinds(graph):
+    """The kinds of every node of a TorchScript graph, nested blocks included, in order."""
+    out = []
+    for n in graph.nodes():
+        out.append(n.kind())
+        for b in n.blocks():
+            out += graph_kinds(b)
+    return out

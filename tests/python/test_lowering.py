@@ -12,17 +12,9 @@ import torch
 from torch import nn
 
 import trtorch
+from conftest import graph_kinds as kinds
 
 ENGINE = "trtorch::execute_engine"
-
-
-def kinds(graph):
-    out = []
-    for n in graph.nodes():
-        out.append(n.kind())
-        for b in n.blocks():
-            out += kinds(b)
-    return out
 
 
 def compile_ref(m, shapes, **settings):

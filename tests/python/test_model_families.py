@@ -15,6 +15,7 @@ import torchvision
 from torch import nn
 
 import trtorch
+from conftest import graph_kinds as kinds
 
 DEVICES = ["reference"] + (["gpu"] if torch.cuda.is_available() else [])
 ENGINE = "trtorch::execute_engine"
@@ -36,15 +37,6 @@ def randomize_norms(m):
             mod.weight.data.copy_(torch.rand(mod.weight.shape, generator=g) + 0.5)
             mod.bias.data.copy_(torch.randn(mod.bias.shape, generator=g) * 0.1)
     return m
-
-
-def kinds(graph):
-    out = []
-    for n in graph.nodes():
-        out.append(n.kind())
-        for b in n.blocks():
-            out += kinds(b)
-    return out
 
 
 def rel_err(got, want):

@@ -1,7 +1,7 @@
 """Small models for the partial-compilation tests (tests/python/test_partitioning.py).
 
 Each model mixes operators trtorch converts with operators it does not (checked against
-docs/supported_ops.md: aten::logcumsumexp, aten::special_i0e, aten::cummax, aten::gather,
+docs/supported_ops.md: aten::logcumsumexp, aten::special_i0e, aten::cummax, aten::scatter,
 aten::argsort, aten::signbit, aten::topk and the custom op trtorch_test::mysin are not there), so that a compile with fallback splits them into engine segments and TorchScript.
 
 The docstrings count the operations of each supported island *after lowering* (freezing,
@@ -503,7 +503,7 @@ def small_island():
 
 class EngineToTorchIntBool(nn.Module):
     """One engine computes a float tensor h, an int64 index tensor idx (from comparisons of the
-    input: exact) and a bool mask; TorchScript consumes them: aten::gather (float h, int64 idx)
+    input: exact) and a bool mask; TorchScript consumes them: aten::scatter (float h, int64 idx)
     and aten::cummax of the bool mask. Outputs: float, bool and int64 (idx itself)."""
 
     def __init__(self):
@@ -514,7 +514,7 @@ class EngineToTorchIntBool(nn.Module):
         h = torch.relu(self.conv(x)) * 2.0
         idx = (x > 0).to(torch.int64) * 3 + (x < -1.0).to(torch.int64)  # values 0, 1, 3
         mask = x * 2.0 + 1.0 > 0.5  # bool, computed in the engine
-        g = torch.gather(h, 3, idx)
+        g = torch.scatter(h, 3, idx, 1.0)
         f = torch.cummax(mask, 2)[0]
         return g, f, idx
 

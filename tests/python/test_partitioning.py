@@ -404,7 +404,7 @@ def test_min_block_size_larger_than_every_island_leaves_everything_in_torch(tmp_
 # --- 6. int64 and bool tensors crossing a boundary ---------------------------------------------
 
 def test_int64_and_bool_from_an_engine_to_torch(device):
-    """The engine computes an int64 index tensor and a bool mask; aten::gather (int64 index) and
+    """The engine computes an int64 index tensor and a bool mask; aten::scatter (int64 index) and
     aten::cummax (bool) consume them in TorchScript; int64 and bool are module outputs too."""
     m = pm.engine_to_torch_int_bool()
     trt = compile_for(m, device, [X_SHAPE])
@@ -413,7 +413,7 @@ def test_int64_and_bool_from_an_engine_to_torch(device):
         assert [t.dtype for t in got] == [torch.float32, torch.bool, torch.int64]
     assert_engines(trt, 1)
     ops = torch_ops(trt)
-    assert ops["aten::gather"] == 1 and ops["aten::cummax"] == 1, trt.graph
+    assert ops["aten::scatter"] == 1 and ops["aten::cummax"] == 1, trt.graph
     assert count_kinds(trt, CONV) == 0, trt.graph
 
 

@@ -4,6 +4,8 @@
 #
 #  * Debian packages (development machine / CI only): ccache, googletest sources, python3-venv
 #  * PyPI, pinned to the GPU machine's versions: torch 2.11.0, torchvision 0.26.0, pybind11, pytest
+#  * PyPI: scikit-build-core 0.11.6 and pathspec 1.1.1 (the build backend of `pip install .`,
+#    used without build isolation; the python_wheel test). Same rule as transformers below.
 #  * PyPI: transformers 5.17.0 (the BERT and GPT-2 model tests). Required on the development
 #    machine / CI (Debian 12); elsewhere (the GPU machine has no network) a failed install only
 #    warns, and the model tests skip those models, saying why.
@@ -21,6 +23,8 @@ TORCHVISION_VERSION=0.26.0
 PYBIND11_VERSION=3.1.0
 PYTEST_VERSION=9.2.0
 TRANSFORMERS_VERSION=5.17.0
+SKBUILD_CORE_VERSION=0.11.6  # pip install . (pyproject.toml), with its dependency pathspec
+PATHSPEC_VERSION=1.1.1
 CUTLASS_WHEEL=nvidia_cutlass-4.2.0.0-py3-none-any.whl
 CUTLASS_SHA=f9599ada45c7bcb6bf53f7d3f0a7d154183e53451c01bfa59eecd37dd4a693f6
 CUDNN_FE_WHEEL=nvidia_cudnn_frontend-1.32.0-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl
@@ -70,6 +74,17 @@ if ! have_transformers; then
       echo "[setup] installing transformers==$TRANSFORMERS_VERSION failed"; exit 1
     fi
     log "warning: transformers==$TRANSFORMERS_VERSION could not be installed; the BERT/GPT-2 model tests will be skipped"
+  fi
+fi
+
+# --- scikit-build-core (pip install . / the python_wheel test) ---
+if ! "$PY" -c "import scikit_build_core, sys; sys.exit(0 if scikit_build_core.__version__ == '$SKBUILD_CORE_VERSION' else 1)" 2>/dev/null; then
+  log "pip install scikit-build-core==$SKBUILD_CORE_VERSION pathspec==$PATHSPEC_VERSION"
+  if ! "$PY" -m pip install -q "scikit-build-core==$SKBUILD_CORE_VERSION" "pathspec==$PATHSPEC_VERSION"; then
+    if [ -f /etc/debian_version ] && grep -q '^12' /etc/debian_version; then
+      echo "[setup] installing scikit-build-core==$SKBUILD_CORE_VERSION failed"; exit 1
+    fi
+    log "warning: scikit-build-core==$SKBUILD_CORE_VERSION could not be installed; pip install . and the python_wheel test need it"
   fi
 fi
 

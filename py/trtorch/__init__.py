@@ -14,23 +14,29 @@ Importing trtorch loads its runtime library, so ``torch.jit.load`` of compiled m
 
 import torch as _torch
 
-from trtorch._runtime import library_dir, load_runtime, runtime_library_path
+from trtorch import _build_info
+
+
+def _check_torch_version(built):
+    """Before any native library is loaded (one built for another torch may not even load)."""
+    running = _torch.__version__.split("+")[0]
+    if built.split(".")[:2] != running.split(".")[:2]:
+        raise ImportError("trtorch was built against torch %s but torch %s is imported; rebuild "
+                          "trtorch with this torch (scripts/build.sh, or pip install --no-build-isolation .)"
+                          % (built, _torch.__version__))
+
+
+_check_torch_version(_build_info.TORCH_VERSION)
+
+from trtorch._runtime import library_dir, load_runtime, runtime_library_path  # noqa: E402
 
 load_runtime()
 
 from trtorch import _C  # noqa: E402  (needs the runtime loaded first)
 
+_check_torch_version(_C.TORCH_VERSION)
+
 __version__ = "0.1.0"
-
-
-def _check_torch_version():
-    built, running = _C.TORCH_VERSION, _torch.__version__.split("+")[0]
-    if built.split(".")[:2] != running.split(".")[:2]:
-        raise ImportError("trtorch was built against torch %s but torch %s is imported; rebuild "
-                          "trtorch with this torch (scripts/build.sh)" % (built, _torch.__version__))
-
-
-_check_torch_version()
 
 from trtorch import logging  # noqa: E402
 from trtorch._C import Error  # noqa: E402

@@ -24,8 +24,8 @@ usage:
 
 SHAPE, one per input of forward (quote it in the shell):
   "(1,3,224,224)"                                   a fixed shape
-  "[(1,3,224,224);(4,3,224,224);(8,3,224,224)]"     a range [(min);(opt);(max)]
-                                                    (rejected until dynamic shapes are supported)
+  "[(1,3,224,224);(4,3,224,224);(8,3,224,224)]"     a range [(min);(opt);(max)]: one engine for
+                                                    every shape in it (dynamic shapes)
   "(2,128)@i64"                                     with the input's dtype: f32, i32, i64 or bool
                                                     (default: the method's declared type; a
                                                     traced module saved to a file needs it for

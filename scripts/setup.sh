@@ -6,6 +6,8 @@
 #  * PyPI, pinned to the GPU machine's versions: torch 2.11.0, torchvision 0.26.0, pybind11, pytest
 #  * PyPI: scikit-build-core 0.11.6 and pathspec 1.1.1 (the build backend of `pip install .`,
 #    used without build isolation; the python_wheel test). Same rule as transformers below.
+#  * PyPI, in the virtual environment .venv-serving (the system's packages visible, so torch is
+#    shared): nvidia-pytriton 0.7.0 for the serving test. Same rule as transformers below.
 #  * PyPI: transformers 5.17.0 (the BERT and GPT-2 model tests). Required on the development
 #    machine / CI (Debian 12); elsewhere (the GPU machine has no network) a failed install only
 #    warns, and the model tests skip those models, saying why.
@@ -25,6 +27,7 @@ PYTEST_VERSION=9.2.0
 TRANSFORMERS_VERSION=5.17.0
 SKBUILD_CORE_VERSION=0.11.6  # pip install . (pyproject.toml), with its dependency pathspec
 PATHSPEC_VERSION=1.1.1
+PYTRITON_VERSION=0.7.0  # the serving test's PyTriton (tritonserver + tritonclient), in .venv-serving
 CUTLASS_WHEEL=nvidia_cutlass-4.2.0.0-py3-none-any.whl
 CUTLASS_SHA=f9599ada45c7bcb6bf53f7d3f0a7d154183e53451c01bfa59eecd37dd4a693f6
 CUDNN_FE_WHEEL=nvidia_cudnn_frontend-1.32.0-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl
@@ -85,6 +88,19 @@ if ! "$PY" -c "import scikit_build_core, sys; sys.exit(0 if scikit_build_core.__
       echo "[setup] installing scikit-build-core==$SKBUILD_CORE_VERSION failed"; exit 1
     fi
     log "warning: scikit-build-core==$SKBUILD_CORE_VERSION could not be installed; pip install . and the python_wheel test need it"
+  fi
+fi
+
+# --- the serving test's virtual environment (nvidia-pytriton and its pins stay out of the main one) ---
+SERVING_VENV=.venv-serving
+if ! "$SERVING_VENV/bin/python" -c "import pytriton, tritonclient" 2>/dev/null; then
+  log "virtual environment $SERVING_VENV: pip install nvidia-pytriton==$PYTRITON_VERSION"
+  if ! { "$PY" -m venv --system-site-packages "$SERVING_VENV" &&
+         "$SERVING_VENV/bin/python" -m pip install -q "nvidia-pytriton==$PYTRITON_VERSION"; }; then
+    if [ -f /etc/debian_version ] && grep -q '^12' /etc/debian_version; then
+      echo "[setup] installing nvidia-pytriton==$PYTRITON_VERSION into $SERVING_VENV failed"; exit 1
+    fi
+    log "warning: nvidia-pytriton==$PYTRITON_VERSION could not be installed; the serving test will be skipped"
   fi
 fi
 

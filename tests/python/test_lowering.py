@@ -188,3 +188,42 @@ def test_writes_the_pass_leaves_alone_stay_in_torchscript():
         assert_same(trt(x), m(x))
         with pytest.raises(RuntimeError, match="in-place"):
             compile_ref(m, [list(x.shape)], require_full_compilation=True)
+
+
+class WriteIntoState(nn.Module):
+    """A write into a slice of a buffer: module state that the next call sees. Left in place."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("count", torch.zeros(4))
+
+    def forward(self, x):
+        self.count[0:2] += 1.0
+        return x * self.count[1] + self.count[3]
+
+
+class WriteIntoInputView(nn.Module):
+    """A write into a view of the caller's tensor: the caller sees it. Left in place."""
+
+    def forward(self, x):
+        y = x.view(-1)
+        y[0:2] = 0.0
+        return x * 2.0
+
+
+def test_writes_into_state_or_inputs_stay_in_place():
+    torch.manual_seed(0)
+    ref, m = torch.jit.script(WriteIntoState().eval()), torch.jit.script(WriteIntoState().eval())
+    trt = compile_ref(m, [[2, 3]])
+    # Compiling (its sample runs find the shapes at engine boundaries) leaves the state as it was.
+    assert float(m.count.abs().sum()) == 0.0, m.count
+    x = torch.randn(2, 3)
+    for _ in range(3):  # the count goes on from call to call in both
+        assert_same(trt(x), ref(x))
+    m = torch.jit.script(WriteIntoInputView().eval())
+    trt = compile_ref(m, [[2, 3]])
+    x1, x2 = torch.randn(2, 3), None
+    x2 = x1.clone()
+    assert_same(trt(x1), m(x2))
+    assert_same(x1, x2)  # the caller's tensor written the same way
+    assert float(x1.view(-1)[0]) == 0.0

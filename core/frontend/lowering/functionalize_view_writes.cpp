@@ -72,7 +72,14 @@ bool rewrite(Node* n) {
     chain.push_back(v->node());
   if (chain.empty()) return false;
   Value* base = chain.back()->input(0);
-  if (base->node()->kind() == c10::prim::Param) return false;  // the caller's tensor
+  // The tensor the base is (a view of) must be made by this call: a write into a graph input is
+  // seen by the caller, one into module state (prim::GetAttr) or a constant persists to the next
+  // call, and one into a list element reaches the list.
+  const Value* root = base;
+  while (returns_view_of_input(root->node())) root = root->node()->input(0);
+  const auto rk = root->node()->kind();
+  if (rk == c10::prim::Param || rk == c10::prim::Constant || rk == c10::prim::GetAttr || is_container_read(root->node()))
+    return false;
   // A base from an enclosing block (a write in a loop or a branch) would need its new value carried
   // out of the block.
   if (base->node()->owningBlock() != n->owningBlock()) return false;

@@ -7,8 +7,9 @@
 //   new_base = slice_scatter / select_scatter of new_view back through the chain,
 // and every later use of the base reads new_base. Each write first gets its own copy of its view
 // chain (TorchScript shares identical views between writes). It is not done, and the write stays
-// in place (partial compilation then keeps it in TorchScript), when the base is a graph input (the
-// caller would see the write) or comes from an enclosing block (a write inside a loop or branch),
+// in place (partial compilation then keeps it in TorchScript), when the base is (a view of) a graph
+// input, module state, a constant or a list element (the write would be seen by the caller or by
+// the next call), or comes from an enclosing block (a write inside a loop or branch),
 // when another view of the base made before the write is read after it, when the write's result is
 // read again, or when the op has no functional form.
 #pragma once

@@ -12,6 +12,7 @@
 
 #include "core/frontend/conversion/context.h"
 #include "core/frontend/dtype_map.h"
+#include "core/frontend/lowering/aliases.h"
 #include "core/util/error.h"
 #include "core/util/logging.h"
 
@@ -157,8 +158,59 @@ std::vector<size_t> flat_input_counts(const torch::jit::Graph& g, size_t n_specs
   return counts;
 }
 
+namespace {
+
+// The module's tensors that the graph writes in place (a buffer updated each call, directly or
+// through views of it). The sample runs write them too; they are saved before the runs and written
+// back after, so that compiling leaves the module's state as it was.
+class StateGuard {
+ public:
+  StateGuard(torch::jit::Graph& g, const c10::IValue& self) {
+    std::function<std::optional<c10::IValue>(const torch::jit::Value*)> resolve =
+        [&](const torch::jit::Value* v) -> std::optional<c10::IValue> {
+      if (v == g.inputs()[0]) return self;
+      const torch::jit::Node* n = v->node();
+      if (n->kind() != c10::prim::GetAttr) return std::nullopt;
+      auto owner = resolve(n->input(0));
+      if (!owner || !owner->isObject()) return std::nullopt;
+      auto obj = owner->toObject();
+      const std::string name = n->s(c10::attr::name);
+      if (!obj->type()->hasAttribute(name)) return std::nullopt;
+      return obj->getAttr(name);
+    };
+    std::function<void(torch::jit::Block*)> walk = [&](torch::jit::Block* b) {
+      for (torch::jit::Node* n : b->nodes()) {
+        for (torch::jit::Block* sub : n->blocks()) walk(sub);
+        const c10::FunctionSchema* s = n->maybeSchema();
+        if (!s || !s->is_mutable() || n->inputs().empty() || !n->input(0)->type()->cast<c10::TensorType>()) continue;
+        const torch::jit::Value* root = n->input(0);
+        while (returns_view_of_input(root->node())) root = root->node()->input(0);
+        auto iv = resolve(root);
+        if (!iv || !iv->isTensor() || !iv->toTensor().defined()) continue;
+        const at::Tensor& t = iv->toTensor();
+        bool seen = false;
+        for (const auto& [kept, copy] : saved_) seen = seen || kept.is_same(t);
+        if (!seen) saved_.emplace_back(t, t.clone());
+      }
+    };
+    walk(g.block());
+  }
+  ~StateGuard() {
+    torch::NoGradGuard no_grad;
+    for (auto& [t, copy] : saved_) t.copy_(copy);
+  }
+  StateGuard(const StateGuard&) = delete;
+  StateGuard& operator=(const StateGuard&) = delete;
+
+ private:
+  std::vector<std::pair<at::Tensor, at::Tensor>> saved_;
+};
+
+}  // namespace
+
 ShapeMap analyze_shapes(torch::jit::Graph& g, const c10::IValue& self, const std::vector<InputSpec>& inputs,
                         const c10::Device& device) {
+  const StateGuard state(g, self);
   const std::vector<size_t> counts = flat_input_counts(g, inputs.size());
   bool dynamic = false;
   for (const auto& s : inputs) dynamic = dynamic || s.min != s.max;

@@ -172,8 +172,11 @@ void add_einsum(ConversionCtx& ctx, const Node* n) {
   if (arrow != std::string::npos) {
     bool e = false;
     out = parse_term(ctx, eq.substr(arrow + 2), -1, ell_rank, &e);
-    for (int l : out)
-      if (!count.count(l)) ctx.fail(str_cat("einsum: output subscript of '", eq, "' is in no operand"));
+    std::set<int> seen;
+    for (int l : out) {
+      if (!count.count(l)) ctx.fail(str_cat("einsum: an output subscript of '", eq, "' is in no operand"));
+      if (!seen.insert(l).second) ctx.fail(str_cat("einsum: an output subscript of '", eq, "' appears twice"));
+    }
   } else {  // implicit: the ellipsis dims, then the labels seen once, alphabetically
     for (int64_t k = 0; k < ell_rank; ++k) out.push_back(kEllipsisBase + int(k));
     for (const auto& [l, c] : count)

@@ -83,7 +83,7 @@ fi
 # --- scikit-build-core (pip install . / the python_wheel test) ---
 if ! "$PY" -c "import scikit_build_core, sys; sys.exit(0 if scikit_build_core.__version__ == '$SKBUILD_CORE_VERSION' else 1)" 2>/dev/null; then
   log "pip install scikit-build-core==$SKBUILD_CORE_VERSION pathspec==$PATHSPEC_VERSION"
-  if ! "$PY" -m pip install -q "scikit-build-core==$SKBUILD_CORE_VERSION" "pathspec==$PATHSPEC_VERSION"; then
+  if ! "$PY" -m pip install -q --retries 1 --timeout 10 "scikit-build-core==$SKBUILD_CORE_VERSION" "pathspec==$PATHSPEC_VERSION"; then
     if [ -f /etc/debian_version ] && grep -q '^12' /etc/debian_version; then
       echo "[setup] installing scikit-build-core==$SKBUILD_CORE_VERSION failed"; exit 1
     fi
@@ -92,11 +92,12 @@ if ! "$PY" -c "import scikit_build_core, sys; sys.exit(0 if scikit_build_core.__
 fi
 
 # --- the serving test's virtual environment (nvidia-pytriton and its pins stay out of the main one) ---
+# (pip gives up quickly where there is no network, as on the GPU machine: --retries 1 --timeout 10)
 SERVING_VENV=.venv-serving
 if ! "$SERVING_VENV/bin/python" -c "import pytriton, tritonclient" 2>/dev/null; then
   log "virtual environment $SERVING_VENV: pip install nvidia-pytriton==$PYTRITON_VERSION"
   if ! { "$PY" -m venv --system-site-packages "$SERVING_VENV" &&
-         "$SERVING_VENV/bin/python" -m pip install -q "nvidia-pytriton==$PYTRITON_VERSION"; }; then
+         "$SERVING_VENV/bin/python" -m pip install -q --retries 1 --timeout 10 "nvidia-pytriton==$PYTRITON_VERSION"; }; then
     if [ -f /etc/debian_version ] && grep -q '^12' /etc/debian_version; then
       echo "[setup] installing nvidia-pytriton==$PYTRITON_VERSION into $SERVING_VENV failed"; exit 1
     fi

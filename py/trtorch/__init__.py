@@ -34,8 +34,6 @@ load_runtime()
 
 from trtorch import _C  # noqa: E402  (needs the runtime loaded first)
 
-_check_torch_version(_C.TORCH_VERSION)
-
 __version__ = "0.1.0"
 
 from trtorch import logging  # noqa: E402

@@ -15,7 +15,7 @@ import torchvision
 from torch import nn
 
 import trtorch
-from conftest import graph_kinds as kinds
+from conftest import graph_kinds as kinds, max_rel_error
 
 DEVICES = ["reference"] + (["gpu"] if torch.cuda.is_available() else [])
 ENGINE = "trtorch::execute_engine"
@@ -39,10 +39,6 @@ def randomize_norms(m):
     return m
 
 
-def rel_err(got, want):
-    return ((got.float() - want.float()).abs().max() / want.float().abs().max()).item()
-
-
 def compile_and_check(m, shape, device, precision, whole=True, seeds=(0, 1)):
     """Compiles the scripted module m, checks it against TorchScript on two inputs and returns it."""
     dev = "cuda" if device == "gpu" else "cpu"
@@ -62,7 +58,7 @@ def compile_and_check(m, shape, device, precision, whole=True, seeds=(0, 1)):
             got, want = {"": got}, {"": want}
         for key in want:
             assert got[key].shape == want[key].shape, key
-            err = rel_err(got[key], want[key])
+            err = max_rel_error(got[key], want[key])
             assert err <= TOL[precision], "%s: relative error %g (tolerance %g)" % (key, err, TOL[precision])
     if whole:
         assert kinds(trt.graph).count(ENGINE) == 1, trt.graph
@@ -224,6 +220,6 @@ def test_transformer_encoders(device, precision, name):
     with torch.no_grad():
         want = traced(x)
         got = trt(x if x.dtype == torch.int64 or precision == torch.float32 else x.half())
-    err = rel_err(got, want)
+    err = max_rel_error(got, want)
     assert err <= TOL[precision], "relative error %g (tolerance %g)" % (err, TOL[precision])
     assert kinds(trt.graph).count(ENGINE) == 1, trt.graph

@@ -95,14 +95,9 @@ class Converter {
       std::string msg = ctx_.is_const(n->input(0)) ? ctx_.ivalue(n->input(0)).toStringRef() : "(message unknown)";
       ctx_.fail(str_cat("the model raises an exception on this path for the given input shapes: ", msg));
     }
-    if (k == prim::ListConstruct || k == prim::TupleConstruct) {
-      if (all_inputs_const(ctx_, n)) return ctx_.set(n->output(), Arg::of_ivalue(construct(n)));
-      std::vector<Arg> items;
-      for (const auto* v : n->inputs()) items.push_back(ctx_.arg(v));
-      ctx_.set(n->output(), Arg::of_list(std::move(items), n->output()->type()));
-      return;
-    }
-    if (k == prim::DictConstruct) {  // keys and values alternate; returned as a dict (see make_output_tree)
+    // A dict's items are its keys and values in turn; it is returned as a dict (make_output_tree).
+    if (k == prim::ListConstruct || k == prim::TupleConstruct || k == prim::DictConstruct) {
+      if (k != prim::DictConstruct && all_inputs_const(ctx_, n)) return ctx_.set(n->output(), Arg::of_ivalue(construct(n)));
       std::vector<Arg> items;
       for (const auto* v : n->inputs()) items.push_back(ctx_.arg(v));
       ctx_.set(n->output(), Arg::of_list(std::move(items), n->output()->type()));

@@ -23,6 +23,13 @@ bool is_select_view(const Node* n) {
          n->input(2)->type()->kind() == c10::TypeKind::IntType;
 }
 
+// The chain of slice / select views that v is made by, innermost first (empty: v is no such view).
+std::vector<Node*> view_chain(Value* v) {
+  std::vector<Node*> chain;
+  for (; is_slice_view(v->node()) || is_select_view(v->node()); v = v->node()->input(0)) chain.push_back(v->node());
+  return chain;
+}
+
 // An in-place op on a tensor: mutable schema, its first argument written.
 bool is_tensor_write(const Node* n) {
   const c10::FunctionSchema* s = n->maybeSchema();
@@ -67,9 +74,7 @@ Value* functional_result(torch::jit::Graph& g, Node* n, Value* view) {
 
 bool rewrite(Node* n) {
   Value* view = n->input(0);
-  std::vector<Node*> chain;  // innermost view first
-  for (Value* v = view; is_slice_view(v->node()) || is_select_view(v->node()); v = v->node()->input(0))
-    chain.push_back(v->node());
+  const std::vector<Node*> chain = view_chain(view);
   if (chain.empty()) return false;
   Value* base = chain.back()->input(0);
   // The tensor the base is (a view of) must be made by this call: a write into a graph input is
@@ -84,16 +89,12 @@ bool rewrite(Node* n) {
   // out of the block.
   if (base->node()->owningBlock() != n->owningBlock()) return false;
   // Nothing made before the write that shares memory with the base may be read after it, except
-  // the base itself (its later readers take the new base) and the write's own result. Views made
-  // after the write are made from the base or the result, so they read the new values.
+  // the base itself (its later readers take the new base). Views made after the write are made from
+  // the base, so they read the new values.
   for (const Value* a : view_aliases(base)) {
-    if (a->node()->owningGraph() == n->owningGraph() && a->node()->kind() != c10::prim::Param && n->isBefore(a->node()))
-      continue;
-    for (const torch::jit::Use& u : a->uses()) {
-      if (u.user == n || !n->isBefore(u.user)) continue;
-      if (a == base) continue;
-      return false;  // a view (of the chain or another) read after the write
-    }
+    if (a == base || (a->node()->kind() != c10::prim::Param && n->isBefore(a->node()))) continue;
+    for (const torch::jit::Use& u : a->uses())
+      if (u.user != n && n->isBefore(u.user)) return false;  // a view (of the chain or another) read after the write
   }
   // The write's result read again (y[0].add_(1).mul_(2)): a later write into it would have to
   // reach the base too; left in place.
@@ -121,9 +122,7 @@ bool rewrite(Node* n) {
 // views between writes, `y[:, a] = ...; y[:, b] = ...` both slicing y[:]; a shared view made before
 // an earlier write would count as read after it). The old views go when nothing else reads them.
 void own_chain(Node* n) {
-  std::vector<Node*> chain;
-  for (Value* v = n->input(0); is_slice_view(v->node()) || is_select_view(v->node()); v = v->node()->input(0))
-    chain.push_back(v->node());
+  const std::vector<Node*> chain = view_chain(n->input(0));
   if (chain.empty()) return;
   Value* cur = chain.back()->input(0);
   for (auto it = chain.rbegin(); it != chain.rend(); ++it) {

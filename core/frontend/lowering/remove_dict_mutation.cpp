@@ -2,6 +2,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -77,14 +78,13 @@ bool remove_one(Node* def) {
   for (const Value* in : ret->inputs()) uses_here += in == d;
   if (uses_here != d->uses().size()) return false;  // a use inside a nested block
   // Keys constant, reads of keys written before, no write after the dict escaped.
-  std::map<std::string, bool> known;
-  for (const auto& k : e.order) known[k] = true;
+  std::set<std::string> known(e.order.begin(), e.order.end());
   bool escaped = false, mutated = false;
   for (Node* n : users) {
     if (is_dict_write(n, d)) {
       auto k = const_key(n->input(1));
       if (!k || escaped) return false;
-      known[*k] = true;
+      known.insert(*k);
       mutated = true;
     } else if (is_dict_read(n, d)) {
       auto k = const_key(n->input(1));

@@ -52,6 +52,8 @@ inline void dispatch_size(size_t bytes, F&& f) {
 
 // Element strides of `in` along the dims of `out` (numpy broadcasting, stride 0 on size-1 dims).
 inline Dims8 broadcast_strides(const std::vector<int64_t>& in, const std::vector<int64_t>& out) {
+  TRTORCH_EXPECT(in.size() <= out.size() && out.size() <= size_t(kMaxDims), "a broadcast from rank ", in.size(),
+                 " to rank ", out.size(), " exceeds the ", kMaxDims, " dims the CUDA broadcast kernels index");
   auto st = contiguous_strides(in);
   Dims8 r;
   const size_t off = out.size() - in.size();
@@ -60,6 +62,8 @@ inline Dims8 broadcast_strides(const std::vector<int64_t>& in, const std::vector
 }
 
 inline Dims8 dims_of(const std::vector<int64_t>& s) {
+  TRTORCH_EXPECT(s.size() <= size_t(kMaxDims), "a shape of rank ", s.size(), " exceeds the ", kMaxDims,
+                 " dims the CUDA broadcast kernels index");
   Dims8 r;
   for (size_t d = 0; d < s.size(); ++d) r.v[d] = s[d];
   return r;

@@ -72,9 +72,7 @@ void add_conv_transposed(ConversionCtx& ctx, const Node* n, size_t stride_i, siz
   if (one_d) {  // a height of 1
     for (auto* v : {&stride, &pad, &out_pad, &dil}) v->insert(v->begin(), v == &stride || v == &dil ? 1 : 0);
     w = w.unsqueeze(2);
-    std::vector<ir::Dim> d4 = dims_of(x);
-    d4.insert(d4.begin() + 2, ir::Dim::fixed(1));
-    x = reshape(ctx, x, d4);
+    x = unsqueeze(ctx, x, 2);
   }
   const int64_t g = ctx.to_int(n->input(groups_i));
   const auto& xd = dims_of(x);
@@ -141,17 +139,7 @@ void add_conv3d(ConversionCtx& ctx, const Node* n, size_t stride_i, size_t pad_i
   auto fixed = [](int64_t v) { return ir::Dim::fixed(v); };
   const ir::DType dt = x->type.dtype;
   // (N, D, C, H, W), zero-padded along D.
-  ir::Value* xt = transpose(ctx, x, {0, 2, 1, 3, 4});
-  if (pad[0] > 0) {
-    std::vector<ir::Dim> zshape = dims_of(xt);
-    zshape[1] = fixed(pad[0]);
-    ir::ExpandAttrs e;
-    e.shape = zshape;
-    ir::Value* zeros = ctx.add(ir::OpKind::Expand, e, {ctx.scalar_constant(0.0, dt)});
-    ir::ConcatAttrs c;
-    c.axis = 1;
-    xt = ctx.add(ir::OpKind::Concat, c, {zeros, xt, zeros});
-  }
+  ir::Value* xt = pad_constant(ctx, transpose(ctx, x, {0, 2, 1, 3, 4}), 1, pad[0], pad[0], 0.0);
   ir::Conv2dAttrs a;
   a.groups = ctx.to_int(n->input(groups_i));
   a.stride = {stride[1], stride[2]};
@@ -197,9 +185,7 @@ void add_conv(ConversionCtx& ctx, const Node* n, size_t stride_i, size_t pad_i, 
     a.stride = {1, pair_arg(ctx, n->input(stride_i), 1)[0]};
     a.padding = {0, pair_arg(ctx, n->input(pad_i), 1)[0]};
     a.dilation = {1, pair_arg(ctx, n->input(dil_i), 1)[0]};
-    std::vector<ir::Dim> d4 = dims_of(x);
-    d4.insert(d4.begin() + 2, ir::Dim::fixed(1));
-    x = reshape(ctx, x, d4);
+    x = unsqueeze(ctx, x, 2);
     weight = ctx.constant(w.unsqueeze(2).to(to_torch_dtype(x->type.dtype)));
   } else {
     a.stride = pair_arg(ctx, n->input(stride_i));

@@ -58,35 +58,11 @@ std::vector<ir::Value*> split(ConversionCtx& ctx, ir::Value* x, int64_t dim, con
   return parts;
 }
 
-ir::Value* unsqueeze(ConversionCtx& ctx, ir::Value* x, int64_t dim) {
-  auto s = dims_of(x);
-  int64_t d = normalize_dim(ctx, dim, int64_t(s.size()) + 1);
-  s.insert(s.begin() + d, ir::Dim::fixed(1));
-  return reshape(ctx, x, s);
-}
-
 // aten::to overloads whose dtype is argument `i` (None keeps the dtype).
 void to_dtype_arg(ConversionCtx& ctx, const Node* n, size_t i) {
   ir::Value* x = ctx.tensor(n->input(0));
   if (ctx.is_none(n->input(i))) return ctx.set_output(0, x);
   ctx.set_output(0, cast_to(ctx, x, at::ScalarType(ctx.to_int(n->input(i)))));
-}
-
-// x broadcast to `size` (torch.expand: -1 keeps the input's dim; new leading dims are given).
-ir::Value* expand(ConversionCtx& ctx, ir::Value* x, std::vector<ir::Dim> size) {
-  const auto& s = dims_of(x);
-  if (size.size() < s.size())
-    ctx.fail(str_cat("expand to ", size.size(), " dims is below the input's rank ", s.size()));
-  const size_t off = size.size() - s.size();
-  for (size_t i = 0; i < size.size(); ++i) {
-    if (size[i] != ir::Dim::fixed(-1)) continue;
-    if (i < off) ctx.fail("expand: -1 is not allowed for a new leading dim");
-    size[i] = s[i - off];
-  }
-  if (size == s) return x;
-  ir::ExpandAttrs a;
-  a.shape = std::move(size);
-  return ctx.add(ir::OpKind::Expand, a, {x});
 }
 
 // torch.tensor_split along a static dim: `sections` parts (the first len % sections one longer) or

@@ -245,14 +245,7 @@ void add_index(ConversionCtx& ctx, const Node* n) {
   }
 
   ir::Value* linear = linear_index(ctx, idx, shape, stride);
-  if (shape_of(ctx, linear) != bshape) {
-    ir::ExpandAttrs e;
-    e.shape = ir::fixed_dims(bshape);
-    linear = ctx.add(ir::OpKind::Expand, e, {linear});
-  }
-  ir::GatherAttrs g;
-  g.axis = p0;
-  ctx.set_output(0, ctx.add(ir::OpKind::Gather, g, {x, linear}));
+  ctx.set_output(0, gather(ctx, x, expand(ctx, linear, ir::fixed_dims(bshape)), p0));
 }
 
 // The guard of ops whose input `i` holds indices.

@@ -55,39 +55,6 @@ ir::Value* pad_by_index(ConversionCtx& ctx, ir::Value* x, int64_t axis, int64_t 
   return gather(ctx, x, idx, axis);
 }
 
-ir::Value* pad_constant(ConversionCtx& ctx, ir::Value* x, int64_t axis, int64_t lo, int64_t hi, double value) {
-  if (lo < 0 || hi < 0) {  // cropping
-    const ir::Dim& dim = dims_of(x)[size_t(axis)];
-    const int64_t start = std::max<int64_t>(0, -lo);
-    ir::Dim end = dim;
-    if (hi < 0) {
-      if (!dim.is_static()) ctx.fail(str_cat("cropping the end of the dynamic dim ", axis, " of ", x->type.str(), " is not supported"));
-      end = ir::Dim::fixed(dim.min + hi);
-    }
-    if (dim.min + std::min<int64_t>(lo, 0) + std::min<int64_t>(hi, 0) < 1)
-      ctx.fail(str_cat("padding (", lo, ", ", hi, ") leaves no elements of dim ", axis, " of ", x->type.str()));
-    x = slice(ctx, x, axis, ir::Dim::fixed(start), end, 1);
-    lo = std::max<int64_t>(lo, 0);
-    hi = std::max<int64_t>(hi, 0);
-  }
-  if (lo == 0 && hi == 0) return x;
-  ir::Value* fill = ctx.scalar_constant(value, x->type.dtype);
-  auto block = [&](int64_t len) {
-    std::vector<ir::Dim> shape = dims_of(x);
-    shape[size_t(axis)] = ir::Dim::fixed(len);
-    ir::ExpandAttrs e;
-    e.shape = shape;
-    return ctx.add(ir::OpKind::Expand, e, {fill});
-  };
-  std::vector<ir::Value*> parts;
-  if (lo > 0) parts.push_back(block(lo));
-  parts.push_back(x);
-  if (hi > 0) parts.push_back(block(hi));
-  ir::ConcatAttrs c;
-  c.axis = axis;
-  return ctx.add(ir::OpKind::Concat, c, parts);
-}
-
 // torch's pad list: (last dim before, last dim after, second-to-last before, ...).
 void add_pad(ConversionCtx& ctx, const Node* n, PadMode mode, double value) {
   ir::Value* x = ctx.tensor(n->input(0));
@@ -186,31 +153,6 @@ ir::Value* slice_scatter(ConversionCtx& ctx, ir::Value* self, ir::Value* src, in
   for (int64_t j = 0; j < len; ++j)
     idx.push_back(j >= start && j < end && (j - start) % step == 0 ? len + (j - start) / step : j);
   return gather(ctx, ctx.add(ir::OpKind::Concat, cat, {self, src}), idx, axis);
-}
-
-// x with a new dim of size `r` next to each dim (before it for repeat, after it for
-// repeat_interleave), merged: (.., d, ..) -> (.., r*d, ..).
-ir::Value* repeat_dims(ConversionCtx& ctx, ir::Value* x, const std::vector<int64_t>& reps, bool interleave) {
-  const auto& d = dims_of(x);
-  std::vector<ir::Dim> split, wide, merged;
-  for (size_t i = 0; i < d.size(); ++i) {
-    if (reps[i] < 0) ctx.fail(str_cat("repeats must be non-negative, got ", reps[i]));
-    const ir::Dim r = ir::Dim::fixed(reps[i]);
-    if (interleave) {
-      split.insert(split.end(), {d[i], ir::Dim::fixed(1)});
-      wide.insert(wide.end(), {d[i], r});
-    } else {
-      split.insert(split.end(), {ir::Dim::fixed(1), d[i]});
-      wide.insert(wide.end(), {r, d[i]});
-    }
-    merged.push_back(ir::dims_product({r, d[i]}));
-  }
-  bool all_one = true;
-  for (int64_t r : reps) all_one = all_one && r == 1;
-  if (all_one) return x;
-  ir::ExpandAttrs e;
-  e.shape = wide;
-  return reshape(ctx, ctx.add(ir::OpKind::Expand, e, {reshape(ctx, x, split)}), merged);
 }
 
 // repeat(x, reps): reps may be longer than the rank (new leading dims of size 1).
@@ -330,4 +272,62 @@ static auto reg =
                   add_repeat_interleave});
 
 }  // namespace
+
+// x with each dim d repeated reps[d] times: as a whole (.., d, ..) -> (.., r*d, ..) for repeat, each
+// element in turn for repeat_interleave. A new dim of size r goes before the dim (repeat) or after
+// it (repeat_interleave), the result is broadcast to it and merged; dims repeated once get none,
+// so the broadcast's rank grows only by the repeated dims.
+ir::Value* repeat_dims(ConversionCtx& ctx, ir::Value* x, const std::vector<int64_t>& reps, bool interleave) {
+  const auto& d = dims_of(x);
+  std::vector<ir::Dim> split, wide, merged;
+  for (size_t i = 0; i < d.size(); ++i) {
+    if (reps[i] < 0) ctx.fail(str_cat("repeats must be non-negative, got ", reps[i]));
+    const ir::Dim r = ir::Dim::fixed(reps[i]);
+    if (reps[i] == 1) {
+      split.push_back(d[i]);
+      wide.push_back(d[i]);
+    } else if (interleave) {
+      split.insert(split.end(), {d[i], ir::Dim::fixed(1)});
+      wide.insert(wide.end(), {d[i], r});
+    } else {
+      split.insert(split.end(), {ir::Dim::fixed(1), d[i]});
+      wide.insert(wide.end(), {r, d[i]});
+    }
+    merged.push_back(ir::dims_product({r, d[i]}));
+  }
+  if (split.size() == d.size()) return x;  // every dim repeated once
+  return reshape(ctx, expand(ctx, reshape(ctx, x, split), wide), merged);
+}
+
+ir::Value* pad_constant(ConversionCtx& ctx, ir::Value* x, int64_t axis, int64_t lo, int64_t hi, double value) {
+  if (lo < 0 || hi < 0) {  // cropping
+    const ir::Dim& dim = dims_of(x)[size_t(axis)];
+    const int64_t start = std::max<int64_t>(0, -lo);
+    ir::Dim end = dim;
+    if (hi < 0) {
+      if (!dim.is_static()) ctx.fail(str_cat("cropping the end of the dynamic dim ", axis, " of ", x->type.str(), " is not supported"));
+      end = ir::Dim::fixed(dim.min + hi);
+    }
+    if (dim.min + std::min<int64_t>(lo, 0) + std::min<int64_t>(hi, 0) < 1)
+      ctx.fail(str_cat("padding (", lo, ", ", hi, ") leaves no elements of dim ", axis, " of ", x->type.str()));
+    x = slice(ctx, x, axis, ir::Dim::fixed(start), end, 1);
+    lo = std::max<int64_t>(lo, 0);
+    hi = std::max<int64_t>(hi, 0);
+  }
+  if (lo == 0 && hi == 0) return x;
+  ir::Value* fill = ctx.scalar_constant(value, x->type.dtype);
+  auto block = [&](int64_t len) {
+    std::vector<ir::Dim> shape = dims_of(x);
+    shape[size_t(axis)] = ir::Dim::fixed(len);
+    return expand(ctx, fill, shape);
+  };
+  std::vector<ir::Value*> parts;
+  if (lo > 0) parts.push_back(block(lo));
+  parts.push_back(x);
+  if (hi > 0) parts.push_back(block(hi));
+  ir::ConcatAttrs c;
+  c.axis = axis;
+  return ctx.add(ir::OpKind::Concat, c, parts);
+}
+
 }  // namespace trtorch::frontend::converters

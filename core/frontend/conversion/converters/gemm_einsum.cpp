@@ -35,19 +35,23 @@ int letter(const ConversionCtx& ctx, char c) {
   ctx.fail(str_cat("einsum: '", std::string(1, c), "' is not a subscript (letters and ... only)"));
 }
 
-// Subscripts of one term; `ellipsis` receives whether it had one.
-std::vector<int> parse_term(const ConversionCtx& ctx, const std::string& t, int64_t rank, int64_t ell_rank,
-                            bool* ellipsis) {
+// The letters of a term (its subscripts other than an ellipsis).
+int64_t letters_in(const std::string& t) {
+  int64_t n = 0;
+  for (char c : t) n += c != '.';
+  return n;
+}
+
+// Subscripts of one term; an operand's ellipsis stands for its trailing `rank - letters` of the
+// `ell_rank` broadcast dims (the output's, rank < 0, for all of them).
+std::vector<int> parse_term(const ConversionCtx& ctx, const std::string& t, int64_t rank, int64_t ell_rank) {
   std::vector<int> out;
-  *ellipsis = false;
-  size_t explicit_labels = 0;
-  for (size_t i = 0; i < t.size(); ++i)
-    if (t[i] != '.') ++explicit_labels;
+  bool ellipsis = false;
   for (size_t i = 0; i < t.size(); ++i) {
     if (t[i] == '.') {
-      if (t.compare(i, 3, "...") != 0 || *ellipsis) ctx.fail(str_cat("einsum: malformed ellipsis in '", t, "'"));
-      *ellipsis = true;
-      const int64_t e = rank >= 0 ? rank - int64_t(explicit_labels) : ell_rank;
+      if (t.compare(i, 3, "...") != 0 || ellipsis) ctx.fail(str_cat("einsum: malformed ellipsis in '", t, "'"));
+      ellipsis = true;
+      const int64_t e = rank >= 0 ? rank - letters_in(t) : ell_rank;
       if (e < 0) ctx.fail(str_cat("einsum: '", t, "' has more subscripts than the operand's ", rank, " dims"));
       for (int64_t k = ell_rank - e; k < ell_rank; ++k) out.push_back(kEllipsisBase + int(k));
       i += 2;
@@ -60,14 +64,13 @@ std::vector<int> parse_term(const ConversionCtx& ctx, const std::string& t, int6
   return out;
 }
 
-ir::Value* permute_to(ConversionCtx& ctx, Operand& op, const std::vector<int>& order) {
+void permute_to(ConversionCtx& ctx, Operand& op, const std::vector<int>& order) {
   std::vector<int64_t> perm;
   for (int l : order) perm.push_back(std::find(op.labels.begin(), op.labels.end(), l) - op.labels.begin());
   bool identity = true;
   for (size_t i = 0; i < perm.size(); ++i) identity = identity && perm[i] == int64_t(i);
   if (!identity) op.v = transpose(ctx, op.v, perm);
   op.labels = order;
-  return op.v;
 }
 
 // Sums out the labels of op that are not in `keep`.
@@ -151,16 +154,12 @@ void add_einsum(ConversionCtx& ctx, const Node* n) {
     ctx.fail(str_cat("einsum: '", eq, "' has ", terms.size(), " operand terms for ", xs.size(), " tensors"));
   // The broadcast rank of the ellipsis: the most dims any operand's ellipsis stands for.
   int64_t ell_rank = 0;
-  for (size_t i = 0; i < terms.size(); ++i) {
-    int64_t explicit_labels = 0;
-    for (char c : terms[i]) explicit_labels += c != '.';
-    if (terms[i].find("...") != std::string::npos) ell_rank = std::max(ell_rank, xs[i]->type.rank() - explicit_labels);
-  }
+  for (size_t i = 0; i < terms.size(); ++i)
+    if (terms[i].find("...") != std::string::npos) ell_rank = std::max(ell_rank, xs[i]->type.rank() - letters_in(terms[i]));
   std::vector<Operand> ops;
   std::map<int, int> count;
   for (size_t i = 0; i < terms.size(); ++i) {
-    bool e = false;
-    Operand op{xs[i], parse_term(ctx, terms[i], xs[i]->type.rank(), ell_rank, &e)};
+    Operand op{xs[i], parse_term(ctx, terms[i], xs[i]->type.rank(), ell_rank)};
     std::set<int> seen;
     for (int l : op.labels) {
       if (!seen.insert(l).second) ctx.fail(str_cat("einsum: a subscript repeated within '", terms[i], "' (a diagonal) is not supported"));
@@ -170,8 +169,7 @@ void add_einsum(ConversionCtx& ctx, const Node* n) {
   }
   std::vector<int> out;
   if (arrow != std::string::npos) {
-    bool e = false;
-    out = parse_term(ctx, eq.substr(arrow + 2), -1, ell_rank, &e);
+    out = parse_term(ctx, eq.substr(arrow + 2), -1, ell_rank);
     std::set<int> seen;
     for (int l : out) {
       if (!count.count(l)) ctx.fail(str_cat("einsum: an output subscript of '", eq, "' is in no operand"));
@@ -189,12 +187,8 @@ void add_einsum(ConversionCtx& ctx, const Node* n) {
     for (size_t j = i + 1; j < ops.size(); ++j) needed.insert(ops[j].labels.begin(), ops[j].labels.end());
     acc = contract(ctx, acc, ops[i], needed);
   }
-  sum_out(ctx, acc, out_set);
-  // Ellipsis dims that no operand had (rank 0 ellipses) are absent from acc: drop them from out.
-  std::vector<int> order;
-  for (int l : out)
-    if (std::count(acc.labels.begin(), acc.labels.end(), l)) order.push_back(l);
-  permute_to(ctx, acc, order);
+  sum_out(ctx, acc, out_set);  // every output label is in acc: an operand has it, and contractions keep it
+  permute_to(ctx, acc, out);
   ctx.set_output(0, acc.v);
 }
 

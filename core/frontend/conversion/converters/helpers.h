@@ -68,6 +68,31 @@ inline std::vector<int64_t> shape_of(const ConversionCtx& ctx, ir::Value* v) {
 // The dims of v, static or symbolic.
 inline const std::vector<ir::Dim>& dims_of(ir::Value* v) { return v->type.dims; }
 
+// x with a new dim of size 1 at `dim` (torch.unsqueeze; negative counts from the end of the result).
+inline ir::Value* unsqueeze(ConversionCtx& ctx, ir::Value* x, int64_t dim) {
+  auto s = dims_of(x);
+  int64_t d = normalize_dim(ctx, dim, int64_t(s.size()) + 1);
+  s.insert(s.begin() + d, ir::Dim::fixed(1));
+  return reshape(ctx, x, s);
+}
+
+// x broadcast to `size` (torch.expand: -1 keeps the input's dim; new leading dims are given).
+inline ir::Value* expand(ConversionCtx& ctx, ir::Value* x, std::vector<ir::Dim> size) {
+  const auto& s = dims_of(x);
+  if (size.size() < s.size())
+    ctx.fail(str_cat("expand to ", size.size(), " dims is below the input's rank ", s.size()));
+  const size_t off = size.size() - s.size();
+  for (size_t i = 0; i < size.size(); ++i) {
+    if (size[i] != ir::Dim::fixed(-1)) continue;
+    if (i < off) ctx.fail("expand: -1 is not allowed for a new leading dim");
+    size[i] = s[i - off];
+  }
+  if (size == s) return x;
+  ir::ExpandAttrs a;
+  a.shape = std::move(size);
+  return ctx.add(ir::OpKind::Expand, a, {x});
+}
+
 inline ir::Value* compare(ConversionCtx& ctx, ir::Value* a, ir::Value* b, ir::CompareKind k) {
   ir::CompareAttrs attrs;
   attrs.kind = k;
@@ -89,6 +114,14 @@ inline ir::Value* gather(ConversionCtx& ctx, ir::Value* data, ir::Value* idx, in
 inline ir::Value* gather(ConversionCtx& ctx, ir::Value* data, const std::vector<int64_t>& idx, int64_t axis) {
   return gather(ctx, data, ctx.constant(at::tensor(idx, at::kLong)), axis);
 }
+
+// x with dim i repeated reps[i] times, as torch.repeat (interleave false) or, each element in
+// turn, torch.repeat_interleave (true). Defined in data_movement_pad.cpp.
+ir::Value* repeat_dims(ConversionCtx& ctx, ir::Value* x, const std::vector<int64_t>& reps, bool interleave);
+
+// Dim `axis` of x padded by `lo` values `value` before and `hi` after; negative counts crop
+// (torch's constant padding along one dim). Defined in data_movement_pad.cpp.
+ir::Value* pad_constant(ConversionCtx& ctx, ir::Value* x, int64_t axis, int64_t lo, int64_t hi, double value);
 
 // torch's result dtype of an elementwise op over `vals` (tensors, compile-time or computed by the
 // engine, and scalars), by its type promotion rules: the highest category (bool < integer <

@@ -43,7 +43,7 @@ ir::Value* pool_nd(ConversionCtx& ctx, ir::Value* x, size_t nsp, const PoolArgs&
   if (nsp == 1) {
     ir::Value* y = ctx.add(ir::OpKind::Pool2d,
                            make({1, p.kernel[0]}, {1, p.stride[0]}, {0, p.padding[0]}, {1, p.dilation[0]}, p.divisor_override),
-                           {reshape(ctx, x, {d[0], d[1], fixed(1), d[2]})});
+                           {unsqueeze(ctx, x, 2)});
     const auto& yd = dims_of(y);
     return reshape(ctx, y, {yd[0], yd[1], yd[3]});
   }
@@ -99,7 +99,7 @@ void add_adaptive_pool(ConversionCtx& ctx, const Node* n, ir::PoolKind kind, siz
   };
   if (nsp == 2) return ctx.set_output(0, pool(x, out));
   if (nsp == 1) {
-    ir::Value* y = pool(reshape(ctx, x, {d[0], d[1], fixed(1), d[2]}), {1, out[0]});
+    ir::Value* y = pool(unsqueeze(ctx, x, 2), {1, out[0]});
     return ctx.set_output(0, reshape(ctx, y, {d[0], d[1], fixed(out[0])}));
   }
   for (size_t i = 2; i < 5; ++i)

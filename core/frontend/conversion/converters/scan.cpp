@@ -50,9 +50,7 @@ void add_diff(ConversionCtx& ctx, const Node* n) {
     if (p->type.rank() == 0) {
       std::vector<int64_t> one = s;
       one[size_t(d)] = 1;
-      ir::ExpandAttrs e;
-      e.shape = ir::fixed_dims(one);
-      p = ctx.add(ir::OpKind::Expand, e, {p});
+      p = expand(ctx, p, ir::fixed_dims(one));
     }
     auto ps = shape_of(ctx, p);
     bool ok = ps.size() == s.size();

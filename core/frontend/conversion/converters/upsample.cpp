@@ -164,33 +164,17 @@ void add_upsample(ConversionCtx& ctx, const Node* n, Mode mode, size_t nsp, bool
     if (out[i] < 1) ctx.fail(str_cat("the output size of spatial dim ", i, " would be ", out[i], " (input ", in[i], ")"));
     taps.push_back(axis_taps(mode, in[i], out[i], align, scale[i]));
   }
-  // Nearest by whole factors everywhere: (N, C, D, 1, H, 1, W, 1) expanded, then merged.
-  std::vector<int64_t> factor(nsp);
+  // Nearest by whole factors everywhere: each element repeated, as repeat_interleave does.
+  std::vector<int64_t> factor{1, 1};
   bool whole = true;
-  for (size_t i = 0; i < nsp; ++i) whole = whole && (factor[i] = whole_factor(taps[i], in[i], out[i])) > 0;
-  if (whole) {
-    std::vector<ir::Dim> split{d[0], d[1]}, wide{d[0], d[1]}, merged{d[0], d[1]};
-    for (size_t i = 0; i < nsp; ++i) {
-      split.insert(split.end(), {ir::Dim::fixed(in[i]), ir::Dim::fixed(1)});
-      wide.insert(wide.end(), {ir::Dim::fixed(in[i]), ir::Dim::fixed(factor[i])});
-      merged.push_back(ir::Dim::fixed(out[i]));
-    }
-    ir::ExpandAttrs e;
-    e.shape = wide;
-    ir::Value* y = ctx.add(ir::OpKind::Expand, e, {reshape(ctx, x, split)});
-    ctx.set_output(0, reshape(ctx, y, merged));
-    return;
+  for (size_t i = 0; i < nsp && whole; ++i) {
+    factor.push_back(whole_factor(taps[i], in[i], out[i]));
+    whole = factor.back() > 0;
   }
+  if (whole) return ctx.set_output(0, repeat_dims(ctx, x, factor, true));
   for (size_t i = 0; i < nsp; ++i)
     if (!is_identity(taps[i], in[i], out[i])) x = interpolate_axis(ctx, x, int64_t(i) + 2, taps[i]);
   ctx.set_output(0, x);
-}
-
-std::string float_upsample_input(const ConversionCtx& ctx, const Node* n) {
-  const Arg& a = ctx.arg(n->input(0));
-  if (a.kind == Arg::Kind::kTensor && !ir::is_floating(a.tensor->type.dtype))
-    return str_cat("only floating-point inputs are supported, got ", a.tensor->type.str());
-  return "";
 }
 
 template <Mode M, size_t Nsp, bool Vec, int Align>
@@ -202,52 +186,52 @@ static auto reg =
     RegisterConverters()
         // Nearest: upsample_nearest{1,2,3}d and _upsample_nearest_exact{1,2,3}d, .vec and sized forms.
         .pattern({{"aten::upsample_nearest1d.vec(Tensor input, SymInt[]? output_size, float[]? scale_factors) -> Tensor"},
-                  upsample<Mode::kNearest, 1, true, -1>, float_upsample_input})
+                  upsample<Mode::kNearest, 1, true, -1>, float_input})
         .pattern({{"aten::upsample_nearest2d.vec(Tensor input, SymInt[]? output_size, float[]? scale_factors) -> Tensor"},
-                  upsample<Mode::kNearest, 2, true, -1>, float_upsample_input})
+                  upsample<Mode::kNearest, 2, true, -1>, float_input})
         .pattern({{"aten::upsample_nearest3d.vec(Tensor input, SymInt[]? output_size, float[]? scale_factors) -> Tensor"},
-                  upsample<Mode::kNearest, 3, true, -1>, float_upsample_input})
+                  upsample<Mode::kNearest, 3, true, -1>, float_input})
         .pattern({{"aten::_upsample_nearest_exact1d.vec(Tensor input, SymInt[]? output_size, float[]? scale_factors) -> Tensor"},
-                  upsample<Mode::kNearestExact, 1, true, -1>, float_upsample_input})
+                  upsample<Mode::kNearestExact, 1, true, -1>, float_input})
         .pattern({{"aten::_upsample_nearest_exact2d.vec(Tensor input, SymInt[]? output_size, float[]? scale_factors) -> Tensor"},
-                  upsample<Mode::kNearestExact, 2, true, -1>, float_upsample_input})
+                  upsample<Mode::kNearestExact, 2, true, -1>, float_input})
         .pattern({{"aten::_upsample_nearest_exact3d.vec(Tensor input, SymInt[]? output_size, float[]? scale_factors) -> Tensor"},
-                  upsample<Mode::kNearestExact, 3, true, -1>, float_upsample_input})
+                  upsample<Mode::kNearestExact, 3, true, -1>, float_input})
         .pattern({{"aten::upsample_nearest1d(Tensor self, SymInt[1] output_size, float? scales=None) -> Tensor"},
-                  upsample<Mode::kNearest, 1, false, -1>, float_upsample_input})
+                  upsample<Mode::kNearest, 1, false, -1>, float_input})
         .pattern({{"aten::upsample_nearest2d(Tensor self, SymInt[2] output_size, float? scales_h=None, float? scales_w=None) -> Tensor"},
-                  upsample<Mode::kNearest, 2, false, -1>, float_upsample_input})
+                  upsample<Mode::kNearest, 2, false, -1>, float_input})
         .pattern({{"aten::upsample_nearest3d(Tensor self, SymInt[3] output_size, float? scales_d=None, float? scales_h=None, "
                    "float? scales_w=None) -> Tensor"},
-                  upsample<Mode::kNearest, 3, false, -1>, float_upsample_input})
+                  upsample<Mode::kNearest, 3, false, -1>, float_input})
         .pattern({{"aten::_upsample_nearest_exact1d(Tensor self, SymInt[1] output_size, float? scales=None) -> Tensor"},
-                  upsample<Mode::kNearestExact, 1, false, -1>, float_upsample_input})
+                  upsample<Mode::kNearestExact, 1, false, -1>, float_input})
         .pattern({{"aten::_upsample_nearest_exact2d(Tensor self, SymInt[2] output_size, float? scales_h=None, "
                    "float? scales_w=None) -> Tensor"},
-                  upsample<Mode::kNearestExact, 2, false, -1>, float_upsample_input})
+                  upsample<Mode::kNearestExact, 2, false, -1>, float_input})
         .pattern({{"aten::_upsample_nearest_exact3d(Tensor self, SymInt[3] output_size, float? scales_d=None, "
                    "float? scales_h=None, float? scales_w=None) -> Tensor"},
-                  upsample<Mode::kNearestExact, 3, false, -1>, float_upsample_input})
+                  upsample<Mode::kNearestExact, 3, false, -1>, float_input})
         // Linear family and bicubic.
         .pattern({{"aten::upsample_linear1d.vec(Tensor input, SymInt[]? output_size, bool align_corners, float[]? scale_factors) -> Tensor"},
-                  upsample<Mode::kLinear, 1, true, 2>, float_upsample_input})
+                  upsample<Mode::kLinear, 1, true, 2>, float_input})
         .pattern({{"aten::upsample_bilinear2d.vec(Tensor input, SymInt[]? output_size, bool align_corners, float[]? scale_factors) -> Tensor"},
-                  upsample<Mode::kLinear, 2, true, 2>, float_upsample_input})
+                  upsample<Mode::kLinear, 2, true, 2>, float_input})
         .pattern({{"aten::upsample_trilinear3d.vec(Tensor input, SymInt[]? output_size, bool align_corners, float[]? scale_factors) -> Tensor"},
-                  upsample<Mode::kLinear, 3, true, 2>, float_upsample_input})
+                  upsample<Mode::kLinear, 3, true, 2>, float_input})
         .pattern({{"aten::upsample_bicubic2d.vec(Tensor input, SymInt[]? output_size, bool align_corners, float[]? scale_factors) -> Tensor"},
-                  upsample<Mode::kCubic, 2, true, 2>, float_upsample_input})
+                  upsample<Mode::kCubic, 2, true, 2>, float_input})
         .pattern({{"aten::upsample_linear1d(Tensor self, SymInt[1] output_size, bool align_corners, float? scales=None) -> Tensor"},
-                  upsample<Mode::kLinear, 1, false, 2>, float_upsample_input})
+                  upsample<Mode::kLinear, 1, false, 2>, float_input})
         .pattern({{"aten::upsample_bilinear2d(Tensor self, SymInt[2] output_size, bool align_corners, float? scales_h=None, "
                    "float? scales_w=None) -> Tensor"},
-                  upsample<Mode::kLinear, 2, false, 2>, float_upsample_input})
+                  upsample<Mode::kLinear, 2, false, 2>, float_input})
         .pattern({{"aten::upsample_trilinear3d(Tensor self, SymInt[3] output_size, bool align_corners, float? scales_d=None, "
                    "float? scales_h=None, float? scales_w=None) -> Tensor"},
-                  upsample<Mode::kLinear, 3, false, 2>, float_upsample_input})
+                  upsample<Mode::kLinear, 3, false, 2>, float_input})
         .pattern({{"aten::upsample_bicubic2d(Tensor self, SymInt[2] output_size, bool align_corners, float? scales_h=None, "
                    "float? scales_w=None) -> Tensor"},
-                  upsample<Mode::kCubic, 2, false, 2>, float_upsample_input});
+                  upsample<Mode::kCubic, 2, false, 2>, float_input});
 
 }  // namespace
 }  // namespace trtorch::frontend::converters

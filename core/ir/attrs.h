@@ -246,6 +246,66 @@ struct CumSumAttrs {
   template <class F> void visit(F&& f) { f("axis", axis); }
 };
 
+// Inclusive running product along `axis` (non-negative after conversion), like CumSum: the
+// output has the input's dtype and shape (float, int32 or int64; floating types multiply in at
+// least FP32, integers wrap around like torch).
+struct CumProdAttrs {
+  int64_t axis = 0;
+  template <class F> void visit(F&& f) { f("axis", axis); }
+};
+
+// The first k elements of every line along `axis` once it is sorted: output 0 the values (the
+// input's dtype), output 1 their positions along the axis (int64). largest: descending order
+// (topk's default, sort(descending=True)), else ascending. k = -1 keeps the whole axis (sort,
+// argsort); k = 1 is argmax / argmin. The order is total and stable, as torch's stable sort: NaN
+// is above every number (first when descending, last when ascending), -0.0 equals 0.0, and equal
+// values keep their input order (so argmax returns the first maximum, like torch).
+struct TopKAttrs {
+  int64_t axis = 0;
+  int64_t k = -1;
+  bool largest = true;
+  template <class F> void visit(F&& f) {
+    f("axis", axis);
+    f("k", k);
+    f("largest", largest);
+  }
+};
+
+// out = input 0 (self) with the elements of input 2 (src, the shape of the index) written at the
+// positions input 1 (index, int32/int64, self's rank) names along `axis`: for every position p of
+// the index, out[p with p[axis] replaced by index[p]] = src[p] (torch.scatter); kAdd adds instead
+// (scatter_add, index_put with accumulate=True; duplicate indices all add). With kNone and
+// duplicate indices, which write lands is unspecified (as in torch). The index's dims other than
+// `axis` must not exceed self's. An index outside [0, self.shape[axis]) is an error on the
+// reference backend; the CUDA kernel skips its write (it never writes out of bounds).
+enum class ScatterReduce : uint8_t { kNone, kAdd, kCount };
+struct ScatterAttrs {
+  int64_t axis = 0;
+  ScatterReduce reduce = ScatterReduce::kNone;
+  template <class F> void visit(F&& f) {
+    f("axis", axis);
+    f("reduce", reduce);
+  }
+};
+
+// torch.nn.functional.grid_sample on 4-D input: input 0 x [N, C, H, W], input 1 grid
+// [N, Ho, Wo, 2] of (x, y) coordinates in [-1, 1] (the input's dtype); the output is
+// [N, C, Ho, Wo]. Coordinates are unnormalized with align_corners as torch does and computed
+// in FP32 whatever the storage type; padding decides what a tap outside the input reads (zeros,
+// the nearest border pixel, or the coordinate reflected back inside).
+enum class GridSampleMode : uint8_t { kBilinear, kNearest, kCount };
+enum class GridSamplePadding : uint8_t { kZeros, kBorder, kReflection, kCount };
+struct GridSampleAttrs {
+  GridSampleMode mode = GridSampleMode::kBilinear;
+  GridSamplePadding padding = GridSamplePadding::kZeros;
+  bool align_corners = false;
+  template <class F> void visit(F&& f) {
+    f("mode", mode);
+    f("padding", padding);
+    f("align_corners", align_corners);
+  }
+};
+
 // A fused chain of elementwise ops (fuse_pointwise): a small program over FP32 registers.
 // Registers 0 .. n_inputs-1 hold the inputs (numpy broadcasting against the output, all of the
 // output's floating dtype); instruction i writes register n_inputs + i; the last one is the

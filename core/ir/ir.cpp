@@ -34,6 +34,21 @@ static_assert(sizeof(kCompareNames) / sizeof(kCompareNames[0]) == size_t(Compare
 const char* const kReduceNames[] = {"sum", "mean", "max", "min", "prod"};
 static_assert(sizeof(kReduceNames) / sizeof(kReduceNames[0]) == size_t(ReduceKind::kCount),
               "reduce names");
+const char* const kScatterReduceNames[] = {"none", "add"};
+static_assert(sizeof(kScatterReduceNames) / sizeof(kScatterReduceNames[0]) == size_t(ScatterReduce::kCount),
+              "scatter reduction names");
+const char* const kGridModeNames[] = {"bilinear", "nearest"};
+static_assert(sizeof(kGridModeNames) / sizeof(kGridModeNames[0]) == size_t(GridSampleMode::kCount),
+              "grid sample mode names");
+const char* const kGridPaddingNames[] = {"zeros", "border", "reflection"};
+static_assert(sizeof(kGridPaddingNames) / sizeof(kGridPaddingNames[0]) == size_t(GridSamplePadding::kCount),
+              "grid sample padding names");
+
+// The name of an enum value from its table, "?" when out of range.
+template <typename E, size_t N>
+const char* enum_name(E v, const char* const (&names)[N]) {
+  return size_t(v) < N ? names[size_t(v)] : "?";
+}
 
 // Prints one attribute field.
 struct AttrPrinter {
@@ -59,6 +74,9 @@ struct AttrPrinter {
     sep(n);
     os << (size_t(v) < size_t(ReduceKind::kCount) ? kReduceNames[size_t(v)] : "?");
   }
+  void operator()(const char* n, const ScatterReduce& v) { sep(n); os << enum_name(v, kScatterReduceNames); }
+  void operator()(const char* n, const GridSampleMode& v) { sep(n); os << enum_name(v, kGridModeNames); }
+  void operator()(const char* n, const GridSamplePadding& v) { sep(n); os << enum_name(v, kGridPaddingNames); }
   void operator()(const char* n, const std::vector<int64_t>& v) {
     sep(n);
     os << "[";

@@ -479,6 +479,62 @@ Types infer_CumSum(const CumSumAttrs& a, const Types& in) {
   return {x};
 }
 
+Types infer_CumProd(const CumProdAttrs& a, const Types& in) {
+  const char* op = "CumProd";
+  const TensorType& x = in[0];
+  INFER_EXPECT(x.dtype != DType::kBool, "bool input is not supported (cast it to an integer type first)");
+  INFER_EXPECT(a.axis >= 0 && a.axis < x.rank(), "axis ", a.axis, " out of range for ", x.str());
+  return {x};
+}
+
+Types infer_TopK(const TopKAttrs& a, const Types& in) {
+  const char* op = "TopK";
+  const TensorType& x = in[0];
+  INFER_EXPECT(x.dtype != DType::kBool, "bool input is not supported (cast it to an integer type first)");
+  INFER_EXPECT(a.axis >= 0 && a.axis < x.rank(), "axis ", a.axis, " out of range for ", x.str());
+  std::vector<Dim> dims = x.dims;
+  if (a.k != -1) {
+    const Dim& d = dims[size_t(a.axis)];
+    INFER_EXPECT(a.k >= 0, "k must be -1 (the whole axis) or at least 0, got ", a.k);
+    INFER_EXPECT(a.k <= d.min, "k ", a.k, " exceeds the size of dim ", a.axis, " of ", x.str());
+    dims[size_t(a.axis)] = Dim::fixed(a.k);
+  }
+  return {TensorType(x.dtype, dims), TensorType(DType::kInt64, dims)};
+}
+
+Types infer_Scatter(const ScatterAttrs& a, const Types& in) {
+  const char* op = "Scatter";
+  const TensorType &self = in[0], &idx = in[1], &src = in[2];
+  INFER_EXPECT(size_t(a.reduce) < size_t(ScatterReduce::kCount), "unknown reduction ", int(a.reduce));
+  INFER_EXPECT(idx.dtype == DType::kInt32 || idx.dtype == DType::kInt64, "index must be int32 or int64, got ",
+               idx.str());
+  INFER_EXPECT(a.axis >= 0 && a.axis < self.rank(), "axis ", a.axis, " out of range for ", self.str());
+  INFER_EXPECT(idx.rank() == self.rank(), "index ", idx.str(), " must have the rank of self ", self.str());
+  INFER_EXPECT(src.dtype == self.dtype, "src ", src.str(), " must have self's dtype ", dtype_name(self.dtype));
+  INFER_EXPECT(src.dims == idx.dims, "src ", src.str(), " must have the index's shape ", idx.str());
+  INFER_EXPECT(a.reduce != ScatterReduce::kAdd || self.dtype != DType::kBool, "add into a bool tensor");
+  for (int64_t d = 0; d < self.rank(); ++d) {
+    if (d == a.axis) continue;
+    const Dim &i = idx.dims[size_t(d)], &s = self.dims[size_t(d)];
+    INFER_EXPECT(i == s || (i.is_static() && i.max <= s.min), "index ", idx.str(), " is larger than self ",
+                 self.str(), " in dim ", d);
+  }
+  return {self};
+}
+
+Types infer_GridSample(const GridSampleAttrs& a, const Types& in) {
+  const char* op = "GridSample";
+  const TensorType &x = in[0], &grid = in[1];
+  INFER_EXPECT(size_t(a.mode) < size_t(GridSampleMode::kCount), "unknown mode ", int(a.mode));
+  INFER_EXPECT(size_t(a.padding) < size_t(GridSamplePadding::kCount), "unknown padding ", int(a.padding));
+  expect_float(op, x, "input");
+  INFER_EXPECT(x.rank() == 4, "input must be 4-D (N, C, H, W), got ", x.str());
+  INFER_EXPECT(grid.dtype == x.dtype, "grid ", grid.str(), " must have the input's dtype ", dtype_name(x.dtype));
+  INFER_EXPECT(grid.rank() == 4 && grid.dims[3] == Dim::fixed(2), "grid must be (N, Ho, Wo, 2), got ", grid.str());
+  INFER_EXPECT(grid.dims[0] == x.dims[0], "grid ", grid.str(), " and input ", x.str(), " differ in batch");
+  return {TensorType(x.dtype, {x.dims[0], x.dims[1], grid.dims[1], grid.dims[2]})};
+}
+
 Types infer_Pointwise(const PointwiseAttrs& a, const Types& in) {
   const char* op = "Pointwise";
   expect_same_dtype(op, in);

@@ -31,7 +31,10 @@ const char* family_of(OpKind op) {
     case OpKind::Where: return "compare";
     case OpKind::Reduce:
     case OpKind::Softmax: return "reduce";
-    case OpKind::CumSum: return "scan";
+    case OpKind::CumSum:
+    case OpKind::CumProd: return "scan";
+    case OpKind::TopK: return "sort";
+    case OpKind::GridSample: return "grid_sample";
     case OpKind::Constant:
     case OpKind::Identity:
     case OpKind::Reshape:
@@ -39,6 +42,7 @@ const char* family_of(OpKind op) {
     case OpKind::Concat:
     case OpKind::Slice:
     case OpKind::Gather:
+    case OpKind::Scatter:
     case OpKind::Expand: return "data_movement";
     case OpKind::kNumOps: break;
   }

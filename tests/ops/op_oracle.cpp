@@ -367,6 +367,10 @@ std::vector<Expected> oracle(OpKind op, const Attrs& a, const std::vector<HostTe
     case OpKind::Reduce: return {oracle_reduce(attr<ReduceAttrs>(a), ins[0])};
     case OpKind::Softmax: return {oracle_softmax(attr<SoftmaxAttrs>(a), ins[0])};
     case OpKind::CumSum: return {oracle_cumsum(attr<CumSumAttrs>(a), ins[0])};
+    case OpKind::CumProd: return {oracle_cumprod(attr<CumProdAttrs>(a), ins[0])};
+    case OpKind::TopK: return oracle_topk(attr<TopKAttrs>(a), ins[0]);
+    case OpKind::Scatter: return {oracle_scatter(attr<ScatterAttrs>(a), ins)};
+    case OpKind::GridSample: return {oracle_grid_sample(attr<GridSampleAttrs>(a), ins)};
     case OpKind::Unary:
     case OpKind::Binary:
     case OpKind::Cast:

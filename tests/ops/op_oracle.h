@@ -53,6 +53,10 @@ Expected oracle_adaptive_pool2d(const ir::AdaptivePool2dAttrs& a, const ir::Host
 Expected oracle_reduce(const ir::ReduceAttrs& a, const ir::HostTensor& x);
 Expected oracle_softmax(const ir::SoftmaxAttrs& a, const ir::HostTensor& x);
 Expected oracle_cumsum(const ir::CumSumAttrs& a, const ir::HostTensor& x);
+Expected oracle_cumprod(const ir::CumProdAttrs& a, const ir::HostTensor& x);
+std::vector<Expected> oracle_topk(const ir::TopKAttrs& a, const ir::HostTensor& x);
+Expected oracle_scatter(const ir::ScatterAttrs& a, const std::vector<ir::HostTensor>& ins);
+Expected oracle_grid_sample(const ir::GridSampleAttrs& a, const std::vector<ir::HostTensor>& ins);
 // `v` rounded to `t` the way the reference stores it (FP16/BF16: round to nearest even of the
 // FP32 value; FP32: to float; integers and bools: unchanged).
 double round_to(ir::DType t, double v);

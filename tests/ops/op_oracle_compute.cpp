@@ -382,4 +382,124 @@ Expected oracle_cumsum(const CumSumAttrs& a, const HostTensor& x) {
   return e;
 }
 
+Expected oracle_cumprod(const CumProdAttrs& a, const HostTensor& x) {
+  const Shape& s = x.shape;
+  const size_t axis = size_t(a.axis);
+  Expected e{s, Vec(size_t(x.numel()))};
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    Shape idx = unravel(i, s);
+    double prod = 1;
+    for (Shape j = idx; j[axis] >= 0; --j[axis]) prod *= x.get(ravel(j, s));
+    e.values[size_t(i)] = prod;
+  }
+  return e;
+}
+
+// ---------------------------------------------------------------------------------------------
+// sort
+
+// Every line sorted by a stable insertion sort in double: NaN above every number, -0 == 0.
+std::vector<Expected> oracle_topk(const TopKAttrs& a, const HostTensor& x) {
+  const Shape& s = x.shape;
+  const size_t axis = size_t(a.axis);
+  const int64_t len = s[axis], k = a.k < 0 ? len : a.k;
+  Shape os = s;
+  os[axis] = k;
+  Expected vals{os, Vec(size_t(numel(os)))}, ids{os, Vec(size_t(numel(os)))};
+  auto before = [&](double p, double q) {  // p strictly precedes q
+    if (std::isnan(p) || std::isnan(q)) return a.largest ? (std::isnan(p) && !std::isnan(q)) : (!std::isnan(p) && std::isnan(q));
+    return a.largest ? p > q : p < q;
+  };
+  for (int64_t o = 0; o < numel(os); ++o) {
+    Shape idx = unravel(o, os);
+    if (idx[axis] != 0) continue;  // one line per output position with index 0 along the axis
+    std::vector<std::pair<double, int64_t>> line;
+    for (int64_t j = 0; j < len; ++j) {
+      Shape src = idx;
+      src[axis] = j;
+      line.push_back({x.get(ravel(src, s)), j});
+    }
+    for (size_t i = 1; i < line.size(); ++i)  // insertion sort: moves an element only past later-ranked ones
+      for (size_t j = i; j > 0 && before(line[j].first, line[j - 1].first); --j) std::swap(line[j], line[j - 1]);
+    for (int64_t j = 0; j < k; ++j) {
+      Shape dst = idx;
+      dst[axis] = j;
+      vals.values[size_t(ravel(dst, os))] = line[size_t(j)].first;
+      ids.values[size_t(ravel(dst, os))] = double(line[size_t(j)].second);
+    }
+  }
+  return {vals, ids};
+}
+
+// ---------------------------------------------------------------------------------------------
+// scatter (data_movement)
+
+Expected oracle_scatter(const ScatterAttrs& a, const std::vector<HostTensor>& ins) {
+  const HostTensor &self = ins[0], &index = ins[1], &src = ins[2];
+  Expected e{self.shape, values(self)};
+  for (int64_t p = 0; p < index.numel(); ++p) {
+    Shape at = unravel(p, index.shape);
+    at[size_t(a.axis)] = int64_t(index.get(p));
+    double& out = e.values[size_t(ravel(at, self.shape))];
+    out = a.reduce == ScatterReduce::kAdd ? out + src.get(p) : src.get(p);
+  }
+  return e;
+}
+
+// ---------------------------------------------------------------------------------------------
+// grid_sample
+
+namespace {
+
+// torch's unnormalization and padding of one grid coordinate, in double.
+double grid_coord(double g, int64_t size, GridSamplePadding padding, bool align_corners) {
+  const double n = double(size);
+  double x = align_corners ? (g + 1) / 2 * (n - 1) : ((g + 1) * n - 1) / 2;
+  if (padding == GridSamplePadding::kZeros) return x;
+  if (padding == GridSamplePadding::kReflection) {
+    // Reflect about the edges (the pixel centres 0 and n-1, or the borders -0.5 and n-0.5).
+    const double lo = align_corners ? 0 : -0.5, hi = align_corners ? n - 1 : n - 0.5, span = hi - lo;
+    if (span <= 0) {
+      x = 0;
+    } else {
+      double d = std::fabs(x - lo);
+      const double flips = std::floor(d / span), extra = d - flips * span;
+      x = std::fmod(flips, 2.0) == 0 ? lo + extra : hi - extra;
+    }
+  }
+  return std::min(n - 1, std::max(x, 0.0));
+}
+
+}  // namespace
+
+Expected oracle_grid_sample(const GridSampleAttrs& a, const std::vector<HostTensor>& ins) {
+  const HostTensor &x = ins[0], &grid = ins[1];
+  const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
+  const int64_t Ho = grid.shape[1], Wo = grid.shape[2];
+  Expected e{{N, C, Ho, Wo}, Vec(size_t(N * C * Ho * Wo))};
+  auto pixel = [&](int64_t n, int64_t c, int64_t r, int64_t col) {
+    return r < 0 || r >= H || col < 0 || col >= W ? 0.0 : x.get(((n * C + c) * H + r) * W + col);
+  };
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t h = 0; h < Ho; ++h)
+      for (int64_t w = 0; w < Wo; ++w) {
+        const int64_t g = ((n * Ho + h) * Wo + w) * 2;
+        const double sx = grid_coord(grid.get(g), W, a.padding, a.align_corners);
+        const double sy = grid_coord(grid.get(g + 1), H, a.padding, a.align_corners);
+        for (int64_t c = 0; c < C; ++c) {
+          double v;
+          if (a.mode == GridSampleMode::kNearest) {
+            v = pixel(n, c, int64_t(std::nearbyint(sy)), int64_t(std::nearbyint(sx)));
+          } else {
+            const double y0 = std::floor(sy), x0 = std::floor(sx), fy = sy - y0, fx = sx - x0;
+            const int64_t r = int64_t(y0), col = int64_t(x0);
+            v = pixel(n, c, r, col) * (1 - fy) * (1 - fx) + pixel(n, c, r, col + 1) * (1 - fy) * fx +
+                pixel(n, c, r + 1, col) * fy * (1 - fx) + pixel(n, c, r + 1, col + 1) * fy * fx;
+          }
+          e.values[size_t(((n * C + c) * Ho + h) * Wo + w)] = v;
+        }
+      }
+  return e;
+}
+
 }  // namespace trtorch::op_test

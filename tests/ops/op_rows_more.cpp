@@ -240,6 +240,97 @@ std::vector<OpCase> scan_rows() {
                      float_int));
   rows.push_back(row("scan", "cumsum_rows_2x600", OpKind::CumSum, CumSumAttrs{1}, {in({2, 600}, -3, 3)},
                      only(ints(), {DType::kInt64})));
+  // CumProd: factors near 1 keep long FP16 products in range; integers in [-2, 2] wrap int32
+  // along 40 elements; contiguous lines over several chunks, strided lines.
+  for (int64_t axis : {0, 1, 2})
+    rows.push_back(row("scan", str_cat("cumprod_3x4x5_axis", axis), OpKind::CumProd, CumProdAttrs{axis},
+                       {in({3, 4, 5}, -2, 2)}, float_int));
+  rows.push_back(row("scan", "cumprod_rows_3x700", OpKind::CumProd, CumProdAttrs{1}, {in({3, 700}, 0.995, 1.005)},
+                     with_tol(1e-5, 4e-3, 3e-2)));
+  rows.push_back(row("scan", "cumprod_cols_3x40x9", OpKind::CumProd, CumProdAttrs{1}, {in({3, 40, 9}, -2, 2)},
+                     only(ints(), {DType::kInt32})));
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// sort
+
+std::vector<OpCase> sort_rows() {
+  Rows rows;
+  std::vector<DTypeTol> exact = {{DType::kFloat32}, {DType::kFloat16}, {DType::kBFloat16}, {DType::kInt32},
+                                 {DType::kInt64}};
+  // Values on a grid of 1/8 in [-4, 4] are exact in every dtype and tie often: ties must keep
+  // their input order (indices compared exactly).
+  auto ties = [](InputSpec s) {
+    s.step = 0.125;
+    return s;
+  };
+  for (bool largest : {true, false})
+    for (int64_t axis : {0, 1, 2}) {
+      TopKAttrs a;
+      a.axis = axis;
+      a.largest = largest;
+      a.k = -1;
+      rows.push_back(row("sort", str_cat("sort_3x5x7_axis", axis, largest ? "_desc" : "_asc"), OpKind::TopK, a,
+                         {ties(in({3, 5, 7}, -4, 4))}, exact));
+      a.k = 1;  // argmax / argmin, contiguous and strided lines
+      rows.push_back(row("sort", str_cat("top1_3x5x7_axis", axis, largest ? "_max" : "_min"), OpKind::TopK, a,
+                         {ties(in({3, 5, 7}, -4, 4))}, exact));
+    }
+  // topk of long lines (CUB's segmented sort over many segments, and few long ones), NaN, -inf
+  // and -0.0 among the values (NaN first when largest, last otherwise; -0.0 ties with 0.0).
+  for (bool largest : {true, false}) {
+    TopKAttrs a;
+    a.axis = 1;
+    a.k = 5;
+    a.largest = largest;
+    InputSpec x = in({6, 300}, -4, 4);
+    x.special = {{3, std::nan("")}, {10, -INFINITY}, {20, -0.0}, {21, 0.0}, {650, std::nan("")}};
+    rows.push_back(row("sort", str_cat("topk5_6x300", largest ? "_largest" : "_smallest"), OpKind::TopK, a, {x},
+                       only(exact, {DType::kFloat32, DType::kFloat16, DType::kBFloat16})));
+    a.k = 3;
+    a.axis = 0;
+    rows.push_back(row("sort", str_cat("topk3_2000x3_axis0", largest ? "_largest" : "_smallest"), OpKind::TopK, a,
+                       {in({2000, 3}, -1000, 1000)}, only(exact, {DType::kFloat32, DType::kInt32, DType::kInt64})));
+    a.axis = 1;
+    a.k = 1;
+    rows.push_back(row("sort", str_cat("top1_4x5000", largest ? "_max" : "_min"), OpKind::TopK, a,
+                       {in({4, 5000}, -1e6, 1e6)}, only(exact, {DType::kFloat32, DType::kInt64})));
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// grid_sample
+
+std::vector<OpCase> grid_sample_rows() {
+  Rows rows;
+  // Grid values in [-1.2, 1.2] reach past every edge; every mode, padding and alignment.
+  for (GridSampleMode mode : {GridSampleMode::kBilinear, GridSampleMode::kNearest})
+    for (GridSamplePadding pad : {GridSamplePadding::kZeros, GridSamplePadding::kBorder, GridSamplePadding::kReflection})
+      for (bool align : {false, true}) {
+        GridSampleAttrs a;
+        a.mode = mode;
+        a.padding = pad;
+        a.align_corners = align;
+        const char* pn = pad == GridSamplePadding::kZeros ? "zeros" : pad == GridSamplePadding::kBorder ? "border" : "reflection";
+        OpCase c = row("grid_sample",
+                       str_cat(mode == GridSampleMode::kNearest ? "nearest_" : "bilinear_", pn, align ? "_align" : ""),
+                       OpKind::GridSample, a, {in({2, 3, 5, 7}, -3, 3), in({2, 4, 6, 2}, -1.2, 1.2)},
+                       mode == GridSampleMode::kNearest ? floats() : with_tol(1e-5, 4e-3, 3e-2));
+        // Nearest rounds a coordinate: an FP16/BF16 grid lands on other pixels than the exact
+        // grid would only at rounding ties, which the seed avoids (the reference computes in FP32
+        // from the same rounded grid values the oracle reads).
+        rows.push_back(c);
+      }
+  // Bigger than one block of points, channels > 1, a 1-pixel-wide input (reflection's span 0).
+  GridSampleAttrs a;
+  rows.push_back(row("grid_sample", "bilinear_2x16x33x40_to_31x29", OpKind::GridSample, a,
+                     {in({2, 16, 33, 40}, -3, 3), in({2, 31, 29, 2}, -1.1, 1.1)}, with_tol(1e-5, 4e-3, 3e-2)));
+  a.padding = GridSamplePadding::kReflection;
+  a.align_corners = true;
+  rows.push_back(row("grid_sample", "bilinear_reflection_width1", OpKind::GridSample, a,
+                     {in({1, 2, 4, 1}, -3, 3), in({1, 3, 3, 2}, -1.5, 1.5)}, with_tol(1e-5, 4e-3, 3e-2)));
   return rows;
 }
 
@@ -269,6 +360,23 @@ std::vector<OpCase> data_movement_rows() {
                      {in({4, 3, 2}, -50, 50), given(DType::kInt32, {2, 2}, {2, 0, 2, 1})}, every_dtype()));
   rows.push_back(row("data_movement", "gather_embedding_int64_ids", OpKind::Gather, GatherAttrs{0},
                      {in({10, 16}, -50, 50), fixed(DType::kInt64, {3, 4}, 0, 9)}, every_dtype()));
+  // Scatter: every dtype for plain writes (unique indices: a permutation per column), additions
+  // with repeated indices (atomic on CUDA), an index smaller than self, int32 indices.
+  rows.push_back(row("data_movement", "scatter_axis0_perm", OpKind::Scatter, ScatterAttrs{0, ScatterReduce::kNone},
+                     {in({4, 3}, -50, 50), given(DType::kInt64, {4, 3}, {3, 0, 1, 1, 2, 0, 0, 3, 2, 2, 1, 3}),
+                      in({4, 3}, -50, 50)},
+                     every_dtype()));
+  rows.push_back(row("data_movement", "scatter_axis1_partial", OpKind::Scatter, ScatterAttrs{1, ScatterReduce::kNone},
+                     {in({3, 6, 2}, -50, 50), given(DType::kInt32, {2, 2, 1}, {5, 0, 2, 4}), in({2, 2, 1}, -50, 50)},
+                     every_dtype()));
+  rows.push_back(row("data_movement", "scatter_add_axis1_repeats", OpKind::Scatter,
+                     ScatterAttrs{1, ScatterReduce::kAdd},
+                     {in({5, 8}, -4, 4), fixed(DType::kInt64, {5, 40}, 0, 7), in({5, 40}, -4, 4)},
+                     // FP16/BF16 atomics round after every add (the reference once per output).
+                     {{DType::kFloat32, 1e-5, 1e-5}, {DType::kFloat16, 2e-2, 2e-2, 2e-2},
+                      {DType::kBFloat16, 1.5e-1, 1.5e-1, 1e-1}}));
+  rows.push_back(row("data_movement", "scatter_add_axis0_ints", OpKind::Scatter, ScatterAttrs{0, ScatterReduce::kAdd},
+                     {in({6, 4}, -50, 50), fixed(DType::kInt32, {30, 4}, 0, 5), in({30, 4}, -50, 50)}, ints()));
   rows.push_back(row("data_movement", "expand_2_to_2x3x2", OpKind::Expand, ExpandAttrs{{2, 3, 2}}, {in({2}, -50, 50)},
                      every_dtype()));
   rows.push_back(row("data_movement", "identity", OpKind::Identity, IdentityAttrs{}, {in({2, 3, 4}, -50, 50)},

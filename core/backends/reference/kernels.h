@@ -57,6 +57,13 @@ TRTORCH_REFERENCE_KERNEL(Softmax)
 
 // scan family (scan.cpp).
 TRTORCH_REFERENCE_KERNEL(CumSum)
+TRTORCH_REFERENCE_KERNEL(CumProd)
+
+// sort family (sort.cpp).
+TRTORCH_REFERENCE_KERNEL(TopK)
+
+// grid_sample family (grid_sample.cpp).
+TRTORCH_REFERENCE_KERNEL(GridSample)
 
 // data_movement family (data_movement.cpp): byte-wise on any dtype.
 TRTORCH_REFERENCE_KERNEL(Constant)
@@ -67,6 +74,7 @@ TRTORCH_REFERENCE_KERNEL(Concat)
 TRTORCH_REFERENCE_KERNEL(Slice)
 TRTORCH_REFERENCE_KERNEL(Gather)
 TRTORCH_REFERENCE_KERNEL(Expand)
+TRTORCH_REFERENCE_KERNEL(Scatter)  // data_movement_scatter.cpp
 
 #undef TRTORCH_REFERENCE_KERNEL
 

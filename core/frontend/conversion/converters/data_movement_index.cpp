@@ -1,4 +1,5 @@
-// Indexing converters of the data_movement family, all as Gather: embedding and index_select (a
+// Indexing converters of the data_movement family: index_put as Scatter (or Where for a mask),
+// and the reads, all as Gather: embedding and index_select (a
 // Gather along one axis), torch.gather (a Gather at linear indices) and advanced indexing (aten::index.Tensor, x[idx0, idx1, ...] with index
 // tensors) as one Gather: the indexed dims are flattened into one and gathered with a linear index. Index tensors known
 // at compile time (the usual case: masks built from aranges) become one constant linear index;
@@ -248,6 +249,93 @@ void add_index(ConversionCtx& ctx, const Node* n) {
   ctx.set_output(0, gather(ctx, x, expand(ctx, linear, ir::fixed_dims(bshape)), p0));
 }
 
+// index_put(self, indices, values, accumulate): self[indices] = values (or += with accumulate),
+// the write form of add_index. A single bool mask (known or computed) over self's leading dims
+// with one value is a Where; integer indices (and known masks, as their positions) scatter the
+// values, broadcast to the indexed shape, at the linear index of the indexed dims (moved to the
+// front first when they are not adjacent, as torch does).
+void add_index_put(ConversionCtx& ctx, const Node* n) {
+  ir::Value* x = ctx.tensor(n->input(0));
+  std::vector<Arg> items;
+  if (!ctx.list_items(n->input(1), &items))
+    ctx.fail(str_cat("argument %", n->input(1)->debugName(), " must be a list of index tensors"));
+  ir::Value* values = ctx.tensor_as(n->input(2), x->type.dtype);
+  const bool accumulate = ctx.to_bool(n->input(3));
+  const ir::ScatterReduce reduce = accumulate ? ir::ScatterReduce::kAdd : ir::ScatterReduce::kNone;
+  if (accumulate && x->type.dtype == ir::DType::kBool) ctx.fail("index_put with accumulate into a bool tensor");
+
+  // x[mask] = v with one value: where(mask, v, x) (x[mask] += v: x + where(mask, v, 0)).
+  if (items.size() == 1 && items[0].kind == Arg::Kind::kTensor && items[0].tensor->type.dtype == ir::DType::kBool) {
+    ir::Value* mask = items[0].tensor;
+    if (!values->type.is_static() || ir::numel_of(values->type.static_shape()) != 1)
+      ctx.fail("index_put with a boolean mask computed by the model takes one value (the number of positions "
+               "written depends on the mask)");
+    const int64_t extra = x->type.rank() - mask->type.rank();
+    if (extra < 0) ctx.fail(str_cat("the mask ", mask->type.str(), " has more dims than self ", x->type.str()));
+    std::vector<ir::Dim> md = dims_of(mask);
+    md.insert(md.end(), size_t(extra), ir::Dim(1));
+    mask = reshape(ctx, mask, md);  // the mask covers the leading dims
+    ir::Value* v = reshape(ctx, values, std::vector<int64_t>{});
+    if (!accumulate) return ctx.set_output(0, where(ctx, mask, v, x));
+    ir::Value* zero = ctx.scalar_constant(0.0, x->type.dtype);
+    return ctx.set_output(0, binary(ctx, x, where(ctx, mask, v, zero), ir::BinaryKind::kAdd));
+  }
+
+  std::vector<int64_t> shape = shape_of(ctx, x);
+  const int64_t rank = int64_t(shape.size());
+  std::vector<DimIndex> idx = parse_indices(ctx, x, shape, items);
+  if (idx.empty()) {  // x[...] = values: every element
+    ir::Value* v = expand(ctx, values, dims_of(x));
+    return ctx.set_output(0, accumulate ? binary(ctx, x, v, ir::BinaryKind::kAdd) : v);
+  }
+  const std::vector<int64_t> bshape = broadcast_index_shape(ctx, idx);
+  std::vector<int64_t> perm;  // the transpose that puts non-adjacent indexed dims first
+  bool adjacent = true;
+  for (size_t i = 1; i < idx.size(); ++i) adjacent = adjacent && idx[i].dim == idx[i - 1].dim + 1;
+  if (!adjacent) {
+    for (const DimIndex& i : idx) perm.push_back(i.dim);
+    for (int64_t j = 0; j < rank; ++j)
+      if (std::find(perm.begin(), perm.end(), j) == perm.end()) perm.push_back(j);
+    x = transpose(ctx, x, perm);
+    shape = shape_of(ctx, x);
+    for (size_t i = 0; i < idx.size(); ++i) idx[i].dim = int64_t(i);
+  }
+  const int64_t p0 = idx[0].dim, m = int64_t(idx.size());
+  std::vector<int64_t> stride(static_cast<size_t>(m));
+  int64_t block = 1;
+  for (int64_t j = m - 1; j >= 0; --j) {
+    stride[size_t(j)] = block;
+    block *= shape[size_t(p0 + j)];
+  }
+  // self as [pre, block, post]; the values broadcast to [pre, bshape, post], flattened to
+  // [pre, positions, post]; the index is the linear index along the middle dim, expanded.
+  const std::vector<int64_t> pre(shape.begin(), shape.begin() + p0), post(shape.begin() + p0 + m, shape.end());
+  int64_t positions = 1;
+  for (int64_t b : bshape) positions *= b;
+  std::vector<int64_t> flat_self = pre, result = pre, flat_values = pre, idx_view(pre.size(), 1);
+  flat_self.push_back(block);
+  result.insert(result.end(), bshape.begin(), bshape.end());
+  flat_values.push_back(positions);
+  idx_view.push_back(positions);
+  for (int64_t d : post) {
+    flat_self.push_back(d);
+    result.push_back(d);
+    flat_values.push_back(d);
+    idx_view.push_back(1);
+  }
+  const std::vector<int64_t> xs = shape;
+  ir::Value* src = reshape(ctx, expand(ctx, values, ir::fixed_dims(result)), flat_values);
+  ir::Value* lin = expand(ctx, linear_index(ctx, idx, shape, stride), ir::fixed_dims(bshape));
+  lin = expand(ctx, reshape(ctx, lin, idx_view), ir::fixed_dims(flat_values));
+  ir::Value* y = reshape(ctx, scatter(ctx, reshape(ctx, x, flat_self), lin, src, p0, reduce), xs);
+  if (!perm.empty()) {
+    std::vector<int64_t> inverse(perm.size());
+    for (size_t i = 0; i < perm.size(); ++i) inverse[size_t(perm[i])] = int64_t(i);
+    y = transpose(ctx, y, inverse);
+  }
+  ctx.set_output(0, y);
+}
+
 // The guard of ops whose input `i` holds indices.
 std::string int_indices(const ConversionCtx& ctx, const Node* n, size_t i) {
   const Arg& a = ctx.arg(n->input(i));
@@ -305,6 +393,18 @@ static auto reg =
         .pattern({{"aten::index.Tensor(Tensor self, Tensor?[] indices) -> Tensor",
                    "aten::index.Tensor_hacked_twin(Tensor self, Tensor[] indices) -> Tensor"},
                   add_index})
+        .pattern({{"aten::index_put(Tensor self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor",
+                   "aten::index_put_(Tensor(a!) self, Tensor?[] indices, Tensor values, bool accumulate=False) -> "
+                   "Tensor(a!)",
+                   "aten::index_put.hacked_twin(Tensor self, Tensor[] indices, Tensor values, bool accumulate=False) -> "
+                   "Tensor",
+                   "aten::index_put_.hacked_twin(Tensor(a!) self, Tensor[] indices, Tensor values, bool "
+                   "accumulate=False) -> Tensor(a!)"},
+                  add_index_put,
+                  [](const ConversionCtx& ctx, const Node* n) {
+                    return ctx.is_const(n->input(3)) ? std::string()
+                                                     : std::string("accumulate must be known when the engine is built");
+                  }})
         .pattern({{"aten::embedding(Tensor weight, Tensor indices, SymInt padding_idx=-1, bool scale_grad_by_freq=False, "
                    "bool sparse=False) -> Tensor"},
                   [](ConversionCtx& ctx, const Node* n) {

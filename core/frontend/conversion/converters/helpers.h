@@ -115,6 +115,14 @@ inline ir::Value* gather(ConversionCtx& ctx, ir::Value* data, const std::vector<
   return gather(ctx, data, ctx.constant(at::tensor(idx, at::kLong)), axis);
 }
 
+inline ir::Value* scatter(ConversionCtx& ctx, ir::Value* self, ir::Value* idx, ir::Value* src, int64_t axis,
+                          ir::ScatterReduce reduce) {
+  ir::ScatterAttrs a;
+  a.axis = axis;
+  a.reduce = reduce;
+  return ctx.add(ir::OpKind::Scatter, a, {self, idx, src});
+}
+
 // x with dim i repeated reps[i] times, as torch.repeat (interleave false) or, each element in
 // turn, torch.repeat_interleave (true). Defined in data_movement_pad.cpp.
 ir::Value* repeat_dims(ConversionCtx& ctx, ir::Value* x, const std::vector<int64_t>& reps, bool interleave);

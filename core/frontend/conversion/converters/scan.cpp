@@ -1,5 +1,5 @@
-// Running sums and differences along a dim: cumsum (the CumSum op) and diff (Slice, then Binary
-// sub, or Compare xor for bool, like torch).
+// Running sums, products and differences along a dim: cumsum (the CumSum op), cumprod (CumProd)
+// and diff (Slice, then Binary sub, or Compare xor for bool, like torch).
 #include "core/frontend/conversion/converters/helpers.h"
 
 namespace trtorch::frontend::converters {
@@ -15,7 +15,8 @@ ir::Value* slice(ConversionCtx& ctx, ir::Value* x, int64_t axis, int64_t start, 
   return ctx.add(ir::OpKind::Slice, a, {x});
 }
 
-void add_cumsum(ConversionCtx& ctx, const Node* n) {
+// cumsum / cumprod(self, dim, dtype): the running sum or product (op) along dim.
+void add_scan(ConversionCtx& ctx, const Node* n, ir::OpKind op) {
   ir::Value* x = ctx.tensor(n->input(0));
   // A 0-dim tensor is one element along dim 0 (or -1): its running sum is itself.
   if (x->type.rank() == 0) normalize_dim(ctx, ctx.to_int(n->input(1)), 1);
@@ -25,9 +26,9 @@ void add_cumsum(ConversionCtx& ctx, const Node* n) {
     x = cast_to(ctx, x, at::kLong);  // torch sums bool and integer tensors as int64
   }
   if (x->type.rank() == 0) return ctx.set_output(0, x);
-  ir::CumSumAttrs a;
-  a.axis = normalize_dim(ctx, ctx.to_int(n->input(1)), x->type.rank());
-  ctx.set_output(0, ctx.add(ir::OpKind::CumSum, a, {x}));
+  const int64_t axis = normalize_dim(ctx, ctx.to_int(n->input(1)), x->type.rank());
+  if (op == ir::OpKind::CumSum) return ctx.set_output(0, ctx.add(op, ir::CumSumAttrs{axis}, {x}));
+  ctx.set_output(0, ctx.add(op, ir::CumProdAttrs{axis}, {x}));
 }
 
 // diff(self, n, dim, prepend, append): prepend and append are concatenated along dim first
@@ -78,7 +79,10 @@ void add_diff(ConversionCtx& ctx, const Node* n) {
 
 static auto reg =
     RegisterConverters()
-        .pattern({{"aten::cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor"}, add_cumsum})
+        .pattern({{"aten::cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) { add_scan(ctx, n, ir::OpKind::CumSum); }})
+        .pattern({{"aten::cumprod(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) { add_scan(ctx, n, ir::OpKind::CumProd); }})
         .pattern({{"aten::diff(Tensor self, int n=1, int dim=-1, Tensor? prepend=None, Tensor? append=None) -> Tensor"},
                   add_diff});
 

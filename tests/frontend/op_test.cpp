@@ -337,6 +337,47 @@ std::vector<OpCase> cases() {
   add({"packed_sequence_detection",  // transformers' find_packed_sequence_indices on engine position ids
        "def forward(self, p):\n  d = torch.diff(p, prepend=p[:, :1] - 1, dim=-1)\n  return (d != 1).cumsum(-1)\n",
        {{2, 6}}, {}, false, 1e-2, {{0, 3}}});
+  add({"cumprod", "def forward(self, x, i):\n  return torch.cumprod(x, 1), torch.cumprod(i, 0), x.cumprod(0, dtype=6)\n",
+       {{3, 6}, {4, 2}}, {}, true, 1e-2, {{1, 4}}});
+  // --- sorting and selection (TopK); inputs exact in half so that FP16 sees no new ties ---
+  {
+    OpCase o{"topk_sort_argsort",
+             "def forward(self, x):\n  v, i = torch.topk(x, 3, 1)\n  s, j = torch.sort(x, 0, True)\n  return v, i, s, j, "
+             "torch.argsort(x, -1), torch.topk(x, 2, 0, False)[1], torch.sort(x, stable=True)[1]\n",
+             {{4, 7}}};
+    o.half_exact = true;
+    add(o);
+    OpCase m{"argmax_argmin_max_min_dim",
+             "def forward(self, x):\n  return torch.argmax(x), torch.argmax(x, 1), torch.argmin(x, 0, True), "
+             "torch.max(x, 1)[0], torch.max(x, 1, True)[1], torch.min(x, -1)[1], torch.argmax(x, keepdim=True)\n",
+             {{3, 5, 4}}};
+    m.half_exact = true;
+    add(m);
+  }
+  // --- scatter and index_put (the Scatter op) ---
+  add({"scatter_forms",
+       "def forward(self, x, s):\n  return torch.scatter(x, 1, self.i, s), torch.scatter(x, 0, self.j, 2.5), "
+       "torch.scatter_add(x, 1, self.k, s), x.scatter_reduce(1, self.k, s, \"sum\"), x.scatter(1, self.i, 1.0, reduce=\"add\")\n",
+       {{3, 5}, {3, 4}},
+       {{"i", torch::tensor({3, 0, 4, 2, 1, 0}).view({3, 2})},
+        {"j", torch::tensor({2, 0, 1, 0, 2, 1, 2, 0, 1, 0}).view({2, 5})},
+        {"k", torch::tensor({1, 1, 4, 0, 3, 3, 3, 3, 0, 2, 2, 1}).view({3, 4})}}});
+  add({"scatter_engine_index",  // the index computed in the engine: x's values in sorted order
+       "def forward(self, x):\n  o = torch.argsort(x, 1)\n  return torch.scatter(torch.zeros_like(x), 1, o, x), torch.gather(x, 1, o)\n",
+       {{3, 6}}});
+  add({"index_put_forms",
+       "def forward(self, x, v):\n  y = x * 1.0\n  y[self.i] = v\n  z = x * 2.0\n  z[:, self.j] += 1.5\n  w = x * 3.0\n"
+       "  w[x > 0.5] = 0.0\n  return y, z, w, torch.index_put(x, [self.p, self.q], self.u, True), "
+       "torch.index_put(x, [self.r], v, False)\n",
+       {{4, 5}, {5}},
+       {{"i", torch::tensor({2, 0})}, {"j", torch::tensor({4, -1, 1})}, {"p", torch::tensor({2, 2, 3})},
+        {"q", torch::tensor({1, 1, 0})}, {"u", torch::tensor({0.5, 0.25, -1.0})},
+        {"r", torch::tensor({3, 0, 1}).view({3, 1})}}});
+  // --- grid sampling ---
+  add({"grid_sampler_modes",
+       "def forward(self, x, g):\n  return torch.grid_sampler(x, g, 0, 0, False), torch.grid_sampler(x, g, 1, 1, True), "
+       "torch.grid_sampler(x, g, 0, 2, False), torch.grid_sampler(x, g, 0, 2, True), torch.grid_sampler_2d(x, g, 1, 0, False)\n",
+       {{2, 3, 5, 7}, {2, 4, 6, 2}}});
   // --- tensors made from an engine tensor's shape, cat with the legacy empty tensor ---
   add({"new_ones_zeros_like_full_like",
        "def forward(self, x):\n  return x + x.new_ones([3, 4]) * 2.0 + torch.zeros_like(x) + torch.full_like(x, 0.5) + x.new_zeros([4])\n",

@@ -22,6 +22,11 @@ echo "built $(basename "$whl")"
 
 echo "== install into a fresh virtual environment"
 "$PY" -m venv --system-site-packages "$tmp/venv"
+# --system-site-packages shows the base interpreter's packages; where $PY is itself a virtual
+# environment (the GPU machine's torch lives in one), its packages are added by a .pth file.
+parent=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+child=$("$tmp/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+[ "$parent" = "$child" ] || echo "$parent" > "$child/parent_environment.pth"
 "$tmp/venv/bin/python" -m pip install -q --no-deps "$whl"
 cd "$tmp"
 "$tmp/venv/bin/python" - "$tmp" <<'PYEOF'

@@ -121,6 +121,21 @@ inline std::unique_ptr<Graph> all_ops_graph() {
   Value* cmp = add(G, OpKind::Compare, CompareAttrs{CompareKind::kLe}, {ln, fill}, "aten::le");
   Value* cs = add(G, OpKind::CumSum, CumSumAttrs{1}, {y}, "aten::cumsum");
 
+  // Running products, sorting (values and int64 indices), scatter-add, grid sampling.
+  Value* cp = add(G, OpKind::CumProd, CumProdAttrs{2}, {y}, "aten::cumprod");
+  Node* tk = G.add_node(OpKind::TopK, TopKAttrs{2, 2, false}, {y}, "aten::topk");
+  HostTensor sidx(DType::kInt64, {2, 3, 2});
+  for (int64_t i = 0; i < 12; ++i) sidx.set(i, double(i % 4));
+  Value* sc = add(G, OpKind::Scatter, ScatterAttrs{2, ScatterReduce::kAdd}, {y, G.add_constant(sidx), tk->outputs[0]},
+                  "aten::scatter_add");
+  Value* grid = G.add_constant(filled(f32, {2, 3, 2, 2}, 0.25));
+  GridSampleAttrs gsa;
+  gsa.mode = GridSampleMode::kNearest;
+  gsa.padding = GridSamplePadding::kReflection;
+  gsa.align_corners = true;
+  Value* gs = add(G, OpKind::GridSample, gsa, {G.add_constant(filled(f32, {2, 2, 4, 4}, 1.5)), grid},
+                  "aten::grid_sampler");
+
   // Attention over y as [batch 2, seq 3, d 4] with a bias, and a LayerNorm with a fused residual.
   AttentionAttrs at;
   at.scale = 0.5;
@@ -140,7 +155,8 @@ inline std::unique_ptr<Graph> all_ops_graph() {
   pwa.params.set(0, 0.5);
   Value* pw = add(G, OpKind::Pointwise, pwa, {y, ln}, "fused");
 
-  for (Value* o : {hs, rs, isum, i64f, blf, bfe, id, wh, ex, cmp, cs, lnr, lns->outputs[0], lns->outputs[1], pw})
+  for (Value* o : {hs, rs, isum, i64f, blf, bfe, id, wh, ex, cmp, cs, cp, tk->outputs[1], sc, gs, lnr, lns->outputs[0],
+                   lns->outputs[1], pw})
     G.mark_output(o);
   verify(G);
   return g;

@@ -1,8 +1,10 @@
 """Small models for the partial-compilation tests (tests/python/test_partitioning.py).
 
 Each model mixes operators trtorch converts with operators it does not (checked against
-docs/supported_ops.md: aten::logcumsumexp, aten::special_i0e, aten::cummax, aten::scatter,
-aten::argsort, aten::signbit, aten::topk and the custom op trtorch_test::mysin are not there), so that a compile with fallback splits them into engine segments and TorchScript.
+docs/supported_ops.md: aten::logcumsumexp, aten::special_i0e, aten::cummax, aten::bucketize and
+aten::signbit are not there; aten::scatter_reduce is, but refuses reduce="amax"; the custom op
+trtorch_test::mysin is not), so that a compile with fallback splits them into engine segments and
+TorchScript.
 
 The docstrings count the operations of each supported island *after lowering* (freezing,
 inlining, constant propagation, common subexpression elimination), since that is what the
@@ -503,8 +505,9 @@ def small_island():
 
 class EngineToTorchIntBool(nn.Module):
     """One engine computes a float tensor h, an int64 index tensor idx (from comparisons of the
-    input: exact) and a bool mask; TorchScript consumes them: aten::scatter (float h, int64 idx)
-    and aten::cummax of the bool mask. Outputs: float, bool and int64 (idx itself)."""
+    input: exact) and a bool mask; TorchScript consumes them: aten::scatter_reduce with
+    reduce="amax" (float h, int64 idx; trtorch converts only "sum") and aten::cummax of the bool
+    mask. Outputs: float, bool and int64 (idx itself)."""
 
     def __init__(self):
         super().__init__()
@@ -514,7 +517,7 @@ class EngineToTorchIntBool(nn.Module):
         h = torch.relu(self.conv(x)) * 2.0
         idx = (x > 0).to(torch.int64) * 3 + (x < -1.0).to(torch.int64)  # values 0, 1, 3
         mask = x * 2.0 + 1.0 > 0.5  # bool, computed in the engine
-        g = torch.scatter(h, 3, idx, 1.0)
+        g = torch.scatter_reduce(h, 3, idx, h, "amax")
         f = torch.cummax(mask, 2)[0]
         return g, f, idx
 
@@ -525,7 +528,7 @@ def engine_to_torch_int_bool():
 
 
 class TorchToEngineIntBool(nn.Module):
-    """TorchScript computes an int64 tensor (aten::argsort) and a bool tensor (aten::signbit) of
+    """TorchScript computes an int64 tensor (aten::bucketize) and a bool tensor (aten::signbit) of
     the input; one engine consumes both: casts, where, int64 arithmetic, int64 == scalar,
     logical ops, conv, linear. Outputs: float, bool (computed in the engine), int64 (computed in
     the engine)."""
@@ -534,9 +537,10 @@ class TorchToEngineIntBool(nn.Module):
         super().__init__()
         self.conv = nn.Conv2d(C, C, 3, padding=1)
         self.fc = nn.Linear(C, 5)
+        self.register_buffer("bounds", torch.tensor([-1.0, 0.0, 0.5]))
 
     def forward(self, x):
-        order = torch.argsort(x, dim=1)  # Torch: int64 in 0..C-1
+        order = torch.bucketize(x, self.bounds)  # Torch: int64 in 0..3
         neg = torch.signbit(x)  # Torch: bool
         y = torch.where(neg, x * -1.0, x) + order.to(torch.float32) * 0.25
         y = torch.relu(self.conv(y))
@@ -622,8 +626,8 @@ class NestedOutput(nn.Module):
 
 class DetectionLike(nn.Module):
     """A detection-style output, List[Dict[str, Tensor]] (boxes, scores, labels per image):
-    [conv, relu, conv, relu, mean, linear, sigmoid, linear, view, sigmoid, mul] -> aten::topk
-    (Torch, int64 labels) -> per image a dict, built in a TorchScript loop over the batch."""
+    [conv, relu, conv, relu, mean, linear, sigmoid, linear, view, sigmoid, mul, topk] (topk's
+    labels int64) -> per image a dict, built in a TorchScript loop over the batch."""
 
     def __init__(self):
         super().__init__()

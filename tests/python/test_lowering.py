@@ -190,6 +190,31 @@ def test_writes_the_pass_leaves_alone_stay_in_torchscript():
             compile_ref(m, [list(x.shape)], require_full_compilation=True)
 
 
+class IndexWrites(nn.Module):
+    """Writes by index tensors: a mask computed from the input (index_put_ with a list holding an
+    engine tensor, which torch's RemoveTensorMutation leaves), `+=` at an index list through a
+    whole-dim slice, an argmax-chosen position; the written tensors are returned in a tuple next
+    to the input (a container with other elements is no alias of the written tensor)."""
+
+    def forward(self, x):
+        w = x * 3.0
+        w[x > 0.5] = 0.0
+        z = x * 2.0
+        z[:, torch.argmax(x[0], 0)] += 1.5
+        return w, z, x
+
+
+def test_writes_by_index_become_scatter_ops():
+    x = torch.randn(4, 5)
+    m = torch.jit.script(IndexWrites().eval())
+    trt = compile_ref(m, [[4, 5]], require_full_compilation=True)
+    k = kinds(trt.graph)
+    assert k.count(ENGINE) == 1 and "aten::index_put_" not in k, trt.graph
+    for seed in (0, 1):
+        x = torch.randn(4, 5, generator=torch.Generator().manual_seed(seed))
+        assert_same(trt(x), m(x))
+
+
 class WriteIntoState(nn.Module):
     """A write into a slice of a buffer: module state that the next call sees. Left in place."""
 

@@ -1,6 +1,7 @@
 #include "core/frontend/lowering/aliases.h"
 
 #include <unordered_set>
+#include <utility>
 
 namespace trtorch::frontend {
 
@@ -22,28 +23,30 @@ bool is_container_read(const Node* n) {
 }
 
 std::vector<const Value*> view_aliases(const Value* m) {
-  std::unordered_set<const Value*> set;
-  std::vector<const Value*> work{m};
-  auto add = [&](const Value* v) {
-    if (set.insert(v).second) work.push_back(v);
+  // A container is "opened" when an element read from it (or m itself) is what reached it: then
+  // any of its elements may be the alias. A container reached because an alias was put into it
+  // shares memory with that alias only, not with its other elements.
+  std::unordered_set<const Value*> set, opened;
+  std::vector<std::pair<const Value*, bool>> work;
+  auto add = [&](const Value* v, bool open) {
+    const bool fresh = set.insert(v).second;
+    const bool newly_opened = open && opened.insert(v).second;
+    if (fresh || newly_opened) work.push_back({v, open});
   };
-  set.insert(m);
+  add(m, true);
   while (!work.empty()) {
-    const Value* v = work.back();
+    const auto [v, open] = work.back();
     work.pop_back();
     const Node* p = v->node();
-    if (returns_view_of_input(p)) add(p->input(0));
-    if (is_container_read(p)) {
-      const Value* c = p->input(0);
-      add(c);
-    }
-    if (p->kind() == c10::prim::ListConstruct || p->kind() == c10::prim::TupleConstruct)
-      for (const Value* in : p->inputs()) add(in);
+    if (returns_view_of_input(p)) add(p->input(0), true);
+    if (is_container_read(p)) add(p->input(0), true);
+    if (open && (p->kind() == c10::prim::ListConstruct || p->kind() == c10::prim::TupleConstruct))
+      for (const Value* in : p->inputs()) add(in, true);
     for (const auto& u : v->uses()) {
       const Node* n = u.user;
       if ((returns_view_of_input(n) && u.offset == 0) || (is_container_read(n) && u.offset == 0))
-        for (const Value* o : n->outputs()) add(o);
-      if (n->kind() == c10::prim::ListConstruct || n->kind() == c10::prim::TupleConstruct) add(n->output());
+        for (const Value* o : n->outputs()) add(o, true);
+      if (n->kind() == c10::prim::ListConstruct || n->kind() == c10::prim::TupleConstruct) add(n->output(), false);
     }
   }
   return {set.begin(), set.end()};

@@ -17,8 +17,8 @@ bool returns_view_of_input(const torch::jit::Node* n);
 bool is_container_read(const torch::jit::Node* n);
 
 // The values that share memory with `m`: up through view ops to the tensor they view (and through
-// list/tuple reads to every element of the container), then down to every view of those; m
-// included.
+// list/tuple reads to every element of the container), then down to every view of those and to
+// the containers they are put in (whose other elements do not count); m included.
 std::vector<const torch::jit::Value*> view_aliases(const torch::jit::Value* m);
 
 }  // namespace trtorch::frontend

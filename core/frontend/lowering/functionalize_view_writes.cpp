@@ -75,8 +75,10 @@ Value* functional_result(torch::jit::Graph& g, Node* n, Value* view) {
 bool rewrite(Node* n) {
   Value* view = n->input(0);
   const std::vector<Node*> chain = view_chain(view);
-  if (chain.empty()) return false;
-  Value* base = chain.back()->input(0);
+  // A write into the tensor itself (chain empty) is the functional op's result replacing it
+  // (torch's RemoveTensorMutation leaves those whose arguments hold a list of tensors:
+  // index_put_ with a computed mask or index).
+  Value* base = chain.empty() ? view : chain.back()->input(0);
   // The tensor the base is (a view of) must be made by this call: a write into a graph input is
   // seen by the caller, one into module state (prim::GetAttr) or a constant persists to the next
   // call, and one into a list element reaches the list.

@@ -2,6 +2,7 @@
 
 #include "core/frontend/lowering/aliases.h"
 #include "core/frontend/lowering/functionalize_view_writes.h"
+#include "core/frontend/lowering/remove_attr_mutation.h"
 #include "core/frontend/lowering/remove_dict_mutation.h"
 
 #include <unordered_map>
@@ -132,6 +133,7 @@ std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module
     }
   }
   torch::jit::Inline(*g);
+  remove_attr_mutation(*g);
   torch::jit::RemoveListMutation(g);
   torch::jit::RemoveTensorMutation(g);
   functionalize_view_writes(g->block());

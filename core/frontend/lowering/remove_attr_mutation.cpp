@@ -1,0 +1,100 @@
+#include "core/frontend/lowering/remove_attr_mutation.h"
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace trtorch::frontend {
+namespace {
+
+using torch::jit::Node;
+using torch::jit::Value;
+
+// The attribute path of an object value: "a.b" for self.a.b, "" for the module itself; false when
+// the value is not reached from the module by prim::GetAttr alone.
+bool object_path(const Value* v, const Value* self, std::string* path) {
+  std::vector<std::string> names;
+  while (v != self) {
+    const Node* n = v->node();
+    if (n->kind() != c10::prim::GetAttr) return false;
+    names.push_back(n->s(c10::attr::name));
+    v = n->input(0);
+  }
+  path->clear();
+  for (auto it = names.rbegin(); it != names.rend(); ++it) *path += (path->empty() ? "" : ".") + *it;
+  return true;
+}
+
+struct Pass {
+  const Value* self;
+  int replaced = 0;
+  std::map<std::string, std::vector<Node*>> writes;  // key "path:name" -> its prim::SetAttr nodes
+  std::set<std::string> read_before_write;
+
+  bool key_of(const Node* n, std::string* key) const {
+    std::string path;
+    if (!object_path(n->input(0), self, &path)) return false;
+    *key = path + ":" + n->s(c10::attr::name);
+    return true;
+  }
+
+  // `known`: the value each attribute holds at this point of the block (set by a dominating write).
+  void run(torch::jit::Block* b, std::map<std::string, Value*> known) {
+    for (Node* n : b->nodes()) {
+      std::string key;
+      if (n->kind() == c10::prim::SetAttr && key_of(n, &key)) {
+        writes[key].push_back(n);
+        known[key] = n->input(1);
+        continue;
+      }
+      if (n->kind() == c10::prim::GetAttr && key_of(n, &key)) {
+        auto it = known.find(key);
+        if (it != known.end()) {
+          n->output()->replaceAllUsesWith(it->second);
+          ++replaced;
+        } else if (n->output()->type()->kind() != c10::TypeKind::ClassType) {
+          read_before_write.insert(key);
+        }
+        continue;
+      }
+      for (torch::jit::Block* sub : n->blocks()) run(sub, known);
+      // A write inside a loop or branch: the value after n is not one the outer block knows.
+      for (torch::jit::Block* sub : n->blocks()) forget_written(sub, known);
+    }
+  }
+
+  void forget_written(torch::jit::Block* b, std::map<std::string, Value*>& known) {
+    for (Node* n : b->nodes()) {
+      std::string key;
+      if (n->kind() == c10::prim::SetAttr && key_of(n, &key)) known.erase(key);
+      for (torch::jit::Block* sub : n->blocks()) forget_written(sub, known);
+    }
+  }
+};
+
+// Reads of an attribute left anywhere in the graph (the replaced ones have no uses).
+bool has_reads(torch::jit::Block* b, const Pass& p, const std::string& key) {
+  for (Node* n : b->nodes()) {
+    std::string k;
+    if (n->kind() == c10::prim::GetAttr && !n->output()->uses().empty() && p.key_of(n, &k) && k == key) return true;
+    for (torch::jit::Block* sub : n->blocks())
+      if (has_reads(sub, p, key)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+int remove_attr_mutation(torch::jit::Graph& graph) {
+  if (graph.inputs().empty()) return 0;
+  Pass p{graph.inputs()[0]};
+  p.run(graph.block(), {});
+  for (const auto& [key, nodes] : p.writes) {
+    if (p.read_before_write.count(key) || has_reads(graph.block(), p, key)) continue;
+    for (Node* n : nodes) n->destroy();
+  }
+  return p.replaced;
+}
+
+}  // namespace trtorch::frontend

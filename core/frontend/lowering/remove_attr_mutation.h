@@ -1,0 +1,21 @@
+// Lowering pass: module attributes written and then read within one call become values.
+//
+// A model that keeps intermediate results on a submodule (`self.corr_block.corr_pyramid = ...`
+// in one method, read back by another; torchvision's RAFT) shows, once inlined and frozen, a
+// prim::SetAttr followed by prim::GetAttr reads of the same attribute of the same object (the
+// object named by its chain of prim::GetAttr from the module). Each read that a write dominates
+// (an earlier write in the same block, or in an enclosing block before the read's ancestor) takes
+// the written value instead. When no read of the attribute is left, its writes go too: the value
+// is only ever read back by the same call, so nothing outside the call can observe it. Writes in a
+// loop or a branch end what the enclosing block knows of that attribute; reads before any write
+// (state carried from one call to the next) are left as they are, and so are their writes.
+#pragma once
+
+#include <torch/csrc/jit/ir/ir.h>
+
+namespace trtorch::frontend {
+
+// Returns the number of reads replaced.
+int remove_attr_mutation(torch::jit::Graph& graph);
+
+}  // namespace trtorch::frontend

@@ -215,6 +215,62 @@ def test_writes_by_index_become_scatter_ops():
         assert_same(trt(x), m(x))
 
 
+class _Store(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.saved: List[torch.Tensor] = [torch.zeros(1)]
+        self.scale = torch.ones(1)
+
+    def build(self, x):
+        self.saved = [x, x * 2.0]
+        self.scale = x.mean().reshape(1)
+
+    def read(self, i: int):
+        return self.saved[i] * self.scale
+
+
+class AttributesWrittenThenRead(nn.Module):
+    """A submodule keeps results between two of its methods (RAFT's correlation block): written
+    and read back in one call, so the attributes become values and the model compiles whole."""
+
+    def __init__(self):
+        super().__init__()
+        self.store = _Store()
+
+    def forward(self, x):
+        self.store.build(torch.relu(x))
+        return self.store.read(0) + self.store.read(1)
+
+
+class AttributeCarriedAcrossCalls(nn.Module):
+    """An attribute read before it is written: the previous call's value (state). Left alone."""
+
+    def __init__(self):
+        super().__init__()
+        self.last = torch.zeros(2, 3)
+
+    def forward(self, x):
+        y = x + self.last
+        self.last = x * 1.0
+        return y * 2.0
+
+
+def test_attributes_written_then_read_in_one_call_become_values():
+    m = torch.jit.script(AttributesWrittenThenRead().eval())
+    trt = compile_ref(m, [[2, 3]], require_full_compilation=True)
+    k = kinds(trt.graph)
+    assert k.count(ENGINE) == 1 and "prim::SetAttr" not in k, trt.graph
+    for seed in (0, 1):
+        x = torch.randn(2, 3, generator=torch.Generator().manual_seed(seed))
+        assert_same(trt(x), m(x))
+    ref, m = (torch.jit.script(AttributeCarriedAcrossCalls().eval()) for _ in range(2))
+    trt = compile_ref(m, [[2, 3]])
+    assert "prim::SetAttr" in kinds(trt.graph), trt.graph
+    for seed in (0, 1, 2):  # each call sees the one before
+        x = torch.randn(2, 3, generator=torch.Generator().manual_seed(seed))
+        assert_same(trt(x), ref(x))
+
+
 class WriteIntoState(nn.Module):
     """A write into a slice of a buffer: module state that the next call sees. Left in place."""
 

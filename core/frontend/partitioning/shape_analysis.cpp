@@ -9,6 +9,8 @@
 
 #include <functional>
 #include <set>
+#include <string>
+#include <tuple>
 
 #include "core/frontend/conversion/context.h"
 #include "core/frontend/dtype_map.h"
@@ -161,8 +163,9 @@ std::vector<size_t> flat_input_counts(const torch::jit::Graph& g, size_t n_specs
 namespace {
 
 // The module's tensors that the graph writes in place (a buffer updated each call, directly or
-// through views of it). The sample runs write them too; they are saved before the runs and written
-// back after, so that compiling leaves the module's state as it was.
+// through views of it) and the attributes it replaces (prim::SetAttr). The sample runs write them
+// too; they are saved before the runs and put back after, so that compiling leaves the module's
+// state as it was.
 class StateGuard {
  public:
   StateGuard(torch::jit::Graph& g, const c10::IValue& self) {
@@ -181,6 +184,13 @@ class StateGuard {
     std::function<void(torch::jit::Block*)> walk = [&](torch::jit::Block* b) {
       for (torch::jit::Node* n : b->nodes()) {
         for (torch::jit::Block* sub : n->blocks()) walk(sub);
+        if (n->kind() == c10::prim::SetAttr) {  // an attribute replaced: its value is put back
+          auto owner = resolve(n->input(0));
+          const std::string name = n->s(c10::attr::name);
+          if (owner && owner->isObject() && owner->toObject()->type()->hasAttribute(name))
+            attrs_.emplace_back(owner->toObject(), name, owner->toObject()->getAttr(name));
+          continue;
+        }
         const c10::FunctionSchema* s = n->maybeSchema();
         if (!s || !s->is_mutable() || n->inputs().empty() || !n->input(0)->type()->cast<c10::TensorType>()) continue;
         const torch::jit::Value* root = n->input(0);
@@ -198,12 +208,14 @@ class StateGuard {
   ~StateGuard() {
     torch::NoGradGuard no_grad;
     for (auto& [t, copy] : saved_) t.copy_(copy);
+    for (auto it = attrs_.rbegin(); it != attrs_.rend(); ++it) std::get<0>(*it)->setAttr(std::get<1>(*it), std::get<2>(*it));
   }
   StateGuard(const StateGuard&) = delete;
   StateGuard& operator=(const StateGuard&) = delete;
 
  private:
   std::vector<std::pair<at::Tensor, at::Tensor>> saved_;
+  std::vector<std::tuple<c10::intrusive_ptr<c10::ivalue::Object>, std::string, c10::IValue>> attrs_;
 };
 
 }  // namespace

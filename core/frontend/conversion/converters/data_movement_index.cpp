@@ -204,6 +204,33 @@ ir::Value* linear_index(ConversionCtx& ctx, const std::vector<DimIndex>& idx, co
   return linear;
 }
 
+// Indexed dims separated by a full slice put the index dims first (torch's rule): x transposed so
+// that the indexed dims come first, the others in order (x, its shape and the dims of idx
+// updated). Returns that permutation (empty when the indexed dims are adjacent and x stays), and
+// the row-major strides of the indexed dims within their block and the block's size.
+std::vector<int64_t> indexed_dims_first(ConversionCtx& ctx, ir::Value*& x, std::vector<int64_t>& shape,
+                                        std::vector<DimIndex>& idx, std::vector<int64_t>* stride, int64_t* block) {
+  std::vector<int64_t> perm;
+  bool adjacent = true;
+  for (size_t i = 1; i < idx.size(); ++i) adjacent = adjacent && idx[i].dim == idx[i - 1].dim + 1;
+  if (!adjacent) {
+    for (const DimIndex& i : idx) perm.push_back(i.dim);
+    for (int64_t j = 0; j < int64_t(shape.size()); ++j)
+      if (std::find(perm.begin(), perm.end(), j) == perm.end()) perm.push_back(j);
+    x = transpose(ctx, x, perm);
+    shape = shape_of(ctx, x);
+    for (size_t i = 0; i < idx.size(); ++i) idx[i].dim = int64_t(i);
+  }
+  const int64_t p0 = idx[0].dim, m = int64_t(idx.size());
+  stride->assign(static_cast<size_t>(m), 0);
+  *block = 1;
+  for (int64_t j = m - 1; j >= 0; --j) {
+    (*stride)[size_t(j)] = *block;
+    *block *= shape[size_t(p0 + j)];
+  }
+  return perm;
+}
+
 void add_index(ConversionCtx& ctx, const Node* n) {
   ir::Value* x = ctx.tensor(n->input(0));
   std::vector<Arg> items;
@@ -213,31 +240,14 @@ void add_index(ConversionCtx& ctx, const Node* n) {
     if (ir::Value* y = index_by_aranges(ctx, x, items)) return ctx.set_output(0, y);
   }
   std::vector<int64_t> shape = shape_of(ctx, x);
-  const int64_t rank = int64_t(shape.size());
   std::vector<DimIndex> idx = parse_indices(ctx, x, shape, items);
   if (idx.empty()) return ctx.set_output(0, x);
   const std::vector<int64_t> bshape = broadcast_index_shape(ctx, idx);
 
-  // Indexed dims separated by a full slice put the index dims first (torch's rule): move the
-  // indexed dims to the front, keeping the others in order.
-  bool adjacent = true;
-  for (size_t i = 1; i < idx.size(); ++i) adjacent = adjacent && idx[i].dim == idx[i - 1].dim + 1;
-  if (!adjacent) {
-    std::vector<int64_t> perm;
-    for (const DimIndex& i : idx) perm.push_back(i.dim);
-    for (int64_t j = 0; j < rank; ++j)
-      if (std::find(perm.begin(), perm.end(), j) == perm.end()) perm.push_back(j);
-    x = transpose(ctx, x, perm);
-    shape = shape_of(ctx, x);
-    for (size_t i = 0; i < idx.size(); ++i) idx[i].dim = int64_t(i);
-  }
+  std::vector<int64_t> stride;
+  int64_t block;
+  indexed_dims_first(ctx, x, shape, idx, &stride, &block);
   const int64_t p0 = idx[0].dim, m = int64_t(idx.size());
-  std::vector<int64_t> stride(static_cast<size_t>(m));
-  int64_t block = 1;
-  for (int64_t j = m - 1; j >= 0; --j) {
-    stride[size_t(j)] = block;
-    block *= shape[size_t(p0 + j)];
-  }
   if (m > 1) {  // flatten the indexed dims into one
     std::vector<int64_t> flat(shape.begin(), shape.begin() + p0);
     flat.push_back(block);
@@ -282,31 +292,16 @@ void add_index_put(ConversionCtx& ctx, const Node* n) {
   }
 
   std::vector<int64_t> shape = shape_of(ctx, x);
-  const int64_t rank = int64_t(shape.size());
   std::vector<DimIndex> idx = parse_indices(ctx, x, shape, items);
   if (idx.empty()) {  // x[...] = values: every element
     ir::Value* v = expand(ctx, values, dims_of(x));
     return ctx.set_output(0, accumulate ? binary(ctx, x, v, ir::BinaryKind::kAdd) : v);
   }
   const std::vector<int64_t> bshape = broadcast_index_shape(ctx, idx);
-  std::vector<int64_t> perm;  // the transpose that puts non-adjacent indexed dims first
-  bool adjacent = true;
-  for (size_t i = 1; i < idx.size(); ++i) adjacent = adjacent && idx[i].dim == idx[i - 1].dim + 1;
-  if (!adjacent) {
-    for (const DimIndex& i : idx) perm.push_back(i.dim);
-    for (int64_t j = 0; j < rank; ++j)
-      if (std::find(perm.begin(), perm.end(), j) == perm.end()) perm.push_back(j);
-    x = transpose(ctx, x, perm);
-    shape = shape_of(ctx, x);
-    for (size_t i = 0; i < idx.size(); ++i) idx[i].dim = int64_t(i);
-  }
+  std::vector<int64_t> stride;
+  int64_t block;
+  const std::vector<int64_t> perm = indexed_dims_first(ctx, x, shape, idx, &stride, &block);
   const int64_t p0 = idx[0].dim, m = int64_t(idx.size());
-  std::vector<int64_t> stride(static_cast<size_t>(m));
-  int64_t block = 1;
-  for (int64_t j = m - 1; j >= 0; --j) {
-    stride[size_t(j)] = block;
-    block *= shape[size_t(p0 + j)];
-  }
   // self as [pre, block, post]; the values broadcast to [pre, bshape, post], flattened to
   // [pre, positions, post]; the index is the linear index along the middle dim, expanded.
   const std::vector<int64_t> pre(shape.begin(), shape.begin() + p0), post(shape.begin() + p0 + m, shape.end());

@@ -365,6 +365,14 @@ std::vector<OpCase> cases() {
   add({"scatter_engine_index",  // the index computed in the engine: x's values in sorted order
        "def forward(self, x):\n  o = torch.argsort(x, 1)\n  return torch.scatter(torch.zeros_like(x), 1, o, x), torch.gather(x, 1, o)\n",
        {{3, 6}}});
+  add({"index_add_copy_fill",
+       "def forward(self, x, s):\n  return torch.index_add(x, 1, self.i, s), x.index_add(1, self.k, s, alpha=0.5), "
+       "torch.index_copy(x, 1, self.i, s), torch.index_fill(x, 0, self.j, -2.0), x.index_fill(1, self.i, self.v)\n",
+       {{3, 5}, {3, 2}},
+       {{"i", torch::tensor({4, 1})}, {"k", torch::tensor({2, 2})}, {"j", torch::tensor({-1, 0})},
+        {"v", torch::tensor(0.75)}}});
+  add({"movedim", "def forward(self, x):\n  return torch.movedim(x, 0, -1), torch.movedim(x, [3, 0], [0, 2]), torch.moveaxis(x, 1, 2)\n",
+       {{2, 3, 4, 5}}});
   add({"index_put_forms",
        "def forward(self, x, v):\n  y = x * 1.0\n  y[self.i] = v\n  z = x * 2.0\n  z[:, self.j] += 1.5\n  w = x * 3.0\n"
        "  w[x > 0.5] = 0.0\n  return y, z, w, torch.index_put(x, [self.p, self.q], self.u, True), "

@@ -165,6 +165,39 @@ static auto reg =
                     for (auto& d : dims) d = normalize_dim(ctx, d, x->type.rank());
                     ctx.set_output(0, transpose(ctx, x, dims));
                   }})
+        .pattern({{"aten::movedim.int(Tensor(a) self, int source, int destination) -> Tensor(a)",
+                   "aten::movedim.intlist(Tensor(a) self, int[] source, int[] destination) -> Tensor(a)",
+                   "aten::moveaxis.int(Tensor(a) self, int source, int destination) -> Tensor(a)",
+                   "aten::moveaxis.intlist(Tensor(a) self, int[] source, int[] destination) -> Tensor(a)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    // Dim source[i] goes to destination[i]; the other dims keep their order in the
+                    // positions left.
+                    ir::Value* x = ctx.tensor(n->input(0));
+                    const int64_t r = x->type.rank();
+                    auto ints = [&](size_t i) {
+                      return ctx.arg(n->input(i)).kind == Arg::Kind::kIValue && ctx.ivalue(n->input(i)).isInt()
+                                 ? std::vector<int64_t>{ctx.to_int(n->input(i))}
+                                 : ctx.to_ints(n->input(i));
+                    };
+                    std::vector<int64_t> src = ints(1), dst = ints(2);
+                    if (src.size() != dst.size())
+                      ctx.fail(str_cat("movedim: ", src.size(), " source dims but ", dst.size(), " destinations"));
+                    std::vector<int64_t> perm(size_t(r), -1);
+                    std::vector<bool> moved(size_t(r), false);
+                    for (size_t i = 0; i < src.size(); ++i) {
+                      const int64_t s = normalize_dim(ctx, src[i], r), d = normalize_dim(ctx, dst[i], r);
+                      if (moved[size_t(s)] || perm[size_t(d)] >= 0) ctx.fail("movedim: repeated dims");
+                      perm[size_t(d)] = s;
+                      moved[size_t(s)] = true;
+                    }
+                    int64_t next = 0;
+                    for (int64_t& p : perm) {
+                      if (p >= 0) continue;
+                      while (moved[size_t(next)]) ++next;
+                      p = next++;
+                    }
+                    ctx.set_output(0, transpose(ctx, x, perm));
+                  }})
         .pattern({{"aten::transpose.int(Tensor(a) self, int dim0, int dim1) -> Tensor(a)"},
                   [](ConversionCtx& ctx, const Node* n) {
                     ir::Value* x = ctx.tensor(n->input(0));

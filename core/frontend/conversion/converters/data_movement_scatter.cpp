@@ -1,5 +1,6 @@
 // Scatter converters of the data_movement family, as the Scatter op: scatter (a src tensor or a
-// scalar value), scatter_add, scatter with reduce="add" and scatter_reduce "sum" including self.
+// scalar value), scatter_add, scatter with reduce="add", scatter_reduce "sum" including self, and
+// the row forms index_add, index_copy and index_fill.
 // A src larger than the index is cut to the index's shape (torch reads only that part). The
 // in-place forms convert like the others where lowering allows the write (the value is not read
 // again). index_put is in data_movement_index.cpp, beside the indexing it mirrors.
@@ -39,6 +40,52 @@ void add_scatter(ConversionCtx& ctx, const Node* n, ir::ScatterReduce reduce) {
   ctx.set_output(0, scatter(ctx, self, idx, src, axis, reduce));
 }
 
+// index_add / index_copy / index_fill(self, dim, index, source or value): rows of dim `dim` picked
+// by a 1-D index receive the source's rows in order (added, copied or filled): a Scatter whose
+// index is the 1-D index laid along dim and broadcast to the source's shape.
+void add_index_rows(ConversionCtx& ctx, const Node* n, ir::ScatterReduce reduce) {
+  const bool fill = std::string(n->kind().toUnqualString()).rfind("index_fill", 0) == 0;
+  ir::Value* self = ctx.tensor(n->input(0));
+  ir::Value* idx = ctx.tensor(n->input(2));
+  const bool scalar = self->type.rank() == 0;
+  if (scalar) self = reshape(ctx, self, std::vector<int64_t>{1});
+  const int64_t rank = self->type.rank();
+  const int64_t axis = normalize_dim(ctx, ctx.to_int(n->input(1)), scalar ? 1 : rank);
+  if (idx->type.rank() > 1) ctx.fail(str_cat("index must be 0-D or 1-D, got ", idx->type.str()));
+  if (idx->type.rank() == 0) idx = reshape(ctx, idx, std::vector<int64_t>{1});
+  const ir::Dim size = dims_of(self)[size_t(axis)];
+  if (size.is_static()) {  // negative indices count from the end (index_fill; the others refuse them)
+    idx = cast_to(ctx, idx, at::kLong);
+    ir::Value* zero = ctx.scalar_constant(0.0, ir::DType::kInt64);
+    ir::Value* wrapped = binary(ctx, idx, ctx.scalar_constant(double(size.value()), ir::DType::kInt64), ir::BinaryKind::kAdd);
+    idx = where(ctx, compare(ctx, idx, zero, ir::CompareKind::kLt), wrapped, idx);
+  }
+  std::vector<ir::Dim> rows = dims_of(self);
+  rows[size_t(axis)] = dims_of(idx)[0];
+  ir::Value* src;
+  const Arg& s = ctx.arg(n->input(3));
+  if (s.kind == Arg::Kind::kTensor || (s.kind == Arg::Kind::kIValue && s.ivalue.isTensor())) {
+    src = ctx.tensor_as(n->input(3), self->type.dtype);
+    if (fill) {  // a 0-dim value
+      if (src->type.rank() != 0) ctx.fail(str_cat("index_fill's value must be 0-dim, got ", src->type.str()));
+      src = expand(ctx, src, rows);
+    } else {
+      if (src->type.rank() == 0) src = reshape(ctx, src, std::vector<int64_t>{1});
+      if (src->type.dims != rows)
+        ctx.fail(str_cat("source ", src->type.str(), " must have self's shape with dim ", axis, " the index's length"));
+    }
+  } else {
+    src = expand(ctx, ctx.scalar_constant(ctx.to_double(n->input(3)), self->type.dtype), rows);
+  }
+  // index_add's alpha scales the source.
+  if (n->inputs().size() > 4 && !ctx.is_none(n->input(4)) && ctx.to_double(n->input(4)) != 1.0)
+    src = binary(ctx, src, ctx.scalar_constant(ctx.to_double(n->input(4)), src->type.dtype), ir::BinaryKind::kMul);
+  std::vector<ir::Dim> along(size_t(rank), ir::Dim(1));
+  along[size_t(axis)] = dims_of(idx)[0];
+  ir::Value* y = scatter(ctx, self, expand(ctx, reshape(ctx, idx, along), rows), src, axis, reduce);
+  ctx.set_output(0, scalar ? reshape(ctx, y, std::vector<int64_t>{}) : y);
+}
+
 // The index is int32 or int64; self is not bool for additions.
 std::string can_scatter(const ConversionCtx& ctx, const Node* n, bool adds) {
   const Arg& i = ctx.arg(n->input(2));
@@ -72,6 +119,19 @@ static auto reg =
                    "aten::scatter_add_(Tensor(a!) self, int dim, Tensor index, Tensor src) -> Tensor(a!)"},
                   [](ConversionCtx& ctx, const Node* n) { add_scatter(ctx, n, ir::ScatterReduce::kAdd); },
                   [](const ConversionCtx& ctx, const Node* n) { return can_scatter(ctx, n, true); }})
+        .pattern({{"aten::index_add(Tensor self, int dim, Tensor index, Tensor source, *, Scalar alpha=1) -> Tensor",
+                   "aten::index_add_(Tensor(a!) self, int dim, Tensor index, Tensor source, *, Scalar alpha=1) -> "
+                   "Tensor(a!)"},
+                  [](ConversionCtx& ctx, const Node* n) { add_index_rows(ctx, n, ir::ScatterReduce::kAdd); },
+                  [](const ConversionCtx& ctx, const Node* n) { return can_scatter(ctx, n, true); }})
+        .pattern({{"aten::index_copy(Tensor self, int dim, Tensor index, Tensor source) -> Tensor",
+                   "aten::index_copy_(Tensor(a!) self, int dim, Tensor index, Tensor source) -> Tensor(a!)",
+                   "aten::index_fill.int_Scalar(Tensor self, int dim, Tensor index, Scalar value) -> Tensor",
+                   "aten::index_fill_.int_Scalar(Tensor(a!) self, int dim, Tensor index, Scalar value) -> Tensor(a!)",
+                   "aten::index_fill.int_Tensor(Tensor self, int dim, Tensor index, Tensor value) -> Tensor",
+                   "aten::index_fill_.int_Tensor(Tensor(a!) self, int dim, Tensor index, Tensor value) -> Tensor(a!)"},
+                  [](ConversionCtx& ctx, const Node* n) { add_index_rows(ctx, n, ir::ScatterReduce::kNone); },
+                  [](const ConversionCtx& ctx, const Node* n) { return can_scatter(ctx, n, false); }})
         .pattern({{"aten::scatter.reduce(Tensor self, int dim, Tensor index, Tensor src, *, str reduce) -> Tensor",
                    "aten::scatter.value_reduce(Tensor self, int dim, Tensor index, Scalar value, *, str reduce) -> "
                    "Tensor"},

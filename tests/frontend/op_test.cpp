@@ -371,6 +371,10 @@ std::vector<OpCase> cases() {
        {{3, 5}, {3, 2}},
        {{"i", torch::tensor({4, 1})}, {"k", torch::tensor({2, 2})}, {"j", torch::tensor({-1, 0})},
         {"v", torch::tensor(0.75)}}});
+  add({"take_along_dim",  // sorted values by argsort, a broadcast index, the flattened form
+       "def forward(self, x):\n  return torch.take_along_dim(x, torch.argsort(x, 1), 1), torch.take_along_dim(x, self.i, 2), "
+       "torch.take_along_dim(x, self.f)\n",
+       {{2, 3, 4}}, {{"i", torch::tensor({3, 0, 1, 1, 2, 0}).view({2, 1, 3})}, {"f", torch::tensor({23, 0, 5})}}});
   add({"movedim", "def forward(self, x):\n  return torch.movedim(x, 0, -1), torch.movedim(x, [3, 0], [0, 2]), torch.moveaxis(x, 1, 2)\n",
        {{2, 3, 4, 5}}});
   add({"index_put_forms",

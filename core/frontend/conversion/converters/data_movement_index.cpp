@@ -348,11 +348,8 @@ std::string int_indices(const ConversionCtx& ctx, const Node* n, size_t i) {
 // torch.gather(x, dim, index): out[i0, .., ik, ..] = x[i0, .., index[i0, .., ik, ..], ..] (ik at dim).
 // One Gather from x flattened, at the linear index index * stride(dim) + the constant offsets of
 // the other coordinates (static shapes).
-void add_torch_gather(ConversionCtx& ctx, const Node* n) {
-  ir::Value* x = ctx.tensor(n->input(0));
-  ir::Value* idx = ctx.tensor(n->input(2));
+ir::Value* gather_elements(ConversionCtx& ctx, ir::Value* x, ir::Value* idx, int64_t d) {
   const int64_t rank = x->type.rank();
-  const int64_t d = normalize_dim(ctx, ctx.to_int(n->input(1)), rank);
   if (idx->type.rank() != rank)
     ctx.fail(str_cat("index ", idx->type.str(), " must have the rank of the input ", x->type.str()));
   const std::vector<int64_t> xs = shape_of(ctx, x), is = shape_of(ctx, idx);
@@ -378,13 +375,45 @@ void add_torch_gather(ConversionCtx& ctx, const Node* n) {
   lin = binary(ctx, lin, ctx.constant(offset), ir::BinaryKind::kAdd);
   int64_t total = 1;
   for (int64_t v : xs) total *= v;
-  ctx.set_output(0, gather(ctx, reshape(ctx, x, std::vector<int64_t>{total}), lin, 0));
+  return gather(ctx, reshape(ctx, x, std::vector<int64_t>{total}), lin, 0);
+}
+
+void add_torch_gather(ConversionCtx& ctx, const Node* n) {
+  ir::Value* x = ctx.tensor(n->input(0));
+  const int64_t d = normalize_dim(ctx, ctx.to_int(n->input(1)), x->type.rank());
+  ctx.set_output(0, gather_elements(ctx, x, ctx.tensor(n->input(2)), d));
+}
+
+// take_along_dim(self, indices, dim): self and indices broadcast against each other in every dim
+// but `dim`, then torch.gather; without a dim, both flattened.
+void add_take_along_dim(ConversionCtx& ctx, const Node* n) {
+  ir::Value* x = ctx.tensor(n->input(0));
+  ir::Value* idx = ctx.tensor(n->input(1));
+  if (ctx.is_none(n->input(2))) {
+    const std::vector<ir::Dim> flat{ir::Dim::fixed(-1)};
+    return ctx.set_output(0, gather_elements(ctx, reshape(ctx, x, flat), reshape(ctx, idx, flat), 0));
+  }
+  const int64_t rank = x->type.rank();
+  if (idx->type.rank() != rank)
+    ctx.fail(str_cat("indices ", idx->type.str(), " must have the rank of the input ", x->type.str()));
+  const int64_t d = normalize_dim(ctx, ctx.to_int(n->input(2)), rank);
+  std::vector<int64_t> xs = shape_of(ctx, x), is = shape_of(ctx, idx);
+  for (int64_t i = 0; i < rank; ++i) {
+    if (i == d) continue;
+    const int64_t b = std::max(xs[size_t(i)], is[size_t(i)]);
+    if ((xs[size_t(i)] != b && xs[size_t(i)] != 1) || (is[size_t(i)] != b && is[size_t(i)] != 1))
+      ctx.fail(str_cat("the input ", x->type.str(), " and indices ", idx->type.str(), " do not broadcast in dim ", i));
+    xs[size_t(i)] = is[size_t(i)] = b;
+  }
+  ctx.set_output(0, gather_elements(ctx, expand(ctx, x, ir::fixed_dims(xs)), expand(ctx, idx, ir::fixed_dims(is)), d));
 }
 
 static auto reg =
     RegisterConverters()
         .pattern({{"aten::gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor"},
                   add_torch_gather, [](const ConversionCtx& ctx, const Node* n) { return int_indices(ctx, n, 2); }})
+        .pattern({{"aten::take_along_dim(Tensor self, Tensor indices, int? dim=None) -> Tensor"}, add_take_along_dim,
+                  [](const ConversionCtx& ctx, const Node* n) { return int_indices(ctx, n, 1); }})
         .pattern({{"aten::index.Tensor(Tensor self, Tensor?[] indices) -> Tensor",
                    "aten::index.Tensor_hacked_twin(Tensor self, Tensor[] indices) -> Tensor"},
                   add_index})

@@ -5,6 +5,7 @@
 #include <torch/csrc/jit/runtime/operator.h>
 
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <unordered_set>
@@ -52,6 +53,33 @@ bool all_inputs_const(const ConversionCtx& ctx, const Node* n) {
   return true;
 }
 
+// Compile-time tensors on different devices (weights of a module moved to the GPU, tensors the
+// model creates on the default device: RAFT's coordinate grid, whose .to(x.device) of an engine
+// tensor evaluates to the CPU) all go to the CPU, where the operator can take them together.
+void on_one_device(torch::jit::Stack& stack) {
+  std::optional<c10::Device> first;
+  bool mixed = false;
+  auto note = [&](const at::Tensor& t) {
+    if (!t.defined()) return;
+    if (!first) first = t.device();
+    mixed = mixed || t.device() != *first;
+  };
+  for (const c10::IValue& v : stack) {
+    if (v.isTensor()) note(v.toTensor());
+    if (v.isTensorList())
+      for (const at::Tensor& t : v.toTensorVector()) note(t);
+  }
+  if (!mixed) return;
+  for (c10::IValue& v : stack) {
+    if (v.isTensor() && v.toTensor().defined()) v = v.toTensor().cpu();
+    if (v.isTensorList()) {
+      std::vector<at::Tensor> ts = v.toTensorVector();
+      for (at::Tensor& t : ts) t = t.defined() ? t.cpu() : t;
+      v = c10::IValue(ts);
+    }
+  }
+}
+
 // Runs a node on compile-time values with the TorchScript operator itself.
 bool try_generic_eval(ConversionCtx& ctx, const Node* n) {
   if (!n->blocks().empty() || !all_inputs_const(ctx, n)) return false;
@@ -62,6 +90,7 @@ bool try_generic_eval(ConversionCtx& ctx, const Node* n) {
   // Vararg operators (aten::format, ...) read their input count from the stack, as the
   // interpreter pushes it.
   if (n->maybeSchema() && n->maybeSchema()->is_vararg()) stack.push_back(int64_t(n->inputs().size()));
+  on_one_device(stack);
   try {
     n->getOperation()(stack);
   } catch (const std::exception& e) {

@@ -82,6 +82,17 @@ std::vector<OpCase> cases() {
        {{2, 4, 5, 6, 7}}, {{"w", w({6, 4, 3, 3, 2})}, {"b", w({6})}}});
   add({"conv3d_dilation_groups_nobias", "def forward(self, x):\n  return torch.conv3d(x, self.w, None, [1, 2, 1], [2, 1, 1], [2, 1, 2], 2)\n",
        {{1, 4, 6, 5, 6}}, {{"w", w({6, 2, 3, 3, 3})}}});
+  // 3-D transposed convolution: depth stride with zeros between slices, padding that crops,
+  // output_padding past the last tap (dilation > stride), groups, and the traced form.
+  add({"conv_transpose3d_stride_pad_outpad",
+       "def forward(self, x):\n  return torch.conv_transpose3d(x, self.w, self.b, [2, 2, 1], [1, 0, 1], [1, 1, 0])\n",
+       {{2, 4, 3, 5, 4}}, {{"w", w({4, 3, 3, 2, 3})}, {"b", w({3})}}});
+  add({"conv_transpose3d_groups_dilation",
+       "def forward(self, x):\n  return torch.conv_transpose3d(x, self.w, None, [1, 2, 2], [0, 1, 0], [1, 0, 1], 2, [3, 1, 2])\n",
+       {{1, 4, 3, 4, 3}}, {{"w", w({4, 2, 2, 3, 2})}}});
+  add({"convolution_traced_form_transposed_3d",
+       "def forward(self, x):\n  return torch._convolution(x, self.w, self.b, [2, 1, 2], [0, 1, 1], [1, 1, 1], True, [1, 0, 0], 1, False, False, True, True)\n",
+       {{1, 3, 2, 4, 4}}, {{"w", w({3, 2, 2, 3, 3})}, {"b", w({2})}}});
   add({"conv3d_temporal_and_spatial",  // r(2+1)d's factorized kernels
        "def forward(self, x):\n  y = torch.conv3d(x, self.s, None, [1, 1, 1], [0, 1, 1])\n  return torch.conv3d(torch.relu(y), self.t, self.b, [2, 1, 1], [1, 0, 0])\n",
        {{2, 3, 4, 6, 6}}, {{"s", w({5, 3, 1, 3, 3})}, {"t", w({4, 5, 3, 1, 1})}, {"b", w({4})}}});

@@ -131,6 +131,22 @@ class DCGANGenerator(nn.Module):
         return self.net(x)
 
 
+class UNet3D(nn.Module):
+    """A volumetric (medical-imaging style) U-Net level: 3-D convolutions with batch norm, a 3-D
+    max pool down, a strided 3-D transposed convolution up, a skip connection."""
+
+    def __init__(self, c=4):
+        super().__init__()
+        self.enc = nn.Sequential(nn.Conv3d(1, c, 3, padding=1), nn.BatchNorm3d(c), nn.ReLU())
+        self.mid = nn.Sequential(nn.Conv3d(c, 2 * c, 3, padding=1), nn.ReLU())
+        self.up = nn.ConvTranspose3d(2 * c, c, 2, stride=2)
+        self.head = nn.Conv3d(2 * c, 2, 1)
+
+    def forward(self, x):
+        e = self.enc(x)
+        return self.head(torch.cat([self.up(self.mid(F.max_pool3d(e, 2))), e], 1))
+
+
 class AudioAutoencoder(nn.Module):
     """1-D: strided convolutions and pooling down, a transposed convolution and linear
     interpolation up (waveform models' building blocks)."""
@@ -149,16 +165,16 @@ class AudioAutoencoder(nn.Module):
 
 
 @pytest.mark.parametrize("precision", [torch.float32, torch.half])
-@pytest.mark.parametrize("name", ["unet", "dcgan", "audio"])
+@pytest.mark.parametrize("name", ["unet", "unet3d", "dcgan", "audio"])
 def test_decoders(device, precision, name):
     torch.manual_seed(0)
-    model, shape = {"unet": (UNet, [2, 3, 32, 32]), "dcgan": (DCGANGenerator, [2, 16, 1, 1]),
-                    "audio": (AudioAutoencoder, [2, 1, 400])}[name]
+    model, shape = {"unet": (UNet, [2, 3, 32, 32]), "unet3d": (UNet3D, [1, 1, 8, 16, 16]),
+                    "dcgan": (DCGANGenerator, [2, 16, 1, 1]), "audio": (AudioAutoencoder, [2, 1, 400])}[name]
     m = torch.jit.script(randomize_norms(model().eval()))
     trt = compile_and_check(m, shape, device, precision)
     left = set(kinds(trt.graph))
-    for op in ("aten::conv_transpose1d", "aten::conv_transpose2d", "aten::upsample_bilinear2d",
-               "aten::upsample_linear1d", "aten::pad"):
+    for op in ("aten::conv_transpose1d", "aten::conv_transpose2d", "aten::conv_transpose3d",
+               "aten::upsample_bilinear2d", "aten::upsample_linear1d", "aten::pad"):
         assert op not in left, trt.graph
 
 

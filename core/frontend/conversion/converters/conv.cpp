@@ -1,4 +1,4 @@
-// Convolution converters: aten::conv1d/2d/3d, aten::conv_transpose1d/2d, aten::_convolution and
+// Convolution converters: aten::conv1d/2d/3d, aten::conv_transpose1d/2d/3d, aten::_convolution and
 // aten::convolution, as Conv2d. A 1-D convolution is a 2-D one over a height of 1:
 // (N, C, L) -> (N, C, 1, L), the weight (O, C/g, K) -> (O, C/g, 1, K), and the result back to
 // (N, O, L').
@@ -54,27 +54,11 @@ struct TransposedAxis {
   int64_t start() const { return extra * s + p; }
 };
 
-// aten::conv_transpose1d/2d and the transposed form of aten::_convolution. Weight (Cin, Cout/g, [Kh,] Kw).
-void add_conv_transposed(ConversionCtx& ctx, const Node* n, size_t stride_i, size_t pad_i, size_t out_pad_i,
-                         size_t groups_i, size_t dil_i) {
-  ir::Value* x = ctx.tensor(n->input(0));
-  if (!ctx.is_const(n->input(1))) ctx.fail("convolution weights must be constants (freeze the module)");
-  at::Tensor w = ctx.ivalue(n->input(1)).toTensor().to(at::kFloat);
-  if (w.dim() != 3 && w.dim() != 4)
-    ctx.fail(str_cat("only 1-D and 2-D transposed convolution are supported, weight has rank ", w.dim()));
-  if (x->type.rank() != w.dim())
-    ctx.fail(str_cat("the input ", x->type.str(), " has rank ", x->type.rank(), " but the weight has rank ", w.dim(),
-                     " (unbatched convolution is not supported)"));
-  const bool one_d = w.dim() == 3;
-  const size_t nsp = one_d ? 1 : 2;
-  auto stride = pair_arg(ctx, n->input(stride_i), nsp), pad = pair_arg(ctx, n->input(pad_i), nsp),
-       out_pad = pair_arg(ctx, n->input(out_pad_i), nsp), dil = pair_arg(ctx, n->input(dil_i), nsp);
-  if (one_d) {  // a height of 1
-    for (auto* v : {&stride, &pad, &out_pad, &dil}) v->insert(v->begin(), v == &stride || v == &dil ? 1 : 0);
-    w = w.unsqueeze(2);
-    x = unsqueeze(ctx, x, 2);
-  }
-  const int64_t g = ctx.to_int(n->input(groups_i));
+// A 2-D transposed convolution of a 4-D x with weight w (Cin, Cout/g, Kh, Kw) and an optional
+// bias, as the sub-pixel convolution above.
+ir::Value* conv_transpose_2d(ConversionCtx& ctx, ir::Value* x, const at::Tensor& w, const std::vector<int64_t>& stride,
+                             const std::vector<int64_t>& pad, const std::vector<int64_t>& out_pad,
+                             const std::vector<int64_t>& dil, int64_t g, const at::Tensor* bias) {
   const auto& xd = dims_of(x);
   if (!xd[1].is_static() || !xd[2].is_static() || !xd[3].is_static())
     ctx.fail(str_cat("transposed convolution needs static channel and spatial dims, got ", x->type.str()));
@@ -99,11 +83,7 @@ void add_conv_transposed(ConversionCtx& ctx, const Node* n, size_t stride_i, siz
   a.padding = {ah.pad + ah.extra, aw.pad + aw.extra};
   const ir::DType dt = x->type.dtype;
   std::vector<ir::Value*> ins{x, ctx.constant(wc.reshape({cout * sh * sw, cin_g, ah.taps, aw.taps}).to(to_torch_dtype(dt)))};
-  if (!ctx.is_none(n->input(2))) {
-    if (!ctx.is_const(n->input(2))) ctx.fail("the bias of a transposed convolution must be a constant (freeze the module)");
-    at::Tensor b = ctx.ivalue(n->input(2)).toTensor().to(at::kFloat);
-    ins.push_back(ctx.constant(b.repeat_interleave(sh * sw).to(to_torch_dtype(dt))));
-  }
+  if (bias) ins.push_back(ctx.constant(bias->to(at::kFloat).repeat_interleave(sh * sw).to(to_torch_dtype(dt))));
   ir::Value* y = ctx.add(ir::OpKind::Conv2d, a, ins);
   const int64_t hq = dims_of(y)[2].min, wq = dims_of(y)[3].min;
   const ir::Dim batch = dims_of(y)[0];
@@ -115,7 +95,82 @@ void add_conv_transposed(ConversionCtx& ctx, const Node* n, size_t stride_i, siz
   }
   if (ah.start() != 0 || ah.out != hq * sh) y = slice(ctx, y, 2, fixed(ah.start()), fixed(ah.start() + ah.out), 1);
   if (aw.start() != 0 || aw.out != wq * sw) y = slice(ctx, y, 3, fixed(aw.start()), fixed(aw.start() + aw.out), 1);
-  if (one_d) y = reshape(ctx, y, {batch, fixed(cout), fixed(aw.out)});
+  return y;
+}
+
+// A 3-D transposed convolution as one 2-D transposed convolution per depth tap, over the depth
+// slices batched as (N*D, C, H, W): tap j's result for input depth i lands on depth i*sd + j*dd
+// (the results spread by stride sd with zeros between, shifted by j*dd, and summed); the padding
+// crops the sum and output_padding extends it with zeros; then the bias.
+ir::Value* conv_transpose_3d(ConversionCtx& ctx, ir::Value* x, const at::Tensor& w, const std::vector<int64_t>& stride,
+                             const std::vector<int64_t>& pad, const std::vector<int64_t>& out_pad,
+                             const std::vector<int64_t>& dil, int64_t g, const at::Tensor* bias) {
+  const std::vector<ir::Dim> d = dims_of(x);
+  for (size_t i = 1; i < 5; ++i)
+    if (!d[i].is_static())
+      ctx.fail(str_cat("a 3-D transposed convolution needs static channel and spatial dims, got ", x->type.str()));
+  // The depth axis checked as any other (its output size and output_padding's bound).
+  const TransposedAxis ad(ctx, d[2].min, w.size(2), stride[0], pad[0], dil[0], out_pad[0], "depth");
+  const int64_t depth = d[2].min, kd = w.size(2), sd = stride[0], dd = dil[0];
+  auto fixed = [](int64_t v) { return ir::Dim::fixed(v); };
+  ir::Value* slices =
+      reshape(ctx, transpose(ctx, x, {0, 2, 1, 3, 4}), {ir::dims_product({d[0], fixed(depth)}), d[1], d[3], d[4]});
+  const std::vector<int64_t> s2{stride[1], stride[2]}, p2{pad[1], pad[2]}, o2{out_pad[1], out_pad[2]}, d2{dil[1], dil[2]};
+  const int64_t full = (kd - 1) * dd + depth * sd;  // depth positions i*sd + j*dd, with room for the stride's zeros
+  ir::Value* sum = nullptr;
+  for (int64_t j = 0; j < kd; ++j) {
+    ir::Value* t = conv_transpose_2d(ctx, slices, w.select(2, j), s2, p2, o2, d2, g, nullptr);
+    const auto& td = dims_of(t);
+    t = reshape(ctx, t, {d[0], fixed(depth), fixed(1), td[1], td[2], td[3]});
+    if (sd > 1) t = pad_constant(ctx, t, 2, 0, sd - 1, 0.0);  // zeros between the depth slices
+    t = reshape(ctx, t, {d[0], fixed(depth * sd), td[1], td[2], td[3]});
+    t = pad_constant(ctx, t, 1, j * dd, full - j * dd - depth * sd, 0.0);
+    sum = sum ? binary(ctx, sum, t, ir::BinaryKind::kAdd) : t;
+  }
+  ir::Value* y = pad_constant(ctx, sum, 1, -pad[0], pad[0] + ad.out - full, 0.0);  // crop, then output_padding
+  if (bias) {
+    const int64_t cout = dims_of(y)[2].min;
+    y = binary(ctx, y, ctx.constant(bias->reshape({1, 1, cout, 1, 1}).to(to_torch_dtype(x->type.dtype))),
+               ir::BinaryKind::kAdd);
+  }
+  return transpose(ctx, y, {0, 2, 1, 3, 4});
+}
+
+// aten::conv_transpose1d/2d/3d and the transposed form of aten::_convolution. Weight
+// (Cin, Cout/g, [Kd,] [Kh,] Kw).
+void add_conv_transposed(ConversionCtx& ctx, const Node* n, size_t stride_i, size_t pad_i, size_t out_pad_i,
+                         size_t groups_i, size_t dil_i) {
+  ir::Value* x = ctx.tensor(n->input(0));
+  if (!ctx.is_const(n->input(1))) ctx.fail("convolution weights must be constants (freeze the module)");
+  at::Tensor w = ctx.ivalue(n->input(1)).toTensor().to(at::kFloat).cpu();
+  if (w.dim() < 3 || w.dim() > 5)
+    ctx.fail(str_cat("only 1-D, 2-D and 3-D transposed convolution are supported, weight has rank ", w.dim()));
+  if (x->type.rank() != w.dim())
+    ctx.fail(str_cat("the input ", x->type.str(), " has rank ", x->type.rank(), " but the weight has rank ", w.dim(),
+                     " (unbatched convolution is not supported)"));
+  const size_t nsp = size_t(w.dim() - 2);
+  auto stride = pair_arg(ctx, n->input(stride_i), nsp), pad = pair_arg(ctx, n->input(pad_i), nsp),
+       out_pad = pair_arg(ctx, n->input(out_pad_i), nsp), dil = pair_arg(ctx, n->input(dil_i), nsp);
+  const int64_t g = ctx.to_int(n->input(groups_i));
+  at::Tensor bias;
+  if (!ctx.is_none(n->input(2))) {
+    if (!ctx.is_const(n->input(2))) ctx.fail("the bias of a transposed convolution must be a constant (freeze the module)");
+    bias = ctx.ivalue(n->input(2)).toTensor().to(at::kFloat).cpu();
+  }
+  const at::Tensor* b = bias.defined() ? &bias : nullptr;
+  if (nsp == 3) return ctx.set_output(0, conv_transpose_3d(ctx, x, w, stride, pad, out_pad, dil, g, b));
+  const bool one_d = nsp == 1;
+  if (one_d) {  // a height of 1
+    for (auto* v : {&stride, &pad, &out_pad, &dil}) v->insert(v->begin(), v == &stride || v == &dil ? 1 : 0);
+    w = w.unsqueeze(2);
+    x = unsqueeze(ctx, x, 2);
+  }
+  ir::Value* y = conv_transpose_2d(ctx, x, w, stride, pad, out_pad, dil, g, b);
+  if (one_d) {
+    std::vector<ir::Dim> d3 = dims_of(y);
+    d3.erase(d3.begin() + 2);
+    y = reshape(ctx, y, d3);
+  }
   ctx.set_output(0, y);
 }
 
@@ -246,6 +301,11 @@ static auto reg =
                    "SymInt[2] dilation=[1, 1]) -> Tensor"},
                   [](ConversionCtx& ctx, const Node* n) { add_conv_transposed(ctx, n, 3, 4, 5, 6, 7); },
                   needs_4d_input})
+        .pattern({{"aten::conv_transpose3d.input(Tensor input, Tensor weight, Tensor? bias=None, SymInt[3] stride=[1, 1, 1], "
+                   "SymInt[3] padding=[0, 0, 0], SymInt[3] output_padding=[0, 0, 0], SymInt groups=1, "
+                   "SymInt[3] dilation=[1, 1, 1]) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) { add_conv_transposed(ctx, n, 3, 4, 5, 6, 7); },
+                  conv_input})
         .pattern({{"aten::conv_transpose1d(Tensor input, Tensor weight, Tensor? bias=None, SymInt[1] stride=[1], "
                    "SymInt[1] padding=[0], SymInt[1] output_padding=[0], SymInt groups=1, SymInt[1] dilation=[1]) -> Tensor"},
                   [](ConversionCtx& ctx, const Node* n) { add_conv_transposed(ctx, n, 3, 4, 5, 6, 7); },

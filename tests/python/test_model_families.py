@@ -278,3 +278,32 @@ def test_transformer_encoders(device, precision, name):
     err = max_rel_error(got, want)
     assert err <= TOL[precision], "relative error %g (tolerance %g)" % (err, TOL[precision])
     assert kinds(trt.graph).count(ENGINE) == 1, trt.graph
+
+
+class _Refused(nn.Module):
+    def __init__(self, form):
+        super().__init__()
+        self.form = form
+
+    def forward(self, x, g):
+        if self.form == "bicubic":
+            return F.grid_sample(x, g, mode="bicubic", align_corners=False)
+        if self.form == "amax":
+            return torch.scatter_reduce(x, 3, torch.argsort(x, 3), x, "amax")
+        # 5-D: the input with a depth of 1, the grid's points with a third coordinate.
+        return F.grid_sample(x.unsqueeze(2), torch.cat([g, g[..., :1]], -1).unsqueeze(1), align_corners=False)
+
+
+@pytest.mark.parametrize("form,reason", [("bicubic", "bicubic grid sampling is not supported"),
+                                         ("amax", 'reduce="amax" is not supported'),
+                                         ("volumetric", "volumetric grid sampling is not")])
+def test_refused_forms_name_the_reason(form, reason):
+    """Forms the converters do not take are refused up front with the reason (and run in
+    TorchScript when fallback is allowed)."""
+    m = torch.jit.script(_Refused(form).eval())
+    x, g = torch.randn(1, 2, 5, 6), torch.rand(1, 4, 3, 2) * 2 - 1
+    with pytest.raises(RuntimeError, match=reason):
+        trtorch.compile(m, {"input_shapes": [[1, 2, 5, 6], [1, 4, 3, 2]], "device": "reference",
+                            "require_full_compilation": True})
+    trt = trtorch.compile(m, {"input_shapes": [[1, 2, 5, 6], [1, 4, 3, 2]], "device": "reference"})
+    torch.testing.assert_close(trt(x, g), m(x, g), rtol=1e-5, atol=1e-5)

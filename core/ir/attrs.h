@@ -22,6 +22,10 @@ enum class UnaryKind : uint8_t {
   kElu,        // alpha
   kClamp,      // alpha = min, beta = max (relu6, hardtanh, clamp)
   kExp, kLog, kSqrt, kRsqrt, kNeg, kAbs, kErf, kReciprocal,
+  kFloor, kCeil,
+  kRound,  // to the nearest integer, halves to even (torch.round)
+  kTrunc,
+  kSign,   // -1, 0 or 1; 0 for NaN (torch.sign)
   kCount
 };
 const char* unary_kind_name(UnaryKind k);

@@ -20,7 +20,8 @@ static_assert(sizeof(kOpInfos) / sizeof(kOpInfos[0]) == size_t(kNumOps), "op tab
 
 const char* const kUnaryNames[] = {"relu", "sigmoid", "tanh", "hardsigmoid", "hardswish", "silu",
                                    "gelu_erf", "gelu_tanh", "leaky_relu", "elu", "clamp", "exp",
-                                   "log", "sqrt", "rsqrt", "neg", "abs", "erf", "reciprocal"};
+                                   "log", "sqrt", "rsqrt", "neg", "abs", "erf", "reciprocal",
+                                   "floor", "ceil", "round", "trunc", "sign"};
 static_assert(sizeof(kUnaryNames) / sizeof(kUnaryNames[0]) == size_t(UnaryKind::kCount),
               "unary name table size");
 const char* const kBinaryNames[] = {"add", "sub", "mul", "div", "pow", "max", "min"};

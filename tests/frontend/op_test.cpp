@@ -348,6 +348,29 @@ std::vector<OpCase> cases() {
   add({"packed_sequence_detection",  // transformers' find_packed_sequence_indices on engine position ids
        "def forward(self, p):\n  d = torch.diff(p, prepend=p[:, :1] - 1, dim=-1)\n  return (d != 1).cumsum(-1)\n",
        {{2, 6}}, {}, false, 1e-2, {{0, 3}}});
+  // --- rounding; inputs exact in half, divisors powers of two, so FP16 sees FP32's quotients ---
+  {
+    OpCase r{"floor_ceil_round_trunc_sign_frac",
+             "def forward(self, x, i):\n  y = x * 4.0\n  return torch.floor(y), torch.ceil(y), torch.round(y), torch.trunc(y), "
+             "torch.sign(y), torch.frac(y), torch.round(y, decimals=1), torch.floor(i), torch.sign(i - 4)\n",
+             {{3, 7}, {2, 5}}, {}, false, 1e-2, {{1, 9}}};
+    r.half_exact = true;
+    add(r);
+    OpCase d{"div_rounding_modes_floor_divide",
+             "def forward(self, x, y):\n  return torch.div(x, y, rounding_mode='floor'), torch.div(x, 0.25, rounding_mode='trunc'), "
+             "torch.floor_divide(x, 0.5), torch.div(x, y, rounding_mode=None)\n",
+             {{3, 6}, {3, 6}}, {}, true, 1e-2};
+    d.half_exact = true;
+    add(d);
+  }
+  // Fake quantization (QAT models): one quantum of error allowed in FP16, where the scales round
+  // to half and a value near a rounding boundary may land in the next bin.
+  add({"fake_quantize_per_tensor_and_channel",
+       "def forward(self, x):\n  return torch.fake_quantize_per_tensor_affine(x, 0.05, 3, -128, 127), "
+       "torch.fake_quantize_per_channel_affine(x, self.s, self.z, 1, 0, 255), "
+       "torch.fake_quantize_per_tensor_affine(x * 10.0, 0.125, 0, -8, 7)\n",
+       {{2, 4, 5}}, {{"s", torch::tensor({0.02, 0.05, 0.1, 0.01})}, {"z", torch::tensor({128, 100, 0, 255}, at::kInt)}},
+       false, 5e-2});
   add({"cumprod", "def forward(self, x, i):\n  return torch.cumprod(x, 1), torch.cumprod(i, 0), x.cumprod(0, dtype=6)\n",
        {{3, 6}, {4, 2}}, {}, true, 1e-2, {{1, 4}}});
   // --- sorting and selection (TopK); inputs exact in half so that FP16 sees no new ties ---

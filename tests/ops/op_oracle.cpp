@@ -140,6 +140,14 @@ double naive_unary(UnaryKind k, double x, double alpha, double beta) {
     case UnaryKind::kAbs: return std::abs(x);
     case UnaryKind::kErf: return std::erf(x);
     case UnaryKind::kReciprocal: return 1 / x;
+    case UnaryKind::kFloor: return std::floor(x);
+    case UnaryKind::kCeil: return std::ceil(x);
+    case UnaryKind::kRound: {  // halves to even, written out
+      const double f = std::floor(x), d = x - f;
+      return d < 0.5 ? f : d > 0.5 ? f + 1 : (std::fmod(f, 2.0) == 0 ? f : f + 1);
+    }
+    case UnaryKind::kTrunc: return x < 0 ? std::ceil(x) : std::floor(x);
+    case UnaryKind::kSign: return x > 0 ? 1 : x < 0 ? -1 : 0;
     case UnaryKind::kCount: break;
   }
   return std::nan("");

@@ -243,6 +243,11 @@ void unary_float(UnaryKind kind, float alpha, float beta, int64_t n, const float
     case UnaryKind::kAbs: map_unary(n, x, y, [](float v) { return std::fabs(v); }); break;
     case UnaryKind::kErf: map_unary(n, x, y, [](float v) { return std::erf(v); }); break;
     case UnaryKind::kReciprocal: map_unary(n, x, y, [](float v) { return 1.0f / v; }); break;
+    case UnaryKind::kFloor: map_unary(n, x, y, [](float v) { return std::floor(v); }); break;
+    case UnaryKind::kCeil: map_unary(n, x, y, [](float v) { return std::ceil(v); }); break;
+    case UnaryKind::kRound: map_unary(n, x, y, [](float v) { return std::nearbyint(v); }); break;  // halves to even
+    case UnaryKind::kTrunc: map_unary(n, x, y, [](float v) { return std::trunc(v); }); break;
+    case UnaryKind::kSign: map_unary(n, x, y, [](float v) { return float((v > 0.0f) - (v < 0.0f)); }); break;
     case UnaryKind::kCount: TRTORCH_ERROR("Unary: unknown kind ", int(kind));
   }
 }

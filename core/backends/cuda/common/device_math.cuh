@@ -68,6 +68,11 @@ __device__ __forceinline__ float unary(ir::UnaryKind k, float x, float alpha, fl
     case UnaryKind::kAbs: return trtorch_pw_abs(x, alpha, beta);
     case UnaryKind::kErf: return trtorch_pw_erf(x, alpha, beta);
     case UnaryKind::kReciprocal: return trtorch_pw_reciprocal(x, alpha, beta);
+    case UnaryKind::kFloor: return trtorch_pw_floor(x, alpha, beta);
+    case UnaryKind::kCeil: return trtorch_pw_ceil(x, alpha, beta);
+    case UnaryKind::kRound: return trtorch_pw_round(x, alpha, beta);
+    case UnaryKind::kTrunc: return trtorch_pw_trunc(x, alpha, beta);
+    case UnaryKind::kSign: return trtorch_pw_sign(x, alpha, beta);
     default: return x;  // rejected on the host (launch_conv_epilogue)
   }
 }

@@ -40,6 +40,11 @@ __device__ __forceinline__ float trtorch_pw_neg(float x, float, float) { return 
 __device__ __forceinline__ float trtorch_pw_abs(float x, float, float) { return fabsf(x); }
 __device__ __forceinline__ float trtorch_pw_erf(float x, float, float) { return erff(x); }
 __device__ __forceinline__ float trtorch_pw_reciprocal(float x, float, float) { return 1.0f / x; }
+__device__ __forceinline__ float trtorch_pw_floor(float x, float, float) { return floorf(x); }
+__device__ __forceinline__ float trtorch_pw_ceil(float x, float, float) { return ceilf(x); }
+__device__ __forceinline__ float trtorch_pw_round(float x, float, float) { return rintf(x); }  // halves to even
+__device__ __forceinline__ float trtorch_pw_trunc(float x, float, float) { return truncf(x); }
+__device__ __forceinline__ float trtorch_pw_sign(float x, float, float) { return float((x > 0.0f) - (x < 0.0f)); }
 
 __device__ __forceinline__ float trtorch_pw_add(float a, float b) { return a + b; }
 __device__ __forceinline__ float trtorch_pw_sub(float a, float b) { return a - b; }

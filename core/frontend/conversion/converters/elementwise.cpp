@@ -1,4 +1,6 @@
 // Elementwise arithmetic and activation converters.
+#include <cmath>
+
 #include "core/frontend/conversion/converters/helpers.h"
 
 namespace trtorch::frontend::converters {
@@ -34,6 +36,69 @@ void add_binary(ConversionCtx& ctx, const Node* n, BinaryKind k, bool has_alpha,
 
 ConverterFn binary_fn(BinaryKind k, bool has_alpha) {
   return [k, has_alpha](ConversionCtx& ctx, const Node* n) { add_binary(ctx, n, k, has_alpha); };
+}
+
+// floor / ceil / round / trunc: the unary op on floats; integers are already whole (torch returns
+// them unchanged).
+ConverterFn rounding_fn(UnaryKind k) {
+  return [k](ConversionCtx& ctx, const Node* n) {
+    ir::Value* x = ctx.tensor(n->input(0));
+    ctx.set_output(0, ir::is_floating(x->type.dtype) ? unary(ctx, x, k) : x);
+  };
+}
+
+// Input 0 is a number tensor (floating or integer), not bool.
+std::string numeric_input(const ConversionCtx& ctx, const Node* n) {
+  const Arg& a = ctx.arg(n->input(0));
+  if (a.kind == Arg::Kind::kTensor && a.tensor->type.dtype == ir::DType::kBool)
+    return str_cat("bool inputs are not supported, got ", a.tensor->type.str());
+  return "";
+}
+
+// round(self, decimals): rounded to multiples of 10^-decimals, as torch computes it (scaled by
+// 10^decimals, rounded, scaled back; a negative decimals divides first).
+void add_round_decimals(ConversionCtx& ctx, const Node* n) {
+  ir::Value* x = ctx.tensor(n->input(0));
+  const int64_t d = ctx.to_int(n->input(1));
+  if (!ir::is_floating(x->type.dtype)) return ctx.set_output(0, x);
+  const double ten = std::pow(10.0, double(d < 0 ? -d : d));
+  ir::Value* t = ctx.scalar_constant(ten, x->type.dtype);
+  ir::Value* y = unary(ctx, binary(ctx, x, t, d < 0 ? BinaryKind::kDiv : BinaryKind::kMul), UnaryKind::kRound);
+  ctx.set_output(0, binary(ctx, y, t, d < 0 ? BinaryKind::kMul : BinaryKind::kDiv));
+}
+
+// sign: floats by the unary op; integers as (x > 0) - (x < 0) in their own dtype.
+void add_sign(ConversionCtx& ctx, const Node* n) {
+  ir::Value* x = ctx.tensor(n->input(0));
+  if (ir::is_floating(x->type.dtype)) return ctx.set_output(0, unary(ctx, x, UnaryKind::kSign));
+  ir::Value* zero = ctx.scalar_constant(0.0, x->type.dtype);
+  const at::ScalarType st = x->type.dtype == ir::DType::kInt32 ? at::kInt : at::kLong;
+  ir::Value* pos = cast_to(ctx, compare(ctx, x, zero, ir::CompareKind::kGt), st);
+  ir::Value* neg = cast_to(ctx, compare(ctx, x, zero, ir::CompareKind::kLt), st);
+  ctx.set_output(0, binary(ctx, pos, neg, BinaryKind::kSub));
+}
+
+// div with rounding_mode (None, "trunc", "floor") and floor_divide, on floating tensors.
+void add_div_mode(ConversionCtx& ctx, const Node* n, const char* mode) {
+  const ir::DType dt = operand_dtype(ctx, n);
+  ir::Value* q = binary(ctx, ctx.tensor_as(n->input(0), dt), ctx.tensor_as(n->input(1), dt), BinaryKind::kDiv);
+  std::string m = mode ? mode : "";
+  if (!mode && !ctx.is_none(n->input(2))) m = ctx.ivalue(n->input(2)).toStringRef();
+  if (m == "trunc") q = unary(ctx, q, UnaryKind::kTrunc);
+  else if (m == "floor") q = unary(ctx, q, UnaryKind::kFloor);
+  else if (!m.empty()) ctx.fail(str_cat("unknown rounding_mode \"", m, "\" (None, \"trunc\" and \"floor\" are)"));
+  ctx.set_output(0, q);
+}
+
+// The division ops take floating tensors here (the engine has no integer division).
+std::string float_division(const ConversionCtx& ctx, const Node* n) {
+  for (size_t i = 0; i < 2; ++i) {
+    const Arg& a = ctx.arg(n->input(i));
+    if (a.kind == Arg::Kind::kTensor && !ir::is_floating(a.tensor->type.dtype))
+      return str_cat("integer division is not supported (operand ", a.tensor->type.str(), ")");
+  }
+  if (n->inputs().size() > 2 && !ctx.is_const(n->input(2))) return "rounding_mode must be known when the engine is built";
+  return "";
 }
 
 ConverterFn unary_fn(UnaryKind k) {
@@ -149,6 +214,35 @@ static auto reg =
         .pattern({{"aten::abs(Tensor self) -> Tensor"}, unary_fn(UnaryKind::kAbs), float_input})
         .pattern({{"aten::erf(Tensor self) -> Tensor"}, unary_fn(UnaryKind::kErf), float_input})
         .pattern({{"aten::reciprocal(Tensor self) -> Tensor"}, unary_fn(UnaryKind::kReciprocal), float_input})
+        .pattern({{"aten::floor(Tensor self) -> Tensor", "aten::floor_(Tensor(a!) self) -> Tensor(a!)"},
+                  rounding_fn(UnaryKind::kFloor), numeric_input})
+        .pattern({{"aten::ceil(Tensor self) -> Tensor", "aten::ceil_(Tensor(a!) self) -> Tensor(a!)"},
+                  rounding_fn(UnaryKind::kCeil), numeric_input})
+        .pattern({{"aten::round(Tensor self) -> Tensor", "aten::round_(Tensor(a!) self) -> Tensor(a!)"},
+                  rounding_fn(UnaryKind::kRound), numeric_input})
+        .pattern({{"aten::round.decimals(Tensor self, *, int decimals) -> Tensor",
+                   "aten::round_.decimals(Tensor(a!) self, *, int decimals) -> Tensor(a!)"},
+                  add_round_decimals, numeric_input})
+        .pattern({{"aten::trunc(Tensor self) -> Tensor", "aten::trunc_(Tensor(a!) self) -> Tensor(a!)",
+                   "aten::fix(Tensor self) -> Tensor", "aten::fix_(Tensor(a!) self) -> Tensor(a!)"},
+                  rounding_fn(UnaryKind::kTrunc), numeric_input})
+        .pattern({{"aten::sign(Tensor self) -> Tensor", "aten::sign_(Tensor(a!) self) -> Tensor(a!)"}, add_sign,
+                  numeric_input})
+        .pattern({{"aten::frac(Tensor self) -> Tensor", "aten::frac_(Tensor(a!) self) -> Tensor(a!)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ir::Value* x = ctx.tensor(n->input(0));
+                    ctx.set_output(0, binary(ctx, x, unary(ctx, x, UnaryKind::kTrunc), BinaryKind::kSub));
+                  },
+                  float_input})
+        .pattern({{"aten::div.Tensor_mode(Tensor self, Tensor other, *, str? rounding_mode) -> Tensor",
+                   "aten::div_.Tensor_mode(Tensor(a!) self, Tensor other, *, str? rounding_mode) -> Tensor(a!)",
+                   "aten::div.Scalar_mode(Tensor self, Scalar other, *, str? rounding_mode) -> Tensor",
+                   "aten::div_.Scalar_mode(Tensor(a!) self, Scalar other, *, str? rounding_mode) -> Tensor(a!)"},
+                  [](ConversionCtx& ctx, const Node* n) { add_div_mode(ctx, n, nullptr); }, float_division})
+        .pattern({{"aten::floor_divide(Tensor self, Tensor other) -> Tensor",
+                   "aten::floor_divide.Scalar(Tensor self, Scalar other) -> Tensor",
+                   "aten::floor_divide_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)"},
+                  [](ConversionCtx& ctx, const Node* n) { add_div_mode(ctx, n, "floor"); }, float_division})
         .pattern({{"aten::dropout(Tensor input, float p, bool train) -> Tensor",
                    "aten::dropout_(Tensor(a!) self, float p=0.5, bool train=False) -> Tensor(a!)",
                    "aten::feature_dropout(Tensor input, float p, bool train) -> Tensor",

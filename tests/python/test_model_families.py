@@ -307,3 +307,35 @@ def test_refused_forms_name_the_reason(form, reason):
                             "require_full_compilation": True})
     trt = trtorch.compile(m, {"input_shapes": [[1, 2, 5, 6], [1, 4, 3, 2]], "device": "reference"})
     torch.testing.assert_close(trt(x, g), m(x, g), rtol=1e-5, atol=1e-5)
+
+
+class QATConvNet(nn.Module):
+    """A quantization-aware model as NVIDIA's pytorch-quantization exports it for TensorRT:
+    fake quantization of every convolution's input (per tensor, INT8 range) and weight (per output
+    channel, symmetric)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 8, 3, padding=1)
+        self.fc = nn.Linear(8, 4)
+        self.s1 = (self.conv1.weight.detach().abs().amax((1, 2, 3)) / 127.0).contiguous()
+        self.s2 = (self.conv2.weight.detach().abs().amax((1, 2, 3)) / 127.0).contiguous()
+        self.z = torch.zeros(8, dtype=torch.int32)
+
+    def forward(self, x):
+        x = torch.fake_quantize_per_tensor_affine(x, 0.03, 0, -128, 127)
+        w1 = torch.fake_quantize_per_channel_affine(self.conv1.weight, self.s1, self.z, 0, -127, 127)
+        x = torch.relu(F.conv2d(x, w1, self.conv1.bias, padding=1))
+        x = torch.fake_quantize_per_tensor_affine(x, 0.02, 0, -128, 127)
+        w2 = torch.fake_quantize_per_channel_affine(self.conv2.weight, self.s2, self.z, 0, -127, 127)
+        x = torch.relu(F.conv2d(x, w2, self.conv2.bias, padding=1))
+        return self.fc(x.mean([2, 3]))
+
+
+def test_quantization_aware_model_compiles_whole(device):
+    """Fake quantization compiles (as floating-point arithmetic, see the README) and the weights'
+    fake quantization folds into the constant weights at compile time."""
+    torch.manual_seed(0)
+    m = torch.jit.script(QATConvNet().eval())
+    trt = compile_and_check(m, [2, 3, 12, 12], device, torch.float32)
+    assert "aten::fake_quantize_per_tensor_affine" not in kinds(trt.graph), trt.graph

@@ -255,6 +255,22 @@ class AttributeCarriedAcrossCalls(nn.Module):
         return y * 2.0
 
 
+class AttributeWrittenInLoop(nn.Module):
+    """An attribute written before a loop and again inside it, after the body reads it: each
+    iteration reads the previous one's value (a running state over the loop)."""
+
+    def __init__(self):
+        super().__init__()
+        self.acc = torch.zeros(2, 3)
+
+    def forward(self, x):
+        self.acc = x * 1.0
+        for i in range(x.size(0)):  # a trip count lowering does not know (the loop stays a loop)
+            y = self.acc * 2.0 + float(i)
+            self.acc = y
+        return self.acc + 1.0
+
+
 def test_attributes_written_then_read_in_one_call_become_values():
     m = torch.jit.script(AttributesWrittenThenRead().eval())
     trt = compile_ref(m, [[2, 3]], require_full_compilation=True)
@@ -263,6 +279,10 @@ def test_attributes_written_then_read_in_one_call_become_values():
     for seed in (0, 1):
         x = torch.randn(2, 3, generator=torch.Generator().manual_seed(seed))
         assert_same(trt(x), m(x))
+    m = torch.jit.script(AttributeWrittenInLoop().eval())
+    trt = compile_ref(m, [[2, 3]])
+    x = torch.randn(2, 3)
+    assert_same(trt(x), m(x))
     ref, m = (torch.jit.script(AttributeCarriedAcrossCalls().eval()) for _ in range(2))
     trt = compile_ref(m, [[2, 3]])
     assert "prim::SetAttr" in kinds(trt.graph), trt.graph

@@ -58,8 +58,13 @@ struct Pass {
         }
         continue;
       }
-      for (torch::jit::Block* sub : n->blocks()) run(sub, known);
-      // A write inside a loop or branch: the value after n is not one the outer block knows.
+      // A loop's body may read what its previous iteration wrote: what the body writes is not
+      // known inside it. After a loop or branch that writes an attribute, the outer block does
+      // not know its value either.
+      std::map<std::string, Value*> inside = known;
+      if (n->kind() == c10::prim::Loop)
+        for (torch::jit::Block* sub : n->blocks()) forget_written(sub, inside);
+      for (torch::jit::Block* sub : n->blocks()) run(sub, inside);
       for (torch::jit::Block* sub : n->blocks()) forget_written(sub, known);
     }
   }

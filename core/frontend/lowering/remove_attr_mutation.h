@@ -7,8 +7,9 @@
 // (an earlier write in the same block, or in an enclosing block before the read's ancestor) takes
 // the written value instead. When no read of the attribute is left, its writes go too: the value
 // is only ever read back by the same call, so nothing outside the call can observe it. Writes in a
-// loop or a branch end what the enclosing block knows of that attribute; reads before any write
-// (state carried from one call to the next) are left as they are, and so are their writes.
+// loop or a branch end what the enclosing block knows of that attribute (and, in a loop, what its
+// body knows: an iteration reads the previous one's write); reads before any write (state carried
+// from one call to the next) are left as they are, and so are their writes.
 #pragma once
 
 #include <torch/csrc/jit/ir/ir.h>

@@ -207,6 +207,9 @@ std::vector<OpCase> cases() {
   add({"unsqueeze_squeeze", "def forward(self, x):\n  return x.unsqueeze(1).unsqueeze(-1), x.unsqueeze(0).squeeze(0), x.view(3, 1, 4).squeeze()\n", {{3, 4}}});
   add({"cat_stack", "def forward(self, x, y):\n  return torch.cat([x, y, x], 1), torch.stack([x, x], 0)\n", {{2, 3}, {2, 5}}});
   add({"chunk_split", "def forward(self, x):\n  a, b, c = x.chunk(3, 1)\n  d, e = torch.split(x, [2, 5], 1)\n  f = torch.split(x, 3, 1)\n  return a + 1.0, b, c, d, e, f[2]\n", {{2, 7}}});
+  add({"unsafe_chunk_split",
+       "def forward(self, x):\n  a, b = torch.unsafe_chunk(x, 2, 1)\n  c = torch.unsafe_split(x, 3, 1)\n  d, e = torch.unsafe_split_with_sizes(x, [4, 3], 1)\n  return a, b * 2.0, c[2], d, e\n",
+       {{2, 7}}});
   add({"unbind", "def forward(self, x):\n  a, b, c = x.unbind(1)\n  return a * b + c\n", {{2, 3, 4}}});
   add({"slice_select", "def forward(self, x):\n  return x[:, 1:5:2], x[-1], x[:, -3:], x[1, 2:]\n", {{3, 7}}});
   add({"channel_shuffle",

@@ -261,7 +261,8 @@ static auto reg =
                     a.axis = d;
                     ctx.set_output(0, xs.size() == 1 ? xs[0] : ctx.add(ir::OpKind::Concat, a, xs));
                   }})
-        .pattern({{"aten::chunk(Tensor(a -> *) self, int chunks, int dim=0) -> Tensor(a)[]"},
+        .pattern({{"aten::chunk(Tensor(a -> *) self, int chunks, int dim=0) -> Tensor(a)[]",
+                   "aten::unsafe_chunk(Tensor self, int chunks, int dim=0) -> Tensor[]"},
                   [](ConversionCtx& ctx, const Node* n) {
                     ir::Value* x = ctx.tensor(n->input(0));
                     int64_t d = normalize_dim(ctx, ctx.to_int(n->input(2)), x->type.rank());
@@ -275,7 +276,9 @@ static auto reg =
                   }})
         .pattern({{"aten::split.Tensor(Tensor(a -> *) self, SymInt split_size, int dim=0) -> Tensor(a)[]",
                    "aten::split.sizes(Tensor(a -> *) self, SymInt[] split_size, int dim=0) -> Tensor(a)[]",
-                   "aten::split_with_sizes(Tensor(a -> *) self, SymInt[] split_sizes, int dim=0) -> Tensor(a)[]"},
+                   "aten::split_with_sizes(Tensor(a -> *) self, SymInt[] split_sizes, int dim=0) -> Tensor(a)[]",
+                   "aten::unsafe_split.Tensor(Tensor self, SymInt split_size, int dim=0) -> Tensor[]",
+                   "aten::unsafe_split_with_sizes(Tensor self, SymInt[] split_sizes, int dim=0) -> Tensor[]"},
                   [](ConversionCtx& ctx, const Node* n) {
                     ir::Value* x = ctx.tensor(n->input(0));
                     int64_t d = normalize_dim(ctx, ctx.to_int(n->input(2)), x->type.rank());

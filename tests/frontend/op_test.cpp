@@ -374,6 +374,7 @@ std::vector<OpCase> cases() {
        "torch.fake_quantize_per_tensor_affine(x * 10.0, 0.125, 0, -8, 7)\n",
        {{2, 4, 5}}, {{"s", torch::tensor({0.02, 0.05, 0.1, 0.01})}, {"z", torch::tensor({128, 100, 0, 255}, at::kInt)}},
        false, 5e-2});
+  add({"log2_log10_exp2", "def forward(self, x):\n  return torch.log2(x), torch.log10(x), torch.exp2(x)\n", {{3, 5}}, {}, true});
   add({"cumprod", "def forward(self, x, i):\n  return torch.cumprod(x, 1), torch.cumprod(i, 0), x.cumprod(0, dtype=6)\n",
        {{3, 6}, {4, 2}}, {}, true, 1e-2, {{1, 4}}});
   // --- sorting and selection (TopK); inputs exact in half so that FP16 sees no new ties ---

@@ -214,6 +214,22 @@ static auto reg =
         .pattern({{"aten::abs(Tensor self) -> Tensor"}, unary_fn(UnaryKind::kAbs), float_input})
         .pattern({{"aten::erf(Tensor self) -> Tensor"}, unary_fn(UnaryKind::kErf), float_input})
         .pattern({{"aten::reciprocal(Tensor self) -> Tensor"}, unary_fn(UnaryKind::kReciprocal), float_input})
+        .pattern({{"aten::log2(Tensor self) -> Tensor", "aten::log10(Tensor self) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) {  // log(x) / log(base)
+                    ir::Value* x = ctx.tensor(n->input(0));
+                    const double base = n->kind() == c10::Symbol::aten("log2") ? 2.0 : 10.0;
+                    ctx.set_output(0, binary(ctx, unary(ctx, x, UnaryKind::kLog),
+                                             ctx.scalar_constant(1.0 / std::log(base), x->type.dtype), BinaryKind::kMul));
+                  },
+                  float_input})
+        .pattern({{"aten::exp2(Tensor self) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) {  // exp(x * log(2))
+                    ir::Value* x = ctx.tensor(n->input(0));
+                    ctx.set_output(0, unary(ctx, binary(ctx, x, ctx.scalar_constant(std::log(2.0), x->type.dtype),
+                                                        BinaryKind::kMul),
+                                            UnaryKind::kExp));
+                  },
+                  float_input})
         .pattern({{"aten::floor(Tensor self) -> Tensor", "aten::floor_(Tensor(a!) self) -> Tensor(a!)"},
                   rounding_fn(UnaryKind::kFloor), numeric_input})
         .pattern({{"aten::ceil(Tensor self) -> Tensor", "aten::ceil_(Tensor(a!) self) -> Tensor(a!)"},

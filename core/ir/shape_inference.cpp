@@ -471,21 +471,17 @@ Types infer_Compare(const CompareAttrs& a, const Types& in) {
   return {TensorType(DType::kBool, broadcast(op, in[0].dims, in[1].dims))};
 }
 
-Types infer_CumSum(const CumSumAttrs& a, const Types& in) {
-  const char* op = "CumSum";
+// A running sum or product along `axis`: the input's type.
+Types infer_scan(const char* op, int64_t axis, const Types& in) {
   const TensorType& x = in[0];
   INFER_EXPECT(x.dtype != DType::kBool, "bool input is not supported (cast it to an integer type first)");
-  INFER_EXPECT(a.axis >= 0 && a.axis < x.rank(), "axis ", a.axis, " out of range for ", x.str());
+  INFER_EXPECT(axis >= 0 && axis < x.rank(), "axis ", axis, " out of range for ", x.str());
   return {x};
 }
 
-Types infer_CumProd(const CumProdAttrs& a, const Types& in) {
-  const char* op = "CumProd";
-  const TensorType& x = in[0];
-  INFER_EXPECT(x.dtype != DType::kBool, "bool input is not supported (cast it to an integer type first)");
-  INFER_EXPECT(a.axis >= 0 && a.axis < x.rank(), "axis ", a.axis, " out of range for ", x.str());
-  return {x};
-}
+Types infer_CumSum(const CumSumAttrs& a, const Types& in) { return infer_scan("CumSum", a.axis, in); }
+
+Types infer_CumProd(const CumProdAttrs& a, const Types& in) { return infer_scan("CumProd", a.axis, in); }
 
 Types infer_TopK(const TopKAttrs& a, const Types& in) {
   const char* op = "TopK";

@@ -35,6 +35,13 @@ static_assert(sizeof(kCompareNames) / sizeof(kCompareNames[0]) == size_t(Compare
 const char* const kReduceNames[] = {"sum", "mean", "max", "min", "prod"};
 static_assert(sizeof(kReduceNames) / sizeof(kReduceNames[0]) == size_t(ReduceKind::kCount),
               "reduce names");
+
+// The name of an enum value from its table, "?" when out of range.
+template <typename E, size_t N>
+const char* enum_name(E v, const char* const (&names)[N]) {
+  return size_t(v) < N ? names[size_t(v)] : "?";
+}
+
 const char* const kScatterReduceNames[] = {"none", "add"};
 static_assert(sizeof(kScatterReduceNames) / sizeof(kScatterReduceNames[0]) == size_t(ScatterReduce::kCount),
               "scatter reduction names");
@@ -44,12 +51,6 @@ static_assert(sizeof(kGridModeNames) / sizeof(kGridModeNames[0]) == size_t(GridS
 const char* const kGridPaddingNames[] = {"zeros", "border", "reflection"};
 static_assert(sizeof(kGridPaddingNames) / sizeof(kGridPaddingNames[0]) == size_t(GridSamplePadding::kCount),
               "grid sample padding names");
-
-// The name of an enum value from its table, "?" when out of range.
-template <typename E, size_t N>
-const char* enum_name(E v, const char* const (&names)[N]) {
-  return size_t(v) < N ? names[size_t(v)] : "?";
-}
 
 // Prints one attribute field.
 struct AttrPrinter {
@@ -67,14 +68,8 @@ struct AttrPrinter {
   void operator()(const char* n, const UnaryKind& v) { sep(n); os << unary_kind_name(v); }
   void operator()(const char* n, const BinaryKind& v) { sep(n); os << binary_kind_name(v); }
   void operator()(const char* n, const CompareKind& v) { sep(n); os << compare_kind_name(v); }
-  void operator()(const char* n, const PoolKind& v) {
-    sep(n);
-    os << (size_t(v) < size_t(PoolKind::kCount) ? kPoolNames[size_t(v)] : "?");
-  }
-  void operator()(const char* n, const ReduceKind& v) {
-    sep(n);
-    os << (size_t(v) < size_t(ReduceKind::kCount) ? kReduceNames[size_t(v)] : "?");
-  }
+  void operator()(const char* n, const PoolKind& v) { sep(n); os << enum_name(v, kPoolNames); }
+  void operator()(const char* n, const ReduceKind& v) { sep(n); os << enum_name(v, kReduceNames); }
   void operator()(const char* n, const ScatterReduce& v) { sep(n); os << enum_name(v, kScatterReduceNames); }
   void operator()(const char* n, const GridSampleMode& v) { sep(n); os << enum_name(v, kGridModeNames); }
   void operator()(const char* n, const GridSamplePadding& v) { sep(n); os << enum_name(v, kGridPaddingNames); }
@@ -148,14 +143,14 @@ bool op_from_name(const std::string& name, OpKind* out) {
 }
 
 const char* unary_kind_name(UnaryKind k) {
-  return size_t(k) < size_t(UnaryKind::kCount) ? kUnaryNames[size_t(k)] : "?";
+  return enum_name(k, kUnaryNames);
 }
 const char* binary_kind_name(BinaryKind k) {
-  return size_t(k) < size_t(BinaryKind::kCount) ? kBinaryNames[size_t(k)] : "?";
+  return enum_name(k, kBinaryNames);
 }
 
 const char* compare_kind_name(CompareKind k) {
-  return size_t(k) < size_t(CompareKind::kCount) ? kCompareNames[size_t(k)] : "?";
+  return enum_name(k, kCompareNames);
 }
 
 std::string attrs_str(const Attrs& a) {

@@ -30,7 +30,7 @@ struct Pass {
   const Value* self;
   int replaced = 0;
   std::map<std::string, std::vector<Node*>> writes;  // key "path:name" -> its prim::SetAttr nodes
-  std::set<std::string> read_before_write;
+  std::set<std::string> kept_reads;                   // keys of the reads no write dominates
 
   bool key_of(const Node* n, std::string* key) const {
     std::string path;
@@ -53,8 +53,8 @@ struct Pass {
         if (it != known.end()) {
           n->output()->replaceAllUsesWith(it->second);
           ++replaced;
-        } else if (n->output()->type()->kind() != c10::TypeKind::ClassType) {
-          read_before_write.insert(key);
+        } else {
+          kept_reads.insert(key);
         }
         continue;
       }
@@ -78,17 +78,6 @@ struct Pass {
   }
 };
 
-// Reads of an attribute left anywhere in the graph (the replaced ones have no uses).
-bool has_reads(torch::jit::Block* b, const Pass& p, const std::string& key) {
-  for (Node* n : b->nodes()) {
-    std::string k;
-    if (n->kind() == c10::prim::GetAttr && !n->output()->uses().empty() && p.key_of(n, &k) && k == key) return true;
-    for (torch::jit::Block* sub : n->blocks())
-      if (has_reads(sub, p, key)) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 int remove_attr_mutation(torch::jit::Graph& graph) {
@@ -96,7 +85,7 @@ int remove_attr_mutation(torch::jit::Graph& graph) {
   Pass p{graph.inputs()[0]};
   p.run(graph.block(), {});
   for (const auto& [key, nodes] : p.writes) {
-    if (p.read_before_write.count(key) || has_reads(graph.block(), p, key)) continue;
+    if (p.kept_reads.count(key)) continue;
     for (Node* n : nodes) n->destroy();
   }
   return p.replaced;

@@ -186,17 +186,7 @@ ir::Value* linear_index(ConversionCtx& ctx, const std::vector<DimIndex>& idx, co
   for (int64_t j = 0; j < m; ++j) {
     const DimIndex& i = idx[size_t(j)];
     if (!i.tensor) continue;
-    ir::Value* v = i.tensor;
-    if (v->type.dtype != ir::DType::kInt64) {
-      ir::CastAttrs c;
-      c.to = ir::DType::kInt64;
-      v = ctx.add(ir::OpKind::Cast, c, {v});
-    }
-    // Negative indices count from the end of the dim, as in torch.
-    const int64_t size = shape[size_t(p0 + j)];
-    ir::Value* zero = ctx.scalar_constant(0.0, ir::DType::kInt64);
-    ir::Value* wrapped = binary(ctx, v, ctx.scalar_constant(double(size), ir::DType::kInt64), ir::BinaryKind::kAdd);
-    v = where(ctx, compare(ctx, v, zero, ir::CompareKind::kLt), wrapped, v);
+    ir::Value* v = wrap_negative_index(ctx, i.tensor, shape[size_t(p0 + j)]);
     if (stride[size_t(j)] != 1)
       v = binary(ctx, v, ctx.scalar_constant(double(stride[size_t(j)]), ir::DType::kInt64), ir::BinaryKind::kMul);
     linear = linear ? binary(ctx, linear, v, ir::BinaryKind::kAdd) : v;
@@ -366,11 +356,7 @@ ir::Value* gather_elements(ConversionCtx& ctx, ir::Value* x, ir::Value* idx, int
     view[size_t(i)] = is[size_t(i)];
     offset = offset + at::arange(is[size_t(i)], at::kLong).view(view) * stride[size_t(i)];
   }
-  if (idx->type.dtype != ir::DType::kInt64) {
-    ir::CastAttrs c;
-    c.to = ir::DType::kInt64;
-    idx = ctx.add(ir::OpKind::Cast, c, {idx});
-  }
+  idx = cast_to(ctx, idx, at::kLong);
   ir::Value* lin = binary(ctx, idx, ctx.scalar_constant(double(stride[size_t(d)]), ir::DType::kInt64), ir::BinaryKind::kMul);
   lin = binary(ctx, lin, ctx.constant(offset), ir::BinaryKind::kAdd);
   int64_t total = 1;

@@ -11,6 +11,12 @@ namespace {
 
 using torch::jit::Node;
 
+// Argument `v` is a tensor (computed by the engine or known), not a scalar.
+bool is_tensor_arg(const ConversionCtx& ctx, const torch::jit::Value* v) {
+  const Arg& a = ctx.arg(v);
+  return a.kind == Arg::Kind::kTensor || (a.kind == Arg::Kind::kIValue && a.ivalue.isTensor());
+}
+
 // scatter*(self, dim, index, src or value, ...): `reduce` decided by the caller.
 void add_scatter(ConversionCtx& ctx, const Node* n, ir::ScatterReduce reduce) {
   ir::Value* self = ctx.tensor(n->input(0));
@@ -21,8 +27,7 @@ void add_scatter(ConversionCtx& ctx, const Node* n, ir::ScatterReduce reduce) {
   if (idx->type.rank() != rank)
     ctx.fail(str_cat("index ", idx->type.str(), " must have the rank of self ", self->type.str()));
   ir::Value* src;
-  const Arg& s = ctx.arg(n->input(3));
-  if (s.kind == Arg::Kind::kTensor || (s.kind == Arg::Kind::kIValue && s.ivalue.isTensor())) {
+  if (is_tensor_arg(ctx, n->input(3))) {
     src = ctx.tensor_as(n->input(3), self->type.dtype);
     if (src->type.rank() != rank)
       ctx.fail(str_cat("src ", src->type.str(), " must have the rank of self ", self->type.str()));
@@ -54,17 +59,12 @@ void add_index_rows(ConversionCtx& ctx, const Node* n, ir::ScatterReduce reduce)
   if (idx->type.rank() > 1) ctx.fail(str_cat("index must be 0-D or 1-D, got ", idx->type.str()));
   if (idx->type.rank() == 0) idx = reshape(ctx, idx, std::vector<int64_t>{1});
   const ir::Dim size = dims_of(self)[size_t(axis)];
-  if (size.is_static()) {  // negative indices count from the end (index_fill; the others refuse them)
-    idx = cast_to(ctx, idx, at::kLong);
-    ir::Value* zero = ctx.scalar_constant(0.0, ir::DType::kInt64);
-    ir::Value* wrapped = binary(ctx, idx, ctx.scalar_constant(double(size.value()), ir::DType::kInt64), ir::BinaryKind::kAdd);
-    idx = where(ctx, compare(ctx, idx, zero, ir::CompareKind::kLt), wrapped, idx);
-  }
+  // Negative indices count from the end (index_fill; the others refuse them).
+  if (size.is_static()) idx = wrap_negative_index(ctx, idx, size.value());
   std::vector<ir::Dim> rows = dims_of(self);
   rows[size_t(axis)] = dims_of(idx)[0];
   ir::Value* src;
-  const Arg& s = ctx.arg(n->input(3));
-  if (s.kind == Arg::Kind::kTensor || (s.kind == Arg::Kind::kIValue && s.ivalue.isTensor())) {
+  if (is_tensor_arg(ctx, n->input(3))) {
     src = ctx.tensor_as(n->input(3), self->type.dtype);
     if (fill) {  // a 0-dim value
       if (src->type.rank() != 0) ctx.fail(str_cat("index_fill's value must be 0-dim, got ", src->type.str()));

@@ -10,9 +10,7 @@ using torch::jit::Node;
 // torch's codes: interpolation 0 bilinear, 1 nearest, 2 bicubic; padding 0 zeros, 1 border,
 // 2 reflection.
 std::string can_grid_sample(const ConversionCtx& ctx, const Node* n) {
-  for (size_t i : {size_t(2), size_t(3), size_t(4)})
-    if (!ctx.is_const(n->input(i)))
-      return str_cat("argument %", n->input(i)->debugName(), " must be known when the engine is built");
+  if (std::string why = constant_args(ctx, n, {2, 3, 4}); !why.empty()) return why;
   const int64_t mode = ctx.to_int(n->input(2)), padding = ctx.to_int(n->input(3));
   if (mode == 2) return "bicubic grid sampling is not supported (bilinear and nearest are)";
   if (mode < 0 || mode > 2) return str_cat("unknown interpolation mode ", mode);

@@ -3,6 +3,9 @@
 
 #include <ATen/ATen.h>
 
+#include <initializer_list>
+#include <string>
+
 #include "core/frontend/conversion/registry.h"
 #include "core/frontend/dtype_map.h"
 #include "core/util/error.h"
@@ -207,6 +210,15 @@ inline ir::Value* cast_to(ConversionCtx& ctx, ir::Value* x, at::ScalarType st) {
   return ctx.add(ir::OpKind::Cast, a, {x});
 }
 
+// An index tensor as int64 with its negative entries counted from the end of a dim of `size`
+// (torch's rule for index and index_put, index_fill).
+inline ir::Value* wrap_negative_index(ConversionCtx& ctx, ir::Value* idx, int64_t size) {
+  idx = cast_to(ctx, idx, at::kLong);
+  ir::Value* zero = ctx.scalar_constant(0.0, ir::DType::kInt64);
+  ir::Value* wrapped = binary(ctx, idx, ctx.scalar_constant(double(size), ir::DType::kInt64), ir::BinaryKind::kAdd);
+  return where(ctx, compare(ctx, idx, zero, ir::CompareKind::kLt), wrapped, idx);
+}
+
 // Can-convert guards shared by several families.
 // Input 0 is a 4-D (N, C, H, W) tensor (convolution and pooling).
 inline std::string needs_4d_input(const ConversionCtx& ctx, const torch::jit::Node* n) {
@@ -221,6 +233,16 @@ inline std::string float_input(const ConversionCtx& ctx, const torch::jit::Node*
   const Arg& a = ctx.arg(n->input(0));
   if (a.kind == Arg::Kind::kTensor && !ir::is_floating(a.tensor->type.dtype))
     return str_cat("only floating-point inputs are supported, got ", a.tensor->type.str());
+  return "";
+}
+
+// The node's inputs at `args` (those it has) are known when the engine is built (k, dims,
+// directions, modes).
+inline std::string constant_args(const ConversionCtx& ctx, const torch::jit::Node* n,
+                                 std::initializer_list<size_t> args) {
+  for (size_t i : args)
+    if (i < n->inputs().size() && !ctx.is_const(n->input(i)))
+      return str_cat("argument %", n->input(i)->debugName(), " must be known when the engine is built");
   return "";
 }
 

@@ -103,14 +103,6 @@ void add_extreme_dim(ConversionCtx& ctx, const Node* n, bool largest) {
   ctx.set_output(1, r.indices);
 }
 
-// k, dim and the direction must be known when the engine is built.
-std::string constant_args(const ConversionCtx& ctx, const Node* n, std::initializer_list<size_t> args) {
-  for (size_t i : args)
-    if (i < n->inputs().size() && !ctx.is_const(n->input(i)))
-      return str_cat("argument %", n->input(i)->debugName(), " must be known when the engine is built");
-  return "";
-}
-
 static auto reg =
     RegisterConverters()
         .pattern({{"aten::topk(Tensor self, SymInt k, int dim=-1, bool largest=True, bool sorted=True) -> "

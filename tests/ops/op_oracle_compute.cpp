@@ -367,32 +367,32 @@ Expected oracle_softmax(const SoftmaxAttrs& a, const HostTensor& x) {
 // ---------------------------------------------------------------------------------------------
 // scan
 
-// Integer sums wrap around like torch's (two's complement in the output's width).
-Expected oracle_cumsum(const CumSumAttrs& a, const HostTensor& x) {
+namespace {
+
+// Every element combined, from `identity`, with those before it along `axis` (exact in double
+// for the rows' values); int32 results wrap around like torch's (two's complement).
+template <typename Combine>
+Expected running(int64_t axis, double identity, Combine combine, const HostTensor& x) {
   const Shape& s = x.shape;
-  const size_t axis = size_t(a.axis);
   Expected e{s, Vec(size_t(x.numel()))};
   for (int64_t i = 0; i < x.numel(); ++i) {
     Shape idx = unravel(i, s);
-    double sum = 0;
-    for (Shape j = idx; j[axis] >= 0; --j[axis]) sum += x.get(ravel(j, s));
-    if (x.dtype == DType::kInt32) sum = double(int32_t(uint32_t(int64_t(sum))));
-    e.values[size_t(i)] = sum;
+    double acc = identity;
+    for (Shape j = idx; j[size_t(axis)] >= 0; --j[size_t(axis)]) acc = combine(acc, x.get(ravel(j, s)));
+    if (x.dtype == DType::kInt32) acc = double(int32_t(uint32_t(int64_t(acc))));
+    e.values[size_t(i)] = acc;
   }
   return e;
 }
 
+}  // namespace
+
+Expected oracle_cumsum(const CumSumAttrs& a, const HostTensor& x) {
+  return running(a.axis, 0, [](double p, double q) { return p + q; }, x);
+}
+
 Expected oracle_cumprod(const CumProdAttrs& a, const HostTensor& x) {
-  const Shape& s = x.shape;
-  const size_t axis = size_t(a.axis);
-  Expected e{s, Vec(size_t(x.numel()))};
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    Shape idx = unravel(i, s);
-    double prod = 1;
-    for (Shape j = idx; j[axis] >= 0; --j[axis]) prod *= x.get(ravel(j, s));
-    e.values[size_t(i)] = prod;
-  }
-  return e;
+  return running(a.axis, 1, [](double p, double q) { return p * q; }, x);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,15 +1,19 @@
 """The model families of issue 18 on the GPU: eager, TorchScript (frozen), torch.compile
 (mode="max-autotune", optional) and trtorch, FP16, side by side on one GPU, timed with CUDA events
 (median of --iters runs after warm-up), with each output's relative error against eager FP32
-(max |y - y32| / max |y32|) checked alongside, and each build's wall time.
+(max |y - y32| / max |y32|) checked alongside, and each build's wall time. The baselines of the
+convolutional models (r3d_18, fcn_resnet50, unet, raft_small) run channels-last, weights and
+inputs, as an expert sets them up for FP16 tensor cores; trtorch takes the plain NCHW input a user
+hands it and picks its own layouts.
 
     PYTHONPATH=build/python python3 bench/families.py [--models r3d_18,swin_t,...] [--batches 1,8]
-        [--iters 50] [--with-compile] [--budget-s 560] [--json out.json]
+        [--iters 100] [--with-compile] [--budget-s 560] [--json out.json]
 
 Each model runs in a child process of its own (one after the other, never two at once on the GPU):
 inside it the backends are built and timed one after the other, torch.compile last, so that a
 model whose max-autotune build overruns the time left (--budget-s for the whole run) still gives
-its other rows; the overrun is reported as such.
+its other rows; the overrun is reported as such. Each child starts with an empty CUDA JIT cache
+(CUDA_CACHE_PATH), as on a user's fresh machine.
 
 Models (random weights, FP16; shapes per sample):
   r3d_18       video ResNet, [3, 16, 112, 112]
@@ -29,11 +33,14 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+CONV = {"r3d_18": torch.channels_last_3d, "fcn_resnet50": torch.channels_last, "unet": torch.channels_last,
+        "raft_small": torch.channels_last}  # the baselines' memory format
 MODELS = ["r3d_18", "swin_t", "fcn_resnet50", "unet", "raft_small", "roberta", "wav2vec2", "mvit_v2_s"]
 
 
@@ -126,6 +133,10 @@ def one_model(name, batches, iters, with_compile):
             ref = model(*xs)
         half = copy.deepcopy(model).half()
         xh = [x.half() if x.is_floating_point() else x for x in xs]
+        xb = xh  # the baselines' inputs
+        if name in CONV:
+            half = half.to(memory_format=CONV[name])
+            xb = [x.contiguous(memory_format=CONV[name]) for x in xh]
 
         def build(kind):
             t = time.time()
@@ -133,7 +144,7 @@ def one_model(name, batches, iters, with_compile):
                 fn = half
             elif kind == "torchscript":
                 with torch.no_grad():
-                    s = torch.jit.trace(half, tuple(xh), strict=False) if traced else torch.jit.script(half)
+                    s = torch.jit.trace(half, tuple(xb), strict=False) if traced else torch.jit.script(half)
                     fn = torch.jit.freeze(s.eval())
             elif kind == "torch.compile max-autotune":
                 torch._dynamo.reset()
@@ -146,16 +157,17 @@ def one_model(name, batches, iters, with_compile):
                 if traced:
                     settings["input_dtypes"] = [x.dtype for x in xs]
                 fn = trtorch.compile(s, settings)
+            inputs = xh if kind == "trtorch" else xb
             with torch.no_grad():
-                y = fn(*xh)  # torch.compile builds at its first call
+                y = fn(*inputs)  # torch.compile builds at its first call
             torch.cuda.synchronize()
-            return fn, y, time.time() - t
+            return fn, inputs, y, time.time() - t
         kinds = ["eager", "torchscript", "trtorch"] + (["torch.compile max-autotune"] if with_compile else [])
         for kind in kinds:
             row = {"model": name, "batch": batch, "backend": kind}
             try:
-                fn, y, secs = build(kind)
-                row.update(ms=median_ms(fn, xh, iters), err=rel_err(y, ref), build_s=secs)
+                fn, inputs, y, secs = build(kind)
+                row.update(ms=median_ms(fn, inputs, iters), err=rel_err(y, ref), build_s=secs)
             except Exception as e:  # a failure is a row of its own, named
                 row["error"] = "%s: %s" % (type(e).__name__, str(e).splitlines()[0][:200] if str(e) else "")
             print(json.dumps(row), flush=True)
@@ -167,7 +179,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", default=",".join(MODELS))
     p.add_argument("--batches", default="1,8")
-    p.add_argument("--iters", type=int, default=50)
+    p.add_argument("--iters", type=int, default=100)
     p.add_argument("--with-compile", action="store_true")
     p.add_argument("--budget-s", type=float, default=1e9, help="wall time for the whole run")
     p.add_argument("--json", help="also write the rows here")
@@ -185,7 +197,9 @@ def main():
         cmd = [sys.executable, os.path.abspath(__file__), "--one", name, "--batches", args.batches,
                "--iters", str(args.iters)] + (["--with-compile"] if args.with_compile else [])
         try:
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=left)
+            with tempfile.TemporaryDirectory() as cache:  # a cold CUDA JIT cache for each model
+                r = subprocess.run(cmd, capture_output=True, text=True, timeout=left,
+                                   env=dict(os.environ, CUDA_CACHE_PATH=cache))
             stdout, note = r.stdout, "" if r.returncode == 0 else "exit %d: %s" % (
                 r.returncode, (r.stderr.strip().splitlines() or [""])[-1][:200])
         except subprocess.TimeoutExpired as e:

@@ -13,6 +13,7 @@ at::ScalarType to_torch_dtype(ir::DType t) {
     case ir::DType::kInt32: return at::kInt;
     case ir::DType::kInt64: return at::kLong;
     case ir::DType::kBool: return at::kBool;
+    case ir::DType::kInt8: return at::kChar;
   }
   TRTORCH_ERROR("unknown engine dtype ", int(t));
 }

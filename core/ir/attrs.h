@@ -326,4 +326,34 @@ struct PointwiseAttrs {
   template <class F> void visit(F&& f) { f("code", code); f("params", params); }
 };
 
+// Symmetric linear quantization (zero point 0), as torch's fake quantization computes it:
+//   Quantize:   q = clamp(round_half_even(float(x) * (1.0f / scale[c])), qmin, qmax), int8 out;
+//   Dequantize: y = float(q) * scale[c], rounded once to `to`.
+// The reciprocal and the product are FP32 (torch's fake_quantize kernels multiply by the FP32
+// reciprocal, not divide); NaN quantizes to 0. scale is FP32 and positive: one value (axis = -1,
+// per tensor) or one per index of dim `axis` (per channel). [qmin, qmax] lies in [-128, 127]
+// (-127 for the narrow range that symmetric weight quantization uses).
+struct QuantizeAttrs {
+  int64_t axis = -1;
+  HostTensor scale;
+  int64_t qmin = -128, qmax = 127;
+  template <class F> void visit(F&& f) {
+    f("axis", axis);
+    f("scale", scale);
+    f("qmin", qmin);
+    f("qmax", qmax);
+  }
+};
+
+struct DequantizeAttrs {
+  int64_t axis = -1;
+  HostTensor scale;
+  DType to = DType::kFloat32;
+  template <class F> void visit(F&& f) {
+    f("axis", axis);
+    f("scale", scale);
+    f("to", to);
+  }
+};
+
 }  // namespace trtorch::ir

@@ -15,8 +15,11 @@ enum class DType : uint8_t {
   kInt32 = 3,
   kInt64 = 4,
   kBool = 5,
+  // Quantized values (symmetric, zero point 0): made by Quantize, read by Dequantize and the INT8
+  // kernels; the only ops whose tensors may be int8 are listed in shape_inference.cpp.
+  kInt8 = 6,
 };
-constexpr int kNumDTypes = 6;
+constexpr int kNumDTypes = 7;
 
 size_t dtype_size(DType t);
 const char* dtype_name(DType t);

@@ -483,6 +483,41 @@ Types infer_CumSum(const CumSumAttrs& a, const Types& in) { return infer_scan("C
 
 Types infer_CumProd(const CumProdAttrs& a, const Types& in) { return infer_scan("CumProd", a.axis, in); }
 
+// The scale of Quantize / Dequantize: FP32, positive and finite, one value or one per index of dim
+// `axis` (static) of x.
+void expect_quant_scale(const char* op, int64_t axis, const HostTensor& scale, const TensorType& x) {
+  INFER_EXPECT(scale.dtype == DType::kFloat32, "scale must be FP32, got ", dtype_name(scale.dtype));
+  if (axis == -1) {
+    INFER_EXPECT(scale.numel() == 1, "a per-tensor scale has one value, got ", scale.numel());
+  } else {
+    INFER_EXPECT(axis >= 0 && axis < x.rank(), "axis ", axis, " out of range for ", x.str());
+    const Dim& c = x.dims[size_t(axis)];
+    INFER_EXPECT(c.is_static() && c.min == scale.numel() && scale.shape.size() == 1, "a per-channel scale has one "
+                 "value per index of dim ", axis, " of ", x.str(), ", got shape ", shape_text(scale.shape));
+  }
+  for (int64_t i = 0; i < scale.numel(); ++i) {
+    const double s = scale.get(i);
+    INFER_EXPECT(s > 0 && std::isfinite(s), "scales must be positive and finite, got ", s, " at ", i);
+  }
+}
+
+Types infer_Quantize(const QuantizeAttrs& a, const Types& in) {
+  const char* op = "Quantize";
+  expect_float(op, in[0], "input");
+  expect_quant_scale(op, a.axis, a.scale, in[0]);
+  INFER_EXPECT(-128 <= a.qmin && a.qmin <= a.qmax && a.qmax <= 127, "[qmin, qmax] must lie in [-128, 127], got [",
+               a.qmin, ", ", a.qmax, "]");
+  return {TensorType(DType::kInt8, in[0].dims)};
+}
+
+Types infer_Dequantize(const DequantizeAttrs& a, const Types& in) {
+  const char* op = "Dequantize";
+  INFER_EXPECT(in[0].dtype == DType::kInt8, "input must be int8, got ", in[0].str());
+  INFER_EXPECT(is_floating(a.to), "the output dtype must be floating-point, got ", dtype_name(a.to));
+  expect_quant_scale(op, a.axis, a.scale, in[0]);
+  return {TensorType(a.to, in[0].dims)};
+}
+
 Types infer_TopK(const TopKAttrs& a, const Types& in) {
   const char* op = "TopK";
   const TensorType& x = in[0];
@@ -578,6 +613,14 @@ void expect_fits(const char* op, size_t i, size_t n_out, const TensorType& t) {
   TRTORCH_ERROR(too_large_message(what, largest, t.dtype));
 }
 
+// Quantized (int8) tensors flow only from Quantize (and int8 constants) into Dequantize, through
+// the ops that move them unchanged. Every other op refuses them here, once, instead of in each
+// backend's dtype dispatch.
+bool takes_int8(OpKind op) {
+  return op == OpKind::Constant || op == OpKind::Identity || op == OpKind::Reshape || op == OpKind::Quantize ||
+         op == OpKind::Dequantize;
+}
+
 }  // namespace
 
 std::vector<TensorType> infer_types(OpKind op, const Attrs& attrs, const std::vector<TensorType>& in) {
@@ -586,6 +629,10 @@ std::vector<TensorType> infer_types(OpKind op, const Attrs& attrs, const std::ve
   int n = int(in.size());
   TRTORCH_EXPECT(n >= info.min_inputs && (info.max_inputs < 0 || n <= info.max_inputs), info.name,
                  ": expected ", info.min_inputs, "..", info.max_inputs, " inputs, got ", n);
+  if (!takes_int8(op))
+    for (int i = 0; i < n; ++i)
+      TRTORCH_EXPECT(in[size_t(i)].dtype != DType::kInt8, info.name, ": input ", i, " ", in[size_t(i)].str(),
+                     " is quantized (int8); only Dequantize reads quantized tensors");
   std::vector<TensorType> out;
   switch (op) {
 #define TRTORCH_OP(Name, MinIn, MaxIn, MaxOut)                \
@@ -596,7 +643,11 @@ std::vector<TensorType> infer_types(OpKind op, const Attrs& attrs, const std::ve
 #undef TRTORCH_OP
     default: TRTORCH_ERROR("unknown op kind ", int(op));
   }
-  for (size_t i = 0; i < out.size(); ++i) expect_fits(info.name, i, out.size(), out[i]);
+  for (size_t i = 0; i < out.size(); ++i) {
+    TRTORCH_EXPECT(takes_int8(op) || out[i].dtype != DType::kInt8, info.name,
+                   ": int8 outputs are made only by Quantize, got ", out[i].str());
+    expect_fits(info.name, i, out.size(), out[i]);
+  }
   return out;
 }
 

@@ -13,6 +13,7 @@ size_t dtype_size(DType t) {
     case DType::kInt32: return 4;
     case DType::kInt64: return 8;
     case DType::kBool: return 1;
+    case DType::kInt8: return 1;
   }
   TRTORCH_CHECK(false, "bad dtype ", int(t));
   return 0;
@@ -26,6 +27,7 @@ const char* dtype_name(DType t) {
     case DType::kInt32: return "i32";
     case DType::kInt64: return "i64";
     case DType::kBool: return "bool";
+    case DType::kInt8: return "i8";
   }
   return "?";
 }
@@ -52,6 +54,7 @@ double HostTensor::get(int64_t i) const {
     case DType::kInt32: return ptr<int32_t>()[i];
     case DType::kInt64: return double(ptr<int64_t>()[i]);
     case DType::kBool: return ptr<uint8_t>()[i] ? 1.0 : 0.0;
+    case DType::kInt8: return ptr<int8_t>()[i];
   }
   return 0;
 }
@@ -64,6 +67,7 @@ void HostTensor::set(int64_t i, double v) {
     case DType::kInt32: ptr<int32_t>()[i] = int32_t(v); break;
     case DType::kInt64: ptr<int64_t>()[i] = int64_t(v); break;
     case DType::kBool: ptr<uint8_t>()[i] = v != 0.0; break;
+    case DType::kInt8: ptr<int8_t>()[i] = int8_t(v); break;
   }
 }
 

@@ -88,6 +88,9 @@ void assign_precision(ir::Graph& g, ir::DType precision, bool fp32_conv_bias, co
     } else if (n->op == ir::OpKind::Cast) {
       auto& c = n->attr<ir::CastAttrs>();
       if (c.to == ir::DType::kFloat32) c.to = precision;
+    } else if (n->op == ir::OpKind::Dequantize) {  // its scales stay FP32 (attributes)
+      auto& d = n->attr<ir::DequantizeAttrs>();
+      if (d.to == ir::DType::kFloat32) d.to = precision;
     } else if (n->op == ir::OpKind::Unary && precision == ir::DType::kFloat16) {
       // A positive lower bound below half's smallest positive value (F.normalize's clamp_min(1e-12))
       // would round to 0 and turn x / clamp_min(|x|, eps) into 0 / 0 for a zero row: it becomes

@@ -374,6 +374,12 @@ std::vector<OpCase> cases() {
        "torch.fake_quantize_per_tensor_affine(x * 10.0, 0.125, 0, -8, 7)\n",
        {{2, 4, 5}}, {{"s", torch::tensor({0.02, 0.05, 0.1, 0.01})}, {"z", torch::tensor({128, 100, 0, 255}, at::kInt)}},
        false, 5e-2});
+  // Symmetric int8 (zero point 0, within [-128, 127]): the IR's Quantize and Dequantize. Per
+  // channel on the narrow range of weights, per tensor on a quantized tensor (qint8) read back.
+  add({"quantize_symmetric_int8",
+       "def forward(self, x):\n  q = torch.quantize_per_tensor(x, 0.02, 0, torch.qint8)\n"
+       "  return torch.fake_quantize_per_channel_affine(x, self.s, self.z, 1, -127, 127), torch.dequantize(q) * 2.0\n",
+       {{2, 4, 5}}, {{"s", torch::tensor({0.02, 0.05, 0.1, 0.01})}, {"z", torch::zeros({4}, at::kInt)}}, false, 5e-2});
   add({"log2_log10_exp2", "def forward(self, x):\n  return torch.log2(x), torch.log10(x), torch.exp2(x)\n", {{3, 5}}, {}, true});
   add({"cumprod", "def forward(self, x, i):\n  return torch.cumprod(x, 1), torch.cumprod(i, 0), x.cumprod(0, dtype=6)\n",
        {{3, 6}, {4, 2}}, {}, true, 1e-2, {{1, 4}}});

@@ -35,6 +35,8 @@ const char* family_of(OpKind op) {
     case OpKind::CumProd: return "scan";
     case OpKind::TopK: return "sort";
     case OpKind::GridSample: return "grid_sample";
+    case OpKind::Quantize:
+    case OpKind::Dequantize: return "quantize";
     case OpKind::Constant:
     case OpKind::Identity:
     case OpKind::Reshape:
@@ -139,7 +141,7 @@ HostTensor draw(const InputSpec& s, DType t, uint32_t seed) {
     return h;
   }
   std::mt19937 gen(seed);
-  if (t == DType::kInt32 || t == DType::kInt64) {
+  if (t == DType::kInt32 || t == DType::kInt64 || t == DType::kInt8) {
     std::uniform_int_distribution<int64_t> d{int64_t(std::ceil(s.lo)), int64_t(std::floor(s.hi))};
     for (int64_t i = 0; i < h.numel(); ++i) h.set(i, double(d(gen)));
   } else if (t == DType::kBool) {

@@ -379,6 +379,8 @@ std::vector<Expected> oracle(OpKind op, const Attrs& a, const std::vector<HostTe
     case OpKind::TopK: return oracle_topk(attr<TopKAttrs>(a), ins[0]);
     case OpKind::Scatter: return {oracle_scatter(attr<ScatterAttrs>(a), ins)};
     case OpKind::GridSample: return {oracle_grid_sample(attr<GridSampleAttrs>(a), ins)};
+    case OpKind::Quantize: return {oracle_quantize(attr<QuantizeAttrs>(a), ins[0])};
+    case OpKind::Dequantize: return {oracle_dequantize(attr<DequantizeAttrs>(a), ins[0])};
     case OpKind::Unary:
     case OpKind::Binary:
     case OpKind::Cast:

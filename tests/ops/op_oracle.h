@@ -55,6 +55,10 @@ Expected oracle_softmax(const ir::SoftmaxAttrs& a, const ir::HostTensor& x);
 Expected oracle_cumsum(const ir::CumSumAttrs& a, const ir::HostTensor& x);
 Expected oracle_cumprod(const ir::CumProdAttrs& a, const ir::HostTensor& x);
 std::vector<Expected> oracle_topk(const ir::TopKAttrs& a, const ir::HostTensor& x);
+// Quantize / Dequantize (attrs.h): the FP32 reciprocal and product they specify, rounded as
+// std::nearbyint rounds (halves to even).
+Expected oracle_quantize(const ir::QuantizeAttrs& a, const ir::HostTensor& x);
+Expected oracle_dequantize(const ir::DequantizeAttrs& a, const ir::HostTensor& q);
 Expected oracle_scatter(const ir::ScatterAttrs& a, const std::vector<ir::HostTensor>& ins);
 Expected oracle_grid_sample(const ir::GridSampleAttrs& a, const std::vector<ir::HostTensor>& ins);
 // `v` rounded to `t` the way the reference stores it (FP16/BF16: round to nearest even of the

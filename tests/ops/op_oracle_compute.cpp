@@ -502,4 +502,33 @@ Expected oracle_grid_sample(const GridSampleAttrs& a, const std::vector<HostTens
   return e;
 }
 
+namespace {
+
+// The scale of element i of a tensor of `shape`: scale[(i / inner) % channels] along `axis`.
+double scale_at(const HostTensor& scale, int64_t axis, const Shape& shape, int64_t i) {
+  if (axis < 0) return scale.get(0);
+  int64_t inner = 1;
+  for (size_t d = size_t(axis) + 1; d < shape.size(); ++d) inner *= shape[d];
+  return scale.get((i / inner) % shape[size_t(axis)]);
+}
+
+}  // namespace
+
+Expected oracle_quantize(const QuantizeAttrs& a, const HostTensor& x) {
+  Expected e{x.shape, Vec(size_t(x.numel()))};
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    const float inv = 1.0f / float(scale_at(a.scale, a.axis, x.shape, i));
+    const float v = float(x.get(i)) * inv;
+    e.values[size_t(i)] = std::isnan(v) ? 0.0 : std::clamp(double(std::nearbyint(v)), double(a.qmin), double(a.qmax));
+  }
+  return e;
+}
+
+Expected oracle_dequantize(const DequantizeAttrs& a, const HostTensor& q) {
+  Expected e{q.shape, Vec(size_t(q.numel()))};
+  for (int64_t i = 0; i < q.numel(); ++i)
+    e.values[size_t(i)] = double(float(q.get(i)) * float(scale_at(a.scale, a.axis, q.shape, i)));
+  return e;
+}
+
 }  // namespace trtorch::op_test

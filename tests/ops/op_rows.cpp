@@ -241,13 +241,15 @@ std::vector<OpCase> reduce_rows();
 std::vector<OpCase> scan_rows();
 std::vector<OpCase> sort_rows();
 std::vector<OpCase> grid_sample_rows();
+std::vector<OpCase> quantize_rows();
 std::vector<OpCase> data_movement_rows();
 
 const std::vector<OpCase>& op_cases() {
   static const std::vector<OpCase> table = [] {
     std::vector<OpCase> all;
     for (auto* family : {conv_rows, gemm_rows, attention_rows, norm_rows, pooling_rows, elementwise_rows, compare_rows,
-                         reduce_rows, scan_rows, sort_rows, grid_sample_rows, data_movement_rows}) {
+                         reduce_rows, scan_rows, sort_rows, grid_sample_rows, quantize_rows,
+                         data_movement_rows}) {
       std::vector<OpCase> rows = family();
       all.insert(all.end(), rows.begin(), rows.end());
     }

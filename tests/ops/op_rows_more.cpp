@@ -336,6 +336,74 @@ std::vector<OpCase> grid_sample_rows() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// quantize
+
+namespace {
+
+// An FP32 scale tensor: one value (per tensor) or a vector (per channel).
+HostTensor scales(std::vector<double> v, bool per_channel) {
+  HostTensor t(DType::kFloat32, per_channel ? Shape{int64_t(v.size())} : Shape{});
+  for (size_t i = 0; i < v.size(); ++i) t.set(int64_t(i), v[i]);
+  return t;
+}
+
+QuantizeAttrs quantize_attrs(int64_t axis, HostTensor scale, int64_t qmin = -128, int64_t qmax = 127) {
+  QuantizeAttrs a;
+  a.axis = axis;
+  a.scale = std::move(scale);
+  a.qmin = qmin;
+  a.qmax = qmax;
+  return a;
+}
+
+}  // namespace
+
+std::vector<OpCase> quantize_rows() {
+  Rows rows;
+  // Quantize is exact in every dtype (int8 out). Per tensor: values past both ends clamp
+  // (|x| / scale reaches 150); ties: x a multiple of scale / 2 with a power-of-two scale, so that
+  // x / scale is exactly k + 0.5 and rounds to even; NaN quantizes to 0.
+  const auto exact = with_tol(0, 0, 0);
+  rows.push_back(row("quantize", "per_tensor_clamps", OpKind::Quantize, quantize_attrs(-1, scales({0.02}, false)),
+                     {in({2, 3, 5, 7}, -3, 3)}, exact));
+  OpCase ties = row("quantize", "per_tensor_ties", OpKind::Quantize, quantize_attrs(-1, scales({0.25}, false)),
+                    {in({4, 65}, -40, 40)}, exact);
+  ties.inputs[0].step = 0.125;
+  ties.inputs[0].special = {{0, std::nan("")}, {1, 0.125}, {2, -0.375}, {3, 0.625}};
+  rows.push_back(ties);
+  // The narrow range of symmetric weights [-127, 127].
+  rows.push_back(row("quantize", "per_tensor_narrow", OpKind::Quantize,
+                     quantize_attrs(-1, scales({0.01}, false), -127, 127), {in({3, 300}, -2, 2)}, exact));
+  // Per channel along the first, a middle and the last dim.
+  rows.push_back(row("quantize", "per_channel_axis0", OpKind::Quantize,
+                     quantize_attrs(0, scales({0.01, 0.02, 0.05, 0.004}, true), -127, 127), {in({4, 3, 3, 3}, -1, 1)},
+                     exact));
+  rows.push_back(row("quantize", "per_channel_axis1", OpKind::Quantize,
+                     quantize_attrs(1, scales({0.01, 0.03, 0.007}, true)), {in({2, 3, 9, 11}, -1, 1)}, exact));
+  rows.push_back(row("quantize", "per_channel_last", OpKind::Quantize,
+                     quantize_attrs(2, scales({0.1, 0.2, 0.3, 0.4, 0.5}, true)), {in({6, 7, 5}, -30, 30)}, exact));
+  // Dequantize: every int8 value, into the dtype under test.
+  auto dequantize = [](int64_t axis, HostTensor scale) {
+    return [axis, scale](DType t) -> Attrs {
+      DequantizeAttrs a;
+      a.axis = axis;
+      a.scale = scale;
+      a.to = t;
+      return a;
+    };
+  };
+  OpCase d = row("quantize", "dequantize_per_tensor", OpKind::Dequantize, DequantizeAttrs{},
+                 {fixed(DType::kInt8, {5, 103}, -128, 127)}, floats());
+  d.attrs_for = dequantize(-1, scales({0.0137}, false));
+  rows.push_back(d);
+  d = row("quantize", "dequantize_per_channel_axis1", OpKind::Dequantize, DequantizeAttrs{},
+          {fixed(DType::kInt8, {2, 4, 6, 5}, -128, 127)}, floats());
+  d.attrs_for = dequantize(1, scales({0.01, 0.5, 3.0, 0.002}, true));
+  rows.push_back(d);
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
 // data_movement
 
 std::vector<OpCase> data_movement_rows() {

@@ -136,6 +136,21 @@ inline std::unique_ptr<Graph> all_ops_graph() {
   Value* gs = add(G, OpKind::GridSample, gsa, {G.add_constant(filled(f32, {2, 2, 4, 4}, 1.5)), grid},
                   "aten::grid_sampler");
 
+  // Quantization: y per channel of its last dim (int8 out), an int8 constant dequantized per tensor.
+  QuantizeAttrs qa;
+  qa.axis = 2;
+  qa.scale = HostTensor(f32, {4});
+  for (int64_t i = 0; i < 4; ++i) qa.scale.set(i, 0.125 * double(i + 1));
+  qa.qmin = -127;
+  Value* q = add(G, OpKind::Quantize, qa, {y}, "aten::fake_quantize_per_channel_affine");
+  HostTensor q8(DType::kInt8, {2, 3});
+  for (int64_t i = 0; i < 6; ++i) q8.set(i, double(i * 40 - 120));
+  DequantizeAttrs dqa;
+  dqa.scale = HostTensor(f32, {});
+  dqa.scale.set(0, 0.0625);
+  dqa.to = DType::kFloat16;
+  Value* dq = add(G, OpKind::Dequantize, dqa, {G.add_constant(q8)}, "aten::dequantize");
+
   // Attention over y as [batch 2, seq 3, d 4] with a bias, and a LayerNorm with a fused residual.
   AttentionAttrs at;
   at.scale = 0.5;
@@ -156,7 +171,7 @@ inline std::unique_ptr<Graph> all_ops_graph() {
   Value* pw = add(G, OpKind::Pointwise, pwa, {y, ln}, "fused");
 
   for (Value* o : {hs, rs, isum, i64f, blf, bfe, id, wh, ex, cmp, cs, cp, tk->outputs[1], sc, gs, lnr, lns->outputs[0],
-                   lns->outputs[1], pw})
+                   lns->outputs[1], pw, q, dq})
     G.mark_output(o);
   verify(G);
   return g;

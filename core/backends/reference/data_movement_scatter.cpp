@@ -77,7 +77,8 @@ void eval_Scatter(const ir::ScatterAttrs& a, const std::vector<HostTensor>& in, 
       std::memcpy(out[0].data(), self.data(), self.nbytes());
       add_ints<int64_t, uint64_t>(src, targets, out[0]);
       return;
-    case DType::kBool: break;
+    case DType::kBool:
+    case DType::kInt8: break;
   }
   unsupported_dtype("Scatter", "self", self.dtype);
 }

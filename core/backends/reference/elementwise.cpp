@@ -279,7 +279,8 @@ void eval_Binary(const ir::BinaryAttrs& a, const std::vector<HostTensor>& in, st
     case DType::kInt64:
       binary_kind<int64_t>(a.kind, loop, in[0].ptr<int64_t>(), in[1].ptr<int64_t>(), out[0].ptr<int64_t>());
       return;
-    case DType::kBool: break;
+    case DType::kBool:
+    case DType::kInt8: break;
   }
   unsupported_dtype("Binary", "input 0", in[0].dtype);
 }

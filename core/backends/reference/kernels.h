@@ -65,6 +65,10 @@ TRTORCH_REFERENCE_KERNEL(TopK)
 // grid_sample family (grid_sample.cpp).
 TRTORCH_REFERENCE_KERNEL(GridSample)
 
+// quantize family (quantize.cpp): symmetric int8 quantization and back.
+TRTORCH_REFERENCE_KERNEL(Quantize)
+TRTORCH_REFERENCE_KERNEL(Dequantize)
+
 // data_movement family (data_movement.cpp): byte-wise on any dtype.
 TRTORCH_REFERENCE_KERNEL(Constant)
 TRTORCH_REFERENCE_KERNEL(Identity)
@@ -143,6 +147,7 @@ decltype(auto) visit_dtype(ir::DType t, F&& f) {
     case ir::DType::kInt32: return f(TypeTag<int32_t>{});
     case ir::DType::kInt64: return f(TypeTag<int64_t>{});
     case ir::DType::kBool: return f(TypeTag<Bool>{});
+    case ir::DType::kInt8: break;  // quantized values: Quantize, Dequantize and byte moves only
   }
   TRTORCH_CHECK(false, "bad dtype ", int(t));
   return f(TypeTag<float>{});

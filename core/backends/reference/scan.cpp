@@ -56,7 +56,8 @@ void scan(const char* op, int64_t axis, int identity, Combine combine, const std
       run([&](int64_t i) { return uint64_t(xp[i]); }, [&](int64_t i, uint64_t v) { yp[i] = int64_t(v); });
       return;
     }
-    case DType::kBool: break;
+    case DType::kBool:
+    case DType::kInt8: break;
   }
   unsupported_dtype(op, "input", in[0].dtype);
 }

@@ -70,7 +70,8 @@ void eval_TopK(const ir::TopKAttrs& a, const std::vector<HostTensor>& in, std::v
     }
     case DType::kInt32: sort_lines(a, x.shape, x.ptr<int32_t>(), x, out); return;
     case DType::kInt64: sort_lines(a, x.shape, x.ptr<int64_t>(), x, out); return;
-    case DType::kBool: break;
+    case DType::kBool:
+    case DType::kInt8: break;
   }
   unsupported_dtype("TopK", "input", x.dtype);
 }

@@ -40,7 +40,8 @@ bool CudaExecutor::same_in_both_layouts(int v) const {
 
 bool CudaExecutor::may_be_nhwc(const ir::Value* v) const {
   return options_.channels_last && v->type.rank() == 4 &&
-         (v->type.dtype == ir::DType::kFloat16 || v->type.dtype == ir::DType::kBFloat16) &&
+         (v->type.dtype == ir::DType::kFloat16 || v->type.dtype == ir::DType::kBFloat16 ||
+          v->type.dtype == ir::DType::kInt8) &&
          !same_in_both_layouts(v->id);
 }
 
@@ -80,6 +81,17 @@ CudaExecutor::NodeLayouts CudaExecutor::choose_layouts(const ir::Node& n) const 
         l.want[0] = int(Layout::kNHWC);
       }
       break;
+    case ir::OpKind::Quantize:
+    case ir::OpKind::Dequantize: {
+      // Per tensor: elementwise, the input's layout (per channel: row-major).
+      const int64_t axis = n.op == ir::OpKind::Quantize ? n.attr<ir::QuantizeAttrs>().axis
+                                                        : n.attr<ir::DequantizeAttrs>().axis;
+      if (axis < 0 && is_nhwc(n.inputs[0]->id) && may_be_nhwc(o)) {
+        l.out = Layout::kNHWC;
+        l.want[0] = int(Layout::kNHWC);
+      }
+      break;
+    }
     case ir::OpKind::AdaptivePool2d:
       // Reads either layout; a 1x1 output is the same bytes in both.
       if (is_nhwc(n.inputs[0]->id) && (may_be_nhwc(o) || same_in_both_layouts(o->id))) {

@@ -37,6 +37,11 @@ CompiledEngine build_whole(const std::shared_ptr<torch::jit::Graph>& g, const Co
   auto t2 = Clock::now();
   plan::BuildConfig build = opts.build;
   build.opt_shapes = conv.opt_shapes;
+  if (build.int8 && opts.calibration) {
+    util::report_progress("calibrating", 0, 1);
+    build.int8_calibration = calibrate(*conv.graph, conv.input_names, build, *opts.calibration);
+    util::report_progress("calibrating", 1, 1);
+  }
   util::report_progress("building", 0, 1, engine_label(build));
   auto engine = std::make_shared<plan::Engine>(
       plan::build_engine(std::move(conv.graph), build, conv.input_names, conv.output_names));
@@ -111,6 +116,23 @@ void warn_if_training(const torch::jit::Module& module) {
                 "silence this.");
 }
 
+// An INT8 compile needs a calibrator or quantization nodes of the model's own (QAT).
+void check_int8(const torch::jit::Graph& g, const CompileOptions& opts) {
+  if (!opts.build.int8 || opts.calibration) return;
+  std::function<bool(const torch::jit::Block*)> quantized = [&](const torch::jit::Block* b) {
+    for (const torch::jit::Node* n : b->nodes()) {
+      const std::string k = n->kind().toQualString();
+      if (k.rfind("aten::fake_quantize_per_", 0) == 0 || k.rfind("aten::quantize_per_", 0) == 0) return true;
+      for (const torch::jit::Block* sub : n->blocks())
+        if (quantized(sub)) return true;
+    }
+    return false;
+  };
+  TRTORCH_EXPECT(quantized(g.block()), "INT8 needs a calibrator (post-training quantization: trtorch.ptq) or a "
+                 "quantization-aware model (aten::fake_quantize_per_tensor_affine / per_channel_affine or "
+                 "quantize_per_tensor nodes); this model has no quantization nodes and no calibrator was given");
+}
+
 bool tensor_args_only(const torch::jit::Graph& g) {
   for (size_t i = 1; i < g.inputs().size(); ++i)
     if (g.inputs()[i]->type()->kind() != c10::TypeKind::TensorType) return false;
@@ -121,7 +143,9 @@ bool tensor_args_only(const torch::jit::Graph& g) {
 
 CompiledEngine compile_engine(const torch::jit::Module& module, const std::string& method, const CompileOptions& opts) {
   warn_if_training(module);
-  return build_whole(lower_timed(module, method), opts, nullptr);
+  auto g = lower_timed(module, method);
+  check_int8(*g, opts);
+  return build_whole(g, opts, nullptr);
 }
 
 torch::jit::Module compile_module(const torch::jit::Module& module, const std::string& method,
@@ -130,6 +154,7 @@ torch::jit::Module compile_module(const torch::jit::Module& module, const std::s
   warn_if_training(module);
   if (opts.partition.require_full_compilation) {
     auto g = lower_timed(module, method);
+    check_int8(*g, opts);
     auto problems = unsupported_nodes(g);
     if (!problems.empty()) {
       std::string list;
@@ -142,6 +167,7 @@ torch::jit::Module compile_module(const torch::jit::Module& module, const std::s
   std::vector<torch::jit::Node*> mutations;
   torch::jit::Module frozen;
   auto g = lower_timed(module, method, &mutations, &frozen);
+  check_int8(*g, opts);
   ForcedNodes forced = forced_by_settings(*g, opts.partition);
   std::string whole_error;  // why the method did not compile into one engine, when it was tried
   if (mutations.empty() && forced.empty() && tensor_args_only(*g) && unsupported_nodes(g).empty()) {
@@ -157,6 +183,9 @@ torch::jit::Module compile_module(const torch::jit::Module& module, const std::s
     }
   }
   force_mutations(*g, mutations, forced);
+  TRTORCH_EXPECT(!opts.calibration, "INT8 calibration needs the whole method in one engine, and this one compiles "
+                 "only partially", whole_error.empty() ? std::string() : str_cat(" (", first_line(whole_error), ")"),
+                 "; a quantization-aware model needs no calibration");
   try {
     return compile_partitioned(frozen, method, g, opts.inputs, opts.build, opts.partition, std::move(forced));
   } catch (const Error& e) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/frontend/calibration.h"
 #include "core/frontend/conversion/conversion.h"
 #include "core/frontend/partitioning/settings.h"
 #include "core/plan/builder.h"
@@ -17,6 +18,8 @@ struct CompileOptions {
   std::vector<InputSpec> inputs;
   plan::BuildConfig build;
   PartitionSettings partition;
+  // INT8 post-training quantization (build.int8 with a calibrator); null: none.
+  std::shared_ptr<const CalibrationSettings> calibration;
 };
 
 struct CompiledEngine {

@@ -52,6 +52,7 @@ std::string build_options_text(const BuildConfig& c) {
      << ";cuda_graphs=" << int(c.cuda_graphs) << ";conv_candidates=" << c.conv_candidates
      << ";workspace_size=" << c.workspace_size << ";num_min_timing_iters=" << c.num_min_timing_iters
      << ";num_avg_timing_iters=" << c.num_avg_timing_iters;
+  if (c.int8) os << ";int8=" << (c.int8_calibration ? calibration_algo_name(c.int8_calibration->algo) : "qat");
   return os.str();
 }
 
@@ -108,6 +109,26 @@ void assign_precision(ir::Graph& g, ir::DType precision, bool fp32_conv_bias, co
   }
 }
 
+namespace {
+
+bool has_quantization(const ir::Graph& g) {
+  for (const ir::Node* n : g.nodes())
+    if (n->op == ir::OpKind::Dequantize) return true;
+  return false;
+}
+
+// INT8 builds with a calibration table: its activation scales go into the graph. (A
+// quantization-aware graph has its own; the frontend checks that an INT8 compile has one or the
+// other, for the whole method, since an engine segment of it may have neither.)
+void apply_int8(ir::Graph& g, const BuildConfig& config) {
+  if (!config.int8_calibration) return;
+  TRTORCH_EXPECT(!has_quantization(g), "INT8: the model is quantization-aware (it has its own quantization "
+                 "nodes); build it without a calibrator");
+  insert_activation_quantization(g, *config.int8_calibration);
+}
+
+}  // namespace
+
 Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
                     std::vector<std::string> input_names, std::vector<std::string> output_names) {
   check_build_config(config);
@@ -122,9 +143,11 @@ Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
 #endif
   opts.dump = config.debug && util::log_enabled(util::LogLevel::kDebug);
   auto pipeline = passes::default_pipeline(opts);
+  if (config.int8) apply_int8(*graph, config);
   // The final passes (pointwise fusion) run once, on the graph in its engine precision, after
   // every other pass has seen it there.
   pipeline.run(*graph, 4, /*with_final=*/false);
+  if (config.int8_calibration) quantize_layer_weights(*graph);  // folded batch norms made them final
   assign_precision(*graph, config.precision, config.fp32_conv_bias, config.fp32_inputs, config.fp32_outputs);
   pipeline.run(*graph);
   ir::verify(*graph);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/plan/calibration.h"
 #include "core/plan/engine.h"
 
 namespace trtorch::plan {
@@ -30,6 +31,12 @@ struct BuildConfig {
   // sets it for boundary tensors that TorchScript holds in FP32. Empty or false: the input or output
   // takes the engine precision. The engine records it in its input and output types.
   std::vector<bool> fp32_inputs, fp32_outputs;
+  // INT8 (docs/int8.md). With a calibration table (post-training quantization) the activations
+  // that Conv2d and Linear read are quantized with its scales and their weights per output
+  // channel; a quantization-aware graph brings its own Quantize / Dequantize and needs none. The
+  // other ops run in `precision`. An INT8 build of a graph with neither is an error.
+  bool int8 = false;
+  std::shared_ptr<const CalibrationTable> int8_calibration;
 
   // ---- engine knobs (each is recorded in the engine; see docs/architecture.md) ----
   // FP16/BF16 engines: keep Conv2d biases (folded BatchNorm shifts) in FP32, added in FP32 by the

@@ -1,5 +1,6 @@
 // The C++ API: maps CompileSpec onto the compiler pipeline.
 #include "trtorch/trtorch.h"
+#include "trtorch/ptq.h"
 
 #include <torch/cuda.h>
 #include <torch/script.h>
@@ -85,6 +86,26 @@ frontend::CompileOptions to_options(const CompileSpec& spec) {
     case CompileSpec::DataType::kFloat: o.build.precision = ir::DType::kFloat32; break;
     case CompileSpec::DataType::kHalf: o.build.precision = ir::DType::kFloat16; break;
     case CompileSpec::DataType::kBFloat16: o.build.precision = ir::DType::kBFloat16; break;
+    case CompileSpec::DataType::kInt8: o.build.precision = ir::DType::kFloat16; break;
+  }
+  o.build.int8 = spec.op_precision == CompileSpec::DataType::kInt8 || spec.enable_int8;
+  if (spec.ptq_calibrator) {
+    TRTORCH_EXPECT(o.build.int8, "a ptq_calibrator is given but INT8 is not enabled (op_precision kInt8 or "
+                   "enable_int8)");
+    const ptq::Calibrator& c = *spec.ptq_calibrator;
+    auto s = std::make_shared<frontend::CalibrationSettings>();
+    s->batches = c.batches;
+    s->algo = c.algo == ptq::CalibrationAlgo::kMinMax       ? plan::CalibrationAlgo::kMinMax
+              : c.algo == ptq::CalibrationAlgo::kPercentile ? plan::CalibrationAlgo::kPercentile
+                                                            : plan::CalibrationAlgo::kEntropy;
+    TRTORCH_EXPECT(c.percentile > 0 && c.percentile <= 100, "calibration percentile must be in (0, 100], got ",
+                   c.percentile);
+    s->percentile = c.percentile;
+    s->cache_file = c.cache_file;
+    s->use_cache = c.use_cache;
+    TRTORCH_EXPECT(!s->batches.empty() || (s->use_cache && !s->cache_file.empty()),
+                   "the ptq_calibrator has no calibration batches and no cache file to read");
+    o.calibration = std::move(s);
   }
   o.build.device = resolve_device(spec.device);
   o.build.workspace_size = spec.workspace_size;

@@ -36,7 +36,7 @@ from trtorch import _C  # noqa: E402  (needs the runtime loaded first)
 
 __version__ = "0.1.0"
 
-from trtorch import logging  # noqa: E402
+from trtorch import logging, ptq  # noqa: E402
 from trtorch._C import Error  # noqa: E402
 from trtorch._compile_spec import DeviceType  # noqa: E402
 from trtorch._input import Device, Input  # noqa: E402
@@ -58,6 +58,6 @@ def dump_build_info():
 __all__ = [
     "compile", "convert_method_to_trt_engine", "check_method_op_support", "load_engine", "DeviceType", "Device",
     "Input", "Error",
-    "logging", "get_build_info", "dump_build_info", "runtime_library_path", "library_dir",
+    "logging", "ptq", "get_build_info", "dump_build_info", "runtime_library_path", "library_dir",
     "__version__",
 ]

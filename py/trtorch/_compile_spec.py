@@ -6,7 +6,10 @@ original TRTorch README) into the C++ ``CompileSpec``.
                          {"min": [1, 3, 224, 224], "opt": [...], "max": [...]}],  # a range
         "input_dtypes": [torch.int64, ...],  # optional, one per input: torch.float, torch.int32,
                                              # torch.int64, torch.bool or None (from the method)
-        "op_precision": torch.half,          # torch.float (default), torch.half, torch.bfloat16
+        "op_precision": torch.half,          # torch.float (default), torch.half, torch.bfloat16, or
+                                             # torch.int8 (INT8 convolutions and linear layers, FP16
+                                             # for the rest; needs "calibrator" or a QAT model)
+        "calibrator": None,                  # INT8: trtorch.ptq.DataLoaderCalibrator / CacheCalibrator
         "device": {"device_type": trtorch.DeviceType.GPU, "gpu_id": 0},   # or "gpu", "reference", ...
                                              # gpu_id: 0 to 2**31 - 1
         "workspace_size": 0,                 # bytes of scratch per kernel, 0 to 2**40 (1 TiB);
@@ -42,7 +45,9 @@ TRTorch v0.4 / Torch-TensorRT's spelling of the inputs, precisions and device is
         "inputs": [trtorch.Input((1, 3, 224, 224)),          # or min_shape=, opt_shape=, max_shape=;
                    trtorch.Input((1, 128), dtype=torch.int64), #    dtype=, format=torch.channels_last
                    example_tensor],                            # an example tensor: its shape and dtype
-        "enabled_precisions": {torch.half},  # the engine precision: the lowest given (INT8: not yet)
+        "enabled_precisions": {torch.half},  # the engine precision: the lowest floating one given;
+                                             # torch.int8 in the set adds INT8 ({torch.int8} alone:
+                                             # FP32 for the ops not in INT8)
         "device": trtorch.Device("cuda:0"),  # or trtorch.Device(gpu_id=0)
 
 An input of dtype torch.float stays FP32 at the engine's boundary in an FP16/BF16 engine (the engine
@@ -99,6 +104,7 @@ _PRECISIONS = {
     torch.float32: _C.DataType.kFloat,
     torch.float16: _C.DataType.kHalf,
     torch.bfloat16: _C.DataType.kBFloat16,
+    torch.int8: _C.DataType.kInt8,
 }
 
 _INPUT_TYPES = {
@@ -132,6 +138,7 @@ _DEFAULTS = {
     "torch_executed_modules": (),
     "torch_fallback": None,
     "progress": False,
+    "calibrator": None,
 }
 
 # The ranges of the integer settings (the builder's limits come from C++: trtorch::plan in builder.h).
@@ -222,13 +229,24 @@ def _input_types(value, n):
 
 
 def _precision(value):
-    if value == torch.int8:
-        raise ValueError("op_precision: INT8 is not supported yet; use torch.float, torch.half "
-                         "or torch.bfloat16")
     if not isinstance(value, torch.dtype) or value not in _PRECISIONS:
         raise TypeError("op_precision: expected torch.float (torch.float32), torch.half "
-                        "(torch.float16) or torch.bfloat16, got %r" % (value,))
+                        "(torch.float16), torch.bfloat16 or torch.int8, got %r" % (value,))
     return _PRECISIONS[value]
+
+
+def _calibrator(value, int8, n_inputs):
+    """The C++ calibrator of the "calibrator" setting (None: none)."""
+    from trtorch.ptq import _Calibrator
+    if value is None:
+        return None
+    if not isinstance(value, _Calibrator):
+        raise TypeError("calibrator: expected a trtorch.ptq.DataLoaderCalibrator or CacheCalibrator, got %s"
+                        % type(value).__name__)
+    if not int8:
+        raise ValueError("calibrator: INT8 is not enabled (op_precision=torch.int8 or torch.int8 in "
+                         "enabled_precisions)")
+    return value._to_c(n_inputs)
 
 
 def _device_type(value, where):
@@ -401,21 +419,22 @@ _V04_PRECISIONS = {torch.float32: 0, torch.bfloat16: 1, torch.float16: 2}  # the
 
 
 def _enabled_precisions(value):
-    """op_precision from Torch-TensorRT's "enabled_precisions" set: the engine's (lowest) precision."""
+    """(op_precision, int8) from Torch-TensorRT's "enabled_precisions" set: the engine's lowest floating
+    precision (FP32 when the set has none), and whether INT8 is in it."""
     key = "enabled_precisions"
     if isinstance(value, torch.dtype):
         value = {value}
     if not isinstance(value, (set, frozenset, list, tuple)) or not value:
         raise TypeError("%s: expected a non-empty set of dtypes such as {torch.half}, got %r" % (key, value))
     for t in value:
-        if t == torch.int8:
-            raise ValueError("%s: INT8 is not supported yet; use torch.float, torch.half or torch.bfloat16" % key)
-        if not isinstance(t, torch.dtype) or t not in _V04_PRECISIONS:
-            raise TypeError("%s: each dtype must be torch.float, torch.half or torch.bfloat16, got %r" % (key, t))
+        if not isinstance(t, torch.dtype) or (t not in _V04_PRECISIONS and t != torch.int8):
+            raise TypeError("%s: each dtype must be torch.float, torch.half, torch.bfloat16 or torch.int8, got %r"
+                            % (key, t))
     if torch.float16 in value and torch.bfloat16 in value:
         raise ValueError("%s: torch.half and torch.bfloat16 together; an engine has one reduced precision, "
                          "choose one" % key)
-    return max(value, key=lambda t: _V04_PRECISIONS[t])
+    floats = [t for t in value if t != torch.int8] or [torch.float32]
+    return max(floats, key=lambda t: _V04_PRECISIONS[t]), torch.int8 in value
 
 
 def _v04_settings(settings):
@@ -424,11 +443,14 @@ def _v04_settings(settings):
     from trtorch._input import Device, Input
     s = dict(settings)
     if s.get("enabled_precisions") is not None:
-        prec = _enabled_precisions(s.pop("enabled_precisions"))
-        if "op_precision" in s and s["op_precision"] != prec:
-            raise ValueError("conflicting settings: op_precision=%r and enabled_precisions (engine precision %r) "
-                             "disagree (give one of them)" % (s["op_precision"], prec))
+        prec, int8 = _enabled_precisions(s.pop("enabled_precisions"))
+        same = (s.get("op_precision") == torch.int8 and int8 and prec == torch.float16) or (
+            s.get("op_precision") == prec)
+        if "op_precision" in s and not same:
+            raise ValueError("conflicting settings: op_precision=%r and enabled_precisions (engine precision %r%s) "
+                             "disagree (give one of them)" % (s["op_precision"], prec, " with INT8" if int8 else ""))
         s["op_precision"] = prec
+        s["_int8"] = int8
     s.pop("enabled_precisions", None)
     if isinstance(s.get("device"), Device):
         s["device"] = s["device"].setting()
@@ -444,6 +466,8 @@ def _v04_settings(settings):
     if not inputs:
         raise ValueError("inputs: the list is empty; give one trtorch.Input (or example tensor) per input of forward")
     prec = s.get("op_precision", torch.float32)
+    if prec == torch.int8:
+        prec = torch.float16  # INT8's other ops run in FP16
     shapes, dtypes = [], []
     for i, item in enumerate(inputs):
         if isinstance(item, torch.Tensor):
@@ -485,6 +509,9 @@ def parse_compile_spec(settings):
     spec = _C.CompileSpec(ranges)
     spec.input_types = _input_types(s["input_dtypes"], len(ranges))
     spec.op_precision = _precision(s["op_precision"])
+    spec.enable_int8 = bool(s.get("_int8", False))
+    spec.ptq_calibrator = _calibrator(s["calibrator"], spec.enable_int8 or s["op_precision"] == torch.int8,
+                                      len(ranges))
     kind, gpu_id = _device(s["device"])
     spec.device_type = _DEVICE_TYPES[kind]
     spec.gpu_id = gpu_id

@@ -25,7 +25,7 @@ def test_unknown_key_lists_the_valid_keys(model):
                                "num_min_timing_iters", "num_avg_timing_iters", "allow_tf32", "debug",
                                "timing_cache_path", "fp32_conv_bias", "channels_last", "cuda_graphs",
                                "conv_candidates", "build_threads", "require_full_compilation", "min_block_size", "progress",
-                               "torch_executed_ops", "torch_executed_modules", "torch_fallback"}
+                               "torch_executed_ops", "torch_executed_modules", "torch_fallback", "calibrator"}
 
 
 def test_input_shapes_required_and_well_formed(model):
@@ -60,11 +60,12 @@ def test_range_dicts_are_checked(model):
 
 def test_op_precision(model):
     for dt, want in [(torch.float, "kFloat"), (torch.float32, "kFloat"), (torch.half, "kHalf"),
-                     (torch.float16, "kHalf"), (torch.bfloat16, "kBFloat16")]:
+                     (torch.float16, "kHalf"), (torch.bfloat16, "kBFloat16"), (torch.int8, "kInt8")]:
         spec = parse_compile_spec({"input_shapes": [[1, 3, 8, 8]], "op_precision": dt})
         assert spec.op_precision.name == want
-    with pytest.raises(ValueError, match="INT8 is not supported yet"):
-        trtorch.compile(model, {"input_shapes": [[1, 3, 8, 8]], "op_precision": torch.int8})
+    # INT8 of a model without quantization nodes needs a calibrator (test_int8.py has the rest).
+    with pytest.raises(RuntimeError, match="INT8 needs a calibrator"):
+        trtorch.compile(model, {"input_shapes": [[1, 3, 8, 8]], "op_precision": torch.int8, "device": "reference"})
     with pytest.raises(TypeError, match="op_precision: expected torch.float"):
         trtorch.compile(model, {"input_shapes": [[1, 3, 8, 8]], "op_precision": torch.float64})
     with pytest.raises(TypeError, match="op_precision"):

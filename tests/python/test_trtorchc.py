@@ -34,6 +34,7 @@ def test_help_lists_options_and_exit_codes():
     for text in ["-p, --op-precision", "--check-method-support", "--save-engine", "--threshold", "--no-check",
                  "--workspace-size", "--num-min-timing-iters", "--num-avg-timing-iters", "--allow-tf32", "-v, --verbose",
                  "--debug", "[(min);(opt);(max)]", "exit codes", "--timing-cache-file PATH", "--no-fp32-conv-bias",
+                 "--calibration-cache-file PATH",
                  "--no-channels-last", "--no-cuda-graphs", "--conv-candidates N", "--build-threads N",
                  "--require-full-compilation", "--min-block-size N", "--torch-executed-op OP",
                  "--torch-executed-module NAME", "--torch-executed-mod NAME",
@@ -225,7 +226,7 @@ def test_bad_shapes_are_usage_errors(models, tmp_path, shape, message):
 @pytest.mark.parametrize("args,message", [
     ([], "missing input shapes"),
     (["(1,3,8,8)", "--bogus"], "unknown option '--bogus'"),
-    (["(1,3,8,8)", "-p", "int8"], "INT8 is not supported yet"),
+    (["(1,3,8,8)", "--calibration-cache-file", "c.cache"], "--calibration-cache-file is for INT8 builds"),
     (["(1,3,8,8)", "-p", "f64"], "unknown precision 'f64'"),
     (["(1,3,8,8)", "--device", "tpu"], "unknown device 'tpu'"),
     (["(1,3,8,8)", "--workspace-size", "-5"], "--workspace-size expects a non-negative integer"),
@@ -449,3 +450,21 @@ def test_failures_inside_the_check_are_check_failures(models, tmp_path):
     r = run_trtorchc(models["elementwise"], out, "[(1,1,1);(2,2,2);(1048576,1048576,1048576)]", "--device", "reference")
     assert r.returncode == CHECK_FAILED, (r.returncode, r.stdout + r.stderr)
     assert "check failed: cannot make its random inputs at the max shapes" in r.stderr, r.stderr
+
+
+def test_int8_from_a_calibration_cache(models, tmp_path):
+    """-p i8 with the cache an earlier (Python) calibration wrote; without one, the compile says what
+    INT8 needs."""
+    cache = tmp_path / "conv.cache"
+    shape = [2, 3, 16, 16]
+    g = torch.Generator().manual_seed(0)
+    calib = trtorch.ptq.DataLoaderCalibrator([torch.randn(shape, generator=g) for _ in range(4)], cache_file=str(cache))
+    trtorch.compile(torch.jit.load(str(models["conv"])), {"input_shapes": [shape], "op_precision": torch.int8,
+                                                          "device": "reference", "calibrator": calib})
+    out = tmp_path / "conv_i8.ts"
+    r = run_trtorchc(models["conv"], out, "(2,3,16,16)", "-p", "i8", "--calibration-cache-file", str(cache),
+                     "--device", "reference")
+    assert r.returncode == OK, r.stderr
+    assert "int8=entropy" in torch.jit.load(str(out)).trtorch_engine_0.info()
+    r = run_trtorchc(models["conv"], tmp_path / "no_cache.ts", "(2,3,16,16)", "-p", "i8", "--device", "reference")
+    assert r.returncode == COMPILE_ERROR and "INT8 needs a calibrator" in r.stderr, r.stderr

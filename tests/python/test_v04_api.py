@@ -101,7 +101,7 @@ def test_input_and_device_errors(make, error, pattern):
 
 @pytest.mark.parametrize("settings, error, pattern", [
     ({"inputs": [trtorch.Input(X)], "input_shapes": [list(X)]}, ValueError, "conflicting settings: 'inputs' and 'input_shapes'"),
-    ({"inputs": [trtorch.Input(X)], "enabled_precisions": {torch.int8}}, ValueError, "INT8 is not supported yet"),
+    ({"inputs": [trtorch.Input(X)], "enabled_precisions": {torch.int8}}, RuntimeError, "INT8 needs a calibrator"),
     ({"inputs": [trtorch.Input(X)], "enabled_precisions": {torch.half, torch.bfloat16}}, ValueError, "choose one"),
     ({"inputs": [trtorch.Input(X)], "enabled_precisions": {torch.half}, "op_precision": torch.float},
      ValueError, "conflicting settings: op_precision"),

@@ -26,7 +26,8 @@ void flatten(const c10::IValue& v, std::vector<at::Tensor>& out) {
 
 at::ScalarType scalar_type(CompileSpec::DataType t) {
   switch (t) {
-    case CompileSpec::DataType::kHalf: return at::kHalf;
+    case CompileSpec::DataType::kHalf:
+    case CompileSpec::DataType::kInt8: return at::kHalf;  // INT8 engines take FP16 like f16 ones
     case CompileSpec::DataType::kBFloat16: return at::kBFloat16;
     case CompileSpec::DataType::kFloat: break;
   }

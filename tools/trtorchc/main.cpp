@@ -31,6 +31,7 @@
 #include "tools/trtorchc/errors.h"
 #include "tools/trtorchc/options.h"
 #include "tools/trtorchc/progress.h"
+#include "trtorch/ptq.h"
 #include "trtorch/trtorch.h"
 
 namespace trtorchc {
@@ -88,6 +89,8 @@ CompileSpec make_spec(const Options& o) {
   spec.allow_tf32 = o.allow_tf32;
   spec.debug = o.debug;
   spec.timing_cache_path = o.timing_cache_path;
+  if (!o.calibration_cache_file.empty())
+    spec.ptq_calibrator = trtorch::ptq::make_int8_cache_calibrator(o.calibration_cache_file);
   spec.fp32_conv_bias = o.fp32_conv_bias;
   spec.channels_last = o.channels_last;
   spec.cuda_graphs = o.cuda_graphs;

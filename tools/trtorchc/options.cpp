@@ -33,7 +33,12 @@ SHAPE, one per input of forward (quote it in the shell):
   --input-shape SHAPE may be given instead of (or after) the positional shapes.
 
 options:
-  -p, --op-precision P     f32 (float, fp32; default), f16 (half, fp16), bf16 (bfloat16)
+  -p, --op-precision P     f32 (float, fp32; default), f16 (half, fp16), bf16 (bfloat16), i8
+                           (int8: INT8 convolutions and linear layers, f16 for the rest; needs
+                           --calibration-cache-file or a quantization-aware model)
+  --calibration-cache-file PATH
+                           i8: the INT8 scales from a calibration cache that an earlier build
+                           wrote (trtorch.ptq; docs/int8.md)
   --device D               auto (default: the GPU when available, else the reference backend),
                            gpu (cuda), reference (cpu)
   --gpu-id N               GPU to build for, 0 to 2147483647 (default 0)
@@ -63,7 +68,7 @@ options:
                            random inputs of the given shapes (a range: at its min,
                            opt and max) and require
                            max|trtorch - torchscript| / max|torchscript| <= T
-                           (default 1e-4 for f32, 1e-2 for f16 and bf16)
+                           (default 1e-4 for f32, 1e-2 for f16 and bf16, 1e-1 for i8)
   --no-check               skip that comparison
   --seed N                 seed of the random check inputs, 0 to 18446744073709551615
                            (default 0)
@@ -206,9 +211,9 @@ bool parse_build_option(const std::string& a, Next& next, NoValue& no_value, Opt
     } else if (p == "bf16" || p == "bfloat16") {
       o.precision = CompileSpec::DataType::kBFloat16, o.precision_name = "bf16";
     } else if (p == "i8" || p == "int8") {
-      fail(kUsage, "precision int8: INT8 is not supported yet (use f32, f16 or bf16)");
+      o.precision = CompileSpec::DataType::kInt8, o.precision_name = "i8";
     } else {
-      fail(kUsage, "unknown precision '" + p + "' (use f32, f16 or bf16)");
+      fail(kUsage, "unknown precision '" + p + "' (use f32, f16, bf16 or i8)");
     }
   } else if (a == "--device" || a == "-d") {
     std::string d = next();
@@ -228,6 +233,9 @@ bool parse_build_option(const std::string& a, Next& next, NoValue& no_value, Opt
     o.num_avg_timing_iters = parse_count(a, v, 1, kMaxTimingIters);
   } else if (a == "--allow-tf32") {
     o.allow_tf32 = true;
+  } else if (a == "--calibration-cache-file") {
+    o.calibration_cache_file = next();
+    if (o.calibration_cache_file.empty()) fail(kUsage, "--calibration-cache-file needs a file path");
   } else if (a == "--timing-cache-file") {
     o.timing_cache_path = next();
     if (o.timing_cache_path.empty()) fail(kUsage, "--timing-cache-file needs a file path");
@@ -338,7 +346,14 @@ void set_positional(const std::vector<std::string>& positional, Options& o) {
     o.shape_text.push_back(trim(positional[i]));
   }
   if (o.shapes.empty()) fail(kUsage, "missing input shapes: give one SHAPE per input of forward, e.g. \"(1,3,224,224)\"");
-  if (!o.threshold) o.threshold = o.precision == CompileSpec::DataType::kFloat ? 1e-4 : 1e-2;
+  if (!o.calibration_cache_file.empty() && o.precision != CompileSpec::DataType::kInt8)
+    fail(kUsage, "--calibration-cache-file is for INT8 builds: add -p i8");
+  // INT8: 8-bit activations and weights through every layer; 0.1 of the largest output catches a
+  // wrong scale, not the quantization itself.
+  if (!o.threshold)
+    o.threshold = o.precision == CompileSpec::DataType::kFloat  ? 1e-4
+                  : o.precision == CompileSpec::DataType::kInt8 ? 1e-1
+                                                                : 1e-2;
 }
 
 }  // namespace

@@ -33,6 +33,7 @@ struct Options {
   uint64_t num_avg_timing_iters = 1;
   bool allow_tf32 = false;
   std::string timing_cache_path;
+  std::string calibration_cache_file;  // i8: read the scales from it (trtorch::ptq cache calibrator)
   bool fp32_conv_bias = true, channels_last = true, cuda_graphs = true;
   int conv_candidates = 6;
   int build_threads = 0;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,10 @@ struct Module;
 #define TRTORCH_API __attribute__((visibility("default")))
 
 namespace trtorch {
+
+namespace ptq {
+struct Calibrator;  // trtorch/ptq.h: made from a data loader or a calibration cache file
+}
 
 struct TRTORCH_API CompileSpec {
   // A range of shapes one input may take. Fixed shapes have min == opt == max. Dims where min and
@@ -33,7 +38,10 @@ struct TRTORCH_API CompileSpec {
     bool is_fixed() const { return min == opt && opt == max; }
   };
 
-  enum class DataType { kFloat, kHalf, kBFloat16 };
+  // kInt8: INT8 for the convolutions and linear layers it quantizes, FP16 for the other ops (as
+  // kHalf with enable_int8). INT8 needs a calibrator (ptq_calibrator) or a quantization-aware
+  // model (docs/int8.md).
+  enum class DataType { kFloat, kHalf, kBFloat16, kInt8 };
   // The dtype of an engine input. kAuto: from the method's declared input type (int64 / int32 /
   // bool when declared so, a floating input otherwise, in the engine precision). kFloat: FP32
   // whatever the precision (an FP16/BF16 engine casts it inside). A module traced and saved loses
@@ -57,6 +65,12 @@ struct TRTORCH_API CompileSpec {
   // One per input, or empty (every input kAuto).
   std::vector<InputType> input_types;
   DataType op_precision = DataType::kFloat;
+  // INT8 beside a floating op_precision (kFloat, kHalf or kBFloat16 for the ops not in INT8):
+  // Torch-TensorRT's enabled_precisions = {int8, op_precision}.
+  bool enable_int8 = false;
+  // Post-training quantization: the calibration data or cache (trtorch/ptq.h). Null: the model
+  // must be quantization-aware.
+  std::shared_ptr<ptq::Calibrator> ptq_calibrator;
   Device device;
   // Largest scratch memory the builder may give one kernel (bytes); 0 means the default.
   uint64_t workspace_size = 0;

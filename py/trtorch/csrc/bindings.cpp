@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "trtorch/trtorch.h"
+#include "trtorch/ptq.h"
 #include "core/frontend/partitioning/settings.h"
 #include "core/plan/builder.h"
 #include "core/runtime/runtime.h"
@@ -67,7 +68,21 @@ void bind_compile_spec(py::module_& m) {
   py::enum_<CompileSpec::DataType>(m, "DataType")
       .value("kFloat", CompileSpec::DataType::kFloat)
       .value("kHalf", CompileSpec::DataType::kHalf)
-      .value("kBFloat16", CompileSpec::DataType::kBFloat16);
+      .value("kBFloat16", CompileSpec::DataType::kBFloat16)
+      .value("kInt8", CompileSpec::DataType::kInt8);
+
+  namespace ptq = trtorch::ptq;
+  py::enum_<ptq::CalibrationAlgo>(m, "CalibrationAlgo")
+      .value("kEntropy", ptq::CalibrationAlgo::kEntropy)
+      .value("kMinMax", ptq::CalibrationAlgo::kMinMax)
+      .value("kPercentile", ptq::CalibrationAlgo::kPercentile);
+  py::class_<ptq::Calibrator, std::shared_ptr<ptq::Calibrator>>(m, "Calibrator")
+      .def(py::init<>())
+      .def_readwrite("batches", &ptq::Calibrator::batches)
+      .def_readwrite("algo", &ptq::Calibrator::algo)
+      .def_readwrite("percentile", &ptq::Calibrator::percentile)
+      .def_readwrite("cache_file", &ptq::Calibrator::cache_file)
+      .def_readwrite("use_cache", &ptq::Calibrator::use_cache);
 
   py::enum_<CompileSpec::InputType>(m, "InputType")
       .value("kAuto", CompileSpec::InputType::kAuto)
@@ -87,6 +102,8 @@ void bind_compile_spec(py::module_& m) {
       .def_property_readonly("input_ranges", &spec_ranges)
       .def_readwrite("input_types", &CompileSpec::input_types)
       .def_readwrite("op_precision", &CompileSpec::op_precision)
+      .def_readwrite("enable_int8", &CompileSpec::enable_int8)
+      .def_readwrite("ptq_calibrator", &CompileSpec::ptq_calibrator)
       .def_property(
           "device_type", [](const CompileSpec& s) { return s.device.type; },
           [](CompileSpec& s, CompileSpec::Device::Type t) { s.device.type = t; })

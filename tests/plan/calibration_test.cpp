@@ -1,0 +1,269 @@
+// INT8 post-training quantization without data (core/plan/calibration.h): which tensors are
+// quantized, the algorithms' thresholds, the cache file, and the graph rewrites (structure and
+// numbers on the reference backend).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+#include "core/backends/reference/reference.h"
+#include "core/plan/builder.h"
+#include "core/plan/calibration.h"
+#include "core/util/error.h"
+#include "tests/passes/pass_test_util.h"
+
+using namespace trtorch;
+using namespace trtorch::ir;
+using namespace trtorch::plan;
+using trtorch::pass_test::count;
+using trtorch::pass_test::max_rel;
+using trtorch::pass_test::random_tensor;
+
+namespace {
+
+// x [2, 3, 8, 8] -> conv 3x3 (+bias) -> relu -> conv 1x1 -> (y, and a Linear over y's last dim).
+std::unique_ptr<Graph> small_cnn() {
+  auto g = std::make_unique<Graph>();
+  Value* x = g->add_input(TensorType::fixed(DType::kFloat32, {2, 3, 8, 8}), "x");
+  Conv2dAttrs c3;
+  c3.padding = {1, 1};
+  Value* w1 = g->add_constant(random_tensor(DType::kFloat32, {4, 3, 3, 3}, 1));
+  Value* b1 = g->add_constant(random_tensor(DType::kFloat32, {4}, 2));
+  Value* h = g->add_node(OpKind::Conv2d, c3, {x, w1, b1}, "aten::conv2d at net.py:3")->outputs[0];
+  h = g->add_node(OpKind::Unary, UnaryAttrs{UnaryKind::kRelu, 0, 0}, {h}, "aten::relu at net.py:4")->outputs[0];
+  Value* w2 = g->add_constant(random_tensor(DType::kFloat32, {4, 4, 1, 1}, 3));
+  Value* y = g->add_node(OpKind::Conv2d, Conv2dAttrs{}, {h, w2}, "aten::conv2d at net.py:5")->outputs[0];
+  Value* lw = g->add_constant(random_tensor(DType::kFloat32, {5, 8}, 4));
+  Value* z = g->add_node(OpKind::Linear, LinearAttrs{}, {y, lw}, "aten::linear at net.py:6")->outputs[0];
+  g->mark_output(y);
+  g->mark_output(z);
+  return g;
+}
+
+CalibrationTable table_for(const Graph& g, float scale) {
+  CalibrationTable t;
+  t.fingerprint = graph_fingerprint(g);
+  for (const auto& q : quantized_inputs(g)) t.scales[q.key] = scale;
+  return t;
+}
+
+// Min-max scales from one input: each quantized tensor's largest magnitude / 127 (what the
+// frontend's calibration computes from batches, here on the reference backend directly).
+CalibrationTable minmax_table(const Graph& g, const HostTensor& x) {
+  CalibrationTable t = table_for(g, 1.0f);
+  auto c = g.clone();
+  const size_t first = c->outputs().size();
+  auto qs = quantized_inputs(*c);
+  for (const auto& q : qs) c->mark_output(q.node->inputs[q.input]);
+  auto outs = backends::reference::run(*c, {x});
+  for (size_t k = 0; k < qs.size(); ++k) {
+    double amax = 0;
+    for (int64_t i = 0; i < outs[first + k].numel(); ++i) amax = std::max(amax, std::abs(outs[first + k].get(i)));
+    t.scales[qs[k].key] = float(amax / 127);
+  }
+  return t;
+}
+
+TensorStats stats_of(const std::vector<double>& magnitudes) {
+  TensorStats s;
+  for (double m : magnitudes) s.amax = std::max(s.amax, m);
+  s.hist.assign(kCalibrationBins, 0.0);
+  for (double m : magnitudes)
+    s.hist[std::min<size_t>(size_t(m / s.amax * kCalibrationBins), kCalibrationBins - 1)] += 1;
+  return s;
+}
+
+std::string temp_path(const char* name) { return std::string(::testing::TempDir()) + name; }
+
+void write_file(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+}  // namespace
+
+TEST(Calibration, QuantizedInputsAreTheActivationsOfConvAndLinear) {
+  auto g = small_cnn();
+  auto qs = quantized_inputs(*g);
+  ASSERT_EQ(qs.size(), 3u);
+  EXPECT_EQ(qs[0].key, "Conv2d#0 aten::conv2d at net.py:3");
+  // Keys leave out what differs between machines: the schema and the file's directory.
+  g->nodes()[2]->source = "aten::conv2d(Tensor input, Tensor weight) -> Tensor at /opt/py/site-packages/torch/conv.py:548";
+  EXPECT_EQ(quantized_inputs(*g)[0].key, "Conv2d#0 aten::conv2d at conv.py:548");
+  g->nodes()[2]->source = "aten::conv2d at net.py:3";
+  EXPECT_EQ(qs[1].key, "Conv2d#1 aten::conv2d at net.py:5");
+  EXPECT_EQ(qs[2].key, "Linear#0 aten::linear at net.py:6");
+  // The same keys for a copy (a rebuild of the same model finds its scales).
+  auto c = g->clone();
+  auto qc = quantized_inputs(*c);
+  for (size_t i = 0; i < qs.size(); ++i) EXPECT_EQ(qc[i].key, qs[i].key);
+  EXPECT_EQ(graph_fingerprint(*c), graph_fingerprint(*g));
+}
+
+TEST(Calibration, AlgorithmsChooseTheirThresholds) {
+  // |N(0, 1)| with ten outliers at 50: min-max keeps the outliers, the 99.99th percentile sits
+  // near 3.9, entropy clips far below the outliers.
+  std::mt19937 rng(7);
+  std::normal_distribution<double> d(0, 1);
+  std::vector<double> m;
+  for (int i = 0; i < 200000; ++i) m.push_back(std::abs(d(rng)));
+  for (int i = 0; i < 10; ++i) m.push_back(50.0);
+  TensorStats s = stats_of(m);
+  const double width = s.amax / kCalibrationBins;
+  EXPECT_DOUBLE_EQ(calibrated_threshold(s, CalibrationAlgo::kMinMax, 99.99), 50.0);
+  const double p = calibrated_threshold(s, CalibrationAlgo::kPercentile, 99.99);
+  EXPECT_NEAR(p, 3.9, 0.3) << p;
+  EXPECT_NEAR(calibrated_threshold(s, CalibrationAlgo::kPercentile, 100.0), 50.0, width);
+  const double e = calibrated_threshold(s, CalibrationAlgo::kEntropy, 99.99);
+  EXPECT_GT(e, 2.0) << e;
+  EXPECT_LT(e, 12.0) << e;
+  // Uniform magnitudes: every clip loses information, entropy keeps (nearly) the whole range.
+  std::uniform_real_distribution<double> u(0, 4);
+  std::vector<double> um;
+  for (int i = 0; i < 200000; ++i) um.push_back(u(rng));
+  EXPECT_GT(calibrated_threshold(stats_of(um), CalibrationAlgo::kEntropy, 99.99), 3.6);
+  // ReLU outputs: half the values exactly 0. The zero spike must not pull the threshold down:
+  // about where it is for the same values without the zeros.
+  std::vector<double> relu = m;
+  relu.resize(200000);
+  const double no_zeros = calibrated_threshold(stats_of(relu), CalibrationAlgo::kEntropy, 99.99);
+  relu.insert(relu.end(), 200000, 0.0);
+  const double with_zeros = calibrated_threshold(stats_of(relu), CalibrationAlgo::kEntropy, 99.99);
+  EXPECT_NEAR(with_zeros, no_zeros, 0.25 * no_zeros) << with_zeros << " vs " << no_zeros;
+  // A small sample spread thin over the bins (64 values): nothing to clip, the whole range.
+  std::vector<double> few;
+  for (int i = 0; i < 64; ++i) few.push_back(u(rng));
+  TensorStats fs = stats_of(few);
+  EXPECT_DOUBLE_EQ(calibrated_threshold(fs, CalibrationAlgo::kEntropy, 99.99), fs.amax);
+  // An all-zero tensor has no threshold (its scale is arbitrary).
+  EXPECT_EQ(calibrated_threshold(TensorStats{}, CalibrationAlgo::kEntropy, 99.99), 0.0);
+  EXPECT_THROW(calibrated_threshold(s, CalibrationAlgo::kPercentile, 0.0), Error);
+}
+
+TEST(Calibration, CacheRoundTripIsExact) {
+  auto g = small_cnn();
+  CalibrationTable t = table_for(*g, 0.0f);
+  float v = 0.0123456789f;
+  for (auto& [k, s] : t.scales) s = (v *= 1.7f);
+  t.algo = CalibrationAlgo::kPercentile;
+  const std::string path = temp_path("round_trip.cache");
+  write_calibration_cache(path, t);
+  CalibrationTable back = read_calibration_cache(path);
+  EXPECT_EQ(back.fingerprint, t.fingerprint);
+  EXPECT_EQ(back.algo, t.algo);
+  EXPECT_EQ(back.scales, t.scales);  // bit-exact (hex floats)
+  std::ifstream f(path);
+  std::string first;
+  std::getline(f, first);
+  EXPECT_EQ(first, "trtorch-int8-calibration 1");
+}
+
+TEST(Calibration, BrokenCachesNameTheLine) {
+  const std::string ok_head = "trtorch-int8-calibration 1\nfingerprint 0123456789abcdef\nalgorithm entropy\n";
+  struct Case {
+    std::string text, want;
+  } cases[] = {
+      {"", "line 1"},
+      {"trtorch-int8-calibration 2\n", "unsupported cache version"},
+      {"trtorch-int8-calibration 1\nfingerprint xyz\n", "line 2"},
+      {"trtorch-int8-calibration 1\nfingerprint 0123456789abcdef\nalgorithm fancy\n", "unknown calibration algorithm"},
+      {ok_head + "0x1p-4\tConv2d#0 a\nnot-a-number\tConv2d#1 b\n", "line 5"},
+      {ok_head + "-0x1p-4\tConv2d#0 a\n", "positive finite"},
+      {ok_head + "0x1p-4 Conv2d#0 a\n", "expected '<scale>\\t<key>'"},
+      {ok_head + "0x1p-4\tConv2d#0 a\n0x1p-3\tConv2d#0 a\n", "a key appears twice"},
+  };
+  const std::string path = temp_path("broken.cache");
+  for (const Case& c : cases) {
+    write_file(path, c.text);
+    try {
+      read_calibration_cache(path);
+      ADD_FAILURE() << "accepted: " << c.text;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(c.want), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(read_calibration_cache(temp_path("does_not_exist.cache")), Error);
+}
+
+TEST(Calibration, ActivationQuantizationStructureAndNumbers) {
+  auto g = small_cnn();
+  auto before = g->clone();
+  HostTensor x = random_tensor(DType::kFloat32, {2, 3, 8, 8}, 9);
+  auto want = backends::reference::run(*before, {x});
+  insert_activation_quantization(*g, minmax_table(*g, x));
+  verify(*g);
+  EXPECT_EQ(count(*g, OpKind::Quantize), 3);
+  EXPECT_EQ(count(*g, OpKind::Dequantize), 3);
+  for (Node* n : g->nodes())
+    if (n->op == OpKind::Conv2d || n->op == OpKind::Linear) {
+      ASSERT_TRUE(n->inputs[0]->producer);
+      EXPECT_EQ(n->inputs[0]->producer->op, OpKind::Dequantize);
+    }
+  auto got = backends::reference::run(*g, {x});
+  // Every activation on a grid of 1/127 of its range: close, not equal.
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_LT(max_rel(got[i], want[i]), 0.05) << i;
+    EXPECT_GT(max_rel(got[i], want[i]), 0.0) << i;
+  }
+  // A table for another graph, or without a key, is refused naming it.
+  auto h = small_cnn();
+  CalibrationTable other = table_for(*h, 0.01f);
+  other.fingerprint = "0000000000000000";
+  EXPECT_THROW(insert_activation_quantization(*h, other), Error);
+  CalibrationTable missing = table_for(*h, 0.01f);
+  missing.scales.erase("Linear#0 aten::linear at net.py:6");
+  try {
+    insert_activation_quantization(*h, missing);
+    ADD_FAILURE() << "a missing key was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("Linear#0 aten::linear at net.py:6"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Calibration, LayerWeightsGoOnTheirPerChannelGrid) {
+  auto g = small_cnn();
+  insert_activation_quantization(*g, table_for(*g, 0.01f));
+  EXPECT_TRUE(quantize_layer_weights(*g));
+  verify(*g);
+  int checked = 0;
+  for (Node* n : g->nodes()) {
+    if (n->op != OpKind::Conv2d && n->op != OpKind::Linear) continue;
+    const HostTensor& w = n->inputs[1]->producer->attr<ConstantAttrs>().value;
+    const int64_t per = w.numel() / w.shape[0];
+    for (int64_t c = 0; c < w.shape[0]; ++c) {
+      double amax = 0;
+      for (int64_t i = 0; i < per; ++i) amax = std::max(amax, std::abs(w.get(c * per + i)));
+      const double scale = amax / 127;  // the largest weight is the 127th step
+      for (int64_t i = 0; i < per; ++i) {
+        const double q = w.get(c * per + i) / scale;
+        EXPECT_NEAR(q, std::nearbyint(q), 1e-3) << n->source << " channel " << c;
+      }
+    }
+    ++checked;
+  }
+  EXPECT_EQ(checked, 3);
+  // A layer that reads no dequantized tensor keeps its weights.
+  auto plain = small_cnn();
+  EXPECT_FALSE(quantize_layer_weights(*plain));
+}
+
+TEST(Calibration, BuildsRefuseAQuantizationAwareGraphWithATable) {
+  auto g = small_cnn();
+  CalibrationTable t = table_for(*g, 0.01f);
+  insert_activation_quantization(*g, t);  // now it has its own quantization nodes
+  BuildConfig c;
+  c.int8 = true;
+  c.int8_calibration = std::make_shared<CalibrationTable>(t);
+  EXPECT_THROW(build_engine(std::move(g), c, {"x"}, {"y", "z"}), Error);
+  // A calibrated build: quantized activations, weights on their grid, numbers close to FP32.
+  auto fresh = small_cnn();
+  HostTensor x = random_tensor(DType::kFloat32, {2, 3, 8, 8}, 9);
+  auto want = backends::reference::run(*fresh, {x});
+  CalibrationTable t2 = minmax_table(*fresh, x);
+  c.int8_calibration = std::make_shared<CalibrationTable>(t2);
+  Engine e = build_engine(std::move(fresh), c, {"x"}, {"y", "z"});
+  EXPECT_GE(count(*e.graph, OpKind::Quantize), 1);
+  EXPECT_NE(e.build_options.find("int8=entropy"), std::string::npos) << e.build_options;
+  auto got = backends::reference::run(*e.graph, {x});
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_LT(max_rel(got[i], want[i]), 0.05) << i;
+}

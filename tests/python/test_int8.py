@@ -1,0 +1,204 @@
+"""INT8 (issue 19, docs/int8.md): post-training calibration with trtorch.ptq (the algorithms, the
+calibration cache and its reuse), quantization-aware models compiled with op_precision torch.int8,
+and the errors of each misuse. On the reference backend here, and on the GPU where there is one."""
+
+import pytest
+import torch
+import torch.nn as nn
+
+import trtorch
+from conftest import max_rel_error, run_python
+from test_model_families import QATConvNet
+
+DEVICES = ["reference"] + (["gpu"] if torch.cuda.is_available() else [])
+SHAPE = [4, 3, 16, 16]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    return request.param
+
+
+class SmallCNN(nn.Module):
+    """Convolutions with batch norm (folded before the weights are quantized), a residual add,
+    pooling and a linear head: every kind of layer the INT8 build quantizes."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1, self.b1 = nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16)
+        self.c2, self.b2 = nn.Conv2d(16, 16, 3, padding=1), nn.BatchNorm2d(16)
+        self.fc = nn.Linear(16, 10)
+        g = torch.Generator().manual_seed(5)
+        for b in (self.b1, self.b2):
+            b.running_mean.copy_(torch.randn(16, generator=g) * 0.1)
+            b.running_var.copy_(torch.rand(16, generator=g) + 0.5)
+
+    def forward(self, x):
+        h = torch.relu(self.b1(self.c1(x)))
+        h = torch.relu(self.b2(self.c2(h)) + h)
+        return self.fc(h.mean([2, 3]))
+
+
+def model():
+    torch.manual_seed(0)
+    return torch.jit.script(SmallCNN().eval())
+
+
+def data(n=6, seed=0):
+    """(images, labels) pairs, as a classification data loader gives them."""
+    g = torch.Generator().manual_seed(seed)
+    return [(torch.randn(SHAPE, generator=g), torch.randint(0, 10, (SHAPE[0],), generator=g)) for _ in range(n)]
+
+
+def compile_int8(m, device, calibrator, **extra):
+    dev = "cuda" if device == "gpu" else "cpu"
+    settings = {"inputs": [trtorch.Input(SHAPE)], "enabled_precisions": {torch.int8, torch.half},
+                "device": device, "calibrator": calibrator, "require_full_compilation": True}
+    settings.update(extra)
+    return trtorch.compile(m.to(dev), settings)
+
+
+def run(trt, device, x):
+    dev = "cuda" if device == "gpu" else "cpu"
+    with torch.no_grad():
+        return trt(x.to(dev).half()).float().cpu()
+
+
+def cache_scales(path):
+    lines = open(path).read().splitlines()
+    assert lines[0] == "trtorch-int8-calibration 1" and lines[1].startswith("fingerprint ")
+    scales = {}
+    for line in lines[3:]:
+        value, key = line.split("\t")
+        scales[key] = float.fromhex(value)
+    return lines[2].split()[1], scales
+
+
+class _Untouchable:
+    """A data loader that fails when read: a cached calibration must not read the data."""
+
+    def __iter__(self):
+        raise AssertionError("the data loader was read although the calibration cache exists")
+
+
+@pytest.mark.parametrize("algo", ["ENTROPY_CALIBRATION_2", "MINMAX_CALIBRATION", "PERCENTILE_CALIBRATION"])
+def test_post_training_quantization_matches_fp32(device, algo, tmp_path):
+    m = model()
+    cache = tmp_path / "calib.cache"
+    calib = trtorch.ptq.DataLoaderCalibrator(data(), cache_file=str(cache),
+                                             algo_type=getattr(trtorch.ptq.CalibrationAlgo, algo))
+    trt = compile_int8(m, device, calib)
+    info = trt.trtorch_engine_0.info()
+    assert "int8=%s" % trtorch.ptq.CalibrationAlgo[algo].value in info, info
+    # The scales: one per convolution / linear layer, keyed by op and source line.
+    name, scales = cache_scales(cache)
+    assert name == trtorch.ptq.CalibrationAlgo[algo].value
+    assert sorted(k.split()[0] for k in scales) == ["Conv2d#0", "Conv2d#1", "Linear#0"], scales
+    assert all(s > 0 for s in scales.values())
+    x = data(1, seed=9)[0][0]
+    want = m.cpu()(x)
+    err = max_rel_error(run(trt, device, x), want)
+    # 8-bit activations and weights through two convolutions: a few percent of the largest
+    # logit, far from the 100% of a wrong scale (the FP16 engine alone is ~1e-3).
+    assert err < 0.04, err
+
+
+def test_algorithms_order_their_thresholds(tmp_path):
+    """Min-max keeps every value (the largest scale); percentile and entropy clip."""
+    got = {}
+    for algo in ("MINMAX_CALIBRATION", "PERCENTILE_CALIBRATION", "ENTROPY_CALIBRATION_2"):
+        cache = tmp_path / (algo + ".cache")
+        compile_int8(model(), "reference", trtorch.ptq.DataLoaderCalibrator(
+            data(), cache_file=str(cache), algo_type=getattr(trtorch.ptq.CalibrationAlgo, algo)))
+        got[algo] = cache_scales(cache)[1]
+    for key, s in got["MINMAX_CALIBRATION"].items():
+        assert got["PERCENTILE_CALIBRATION"][key] <= s and got["ENTROPY_CALIBRATION_2"][key] <= s * 1.001, key
+
+
+def test_cache_is_reused_without_the_data(device, tmp_path):
+    cache = tmp_path / "calib.cache"
+    m = model()
+    first = compile_int8(m, device, trtorch.ptq.DataLoaderCalibrator(data(), cache_file=str(cache)))
+    text = cache.read_text()
+    x = data(1, seed=3)[0][0]
+    want = run(first, device, x)
+    again = compile_int8(model(), device, trtorch.ptq.DataLoaderCalibrator(_Untouchable(), cache_file=str(cache),
+                                                                           use_cache=True))
+    assert torch.equal(run(again, device, x), want)
+    from_cache = compile_int8(model(), device, trtorch.ptq.CacheCalibrator(str(cache)))
+    assert torch.equal(run(from_cache, device, x), want)
+    assert cache.read_text() == text  # read, not rewritten
+    # use_cache=False calibrates again (and rewrites the same scales).
+    compile_int8(model(), device, trtorch.ptq.DataLoaderCalibrator(data(), cache_file=str(cache), use_cache=False))
+    assert cache.read_text() == text
+
+
+def test_broken_and_foreign_caches_are_clear_errors(tmp_path):
+    cache = tmp_path / "calib.cache"
+    cache.write_text("trtorch-int8-calibration 1\nfingerprint 0123456789abcdef\nalgorithm entropy\n0x1p-4 no tab\n")
+    with pytest.raises(RuntimeError, match=r"calib.cache' line 4: expected '<scale>\\t<key>'"):
+        compile_int8(model(), "reference", trtorch.ptq.CacheCalibrator(str(cache)))
+    # A cache of another model (the same model at another input shape here) names both fingerprints.
+    compile_int8(model(), "reference", trtorch.ptq.DataLoaderCalibrator(data(), cache_file=str(cache)))
+    with pytest.raises(RuntimeError, match="made for another model or input shape"):
+        trtorch.compile(model(), {"input_shapes": [[2, 3, 16, 16]], "op_precision": torch.int8,
+                                  "device": "reference", "calibrator": trtorch.ptq.CacheCalibrator(str(cache))})
+    with pytest.raises(FileNotFoundError):
+        trtorch.ptq.CacheCalibrator(str(tmp_path / "missing.cache"))
+
+
+def test_misuse_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="INT8 needs a calibrator .* or a quantization-aware model"):
+        trtorch.compile(model(), {"input_shapes": [SHAPE], "op_precision": torch.int8, "device": "reference"})
+    with pytest.raises(ValueError, match="calibrator: INT8 is not enabled"):
+        trtorch.compile(model(), {"input_shapes": [SHAPE], "op_precision": torch.half, "device": "reference",
+                                  "calibrator": trtorch.ptq.DataLoaderCalibrator(data())})
+    with pytest.raises(TypeError, match="calibrator: expected a trtorch.ptq"):
+        trtorch.compile(model(), {"input_shapes": [SHAPE], "op_precision": torch.int8, "calibrator": data()})
+    with pytest.raises(ValueError, match="algo_type"):
+        trtorch.ptq.DataLoaderCalibrator(data(), algo_type="fancy")
+    with pytest.raises(ValueError, match="gave no batches"):
+        compile_int8(model(), "reference", trtorch.ptq.DataLoaderCalibrator([]))
+    with pytest.raises(TypeError, match="calibration batch 0"):
+        compile_int8(model(), "reference", trtorch.ptq.DataLoaderCalibrator([("not", "tensors")]))
+    with pytest.raises(ValueError, match="conflicting settings"):
+        trtorch.compile(model(), {"inputs": [trtorch.Input(SHAPE)], "op_precision": torch.float,
+                                  "enabled_precisions": {torch.int8, torch.half}})
+
+
+def test_int8_with_fp32_for_the_rest(tmp_path):
+    """enabled_precisions={torch.int8}: INT8 layers, FP32 for every other op (FP32 inputs)."""
+    trt = trtorch.compile(model(), {"inputs": [trtorch.Input(SHAPE)], "enabled_precisions": {torch.int8},
+                                    "device": "reference", "calibrator": trtorch.ptq.DataLoaderCalibrator(data())})
+    info = trt.trtorch_engine_0.info()
+    assert "precision=f32" in info and "int8=entropy" in info, info
+    x = data(1, seed=4)[0][0]
+    assert max_rel_error(trt(x), model()(x)) < 0.04
+
+
+def test_quantization_aware_model_in_int8(device):
+    """A QAT model needs no calibrator: its own scales (Quantize / Dequantize in the engine)."""
+    torch.manual_seed(0)
+    m = torch.jit.script(QATConvNet().eval())
+    dev = "cuda" if device == "gpu" else "cpu"
+    trt = trtorch.compile(m.to(dev), {"input_shapes": [[2, 3, 12, 12]], "op_precision": torch.int8,
+                                      "device": device, "require_full_compilation": True})
+    assert "int8=qat" in trt.trtorch_engine_0.info()
+    x = torch.randn(2, 3, 12, 12, generator=torch.Generator().manual_seed(1)).to(dev)
+    with torch.no_grad():
+        err = max_rel_error(trt(x.half()).float(), m(x))
+    assert err < 2e-2, err
+
+
+def test_saved_int8_module_runs_in_a_fresh_process(tmp_path):
+    trt = compile_int8(model(), "reference", trtorch.ptq.DataLoaderCalibrator(data()))
+    x = data(1, seed=6)[0][0].half()
+    here = trt(x)
+    path, xin, out = tmp_path / "int8.ts", tmp_path / "x.pt", tmp_path / "y.pt"
+    torch.jit.save(trt, str(path))
+    torch.save(x, xin)
+    r = run_python("import sys, torch, trtorch\n"
+                   "m = torch.jit.load(sys.argv[1]); torch.save(m(torch.load(sys.argv[2])), sys.argv[3])\n",
+                   str(path), str(xin), str(out))
+    assert r.returncode == 0, r.stderr
+    assert torch.equal(torch.load(out), here)

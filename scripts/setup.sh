@@ -12,7 +12,9 @@
 #    machine / CI (Debian 12); elsewhere (the GPU machine has no network) a failed install only
 #    warns, and the model tests skip those models, saying why.
 #  * third_party/ (ignored by git): googletest sources, CUTLASS 4.2.0.0 and cudnn-frontend 1.32.0
-#    headers, unpacked from their pinned PyPI wheels (sha256 checked).
+#    headers, unpacked from their pinned PyPI wheels (sha256 checked), and the handwritten-digits
+#    data set (third_party/datasets/digits.csv.gz, UCI's 8x8 digits as scikit-learn 1.7.2 ships
+#    them; the INT8 accuracy test trains on it) from scikit-learn's pinned wheel (sha256 checked).
 # On the GPU machine (no network) third_party/ travels with the tree and torch is preinstalled.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +34,9 @@ CUTLASS_WHEEL=nvidia_cutlass-4.2.0.0-py3-none-any.whl
 CUTLASS_SHA=f9599ada45c7bcb6bf53f7d3f0a7d154183e53451c01bfa59eecd37dd4a693f6
 CUDNN_FE_WHEEL=nvidia_cudnn_frontend-1.32.0-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl
 CUDNN_FE_SHA=c6006556017a4d1c914c52a556c71b1267f2d6a0500f742e7b4edef539878df0
+SKLEARN_WHEEL=scikit_learn-1.7.2-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.whl
+SKLEARN_SHA=89877e19a80c7b11a2891a27c21c4894fb18e2c2e077815bcade10d34287b20d
+DIGITS_SHA=09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22
 
 # --- Debian packages ---
 if command -v apt-get >/dev/null && [ -f /etc/debian_version ] && grep -q '^12' /etc/debian_version; then
@@ -114,13 +119,13 @@ if [ ! -f "$TP/googletest/CMakeLists.txt" ]; then
 fi
 
 # --- third_party: header-only CUTLASS and cudnn-frontend from pinned wheels ---
-fetch_wheel() {  # name==version file sha
-  local spec=$1 file=$2 sha=$3
+fetch_wheel() {  # name==version file sha [platform]
+  local spec=$1 file=$2 sha=$3 platform=${4:-manylinux_2_28_x86_64}
   mkdir -p "$TP/wheels"
   if [ ! -f "$TP/wheels/$file" ]; then
     log "pip download $spec"
     "$PY" -m pip download -q --no-deps --only-binary=:all: --python-version 3.11 \
-      --platform manylinux_2_28_x86_64 --platform any -d "$TP/wheels" "$spec"
+      --platform "$platform" --platform any -d "$TP/wheels" "$spec"
   fi
   echo "$sha  $TP/wheels/$file" | sha256sum -c --quiet - || { echo "[setup] checksum mismatch: $file"; exit 1; }
 }
@@ -137,5 +142,12 @@ if [ ! -f "$TP/cudnn_frontend/include/cudnn_frontend.h" ]; then
   rm -rf "$TP/cudnn_frontend" && mkdir -p "$TP/cudnn_frontend"
   unzip -q "$TP/wheels/$CUDNN_FE_WHEEL" 'include/*' -d "$TP/cudnn_frontend"
 fi
+if [ ! -f "$TP/datasets/digits.csv.gz" ]; then
+  fetch_wheel scikit-learn==1.7.2 "$SKLEARN_WHEEL" "$SKLEARN_SHA" manylinux2014_x86_64
+  log "unpack the digits data set"
+  mkdir -p "$TP/datasets"
+  unzip -q -j -o "$TP/wheels/$SKLEARN_WHEEL" 'sklearn/datasets/data/digits.csv.gz' -d "$TP/datasets"
+fi
+echo "$DIGITS_SHA  $TP/datasets/digits.csv.gz" | sha256sum -c --quiet - || { echo "[setup] checksum mismatch: digits.csv.gz"; exit 1; }
 rm -rf "$TP/wheels"
 log "ok"

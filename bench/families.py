@@ -30,7 +30,6 @@ import argparse
 import copy
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,8 @@ import time
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from bench import median_ms  # noqa: E402  (CUDA-event median after warm-up, as every benchmark times)
 CONV = {"r3d_18": torch.channels_last_3d, "fcn_resnet50": torch.channels_last, "unet": torch.channels_last,
         "raft_small": torch.channels_last}  # the baselines' memory format
 MODELS = ["r3d_18", "swin_t", "fcn_resnet50", "unet", "raft_small", "roberta", "wav2vec2", "mvit_v2_s"]
@@ -105,22 +106,6 @@ def out(y):
 def rel_err(y, ref):
     y, ref = out(y).float(), out(ref).float()
     return ((y - ref).abs().max() / ref.abs().max()).item()
-
-
-def median_ms(fn, xs, iters):
-    with torch.no_grad():
-        for _ in range(10):
-            fn(*xs)
-        torch.cuda.synchronize()
-        times = []
-        for _ in range(iters):
-            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            a.record()
-            fn(*xs)
-            b.record()
-            b.synchronize()
-            times.append(a.elapsed_time(b))
-    return statistics.median(times)
 
 
 def one_model(name, batches, iters, with_compile):

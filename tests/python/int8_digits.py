@@ -57,13 +57,9 @@ class DigitsResNet(nn.Module):
         return self.fc(x.mean([2, 3]))
 
 
-def train(epochs=12, seed=0):
-    """The FP32 model, trained on the training split (about ten seconds on two cores)."""
-    torch.manual_seed(seed)
+def fit(m, opt, epochs, seed, sched=None):
+    """Trains m on the training split with cross entropy, batches of 64 in a seeded order."""
     xtr, ytr, _, _ = load_digits()
-    m = DigitsResNet()
-    opt = torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 0.1, total_steps=epochs * ((len(ytr) + 63) // 64))
     g = torch.Generator().manual_seed(seed)
     m.train()
     for _ in range(epochs):
@@ -71,8 +67,19 @@ def train(epochs=12, seed=0):
             opt.zero_grad()
             F.cross_entropy(m(xtr[idx]), ytr[idx]).backward()
             opt.step()
-            sched.step()
+            if sched is not None:
+                sched.step()
     return m.eval()
+
+
+def train(epochs=12, seed=0):
+    """The FP32 model, trained on the training split (about ten seconds on two cores)."""
+    torch.manual_seed(seed)
+    xtr, ytr, _, _ = load_digits()
+    m = DigitsResNet()
+    opt = torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 0.1, total_steps=epochs * ((len(ytr) + 63) // 64))
+    return fit(m, opt, epochs, seed, sched)
 
 
 def evaluate(fn, x, y, dtype=torch.float32, batch=64):
@@ -171,15 +178,7 @@ def quantization_aware(m, epochs=3, seed=0):
                 replace(child, full + ".")
     replace(m)
     torch.manual_seed(seed)
-    opt = torch.optim.SGD(m.parameters(), lr=0.005, momentum=0.9)
-    g = torch.Generator().manual_seed(seed + 1)
-    m.train()
-    for _ in range(epochs):
-        for idx in torch.randperm(len(ytr), generator=g).split(64):
-            opt.zero_grad()
-            F.cross_entropy(m(xtr[idx]), ytr[idx]).backward()
-            opt.step()
-    return m.eval()
+    return fit(m, torch.optim.SGD(m.parameters(), lr=0.005, momentum=0.9), epochs, seed + 1)
 
 
 def results(device="reference", batch=64, calib_batches=8):

@@ -151,6 +151,18 @@ Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
   assign_precision(*graph, config.precision, config.fp32_conv_bias, config.fp32_inputs, config.fp32_outputs);
   pipeline.run(*graph);
   ir::verify(*graph);
+  if (config.int8) {
+    int layers = 0, int8 = 0;
+    for (const ir::Node* n : graph->nodes()) {
+      if (n->op != ir::OpKind::Conv2d && n->op != ir::OpKind::Linear && n->op != ir::OpKind::MatMul) continue;
+      ++layers;
+      const ir::Node* p = n->inputs[0]->producer;
+      int8 += p && p->op == ir::OpKind::Dequantize;
+    }
+    TRTORCH_LOG(kInfo, "INT8: ", int8, " of ", layers, " convolution / linear / matmul layers read quantized inputs "
+                "(Quantize and Dequantize around ", ir::dtype_name(config.precision), " kernels; the other ops run in ",
+                ir::dtype_name(config.precision), ")");
+  }
   TRTORCH_LOG(kDebug, "engine graph:\n", graph->str());
 
   Engine e;

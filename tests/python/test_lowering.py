@@ -291,6 +291,40 @@ def test_attributes_written_then_read_in_one_call_become_values():
         assert_same(trt(x), ref(x))
 
 
+class TrainingOnlyState(nn.Module):
+    """A buffer a submodule updates only in training mode (an observer's running range, a
+    QAT weight scale): in eval mode nothing writes it, but freezing keeps the read."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 3)
+        self.register_buffer("scale", torch.linspace(0.5, 1.5, 3))
+
+    def forward(self, x):
+        if self.training:
+            self.scale = x.detach().abs().amax(0)
+        return self.lin(x) * self.scale
+
+
+class WithTrainingOnlyState(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inner = TrainingOnlyState()
+
+    def forward(self, x):
+        return torch.relu(self.inner(x))
+
+
+def test_attributes_written_only_in_training_are_constants_in_eval():
+    m = torch.jit.script(WithTrainingOnlyState().eval())
+    trt = compile_ref(m, [[2, 3]], require_full_compilation=True)
+    assert kinds(trt.graph).count(ENGINE) == 1, trt.graph
+    x = torch.randn(2, 3)
+    assert_same(trt(x), m(x))
+    # The compile read the buffer; the module's own state is untouched.
+    torch.testing.assert_close(m.inner.scale, torch.linspace(0.5, 1.5, 3))
+
+
 class WriteIntoState(nn.Module):
     """A write into a slice of a buffer: module state that the next call sees. Left in place."""
 

@@ -139,6 +139,7 @@ std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module
   functionalize_view_writes(g->block());
   torch::jit::removeDropout(g);
   torch::jit::ConstantPropagation(g);
+  if (inline_read_only_attributes(*g, frozen) > 0) torch::jit::ConstantPropagation(g);
   remove_dict_mutation(g->block());
   torch::jit::LowerSimpleTuples(g);
   torch::jit::PeepholeOptimize(g, /*disable_shape_peepholes=*/true);

@@ -1,6 +1,8 @@
 #include "core/frontend/lowering/remove_attr_mutation.h"
 
+#include <functional>
 #include <map>
+#include <sstream>
 #include <set>
 #include <string>
 #include <vector>
@@ -89,6 +91,39 @@ int remove_attr_mutation(torch::jit::Graph& graph) {
     for (Node* n : nodes) n->destroy();
   }
   return p.replaced;
+}
+
+int inline_read_only_attributes(torch::jit::Graph& graph, const torch::jit::Module& module) {
+  if (graph.inputs().empty()) return 0;
+  Pass p{graph.inputs()[0]};
+  std::set<std::string> written;
+  std::vector<Node*> reads;
+  std::function<void(torch::jit::Block*)> walk = [&](torch::jit::Block* b) {
+    for (Node* n : b->nodes()) {
+      std::string key;
+      if (n->kind() == c10::prim::SetAttr && p.key_of(n, &key)) written.insert(key);
+      if (n->kind() == c10::prim::GetAttr && n->output()->type()->kind() == c10::TypeKind::TensorType) reads.push_back(n);
+      for (torch::jit::Block* sub : n->blocks()) walk(sub);
+    }
+  };
+  walk(graph.block());
+  int inlined = 0;
+  for (Node* n : reads) {
+    std::string path, key;
+    if (!object_path(n->input(0), p.self, &path) || !p.key_of(n, &key) || written.count(key)) continue;
+    // The object the chain names, in the (frozen) module.
+    c10::IValue obj = module._ivalue();
+    std::stringstream names(path);
+    for (std::string name; !path.empty() && std::getline(names, name, '.');)
+      obj = obj.toObjectRef().getAttr(name);
+    const c10::IValue value = obj.toObjectRef().getAttr(n->s(c10::attr::name));
+    if (!value.isTensor()) continue;
+    torch::jit::WithInsertPoint guard(n);
+    n->output()->replaceAllUsesWith(graph.insertConstant(value.toTensor()));
+    n->destroy();
+    ++inlined;
+  }
+  return inlined;
 }
 
 }  // namespace trtorch::frontend

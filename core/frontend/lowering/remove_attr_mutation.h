@@ -12,11 +12,19 @@
 // from one call to the next) are left as they are, and so are their writes.
 #pragma once
 
+#include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/ir/ir.h>
 
 namespace trtorch::frontend {
 
 // Returns the number of reads replaced.
 int remove_attr_mutation(torch::jit::Graph& graph);
+
+// Lowering pass, after freezing and constant propagation: tensor attributes that the method reads
+// and nothing in it writes become constants of their current value, as freezing makes the others.
+// Freezing keeps an attribute that any code path writes: a buffer updated only in training mode
+// (`if self.training: self.scale = ...`) stays a prim::GetAttr even after the module is in eval
+// mode and the branch is gone. Returns the number of reads replaced.
+int inline_read_only_attributes(torch::jit::Graph& graph, const torch::jit::Module& module);
 
 }  // namespace trtorch::frontend

@@ -375,9 +375,10 @@ std::vector<OpCase> cases() {
        {{2, 4, 5}}, {{"s", torch::tensor({0.02, 0.05, 0.1, 0.01})}, {"z", torch::tensor({128, 100, 0, 255}, at::kInt)}},
        false, 5e-2});
   // Symmetric int8 (zero point 0, within [-128, 127]): the IR's Quantize and Dequantize. Per
-  // channel on the narrow range of weights, per tensor on a quantized tensor (qint8) read back.
+  // channel on the narrow range of weights, per tensor on a quantized tensor (qint8: ScalarType 12)
+  // read back.
   add({"quantize_symmetric_int8",
-       "def forward(self, x):\n  q = torch.quantize_per_tensor(x, 0.02, 0, torch.qint8)\n"
+       "def forward(self, x):\n  q = torch.quantize_per_tensor(x, 0.02, 0, 12)\n"
        "  return torch.fake_quantize_per_channel_affine(x, self.s, self.z, 1, -127, 127), torch.dequantize(q) * 2.0\n",
        {{2, 4, 5}}, {{"s", torch::tensor({0.02, 0.05, 0.1, 0.01})}, {"z", torch::zeros({4}, at::kInt)}}, false, 5e-2});
   add({"log2_log10_exp2", "def forward(self, x):\n  return torch.log2(x), torch.log10(x), torch.exp2(x)\n", {{3, 5}}, {}, true});

@@ -1,5 +1,7 @@
 #include "core/frontend/lowering/remove_attr_mutation.h"
 
+#include <torch/csrc/jit/ir/alias_analysis.h>
+
 #include <functional>
 #include <map>
 #include <sstream>
@@ -107,6 +109,15 @@ int inline_read_only_attributes(torch::jit::Graph& graph, const torch::jit::Modu
     }
   };
   walk(graph.block());
+  // Writes through the tensor itself (self.count[0:2] += 1, an in-place op on a view of it) count
+  // as writes of the attribute: a key any of whose reads has a writer stays an attribute.
+  {
+    torch::jit::AliasDb aliases(graph.shared_from_this());
+    for (Node* n : reads) {
+      std::string key;
+      if (p.key_of(n, &key) && aliases.hasWriters(n->output())) written.insert(key);
+    }
+  }
   int inlined = 0;
   for (Node* n : reads) {
     std::string path, key;

@@ -21,7 +21,8 @@ namespace trtorch::frontend {
 int remove_attr_mutation(torch::jit::Graph& graph);
 
 // Lowering pass, after freezing and constant propagation: tensor attributes that the method reads
-// and nothing in it writes become constants of their current value, as freezing makes the others.
+// and nothing in it writes (no prim::SetAttr, no in-place op on the tensor or a view of it) become
+// constants of their current value, as freezing makes the others.
 // Freezing keeps an attribute that any code path writes: a buffer updated only in training mode
 // (`if self.training: self.scale = ...`) stays a prim::GetAttr even after the module is in eval
 // mode and the branch is gone. Returns the number of reads replaced.

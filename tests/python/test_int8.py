@@ -202,3 +202,55 @@ def test_saved_int8_module_runs_in_a_fresh_process(tmp_path):
                    str(path), str(xin), str(out))
     assert r.returncode == 0, r.stderr
     assert torch.equal(torch.load(out), here)
+
+
+def test_dynamic_batch_calibrates_and_runs_across_the_range(device):
+    """Calibration batches of several sizes within a dynamic batch range; the engine then runs at
+    any size in it."""
+    m = model()
+    dev = "cuda" if device == "gpu" else "cpu"
+    g = torch.Generator().manual_seed(2)
+    batches = [torch.randn(b, 3, 16, 16, generator=g) for b in (2, 4, 8, 3)]
+    trt = trtorch.compile(m.to(dev), {"inputs": [trtorch.Input(min_shape=[1, 3, 16, 16], opt_shape=[4, 3, 16, 16],
+                                                               max_shape=[8, 3, 16, 16])],
+                                      "op_precision": torch.int8, "device": device,
+                                      "calibrator": trtorch.ptq.DataLoaderCalibrator(batches)})
+    for b in (1, 5, 8):
+        x = torch.randn(b, 3, 16, 16, generator=g)
+        with torch.no_grad():
+            got = trt(x.to(dev).half()).float().cpu()
+        assert got.shape == (b, 10)
+        assert max_rel_error(got, m.cpu()(x)) < 0.04
+        m.to(dev)
+
+
+class _QATWithUnsupported(nn.Module):
+    """A QAT model with an op trtorch leaves to TorchScript (forced) between its layers."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = QATConvNet()
+
+    def forward(self, x):
+        n = self.net
+        x = torch.fake_quantize_per_tensor_affine(x, 0.03, 0, -128, 127)
+        x = torch.relu(n.conv1(x))
+        x = torch.cumsum(x, 3) * 0.25  # forced to TorchScript below
+        x = torch.fake_quantize_per_tensor_affine(x, 0.05, 0, -128, 127)
+        return n.fc(torch.relu(n.conv2(x)).mean([2, 3]))
+
+
+def test_quantization_aware_model_compiles_partially_in_int8():
+    torch.manual_seed(0)
+    m = torch.jit.script(_QATWithUnsupported().eval())
+    trt = trtorch.compile(m, {"input_shapes": [[2, 3, 12, 12]], "op_precision": torch.int8, "device": "reference",
+                              "torch_executed_ops": ["aten::cumsum"], "min_block_size": 1})
+    kinds = [n.kind() for n in trt.graph.nodes()]
+    assert "aten::cumsum" in kinds and kinds.count("trtorch::execute_engine") == 2, trt.graph
+    x = torch.randn(2, 3, 12, 12, generator=torch.Generator().manual_seed(1))
+    assert max_rel_error(trt(x).float(), m(x)) < 2e-2
+    # A calibrator needs the whole method in one engine.
+    with pytest.raises(RuntimeError, match="INT8 calibration needs the whole method in one engine"):
+        trtorch.compile(model(), {"input_shapes": [SHAPE], "op_precision": torch.int8, "device": "reference",
+                                  "torch_executed_ops": ["aten::relu"], "min_block_size": 1,
+                                  "calibrator": trtorch.ptq.DataLoaderCalibrator(data())})

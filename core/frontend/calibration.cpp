@@ -19,8 +19,10 @@ bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
 
 // Statistics of every observed tensor over the batches: pass 1 the largest magnitude, pass 2
 // the histogram of magnitudes over [0, amax].
-std::vector<plan::TensorStats> collect(runtime::EngineHolder& engine, size_t first_observed, size_t observed,
+std::vector<plan::TensorStats> collect(runtime::EngineHolder& engine, size_t first_observed,
+                                       const std::vector<std::string>& keys,
                                        const std::vector<std::vector<at::Tensor>>& batches) {
+  const size_t observed = keys.size();
   const plan::Engine& e = engine.engine();
   auto run = [&](size_t b) {
     const auto& batch = batches[b];
@@ -35,21 +37,23 @@ std::vector<plan::TensorStats> collect(runtime::EngineHolder& engine, size_t fir
   std::vector<plan::TensorStats> stats(observed);
   for (size_t b = 0; b < batches.size(); ++b) {
     std::vector<at::Tensor> outs = run(b);
-    for (size_t k = 0; k < observed; ++k)
-      if (outs[k].numel() > 0) stats[k].amax = std::max(stats[k].amax, outs[k].abs().max().item<double>());
+    for (size_t k = 0; k < observed; ++k) {
+      if (outs[k].numel() == 0) continue;
+      TRTORCH_EXPECT(outs[k].isfinite().all().item<bool>(), "INT8 calibration: batch ", b, " gives a NaN or infinite "
+                     "value in the input of ", keys[k], "; calibration data must give finite activations");
+      stats[k].amax = std::max(stats[k].amax, outs[k].abs().max().item<double>());
+    }
   }
   std::vector<at::Tensor> hist(observed);
   for (size_t b = 0; b < batches.size(); ++b) {
     std::vector<at::Tensor> outs = run(b);
     for (size_t k = 0; k < observed; ++k) {
-      if (stats[k].amax <= 0 || !std::isfinite(stats[k].amax)) continue;
+      if (stats[k].amax <= 0) continue;
       at::Tensor h = at::histc(outs[k].abs().to(at::kFloat), plan::kCalibrationBins, 0, stats[k].amax).to(at::kDouble);
       hist[k] = hist[k].defined() ? hist[k] + h : h;
     }
   }
   for (size_t k = 0; k < observed; ++k) {
-    TRTORCH_EXPECT(std::isfinite(stats[k].amax), "INT8 calibration: observed tensor ", k,
-                   " has an infinite or NaN value; calibration data must give finite activations");
     if (!hist[k].defined()) continue;
     at::Tensor h = hist[k].cpu().contiguous();
     stats[k].hist.assign(h.data_ptr<double>(), h.data_ptr<double>() + h.numel());
@@ -97,7 +101,6 @@ std::shared_ptr<const plan::CalibrationTable> calibrate(const ir::Graph& convert
     }
     slot_of.push_back(slot[v]);
   }
-  const size_t observed = slot.size();
   plan::BuildConfig fp32 = build;
   fp32.precision = ir::DType::kFloat32;
   fp32.int8 = false;
@@ -110,7 +113,8 @@ std::shared_ptr<const plan::CalibrationTable> calibrate(const ir::Graph& convert
   std::vector<plan::TensorStats> stats;
   {
     torch::NoGradGuard no_grad;
-    stats = collect(holder, first, observed, s.batches);
+    stats = collect(holder, first, std::vector<std::string>(output_names.begin() + long(first), output_names.end()),
+                    s.batches);
   }
   auto t = std::make_shared<plan::CalibrationTable>();
   t->fingerprint = fingerprint;

@@ -157,6 +157,10 @@ def test_misuse_is_a_clear_error():
         trtorch.compile(model(), {"input_shapes": [SHAPE], "op_precision": torch.int8, "calibrator": data()})
     with pytest.raises(ValueError, match="algo_type"):
         trtorch.ptq.DataLoaderCalibrator(data(), algo_type="fancy")
+    bad = data(2)
+    bad[1][0][0, 0, 0, 0] = float("nan")
+    with pytest.raises(RuntimeError, match="batch 1 gives a NaN or infinite value in the input of Conv2d#0"):
+        compile_int8(model(), "reference", trtorch.ptq.DataLoaderCalibrator(bad))
     with pytest.raises(ValueError, match="gave no batches"):
         compile_int8(model(), "reference", trtorch.ptq.DataLoaderCalibrator([]))
     with pytest.raises(TypeError, match="calibration batch 0"):

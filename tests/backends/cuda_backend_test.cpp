@@ -240,6 +240,48 @@ TEST_P(CudaBackend, MobileNetStyleNetwork) {
   check("mobilenet-style network", make, inputs_of({{3, 3, 20, 20}}), dt);
 }
 
+// INT8's Quantize / Dequantize between convolutions (the post-training quantization's graph): per
+// tensor they keep the convolutions' NHWC layout in FP16/BF16 (int8 NHWC in between), per channel
+// they read row-major (the executor changes the layout); a residual add reads a dequantized value.
+// The convolutions accumulate in another order than the reference's, so a value next to a rounding
+// boundary of the next Quantize may land one step away: the bound is a few steps of the largest
+// scale, well below what a wrong layout or scale gives.
+TEST_P(CudaBackend, QuantizedNetwork) {
+  const DType dt = GetParam();
+  auto make = [](DType t) {
+    auto g = std::make_unique<Graph>();
+    Value* x = g->add_input(TensorType::fixed(t, {2, 8, 12, 12}), "x");
+    auto quant = [&](Value* v, int64_t axis, std::vector<double> s) {
+      HostTensor scale(DType::kFloat32, axis < 0 ? std::vector<int64_t>{} : std::vector<int64_t>{int64_t(s.size())});
+      for (size_t i = 0; i < s.size(); ++i) scale.set(int64_t(i), s[i]);
+      QuantizeAttrs q;
+      q.axis = axis;
+      q.scale = scale;
+      DequantizeAttrs d;
+      d.axis = axis;
+      d.scale = scale;
+      d.to = t;
+      Value* qv = g->add_node(OpKind::Quantize, q, {v})->outputs[0];
+      return g->add_node(OpKind::Dequantize, d, {qv})->outputs[0];
+    };
+    Conv2dAttrs c;
+    c.padding = {1, 1};
+    c.has_act = true;
+    Value* h = g->add_node(OpKind::Conv2d, c, {quant(x, -1, {4.0 / 127}), g->add_constant(random_tensor(t, {16, 8, 3, 3}, 1, 0.2f)),
+                                               g->add_constant(random_tensor(t, {16}, 2, 0.1f))})->outputs[0];
+    Value* hq = quant(h, -1, {3.0 / 127});
+    Value* h2 = g->add_node(OpKind::Conv2d, c, {hq, g->add_constant(random_tensor(t, {16, 16, 3, 3}, 3, 0.1f))})->outputs[0];
+    std::vector<double> per_channel;
+    for (int i = 0; i < 16; ++i) per_channel.push_back((1.0 + 0.1 * i) / 127);
+    Value* h3 = quant(h2, 1, per_channel);
+    g->mark_output(g->add_node(OpKind::Binary, BinaryAttrs{BinaryKind::kAdd}, {h3, hq})->outputs[0]);
+    return g;
+  };
+  CheckOptions opt;
+  opt.float_tolerance = dt == DType::kFloat32 ? 0.02 : 0.05;
+  check("quantized network", make, inputs_of({{2, 8, 12, 12}}), dt, opt);
+}
+
 // The NHWC pooling and depthwise kernels path by path. Channel counts cover every vector width
 // in FP16/BF16 (C = 16 and 264: 8 channels per thread; 12: 4; 6: 2; 7: 1) and 264 gives the
 // global pooling several channel blocks. Activations are channels-last after a convolution (a

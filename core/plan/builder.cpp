@@ -152,13 +152,7 @@ Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
   pipeline.run(*graph);
   ir::verify(*graph);
   if (config.int8) {
-    int layers = 0, int8 = 0;
-    for (const ir::Node* n : graph->nodes()) {
-      if (n->op != ir::OpKind::Conv2d && n->op != ir::OpKind::Linear && n->op != ir::OpKind::MatMul) continue;
-      ++layers;
-      const ir::Node* p = n->inputs[0]->producer;
-      int8 += p && p->op == ir::OpKind::Dequantize;
-    }
+    const auto [layers, int8] = int8_layer_count(*graph);
     TRTORCH_LOG(kInfo, "INT8: ", int8, " of ", layers, " convolution / linear / matmul layers read quantized inputs "
                 "(Quantize and Dequantize around ", ir::dtype_name(config.precision), " kernels; the other ops run in ",
                 ir::dtype_name(config.precision), ")");

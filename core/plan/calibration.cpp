@@ -234,6 +234,17 @@ void insert_activation_quantization(ir::Graph& g, const CalibrationTable& t) {
   }
 }
 
+std::pair<int, int> int8_layer_count(const ir::Graph& g) {
+  int layers = 0, int8 = 0;
+  for (const ir::Node* n : g.nodes()) {
+    if (n->op != ir::OpKind::Conv2d && n->op != ir::OpKind::Linear && n->op != ir::OpKind::MatMul) continue;
+    ++layers;
+    const ir::Node* p = n->inputs[0]->producer;
+    int8 += p && p->op == ir::OpKind::Dequantize;
+  }
+  return {layers, int8};
+}
+
 bool quantize_layer_weights(ir::Graph& g) {
   bool changed = false;
   for (ir::Node* n : g.nodes()) {

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,10 @@ CalibrationTable read_calibration_cache(const std::string& path);
 // Puts the table into the graph: Quantize -> Dequantize on every quantized input (its scale from
 // the table; a key the table lacks, or a table made for another graph, is an error naming it).
 void insert_activation_quantization(ir::Graph& g, const CalibrationTable& t);
+
+// (layers, int8): how many Conv2d / Linear / MatMul nodes the graph has, and how many of them read
+// a quantized (dequantized int8) input: the engine summary's INT8 layer count.
+std::pair<int, int> int8_layer_count(const ir::Graph& g);
 
 // Weights of the INT8 layers (Conv2d / Linear whose input 0 is a Dequantize output): each
 // constant weight becomes its per-output-channel quantized value (symmetric, [-127, 127]). A

@@ -11,6 +11,7 @@
 #include <cuda_runtime_api.h>
 #endif
 
+#include "core/plan/calibration.h"
 #include "core/util/error.h"
 
 namespace trtorch::runtime {
@@ -92,6 +93,10 @@ std::string EngineHolder::info() const {
   for (size_t i = 0; i < engine_->graph->inputs().size(); ++i)
     os << " " << engine_->input_names[i] << ":" << engine_->graph->inputs()[i]->type.str();
   os << "; build options: " << (engine_->build_options.empty() ? "(not recorded)" : engine_->build_options);
+  // Which layers run on quantized (INT8) inputs; the other ops run in the engine precision.
+  const auto [layers, int8] = plan::int8_layer_count(*engine_->graph);
+  if (int8 > 0)
+    os << "; int8 layers: " << int8 << " of " << layers << " convolution / linear / matmul layers (quantized inputs)";
   return os.str();
 }
 

@@ -90,6 +90,7 @@ def test_post_training_quantization_matches_fp32(device, algo, tmp_path):
     trt = compile_int8(m, device, calib)
     info = trt.trtorch_engine_0.info()
     assert "int8=%s" % trtorch.ptq.CalibrationAlgo[algo].value in info, info
+    assert "int8 layers: 3 of 3 convolution / linear / matmul layers" in info, info
     # The scales: one per convolution / linear layer, keyed by op and source line.
     name, scales = cache_scales(cache)
     assert name == trtorch.ptq.CalibrationAlgo[algo].value

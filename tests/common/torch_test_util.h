@@ -1,6 +1,7 @@
 // Helpers for tests that compare trtorch with the TorchScript interpreter.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <torch/script.h>
 
 #include <string>
@@ -16,6 +17,19 @@ std::vector<at::Tensor> flatten(const c10::IValue& v);
 // max |a - b| / max |b| over all outputs (scaled error, robust to values near zero), with a
 // shape and count check. Returns +inf on a shape mismatch.
 double max_rel_error(const std::vector<at::Tensor>& got, const std::vector<at::Tensor>& want);
+
+// Runs `f`, expects an exception whose message contains every one of `needles`.
+template <typename F>
+void expect_error(F f, std::vector<std::string> needles) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    for (const auto& n : needles) EXPECT_NE(msg.find(n), std::string::npos) << "missing '" << n << "' in:\n" << msg << "\n---";
+    return;
+  }
+  ADD_FAILURE() << "expected an error";
+}
 
 // Runs a module on inputs without autograd.
 c10::IValue run(torch::jit::Module& m, const std::vector<at::Tensor>& inputs);

@@ -23,19 +23,6 @@ torch::jit::Module small_module() {
   return m;
 }
 
-// Runs `f`, expects an exception whose message contains every one of `needles`.
-template <typename F>
-void expect_error(F f, std::vector<std::string> needles) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    std::string msg = e.what();
-    for (const auto& n : needles) EXPECT_NE(msg.find(n), std::string::npos) << "missing '" << n << "' in:\n" << msg << "\n---";
-    return;
-  }
-  ADD_FAILURE() << "expected an error";
-}
-
 std::string engine_bytes() {
   auto m = small_module();
   return trtorch::ConvertGraphToTRTEngine(m, "forward", reference_spec({torch::randn({2, 8})}));

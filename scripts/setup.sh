@@ -129,12 +129,17 @@ fetch_wheel() {  # name==version file sha [platform]
   fi
   echo "$sha  $TP/wheels/$file" | sha256sum -c --quiet - || { echo "[setup] checksum mismatch: $file"; exit 1; }
 }
-if [ ! -f "$TP/cutlass/include/cutlass/cutlass.h" ]; then
+# (the library's include/ and, merged into it, tools/util/include's cutlass/util/: CUTLASS 3's
+# convolutions include cutlass/util/packed_stride.hpp)
+if [ ! -f "$TP/cutlass/include/cutlass/cutlass.h" ] || [ ! -f "$TP/cutlass/include/cutlass/util/packed_stride.hpp" ]; then
   fetch_wheel nvidia-cutlass==4.2.0.0 "$CUTLASS_WHEEL" "$CUTLASS_SHA"
   log "unpack CUTLASS headers"
   rm -rf "$TP/cutlass" "$TP/tmp_cutlass" && mkdir -p "$TP/tmp_cutlass" "$TP/cutlass"
-  unzip -q "$TP/wheels/$CUTLASS_WHEEL" 'cutlass_library/source/include/*' -d "$TP/tmp_cutlass"
-  mv "$TP/tmp_cutlass/cutlass_library/source/include" "$TP/cutlass/include" && rm -rf "$TP/tmp_cutlass"
+  unzip -q "$TP/wheels/$CUTLASS_WHEEL" 'cutlass_library/source/include/*' 'cutlass_library/source/tools/util/include/*' \
+    -d "$TP/tmp_cutlass"
+  mv "$TP/tmp_cutlass/cutlass_library/source/include" "$TP/cutlass/include"
+  mv "$TP/tmp_cutlass/cutlass_library/source/tools/util/include/cutlass/util" "$TP/cutlass/include/cutlass/util"
+  rm -rf "$TP/tmp_cutlass"
 fi
 if [ ! -f "$TP/cudnn_frontend/include/cudnn_frontend.h" ]; then
   fetch_wheel nvidia-cudnn-frontend==1.32.0 "$CUDNN_FE_WHEEL" "$CUDNN_FE_SHA"

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "core/ir/dtype.h"
@@ -354,6 +355,53 @@ struct DequantizeAttrs {
     f("scale", scale);
     f("to", to);
   }
+};
+
+// The arithmetic of an INT8 layer (QConv2d, QLinear), which the fuse_quantized_layers pass makes
+// from Dequantize -> Conv2d / Linear -> (Quantize) with int8 weights:
+//   acc  = the sum of the int8 x int8 products (exact: the layer's reduction is short enough
+//          for int32, which infer_types checks)
+//   v    = clamp(float(acc) * alpha[k] + bias[k] + r, lo, hi), in FP32, where
+//          alpha[k] = float(x_scale) * w_scale[k] (FP32), k the output channel,
+//          r the residual: float, or int8 times float(r_scale) when r_scale > 0
+//   out  = y_scale > 0: int8 clamp(round_half_even(v * (1.0f / float(y_scale))), qmin, qmax)
+//          (the Quantize it took in; NaN gives 0), else v rounded once to out_dtype.
+// The activation is a clamp: none is (-inf, inf), relu [0, inf), relu6 [0, 6]; the pass leaves
+// other activations as a Unary after a float-output layer. The bias is FP32 [K] (zeros when the
+// layer had none).
+struct QuantizedLayer {
+  double x_scale = 1.0;
+  HostTensor w_scale;  // FP32 [K]
+  double lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
+  double r_scale = 0.0;
+  double y_scale = 0.0;
+  int64_t qmin = -128, qmax = 127;
+  DType out_dtype = DType::kFloat16;
+  template <class F> void visit(F&& f) {
+    f("x_scale", x_scale); f("w_scale", w_scale); f("lo", lo); f("hi", hi); f("r_scale", r_scale);
+    f("y_scale", y_scale); f("qmin", qmin); f("qmax", qmax); f("out_dtype", out_dtype);
+  }
+};
+
+// INT8 convolution: x int8 [N, C, H, W], w int8 [K, C, R, S], bias FP32 [K], then the residual
+// ([N, K, OH, OW]: the output's dtype, or int8 with q.r_scale > 0) when has_residual. groups is
+// 1 (a field for grouped convolutions later).
+struct QConv2dAttrs {
+  std::vector<int64_t> stride{1, 1}, padding{0, 0}, dilation{1, 1};
+  int64_t groups = 1;
+  bool has_residual = false;
+  QuantizedLayer q;
+  template <class F> void visit(F&& f) {
+    f("stride", stride); f("padding", padding); f("dilation", dilation); f("groups", groups);
+    f("has_residual", has_residual);
+    q.visit(f);
+  }
+};
+
+// INT8 linear layer: x int8 [..., K], w int8 [N, K], bias FP32 [N]; out [..., N].
+struct QLinearAttrs {
+  QuantizedLayer q;
+  template <class F> void visit(F&& f) { q.visit(f); }
 };
 
 }  // namespace trtorch::ir

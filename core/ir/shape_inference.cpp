@@ -1,6 +1,7 @@
 // Shape and dtype inference, one function per op of ops.def.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "core/ir/ir.h"
 #include "core/util/error.h"
@@ -96,6 +97,31 @@ Types infer_Constant(const ConstantAttrs& a, const Types&) {
 
 Types infer_Identity(const IdentityAttrs&, const Types& in) { return {in[0]}; }
 
+// The output dims of a 2-D convolution (Conv2d, QConv2d): x [N, C, H, W], w static
+// [K, C/groups, R, S], bias (when not null) [K].
+template <class A>
+std::vector<Dim> conv_output_dims(const char* op, const A& a, const TensorType& x, const TensorType& w,
+                                  const TensorType* bias) {
+  INFER_EXPECT(x.rank() == 4, "input must be 4-D [N,C,H,W], got ", x.str());
+  INFER_EXPECT(w.rank() == 4 && w.is_static(), "weight must be a static 4-D tensor, got ", w.str());
+  expect_pair(op, a.stride, "stride", 1);
+  expect_pair(op, a.padding, "padding", 0);
+  expect_pair(op, a.dilation, "dilation", 1);
+  INFER_EXPECT(a.groups >= 1, "groups must be >= 1");
+  auto ws = w.static_shape();
+  int64_t in_channels = checked_mul(op, ws[1], a.groups);
+  INFER_EXPECT(x.dims[1].is_static() && x.dims[1].min == in_channels, "input has ", x.dims[1].min,
+               " channels but weight ", w.str(), " with groups=", a.groups, " expects ", in_channels);
+  INFER_EXPECT(ws[0] % a.groups == 0, "output channels ", ws[0], " not divisible by groups ", a.groups);
+  if (bias)
+    INFER_EXPECT(bias->rank() == 1 && bias->is_static() && bias->dims[0].min == ws[0], "bias must be [", ws[0],
+                 "], got ", bias->str());
+  std::vector<Dim> out{x.dims[0], Dim::fixed(ws[0])};
+  for (int i = 0; i < 2; ++i)
+    out.push_back(window_out_dim(op, x.dims[2 + i], ws[2 + i], a.stride[i], a.padding[i], a.dilation[i], false));
+  return out;
+}
+
 Types infer_Conv2d(const Conv2dAttrs& a, const Types& in) {
   const char* op = "Conv2d";
   const TensorType& x = in[0];
@@ -113,25 +139,8 @@ Types infer_Conv2d(const Conv2dAttrs& a, const Types& in) {
                  dtype_name(in[i].dtype), ", input 0 has ", dtype_name(x.dtype),
                  bias ? " (a bias may also be float32)" : "");
   }
-  INFER_EXPECT(x.rank() == 4, "input must be 4-D [N,C,H,W], got ", x.str());
-  INFER_EXPECT(w.rank() == 4 && w.is_static(), "weight must be a static 4-D tensor, got ", w.str());
-  expect_pair(op, a.stride, "stride", 1);
-  expect_pair(op, a.padding, "padding", 0);
-  expect_pair(op, a.dilation, "dilation", 1);
-  INFER_EXPECT(a.groups >= 1, "groups must be >= 1");
-  auto ws = w.static_shape();
-  int64_t in_channels = checked_mul(op, ws[1], a.groups);
-  INFER_EXPECT(x.dims[1].is_static() && x.dims[1].min == in_channels, "input has ", x.dims[1].min,
-               " channels but weight ", w.str(), " with groups=", a.groups, " expects ", in_channels);
-  INFER_EXPECT(ws[0] % a.groups == 0, "output channels ", ws[0], " not divisible by groups ", a.groups);
-  if (has_bias) {
-    const TensorType& b = in[kConvBiasInput];
-    INFER_EXPECT(b.rank() == 1 && b.is_static() && b.dims[0].min == ws[0], "bias must be [", ws[0], "], got ", b.str());
-  }
+  const std::vector<Dim> out = conv_output_dims(op, a, x, w, has_bias ? &in[kConvBiasInput] : nullptr);
   INFER_EXPECT(!a.has_act || size_t(a.act) < size_t(UnaryKind::kCount), "unknown activation ", int(a.act));
-  std::vector<Dim> out{x.dims[0], Dim::fixed(ws[0])};
-  for (int i = 0; i < 2; ++i)
-    out.push_back(window_out_dim(op, x.dims[2 + i], ws[2 + i], a.stride[i], a.padding[i], a.dilation[i], false));
   TensorType result(x.dtype, out);
   if (a.has_residual)
     INFER_EXPECT(in.back() == result, "residual ", in.back().str(), " must have the output's type ", result.str());
@@ -518,6 +527,69 @@ Types infer_Dequantize(const DequantizeAttrs& a, const Types& in) {
   return {TensorType(a.to, in[0].dims)};
 }
 
+// What QConv2d and QLinear share (attrs.h, QuantizedLayer): x and w int8, an FP32 bias of one
+// value per output channel, scales positive and finite, a reduction of `reduction` products
+// that int32 holds exactly (127 * 128 per product), and the output's dtype.
+DType check_quantized_layer(const char* op, const QuantizedLayer& q, const TensorType& x, const TensorType& w,
+                            const TensorType& bias, int64_t channels, int64_t reduction) {
+  INFER_EXPECT(x.dtype == DType::kInt8, "input must be int8, got ", x.str());
+  INFER_EXPECT(w.dtype == DType::kInt8, "weight must be int8, got ", w.str());
+  INFER_EXPECT(bias.dtype == DType::kFloat32 && bias.rank() == 1 && bias.dims[0] == Dim::fixed(channels),
+               "bias must be f32[", channels, "], got ", bias.str());
+  INFER_EXPECT(q.x_scale > 0 && std::isfinite(q.x_scale), "x_scale must be positive and finite, got ", q.x_scale);
+  INFER_EXPECT(q.w_scale.dtype == DType::kFloat32 && q.w_scale.shape == std::vector<int64_t>{channels},
+               "w_scale must be f32[", channels, "] (one scale per output channel), got ",
+               dtype_name(q.w_scale.dtype), shape_text(q.w_scale.shape));
+  for (int64_t i = 0; i < channels; ++i) {
+    const double s = q.w_scale.get(i);
+    INFER_EXPECT(s > 0 && std::isfinite(s), "w_scale must be positive and finite, got ", s, " at ", i);
+  }
+  INFER_EXPECT(q.y_scale == 0 || (q.y_scale > 0 && std::isfinite(q.y_scale)),
+               "y_scale must be 0 (float output) or positive and finite, got ", q.y_scale);
+  INFER_EXPECT(q.r_scale == 0 || (q.r_scale > 0 && std::isfinite(q.r_scale)),
+               "r_scale must be 0 (float residual) or positive and finite, got ", q.r_scale);
+  INFER_EXPECT(!std::isnan(q.lo) && !std::isnan(q.hi) && q.lo <= q.hi, "the activation bounds [", q.lo, ", ", q.hi,
+               "] must be ordered");
+  INFER_EXPECT(-128 <= q.qmin && q.qmin <= q.qmax && q.qmax <= 127, "[qmin, qmax] must lie in [-128, 127], got [",
+               q.qmin, ", ", q.qmax, "]");
+  INFER_EXPECT(is_floating(q.out_dtype), "out_dtype must be floating-point, got ", dtype_name(q.out_dtype));
+  INFER_EXPECT(reduction >= 1 && reduction <= std::numeric_limits<int32_t>::max() / (127 * 128),
+               "a reduction of ", reduction, " int8 products may overflow the int32 accumulator");
+  return q.y_scale > 0 ? DType::kInt8 : q.out_dtype;
+}
+
+Types infer_QConv2d(const QConv2dAttrs& a, const Types& in) {
+  const char* op = "QConv2d";
+  INFER_EXPECT(in.size() == (a.has_residual ? 4u : 3u), "takes x, w, bias", a.has_residual ? " and a residual" : "",
+               "; got ", in.size(), " inputs");
+  INFER_EXPECT(a.groups == 1, "groups must be 1 (grouped INT8 convolutions are not supported), got ", a.groups);
+  const std::vector<Dim> out = conv_output_dims(op, a, in[0], in[1], &in[2]);
+  const auto ws = in[1].static_shape();
+  const DType dt = check_quantized_layer(op, a.q, in[0], in[1], in[2], ws[0], ws[1] * ws[2] * ws[3]);
+  if (a.has_residual) {
+    const TensorType want(a.q.r_scale > 0 ? DType::kInt8 : a.q.out_dtype, out);
+    INFER_EXPECT(in[3] == want, "residual ", in[3].str(), " must be ", want.str(),
+                 a.q.r_scale > 0 ? " (int8: r_scale is set)" : " (out_dtype: r_scale is 0)");
+  } else {
+    INFER_EXPECT(a.q.r_scale == 0, "r_scale ", a.q.r_scale, " without a residual");
+  }
+  return {TensorType(dt, out)};
+}
+
+Types infer_QLinear(const QLinearAttrs& a, const Types& in) {
+  const char* op = "QLinear";
+  INFER_EXPECT(in[0].rank() >= 1, "input must have rank >= 1");
+  INFER_EXPECT(in[1].rank() == 2 && in[1].is_static(), "weight must be static 2-D, got ", in[1].str());
+  const auto ws = in[1].static_shape();
+  INFER_EXPECT(in[0].dims.back() == Dim::fixed(ws[1]), "input ", in[0].str(), " has inner dim ",
+               in[0].dims.back().min, " but weight ", in[1].str(), " expects ", ws[1]);
+  INFER_EXPECT(a.q.r_scale == 0, "r_scale ", a.q.r_scale, " without a residual");
+  const DType dt = check_quantized_layer(op, a.q, in[0], in[1], in[2], ws[0], ws[1]);
+  auto dims = in[0].dims;
+  dims.back() = Dim::fixed(ws[0]);
+  return {TensorType(dt, dims)};
+}
+
 Types infer_TopK(const TopKAttrs& a, const Types& in) {
   const char* op = "TopK";
   const TensorType& x = in[0];
@@ -613,12 +685,12 @@ void expect_fits(const char* op, size_t i, size_t n_out, const TensorType& t) {
   TRTORCH_ERROR(too_large_message(what, largest, t.dtype));
 }
 
-// Quantized (int8) tensors flow only from Quantize (and int8 constants) into Dequantize, through
-// the ops that move them unchanged. Every other op refuses them here, once, instead of in each
+// Quantized (int8) tensors flow only from Quantize, the INT8 layers (and int8 constants) into
+// Dequantize and the INT8 layers, through the ops that move them unchanged. Every other op refuses them here, once, instead of in each
 // backend's dtype dispatch.
 bool takes_int8(OpKind op) {
   return op == OpKind::Constant || op == OpKind::Identity || op == OpKind::Reshape || op == OpKind::Quantize ||
-         op == OpKind::Dequantize;
+         op == OpKind::Dequantize || op == OpKind::QConv2d || op == OpKind::QLinear;
 }
 
 }  // namespace
@@ -632,7 +704,7 @@ std::vector<TensorType> infer_types(OpKind op, const Attrs& attrs, const std::ve
   if (!takes_int8(op))
     for (int i = 0; i < n; ++i)
       TRTORCH_EXPECT(in[size_t(i)].dtype != DType::kInt8, info.name, ": input ", i, " ", in[size_t(i)].str(),
-                     " is quantized (int8); only Dequantize reads quantized tensors");
+                     " is quantized (int8); only Dequantize and the INT8 layers read quantized tensors");
   std::vector<TensorType> out;
   switch (op) {
 #define TRTORCH_OP(Name, MinIn, MaxIn, MaxOut)                \
@@ -645,7 +717,7 @@ std::vector<TensorType> infer_types(OpKind op, const Attrs& attrs, const std::ve
   }
   for (size_t i = 0; i < out.size(); ++i) {
     TRTORCH_EXPECT(takes_int8(op) || out[i].dtype != DType::kInt8, info.name,
-                   ": int8 outputs are made only by Quantize, got ", out[i].str());
+                   ": int8 outputs are made only by Quantize and the INT8 layers, got ", out[i].str());
     expect_fits(info.name, i, out.size(), out[i]);
   }
   return out;

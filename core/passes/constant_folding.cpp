@@ -1,6 +1,7 @@
 // Constant folding: a node whose inputs are all Constant outputs is evaluated by the registered
 // node evaluator (core/ir/evaluator.h; the reference backend's) and its outputs become Constant
-// nodes. The inputs it leaves unused are removed by dead_code_elimination.
+// nodes. The inputs it leaves unused are removed by dead_code_elimination. The Dequantize of an
+// int8 weight stays for fuse_quantized_layers (which folds the ones it does not take).
 #include "core/ir/evaluator.h"
 #include "core/passes/passes.h"
 #include "core/util/error.h"
@@ -27,7 +28,7 @@ bool constant_folding(ir::Graph& g) {
   }
   bool changed = false;
   for (ir::Node* n : g.nodes()) {
-    if (n->op == ir::OpKind::Constant || !all_inputs_constant(*n)) continue;
+    if (n->op == ir::OpKind::Constant || !all_inputs_constant(*n) || keeps_weight_dequantize(*n)) continue;
     std::vector<ir::HostTensor> args;
     for (const ir::Value* v : n->inputs) args.push_back(v->producer->attr<ir::ConstantAttrs>().value);
     std::vector<ir::HostTensor> results;

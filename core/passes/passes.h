@@ -50,6 +50,15 @@ bool pack_attention_qkv(ir::Graph& g);
 // Replaces an attention's constant causal bias (0 on and below the diagonal, <= -1e4 above) by
 // AttentionAttrs::causal.
 bool fold_causal_mask(ir::Graph& g);
+// INT8: Dequantize -> Conv2d / Linear (-> Quantize) with int8 constant weights becomes one QConv2d /
+// QLinear (int8 input, int32 accumulation, scales, bias, residual and clamp activation in the
+// epilogue, int8 output where a Quantize was the only reader); then the Dequantize nodes of the
+// constants no layer took are folded. Runs once, before fuse_pointwise (fuse_quantized_layers.cpp
+// states what it fuses).
+bool fuse_quantized_layers(ir::Graph& g);
+// Whether constant_folding leaves Dequantize `n` alone: it dequantizes an int8 Constant into the
+// weight of a Conv2d or Linear, which fuse_quantized_layers reads as int8.
+bool keeps_weight_dequantize(const ir::Node& n);
 // Replaces each chain of floating Unary and Binary nodes (each intermediate value used once, by
 // the chain) by one Pointwise node: the chain's ops as a program over its external inputs, scalar
 // constants as immediates. Runs once, after the other passes have taken their patterns.

@@ -147,15 +147,18 @@ Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
   // The final passes (pointwise fusion) run once, on the graph in its engine precision, after
   // every other pass has seen it there.
   pipeline.run(*graph, 4, /*with_final=*/false);
-  if (config.int8_calibration) quantize_layer_weights(*graph);  // folded batch norms made them final
+  // Folded batch norms made the weights final. A quantization-aware model's weights may arrive
+  // already fake-quantized (as float constants): their own grid.
+  if (config.int8_calibration)
+    quantize_layer_weights(*graph);
+  else if (config.int8)
+    quantize_layer_weights(*graph, WeightScales::kOwnGrid);
   assign_precision(*graph, config.precision, config.fp32_conv_bias, config.fp32_inputs, config.fp32_outputs);
   pipeline.run(*graph);
   ir::verify(*graph);
   if (config.int8) {
-    const auto [layers, int8] = int8_layer_count(*graph);
-    TRTORCH_LOG(kInfo, "INT8: ", int8, " of ", layers, " convolution / linear / matmul layers read quantized inputs "
-                "(Quantize and Dequantize around ", ir::dtype_name(config.precision), " kernels; the other ops run in ",
-                ir::dtype_name(config.precision), ")");
+    TRTORCH_LOG(kInfo, "INT8: ", int8_layer_count(*graph).str(), "; the other ops run in ",
+                ir::dtype_name(config.precision));
   }
   TRTORCH_LOG(kDebug, "engine graph:\n", graph->str());
 

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/ir/evaluator.h"
 #include "core/plan/engine.h"
 #include "core/util/error.h"
 
@@ -234,18 +235,51 @@ void insert_activation_quantization(ir::Graph& g, const CalibrationTable& t) {
   }
 }
 
-std::pair<int, int> int8_layer_count(const ir::Graph& g) {
-  int layers = 0, int8 = 0;
-  for (const ir::Node* n : g.nodes()) {
-    if (n->op != ir::OpKind::Conv2d && n->op != ir::OpKind::Linear && n->op != ir::OpKind::MatMul) continue;
-    ++layers;
-    const ir::Node* p = n->inputs[0]->producer;
-    int8 += p && p->op == ir::OpKind::Dequantize;
-  }
-  return {layers, int8};
+std::string Int8LayerCount::str() const {
+  return str_cat(int8, " of ", layers, " convolution / linear / matmul layers run in INT8 (", dequantized,
+                 " more read dequantized int8 inputs)");
 }
 
-bool quantize_layer_weights(ir::Graph& g) {
+Int8LayerCount int8_layer_count(const ir::Graph& g) {
+  Int8LayerCount c;
+  for (const ir::Node* n : g.nodes()) {
+    if (n->op == ir::OpKind::QConv2d || n->op == ir::OpKind::QLinear) {
+      ++c.layers;
+      ++c.int8;
+    } else if (n->op == ir::OpKind::Conv2d || n->op == ir::OpKind::Linear || n->op == ir::OpKind::MatMul) {
+      ++c.layers;
+      const ir::Node* p = n->inputs[0]->producer;
+      c.dequantized += p && p->op == ir::OpKind::Dequantize;
+    }
+  }
+  return c;
+}
+
+namespace {
+
+// The step of the grid a channel's values lie on (each value q * step with q an integer of at
+// most 127 in magnitude, up to FP32 rounding): max |w| / k for the largest k <= 127 that fits,
+// 1 for an all-zero channel, 0 when there is none.
+float channel_grid(const ir::HostTensor& w, int64_t start, int64_t n) {
+  double amax = 0;
+  for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::abs(w.get(start + i)));
+  if (amax == 0) return 1.0f;
+  if (!std::isfinite(amax)) return 0.0f;
+  for (int k = 127; k >= 1; --k) {
+    const double step = double(float(amax / k));
+    bool fits = true;
+    for (int64_t i = 0; i < n && fits; ++i) {
+      const double q = w.get(start + i) / step;
+      fits = std::abs(q - std::nearbyint(q)) <= 1e-3;
+    }
+    if (fits) return float(step);
+  }
+  return 0.0f;
+}
+
+}  // namespace
+
+bool quantize_layer_weights(ir::Graph& g, WeightScales mode) {
   bool changed = false;
   for (ir::Node* n : g.nodes()) {
     if (!is_int8_layer(n->op) || n->inputs.size() < 2) continue;
@@ -257,18 +291,36 @@ bool quantize_layer_weights(ir::Graph& g) {
     // Conv2d weights are [O, I/g, kh, kw], Linear's [O, I]: output channel = dim 0.
     const int64_t out_ch = wt.shape.empty() ? 1 : wt.shape[0];
     const int64_t per = out_ch ? wt.numel() / out_ch : 0;
-    ir::HostTensor q(wt.dtype, wt.shape);
-    for (int64_t c = 0; c < out_ch; ++c) {
-      double amax = 0;
-      for (int64_t i = 0; i < per; ++i) amax = std::max(amax, std::abs(wt.get(c * per + i)));
-      const float scale = amax > 0 ? float(amax / 127.0) : 1.0f, inv = 1.0f / scale;
-      for (int64_t i = 0; i < per; ++i) {
-        const float v = std::nearbyint(float(wt.get(c * per + i)) * inv);
-        q.set(c * per + i, double(std::fmin(std::fmax(v, -127.f), 127.f) * scale));
+    ir::QuantizeAttrs qa;
+    qa.axis = wt.shape.empty() ? -1 : 0;
+    qa.scale = wt.shape.empty() ? ir::HostTensor(ir::DType::kFloat32, {}) : ir::HostTensor(ir::DType::kFloat32, {out_ch});
+    qa.qmin = -127;
+    qa.qmax = 127;
+    bool on_grid = true;
+    for (int64_t c = 0; c < out_ch && on_grid; ++c) {
+      if (mode == WeightScales::kOwnGrid) {
+        const float step = channel_grid(wt, c * per, per);
+        on_grid = step > 0;
+        qa.scale.set(c, step);
+      } else {
+        double amax = 0;
+        for (int64_t i = 0; i < per; ++i) amax = std::max(amax, std::abs(wt.get(c * per + i)));
+        qa.scale.set(c, amax > 0 && std::isfinite(amax) ? double(float(amax / 127.0)) : 1.0);
       }
     }
-    if (q.same_content(wt)) continue;  // already on its grid (a second run of the pass)
-    g.set_input(n, 1, g.insert_before(n, ir::OpKind::Constant, ir::ConstantAttrs{q}, {}, w->producer->source)->outputs[0]);
+    if (!on_grid) continue;  // not fake-quantized: a float weight
+    // The int8 weight (evaluated here: a constant) and its Dequantize, which fuse_quantized_layers
+    // takes into an INT8 layer, or folds back into the float weight on the grid.
+    const ir::NodeEvaluator* eval = ir::find_node_evaluator();
+    TRTORCH_CHECK(eval, "INT8 weights: no node evaluator is registered");
+    ir::Node* qn = g.insert_before(n, ir::OpKind::Quantize, qa, {w}, w->producer->source);
+    ir::HostTensor q8 = (*eval)(*qn, {wt})[0];
+    g.remove_node(qn);
+    ir::Value* qc = g.insert_before(n, ir::OpKind::Constant, ir::ConstantAttrs{std::move(q8)}, {}, w->producer->source)
+                        ->outputs[0];
+    ir::Node* dq = g.insert_before(n, ir::OpKind::Dequantize, ir::DequantizeAttrs{qa.axis, qa.scale, wt.dtype}, {qc},
+                                   w->producer->source);
+    g.set_input(n, 1, dq->outputs[0]);
     if (w->users.empty()) g.remove_node(w->producer);
     changed = true;
   }

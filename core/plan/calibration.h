@@ -71,14 +71,25 @@ CalibrationTable read_calibration_cache(const std::string& path);
 // the table; a key the table lacks, or a table made for another graph, is an error naming it).
 void insert_activation_quantization(ir::Graph& g, const CalibrationTable& t);
 
-// (layers, int8): how many Conv2d / Linear / MatMul nodes the graph has, and how many of them read
-// a quantized (dequantized int8) input: the engine summary's INT8 layer count.
-std::pair<int, int> int8_layer_count(const ir::Graph& g);
+// The engine summary's INT8 layer count: how many convolution / linear / matmul layers the graph
+// has, how many of them run in INT8 (QConv2d, QLinear), and how many float ones read a
+// dequantized (int8) input.
+struct Int8LayerCount {
+  int layers = 0, int8 = 0, dequantized = 0;
+  // "k of n convolution / linear / matmul layers run in INT8 (j more read dequantized int8 inputs)"
+  std::string str() const;
+};
+Int8LayerCount int8_layer_count(const ir::Graph& g);
 
 // Weights of the INT8 layers (Conv2d / Linear whose input 0 is a Dequantize output): each
-// constant weight becomes its per-output-channel quantized value (symmetric, [-127, 127]). A
-// pass of the final stage, after batch norm folding has made the weights final. Returns whether
-// it changed the graph.
-bool quantize_layer_weights(ir::Graph& g);
+// constant weight becomes an int8 constant and its per-output-channel Dequantize (axis 0,
+// symmetric, [-127, 127]), which fuse_quantized_layers reads. Runs after batch norm folding has
+// made the weights final. Returns whether it changed the graph.
+//   kMaxAbs (calibrated builds): each channel's scale is max |w[c]| / 127, the weights rounded.
+//   kOwnGrid (quantization-aware models whose weight fake quantization torch or constant folding
+//     already applied): a weight whose every channel lies on a grid of step max |w[c]| / k (an
+//     integer k <= 127) keeps exactly those values; a weight off such a grid stays float.
+enum class WeightScales { kMaxAbs, kOwnGrid };
+bool quantize_layer_weights(ir::Graph& g, WeightScales mode = WeightScales::kMaxAbs);
 
 }  // namespace trtorch::plan

@@ -93,10 +93,9 @@ std::string EngineHolder::info() const {
   for (size_t i = 0; i < engine_->graph->inputs().size(); ++i)
     os << " " << engine_->input_names[i] << ":" << engine_->graph->inputs()[i]->type.str();
   os << "; build options: " << (engine_->build_options.empty() ? "(not recorded)" : engine_->build_options);
-  // Which layers run on quantized (INT8) inputs; the other ops run in the engine precision.
-  const auto [layers, int8] = plan::int8_layer_count(*engine_->graph);
-  if (int8 > 0)
-    os << "; int8 layers: " << int8 << " of " << layers << " convolution / linear / matmul layers (quantized inputs)";
+  // Which layers run in INT8 or on dequantized inputs; the other ops run in the engine precision.
+  const plan::Int8LayerCount c = plan::int8_layer_count(*engine_->graph);
+  if (c.int8 + c.dequantized > 0) os << "; int8 layers: " << c.str();
   return os.str();
 }
 

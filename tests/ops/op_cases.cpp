@@ -36,7 +36,9 @@ const char* family_of(OpKind op) {
     case OpKind::TopK: return "sort";
     case OpKind::GridSample: return "grid_sample";
     case OpKind::Quantize:
-    case OpKind::Dequantize: return "quantize";
+    case OpKind::Dequantize:
+    case OpKind::QConv2d:
+    case OpKind::QLinear: return "quantize";
     case OpKind::Constant:
     case OpKind::Identity:
     case OpKind::Reshape:

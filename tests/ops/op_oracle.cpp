@@ -381,6 +381,8 @@ std::vector<Expected> oracle(OpKind op, const Attrs& a, const std::vector<HostTe
     case OpKind::GridSample: return {oracle_grid_sample(attr<GridSampleAttrs>(a), ins)};
     case OpKind::Quantize: return {oracle_quantize(attr<QuantizeAttrs>(a), ins[0])};
     case OpKind::Dequantize: return {oracle_dequantize(attr<DequantizeAttrs>(a), ins[0])};
+    case OpKind::QConv2d: return {oracle_qconv2d(attr<QConv2dAttrs>(a), ins)};
+    case OpKind::QLinear: return {oracle_qlinear(attr<QLinearAttrs>(a), ins)};
     case OpKind::Unary:
     case OpKind::Binary:
     case OpKind::Cast:

@@ -59,6 +59,9 @@ std::vector<Expected> oracle_topk(const ir::TopKAttrs& a, const ir::HostTensor& 
 // std::nearbyint rounds (halves to even).
 Expected oracle_quantize(const ir::QuantizeAttrs& a, const ir::HostTensor& x);
 Expected oracle_dequantize(const ir::DequantizeAttrs& a, const ir::HostTensor& q);
+// QConv2d / QLinear (attrs.h, QuantizedLayer): exact integer sums, the epilogue in double.
+Expected oracle_qconv2d(const ir::QConv2dAttrs& a, const std::vector<ir::HostTensor>& ins);
+Expected oracle_qlinear(const ir::QLinearAttrs& a, const std::vector<ir::HostTensor>& ins);
 Expected oracle_scatter(const ir::ScatterAttrs& a, const std::vector<ir::HostTensor>& ins);
 Expected oracle_grid_sample(const ir::GridSampleAttrs& a, const std::vector<ir::HostTensor>& ins);
 // `v` rounded to `t` the way the reference stores it (FP16/BF16: round to nearest even of the

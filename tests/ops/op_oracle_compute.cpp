@@ -531,4 +531,48 @@ Expected oracle_dequantize(const DequantizeAttrs& a, const HostTensor& q) {
   return e;
 }
 
+// The INT8 layers (attrs.h, QuantizedLayer): the exact integer sum (in double), then the epilogue
+// in double: alpha[k] = float(x_scale) * w_scale[k] as the layer's FP32 product, the output scale
+// a division.
+namespace {
+
+Expected quantized_epilogue(const QuantizedLayer& q, Expected acc, int64_t inner, const HostTensor& bias,
+                            const HostTensor* residual) {
+  const int64_t K = q.w_scale.numel();
+  const Vec R = residual ? values(*residual) : Vec();
+  for (size_t i = 0; i < acc.values.size(); ++i) {
+    const int64_t k = int64_t(i) / inner % K;
+    const double alpha = double(float(q.x_scale) * float(q.w_scale.get(k)));
+    double v = acc.values[i] * alpha + bias.get(k);
+    if (residual) v += R[i] * (q.r_scale > 0 ? double(float(q.r_scale)) : 1.0);
+    v = std::clamp(v, q.lo, q.hi);
+    if (q.y_scale > 0) v = std::clamp(double(std::nearbyint(v / q.y_scale)), double(q.qmin), double(q.qmax));
+    acc.values[i] = v;
+  }
+  return acc;
+}
+
+}  // namespace
+
+Expected oracle_qconv2d(const QConv2dAttrs& a, const std::vector<HostTensor>& ins) {
+  Conv2dAttrs c;
+  c.stride = a.stride;
+  c.padding = a.padding;
+  c.dilation = a.dilation;
+  c.groups = a.groups;
+  Expected e;
+  e.values = naive_conv(ins[0], ins[1], nullptr, c, &e.shape);
+  const int64_t inner = e.shape[2] * e.shape[3];
+  return quantized_epilogue(a.q, std::move(e), inner, ins[2], a.has_residual ? &ins[3] : nullptr);
+}
+
+Expected oracle_qlinear(const QLinearAttrs& a, const std::vector<HostTensor>& ins) {
+  HostTensor wt(ins[1].dtype, {ins[1].shape[1], ins[1].shape[0]});  // w^T [K, N]
+  for (int64_t n = 0; n < ins[1].shape[0]; ++n)
+    for (int64_t k = 0; k < ins[1].shape[1]; ++k) wt.set(k * ins[1].shape[0] + n, ins[1].get(n * ins[1].shape[1] + k));
+  Expected e;
+  e.values = naive_matmul(ins[0], wt, &e.shape);
+  return quantized_epilogue(a.q, std::move(e), 1, ins[2], nullptr);
+}
+
 }  // namespace trtorch::op_test

@@ -400,6 +400,75 @@ std::vector<OpCase> quantize_rows() {
           {fixed(DType::kInt8, {2, 4, 6, 5}, -128, 127)}, floats());
   d.attrs_for = dequantize(1, scales({0.01, 0.5, 3.0, 0.002}, true));
   rows.push_back(d);
+
+  // The INT8 layers (attrs.h, QuantizedLayer): int8 inputs and weights over the whole range, FP32
+  // biases. An int8 output runs once (the dtype under test is not used): against the oracle it
+  // may differ by one step where the FP32 epilogue rounds a value within rounding of a half step
+  // the other way (atol 1 / 127 of the largest magnitude, 127); CUDA's tensor-core kernels fold the
+  // output scale into the per-channel scales, the same one step. A float output is the dtype
+  // under test.
+  const double inf = std::numeric_limits<double>::infinity();
+  auto layer = [](int64_t K, double x_scale, double y_scale, double lo, double hi, double r_scale = 0) {
+    QuantizedLayer q;
+    q.x_scale = x_scale;
+    q.w_scale = HostTensor(DType::kFloat32, {K});
+    for (int64_t k = 0; k < K; ++k) q.w_scale.set(k, 0.002 + 0.0005 * double(k % 7));
+    q.y_scale = y_scale;
+    q.lo = lo;
+    q.hi = hi;
+    q.r_scale = r_scale;
+    return q;
+  };
+  const std::vector<DTypeTol> int8_out{{DType::kFloat32, 0, 1.0 / 127, 1.0 / 127}};
+  auto i8 = [](Shape s) { return fixed(DType::kInt8, std::move(s), -128, 127); };
+  auto w8 = [](Shape s) { return weight(fixed(DType::kInt8, std::move(s), -127, 127)); };
+  auto bias = [](int64_t K) { return weight(fixed(DType::kFloat32, {K}, -2, 2)); };
+  auto qconv = [](std::vector<int64_t> stride, std::vector<int64_t> padding, std::vector<int64_t> dilation,
+                  bool residual, QuantizedLayer q) {
+    QConv2dAttrs a;
+    a.stride = std::move(stride);
+    a.padding = std::move(padding);
+    a.dilation = std::move(dilation);
+    a.has_residual = residual;
+    a.q = std::move(q);
+    return a;
+  };
+  // 3x3, relu, int8 out (ResNet's convolutions between two INT8 layers).
+  rows.push_back(row("quantize", "qconv_3x3_relu_int8_out", OpKind::QConv2d,
+                     qconv({1, 1}, {1, 1}, {1, 1}, false, layer(16, 0.02, 0.1, 0, inf)),
+                     {i8({2, 32, 9, 11}), w8({16, 32, 3, 3}), bias(16)}, int8_out));
+  // Stride 2 with an int8 residual and relu6, int8 out.
+  rows.push_back(row("quantize", "qconv_3x3_s2_residual_relu6_int8_out", OpKind::QConv2d,
+                     qconv({2, 2}, {1, 1}, {1, 1}, true, layer(32, 0.03, 0.05, 0, 6, 0.04)),
+                     {i8({2, 16, 10, 10}), w8({32, 16, 3, 3}), bias(32), i8({2, 32, 5, 5})}, int8_out));
+  // Dilation 2, no activation, a narrow [qmin, qmax].
+  QConv2dAttrs dil = qconv({1, 1}, {2, 2}, {2, 2}, false, layer(16, 0.01, 0.05, -inf, inf));
+  dil.q.qmin = -127;
+  rows.push_back(row("quantize", "qconv_3x3_dilated_int8_out", OpKind::QConv2d, dil,
+                     {i8({1, 16, 12, 12}), w8({16, 16, 3, 3}), bias(16)}, int8_out));
+  // 1x1 with a float residual, float out (the dtype under test), 24 output channels.
+  OpCase f = row("quantize", "qconv_1x1_residual_float_out", OpKind::QConv2d, QConv2dAttrs{},
+                 {i8({3, 64, 7, 7}), w8({24, 64, 1, 1}), bias(24), in({3, 24, 7, 7}, -4, 4)}, floats());
+  f.attrs_for = [qconv, layer, inf](DType t) -> Attrs {
+    QConv2dAttrs a = qconv({1, 1}, {0, 0}, {1, 1}, true, layer(24, 0.01, 0, -inf, inf));
+    a.q.out_dtype = t;
+    return a;
+  };
+  rows.push_back(f);
+  // QLinear: rank-3 input, relu, int8 out; and clamp [-1, 1] into the dtype under test.
+  QLinearAttrs ql;
+  ql.q = layer(32, 0.02, 0.08, 0, inf);
+  rows.push_back(row("quantize", "qlinear_relu_int8_out", OpKind::QLinear, ql,
+                     {i8({4, 5, 64}), w8({32, 64}), bias(32)}, int8_out));
+  OpCase lf = row("quantize", "qlinear_clamp_float_out", OpKind::QLinear, QLinearAttrs{},
+                  {i8({7, 48}), w8({40, 48}), bias(40)}, floats());
+  lf.attrs_for = [layer](DType t) -> Attrs {
+    QLinearAttrs a;
+    a.q = layer(40, 0.001, 0, -1, 1);
+    a.q.out_dtype = t;
+    return a;
+  };
+  rows.push_back(lf);
   return rows;
 }
 

@@ -438,9 +438,10 @@ TEST(PassManager, DefaultPipelineOnAModel) {
   EXPECT_EQ(pm.passes()[8].name, "pack_attention_qkv");
   EXPECT_EQ(pm.passes()[9].name, "fold_causal_mask");
   EXPECT_EQ(pm.passes()[10].name, "dead_code_elimination");
-  ASSERT_EQ(pm.final_passes().size(), 2u);
-  EXPECT_EQ(pm.final_passes()[0].name, "fuse_pointwise");
-  EXPECT_EQ(pm.final_passes()[1].name, "dead_code_elimination");
+  ASSERT_EQ(pm.final_passes().size(), 3u);
+  EXPECT_EQ(pm.final_passes()[0].name, "fuse_quantized_layers");
+  EXPECT_EQ(pm.final_passes()[1].name, "fuse_pointwise");
+  EXPECT_EQ(pm.final_passes()[2].name, "dead_code_elimination");
   EXPECT_TRUE(pm.run(*after));
   verify(*after);
   EXPECT_EQ(count_ops(*after, OpKind::BatchNorm), 0);

@@ -220,31 +220,85 @@ TEST(Calibration, ActivationQuantizationStructureAndNumbers) {
   }
 }
 
+// The weights of the layers a quantized input reaches: per output channel, int8 with the largest
+// magnitude at 127, its Dequantize giving back the weight within half a step.
 TEST(Calibration, LayerWeightsGoOnTheirPerChannelGrid) {
   auto g = small_cnn();
+  auto original = small_cnn();
+  std::vector<HostTensor> before;
+  for (Node* n : original->nodes())
+    if (n->op == OpKind::Conv2d || n->op == OpKind::Linear) before.push_back(n->inputs[1]->producer->attr<ConstantAttrs>().value);
   insert_activation_quantization(*g, table_for(*g, 0.01f));
   EXPECT_TRUE(quantize_layer_weights(*g));
   verify(*g);
-  int checked = 0;
+  size_t checked = 0;
   for (Node* n : g->nodes()) {
     if (n->op != OpKind::Conv2d && n->op != OpKind::Linear) continue;
-    const HostTensor& w = n->inputs[1]->producer->attr<ConstantAttrs>().value;
-    const int64_t per = w.numel() / w.shape[0];
-    for (int64_t c = 0; c < w.shape[0]; ++c) {
-      double amax = 0;
-      for (int64_t i = 0; i < per; ++i) amax = std::max(amax, std::abs(w.get(c * per + i)));
-      const double scale = amax / 127;  // the largest weight is the 127th step
+    const Node* dq = n->inputs[1]->producer;
+    ASSERT_EQ(dq->op, OpKind::Dequantize) << n->source;
+    const auto& da = dq->attr<DequantizeAttrs>();
+    EXPECT_EQ(da.axis, 0);
+    const HostTensor& q = dq->inputs[0]->producer->attr<ConstantAttrs>().value;
+    ASSERT_EQ(q.dtype, DType::kInt8);
+    ASSERT_LT(checked, before.size());
+    const HostTensor& w = before[checked];
+    const int64_t per = q.numel() / q.shape[0];
+    for (int64_t c = 0; c < q.shape[0]; ++c) {
+      double qmax = 0;
       for (int64_t i = 0; i < per; ++i) {
-        const double q = w.get(c * per + i) / scale;
-        EXPECT_NEAR(q, std::nearbyint(q), 1e-3) << n->source << " channel " << c;
+        qmax = std::max(qmax, std::abs(q.get(c * per + i)));
+        EXPECT_LE(std::abs(q.get(c * per + i) * da.scale.get(c) - w.get(c * per + i)), da.scale.get(c) / 2 + 1e-7);
       }
+      EXPECT_EQ(qmax, 127) << n->source << " channel " << c;  // the largest weight is the 127th step
     }
     ++checked;
   }
-  EXPECT_EQ(checked, 3);
+  EXPECT_EQ(checked, 3u);
   // A layer that reads no dequantized tensor keeps its weights.
   auto plain = small_cnn();
   EXPECT_FALSE(quantize_layer_weights(*plain));
+}
+
+// A quantization-aware model's weights that arrive already fake-quantized keep their own grid
+// (the int8 values times its step give back every weight); a weight off every grid stays float.
+TEST(Calibration, FakeQuantizedWeightsKeepTheirOwnGrid) {
+  auto g = small_cnn();
+  insert_activation_quantization(*g, table_for(*g, 0.01f));
+  std::vector<HostTensor> want;
+  int layer = 0;
+  for (Node* n : g->nodes()) {
+    if (n->op != OpKind::Conv2d && n->op != OpKind::Linear) continue;
+    HostTensor w = n->inputs[1]->producer->attr<ConstantAttrs>().value;
+    if (layer++ < 2) {  // on a grid whose largest value is step 100 (not 127): step amax / 100
+      const int64_t per = w.numel() / w.shape[0];
+      for (int64_t c = 0; c < w.shape[0]; ++c) {
+        const float step = 0.01f * float(c + 1);
+        for (int64_t i = 0; i < per; ++i) w.set(c * per + i, double(float(double((c * per + i) % 201 - 100)) * step));
+      }
+    }
+    want.push_back(w);
+    g->set_input(n, 1, g->insert_before(n, OpKind::Constant, ConstantAttrs{w}, {})->outputs[0]);
+  }
+  EXPECT_TRUE(quantize_layer_weights(*g, WeightScales::kOwnGrid));
+  verify(*g);
+  layer = 0;
+  for (Node* n : g->nodes()) {
+    if (n->op != OpKind::Conv2d && n->op != OpKind::Linear) continue;
+    const Node* p = n->inputs[1]->producer;
+    if (layer < 2) {
+      ASSERT_EQ(p->op, OpKind::Dequantize);
+      const auto& da = p->attr<DequantizeAttrs>();
+      const HostTensor& q = p->inputs[0]->producer->attr<ConstantAttrs>().value;
+      const int64_t per = q.numel() / q.shape[0];
+      for (int64_t i = 0; i < q.numel(); ++i)
+        EXPECT_NEAR(q.get(i) * da.scale.get(i / per), want[size_t(layer)].get(i),
+                    1e-6 * std::abs(want[size_t(layer)].get(i)) + 1e-9)
+            << layer << " " << i;
+    } else {
+      EXPECT_EQ(p->op, OpKind::Constant);  // random weights: no grid
+    }
+    ++layer;
+  }
 }
 
 TEST(Calibration, BuildsRefuseAQuantizationAwareGraphWithATable) {

@@ -151,6 +151,39 @@ inline std::unique_ptr<Graph> all_ops_graph() {
   dqa.to = DType::kFloat16;
   Value* dq = add(G, OpKind::Dequantize, dqa, {G.add_constant(q8)}, "aten::dequantize");
 
+  // INT8 layers: a 3x3 QConv2d with an int8 residual and relu, int8 out; a QLinear into FP16.
+  auto int8s = [](std::vector<int64_t> shape, int64_t mul) {
+    HostTensor h(DType::kInt8, std::move(shape));
+    for (int64_t i = 0; i < h.numel(); ++i) h.set(i, double((i * mul) % 255 - 127));
+    return h;
+  };
+  auto scales = [](int64_t n, double base) {
+    HostTensor h(DType::kFloat32, {n});
+    for (int64_t i = 0; i < n; ++i) h.set(i, base * double(1 + i % 3));
+    return h;
+  };
+  QConv2dAttrs qca;
+  qca.padding = {1, 1};
+  qca.has_residual = true;
+  qca.q.x_scale = 0.05;
+  qca.q.w_scale = scales(16, 0.002);
+  qca.q.lo = 0;
+  qca.q.r_scale = 0.1;
+  qca.q.y_scale = 0.25;
+  Value* qconv = add(G, OpKind::QConv2d, qca,
+                     {G.add_constant(int8s({1, 16, 2, 2}, 37)), G.add_constant(int8s({16, 16, 3, 3}, 11)),
+                      G.add_constant(filled(f32, {16})), G.add_constant(int8s({1, 16, 2, 2}, 53))},
+                     "aten::conv2d");
+  QLinearAttrs qla;
+  qla.q.x_scale = 0.125;
+  qla.q.w_scale = scales(8, 0.01);
+  qla.q.hi = 4.0;
+  qla.q.out_dtype = DType::kFloat16;
+  Value* qlin = add(G, OpKind::QLinear, qla,
+                    {G.add_constant(int8s({3, 16}, 29)), G.add_constant(int8s({8, 16}, 7)),
+                     G.add_constant(filled(f32, {8}))},
+                    "aten::linear");
+
   // Attention over y as [batch 2, seq 3, d 4] with a bias, and a LayerNorm with a fused residual.
   AttentionAttrs at;
   at.scale = 0.5;
@@ -171,7 +204,7 @@ inline std::unique_ptr<Graph> all_ops_graph() {
   Value* pw = add(G, OpKind::Pointwise, pwa, {y, ln}, "fused");
 
   for (Value* o : {hs, rs, isum, i64f, blf, bfe, id, wh, ex, cmp, cs, cp, tk->outputs[1], sc, gs, lnr, lns->outputs[0],
-                   lns->outputs[1], pw, q, dq})
+                   lns->outputs[1], pw, q, dq, qconv, qlin})
     G.mark_output(o);
   verify(G);
   return g;

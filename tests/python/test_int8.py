@@ -5,6 +5,7 @@ and the errors of each misuse. On the reference backend here, and on the GPU whe
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 import trtorch
 from conftest import max_rel_error, run_python
@@ -90,7 +91,10 @@ def test_post_training_quantization_matches_fp32(device, algo, tmp_path):
     trt = compile_int8(m, device, calib)
     info = trt.trtorch_engine_0.info()
     assert "int8=%s" % trtorch.ptq.CalibrationAlgo[algo].value in info, info
-    assert "int8 layers: 3 of 3 convolution / linear / matmul layers" in info, info
+    # c2 (16 -> 16 channels) runs as an INT8 layer; c1 (3 input channels) and fc (10 outputs) are not
+    # multiples of 16 / 8: float layers between Quantize and Dequantize.
+    assert ("int8 layers: 1 of 3 convolution / linear / matmul layers run in INT8 "
+            "(2 more read dequantized int8 inputs)") in info, info
     # The scales: one per convolution / linear layer, keyed by op and source line.
     name, scales = cache_scales(cache)
     assert name == trtorch.ptq.CalibrationAlgo[algo].value
@@ -193,6 +197,52 @@ def test_quantization_aware_model_in_int8(device):
     with torch.no_grad():
         err = max_rel_error(trt(x.half()).float(), m(x))
     assert err < 2e-2, err
+
+
+class QATResidualNet(nn.Module):
+    """Quantization-aware, as pytorch-quantization exports it, with channels in multiples of 16: every
+    layer becomes an INT8 layer. The block's residual add reads the quantized block input, and each
+    quantized activation has one reader but the block input (an int8 output where it has one)."""
+
+    def __init__(self):
+        super().__init__()
+        self.c0, self.c1 = nn.Conv2d(16, 32, 3, padding=1), nn.Conv2d(32, 32, 3, padding=1)
+        self.c2, self.fc = nn.Conv2d(32, 32, 1), nn.Linear(32, 16)
+        self.z32 = torch.zeros(32, dtype=torch.int32)
+        self.z16 = torch.zeros(16, dtype=torch.int32)
+
+    @staticmethod
+    def fq(x, s: float):
+        return torch.fake_quantize_per_tensor_affine(x, s, 0, -128, 127)
+
+    @staticmethod
+    def fqw(w, z):
+        s = (w.detach().abs().amax(list(range(1, w.dim()))) / 127.0).contiguous()
+        return torch.fake_quantize_per_channel_affine(w, s, z, 0, -127, 127)
+
+    def forward(self, x):
+        x = self.fq(x, 0.03)
+        h = self.fq(torch.relu(F.conv2d(x, self.fqw(self.c0.weight, self.z32), self.c0.bias, padding=1)), 0.05)
+        r = self.fq(torch.relu(F.conv2d(h, self.fqw(self.c1.weight, self.z32), self.c1.bias, padding=1)), 0.05)
+        y = self.fq(torch.relu(F.conv2d(r, self.fqw(self.c2.weight, self.z32), self.c2.bias) + h), 0.08)
+        return F.linear(self.fq(y.mean([2, 3]), 0.02), self.fqw(self.fc.weight, self.z16), self.fc.bias)
+
+
+def test_quantization_aware_layers_run_in_int8(device):
+    torch.manual_seed(0)
+    m = torch.jit.script(QATResidualNet().eval())
+    dev = "cuda" if device == "gpu" else "cpu"
+    trt = trtorch.compile(m.to(dev), {"inputs": [trtorch.Input([2, 16, 10, 10])], "op_precision": torch.int8,
+                                      "device": device, "require_full_compilation": True})
+    info = trt.trtorch_engine_0.info()
+    assert "int8 layers: 4 of 4 convolution / linear / matmul layers run in INT8" in info, info
+    x = torch.randn(2, 16, 10, 10, generator=torch.Generator().manual_seed(1)).to(dev)
+    with torch.no_grad():
+        want = m(x)
+        err = max_rel_error(trt(x.half()).float(), want)
+    # The engine computes what the model's fake quantization says; it may differ by one step of an
+    # activation where a value lies within rounding of a half step (FP16 against torch's FP32).
+    assert err < 3e-2, err
 
 
 def test_saved_int8_module_runs_in_a_fresh_process(tmp_path):

@@ -65,9 +65,12 @@ TRTORCH_REFERENCE_KERNEL(TopK)
 // grid_sample family (grid_sample.cpp).
 TRTORCH_REFERENCE_KERNEL(GridSample)
 
-// quantize family (quantize.cpp): symmetric int8 quantization and back.
+// quantize family (quantize.cpp): symmetric int8 quantization and back, and the INT8 layers in
+// exact integer arithmetic.
 TRTORCH_REFERENCE_KERNEL(Quantize)
 TRTORCH_REFERENCE_KERNEL(Dequantize)
+TRTORCH_REFERENCE_KERNEL(QConv2d)
+TRTORCH_REFERENCE_KERNEL(QLinear)
 
 // data_movement family (data_movement.cpp): byte-wise on any dtype.
 TRTORCH_REFERENCE_KERNEL(Constant)

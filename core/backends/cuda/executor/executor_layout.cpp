@@ -70,6 +70,16 @@ CudaExecutor::NodeLayouts CudaExecutor::choose_layouts(const ir::Node& n) const 
           l.pad_input_channels = kConvChannelAlign;
       }
       break;
+    case ir::OpKind::QConv2d:
+      // INT8 convolution: NHWC in and out where the output may be (int8, FP16), for the CUTLASS
+      // kernels; an FP32 output keeps every tensor row-major (the direct kernel reads either).
+      for (size_t j = 1; j < n.inputs.size(); ++j) l.want[j] = kAnyLayout;  // weights, bias (constants)
+      if (may_be_nhwc(o) && may_be_nhwc(n.inputs[0])) {
+        l.out = Layout::kNHWC;
+        l.want[0] = int(Layout::kNHWC);
+        if (n.attr<ir::QConv2dAttrs>().has_residual) l.want.back() = int(Layout::kNHWC);
+      }
+      break;
     case ir::OpKind::Unary:
     case ir::OpKind::Cast:
     case ir::OpKind::BatchNorm:

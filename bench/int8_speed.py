@@ -1,0 +1,142 @@
+"""INT8 speed on the GPU (issue 19, item 5): ResNet-50, MobileNetV2 and EfficientNet-B0 (bench.py's
+random-weight models with estimated batch-norm statistics), trtorch INT8 (entropy calibration) against
+trtorch FP16 and torch.compile(mode="max-autotune") FP16 (channels-last, as an expert runs it), at
+several batch sizes, side by side in one process on one GPU. Each row also gives the engine's INT8
+layer count, its output's relative error against eager FP32 (max |y - y32| / max |y32|) and top-1
+agreement, and the calibration time (about `--calib-images` images at the row's batch size: a
+calibration is made for one input shape).
+
+    PYTHONPATH=build/python python3 bench/int8_speed.py [--models resnet50,mobilenet_v2,efficientnet_b0]
+        [--batches 1,32,256] [--calib-images 500] [--iters 100] [--with-compile] [--json out.json]
+"""
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402
+
+import trtorch  # noqa: E402
+
+
+def images(n, batch, seed):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(batch, 3, 224, 224, generator=g) for _ in range(max(1, n // batch))]
+
+
+def compile_logged(scripted, settings):
+    """trtorch.compile with its INFO log captured from file descriptor 2 (where the C++ logger
+    writes): (compiled, log text)."""
+    level = trtorch.logging.get_reportable_log_level()
+    trtorch.logging.set_reportable_log_level(trtorch.logging.Level.Info)
+    sys.stderr.flush()
+    saved, tmp = os.dup(2), tempfile.TemporaryFile()
+    try:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            compiled = trtorch.compile(scripted, settings)
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            trtorch.logging.set_reportable_log_level(level)
+        tmp.seek(0)
+        return compiled, tmp.read().decode("utf-8", "replace")
+    finally:
+        os.close(saved)
+        tmp.close()
+
+
+def rel_error(y, ref):
+    return float((y.float() - ref).abs().max() / ref.abs().max().clamp_min(1e-12))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", default="resnet50,mobilenet_v2,efficientnet_b0")
+    p.add_argument("--batches", default="1,32,256")
+    p.add_argument("--calib-images", type=int, default=500)
+    p.add_argument("--iters", type=int, default=100)
+    p.add_argument("--with-compile", action="store_true", help="also torch.compile(mode='max-autotune') FP16")
+    p.add_argument("--json", default="")
+    args = p.parse_args()
+    gpu = torch.cuda.get_device_name()
+    print(f"GPU: {gpu}; torch {torch.__version__}", flush=True)
+    rows = []
+    for name in args.models.split(","):
+        model = bench.make_model(name)  # FP32 on the GPU
+        scripted = torch.jit.script(bench.cpu_fp32_copy(name, model)).eval()
+        for batch in [int(b) for b in args.batches.split(",")]:
+            x32 = torch.randn(batch, 3, 224, 224, generator=torch.Generator().manual_seed(5)).cuda()
+            with torch.no_grad(), bench.exact_fp32():
+                ref = model(x32).float()
+            x16 = x32.half()
+            row = {"model": name, "batch": batch, "gpu": gpu}
+            # trtorch FP16.
+            t = time.time()
+            fp16 = trtorch.compile(scripted, {"inputs": [trtorch.Input([batch, 3, 224, 224])],
+                                              "op_precision": torch.half, "device": "gpu"})
+            row["fp16_build_s"] = time.time() - t
+            row["fp16_ms"] = bench.median_ms(fp16, [x16], args.iters)
+            with torch.no_grad():
+                row["fp16_err"] = rel_error(fp16(x16), ref)
+            del fp16
+            # trtorch INT8, calibrated on about --calib-images images at this batch size.
+            calibrator = trtorch.ptq.DataLoaderCalibrator(
+                images(args.calib_images, batch, 11), algo_type=trtorch.ptq.CalibrationAlgo.ENTROPY_CALIBRATION_2)
+            t = time.time()
+            int8, log = compile_logged(scripted, {"inputs": [trtorch.Input([batch, 3, 224, 224])],
+                                                  "enabled_precisions": {torch.int8, torch.half}, "device": "gpu",
+                                                  "calibrator": calibrator})
+            row["int8_build_s"] = time.time() - t
+            m = re.search(r"INT8 calibration \(\w+\): \d+ activation scales from (\d+) batches in ([0-9.e+-]+) s", log)
+            row["calibration_s"] = float(m.group(2)) if m else None
+            row["calibration_images"] = int(m.group(1)) * batch if m else None
+            info = int8.trtorch_engine_0.info()
+            m = re.search(r"int8 layers: (\d+) of (\d+)", info)
+            row["int8_layers"] = f"{m.group(1)}/{m.group(2)}" if m else "?"
+            row["int8_ms"] = bench.median_ms(int8, [x16], args.iters)
+            with torch.no_grad():
+                y8 = int8(x16).float()
+            row["int8_err"] = rel_error(y8, ref)
+            row["int8_top1_agree"] = float((y8.argmax(1) == ref.argmax(1)).float().mean())
+            del int8
+            if args.with_compile:
+                torch._dynamo.reset()
+                m16 = bench.cpu_fp32_copy(name, model).cuda().half().to(memory_format=torch.channels_last)
+                c = torch.compile(m16, mode="max-autotune")
+                xc = x16.to(memory_format=torch.channels_last)
+                t = time.time()
+                with torch.no_grad():
+                    c(xc)
+                row["compile_build_s"] = time.time() - t
+                row["compile_ms"] = bench.median_ms(c, [xc], args.iters)
+                with torch.no_grad():
+                    row["compile_err"] = rel_error(c(xc), ref)
+                del c, m16
+            row["int8_vs_fp16"] = row["fp16_ms"] / row["int8_ms"]
+            row["int8_images_per_s"] = batch / row["int8_ms"] * 1e3
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+            torch.cuda.empty_cache()
+    print(f"\n| model | batch | trtorch FP16 ms | trtorch INT8 ms | INT8 / FP16 speed-up | INT8 images/s |"
+          f"{' max-autotune FP16 ms |' if args.with_compile else ''} INT8 layers | INT8 err | top-1 agree | "
+          f"calibration |")
+    print("|---|---|---|---|---|---|" + ("---|" if args.with_compile else "") + "---|---|---|---|")
+    for r in rows:
+        comp = f" {r['compile_ms']:.3f} |" if args.with_compile else ""
+        print(f"| {r['model']} | {r['batch']} | {r['fp16_ms']:.3f} | {r['int8_ms']:.3f} | {r['int8_vs_fp16']:.2f}x | "
+              f"{r['int8_images_per_s']:.0f} |{comp} {r['int8_layers']} | {r['int8_err']:.3f} | "
+              f"{r['int8_top1_agree']:.2f} | {r['calibration_s']:.1f} s, {r['calibration_images']} images |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

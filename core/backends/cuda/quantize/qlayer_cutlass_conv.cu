@@ -1,0 +1,115 @@
+// CUTLASS SM90 INT8 convolution (qlayer_cutlass.h): CUTLASS 3's implicit GEMM fprop over NHWC
+// activations and KRSC filters (GEMM M = N*OH*OW, N = K), TMA warp-specialized (CUTLASS 4.2 has
+// no persistent SM90 convolution), with the fusion of qlayer_cutlass_common.cuh; one template
+// over the output type and the tile, instantiated for every Config x {int8, FP16}.
+#include "core/backends/cuda/quantize/qlayer_cutlass_common.cuh"
+
+#include <cutlass/conv/collective/collective_builder.hpp>
+#include <cutlass/conv/convnd_problem_shape.hpp>
+#include <cutlass/conv/device/conv_universal_adapter.hpp>
+#include <cutlass/conv/kernel/conv_universal.hpp>
+
+#include <climits>
+
+namespace trtorch::backends::cuda::cutlass_int8 {
+namespace {
+
+using namespace cute;
+using namespace detail;
+
+template <class Out, class TileShape>
+struct Int8Conv {
+  static constexpr int kAlignOut = kAlignBytes / int(sizeof(Out));
+  using ClusterShape = Shape<_1, _1, _1>;
+  using CollectiveEpilogue = typename cutlass::epilogue::collective::CollectiveBuilder<
+      cutlass::arch::Sm90, cutlass::arch::OpClassTensorOp, TileShape, ClusterShape,
+      cutlass::epilogue::collective::EpilogueTileAuto, int32_t, float, Out, cutlass::layout::TensorNHWC, kAlignOut,
+      Out, cutlass::layout::TensorNHWC, kAlignOut, cutlass::epilogue::TmaWarpSpecialized, Fusion<Out>>::CollectiveOp;
+  using CollectiveMainloop = typename cutlass::conv::collective::CollectiveBuilder<
+      cutlass::arch::Sm90, cutlass::arch::OpClassTensorOp, cutlass::conv::Operator::kFprop, int8_t,
+      cutlass::layout::TensorNHWC, kAlignBytes, int8_t, cutlass::layout::TensorNHWC, kAlignBytes, int32_t, TileShape,
+      ClusterShape,
+      cutlass::conv::collective::StageCountAutoCarveout<static_cast<int>(
+          sizeof(typename CollectiveEpilogue::SharedStorage))>,
+      cutlass::conv::KernelImplicitTmaWarpSpecializedSm90>::CollectiveOp;
+  using ProblemShape = cutlass::conv::ConvProblemShape<CollectiveMainloop::DispatchPolicy::ConvOp,
+                                                       CollectiveMainloop::DispatchPolicy::NumSpatialDimensions>;
+  using Kernel = cutlass::conv::kernel::ConvUniversal<ProblemShape, CollectiveMainloop, CollectiveEpilogue>;
+  using Conv = cutlass::conv::device::ConvUniversalAdapter<Kernel>;
+
+  static typename Conv::Arguments arguments(const ConvProblem& p, int device, int sm_count) {
+    ProblemShape shape(cutlass::conv::Mode::kCrossCorrelation, {p.N, p.H, p.W, p.C}, {p.K, p.R, p.S, p.C},
+                       {p.ph, p.pw}, {p.ph, p.pw}, {p.sh, p.sw}, {p.dh, p.dw}, 1);
+    typename Kernel::StrideC dC{};
+    typename Kernel::StrideD dD{};
+    // D's (q, p, n) strides from the problem's packed NHWC output strides, as CUTLASS's own conv
+    // testbed sets them.
+    cute::for_each(cute::make_seq<cute::rank<0>(typename Kernel::StrideC{})>{}, [&](auto i) {
+      cute::get<0, i>(dC) = shape.stride_C[ProblemShape::RankT - 2 - i];
+      cute::get<0, i>(dD) = shape.stride_C[ProblemShape::RankT - 2 - i];
+    });
+    typename Conv::Arguments a{shape,
+                               {p.x, p.w},
+                               {{}, static_cast<const Out*>(p.epi.residual), dC, static_cast<Out*>(p.y), dD},
+                               hw(device, sm_count)};
+    fill_thread(p.epi, a.epilogue.thread);
+    return a;
+  }
+
+  static bool can_implement(const ConvProblem& p, int device, int sm_count) {
+    return Conv::can_implement(arguments(p, device, sm_count)) == cutlass::Status::kSuccess;
+  }
+  static size_t workspace(const ConvProblem& p, int device, int sm_count) {
+    return Conv::get_workspace_size(arguments(p, device, sm_count));
+  }
+  static cutlass::Status launch(const ConvProblem& p, void* ws, int device, int sm_count, cudaStream_t stream) {
+    Conv conv;
+    const auto args = arguments(p, device, sm_count);
+    cutlass::Status s = conv.can_implement(args);
+    if (s != cutlass::Status::kSuccess) return s;
+    s = conv.initialize(args, ws, stream);
+    return s == cutlass::Status::kSuccess ? conv.run(stream) : s;
+  }
+};
+
+template <class Tile>
+constexpr ConfigOps<ConvProblem> conv_ops() {
+  return {ops_of<Int8Conv<int8_t, Tile>, ConvProblem>(), ops_of<Int8Conv<cutlass::half_t, Tile>, ConvProblem>()};
+}
+
+// Indexed by Config. The K mode of a convolution tile is nested (CUTLASS tiles it over C, S, R).
+const ConfigOps<ConvProblem> kConvOps[] = {conv_ops<Shape<_128, _128, Shape<_128>>>(), conv_ops<Shape<_64, _128, Shape<_128>>>()};
+static_assert(sizeof(kConvOps) / sizeof(kConvOps[0]) == size_t(kNumConfigs), "one kConvOps entry per Config");
+
+const Ops<ConvProblem>& ops(Config c, const ConvProblem& p) {
+  name_of(c);  // checks c
+  return p.epi.out == ir::DType::kInt8 ? kConvOps[size_t(c)].i8 : kConvOps[size_t(c)].f16;
+}
+
+std::string problem_str(Config c, const ConvProblem& p) {
+  return str_cat("CUTLASS INT8 conv ", name_of(c), " -> ", ir::dtype_name(p.epi.out), " x=", p.N, "x", p.H, "x", p.W,
+                 "x", p.C, " w=", p.K, "x", p.R, "x", p.S, " pad=", p.ph, ",", p.pw, " stride=", p.sh, ",", p.sw,
+                 " dilation=", p.dh, ",", p.dw);
+}
+
+}  // namespace
+
+bool supported(const ConvProblem& p) {
+  return p.N >= 1 && p.H >= 1 && p.W >= 1 && p.C >= 16 && p.C % 16 == 0 && p.K >= 1 && p.R >= 1 && p.S >= 1 &&
+         p.OH >= 1 && p.OW >= 1 && int64_t(p.N) * p.OH * p.OW <= INT_MAX &&
+         int64_t(p.N) * p.H * p.W * p.C <= INT_MAX && epilogue_ok(p.epi, p.K);
+}
+
+size_t workspace_bytes(Config c, const ConvProblem& p, int device, int sm_count) {
+  return ops(c, p).workspace(p, device, sm_count);
+}
+
+bool can_implement(Config c, const ConvProblem& p, int device, int sm_count) {
+  return supported(p) && ops(c, p).can_implement(p, device, sm_count);
+}
+
+void run(Config c, const ConvProblem& p, void* ws, size_t ws_bytes, int device, int sm_count, cudaStream_t stream) {
+  run_checked(ops(c, p), problem_str(c, p), supported(p), p, ws, ws_bytes, device, sm_count, stream);
+}
+
+}  // namespace trtorch::backends::cuda::cutlass_int8

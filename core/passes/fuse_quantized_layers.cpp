@@ -18,7 +18,8 @@
 // and the Quantize after it is taken in when it is per tensor, the layer's output has no other
 // reader and is no graph output, the activation is a clamp (none, relu, relu6, hardtanh), and a
 // residual is a per-tensor Dequantize (read as int8) or absent. Other activations run as a Unary
-// after a float-output layer.
+// after a float-output layer. A layer without such a Quantize writes float, and is fused only in
+// FP16 (FP32 and BF16 engines keep it a float layer between Quantize and Dequantize).
 //
 // Last, the Dequantize nodes of constants that no layer took (constant_folding keeps weight
 // Dequantize nodes for this pass) are folded into float constants.
@@ -161,6 +162,9 @@ bool fuse_layer(ir::Graph& g, ir::Node* n) {
   ir::Node* qy = clamp_act && l.out_channels % kInt8Multiple == 0 ? sole_quantize(g, y) : nullptr;
   const ir::Node* dr = l.residual ? per_tensor_dequantize(l.residual) : nullptr;
   if (l.residual && !dr) qy = nullptr;  // a float residual: float output
+  // A float output is FP16 (the tensor-core kernels' other output type); in FP32 and BF16 engines
+  // only layers with an int8 output become INT8 layers.
+  if (!qy && y->type.dtype != ir::DType::kFloat16) return false;
   ir::Value* residual = l.residual;
   if (qy) {
     const auto& qa = qy->attr<ir::QuantizeAttrs>();

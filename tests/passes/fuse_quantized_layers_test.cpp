@@ -96,74 +96,92 @@ const Node* only(const Graph& g, OpKind op, int index = 0) {
 }
 
 TEST(FuseQuantizedLayers, ConvolutionsAndLinearBecomeInt8Layers) {
-  for (DType dt : {DType::kFloat32, DType::kFloat16}) {
-    auto g = network(dt);
-    auto before = g->clone();
-    const std::vector<HostTensor> inputs{random_tensor(dt, {2, 16, 8, 8}, 9), random_tensor(dt, {2, 3, 8, 8}, 10)};
-    const auto want = backends::reference::run(*before, inputs);
+  const DType dt = DType::kFloat16;
+  auto g = network(dt);
+  auto before = g->clone();
+  const std::vector<HostTensor> inputs{random_tensor(dt, {2, 16, 8, 8}, 9), random_tensor(dt, {2, 3, 8, 8}, 10)};
+  const auto want = backends::reference::run(*before, inputs);
 
-    ASSERT_TRUE(passes::fuse_quantized_layers(*g));
-    passes::dead_code_elimination(*g);
-    verify(*g);
-    EXPECT_EQ(count(*g, OpKind::QConv2d), 2) << g->str();
-    EXPECT_EQ(count(*g, OpKind::QLinear), 1);
-    EXPECT_EQ(count(*g, OpKind::Conv2d), 1);  // the 3-channel one
-    EXPECT_EQ(count(*g, OpKind::Linear), 0);
-    for (const Node* n : g->nodes())  // no weight Dequantize is left: taken, or folded
-      if (n->op == OpKind::Dequantize)
-        EXPECT_NE(n->inputs[0]->producer->op, OpKind::Constant) << g->str();
-    // The 3x3 convolution writes int8 (the Quantize after it is gone), scales carried over.
-    const Node* a = only(*g, OpKind::QConv2d, 0);
-    const Node* b = only(*g, OpKind::QConv2d, 1);
-    ASSERT_TRUE(a && b);
-    const auto& qa = a->attr<QConv2dAttrs>().q;
-    EXPECT_EQ(a->outputs[0]->type.dtype, DType::kInt8);
-    EXPECT_DOUBLE_EQ(qa.x_scale, double(float(0.05)));
-    EXPECT_DOUBLE_EQ(qa.y_scale, double(float(0.1)));
-    EXPECT_EQ(qa.lo, 0.0);
-    EXPECT_TRUE(std::isinf(qa.hi));
-    EXPECT_EQ(qa.w_scale.numel(), 32);
-    EXPECT_EQ(count(*g, OpKind::Quantize), 3);  // x, the pooled value, the image: h's was taken in
-    // The 1x1 convolution is a graph output: float out, its residual the dequantized x.
-    EXPECT_EQ(b->outputs[0]->type.dtype, dt);
-    EXPECT_TRUE(b->attr<QConv2dAttrs>().has_residual);
-    EXPECT_EQ(b->attr<QConv2dAttrs>().q.r_scale, 0.0);
-    EXPECT_EQ(b->inputs[3]->producer->op, OpKind::Dequantize);
-    EXPECT_EQ(b->inputs[0], a->outputs[0]);  // reads the int8 output directly
-    // SiLU is not a clamp: a Unary after the float-output QLinear.
-    const Node* l = only(*g, OpKind::QLinear);
-    ASSERT_EQ(l->outputs[0]->users.size(), 1u);
-    EXPECT_EQ(l->outputs[0]->users[0]->op, OpKind::Unary);
-    EXPECT_EQ(l->outputs[0]->type.dtype, dt);
+  ASSERT_TRUE(passes::fuse_quantized_layers(*g));
+  passes::dead_code_elimination(*g);
+  verify(*g);
+  EXPECT_EQ(count(*g, OpKind::QConv2d), 2) << g->str();
+  EXPECT_EQ(count(*g, OpKind::QLinear), 1);
+  EXPECT_EQ(count(*g, OpKind::Conv2d), 1);  // the 3-channel one
+  EXPECT_EQ(count(*g, OpKind::Linear), 0);
+  for (const Node* n : g->nodes())  // no weight Dequantize is left: taken, or folded
+    if (n->op == OpKind::Dequantize) EXPECT_NE(n->inputs[0]->producer->op, OpKind::Constant) << g->str();
+  // The 3x3 convolution writes int8 (the Quantize after it is gone), scales carried over.
+  const Node* a = only(*g, OpKind::QConv2d, 0);
+  const Node* b = only(*g, OpKind::QConv2d, 1);
+  ASSERT_TRUE(a && b);
+  const auto& qa = a->attr<QConv2dAttrs>().q;
+  EXPECT_EQ(a->outputs[0]->type.dtype, DType::kInt8);
+  EXPECT_DOUBLE_EQ(qa.x_scale, double(float(0.05)));
+  EXPECT_DOUBLE_EQ(qa.y_scale, double(float(0.1)));
+  EXPECT_EQ(qa.lo, 0.0);
+  EXPECT_TRUE(std::isinf(qa.hi));
+  EXPECT_EQ(qa.w_scale.numel(), 32);
+  EXPECT_EQ(count(*g, OpKind::Quantize), 3);  // x, the pooled value, the image: h's was taken in
+  // The 1x1 convolution is a graph output: float out, its residual the dequantized x.
+  EXPECT_EQ(b->outputs[0]->type.dtype, dt);
+  EXPECT_TRUE(b->attr<QConv2dAttrs>().has_residual);
+  EXPECT_EQ(b->attr<QConv2dAttrs>().q.r_scale, 0.0);
+  EXPECT_EQ(b->inputs[3]->producer->op, OpKind::Dequantize);
+  EXPECT_EQ(b->inputs[0], a->outputs[0]);  // reads the int8 output directly
+  // SiLU is not a clamp: a Unary after the float-output QLinear.
+  const Node* l = only(*g, OpKind::QLinear);
+  ASSERT_EQ(l->outputs[0]->users.size(), 1u);
+  EXPECT_EQ(l->outputs[0]->users[0]->op, OpKind::Unary);
+  EXPECT_EQ(l->outputs[0]->type.dtype, dt);
 
-    // Numbers: the same up to one int8 step of h where its float value lies within rounding of
-    // a half step (its FP32 / FP16 rounding before the Quantize is gone), which moves the outputs
-    // by at most alpha * 127 / 2: within 5% of the largest output here.
-    const auto got = backends::reference::run(*g, inputs);
-    ASSERT_EQ(got.size(), want.size());
-    for (size_t i = 0; i < got.size(); ++i) EXPECT_LE(max_rel(got[i], want[i]), 0.05) << "output " << i;
-    EXPECT_FALSE(passes::fuse_quantized_layers(*g));  // nothing left to fuse
-  }
+  // Numbers: the same up to one int8 step of h where its float value lies within rounding of a
+  // half step (its FP16 rounding before the Quantize is gone), which moves the outputs by at most
+  // alpha * 127 / 2: within 5% of the largest output here.
+  const auto got = backends::reference::run(*g, inputs);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_LE(max_rel(got[i], want[i]), 0.05) << "output " << i;
+  EXPECT_FALSE(passes::fuse_quantized_layers(*g));  // nothing left to fuse
+}
+
+// In an FP32 engine only the layer with an int8 output becomes an INT8 layer: float outputs of
+// INT8 layers are FP16.
+TEST(FuseQuantizedLayers, Fp32EnginesFuseOnlyInt8Outputs) {
+  const DType dt = DType::kFloat32;
+  auto g = network(dt);
+  auto before = g->clone();
+  const std::vector<HostTensor> inputs{random_tensor(dt, {2, 16, 8, 8}, 9), random_tensor(dt, {2, 3, 8, 8}, 10)};
+  const auto want = backends::reference::run(*before, inputs);
+  ASSERT_TRUE(passes::fuse_quantized_layers(*g));
+  passes::dead_code_elimination(*g);
+  verify(*g);
+  EXPECT_EQ(count(*g, OpKind::QConv2d), 1) << g->str();
+  EXPECT_EQ(only(*g, OpKind::QConv2d)->outputs[0]->type.dtype, DType::kInt8);
+  EXPECT_EQ(count(*g, OpKind::QLinear), 0);
+  EXPECT_EQ(count(*g, OpKind::Conv2d), 2);
+  EXPECT_EQ(count(*g, OpKind::Linear), 1);
+  const auto got = backends::reference::run(*g, inputs);
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_LE(max_rel(got[i], want[i]), 0.05) << "output " << i;
 }
 
 // A Quantize that is not the layer's only reader stays, and the layer writes float.
 TEST(FuseQuantizedLayers, SharedOutputStaysFloat) {
   auto g = std::make_unique<Graph>();
-  Value* x = g->add_input(TensorType::fixed(DType::kFloat32, {1, 16, 4, 4}), "x");
+  Value* x = g->add_input(TensorType::fixed(DType::kFloat16, {1, 16, 4, 4}), "x");
   Conv2dAttrs c;
   c.has_act = true;
   c.act = UnaryKind::kClamp;
   c.act_alpha = 0;
   c.act_beta = 6;
   Value* y = g->add_node(OpKind::Conv2d, c,
-                         {quantize(*g, x, 0.05, DType::kFloat32), int8_weight(*g, {16, 16, 1, 1}, 1, DType::kFloat32)})
+                         {quantize(*g, x, 0.05, DType::kFloat16), int8_weight(*g, {16, 16, 1, 1}, 1, DType::kFloat16)})
                  ->outputs[0];
-  g->mark_output(quantize(*g, y, 0.05, DType::kFloat32));
+  g->mark_output(quantize(*g, y, 0.05, DType::kFloat16));
   g->mark_output(y);
   ASSERT_TRUE(passes::fuse_quantized_layers(*g));
   const Node* q = only(*g, OpKind::QConv2d);
   ASSERT_TRUE(q);
-  EXPECT_EQ(q->outputs[0]->type.dtype, DType::kFloat32);
+  EXPECT_EQ(q->outputs[0]->type.dtype, DType::kFloat16);
   EXPECT_EQ(q->attr<QConv2dAttrs>().q.lo, 0.0);  // relu6 as the clamp [0, 6]
   EXPECT_EQ(q->attr<QConv2dAttrs>().q.hi, 6.0);
   EXPECT_EQ(count(*g, OpKind::Quantize), 2);

@@ -233,6 +233,22 @@ void insert_activation_quantization(ir::Graph& g, const CalibrationTable& t) {
     }
     g.set_input(q.node, q.input, d->second);
   }
+  // A residual add of a quantized tensor reads it dequantized too (as TensorRT's INT8 builds do):
+  // the layer whose epilogue takes that add in then reads an int8 residual, and a chain of
+  // residual blocks passes int8 tensors from one INT8 layer to the next.
+  std::map<const ir::Node*, size_t> order;
+  for (const ir::Node* n : g.nodes()) order.emplace(n, order.size());
+  for (const auto& [x, dq] : done) {
+    const size_t after = order.at(dq->producer);
+    const std::vector<ir::Node*> users = x->users;
+    for (ir::Node* u : users) {
+      if (u->op != ir::OpKind::Binary || u->attr<ir::BinaryAttrs>().kind != ir::BinaryKind::kAdd ||
+          order.at(u) < after)
+        continue;
+      for (size_t i = 0; i < u->inputs.size(); ++i)
+        if (u->inputs[i] == x && u->inputs[1 - i]->type == x->type) g.set_input(u, i, dq);
+    }
+  }
 }
 
 std::string Int8LayerCount::str() const {

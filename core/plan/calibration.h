@@ -69,6 +69,8 @@ CalibrationTable read_calibration_cache(const std::string& path);
 
 // Puts the table into the graph: Quantize -> Dequantize on every quantized input (its scale from
 // the table; a key the table lacks, or a table made for another graph, is an error naming it).
+// A residual add (of two same-shaped tensors) that reads a quantized tensor reads its Dequantize
+// too, as TensorRT's INT8 builds do.
 void insert_activation_quantization(ir::Graph& g, const CalibrationTable& t);
 
 // The engine summary's INT8 layer count: how many convolution / linear / matmul layers the graph

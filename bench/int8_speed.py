@@ -14,7 +14,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
 
 import torch
@@ -28,28 +27,6 @@ import trtorch  # noqa: E402
 def images(n, batch, seed):
     g = torch.Generator().manual_seed(seed)
     return [torch.randn(batch, 3, 224, 224, generator=g) for _ in range(max(1, n // batch))]
-
-
-def compile_logged(scripted, settings):
-    """trtorch.compile with its INFO log captured from file descriptor 2 (where the C++ logger
-    writes): (compiled, log text)."""
-    level = trtorch.logging.get_reportable_log_level()
-    trtorch.logging.set_reportable_log_level(trtorch.logging.Level.Info)
-    sys.stderr.flush()
-    saved, tmp = os.dup(2), tempfile.TemporaryFile()
-    try:
-        os.dup2(tmp.fileno(), 2)
-        try:
-            compiled = trtorch.compile(scripted, settings)
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            trtorch.logging.set_reportable_log_level(level)
-        tmp.seek(0)
-        return compiled, tmp.read().decode("utf-8", "replace")
-    finally:
-        os.close(saved)
-        tmp.close()
 
 
 def rel_error(y, ref):
@@ -90,9 +67,9 @@ def main():
             calibrator = trtorch.ptq.DataLoaderCalibrator(
                 images(args.calib_images, batch, 11), algo_type=trtorch.ptq.CalibrationAlgo.ENTROPY_CALIBRATION_2)
             t = time.time()
-            int8, log = compile_logged(scripted, {"inputs": [trtorch.Input([batch, 3, 224, 224])],
-                                                  "enabled_precisions": {torch.int8, torch.half}, "device": "gpu",
-                                                  "calibrator": calibrator})
+            settings = {"inputs": [trtorch.Input([batch, 3, 224, 224])], "device": "gpu",
+                        "enabled_precisions": {torch.int8, torch.half}, "calibrator": calibrator}
+            int8, log = bench.task_models.compile_logged(trtorch, scripted, settings)
             row["int8_build_s"] = time.time() - t
             m = re.search(r"INT8 calibration \(\w+\): \d+ activation scales from (\d+) batches in ([0-9.e+-]+) s", log)
             row["calibration_s"] = float(m.group(2)) if m else None

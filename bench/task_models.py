@@ -403,13 +403,10 @@ _SUMMARY = re.compile(r"partial compilation: (\d+) engine segments? \(([^)]*)\),
                       r"(\d+) of (\d+) ops in engines \(([0-9.eE+-]+)%\)")
 
 
-def compile_with_summary(trtorch, scripted, settings, echo=True):
+def compile_logged(trtorch, scripted, settings):
     """trtorch.compile(scripted, settings) with trtorch's log at INFO captured from stderr (file
-    descriptor 2, where its C++ logger writes). Returns (compiled, summary): summary is parsed from
-    the "partial compilation: ..." line (engine_segments, torch_segments, engine_ops, total_ops,
-    share (0 to 1), reasons: the "N x op: why" lines), or None when there is none (a whole
-    compile logs none). With echo, the summary and any warning or error lines are written back to
-    stderr (all captured lines when the log level already was INFO or more)."""
+    descriptor 2, where its C++ logger writes): (compiled, log text). On an error the captured log
+    is written back to stderr before the error propagates."""
     level = trtorch.logging.get_reportable_log_level()
     trtorch.logging.set_reportable_log_level(trtorch.logging.Level.Info)
     sys.stderr.flush()
@@ -424,7 +421,7 @@ def compile_with_summary(trtorch, scripted, settings, echo=True):
             os.dup2(saved, 2)
             trtorch.logging.set_reportable_log_level(level)
         tmp.seek(0)
-        text = tmp.read().decode("utf-8", "replace")
+        return compiled, tmp.read().decode("utf-8", "replace")
     except BaseException:
         tmp.seek(0)
         sys.stderr.write(tmp.read().decode("utf-8", "replace"))
@@ -432,6 +429,16 @@ def compile_with_summary(trtorch, scripted, settings, echo=True):
     finally:
         os.close(saved)
         tmp.close()
+
+
+def compile_with_summary(trtorch, scripted, settings, echo=True):
+    """compile_logged(), then: (compiled, summary): summary is parsed from
+    the "partial compilation: ..." line (engine_segments, torch_segments, engine_ops, total_ops,
+    share (0 to 1), reasons: the "N x op: why" lines), or None when there is none (a whole
+    compile logs none). With echo, the summary and any warning or error lines are written back to
+    stderr (all captured lines when the log level already was INFO or more)."""
+    level = trtorch.logging.get_reportable_log_level()
+    compiled, text = compile_logged(trtorch, scripted, settings)
     lines = text.splitlines()
     summary, keep = None, []
     for i, line in enumerate(lines):

@@ -24,6 +24,7 @@
 #include "core/backends/cuda/common/kernel.h"
 #include "core/backends/cuda/common/tactic.h"
 #include "core/backends/cuda/quantize/qlayer_cutlass.h"
+#include "core/util/logging.h"
 
 namespace trtorch::backends::cuda {
 
@@ -146,10 +147,12 @@ class QLayerKernel final : public Kernel {
     device_ = 0;
     TRTORCH_CUDA_CHECK(cudaGetDevice(&device_));
     sm_count_ = ctx_.props().multiProcessorCount;
-    if (a.tactic)
+    if (a.tactic) {
       load_tactic(*a.tactic);
-    else
+    } else {
       choose(a.timing);
+      log_choice();
+    }
     describe_ = str_cat(op, " ", conv_ ? str_cat(g_.R, "x", g_.S, " ") : std::string(), "i8 -> ",
                         ir::dtype_name(y_dtype_), " [", g_.N, (conv_ ? str_cat("x", g_.OH, "x", g_.OW) : ""), ", ",
                         g_.K, "] K=", g_.C * g_.R * g_.S, ": ",
@@ -432,7 +435,13 @@ class QLayerKernel final : public Kernel {
       const size_t ws_bytes = cutlass_ws(cfg);
       DeviceBuffer ws(std::max<size_t>(ws_bytes, 16));
       auto fn = [&](cudaStream_t ts) { run_cutlass(cfg, x.get(), r.get(), y.get(), ws.get(), ws_bytes, ts); };
-      const float ms = time_ms(ctx_, timing->min_timing_iters, timing->avg_timing_iters, fn);
+      float ms = 0;
+      try {  // a config CUTLASS refuses at launch is skipped (the reason kept for the log)
+        ms = time_ms(ctx_, timing->min_timing_iters, timing->avg_timing_iters, fn);
+      } catch (const Error& e) {
+        notes_ += std::string(e.what()) + "; ";
+        continue;
+      }
       const auto kept = config_;
       config_ = cfg;
       const std::string diff = compare(y.get(), ref.get());
@@ -448,6 +457,12 @@ class QLayerKernel final : public Kernel {
         ws_bytes_ = ws_bytes;
       }
     }
+  }
+
+  void log_choice() const {
+    if (!notes_.empty())
+      TRTORCH_LOG(kInfo, where_, ": CUTLASS INT8 candidates set aside: ", notes_,
+                  use_cutlass_ ? "" : "the direct kernel runs it");
   }
 
   void load_tactic(const std::string& text) {

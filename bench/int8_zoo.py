@@ -11,6 +11,7 @@ accuracy (tests/python/int8_digits.py measures that on a trained model).
 """
 import argparse
 import os
+import re
 import sys
 import time
 
@@ -63,15 +64,18 @@ def main():
                     err = max(err, ((y - ref).abs().max() / ref.abs().max()).item())
                     agree += (y.argmax(1) == ref.argmax(1)).sum().item()
                     total += len(ref)
-            rows.append((name, label, err, 100.0 * agree / total, build_s))
+            m = re.search(r"int8 layers: (\d+) of (\d+)", trt.trtorch_engine_0.info())
+            layers = "%s of %s" % m.groups() if m else "-"
+            rows.append((name, label, err, 100.0 * agree / total, build_s, layers))
             print(rows[-1], flush=True)
     where = torch.cuda.get_device_name() if args.device == "gpu" else "the reference backend (CPU)"
     print("\ntrtorch on %s, torch %s; batch %d at 224x224; calibration %d batches, comparison %d batches of "
           "random images\n" % (where, torch.__version__, args.batch, args.calib_batches, args.eval_batches))
-    print("| model | precision | max rel. error vs eager FP32 | top-1 agreement with FP32 | build s (incl. calibration) |")
-    print("|---|---|---|---|---|")
+    print("| model | precision | max rel. error vs eager FP32 | top-1 agreement with FP32 | build s (incl. calibration) "
+          "| layers run in INT8 |")
+    print("|---|---|---|---|---|---|")
     for r in rows:
-        print("| %s | %s | %.4f | %.1f%% | %.1f |" % r)
+        print("| %s | %s | %.4f | %.1f%% | %.1f | %s |" % r)
 
 
 if __name__ == "__main__":

@@ -394,3 +394,74 @@ TEST(IRSizes, ConcatAndMatMulOutputsAreChecked) {
   }
   EXPECT_THROW(g.add_input(TensorType::fixed(DType::kFloat32, {big, 4}), "huge"), Error);
 }
+
+// The INT8 layers' types: int8 or float output by y_scale, and every malformed attribute or input
+// an error that names it.
+TEST(IR, QuantizedLayerTypesAndErrors) {
+  auto scales = [](int64_t n) {
+    HostTensor s(DType::kFloat32, {n});
+    for (int64_t i = 0; i < n; ++i) s.set(i, 0.01 * double(i + 1));
+    return s;
+  };
+  auto attrs = [&](int64_t K) {
+    QConv2dAttrs a;
+    a.padding = {1, 1};
+    a.q.x_scale = 0.05;
+    a.q.w_scale = scales(K);
+    a.q.y_scale = 0.1;
+    return a;
+  };
+  auto expect_error = [](Graph& g, OpKind op, Attrs a, std::vector<Value*> in, const std::string& part) {
+    try {
+      g.add_node(op, std::move(a), in, "aten::conv2d at q.py:7");
+      ADD_FAILURE() << "expected an error containing '" << part << "'";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("q.py:7"), std::string::npos) << e.what();
+    }
+  };
+  Graph g;
+  Value* x = g.add_input(TensorType::fixed(DType::kInt8, {2, 16, 6, 6}), "x");
+  Value* xf = g.add_input(TensorType::fixed(DType::kFloat16, {2, 16, 6, 6}), "xf");
+  Value* w = g.add_constant(HostTensor(DType::kInt8, {32, 16, 3, 3}));
+  Value* b = g.add_constant(HostTensor(DType::kFloat32, {32}));
+  Value* r8 = g.add_input(TensorType::fixed(DType::kInt8, {2, 32, 6, 6}), "r8");
+  Node* n = g.add_node(OpKind::QConv2d, attrs(32), {x, w, b});
+  EXPECT_EQ(n->outputs[0]->type, TensorType::fixed(DType::kInt8, {2, 32, 6, 6}));
+  QConv2dAttrs f = attrs(32);
+  f.q.y_scale = 0;
+  f.q.out_dtype = DType::kFloat16;
+  EXPECT_EQ(g.add_node(OpKind::QConv2d, f, {x, w, b})->outputs[0]->type.dtype, DType::kFloat16);
+  QConv2dAttrs r = attrs(32);
+  r.has_residual = true;
+  r.q.r_scale = 0.2;
+  EXPECT_EQ(g.add_node(OpKind::QConv2d, r, {x, w, b, r8})->outputs[0]->type.dtype, DType::kInt8);
+
+  expect_error(g, OpKind::QConv2d, attrs(32), {xf, w, b}, "input must be int8");
+  expect_error(g, OpKind::QConv2d, attrs(16), {x, w, b}, "w_scale must be f32[32]");
+  QConv2dAttrs neg = attrs(32);
+  neg.q.w_scale.set(3, -1.0);
+  expect_error(g, OpKind::QConv2d, neg, {x, w, b}, "w_scale must be positive and finite");
+  QConv2dAttrs grouped = attrs(32);
+  grouped.groups = 2;
+  expect_error(g, OpKind::QConv2d, grouped, {x, w, b}, "groups must be 1");
+  QConv2dAttrs range = attrs(32);
+  range.q.qmin = -200;
+  expect_error(g, OpKind::QConv2d, range, {x, w, b}, "[qmin, qmax] must lie in [-128, 127]");
+  QConv2dAttrs bounds = attrs(32);
+  bounds.q.lo = 1;
+  bounds.q.hi = 0;
+  expect_error(g, OpKind::QConv2d, bounds, {x, w, b}, "activation bounds");
+  QConv2dAttrs float_res = r;
+  float_res.q.r_scale = 0;  // then the residual must be out_dtype (f16), not int8
+  expect_error(g, OpKind::QConv2d, float_res, {x, w, b, r8}, "residual");
+  expect_error(g, OpKind::QConv2d, attrs(32), {x, w, g.add_constant(HostTensor(DType::kFloat16, {32}))},
+               "bias must be f32[32]");
+  // A reduction too long for an int32 accumulator.
+  Value* xl = g.add_input(TensorType::fixed(DType::kInt8, {1, 20000, 3, 3}), "xl");
+  Value* wl = g.add_constant(HostTensor(DType::kInt8, {16, 20000, 3, 3}));
+  expect_error(g, OpKind::QConv2d, attrs(16), {xl, wl, g.add_constant(HostTensor(DType::kFloat32, {16}))},
+               "may overflow the int32 accumulator");
+  // Other ops still refuse int8 inputs.
+  expect_error(g, OpKind::Unary, UnaryAttrs{}, {x}, "only Dequantize and the INT8 layers read quantized tensors");
+}

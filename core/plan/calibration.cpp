@@ -256,6 +256,27 @@ std::string Int8LayerCount::str() const {
                  " more read dequantized int8 inputs)");
 }
 
+std::string precision_summary(const ir::Graph& g) {
+  std::vector<ir::DType> order;
+  std::map<ir::DType, std::map<std::string, int>> counts;
+  for (const ir::Node* n : g.nodes()) {
+    if (n->op == ir::OpKind::Constant) continue;
+    const ir::DType t = n->outputs[0]->type.dtype;
+    if (!counts.count(t)) order.push_back(t);
+    ++counts[t][n->name()];
+  }
+  std::string s;
+  for (ir::DType t : order) {
+    s += str_cat(s.empty() ? "" : "; ", ir::dtype_name(t), ":");
+    bool first = true;
+    for (const auto& [op, k] : counts[t]) {
+      s += str_cat(first ? " " : ", ", op, " ", k);
+      first = false;
+    }
+  }
+  return s;
+}
+
 Int8LayerCount int8_layer_count(const ir::Graph& g) {
   Int8LayerCount c;
   for (const ir::Node* n : g.nodes()) {

@@ -82,6 +82,10 @@ struct Int8LayerCount {
   std::string str() const;
 };
 Int8LayerCount int8_layer_count(const ir::Graph& g);
+// Which ops run in which precision: the graph's nodes (constants aside) counted by output dtype
+// and op, "i8: QConv2d 52, Quantize 3; f16: Conv2d 1, Pointwise 17" (dtypes in order of first
+// appearance, ops by name). The INT8 engine summary's second part.
+std::string precision_summary(const ir::Graph& g);
 
 // Weights of the INT8 layers (Conv2d / Linear whose input 0 is a Dequantize output): each
 // constant weight becomes an int8 constant and its per-output-channel Dequantize (axis 0,

@@ -95,7 +95,8 @@ std::string EngineHolder::info() const {
   os << "; build options: " << (engine_->build_options.empty() ? "(not recorded)" : engine_->build_options);
   // Which layers run in INT8 or on dequantized inputs; the other ops run in the engine precision.
   const plan::Int8LayerCount c = plan::int8_layer_count(*engine_->graph);
-  if (c.int8 + c.dequantized > 0) os << "; int8 layers: " << c.str();
+  if (c.int8 + c.dequantized > 0)
+    os << "; int8 layers: " << c.str() << "; ops by precision: " << plan::precision_summary(*engine_->graph);
   return os.str();
 }
 

@@ -236,6 +236,10 @@ def test_quantization_aware_layers_run_in_int8(device):
                                       "device": device, "require_full_compilation": True})
     info = trt.trtorch_engine_0.info()
     assert "int8 layers: 4 of 4 convolution / linear / matmul layers run in INT8" in info, info
+    # Which ops run in which precision: the convolutions write int8 (QConv2d 3 under i8), the head
+    # FP16 (QLinear under f16).
+    by_precision = dict(part.split(": ") for part in info.split("ops by precision: ")[1].split("; "))
+    assert "QConv2d 3" in by_precision["i8"] and "QLinear 1" in by_precision["f16"], by_precision
     x = torch.randn(2, 16, 10, 10, generator=torch.Generator().manual_seed(1)).to(dev)
     with torch.no_grad():
         want = m(x)

@@ -112,6 +112,14 @@ class Kernel {
 // channels, the extra ones zero.
 std::unique_ptr<Kernel> make_layout_change(const TensorDesc& from, Layout to, int64_t padded_channels = 0);
 
+// Splits a shape at `axis` into the element counts before it (outer) and after it (inner).
+inline void outer_inner(const std::vector<int64_t>& shape, int64_t axis, int64_t* outer, int64_t* inner) {
+  *outer = 1;
+  *inner = 1;
+  for (int64_t d = 0; d < axis; ++d) *outer *= shape[size_t(d)];
+  for (size_t d = size_t(axis) + 1; d < shape.size(); ++d) *inner *= shape[d];
+}
+
 // Launch configuration helpers.
 // Blocks of `threads` covering n elements, for a grid's x dimension: more than CUDA allows
 // (2^31 - 1) is an error, not a count narrowed to a smaller grid that leaves elements out.

@@ -105,14 +105,6 @@ int64_t physical_axis(int64_t logical_axis, size_t rank, bool nhwc) {
   return 0;
 }
 
-// Splits a shape at `axis` into (outer, axis length, inner) element counts.
-void split_at(const std::vector<int64_t>& s, int64_t axis, int64_t& outer, int64_t& inner) {
-  outer = 1;
-  inner = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= s[size_t(d)];
-  for (size_t d = size_t(axis) + 1; d < s.size(); ++d) inner *= s[d];
-}
-
 // Concat: input i is an [outer, len_i * inner] block copied into columns of the output.
 class ConcatKernel : public Kernel {
  public:
@@ -122,7 +114,7 @@ class ConcatKernel : public Kernel {
     int64_t axis = physical_axis(a.node.attr<ir::ConcatAttrs>().axis, a.outputs[0].shape.size(), nhwc);
     int64_t inner;
     auto out_phys = physical_shape(a.outputs[0].shape, nhwc);
-    split_at(out_phys, axis, outer_, inner);
+    outer_inner(out_phys, axis, &outer_, &inner);
     out_row_ = out_phys[size_t(axis)] * inner * int64_t(elem_);
     for (const auto& d : a.inputs) {
       TRTORCH_EXPECT(d.layout == a.outputs[0].layout, "Concat: inputs and output must share a layout");
@@ -165,7 +157,7 @@ class SliceKernel : public Kernel {
     TRTORCH_EXPECT(a.outputs[0].layout == a.inputs[0].layout, "Slice: input and output must share a layout");
     int64_t axis = physical_axis(attrs_.axis, a.inputs[0].shape.size(), nhwc);
     auto in_phys = physical_shape(a.inputs[0].shape, nhwc);
-    split_at(in_phys, axis, outer_, inner_);
+    outer_inner(in_phys, axis, &outer_, &inner_);
     in_dim_ = in_phys[size_t(axis)];
     len_ = physical_shape(a.outputs[0].shape, nhwc)[size_t(axis)];
     n_ = a.outputs[0].numel();
@@ -229,7 +221,7 @@ class GatherKernel : public Kernel {
     TRTORCH_EXPECT(index_dtype_ == ir::DType::kInt32 || index_dtype_ == ir::DType::kInt64,
                    "Gather: indices must be int32 or int64");
     int64_t inner;
-    split_at(a.inputs[0].shape, axis_, outer_, inner);
+    outer_inner(a.inputs[0].shape, axis_, &outer_, &inner);
     dim_ = a.inputs[0].shape[size_t(axis_)];
     row_bytes_ = inner * int64_t(elem_);
     while (row_bytes_ % max_word_ != 0) max_word_ /= 2;

@@ -54,7 +54,7 @@ class QuantizeBase : public Kernel {
     ch_ = ChannelOf{1, 1};
     if (axis >= 0) {
       int64_t outer, inner;
-      outer_inner_of(x.shape, axis, &outer, &inner);
+      outer_inner(x.shape, axis, &outer, &inner);
       ch_ = ChannelOf{inner, x.shape[size_t(axis)]};
     }
     scale_ = DeviceBuffer(size_t(scale.numel()) * sizeof(float));
@@ -63,12 +63,6 @@ class QuantizeBase : public Kernel {
   }
   std::string describe_as(const char* what) const {
     return str_cat(op_, " ", what, per_channel_ ? " per-channel" : " per-tensor", " [", n_, "]");
-  }
-  static void outer_inner_of(const std::vector<int64_t>& s, int64_t axis, int64_t* outer, int64_t* inner) {
-    *outer = 1;
-    *inner = 1;
-    for (int64_t d = 0; d < axis; ++d) *outer *= s[size_t(d)];
-    for (size_t d = size_t(axis) + 1; d < s.size(); ++d) *inner *= s[d];
   }
 
   const char* op_;

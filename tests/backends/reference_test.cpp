@@ -331,3 +331,40 @@ TEST(ReferenceSpeed, ConvGflops) {
   dw.groups = 144;
   time_conv_gflops({1, 144, 56, 56}, {144, 1, 3, 3}, dw, "depthwise 3x3 1x144x56x56");
 }
+
+// The reference QConv2d builds its im2col matrix for runs of output pixels (16 MiB at most): a
+// layer whose matrix is larger (1152 x 16900 here: two runs, split inside a row of the 3x3
+// windows) gives the oracle's result.
+TEST(Reference, QConv2dLargerThanOneIm2colRun) {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> d(-128, 127);
+  auto int8s = [&](std::vector<int64_t> shape) {
+    HostTensor t(DType::kInt8, std::move(shape));
+    for (int64_t i = 0; i < t.numel(); ++i) t.set(i, d(rng));
+    return t;
+  };
+  HostTensor x = int8s({1, 128, 130, 130}), w = int8s({8, 128, 3, 3});
+  HostTensor b(DType::kFloat32, {8});
+  QConv2dAttrs a;
+  a.padding = {1, 1};
+  a.q.x_scale = 0.01;
+  a.q.w_scale = HostTensor(DType::kFloat32, {8});
+  for (int64_t k = 0; k < 8; ++k) {
+    a.q.w_scale.set(k, 0.001 * double(k + 1));
+    b.set(k, 0.5 * double(k) - 2);
+  }
+  a.q.y_scale = 0.5;
+  Graph g;
+  Value* xv = g.add_input(TensorType::fixed(DType::kInt8, x.shape), "x");
+  g.mark_output(g.add_node(OpKind::QConv2d, a, {xv, g.add_constant(w), g.add_constant(b)})->outputs[0]);
+  const HostTensor got = backends::reference::run(g, {x})[0];
+  const Expected want = oracle(OpKind::QConv2d, a, {x, w, b})[0];
+  ASSERT_EQ(got.shape, want.shape);
+  int64_t off = 0, saturated = 0;
+  for (int64_t i = 0; i < got.numel(); ++i) {
+    off += std::abs(got.get(i) - want.values[size_t(i)]) > 1;  // one step: an FP32 rounding at a half step
+    saturated += std::abs(want.values[size_t(i)]) >= 127;
+  }
+  EXPECT_EQ(off, 0);
+  EXPECT_LT(saturated, got.numel() / 10);  // the outputs spread over the int8 range
+}

@@ -108,34 +108,39 @@ void eval_QConv2d(const ir::QConv2dAttrs& a, const std::vector<HostTensor>& in, 
   const int8_t* x = in[0].ptr<int8_t>();
   const int8_t* w = in[1].ptr<int8_t>();
   std::vector<int32_t> acc(size_t(N * K * plane), 0);
-  // One (image, group) at a time: its im2col matrix [CRS][plane] (zeros in the padding), then
-  // acc[k][p] += w[k][crs] * col[crs][p], the inner loop over p (vectorizable int32 adds).
-  std::vector<int8_t> col(size_t(CRS * plane));
+  // One (image, group, run of output pixels) at a time: its im2col matrix [CRS][pixels] (zeros in
+  // the padding), then acc[k][p] += w[k][crs] * col[crs][p], the inner loop over p (vectorizable
+  // int32 adds). Runs of pixels keep the matrix within kColBytes whatever the layer's size.
+  constexpr int64_t kColBytes = int64_t(1) << 24;
+  const int64_t run = std::max<int64_t>(1, std::min<int64_t>(plane, kColBytes / std::max<int64_t>(CRS, 1)));
+  std::vector<int8_t> col(size_t(CRS * run));
   for (int64_t n = 0; n < N; ++n)
-    for (int64_t g = 0; g < a.groups; ++g) {
-#pragma omp parallel for if (CRS * plane >= 1 << 16)
-      for (int64_t crs = 0; crs < CRS; ++crs) {
-        const int64_t c = g * Cg + crs / (R * S), r = crs / S % R, s = crs % S;
-        for (int64_t oh = 0; oh < OH; ++oh)
-          for (int64_t ow = 0; ow < OW; ++ow) {
+    for (int64_t g = 0; g < a.groups; ++g)
+      for (int64_t p0 = 0; p0 < plane; p0 += run) {
+        const int64_t np = std::min(run, plane - p0);
+#pragma omp parallel for if (CRS * np >= 1 << 16)
+        for (int64_t crs = 0; crs < CRS; ++crs) {
+          const int64_t c = g * Cg + crs / (R * S), r = crs / S % R, s = crs % S;
+          for (int64_t j = 0; j < np; ++j) {
+            const int64_t oh = (p0 + j) / OW, ow = (p0 + j) % OW;
             const int64_t ih = oh * a.stride[0] - a.padding[0] + r * a.dilation[0];
             const int64_t iw = ow * a.stride[1] - a.padding[1] + s * a.dilation[1];
-            col[size_t(crs * plane + oh * OW + ow)] =
+            col[size_t(crs * np + j)] =
                 ih >= 0 && ih < H && iw >= 0 && iw < W ? x[((n * C + c) * H + ih) * W + iw] : int8_t(0);
           }
-      }
-#pragma omp parallel for if (Kg * CRS * plane >= 1 << 16)
-      for (int64_t kg = 0; kg < Kg; ++kg) {
-        const int64_t k = g * Kg + kg;
-        int32_t* ak = acc.data() + (n * K + k) * plane;
-        for (int64_t crs = 0; crs < CRS; ++crs) {
-          const int32_t wv = w[k * CRS + crs];
-          if (wv == 0) continue;
-          const int8_t* cp = col.data() + crs * plane;
-          for (int64_t p = 0; p < plane; ++p) ak[p] += wv * int32_t(cp[p]);
+        }
+#pragma omp parallel for if (Kg * CRS * np >= 1 << 16)
+        for (int64_t kg = 0; kg < Kg; ++kg) {
+          const int64_t k = g * Kg + kg;
+          int32_t* ak = acc.data() + (n * K + k) * plane + p0;
+          for (int64_t crs = 0; crs < CRS; ++crs) {
+            const int32_t wv = w[k * CRS + crs];
+            if (wv == 0) continue;
+            const int8_t* cp = col.data() + crs * np;
+            for (int64_t j = 0; j < np; ++j) ak[j] += wv * int32_t(cp[j]);
+          }
         }
       }
-    }
   QuantizedEpilogue epi("QConv2d", a.q, in[2], a.has_residual ? &in[3] : nullptr, out[0]);
   epi.apply(N, K, plane, acc.data());
 }

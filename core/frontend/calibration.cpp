@@ -31,7 +31,12 @@ std::vector<plan::TensorStats> collect(runtime::EngineHolder& engine, size_t fir
     std::vector<at::Tensor> in;
     for (size_t i = 0; i < batch.size(); ++i)
       in.push_back(batch[i].to(engine.device(), runtime::to_torch_dtype(e.graph->inputs()[i]->type.dtype)).contiguous());
-    std::vector<at::Tensor> out = engine.run(in);
+    std::vector<at::Tensor> out;
+    try {
+      out = engine.run(in);
+    } catch (const Error& err) {
+      TRTORCH_ERROR("INT8 calibration: running batch ", b, " of the calibrator: ", err.what());
+    }
     return std::vector<at::Tensor>(out.begin() + long(first_observed), out.begin() + long(first_observed + observed));
   };
   std::vector<plan::TensorStats> stats(observed);

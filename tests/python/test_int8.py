@@ -170,6 +170,11 @@ def test_misuse_is_a_clear_error():
         compile_int8(model(), "reference", trtorch.ptq.DataLoaderCalibrator([]))
     with pytest.raises(TypeError, match="calibration batch 0"):
         compile_int8(model(), "reference", trtorch.ptq.DataLoaderCalibrator([("not", "tensors")]))
+    wrong = data(2)
+    wrong[1] = (torch.randn(4, 3, 20, 16), wrong[1][1])
+    with pytest.raises(RuntimeError, match=r"INT8 calibration: running batch 1 of the calibrator: .*dimension 2 must "
+                                           r"be 16.*got 20"):
+        compile_int8(model(), "reference", trtorch.ptq.DataLoaderCalibrator(wrong))
     with pytest.raises(ValueError, match="conflicting settings"):
         trtorch.compile(model(), {"inputs": [trtorch.Input(SHAPE)], "op_precision": torch.float,
                                   "enabled_precisions": {torch.int8, torch.half}})

@@ -22,6 +22,7 @@
 
 #include <climits>
 
+#include "core/backends/cuda/common/cutlass_stride.cuh"
 #include "core/backends/cuda/gemm/gemm_cutlass.h"
 #include "core/util/error.h"
 
@@ -41,16 +42,6 @@ struct Problem {
   int M = 0, N = 0, K = 0;
   int sm_count = 0;
 };
-
-// A packed (ld, 1, batch) stride of a rows x cols matrix, the form of every operand here.
-template <class Stride>
-Stride packed_stride(int64_t rows, int64_t cols) {
-  static_assert(is_static_v<decltype(get<1>(Stride{}))>, "expected a unit stride along mode 1");
-  Stride s{};
-  get<0>(s) = cols;
-  get<2>(s) = rows * cols;
-  return s;
-}
 
 template <class Element, class TileShape, class ClusterShape, class MainloopSchedule, class EpilogueSchedule>
 struct GeluGemm {

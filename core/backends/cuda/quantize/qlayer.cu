@@ -185,7 +185,7 @@ class QLayerKernel final : public Kernel {
     DeviceBuffer ref(y_bytes());
     run_direct(in[0], has_residual_ ? in[3] : nullptr, ref.get(), stream);
     TRTORCH_CUDA_CHECK(cudaStreamSynchronize(stream));
-    return compare(out[0], ref.get());
+    return compare(config_, out[0], ref.get());
   }
 
  private:
@@ -377,7 +377,7 @@ class QLayerKernel final : public Kernel {
   // Differences of `got` from the direct kernel's `want` beyond what rounding allows: int8 one
   // step, float outputs a relative 1e-2 of the largest magnitude (FP16 rounding of a value
   // computed in another order). "" when none.
-  std::string compare(const void* got, const void* want) const {
+  std::string compare(cutlass_int8::Config c, const void* got, const void* want) const {
     const int64_t n = g_.y_numel();
     std::vector<uint8_t> a(y_bytes()), b(y_bytes());
     TRTORCH_CUDA_CHECK(cudaMemcpy(a.data(), got, a.size(), cudaMemcpyDeviceToHost));
@@ -397,7 +397,7 @@ class QLayerKernel final : public Kernel {
       }
     }
     if (worst <= tol) return "";
-    return str_cat(where_, ": CUTLASS INT8 ", cutlass_int8::config_name(config_), " differs from the direct kernel by ",
+    return str_cat(where_, ": CUTLASS INT8 ", cutlass_int8::config_name(c), " differs from the direct kernel by ",
                    worst, " at element ", at, " (", ta.get(at), " vs ", tb.get(at), "; allowed ", tol, ")");
   }
 
@@ -442,10 +442,7 @@ class QLayerKernel final : public Kernel {
         notes_ += std::string(e.what()) + "; ";
         continue;
       }
-      const auto kept = config_;
-      config_ = cfg;
-      const std::string diff = compare(y.get(), ref.get());
-      config_ = kept;
+      const std::string diff = compare(cfg, y.get(), ref.get());
       if (!diff.empty()) {
         notes_ += diff + "; ";
         continue;

@@ -35,9 +35,9 @@ struct Int8Conv {
   using ProblemShape = cutlass::conv::ConvProblemShape<CollectiveMainloop::DispatchPolicy::ConvOp,
                                                        CollectiveMainloop::DispatchPolicy::NumSpatialDimensions>;
   using Kernel = cutlass::conv::kernel::ConvUniversal<ProblemShape, CollectiveMainloop, CollectiveEpilogue>;
-  using Conv = cutlass::conv::device::ConvUniversalAdapter<Kernel>;
+  using Adapter = cutlass::conv::device::ConvUniversalAdapter<Kernel>;
 
-  static typename Conv::Arguments arguments(const ConvProblem& p, int device, int sm_count) {
+  static typename Adapter::Arguments arguments(const ConvProblem& p, int device, int sm_count) {
     ProblemShape shape(cutlass::conv::Mode::kCrossCorrelation, {p.N, p.H, p.W, p.C}, {p.K, p.R, p.S, p.C},
                        {p.ph, p.pw}, {p.ph, p.pw}, {p.sh, p.sw}, {p.dh, p.dw}, 1);
     typename Kernel::StrideC dC{};
@@ -48,27 +48,12 @@ struct Int8Conv {
       cute::get<0, i>(dC) = shape.stride_C[ProblemShape::RankT - 2 - i];
       cute::get<0, i>(dD) = shape.stride_C[ProblemShape::RankT - 2 - i];
     });
-    typename Conv::Arguments a{shape,
-                               {p.x, p.w},
-                               {{}, static_cast<const Out*>(p.epi.residual), dC, static_cast<Out*>(p.y), dD},
-                               hw(device, sm_count)};
+    typename Adapter::Arguments a{shape,
+                                  {p.x, p.w},
+                                  {{}, static_cast<const Out*>(p.epi.residual), dC, static_cast<Out*>(p.y), dD},
+                                  hw(device, sm_count)};
     fill_thread(p.epi, a.epilogue.thread);
     return a;
-  }
-
-  static bool can_implement(const ConvProblem& p, int device, int sm_count) {
-    return Conv::can_implement(arguments(p, device, sm_count)) == cutlass::Status::kSuccess;
-  }
-  static size_t workspace(const ConvProblem& p, int device, int sm_count) {
-    return Conv::get_workspace_size(arguments(p, device, sm_count));
-  }
-  static cutlass::Status launch(const ConvProblem& p, void* ws, int device, int sm_count, cudaStream_t stream) {
-    Conv conv;
-    const auto args = arguments(p, device, sm_count);
-    cutlass::Status s = conv.can_implement(args);
-    if (s != cutlass::Status::kSuccess) return s;
-    s = conv.initialize(args, ws, stream);
-    return s == cutlass::Status::kSuccess ? conv.run(stream) : s;
   }
 };
 
@@ -78,7 +63,8 @@ constexpr ConfigOps<ConvProblem> conv_ops() {
 }
 
 // Indexed by Config. The K mode of a convolution tile is nested (CUTLASS tiles it over C, S, R).
-const ConfigOps<ConvProblem> kConvOps[] = {conv_ops<Shape<_128, _128, Shape<_128>>>(), conv_ops<Shape<_64, _128, Shape<_128>>>()};
+const ConfigOps<ConvProblem> kConvOps[] = {conv_ops<Shape<_128, _128, Shape<_128>>>(),
+                                           conv_ops<Shape<_64, _128, Shape<_128>>>()};
 static_assert(sizeof(kConvOps) / sizeof(kConvOps[0]) == size_t(kNumConfigs), "one kConvOps entry per Config");
 
 const Ops<ConvProblem>& ops(Config c, const ConvProblem& p) {

@@ -4,6 +4,8 @@
 // qlayer_cutlass_common.cuh. Also the configs' names.
 #include "core/backends/cuda/quantize/qlayer_cutlass_common.cuh"
 
+#include "core/backends/cuda/common/cutlass_stride.cuh"
+
 #include <cutlass/gemm/collective/collective_builder.hpp>
 #include <cutlass/gemm/device/gemm_universal_adapter.h>
 #include <cutlass/gemm/kernel/gemm_universal.hpp>
@@ -13,15 +15,6 @@ namespace {
 
 using namespace cute;
 using namespace detail;
-
-// A packed (ld, 1, batch) stride of a rows x cols matrix.
-template <class Stride>
-Stride packed_stride(int64_t rows, int64_t cols) {
-  Stride s{};
-  get<0>(s) = cols;
-  get<2>(s) = rows * cols;
-  return s;
-}
 
 template <class Out, class TileShape, class MainloopSchedule, class EpilogueSchedule>
 struct Int8Gemm {
@@ -39,10 +32,10 @@ struct Int8Gemm {
       MainloopSchedule>::CollectiveOp;
   using Kernel = cutlass::gemm::kernel::GemmUniversal<Shape<int, int, int, int>, CollectiveMainloop,
                                                       CollectiveEpilogue, cutlass::gemm::PersistentScheduler>;
-  using Gemm = cutlass::gemm::device::GemmUniversalAdapter<Kernel>;
+  using Adapter = cutlass::gemm::device::GemmUniversalAdapter<Kernel>;
 
-  static typename Gemm::Arguments arguments(const GemmProblem& p, int device, int sm_count) {
-    typename Gemm::Arguments a{};
+  static typename Adapter::Arguments arguments(const GemmProblem& p, int device, int sm_count) {
+    typename Adapter::Arguments a{};
     a.mode = cutlass::gemm::GemmUniversalMode::kGemm;
     a.problem_shape = {p.M, p.N, p.K, 1};
     a.mainloop.ptr_A = p.x;
@@ -56,21 +49,6 @@ struct Int8Gemm {
     a.epilogue.dD = packed_stride<typename Kernel::StrideD>(p.M, p.N);
     a.hw_info = hw(device, sm_count);
     return a;
-  }
-
-  static bool can_implement(const GemmProblem& p, int device, int sm_count) {
-    return Gemm::can_implement(arguments(p, device, sm_count)) == cutlass::Status::kSuccess;
-  }
-  static size_t workspace(const GemmProblem& p, int device, int sm_count) {
-    return Gemm::get_workspace_size(arguments(p, device, sm_count));
-  }
-  static cutlass::Status launch(const GemmProblem& p, void* ws, int device, int sm_count, cudaStream_t stream) {
-    Gemm gemm;
-    const auto args = arguments(p, device, sm_count);
-    cutlass::Status s = gemm.can_implement(args);
-    if (s != cutlass::Status::kSuccess) return s;
-    s = gemm.initialize(args, ws, stream);
-    return s == cutlass::Status::kSuccess ? gemm.run(stream) : s;
   }
 };
 

@@ -26,9 +26,7 @@
 #include <cmath>
 #include <limits>
 
-#include "core/ir/evaluator.h"
 #include "core/passes/passes.h"
-#include "core/passes/rewrite.h"
 #include "core/util/error.h"
 
 namespace trtorch::passes {
@@ -208,19 +206,6 @@ bool fuse_layer(ir::Graph& g, ir::Node* n) {
   return true;
 }
 
-// A Dequantize of an int8 Constant becomes a float Constant.
-bool fold_constant_dequantize(ir::Graph& g, ir::Node* d) {
-  const ir::Node* c = producer_of(d->inputs[0], ir::OpKind::Constant);
-  const ir::NodeEvaluator* eval = ir::find_node_evaluator();
-  if (!c || !eval) return false;
-  std::vector<ir::HostTensor> r = (*eval)(*d, {c->attr<ir::ConstantAttrs>().value});
-  ir::Node* k = g.insert_before(d, ir::OpKind::Constant, ir::ConstantAttrs{std::move(r[0])}, {}, d->source);
-  k->outputs[0]->name = d->outputs[0]->name;
-  g.replace_all_uses(d->outputs[0], k->outputs[0]);
-  g.remove_node(d);
-  return true;
-}
-
 }  // namespace
 
 bool keeps_weight_dequantize(const ir::Node& n) {
@@ -241,7 +226,7 @@ bool fuse_quantized_layers(ir::Graph& g) {
   for (ir::Node* n : g.nodes())
     if (n->op == ir::OpKind::Dequantize && !n->outputs[0]->users.empty() &&
         producer_of(n->inputs[0], ir::OpKind::Constant))
-      changed |= fold_constant_dequantize(g, n);
+      changed |= fold_constant_node(g, n);
   return changed;
 }
 

@@ -74,7 +74,7 @@ PassManager default_pipeline(PassManager::Options o) {
       .add("pack_attention_qkv", pack_attention_qkv)
       .add("fold_causal_mask", fold_causal_mask)
       .add("dead_code_elimination", dead_code_elimination)
-      // Last, once: the chains of elementwise ops that no pattern above took.
+      // Last, once: the INT8 layers, then the chains of elementwise ops that no pattern above took.
       .add_final("fuse_quantized_layers", fuse_quantized_layers)
       .add_final("fuse_pointwise", fuse_pointwise)
       .add_final("dead_code_elimination", dead_code_elimination);

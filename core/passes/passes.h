@@ -22,6 +22,10 @@ struct Pass {
 // core/ir/evaluator.h: the reference backend's) and replaces them by Constant nodes. Logs a
 // warning and folds nothing when no evaluator is registered.
 bool constant_folding(ir::Graph& g);
+// Folds one node whose inputs are all constants (what constant_folding does to each): its outputs
+// become Constant nodes and it is removed. False, leaving it, when no evaluator is registered or
+// the evaluator rejects it.
+bool fold_constant_node(ir::Graph& g, ir::Node* n);
 // Merges nodes with equal op, attributes and inputs, and constants with equal bytes.
 bool common_subexpression_elimination(ir::Graph& g);
 // Removes nodes none of whose outputs reach a graph output.

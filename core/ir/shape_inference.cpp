@@ -686,8 +686,8 @@ void expect_fits(const char* op, size_t i, size_t n_out, const TensorType& t) {
 }
 
 // Quantized (int8) tensors flow only from Quantize, the INT8 layers (and int8 constants) into
-// Dequantize and the INT8 layers, through the ops that move them unchanged. Every other op refuses them here, once, instead of in each
-// backend's dtype dispatch.
+// Dequantize and the INT8 layers, through the ops that move them unchanged. Every other op refuses
+// them here, once, instead of in each backend's dtype dispatch.
 bool takes_int8(OpKind op) {
   return op == OpKind::Constant || op == OpKind::Identity || op == OpKind::Reshape || op == OpKind::Quantize ||
          op == OpKind::Dequantize || op == OpKind::QConv2d || op == OpKind::QLinear;

@@ -294,12 +294,18 @@ Int8LayerCount int8_layer_count(const ir::Graph& g) {
 
 namespace {
 
+// max |w| over the n values from `start` (one output channel).
+double channel_amax(const ir::HostTensor& w, int64_t start, int64_t n) {
+  double amax = 0;
+  for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::abs(w.get(start + i)));
+  return amax;
+}
+
 // The step of the grid a channel's values lie on (each value q * step with q an integer of at
 // most 127 in magnitude, up to FP32 rounding): max |w| / k for the largest k <= 127 that fits,
 // 1 for an all-zero channel, 0 when there is none.
 float channel_grid(const ir::HostTensor& w, int64_t start, int64_t n) {
-  double amax = 0;
-  for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::abs(w.get(start + i)));
+  const double amax = channel_amax(w, start, n);
   if (amax == 0) return 1.0f;
   if (!std::isfinite(amax)) return 0.0f;
   for (int k = 127; k >= 1; --k) {
@@ -340,8 +346,7 @@ bool quantize_layer_weights(ir::Graph& g, WeightScales mode) {
         on_grid = step > 0;
         qa.scale.set(c, step);
       } else {
-        double amax = 0;
-        for (int64_t i = 0; i < per; ++i) amax = std::max(amax, std::abs(wt.get(c * per + i)));
+        const double amax = channel_amax(wt, c * per, per);
         qa.scale.set(c, amax > 0 && std::isfinite(amax) ? double(float(amax / 127.0)) : 1.0);
       }
     }

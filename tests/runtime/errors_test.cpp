@@ -63,7 +63,8 @@ TEST(RunTimeInputs, NonContiguousInputIsHandled) {
   auto compiled = trtorch::CompileGraph(m, reference_spec({torch::randn({2, 8})}));
   at::Tensor x = torch::randn({8, 2}).t();
   ASSERT_FALSE(x.is_contiguous());
-  EXPECT_LE(max_rel_error(flatten(run(compiled, {x})), flatten(run(m, {x}))), 1e-6);
+  // Same FP32 sums as above in another order than torch's matmul (CI saw 1.9e-6 apart).
+  EXPECT_LE(max_rel_error(flatten(run(compiled, {x})), flatten(run(m, {x}))), 1e-5);
 }
 
 TEST(EngineBytes, StartWithMagicAndRoundTrip) {

@@ -346,7 +346,7 @@ class QLayerKernel final : public Kernel {
   }
   cutlass_int8::GemmProblem gemm_problem(const void* x, const void* r, void* y) const {
     cutlass_int8::GemmProblem p;
-    p.M = int(std::min<int64_t>(g_.N, INT32_MAX));
+    p.M = g_.N <= INT32_MAX ? int(g_.N) : 0;  // 0: not supported (more rows than CUTLASS's int extents)
     p.N = int(g_.K);
     p.K = int(g_.C);
     p.x = static_cast<const int8_t*>(x);

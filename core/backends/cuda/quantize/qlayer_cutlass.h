@@ -7,7 +7,7 @@
 //   conv: implicit GEMM fprop, x NHWC [N, H, W, C], w KRSC [K, R, S, C], D and C NHWC [N, OH, OW, K]
 //   gemm: x [M, K] row-major, w [N, K] row-major, D and C [M, N] row-major
 //
-// Plain C++ declarations: only qlayer_cutlass.cu includes CUTLASS.
+// Plain C++ declarations: only qlayer_cutlass_conv.cu and qlayer_cutlass_gemm.cu include CUTLASS.
 #pragma once
 
 #include <cuda_runtime.h>

@@ -113,6 +113,7 @@ template <class P>
 void run_checked(const Ops<P>& ops, const std::string& what, bool supported, const P& p, void* ws, size_t ws_bytes,
                  int device, int sm_count, cudaStream_t stream) {
   TRTORCH_EXPECT(supported, what, ": not supported");
+  TRTORCH_EXPECT(p.epi.beta == 0.0f || p.epi.residual, what, ": a residual scale without a residual");
   TRTORCH_EXPECT(aligned(p.x) && aligned(p.w) && aligned(p.y) && (!p.epi.residual || aligned(p.epi.residual)), what,
                  ": operands must be 16-byte aligned");
   const size_t need = ops.workspace(p, device, sm_count);

@@ -50,7 +50,11 @@ struct Int8Conv {
     });
     typename Adapter::Arguments a{shape,
                                   {p.x, p.w},
-                                  {{}, static_cast<const Out*>(p.epi.residual), dC, static_cast<Out*>(p.y), dD},
+                                  // C gets a TMA descriptor whether or not it is read: without a
+                                  // residual (beta 0, never read) it names D (the driver refuses
+                                  // a descriptor at address 0).
+                                  {{}, static_cast<const Out*>(p.epi.residual ? p.epi.residual : p.y), dC,
+                                   static_cast<Out*>(p.y), dD},
                                   hw(device, sm_count)};
     fill_thread(p.epi, a.epilogue.thread);
     return a;
@@ -81,8 +85,15 @@ std::string problem_str(Config c, const ConvProblem& p) {
 }  // namespace
 
 bool supported(const ConvProblem& p) {
+  // The convolution stride is the im2col TMA descriptor's element stride, at most 8 (CUTLASS's
+  // can_implement does not check it). CUTLASS computes the output size itself: it must be the node's.
+  const auto out_dim = [](int in, int pad, int dil, int k, int stride) {
+    return (in + 2 * pad - dil * (k - 1) - 1) / stride + 1;
+  };
   return p.N >= 1 && p.H >= 1 && p.W >= 1 && p.C >= 16 && p.C % 16 == 0 && p.K >= 1 && p.R >= 1 && p.S >= 1 &&
-         p.OH >= 1 && p.OW >= 1 && int64_t(p.N) * p.OH * p.OW <= INT_MAX &&
+         p.sh >= 1 && p.sh <= 8 && p.sw >= 1 && p.sw <= 8 && p.dh >= 1 && p.dw >= 1 && p.ph >= 0 && p.pw >= 0 &&
+         p.OH >= 1 && p.OW >= 1 && p.OH == out_dim(p.H, p.ph, p.dh, p.R, p.sh) &&
+         p.OW == out_dim(p.W, p.pw, p.dw, p.S, p.sw) && int64_t(p.N) * p.OH * p.OW <= INT_MAX &&
          int64_t(p.N) * p.H * p.W * p.C <= INT_MAX && epilogue_ok(p.epi, p.K);
 }
 

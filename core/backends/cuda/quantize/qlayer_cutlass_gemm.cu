@@ -43,7 +43,9 @@ struct Int8Gemm {
     a.mainloop.ptr_B = p.w;
     a.mainloop.dB = packed_stride<typename Kernel::StrideB>(p.N, p.K);
     fill_thread(p.epi, a.epilogue.thread);
-    a.epilogue.ptr_C = static_cast<const Out*>(p.epi.residual);
+    // C gets a TMA descriptor whether or not it is read: without a residual (beta 0, never read)
+    // it names D, since the driver refuses a descriptor at address 0.
+    a.epilogue.ptr_C = static_cast<const Out*>(p.epi.residual ? p.epi.residual : p.y);
     a.epilogue.dC = packed_stride<typename Kernel::StrideC>(p.M, p.N);
     a.epilogue.ptr_D = static_cast<Out*>(p.y);
     a.epilogue.dD = packed_stride<typename Kernel::StrideD>(p.M, p.N);

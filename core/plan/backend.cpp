@@ -46,7 +46,7 @@ bool has_backend(DeviceType type) {
   return registry().count(type) > 0;
 }
 
-std::unique_ptr<Executor> make_executor(std::shared_ptr<const Engine> engine) {
+std::unique_ptr<Executor> make_executor(std::shared_ptr<const Engine> engine, int device) {
   ExecutorFactory f;
   {
     std::lock_guard<std::mutex> lock(registry_mutex());
@@ -55,7 +55,7 @@ std::unique_ptr<Executor> make_executor(std::shared_ptr<const Engine> engine) {
                    " but this build of trtorch has no backend for ", device_type_name(engine->device.type));
     f = it->second;
   }
-  return f(std::move(engine));
+  return f(std::move(engine), device);
 }
 
 void check_inputs(const Engine& e, const std::vector<ir::DType>& dtypes, const std::vector<Shape>& shapes) {

@@ -27,12 +27,15 @@ class Executor {
                        const std::vector<void*>& outputs, void* workspace, void* stream) = 0;
 };
 
-using ExecutorFactory = std::function<std::unique_ptr<Executor>(std::shared_ptr<const Engine>)>;
+// `device`: the index of the device to run on (CUDA: a GPU of the engine's compute capability),
+// or kRecordedDevice for the one the engine records. Backends with one device ignore it.
+constexpr int kRecordedDevice = -1;
+using ExecutorFactory = std::function<std::unique_ptr<Executor>(std::shared_ptr<const Engine>, int device)>;
 
 // Backends register a factory for their device type from a static initializer.
 bool register_backend(DeviceType type, ExecutorFactory factory);
 bool has_backend(DeviceType type);
-std::unique_ptr<Executor> make_executor(std::shared_ptr<const Engine> engine);
+std::unique_ptr<Executor> make_executor(std::shared_ptr<const Engine> engine, int device = kRecordedDevice);
 
 // Backends that prepare engines at build time (tactic selection on the target device) register
 // a hook that fills the engine's device record and backend data; build_engine calls it.

@@ -2,6 +2,7 @@
 // trtorch::execute_engine op (see runtime.h).
 #include "core/runtime/runtime.h"
 
+#include <atomic>
 #include <map>
 #include <sstream>
 
@@ -12,7 +13,9 @@
 #endif
 
 #include "core/plan/calibration.h"
+#include "core/util/debug.h"
 #include "core/util/error.h"
+#include "core/util/logging.h"
 
 namespace trtorch::runtime {
 
@@ -42,7 +45,40 @@ std::shared_ptr<StreamArena> arena_for(int device, const void* stream) {
   return a;
 }
 
+// The placement set by set_engine_placement(); -1 until then (the environment's, read each time).
+std::atomic<int> g_placement{-1};
+
 }  // namespace
+
+void set_engine_placement(EnginePlacement p) {
+  TRTORCH_EXPECT(p == EnginePlacement::kInputs || p == EnginePlacement::kRecorded, "unknown engine placement ",
+                 int(p));
+  g_placement = int(p);
+}
+
+EnginePlacement engine_placement() {
+  const int set = g_placement.load();
+  if (set >= 0) return EnginePlacement(set);
+  const std::string env = util::debug_switch_value(util::DebugSwitch::kEnginePlacement);
+  if (env.empty()) return EnginePlacement::kInputs;
+  try {
+    return parse_engine_placement(env);
+  } catch (const Error& e) {
+    TRTORCH_ERROR("TRTORCH_ENGINE_PLACEMENT: ", e.what());
+  }
+}
+
+const char* engine_placement_name(EnginePlacement p) {
+  return p == EnginePlacement::kRecorded ? "recorded" : "inputs";
+}
+
+EnginePlacement parse_engine_placement(const std::string& name) {
+  if (name == "inputs") return EnginePlacement::kInputs;
+  if (name == "recorded") return EnginePlacement::kRecorded;
+  TRTORCH_ERROR("unknown engine placement '", name,
+                "': expected 'inputs' (run on the GPU of the inputs) or 'recorded' (only on the GPU the engine "
+                "was built on)");
+}
 
 at::ScalarType to_torch_dtype(ir::DType t) {
   switch (t) {
@@ -57,22 +93,60 @@ at::ScalarType to_torch_dtype(ir::DType t) {
   TRTORCH_ERROR("unknown engine dtype ", int(t));
 }
 
+namespace {
+
+bool is_cuda_engine(const plan::Engine& e) { return e.device.type != plan::DeviceType::kReference; }
+
+at::Device recorded_device(const plan::Engine& e) {
+  return is_cuda_engine(e) ? at::Device(at::kCUDA, c10::DeviceIndex(e.device.gpu_id)) : at::Device(at::kCPU);
+}
+
+#ifdef TRTORCH_WITH_CUDA
+// Whether CUDA device `d` exists and has the compute capability the engine was built for.
+bool fits(const plan::Engine& e, int d) {
+  int n = 0, major = -1, minor = -1;
+  const bool ok = cudaGetDeviceCount(&n) == cudaSuccess && d >= 0 && d < n &&
+                  cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, d) == cudaSuccess &&
+                  cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, d) == cudaSuccess;
+  if (!ok) cudaGetLastError();
+  return ok && major == e.device.sm_major && minor == e.device.sm_minor;
+}
+#endif
+
+// Where a loaded engine is prepared: the GPU it was built on, or under the placement kInputs the
+// current CUDA device when it has the engine's architecture (else the recorded GPU when that one
+// has: a machine with GPUs of two kinds). Where neither fits, the executor's check names both.
+at::Device load_device(const plan::Engine& e) {
+#ifdef TRTORCH_WITH_CUDA
+  if (is_cuda_engine(e) && engine_placement() == EnginePlacement::kInputs) {
+    int current = 0;
+    if (cudaGetDevice(&current) != cudaSuccess) {
+      cudaGetLastError();  // no device: the executor's own check says so
+      return recorded_device(e);
+    }
+    if (fits(e, current) || !fits(e, e.device.gpu_id)) return at::Device(at::kCUDA, c10::DeviceIndex(current));
+  }
+#endif
+  return recorded_device(e);
+}
+
+}  // namespace
+
 EngineHolder::EngineHolder(std::string serialized) : device_(at::kCPU) {
   engine_ = std::make_shared<plan::Engine>(
       plan::deserialize(reinterpret_cast<const uint8_t*>(serialized.data()), serialized.size()));
   std::string().swap(serialized);  // the bytes go now, before the executor adds its own state
-  init();
+  init(load_device(*engine_));
 }
 
 EngineHolder::EngineHolder(std::shared_ptr<const plan::Engine> engine) : engine_(std::move(engine)), device_(at::kCPU) {
   TRTORCH_CHECK(engine_ && engine_->graph, "EngineHolder: no engine");
-  init();
+  init(recorded_device(*engine_));
 }
 
-void EngineHolder::init() {
-  executor_ = plan::make_executor(engine_);
-  if (engine_->device.type != plan::DeviceType::kReference)
-    device_ = at::Device(at::kCUDA, c10::DeviceIndex(engine_->device.gpu_id));
+void EngineHolder::init(at::Device device) {
+  device_ = device;
+  on(device, /*for_run=*/false);
   for (const ir::Value* v : engine_->graph->inputs()) {
     input_dtypes_.push_back(v->type.dtype);
     input_torch_dtypes_.push_back(to_torch_dtype(v->type.dtype));
@@ -80,7 +154,53 @@ void EngineHolder::init() {
   for (const ir::Value* v : engine_->graph->outputs()) output_torch_dtypes_.push_back(to_torch_dtype(v->type.dtype));
 }
 
-at::Device EngineHolder::device() const { return device_; }
+EngineHolder::OnDevice& EngineHolder::on(at::Device device, bool for_run) {
+  const int index = device.is_cuda() ? int(device.index()) : -1;
+  std::lock_guard<std::mutex> lock(devices_mu_);
+  auto it = devices_.find(index);
+  if (it != devices_.end()) {
+    it->second->ran = it->second->ran || for_run;
+    return *it->second;
+  }
+  // Preparing on another GPU rebuilds the recorded tactics there (no timing) and copies the
+  // weights: the first call there pays a load. The calls of this engine wait meanwhile.
+  auto d = std::make_unique<OnDevice>(device);
+  d->executor = plan::make_executor(engine_, device.is_cuda() ? index : plan::kRecordedDevice);
+  d->ran = for_run;
+  // The engine moves rather than copies when the device it was prepared on at load never ran it
+  // (a module loaded on one GPU and called on another: torch.jit.load with map_location, or a
+  // server's instance per GPU): its memory there goes.
+  if (devices_.size() == 1 && !devices_.begin()->second->ran) {
+    TRTORCH_LOG(kInfo, "trtorch engine: moved from ", devices_.begin()->second->device.str(), " to ", device.str(),
+                " (its inputs are there)");
+    devices_.clear();
+    device_ = device;
+  } else if (!devices_.empty()) {
+    TRTORCH_LOG(kInfo, "trtorch engine: also prepared on ", device.str(), " (its inputs are there)");
+  }
+  return *devices_.emplace(index, std::move(d)).first->second;
+}
+
+at::Device EngineHolder::device_for(const std::vector<at::Tensor>& inputs) const {
+  if (is_cuda_engine(*engine_)) {
+    if (engine_placement() == EnginePlacement::kRecorded) return recorded_device(*engine_);
+    for (const at::Tensor& t : inputs)
+      if (t.defined() && t.is_cuda()) return t.device();
+  }
+  return device();
+}
+
+at::Device EngineHolder::device() const {
+  std::lock_guard<std::mutex> lock(devices_mu_);
+  return device_;
+}
+
+std::vector<at::Device> EngineHolder::prepared_devices() {
+  std::lock_guard<std::mutex> lock(devices_mu_);
+  std::vector<at::Device> out;
+  for (const auto& [index, d] : devices_) out.push_back(d->device);
+  return out;
+}
 
 std::string EngineHolder::serialized() const {
   return plan::serialize_string(*engine_);
@@ -102,7 +222,7 @@ std::string EngineHolder::info() const {
 
 std::vector<at::Tensor> EngineHolder::run(const std::vector<at::Tensor>& inputs) {
   const plan::Engine& e = *engine_;
-  const at::Device dev = device_;
+  const at::Device dev = device_for(inputs);
   std::vector<plan::Shape> shapes;
   TRTORCH_EXPECT(inputs.size() == input_dtypes_.size(), "trtorch engine expects ", input_dtypes_.size(),
                  " inputs, got ", inputs.size());
@@ -132,8 +252,10 @@ std::vector<at::Tensor> EngineHolder::run(const std::vector<at::Tensor>& inputs)
   }
   plan::check_inputs(e, input_dtypes_, shapes);
 
-  std::lock_guard<std::mutex> lock(mu_);
-  auto out_shapes = executor_->output_shapes(shapes);
+  OnDevice& here = on(dev, /*for_run=*/true);
+  std::lock_guard<std::mutex> lock(here.mu);
+  plan::Executor& executor = *here.executor;
+  auto out_shapes = executor.output_shapes(shapes);
   std::vector<at::Tensor> outputs;
   std::vector<void*> out_ptrs;
   outputs.reserve(out_shapes.size());
@@ -144,7 +266,7 @@ std::vector<at::Tensor> EngineHolder::run(const std::vector<at::Tensor>& inputs)
   }
   // The workspace (the engine's activation arena) comes from torch's allocator and is kept: a fixed
   // address lets the CUDA backend replay its captured CUDA graph.
-  const size_t ws = executor_->workspace_size(shapes);
+  const size_t ws = executor.workspace_size(shapes);
   auto grow = [&](at::Tensor& buffer) {
     if (ws > 0 && (!buffer.defined() || size_t(buffer.numel()) < ws))
       buffer = at::empty({int64_t(ws)}, at::TensorOptions().device(dev).dtype(at::kByte));
@@ -155,13 +277,13 @@ std::vector<at::Tensor> EngineHolder::run(const std::vector<at::Tensor>& inputs)
     c10::cuda::CUDAGuard guard(dev);
     // Torch's current stream: the engine composes with the caller's other work on it.
     void* stream = c10::cuda::getCurrentCUDAStream(dev.index()).stream();
-    if (!arena_ || arena_stream_ != stream) {
-      arena_ = arena_for(dev.index(), stream);
-      arena_stream_ = stream;
+    if (!here.arena || here.arena_stream != stream) {
+      here.arena = arena_for(dev.index(), stream);
+      here.arena_stream = stream;
     }
-    std::lock_guard<std::mutex> arena_lock(arena_->mu);
+    std::lock_guard<std::mutex> arena_lock(here.arena->mu);
     try {
-      executor_->execute(in_ptrs, shapes, out_ptrs, grow(arena_->buffer), stream);
+      executor.execute(in_ptrs, shapes, out_ptrs, grow(here.arena->buffer), stream);
     } catch (...) {
       // A recoverable CUDA error (out of memory) is reported by this exception; left as the
       // thread's last error, torch's next kernel-launch check would report it again as its own.
@@ -173,7 +295,7 @@ std::vector<at::Tensor> EngineHolder::run(const std::vector<at::Tensor>& inputs)
 #else
   TRTORCH_EXPECT(!dev.is_cuda(), "this build of the trtorch runtime has no CUDA support");
 #endif
-  executor_->execute(in_ptrs, shapes, out_ptrs, grow(workspace_), nullptr);
+  executor.execute(in_ptrs, shapes, out_ptrs, grow(here.workspace), nullptr);
   return outputs;
 }
 
@@ -197,6 +319,13 @@ static auto engine_class =
     torch::class_<EngineHolder>("trtorch", "Engine")
         .def(torch::init<std::string>())
         .def("info", [](const c10::intrusive_ptr<EngineHolder>& self) { return self->info(); })
+        // "cuda:0", ...: the devices the engine is prepared on.
+        .def("devices",
+             [](const c10::intrusive_ptr<EngineHolder>& self) {
+               std::vector<std::string> out;
+               for (const at::Device& d : self->prepared_devices()) out.push_back(d.str());
+               return out;
+             })
         .def_pickle(
             [](const c10::intrusive_ptr<EngineHolder>& self) -> std::string { return self->serialized(); },
             [](std::string state) -> c10::intrusive_ptr<EngineHolder> {
@@ -206,6 +335,10 @@ static auto engine_class =
 TORCH_LIBRARY(trtorch, m) {
   m.def("execute_engine(Tensor[] inputs, __torch__.torch.classes.trtorch.Engine engine) -> Tensor[]",
         execute_engine);
+  // The placement of engines (runtime.h), for processes that load only this library.
+  m.def("set_engine_placement(str placement) -> ()",
+        [](const std::string& p) { set_engine_placement(parse_engine_placement(p)); });
+  m.def("engine_placement() -> str", [] { return std::string(engine_placement_name(engine_placement())); });
 }
 
 }  // namespace

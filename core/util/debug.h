@@ -2,7 +2,9 @@
 //
 // Nothing here changes what an engine computes or how it is built for a user: every knob that
 // does is a field of the build options (plan::BuildConfig, CompileSpec, the Python settings,
-// trtorchc) and is recorded in the engine. These switches only add checks, logs and test hooks.
+// trtorchc) and is recorded in the engine. These switches only add checks, logs and test hooks,
+// and give the initial values of the runtime settings (log level, engine placement), which the
+// API can set.
 // docs/debugging.md lists them (it is the table below, in prose).
 //
 // A switch is read each time it is asked for (they are asked rarely: once per build, load or
@@ -16,6 +18,7 @@ namespace trtorch::util {
 
 #define TRTORCH_DEBUG_SWITCHES(X)                                                                            \
   X(kLogLevel, "TRTORCH_LOG_LEVEL", "initial log level: 0 error, 1 warning (default), 2 info, 3 debug")     \
+  X(kEnginePlacement, "TRTORCH_ENGINE_PLACEMENT", "initial engine placement: inputs (default) or recorded (runtime.h)") \
   X(kVerifyPasses, "TRTORCH_VERIFY_PASSES", "1: verify the engine IR after every pass (the test suite sets it)") \
   X(kProfile, "TRTORCH_PROFILE", "1: time every step of a CUDA engine's first call and log the slowest")    \
   X(kCheckNan, "TRTORCH_CHECK_NAN", "1: name the first step of a CUDA engine that makes a NaN/Inf from finite inputs") \

@@ -11,6 +11,7 @@
 
 #include "core/frontend/compiler.h"
 #include "core/plan/backend.h"
+#include "core/runtime/runtime.h"
 #include "core/util/debug.h"
 #include "core/util/logging.h"
 
@@ -165,6 +166,18 @@ std::string get_build_info() {
 }
 
 void dump_build_info() { std::cout << get_build_info() << std::endl; }
+
+void set_engine_placement(EnginePlacement placement) {
+  TRTORCH_EXPECT(placement == EnginePlacement::kInputs || placement == EnginePlacement::kRecorded,
+                 "set_engine_placement: unknown placement ", int(placement));
+  runtime::set_engine_placement(placement == EnginePlacement::kRecorded ? runtime::EnginePlacement::kRecorded
+                                                                        : runtime::EnginePlacement::kInputs);
+}
+
+EnginePlacement get_engine_placement() {
+  return runtime::engine_placement() == runtime::EnginePlacement::kRecorded ? EnginePlacement::kRecorded
+                                                                            : EnginePlacement::kInputs;
+}
 
 namespace logging {
 void set_reportable_log_level(Level lvl) { util::set_log_level(util::LogLevel(int(lvl))); }

@@ -28,7 +28,8 @@ def _check_torch_version(built):
 
 _check_torch_version(_build_info.TORCH_VERSION)
 
-from trtorch._runtime import library_dir, load_runtime, runtime_library_path  # noqa: E402
+from trtorch._runtime import (  # noqa: E402
+    get_engine_placement, library_dir, load_runtime, runtime_library_path, set_engine_placement)
 
 load_runtime()
 
@@ -59,5 +60,6 @@ __all__ = [
     "compile", "convert_method_to_trt_engine", "check_method_op_support", "load_engine", "DeviceType", "Device",
     "Input", "Error",
     "logging", "ptq", "get_build_info", "dump_build_info", "runtime_library_path", "library_dir",
+    "set_engine_placement", "get_engine_placement",
     "__version__",
 ]

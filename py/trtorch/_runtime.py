@@ -36,3 +36,27 @@ def load_runtime():
     if os.path.realpath(path) in {os.path.realpath(p) for p in torch.ops.loaded_libraries}:
         return
     torch.ops.load_library(path)
+
+
+_PLACEMENTS = ("inputs", "recorded")
+
+
+def set_engine_placement(placement):
+    """Where CUDA engines run, for the whole process (C++: ``trtorch::runtime::set_engine_placement``;
+    environment: ``TRTORCH_ENGINE_PLACEMENT``).
+
+    ``"inputs"`` (the default): an engine runs on any GPU with the compute capability it was built
+    for. A loaded engine is prepared on the current CUDA device, and a call whose inputs are on
+    another GPU prepares it there as well (once), so ``module.to("cuda:1")`` and one module called
+    from a thread per GPU work. ``"recorded"``: only on the GPU it was built on, as its engine
+    records (``device={"gpu_id": N}`` at compile time); inputs elsewhere are an error.
+    """
+    if placement not in _PLACEMENTS:
+        raise ValueError("set_engine_placement: expected one of %s, got %r" % (", ".join(map(repr, _PLACEMENTS)),
+                                                                            placement))
+    torch.ops.trtorch.set_engine_placement(placement)
+
+
+def get_engine_placement():
+    """The engine placement in effect: ``"inputs"`` or ``"recorded"`` (see ``set_engine_placement``)."""
+    return torch.ops.trtorch.engine_placement()

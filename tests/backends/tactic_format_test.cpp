@@ -1,5 +1,5 @@
-// The one tactic string format of the CUDA backend (common/tactic.h: TacticFields) and the
-// options line of a CUDA engine's backend data (executor/backend_data.h), on the CPU: both are
+// The one tactic string format of the CUDA backend (common/tactic.h: TacticFields) and a CUDA
+// engine's backend data (executor/backend_data.h: options line, tactics, saved plans), on the CPU: both are
 // written at build time and parsed strictly when an engine is loaded, so every malformed text
 // must give a clear error instead of a wrong kernel.
 #include <gtest/gtest.h>
@@ -9,6 +9,7 @@
 
 #include "core/backends/cuda/common/tactic.h"
 #include "core/backends/cuda/executor/backend_data.h"
+#include "core/plan/engine.h"
 
 namespace trtorch::backends::cuda {
 namespace {
@@ -101,6 +102,59 @@ TEST(BackendData, RejectsMalformedOptions) {
   const std::string old = "trtorch-cuda-tactics v2\nallow_tf32=0\na\nb\n";
   EXPECT_NE(error_of([&] { read_backend_data(std::vector<uint8_t>(old.begin(), old.end()), 2); }).find("rebuild"),
             std::string::npos);
+}
+
+std::vector<uint8_t> bytes_of(const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); }
+
+// Saved plans (binary, any bytes, newlines and NULs among them) round-trip after the tactics.
+TEST(BackendData, SavedPlansRoundTrip) {
+  BackendData d;
+  d.tactics = {"cudnn-conv;v=1;a", "", "cudnn-conv;v=1;b"};
+  d.plans["cudnn-conv;v=1;a"] = {0, '\n', 1, 255, '\n', '\n'};
+  d.plans["cudnn-conv;v=1;b"] = {};
+  const std::vector<uint8_t> bytes = write_backend_data(d);
+  const std::string text(bytes.begin(), bytes.end());
+  EXPECT_EQ(text.substr(0, text.find('\n')), "trtorch-cuda-tactics v4");
+  BackendData r = read_backend_data(bytes, 3);
+  EXPECT_EQ(r.tactics, d.tactics);
+  EXPECT_EQ(r.plans, d.plans);
+  // Version 3 (no plans section) is still read: every line after the options is a tactic.
+  BackendData v3 = read_backend_data(bytes_of("trtorch-cuda-tactics v3\n" + d.options.str() + "\nt0\n\n"), 2);
+  EXPECT_EQ(v3.tactics, (std::vector<std::string>{"t0", ""}));
+  EXPECT_TRUE(v3.plans.empty());
+}
+
+TEST(BackendData, MalformedSavedPlansAreErrors) {
+  auto sum = [](const std::string& bytes) {
+    return hex64(plan::fnv1a64(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+  };
+  const std::string head = "trtorch-cuda-tactics v4\n" + EngineOptions().str() + "\nt0\nt1\n";
+  struct Case {
+    std::string data, want;
+  };
+  for (const Case& c : std::vector<Case>{
+           {head, "expected \"plans <0 to 2>\""},                              // no plans line
+           {head + "plans 3\n", "expected \"plans <0 to 2>\""},               // more plans than nodes
+           {head + "plans -1\n", "expected \"plans <0 to 2>\""},
+           {head + "plans x\n", "expected \"plans <0 to 2>\""},
+           {head + "plans 1\n", "lacks its tactic, byte count or checksum"},  // plan missing
+           {head + "plans 1\nt0\n", "lacks its tactic, byte count or checksum"},
+           {head + "plans 1\nt0\n-4 " + sum("") + "\n", "lacks its tactic, byte count or checksum"},
+           {head + "plans 1\nt0\n1\na", "lacks its tactic, byte count or checksum"},  // no checksum
+           {head + "plans 1\nt0\n1 12ab\na", "lacks its tactic, byte count or checksum"},
+           {head + "plans 1\nt0\n10 " + sum("abc") + "\nabc", "a saved plan of 10 bytes where 3 remain"},
+           {head + "plans 1\nt0\n1000000000000000000 " + sum("") + "\n", "where 0 remain"},
+           {head + "plans 1\nt0\n3 " + sum("abd") + "\nabc", "does not match its checksum"},  // damaged
+           {head + "plans 2\nt0\n1 " + sum("a") + "\nat0\n1 " + sum("b") + "\nb",
+            "two plans for tactic \"t0\""},
+           {head + "plans 1\nt0\n1 " + sum("a") + "\nab", "bytes after its saved plans"},
+           {head + "plans 0\nx", "bytes after its saved plans"},
+           {head + "plans 1\nt0", "ends inside a line"},
+           {"trtorch-cuda-tactics v4\n" + EngineOptions().str() + "\nt0\n", "lists 1 tactics for 2 nodes"},
+       }) {
+    const std::string err = error_of([&] { read_backend_data(bytes_of(c.data), 2); });
+    EXPECT_NE(err.find(c.want), std::string::npos) << "data: " << c.data << "\nerror: " << err;
+  }
 }
 
 }  // namespace

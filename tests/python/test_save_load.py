@@ -76,3 +76,50 @@ def test_corrupt_engine_in_saved_module_fails_on_load(tmp_path):
 def test_missing_and_non_module_files():
     with pytest.raises((RuntimeError, ValueError, FileNotFoundError), match="no_such_model.ts"):
         torch.jit.load("/nonexistent/no_such_model.ts")
+
+
+_LOAD_LOGGED = r"""
+import sys, torch, trtorch
+trtorch.logging.set_reportable_log_level(trtorch.logging.Level.Debug)
+m = torch.jit.load(sys.argv[1])
+torch.save(m(torch.load(sys.argv[2])), sys.argv[3])
+"""
+
+
+class _ConvAndChain(torch.nn.Module):
+    """Fused convolutions (cuDNN, runtime-fused epilogues in FP16) and a chain of elementwise ops
+    that fuse_pointwise turns into one generated (NVRTC) kernel."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = torch.nn.Conv2d(16, 32, 3, padding=1)
+        self.bn = torch.nn.BatchNorm2d(32)
+        self.c2 = torch.nn.Conv2d(32, 32, 1)
+
+    def forward(self, x):
+        y = torch.relu(self.bn(self.c1(x)))
+        z = self.c2(y) + y
+        return torch.tanh(z) * 0.5 + torch.sigmoid(z) * z - 0.25
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (saved cuDNN plans and NVRTC kernels)")
+def test_saved_gpu_module_loads_its_saved_plans_without_compiling(tmp_path):
+    """Issue 20: a saved CUDA engine carries its convolutions' cuDNN plans and its generated
+    kernels' cubins; a fresh process restores them instead of compiling, with identical results."""
+    torch.manual_seed(0)
+    m = torch.jit.script(_ConvAndChain().eval())
+    x = torch.randn(8, 16, 24, 24)
+    trt = trtorch.compile(m, {"input_shapes": [list(x.shape)], "device": "gpu", "op_precision": torch.half})
+    xh = x.half().cuda()
+    with torch.no_grad():
+        here = trt(xh)
+    path, inputs, outputs = tmp_path / "conv_chain.ts", tmp_path / "x.pt", tmp_path / "y.pt"
+    torch.jit.save(trt, str(path))
+    torch.save(xh, inputs)
+    r = run_python(_LOAD_LOGGED, path, inputs, outputs)
+    assert r.returncode == 0, r.stderr
+    assert torch.equal(torch.load(outputs), here)  # the same plans and kernels: identical outputs
+    assert "NVRTC: loaded a saved generated kernel" in r.stderr, r.stderr
+    assert "NVRTC: compiled" not in r.stderr, r.stderr
+    assert "saved plan" in r.stderr and "cannot be restored" not in r.stderr, r.stderr
+    assert max_rel_error(here.float().cpu(), m(x)) <= 2e-2

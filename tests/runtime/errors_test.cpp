@@ -67,6 +67,27 @@ TEST(RunTimeInputs, NonContiguousInputIsHandled) {
   EXPECT_LE(max_rel_error(flatten(run(compiled, {x})), flatten(run(m, {x}))), 1e-5);
 }
 
+// The engine placement (where CUDA engines run): the C++ setting, its names and their errors. A
+// reference engine runs on the CPU under either placement.
+TEST(EnginePlacement, SettingRoundTripsAndBadNamesAreErrors) {
+  EXPECT_EQ(trtorch::get_engine_placement(), trtorch::EnginePlacement::kInputs);  // the default
+  auto m = small_module();
+  auto compiled = trtorch::CompileGraph(m, reference_spec({torch::randn({2, 8})}));
+  for (auto p : {trtorch::EnginePlacement::kRecorded, trtorch::EnginePlacement::kInputs}) {
+    trtorch::set_engine_placement(p);
+    EXPECT_EQ(trtorch::get_engine_placement(), p);
+    at::Tensor x = torch::randn({2, 8});
+    EXPECT_LE(max_rel_error(flatten(run(compiled, {x})), flatten(run(m, {x}))), 1e-5);
+  }
+  EXPECT_EQ(std::string(trtorch::runtime::engine_placement_name(trtorch::runtime::EnginePlacement::kRecorded)),
+            "recorded");
+  EXPECT_EQ(trtorch::runtime::parse_engine_placement("recorded"), trtorch::runtime::EnginePlacement::kRecorded);
+  expect_error([] { trtorch::runtime::parse_engine_placement("gpu0"); },
+               {"unknown engine placement 'gpu0'", "'inputs'", "'recorded'"});
+  expect_error([] { trtorch::set_engine_placement(trtorch::EnginePlacement(7)); }, {"unknown placement 7"});
+  EXPECT_EQ(trtorch::get_engine_placement(), trtorch::EnginePlacement::kInputs);
+}
+
 TEST(EngineBytes, StartWithMagicAndRoundTrip) {
   std::string e = engine_bytes();
   ASSERT_GT(e.size(), 16u);

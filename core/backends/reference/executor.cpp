@@ -58,9 +58,10 @@ class ReferenceExecutor : public plan::Executor {
 };
 
 // Runs when libtrtorch_core is loaded: every program that links the core has the backend.
-const bool kRegistered = plan::register_backend(plan::DeviceType::kReference, [](std::shared_ptr<const plan::Engine> e) {
-  return std::unique_ptr<plan::Executor>(new ReferenceExecutor(std::move(e)));
-});
+const bool kRegistered =
+    plan::register_backend(plan::DeviceType::kReference, [](std::shared_ptr<const plan::Engine> e, int /*device*/) {
+      return std::unique_ptr<plan::Executor>(new ReferenceExecutor(std::move(e)));
+    });
 
 }  // namespace
 

@@ -137,6 +137,17 @@ TRTORCH_API std::string ConvertGraphToTRTEngine(const torch::jit::Module& module
 TRTORCH_API std::string get_build_info();
 TRTORCH_API void dump_build_info();
 
+// Where CUDA engines run, for the whole process (also the environment variable
+// TRTORCH_ENGINE_PLACEMENT="inputs" | "recorded"):
+//   kInputs (default): on any GPU with the compute capability the engine was built for. A loaded
+//     engine is prepared on the current CUDA device; a call whose inputs are on another GPU
+//     prepares it there too (once), so module.to(torch::Device("cuda:1")) and one module called
+//     from a thread per GPU work.
+//   kRecorded: only on the GPU it was built on (CompileSpec::Device::gpu_id).
+enum class EnginePlacement { kInputs = 0, kRecorded = 1 };
+TRTORCH_API void set_engine_placement(EnginePlacement placement);
+TRTORCH_API EnginePlacement get_engine_placement();
+
 namespace logging {
 enum class Level { kERROR = 0, kWARNING = 1, kINFO = 2, kDEBUG = 3 };
 TRTORCH_API void set_reportable_log_level(Level lvl);

@@ -25,10 +25,24 @@ int device_count() {
   return n;
 }
 
+DeviceGuard::DeviceGuard(int device) {
+  TRTORCH_CUDA_CHECK(cudaGetDevice(&prev_));
+  // Also when `device` is current already: cudaSetDevice makes its primary context current on this
+  // thread, which the driver API (NVRTC modules) and cuDNN's driver-API engines need.
+  TRTORCH_CUDA_CHECK(cudaSetDevice(device));
+}
+
+DeviceGuard::~DeviceGuard() {
+  // Restoring a device that was current a moment ago does not fail; a failure is not thrown
+  // from a destructor (the thread's last error is cleared instead).
+  int now = -1;
+  if (cudaGetDevice(&now) != cudaSuccess || (now != prev_ && cudaSetDevice(prev_) != cudaSuccess)) cudaGetLastError();
+}
+
 Context::Context(int gpu_id) : device_(gpu_id) {
   int n = device_count();
   TRTORCH_EXPECT(gpu_id >= 0 && gpu_id < n, "CUDA device ", gpu_id, " does not exist (", n, " present)");
-  TRTORCH_CUDA_CHECK(cudaSetDevice(gpu_id));
+  DeviceGuard guard(gpu_id);
   TRTORCH_CUDA_CHECK(cudaGetDeviceProperties(&props_, gpu_id));
   TRTORCH_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   TRTORCH_CUDNN_CHECK(cudnnCreate(&cudnn_));
@@ -52,7 +66,7 @@ std::shared_ptr<Context::HandleLease> Context::lease_cudnn() {
     }
   }
   if (!h) {
-    TRTORCH_CUDA_CHECK(cudaSetDevice(device_));  // the handle belongs to the current device
+    DeviceGuard guard(device_);  // the handle belongs to the current device
     TRTORCH_CUDNN_CHECK(cudnnCreate(&h));
     std::lock_guard<std::mutex> lock(spare_mutex_);
     all_cudnn_.push_back(h);

@@ -12,10 +12,25 @@
 
 namespace trtorch::backends::cuda {
 
+// Makes `device` the calling thread's current CUDA device for the guard's lifetime, then restores
+// the one that was current (torch's current device is the thread's). Allocations, library handles
+// and kernel launches go to the current device, so everything that prepares or runs an engine on
+// a GPU other than the caller's current one runs under a guard.
+class DeviceGuard {
+ public:
+  explicit DeviceGuard(int device);
+  ~DeviceGuard();
+  DeviceGuard(const DeviceGuard&) = delete;
+  DeviceGuard& operator=(const DeviceGuard&) = delete;
+
+ private:
+  int prev_ = -1;
+};
+
 class Context {
  public:
-  // Makes device `gpu_id` current and creates the handles. Throws trtorch::Error when there is
-  // no such device.
+  // Creates the handles on device `gpu_id` (the caller's current device is left as it was).
+  // Throws trtorch::Error when there is no such device.
   explicit Context(int gpu_id);
   ~Context();
   Context(const Context&) = delete;

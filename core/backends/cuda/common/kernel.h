@@ -79,6 +79,9 @@ struct KernelArgs {
   const TacticOptions* timing = nullptr;
   // The engine's shared kernel state; null: nothing is shared (a kernel made alone).
   KernelShare* share = nullptr;
+  // With a tactic: the plan a build saved for it (Kernel::saved_plan()), or null. A kernel that
+  // cannot use it (another library version, damaged) builds the tactic as it would without.
+  const std::vector<uint8_t>* saved_plan = nullptr;
 };
 
 class Kernel {
@@ -90,6 +93,10 @@ class Kernel {
                       cudaStream_t stream) = 0;
   // The chosen implementation, serialized (empty when there is only one).
   virtual std::string tactic() const { return ""; }
+  // What a load needs to run tactic() without building it again (a serialized cuDNN execution
+  // plan, holding the code cuDNN compiled at build time); empty when the tactic builds quickly
+  // or cannot be saved. The engine records it beside the tactic (backend_data.h).
+  virtual std::vector<uint8_t> saved_plan() const { return {}; }
   // A short description for logs and profiles: "cudnn conv engine 12 (fused bias+relu)".
   virtual std::string describe() const = 0;
   // Debugging (TRTORCH_CHECK_STEPS=1): after a launch with these pointers, recomputes the output

@@ -2,6 +2,8 @@
 
 #include <cudaTypedefs.h>
 
+#include <algorithm>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -9,6 +11,7 @@
 
 #include "core/backends/cuda/common/context.h"
 #include "core/backends/cuda/common/cuda_check.h"
+#include "core/util/logging.h"
 
 namespace trtorch::backends::cuda {
 
@@ -50,11 +53,23 @@ void check(CUresult r, const char* call) {
   TRTORCH_ERROR("CUDA driver call ", call, " failed (", int(r), "): ", msg ? msg : "unknown error");
 }
 
+struct Module {
+  CUmodule module = nullptr;
+  std::vector<uint8_t> cubin;  // what was loaded: for engines that save it
+};
+
 struct Cache {
   std::mutex mu;
-  std::map<std::pair<int, std::string>, CUmodule> modules;  // (device, source)
+  std::map<std::pair<int, std::string>, Module> modules;  // (device, source)
   size_t compiles = 0;
 };
+
+// Loads a cubin into the device's primary context (cudaSetDevice makes it current; the runtime's
+// streams run there).
+CUresult load_module(const Context& ctx, const void* image, CUmodule* m) {
+  DeviceGuard guard(ctx.device());
+  return driver().module_load_data(m, image);
+}
 
 Cache& cache() {
   static Cache* c = new Cache;  // never destroyed: modules outlive static destruction order
@@ -97,28 +112,51 @@ std::vector<char> rtc_compile(const std::string& source, int sm) {
   return cubin;
 }
 
-CUfunction rtc_function(const Context& ctx, const std::string& source, const std::string& name) {
+CUfunction rtc_function(const Context& ctx, const std::string& source, const std::string& name,
+                        const std::vector<uint8_t>* cubin) {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   const auto key = std::make_pair(ctx.device(), source);
   auto it = c.modules.find(key);
+  // A saved cubin (the engine checksums it) must at least be an ELF image: the driver reads the
+  // image without a length.
+  static const uint8_t kElf[4] = {0x7f, 'E', 'L', 'F'};
+  if (cubin && (cubin->size() < 64 || !std::equal(kElf, kElf + 4, cubin->begin()))) {
+    TRTORCH_LOG(kInfo, "a saved NVRTC kernel (", cubin->size(), " bytes) is not a cubin; compiling its source");
+    cubin = nullptr;
+  }
+  if (it == c.modules.end() && cubin) {
+    Module m;
+    if (const CUresult r = load_module(ctx, cubin->data(), &m.module); r == CUDA_SUCCESS) {
+      m.cubin = *cubin;
+      it = c.modules.emplace(key, std::move(m)).first;
+      TRTORCH_LOG(kDebug, "NVRTC: loaded a saved generated kernel (", cubin->size(), " bytes), no compilation");
+    } else {
+      TRTORCH_LOG(kInfo, "a saved NVRTC kernel (", cubin->size(), " bytes) does not load (CUDA driver error ", int(r),
+                  "); compiling its source");
+    }
+  }
   if (it == c.modules.end()) {
-    const std::vector<char> cubin = rtc_compile(source, ctx.props().major * 10 + ctx.props().minor);
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::vector<char> compiled = rtc_compile(source, ctx.props().major * 10 + ctx.props().minor);
     ++c.compiles;
-    // The runtime API made the device's primary context current (Context's constructor); the
-    // module loads into it, where the runtime's streams run.
-    int prev = 0;
-    TRTORCH_CUDA_CHECK(cudaGetDevice(&prev));
-    TRTORCH_CUDA_CHECK(cudaSetDevice(ctx.device()));
-    CUmodule m = nullptr;
-    const CUresult r = driver().module_load_data(&m, cubin.data());
-    TRTORCH_CUDA_CHECK(cudaSetDevice(prev));
-    check(r, "cuModuleLoadData");
-    it = c.modules.emplace(key, m).first;
+    TRTORCH_LOG(kDebug, "NVRTC: compiled a generated kernel in ",
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(), " ms");
+    Module m;
+    check(load_module(ctx, compiled.data(), &m.module), "cuModuleLoadData");
+    m.cubin.assign(compiled.begin(), compiled.end());
+    it = c.modules.emplace(key, std::move(m)).first;
   }
   CUfunction f = nullptr;
-  check(driver().module_get_function(&f, it->second, name.c_str()), "cuModuleGetFunction");
+  check(driver().module_get_function(&f, it->second.module, name.c_str()), "cuModuleGetFunction");
   return f;
+}
+
+std::vector<uint8_t> rtc_cubin(const Context& ctx, const std::string& source) {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  auto it = c.modules.find(std::make_pair(ctx.device(), source));
+  return it == c.modules.end() ? std::vector<uint8_t>() : it->second.cubin;
 }
 
 void rtc_launch(CUfunction fn, unsigned grid, unsigned block, cudaStream_t stream, void** params) {

@@ -3,8 +3,9 @@
 // and self_check(); make_Conv2d.
 //
 // A load (rebuild) checks that the tactic was chosen with the loaded cuDNN for this node's
-// convolution and fusion, then builds the engine config it names (build_config, conv_graph.cpp).
-// No timing. The kernel then runs that plan: a built kernel runs the plan rebuilt from its own
+// convolution and fusion, then restores the plan the build saved with it (restore_plan: no
+// compilation of runtime-fused kernels), or, without one or when it does not restore, builds the
+// engine config it names (build_config, conv_graph.cpp). No timing. The kernel then runs that plan: a built kernel runs the plan rebuilt from its own
 // tactic, so both run the same construction.
 #include "core/backends/cuda/conv/conv.h"
 
@@ -16,6 +17,7 @@
 #include "core/backends/cuda/conv/conv_depthwise.h"
 #include "core/backends/cuda/common/tactic.h"
 #include "core/backends/cuda/conv/conv_epilogue.h"
+#include "core/util/logging.h"
 
 namespace trtorch::backends::cuda {
 
@@ -44,7 +46,7 @@ CudnnConv2d::CudnnConv2d(const KernelArgs& args) : ctx_(args.ctx), share_(args.s
   pack_bias(args);
   if (args.timing) max_workspace_ = int64_t(std::min<size_t>(args.timing->max_scratch_bytes, size_t(INT64_MAX)));
   if (given)
-    rebuild(*given);
+    rebuild(*given, args.saved_plan);
   else
     choose(args.timing);
   finish();
@@ -164,7 +166,7 @@ void CudnnConv2d::pack_bias(const KernelArgs& args) {
   b_ptr_ = b_packed_.get();
 }
 
-void CudnnConv2d::rebuild(const Tactic& t) {
+void CudnnConv2d::rebuild(const Tactic& t, const std::vector<uint8_t>* saved) {
   auto bad = [&](const std::string& why) {
     TRTORCH_ERROR("Conv2d ", where_, ": cannot rebuild the cuDNN plan of tactic \"", t.str(), "\": ", why);
   };
@@ -181,10 +183,18 @@ void CudnnConv2d::rebuild(const Tactic& t) {
   tf32_ = t.tf32;
   // Checked against this node's problem above: an earlier node's plan of the same tactic fits.
   if (take_shared(tactic_share_key(t.str(), max_workspace_))) return;
+  std::string why;
+  if (saved) {
+    if (restore_plan(t, *saved, &why)) {
+      timing_note_ = "from tactic, saved plan";
+      return;
+    }
+    TRTORCH_LOG(kInfo, "Conv2d ", where_, ": the saved plan of tactic \"", t.str(), "\" cannot be restored (", why,
+                "); building the tactic");
+  }
 
   std::shared_ptr<fe::graph::Graph> g;
   int64_t plan = -1;
-  std::string why;
   if (!build_config(t.fusion, t.config, &g, &plan, &why)) bad(why);
   graph_ = std::move(g);
   fusion_ = t.fusion;
@@ -198,6 +208,7 @@ bool CudnnConv2d::take_shared(const std::string& key) {
   if (!found) return false;
   graph_ = found->graph;
   plan_ = found->plan;
+  plan_name_ = found->plan_name;
   fusion_ = found->fusion;
   tf32_ = found->tf32;
   timing_note_ = "plan of an earlier convolution of this engine with the same problem: " + found->note;
@@ -206,12 +217,15 @@ bool CudnnConv2d::take_shared(const std::string& key) {
 
 void CudnnConv2d::share_plan(const std::string& key) const {
   if (share_ && !share_->find(key))
-    share_->put(key, std::make_shared<SharedPlan>(SharedPlan{graph_, plan_, fusion_, tf32_, timing_note_}));
+    share_->put(key,
+                std::make_shared<SharedPlan>(SharedPlan{graph_, plan_, plan_name_, fusion_, tf32_, timing_note_}));
 }
 
 void CudnnConv2d::finish() {
   if (auto e = graph_->get_workspace_size_plan_at_index(plan_, workspace_); e.is_bad()) fail("workspace query", e);
-  if (auto e = graph_->get_plan_name_at_index(plan_, plan_name_); e.is_bad()) fail("querying the engine config", e);
+  // A restored plan (or one taken from a convolution that restored it) was named when restored.
+  if (plan_name_.empty())
+    if (auto e = graph_->get_plan_name_at_index(plan_, plan_name_); e.is_bad()) fail("querying the engine config", e);
   const auto id = parse_plan_name(plan_name_);
   TRTORCH_CHECK(id.has_value(), "Conv2d ", where_, ": cuDNN engine config name \"", plan_name_,
                 "\" is not eng<id>_k<type>=<value>");

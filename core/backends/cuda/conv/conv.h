@@ -177,6 +177,7 @@ struct BuildData {
 struct SharedPlan {
   std::shared_ptr<fe::graph::Graph> graph;
   int64_t plan = -1;
+  std::string plan_name;  // the engine config (a restored graph cannot be asked)
   Fusion fusion;
   bool tf32 = false;
   std::string note;  // the timing note of the convolution that made it
@@ -193,6 +194,8 @@ class CudnnConv2d final : public Kernel {
   void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void* scratch,
               cudaStream_t stream) override;
   std::string tactic() const override { return tactic_.str(); }
+  // The kept plan, serialized (conv_graph.cpp); empty when cuDNN cannot serialize it.
+  std::vector<uint8_t> saved_plan() const override;
   std::string describe() const override { return describe_; }
   std::string self_check(const std::vector<const void*>& in, const std::vector<void*>& out,
                          cudaStream_t stream) override;
@@ -210,8 +213,9 @@ class CudnnConv2d final : public Kernel {
   // Copies constant weights (repacked) and bias to the device once.
   void pack_weights(const KernelArgs& args, int64_t w_channels);
   void pack_bias(const KernelArgs& args);
-  // The load: rebuilds the plan a tactic names (or takes an earlier node's). No timing.
-  void rebuild(const Tactic& t);
+  // The load: restores the plan a tactic names from its saved form, or rebuilds it when there is
+  // none or it cannot be restored (or takes an earlier node's). No timing.
+  void rebuild(const Tactic& t, const std::vector<uint8_t>* saved);
   // Takes the plan an earlier convolution of the engine registered under `key`; false when none.
   bool take_shared(const std::string& key);
   // Registers this kernel's plan under `key` for the convolutions after it (first one wins).
@@ -229,6 +233,10 @@ class CudnnConv2d final : public Kernel {
   // `want`. False, with the reason, when it cannot.
   bool build_config(const Fusion& fusion, const EngineConfigId& want, std::shared_ptr<fe::graph::Graph>* out,
                     int64_t* plan, std::string* why) const;
+  // The load path with a saved plan: restores it (no compilation) into graph_ / plan_ and checks
+  // that it is the engine config the tactic names, within the workspace limit. False, with the
+  // reason, when it cannot (another cuDNN, damaged bytes).
+  bool restore_plan(const Tactic& t, const std::vector<uint8_t>& bytes, std::string* why);
 
   // ---- the build's choice (conv_candidates.cpp, conv_choose.cpp)
   // Chooses by timing unless an earlier convolution of the engine solved the same problem.

@@ -1,11 +1,14 @@
 // Conv2d on cuDNN (conv.h describes the files of conv/): the cudnn-frontend graph of a fusion
 // (conv_fprop, then the fused epilogue stages as pointwise ops), which stages cuDNN can fuse, the
-// numerics a node allows, and build_config(): the engine config a tactic names, built on a fresh
-// graph (the load path, and the build's check that a config survives it).
+// numerics a node allows, build_config(): the engine config a tactic names, built on a fresh
+// graph (the load path, and the build's check that a config survives it), and saved plans: the
+// built plan serialized at build time, restored at load time without compiling.
 #include "core/backends/cuda/conv/conv.h"
 
 #include <cfloat>
 #include <cmath>
+
+#include "core/util/logging.h"
 
 namespace trtorch::backends::cuda::conv {
 
@@ -266,6 +269,65 @@ bool CudnnConv2d::build_config(const Fusion& f, const EngineConfigId& want, std:
   }
   *out = std::move(g);
   *plan = index;
+  return true;
+}
+
+namespace {
+
+// A graph restored from a saved plan holds one execution plan and no engine configs (which
+// get_plan_name_at_index reads): its plan's own tag names the engine config.
+struct RestoredGraph : fe::graph::Graph {
+  std::string plan_tag() const {
+    return plans.execution_plans.size() == 1 && plans.execution_plans[0] ? plans.execution_plans[0]->getTag() : "";
+  }
+};
+
+}  // namespace
+
+std::vector<uint8_t> CudnnConv2d::saved_plan() const {
+  // graph_ holds the kept plan alone (build_config builds one plan on a fresh graph, whose
+  // candidate it becomes; a restored graph has one), which serialize() writes.
+  std::vector<uint8_t> bytes;
+  try {
+    if (auto e = graph_->serialize(bytes, /*serialize_structure=*/false); e.is_bad()) {
+      TRTORCH_LOG(kDebug, "Conv2d ", where_, ": the plan ", plan_name_, " is not saved (", e.get_message(), ")");
+      return {};
+    }
+  } catch (const std::exception& e) {
+    TRTORCH_LOG(kDebug, "Conv2d ", where_, ": the plan ", plan_name_, " is not saved (", e.what(), ")");
+    return {};
+  }
+  return bytes;
+}
+
+bool CudnnConv2d::restore_plan(const Tactic& t, const std::vector<uint8_t>& bytes, std::string* why) {
+  auto g = std::make_shared<RestoredGraph>();
+  try {
+    if (auto e = g->deserialize(ctx_.cudnn(), bytes, /*enforce_precompiled=*/false, /*run_warmup=*/false);
+        e.is_bad()) {
+      *why = e.get_message();
+      return false;
+    }
+  } catch (const std::exception& e) {  // the serialized form does not parse
+    *why = e.what();
+    return false;
+  }
+  const std::string name = g->plan_tag();
+  const auto got = parse_plan_name(name);
+  if (!got || *got != t.config) {
+    *why = str_cat("it holds engine config \"", name, "\", not engine ", t.config.engine, " knobs ",
+                   t.config.knob_text());
+    return false;
+  }
+  int64_t ws = 0;
+  if (auto e = g->get_workspace_size_plan_at_index(0, ws); e.is_bad() || ws < 0 || ws > max_workspace_) {
+    *why = e.is_bad() ? e.get_message() : str_cat("its workspace of ", ws, " bytes is over the limit");
+    return false;
+  }
+  graph_ = std::move(g);
+  plan_ = 0;
+  plan_name_ = name;
+  fusion_ = t.fusion;
   return true;
 }
 

@@ -21,6 +21,8 @@
 #include "core/backends/cuda/common/kernel.h"
 #include "core/backends/cuda/elementwise/pointwise.h"
 #include "core/backends/cuda/common/rtc.h"
+#include "core/backends/cuda/common/tactic.h"
+#include "core/util/logging.h"
 #include "pointwise_math_source.h"
 
 namespace trtorch::backends::cuda {
@@ -137,7 +139,8 @@ namespace {
 
 class PointwiseKernel : public Kernel {
  public:
-  explicit PointwiseKernel(const KernelArgs& a) : attrs_(a.node.attr<PointwiseAttrs>()), dtype_(a.outputs[0].dtype) {
+  explicit PointwiseKernel(const KernelArgs& a)
+      : ctx_(a.ctx), attrs_(a.node.attr<PointwiseAttrs>()), dtype_(a.outputs[0].dtype) {
     const auto& out = a.outputs[0].shape;
     n_ = a.outputs[0].numel();
     n_in_ = int(a.inputs.size());
@@ -170,9 +173,20 @@ class PointwiseKernel : public Kernel {
         vec_ = v;
         break;
       }
-    const std::string source = pointwise_source(attrs_, dtype_, n_in_, c_, n_, vec_);
-    fn_vec_ = rtc_function(a.ctx, source, "trtorch_pointwise_vec");
-    fn_1_ = vec_ > 1 ? rtc_function(a.ctx, source, "trtorch_pointwise_1") : fn_vec_;
+    source_ = pointwise_source(attrs_, dtype_, n_in_, c_, n_, vec_);
+    const std::string sum = hex64(fnv1a(source_));
+    // A load passes the cubin its build saved (no compilation) when it is this source's; an engine
+    // from before these tactics (empty) or from a trtorch that generated other code compiles.
+    const bool same = a.tactic && !a.tactic->empty() && recorded_source_is(*a.tactic, sum, a.node.source);
+    tactic_ = TacticFields(kTacticTag).add("src", sum).format();
+    fn_vec_ = rtc_function(a.ctx, source_, "trtorch_pointwise_vec", same ? a.saved_plan : nullptr);
+    fn_1_ = vec_ > 1 ? rtc_function(a.ctx, source_, "trtorch_pointwise_1") : fn_vec_;
+  }
+
+  // "rtc.v1;src=<FNV-1a of the generated source>": names the kernel the cubin of saved_plan() is.
+  std::string tactic() const override { return tactic_; }
+  std::vector<uint8_t> saved_plan() const override {
+    return n_ == 0 ? std::vector<uint8_t>() : rtc_cubin(ctx_, source_);
   }
 
   void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void*, cudaStream_t s) override {
@@ -195,6 +209,27 @@ class PointwiseKernel : public Kernel {
   }
 
  private:
+  static constexpr const char* kTacticTag = "rtc.v1";
+
+  // Whether a recorded tactic names the source this node generates (`sum`). The tactic records no
+  // choice, only which kernel a saved cubin is: another source (a trtorch that generates other
+  // code) is compiled instead. A malformed tactic is an error naming the node (a damaged engine).
+  static bool recorded_source_is(const std::string& text, const std::string& sum, const std::string& where) {
+    std::string got;
+    try {
+      const TacticFields f = TacticFields::parse(text);
+      TRTORCH_EXPECT(f.tag() == kTacticTag, "it does not start with '", kTacticTag, "'");
+      f.expect_keys({"src"});
+      got = f.get("src");
+    } catch (const Error& e) {
+      TRTORCH_ERROR("Pointwise ", where, ": cannot read tactic '", text, "': ", e.what());
+    }
+    if (got == sum) return true;
+    TRTORCH_LOG(kDebug, "Pointwise ", where, ": the engine's saved kernel (src=", got, ") is not this node's (src=",
+                sum, ": another shape of a dynamic engine, or a trtorch that generates other code); compiling it");
+    return false;
+  }
+
   // V outputs per thread: the innermost coalesced dim divides into V; every input steps by 1
   // (vector loads) or 0 (broadcast) along it, and one loaded by vectors has its other strides
   // multiples of V (each vector it loads is aligned when its base pointer is).
@@ -226,8 +261,10 @@ class PointwiseKernel : public Kernel {
     return reg.back();
   }
 
+  const Context& ctx_;
   PointwiseAttrs attrs_;
   DType dtype_;
+  std::string source_, tactic_;
   int64_t n_ = 0;
   int n_in_ = 0;
   int vec_ = 1;

@@ -1,15 +1,23 @@
 // What a CUDA engine records in its backend data (plan::Engine::backend_data), and its strict
-// parsing. Three parts, one per line: a header naming the format, the build options that change
-// the engine (the common "key=value;key=value" format), then one tactic per graph node:
-//   trtorch-cuda-tactics v3
+// parsing. A header naming the format, the build options that change the engine (the common
+// "key=value;key=value" format), one tactic per graph node, then the saved plans:
+//   trtorch-cuda-tactics v4
 //   allow_tf32=0;channels_last=1;cuda_graphs=1;conv_candidates=6
 //   <tactic of node 0, empty for a node with one implementation>
-//   ...
+//   ...                                   (one line per node)
+//   plans <k>
+//   <tactic>\n<byte count> <FNV-1a 64 of the bytes, hex>\n<bytes>   (k times, the tactics distinct)
+// A saved plan is what a kernel needs to run its tactic without building it again (a serialized
+// cuDNN execution plan, with the code cuDNN compiled for it at build time): a load takes it
+// instead of compiling. A saved plan whose bytes do not match their checksum is an error (a damaged
+// engine), so that code damaged after the engine's own checksum was made never reaches the driver.
+// Version 3 (no plans section) is still read.
 // A loaded engine plans its layouts and uses CUDA graphs as it was built; a dynamic engine that
 // chooses a tactic again at a new shape chooses with the recorded options.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -35,6 +43,7 @@ struct EngineOptions {
 struct BackendData {
   EngineOptions options;
   std::vector<std::string> tactics;  // one per graph node
+  std::map<std::string, std::vector<uint8_t>> plans;  // tactic -> its saved plan
 };
 
 // The data as bytes. Each tactic must be one line.

@@ -72,6 +72,7 @@ void build_dynamic(plan::Engine& e, const BuildState& state) {
 void build_for_cuda_impl(plan::Engine& e, const plan::BuildConfig& config) {
   BuildState state = build_state_of(config);
   auto ctx = context_for(e.device.gpu_id);
+  DeviceGuard guard(e.device.gpu_id);  // the caller's current device is left as it was
   e.device.gpu_name = ctx->props().name;
   e.device.sm_major = ctx->props().major;
   e.device.sm_minor = ctx->props().minor;
@@ -108,9 +109,10 @@ void build_for_cuda(plan::Engine& e, const plan::BuildConfig& config) {
 
 const bool registered =
     plan::register_backend(plan::DeviceType::kCUDA,
-                           [](std::shared_ptr<const plan::Engine> e) -> std::unique_ptr<plan::Executor> {
-                             if (ir::is_dynamic(*e->graph)) return std::make_unique<DynamicCudaExecutor>(std::move(e));
-                             return std::make_unique<CudaExecutor>(std::move(e), nullptr);
+                           [](std::shared_ptr<const plan::Engine> e, int device) -> std::unique_ptr<plan::Executor> {
+                             if (ir::is_dynamic(*e->graph))
+                               return std::make_unique<DynamicCudaExecutor>(std::move(e), device);
+                             return std::make_unique<CudaExecutor>(std::move(e), nullptr, false, device);
                            }) &&
     plan::register_backend_builder(plan::DeviceType::kCUDA, build_for_cuda);
 

@@ -29,7 +29,7 @@ CudaExecutor& DynamicCudaExecutor::instance(const std::vector<plan::Shape>& shap
     // Built from the tactics and options the engine recorded; a tactic chosen at the opt shapes
     // that does not fit these shapes is chosen again.
     const bool at_opt = shapes == engine_->opt_shapes;
-    entry = {shapes, std::make_unique<CudaExecutor>(specialize_engine(*engine_, shapes), nullptr, !at_opt)};
+    entry = {shapes, std::make_unique<CudaExecutor>(specialize_engine(*engine_, shapes), nullptr, !at_opt, device_)};
     if (instances_.size() >= kMaxShapes) instances_.pop_back();
   }
   instances_.insert(instances_.begin(), std::move(entry));

@@ -1,6 +1,7 @@
 // The CUDA backend's executor: construction (at build time, or when a saved engine is loaded),
 // a short sequence of steps:
-//   * check_device: the engine's GPU is the one this process sees;
+//   * check_device: the GPU it runs on (the engine's, or another of the same architecture)
+//     exists and has the engine's compute capability; everything after runs with it current;
 //   * assign_storage: every value gets storage: a graph input, a device copy of a constant, an
 //     alias of its input (Identity, Reshape), or an offset in one arena;
 //   * plan_layouts (executor_layout.cpp): channels-last where tensor-core convolutions want it,
@@ -98,9 +99,12 @@ EngineOptions BuildState::options() const {
 }
 
 // ---------------------------------------------------------------------------------------------
-CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const BuildState* build, bool shape_changed)
+CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const BuildState* build, bool shape_changed,
+                           int device)
     : engine_(std::move(engine)) {
-  check_device();
+  const int gpu = device == plan::kRecordedDevice ? engine_->device.gpu_id : device;
+  check_device(gpu);
+  DeviceGuard guard(gpu);  // weights, plans and kernels are made on that GPU
   // The options: the build's, or (with the tactics) those the engine recorded when it was built.
   std::vector<std::string> recorded;
   if (build) {
@@ -109,6 +113,7 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
     BackendData data = read_backend_data(engine_->backend_data, engine_->graph->num_nodes());
     options_ = data.options;
     recorded = std::move(data.tactics);
+    saved_plans_ = std::move(data.plans);
   }
   assign_storage();
   const std::vector<KernelView> views = plan_layouts();
@@ -122,15 +127,19 @@ CudaExecutor::~CudaExecutor() {
   if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
 }
 
-void CudaExecutor::check_device() {
+void CudaExecutor::check_device(int device) {
   const plan::Engine& e = *engine_;
   TRTORCH_EXPECT(e.device.type == plan::DeviceType::kCUDA, "not a CUDA engine");
-  TRTORCH_EXPECT(device_count() > 0, "the engine was built for ", e.device.str(),
-                 " but this process sees no CUDA device");
-  ctx_ = context_for(e.device.gpu_id);
+  const int n = device_count();
+  TRTORCH_EXPECT(n > 0, "the engine was built for ", e.device.str(), " but this process sees no CUDA device");
+  TRTORCH_EXPECT(device >= 0 && device < n, "the engine (built for ", e.device.str(), ") is to run on CUDA device ",
+                 device, " but this process sees ", n, " CUDA device", n == 1 ? "" : "s", " (0 to ", n - 1,
+                 device == e.device.gpu_id ? "); load it with the engine placement 'inputs' to run it on another GPU"
+                                           : ")");
+  ctx_ = context_for(device);
   const cudaDeviceProp& p = ctx_->props();
   TRTORCH_EXPECT(p.major == e.device.sm_major && p.minor == e.device.sm_minor, "the engine was built for ",
-                 e.device.str(), " but CUDA device ", e.device.gpu_id, " is ", p.name, " (sm_", p.major, p.minor,
+                 e.device.str(), " but CUDA device ", device, " is ", p.name, " (sm_", p.major, p.minor,
                  "): rebuild the engine for this GPU");
 }
 
@@ -200,6 +209,16 @@ void CudaExecutor::make_kernels(const std::vector<KernelView>& views, const Buil
   tactics_.assign(engine_->graph->num_nodes(), "");
   for (const Step& st : steps_)
     if (st.node && st.kernel) tactics_[size_t(st.tactic_index)] = st.kernel->tactic();
+  saved_plans_.clear();  // loaded: taken by the kernels; a load does not write the engine again
+  if (!build) return;
+  // The plans a load takes instead of building them, once per distinct tactic.
+  for (const Step& st : steps_) {
+    if (!st.node || !st.kernel) continue;
+    const std::string& t = tactics_[size_t(st.tactic_index)];
+    if (t.empty() || saved_plans_.count(t)) continue;
+    std::vector<uint8_t> bytes = st.kernel->saved_plan();
+    if (!bytes.empty()) saved_plans_.emplace(t, std::move(bytes));
+  }
 }
 
 std::unique_ptr<Kernel> CudaExecutor::choose_kernel(KernelArgs& args, const BuildState& build) {
@@ -226,6 +245,8 @@ std::unique_ptr<Kernel> CudaExecutor::choose_kernel(KernelArgs& args, const Buil
 std::unique_ptr<Kernel> CudaExecutor::rebuild_kernel(KernelArgs& args, const std::string& tactic,
                                                      bool shape_changed) {
   args.tactic = &tactic;
+  auto saved = saved_plans_.find(tactic);
+  args.saved_plan = saved == saved_plans_.end() ? nullptr : &saved->second;
   try {
     return dispatch(args);
   } catch (const Error& err) {
@@ -238,6 +259,7 @@ std::unique_ptr<Kernel> CudaExecutor::rebuild_kernel(KernelArgs& args, const std
     quick.allow_tf32 = options_.allow_tf32;
     quick.conv_candidates = options_.conv_candidates;
     args.tactic = nullptr;
+    args.saved_plan = nullptr;
     args.timing = &quick;
     return dispatch(args);
   }
@@ -327,6 +349,8 @@ void CudaExecutor::plan_arena() {
               " bytes; CUDA graphs ", use_graph_ ? "on" : "off");
 }
 
-std::vector<uint8_t> CudaExecutor::tactic_data() const { return write_backend_data({options_, tactics_}); }
+std::vector<uint8_t> CudaExecutor::tactic_data() const {
+  return write_backend_data({options_, tactics_, saved_plans_});
+}
 
 }  // namespace trtorch::backends::cuda

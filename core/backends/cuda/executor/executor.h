@@ -37,8 +37,10 @@ class CudaExecutor : public plan::Executor {
   // `build` non-null: kernels choose tactics (timing); null: they rebuild the tactics recorded in
   // the engine's backend data. `shape_changed`: the engine is a dynamic one specialized to a
   // shape other than the one its tactics were chosen at; a kernel whose recorded tactic does not
-  // fit the new shape chooses again with one timed run per candidate.
-  CudaExecutor(std::shared_ptr<const plan::Engine> engine, const BuildState* build, bool shape_changed = false);
+  // fit the new shape chooses again with one timed run per candidate. `device`: the GPU it runs
+  // on (plan::kRecordedDevice: the engine's), which must have the engine's compute capability.
+  CudaExecutor(std::shared_ptr<const plan::Engine> engine, const BuildState* build, bool shape_changed = false,
+               int device = plan::kRecordedDevice);
   ~CudaExecutor() override;
 
   std::vector<plan::Shape> output_shapes(const std::vector<plan::Shape>& input_shapes) override;
@@ -46,7 +48,8 @@ class CudaExecutor : public plan::Executor {
   void execute(const std::vector<const void*>& inputs, const std::vector<plan::Shape>& input_shapes,
                const std::vector<void*>& outputs, void* workspace, void* stream) override;
 
-  // The engine's backend data: its options and one tactic per node (backend_data.h).
+  // The engine's backend data: its options, one tactic per node and the kernels' saved plans
+  // (backend_data.h).
   std::vector<uint8_t> tactic_data() const;
   size_t arena_bytes() const { return arena_bytes_; }
   size_t constant_bytes() const { return constants_.bytes(); }
@@ -88,8 +91,9 @@ class CudaExecutor : public plan::Executor {
   };
 
   // ---- construction (executor.cpp), in order ----
-  // The engine is a CUDA engine for the GPU this process sees; takes that device's Context.
-  void check_device();
+  // The engine is a CUDA engine and GPU `device` exists and has the compute capability the engine
+  // was built for; takes that device's Context.
+  void check_device(int device);
   // Every value's description, and storage for graph inputs, constants (uploaded), aliases and
   // the rest (arena).
   void assign_storage();
@@ -166,6 +170,9 @@ class CudaExecutor : public plan::Executor {
   std::vector<TensorDesc> descs_;  // per value id: dtype, shape, layout
   std::vector<Step> steps_;
   std::vector<std::string> tactics_;  // per graph node
+  // Loading: the engine's saved plans, by tactic (until the kernels are made). Building: the
+  // kernels' saved plans, which tactic_data() records.
+  std::map<std::string, std::vector<uint8_t>> saved_plans_;
   EngineOptions options_;             // the build's (recorded in the engine): layouts, graphs, re-choosing
   std::map<std::pair<int, int64_t>, int> layout_copies_;  // (value, padded channels) -> its copy (construction)
   std::vector<FinalCopy> final_copies_;
@@ -186,7 +193,8 @@ class CudaExecutor : public plan::Executor {
 class DynamicCudaExecutor : public plan::Executor {
  public:
   static constexpr size_t kMaxShapes = 8;
-  explicit DynamicCudaExecutor(std::shared_ptr<const plan::Engine> engine) : engine_(std::move(engine)) {}
+  explicit DynamicCudaExecutor(std::shared_ptr<const plan::Engine> engine, int device = plan::kRecordedDevice)
+      : engine_(std::move(engine)), device_(device) {}
 
   std::vector<plan::Shape> output_shapes(const std::vector<plan::Shape>& input_shapes) override {
     return instance(input_shapes).output_shapes(input_shapes);
@@ -204,6 +212,7 @@ class DynamicCudaExecutor : public plan::Executor {
 
  private:
   std::shared_ptr<const plan::Engine> engine_;
+  int device_;
   std::vector<std::pair<std::vector<plan::Shape>, std::unique_ptr<CudaExecutor>>> instances_;
 };
 

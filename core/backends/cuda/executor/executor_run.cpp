@@ -129,7 +129,7 @@ void CudaExecutor::launch_all(const std::vector<const void*>& in, const std::vec
 void CudaExecutor::execute(const std::vector<const void*>& inputs, const std::vector<plan::Shape>&,
                            const std::vector<void*>& outputs, void* workspace, void* stream_ptr) {
   cudaStream_t stream = static_cast<cudaStream_t>(stream_ptr);
-  TRTORCH_CUDA_CHECK(cudaSetDevice(ctx_->device()));
+  DeviceGuard guard(ctx_->device());
   char* ws = static_cast<char*>(workspace);
   TRTORCH_CHECK(arena_bytes_ == 0 || ws != nullptr, "CUDA executor needs its workspace");
   if (!profiled_) {

@@ -67,6 +67,16 @@ def model_inputs(name, batch, device):
     return bench.make_inputs(name, batch, device=device)
 
 
+def outputs_of(y):
+    """The output tensors a run is judged by, on the CPU (bench.first_tensor: a dict of tensors)."""
+    import bench
+    return {k: v.detach().cpu() for k, v in bench.first_tensor(y).items()}
+
+
+def same_outputs(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def child(job):
     """One measurement in this (fresh) process; returns a dict of results."""
     import trtorch
@@ -95,8 +105,7 @@ def child(job):
         build_s = time.perf_counter() - t0
         torch.jit.save(compiled, job["path"])
         with torch.no_grad():
-            out = bench.first_tensor(compiled(*xs_run))
-        torch.save(out.cpu(), job["path"] + ".out")
+            torch.save(outputs_of(compiled(*xs_run)), job["path"] + ".out")
         return {"build_s": build_s}
     # load
     if gpu:
@@ -108,11 +117,11 @@ def child(job):
     r = {"load_s": load_s}
     with torch.no_grad():
         t0 = time.perf_counter()
-        out = bench.first_tensor(m(*xs_run))
+        out = m(*xs_run)
         if gpu:
             torch.cuda.synchronize()
         r["first_call_s"] = time.perf_counter() - t0
-        r["outputs_equal"] = bool(torch.equal(out.cpu(), torch.load(job["path"] + ".out")))
+        r["outputs_equal"] = same_outputs(outputs_of(out), torch.load(job["path"] + ".out"))
         if job.get("new_batch"):
             xn = model_inputs(name, job["new_batch"], "cpu")
             xn = [x.to(dev) if not x.is_floating_point() else x.to(dev, dtype) for x in xn]

@@ -112,8 +112,8 @@ def main():
         modules = [load_on(saved, g) for g in range(gpus)]
         inputs = [[x.to("cuda:%d" % g) for x in xs] for g in range(gpus)]
         with torch.no_grad():
-            outs = [bench.first_tensor(modules[g](*inputs[g])).cpu() for g in range(gpus)]
-        equal = all(torch.equal(outs[0], o) for o in outs[1:])
+            outs = [{k: v.cpu() for k, v in bench.first_tensor(modules[g](*inputs[g])).items()} for g in range(gpus)]
+        equal = all(o.keys() == outs[0].keys() and all(torch.equal(o[k], outs[0][k]) for k in o) for o in outs[1:])
         base = None
         for n in counts:
             seconds = run_threads(modules[:n], inputs[:n], args.iters, args.warmup)

@@ -3,9 +3,9 @@
 // architecture (a cubin, no PTX JIT) and loaded as a module through the driver API; the modules
 // stay loaded for the life of the process, so a rebuild or reload of an engine, and every node
 // that generates the same source, reuse the compiled kernel. An engine saves the cubins of its
-// kernels (Kernel::saved_plan), and a load passes them back: loading one needs no compiler. The driver API is reached through
-// the runtime's entry-point query: the library does not link libcuda (a machine without a GPU
-// driver loads it and runs the reference backend).
+// kernels (Kernel::saved_plan), and a load passes them back: loading one needs no compiler. The
+// driver API is reached through the runtime's entry-point query: the library does not link
+// libcuda (a machine without a GPU driver loads it and runs the reference backend).
 #pragma once
 
 #include <cuda.h>

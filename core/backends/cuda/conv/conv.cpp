@@ -5,8 +5,9 @@
 // A load (rebuild) checks that the tactic was chosen with the loaded cuDNN for this node's
 // convolution and fusion, then restores the plan the build saved with it (restore_plan: no
 // compilation of runtime-fused kernels), or, without one or when it does not restore, builds the
-// engine config it names (build_config, conv_graph.cpp). No timing. The kernel then runs that plan: a built kernel runs the plan rebuilt from its own
-// tactic, so both run the same construction.
+// engine config it names (build_config, conv_graph.cpp). No timing. The kernel then runs that
+// plan: a built kernel runs the plan rebuilt from its own tactic, so both run the same
+// construction.
 #include "core/backends/cuda/conv/conv.h"
 
 #include <algorithm>

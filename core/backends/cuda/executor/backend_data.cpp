@@ -82,7 +82,8 @@ std::vector<uint8_t> write_backend_data(const BackendData& d) {
   std::vector<uint8_t> out(s.begin(), s.end());
   for (const auto& [tactic, bytes] : d.plans) {
     TRTORCH_CHECK(!tactic.empty() && tactic.find('\n') == std::string::npos, "a saved plan needs a one-line tactic");
-    const std::string head = str_cat(tactic, "\n", bytes.size(), " ", hex64(plan::fnv1a64(bytes.data(), bytes.size())), "\n");
+    const std::string sum = hex64(plan::fnv1a64(bytes.data(), bytes.size()));
+    const std::string head = str_cat(tactic, "\n", bytes.size(), " ", sum, "\n");
     out.insert(out.end(), head.begin(), head.end());
     out.insert(out.end(), bytes.begin(), bytes.end());
   }

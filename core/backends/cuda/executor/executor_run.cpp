@@ -168,10 +168,15 @@ bool CudaExecutor::capture_graph(const std::vector<const void*>& inputs, const s
   TRTORCH_CUDA_CHECK(cudaStreamBeginCapture(cs, cudaStreamCaptureModeThreadLocal));
   try {
     launch_all(inputs, outputs, ws, cs);
-  } catch (...) {
+  } catch (const std::exception& e) {
+    // A launch that cannot be captured (a library's first run of a plan doing work that stream
+    // capture forbids) loses the graph, not the call: the caller runs the launches eagerly, where
+    // an error that is not the capture's is reported as it is.
     cudaStreamEndCapture(cs, &graph);
     if (graph) cudaGraphDestroy(graph);
-    throw;
+    cudaGetLastError();  // the capture's error is not the caller's
+    drop_graph(str_cat("a launch failed while it was captured (", e.what(), ")"));
+    return false;
   }
   TRTORCH_CUDA_CHECK(cudaStreamEndCapture(cs, &graph));
   if (!util::debug_switch_on(util::DebugSwitch::kGraphPdl)) {

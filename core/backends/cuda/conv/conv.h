@@ -235,7 +235,7 @@ class CudnnConv2d final : public Kernel {
                     int64_t* plan, std::string* why) const;
   // The load path with a saved plan: restores it (no compilation) into graph_ / plan_ and checks
   // that it is the engine config the tactic names, within the workspace limit. False, with the
-  // reason, when it cannot (another cuDNN, damaged bytes).
+  // reason, when it cannot (bytes cuDNN does not take).
   bool restore_plan(const Tactic& t, const std::vector<uint8_t>& bytes, std::string* why);
 
   // ---- the build's choice (conv_candidates.cpp, conv_choose.cpp)

@@ -157,5 +157,46 @@ TEST(BackendData, MalformedSavedPlansAreErrors) {
   }
 }
 
+// Hostile backend data (a resealed engine reaches the parser with any bytes): random mutations of
+// a valid v4 text with saved plans either parse, with every saved plan matching its checksum, or
+// fail with trtorch::Error; nothing else escapes and nothing reads out of bounds.
+TEST(BackendData, SurvivesMutatedBytes) {
+  BackendData d;
+  d.tactics = {"cudnn-conv;v=1;a", "", "rtc.v1;src=0123456789abcdef"};
+  d.plans["cudnn-conv;v=1;a"] = std::vector<uint8_t>(40, 7);
+  d.plans["rtc.v1;src=0123456789abcdef"] = {'\n', 0, 1, 2, '\n'};
+  const std::vector<uint8_t> valid = write_backend_data(d);
+  uint64_t state = 0x9e3779b97f4a7c15ull;
+  auto next = [&](uint64_t n) {  // xorshift64*, deterministic
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return (state * 2685821657736338717ull) % n;
+  };
+  size_t parsed = 0, refused = 0;
+  for (int it = 0; it < 20000; ++it) {
+    std::vector<uint8_t> b = valid;
+    for (uint64_t m = 0, n = 1 + next(4); m < n; ++m) {
+      switch (next(4)) {
+        case 0: b[next(b.size())] = uint8_t(next(256)); break;                                  // change a byte
+        case 1: b.resize(next(b.size() + 1)); break;                                             // truncate
+        case 2: b.insert(b.begin() + std::ptrdiff_t(next(b.size() + 1)), uint8_t(next(256))); break;  // insert
+        default: b[next(b.size())] = "\n 0123456789-"[next(13)]; break;                        // a likely byte
+      }
+      if (b.empty()) b.push_back('\n');
+    }
+    try {
+      BackendData r = read_backend_data(b, 3);
+      ASSERT_EQ(r.tactics.size(), 3u);
+      for (const auto& [tactic, bytes] : r.plans) ASSERT_FALSE(tactic.empty());
+      ++parsed;
+    } catch (const Error&) {
+      ++refused;
+    }
+  }
+  EXPECT_GT(refused, 0u);
+  EXPECT_EQ(parsed + refused, 20000u);
+}
+
 }  // namespace
 }  // namespace trtorch::backends::cuda

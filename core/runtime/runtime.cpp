@@ -45,7 +45,8 @@ std::shared_ptr<StreamArena> arena_for(int device, const void* stream) {
   return a;
 }
 
-// The placement set by set_engine_placement(); -1 until then (the environment's, read each time).
+// The placement: set by set_engine_placement(), or the environment's once it has been read (every
+// engine call asks for it); -1 before either. A bad environment value is not kept: each ask says so.
 std::atomic<int> g_placement{-1};
 
 }  // namespace
@@ -60,12 +61,15 @@ EnginePlacement engine_placement() {
   const int set = g_placement.load();
   if (set >= 0) return EnginePlacement(set);
   const std::string env = util::debug_switch_value(util::DebugSwitch::kEnginePlacement);
-  if (env.empty()) return EnginePlacement::kInputs;
+  EnginePlacement p = EnginePlacement::kInputs;
   try {
-    return parse_engine_placement(env);
+    if (!env.empty()) p = parse_engine_placement(env);
   } catch (const Error& e) {
     TRTORCH_ERROR("TRTORCH_ENGINE_PLACEMENT: ", e.what());
   }
+  int unset = -1;  // a value set meanwhile through the API wins
+  g_placement.compare_exchange_strong(unset, int(p));
+  return EnginePlacement(g_placement.load());
 }
 
 const char* engine_placement_name(EnginePlacement p) {

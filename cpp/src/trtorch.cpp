@@ -167,17 +167,16 @@ std::string get_build_info() {
 
 void dump_build_info() { std::cout << get_build_info() << std::endl; }
 
+// The API's values are the runtime's (checked here at compile time); the runtime checks a value.
+static_assert(int(EnginePlacement::kInputs) == int(runtime::EnginePlacement::kInputs) &&
+                  int(EnginePlacement::kRecorded) == int(runtime::EnginePlacement::kRecorded),
+              "trtorch::EnginePlacement mirrors runtime::EnginePlacement");
+
 void set_engine_placement(EnginePlacement placement) {
-  TRTORCH_EXPECT(placement == EnginePlacement::kInputs || placement == EnginePlacement::kRecorded,
-                 "set_engine_placement: unknown placement ", int(placement));
-  runtime::set_engine_placement(placement == EnginePlacement::kRecorded ? runtime::EnginePlacement::kRecorded
-                                                                        : runtime::EnginePlacement::kInputs);
+  runtime::set_engine_placement(runtime::EnginePlacement(int(placement)));
 }
 
-EnginePlacement get_engine_placement() {
-  return runtime::engine_placement() == runtime::EnginePlacement::kRecorded ? EnginePlacement::kRecorded
-                                                                            : EnginePlacement::kInputs;
-}
+EnginePlacement get_engine_placement() { return EnginePlacement(int(runtime::engine_placement())); }
 
 namespace logging {
 void set_reportable_log_level(Level lvl) { util::set_log_level(util::LogLevel(int(lvl))); }

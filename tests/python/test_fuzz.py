@@ -124,6 +124,19 @@ def reseal(engine):
     return engine[:12] + struct.pack("<QQ", len(payload), fnv1a64(payload)) + payload
 
 
+def with_device_record(engine, name=None, major=None, minor=None, gpu_id=None):
+    """The engine with fields of its device record (the payload's first field: u8 type, i32 gpu_id,
+    str name, i32 sm major, i32 sm minor) changed, the others kept, resealed."""
+    p = HEADER
+    dev_type, old_gpu, n = struct.unpack_from("<BiI", engine, p)
+    old_name = engine[p + 9:p + 9 + n].decode()
+    old_major, old_minor = struct.unpack_from("<ii", engine, p + 9 + n)
+    name = old_name if name is None else name
+    record = (struct.pack("<BiI", dev_type, old_gpu if gpu_id is None else gpu_id, len(name)) + name.encode() +
+              struct.pack("<ii", old_major if major is None else major, old_minor if minor is None else minor))
+    return reseal(engine[:p] + record + engine[p + 9 + n + 8:])
+
+
 def mutate_engine(rng, engine, others):
     b = bytearray(engine)
     what = rng.randrange(8)

@@ -8,7 +8,6 @@ import contextlib
 import gc
 import io
 import os
-import struct
 import sys
 import threading
 
@@ -17,14 +16,12 @@ import torch
 from torch import nn
 
 import trtorch
-from test_fuzz import reseal, saved_engines
+from test_fuzz import saved_engines, with_device_record
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
 from memory import rss  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (issue 21, item 7)")
-
-HEADER = 8 + 4 + 8 + 8
 
 
 def small_net(seed, features=64):
@@ -207,15 +204,6 @@ def test_out_of_gpu_memory_at_run_time_is_a_clear_error_and_the_module_runs_afte
     assert torch.cuda.memory_allocated() <= allocated + (1 << 20)
     with torch.no_grad():
         torch.testing.assert_close(loaded(x), want, rtol=1e-3, atol=1e-3)
-
-
-def with_device_record(engine, name, major, minor):
-    """The engine with its device record (the payload's first field) changed, resealed."""
-    p = HEADER
-    dev_type, gpu_id, n = struct.unpack_from("<BiI", engine, p)
-    rest = engine[p + 9 + n + 8:]
-    record = struct.pack("<BiI", dev_type, gpu_id, len(name)) + name.encode() + struct.pack("<ii", major, minor)
-    return reseal(engine[:p] + record + rest)
 
 
 def test_engine_from_another_gpu_of_the_same_architecture_runs_and_another_architecture_is_refused():

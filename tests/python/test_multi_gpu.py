@@ -19,9 +19,8 @@ from torch import nn
 
 import trtorch
 from conftest import run_python
-from test_fuzz import reseal, saved_engines
+from test_fuzz import HEADER, saved_engines, with_device_record
 
-HEADER = 8 + 4 + 8 + 8
 GPUS = torch.cuda.device_count() if torch.cuda.is_available() else 0
 needs_gpu = pytest.mark.skipif(GPUS < 1, reason="needs a CUDA GPU (issue 23)")
 needs_two_gpus = pytest.mark.skipif(GPUS < 2, reason="needs 2 CUDA GPUs (issue 23); this machine has %d" % GPUS)
@@ -52,12 +51,6 @@ def reload(module):
     torch.jit.save(module, buf)
     buf.seek(0)
     return torch.jit.load(buf)
-
-
-def with_gpu_id(engine, gpu_id):
-    """The engine with the GPU index of its device record (the payload's first field) changed, resealed."""
-    dev_type, _, n = struct.unpack_from("<BiI", engine, HEADER)
-    return reseal(engine[:HEADER] + struct.pack("<Bi", dev_type, gpu_id) + engine[HEADER + 5:])
 
 
 # ---- the setting (any machine) ----
@@ -113,7 +106,7 @@ def test_engine_recorded_for_a_missing_gpu_runs_on_the_current_one_unless_pinned
     with torch.no_grad():
         want = trt(x)
     eng, = saved_engines(trt)
-    moved = with_gpu_id(eng, GPUS + 3)  # built on a GPU this machine does not have
+    moved = with_device_record(eng, gpu_id=GPUS + 3)  # built on a GPU this machine does not have
     engine = trtorch._C.load_engine(moved)
     assert engine.devices() == ["cuda:0"]
     with torch.no_grad():

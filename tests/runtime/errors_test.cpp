@@ -84,7 +84,7 @@ TEST(EnginePlacement, SettingRoundTripsAndBadNamesAreErrors) {
   EXPECT_EQ(trtorch::runtime::parse_engine_placement("recorded"), trtorch::runtime::EnginePlacement::kRecorded);
   expect_error([] { trtorch::runtime::parse_engine_placement("gpu0"); },
                {"unknown engine placement 'gpu0'", "'inputs'", "'recorded'"});
-  expect_error([] { trtorch::set_engine_placement(trtorch::EnginePlacement(7)); }, {"unknown placement 7"});
+  expect_error([] { trtorch::set_engine_placement(trtorch::EnginePlacement(7)); }, {"unknown engine placement 7"});
   EXPECT_EQ(trtorch::get_engine_placement(), trtorch::EnginePlacement::kInputs);
 }
 

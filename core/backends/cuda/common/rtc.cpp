@@ -118,16 +118,14 @@ CUfunction rtc_function(const Context& ctx, const std::string& source, const std
   std::lock_guard<std::mutex> lock(c.mu);
   const auto key = std::make_pair(ctx.device(), source);
   auto it = c.modules.find(key);
-  // A saved cubin (the engine checksums it) must at least be an ELF image: the driver reads the
-  // image without a length.
-  static const uint8_t kElf[4] = {0x7f, 'E', 'L', 'F'};
-  if (cubin && (cubin->size() < 64 || !std::equal(kElf, kElf + 4, cubin->begin()))) {
-    TRTORCH_LOG(kInfo, "a saved NVRTC kernel (", cubin->size(), " bytes) is not a cubin; compiling its source");
-    cubin = nullptr;
-  }
   if (it == c.modules.end() && cubin) {
+    // A saved cubin (the engine checksums it) must at least be an ELF image: the driver reads the
+    // image without a length.
+    static const uint8_t kElf[4] = {0x7f, 'E', 'L', 'F'};
     Module m;
-    if (const CUresult r = load_module(ctx, cubin->data(), &m.module); r == CUDA_SUCCESS) {
+    if (cubin->size() < 64 || !std::equal(kElf, kElf + 4, cubin->begin())) {
+      TRTORCH_LOG(kInfo, "a saved NVRTC kernel (", cubin->size(), " bytes) is not a cubin; compiling its source");
+    } else if (const CUresult r = load_module(ctx, cubin->data(), &m.module); r == CUDA_SUCCESS) {
       m.cubin = *cubin;
       it = c.modules.emplace(key, std::move(m)).first;
       TRTORCH_LOG(kDebug, "NVRTC: loaded a saved generated kernel (", cubin->size(), " bytes), no compilation");

@@ -28,6 +28,18 @@ bool only_conv_bias(const ir::Graph& g, const ir::Value* v) {
   return true;
 }
 
+// True when every reader of v takes it as the bias of an INT8 layer (QConv2d, QLinear), which the
+// IR defines as FP32 in any engine precision (attrs.h, QuantizedLayer).
+bool only_int8_layer_bias(const ir::Graph& g, const ir::Value* v) {
+  if (v->users.empty() || g.is_output(v)) return false;
+  for (const ir::Node* u : v->users) {
+    if (u->op != ir::OpKind::QConv2d && u->op != ir::OpKind::QLinear) return false;
+    for (size_t i = 0; i < u->inputs.size(); ++i)
+      if (u->inputs[i] == v && i != 2) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void check_build_config(const BuildConfig& config) {
@@ -83,8 +95,11 @@ void assign_precision(ir::Graph& g, ir::DType precision, bool fp32_conv_bias, co
     if (n->op == ir::OpKind::Constant) {
       auto& c = n->attr<ir::ConstantAttrs>();
       // Convolution biases (folded BatchNorm shifts) stay FP32: the epilogue adds them in FP32,
-      // so the output is rounded once instead of after a rounded bias.
-      if (c.value.dtype == ir::DType::kFloat32 && !(fp32_conv_bias && only_conv_bias(g, n->outputs[0])))
+      // so the output is rounded once instead of after a rounded bias. INT8 layers' biases are FP32
+      // by definition.
+      const ir::Value* out = n->outputs[0];
+      if (c.value.dtype == ir::DType::kFloat32 && !(fp32_conv_bias && only_conv_bias(g, out)) &&
+          !only_int8_layer_bias(g, out))
         c.value = c.value.to(precision);
     } else if (n->op == ir::OpKind::Cast) {
       auto& c = n->attr<ir::CastAttrs>();

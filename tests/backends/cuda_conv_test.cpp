@@ -11,6 +11,7 @@
 #include <cmath>
 #include <functional>
 
+#include "core/backends/cuda/conv/conv.h"
 #include "core/backends/cuda/conv/conv_reference.h"
 #include "core/backends/cuda/common/kernel.h"
 #include "tests/backends/cuda_test_util.h"
@@ -550,6 +551,24 @@ TEST(CudaConv, SharedPlan) {
 }
 
 // Bad tactic strings give a trtorch::Error that names the node and the problem.
+// A restored plan's tag may list a knob the config left unset, at -1 (conv.h, same_choices): the
+// same engine config; a knob set to another value, a missing set knob or another engine is not.
+TEST(CudaConv, PlanNamesCompareUnsetKnobs) {
+  auto id = [](const std::string& name) {
+    auto got = parse_plan_name(name);
+    EXPECT_TRUE(got.has_value()) << name;
+    return got.value_or(EngineConfigId{});
+  };
+  EXPECT_TRUE(id("eng4_k17=-1_k24=16").same_choices(id("eng4_k24=16")));
+  EXPECT_TRUE(id("eng4_k24=16").same_choices(id("eng4_k17=-1_k24=16")));
+  EXPECT_TRUE(id("eng4_k17=-1_k24=16").same_choices(id("eng4_k24=16_k17=-1")));
+  EXPECT_FALSE(id("eng4_k17=-1_k24=16") == id("eng4_k24=16"));  // the exact comparison stays exact
+  EXPECT_FALSE(id("eng4_k17=2_k24=16").same_choices(id("eng4_k24=16")));
+  EXPECT_FALSE(id("eng4_k17=-1_k24=16").same_choices(id("eng4_k17=3_k24=16")));
+  EXPECT_FALSE(id("eng4").same_choices(id("eng4_k24=16")));
+  EXPECT_FALSE(id("eng5_k24=16").same_choices(id("eng4_k24=16")));
+}
+
 TEST(CudaConv, BadTacticIsAClearError) {
   ConvCase c = with_act(conv("3x3 p1 16->16 bad tactic", 1, 16, 8, 16, 3, 1, 1), UnaryKind::kRelu);
   auto p = make_problem(c, kF16Nhwc);

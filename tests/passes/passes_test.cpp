@@ -282,6 +282,31 @@ TEST(AssignPrecision, KeptFloat32InputsAndOutputsAreCastInside) {
   for (const Value* v : plain->outputs()) EXPECT_EQ(v->type.dtype, DType::kFloat16);
 }
 
+// An INT8 layer's bias is FP32 in every engine precision (attrs.h, QuantizedLayer): an FP16 engine
+// keeps it (a cast bias fails the layer's type check), and the numbers do not change.
+TEST(AssignPrecision, Int8LayerBiasStaysFloat32) {
+  Graph g;
+  Value* x = g.add_input(TensorType::fixed(DType::kInt8, {3, 16}), "x");
+  HostTensor w(DType::kInt8, {8, 16}), b = random_tensor(DType::kFloat32, {8}, 9);
+  for (int64_t i = 0; i < w.numel(); ++i) w.set(i, double((i * 37) % 255) - 127.0);
+  QLinearAttrs a;
+  a.q.x_scale = 0.02;
+  a.q.w_scale = HostTensor(DType::kFloat32, {8});
+  for (int64_t k = 0; k < 8; ++k) a.q.w_scale.set(k, 0.001 * double(k + 1));
+  a.q.out_dtype = DType::kFloat16;
+  Value* bias = g.add_constant(b);
+  Value* q = g.add_node(OpKind::QLinear, a, {x, g.add_constant(w), bias})->outputs[0];
+  g.mark_output(q);
+  auto before = g.clone();
+  EXPECT_NO_THROW(plan::assign_precision(g, DType::kFloat16));
+  EXPECT_NO_THROW(verify(g));
+  EXPECT_EQ(bias->type.dtype, DType::kFloat32);
+  EXPECT_EQ(q->type.dtype, DType::kFloat16);
+  HostTensor xin(DType::kInt8, {3, 16});
+  for (int64_t i = 0; i < xin.numel(); ++i) xin.set(i, double((i * 53) % 256) - 128.0);
+  EXPECT_EQ(max_rel_diff(ref::run(*before, {xin}), ref::run(g, {xin})), 0.0);
+}
+
 // A Conv2d whose bias is FP32 rounds once: y = fp16(x * w + b), with b not representable in
 // FP16. A bias rounded to FP16 first gives another result for some inputs, so the check can fail.
 TEST(AssignPrecision, Float32ConvBiasRoundsOnce) {

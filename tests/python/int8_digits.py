@@ -186,6 +186,7 @@ def results(device="reference", batch=64, calib_batches=8):
     max |FP32 logits|)}: eager FP32, and trtorch FP32, FP16, INT8 PTQ (entropy, min-max,
     percentile; calibrated on calib_batches training batches) and INT8 QAT (against the QAT model's
     own eager logits)."""
+    import copy
     import trtorch
     xtr, ytr, xte, yte = load_digits()
     m = train()
@@ -193,7 +194,9 @@ def results(device="reference", batch=64, calib_batches=8):
     shape = [batch, 1, 8, 8]
     acc32, ref = evaluate(m, xte, yte, batch=batch)
     out = {"eager FP32": (acc32, 0.0)}
-    scripted = torch.jit.script(m)
+    # Scripted from a copy: compiling for the GPU moves the scripted module there, and m stays on
+    # the CPU for the quantization-aware fine-tune below.
+    scripted = torch.jit.script(copy.deepcopy(m))
 
     def build(module, settings):
         settings = dict({"input_shapes": [shape], "device": device, "require_full_compilation": True}, **settings)

@@ -318,9 +318,10 @@ class QATConvNet(nn.Module):
         super().__init__()
         self.conv1, self.conv2 = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 8, 3, padding=1)
         self.fc = nn.Linear(8, 4)
-        self.s1 = (self.conv1.weight.detach().abs().amax((1, 2, 3)) / 127.0).contiguous()
-        self.s2 = (self.conv2.weight.detach().abs().amax((1, 2, 3)) / 127.0).contiguous()
-        self.z = torch.zeros(8, dtype=torch.int32)
+        # Buffers, so that .to(device) moves them with the weights.
+        self.register_buffer("s1", (self.conv1.weight.detach().abs().amax((1, 2, 3)) / 127.0).contiguous())
+        self.register_buffer("s2", (self.conv2.weight.detach().abs().amax((1, 2, 3)) / 127.0).contiguous())
+        self.register_buffer("z", torch.zeros(8, dtype=torch.int32))
 
     def forward(self, x):
         x = torch.fake_quantize_per_tensor_affine(x, 0.03, 0, -128, 127)

@@ -110,6 +110,10 @@ struct EngineConfigId {
   std::vector<std::pair<int64_t, int64_t>> knobs;
 
   bool operator==(const EngineConfigId& o) const { return engine == o.engine && knobs == o.knobs; }
+  // Equal but for knobs at -1 that one side lists and the other does not: a plan restored from its
+  // serialized form names in its tag knobs that the config left unset, at -1 (cuDNN 9.19 gives
+  // "eng4_k17=-1_k24=16" back for a plan built as "eng4_k24=16").
+  bool same_choices(const EngineConfigId& o) const;
   bool operator!=(const EngineConfigId& o) const { return !(*this == o); }
   std::string knob_text() const {
     std::string k;

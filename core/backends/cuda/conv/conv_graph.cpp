@@ -314,7 +314,7 @@ bool CudnnConv2d::restore_plan(const Tactic& t, const std::vector<uint8_t>& byte
   }
   const std::string name = g->plan_tag();
   const auto got = parse_plan_name(name);
-  if (!got || *got != t.config) {
+  if (!got || !got->same_choices(t.config)) {
     *why = str_cat("it holds engine config \"", name, "\", not engine ", t.config.engine, " knobs ",
                    t.config.knob_text());
     return false;

@@ -128,6 +128,16 @@ std::optional<EngineConfigId> parse_plan_name(const std::string& name) {
   return id;
 }
 
+bool EngineConfigId::same_choices(const EngineConfigId& o) const {
+  auto set = [](const EngineConfigId& id) {
+    std::vector<std::pair<int64_t, int64_t>> k;
+    for (const auto& kv : id.knobs)
+      if (kv.second != -1) k.push_back(kv);
+    return k;
+  };
+  return engine == o.engine && set(*this) == set(o);
+}
+
 std::string Tactic::str() const {
   return str_cat("cudnn-conv;v=", kTacticVersion, ";cudnn=", cudnn_version, ";sig=", sig, ";tf32=", tf32 ? 1 : 0,
                  ";fuse=", fusion.code(), ";engine=", config.engine, ";knobs=", config.knob_text());

@@ -555,9 +555,9 @@ TEST(CudaConv, SharedPlan) {
 // same engine config; a knob set to another value, a missing set knob or another engine is not.
 TEST(CudaConv, PlanNamesCompareUnsetKnobs) {
   auto id = [](const std::string& name) {
-    auto got = parse_plan_name(name);
+    auto got = conv::parse_plan_name(name);
     EXPECT_TRUE(got.has_value()) << name;
-    return got.value_or(EngineConfigId{});
+    return got.value_or(conv::EngineConfigId{});
   };
   EXPECT_TRUE(id("eng4_k17=-1_k24=16").same_choices(id("eng4_k24=16")));
   EXPECT_TRUE(id("eng4_k24=16").same_choices(id("eng4_k17=-1_k24=16")));

@@ -213,8 +213,8 @@ class QATResidualNet(nn.Module):
         super().__init__()
         self.c0, self.c1 = nn.Conv2d(16, 32, 3, padding=1), nn.Conv2d(32, 32, 3, padding=1)
         self.c2, self.fc = nn.Conv2d(32, 32, 1), nn.Linear(32, 16)
-        self.z32 = torch.zeros(32, dtype=torch.int32)
-        self.z16 = torch.zeros(16, dtype=torch.int32)
+        self.register_buffer("z32", torch.zeros(32, dtype=torch.int32))  # buffers: they follow .to(device)
+        self.register_buffer("z16", torch.zeros(16, dtype=torch.int32))
 
     @staticmethod
     def fq(x, s: float):

@@ -142,10 +142,13 @@ bool read_layer(ir::Node* n, Layer* l) {
   return false;
 }
 
+bool layer_shape_fits(const Layer& l) {
+  return l.in_channels % kInt8Multiple == 0 && l.out_channels % kFloatMultiple == 0;
+}
+
 bool fuse_layer(ir::Graph& g, ir::Node* n) {
   Layer l;
-  if (!read_layer(n, &l)) return false;
-  if (l.in_channels % kInt8Multiple != 0 || l.out_channels % kFloatMultiple != 0) return false;
+  if (!read_layer(n, &l) || !layer_shape_fits(l)) return false;
   const ir::Node* dx = per_tensor_dequantize(n->inputs[0]);
   if (!dx) return false;
   ir::Value* wq = nullptr;
@@ -207,6 +210,11 @@ bool fuse_layer(ir::Graph& g, ir::Node* n) {
 }
 
 }  // namespace
+
+bool int8_layer_fits(const ir::Node& n) {
+  Layer l;
+  return read_layer(const_cast<ir::Node*>(&n), &l) && layer_shape_fits(l);  // read_layer only reads
+}
 
 bool keeps_weight_dequantize(const ir::Node& n) {
   if (n.op != ir::OpKind::Dequantize || !producer_of(n.inputs[0], ir::OpKind::Constant)) return false;

@@ -60,6 +60,9 @@ bool fold_causal_mask(ir::Graph& g);
 // constants no layer took are folded. Runs once, before fuse_pointwise (fuse_quantized_layers.cpp
 // states what it fuses).
 bool fuse_quantized_layers(ir::Graph& g);
+// Whether Conv2d / Linear `n` has what fuse_quantized_layers needs of an INT8 layer's shape
+// (groups 1, input channels a multiple of 16, output channels of 8), whatever its inputs are.
+bool int8_layer_fits(const ir::Node& n);
 // Whether constant_folding leaves Dequantize `n` alone: it dequantizes an int8 Constant into the
 // weight of a Conv2d or Linear, which fuse_quantized_layers reads as int8.
 bool keeps_weight_dequantize(const ir::Node& n);

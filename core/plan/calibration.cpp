@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/ir/evaluator.h"
+#include "core/passes/passes.h"
 #include "core/plan/engine.h"
 #include "core/util/error.h"
 
@@ -217,6 +218,10 @@ void insert_activation_quantization(ir::Graph& g, const CalibrationTable& t) {
   for (const QuantizedInput& q : quantized_inputs(g)) {
     auto it = t.scales.find(q.key);
     TRTORCH_EXPECT(it != t.scales.end(), "the INT8 calibration table has no scale for ", q.key);
+    // A layer that cannot run in INT8 (a depthwise convolution, 3 input channels) reads its float
+    // input: quantizing it would cost a Quantize and a Dequantize pass and accuracy, and gain
+    // nothing. Its key stays in the table (calibration measures every layer's input).
+    if (!passes::int8_layer_fits(*q.node)) continue;
     ir::Value* x = q.node->inputs[q.input];
     auto d = done.find(x);
     if (d == done.end()) {

@@ -66,8 +66,9 @@ void write_calibration_cache(const std::string& path, const CalibrationTable& t)
 // Throws trtorch::Error naming the file and the line for a file that is not such a cache.
 CalibrationTable read_calibration_cache(const std::string& path);
 
-// Puts the table into the graph: Quantize -> Dequantize on every quantized input (its scale from
-// the table; a key the table lacks, or a table made for another graph, is an error naming it).
+// Puts the table into the graph: Quantize -> Dequantize on the input of every layer that can run
+// in INT8 (passes::int8_layer_fits; the others keep reading their float input), its scale from
+// the table (a key the table lacks, or a table made for another graph, is an error naming it).
 // A residual add (of two same-shaped tensors) that reads a quantized tensor reads its Dequantize
 // too, as TensorRT's INT8 builds do.
 void insert_activation_quantization(ir::Graph& g, const CalibrationTable& t);

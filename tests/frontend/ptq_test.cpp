@@ -16,12 +16,16 @@ namespace {
 torch::jit::Module conv_module() {
   torch::manual_seed(0);
   torch::jit::Module m("__torch__.ConvNet");
-  m.register_attribute("w1", c10::TensorType::get(), torch::randn({8, 3, 3, 3}) * 0.3);
-  m.register_attribute("b1", c10::TensorType::get(), torch::randn({8}) * 0.1);
-  m.register_attribute("w2", c10::TensorType::get(), torch::randn({4, 8}) * 0.3);
+  // The first convolution (3 input channels) and the linear layer (4 outputs) stay float layers;
+  // the second convolution runs in INT8.
+  m.register_attribute("w1", c10::TensorType::get(), torch::randn({16, 3, 3, 3}) * 0.3);
+  m.register_attribute("b1", c10::TensorType::get(), torch::randn({16}) * 0.1);
+  m.register_attribute("w3", c10::TensorType::get(), torch::randn({16, 16, 1, 1}) * 0.3);
+  m.register_attribute("w2", c10::TensorType::get(), torch::randn({4, 16}) * 0.3);
   m.define(
       "def forward(self, x):\n"
       "  h = torch.relu(torch.conv2d(x, self.w1, self.b1, [1, 1], [1, 1], [1, 1], 1))\n"
+      "  h = torch.relu(torch.conv2d(h, self.w3, None, [1, 1], [0, 0], [1, 1], 1))\n"
       "  return torch.linear(h.mean([2, 3]), self.w2)\n");
   m.eval();
   return m;
@@ -68,6 +72,7 @@ TEST(Ptq, DataLoaderCalibratorThenCacheCalibrator) {
   EXPECT_EQ(text.rfind("trtorch-int8-calibration 1\n", 0), 0u) << text;
   EXPECT_NE(text.find("algorithm minmax"), std::string::npos) << text;
   EXPECT_NE(text.find("Conv2d#0"), std::string::npos) << text;
+  EXPECT_NE(text.find("Conv2d#1"), std::string::npos) << text;
   EXPECT_NE(text.find("Linear#0"), std::string::npos) << text;
 
   auto x = torch::randn({4, 3, 12, 12});

@@ -10,6 +10,7 @@
 
 #include "core/backends/reference/reference.h"
 #include "core/plan/builder.h"
+#include "core/passes/passes.h"
 #include "core/plan/calibration.h"
 #include "core/util/error.h"
 #include "tests/passes/pass_test_util.h"
@@ -23,19 +24,20 @@ using trtorch::pass_test::random_tensor;
 
 namespace {
 
-// x [2, 3, 8, 8] -> conv 3x3 (+bias) -> relu -> conv 1x1 -> (y, and a Linear over y's last dim).
+// x [2, 16, 8, 16] -> conv 3x3 (+bias) -> relu -> conv 1x1 -> (y, and a Linear over y's last dim):
+// three layers of INT8 layer shapes (passes::int8_layer_fits).
 std::unique_ptr<Graph> small_cnn() {
   auto g = std::make_unique<Graph>();
-  Value* x = g->add_input(TensorType::fixed(DType::kFloat32, {2, 3, 8, 8}), "x");
+  Value* x = g->add_input(TensorType::fixed(DType::kFloat32, {2, 16, 8, 16}), "x");
   Conv2dAttrs c3;
   c3.padding = {1, 1};
-  Value* w1 = g->add_constant(random_tensor(DType::kFloat32, {4, 3, 3, 3}, 1));
-  Value* b1 = g->add_constant(random_tensor(DType::kFloat32, {4}, 2));
+  Value* w1 = g->add_constant(random_tensor(DType::kFloat32, {16, 16, 3, 3}, 1));
+  Value* b1 = g->add_constant(random_tensor(DType::kFloat32, {16}, 2));
   Value* h = g->add_node(OpKind::Conv2d, c3, {x, w1, b1}, "aten::conv2d at net.py:3")->outputs[0];
   h = g->add_node(OpKind::Unary, UnaryAttrs{UnaryKind::kRelu, 0, 0}, {h}, "aten::relu at net.py:4")->outputs[0];
-  Value* w2 = g->add_constant(random_tensor(DType::kFloat32, {4, 4, 1, 1}, 3));
+  Value* w2 = g->add_constant(random_tensor(DType::kFloat32, {16, 16, 1, 1}, 3));
   Value* y = g->add_node(OpKind::Conv2d, Conv2dAttrs{}, {h, w2}, "aten::conv2d at net.py:5")->outputs[0];
-  Value* lw = g->add_constant(random_tensor(DType::kFloat32, {5, 8}, 4));
+  Value* lw = g->add_constant(random_tensor(DType::kFloat32, {8, 16}, 4));
   Value* z = g->add_node(OpKind::Linear, LinearAttrs{}, {y, lw}, "aten::linear at net.py:6")->outputs[0];
   g->mark_output(y);
   g->mark_output(z);
@@ -188,7 +190,7 @@ TEST(Calibration, BrokenCachesNameTheLine) {
 TEST(Calibration, ActivationQuantizationStructureAndNumbers) {
   auto g = small_cnn();
   auto before = g->clone();
-  HostTensor x = random_tensor(DType::kFloat32, {2, 3, 8, 8}, 9);
+  HostTensor x = random_tensor(DType::kFloat32, {2, 16, 8, 16}, 9);
   auto want = backends::reference::run(*before, {x});
   insert_activation_quantization(*g, minmax_table(*g, x));
   verify(*g);
@@ -218,6 +220,43 @@ TEST(Calibration, ActivationQuantizationStructureAndNumbers) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("Linear#0 aten::linear at net.py:6"), std::string::npos) << e.what();
   }
+}
+
+// Only layers that can run in INT8 get a quantized input: a convolution of 3 input channels and a
+// depthwise one keep reading their float inputs (no fake quantization, no extra passes), while
+// calibration still measures them (their keys stay in the table).
+TEST(Calibration, LayersThatCannotRunInInt8KeepFloatInputs) {
+  auto g = std::make_unique<Graph>();
+  Value* x = g->add_input(TensorType::fixed(DType::kFloat32, {1, 3, 8, 8}), "x");
+  Conv2dAttrs p1;
+  p1.padding = {1, 1};
+  Value* stem = g->add_node(OpKind::Conv2d, p1, {x, g->add_constant(random_tensor(DType::kFloat32, {16, 3, 3, 3}, 1))},
+                            "aten::conv2d at net.py:3")->outputs[0];
+  Conv2dAttrs dw = p1;
+  dw.groups = 16;
+  Value* d = g->add_node(OpKind::Conv2d, dw, {stem, g->add_constant(random_tensor(DType::kFloat32, {16, 1, 3, 3}, 2))},
+                         "aten::conv2d at net.py:4")->outputs[0];
+  Value* y = g->add_node(OpKind::Conv2d, Conv2dAttrs{},
+                         {d, g->add_constant(random_tensor(DType::kFloat32, {16, 16, 1, 1}, 3))},
+                         "aten::conv2d at net.py:5")->outputs[0];
+  g->mark_output(y);
+  auto before = g->clone();
+  ASSERT_EQ(quantized_inputs(*g).size(), 3u);  // calibration measures all three
+  HostTensor in = random_tensor(DType::kFloat32, {1, 3, 8, 8}, 9);
+  insert_activation_quantization(*g, minmax_table(*g, in));
+  verify(*g);
+  EXPECT_EQ(count(*g, OpKind::Quantize), 1);
+  EXPECT_EQ(count(*g, OpKind::Dequantize), 1);
+  EXPECT_EQ(stem->producer->inputs[0], x);
+  EXPECT_EQ(d->producer->inputs[0], stem);
+  ASSERT_TRUE(y->producer->inputs[0]->producer);
+  EXPECT_EQ(y->producer->inputs[0]->producer->op, OpKind::Dequantize);
+  EXPECT_EQ(y->producer->inputs[0]->producer->inputs[0]->producer->inputs[0], d);
+  EXPECT_TRUE(passes::int8_layer_fits(*y->producer));
+  EXPECT_FALSE(passes::int8_layer_fits(*stem->producer));
+  EXPECT_FALSE(passes::int8_layer_fits(*d->producer));
+  // Numbers: the one quantized activation on its grid, close to the float graph.
+  EXPECT_LT(max_rel(backends::reference::run(*g, {in})[0], backends::reference::run(*before, {in})[0]), 0.05);
 }
 
 // The weights of the layers a quantized input reaches: per output channel, int8 with the largest
@@ -311,7 +350,7 @@ TEST(Calibration, BuildsRefuseAQuantizationAwareGraphWithATable) {
   EXPECT_THROW(build_engine(std::move(g), c, {"x"}, {"y", "z"}), Error);
   // A calibrated build: quantized activations, weights on their grid, numbers close to FP32.
   auto fresh = small_cnn();
-  HostTensor x = random_tensor(DType::kFloat32, {2, 3, 8, 8}, 9);
+  HostTensor x = random_tensor(DType::kFloat32, {2, 16, 8, 16}, 9);
   auto want = backends::reference::run(*fresh, {x});
   CalibrationTable t2 = minmax_table(*fresh, x);
   c.int8_calibration = std::make_shared<CalibrationTable>(t2);

@@ -27,6 +27,7 @@ namespace trtorch::backends::cuda::cutlass_int8 {
 enum class Config : uint8_t {
   k128x128x128,
   k64x128x128,  // small M
+  k128x64x128,  // 64 output channels (ResNet's first stage): a 128-wide N tile would be half idle
   kCount
 };
 constexpr int kNumConfigs = int(Config::kCount);

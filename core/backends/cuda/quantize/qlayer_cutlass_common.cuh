@@ -30,7 +30,7 @@ namespace trtorch::backends::cuda::cutlass_int8::detail {
 constexpr int kAlignBytes = 16;  // TMA: 16-byte aligned rows and base pointers
 
 // Indexed by Config.
-constexpr const char* kConfigNames[] = {"128x128x128_1x1", "64x128x128_1x1"};
+constexpr const char* kConfigNames[] = {"128x128x128_1x1", "64x128x128_1x1", "128x64x128_1x1"};
 static_assert(sizeof(kConfigNames) / sizeof(kConfigNames[0]) == size_t(kNumConfigs), "one name per Config");
 
 template <class Out>

@@ -68,7 +68,8 @@ constexpr ConfigOps<ConvProblem> conv_ops() {
 
 // Indexed by Config. The K mode of a convolution tile is nested (CUTLASS tiles it over C, S, R).
 const ConfigOps<ConvProblem> kConvOps[] = {conv_ops<Shape<_128, _128, Shape<_128>>>(),
-                                           conv_ops<Shape<_64, _128, Shape<_128>>>()};
+                                           conv_ops<Shape<_64, _128, Shape<_128>>>(),
+                                           conv_ops<Shape<_128, _64, Shape<_128>>>()};
 static_assert(sizeof(kConvOps) / sizeof(kConvOps[0]) == size_t(kNumConfigs), "one kConvOps entry per Config");
 
 const Ops<ConvProblem>& ops(Config c, const ConvProblem& p) {

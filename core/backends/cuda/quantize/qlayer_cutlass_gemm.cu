@@ -65,7 +65,9 @@ const ConfigOps<GemmProblem> kGemmOps[] = {
     gemm_ops<Shape<_128, _128, _128>, cutlass::gemm::KernelTmaWarpSpecializedCooperative,
              cutlass::epilogue::TmaWarpSpecializedCooperative>(),
     gemm_ops<Shape<_64, _128, _128>, cutlass::gemm::KernelTmaWarpSpecializedPingpong,
-             cutlass::epilogue::TmaWarpSpecialized>()};
+             cutlass::epilogue::TmaWarpSpecialized>(),
+    gemm_ops<Shape<_128, _64, _128>, cutlass::gemm::KernelTmaWarpSpecializedCooperative,
+             cutlass::epilogue::TmaWarpSpecializedCooperative>()};
 static_assert(sizeof(kGemmOps) / sizeof(kGemmOps[0]) == size_t(kNumConfigs), "one kGemmOps entry per Config");
 
 const Ops<GemmProblem>& ops(Config c, const GemmProblem& p) {

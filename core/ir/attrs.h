@@ -384,8 +384,8 @@ struct QuantizedLayer {
 };
 
 // INT8 convolution: x int8 [N, C, H, W], w int8 [K, C, R, S], bias FP32 [K], then the residual
-// ([N, K, OH, OW]: the output's dtype, or int8 with q.r_scale > 0) when has_residual. groups is
-// 1 (a field for grouped convolutions later).
+// ([N, K, OH, OW]: of q.out_dtype, a float residual also under an int8 output; or int8 with
+// q.r_scale > 0) when has_residual. groups is 1 (a field for grouped convolutions later).
 struct QConv2dAttrs {
   std::vector<int64_t> stride{1, 1}, padding{0, 0}, dilation{1, 1};
   int64_t groups = 1;

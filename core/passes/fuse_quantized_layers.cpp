@@ -17,7 +17,7 @@
 //     layers stay float between Quantize and Dequantize);
 // and the Quantize after it is taken in when it is per tensor, the layer's output has no other
 // reader and is no graph output, the activation is a clamp (none, relu, relu6, hardtanh), and a
-// residual is a per-tensor Dequantize (read as int8) or absent. Other activations run as a Unary
+// residual is a per-tensor Dequantize (read as int8), an FP16 tensor (read as it is) or absent. Other activations run as a Unary
 // after a float-output layer. A layer without such a Quantize writes float, and is fused only in
 // FP16 (FP32 and BF16 engines keep it a float layer between Quantize and Dequantize).
 //
@@ -162,7 +162,10 @@ bool fuse_layer(ir::Graph& g, ir::Node* n) {
   const bool clamp_act = as_clamp(l.has_act, l.act, l.act_alpha, l.act_beta, &q.lo, &q.hi);
   ir::Node* qy = clamp_act && l.out_channels % kInt8Multiple == 0 ? sole_quantize(g, y) : nullptr;
   const ir::Node* dr = l.residual ? per_tensor_dequantize(l.residual) : nullptr;
-  if (l.residual && !dr) qy = nullptr;  // a float residual: float output
+  // A float residual: an int8 output only with an FP16 residual (what the tensor-core kernels
+  // take: a ResNet stage's first block, whose residual is the downsample's float output); others
+  // give a float output.
+  if (l.residual && !dr && l.residual->type.dtype != ir::DType::kFloat16) qy = nullptr;
   // A float output is FP16 (the tensor-core kernels' other output type); in FP32 and BF16 engines
   // only layers with an int8 output become INT8 layers.
   if (!qy && y->type.dtype != ir::DType::kFloat16) return false;

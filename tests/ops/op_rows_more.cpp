@@ -455,6 +455,20 @@ std::vector<OpCase> quantize_rows() {
     return a;
   };
   rows.push_back(f);
+  // 1x1 with a float residual and an int8 output (a ResNet stage's first block, whose residual is
+  // the downsample's float output), relu; FP16 (the dtype under test) is what the CUDA
+  // tensor-core kernels take, FP32 and BF16 run on the direct kernel.
+  OpCase fr = row("quantize", "qconv_1x1_float_residual_int8_out", OpKind::QConv2d, QConv2dAttrs{},
+                  {i8({2, 32, 6, 6}), w8({32, 32, 1, 1}), bias(32), in({2, 32, 6, 6}, -4, 4)},
+                  {{DType::kFloat32, 0, 1.0 / 127, 1.0 / 127},
+                   {DType::kFloat16, 0, 1.0 / 127, 1.0 / 127},
+                   {DType::kBFloat16, 0, 1.0 / 127, 1.0 / 127}});
+  fr.attrs_for = [qconv, layer, inf](DType t) -> Attrs {
+    QConv2dAttrs a = qconv({1, 1}, {0, 0}, {1, 1}, true, layer(32, 0.02, 0.1, 0, inf));
+    a.q.out_dtype = t;
+    return a;
+  };
+  rows.push_back(fr);
   // QLinear: rank-3 input, relu, int8 out; and clamp [-1, 1] into the dtype under test.
   QLinearAttrs ql;
   ql.q = layer(32, 0.02, 0.08, 0, inf);

@@ -164,6 +164,52 @@ TEST(FuseQuantizedLayers, Fp32EnginesFuseOnlyInt8Outputs) {
   for (size_t i = 0; i < got.size(); ++i) EXPECT_LE(max_rel(got[i], want[i]), 0.05) << "output " << i;
 }
 
+// A layer with a float residual whose output only a Quantize reads (a ResNet stage's first block:
+// its residual is the downsample's float output): in FP16 it takes the Quantize in and writes
+// int8, reading the FP16 residual as it is; in FP32 (no kernel for an FP32 residual under an int8
+// output) it writes float and the Quantize stays.
+TEST(FuseQuantizedLayers, Fp16ResidualUnderAnInt8Output) {
+  for (DType dt : {DType::kFloat16, DType::kFloat32}) {
+    SCOPED_TRACE(dtype_name(dt));
+    auto g = std::make_unique<Graph>();
+    Value* x = g->add_input(TensorType::fixed(dt, {2, 16, 6, 6}), "x");
+    Value* r = g->add_input(TensorType::fixed(dt, {2, 32, 6, 6}), "residual");
+    Conv2dAttrs c;
+    c.has_residual = true;
+    c.has_act = true;
+    Value* y = g->add_node(OpKind::Conv2d, c,
+                           {quantize(*g, x, 0.05, dt), int8_weight(*g, {32, 16, 1, 1}, 1, dt), bias(*g, 32, 2, dt), r})
+                   ->outputs[0];
+    g->mark_output(quantize(*g, y, 0.08, dt));
+    auto before = g->clone();
+    const std::vector<HostTensor> inputs{random_tensor(dt, {2, 16, 6, 6}, 3), random_tensor(dt, {2, 32, 6, 6}, 4)};
+    const auto want = backends::reference::run(*before, inputs);
+    ASSERT_TRUE(passes::fuse_quantized_layers(*g));
+    passes::dead_code_elimination(*g);
+    verify(*g);
+    const Node* q = only(*g, OpKind::QConv2d);
+    if (dt == DType::kFloat16) {
+      ASSERT_TRUE(q) << g->str();
+      EXPECT_EQ(q->outputs[0]->type.dtype, DType::kInt8);
+      ASSERT_EQ(q->inputs.size(), 4u);
+      EXPECT_EQ(q->inputs[3], r);  // the FP16 residual, read as it is
+      EXPECT_EQ(q->attr<QConv2dAttrs>().q.r_scale, 0.0);
+      EXPECT_FLOAT_EQ(float(q->attr<QConv2dAttrs>().q.y_scale), 0.08f);
+      EXPECT_EQ(count(*g, OpKind::Quantize), 1);  // x's; y's was taken in
+    } else {
+      EXPECT_EQ(q, nullptr) << g->str();  // no int8 output over an FP32 residual, no FP32 output
+      EXPECT_EQ(count(*g, OpKind::Quantize), 2);
+    }
+    // Numbers: the same output up to one int8 step (0.08) where a value lies within rounding of
+    // a half step, plus the FP16 rounding of the dequantized values (up to 127 steps: 2^-7).
+    const auto got = backends::reference::run(*g, inputs);
+    ASSERT_EQ(got.size(), 1u);
+    double worst = 0;
+    for (int64_t i = 0; i < got[0].numel(); ++i) worst = std::max(worst, std::abs(got[0].get(i) - want[0].get(i)));
+    EXPECT_LE(worst, 0.08 + std::ldexp(1.0, -7));
+  }
+}
+
 // A Quantize that is not the layer's only reader stays, and the layer writes float.
 TEST(FuseQuantizedLayers, SharedOutputStaysFloat) {
   auto g = std::make_unique<Graph>();

@@ -4,7 +4,8 @@
 //   - CUTLASS SM90 INT8 tensor-core kernels (qlayer_cutlass.h): NHWC convolution or row-major
 //     GEMM with the epilogue folded into per-channel alpha, bias, a residual scale and clamp
 //     bounds (an int8 output's scale folded in: alpha' = alpha / y_scale ...), for int8 and FP16
-//     outputs whose residual has the output's dtype;
+//     outputs whose residual has the output's dtype, and (convolutions) int8 outputs with an FP16
+//     residual (the first block of a ResNet stage: its residual is the downsample's float output);
 //   - the direct kernel below: one thread per output element, exact int32 sums and the epilogue
 //     exactly as the reference backend computes it (FP32 products and sums, not contracted), any
 //     layout and output dtype. It runs what CUTLASS does not take, and checks every CUTLASS
@@ -301,10 +302,12 @@ class QLayerKernel final : public Kernel {
   // ---- CUTLASS
 
   // Whether the CUTLASS kernels can compute this layer at all: NHWC convolution (or a GEMM), an
-  // int8 or FP16 output, a residual of the output's dtype in the output's layout.
+  // int8 or FP16 output, a residual in the output's layout of the output's dtype (or FP16 under an
+  // int8 output; supported() says which kernels take that).
   bool cutlass_fits() const {
     if (y_dtype_ != ir::DType::kInt8 && y_dtype_ != ir::DType::kFloat16) return false;
-    if (has_residual_ && r_dtype_ != y_dtype_) return false;
+    if (has_residual_ && r_dtype_ != y_dtype_ && !(y_dtype_ == ir::DType::kInt8 && r_dtype_ == ir::DType::kFloat16))
+      return false;
     if (conv_ && (!g_.x_nhwc || !g_.y_nhwc || (has_residual_ && !g_.r_nhwc))) return false;
     return conv_ ? cutlass_int8::supported(conv_problem(nullptr, nullptr, nullptr))
                  : cutlass_int8::supported(gemm_problem(nullptr, nullptr, nullptr));
@@ -319,6 +322,7 @@ class QLayerKernel final : public Kernel {
     e.lo = lo_folded_;
     e.hi = hi_folded_;
     e.out = y_dtype_;
+    e.residual_dtype = has_residual_ ? r_dtype_ : y_dtype_;
     return e;
   }
   cutlass_int8::ConvProblem conv_problem(const void* x, const void* r, void* y) const {
@@ -424,10 +428,16 @@ class QLayerKernel final : public Kernel {
     const int64_t x_numel = g_.N * g_.C * g_.H * g_.W;
     DeviceBuffer x(size_t(std::max<int64_t>(x_numel, 16))), y(y_bytes() + 16), ref(y_bytes() + 16), r;
     fill_int8(x.get(), x_numel, 17u, s);
-    if (has_residual_) {  // int8 residual: random; FP16: zeros (a valid value of every float type)
-      r = DeviceBuffer(y_bytes() + 16);
+    if (has_residual_) {  // int8: random; FP16: multiples of 1/4 in [-4, 4]; others: zeros
+      r = DeviceBuffer(size_t(g_.y_numel()) * ir::dtype_size(r_dtype_) + 16);
       TRTORCH_CUDA_CHECK(cudaMemsetAsync(r.get(), 0, r.bytes(), s));
       if (r_dtype_ == ir::DType::kInt8) fill_int8(r.get(), g_.y_numel(), 29u, s);
+      if (r_dtype_ == ir::DType::kFloat16) {
+        ir::HostTensor h(ir::DType::kFloat16, {g_.y_numel()});
+        for (int64_t i = 0; i < h.numel(); ++i) h.set(i, double((i * 37) % 33 - 16) * 0.25);
+        TRTORCH_CUDA_CHECK(cudaMemcpyAsync(r.get(), h.data(), h.nbytes(), cudaMemcpyHostToDevice, s));
+        TRTORCH_CUDA_CHECK(cudaStreamSynchronize(s));  // h is freed at the end of this block
+      }
     }
     run_direct(x.get(), r.get(), ref.get(), s);
     float best = std::numeric_limits<float>::infinity();

@@ -1,7 +1,8 @@
 // CUTLASS SM90 INT8 kernels of the INT8 layers (QConv2d, QLinear; qlayer.cu): int8 x int8 on the
 // tensor cores with int32 accumulation, and the epilogue
 //   D = clamp(alpha[k] * float(acc) + bias[k] + beta * float(C), lo, hi), rounded once to D's type
-// (int8: round half to even, saturating; FP16), k the output channel, C the residual of D's type.
+// (int8: round half to even, saturating; FP16), k the output channel, C the residual: of D's type,
+// or FP16 under an int8 D (a convolution only: a block whose residual is a float tensor).
 // The caller folds the layer's output scale into alpha, bias, beta and the bounds.
 //
 //   conv: implicit GEMM fprop, x NHWC [N, H, W, C], w KRSC [K, R, S, C], D and C NHWC [N, OH, OW, K]
@@ -20,14 +21,18 @@
 
 namespace trtorch::backends::cuda::cutlass_int8 {
 
-// Tile (M x N x K) of one kernel, 1x1x1 cluster; each is instantiated for int8 and FP16 outputs.
-// The GEMMs are persistent (cooperative for the 128-row tile, ping-pong for the 64-row one), the
+// Tile (M x N x K) of one kernel, 1x1x1 cluster; each is instantiated for int8 and FP16 outputs
+// (convolutions also for an int8 output with an FP16 residual). The GEMMs are persistent
+// (cooperative for the 128-row tiles, ping-pong for the 64-row one), the
 // convolutions TMA warp-specialized (CUTLASS 4.2 has no persistent SM90 convolution). Names are
 // serialized in tactics: append only, never rename.
 enum class Config : uint8_t {
   k128x128x128,
   k64x128x128,  // small M
-  k128x64x128,  // 64 output channels (ResNet's first stage): a 128-wide N tile would be half idle
+  // K tiles of 64: layers of 64 input channels (ResNet's first stage), where a 128-deep tile over
+  // C would be half zeros at every filter tap; and an N tile of 64 for 64 output channels.
+  k128x128x64,
+  k128x64x64,
   kCount
 };
 constexpr int kNumConfigs = int(Config::kCount);
@@ -43,6 +48,7 @@ struct Epilogue {
   const void* residual = nullptr;
   float lo = 0.0f, hi = 0.0f;    // the clamp (infinite for none)
   ir::DType out = ir::DType::kInt8;  // int8 or float16
+  ir::DType residual_dtype = ir::DType::kInt8;  // out's, or float16 under an int8 out (convolutions)
 };
 
 struct ConvProblem {

@@ -30,12 +30,14 @@ namespace trtorch::backends::cuda::cutlass_int8::detail {
 constexpr int kAlignBytes = 16;  // TMA: 16-byte aligned rows and base pointers
 
 // Indexed by Config.
-constexpr const char* kConfigNames[] = {"128x128x128_1x1", "64x128x128_1x1", "128x64x128_1x1"};
+constexpr const char* kConfigNames[] = {"128x128x128_1x1", "64x128x128_1x1", "128x128x64_1x1",
+                                           "128x64x64_1x1"};
 static_assert(sizeof(kConfigNames) / sizeof(kConfigNames[0]) == size_t(kNumConfigs), "one name per Config");
 
-template <class Out>
+// D of type Out, C (the residual) of type Src.
+template <class Out, class Src = Out>
 using Fusion = cutlass::epilogue::fusion::PerColLinCombPerColBiasEltAct<cutlass::epilogue::thread::Clamp, Out, float,
-                                                                         float, Out, float>;
+                                                                         float, Src, float>;
 
 // The fusion arguments of an Epilogue (the member `thread` of CUTLASS's epilogue arguments).
 template <class Thread>
@@ -88,19 +90,24 @@ constexpr Ops<P> ops_of() {
   return {&Entry<K, P>::can_implement, &Entry<K, P>::workspace, &Entry<K, P>::launch};
 }
 
-// Indexed by Config: each config's kernels for int8 and FP16 outputs.
+// Indexed by Config: each config's kernels for int8 and FP16 outputs, and (convolutions) for an
+// int8 output with an FP16 residual (null for the GEMMs).
 template <class P>
 struct ConfigOps {
-  Ops<P> i8, f16;
+  Ops<P> i8, f16, i8_f16_residual;
 };
 
 inline bool aligned(const void* p) { return reinterpret_cast<uintptr_t>(p) % kAlignBytes == 0; }
 
-// The epilogue's part of supported(): int8 or FP16 output, 16-byte output rows of n_out values.
-inline bool epilogue_ok(const Epilogue& e, int64_t n_out) {
+// The epilogue's part of supported(): int8 or FP16 output, 16-byte output rows of n_out values, a
+// residual of the output's type or (where `f16_residual_ok`) FP16 under an int8 output.
+inline bool epilogue_ok(const Epilogue& e, int64_t n_out, bool f16_residual_ok) {
   const int64_t out_align = e.out == ir::DType::kInt8 ? 16 : 8;
-  return (e.out == ir::DType::kInt8 || e.out == ir::DType::kFloat16) && n_out % out_align == 0 && e.alpha &&
-         e.bias && e.lo <= e.hi;
+  const bool residual_ok =
+      e.residual_dtype == e.out ||
+      (f16_residual_ok && e.out == ir::DType::kInt8 && e.residual_dtype == ir::DType::kFloat16);
+  return (e.out == ir::DType::kInt8 || e.out == ir::DType::kFloat16) && n_out % out_align == 0 && residual_ok &&
+         e.alpha && e.bias && e.lo <= e.hi;
 }
 
 inline const char* name_of(Config c) {

@@ -17,14 +17,17 @@ namespace {
 using namespace cute;
 using namespace detail;
 
-template <class Out, class TileShape>
+// D of type Out, the residual C of type Src.
+template <class Out, class TileShape, class Src = Out>
 struct Int8Conv {
   static constexpr int kAlignOut = kAlignBytes / int(sizeof(Out));
+  static constexpr int kAlignSrc = kAlignBytes / int(sizeof(Src));
   using ClusterShape = Shape<_1, _1, _1>;
   using CollectiveEpilogue = typename cutlass::epilogue::collective::CollectiveBuilder<
       cutlass::arch::Sm90, cutlass::arch::OpClassTensorOp, TileShape, ClusterShape,
-      cutlass::epilogue::collective::EpilogueTileAuto, int32_t, float, Out, cutlass::layout::TensorNHWC, kAlignOut,
-      Out, cutlass::layout::TensorNHWC, kAlignOut, cutlass::epilogue::TmaWarpSpecialized, Fusion<Out>>::CollectiveOp;
+      cutlass::epilogue::collective::EpilogueTileAuto, int32_t, float, Src, cutlass::layout::TensorNHWC, kAlignSrc,
+      Out, cutlass::layout::TensorNHWC, kAlignOut, cutlass::epilogue::TmaWarpSpecialized,
+      Fusion<Out, Src>>::CollectiveOp;
   using CollectiveMainloop = typename cutlass::conv::collective::CollectiveBuilder<
       cutlass::arch::Sm90, cutlass::arch::OpClassTensorOp, cutlass::conv::Operator::kFprop, int8_t,
       cutlass::layout::TensorNHWC, kAlignBytes, int8_t, cutlass::layout::TensorNHWC, kAlignBytes, int32_t, TileShape,
@@ -53,7 +56,7 @@ struct Int8Conv {
                                   // C gets a TMA descriptor whether or not it is read: without a
                                   // residual (beta 0, never read) it names D (the driver refuses
                                   // a descriptor at address 0).
-                                  {{}, static_cast<const Out*>(p.epi.residual ? p.epi.residual : p.y), dC,
+                                  {{}, static_cast<const Src*>(p.epi.residual ? p.epi.residual : p.y), dC,
                                    static_cast<Out*>(p.y), dD},
                                   hw(device, sm_count)};
     fill_thread(p.epi, a.epilogue.thread);
@@ -63,18 +66,22 @@ struct Int8Conv {
 
 template <class Tile>
 constexpr ConfigOps<ConvProblem> conv_ops() {
-  return {ops_of<Int8Conv<int8_t, Tile>, ConvProblem>(), ops_of<Int8Conv<cutlass::half_t, Tile>, ConvProblem>()};
+  return {ops_of<Int8Conv<int8_t, Tile>, ConvProblem>(), ops_of<Int8Conv<cutlass::half_t, Tile>, ConvProblem>(),
+          ops_of<Int8Conv<int8_t, Tile, cutlass::half_t>, ConvProblem>()};
 }
 
 // Indexed by Config. The K mode of a convolution tile is nested (CUTLASS tiles it over C, S, R).
 const ConfigOps<ConvProblem> kConvOps[] = {conv_ops<Shape<_128, _128, Shape<_128>>>(),
                                            conv_ops<Shape<_64, _128, Shape<_128>>>(),
-                                           conv_ops<Shape<_128, _64, Shape<_128>>>()};
+                                           conv_ops<Shape<_128, _128, Shape<_64>>>(),
+                                           conv_ops<Shape<_128, _64, Shape<_64>>>()};
 static_assert(sizeof(kConvOps) / sizeof(kConvOps[0]) == size_t(kNumConfigs), "one kConvOps entry per Config");
 
 const Ops<ConvProblem>& ops(Config c, const ConvProblem& p) {
   name_of(c);  // checks c
-  return p.epi.out == ir::DType::kInt8 ? kConvOps[size_t(c)].i8 : kConvOps[size_t(c)].f16;
+  const ConfigOps<ConvProblem>& o = kConvOps[size_t(c)];
+  if (p.epi.out != ir::DType::kInt8) return o.f16;
+  return p.epi.residual_dtype == ir::DType::kFloat16 ? o.i8_f16_residual : o.i8;
 }
 
 std::string problem_str(Config c, const ConvProblem& p) {
@@ -95,7 +102,7 @@ bool supported(const ConvProblem& p) {
          p.sh >= 1 && p.sh <= 8 && p.sw >= 1 && p.sw <= 8 && p.dh >= 1 && p.dw >= 1 && p.ph >= 0 && p.pw >= 0 &&
          p.OH >= 1 && p.OW >= 1 && p.OH == out_dim(p.H, p.ph, p.dh, p.R, p.sh) &&
          p.OW == out_dim(p.W, p.pw, p.dw, p.S, p.sw) && int64_t(p.N) * p.OH * p.OW <= INT_MAX &&
-         int64_t(p.N) * p.H * p.W * p.C <= INT_MAX && epilogue_ok(p.epi, p.K);
+         int64_t(p.N) * p.H * p.W * p.C <= INT_MAX && epilogue_ok(p.epi, p.K, /*f16_residual_ok=*/true);
 }
 
 size_t workspace_bytes(Config c, const ConvProblem& p, int device, int sm_count) {

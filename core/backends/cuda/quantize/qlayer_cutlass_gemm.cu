@@ -57,7 +57,7 @@ struct Int8Gemm {
 template <class Tile, class Mainloop, class Epi>
 constexpr ConfigOps<GemmProblem> gemm_ops() {
   return {ops_of<Int8Gemm<int8_t, Tile, Mainloop, Epi>, GemmProblem>(),
-          ops_of<Int8Gemm<cutlass::half_t, Tile, Mainloop, Epi>, GemmProblem>()};
+          ops_of<Int8Gemm<cutlass::half_t, Tile, Mainloop, Epi>, GemmProblem>(), Ops<GemmProblem>{}};
 }
 
 // Indexed by Config.
@@ -66,7 +66,9 @@ const ConfigOps<GemmProblem> kGemmOps[] = {
              cutlass::epilogue::TmaWarpSpecializedCooperative>(),
     gemm_ops<Shape<_64, _128, _128>, cutlass::gemm::KernelTmaWarpSpecializedPingpong,
              cutlass::epilogue::TmaWarpSpecialized>(),
-    gemm_ops<Shape<_128, _64, _128>, cutlass::gemm::KernelTmaWarpSpecializedCooperative,
+    gemm_ops<Shape<_128, _128, _64>, cutlass::gemm::KernelTmaWarpSpecializedCooperative,
+             cutlass::epilogue::TmaWarpSpecializedCooperative>(),
+    gemm_ops<Shape<_128, _64, _64>, cutlass::gemm::KernelTmaWarpSpecializedCooperative,
              cutlass::epilogue::TmaWarpSpecializedCooperative>()};
 static_assert(sizeof(kGemmOps) / sizeof(kGemmOps[0]) == size_t(kNumConfigs), "one kGemmOps entry per Config");
 
@@ -94,7 +96,7 @@ bool config_from_name(const std::string& name, Config* c) {
 }
 
 bool supported(const GemmProblem& p) {
-  return p.M >= 1 && p.N >= 1 && p.K >= 16 && p.K % 16 == 0 && epilogue_ok(p.epi, p.N);
+  return p.M >= 1 && p.N >= 1 && p.K >= 16 && p.K % 16 == 0 && epilogue_ok(p.epi, p.N, /*f16_residual_ok=*/false);
 }
 
 size_t workspace_bytes(Config c, const GemmProblem& p, int device, int sm_count) {

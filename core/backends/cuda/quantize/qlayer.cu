@@ -428,13 +428,17 @@ class QLayerKernel final : public Kernel {
     const int64_t x_numel = g_.N * g_.C * g_.H * g_.W;
     DeviceBuffer x(size_t(std::max<int64_t>(x_numel, 16))), y(y_bytes() + 16), ref(y_bytes() + 16), r;
     fill_int8(x.get(), x_numel, 17u, s);
-    if (has_residual_) {  // int8: random; FP16: multiples of 1/4 in [-4, 4]; others: zeros
+    // The residual: int8 random; FP16 -16 to 16 steps, a step being y_scale under an int8 output
+    // (so that most sums stay inside [qmin, qmax] instead of saturating) and 0.25 under an FP16
+    // one; other dtypes (the direct kernel alone) zeros.
+    if (has_residual_) {
       r = DeviceBuffer(size_t(g_.y_numel()) * ir::dtype_size(r_dtype_) + 16);
       TRTORCH_CUDA_CHECK(cudaMemsetAsync(r.get(), 0, r.bytes(), s));
       if (r_dtype_ == ir::DType::kInt8) fill_int8(r.get(), g_.y_numel(), 29u, s);
       if (r_dtype_ == ir::DType::kFloat16) {
         ir::HostTensor h(ir::DType::kFloat16, {g_.y_numel()});
-        for (int64_t i = 0; i < h.numel(); ++i) h.set(i, double((i * 37) % 33 - 16) * 0.25);
+        const double step = y_dtype_ == ir::DType::kInt8 ? 1.0 / double(inv_y_) : 0.25;
+        for (int64_t i = 0; i < h.numel(); ++i) h.set(i, double((i * 37) % 33 - 16) * step);
         TRTORCH_CUDA_CHECK(cudaMemcpyAsync(r.get(), h.data(), h.nbytes(), cudaMemcpyHostToDevice, s));
         TRTORCH_CUDA_CHECK(cudaStreamSynchronize(s));  // h is freed at the end of this block
       }

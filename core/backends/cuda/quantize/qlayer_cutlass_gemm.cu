@@ -74,6 +74,7 @@ static_assert(sizeof(kGemmOps) / sizeof(kGemmOps[0]) == size_t(kNumConfigs), "on
 
 const Ops<GemmProblem>& ops(Config c, const GemmProblem& p) {
   name_of(c);  // checks c
+  TRTORCH_CHECK(p.epi.residual_dtype == p.epi.out, "the INT8 GEMMs take a residual of the output's dtype only");
   return p.epi.out == ir::DType::kInt8 ? kGemmOps[size_t(c)].i8 : kGemmOps[size_t(c)].f16;
 }
 

@@ -17,9 +17,10 @@
 //     layers stay float between Quantize and Dequantize);
 // and the Quantize after it is taken in when it is per tensor, the layer's output has no other
 // reader and is no graph output, the activation is a clamp (none, relu, relu6, hardtanh), and a
-// residual is a per-tensor Dequantize (read as int8), an FP16 tensor (read as it is) or absent. Other activations run as a Unary
-// after a float-output layer. A layer without such a Quantize writes float, and is fused only in
-// FP16 (FP32 and BF16 engines keep it a float layer between Quantize and Dequantize).
+// residual is a per-tensor Dequantize (read as int8), an FP16 tensor (read as it is) or absent.
+// Other activations run as a Unary after a float-output layer. A layer without such a Quantize
+// writes float, and is fused only in FP16 (FP32 and BF16 engines keep it a float layer between
+// Quantize and Dequantize).
 //
 // Last, the Dequantize nodes of constants that no layer took (constant_folding keeps weight
 // Dequantize nodes for this pass) are folded into float constants.

@@ -16,28 +16,27 @@ namespace trtorch::plan {
 
 namespace {
 
-// Whether every use of `v` is as the bias of a Conv2d (input 2 of a node with x, w, bias).
-bool only_conv_bias(const ir::Graph& g, const ir::Value* v) {
+// Whether `v` is read, and every read of it is input `i` of a node `u` for which
+// is_bias(u, i) holds (and it is no graph output).
+template <class IsBias>
+bool only_read_as_bias(const ir::Graph& g, const ir::Value* v, IsBias is_bias) {
   if (v->users.empty() || g.is_output(v)) return false;
-  for (const ir::Node* u : v->users) {
-    if (u->op != ir::OpKind::Conv2d) return false;
-    const bool has_bias = ir::conv_has_bias(u->attr<ir::Conv2dAttrs>(), u->inputs.size());
+  for (const ir::Node* u : v->users)
     for (size_t i = 0; i < u->inputs.size(); ++i)
-      if (u->inputs[i] == v && !(has_bias && i == ir::kConvBiasInput)) return false;
-  }
+      if (u->inputs[i] == v && !is_bias(*u, i)) return false;
   return true;
 }
 
-// True when every reader of v takes it as the bias of an INT8 layer (QConv2d, QLinear), which the
-// IR defines as FP32 in any engine precision (attrs.h, QuantizedLayer).
-bool only_int8_layer_bias(const ir::Graph& g, const ir::Value* v) {
-  if (v->users.empty() || g.is_output(v)) return false;
-  for (const ir::Node* u : v->users) {
-    if (u->op != ir::OpKind::QConv2d && u->op != ir::OpKind::QLinear) return false;
-    for (size_t i = 0; i < u->inputs.size(); ++i)
-      if (u->inputs[i] == v && i != 2) return false;
-  }
-  return true;
+// The bias of a Conv2d (input 2 of a node with x, w, bias).
+bool is_conv_bias(const ir::Node& u, size_t i) {
+  return u.op == ir::OpKind::Conv2d && i == ir::kConvBiasInput &&
+         ir::conv_has_bias(u.attr<ir::Conv2dAttrs>(), u.inputs.size());
+}
+
+// The bias of an INT8 layer (QConv2d, QLinear: x, w, bias), which the IR defines as FP32 in any
+// engine precision (attrs.h, QuantizedLayer).
+bool is_int8_layer_bias(const ir::Node& u, size_t i) {
+  return (u.op == ir::OpKind::QConv2d || u.op == ir::OpKind::QLinear) && i == 2;
 }
 
 }  // namespace
@@ -98,9 +97,9 @@ void assign_precision(ir::Graph& g, ir::DType precision, bool fp32_conv_bias, co
       // so the output is rounded once instead of after a rounded bias. INT8 layers' biases are FP32
       // by definition.
       const ir::Value* out = n->outputs[0];
-      if (c.value.dtype == ir::DType::kFloat32 && !(fp32_conv_bias && only_conv_bias(g, out)) &&
-          !only_int8_layer_bias(g, out))
-        c.value = c.value.to(precision);
+      const bool fp32_bias = (fp32_conv_bias && only_read_as_bias(g, out, is_conv_bias)) ||
+                             only_read_as_bias(g, out, is_int8_layer_bias);
+      if (c.value.dtype == ir::DType::kFloat32 && !fp32_bias) c.value = c.value.to(precision);
     } else if (n->op == ir::OpKind::Cast) {
       auto& c = n->attr<ir::CastAttrs>();
       if (c.to == ir::DType::kFloat32) c.to = precision;

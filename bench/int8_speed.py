@@ -3,7 +3,8 @@ random-weight models with estimated batch-norm statistics), trtorch INT8 (entrop
 trtorch FP16 and torch.compile(mode="max-autotune") FP16 (channels-last, as an expert runs it), at
 several batch sizes, side by side in one process on one GPU. Each row also gives the engine's INT8
 layer count, its output's relative error against eager FP32 (max |y - y32| / max |y32|) and top-1
-agreement, and the calibration time (about `--calib-images` images at the row's batch size: a
+agreement, how many INT8 layers the build's timing kept in float (and the speed of the engine
+with every fitting layer in INT8, `int8_timing_choice=False`, beside it), and the calibration time (about `--calib-images` images at the row's batch size: a
 calibration is made for one input shape).
 
     PYTHONPATH=build/python python3 bench/int8_speed.py [--models resnet50,mobilenet_v2,efficientnet_b0]
@@ -14,6 +15,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import time
 
 import torch
@@ -64,8 +66,10 @@ def main():
                 row["fp16_err"] = rel_error(fp16(x16), ref)
             del fp16
             # trtorch INT8, calibrated on about --calib-images images at this batch size.
+            cache = os.path.join(tempfile.mkdtemp(), "calib.cache")
             calibrator = trtorch.ptq.DataLoaderCalibrator(
-                images(args.calib_images, batch, 11), algo_type=trtorch.ptq.CalibrationAlgo.ENTROPY_CALIBRATION_2)
+                images(args.calib_images, batch, 11), cache_file=cache, use_cache=False,
+                algo_type=trtorch.ptq.CalibrationAlgo.ENTROPY_CALIBRATION_2)
             t = time.time()
             settings = {"inputs": [trtorch.Input([batch, 3, 224, 224])], "device": "gpu",
                         "enabled_precisions": {torch.int8, torch.half}, "calibrator": calibrator}
@@ -77,12 +81,23 @@ def main():
             info = int8.trtorch_engine_0.info()
             m = re.search(r"int8 layers: (\d+) of (\d+)", info)
             row["int8_layers"] = f"{m.group(1)}/{m.group(2)}" if m else "?"
+            m = re.search(r"INT8 layer choice by timing: (\d+) of (\d+) INT8 layers are faster in float", log)
+            row["faster_in_float"] = f"{m.group(1)}/{m.group(2)}" if m else "?"
+            m = re.search(r"keeping the (chosen|all-INT8) engine", log)
+            row["kept"] = m.group(1) if m else "all-INT8"
             row["int8_ms"] = bench.median_ms(int8, [x16], args.iters)
             with torch.no_grad():
                 y8 = int8(x16).float()
             row["int8_err"] = rel_error(y8, ref)
             row["int8_top1_agree"] = float((y8.argmax(1) == ref.argmax(1)).float().mean())
             del int8
+            # The same scales, every layer that fits in INT8 (no choice by timing).
+            settings.update(calibrator=trtorch.ptq.CacheCalibrator(cache), int8_timing_choice=False)
+            t = time.time()
+            every = trtorch.compile(scripted, settings)
+            row["int8_all_build_s"] = time.time() - t
+            row["int8_all_ms"] = bench.median_ms(every, [x16], args.iters)
+            del every
             if args.with_compile:
                 torch._dynamo.reset()
                 m16 = bench.cpu_fp32_copy(name, model).cuda().half().to(memory_format=torch.channels_last)
@@ -102,14 +117,15 @@ def main():
             print(json.dumps(row), flush=True)
             torch.cuda.empty_cache()
     print(f"\n| model | batch | trtorch FP16 ms | trtorch INT8 ms | INT8 / FP16 speed-up | INT8 images/s |"
-          f"{' max-autotune FP16 ms |' if args.with_compile else ''} INT8 layers | INT8 err | top-1 agree | "
-          f"calibration |")
-    print("|---|---|---|---|---|---|" + ("---|" if args.with_compile else "") + "---|---|---|---|")
+          f"{' max-autotune FP16 ms |' if args.with_compile else ''} INT8 layers | faster in float | "
+          f"INT8 all layers ms | INT8 err | top-1 agree | INT8 build s | calibration |")
+    print("|---|---|---|---|---|---|" + ("---|" if args.with_compile else "") + "---|---|---|---|---|---|---|")
     for r in rows:
         comp = f" {r['compile_ms']:.3f} |" if args.with_compile else ""
         print(f"| {r['model']} | {r['batch']} | {r['fp16_ms']:.3f} | {r['int8_ms']:.3f} | {r['int8_vs_fp16']:.2f}x | "
-              f"{r['int8_images_per_s']:.0f} |{comp} {r['int8_layers']} | {r['int8_err']:.3f} | "
-              f"{r['int8_top1_agree']:.2f} | {r['calibration_s']:.1f} s, {r['calibration_images']} images |")
+              f"{r['int8_images_per_s']:.0f} |{comp} {r['int8_layers']} | {r['faster_in_float']} ({r['kept']}) | "
+              f"{r['int8_all_ms']:.3f} | {r['int8_err']:.3f} | {r['int8_top1_agree']:.2f} | "
+              f"{r['int8_build_s']:.1f} | {r['calibration_s']:.1f} s, {r['calibration_images']} images |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

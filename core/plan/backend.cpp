@@ -25,7 +25,10 @@ std::map<DeviceType, BackendBuilder>& builders() {
 
 bool register_backend_builder(DeviceType type, BackendBuilder builder) {
   std::lock_guard<std::mutex> lock(registry_mutex());
-  builders()[type] = std::move(builder);
+  if (builder)
+    builders()[type] = std::move(builder);
+  else
+    builders().erase(type);
   return true;
 }
 

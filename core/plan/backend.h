@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/plan/engine.h"
@@ -39,8 +41,20 @@ std::unique_ptr<Executor> make_executor(std::shared_ptr<const Engine> engine, in
 
 // Backends that prepare engines at build time (tactic selection on the target device) register
 // a hook that fills the engine's device record and backend data; build_engine calls it.
+// What a build asks of the hook beyond that (the INT8 layer choice, int8_choice.h, builds one
+// graph several ways):
+//   node_times   non-null: also time the built engine, eager launches on zeroed inputs, into one
+//                time per graph node in graph order (ms; 0 for nodes without a kernel; the layout
+//                changes the backend inserts count in the node they feed);
+//   tactic_memo  non-null: tactics chosen by earlier builds of this build_engine call (node key ->
+//                tactic), read before timing a node and added to, as a timing cache in memory.
 struct BuildConfig;
-using BackendBuilder = std::function<void(Engine&, const BuildConfig&)>;
+struct BackendBuildRequest {
+  std::vector<double>* node_times = nullptr;
+  std::map<std::string, std::string>* tactic_memo = nullptr;
+};
+using BackendBuilder = std::function<void(Engine&, const BuildConfig&, const BackendBuildRequest&)>;
+// An empty `builder` removes the type's hook.
 bool register_backend_builder(DeviceType type, BackendBuilder builder);
 const BackendBuilder* find_backend_builder(DeviceType type);
 

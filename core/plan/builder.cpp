@@ -4,11 +4,14 @@
 
 #include <cmath>
 
+#include <map>
+#include <set>
 #include <sstream>
 #include <string>
 
 #include "core/passes/passes.h"
 #include "core/plan/backend.h"
+#include "core/plan/int8_choice.h"
 #include "core/util/debug.h"
 #include "core/util/logging.h"
 
@@ -64,6 +67,7 @@ std::string build_options_text(const BuildConfig& c) {
      << ";workspace_size=" << c.workspace_size << ";num_min_timing_iters=" << c.num_min_timing_iters
      << ";num_avg_timing_iters=" << c.num_avg_timing_iters;
   if (c.int8) os << ";int8=" << (c.int8_calibration ? calibration_algo_name(c.int8_calibration->algo) : "qat");
+  if (c.int8_calibration) os << ";int8_layers=" << (c.int8_timing_choice ? "timing" : "all");
   return os.str();
 }
 
@@ -131,22 +135,20 @@ bool has_quantization(const ir::Graph& g) {
   return false;
 }
 
-// INT8 builds with a calibration table: its activation scales go into the graph. (A
-// quantization-aware graph has its own; the frontend checks that an INT8 compile has one or the
-// other, for the whole method, since an engine segment of it may have neither.)
-void apply_int8(ir::Graph& g, const BuildConfig& config) {
+// INT8 builds with a calibration table: its activation scales go into the graph, but for the
+// layers in `float_layers`. (A quantization-aware graph has its own; the frontend checks that an
+// INT8 compile has one or the other, for the whole method, since an engine segment of it may have
+// neither.)
+void apply_int8(ir::Graph& g, const BuildConfig& config, const std::set<std::string>& float_layers) {
   if (!config.int8_calibration) return;
   TRTORCH_EXPECT(!has_quantization(g), "INT8: the model is quantization-aware (it has its own quantization "
                  "nodes); build it without a calibrator");
-  insert_activation_quantization(g, *config.int8_calibration);
+  insert_activation_quantization(g, *config.int8_calibration, float_layers);
 }
 
-}  // namespace
-
-Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
-                    std::vector<std::string> input_names, std::vector<std::string> output_names) {
-  check_build_config(config);
-  ir::verify(*graph);
+// The pass pipeline, INT8 and precision assignment: the engine graph.
+std::unique_ptr<ir::Graph> lower(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
+                                 const std::set<std::string>& float_layers) {
   passes::PassManager::Options opts;
   // Verify after every pass in debug mode, in debug builds and wherever TRTORCH_VERIFY_PASSES=1
   // (the test suite sets it).
@@ -157,7 +159,7 @@ Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
 #endif
   opts.dump = config.debug && util::log_enabled(util::LogLevel::kDebug);
   auto pipeline = passes::default_pipeline(opts);
-  if (config.int8) apply_int8(*graph, config);
+  if (config.int8) apply_int8(*graph, config, float_layers);
   // The final passes (pointwise fusion) run once, on the graph in its engine precision, after
   // every other pass has seen it there.
   pipeline.run(*graph, 4, /*with_final=*/false);
@@ -170,12 +172,17 @@ Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
   assign_precision(*graph, config.precision, config.fp32_conv_bias, config.fp32_inputs, config.fp32_outputs);
   pipeline.run(*graph);
   ir::verify(*graph);
+  return graph;
+}
+
+// The engine of an engine graph, prepared by the device's backend (if it has a builder hook).
+Engine make_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config, std::vector<std::string> input_names,
+                   std::vector<std::string> output_names, const BackendBuildRequest& request = {}) {
   if (config.int8) {
     TRTORCH_LOG(kInfo, "INT8: ", int8_layer_count(*graph).str(), "; the other ops run in ",
                 ir::dtype_name(config.precision));
   }
   TRTORCH_LOG(kDebug, "engine graph:\n", graph->str());
-
   Engine e;
   e.device = config.device;
   e.precision = config.precision;
@@ -190,12 +197,54 @@ Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
     ir::bind_symbols(*e.graph, config.opt_shapes);  // checks that opt lies in every range
     e.opt_shapes = config.opt_shapes;
   }
-  if (e.device.type != DeviceType::kReference) {
-    const BackendBuilder* hook = find_backend_builder(e.device.type);
-    TRTORCH_EXPECT(hook, "no engine builder for ", e.device.str(), " in this build of trtorch");
-    (*hook)(e, config);
-  }
+  const BackendBuilder* hook = find_backend_builder(e.device.type);
+  TRTORCH_EXPECT(hook || e.device.type == DeviceType::kReference, "no engine builder for ", e.device.str(),
+                 " in this build of trtorch");
+  if (hook) (*hook)(e, config, request);
   return e;
+}
+
+double total_ms(const std::vector<double>& t) {
+  double s = 0;
+  for (double x : t) s += x;
+  return s;
+}
+
+// A calibrated INT8 build with the layer choice by timing (int8_choice.h): the all-INT8 engine,
+// the float one, and (when some layers are faster in float) the chosen one; the faster of the
+// all-INT8 and the chosen engine.
+Engine build_int8_by_timing(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
+                            const std::vector<std::string>& input_names, const std::vector<std::string>& output_names) {
+  std::map<std::string, std::string> memo;  // tactics shared by the three builds
+  std::vector<double> int8_times, float_times, chosen_times;
+  Engine all = make_engine(lower(graph->clone(), config, {}), config, input_names, output_names, {&int8_times, &memo});
+  BuildConfig float_config = config;
+  float_config.int8 = false;
+  float_config.int8_calibration.reset();
+  const Engine floats = make_engine(lower(graph->clone(), float_config, {}), float_config, input_names, output_names,
+                                    {&float_times, &memo});
+  const Int8Choice choice = choose_int8_layers(*graph, *all.graph, int8_times, *floats.graph, float_times);
+  TRTORCH_LOG(kInfo, "INT8 layer choice by timing: ", choice.str(), "; engines: all INT8 ", total_ms(int8_times),
+              " ms, float ", total_ms(float_times), " ms");
+  if (choice.float_layers.empty()) return all;
+  Engine chosen = make_engine(lower(std::move(graph), config, choice.float_layers), config, input_names, output_names,
+                              {&chosen_times, &memo});
+  const bool keep = total_ms(chosen_times) <= total_ms(int8_times);
+  TRTORCH_LOG(kInfo, "INT8 layer choice by timing: the engine with ", choice.float_layers.size(),
+              " layers in float takes ", total_ms(chosen_times), " ms, the all-INT8 one ", total_ms(int8_times),
+              " ms: keeping the ", keep ? "chosen" : "all-INT8", " engine");
+  return keep ? std::move(chosen) : std::move(all);
+}
+
+}  // namespace
+
+Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
+                    std::vector<std::string> input_names, std::vector<std::string> output_names) {
+  check_build_config(config);
+  ir::verify(*graph);
+  if (config.int8_calibration && config.int8_timing_choice && find_backend_builder(config.device.type))
+    return build_int8_by_timing(std::move(graph), config, input_names, output_names);
+  return make_engine(lower(std::move(graph), config, {}), config, std::move(input_names), std::move(output_names));
 }
 
 }  // namespace trtorch::plan

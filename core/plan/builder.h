@@ -37,6 +37,11 @@ struct BuildConfig {
   // other ops run in `precision`. An INT8 build of a graph with neither is an error.
   bool int8 = false;
   std::shared_ptr<const CalibrationTable> int8_calibration;
+  // Calibrated INT8 builds on a backend that times engines (CUDA): each layer that can run in INT8
+  // does so only where that is faster than its float version with the quantization it brings
+  // (int8_choice.h; three engines are built and timed instead of one). False: every layer that
+  // fits runs in INT8 (what the reference backend always does).
+  bool int8_timing_choice = true;
 
   // ---- engine knobs (each is recorded in the engine; see docs/architecture.md) ----
   // FP16/BF16 engines: keep Conv2d biases (folded BatchNorm shifts) in FP32, added in FP32 by the

@@ -208,7 +208,7 @@ CalibrationTable read_calibration_cache(const std::string& path) {
   return t;
 }
 
-void insert_activation_quantization(ir::Graph& g, const CalibrationTable& t) {
+void insert_activation_quantization(ir::Graph& g, const CalibrationTable& t, const std::set<std::string>& float_layers) {
   const std::string fp = graph_fingerprint(g);
   TRTORCH_EXPECT(t.fingerprint == fp, "the INT8 calibration table was made for another graph (fingerprint ",
                  t.fingerprint, ", this model's is ", fp, "): a calibration cache of another model or input shape; "
@@ -221,7 +221,7 @@ void insert_activation_quantization(ir::Graph& g, const CalibrationTable& t) {
     // A layer that cannot run in INT8 (a depthwise convolution, 3 input channels) reads its float
     // input: quantizing it would cost a Quantize and a Dequantize pass and accuracy, and gain
     // nothing. Its key stays in the table (calibration measures every layer's input).
-    if (!passes::int8_layer_fits(*q.node)) continue;
+    if (!passes::int8_layer_fits(*q.node) || float_layers.count(q.key)) continue;
     ir::Value* x = q.node->inputs[q.input];
     auto d = done.find(x);
     if (d == done.end()) {

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -70,8 +71,10 @@ CalibrationTable read_calibration_cache(const std::string& path);
 // in INT8 (passes::int8_layer_fits; the others keep reading their float input), its scale from
 // the table (a key the table lacks, or a table made for another graph, is an error naming it).
 // A residual add (of two same-shaped tensors) that reads a quantized tensor reads its Dequantize
-// too, as TensorRT's INT8 builds do.
-void insert_activation_quantization(ir::Graph& g, const CalibrationTable& t);
+// too, as TensorRT's INT8 builds do. The layers whose keys `float_layers` holds stay float (the
+// INT8 layer choice, int8_choice.h).
+void insert_activation_quantization(ir::Graph& g, const CalibrationTable& t,
+                                    const std::set<std::string>& float_layers = {});
 
 // The engine summary's INT8 layer count: how many convolution / linear / matmul layers the graph
 // has, how many of them run in INT8 (QConv2d, QLinear), and how many float ones read a

@@ -90,6 +90,7 @@ frontend::CompileOptions to_options(const CompileSpec& spec) {
     case CompileSpec::DataType::kInt8: o.build.precision = ir::DType::kFloat16; break;
   }
   o.build.int8 = spec.op_precision == CompileSpec::DataType::kInt8 || spec.enable_int8;
+  o.build.int8_timing_choice = spec.int8_timing_choice;
   if (spec.ptq_calibrator) {
     TRTORCH_EXPECT(o.build.int8, "a ptq_calibrator is given but INT8 is not enabled (op_precision kInt8 or "
                    "enable_int8)");

@@ -10,6 +10,9 @@ original TRTorch README) into the C++ ``CompileSpec``.
                                              # torch.int8 (INT8 convolutions and linear layers, FP16
                                              # for the rest; needs "calibrator" or a QAT model)
         "calibrator": None,                  # INT8: trtorch.ptq.DataLoaderCalibrator / CacheCalibrator
+        "int8_timing_choice": True,          # calibrated INT8 on a GPU: a layer runs in INT8 only
+                                             # where that times faster than in float (False: every
+                                             # layer that can)
         "device": {"device_type": trtorch.DeviceType.GPU, "gpu_id": 0},   # or "gpu", "reference", ...
                                              # gpu_id: 0 to 2**31 - 1
         "workspace_size": 0,                 # bytes of scratch per kernel, 0 to 2**40 (1 TiB);
@@ -139,6 +142,7 @@ _DEFAULTS = {
     "torch_fallback": None,
     "progress": False,
     "calibrator": None,
+    "int8_timing_choice": True,
 }
 
 # The ranges of the integer settings (the builder's limits come from C++: trtorch::plan in builder.h).
@@ -148,7 +152,7 @@ MAX_WORKSPACE_SIZE = _C.MAX_WORKSPACE_SIZE  # 1 TiB, more than any GPU has
 MAX_TIMING_ITERS = _C.MAX_TIMING_ITERS      # per candidate; more only makes builds slower
 MAX_MIN_BLOCK_SIZE = _C.MAX_MIN_BLOCK_SIZE  # 2**30: no method has that many ops
 
-_BOOL_KEYS = ("allow_tf32", "debug", "fp32_conv_bias", "channels_last", "cuda_graphs")
+_BOOL_KEYS = ("allow_tf32", "debug", "fp32_conv_bias", "channels_last", "cuda_graphs", "int8_timing_choice")
 
 VALID_KEYS = ("input_shapes",) + tuple(_DEFAULTS)
 

@@ -1,6 +1,7 @@
 // INT8 post-training quantization without data (core/plan/calibration.h): which tensors are
 // quantized, the algorithms' thresholds, the cache file, and the graph rewrites (structure and
-// numbers on the reference backend).
+// numbers on the reference backend); the INT8 layer choice by timing (core/plan/int8_choice.h),
+// with made-up times.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,9 +10,11 @@
 #include <random>
 
 #include "core/backends/reference/reference.h"
+#include "core/plan/backend.h"
 #include "core/plan/builder.h"
 #include "core/passes/passes.h"
 #include "core/plan/calibration.h"
+#include "core/plan/int8_choice.h"
 #include "core/util/error.h"
 #include "tests/passes/pass_test_util.h"
 
@@ -359,4 +362,118 @@ TEST(Calibration, BuildsRefuseAQuantizationAwareGraphWithATable) {
   EXPECT_NE(e.build_options.find("int8=entropy"), std::string::npos) << e.build_options;
   auto got = backends::reference::run(*e.graph, {x});
   for (size_t i = 0; i < got.size(); ++i) EXPECT_LT(max_rel(got[i], want[i]), 0.05) << i;
+}
+
+// ---- the INT8 layer choice by timing (core/plan/int8_choice.h) ----
+
+namespace {
+
+// Made-up node times for small_cnn's engines: INT8 layers 0.5 ms, float convolutions 1 ms, float
+// linear layers 2 ms, a Quantize of the graph input 4.5 ms and other Quantize nodes 0.1 ms. So
+// the 3x3 convolution, whose int8 input needs the expensive Quantize, is faster in float (5.0 ms
+// against 1 ms) and the two other layers are faster in INT8.
+std::vector<double> made_up_times(const Graph& g) {
+  std::vector<double> t;
+  for (const Node* n : g.nodes()) {
+    switch (n->op) {
+      case OpKind::QConv2d:
+      case OpKind::QLinear: t.push_back(0.5); break;
+      case OpKind::Conv2d: t.push_back(1.0); break;
+      case OpKind::Linear: t.push_back(2.0); break;
+      case OpKind::Quantize: t.push_back(n->inputs[0]->producer ? 0.1 : 4.5); break;
+      default: t.push_back(0.0);
+    }
+  }
+  return t;
+}
+
+BuildConfig int8_f16_config(const CalibrationTable& t) {
+  BuildConfig c;
+  c.precision = DType::kFloat16;
+  c.int8 = true;
+  c.int8_calibration = std::make_shared<CalibrationTable>(t);
+  return c;
+}
+
+// A builder hook for the reference backend that reports made_up_times, while it lives.
+struct MadeUpTimer {
+  int builds = 0;
+  MadeUpTimer() {
+    register_backend_builder(DeviceType::kReference, [this](Engine& e, const BuildConfig&, const BackendBuildRequest& r) {
+      ++builds;
+      if (r.node_times) *r.node_times = made_up_times(*e.graph);
+    });
+  }
+  ~MadeUpTimer() { register_backend_builder(DeviceType::kReference, nullptr); }
+};
+
+}  // namespace
+
+TEST(Int8Choice, LayerIdsNameFamilySourceShapeAndOccurrence) {
+  auto g = std::make_unique<Graph>();
+  Value* x = g->add_input(TensorType::fixed(DType::kFloat32, {1, 16, 4, 4}), "x");
+  Value* w = g->add_constant(random_tensor(DType::kFloat32, {16, 16, 1, 1}, 1));
+  Value* h = x;
+  for (int i = 0; i < 2; ++i) h = g->add_node(OpKind::Conv2d, Conv2dAttrs{}, {h, w}, "conv at m.py:2")->outputs[0];
+  g->mark_output(h);
+  const std::vector<std::string> ids = layer_ids(*g);
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_EQ(ids[0], "");  // the weight constant
+  EXPECT_EQ(ids[1], "conv|conv at m.py:2|16x16x1x1#0");
+  EXPECT_EQ(ids[2], "conv|conv at m.py:2|16x16x1x1#1");
+}
+
+TEST(Int8Choice, KeepsInFloatTheLayersFasterThere) {
+  auto source = small_cnn();
+  HostTensor x = random_tensor(DType::kFloat32, {2, 16, 8, 16}, 9);
+  const CalibrationTable t = minmax_table(*source, x);
+  BuildConfig c = int8_f16_config(t);
+  c.int8_timing_choice = false;
+  Engine all = build_engine(source->clone(), c, {"x"}, {"y", "z"});
+  BuildConfig f;
+  f.precision = DType::kFloat16;
+  Engine floats = build_engine(source->clone(), f, {"x"}, {"y", "z"});
+  ASSERT_EQ(count(*all.graph, OpKind::QConv2d), 2);
+  ASSERT_EQ(count(*all.graph, OpKind::QLinear), 1);
+  const Int8Choice choice =
+      choose_int8_layers(*source, *all.graph, made_up_times(*all.graph), *floats.graph, made_up_times(*floats.graph));
+  const auto keys = quantized_inputs(*source);
+  ASSERT_EQ(keys.size(), 3u);
+  EXPECT_EQ(choice.float_layers, std::set<std::string>{keys[0].key});
+  ASSERT_EQ(choice.timings.size(), 3u);
+  // The 3x3 layer: 0.5 ms + the Quantize of the input; the 1x1: its own time (a float output);
+  // the linear layer: 0.5 ms + the 0.1 ms Quantize of y that it alone reads.
+  EXPECT_DOUBLE_EQ(choice.timings[0].int8_ms, 5.0);
+  EXPECT_DOUBLE_EQ(choice.timings[0].float_ms, 1.0);
+  EXPECT_DOUBLE_EQ(choice.timings[1].int8_ms, 0.5);
+  EXPECT_DOUBLE_EQ(choice.timings[2].int8_ms, 0.6);
+  EXPECT_DOUBLE_EQ(choice.timings[2].float_ms, 2.0);
+  EXPECT_NE(choice.str().find("1 of 3 INT8 layers are faster in float: " + keys[0].key), std::string::npos)
+      << choice.str();
+}
+
+TEST(Int8Choice, BuildsKeepTheChosenLayersInFloat) {
+  auto source = small_cnn();
+  HostTensor x = random_tensor(DType::kFloat32, {2, 16, 8, 16}, 9);
+  const auto want = backends::reference::run(*source, {x});
+  const CalibrationTable t = minmax_table(*source, x);
+  MadeUpTimer timer;
+  Engine e = build_engine(source->clone(), int8_f16_config(t), {"x"}, {"y", "z"});
+  EXPECT_EQ(timer.builds, 3);  // all INT8, all float, chosen
+  // The 3x3 convolution is a float layer reading its float input; the others are INT8 layers.
+  EXPECT_EQ(count(*e.graph, OpKind::Conv2d), 1);
+  EXPECT_EQ(count(*e.graph, OpKind::QConv2d), 1);
+  EXPECT_EQ(count(*e.graph, OpKind::QLinear), 1);
+  for (const Node* n : e.graph->nodes())
+    if (n->op == OpKind::Conv2d) EXPECT_EQ(n->inputs[0]->producer, nullptr) << "reads x itself";
+  EXPECT_NE(e.build_options.find("int8=entropy;int8_layers=timing"), std::string::npos) << e.build_options;
+  auto got = backends::reference::run(*e.graph, {x.to(DType::kFloat16)});
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_LT(max_rel(got[i], want[i]), 0.05) << i;
+  // Without the choice: one build, every layer that fits in INT8.
+  BuildConfig c = int8_f16_config(t);
+  c.int8_timing_choice = false;
+  Engine every = build_engine(source->clone(), c, {"x"}, {"y", "z"});
+  EXPECT_EQ(timer.builds, 4);
+  EXPECT_EQ(count(*every.graph, OpKind::QConv2d), 2);
+  EXPECT_NE(every.build_options.find("int8_layers=all"), std::string::npos) << every.build_options;
 }

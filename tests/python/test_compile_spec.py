@@ -25,7 +25,8 @@ def test_unknown_key_lists_the_valid_keys(model):
                                "num_min_timing_iters", "num_avg_timing_iters", "allow_tf32", "debug",
                                "timing_cache_path", "fp32_conv_bias", "channels_last", "cuda_graphs",
                                "conv_candidates", "build_threads", "require_full_compilation", "min_block_size", "progress",
-                               "torch_executed_ops", "torch_executed_modules", "torch_fallback", "calibrator"}
+                               "torch_executed_ops", "torch_executed_modules", "torch_fallback", "calibrator",
+                               "int8_timing_choice"}
 
 
 def test_input_shapes_required_and_well_formed(model):

@@ -227,6 +227,7 @@ def test_bad_shapes_are_usage_errors(models, tmp_path, shape, message):
     ([], "missing input shapes"),
     (["(1,3,8,8)", "--bogus"], "unknown option '--bogus'"),
     (["(1,3,8,8)", "--calibration-cache-file", "c.cache"], "--calibration-cache-file is for INT8 builds"),
+    (["(1,3,8,8)", "-p", "i8", "--int8-all-layers"], "--int8-all-layers is for INT8 builds with"),
     (["(1,3,8,8)", "-p", "f64"], "unknown precision 'f64'"),
     (["(1,3,8,8)", "--device", "tpu"], "unknown device 'tpu'"),
     (["(1,3,8,8)", "--workspace-size", "-5"], "--workspace-size expects a non-negative integer"),

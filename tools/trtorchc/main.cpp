@@ -94,6 +94,7 @@ CompileSpec make_spec(const Options& o) {
   spec.fp32_conv_bias = o.fp32_conv_bias;
   spec.channels_last = o.channels_last;
   spec.cuda_graphs = o.cuda_graphs;
+  spec.int8_timing_choice = o.int8_timing_choice;
   spec.conv_candidates = o.conv_candidates;
   spec.build_threads = o.build_threads;
   spec.require_full_compilation = o.require_full_compilation;

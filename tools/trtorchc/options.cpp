@@ -39,6 +39,8 @@ options:
   --calibration-cache-file PATH
                            i8: the INT8 scales from a calibration cache that an earlier build
                            wrote (trtorch.ptq; docs/int8.md)
+  --int8-all-layers        i8 with a calibration cache, GPU engines: every layer that can run in
+                           INT8 does (default: only where it times faster than in f16)
   --device D               auto (default: the GPU when available, else the reference backend),
                            gpu (cuda), reference (cpu)
   --gpu-id N               GPU to build for, 0 to 2147483647 (default 0)
@@ -248,6 +250,9 @@ bool parse_build_option(const std::string& a, Next& next, NoValue& no_value, Opt
   } else if (a == "--no-cuda-graphs") {
     no_value();
     o.cuda_graphs = false;
+  } else if (a == "--int8-all-layers") {
+    no_value();
+    o.int8_timing_choice = false;
   } else if (a == "--conv-candidates") {
     o.conv_candidates = int(parse_count(a, next(), 1, trtorch::plan::kMaxConvCandidates));
   } else if (a == "--build-threads") {
@@ -348,6 +353,8 @@ void set_positional(const std::vector<std::string>& positional, Options& o) {
   if (o.shapes.empty()) fail(kUsage, "missing input shapes: give one SHAPE per input of forward, e.g. \"(1,3,224,224)\"");
   if (!o.calibration_cache_file.empty() && o.precision != CompileSpec::DataType::kInt8)
     fail(kUsage, "--calibration-cache-file is for INT8 builds: add -p i8");
+  if (!o.int8_timing_choice && o.calibration_cache_file.empty())
+    fail(kUsage, "--int8-all-layers is for INT8 builds with --calibration-cache-file");
   // INT8: 8-bit activations and weights through every layer; 0.1 of the largest output catches a
   // wrong scale, not the quantization itself.
   if (!o.threshold)

@@ -34,7 +34,7 @@ struct Options {
   bool allow_tf32 = false;
   std::string timing_cache_path;
   std::string calibration_cache_file;  // i8: read the scales from it (trtorch::ptq cache calibrator)
-  bool fp32_conv_bias = true, channels_last = true, cuda_graphs = true;
+  bool fp32_conv_bias = true, channels_last = true, cuda_graphs = true, int8_timing_choice = true;
   int conv_candidates = 6;
   int build_threads = 0;
   // Partial compilation (CompileSpec's fields of the same names).

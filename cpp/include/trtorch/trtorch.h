@@ -71,6 +71,10 @@ struct TRTORCH_API CompileSpec {
   // Post-training quantization: the calibration data or cache (trtorch/ptq.h). Null: the model
   // must be quantization-aware.
   std::shared_ptr<ptq::Calibrator> ptq_calibrator;
+  // Calibrated INT8 on a GPU: a layer that can run in INT8 does so only where that is faster than
+  // its float version, the Quantize / Dequantize work it brings included (the builder times both;
+  // builds take longer). False: every layer that can run in INT8 does.
+  bool int8_timing_choice = true;
   Device device;
   // Largest scratch memory the builder may give one kernel (bytes); 0 means the default.
   uint64_t workspace_size = 0;

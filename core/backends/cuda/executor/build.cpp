@@ -54,9 +54,10 @@ BuildState build_state_of(const plan::BuildConfig& config) {
 // Dynamic shapes: tactics are chosen on the graph specialized to the opt shapes (same nodes in
 // the same order, so the tactic list fits the dynamic graph); the memory plan is reported for the
 // max shapes, where an executor is built as at run time.
-void build_dynamic(plan::Engine& e, const BuildState& state) {
+void build_dynamic(plan::Engine& e, const BuildState& state, std::vector<double>* node_times) {
   CudaExecutor ex(specialize_engine(e, e.opt_shapes), &state);
   e.backend_data = ex.tactic_data();
+  if (node_times) *node_times = ex.time_nodes();
   std::vector<plan::Shape> max_shapes;
   for (const ir::Value* v : e.graph->inputs()) {
     plan::Shape s;
@@ -69,20 +70,21 @@ void build_dynamic(plan::Engine& e, const BuildState& state) {
               at_max.arena_bytes(), " bytes; ", ex.cache_hits(), " tactics from the timing cache");
 }
 
-void build_for_cuda_impl(plan::Engine& e, const plan::BuildConfig& config) {
+void build_for_cuda_impl(plan::Engine& e, const plan::BuildConfig& config, const plan::BackendBuildRequest& request) {
   BuildState state = build_state_of(config);
   auto ctx = context_for(e.device.gpu_id);
   DeviceGuard guard(e.device.gpu_id);  // the caller's current device is left as it was
   e.device.gpu_name = ctx->props().name;
   e.device.sm_major = ctx->props().major;
   e.device.sm_minor = ctx->props().minor;
-  std::map<std::string, std::string> cache;
-  if (!config.timing_cache_path.empty()) {
-    cache = read_timing_cache(config.timing_cache_path);
-    state.cache = &cache;
-  }
+  // The timing cache: the file's entries (if any), in the build's memo when it keeps one.
+  std::map<std::string, std::string> local;
+  std::map<std::string, std::string>& cache = request.tactic_memo ? *request.tactic_memo : local;
+  if (!config.timing_cache_path.empty())
+    for (auto& [k, v] : read_timing_cache(config.timing_cache_path)) cache.emplace(k, v);
+  if (!config.timing_cache_path.empty() || request.tactic_memo) state.cache = &cache;
   if (ir::is_dynamic(*e.graph)) {
-    build_dynamic(e, state);
+    build_dynamic(e, state, request.node_times);
   } else {
     // Build an executor over a non-owning view of the engine: kernels time their tactics.
     std::shared_ptr<const plan::Engine> view(&e, [](const plan::Engine*) {});
@@ -90,6 +92,7 @@ void build_for_cuda_impl(plan::Engine& e, const plan::BuildConfig& config) {
     e.backend_data = ex.tactic_data();
     TRTORCH_LOG(kInfo, "CUDA engine built for ", e.device.str(), ": arena ", ex.arena_bytes(), " bytes; ",
                 ex.cache_hits(), " tactics from the timing cache");
+    if (request.node_times) *request.node_times = ex.time_nodes();
   }
   if (!config.timing_cache_path.empty()) write_timing_cache(config.timing_cache_path, cache);
 }
@@ -97,9 +100,9 @@ void build_for_cuda_impl(plan::Engine& e, const plan::BuildConfig& config) {
 // A build leaves no recoverable CUDA error behind as the thread's last error, whether it failed
 // (out of memory) or skipped a candidate that failed: torch's next kernel-launch check would take
 // it for its own ("CUDA error: out of memory" from an unrelated op).
-void build_for_cuda(plan::Engine& e, const plan::BuildConfig& config) {
+void build_for_cuda(plan::Engine& e, const plan::BuildConfig& config, const plan::BackendBuildRequest& request) {
   try {
-    build_for_cuda_impl(e, config);
+    build_for_cuda_impl(e, config, request);
   } catch (...) {
     cudaGetLastError();
     throw;

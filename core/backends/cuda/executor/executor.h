@@ -54,6 +54,10 @@ class CudaExecutor : public plan::Executor {
   size_t arena_bytes() const { return arena_bytes_; }
   size_t constant_bytes() const { return constants_.bytes(); }
   int cache_hits() const { return cache_hits_; }
+  // Times every step (eager launches on zeroed inputs, after two warm-up runs, mean of 20) and
+  // returns one time per graph node in graph order, in ms: 0 for nodes without a kernel, a layout
+  // change counted in the node it feeds (plan::BackendBuildRequest::node_times).
+  std::vector<double> time_nodes();
   // The build options it runs with: the build's, or those its engine recorded.
   const EngineOptions& options() const { return options_; }
 
@@ -153,6 +157,9 @@ class CudaExecutor : public plan::Executor {
   // Runs those whose switch is on (core/util/debug.h), with eager launches.
   void run_debug_passes(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws,
                         cudaStream_t stream);
+  // Each step's mean time over `iters` eager runs after two warm-up runs, in ms.
+  std::vector<double> step_times(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws,
+                                 cudaStream_t stream, int iters);
   // TRTORCH_PROFILE=1: times every step once (first run) and logs the most expensive ones.
   void profile(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream);
   // TRTORCH_CHECK_NAN=1: one eager pass that names the first step whose output holds a NaN or an

@@ -1,6 +1,7 @@
-// The CUDA executor's debugging passes over an engine's first call, each run when its switch is
-// on (core/util/debug.h): TRTORCH_PROFILE (per-step timings), TRTORCH_CHECK_NAN (the first step
-// that makes a NaN or an infinity) and TRTORCH_CHECK_STEPS (each step against a trusted kernel).
+// The CUDA executor's step timings (time_nodes, for the builder's INT8 layer choice) and its
+// debugging passes over an engine's first call, each run when its switch is on
+// (core/util/debug.h): TRTORCH_PROFILE (per-step timings), TRTORCH_CHECK_NAN (the first step that
+// makes a NaN or an infinity) and TRTORCH_CHECK_STEPS (each step against a trusted kernel).
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -95,32 +96,82 @@ void CudaExecutor::check_non_finite(const std::vector<const void*>& in, const st
   TRTORCH_LOG(kWarning, "TRTORCH_CHECK_NAN: no step made a NaN/Inf from finite inputs");
 }
 
-void CudaExecutor::profile(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws,
-                           cudaStream_t stream) {
-  constexpr int kIters = 20;
+std::vector<double> CudaExecutor::step_times(const std::vector<const void*>& in, const std::vector<void*>& out,
+                                             char* ws, cudaStream_t stream, int iters) {
   std::vector<cudaEvent_t> ev(steps_.size() + 1);
   for (auto& e : ev) TRTORCH_CUDA_CHECK(cudaEventCreate(&e));
   std::vector<double> total(steps_.size(), 0.0);
   std::vector<const void*> ins;
   std::vector<void*> outs;
-  for (int it = 0; it < kIters + 2; ++it) {
-    for (size_t i = 0; i < steps_.size(); ++i) {
-      TRTORCH_CUDA_CHECK(cudaEventRecord(ev[i], stream));
-      const Step& st = steps_[i];
-      if (!st.kernel) continue;
-      bind_step(st, in, out, ws, &ins, &outs);
-      st.kernel->launch(ins, outs, ws + st.scratch_offset, stream);
+  try {
+    for (int it = 0; it < iters + 2; ++it) {
+      for (size_t i = 0; i < steps_.size(); ++i) {
+        TRTORCH_CUDA_CHECK(cudaEventRecord(ev[i], stream));
+        const Step& st = steps_[i];
+        if (!st.kernel) continue;
+        bind_step(st, in, out, ws, &ins, &outs);
+        st.kernel->launch(ins, outs, ws + st.scratch_offset, stream);
+      }
+      TRTORCH_CUDA_CHECK(cudaEventRecord(ev.back(), stream));
+      TRTORCH_CUDA_CHECK(cudaEventSynchronize(ev.back()));
+      if (it < 2) continue;  // warm-up
+      for (size_t i = 0; i < steps_.size(); ++i) {
+        float ms = 0;
+        TRTORCH_CUDA_CHECK(cudaEventElapsedTime(&ms, ev[i], ev[i + 1]));
+        total[i] += ms / iters;
+      }
     }
-    TRTORCH_CUDA_CHECK(cudaEventRecord(ev.back(), stream));
-    TRTORCH_CUDA_CHECK(cudaEventSynchronize(ev.back()));
-    if (it < 2) continue;  // warm-up
-    for (size_t i = 0; i < steps_.size(); ++i) {
-      float ms = 0;
-      TRTORCH_CUDA_CHECK(cudaEventElapsedTime(&ms, ev[i], ev[i + 1]));
-      total[i] += ms / kIters;
-    }
+  } catch (...) {
+    for (auto& e : ev) cudaEventDestroy(e);
+    throw;
   }
   for (auto& e : ev) cudaEventDestroy(e);
+  return total;
+}
+
+std::vector<double> CudaExecutor::time_nodes() {
+  constexpr int kIters = 20;
+  DeviceGuard guard(ctx_->device());
+  const ir::Graph& g = *engine_->graph;
+  cudaStream_t stream = ctx_->stream();
+  // Zeroed inputs, outputs and arena (the kernels' times do not depend on the values).
+  std::vector<DeviceBuffer> bufs;
+  auto zeroed = [&](size_t bytes) {
+    bufs.emplace_back(std::max<size_t>(bytes, 1));
+    TRTORCH_CUDA_CHECK(cudaMemsetAsync(bufs.back().get(), 0, bufs.back().bytes(), stream));
+    return bufs.back().get();
+  };
+  std::vector<const void*> in;
+  std::vector<void*> out;
+  for (const ir::Value* v : g.inputs()) in.push_back(zeroed(descs_[size_t(v->id)].bytes()));
+  for (const ir::Value* v : g.outputs()) out.push_back(zeroed(descs_[size_t(v->id)].bytes()));
+  char* ws = static_cast<char*>(zeroed(arena_bytes_));
+  const bool graphs = use_graph_;
+  use_graph_ = false;  // eager launches on these pointers
+  std::vector<double> per_step;
+  try {
+    per_step = step_times(in, out, ws, stream, kIters);
+  } catch (...) {
+    use_graph_ = graphs;
+    throw;
+  }
+  use_graph_ = graphs;
+  // Per graph node; a layout change counts in the next step that has a node (the one it feeds).
+  std::vector<double> t(g.num_nodes(), 0.0);
+  double pending = 0;
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    pending += per_step[i];
+    if (!steps_[i].node) continue;
+    t[size_t(steps_[i].tactic_index)] += pending;
+    pending = 0;
+  }
+  return t;
+}
+
+void CudaExecutor::profile(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws,
+                           cudaStream_t stream) {
+  constexpr int kIters = 20;
+  const std::vector<double> total = step_times(in, out, ws, stream, kIters);
   std::vector<size_t> order(steps_.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return total[a] > total[b]; });

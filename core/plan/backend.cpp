@@ -32,10 +32,11 @@ bool register_backend_builder(DeviceType type, BackendBuilder builder) {
   return true;
 }
 
-const BackendBuilder* find_backend_builder(DeviceType type) {
+std::optional<BackendBuilder> find_backend_builder(DeviceType type) {
   std::lock_guard<std::mutex> lock(registry_mutex());
   auto it = builders().find(type);
-  return it == builders().end() ? nullptr : &it->second;
+  if (it == builders().end()) return std::nullopt;
+  return it->second;
 }
 
 bool register_backend(DeviceType type, ExecutorFactory factory) {

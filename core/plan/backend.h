@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,7 +57,8 @@ struct BackendBuildRequest {
 using BackendBuilder = std::function<void(Engine&, const BuildConfig&, const BackendBuildRequest&)>;
 // An empty `builder` removes the type's hook.
 bool register_backend_builder(DeviceType type, BackendBuilder builder);
-const BackendBuilder* find_backend_builder(DeviceType type);
+// A copy of the type's hook (none: nullopt), so that a hook removed meanwhile stays valid for the caller.
+std::optional<BackendBuilder> find_backend_builder(DeviceType type);
 
 // Checks actual input shapes and dtypes against the engine's input types; the message names
 // the input, the dimension, the expected size or range and the value received.

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -146,9 +147,10 @@ void apply_int8(ir::Graph& g, const BuildConfig& config, const std::set<std::str
   insert_activation_quantization(g, *config.int8_calibration, float_layers);
 }
 
-// The pass pipeline, INT8 and precision assignment: the engine graph.
-std::unique_ptr<ir::Graph> lower(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
-                                 const std::set<std::string>& float_layers) {
+}  // namespace
+
+std::unique_ptr<ir::Graph> lower_graph(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
+                                       const std::set<std::string>& float_layers, bool tag) {
   passes::PassManager::Options opts;
   // Verify after every pass in debug mode, in debug builds and wherever TRTORCH_VERIFY_PASSES=1
   // (the test suite sets it).
@@ -159,7 +161,9 @@ std::unique_ptr<ir::Graph> lower(std::unique_ptr<ir::Graph> graph, const BuildCo
 #endif
   opts.dump = config.debug && util::log_enabled(util::LogLevel::kDebug);
   auto pipeline = passes::default_pipeline(opts);
+  const std::vector<QuantizedInput> layers = tag ? quantized_inputs(*graph) : std::vector<QuantizedInput>{};
   if (config.int8) apply_int8(*graph, config, float_layers);
+  tag_int8_layers(layers);  // after the activation quantization, which reads the sources
   // The final passes (pointwise fusion) run once, on the graph in its engine precision, after
   // every other pass has seen it there.
   pipeline.run(*graph, 4, /*with_final=*/false);
@@ -175,9 +179,12 @@ std::unique_ptr<ir::Graph> lower(std::unique_ptr<ir::Graph> graph, const BuildCo
   return graph;
 }
 
+namespace {
+
 // The engine of an engine graph, prepared by the device's backend (if it has a builder hook).
-Engine make_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config, std::vector<std::string> input_names,
-                   std::vector<std::string> output_names, const BackendBuildRequest& request = {}) {
+Engine make_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config, const BackendBuilder* hook,
+                   std::vector<std::string> input_names, std::vector<std::string> output_names,
+                   const BackendBuildRequest& request = {}) {
   if (config.int8) {
     TRTORCH_LOG(kInfo, "INT8: ", int8_layer_count(*graph).str(), "; the other ops run in ",
                 ir::dtype_name(config.precision));
@@ -197,9 +204,6 @@ Engine make_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config, 
     ir::bind_symbols(*e.graph, config.opt_shapes);  // checks that opt lies in every range
     e.opt_shapes = config.opt_shapes;
   }
-  const BackendBuilder* hook = find_backend_builder(e.device.type);
-  TRTORCH_EXPECT(hook || e.device.type == DeviceType::kReference, "no engine builder for ", e.device.str(),
-                 " in this build of trtorch");
   if (hook) (*hook)(e, config, request);
   return e;
 }
@@ -212,23 +216,31 @@ double total_ms(const std::vector<double>& t) {
 
 // A calibrated INT8 build with the layer choice by timing (int8_choice.h): the all-INT8 engine,
 // the float one, and (when some layers are faster in float) the chosen one; the faster of the
-// all-INT8 and the chosen engine.
-Engine build_int8_by_timing(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
+// all-INT8 and the chosen engine. A backend that reports no times leaves every layer in INT8.
+Engine build_int8_by_timing(std::unique_ptr<ir::Graph> graph, const BuildConfig& config, const BackendBuilder& hook,
                             const std::vector<std::string>& input_names, const std::vector<std::string>& output_names) {
   std::map<std::string, std::string> memo;  // tactics shared by the three builds
   std::vector<double> int8_times, float_times, chosen_times;
-  Engine all = make_engine(lower(graph->clone(), config, {}), config, input_names, output_names, {&int8_times, &memo});
+  Engine all = make_engine(lower_graph(graph->clone(), config, {}, true), config, &hook, input_names, output_names,
+                           {&int8_times, &memo});
   BuildConfig float_config = config;
   float_config.int8 = false;
   float_config.int8_calibration.reset();
-  const Engine floats = make_engine(lower(graph->clone(), float_config, {}), float_config, input_names, output_names,
-                                    {&float_times, &memo});
-  const Int8Choice choice = choose_int8_layers(*graph, *all.graph, int8_times, *floats.graph, float_times);
+  const Engine floats = make_engine(lower_graph(graph->clone(), float_config, {}, true), float_config, &hook, input_names,
+                                    output_names, {&float_times, &memo});
+  if (int8_times.size() != all.graph->num_nodes() || float_times.size() != floats.graph->num_nodes()) {
+    TRTORCH_LOG(kWarning, "INT8 layer choice by timing: the ", all.device.str(), " backend reported no node times; "
+                "every layer that fits runs in INT8");
+    strip_int8_layer_tags(*all.graph);
+    return all;
+  }
+  const Int8Choice choice = choose_int8_layers(*all.graph, int8_times, *floats.graph, float_times);
+  strip_int8_layer_tags(*all.graph);
   TRTORCH_LOG(kInfo, "INT8 layer choice by timing: ", choice.str(), "; engines: all INT8 ", total_ms(int8_times),
               " ms, float ", total_ms(float_times), " ms");
   if (choice.float_layers.empty()) return all;
-  Engine chosen = make_engine(lower(std::move(graph), config, choice.float_layers), config, input_names, output_names,
-                              {&chosen_times, &memo});
+  Engine chosen = make_engine(lower_graph(std::move(graph), config, choice.float_layers), config, &hook, input_names,
+                              output_names, {&chosen_times, &memo});
   const bool keep = total_ms(chosen_times) <= total_ms(int8_times);
   TRTORCH_LOG(kInfo, "INT8 layer choice by timing: the engine with ", choice.float_layers.size(),
               " layers in float takes ", total_ms(chosen_times), " ms, the all-INT8 one ", total_ms(int8_times),
@@ -242,9 +254,17 @@ Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
                     std::vector<std::string> input_names, std::vector<std::string> output_names) {
   check_build_config(config);
   ir::verify(*graph);
-  if (config.int8_calibration && config.int8_timing_choice && find_backend_builder(config.device.type))
-    return build_int8_by_timing(std::move(graph), config, input_names, output_names);
-  return make_engine(lower(std::move(graph), config, {}), config, std::move(input_names), std::move(output_names));
+  const std::optional<BackendBuilder> hook = find_backend_builder(config.device.type);
+  TRTORCH_EXPECT(hook || config.device.type == DeviceType::kReference, "no engine builder for ",
+                 config.device.str(), " in this build of trtorch");
+  // The choice by timing needs a backend that times engines; without one (the reference backend)
+  // every fitting layer runs in INT8, and the engine records that.
+  BuildConfig c = config;
+  c.int8_timing_choice = config.int8_timing_choice && hook;
+  if (c.int8_calibration && c.int8_timing_choice)
+    return build_int8_by_timing(std::move(graph), c, *hook, input_names, output_names);
+  return make_engine(lower_graph(std::move(graph), c), c, hook ? &*hook : nullptr, std::move(input_names),
+                     std::move(output_names));
 }
 
 }  // namespace trtorch::plan

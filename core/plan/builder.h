@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,13 @@ std::string build_options_text(const BuildConfig& config);
 // `fp32_outputs` is true and that was FP32 is cast back to FP32.
 void assign_precision(ir::Graph& g, ir::DType precision, bool fp32_conv_bias = true,
                       const std::vector<bool>& fp32_inputs = {}, const std::vector<bool>& fp32_outputs = {});
+
+// The engine graph of `graph` (what build_engine hands to the backend): the pass pipeline, the
+// INT8 quantization of `config` (calibrated builds: but for the layers whose calibration keys
+// `float_layers` holds) and the precision assignment. `tag_layers`: the layers carry their
+// calibration keys in their sources (int8_choice.h, tag_int8_layers).
+std::unique_ptr<ir::Graph> lower_graph(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
+                                       const std::set<std::string>& float_layers = {}, bool tag_layers = false);
 
 Engine build_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config,
                     std::vector<std::string> input_names, std::vector<std::string> output_names);

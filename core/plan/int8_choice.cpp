@@ -5,21 +5,18 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "core/plan/calibration.h"
 #include "core/util/error.h"
 
 namespace trtorch::plan {
 
 namespace {
 
-const char* layer_family(ir::OpKind op) {
-  switch (op) {
-    case ir::OpKind::Conv2d:
-    case ir::OpKind::QConv2d: return "conv";
-    case ir::OpKind::Linear:
-    case ir::OpKind::QLinear: return "linear";
-    default: return nullptr;
-  }
+// Separates a node's source from its layer tag (a character no source holds).
+constexpr char kTagMark = '\x1f';
+
+bool is_layer_node(const ir::Node* n) {
+  return n->op == ir::OpKind::Conv2d || n->op == ir::OpKind::QConv2d || n->op == ir::OpKind::Linear ||
+         n->op == ir::OpKind::QLinear;
 }
 
 bool is_int8_layer_node(const ir::Node* n) { return n->op == ir::OpKind::QConv2d || n->op == ir::OpKind::QLinear; }
@@ -38,58 +35,61 @@ double int8_layer_cost(const ir::Node* q, const std::vector<double>& t,
 
 }  // namespace
 
-std::vector<std::string> layer_ids(const ir::Graph& g) {
+void tag_int8_layers(const std::vector<QuantizedInput>& layers) {
+  for (const QuantizedInput& q : layers) q.node->source += str_cat(kTagMark, q.key);
+}
+
+void strip_int8_layer_tags(ir::Graph& g) {
+  for (ir::Node* n : g.nodes()) {
+    const size_t mark = n->source.find(kTagMark);
+    if (mark != std::string::npos) n->source.resize(mark);
+  }
+}
+
+std::vector<std::string> int8_layer_ids(const ir::Graph& g) {
   std::vector<std::string> ids;
-  std::map<std::string, int> seen;
   for (const ir::Node* n : g.nodes()) {
-    const char* family = layer_family(n->op);
-    if (!family || n->inputs.size() < 2 || !n->inputs[1]->type.is_static()) {
+    const size_t mark = n->source.find(kTagMark);
+    if (!is_layer_node(n) || mark == std::string::npos || n->inputs.size() < 2 || !n->inputs[1]->type.is_static()) {
       ids.emplace_back();
       continue;
     }
-    std::ostringstream sig;
-    sig << family << "|" << n->source << "|";
+    std::ostringstream id;
+    id << n->source.substr(mark + 1) << "|";
     const std::vector<int64_t> w = n->inputs[1]->type.static_shape();
-    for (size_t i = 0; i < w.size(); ++i) sig << (i ? "x" : "") << w[i];
-    const int k = seen[sig.str()]++;
-    ids.push_back(str_cat(sig.str(), "#", k));
+    for (size_t i = 0; i < w.size(); ++i) id << (i ? "x" : "") << w[i];
+    ids.push_back(id.str());
   }
   return ids;
 }
 
-Int8Choice choose_int8_layers(const ir::Graph& source, const ir::Graph& int8_graph, const std::vector<double>& int8_times,
+Int8Choice choose_int8_layers(const ir::Graph& int8_graph, const std::vector<double>& int8_times,
                               const ir::Graph& float_graph, const std::vector<double>& float_times) {
   TRTORCH_CHECK(int8_times.size() == int8_graph.num_nodes() && float_times.size() == float_graph.num_nodes(),
                 "one time per engine node");
-  // Layer id -> calibration key, from the graph the table was made for.
-  std::map<std::string, std::string> key_of;
-  {
-    const std::vector<std::string> ids = layer_ids(source);
-    std::unordered_map<const ir::Node*, size_t> pos;
-    const auto nodes = source.nodes();
-    for (size_t i = 0; i < nodes.size(); ++i) pos.emplace(nodes[i], i);
-    for (const QuantizedInput& q : quantized_inputs(source))
-      if (!ids[pos.at(q.node)].empty()) key_of.emplace(ids[pos.at(q.node)], q.key);
-  }
-  // The float engine's layers by id, with their times.
+  // The float engine's layers by id, with their times (an id that two nodes share, which no pass
+  // makes, is left out).
   std::map<std::string, double> float_ms;
+  std::map<std::string, int> float_seen;
   {
-    const std::vector<std::string> ids = layer_ids(float_graph);
+    const std::vector<std::string> ids = int8_layer_ids(float_graph);
     const auto nodes = float_graph.nodes();
     for (size_t i = 0; i < nodes.size(); ++i)
-      if (!ids[i].empty() && !is_int8_layer_node(nodes[i])) float_ms.emplace(ids[i], float_times[i]);
+      if (!ids[i].empty() && !is_int8_layer_node(nodes[i]) && float_seen[ids[i]]++ == 0)
+        float_ms.emplace(ids[i], float_times[i]);
+    for (const auto& [id, n] : float_seen)
+      if (n > 1) float_ms.erase(id);
   }
   Int8Choice choice;
-  const std::vector<std::string> ids = layer_ids(int8_graph);
+  const std::vector<std::string> ids = int8_layer_ids(int8_graph);
   const auto nodes = int8_graph.nodes();
   std::unordered_map<const ir::Node*, size_t> pos;
   for (size_t i = 0; i < nodes.size(); ++i) pos.emplace(nodes[i], i);
   for (size_t i = 0; i < nodes.size(); ++i) {
-    if (!is_int8_layer_node(nodes[i])) continue;
-    auto key = key_of.find(ids[i]);
+    if (!is_int8_layer_node(nodes[i]) || ids[i].empty()) continue;
     auto f = float_ms.find(ids[i]);
-    if (key == key_of.end() || f == float_ms.end()) continue;
-    LayerTiming lt{key->second, nodes[i]->source, int8_layer_cost(nodes[i], int8_times, pos), f->second};
+    if (f == float_ms.end()) continue;
+    LayerTiming lt{ids[i].substr(0, ids[i].rfind('|')), int8_layer_cost(nodes[i], int8_times, pos), f->second};
     if (lt.float_ms < lt.int8_ms) choice.float_layers.insert(lt.key);
     choice.timings.push_back(std::move(lt));
   }

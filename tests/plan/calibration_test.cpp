@@ -409,34 +409,69 @@ struct MadeUpTimer {
 
 }  // namespace
 
-TEST(Int8Choice, LayerIdsNameFamilySourceShapeAndOccurrence) {
+TEST(Int8Choice, LayersAreMatchedByTheirTagsNotTheirOrder) {
+  // x -> conv A -> a; x -> conv B -> b; a + b, with b also an output: the add becomes conv A's
+  // residual epilogue, and the fused conv A moves after conv B. Both layers have one source and
+  // one weight shape, so only their tags tell them apart.
   auto g = std::make_unique<Graph>();
-  Value* x = g->add_input(TensorType::fixed(DType::kFloat32, {1, 16, 4, 4}), "x");
-  Value* w = g->add_constant(random_tensor(DType::kFloat32, {16, 16, 1, 1}, 1));
-  Value* h = x;
-  for (int i = 0; i < 2; ++i) h = g->add_node(OpKind::Conv2d, Conv2dAttrs{}, {h, w}, "conv at m.py:2")->outputs[0];
-  g->mark_output(h);
-  const std::vector<std::string> ids = layer_ids(*g);
-  ASSERT_EQ(ids.size(), 3u);
-  EXPECT_EQ(ids[0], "");  // the weight constant
-  EXPECT_EQ(ids[1], "conv|conv at m.py:2|16x16x1x1#0");
-  EXPECT_EQ(ids[2], "conv|conv at m.py:2|16x16x1x1#1");
+  Value* x = g->add_input(TensorType::fixed(DType::kFloat32, {2, 16, 8, 8}), "x");
+  Value* wa = g->add_constant(random_tensor(DType::kFloat32, {16, 16, 1, 1}, 1));
+  Value* wb = g->add_constant(random_tensor(DType::kFloat32, {16, 16, 1, 1}, 2));
+  Value* a = g->add_node(OpKind::Conv2d, Conv2dAttrs{}, {x, wa}, "aten::conv2d at m.py:2")->outputs[0];
+  Value* b = g->add_node(OpKind::Conv2d, Conv2dAttrs{}, {x, wb}, "aten::conv2d at m.py:2")->outputs[0];
+  Value* sum = g->add_node(OpKind::Binary, BinaryAttrs{BinaryKind::kAdd}, {a, b}, "aten::add at m.py:3")->outputs[0];
+  g->mark_output(sum);
+  g->mark_output(b);
+  HostTensor xv = random_tensor(DType::kFloat32, {2, 16, 8, 8}, 9);
+  const CalibrationTable t = minmax_table(*g, xv);
+  const auto keys = quantized_inputs(*g);
+  ASSERT_EQ(keys.size(), 2u);
+  BuildConfig c = int8_f16_config(t);
+  auto all = lower_graph(g->clone(), c, {}, true);
+  BuildConfig f;
+  f.precision = DType::kFloat16;
+  auto floats = lower_graph(g->clone(), f, {}, true);
+  // The lowering moved conv A (the one with the residual) after conv B.
+  std::vector<const Node*> layers;
+  for (const Node* n : all->nodes())
+    if (n->op == OpKind::QConv2d) layers.push_back(n);
+  ASSERT_EQ(layers.size(), 2u);
+  ASSERT_FALSE(layers[0]->attr<QConv2dAttrs>().has_residual);
+  ASSERT_TRUE(layers[1]->attr<QConv2dAttrs>().has_residual);
+  const std::vector<std::string> ids = int8_layer_ids(*all);
+  const std::vector<std::string> float_ids = int8_layer_ids(*floats);
+  int tagged = 0;
+  for (const std::string& id : float_ids) tagged += !id.empty();
+  EXPECT_EQ(tagged, 2);
+  // Made-up times: the INT8 layer with the residual is slow (5 ms) and the other fast (0.5 ms),
+  // a float convolution takes 1 ms: conv A, the first in the source graph, is kept in float.
+  std::vector<double> t8, tf;
+  for (const Node* n : all->nodes())
+    t8.push_back(n->op == OpKind::QConv2d ? (n->attr<QConv2dAttrs>().has_residual ? 5.0 : 0.5) : 0.0);
+  for (const Node* n : floats->nodes()) tf.push_back(n->op == OpKind::Conv2d ? 1.0 : 0.0);
+  const Int8Choice choice = choose_int8_layers(*all, t8, *floats, tf);
+  EXPECT_EQ(choice.float_layers, std::set<std::string>{keys[0].key});
+  ASSERT_EQ(choice.timings.size(), 2u);
+  EXPECT_EQ(choice.timings[0].key, keys[1].key);
+  const std::vector<Node*> nodes = all->nodes();
+  EXPECT_EQ(ids[size_t(std::find(nodes.begin(), nodes.end(), layers[1]) - nodes.begin())], keys[0].key + "|16x16x1x1");
+  // Stripped, the sources are the model's again.
+  strip_int8_layer_tags(*all);
+  for (const Node* n : all->nodes()) EXPECT_EQ(n->source.find('\x1f'), std::string::npos) << n->source;
+  EXPECT_EQ(layers[0]->source, "aten::conv2d at m.py:2");
 }
 
 TEST(Int8Choice, KeepsInFloatTheLayersFasterThere) {
   auto source = small_cnn();
   HostTensor x = random_tensor(DType::kFloat32, {2, 16, 8, 16}, 9);
   const CalibrationTable t = minmax_table(*source, x);
-  BuildConfig c = int8_f16_config(t);
-  c.int8_timing_choice = false;
-  Engine all = build_engine(source->clone(), c, {"x"}, {"y", "z"});
+  auto all = lower_graph(source->clone(), int8_f16_config(t), {}, true);
   BuildConfig f;
   f.precision = DType::kFloat16;
-  Engine floats = build_engine(source->clone(), f, {"x"}, {"y", "z"});
-  ASSERT_EQ(count(*all.graph, OpKind::QConv2d), 2);
-  ASSERT_EQ(count(*all.graph, OpKind::QLinear), 1);
-  const Int8Choice choice =
-      choose_int8_layers(*source, *all.graph, made_up_times(*all.graph), *floats.graph, made_up_times(*floats.graph));
+  auto floats = lower_graph(source->clone(), f, {}, true);
+  ASSERT_EQ(count(*all, OpKind::QConv2d), 2);
+  ASSERT_EQ(count(*all, OpKind::QLinear), 1);
+  const Int8Choice choice = choose_int8_layers(*all, made_up_times(*all), *floats, made_up_times(*floats));
   const auto keys = quantized_inputs(*source);
   ASSERT_EQ(keys.size(), 3u);
   EXPECT_EQ(choice.float_layers, std::set<std::string>{keys[0].key});
@@ -460,6 +495,7 @@ TEST(Int8Choice, BuildsKeepTheChosenLayersInFloat) {
   MadeUpTimer timer;
   Engine e = build_engine(source->clone(), int8_f16_config(t), {"x"}, {"y", "z"});
   EXPECT_EQ(timer.builds, 3);  // all INT8, all float, chosen
+  for (const Node* n : e.graph->nodes()) EXPECT_EQ(n->source.find('\x1f'), std::string::npos) << n->source;
   // The 3x3 convolution is a float layer reading its float input; the others are INT8 layers.
   EXPECT_EQ(count(*e.graph, OpKind::Conv2d), 1);
   EXPECT_EQ(count(*e.graph, OpKind::QConv2d), 1);
@@ -476,4 +512,13 @@ TEST(Int8Choice, BuildsKeepTheChosenLayersInFloat) {
   EXPECT_EQ(timer.builds, 4);
   EXPECT_EQ(count(*every.graph, OpKind::QConv2d), 2);
   EXPECT_NE(every.build_options.find("int8_layers=all"), std::string::npos) << every.build_options;
+}
+
+TEST(Int8Choice, WithoutATimingBackendEveryFittingLayerRunsInInt8) {
+  auto source = small_cnn();
+  HostTensor x = random_tensor(DType::kFloat32, {2, 16, 8, 16}, 9);
+  Engine e = build_engine(source->clone(), int8_f16_config(minmax_table(*source, x)), {"x"}, {"y", "z"});
+  EXPECT_EQ(count(*e.graph, OpKind::QConv2d), 2);
+  EXPECT_EQ(count(*e.graph, OpKind::QLinear), 1);
+  EXPECT_NE(e.build_options.find("int8_layers=all"), std::string::npos) << e.build_options;
 }

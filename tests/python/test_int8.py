@@ -2,6 +2,8 @@
 calibration cache and its reuse), quantization-aware models compiled with op_precision torch.int8,
 and the errors of each misuse. On the reference backend here, and on the GPU where there is one."""
 
+import re
+
 import pytest
 import torch
 import torch.nn as nn
@@ -52,9 +54,13 @@ def data(n=6, seed=0):
 
 
 def compile_int8(m, device, calibrator, **extra):
+    """An INT8 build with every fitting layer in INT8 (int8_timing_choice off: on the GPU, the
+    choice by timing could keep a layer of these small models in FP16, from one build to the next;
+    test_int8_layer_choice_by_timing covers it)."""
     dev = "cuda" if device == "gpu" else "cpu"
     settings = {"inputs": [trtorch.Input(SHAPE)], "enabled_precisions": {torch.int8, torch.half},
-                "device": device, "calibrator": calibrator, "require_full_compilation": True}
+                "device": device, "calibrator": calibrator, "require_full_compilation": True,
+                "int8_timing_choice": False}
     settings.update(extra)
     return trtorch.compile(m.to(dev), settings)
 
@@ -106,6 +112,33 @@ def test_post_training_quantization_matches_fp32(device, algo, tmp_path):
     # 8-bit activations and weights through two convolutions: a few percent of the largest
     # logit, far from the 100% of a wrong scale (the FP16 engine alone is ~1e-3).
     assert err < 0.04, err
+
+
+def test_int8_layer_choice_by_timing(device, capfd):
+    """The default: on the GPU the build times each INT8 layer against its FP16 version and says
+    what it chose; the reference backend (no timing) runs every fitting layer in INT8."""
+    level = trtorch.logging.get_reportable_log_level()
+    trtorch.logging.set_reportable_log_level(trtorch.logging.Level.Info)
+    try:
+        trt = compile_int8(model(), device, trtorch.ptq.DataLoaderCalibrator(data()), int8_timing_choice=True)
+    finally:
+        trtorch.logging.set_reportable_log_level(level)
+    log = capfd.readouterr().err
+    info = trt.trtorch_engine_0.info()
+    m = model()
+    x = data(1, seed=9)[0][0]
+    assert max_rel_error(run(trt, device, x), m.cpu()(x)) < 0.04
+    if device == "reference":
+        assert "int8_layers=all" in info and "INT8 layer choice by timing" not in log, info
+        assert "int8 layers: 1 of 3" in info, info
+        return
+    assert "int8_layers=timing" in info, info
+    # c2 is the one layer that fits; it runs in INT8 unless its FP16 version timed faster.
+    chose = re.search(r"INT8 layer choice by timing: (\d) of 1 INT8 layers are faster in float", log)
+    assert chose, log
+    kept = re.search(r"keeping the (chosen|all-INT8) engine", log)
+    in_float = int(chose.group(1)) == 1 and kept and kept.group(1) == "chosen"
+    assert ("int8 layers: %d of 3" % (0 if in_float else 1)) in info, (info, log)
 
 
 def test_algorithms_order_their_thresholds(tmp_path):

@@ -56,7 +56,8 @@ class CudaExecutor : public plan::Executor {
   int cache_hits() const { return cache_hits_; }
   // Times every step (eager launches on zeroed inputs, after two warm-up runs, mean of 20) and
   // returns one time per graph node in graph order, in ms: 0 for nodes without a kernel, a layout
-  // change counted in the node it feeds (plan::BackendBuildRequest::node_times).
+  // change counted in the node it feeds (those after the last node in the last node;
+  // plan::BackendBuildRequest::node_times).
   std::vector<double> time_nodes();
   // The build options it runs with: the build's, or those its engine recorded.
   const EngineOptions& options() const { return options_; }

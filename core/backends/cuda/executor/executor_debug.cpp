@@ -165,6 +165,12 @@ std::vector<double> CudaExecutor::time_nodes() {
     t[size_t(steps_[i].tactic_index)] += pending;
     pending = 0;
   }
+  // Layout changes after the last node (of the engine's outputs) count in the last node.
+  for (size_t i = steps_.size(); i-- > 0 && pending > 0;)
+    if (steps_[i].node) {
+      t[size_t(steps_[i].tactic_index)] += pending;
+      break;
+    }
   return t;
 }
 

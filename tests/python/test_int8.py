@@ -96,7 +96,7 @@ def test_post_training_quantization_matches_fp32(device, algo, tmp_path):
                                              algo_type=getattr(trtorch.ptq.CalibrationAlgo, algo))
     trt = compile_int8(m, device, calib)
     info = trt.trtorch_engine_0.info()
-    assert "int8=%s" % trtorch.ptq.CalibrationAlgo[algo].value in info, info
+    assert "int8=%s;int8_layers=all" % trtorch.ptq.CalibrationAlgo[algo].value in info, info
     # c2 (16 -> 16 channels) runs as an INT8 layer; c1 (3 input channels) and fc (10 outputs) are not
     # multiples of 16 / 8: float layers that read their float inputs (calibrated all the same).
     assert ("int8 layers: 1 of 3 convolution / linear / matmul layers run in INT8 "

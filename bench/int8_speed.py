@@ -26,9 +26,14 @@ import bench  # noqa: E402
 import trtorch  # noqa: E402
 
 
-def images(n, batch, seed):
-    g = torch.Generator().manual_seed(seed)
-    return [torch.randn(batch, 3, 224, 224, generator=g) for _ in range(max(1, n // batch))]
+def calibration_batches(name, n, batch, seed):
+    """About n samples in batches: random images, or for BERT random token ids (with its mask and
+    token types) as tuples."""
+    out = []
+    for k in range(max(1, n // batch)):
+        xs = [x.cpu() for x in bench.make_inputs(name, batch, seed=seed + k, device="cpu")]
+        out.append(xs[0] if len(xs) == 1 else tuple(xs))
+    return out
 
 
 def rel_error(y, ref):
@@ -37,7 +42,8 @@ def rel_error(y, ref):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--models", default="resnet50,mobilenet_v2,efficientnet_b0")
+    p.add_argument("--models", default="resnet50,mobilenet_v2,efficientnet_b0",
+                   help="also bert (BERT-base: INT8 linear layers, attention in FP16)")
     p.add_argument("--batches", default="1,32,256")
     p.add_argument("--calib-images", type=int, default=500)
     p.add_argument("--iters", type=int, default=100)
@@ -49,29 +55,33 @@ def main():
     rows = []
     for name in args.models.split(","):
         model = bench.make_model(name)  # FP32 on the GPU
-        scripted = torch.jit.script(bench.cpu_fp32_copy(name, model)).eval()
+        transformer = name in bench.TRANSFORMERS
         for batch in [int(b) for b in args.batches.split(",")]:
-            x32 = torch.randn(batch, 3, 224, 224, generator=torch.Generator().manual_seed(5)).cuda()
+            xs32 = bench.make_inputs(name, batch, seed=5)
+            copy = bench.cpu_fp32_copy(name, model)
+            scripted = (torch.jit.trace(copy, [x.cpu() for x in xs32]) if transformer
+                        else torch.jit.script(copy)).eval()
             with torch.no_grad(), bench.exact_fp32():
-                ref = model(x32).float()
-            x16 = x32.half()
+                ref = model(*xs32).float()
+            xs16 = [x.half() if x.is_floating_point() else x for x in xs32]
+            spec_inputs = [trtorch.Input(list(x.shape)) if x.is_floating_point()
+                           else trtorch.Input(list(x.shape), dtype=x.dtype) for x in xs32]
             row = {"model": name, "batch": batch, "gpu": gpu}
             # trtorch FP16.
             t = time.time()
-            fp16 = trtorch.compile(scripted, {"inputs": [trtorch.Input([batch, 3, 224, 224])],
-                                              "op_precision": torch.half, "device": "gpu"})
+            fp16 = trtorch.compile(scripted, {"inputs": spec_inputs, "op_precision": torch.half, "device": "gpu"})
             row["fp16_build_s"] = time.time() - t
-            row["fp16_ms"] = bench.median_ms(fp16, [x16], args.iters)
+            row["fp16_ms"] = bench.median_ms(fp16, xs16, args.iters)
             with torch.no_grad():
-                row["fp16_err"] = rel_error(fp16(x16), ref)
+                row["fp16_err"] = rel_error(fp16(*xs16), ref)
             del fp16
             # trtorch INT8, calibrated on about --calib-images images at this batch size.
             cache = os.path.join(tempfile.mkdtemp(), "calib.cache")
             calibrator = trtorch.ptq.DataLoaderCalibrator(
-                images(args.calib_images, batch, 11), cache_file=cache, use_cache=False,
+                calibration_batches(name, args.calib_images, batch, 11), cache_file=cache, use_cache=False,
                 algo_type=trtorch.ptq.CalibrationAlgo.ENTROPY_CALIBRATION_2)
             t = time.time()
-            settings = {"inputs": [trtorch.Input([batch, 3, 224, 224])], "device": "gpu",
+            settings = {"inputs": spec_inputs, "device": "gpu",
                         "enabled_precisions": {torch.int8, torch.half}, "calibrator": calibrator}
             int8, log = bench.task_models.compile_logged(trtorch, scripted, settings)
             row["int8_build_s"] = time.time() - t
@@ -85,31 +95,35 @@ def main():
             row["faster_in_float"] = f"{m.group(1)}/{m.group(2)}" if m else "?"
             m = re.search(r"keeping the (chosen|all-INT8) engine", log)
             row["kept"] = m.group(1) if m else "all-INT8"
-            row["int8_ms"] = bench.median_ms(int8, [x16], args.iters)
+            row["int8_ms"] = bench.median_ms(int8, xs16, args.iters)
             with torch.no_grad():
-                y8 = int8(x16).float()
+                y8 = int8(*xs16).float()
             row["int8_err"] = rel_error(y8, ref)
-            row["int8_top1_agree"] = float((y8.argmax(1) == ref.argmax(1)).float().mean())
+            # Classifiers: top-1 agreement; BERT's hidden states: the argmax over the features.
+            row["int8_top1_agree"] = float((y8.argmax(-1) == ref.argmax(-1)).float().mean())
             del int8
             # The same scales, every layer that fits in INT8 (no choice by timing).
             settings.update(calibrator=trtorch.ptq.CacheCalibrator(cache), int8_timing_choice=False)
             t = time.time()
             every = trtorch.compile(scripted, settings)
             row["int8_all_build_s"] = time.time() - t
-            row["int8_all_ms"] = bench.median_ms(every, [x16], args.iters)
+            row["int8_all_ms"] = bench.median_ms(every, xs16, args.iters)
             del every
             if args.with_compile:
                 torch._dynamo.reset()
-                m16 = bench.cpu_fp32_copy(name, model).cuda().half().to(memory_format=torch.channels_last)
+                m16 = bench.cpu_fp32_copy(name, model).cuda().half()
+                xc = xs16
+                if not transformer:
+                    m16 = m16.to(memory_format=torch.channels_last)
+                    xc = [xs16[0].to(memory_format=torch.channels_last)]
                 c = torch.compile(m16, mode="max-autotune")
-                xc = x16.to(memory_format=torch.channels_last)
                 t = time.time()
                 with torch.no_grad():
-                    c(xc)
+                    c(*xc)
                 row["compile_build_s"] = time.time() - t
-                row["compile_ms"] = bench.median_ms(c, [xc], args.iters)
+                row["compile_ms"] = bench.median_ms(c, xc, args.iters)
                 with torch.no_grad():
-                    row["compile_err"] = rel_error(c(xc), ref)
+                    row["compile_err"] = rel_error(c(*xc), ref)
                 del c, m16
             row["int8_vs_fp16"] = row["fp16_ms"] / row["int8_ms"]
             row["int8_images_per_s"] = batch / row["int8_ms"] * 1e3

@@ -475,6 +475,63 @@ TEST(CudaBuild, TimingCacheMakesRebuildsReuseTactics) {
   std::remove(path.c_str());
 }
 
+// The CUDA builder hook times an engine node by node when asked (the INT8 layer choice's input):
+// one time per graph node, zero for those without a kernel (constants), positive for kernels;
+// a calibrated INT8 build with the choice by timing gives an engine that runs and matches FP32.
+TEST(CudaBuild, NodeTimesAndTheInt8LayerChoice) {
+  plan::BuildConfig cfg;
+  cfg.precision = DType::kFloat16;
+  cfg.device.type = plan::DeviceType::kCUDA;
+  auto hook = plan::find_backend_builder(plan::DeviceType::kCUDA);
+  ASSERT_TRUE(hook.has_value());
+  plan::Engine e;
+  e.device = cfg.device;
+  e.precision = cfg.precision;
+  e.graph = plan::lower_graph(small_residual_network(DType::kFloat32), cfg);
+  std::vector<double> times;
+  (*hook)(e, cfg, plan::BackendBuildRequest{&times, nullptr});
+  ASSERT_EQ(times.size(), e.graph->num_nodes());
+  const auto nodes = e.graph->nodes();
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (nodes[i]->op == OpKind::Constant)
+      EXPECT_EQ(times[i], 0.0) << i;
+    else if (nodes[i]->op == OpKind::Conv2d)
+      EXPECT_GT(times[i], 0.0) << i << " " << nodes[i]->name();
+    EXPECT_LT(times[i], 100.0) << i << " (ms)";
+  }
+
+  // INT8: min-max scales from one input, three engines built (all INT8, float, maybe chosen).
+  auto source = small_residual_network(DType::kFloat32);
+  auto inputs = inputs_of({{2, 3, 32, 32}})(DType::kFloat32);
+  auto probe = source->clone();
+  const auto qs = plan::quantized_inputs(*probe);
+  const size_t first = probe->outputs().size();
+  for (const auto& q : qs) probe->mark_output(q.node->inputs[q.input]);
+  auto outs = ref::run(*probe, inputs);
+  plan::CalibrationTable table;
+  table.fingerprint = plan::graph_fingerprint(*source);
+  for (size_t k = 0; k < qs.size(); ++k) {
+    double amax = 0;
+    for (int64_t i = 0; i < outs[first + k].numel(); ++i) amax = std::max(amax, std::abs(outs[first + k].get(i)));
+    table.scales[qs[k].key] = float(std::max(amax, 1e-6) / 127);
+  }
+  cfg.int8 = true;
+  cfg.int8_calibration = std::make_shared<plan::CalibrationTable>(table);
+  plan::Engine built = plan::build_engine(source->clone(), cfg, {"x"}, {"y"});
+  EXPECT_NE(built.build_options.find("int8_layers=timing"), std::string::npos) << built.build_options;
+  for (const Node* n : built.graph->nodes()) EXPECT_EQ(n->source.find('\x1f'), std::string::npos) << n->source;
+  auto ex = plan::make_executor(std::make_shared<const plan::Engine>(std::move(built)));
+  std::vector<plan::Shape> shapes{inputs[0].shape};
+  HostTensor x16 = inputs[0].to(DType::kFloat16);
+  cu::DeviceBuffer in = upload(x16);
+  const auto want = ref::run(*source, inputs);
+  cu::DeviceBuffer out(ir::numel_of(want[0].shape) * 2);
+  cu::DeviceBuffer ws(ex->workspace_size(shapes));
+  ex->execute({in.get()}, shapes, {out.get()}, ws.get(), nullptr);
+  TRTORCH_CUDA_CHECK(cudaDeviceSynchronize());
+  EXPECT_LT(rel_error(download(out.get(), DType::kFloat16, want[0].shape), want[0]), 0.06);
+}
+
 // The second line of an engine's CUDA backend data: its build options.
 std::string options_line(const plan::Engine& e) {
   std::string text(e.backend_data.begin(), e.backend_data.end());

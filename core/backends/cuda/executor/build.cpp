@@ -51,13 +51,25 @@ BuildState build_state_of(const plan::BuildConfig& config) {
   return state;
 }
 
+// The executor's per-node times, or none (the builder then keeps every INT8 layer) when timing
+// fails, as an engine too large to run once more beside the build's memory would.
+void time_nodes_or_none(CudaExecutor& ex, std::vector<double>* times) {
+  try {
+    *times = ex.time_nodes();
+  } catch (const std::exception& err) {
+    cudaGetLastError();
+    times->clear();
+    TRTORCH_LOG(kWarning, "timing the engine node by node failed (", err.what(), ")");
+  }
+}
+
 // Dynamic shapes: tactics are chosen on the graph specialized to the opt shapes (same nodes in
 // the same order, so the tactic list fits the dynamic graph); the memory plan is reported for the
 // max shapes, where an executor is built as at run time.
 void build_dynamic(plan::Engine& e, const BuildState& state, std::vector<double>* node_times) {
   CudaExecutor ex(specialize_engine(e, e.opt_shapes), &state);
   e.backend_data = ex.tactic_data();
-  if (node_times) *node_times = ex.time_nodes();
+  if (node_times) time_nodes_or_none(ex, node_times);
   std::vector<plan::Shape> max_shapes;
   for (const ir::Value* v : e.graph->inputs()) {
     plan::Shape s;
@@ -92,7 +104,7 @@ void build_for_cuda_impl(plan::Engine& e, const plan::BuildConfig& config, const
     e.backend_data = ex.tactic_data();
     TRTORCH_LOG(kInfo, "CUDA engine built for ", e.device.str(), ": arena ", ex.arena_bytes(), " bytes; ",
                 ex.cache_hits(), " tactics from the timing cache");
-    if (request.node_times) *request.node_times = ex.time_nodes();
+    if (request.node_times) time_nodes_or_none(ex, request.node_times);
   }
   if (!config.timing_cache_path.empty()) write_timing_cache(config.timing_cache_path, cache);
 }

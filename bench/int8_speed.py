@@ -95,6 +95,14 @@ def main():
             row["faster_in_float"] = f"{m.group(1)}/{m.group(2)}" if m else "?"
             m = re.search(r"keeping the (chosen|all-INT8) engine", log)
             row["kept"] = m.group(1) if m else "all-INT8"
+            # The builder's own per-node sums (eager launches): all INT8, all float, chosen.
+            m = re.search(r"engines: all INT8 ([0-9.e+-]+) ms, float ([0-9.e+-]+) ms", log)
+            if m:
+                row["choice_all_int8_ms"], row["choice_float_ms"] = float(m.group(1)), float(m.group(2))
+            m = re.search(r"layers in float takes ([0-9.e+-]+) ms", log)
+            if m:
+                row["choice_chosen_ms"] = float(m.group(1))
+            row["choice_log"] = [line for line in log.splitlines() if "INT8 layer choice" in line]
             row["int8_ms"] = bench.median_ms(int8, xs16, args.iters)
             with torch.no_grad():
                 y8 = int8(*xs16).float()

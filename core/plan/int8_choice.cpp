@@ -33,6 +33,31 @@ double int8_layer_cost(const ir::Node* q, const std::vector<double>& t,
   return c;
 }
 
+// Milliseconds per element of a stand-alone Quantize in this engine: the median over its Quantize
+// nodes of their time per input element (0 when it has none).
+double quantize_ms_per_element(const ir::Graph& g, const std::vector<double>& t) {
+  std::vector<double> rates;
+  const auto nodes = g.nodes();
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (nodes[i]->op != ir::OpKind::Quantize || !nodes[i]->inputs[0]->type.is_static()) continue;
+    const int64_t n = ir::numel_of(nodes[i]->inputs[0]->type.static_shape());
+    if (n > 0 && t[i] > 0) rates.push_back(t[i] / double(n));
+  }
+  if (rates.empty()) return 0;
+  std::nth_element(rates.begin(), rates.begin() + (rates.size() - 1) / 2, rates.end());
+  return rates[(rates.size() - 1) / 2];
+}
+
+// Whether the INT8 layer `q` writes int8 that another INT8 layer reads: in float, its output would
+// need a stand-alone Quantize for that reader.
+bool feeds_int8_layers(const ir::Node* q) {
+  const ir::Value* y = q->outputs[0];
+  if (y->type.dtype != ir::DType::kInt8) return false;
+  for (const ir::Node* u : y->users)
+    if (is_int8_layer_node(u)) return true;
+  return false;
+}
+
 }  // namespace
 
 void tag_int8_layers(const std::vector<QuantizedInput>& layers) {
@@ -81,6 +106,7 @@ Int8Choice choose_int8_layers(const ir::Graph& int8_graph, const std::vector<dou
       if (n > 1) float_ms.erase(id);
   }
   Int8Choice choice;
+  const double quantize_rate = quantize_ms_per_element(int8_graph, int8_times);
   const std::vector<std::string> ids = int8_layer_ids(int8_graph);
   const auto nodes = int8_graph.nodes();
   std::unordered_map<const ir::Node*, size_t> pos;
@@ -90,6 +116,8 @@ Int8Choice choose_int8_layers(const ir::Graph& int8_graph, const std::vector<dou
     auto f = float_ms.find(ids[i]);
     if (f == float_ms.end()) continue;
     LayerTiming lt{ids[i].substr(0, ids[i].rfind('|')), int8_layer_cost(nodes[i], int8_times, pos), f->second};
+    if (feeds_int8_layers(nodes[i]) && nodes[i]->outputs[0]->type.is_static())
+      lt.float_ms += quantize_rate * double(ir::numel_of(nodes[i]->outputs[0]->type.static_shape()));
     if (lt.float_ms < lt.int8_ms) choice.float_layers.insert(lt.key);
     choice.timings.push_back(std::move(lt));
   }

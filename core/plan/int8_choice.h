@@ -46,7 +46,9 @@ struct Int8Choice {
 // and the tagged engine graph with none and its times (one time per node in graph order,
 // BackendBuildRequest::node_times). An INT8 layer (QConv2d, QLinear) costs its own time, its share
 // of a stand-alone Quantize that makes its int8 input (divided among that Quantize's readers) and
-// the Dequantize nodes that read its int8 output; its float version costs its own time. A layer
+// the Dequantize nodes that read its int8 output; its float version costs its own time, and where
+// the INT8 layer writes int8 for another INT8 layer, the stand-alone Quantize that reader would then
+// need (estimated from the engine's own Quantize nodes: the median time per element). A layer
 // stays in INT8 unless its float version is faster; a layer that only one of the engines has
 // (merged or removed by a pass) stays as it is.
 Int8Choice choose_int8_layers(const ir::Graph& int8_graph, const std::vector<double>& int8_times,

@@ -221,8 +221,12 @@ Engine build_int8_by_timing(std::unique_ptr<ir::Graph> graph, const BuildConfig&
                             const std::vector<std::string>& input_names, const std::vector<std::string>& output_names) {
   std::map<std::string, std::string> memo;  // tactics shared by the three builds
   std::vector<double> int8_times, float_times, chosen_times;
-  Engine all = make_engine(lower_graph(graph->clone(), config, {}, true), config, &hook, input_names, output_names,
-                           {&int8_times, &memo});
+  std::unique_ptr<ir::Graph> all_graph = lower_graph(graph->clone(), config, {}, true);
+  if (int8_layer_count(*all_graph).int8 == 0) {  // nothing to choose: one build
+    strip_int8_layer_tags(*all_graph);
+    return make_engine(std::move(all_graph), config, &hook, input_names, output_names);
+  }
+  Engine all = make_engine(std::move(all_graph), config, &hook, input_names, output_names, {&int8_times, &memo});
   BuildConfig float_config = config;
   float_config.int8 = false;
   float_config.int8_calibration.reset();

@@ -517,6 +517,21 @@ TEST(Int8Choice, BuildsKeepTheChosenLayersInFloat) {
   EXPECT_NE(every.build_options.find("int8_layers=all"), std::string::npos) << every.build_options;
 }
 
+TEST(Int8Choice, AGraphWithoutInt8LayersIsBuiltOnce) {
+  // One convolution of 3 input channels: no layer fits in INT8, nothing to time.
+  auto g = std::make_unique<Graph>();
+  Value* x = g->add_input(TensorType::fixed(DType::kFloat32, {2, 3, 8, 8}), "x");
+  Value* w = g->add_constant(random_tensor(DType::kFloat32, {16, 3, 3, 3}, 1));
+  g->mark_output(g->add_node(OpKind::Conv2d, Conv2dAttrs{}, {x, w}, "aten::conv2d at m.py:2")->outputs[0]);
+  HostTensor xv = random_tensor(DType::kFloat32, {2, 3, 8, 8}, 9);
+  const CalibrationTable t = minmax_table(*g, xv);
+  MadeUpTimer timer;
+  Engine e = build_engine(std::move(g), int8_f16_config(t), {"x"}, {"y"});
+  EXPECT_EQ(timer.builds, 1);
+  EXPECT_EQ(count(*e.graph, OpKind::Conv2d), 1);
+  for (const Node* n : e.graph->nodes()) EXPECT_EQ(n->source.find('\x1f'), std::string::npos) << n->source;
+}
+
 TEST(Int8Choice, WithoutATimingBackendEveryFittingLayerRunsInInt8) {
   auto source = small_cnn();
   HostTensor x = random_tensor(DType::kFloat32, {2, 16, 8, 16}, 9);

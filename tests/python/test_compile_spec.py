@@ -173,6 +173,10 @@ def test_engine_knobs_are_checked(model):
     assert (defaults.fp32_conv_bias, defaults.channels_last, defaults.cuda_graphs, defaults.conv_candidates,
             defaults.build_threads, defaults.timing_cache_path) == (True, True, True, 6, 0, "")
     assert parse_compile_spec(dict(base, timing_cache_path=None)).timing_cache_path == ""
+    assert defaults.int8_timing_choice is True
+    assert parse_compile_spec(dict(base, int8_timing_choice=False)).int8_timing_choice is False
+    with pytest.raises(TypeError, match="int8_timing_choice: expected a bool"):
+        parse_compile_spec(dict(base, int8_timing_choice=1))
 
 
 class _BytesPath:

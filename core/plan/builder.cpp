@@ -227,28 +227,44 @@ Engine build_int8_by_timing(std::unique_ptr<ir::Graph> graph, const BuildConfig&
     return make_engine(std::move(all_graph), config, &hook, input_names, output_names);
   }
   Engine all = make_engine(std::move(all_graph), config, &hook, input_names, output_names, {&int8_times, &memo});
+  // The other engines only inform the choice: where one cannot be built or timed (out of memory
+  // beside the first), the all-INT8 engine stands.
+  auto all_int8 = [&](const std::string& why) {
+    TRTORCH_LOG(kWarning, "INT8 layer choice by timing: ", why, "; every layer that fits runs in INT8");
+    strip_int8_layer_tags(*all.graph);
+    return std::move(all);
+  };
   BuildConfig float_config = config;
   float_config.int8 = false;
   float_config.int8_calibration.reset();
-  const Engine floats = make_engine(lower_graph(graph->clone(), float_config, {}, true), float_config, &hook, input_names,
-                                    output_names, {&float_times, &memo});
-  if (int8_times.size() != all.graph->num_nodes() || float_times.size() != floats.graph->num_nodes()) {
-    TRTORCH_LOG(kWarning, "INT8 layer choice by timing: the ", all.device.str(), " backend reported no node times; "
-                "every layer that fits runs in INT8");
-    strip_int8_layer_tags(*all.graph);
-    return all;
+  std::unique_ptr<Engine> floats;
+  try {
+    floats = std::make_unique<Engine>(make_engine(lower_graph(graph->clone(), float_config, {}, true), float_config,
+                                                  &hook, input_names, output_names, {&float_times, &memo}));
+  } catch (const std::exception& err) {
+    return all_int8(str_cat("the float engine failed to build (", err.what(), ")"));
   }
-  const Int8Choice choice = choose_int8_layers(*all.graph, int8_times, *floats.graph, float_times);
+  if (int8_times.size() != all.graph->num_nodes() || float_times.size() != floats->graph->num_nodes())
+    return all_int8(str_cat("the ", all.device.str(), " backend reported no node times"));
+  const Int8Choice choice = choose_int8_layers(*all.graph, int8_times, *floats->graph, float_times);
+  floats.reset();
   strip_int8_layer_tags(*all.graph);
   TRTORCH_LOG(kInfo, "INT8 layer choice by timing: ", choice.str(), "; engines: all INT8 ", total_ms(int8_times),
               " ms, float ", total_ms(float_times), " ms");
   if (choice.float_layers.empty()) return all;
-  Engine chosen = make_engine(lower_graph(std::move(graph), config, choice.float_layers), config, &hook, input_names,
-                              output_names, {&chosen_times, &memo});
-  const bool keep = total_ms(chosen_times) <= total_ms(int8_times);
+  Engine chosen;
+  try {
+    chosen = make_engine(lower_graph(std::move(graph), config, choice.float_layers), config, &hook, input_names,
+                         output_names, {&chosen_times, &memo});
+  } catch (const std::exception& err) {
+    return all_int8(str_cat("the chosen engine failed to build (", err.what(), ")"));
+  }
+  const bool timed = chosen_times.size() == chosen.graph->num_nodes();
+  const bool keep = timed && total_ms(chosen_times) <= total_ms(int8_times);
   TRTORCH_LOG(kInfo, "INT8 layer choice by timing: the engine with ", choice.float_layers.size(),
-              " layers in float takes ", total_ms(chosen_times), " ms, the all-INT8 one ", total_ms(int8_times),
-              " ms: keeping the ", keep ? "chosen" : "all-INT8", " engine");
+              " layers in float takes ", timed ? str_cat(total_ms(chosen_times), " ms") : std::string("(not timed)"),
+              ", the all-INT8 one ", total_ms(int8_times), " ms: keeping the ", keep ? "chosen" : "all-INT8",
+              " engine");
   return keep ? std::move(chosen) : std::move(all);
 }
 

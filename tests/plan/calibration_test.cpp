@@ -395,14 +395,17 @@ BuildConfig int8_f16_config(const CalibrationTable& t) {
   return c;
 }
 
-// A builder hook for the reference backend that reports made_up_times, while it lives.
+// A builder hook for the reference backend that reports made_up_times, while it lives; with
+// `fail_float`, building an engine without INT8 fails (as one out of memory would).
 struct MadeUpTimer {
   int builds = 0;
-  MadeUpTimer() {
-    register_backend_builder(DeviceType::kReference, [this](Engine& e, const BuildConfig&, const BackendBuildRequest& r) {
-      ++builds;
-      if (r.node_times) *r.node_times = made_up_times(*e.graph);
-    });
+  explicit MadeUpTimer(bool fail_float = false) {
+    register_backend_builder(DeviceType::kReference,
+                             [this, fail_float](Engine& e, const BuildConfig& c, const BackendBuildRequest& r) {
+                               ++builds;
+                               if (fail_float && !c.int8) TRTORCH_ERROR("out of memory (made up)");
+                               if (r.node_times) *r.node_times = made_up_times(*e.graph);
+                             });
   }
   ~MadeUpTimer() { register_backend_builder(DeviceType::kReference, nullptr); }
 };
@@ -529,6 +532,17 @@ TEST(Int8Choice, AGraphWithoutInt8LayersIsBuiltOnce) {
   Engine e = build_engine(std::move(g), int8_f16_config(t), {"x"}, {"y"});
   EXPECT_EQ(timer.builds, 1);
   EXPECT_EQ(count(*e.graph, OpKind::Conv2d), 1);
+  for (const Node* n : e.graph->nodes()) EXPECT_EQ(n->source.find('\x1f'), std::string::npos) << n->source;
+}
+
+TEST(Int8Choice, AFailedFloatBuildLeavesTheAllInt8Engine) {
+  auto source = small_cnn();
+  HostTensor x = random_tensor(DType::kFloat32, {2, 16, 8, 16}, 9);
+  MadeUpTimer timer(/*fail_float=*/true);
+  Engine e = build_engine(source->clone(), int8_f16_config(minmax_table(*source, x)), {"x"}, {"y", "z"});
+  EXPECT_EQ(timer.builds, 2);
+  EXPECT_EQ(count(*e.graph, OpKind::QConv2d), 2);
+  EXPECT_EQ(count(*e.graph, OpKind::QLinear), 1);
   for (const Node* n : e.graph->nodes()) EXPECT_EQ(n->source.find('\x1f'), std::string::npos) << n->source;
 }
 

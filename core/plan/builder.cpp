@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include <map>
+#include <numeric>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -208,11 +209,7 @@ Engine make_engine(std::unique_ptr<ir::Graph> graph, const BuildConfig& config, 
   return e;
 }
 
-double total_ms(const std::vector<double>& t) {
-  double s = 0;
-  for (double x : t) s += x;
-  return s;
-}
+double total_ms(const std::vector<double>& t) { return std::accumulate(t.begin(), t.end(), 0.0); }
 
 // A calibrated INT8 build with the layer choice by timing (int8_choice.h): the all-INT8 engine,
 // the float one, and (when some layers are faster in float) the chosen one; the faster of the

@@ -156,21 +156,19 @@ std::vector<double> CudaExecutor::time_nodes() {
     throw;
   }
   use_graph_ = graphs;
-  // Per graph node; a layout change counts in the next step that has a node (the one it feeds).
+  // Per graph node; a layout change counts in the next step that has a node (the one it feeds),
+  // those after the last node (of the engine's outputs) in the last node.
   std::vector<double> t(g.num_nodes(), 0.0);
   double pending = 0;
+  int last = -1;
   for (size_t i = 0; i < steps_.size(); ++i) {
     pending += per_step[i];
     if (!steps_[i].node) continue;
-    t[size_t(steps_[i].tactic_index)] += pending;
+    last = steps_[i].tactic_index;
+    t[size_t(last)] += pending;
     pending = 0;
   }
-  // Layout changes after the last node (of the engine's outputs) count in the last node.
-  for (size_t i = steps_.size(); i-- > 0 && pending > 0;)
-    if (steps_[i].node) {
-      t[size_t(steps_[i].tactic_index)] += pending;
-      break;
-    }
+  if (last >= 0) t[size_t(last)] += pending;
   return t;
 }
 

@@ -20,6 +20,8 @@ using namespace trtorch;
 using namespace trtorch::ir;
 using namespace trtorch::backends::cuda;
 using namespace trtorch::cuda_test;
+using trtorch::backends::cuda::conv::NodeConv;
+using trtorch::backends::cuda::conv::read_conv_node;
 
 namespace {
 
@@ -596,7 +598,7 @@ TEST(CudaConv, BadTacticIsAClearError) {
 
   // Well-formed, but not this problem's: a valid tactic with its signature changed.
   const TacticOptions timing = test_timing();
-  const std::string good = make_Conv2d(kernel_args(*p, nullptr, &timing))->tactic();
+  const std::string good = conv::CudnnConv2d(kernel_args(*p, nullptr, &timing)).tactic();
   std::string other = good;
   const size_t at = other.find(";sig=") + 5;
   other[at] = other[at] == '0' ? '1' : '0';
@@ -611,6 +613,116 @@ TEST(CudaConv, BadTacticIsAClearError) {
   const size_t e = eng.find(";engine=") + 8;
   eng.replace(e, eng.find(';', e) - e, "987654");
   expect_error(eng, "cannot rebuild");
+}
+
+// The CUTLASS convolutions compiled into the library (conv_cutlass.h), made directly (not raced
+// against cuDNN): every config that takes a case is timed and checked at build, the kept one is
+// compared with the reference backend, rebuilt from its tactic and compared again.
+TEST(CudaConv, CutlassKernels) {
+  const std::vector<ConvCase> cases = {
+      with_act(conv("1x1 64->64", 8, 64, 28, 64, 1, 1, 0), UnaryKind::kRelu),
+      conv("1x1 s2 256->512 (downsample)", 8, 256, 14, 512, 1, 2, 0),
+      with_act(with_residual(conv("3x3 p1 64->64", 8, 64, 14, 64, 3, 1, 1)), UnaryKind::kRelu),
+      with_act(conv("3x3 s2 p1 64->128 batch 1", 1, 64, 28, 128, 3, 2, 1), UnaryKind::kClamp, 0.0, 6.0),
+      with_act(conv("1x1 32->96 silu", 2, 32, 20, 96, 1, 1, 0), UnaryKind::kSilu),
+      with_act(conv("dilated 3x3 d2 p2 64->64", 1, 64, 20, 64, 3, 1, 2, 2), UnaryKind::kClamp, -1.0, 1.0),
+      with_residual(without_bias(conv("1x1 64->256", 8, 64, 14, 256, 1, 1, 0))),
+      with_act(conv("7x7 s2 p3 8->64", 2, 8, 32, 64, 7, 2, 3), UnaryKind::kRelu),
+      [] {
+        ConvCase c = with_act(conv("rect 3x5 s2x1 p1x2 16->32", 1, 16, 1, 32, 3, 1, 1), UnaryKind::kRelu);
+        c.H = 17;
+        c.W = 11;
+        c.S = 5;
+        c.sh = 2;
+        c.pw = 2;
+        return c;
+      }(),
+  };
+  const TacticOptions timing = test_timing();
+  for (const ConvCase& c : cases)
+    for (Config cfg : {kF16Nhwc, kBf16Nhwc}) {
+      SCOPED_TRACE(str_cat(c.name, " ", dtype_name(cfg.dtype)));
+      auto p = make_problem(c, cfg);
+      const NodeConv node = read_conv_node(kernel_args(*p, nullptr, &timing), "test");
+      ASSERT_TRUE(conv::CutlassConv2d::fits(kernel_args(*p, nullptr, &timing), node));
+      conv::CutlassConv2d k(kernel_args(*p, nullptr, &timing));
+      EXPECT_GT(k.time_ms(), 0.0f);
+      const double tol = kernel_tolerance(cfg.dtype);
+      const double err = rel_error(run_kernel(*p, k), p->expected);
+      EXPECT_LE(err, tol) << k.describe();
+      const std::string tactic = k.tactic();
+      EXPECT_TRUE(conv::CutlassConv2d::is_tactic(tactic)) << tactic;
+      auto loaded = make_Conv2d(kernel_args(*p, &tactic, nullptr));  // the load path dispatches on the tag
+      EXPECT_EQ(loaded->tactic(), tactic);
+      EXPECT_NE(loaded->describe().find("cutlass conv"), std::string::npos) << loaded->describe();
+      const double err2 = rel_error(run_kernel(*p, *loaded), p->expected);
+      EXPECT_LE(err2, tol) << tactic;
+      EXPECT_EQ(loaded->self_check(p->in_ptrs, {p->dy.get()}, ctx().stream()), "");
+      std::printf("[conv] cutlass %-40s %-8s err=%.2e loaded err=%.2e %.4f ms %s\n", c.name.c_str(),
+                  dtype_name(cfg.dtype), err, err2, k.time_ms(), tactic.c_str());
+    }
+}
+
+// What the CUTLASS kernels do not take stays on cuDNN; their bad tactics are clear errors.
+TEST(CudaConv, CutlassLimitsAndTactics) {
+  const TacticOptions timing = test_timing();
+  auto fits = [&](const ConvCase& c, Config cfg) {
+    auto p = make_problem(c, cfg);
+    const KernelArgs a = kernel_args(*p, nullptr, &timing);
+    return conv::CutlassConv2d::fits(a, read_conv_node(a, "test"));
+  };
+  const ConvCase ok = with_act(conv("3x3 p1 16->16", 1, 16, 8, 16, 3, 1, 1), UnaryKind::kRelu);
+  EXPECT_TRUE(fits(ok, kF16Nhwc));
+  EXPECT_FALSE(fits(ok, kF16Nchw));   // NCHW
+  EXPECT_FALSE(fits(ok, kF32Nhwc));   // FP32
+  EXPECT_FALSE(fits(with_act(conv("3x3 p1 g2 16->16", 1, 16, 8, 16, 3, 1, 1, 1, 2), UnaryKind::kRelu), kF16Nhwc));
+  EXPECT_FALSE(fits(with_act(conv("3x3 p1 12->16", 1, 12, 8, 16, 3, 1, 1), UnaryKind::kRelu), kF16Nhwc));
+  EXPECT_FALSE(fits(with_act(conv("3x3 p1 16->20", 1, 16, 8, 20, 3, 1, 1), UnaryKind::kRelu), kF16Nhwc));
+  EXPECT_FALSE(fits(with_act(ok, UnaryKind::kHardSwish), kF16Nhwc));  // no such fused activation
+  ConvCase bias_input = ok;
+  bias_input.bias_constant = false;
+  EXPECT_FALSE(fits(bias_input, kF16Nhwc));
+
+  // A convolution it takes, raced against cuDNN by the build: either way the description says
+  // what the other side's best time was.
+  auto p = make_problem(ok, kF16Nhwc);
+  auto raced = make_Conv2d(kernel_args(*p, nullptr, &timing));
+  const std::string d = raced->describe();
+  EXPECT_TRUE(d.find("[cuDNN's best") != std::string::npos || d.find("[CUTLASS's best") != std::string::npos) << d;
+  EXPECT_LE(rel_error(run_kernel(*p, *raced), p->expected), kernel_tolerance(DType::kFloat16));
+  std::printf("[conv] raced: %s\n", d.c_str());
+
+  conv::CutlassConv2d k(kernel_args(*p, nullptr, &timing));
+  const std::string good = k.tactic();
+  auto expect_error = [&](const std::string& tactic, const std::string& needle) {
+    try {
+      make_Conv2d(kernel_args(*p, &tactic, nullptr));
+      ADD_FAILURE() << "no error for tactic \"" << tactic << "\"";
+    } catch (const trtorch::Error& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find("cuda_conv_test: " + ok.name), std::string::npos) << msg;
+      EXPECT_NE(msg.find(needle), std::string::npos) << "expected \"" << needle << "\" in: " << msg;
+    }
+  };
+  auto replace = [&](const std::string& key, const std::string& value) {
+    std::string t = good;
+    const size_t at = t.find(";" + key + "=") + key.size() + 2;
+    t.replace(at, t.find(';', at) == std::string::npos ? std::string::npos : t.find(';', at) - at, value);
+    return t;
+  };
+  expect_error(replace("config", "256x256x256_9x9"), "unknown config");
+  expect_error(replace("sig", "0123456789abcdef"), "another convolution");
+  expect_error(replace("v", "7"), "format version");
+  expect_error(replace("ws", "12345"), "differs from the recorded");
+  expect_error("cutlass-conv;v=1;sig=0", "missing");
+  // A tactic for a problem the kernels do not take (NCHW) fails, naming why.
+  auto nchw = make_problem(ok, kF16Nchw);
+  try {
+    make_Conv2d(kernel_args(*nchw, &good, nullptr));
+    ADD_FAILURE() << "no error for a CUTLASS tactic on an NCHW convolution";
+  } catch (const trtorch::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("do not take"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -46,6 +46,11 @@ struct TacticOptions {
   size_t max_scratch_bytes = size_t(1) << 30;  // the build's workspace_size, when set
   int conv_candidates = 6;  // cuDNN engine configs a convolution times (BuildConfig::conv_candidates)
   int build_threads = 0;    // host threads building them at once; 0: the host's cores, up to 16
+  // Whether a convolution may try cuDNN engine configs that compile a kernel when built (runtime
+  // fusion: about 0.5 s each, again at a load without a saved plan). make_Conv2d turns it off
+  // where a CUTLASS kernel computes the whole convolution, unless runtime_compiled_convs is set.
+  bool cudnn_runtime_compiled = true;
+  bool runtime_compiled_convs = false;  // BuildConfig::runtime_compiled_convs
 };
 
 // What the kernels of one engine share while it is built or loaded: a kernel whose problem an

@@ -41,11 +41,16 @@ CudnnConv2d::CudnnConv2d(const KernelArgs& args) : ctx_(args.ctx), share_(args.s
   // A malformed tactic fails before anything touches the device.
   std::optional<Tactic> given;
   if (args.tactic) given = parse_tactic(*args.tactic, where_);
-  const int64_t w_channels = read_problem(args);
-  check_problem(args);
-  pack_weights(args, w_channels);
+  const NodeConv node = read_conv_node(args, where_);
+  p_ = node.p;
+  residual_input_ = node.residual_input;
+  w_packed_ = pack_conv_weights(args, p_, node.w_channels, where_);
+  w_ptr_ = w_packed_.get();  // null: read in[1] at launch
   pack_bias(args);
-  if (args.timing) max_workspace_ = int64_t(std::min<size_t>(args.timing->max_scratch_bytes, size_t(INT64_MAX)));
+  if (args.timing) {
+    max_workspace_ = int64_t(std::min<size_t>(args.timing->max_scratch_bytes, size_t(INT64_MAX)));
+    runtime_compiled_ = args.timing->cudnn_runtime_compiled;
+  }
   if (given)
     rebuild(*given, args.saved_plan);
   else
@@ -55,105 +60,105 @@ CudnnConv2d::CudnnConv2d(const KernelArgs& args) : ctx_(args.ctx), share_(args.s
   share_plan(tactic_share_key(tactic_.str(), max_workspace_));
 }
 
-int64_t CudnnConv2d::read_problem(const KernelArgs& args) {
+NodeConv read_conv_node(const KernelArgs& args, const std::string& where) {
+  NodeConv node;
+  ConvProblem& p = node.p;
   const auto& a = args.node.attr<ir::Conv2dAttrs>();
-  TRTORCH_EXPECT(args.inputs.size() >= 2 && args.outputs.size() == 1, "Conv2d ", where_,
+  TRTORCH_EXPECT(args.inputs.size() >= 2 && args.outputs.size() == 1, "Conv2d ", where,
                  ": expected x, w [, b] [, residual]");
   const TensorDesc& x = args.inputs[0];
   const TensorDesc& w = args.inputs[1];
   const TensorDesc& y = args.outputs[0];
-  TRTORCH_EXPECT(x.shape.size() == 4 && w.shape.size() == 4 && y.shape.size() == 4, "Conv2d ", where_,
+  TRTORCH_EXPECT(x.shape.size() == 4 && w.shape.size() == 4 && y.shape.size() == 4, "Conv2d ", where,
                  ": x, w and output must be 4-D");
-  p_.N = x.shape[0];
-  p_.C = x.shape[1];
-  p_.H = x.shape[2];
-  p_.W = x.shape[3];
-  p_.K = w.shape[0];
-  p_.Cg = w.shape[1];
-  p_.R = w.shape[2];
-  p_.S = w.shape[3];
-  p_.OH = y.shape[2];
-  p_.OW = y.shape[3];
+  p.N = x.shape[0];
+  p.C = x.shape[1];
+  p.H = x.shape[2];
+  p.W = x.shape[3];
+  p.K = w.shape[0];
+  p.Cg = w.shape[1];
+  p.R = w.shape[2];
+  p.S = w.shape[3];
+  p.OH = y.shape[2];
+  p.OW = y.shape[3];
   // The executor may widen a few-channel NHWC input with zero channels (cuDNN's tensor-core
   // kernels want C % 4 == 0); the packed weights then get matching zero channels.
-  const int64_t w_channels = p_.Cg;
-  if (a.groups == 1 && x.layout == Layout::kNHWC && p_.C > p_.Cg) p_.Cg = p_.C;
-  TRTORCH_EXPECT(a.stride.size() == 2 && a.padding.size() == 2 && a.dilation.size() == 2, "Conv2d ", where_,
+  const int64_t w_channels = p.Cg;
+  if (a.groups == 1 && x.layout == Layout::kNHWC && p.C > p.Cg) p.Cg = p.C;
+  TRTORCH_EXPECT(a.stride.size() == 2 && a.padding.size() == 2 && a.dilation.size() == 2, "Conv2d ", where,
                  ": stride, padding and dilation must have 2 entries");
-  p_.sh = a.stride[0];
-  p_.sw = a.stride[1];
-  p_.ph = a.padding[0];
-  p_.pw = a.padding[1];
-  p_.dh = a.dilation[0];
-  p_.dw = a.dilation[1];
-  p_.groups = a.groups;
-  p_.dtype = x.dtype;
-  p_.layout = x.layout;
-  p_.has_residual = a.has_residual;
-  p_.has_bias = ir::conv_has_bias(a, args.inputs.size());
-  p_.bias_dtype = p_.has_bias ? args.inputs[ir::kConvBiasInput].dtype : p_.dtype;
-  p_.has_act = a.has_act;
-  p_.act = a.act;
-  p_.alpha = float(a.act_alpha);
-  p_.beta = float(a.act_beta);
-  residual_input_ = a.has_residual ? int(args.inputs.size()) - 1 : -1;
-  return w_channels;
-}
-
-void CudnnConv2d::check_problem(const KernelArgs& args) const {
-  const TensorDesc& y = args.outputs[0];
-  TRTORCH_EXPECT(p_.dtype == DType::kFloat32 || p_.dtype == DType::kFloat16 || p_.dtype == DType::kBFloat16, "Conv2d ",
-                 where_, ": cuDNN convolution supports float32, float16 and bfloat16, not ", ir::dtype_name(p_.dtype));
+  p.sh = a.stride[0];
+  p.sw = a.stride[1];
+  p.ph = a.padding[0];
+  p.pw = a.padding[1];
+  p.dh = a.dilation[0];
+  p.dw = a.dilation[1];
+  p.groups = a.groups;
+  p.dtype = x.dtype;
+  p.layout = x.layout;
+  p.has_residual = a.has_residual;
+  p.has_bias = ir::conv_has_bias(a, args.inputs.size());
+  p.bias_dtype = p.has_bias ? args.inputs[ir::kConvBiasInput].dtype : p.dtype;
+  p.has_act = a.has_act;
+  p.act = a.act;
+  p.alpha = float(a.act_alpha);
+  p.beta = float(a.act_beta);
+  node.residual_input = a.has_residual ? int(args.inputs.size()) - 1 : -1;
+  node.w_channels = w_channels;
+  TRTORCH_EXPECT(p.dtype == DType::kFloat32 || p.dtype == DType::kFloat16 || p.dtype == DType::kBFloat16, "Conv2d ",
+                 where, ": cuDNN convolution supports float32, float16 and bfloat16, not ", ir::dtype_name(p.dtype));
   for (size_t i = 0; i < args.inputs.size(); ++i) {
-    const bool bias = p_.has_bias && i == ir::kConvBiasInput;
-    TRTORCH_EXPECT(args.inputs[i].dtype == p_.dtype || (bias && args.inputs[i].dtype == DType::kFloat32), "Conv2d ",
-                   where_, ": input ", i, " is ", ir::dtype_name(args.inputs[i].dtype), "; every input must be ",
-                   ir::dtype_name(p_.dtype), bias ? " (the bias may also be float32)" : "");
+    const bool bias = p.has_bias && i == ir::kConvBiasInput;
+    TRTORCH_EXPECT(args.inputs[i].dtype == p.dtype || (bias && args.inputs[i].dtype == DType::kFloat32), "Conv2d ",
+                   where, ": input ", i, " is ", ir::dtype_name(args.inputs[i].dtype), "; every input must be ",
+                   ir::dtype_name(p.dtype), bias ? " (the bias may also be float32)" : "");
   }
-  TRTORCH_EXPECT(y.dtype == p_.dtype, "Conv2d ", where_, ": output must be ", ir::dtype_name(p_.dtype));
-  TRTORCH_EXPECT(y.layout == p_.layout, "Conv2d ", where_, ": input and output layouts differ");
-  TRTORCH_EXPECT(y.shape[0] == p_.N && y.shape[1] == p_.K, "Conv2d ", where_, ": output shape does not match");
-  TRTORCH_EXPECT(p_.groups >= 1 && p_.C == p_.Cg * p_.groups && p_.K % p_.groups == 0, "Conv2d ", where_, ": channels ",
-                 p_.C, " -> ", p_.K, " do not fit groups=", p_.groups, " and weight [", p_.K, ",", p_.Cg, ",", p_.R,
-                 ",", p_.S, "]");
-  if (p_.has_residual) {
-    const TensorDesc& r = args.inputs[size_t(residual_input_)];
-    TRTORCH_EXPECT(r.shape == y.shape && r.layout == y.layout, "Conv2d ", where_,
+  TRTORCH_EXPECT(y.dtype == p.dtype, "Conv2d ", where, ": output must be ", ir::dtype_name(p.dtype));
+  TRTORCH_EXPECT(y.layout == p.layout, "Conv2d ", where, ": input and output layouts differ");
+  TRTORCH_EXPECT(y.shape[0] == p.N && y.shape[1] == p.K, "Conv2d ", where, ": output shape does not match");
+  TRTORCH_EXPECT(p.groups >= 1 && p.C == p.Cg * p.groups && p.K % p.groups == 0, "Conv2d ", where, ": channels ",
+                 p.C, " -> ", p.K, " do not fit groups=", p.groups, " and weight [", p.K, ",", p.Cg, ",", p.R,
+                 ",", p.S, "]");
+  if (p.has_residual) {
+    const TensorDesc& r = args.inputs[size_t(node.residual_input)];
+    TRTORCH_EXPECT(r.shape == y.shape && r.layout == y.layout, "Conv2d ", where,
                    ": the residual must have the output's shape and layout");
   }
-  TRTORCH_EXPECT(!p_.has_act || size_t(p_.act) < size_t(UnaryKind::kCount), "Conv2d ", where_, ": unknown activation ",
-                 int(p_.act));
+  TRTORCH_EXPECT(!p.has_act || size_t(p.act) < size_t(UnaryKind::kCount), "Conv2d ", where, ": unknown activation ",
+                 int(p.act));
+  return node;
 }
 
-void CudnnConv2d::pack_weights(const KernelArgs& args, int64_t w_channels) {
+DeviceBuffer pack_conv_weights(const KernelArgs& args, const ConvProblem& p, int64_t w_channels,
+                               const std::string& where) {
   // Pack once, KCRS for NCHW, KRSC for NHWC.
   const ir::HostTensor* wc = args.constants.size() > 1 ? args.constants[1] : nullptr;
   if (!wc) {
-    TRTORCH_EXPECT(p_.layout == Layout::kRowMajor, "Conv2d ", where_,
+    TRTORCH_EXPECT(p.layout == Layout::kRowMajor, "Conv2d ", where,
                    ": channels-last convolution needs constant weights (they are repacked to KRSC once)");
-    return;
+    return DeviceBuffer();
   }
-  TRTORCH_EXPECT(wc->dtype == p_.dtype && wc->shape == args.inputs[1].shape, "Conv2d ", where_,
+  TRTORCH_EXPECT(wc->dtype == p.dtype && wc->shape == args.inputs[1].shape, "Conv2d ", where,
                  ": weight constant is ", ir::dtype_name(wc->dtype), " of another shape than the node's weight");
-  const size_t es = ir::dtype_size(p_.dtype);
-  std::vector<uint8_t> packed(size_t(p_.K * p_.Cg * p_.R * p_.S) * es, 0);  // zero: padded channels
+  const size_t es = ir::dtype_size(p.dtype);
+  std::vector<uint8_t> packed(size_t(p.K * p.Cg * p.R * p.S) * es, 0);  // zero: padded channels
   const uint8_t* src = static_cast<const uint8_t*>(wc->data());
-  if (p_.layout == Layout::kNHWC) {
-    for (int64_t k = 0; k < p_.K; ++k)
+  if (p.layout == Layout::kNHWC) {
+    for (int64_t k = 0; k < p.K; ++k)
       for (int64_t c = 0; c < w_channels; ++c)
-        for (int64_t r = 0; r < p_.R; ++r)
-          for (int64_t s = 0; s < p_.S; ++s) {
-            const int64_t from = ((k * w_channels + c) * p_.R + r) * p_.S + s;
-            const int64_t to = ((k * p_.R + r) * p_.S + s) * p_.Cg + c;
+        for (int64_t r = 0; r < p.R; ++r)
+          for (int64_t s = 0; s < p.S; ++s) {
+            const int64_t from = ((k * w_channels + c) * p.R + r) * p.S + s;
+            const int64_t to = ((k * p.R + r) * p.S + s) * p.Cg + c;
             std::memcpy(&packed[size_t(to) * es], src + size_t(from) * es, es);
           }
   } else {
-    TRTORCH_CHECK(w_channels == p_.Cg, "Conv2d ", where_, ": channel padding is only for NHWC");
+    TRTORCH_CHECK(w_channels == p.Cg, "Conv2d ", where, ": channel padding is only for NHWC");
     std::memcpy(packed.data(), src, packed.size());
   }
-  w_packed_ = DeviceBuffer(packed.size());
-  TRTORCH_CUDA_CHECK(cudaMemcpy(w_packed_.get(), packed.data(), packed.size(), cudaMemcpyHostToDevice));
-  w_ptr_ = w_packed_.get();
+  DeviceBuffer out(packed.size());
+  TRTORCH_CUDA_CHECK(cudaMemcpy(out.get(), packed.data(), packed.size(), cudaMemcpyHostToDevice));
+  return out;
 }
 
 void CudnnConv2d::pack_bias(const KernelArgs& args) {
@@ -212,6 +217,7 @@ bool CudnnConv2d::take_shared(const std::string& key) {
   plan_name_ = found->plan_name;
   fusion_ = found->fusion;
   tf32_ = found->tf32;
+  rank_ms_ = found->rank_ms;
   timing_note_ = "plan of an earlier convolution of this engine with the same problem: " + found->note;
   return true;
 }
@@ -219,7 +225,7 @@ bool CudnnConv2d::take_shared(const std::string& key) {
 void CudnnConv2d::share_plan(const std::string& key) const {
   if (share_ && !share_->find(key))
     share_->put(key,
-                std::make_shared<SharedPlan>(SharedPlan{graph_, plan_, plan_name_, fusion_, tf32_, timing_note_}));
+                std::make_shared<SharedPlan>(SharedPlan{graph_, plan_, plan_name_, fusion_, tf32_, timing_note_, rank_ms_}));
 }
 
 void CudnnConv2d::finish() {
@@ -312,38 +318,38 @@ void CudnnConv2d::launch(const std::vector<const void*>& in, const std::vector<v
   if (auto e = run(*graph_, plan_, scratch, stream); e.is_bad()) fail("executing the cuDNN plan", e);
 }
 
-ConvReference CudnnConv2d::reference_args(const void* x, const void* w, const void* bias, const void* residual,
-                                          void* y, bool act) const {
+ConvReference reference_args(const ConvProblem& p, const void* x, const void* w, const void* bias,
+                             const void* residual, void* y, bool act) {
   ConvReference ref;
   ref.x = x;
   ref.w = w;
   ref.bias = bias;
-  ref.bias_dtype = p_.bias_dtype;
+  ref.bias_dtype = p.bias_dtype;
   ref.residual = residual;
   ref.y = y;
-  ref.dtype = p_.dtype;
-  ref.nhwc = p_.layout == Layout::kNHWC;
-  ref.N = p_.N;
-  ref.C = p_.C;
-  ref.H = p_.H;
-  ref.W = p_.W;
-  ref.K = p_.K;
-  ref.Cg = p_.Cg;
-  ref.R = p_.R;
-  ref.S = p_.S;
-  ref.OH = p_.OH;
-  ref.OW = p_.OW;
-  ref.sh = p_.sh;
-  ref.sw = p_.sw;
-  ref.ph = p_.ph;
-  ref.pw = p_.pw;
-  ref.dh = p_.dh;
-  ref.dw = p_.dw;
-  ref.groups = p_.groups;
+  ref.dtype = p.dtype;
+  ref.nhwc = p.layout == Layout::kNHWC;
+  ref.N = p.N;
+  ref.C = p.C;
+  ref.H = p.H;
+  ref.W = p.W;
+  ref.K = p.K;
+  ref.Cg = p.Cg;
+  ref.R = p.R;
+  ref.S = p.S;
+  ref.OH = p.OH;
+  ref.OW = p.OW;
+  ref.sh = p.sh;
+  ref.sw = p.sw;
+  ref.ph = p.ph;
+  ref.pw = p.pw;
+  ref.dh = p.dh;
+  ref.dw = p.dw;
+  ref.groups = p.groups;
   ref.has_act = act;
-  ref.act = p_.act;
-  ref.alpha = p_.alpha;
-  ref.beta = p_.beta;
+  ref.act = p.act;
+  ref.alpha = p.alpha;
+  ref.beta = p.beta;
   return ref;
 }
 
@@ -352,7 +358,7 @@ std::string CudnnConv2d::self_check(const std::vector<const void*>& in, const st
   if (p_.macs() > kMaxReferenceMacs) return "";
   const size_t y_bytes = size_t(p_.y_numel()) * ir::dtype_size(p_.dtype);
   DeviceBuffer y(y_bytes);
-  launch_conv_reference(reference_args(in[0], weight_of(in), bias_of(in), residual_of(in), y.get(), p_.has_act),
+  launch_conv_reference(reference_args(p_, in[0], weight_of(in), bias_of(in), residual_of(in), y.get(), p_.has_act),
                         stream);
   DeviceBuffer diff_scratch(kOutputDiffScratchBytes);
   const double err = compare_outputs(out[0], y.get(), p_.dtype, p_.y_numel(), diff_scratch.get(), stream).rel;
@@ -366,7 +372,10 @@ std::unique_ptr<Kernel> make_Conv2d(const KernelArgs& args) {
   // Depthwise convolutions in NHWC: a direct kernel (cuDNN's NHWC depthwise engines measured
   // 0.65 ms where a memory-bound kernel needs a few microseconds, MobileNetV2 batch 32, H200).
   if (auto k = make_depthwise_nhwc(args)) return k;
-  return std::make_unique<conv::CudnnConv2d>(args);
+  if (args.tactic && conv::CutlassConv2d::is_tactic(*args.tactic)) return std::make_unique<conv::CutlassConv2d>(args);
+  if (args.tactic) return std::make_unique<conv::CudnnConv2d>(args);
+  // The build: CUTLASS's configs race cuDNN's where they fit.
+  return conv::choose_conv2d(args);
 }
 
 }  // namespace trtorch::backends::cuda

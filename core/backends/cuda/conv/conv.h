@@ -1,6 +1,7 @@
-// Conv2d on cuDNN through the cudnn-frontend graph API: the declarations the files of conv/ share.
+// Conv2d on cuDNN through the cudnn-frontend graph API, and on CUTLASS kernels compiled ahead of
+// time: the declarations the files of conv/ share.
 //
-// One cuDNN graph per node: conv_fprop, then the node's epilogue (bias add, residual add,
+// cuDNN: one graph per node: conv_fprop, then the node's epilogue (bias add, residual add,
 // activation) as pointwise ops fused into the same graph. When cuDNN cannot fuse a stage (no
 // pointwise mode for hardswish/hardsigmoid, or no engine for the fused pattern) the graph stops
 // before it and the remaining stages run in one elementwise kernel (conv_epilogue.cu), so the
@@ -16,6 +17,8 @@
 //                        host threads
 //   conv_choose.cpp      the build's choice: timing the candidates, checking them against the direct
 //                        convolution and against a rebuild from their tactic, ranking the fusions
+//   conv_cutlass*.cu     CUTLASS kernels compiled ahead of time (conv_cutlass.h), and
+//   conv_cutlass_kernel.cpp  the Conv2d kernel on them, and the build's race between it and cuDNN
 #pragma once
 
 #include "core/backends/cuda/common/cudnn_frontend_include.h"
@@ -31,6 +34,7 @@
 
 #include "core/backends/cuda/common/context.h"
 #include "core/backends/cuda/common/kernel.h"
+#include "core/backends/cuda/conv/conv_cutlass.h"
 #include "core/backends/cuda/conv/conv_reference.h"
 #include "core/ir/dtype.h"
 #include "core/util/error.h"
@@ -185,7 +189,28 @@ struct SharedPlan {
   Fusion fusion;
   bool tf32 = false;
   std::string note;  // the timing note of the convolution that made it
+  float rank_ms = std::numeric_limits<float>::quiet_NaN();  // CudnnConv2d::rank_ms()
 };
+
+// ---------------------------------------------------------------------------------------------
+// What every Conv2d kernel reads from its node (conv.cpp)
+
+struct NodeConv {
+  ConvProblem p;
+  int64_t w_channels = 0;   // the weight's own channel count (below p.Cg when the executor
+                            // widened a few-channel NHWC input)
+  int residual_input = -1;  // the residual's input index, -1 without one
+};
+// Reads and checks the node's geometry, dtypes and epilogue; `where` names it in errors.
+NodeConv read_conv_node(const KernelArgs& args, const std::string& where);
+// The node's constant weights on the device, packed KCRS for NCHW and KRSC for NHWC (widened
+// channels zero); an empty buffer for weights that are not a constant (NCHW only).
+DeviceBuffer pack_conv_weights(const KernelArgs& args, const ConvProblem& p, int64_t w_channels,
+                               const std::string& where);
+// The direct convolution of `p`'s geometry on the given tensors (bias, residual: null when not
+// applied; act: whether the activation is).
+ConvReference reference_args(const ConvProblem& p, const void* x, const void* w, const void* bias,
+                             const void* residual, void* y, bool act);
 
 // ---------------------------------------------------------------------------------------------
 // The kernel
@@ -203,19 +228,19 @@ class CudnnConv2d final : public Kernel {
   std::string describe() const override { return describe_; }
   std::string self_check(const std::vector<const void*>& in, const std::vector<void*>& out,
                          cudaStream_t stream) override;
+  // The kept plan's rank when the build chose it by timing (ms: its time, the epilogue kernel of
+  // unfused stages included, times kInexactPenalty for an FP16/BF16 plan that does not round
+  // once); NaN for a kernel made from a tactic.
+  float rank_ms() const { return rank_ms_; }
+  // Appends to describe() (make_Conv2d: what the chosen plan was raced against).
+  void add_note(const std::string& note) { describe_ += note; }
 
  private:
   struct CandidateBuild;  // conv_candidates.cpp
   struct FusionTrial;     // conv_choose.cpp
 
   // ---- construction (conv.cpp)
-  // Reads the node's geometry, dtypes and epilogue into p_; returns the weight's own channel
-  // count (below p_.Cg when the executor widened a few-channel NHWC input).
-  int64_t read_problem(const KernelArgs& args);
-  // Checks that cuDNN can compute the node read by read_problem().
-  void check_problem(const KernelArgs& args) const;
-  // Copies constant weights (repacked) and bias to the device once.
-  void pack_weights(const KernelArgs& args, int64_t w_channels);
+  // Copies a constant bias to the device once.
   void pack_bias(const KernelArgs& args);
   // The load: restores the plan a tactic names from its saved form, or rebuilds it when there is
   // none or it cannot be restored (or takes an earlier node's). No timing.
@@ -294,10 +319,6 @@ class CudnnConv2d final : public Kernel {
   double tolerance() const {
     return p_.dtype == ir::DType::kFloat32 ? (tf32_ ? 1e-2 : 1e-4) : p_.dtype == ir::DType::kFloat16 ? 1e-2 : 4e-2;
   }
-  // The direct convolution of this node's geometry on the given tensors (bias, residual: null
-  // when not applied; act: whether the activation is).
-  ConvReference reference_args(const void* x, const void* w, const void* bias, const void* residual, void* y,
-                               bool act) const;
 
   Context& ctx_;
   KernelShare* share_ = nullptr;
@@ -305,6 +326,7 @@ class CudnnConv2d final : public Kernel {
   ConvProblem p_;
   bool tf32_ = false;
   int64_t max_workspace_ = std::numeric_limits<int64_t>::max();
+  bool runtime_compiled_ = true;  // TacticOptions::cudnn_runtime_compiled
 
   DeviceBuffer w_packed_, b_packed_;
   const void* w_ptr_ = nullptr;  // packed weights, or null: read in[1] at launch
@@ -321,6 +343,69 @@ class CudnnConv2d final : public Kernel {
   const void* residual_ = nullptr;
   Tactic tactic_;
   std::string plan_name_, timing_note_, describe_;
+  float rank_ms_ = std::numeric_limits<float>::quiet_NaN();
 };
+
+}  // namespace trtorch::backends::cuda::conv
+
+// ---------------------------------------------------------------------------------------------
+// The CUTLASS kernel (conv_cutlass_kernel.cpp)
+
+namespace trtorch::backends::cuda::conv {
+
+// A Conv2d on the CUTLASS kernels of conv_cutlass.h, compiled into the library: nothing is
+// compiled when it is built or loaded. Takes FP16/BF16 NHWC convolutions of one group with constant
+// weights and bias, input and output channels multiples of 8, and an activation those kernels fuse
+// (none, ReLU, clamp, SiLU). Its tactic:
+//   cutlass-conv;v=1;sig=<hash of ConvProblem::signature()>;config=<cutlass_conv::config_name>;ws=<bytes>
+class CutlassConv2d final : public Kernel {
+ public:
+  // Whether the kernels take the node `node` was read from.
+  static bool fits(const KernelArgs& args, const NodeConv& node);
+  // Whether `tactic` is one of this kernel's.
+  static bool is_tactic(const std::string& tactic);
+
+  // From args.tactic (a load: checked against the node, nothing timed); else chooses the config
+  // by timing on random data with args.timing, keeping the fastest whose output matches the direct
+  // convolution (throws, naming each config's reason, when none does).
+  explicit CutlassConv2d(const KernelArgs& args);
+
+  size_t scratch_bytes() const override { return ws_bytes_; }
+  void launch(const std::vector<const void*>& in, const std::vector<void*>& out, void* scratch,
+              cudaStream_t stream) override;
+  std::string tactic() const override;
+  std::string describe() const override;
+  std::string self_check(const std::vector<const void*>& in, const std::vector<void*>& out,
+                         cudaStream_t stream) override;
+
+  // The kept config's time when the build chose it (ms); NaN for a kernel made from a tactic.
+  float time_ms() const { return ms_; }
+  // Appends to describe() (make_Conv2d: what the CUTLASS config was raced against).
+  void add_note(const std::string& note) { note_ += note; }
+
+ private:
+  cutlass_conv::Problem problem(const void* x, const void* residual, void* y) const;
+  void choose(const TacticOptions& timing);
+  void load(const std::string& tactic);
+  void use(cutlass_conv::Config c);
+
+  Context& ctx_;
+  std::string where_;
+  ConvProblem p_;
+  int residual_input_ = -1;
+  DeviceBuffer w_, bias_;  // KRSC weights; the bias in FP32 (empty without one)
+  cutlass_conv::Act act_ = cutlass_conv::Act::kClamp;
+  float lo_ = 0.0f, hi_ = 0.0f;
+  cutlass_conv::Config config_ = cutlass_conv::Config::k128x128x64;
+  size_t ws_bytes_ = 0;
+  float ms_ = std::numeric_limits<float>::quiet_NaN();
+  std::string note_;
+};
+
+// The build's Conv2d (no tactic): where CutlassConv2d fits, its best config races cuDNN's choice
+// (cuDNN's runtime-compiled engine configs left out unless TacticOptions::runtime_compiled_convs)
+// and the faster is kept; elsewhere CudnnConv2d. Convolutions of one engine with the same problem
+// take the first one's decision.
+std::unique_ptr<Kernel> choose_conv2d(const KernelArgs& args);
 
 }  // namespace trtorch::backends::cuda::conv

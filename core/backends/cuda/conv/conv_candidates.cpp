@@ -39,16 +39,18 @@ size_t build_threads(const TacticOptions& options) {
 }
 
 // Proposes the engine configs of `g` (heuristic modes A and FALLBACK, in their order), drops
-// those whose numerics `dtype` / `tf32` bar or whose workspace exceeds `max_ws` (they stay in the
+// those whose numerics `dtype` / `tf32` bar, that compile a kernel when built unless
+// `runtime_compiled`, or whose workspace exceeds `max_ws` (they stay in the
 // list and fail to build), and returns the named ones once each, unbuilt, with the names that do
 // not parse in `errors`; false (with the reason) when the heuristics fail.
-bool propose_configs(fe::graph::Graph& g, ir::DType dtype, bool tf32, int64_t max_ws, std::vector<Candidate>* picks,
-                     std::vector<std::string>* errors) {
+bool propose_configs(fe::graph::Graph& g, ir::DType dtype, bool tf32, int64_t max_ws, bool runtime_compiled,
+                     std::vector<Candidate>* picks, std::vector<std::string>* errors) {
   if (auto e = g.create_execution_plans({fe::HeurMode_t::A, fe::HeurMode_t::FALLBACK}); e.is_bad()) {
     errors->push_back("heuristics: " + e.get_message());
     return false;
   }
   g.deselect_numeric_notes(barred_notes(dtype, tf32));
+  if (!runtime_compiled) g.deselect_behavior_notes({fe::BehaviorNote_t::RUNTIME_COMPILATION});
   if (max_ws != std::numeric_limits<int64_t>::max()) g.deselect_workspace_greater_than(max_ws);
   // Heuristic order; A and FALLBACK may propose the same config twice.
   std::set<std::string> seen;
@@ -129,7 +131,8 @@ bool CudnnConv2d::CandidateBuild::make_worker(size_t w, BuildWorker* out) {
       }
       std::vector<Candidate> again;
       std::vector<std::string> again_errors;
-      if (!propose_configs(*out->graph, k.p_.dtype, k.tf32_, k.max_workspace_, &again, &again_errors)) {
+      if (!propose_configs(*out->graph, k.p_.dtype, k.tf32_, k.max_workspace_, k.runtime_compiled_, &again,
+                           &again_errors)) {
         worker_errors[w] = again_errors.empty() ? std::string("heuristics failed") : again_errors.front();
         return false;
       }
@@ -218,7 +221,7 @@ bool CudnnConv2d::build_candidates(const Fusion& f, const TacticOptions& options
   const auto t_heuristics = Clock::now();
   std::vector<Candidate> picks;
   std::vector<std::string> errors;
-  if (!propose_configs(*g, p_.dtype, tf32_, max_workspace_, &picks, &errors)) {
+  if (!propose_configs(*g, p_.dtype, tf32_, max_workspace_, runtime_compiled_, &picks, &errors)) {
     why->insert(why->end(), errors.begin(), errors.end());
     return false;
   }

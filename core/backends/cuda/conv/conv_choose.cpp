@@ -129,6 +129,7 @@ void CudnnConv2d::choose_by_timing(const TacticOptions& timing) {
     float ms = 0.0f;
     if (try_fusion(f, timing, d, &note, &ms, &why)) {
       timing_note_ = note + less_fused;
+      rank_ms_ = ms;
       // An FP32 fused graph can have only slow engines (runtime fusion gets cuDNN's generic
       // engine: 2.2 ms for a 1x1 convolution of MobileNetV2 at batch 32 whose plain convolution
       // takes a fraction of that): the convolution alone, with every stage in the epilogue
@@ -160,6 +161,7 @@ void CudnnConv2d::race_unfused(const Fusion& fused, float fused_ms, const Fusion
   std::vector<std::string> unfused_why;
   if (try_fusion(unfused, timing, d, &unfused_note, &unfused_ms, &unfused_why) && unfused_ms < fused_ms) {
     timing_note_ = str_cat(unfused_note, "; fuse=", fused.code(), " slower: ", fused_ms, " ms", less_fused);
+    rank_ms_ = unfused_ms;
     return;
   }
   fusion_ = kept_fusion;
@@ -291,7 +293,7 @@ void CudnnConv2d::FusionTrial::start_checks() {
   checked = macs <= kMaxReferenceMacs;
   if (checked) {
     reference = DeviceBuffer(y_bytes);
-    launch_conv_reference(k.reference_args(d.x.get(), d.w_ptr, f.bias ? d.b_ptr : nullptr,
+    launch_conv_reference(reference_args(k.p_, d.x.get(), d.w_ptr, f.bias ? d.b_ptr : nullptr,
                                            f.residual ? d.r.get() : nullptr, reference.get(), f.act),
                           s);
   }

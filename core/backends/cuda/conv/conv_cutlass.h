@@ -1,0 +1,78 @@
+// CUTLASS SM90 FP16/BF16 convolutions, compiled into the library ahead of time (no runtime
+// compilation at build, load or a new shape): CUTLASS 3's implicit GEMM fprop over NHWC
+// activations and KRSC filters (GEMM M = N*OH*OW, N = K, K = R*S*C) on the tensor cores, TMA
+// warp-specialized, FP32 accumulation, with the node's whole epilogue fused:
+//   y = act(acc + bias[k] + residual)        computed in FP32, rounded once to y's type
+// act one of: none, ReLU, clamp (ReLU6, hardtanh: CUTLASS's Clamp with the bounds), SiLU.
+// The bias is FP32 (the kernel converts a constant FP16/BF16 bias once), the residual of y's type.
+//
+// The Conv2d kernel (conv.h) times these configs beside cuDNN's engine configs and keeps the
+// fastest that passes the same check against the direct convolution.
+//
+// Plain C++ declarations: only conv_cutlass_*.cu include CUTLASS.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "core/ir/attrs.h"
+#include "core/ir/dtype.h"
+
+namespace trtorch::backends::cuda::cutlass_conv {
+
+// Tile (M x N x K) of one kernel, 1x1x1 cluster; each is instantiated for FP16 and BF16 and every
+// Act. The K tile is 64 elements (128 bytes: one 128-byte TMA swizzle row of C). Names are
+// serialized in tactics: append only, never rename.
+enum class Config : uint8_t {
+  k128x128x64,
+  k128x64x64,  // 64 output channels (ResNet's first stage), small layers
+  k64x128x64,  // few output pixels (batch 1, 7x7 and 14x14 maps)
+  kCount
+};
+constexpr int kNumConfigs = int(Config::kCount);
+
+// The activation kinds of the epilogue. kClamp is also none and ReLU (bounds -inf/+inf, 0/+inf).
+enum class Act : uint8_t { kClamp, kSilu, kCount };
+
+const char* config_name(Config c);
+bool config_from_name(const std::string& name, Config* c);
+
+struct Problem {
+  ir::DType dtype = ir::DType::kFloat16;  // x, w, y, residual: float16 or bfloat16
+  int N = 0, H = 0, W = 0, C = 0, K = 0, R = 0, S = 0, OH = 0, OW = 0;
+  int ph = 0, pw = 0, sh = 1, sw = 1, dh = 1, dw = 1;
+  const void* x = nullptr;         // NHWC [N, H, W, C]
+  const void* w = nullptr;         // KRSC [K, R, S, C]
+  void* y = nullptr;               // NHWC [N, OH, OW, K]
+  const float* bias = nullptr;     // FP32 [K], or null (no bias)
+  const void* residual = nullptr;  // NHWC [N, OH, OW, K] of dtype, or null (not read)
+  Act act = Act::kClamp;
+  float lo = 0.0f, hi = 0.0f;      // kClamp's bounds (+-infinity for none)
+};
+
+// The epilogue activation of a node's (has_act, act, alpha, beta), as Problem::act / lo / hi;
+// false when these kernels have none for it (the convolution then stays on cuDNN).
+bool epilogue_act(bool has_act, ir::UnaryKind act, float alpha, float beta, Act* out, float* lo, float* hi);
+
+// Whether the kernels take the problem (dtype, channels multiples of 8: 16-byte rows, a stride of
+// at most 8, the output size the node's, sizes within int32); the same answer for every config.
+// CUTLASS's own can_implement (TMA's im2col limits on padding and filter size) is asked by
+// can_implement().
+bool supported(const Problem& p);
+bool can_implement(Config c, const Problem& p, int device, int sm_count);
+
+// Workspace bytes run() needs.
+size_t workspace_bytes(Config c, const Problem& p, int device, int sm_count);
+
+// Launches one kernel on `stream` (capturable: no synchronization, no allocation). Throws
+// trtorch::Error naming the config and problem when CUTLASS refuses it or the launch fails.
+void run(Config c, const Problem& p, void* workspace, size_t workspace_bytes, int device, int sm_count,
+         cudaStream_t stream);
+
+// "CUTLASS conv 128x128x64 f16 x=NxHxWxC w=KxRxSxC ..." for errors and descriptions.
+std::string problem_str(Config c, const Problem& p);
+
+}  // namespace trtorch::backends::cuda::cutlass_conv

@@ -1,0 +1,324 @@
+// Conv2d on the CUTLASS kernels of conv_cutlass.h (conv.h describes the files of conv/): the
+// kernel, and the build's race between it and cuDNN (choose_conv2d).
+//
+// Building: every config that takes the node is timed on random data (the node's own weights and
+// bias) and its output compared with the direct convolution (conv_reference.h) of the same
+// stages; the fastest that agrees is kept. Loading: the tactic is checked against the node (the
+// problem's signature, the config, its workspace) and used as it is: nothing is compiled or timed.
+#include "core/backends/cuda/conv/conv.h"
+
+#include <cmath>
+
+#include "core/backends/cuda/common/context_inl.h"
+#include "core/backends/cuda/common/cuda_check.h"
+#include "core/backends/cuda/common/tactic.h"
+#include "core/backends/cuda/conv/conv_epilogue.h"
+#include "core/util/logging.h"
+
+namespace trtorch::backends::cuda::conv {
+
+namespace {
+
+using ir::DType;
+
+constexpr const char* kTag = "cutlass-conv";
+constexpr int kVersion = 1;
+
+// The node's bias as FP32 on the device; an empty buffer without one. False when it has one that
+// is not a constant (the kernels read an FP32 copy made once).
+bool pack_bias_f32(const KernelArgs& args, const ConvProblem& p, DeviceBuffer* out) {
+  if (!p.has_bias) return true;
+  const ir::HostTensor* bc = args.constants.size() > ir::kConvBiasInput ? args.constants[ir::kConvBiasInput] : nullptr;
+  if (!bc || bc->numel() != p.K) return false;
+  std::vector<float> b(size_t(p.K));
+  for (int64_t k = 0; k < p.K; ++k) b[size_t(k)] = float(bc->get(k));
+  *out = DeviceBuffer(b.size() * sizeof(float));
+  TRTORCH_CUDA_CHECK(cudaMemcpy(out->get(), b.data(), b.size() * sizeof(float), cudaMemcpyHostToDevice));
+  return true;
+}
+
+// The part of fits() that needs no device memory.
+bool shape_fits(const ConvProblem& p, cutlass_conv::Problem* q) {
+  if ((p.dtype != DType::kFloat16 && p.dtype != DType::kBFloat16) || p.layout != Layout::kNHWC || p.groups != 1 ||
+      p.Cg != p.C)
+    return false;
+  if (!cutlass_conv::epilogue_act(p.has_act, p.act, p.alpha, p.beta, &q->act, &q->lo, &q->hi)) return false;
+  const int64_t dims[] = {p.N, p.H, p.W, p.C, p.K, p.R, p.S, p.OH, p.OW, p.ph, p.pw, p.sh, p.sw, p.dh, p.dw};
+  for (int64_t d : dims)
+    if (d < 0 || d > INT32_MAX) return false;
+  q->dtype = p.dtype;
+  q->N = int(p.N), q->H = int(p.H), q->W = int(p.W), q->C = int(p.C), q->K = int(p.K);
+  q->R = int(p.R), q->S = int(p.S), q->OH = int(p.OH), q->OW = int(p.OW);
+  q->ph = int(p.ph), q->pw = int(p.pw), q->sh = int(p.sh), q->sw = int(p.sw), q->dh = int(p.dh), q->dw = int(p.dw);
+  return cutlass_conv::supported(*q);
+}
+
+std::string stages(const ConvProblem& p) {
+  std::string s = "fprop";
+  if (p.has_bias) s += "+bias";
+  if (p.has_residual) s += "+add";
+  if (p.has_act) s += std::string("+") + ir::unary_kind_name(p.act);
+  return s;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Construction
+
+bool CutlassConv2d::fits(const KernelArgs& args, const NodeConv& node) {
+  cutlass_conv::Problem q;
+  if (!shape_fits(node.p, &q)) return false;
+  const bool w_constant = args.constants.size() > 1 && args.constants[1];
+  const bool b_constant = !node.p.has_bias || (args.constants.size() > ir::kConvBiasInput &&
+                                               args.constants[ir::kConvBiasInput]);
+  if (!w_constant || !b_constant) return false;
+  const int sm = args.ctx.props().multiProcessorCount;
+  for (int c = 0; c < cutlass_conv::kNumConfigs; ++c)
+    if (cutlass_conv::can_implement(cutlass_conv::Config(c), q, args.ctx.device(), sm)) return true;
+  return false;
+}
+
+bool CutlassConv2d::is_tactic(const std::string& tactic) { return tactic.rfind(std::string(kTag) + ";", 0) == 0; }
+
+CutlassConv2d::CutlassConv2d(const KernelArgs& args) : ctx_(args.ctx), where_(args.node.source) {
+  if (where_.empty()) where_ = "(no source location)";
+  const NodeConv node = read_conv_node(args, where_);
+  p_ = node.p;
+  residual_input_ = node.residual_input;
+  TRTORCH_EXPECT(fits(args, node), "Conv2d ", where_, ": the CUTLASS convolutions do not take ", p_.signature(),
+                 " (float16/bfloat16 NHWC, one group, constant weights and bias, channels multiples of 8, an "
+                 "activation of none, relu, clamp or silu)");
+  cutlass_conv::Problem q;
+  shape_fits(p_, &q);
+  act_ = q.act;
+  lo_ = q.lo;
+  hi_ = q.hi;
+  w_ = pack_conv_weights(args, p_, node.w_channels, where_);
+  TRTORCH_CHECK(pack_bias_f32(args, p_, &bias_), "Conv2d ", where_, ": bias is not a constant");
+  if (args.tactic)
+    load(*args.tactic);
+  else
+    choose(args.timing ? *args.timing : TacticOptions{});
+}
+
+cutlass_conv::Problem CutlassConv2d::problem(const void* x, const void* residual, void* y) const {
+  cutlass_conv::Problem q;
+  shape_fits(p_, &q);
+  q.x = x;
+  q.w = w_.get();
+  q.y = y;
+  q.bias = static_cast<const float*>(bias_.get());
+  q.residual = residual;
+  return q;
+}
+
+void CutlassConv2d::use(cutlass_conv::Config c) {
+  config_ = c;
+  ws_bytes_ = cutlass_conv::workspace_bytes(c, problem(nullptr, nullptr, nullptr), ctx_.device(),
+                                            ctx_.props().multiProcessorCount);
+}
+
+void CutlassConv2d::choose(const TacticOptions& timing) {
+  const int device = ctx_.device(), sm = ctx_.props().multiProcessorCount;
+  const cutlass_conv::Problem shape = problem(nullptr, nullptr, nullptr);
+  cudaStream_t s = ctx_.stream();
+  const size_t es = ir::dtype_size(p_.dtype), y_bytes = size_t(p_.y_numel()) * es;
+  DeviceBuffer x(size_t(p_.x_numel()) * es), y(y_bytes), want, r, diff(kOutputDiffScratchBytes);
+  launch_fill_random(x.get(), p_.dtype, p_.x_numel(), 1, s);
+  if (p_.has_residual) {
+    r = DeviceBuffer(y_bytes);
+    launch_fill_random(r.get(), p_.dtype, p_.y_numel(), 4, s);
+  }
+  // The trusted output (the bias as the kernel reads it: FP32, converted exactly).
+  const bool checked = p_.macs() <= kMaxReferenceMacs;
+  if (checked) {
+    want = DeviceBuffer(y_bytes);
+    ConvProblem ref = p_;
+    ref.bias_dtype = DType::kFloat32;
+    launch_conv_reference(reference_args(ref, x.get(), w_.get(), bias_.get(), r.get(), want.get(), p_.has_act), s);
+  }
+  const double tol = p_.dtype == DType::kFloat16 ? 1e-2 : 4e-2;  // as CudnnConv2d::tolerance()
+  std::string why;
+  for (int i = 0; i < cutlass_conv::kNumConfigs; ++i) {
+    const auto c = cutlass_conv::Config(i);
+    const std::string name = cutlass_conv::config_name(c);
+    if (!cutlass_conv::can_implement(c, shape, device, sm)) {
+      why += str_cat("; ", name, ": not implementable");
+      continue;
+    }
+    const size_t ws_bytes = cutlass_conv::workspace_bytes(c, shape, device, sm);
+    if (ws_bytes > timing.max_scratch_bytes) {
+      why += str_cat("; ", name, ": needs ", ws_bytes, " bytes of workspace");
+      continue;
+    }
+    DeviceBuffer ws(ws_bytes);
+    const cutlass_conv::Problem q = problem(x.get(), r.get(), y.get());
+    float ms = 0.0f;
+    try {
+      TRTORCH_CUDA_CHECK(cudaMemsetAsync(y.get(), 0xff, y_bytes, s));  // NaN: every element must be written
+      cutlass_conv::run(c, q, ws.get(), ws_bytes, device, sm, s);
+      if (checked) {
+        const OutputDiff d = compare_outputs(y.get(), want.get(), p_.dtype, p_.y_numel(), diff.get(), s);
+        if (!(d.rel <= tol)) {
+          why += str_cat("; ", name, ": differs from the direct convolution by rel. diff ", d.rel);
+          continue;
+        }
+      }
+      ms = cuda::time_ms(ctx_, timing.min_timing_iters, timing.avg_timing_iters,
+                   [&](cudaStream_t ts) { cutlass_conv::run(c, q, ws.get(), ws_bytes, device, sm, ts); });
+    } catch (const Error& e) {  // a config CUTLASS refuses at launch is passed over
+      why += str_cat("; ", name, ": ", e.what());
+      continue;
+    }
+    if (!(ms >= ms_)) {  // also the first (ms_ NaN)
+      ms_ = ms;
+      use(c);
+    }
+  }
+  TRTORCH_EXPECT(!std::isnan(ms_), "Conv2d ", where_, ": no CUTLASS convolution config computes ", p_.signature(),
+                 why);
+  note_ = str_cat(" (timed ", ms_, " ms", checked ? "" : "; too large to check against the direct convolution",
+                  why.empty() ? std::string() : why, ")");
+}
+
+void CutlassConv2d::load(const std::string& text) {
+  try {
+    const TacticFields f = TacticFields::parse(text);
+    TRTORCH_EXPECT(f.tag() == kTag, "tag '", f.tag(), "' is not ", kTag);
+    f.expect_keys({"v", "sig", "config", "ws"});
+    TRTORCH_EXPECT(f.get("v") == std::to_string(kVersion), "format version ", f.get("v"), " is not ", kVersion);
+    TRTORCH_EXPECT(f.get("sig") == hex64(fnv1a(p_.signature())), "it was chosen for another convolution than ",
+                   p_.signature());
+    cutlass_conv::Config c;
+    TRTORCH_EXPECT(cutlass_conv::config_from_name(f.get("config"), &c), "unknown config '", f.get("config"), "'");
+    TRTORCH_EXPECT(cutlass_conv::can_implement(c, problem(nullptr, nullptr, nullptr), ctx_.device(),
+                                               ctx_.props().multiProcessorCount),
+                   "config ", f.get("config"), " does not take this convolution on this GPU");
+    use(c);
+    TRTORCH_EXPECT(uint64_t(ws_bytes_) == f.get_uint("ws"), "workspace ", ws_bytes_, " differs from the recorded ",
+                   f.get("ws"));
+  } catch (const Error& e) {
+    TRTORCH_ERROR("Conv2d ", where_, ": bad CUTLASS convolution tactic \"", text, "\": ", e.what(),
+                  ". The engine was built with another trtorch version or is corrupt; rebuild it.");
+  }
+  note_ = " (from tactic)";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running
+
+void CutlassConv2d::launch(const std::vector<const void*>& in, const std::vector<void*>& out, void* scratch,
+                           cudaStream_t stream) {
+  const void* r = p_.has_residual ? in[size_t(residual_input_)] : nullptr;
+  cutlass_conv::run(config_, problem(in[0], r, out[0]), scratch, ws_bytes_, ctx_.device(),
+                    ctx_.props().multiProcessorCount, stream);
+}
+
+std::string CutlassConv2d::tactic() const {
+  return TacticFields(kTag)
+      .add("v", kVersion)
+      .add("sig", hex64(fnv1a(p_.signature())))
+      .add("config", cutlass_conv::config_name(config_))
+      .add("ws", ws_bytes_)
+      .format();
+}
+
+std::string CutlassConv2d::describe() const {
+  return str_cat("cutlass conv ", stages(p_), " NHWC ", dtype_short(p_.dtype), " config ",
+                 cutlass_conv::config_name(config_), " workspace ", ws_bytes_, " B", note_);
+}
+
+std::string CutlassConv2d::self_check(const std::vector<const void*>& in, const std::vector<void*>& out,
+                                      cudaStream_t stream) {
+  if (p_.macs() > kMaxReferenceMacs) return "";
+  const size_t y_bytes = size_t(p_.y_numel()) * ir::dtype_size(p_.dtype);
+  DeviceBuffer y(y_bytes), diff(kOutputDiffScratchBytes);
+  ConvProblem ref = p_;
+  ref.bias_dtype = DType::kFloat32;
+  const void* r = p_.has_residual ? in[size_t(residual_input_)] : nullptr;
+  launch_conv_reference(reference_args(ref, in[0], w_.get(), bias_.get(), r, y.get(), p_.has_act), stream);
+  const double err = compare_outputs(out[0], y.get(), p_.dtype, p_.y_numel(), diff.get(), stream).rel;
+  const double tol = p_.dtype == DType::kFloat16 ? 1e-2 : 4e-2;
+  return err <= tol ? "" : str_cat("differs from the direct convolution on its run-time inputs by rel. diff ", err);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The build's race
+
+namespace {
+
+// What the first convolution of an engine with a problem decided, for the later ones.
+struct Decision {
+  std::string cutlass_tactic;  // empty: cuDNN's plan (shared under its own key)
+  bool cudnn_runtime_compiled = true;  // the TacticOptions cuDNN's plan was chosen with
+  std::string note;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> choose_conv2d(const KernelArgs& args) {
+  std::string where = args.node.source.empty() ? "(no source location)" : args.node.source;
+  const NodeConv node = read_conv_node(args, where);
+  if (!args.timing || !CutlassConv2d::fits(args, node)) return std::make_unique<CudnnConv2d>(args);
+  const TacticOptions& timing = *args.timing;
+  TacticOptions cudnn_options = timing;
+  const std::string key =
+      str_cat("conv2d race ", node.p.signature(), ";ws=", timing.max_scratch_bytes, ";rc=", timing.runtime_compiled_convs);
+  if (args.share)
+    if (auto d = std::static_pointer_cast<Decision>(args.share->find(key))) {
+      KernelArgs a = args;
+      if (!d->cutlass_tactic.empty()) {
+        a.tactic = &d->cutlass_tactic;
+        auto k = std::make_unique<CutlassConv2d>(a);
+        k->add_note(" " + d->note);
+        return k;
+      }
+      cudnn_options.cudnn_runtime_compiled = d->cudnn_runtime_compiled;
+      a.timing = &cudnn_options;
+      auto k = std::make_unique<CudnnConv2d>(a);
+      k->add_note(" " + d->note);
+      return k;
+    }
+
+  std::unique_ptr<CutlassConv2d> cut;
+  std::string cut_failed;
+  try {
+    cut = std::make_unique<CutlassConv2d>(args);
+  } catch (const Error& e) {
+    cut_failed = e.what();
+  }
+  // cuDNN's configs that compile a kernel when built (runtime fusion) race only where no CUTLASS
+  // config computes the convolution, unless asked for.
+  cudnn_options.cudnn_runtime_compiled = !cut || timing.runtime_compiled_convs;
+  KernelArgs a = args;
+  a.timing = &cudnn_options;
+  std::unique_ptr<CudnnConv2d> cud;
+  std::string cud_failed;
+  try {
+    cud = std::make_unique<CudnnConv2d>(a);
+  } catch (const Error& e) {
+    if (!cut) TRTORCH_ERROR(e.what(), "\nThe CUTLASS convolutions: ", cut_failed);
+    cud_failed = e.what();
+  }
+  auto decision = std::make_shared<Decision>();
+  decision->cudnn_runtime_compiled = cudnn_options.cudnn_runtime_compiled;
+  std::unique_ptr<Kernel> kept;
+  if (cut && (!cud || !(cud->rank_ms() < cut->time_ms()))) {
+    decision->note = cud ? str_cat("[cuDNN's best ", cudnn_options.cudnn_runtime_compiled ? "" : "precompiled ",
+                                   "config: ", cud->rank_ms(), " ms]")
+                         : std::string("[no cuDNN config without runtime compilation]");
+    decision->cutlass_tactic = cut->tactic();
+    cut->add_note(" " + decision->note);
+    kept = std::move(cut);
+  } else {
+    decision->note = cut ? str_cat("[CUTLASS's best config: ", cut->time_ms(), " ms]")
+                         : str_cat("[no CUTLASS config: ", cut_failed.substr(0, 300), "]");
+    cud->add_note(" " + decision->note);
+    kept = std::move(cud);
+  }
+  if (args.share) args.share->put(key, decision);
+  return kept;
+}
+
+}  // namespace trtorch::backends::cuda::conv

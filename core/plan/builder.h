@@ -54,6 +54,11 @@ struct BuildConfig {
   bool cuda_graphs = true;
   // CUDA: how many cuDNN engine configs each convolution times (1 to 16).
   int conv_candidates = 6;
+  // CUDA: FP16/BF16 convolutions that the CUTLASS kernels compiled into the library take also
+  // race cuDNN's runtime-compiled engine configs (runtime fusion: a kernel compiled at build,
+  // about 0.5 s each, and at a load without a saved plan). False: those race only cuDNN's
+  // precompiled configs, and runtime compilation is left to the convolutions CUTLASS does not take.
+  bool runtime_compiled_convs = false;
   // CUDA: host threads that build a convolution's candidate configs at once (0: the host's
   // cores, up to 16). Changes build time only, never the choice.
   int build_threads = 0;

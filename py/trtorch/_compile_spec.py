@@ -28,6 +28,9 @@ original TRTorch README) into the C++ ``CompileSpec``.
         "channels_last": True,               # GPU: f16/bf16 convolution activations in NHWC
         "cuda_graphs": True,                 # GPU: replay the engine's launches as a CUDA graph
         "conv_candidates": 6,                # GPU: cuDNN configs timed per convolution (1 to 16)
+        "runtime_compiled_convs": False,     # GPU: f16/bf16 convolutions that the ahead-of-time
+                                             # CUTLASS kernels take also race cuDNN's runtime-
+                                             # compiled configs (slower builds)
         "build_threads": 0,                  # GPU: host threads building them (0 = the host's
                                              # cores, up to 16; at most 64); build time only
         # Partial compilation (fallback to TorchScript is on by default)
@@ -143,6 +146,7 @@ _DEFAULTS = {
     "progress": False,
     "calibrator": None,
     "int8_timing_choice": True,
+    "runtime_compiled_convs": False,
 }
 
 # The ranges of the integer settings (the builder's limits come from C++: trtorch::plan in builder.h).
@@ -152,7 +156,8 @@ MAX_WORKSPACE_SIZE = _C.MAX_WORKSPACE_SIZE  # 1 TiB, more than any GPU has
 MAX_TIMING_ITERS = _C.MAX_TIMING_ITERS      # per candidate; more only makes builds slower
 MAX_MIN_BLOCK_SIZE = _C.MAX_MIN_BLOCK_SIZE  # 2**30: no method has that many ops
 
-_BOOL_KEYS = ("allow_tf32", "debug", "fp32_conv_bias", "channels_last", "cuda_graphs", "int8_timing_choice")
+_BOOL_KEYS = ("allow_tf32", "debug", "fp32_conv_bias", "channels_last", "cuda_graphs", "int8_timing_choice",
+              "runtime_compiled_convs")
 
 VALID_KEYS = ("input_shapes",) + tuple(_DEFAULTS)
 

@@ -36,6 +36,7 @@ def test_help_lists_options_and_exit_codes():
                  "--debug", "[(min);(opt);(max)]", "exit codes", "--timing-cache-file PATH", "--no-fp32-conv-bias",
                  "--calibration-cache-file PATH",
                  "--no-channels-last", "--no-cuda-graphs", "--conv-candidates N", "--build-threads N",
+                 "--runtime-compiled-convs",
                  "--require-full-compilation", "--min-block-size N", "--torch-executed-op OP",
                  "--torch-executed-module NAME", "--torch-executed-mod NAME",
                  "fallback to TorchScript is on by default"]:
@@ -91,10 +92,11 @@ def test_engine_knob_flags_reach_the_engine(models, tmp_path):
     cache = tmp_path / "timing_cache.txt"
     r = run_trtorchc(models["conv"], out, "(2,3,16,16)", "--device", "reference", "--save-engine", "-p", "f16",
                      "--no-fp32-conv-bias", "--no-channels-last", "--no-cuda-graphs", "--conv-candidates", "3",
-                     "--build-threads=2", "--timing-cache-file", cache, "--workspace-size", "4096")
+                     "--build-threads=2", "--timing-cache-file", cache, "--workspace-size", "4096",
+                     "--runtime-compiled-convs")
     assert r.returncode == OK, r.stderr
     chosen = ("precision=f16;allow_tf32=0;fp32_conv_bias=0;channels_last=0;cuda_graphs=0;conv_candidates=3;"
-              "workspace_size=4096;num_min_timing_iters=2;num_avg_timing_iters=1")
+              "workspace_size=4096;num_min_timing_iters=2;num_avg_timing_iters=1;runtime_compiled_convs=1")
     assert _options_line(r.stdout) == chosen
     assert trtorch.load_engine(out.read_bytes()).info().endswith("; build options: " + chosen)
 

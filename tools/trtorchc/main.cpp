@@ -96,6 +96,7 @@ CompileSpec make_spec(const Options& o) {
   spec.cuda_graphs = o.cuda_graphs;
   spec.int8_timing_choice = o.int8_timing_choice;
   spec.conv_candidates = o.conv_candidates;
+  spec.runtime_compiled_convs = o.runtime_compiled_convs;
   spec.build_threads = o.build_threads;
   spec.require_full_compilation = o.require_full_compilation;
   spec.min_block_size = o.min_block_size;

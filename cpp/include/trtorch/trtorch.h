@@ -102,6 +102,10 @@ struct TRTORCH_API CompileSpec {
   bool cuda_graphs = true;
   // GPU engines: how many cuDNN engine configs each convolution builds and times (1 to 16).
   int conv_candidates = 6;
+  // GPU engines: FP16/BF16 convolutions that trtorch's ahead-of-time CUTLASS kernels take also
+  // race cuDNN's runtime-compiled engine configs (slower builds; loads may compile). False: only
+  // where no CUTLASS kernel takes the convolution.
+  bool runtime_compiled_convs = false;
   // GPU engines: host threads that build a convolution's candidates at once (0: the host's
   // cores, up to 16; at most 64). Changes build time only, never the engine.
   int build_threads = 0;

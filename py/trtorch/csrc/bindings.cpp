@@ -120,6 +120,7 @@ void bind_compile_spec(py::module_& m) {
       .def_readwrite("channels_last", &CompileSpec::channels_last)
       .def_readwrite("cuda_graphs", &CompileSpec::cuda_graphs)
       .def_readwrite("int8_timing_choice", &CompileSpec::int8_timing_choice)
+      .def_readwrite("runtime_compiled_convs", &CompileSpec::runtime_compiled_convs)
       .def_readwrite("conv_candidates", &CompileSpec::conv_candidates)
       .def_readwrite("build_threads", &CompileSpec::build_threads)
       .def_readwrite("require_full_compilation", &CompileSpec::require_full_compilation)

@@ -694,15 +694,18 @@ TEST(CudaConv, CutlassLimitsAndTactics) {
 
   conv::CutlassConv2d k(kernel_args(*p, nullptr, &timing));
   const std::string good = k.tactic();
-  auto expect_error = [&](const std::string& tactic, const std::string& needle) {
+  auto expect_error_on = [&](Problem& on, const std::string& tactic, const std::string& needle) {
     try {
-      make_Conv2d(kernel_args(*p, &tactic, nullptr));
+      make_Conv2d(kernel_args(on, &tactic, nullptr));
       ADD_FAILURE() << "no error for tactic \"" << tactic << "\"";
     } catch (const trtorch::Error& e) {
       const std::string msg = e.what();
       EXPECT_NE(msg.find("cuda_conv_test: " + ok.name), std::string::npos) << msg;
       EXPECT_NE(msg.find(needle), std::string::npos) << "expected \"" << needle << "\" in: " << msg;
     }
+  };
+  auto expect_error = [&](const std::string& tactic, const std::string& needle) {
+    expect_error_on(*p, tactic, needle);
   };
   auto replace = [&](const std::string& key, const std::string& value) {
     std::string t = good;
@@ -715,6 +718,18 @@ TEST(CudaConv, CutlassLimitsAndTactics) {
   expect_error(replace("v", "7"), "format version");
   expect_error(replace("ws", "12345"), "differs from the recorded");
   expect_error("cutlass-conv;v=1;sig=0", "missing");
+  // A dynamic engine at a new shape keeps the config of its opt shape's tactic (no timing); without
+  // KernelArgs::other_shape that tactic is another convolution's.
+  ConvCase bigger = ok;
+  bigger.N = 3;
+  bigger.H = bigger.W = 20;
+  auto q = make_problem(bigger, kF16Nhwc);
+  expect_error_on(*q, good, "another convolution");
+  KernelArgs other = kernel_args(*q, &good, nullptr);
+  other.other_shape = true;
+  auto adapted = make_Conv2d(other);
+  EXPECT_NE(adapted->describe().find("another shape's tactic"), std::string::npos) << adapted->describe();
+  EXPECT_LE(rel_error(run_kernel(*q, *adapted), q->expected), kernel_tolerance(DType::kFloat16));
   // A tactic for a problem the kernels do not take (NCHW) fails, naming why.
   auto nchw = make_problem(ok, kF16Nchw);
   try {

@@ -87,6 +87,10 @@ struct KernelArgs {
   // With a tactic: the plan a build saved for it (Kernel::saved_plan()), or null. A kernel that
   // cannot use it (another library version, damaged) builds the tactic as it would without.
   const std::vector<uint8_t>* saved_plan = nullptr;
+  // With a tactic: it was chosen for this node at another shape (a dynamic engine's opt shape,
+  // specialized to a new one). A kernel whose implementations take any shape may keep it instead
+  // of failing (the executor then chooses again, timing, which a new shape's first call waits for).
+  bool other_shape = false;
 };
 
 class Kernel {

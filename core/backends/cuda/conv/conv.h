@@ -386,7 +386,8 @@ class CutlassConv2d final : public Kernel {
  private:
   cutlass_conv::Problem problem(const void* x, const void* residual, void* y) const;
   void choose(const TacticOptions& timing);
-  void load(const std::string& tactic);
+  // `other_shape`: KernelArgs::other_shape.
+  void load(const std::string& tactic, bool other_shape);
   void use(cutlass_conv::Config c);
 
   Context& ctx_;

@@ -97,7 +97,7 @@ CutlassConv2d::CutlassConv2d(const KernelArgs& args) : ctx_(args.ctx), where_(ar
   w_ = pack_conv_weights(args, p_, node.w_channels, where_);
   TRTORCH_CHECK(pack_bias_f32(args, p_, &bias_), "Conv2d ", where_, ": bias is not a constant");
   if (args.tactic)
-    load(*args.tactic);
+    load(*args.tactic, args.other_shape);
   else
     choose(args.timing ? *args.timing : TacticOptions{});
 }
@@ -182,27 +182,29 @@ void CutlassConv2d::choose(const TacticOptions& timing) {
                   why.empty() ? std::string() : why, ")");
 }
 
-void CutlassConv2d::load(const std::string& text) {
+void CutlassConv2d::load(const std::string& text, bool other_shape) {
   try {
     const TacticFields f = TacticFields::parse(text);
     TRTORCH_EXPECT(f.tag() == kTag, "tag '", f.tag(), "' is not ", kTag);
     f.expect_keys({"v", "sig", "config", "ws"});
     TRTORCH_EXPECT(f.get("v") == std::to_string(kVersion), "format version ", f.get("v"), " is not ", kVersion);
-    TRTORCH_EXPECT(f.get("sig") == hex64(fnv1a(p_.signature())), "it was chosen for another convolution than ",
-                   p_.signature());
+    // A tactic chosen for this node at another shape keeps its config: the kernels take any shape
+    // their can_implement accepts (the node's epilogue is the same).
+    const bool same = f.get("sig") == hex64(fnv1a(p_.signature()));
+    TRTORCH_EXPECT(same || other_shape, "it was chosen for another convolution than ", p_.signature());
     cutlass_conv::Config c;
     TRTORCH_EXPECT(cutlass_conv::config_from_name(f.get("config"), &c), "unknown config '", f.get("config"), "'");
     TRTORCH_EXPECT(cutlass_conv::can_implement(c, problem(nullptr, nullptr, nullptr), ctx_.device(),
                                                ctx_.props().multiProcessorCount),
                    "config ", f.get("config"), " does not take this convolution on this GPU");
     use(c);
-    TRTORCH_EXPECT(uint64_t(ws_bytes_) == f.get_uint("ws"), "workspace ", ws_bytes_, " differs from the recorded ",
-                   f.get("ws"));
+    TRTORCH_EXPECT(!same || uint64_t(ws_bytes_) == f.get_uint("ws"), "workspace ", ws_bytes_,
+                   " differs from the recorded ", f.get("ws"));
+    note_ = same ? " (from tactic)" : " (the config of another shape's tactic)";
   } catch (const Error& e) {
     TRTORCH_ERROR("Conv2d ", where_, ": bad CUTLASS convolution tactic \"", text, "\": ", e.what(),
                   ". The engine was built with another trtorch version or is corrupt; rebuild it.");
   }
-  note_ = " (from tactic)";
 }
 
 // ---------------------------------------------------------------------------------------------

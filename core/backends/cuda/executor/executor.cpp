@@ -247,6 +247,7 @@ std::unique_ptr<Kernel> CudaExecutor::rebuild_kernel(KernelArgs& args, const std
   args.tactic = &tactic;
   auto saved = saved_plans_.find(tactic);
   args.saved_plan = saved == saved_plans_.end() ? nullptr : &saved->second;
+  args.other_shape = shape_changed;
   try {
     return dispatch(args);
   } catch (const Error& err) {
@@ -260,6 +261,7 @@ std::unique_ptr<Kernel> CudaExecutor::rebuild_kernel(KernelArgs& args, const std
     quick.conv_candidates = options_.conv_candidates;
     args.tactic = nullptr;
     args.saved_plan = nullptr;
+    args.other_shape = false;
     args.timing = &quick;
     return dispatch(args);
   }

@@ -511,10 +511,12 @@ TEST(CudaConv, SharedPlan) {
   const TacticOptions timing = test_timing();
   const double tol = kernel_tolerance(DType::kFloat16);
   const std::string shared_note = "plan of an earlier convolution";
-  auto made = [&](Problem& p, const std::string* tactic, KernelShare& share) {
+  // cuDNN's plans (made directly: make_Conv2d may give the problem to a CUTLASS kernel, whose
+  // construction from a tactic has nothing to share).
+  auto made = [&](Problem& p, const std::string* tactic, KernelShare& share) -> std::unique_ptr<Kernel> {
     KernelArgs args = kernel_args(p, tactic, tactic ? nullptr : &timing);
     args.share = &share;
-    return make_Conv2d(args);
+    return std::make_unique<conv::CudnnConv2d>(args);
   };
   auto shares = [&](Kernel& k) { return k.describe().find(shared_note) != std::string::npos; };
 
@@ -550,6 +552,21 @@ TEST(CudaConv, SharedPlan) {
     EXPECT_NE(std::string(e.what()).find("another convolution"), std::string::npos) << e.what();
   }
   std::printf("[conv] shared: %s\n", kb->describe().c_str());
+
+  // The build's race between CUTLASS and cuDNN (make_Conv2d) is decided once per problem too.
+  KernelShare race;
+  auto raced = [&](Problem& p) {
+    KernelArgs args = kernel_args(p, nullptr, &timing);
+    args.share = &race;
+    return make_Conv2d(args);
+  };
+  auto ra = raced(*pa), rb = raced(*pb), rc = raced(*pc);
+  EXPECT_FALSE(shares(*ra)) << ra->describe();
+  EXPECT_TRUE(shares(*rb)) << rb->describe();
+  EXPECT_FALSE(shares(*rc)) << rc->describe();
+  EXPECT_EQ(rb->tactic(), ra->tactic());
+  EXPECT_LE(rel_error(run_kernel(*pb, *rb), pb->expected), tol) << rb->describe();
+  std::printf("[conv] raced and shared: %s\n", rb->describe().c_str());
 }
 
 // Bad tactic strings give a trtorch::Error that names the node and the problem.
@@ -660,6 +677,62 @@ TEST(CudaConv, CutlassKernels) {
       EXPECT_EQ(loaded->self_check(p->in_ptrs, {p->dy.get()}, ctx().stream()), "");
       std::printf("[conv] cutlass %-40s %-8s err=%.2e loaded err=%.2e %.4f ms %s\n", c.name.c_str(),
                   dtype_name(cfg.dtype), err, err2, k.time_ms(), tactic.c_str());
+    }
+}
+
+// Every CUTLASS config, run directly (a build passes over a config whose output is wrong, so a
+// broken one would go unnoticed there), against the reference backend.
+TEST(CudaConv, CutlassEveryConfig) {
+  const std::vector<ConvCase> cases = {
+      with_act(with_residual(conv("1x1 64->256", 4, 64, 14, 256, 1, 1, 0)), UnaryKind::kRelu),
+      with_act(conv("1x1 96->40 silu", 2, 96, 9, 40, 1, 1, 0), UnaryKind::kSilu),
+      without_bias(conv("1x1 128->128", 1, 128, 7, 128, 1, 1, 0)),
+      with_act(with_residual(conv("3x3 p1 64->64", 2, 64, 14, 64, 3, 1, 1)), UnaryKind::kClamp, 0.0, 6.0),
+      with_act(conv("3x3 s2 p1 32->48 silu", 2, 32, 15, 48, 3, 2, 1), UnaryKind::kSilu),
+  };
+  const Context& c = ctx();
+  for (const ConvCase& cc : cases)
+    for (Config cfg : {kF16Nhwc, kBf16Nhwc}) {
+      auto p = make_problem(cc, cfg);
+      const HostTensor w_krsc = nchw_to_nhwc(p->w);
+      HostTensor b32(DType::kFloat32, {cc.K});
+      for (int64_t k = 0; k < cc.K; ++k) b32.set(k, p->b.get(k));
+      DeviceBuffer dw = upload(w_krsc), db = upload(b32);
+      cutlass_conv::Problem q;
+      q.dtype = cfg.dtype;
+      q.N = int(cc.N), q.H = int(cc.H), q.W = int(cc.W), q.C = int(cc.C), q.K = int(cc.K), q.R = int(cc.R);
+      q.S = int(cc.S), q.OH = int(p->y_shape[2]), q.OW = int(p->y_shape[3]);
+      q.ph = int(cc.ph), q.pw = int(cc.pw), q.sh = int(cc.sh), q.sw = int(cc.sw), q.dh = int(cc.dh), q.dw = int(cc.dw);
+      ASSERT_TRUE(cutlass_conv::epilogue_act(cc.has_act, cc.act, float(cc.alpha), float(cc.beta), &q.act, &q.lo,
+                                             &q.hi));
+      q.x = p->dx.get();
+      q.w = dw.get();
+      q.bias = cc.bias ? static_cast<const float*>(db.get()) : nullptr;
+      q.residual = cc.residual ? p->dr.get() : nullptr;
+      q.y = p->dy.get();
+      ASSERT_TRUE(cutlass_conv::supported(q)) << cc.name;
+      int ran = 0;
+      for (int i = 0; i < cutlass_conv::kNumConfigs; ++i) {
+        const auto config = cutlass_conv::Config(i);
+        const bool gemm = std::string(cutlass_conv::config_name(config)).rfind("gemm_", 0) == 0;
+        const bool can = cutlass_conv::can_implement(config, q, c.device(), c.props().multiProcessorCount);
+        // The implicit GEMM configs take every case here; the GEMM ones exactly the 1x1 ones.
+        EXPECT_EQ(can, !gemm || cc.R == 1) << cc.name << " " << cutlass_conv::config_name(config);
+        if (!can) continue;
+        const size_t ws_bytes =
+            cutlass_conv::workspace_bytes(config, q, c.device(), c.props().multiProcessorCount);
+        DeviceBuffer ws(ws_bytes);
+        TRTORCH_CUDA_CHECK(cudaMemset(p->dy.get(), 0xff, p->dy.bytes()));
+        TRTORCH_CUDA_CHECK(cudaDeviceSynchronize());
+        cutlass_conv::run(config, q, ws.get(), ws_bytes, c.device(), c.props().multiProcessorCount, ctx().stream());
+        TRTORCH_CUDA_CHECK(cudaStreamSynchronize(ctx().stream()));
+        const HostTensor y = nhwc_to_nchw(download(p->dy.get(), cfg.dtype, p->y_shape));
+        const double err = rel_error(y, p->expected);
+        EXPECT_LE(err, kernel_tolerance(cfg.dtype)) << cutlass_conv::problem_str(config, q);
+        std::printf("[conv] every config: %-70s err=%.2e\n", cutlass_conv::problem_str(config, q).c_str(), err);
+        ++ran;
+      }
+      EXPECT_GE(ran, 3) << cc.name;
     }
 }
 

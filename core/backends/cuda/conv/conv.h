@@ -382,6 +382,7 @@ class CutlassConv2d final : public Kernel {
   float time_ms() const { return ms_; }
   // Appends to describe() (make_Conv2d: what the CUTLASS config was raced against).
   void add_note(const std::string& note) { note_ += note; }
+  void set_note(const std::string& note) { note_ = note; }
 
  private:
   cutlass_conv::Problem problem(const void* x, const void* residual, void* y) const;

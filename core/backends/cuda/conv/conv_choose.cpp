@@ -82,7 +82,8 @@ void CudnnConv2d::choose(const TacticOptions* timing) {
   tf32_ = p_.dtype == DType::kFloat32 && timing && timing->allow_tf32;
   // A problem is the signature, TF32 and the workspace limit; an earlier convolution of the
   // engine with the same problem chose a plan that fits this one, on the same checks.
-  const std::string key = problem_share_key(p_, tf32_, max_workspace_);
+  // A plan chosen without runtime-compiled configs is not what a choice with them would keep.
+  const std::string key = problem_share_key(p_, tf32_, max_workspace_) + (runtime_compiled_ ? "" : ";precompiled");
   if (take_shared(key)) return;
   choose_by_timing(timing ? *timing : TacticOptions{});
   share_plan(key);

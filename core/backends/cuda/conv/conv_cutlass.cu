@@ -1,6 +1,6 @@
 // The CUTLASS FP16/BF16 convolutions (conv_cutlass.h): problem checks, names and dispatch to the
 // instantiations of conv_cutlass_f16.cu and conv_cutlass_bf16.cu.
-#include "core/backends/cuda/conv/conv_cutlass_impl.cuh"
+#include "core/backends/cuda/conv/conv_cutlass_gemm_impl.cuh"
 
 #include <climits>
 #include <cmath>
@@ -16,7 +16,10 @@ using detail::Ops;
 using ir::DType;
 
 // Indexed by Config.
-constexpr const char* kConfigNames[] = {"128x128x64_1x1", "128x64x64_1x1", "64x128x64_1x1"};
+constexpr const char* kConfigNames[] = {"128x128x64_1x1",           "128x64x64_1x1",
+                                        "64x128x64_1x1",            "gemm_128x128x64_2x1_coop",
+                                        "gemm_128x256x64_2x1_coop", "gemm_64x128x64_1x1_pingpong",
+                                        "gemm_128x128x64_2x1_pingpong"};
 static_assert(sizeof(kConfigNames) / sizeof(kConfigNames[0]) == size_t(kNumConfigs), "one name per Config");
 
 const Ops& ops(Config c, const Problem& p) {
@@ -24,8 +27,19 @@ const Ops& ops(Config c, const Problem& p) {
   TRTORCH_CHECK(size_t(p.act) < size_t(Act::kCount), "unknown CUTLASS convolution activation ", int(p.act));
   TRTORCH_CHECK(p.dtype == DType::kFloat16 || p.dtype == DType::kBFloat16, "CUTLASS convolution: dtype ",
                 ir::dtype_name(p.dtype), " is not float16 or bfloat16");
+  if (int(c) >= detail::kFirstGemmConfig) {
+    const detail::GemmOpsTable& t = p.dtype == DType::kFloat16 ? detail::f16_gemm_ops() : detail::bf16_gemm_ops();
+    return t.ops[size_t(c) - size_t(detail::kFirstGemmConfig)][size_t(p.act)];
+  }
   const detail::OpsTable& t = p.dtype == DType::kFloat16 ? detail::f16_ops() : detail::bf16_ops();
   return t.ops[size_t(c)][size_t(p.act)];
+}
+
+// Whether config `c` can take the problem's geometry: the GEMM configs only 1x1 convolutions of
+// stride 1 without padding (dilation does not matter for a 1x1 filter).
+bool geometry_fits(Config c, const Problem& p) {
+  if (int(c) < detail::kFirstGemmConfig) return true;
+  return p.R == 1 && p.S == 1 && p.sh == 1 && p.sw == 1 && p.ph == 0 && p.pw == 0;
 }
 
 bool aligned(const void* p) { return reinterpret_cast<uintptr_t>(p) % kAlignBytes == 0; }
@@ -81,7 +95,7 @@ bool supported(const Problem& p) {
 }
 
 bool can_implement(Config c, const Problem& p, int device, int sm_count) {
-  return supported(p) && ops(c, p).can_implement(p, device, sm_count);
+  return supported(p) && geometry_fits(c, p) && ops(c, p).can_implement(p, device, sm_count);
 }
 
 size_t workspace_bytes(Config c, const Problem& p, int device, int sm_count) {
@@ -98,7 +112,7 @@ std::string problem_str(Config c, const Problem& p) {
 
 void run(Config c, const Problem& p, void* ws, size_t ws_bytes, int device, int sm_count, cudaStream_t stream) {
   const std::string what = problem_str(c, p);
-  TRTORCH_EXPECT(supported(p), what, ": not supported");
+  TRTORCH_EXPECT(supported(p) && geometry_fits(c, p), what, ": not supported");
   TRTORCH_EXPECT(p.x && p.w && p.y, what, ": a pointer is missing");
   TRTORCH_EXPECT(aligned(p.x) && aligned(p.w) && aligned(p.y) && aligned(p.bias) && aligned(p.residual), what,
                  ": operands must be 16-byte aligned");

@@ -23,13 +23,22 @@
 
 namespace trtorch::backends::cuda::cutlass_conv {
 
-// Tile (M x N x K) of one kernel, 1x1x1 cluster; each is instantiated for FP16 and BF16 and every
-// Act. The K tile is 64 elements (128 bytes: one 128-byte TMA swizzle row of C). Names are
-// serialized in tactics: append only, never rename.
+// Tile (M x N x K) and schedule of one kernel; each is instantiated for FP16 and BF16 and every
+// Act. The K tile is 64 elements (128 bytes: one 128-byte TMA swizzle row). Names are serialized
+// in tactics: append only, never rename.
 enum class Config : uint8_t {
+  // Implicit GEMM convolutions (TMA im2col), any filter size, stride and padding; not persistent
+  // (CUTLASS 4.2 has no persistent SM90 convolution).
   k128x128x64,
   k128x64x64,  // 64 output channels (ResNet's first stage), small layers
   k64x128x64,  // few output pixels (batch 1, 7x7 and 14x14 maps)
+  // 1x1 convolutions of stride 1 without padding as persistent GEMMs (conv_cutlass_gemm_impl.cuh):
+  // the epilogue of one tile overlaps the main loop of the next, which the memory-bound 1x1
+  // layers of a bottleneck block (K = C of 64 to 512) need.
+  k1x1Gemm128x128Coop,      // 2x1x1 cluster, cooperative
+  k1x1Gemm128x256Coop,      // 2x1x1 cluster, cooperative
+  k1x1Gemm64x128Pingpong,   // 1x1x1 cluster, ping-pong
+  k1x1Gemm128x128Pingpong,  // 2x1x1 cluster, ping-pong
   kCount
 };
 constexpr int kNumConfigs = int(Config::kCount);

@@ -41,12 +41,20 @@ struct Ops {
   cutlass::Status (*launch)(const Problem&, void*, int, int, cudaStream_t);
 };
 
-// One element type's kernels, indexed [Config][Act].
+// The implicit GEMM convolution configs come first, then the 1x1 GEMM ones.
+constexpr int kNumConvConfigs = int(Config::k1x1Gemm128x128Coop);
+
+// One element type's convolution kernels, indexed [Config][Act].
 struct OpsTable {
-  Ops ops[kNumConfigs][int(Act::kCount)];
+  Ops ops[kNumConvConfigs][int(Act::kCount)];
 };
 const OpsTable& f16_ops();   // conv_cutlass_f16.cu
 const OpsTable& bf16_ops();  // conv_cutlass_bf16.cu
+
+template <class K>
+constexpr Ops ops_of() {
+  return {&K::can_implement, &K::workspace, &K::launch};
+}
 
 #ifdef TRTORCH_CUTLASS_CONV_INSTANTIATE
 using namespace cute;
@@ -124,11 +132,6 @@ struct FpConv {
   }
 };
 
-template <class K>
-constexpr Ops ops_of() {
-  return {&K::can_implement, &K::workspace, &K::launch};
-}
-
 // Indexed by Act.
 template <class Element, class Tile>
 struct ActOps {
@@ -143,7 +146,7 @@ OpsTable make_table() {
   using T128x128 = Shape<_128, _128, Shape<_64>>;
   using T128x64 = Shape<_128, _64, Shape<_64>>;
   using T64x128 = Shape<_64, _128, Shape<_64>>;
-  static_assert(kNumConfigs == 3 && int(Act::kCount) == 2, "one table entry per Config and Act");
+  static_assert(kNumConvConfigs == 3 && int(Act::kCount) == 2, "one table entry per Config and Act");
   return OpsTable{{{ActOps<Element, T128x128>::clamp, ActOps<Element, T128x128>::silu},
                    {ActOps<Element, T128x64>::clamp, ActOps<Element, T128x64>::silu},
                    {ActOps<Element, T64x128>::clamp, ActOps<Element, T64x128>::silu}}};

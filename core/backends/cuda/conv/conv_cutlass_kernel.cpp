@@ -7,6 +7,7 @@
 // problem's signature, the config, its workspace) and used as it is: nothing is compiled or timed.
 #include "core/backends/cuda/conv/conv.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/backends/cuda/common/context_inl.h"
@@ -250,6 +251,29 @@ std::string CutlassConv2d::self_check(const std::vector<const void*>& in, const 
 
 namespace {
 
+// Runtime-compiled cuDNN configs are built for a convolution only where its best ahead-of-time
+// kernel takes more than this times its roofline time.
+constexpr double kRuntimeCompileMargin = 2.0;
+
+// The convolution's roofline time (ms) on this GPU: its bytes (x, weights, y, the residual) at the
+// memory bandwidth or its multiply-adds at the dense FP16/BF16 tensor-core peak, whichever is
+// longer. No kernel is faster.
+double roofline_ms(const ConvProblem& p, const Context& ctx) {
+  int mem_khz = 0, bus_bits = 0, sm_khz = 0;
+  cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, ctx.device());
+  cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, ctx.device());
+  cudaDeviceGetAttribute(&sm_khz, cudaDevAttrClockRate, ctx.device());
+  const double bytes_per_s = 2.0 * double(mem_khz) * 1e3 * double(bus_bits) / 8.0;  // double data rate
+  // Dense FP16/BF16 tensor-core multiply-adds per SM and clock: 2048 on sm_90 (H100: about 990
+  // TFLOPS), 1024 before.
+  const double macs_per_clock = ctx.props().major >= 9 ? 2048.0 : 1024.0;
+  const double macs_per_s = double(ctx.props().multiProcessorCount) * double(sm_khz) * 1e3 * macs_per_clock;
+  const double bytes = double(ir::dtype_size(p.dtype)) *
+                       double(p.x_numel() + p.K * p.Cg * p.R * p.S + p.y_numel() * (p.has_residual ? 2 : 1));
+  if (!(bytes_per_s > 0) || !(macs_per_s > 0)) return 0.0;  // unknown: runtime-compiled configs are tried
+  return 1e3 * std::max(bytes / bytes_per_s, p.macs() / macs_per_s);
+}
+
 // What the first convolution of an engine with a problem decided, for the later ones.
 struct Decision {
   std::string cutlass_tactic;  // empty: cuDNN's plan (shared under its own key)
@@ -273,7 +297,7 @@ std::unique_ptr<Kernel> choose_conv2d(const KernelArgs& args) {
       if (!d->cutlass_tactic.empty()) {
         a.tactic = &d->cutlass_tactic;
         auto k = std::make_unique<CutlassConv2d>(a);
-        k->add_note(" " + d->note);
+        k->set_note(" (plan of an earlier convolution of this engine with the same problem) " + d->note);
         return k;
       }
       cudnn_options.cudnn_runtime_compiled = d->cudnn_runtime_compiled;
@@ -290,31 +314,56 @@ std::unique_ptr<Kernel> choose_conv2d(const KernelArgs& args) {
   } catch (const Error& e) {
     cut_failed = e.what();
   }
-  // cuDNN's configs that compile a kernel when built (runtime fusion) race only where no CUTLASS
-  // config computes the convolution, unless asked for.
-  cudnn_options.cudnn_runtime_compiled = !cut || timing.runtime_compiled_convs;
+  // cuDNN: its precompiled configs first (no compilation: quick to build), then, where the best
+  // ahead-of-time kernel leaves more than kRuntimeCompileMargin to the roofline, its configs that
+  // compile a kernel when built (runtime fusion), which otherwise cannot win enough to pay for it.
+  // runtime_compiled_convs: all of cuDNN's configs at once.
   KernelArgs a = args;
   a.timing = &cudnn_options;
   std::unique_ptr<CudnnConv2d> cud;
   std::string cud_failed;
-  try {
-    cud = std::make_unique<CudnnConv2d>(a);
-  } catch (const Error& e) {
-    if (!cut) TRTORCH_ERROR(e.what(), "\nThe CUTLASS convolutions: ", cut_failed);
-    cud_failed = e.what();
+  bool cud_runtime_compiled = false;  // the options `cud` was chosen with
+  auto try_cudnn = [&](bool runtime_compiled) {
+    cudnn_options.cudnn_runtime_compiled = runtime_compiled;
+    try {
+      cud = std::make_unique<CudnnConv2d>(a);
+      cud_runtime_compiled = runtime_compiled;
+      cud_failed.clear();
+    } catch (const Error& e) {
+      cud_failed = e.what();
+    }
+  };
+  const double bound_ms = roofline_ms(node.p, args.ctx);
+  double aot_ms = cut ? double(cut->time_ms()) : INFINITY;
+  std::string why_compiled;
+  if (cut && !timing.runtime_compiled_convs) {
+    try_cudnn(false);
+    if (cud) aot_ms = std::min(aot_ms, double(cud->rank_ms()));
+    if (aot_ms > kRuntimeCompileMargin * bound_ms)
+      why_compiled = str_cat("best ahead-of-time ", aot_ms, " ms > ", kRuntimeCompileMargin, " x roofline ", bound_ms,
+                             " ms: runtime-compiled configs tried");
   }
+  if (!cut || timing.runtime_compiled_convs || !why_compiled.empty()) {
+    std::unique_ptr<CudnnConv2d> aot = std::move(cud);
+    try_cudnn(true);
+    if (aot && (!cud || aot->rank_ms() <= cud->rank_ms())) {  // the faster cuDNN plan
+      cud = std::move(aot);
+      cud_runtime_compiled = false;
+    }
+  }
+  if (!cut && !cud) TRTORCH_ERROR(cud_failed, "\nThe CUTLASS convolutions: ", cut_failed);
   auto decision = std::make_shared<Decision>();
-  decision->cudnn_runtime_compiled = cudnn_options.cudnn_runtime_compiled;
+  decision->cudnn_runtime_compiled = cud_runtime_compiled;
   std::unique_ptr<Kernel> kept;
+  const std::string roofline = str_cat(" roofline ", bound_ms, " ms", why_compiled.empty() ? "" : "; ", why_compiled);
   if (cut && (!cud || !(cud->rank_ms() < cut->time_ms()))) {
-    decision->note = cud ? str_cat("[cuDNN's best ", cudnn_options.cudnn_runtime_compiled ? "" : "precompiled ",
-                                   "config: ", cud->rank_ms(), " ms]")
-                         : std::string("[no cuDNN config without runtime compilation]");
+    decision->note = cud ? str_cat("[cuDNN's best config: ", cud->rank_ms(), " ms;", roofline, "]")
+                         : str_cat("[no cuDNN config;", roofline, "]");
     decision->cutlass_tactic = cut->tactic();
     cut->add_note(" " + decision->note);
     kept = std::move(cut);
   } else {
-    decision->note = cut ? str_cat("[CUTLASS's best config: ", cut->time_ms(), " ms]")
+    decision->note = cut ? str_cat("[CUTLASS's best config: ", cut->time_ms(), " ms;", roofline, "]")
                          : str_cat("[no CUTLASS config: ", cut_failed.substr(0, 300), "]");
     cud->add_note(" " + decision->note);
     kept = std::move(cud);

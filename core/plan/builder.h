@@ -56,8 +56,9 @@ struct BuildConfig {
   int conv_candidates = 6;
   // CUDA: FP16/BF16 convolutions that the CUTLASS kernels compiled into the library take also
   // race cuDNN's runtime-compiled engine configs (runtime fusion: a kernel compiled at build,
-  // about 0.5 s each, and at a load without a saved plan). False: those race only cuDNN's
-  // precompiled configs, and runtime compilation is left to the convolutions CUTLASS does not take.
+  // about 0.5 s each, and at a load without a saved plan). False: runtime-compiled configs are
+  // built only for convolutions CUTLASS does not take, or where neither CUTLASS nor cuDNN's
+  // precompiled configs come within 2x of the convolution's roofline time.
   bool runtime_compiled_convs = false;
   // CUDA: host threads that build a convolution's candidate configs at once (0: the host's
   // cores, up to 16). Changes build time only, never the choice.

@@ -104,7 +104,8 @@ struct TRTORCH_API CompileSpec {
   int conv_candidates = 6;
   // GPU engines: FP16/BF16 convolutions that trtorch's ahead-of-time CUTLASS kernels take also
   // race cuDNN's runtime-compiled engine configs (slower builds; loads may compile). False: only
-  // where no CUTLASS kernel takes the convolution.
+  // where no CUTLASS kernel takes the convolution, or where no kernel compiled ahead of time comes
+  // within 2x of its roofline time.
   bool runtime_compiled_convs = false;
   // GPU engines: host threads that build a convolution's candidates at once (0: the host's
   // cores, up to 16; at most 64). Changes build time only, never the engine.

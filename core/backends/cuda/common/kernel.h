@@ -48,7 +48,8 @@ struct TacticOptions {
   int build_threads = 0;    // host threads building them at once; 0: the host's cores, up to 16
   // Whether a convolution may try cuDNN engine configs that compile a kernel when built (runtime
   // fusion: about 0.5 s each, again at a load without a saved plan). make_Conv2d turns it off
-  // where a CUTLASS kernel computes the whole convolution, unless runtime_compiled_convs is set.
+  // where a CUTLASS kernel computes the whole convolution close enough to its roofline time
+  // (conv_cutlass_kernel.cpp), unless runtime_compiled_convs is set.
   bool cudnn_runtime_compiled = true;
   bool runtime_compiled_convs = false;  // BuildConfig::runtime_compiled_convs
 };

@@ -391,14 +391,12 @@ TEST(CudaConv, Float32Bias) {
 }
 
 // launch() records into a CUDA graph: no synchronization or allocation inside.
-TEST(CudaConv, CapturesIntoCudaGraph) {
-  ConvCase c = with_act(with_residual(conv("3x3 p1 64->64 graph", 8, 64, 14, 64, 3, 1, 1)), UnaryKind::kHardSwish);
-  auto p = make_problem(c, kF16Nhwc);
-  const TacticOptions timing = test_timing();
-  auto k = make_Conv2d(kernel_args(*p, nullptr, &timing));
-  DeviceBuffer scratch(k->scratch_bytes());
+// A kernel launched during stream capture, replayed as a CUDA graph, computes what it should.
+void check_graph_capture(Problem& p_ref, Kernel& k) {
+  Problem* p = &p_ref;
+  DeviceBuffer scratch(k.scratch_bytes());
   // One plain launch first (lazy host-side setup of the variant pack), as the executor does.
-  k->launch(p->in_ptrs, {p->dy.get()}, scratch.get(), ctx().stream());
+  k.launch(p->in_ptrs, {p->dy.get()}, scratch.get(), ctx().stream());
   TRTORCH_CUDA_CHECK(cudaStreamSynchronize(ctx().stream()));
   TRTORCH_CUDA_CHECK(cudaMemset(p->dy.get(), 0xff, p->dy.bytes()));
   TRTORCH_CUDA_CHECK(cudaDeviceSynchronize());  // legacy-stream work before non-blocking-stream launches
@@ -408,7 +406,7 @@ TEST(CudaConv, CapturesIntoCudaGraph) {
   cudaGraph_t graph;
   TRTORCH_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
   try {
-    k->launch(p->in_ptrs, {p->dy.get()}, scratch.get(), s);
+    k.launch(p->in_ptrs, {p->dy.get()}, scratch.get(), s);
   } catch (const std::exception& e) {
     cudaStreamEndCapture(s, &graph);
     FAIL() << "launch during capture: " << e.what();
@@ -418,11 +416,30 @@ TEST(CudaConv, CapturesIntoCudaGraph) {
   TRTORCH_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
   TRTORCH_CUDA_CHECK(cudaGraphLaunch(exec, s));
   TRTORCH_CUDA_CHECK(cudaStreamSynchronize(s));
-  HostTensor y = nhwc_to_nchw(download(p->dy.get(), DType::kFloat16, p->y_shape));
-  EXPECT_LE(rel_error(y, p->expected), kernel_tolerance(DType::kFloat16)) << k->describe();
+  HostTensor y = nhwc_to_nchw(download(p->dy.get(), p->cfg.dtype, p->y_shape));
+  EXPECT_LE(rel_error(y, p->expected), kernel_tolerance(p->cfg.dtype)) << k.describe();
   cudaGraphExecDestroy(exec);
   cudaGraphDestroy(graph);
   cudaStreamDestroy(s);
+}
+
+TEST(CudaConv, CapturesIntoCudaGraph) {
+  const TacticOptions timing = test_timing();
+  {  // HardSwish: cuDNN (the CUTLASS kernels have no such epilogue)
+    ConvCase c = with_act(with_residual(conv("3x3 p1 64->64 graph", 8, 64, 14, 64, 3, 1, 1)), UnaryKind::kHardSwish);
+    auto p = make_problem(c, kF16Nhwc);
+    auto k = make_Conv2d(kernel_args(*p, nullptr, &timing));
+    check_graph_capture(*p, *k);
+  }
+  // The CUTLASS kernels (their arguments, TMA descriptors included, are set up at every launch):
+  // an implicit GEMM convolution and a 1x1 one as a GEMM.
+  for (const ConvCase& c : {with_act(with_residual(conv("3x3 p1 64->64 cutlass graph", 8, 64, 14, 64, 3, 1, 1)),
+                                     UnaryKind::kRelu),
+                            with_act(conv("1x1 64->128 cutlass graph", 8, 64, 14, 128, 1, 1, 0), UnaryKind::kSilu)}) {
+    auto p = make_problem(c, kBf16Nhwc);
+    conv::CutlassConv2d k(kernel_args(*p, nullptr, &timing));
+    check_graph_capture(*p, k);
+  }
 }
 
 // FP32 with TF32 allowed: the tactic records it, a rebuild follows it.

@@ -111,18 +111,19 @@ std::string problem_str(Config c, const Problem& p) {
 }
 
 void run(Config c, const Problem& p, void* ws, size_t ws_bytes, int device, int sm_count, cudaStream_t stream) {
-  const std::string what = problem_str(c, p);
-  TRTORCH_EXPECT(supported(p) && geometry_fits(c, p), what, ": not supported");
-  TRTORCH_EXPECT(p.x && p.w && p.y, what, ": a pointer is missing");
-  TRTORCH_EXPECT(aligned(p.x) && aligned(p.w) && aligned(p.y) && aligned(p.bias) && aligned(p.residual), what,
-                 ": operands must be 16-byte aligned");
+  // problem_str() only on an error: this runs at every eager launch.
+  TRTORCH_EXPECT(supported(p) && geometry_fits(c, p), problem_str(c, p), ": not supported");
+  TRTORCH_EXPECT(p.x && p.w && p.y, problem_str(c, p), ": a pointer is missing");
+  TRTORCH_EXPECT(aligned(p.x) && aligned(p.w) && aligned(p.y) && aligned(p.bias) && aligned(p.residual),
+                 problem_str(c, p), ": operands must be 16-byte aligned");
   const Ops& o = ops(c, p);
   const size_t need = o.workspace(p, device, sm_count);
-  TRTORCH_EXPECT(need <= ws_bytes && (need == 0 || ws), what, ": needs ", need, " bytes of workspace, got ", ws_bytes);
+  TRTORCH_EXPECT(need <= ws_bytes && (need == 0 || ws), problem_str(c, p), ": needs ", need,
+                 " bytes of workspace, got ", ws_bytes);
   const cutlass::Status s = o.launch(p, ws, device, sm_count, stream);
   if (s == cutlass::Status::kSuccess) return;
   const cudaError_t e = cudaGetLastError();  // a failed launch leaves its reason here (and is cleared)
-  TRTORCH_ERROR(what, ": launch failed: ", cutlass::cutlassGetStatusString(s),
+  TRTORCH_ERROR(problem_str(c, p), ": launch failed: ", cutlass::cutlassGetStatusString(s),
                 e != cudaSuccess ? str_cat(" (CUDA: ", cudaGetErrorString(e), ")") : std::string());
 }
 

@@ -260,9 +260,12 @@ constexpr double kRuntimeCompileMargin = 2.0;
 // longer. No kernel is faster.
 double roofline_ms(const ConvProblem& p, const Context& ctx) {
   int mem_khz = 0, bus_bits = 0, sm_khz = 0;
-  cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, ctx.device());
-  cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, ctx.device());
-  cudaDeviceGetAttribute(&sm_khz, cudaDevAttrClockRate, ctx.device());
+  if (cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, ctx.device()) != cudaSuccess ||
+      cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, ctx.device()) != cudaSuccess ||
+      cudaDeviceGetAttribute(&sm_khz, cudaDevAttrClockRate, ctx.device()) != cudaSuccess) {
+    cudaGetLastError();  // cleared: nothing later reads it as its own failure
+    return 0.0;          // unknown: runtime-compiled configs are tried
+  }
   const double bytes_per_s = 2.0 * double(mem_khz) * 1e3 * double(bus_bits) / 8.0;  // double data rate
   // Dense FP16/BF16 tensor-core multiply-adds per SM and clock: 2048 on sm_90 (H100: about 990
   // TFLOPS), 1024 before.

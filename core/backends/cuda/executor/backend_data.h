@@ -29,11 +29,15 @@ struct EngineOptions {
   bool channels_last = true;  // 4-D FP16/BF16 convolution activations in channels-last (NHWC) layout
   bool cuda_graphs = true;    // launches captured once and replayed as a CUDA graph
   int conv_candidates = 6;    // cuDNN engine configs each convolution times (1 to 16)
+  // Not in the options line (the build options of the engine record it): it changes only how
+  // convolutions are chosen, which the timing cache must tell apart (choice_key).
+  bool runtime_compiled_convs = false;
 
   // The options line: "allow_tf32=0;channels_last=1;cuda_graphs=1;conv_candidates=6".
   std::string str() const;
   // The options that change which tactic a kernel chooses (all but cuda_graphs), in the same
-  // format: part of every timing-cache key.
+  // format, and the version of the convolutions' choice (";conv_choice=2": CUTLASS races cuDNN;
+  // caches from before it hold cuDNN tactics only): part of every timing-cache key.
   std::string choice_key() const;
   // Parses an options line strictly: every key exactly once, nothing else, each value in range.
   // Throws an error quoting the line otherwise.

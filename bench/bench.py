@@ -303,7 +303,7 @@ def run_config(model_name, batch, prec, args):
 
     made = {}  # the last trt() call's scripted and compiled modules, for engine_stats()
 
-    def trt(allow_tf32=False, runtime_compiled_convs=False):
+    def trt(allow_tf32=False, conv_runtime_compilation="auto"):
         if transformer:
             scripted = torch.jit.trace(model_cpu.eval(), [x.cpu() for x in xs32])
         else:
@@ -313,7 +313,7 @@ def run_config(model_name, batch, prec, args):
         compiled, summary = task_models.compile_with_summary(
             trtorch, scripted, {"input_shapes": task_models.input_shapes(xs), "op_precision": dtype, "device": "gpu",
                                 "num_avg_timing_iters": args.timing_iters, "allow_tf32": allow_tf32,
-                                "runtime_compiled_convs": runtime_compiled_convs})
+                                "conv_runtime_compilation": conv_runtime_compilation})
         made.update(scripted=scripted, compiled=compiled, summary=summary)
         return compiled
 
@@ -325,9 +325,10 @@ def run_config(model_name, batch, prec, args):
     if args.with_compile:
         backends.append(("torch.compile max-autotune", compiled))
     backends.append(("trtorch", trt))
-    if args.with_runtime_compiled and prec != "fp32":
-        # The same build letting cuDNN's runtime-compiled configs race the CUTLASS convolutions too.
-        backends.append(("trtorch runtime_compiled_convs", lambda: trt(runtime_compiled_convs=True)))
+    for mode in (args.conv_runtime_compilation.split(",") if args.conv_runtime_compilation and prec != "fp32" else []):
+        # The same build with another conv_runtime_compilation mode.
+        backends.append((f"trtorch conv_runtime_compilation={mode}",
+                         lambda mode=mode: trt(conv_runtime_compilation=mode)))
     if prec == "fp32":
         # torch runs FP32 convolutions on TF32 tensor cores by default (cudnn.allow_tf32); trtorch
         # only when asked: both rows.
@@ -517,9 +518,8 @@ def main():
     ap.add_argument("--error-draws", type=int, default=4,
                     help="input sets the error is measured on (the first is also timed)")
     ap.add_argument("--with-compile", action="store_true", help="also torch.compile(mode='max-autotune') (slow)")
-    ap.add_argument("--with-runtime-compiled", action="store_true",
-                    help="FP16/BF16: also a trtorch row built with runtime_compiled_convs (cuDNN's runtime-compiled "
-                         "convolution configs race the CUTLASS ones)")
+    ap.add_argument("--conv-runtime-compilation", default="",
+                    help="FP16/BF16: also a trtorch row per mode listed (always, fallback, auto), e.g. always,fallback")
     ap.add_argument("--profile", action="store_true",
                     help="log a per-step profile of each trtorch engine's first run (TRTORCH_PROFILE=1)")
     ap.add_argument("--dynamic-batches", default="",

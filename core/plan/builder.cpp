@@ -61,6 +61,24 @@ void check_build_config(const BuildConfig& config) {
                  " bytes (1 TiB), got ", config.workspace_size);
 }
 
+const char* conv_runtime_compilation_name(ConvRuntimeCompilation m) {
+  switch (m) {
+    case ConvRuntimeCompilation::kAuto: return "auto";
+    case ConvRuntimeCompilation::kAlways: return "always";
+    case ConvRuntimeCompilation::kFallback: return "fallback";
+  }
+  TRTORCH_ERROR("unknown conv_runtime_compilation mode ", int(m));
+}
+
+bool conv_runtime_compilation_from_name(const std::string& name, ConvRuntimeCompilation* m) {
+  for (auto v : {ConvRuntimeCompilation::kAuto, ConvRuntimeCompilation::kAlways, ConvRuntimeCompilation::kFallback})
+    if (name == conv_runtime_compilation_name(v)) {
+      *m = v;
+      return true;
+    }
+  return false;
+}
+
 std::string build_options_text(const BuildConfig& c) {
   std::ostringstream os;
   os << "precision=" << ir::dtype_name(c.precision) << ";allow_tf32=" << int(c.allow_tf32)
@@ -70,7 +88,8 @@ std::string build_options_text(const BuildConfig& c) {
      << ";num_avg_timing_iters=" << c.num_avg_timing_iters;
   if (c.int8) os << ";int8=" << (c.int8_calibration ? calibration_algo_name(c.int8_calibration->algo) : "qat");
   if (c.int8_calibration) os << ";int8_layers=" << (c.int8_timing_choice ? "timing" : "all");
-  if (c.runtime_compiled_convs) os << ";runtime_compiled_convs=1";
+  if (c.conv_runtime_compilation != ConvRuntimeCompilation::kAuto)
+    os << ";conv_runtime_compilation=" << conv_runtime_compilation_name(c.conv_runtime_compilation);
   return os.str();
 }
 

@@ -12,6 +12,17 @@
 
 namespace trtorch::plan {
 
+// BuildConfig::conv_runtime_compilation.
+enum class ConvRuntimeCompilation : uint8_t {
+  kAuto,      // where no ahead-of-time kernel comes within 2x of the convolution's roofline time
+  kAlways,    // everywhere (the fastest engines, the slowest builds)
+  kFallback,  // nowhere (the fastest builds)
+};
+// "auto", "always", "fallback".
+const char* conv_runtime_compilation_name(ConvRuntimeCompilation m);
+// The mode named `name`; false when there is none.
+bool conv_runtime_compilation_from_name(const std::string& name, ConvRuntimeCompilation* m);
+
 struct BuildConfig {
   ir::DType precision = ir::DType::kFloat32;  // kFloat32, kFloat16 or kBFloat16
   DeviceInfo device;
@@ -54,12 +65,11 @@ struct BuildConfig {
   bool cuda_graphs = true;
   // CUDA: how many cuDNN engine configs each convolution times (1 to 16).
   int conv_candidates = 6;
-  // CUDA: FP16/BF16 convolutions that the CUTLASS kernels compiled into the library take also
-  // race cuDNN's runtime-compiled engine configs (runtime fusion: a kernel compiled at build,
-  // about 0.5 s each, and at a load without a saved plan). False: runtime-compiled configs are
-  // built only for convolutions CUTLASS does not take, or where neither CUTLASS nor cuDNN's
-  // precompiled configs come within 2x of the convolution's roofline time.
-  bool runtime_compiled_convs = false;
+  // CUDA: where cuDNN's runtime-compiled convolution engine configs (runtime fusion: a kernel
+  // compiled at build, about 0.5 s each, and at a load without a saved plan) race the kernels
+  // compiled ahead of time (CUTLASS, cuDNN's precompiled configs) for FP16/BF16 convolutions the
+  // CUTLASS kernels take. Convolutions CUTLASS does not take always try them.
+  ConvRuntimeCompilation conv_runtime_compilation = ConvRuntimeCompilation::kAuto;
   // CUDA: host threads that build a convolution's candidate configs at once (0: the host's
   // cores, up to 16). Changes build time only, never the choice.
   int build_threads = 0;

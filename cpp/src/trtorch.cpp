@@ -124,7 +124,7 @@ frontend::CompileOptions to_options(const CompileSpec& spec) {
   o.build.fp32_conv_bias = spec.fp32_conv_bias;
   o.build.channels_last = spec.channels_last;
   o.build.cuda_graphs = spec.cuda_graphs;
-  o.build.runtime_compiled_convs = spec.runtime_compiled_convs;
+  o.build.conv_runtime_compilation = plan::ConvRuntimeCompilation(int(spec.conv_runtime_compilation));
   o.build.conv_candidates = spec.conv_candidates;
   o.build.build_threads = spec.build_threads;
   plan::check_build_config(o.build);  // before the (slow) conversion

@@ -28,9 +28,11 @@ original TRTorch README) into the C++ ``CompileSpec``.
         "channels_last": True,               # GPU: f16/bf16 convolution activations in NHWC
         "cuda_graphs": True,                 # GPU: replay the engine's launches as a CUDA graph
         "conv_candidates": 6,                # GPU: cuDNN configs timed per convolution (1 to 16)
-        "runtime_compiled_convs": False,     # GPU: f16/bf16 convolutions that the ahead-of-time
-                                             # CUTLASS kernels take also race cuDNN's runtime-
-                                             # compiled configs (slower builds)
+        "conv_runtime_compilation": "auto",  # GPU: where cuDNN's runtime-compiled convolution
+                                             # configs race the kernels compiled ahead of time:
+                                             # "auto" (where those are over 2x the roofline
+                                             # time), "always" (slowest builds), "fallback"
+                                             # (only convolutions CUTLASS does not take)
         "build_threads": 0,                  # GPU: host threads building them (0 = the host's
                                              # cores, up to 16; at most 64); build time only
         # Partial compilation (fallback to TorchScript is on by default)
@@ -146,7 +148,7 @@ _DEFAULTS = {
     "progress": False,
     "calibrator": None,
     "int8_timing_choice": True,
-    "runtime_compiled_convs": False,
+    "conv_runtime_compilation": "auto",
 }
 
 # The ranges of the integer settings (the builder's limits come from C++: trtorch::plan in builder.h).
@@ -156,8 +158,9 @@ MAX_WORKSPACE_SIZE = _C.MAX_WORKSPACE_SIZE  # 1 TiB, more than any GPU has
 MAX_TIMING_ITERS = _C.MAX_TIMING_ITERS      # per candidate; more only makes builds slower
 MAX_MIN_BLOCK_SIZE = _C.MAX_MIN_BLOCK_SIZE  # 2**30: no method has that many ops
 
-_BOOL_KEYS = ("allow_tf32", "debug", "fp32_conv_bias", "channels_last", "cuda_graphs", "int8_timing_choice",
-              "runtime_compiled_convs")
+_BOOL_KEYS = ("allow_tf32", "debug", "fp32_conv_bias", "channels_last", "cuda_graphs", "int8_timing_choice")
+_CONV_RUNTIME_COMPILATION = {"auto": _C.ConvRuntimeCompilation.kAuto, "always": _C.ConvRuntimeCompilation.kAlways,
+                             "fallback": _C.ConvRuntimeCompilation.kFallback}
 
 VALID_KEYS = ("input_shapes",) + tuple(_DEFAULTS)
 
@@ -530,6 +533,11 @@ def parse_compile_spec(settings):
     for key in _BOOL_KEYS:
         setattr(spec, key, _bool(s[key], key))
     spec.timing_cache_path = _path(s["timing_cache_path"], "timing_cache_path")
+    mode = s["conv_runtime_compilation"]
+    if not isinstance(mode, str) or mode not in _CONV_RUNTIME_COMPILATION:
+        raise ValueError("conv_runtime_compilation: expected one of %s, got %r"
+                         % (", ".join(repr(k) for k in _CONV_RUNTIME_COMPILATION), mode))
+    spec.conv_runtime_compilation = _CONV_RUNTIME_COMPILATION[mode]
     _bool(s["progress"], "progress")  # read by trtorch.compile
     spec.conv_candidates = _count(s["conv_candidates"], "conv_candidates", 1, _C.MAX_CONV_CANDIDATES)
     spec.build_threads = _count(s["build_threads"], "build_threads", 0, _C.MAX_BUILD_THREADS)

@@ -84,11 +84,11 @@ TEST(BackendData, RoundTripsOptionsAndTactics) {
   // The timing-cache key holds what changes a choice, not cuda_graphs.
   EXPECT_EQ(d.options.choice_key().find("cuda_graphs"), std::string::npos);
   EXPECT_NE(d.options.choice_key().find("channels_last=0"), std::string::npos);
-  // Timing caches of another convolution choice, or of runtime_compiled_convs, are not reused.
+  // Timing caches of another convolution choice, or of another conv_runtime_compilation, are not
+  // reused.
   EXPECT_NE(d.options.choice_key().find(";conv_choice=2"), std::string::npos);
-  EXPECT_EQ(d.options.choice_key().find("runtime_compiled_convs"), std::string::npos);
   EngineOptions rc = d.options;
-  rc.runtime_compiled_convs = true;
+  rc.conv_runtime_compilation = 1;  // always
   EXPECT_NE(rc.choice_key(), d.options.choice_key());
   EXPECT_EQ(rc.str(), d.options.str());  // not part of the engine's options line
 }

@@ -26,7 +26,7 @@ def test_unknown_key_lists_the_valid_keys(model):
                                "timing_cache_path", "fp32_conv_bias", "channels_last", "cuda_graphs",
                                "conv_candidates", "build_threads", "require_full_compilation", "min_block_size", "progress",
                                "torch_executed_ops", "torch_executed_modules", "torch_fallback", "calibrator",
-                               "int8_timing_choice", "runtime_compiled_convs"}
+                               "int8_timing_choice", "conv_runtime_compilation"}
 
 
 def test_input_shapes_required_and_well_formed(model):
@@ -175,10 +175,13 @@ def test_engine_knobs_are_checked(model):
     assert parse_compile_spec(dict(base, timing_cache_path=None)).timing_cache_path == ""
     assert defaults.int8_timing_choice is True
     assert parse_compile_spec(dict(base, int8_timing_choice=False)).int8_timing_choice is False
-    assert defaults.runtime_compiled_convs is False
-    assert parse_compile_spec(dict(base, runtime_compiled_convs=True)).runtime_compiled_convs is True
-    with pytest.raises(TypeError, match="runtime_compiled_convs: expected a bool"):
-        parse_compile_spec(dict(base, runtime_compiled_convs="yes"))
+    assert defaults.conv_runtime_compilation == trtorch._C.ConvRuntimeCompilation.kAuto
+    for mode in ("always", "fallback", "auto"):
+        got = parse_compile_spec(dict(base, conv_runtime_compilation=mode)).conv_runtime_compilation
+        assert got.name == "k" + mode.capitalize()
+    for bad in ("never", True, None):
+        with pytest.raises(ValueError, match="conv_runtime_compilation: expected one of 'auto', 'always', 'fallback'"):
+            parse_compile_spec(dict(base, conv_runtime_compilation=bad))
     with pytest.raises(TypeError, match="int8_timing_choice: expected a bool"):
         parse_compile_spec(dict(base, int8_timing_choice=1))
 

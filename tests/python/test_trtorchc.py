@@ -36,7 +36,7 @@ def test_help_lists_options_and_exit_codes():
                  "--debug", "[(min);(opt);(max)]", "exit codes", "--timing-cache-file PATH", "--no-fp32-conv-bias",
                  "--calibration-cache-file PATH",
                  "--no-channels-last", "--no-cuda-graphs", "--conv-candidates N", "--build-threads N",
-                 "--runtime-compiled-convs",
+                 "--conv-runtime-compilation MODE",
                  "--require-full-compilation", "--min-block-size N", "--torch-executed-op OP",
                  "--torch-executed-module NAME", "--torch-executed-mod NAME",
                  "fallback to TorchScript is on by default"]:
@@ -93,10 +93,10 @@ def test_engine_knob_flags_reach_the_engine(models, tmp_path):
     r = run_trtorchc(models["conv"], out, "(2,3,16,16)", "--device", "reference", "--save-engine", "-p", "f16",
                      "--no-fp32-conv-bias", "--no-channels-last", "--no-cuda-graphs", "--conv-candidates", "3",
                      "--build-threads=2", "--timing-cache-file", cache, "--workspace-size", "4096",
-                     "--runtime-compiled-convs")
+                     "--conv-runtime-compilation", "fallback")
     assert r.returncode == OK, r.stderr
     chosen = ("precision=f16;allow_tf32=0;fp32_conv_bias=0;channels_last=0;cuda_graphs=0;conv_candidates=3;"
-              "workspace_size=4096;num_min_timing_iters=2;num_avg_timing_iters=1;runtime_compiled_convs=1")
+              "workspace_size=4096;num_min_timing_iters=2;num_avg_timing_iters=1;conv_runtime_compilation=fallback")
     assert _options_line(r.stdout) == chosen
     assert trtorch.load_engine(out.read_bytes()).info().endswith("; build options: " + chosen)
 
@@ -119,6 +119,7 @@ def test_timing_cache_file_flag_reaches_the_gpu_builder(models, tmp_path):
 
 @pytest.mark.parametrize("args,message", [
     (["--conv-candidates", "0"], "--conv-candidates expects 1 to 16, got '0'"),
+    (["--conv-runtime-compilation", "never"], "--conv-runtime-compilation expects auto, always or fallback, got 'never'"),
     (["--conv-candidates", "17"], "--conv-candidates expects 1 to 16, got '17'"),
     (["--conv-candidates", "six"], "--conv-candidates expects a non-negative integer, got 'six'"),
     (["--build-threads", "65"], "--build-threads expects 0 to 64, got '65'"),

@@ -96,7 +96,9 @@ CompileSpec make_spec(const Options& o) {
   spec.cuda_graphs = o.cuda_graphs;
   spec.int8_timing_choice = o.int8_timing_choice;
   spec.conv_candidates = o.conv_candidates;
-  spec.runtime_compiled_convs = o.runtime_compiled_convs;
+  spec.conv_runtime_compilation = o.conv_runtime_compilation == "always"     ? CompileSpec::ConvRuntimeCompilation::kAlways
+                                 : o.conv_runtime_compilation == "fallback" ? CompileSpec::ConvRuntimeCompilation::kFallback
+                                                                            : CompileSpec::ConvRuntimeCompilation::kAuto;
   spec.build_threads = o.build_threads;
   spec.require_full_compilation = o.require_full_compilation;
   spec.min_block_size = o.min_block_size;

@@ -59,9 +59,12 @@ options:
                            captured CUDA graph
   --conv-candidates N      GPU engines: cuDNN configs built and timed per convolution, 1 to 16
                            (default 6)
-  --runtime-compiled-convs GPU engines: f16/bf16 convolutions that the ahead-of-time CUTLASS
-                           kernels take also race cuDNN's runtime-compiled configs (slower
-                           builds; default: only where CUTLASS does not take one)
+  --conv-runtime-compilation MODE
+                           GPU engines: where cuDNN's runtime-compiled convolution configs race
+                           the kernels compiled ahead of time for the f16/bf16 convolutions the
+                           CUTLASS kernels take: auto (default: where none of those comes within
+                           2x of the roofline time), always (slowest builds) or fallback (nowhere:
+                           fastest builds)
   --build-threads N        GPU engines: host threads building them at once, 0 to 64 (default 0:
                            the host's cores, up to 16); changes build time only
   --save-engine            write the raw serialized engine to OUTPUT instead of a TorchScript
@@ -253,9 +256,11 @@ bool parse_build_option(const std::string& a, Next& next, NoValue& no_value, Opt
   } else if (a == "--no-cuda-graphs") {
     no_value();
     o.cuda_graphs = false;
-  } else if (a == "--runtime-compiled-convs") {
-    no_value();
-    o.runtime_compiled_convs = true;
+  } else if (a == "--conv-runtime-compilation") {
+    const std::string v = next();
+    if (v != "auto" && v != "always" && v != "fallback")
+      fail(kUsage, "--conv-runtime-compilation expects auto, always or fallback, got '" + v + "'");
+    o.conv_runtime_compilation = v;
   } else if (a == "--int8-all-layers") {
     no_value();
     o.int8_timing_choice = false;

@@ -102,11 +102,13 @@ struct TRTORCH_API CompileSpec {
   bool cuda_graphs = true;
   // GPU engines: how many cuDNN engine configs each convolution builds and times (1 to 16).
   int conv_candidates = 6;
-  // GPU engines: FP16/BF16 convolutions that trtorch's ahead-of-time CUTLASS kernels take also
-  // race cuDNN's runtime-compiled engine configs (slower builds; loads may compile). False: only
-  // where no CUTLASS kernel takes the convolution, or where no kernel compiled ahead of time comes
-  // within 2x of its roofline time.
-  bool runtime_compiled_convs = false;
+  // GPU engines: where cuDNN's runtime-compiled convolution engine configs (a kernel compiled at
+  // build, about 0.5 s each) race the kernels compiled ahead of time (CUTLASS, cuDNN's precompiled
+  // configs) for the FP16/BF16 convolutions CUTLASS takes. kAuto: where none of those comes within
+  // 2x of the convolution's roofline time; kAlways: everywhere (slowest builds); kFallback:
+  // nowhere (fastest builds). Convolutions CUTLASS does not take always try them.
+  enum class ConvRuntimeCompilation { kAuto, kAlways, kFallback };
+  ConvRuntimeCompilation conv_runtime_compilation = ConvRuntimeCompilation::kAuto;
   // GPU engines: host threads that build a convolution's candidates at once (0: the host's
   // cores, up to 16; at most 64). Changes build time only, never the engine.
   int build_threads = 0;

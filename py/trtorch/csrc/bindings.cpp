@@ -84,6 +84,10 @@ void bind_compile_spec(py::module_& m) {
       .def_readwrite("cache_file", &ptq::Calibrator::cache_file)
       .def_readwrite("use_cache", &ptq::Calibrator::use_cache);
 
+  py::enum_<CompileSpec::ConvRuntimeCompilation>(m, "ConvRuntimeCompilation")
+      .value("kAuto", CompileSpec::ConvRuntimeCompilation::kAuto)
+      .value("kAlways", CompileSpec::ConvRuntimeCompilation::kAlways)
+      .value("kFallback", CompileSpec::ConvRuntimeCompilation::kFallback);
   py::enum_<CompileSpec::InputType>(m, "InputType")
       .value("kAuto", CompileSpec::InputType::kAuto)
       .value("kFloat", CompileSpec::InputType::kFloat)
@@ -120,7 +124,7 @@ void bind_compile_spec(py::module_& m) {
       .def_readwrite("channels_last", &CompileSpec::channels_last)
       .def_readwrite("cuda_graphs", &CompileSpec::cuda_graphs)
       .def_readwrite("int8_timing_choice", &CompileSpec::int8_timing_choice)
-      .def_readwrite("runtime_compiled_convs", &CompileSpec::runtime_compiled_convs)
+      .def_readwrite("conv_runtime_compilation", &CompileSpec::conv_runtime_compilation)
       .def_readwrite("conv_candidates", &CompileSpec::conv_candidates)
       .def_readwrite("build_threads", &CompileSpec::build_threads)
       .def_readwrite("require_full_compilation", &CompileSpec::require_full_compilation)

@@ -38,6 +38,9 @@ struct TensorDesc {
   size_t bytes() const { return ir::checked_bytes(shape, dtype, "CUDA tensor shape"); }
 };
 
+// TacticOptions::conv_runtime_compilation (plan::ConvRuntimeCompilation's values).
+enum class ConvRuntimeCompilation : uint8_t { kAuto, kAlways, kFallback };
+
 // Build-time options that reach kernels.
 struct TacticOptions {
   int min_timing_iters = 2;  // warm-up runs per candidate
@@ -47,11 +50,12 @@ struct TacticOptions {
   int conv_candidates = 6;  // cuDNN engine configs a convolution times (BuildConfig::conv_candidates)
   int build_threads = 0;    // host threads building them at once; 0: the host's cores, up to 16
   // Whether a convolution may try cuDNN engine configs that compile a kernel when built (runtime
-  // fusion: about 0.5 s each, again at a load without a saved plan). make_Conv2d turns it off
-  // where a CUTLASS kernel computes the whole convolution close enough to its roofline time
-  // (conv_cutlass_kernel.cpp), unless runtime_compiled_convs is set.
+  // fusion: about 0.5 s each, again at a load without a saved plan). make_Conv2d sets it per
+  // convolution by conv_runtime_compilation (conv_cutlass_kernel.cpp).
   bool cudnn_runtime_compiled = true;
-  bool runtime_compiled_convs = false;  // BuildConfig::runtime_compiled_convs
+  // BuildConfig::conv_runtime_compilation: where runtime-compiled cuDNN configs race the kernels
+  // compiled ahead of time.
+  ConvRuntimeCompilation conv_runtime_compilation = ConvRuntimeCompilation::kAuto;
 };
 
 // What the kernels of one engine share while it is built or loaded: a kernel whose problem an

@@ -405,7 +405,7 @@ class CutlassConv2d final : public Kernel {
 };
 
 // The build's Conv2d (no tactic): where CutlassConv2d fits, its best config races cuDNN's choice
-// (cuDNN's runtime-compiled engine configs left out unless TacticOptions::runtime_compiled_convs)
+// (cuDNN's runtime-compiled engine configs as TacticOptions::conv_runtime_compilation says)
 // and the faster is kept; elsewhere CudnnConv2d. Convolutions of one engine with the same problem
 // take the first one's decision.
 std::unique_ptr<Kernel> choose_conv2d(const KernelArgs& args);

@@ -293,7 +293,7 @@ std::unique_ptr<Kernel> choose_conv2d(const KernelArgs& args) {
   const TacticOptions& timing = *args.timing;
   TacticOptions cudnn_options = timing;
   const std::string key =
-      str_cat("conv2d race ", node.p.signature(), ";ws=", timing.max_scratch_bytes, ";rc=", timing.runtime_compiled_convs);
+      str_cat("conv2d race ", node.p.signature(), ";ws=", timing.max_scratch_bytes, ";rc=", int(timing.conv_runtime_compilation));
   if (args.share)
     if (auto d = std::static_pointer_cast<Decision>(args.share->find(key))) {
       KernelArgs a = args;
@@ -320,7 +320,8 @@ std::unique_ptr<Kernel> choose_conv2d(const KernelArgs& args) {
   // cuDNN: its precompiled configs first (no compilation: quick to build), then, where the best
   // ahead-of-time kernel leaves more than kRuntimeCompileMargin to the roofline, its configs that
   // compile a kernel when built (runtime fusion), which otherwise cannot win enough to pay for it.
-  // runtime_compiled_convs: all of cuDNN's configs at once.
+  // conv_runtime_compilation "always": all of cuDNN's configs at once; "fallback": the
+  // precompiled ones only.
   KernelArgs a = args;
   a.timing = &cudnn_options;
   std::unique_ptr<CudnnConv2d> cud;
@@ -339,14 +340,15 @@ std::unique_ptr<Kernel> choose_conv2d(const KernelArgs& args) {
   const double bound_ms = roofline_ms(node.p, args.ctx);
   double aot_ms = cut ? double(cut->time_ms()) : INFINITY;
   std::string why_compiled;
-  if (cut && !timing.runtime_compiled_convs) {
+  const ConvRuntimeCompilation mode = timing.conv_runtime_compilation;
+  if (cut && mode != ConvRuntimeCompilation::kAlways) {
     try_cudnn(false);
     if (cud) aot_ms = std::min(aot_ms, double(cud->rank_ms()));
-    if (aot_ms > kRuntimeCompileMargin * bound_ms)
+    if (mode == ConvRuntimeCompilation::kAuto && aot_ms > kRuntimeCompileMargin * bound_ms)
       why_compiled = str_cat("best ahead-of-time ", aot_ms, " ms > ", kRuntimeCompileMargin, " x roofline ", bound_ms,
                              " ms: runtime-compiled configs tried");
   }
-  if (!cut || timing.runtime_compiled_convs || !why_compiled.empty()) {
+  if (!cut || mode == ConvRuntimeCompilation::kAlways || !why_compiled.empty()) {
     std::unique_ptr<CudnnConv2d> aot = std::move(cud);
     try_cudnn(true);
     if (aot && (!cud || aot->rank_ms() <= cud->rank_ms())) {  // the faster cuDNN plan

@@ -46,7 +46,7 @@ BuildState build_state_of(const plan::BuildConfig& config) {
   if (config.workspace_size > 0) state.timing.max_scratch_bytes = config.workspace_size;
   state.timing.conv_candidates = config.conv_candidates;
   state.timing.build_threads = config.build_threads;
-  state.timing.runtime_compiled_convs = config.runtime_compiled_convs;
+  state.timing.conv_runtime_compilation = ConvRuntimeCompilation(int(config.conv_runtime_compilation));
   state.channels_last = config.channels_last;
   state.cuda_graphs = config.cuda_graphs;
   return state;

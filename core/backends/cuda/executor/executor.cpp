@@ -95,7 +95,7 @@ EngineOptions BuildState::options() const {
   o.channels_last = channels_last;
   o.cuda_graphs = cuda_graphs;
   o.conv_candidates = timing.conv_candidates;
-  o.runtime_compiled_convs = timing.runtime_compiled_convs;
+  o.conv_runtime_compilation = int(timing.conv_runtime_compilation);
   return o;
 }
 
@@ -260,7 +260,7 @@ std::unique_ptr<Kernel> CudaExecutor::rebuild_kernel(KernelArgs& args, const std
     TacticOptions quick{0, 1};
     quick.allow_tf32 = options_.allow_tf32;
     quick.conv_candidates = options_.conv_candidates;
-    quick.runtime_compiled_convs = options_.runtime_compiled_convs;
+    quick.conv_runtime_compilation = ConvRuntimeCompilation(options_.conv_runtime_compilation);
     args.tactic = nullptr;
     args.saved_plan = nullptr;
     args.other_shape = false;

@@ -276,6 +276,17 @@ const Config kF16Nhwc{DType::kFloat16, Layout::kNHWC};
 const Config kBf16Nchw{DType::kBFloat16, Layout::kRowMajor};
 const Config kBf16Nhwc{DType::kBFloat16, Layout::kNHWC};
 
+// A rectangular image and filter with a stride and padding per axis.
+ConvCase rect_case() {
+  ConvCase c = with_act(conv("rect 3x5 s2x1 p1x2 16->32", 1, 16, 1, 32, 3, 1, 1), UnaryKind::kRelu);
+  c.H = 17;
+  c.W = 11;
+  c.S = 5;
+  c.sh = 2;
+  c.pw = 2;
+  return c;
+}
+
 // The network shapes: every one in FP32 NCHW, FP16 NHWC and BF16 NHWC.
 std::vector<ConvCase> network_cases() {
   return {
@@ -293,15 +304,7 @@ std::vector<ConvCase> network_cases() {
       with_act(conv("dilated 3x3 d2 p2 64->64", 1, 64, 20, 64, 3, 1, 2, 2), UnaryKind::kGeluErf),
       without_bias(conv("3x3 p1 64->64", 1, 64, 14, 64, 3, 1, 1)),
       with_act(with_residual(without_bias(conv("1x1 64->256", 8, 64, 14, 256, 1, 1, 0))), UnaryKind::kRelu),
-      [] {
-        ConvCase c = with_act(conv("rect 3x5 s2x1 p1x2 16->32", 1, 16, 1, 32, 3, 1, 1), UnaryKind::kRelu);
-        c.H = 17;
-        c.W = 11;
-        c.S = 5;
-        c.sh = 2;
-        c.pw = 2;
-        return c;
-      }(),
+      rect_case(),
   };
 }
 
@@ -662,15 +665,7 @@ TEST(CudaConv, CutlassKernels) {
       with_act(conv("dilated 3x3 d2 p2 64->64", 1, 64, 20, 64, 3, 1, 2, 2), UnaryKind::kClamp, -1.0, 1.0),
       with_residual(without_bias(conv("1x1 64->256", 8, 64, 14, 256, 1, 1, 0))),
       with_act(conv("7x7 s2 p3 8->64", 2, 8, 32, 64, 7, 2, 3), UnaryKind::kRelu),
-      [] {
-        ConvCase c = with_act(conv("rect 3x5 s2x1 p1x2 16->32", 1, 16, 1, 32, 3, 1, 1), UnaryKind::kRelu);
-        c.H = 17;
-        c.W = 11;
-        c.S = 5;
-        c.sh = 2;
-        c.pw = 2;
-        return c;
-      }(),
+      rect_case(),
   };
   const TacticOptions timing = test_timing();
   for (const ConvCase& c : cases)

@@ -88,21 +88,6 @@ struct Conv1x1Gemm {
     a.hw_info.sm_count = sm_count;
     return a;
   }
-
-  static bool can_implement(const Problem& p, int device, int sm_count) {
-    return Adapter::can_implement(arguments(p, device, sm_count)) == cutlass::Status::kSuccess;
-  }
-  static size_t workspace(const Problem& p, int device, int sm_count) {
-    return Adapter::get_workspace_size(arguments(p, device, sm_count));
-  }
-  static cutlass::Status launch(const Problem& p, void* ws, int device, int sm_count, cudaStream_t stream) {
-    Adapter op;
-    const auto args = arguments(p, device, sm_count);
-    cutlass::Status s = op.can_implement(args);
-    if (s != cutlass::Status::kSuccess) return s;
-    s = op.initialize(args, ws, stream);
-    return s == cutlass::Status::kSuccess ? op.run(stream) : s;
-  }
 };
 
 using Coop = cutlass::gemm::KernelTmaWarpSpecializedCooperative;

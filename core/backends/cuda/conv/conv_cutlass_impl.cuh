@@ -51,9 +51,29 @@ struct OpsTable {
 const OpsTable& f16_ops();   // conv_cutlass_f16.cu
 const OpsTable& bf16_ops();  // conv_cutlass_bf16.cu
 
+// The entry points of kernel K: its CUTLASS device adapter K::Adapter, and its arguments for a
+// problem from K::arguments(problem, device, sm_count).
+template <class K>
+struct Entry {
+  static bool can_implement(const Problem& p, int device, int sm_count) {
+    return K::Adapter::can_implement(K::arguments(p, device, sm_count)) == cutlass::Status::kSuccess;
+  }
+  static size_t workspace(const Problem& p, int device, int sm_count) {
+    return K::Adapter::get_workspace_size(K::arguments(p, device, sm_count));
+  }
+  static cutlass::Status launch(const Problem& p, void* ws, int device, int sm_count, cudaStream_t stream) {
+    typename K::Adapter op;
+    const auto args = K::arguments(p, device, sm_count);
+    cutlass::Status s = op.can_implement(args);
+    if (s != cutlass::Status::kSuccess) return s;
+    s = op.initialize(args, ws, stream);
+    return s == cutlass::Status::kSuccess ? op.run(stream) : s;
+  }
+};
+
 template <class K>
 constexpr Ops ops_of() {
-  return {&K::can_implement, &K::workspace, &K::launch};
+  return {&Entry<K>::can_implement, &Entry<K>::workspace, &Entry<K>::launch};
 }
 
 #ifdef TRTORCH_CUTLASS_CONV_INSTANTIATE
@@ -114,21 +134,6 @@ struct FpConv {
       t.activation.upper_bound = p.hi;
     }
     return a;
-  }
-
-  static bool can_implement(const Problem& p, int device, int sm_count) {
-    return Adapter::can_implement(arguments(p, device, sm_count)) == cutlass::Status::kSuccess;
-  }
-  static size_t workspace(const Problem& p, int device, int sm_count) {
-    return Adapter::get_workspace_size(arguments(p, device, sm_count));
-  }
-  static cutlass::Status launch(const Problem& p, void* ws, int device, int sm_count, cudaStream_t stream) {
-    Adapter op;
-    const auto args = arguments(p, device, sm_count);
-    cutlass::Status s = op.can_implement(args);
-    if (s != cutlass::Status::kSuccess) return s;
-    s = op.initialize(args, ws, stream);
-    return s == cutlass::Status::kSuccess ? op.run(stream) : s;
   }
 };
 

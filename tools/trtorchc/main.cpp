@@ -96,9 +96,10 @@ CompileSpec make_spec(const Options& o) {
   spec.cuda_graphs = o.cuda_graphs;
   spec.int8_timing_choice = o.int8_timing_choice;
   spec.conv_candidates = o.conv_candidates;
-  spec.conv_runtime_compilation = o.conv_runtime_compilation == "always"     ? CompileSpec::ConvRuntimeCompilation::kAlways
-                                 : o.conv_runtime_compilation == "fallback" ? CompileSpec::ConvRuntimeCompilation::kFallback
-                                                                            : CompileSpec::ConvRuntimeCompilation::kAuto;
+  using Crc = CompileSpec::ConvRuntimeCompilation;
+  spec.conv_runtime_compilation = o.conv_runtime_compilation == "always"     ? Crc::kAlways
+                                 : o.conv_runtime_compilation == "fallback" ? Crc::kFallback
+                                                                            : Crc::kAuto;
   spec.build_threads = o.build_threads;
   spec.require_full_compilation = o.require_full_compilation;
   spec.min_block_size = o.min_block_size;

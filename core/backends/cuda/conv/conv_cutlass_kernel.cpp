@@ -292,8 +292,8 @@ std::unique_ptr<Kernel> choose_conv2d(const KernelArgs& args) {
   if (!args.timing || !CutlassConv2d::fits(args, node)) return std::make_unique<CudnnConv2d>(args);
   const TacticOptions& timing = *args.timing;
   TacticOptions cudnn_options = timing;
-  const std::string key =
-      str_cat("conv2d race ", node.p.signature(), ";ws=", timing.max_scratch_bytes, ";rc=", int(timing.conv_runtime_compilation));
+  const std::string key = str_cat("conv2d race ", node.p.signature(), ";ws=", timing.max_scratch_bytes,
+                                  ";rc=", int(timing.conv_runtime_compilation));
   if (args.share)
     if (auto d = std::static_pointer_cast<Decision>(args.share->find(key))) {
       KernelArgs a = args;

@@ -19,7 +19,7 @@ with those of the module that was built (in the build process) and must be equal
 
     PYTHONPATH=build/python python3 bench/build_times.py --out out/build_times \\
         [--models resnet50,bert,efficientnet_b0,densenet169,squeezenet1_0] [--batches 1,32] \\
-        [--precisions fp16,fp32] [--dynamic 8,32]
+        [--precisions fp16,fp32] [--dynamic 8,32] [--conv-runtime-compilation auto,fallback,always]
     # no GPU: the same steps on the reference backend (checks the script, times mean nothing)
     python3 bench/build_times.py --device reference --models resnet18 --batches 1 --precisions fp32
 
@@ -97,7 +97,8 @@ def child(job):
                        "max": [hi] + list(x.shape[1:])} for x in xs]
         else:
             shapes = [list(x.shape) for x in xs]
-        spec = {"input_shapes": shapes, "op_precision": dtype, "device": job["device"]}
+        spec = {"input_shapes": shapes, "op_precision": dtype, "device": job["device"],
+                "conv_runtime_compilation": job.get("conv_runtime_compilation", "auto")}
         if name in bench.TRANSFORMERS:
             spec["input_dtypes"] = [x.dtype for x in xs]
         t0 = time.perf_counter()
@@ -144,12 +145,12 @@ def run_child(job, cache_dir):
     return {"error": " ".join((p.stderr or p.stdout).split())[-600:]}
 
 
-def measure(model, batch, precision, device, dynamic, work):
-    job = {"model": model, "batch": batch, "precision": precision, "device": device,
-           "path": os.path.join(work, f"{model}_b{batch}_{precision}{'_dynamic' if dynamic else ''}.ts")}
+def measure(model, batch, precision, device, dynamic, work, crc="auto"):
+    job = {"model": model, "batch": batch, "precision": precision, "device": device, "conv_runtime_compilation": crc,
+           "path": os.path.join(work, f"{model}_b{batch}_{precision}_{crc}{'_dynamic' if dynamic else ''}.ts")}
     if dynamic:
         job["dynamic"] = dynamic
-    row = {"model": model, "batch": batch, "precision": precision,
+    row = {"model": model, "batch": batch, "precision": precision, "conv_runtime_compilation": crc,
            "dynamic": f"[{dynamic[0]}..{dynamic[2]}] opt {dynamic[1]}" if dynamic else ""}
     warm = tempfile.mkdtemp(prefix="cuda_cache_warm_", dir=work)
     cold = run_child(dict(job, step="build"), warm)  # the first build fills the (empty) folder
@@ -187,6 +188,8 @@ def main():
     ap.add_argument("--precisions", default="fp16")
     ap.add_argument("--device", default="gpu", choices=["gpu", "reference"])
     ap.add_argument("--dynamic", default="", help="OPT,MAX: also a dynamic-batch engine [1, MAX] with opt OPT")
+    ap.add_argument("--conv-runtime-compilation", default="auto",
+                    help="the modes to build each engine with, e.g. auto,fallback,always (a row each)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="trtorch_build_times_")
@@ -198,12 +201,13 @@ def main():
         opt, hi = map(int, args.dynamic.split(","))
         configs += [(m, opt, p, (1, opt, hi)) for m in args.models.split(",") for p in args.precisions.split(",")]
     for model, batch, precision, dynamic in configs:
-        row = measure(model, batch, precision, args.device, dynamic, work)
-        rows.append(row)
-        print(json.dumps(row), flush=True)
+        for crc in args.conv_runtime_compilation.split(","):
+            row = measure(model, batch, precision, args.device, dynamic, work, crc)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
     with open(os.path.join(args.out, "build_times.json"), "w") as f:
         json.dump({"device": gpu_name, "torch": torch.__version__, "rows": rows}, f, indent=1)
-    cols = ["model", "batch", "precision", "dynamic", "build_cold_s", "build_warm_s", "load_cold_s",
+    cols = ["model", "batch", "precision", "conv_runtime_compilation", "dynamic", "build_cold_s", "build_warm_s", "load_cold_s",
             "first_call_cold_s", "load_warm_s", "first_call_warm_s", "new_shape_first_call_cold_s",
             "new_shape_first_call_warm_s", "new_shape_second_call_s", "outputs_equal", "error"]
     cols = [c for c in cols if any(c in r for r in rows)]

@@ -776,6 +776,19 @@ TEST(CudaConv, CutlassLimitsAndTactics) {
   EXPECT_TRUE(d.find("[cuDNN's best") != std::string::npos || d.find("[CUTLASS's best") != std::string::npos) << d;
   EXPECT_LE(rel_error(run_kernel(*p, *raced), p->expected), kernel_tolerance(DType::kFloat16));
   std::printf("[conv] raced: %s\n", d.c_str());
+  // conv_runtime_compilation "fallback": where CUTLASS takes the convolution, a cuDNN plan kept
+  // instead compiled nothing at build.
+  for (const ConvCase& c : {ok, with_residual(conv("1x1 64->128 fallback", 8, 64, 14, 128, 1, 1, 0))}) {
+    TacticOptions fallback = timing;
+    fallback.conv_runtime_compilation = ConvRuntimeCompilation::kFallback;
+    auto pf = make_problem(c, kF16Nhwc);
+    auto kf = make_Conv2d(kernel_args(*pf, nullptr, &fallback));
+    const std::string df = kf->describe();
+    if (df.rfind("cudnn", 0) == 0) EXPECT_NE(df.find(" 0 compiled at run time"), std::string::npos) << df;
+    EXPECT_EQ(df.find("runtime-compiled configs tried"), std::string::npos) << df;
+    EXPECT_LE(rel_error(run_kernel(*pf, *kf), pf->expected), kernel_tolerance(DType::kFloat16)) << df;
+    std::printf("[conv] fallback: %s\n", df.c_str());
+  }
 
   conv::CutlassConv2d k(kernel_args(*p, nullptr, &timing));
   const std::string good = k.tactic();

@@ -353,17 +353,19 @@ ConvReference reference_args(const ConvProblem& p, const void* x, const void* w,
   return ref;
 }
 
+std::string check_against_direct(const ConvProblem& p, double tol, const void* x, const void* w, const void* bias,
+                                 const void* residual, const void* y, cudaStream_t stream) {
+  if (p.macs() > kMaxReferenceMacs) return "";
+  DeviceBuffer want(size_t(p.y_numel()) * ir::dtype_size(p.dtype));
+  launch_conv_reference(reference_args(p, x, w, bias, residual, want.get(), p.has_act), stream);
+  DeviceBuffer diff_scratch(kOutputDiffScratchBytes);
+  const double err = compare_outputs(y, want.get(), p.dtype, p.y_numel(), diff_scratch.get(), stream).rel;
+  return err <= tol ? "" : str_cat("differs from the direct convolution on its run-time inputs by rel. diff ", err);
+}
+
 std::string CudnnConv2d::self_check(const std::vector<const void*>& in, const std::vector<void*>& out,
                                     cudaStream_t stream) {
-  if (p_.macs() > kMaxReferenceMacs) return "";
-  const size_t y_bytes = size_t(p_.y_numel()) * ir::dtype_size(p_.dtype);
-  DeviceBuffer y(y_bytes);
-  launch_conv_reference(reference_args(p_, in[0], weight_of(in), bias_of(in), residual_of(in), y.get(), p_.has_act),
-                        stream);
-  DeviceBuffer diff_scratch(kOutputDiffScratchBytes);
-  const double err = compare_outputs(out[0], y.get(), p_.dtype, p_.y_numel(), diff_scratch.get(), stream).rel;
-  const double tol = tolerance();
-  return err <= tol ? "" : str_cat("differs from the direct convolution on its run-time inputs by rel. diff ", err);
+  return check_against_direct(p_, tolerance(), in[0], weight_of(in), bias_of(in), residual_of(in), out[0], stream);
 }
 
 }  // namespace conv

@@ -211,6 +211,15 @@ DeviceBuffer pack_conv_weights(const KernelArgs& args, const ConvProblem& p, int
 // applied; act: whether the activation is).
 ConvReference reference_args(const ConvProblem& p, const void* x, const void* w, const void* bias,
                              const void* residual, void* y, bool act);
+// The largest relative difference a right kernel may show against the direct convolution.
+inline double conv_tolerance(ir::DType t, bool tf32) {
+  return t == ir::DType::kFloat32 ? (tf32 ? 1e-2 : 1e-4) : t == ir::DType::kFloat16 ? 1e-2 : 4e-2;
+}
+// Kernel::self_check() of a convolution: recomputes `y` (every stage of `p`'s epilogue) with the
+// direct convolution on the same inputs; "" when it agrees within `tol` or is too large to check
+// (kMaxReferenceMacs).
+std::string check_against_direct(const ConvProblem& p, double tol, const void* x, const void* w, const void* bias,
+                                 const void* residual, const void* y, cudaStream_t stream);
 
 // ---------------------------------------------------------------------------------------------
 // The kernel
@@ -316,9 +325,7 @@ class CudnnConv2d final : public Kernel {
                   cudnnHandle_t handle = nullptr);
   [[noreturn]] void fail(const std::string& what, const fe::error_t& e) const;
   // The largest relative difference a right plan may show against the direct convolution.
-  double tolerance() const {
-    return p_.dtype == ir::DType::kFloat32 ? (tf32_ ? 1e-2 : 1e-4) : p_.dtype == ir::DType::kFloat16 ? 1e-2 : 4e-2;
-  }
+  double tolerance() const { return conv_tolerance(p_.dtype, tf32_); }
 
   Context& ctx_;
   KernelShare* share_ = nullptr;
@@ -385,6 +392,7 @@ class CutlassConv2d final : public Kernel {
   void set_note(const std::string& note) { note_ = note; }
 
  private:
+  // shape_ with the tensors of one run.
   cutlass_conv::Problem problem(const void* x, const void* residual, void* y) const;
   void choose(const TacticOptions& timing);
   // `other_shape`: KernelArgs::other_shape.
@@ -396,8 +404,7 @@ class CutlassConv2d final : public Kernel {
   ConvProblem p_;
   int residual_input_ = -1;
   DeviceBuffer w_, bias_;  // KRSC weights; the bias in FP32 (empty without one)
-  cutlass_conv::Act act_ = cutlass_conv::Act::kClamp;
-  float lo_ = 0.0f, hi_ = 0.0f;
+  cutlass_conv::Problem shape_;  // p_ as the kernels take it (no tensors), made once
   cutlass_conv::Config config_ = cutlass_conv::Config::k128x128x64;
   size_t ws_bytes_ = 0;
   float ms_ = std::numeric_limits<float>::quiet_NaN();

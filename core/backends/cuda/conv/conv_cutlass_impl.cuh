@@ -28,18 +28,15 @@
 #include <type_traits>
 #endif
 
+#include "core/backends/cuda/common/cutlass_entry.cuh"
 #include "core/backends/cuda/conv/conv_cutlass.h"
 
 namespace trtorch::backends::cuda::cutlass_conv::detail {
 
 constexpr int kAlignBytes = 16;  // TMA: 16-byte aligned rows and base pointers
 
-// The type-erased entry points of one instantiation.
-struct Ops {
-  bool (*can_implement)(const Problem&, int, int);
-  size_t (*workspace)(const Problem&, int, int);
-  cutlass::Status (*launch)(const Problem&, void*, int, int, cudaStream_t);
-};
+// The entry points of one instantiation (common/cutlass_entry.cuh).
+using Ops = CutlassOps<Problem>;
 
 // The implicit GEMM convolution configs come first, then the 1x1 GEMM ones.
 constexpr int kNumConvConfigs = int(Config::k1x1Gemm128x128Coop);
@@ -51,29 +48,10 @@ struct OpsTable {
 const OpsTable& f16_ops();   // conv_cutlass_f16.cu
 const OpsTable& bf16_ops();  // conv_cutlass_bf16.cu
 
-// The entry points of kernel K: its CUTLASS device adapter K::Adapter, and its arguments for a
-// problem from K::arguments(problem, device, sm_count).
-template <class K>
-struct Entry {
-  static bool can_implement(const Problem& p, int device, int sm_count) {
-    return K::Adapter::can_implement(K::arguments(p, device, sm_count)) == cutlass::Status::kSuccess;
-  }
-  static size_t workspace(const Problem& p, int device, int sm_count) {
-    return K::Adapter::get_workspace_size(K::arguments(p, device, sm_count));
-  }
-  static cutlass::Status launch(const Problem& p, void* ws, int device, int sm_count, cudaStream_t stream) {
-    typename K::Adapter op;
-    const auto args = K::arguments(p, device, sm_count);
-    cutlass::Status s = op.can_implement(args);
-    if (s != cutlass::Status::kSuccess) return s;
-    s = op.initialize(args, ws, stream);
-    return s == cutlass::Status::kSuccess ? op.run(stream) : s;
-  }
-};
-
+// Kernel K's entry points: K::Adapter, and K::arguments(problem, device, sm_count).
 template <class K>
 constexpr Ops ops_of() {
-  return {&Entry<K>::can_implement, &Entry<K>::workspace, &Entry<K>::launch};
+  return cutlass_ops_of<K, Problem>();
 }
 
 #ifdef TRTORCH_CUTLASS_CONV_INSTANTIATE

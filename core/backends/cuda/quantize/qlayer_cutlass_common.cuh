@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/backends/cuda/common/cutlass_entry.cuh"
 #include "core/backends/cuda/quantize/qlayer_cutlass.h"
 #include "core/util/error.h"
 
@@ -58,36 +59,12 @@ inline cutlass::KernelHardwareInfo hw(int device, int sm_count) {
   return h;
 }
 
+// The entry points of one kernel, and how a kernel type K gives them (common/cutlass_entry.cuh).
 template <class P>
-struct Ops {
-  bool (*can_implement)(const P&, int, int);
-  size_t (*workspace)(const P&, int, int);
-  cutlass::Status (*launch)(const P&, void*, int, int, cudaStream_t);
-};
-
-// The entry points of kernel K (its CUTLASS device adapter K::Adapter, its arguments for a
-// problem from K::arguments(problem, device, sm_count)).
-template <class K, class P>
-struct Entry {
-  static bool can_implement(const P& p, int device, int sm_count) {
-    return K::Adapter::can_implement(K::arguments(p, device, sm_count)) == cutlass::Status::kSuccess;
-  }
-  static size_t workspace(const P& p, int device, int sm_count) {
-    return K::Adapter::get_workspace_size(K::arguments(p, device, sm_count));
-  }
-  static cutlass::Status launch(const P& p, void* ws, int device, int sm_count, cudaStream_t stream) {
-    typename K::Adapter op;
-    const auto args = K::arguments(p, device, sm_count);
-    cutlass::Status s = op.can_implement(args);
-    if (s != cutlass::Status::kSuccess) return s;
-    s = op.initialize(args, ws, stream);
-    return s == cutlass::Status::kSuccess ? op.run(stream) : s;
-  }
-};
-
+using Ops = CutlassOps<P>;
 template <class K, class P>
 constexpr Ops<P> ops_of() {
-  return {&Entry<K, P>::can_implement, &Entry<K, P>::workspace, &Entry<K, P>::launch};
+  return cutlass_ops_of<K, P>();
 }
 
 // Indexed by Config: each config's kernels for int8 and FP16 outputs, and (convolutions) for an

@@ -666,6 +666,11 @@ TEST(CudaConv, CutlassKernels) {
       with_residual(without_bias(conv("1x1 64->256", 8, 64, 14, 256, 1, 1, 0))),
       with_act(conv("7x7 s2 p3 8->64", 2, 8, 32, 64, 7, 2, 3), UnaryKind::kRelu),
       rect_case(),
+      // Few channels (an image's, padded to 4): only on the folded input (conv_cutlass.h).
+      with_act(conv("7x7 s2 p3 4->64 (stem, folded)", 2, 4, 33, 64, 7, 2, 3), UnaryKind::kRelu),
+      with_act(conv("3x3 s2 p1 4->32 (stem, folded)", 3, 4, 30, 32, 3, 2, 1), UnaryKind::kSilu),
+      with_residual(conv("4x4 s4 4->64 (patchify, folded)", 2, 4, 32, 64, 4, 4, 0)),
+      with_act(conv("5x5 s3 p2 4->16 (folded)", 1, 4, 29, 16, 5, 3, 2), UnaryKind::kClamp, 0.0, 6.0),
   };
   const TacticOptions timing = test_timing();
   for (const ConvCase& c : cases)
@@ -681,6 +686,7 @@ TEST(CudaConv, CutlassKernels) {
       EXPECT_LE(err, tol) << k.describe();
       const std::string tactic = k.tactic();
       EXPECT_TRUE(conv::CutlassConv2d::is_tactic(tactic)) << tactic;
+      EXPECT_EQ(tactic.find(";fold=") != std::string::npos, c.C % 8 != 0) << tactic;
       auto loaded = make_Conv2d(kernel_args(*p, &tactic, nullptr));  // the load path dispatches on the tag
       EXPECT_EQ(loaded->tactic(), tactic);
       EXPECT_NE(loaded->describe().find("cutlass conv"), std::string::npos) << loaded->describe();
@@ -767,6 +773,16 @@ TEST(CudaConv, CutlassLimitsAndTactics) {
   ConvCase bias_input = ok;
   bias_input.bias_constant = false;
   EXPECT_FALSE(fits(bias_input, kF16Nhwc));
+  // 4 channels: folded where the stride is at least 2 in both axes (the same) without dilation.
+  const ConvCase stem = with_act(conv("7x7 s2 p3 4->64", 1, 4, 16, 64, 7, 2, 3), UnaryKind::kRelu);
+  EXPECT_TRUE(fits(stem, kF16Nhwc));
+  EXPECT_TRUE(fits(stem, kBf16Nhwc));
+  EXPECT_FALSE(fits(with_act(conv("3x3 p1 4->64", 1, 4, 16, 64, 3, 1, 1), UnaryKind::kRelu), kF16Nhwc));
+  EXPECT_FALSE(fits(with_act(conv("3x3 s2 d2 p2 4->64", 1, 4, 16, 64, 3, 2, 2, 2), UnaryKind::kRelu), kF16Nhwc));
+  ConvCase stem_rect = stem;
+  stem_rect.sw = 1;
+  EXPECT_FALSE(fits(stem_rect, kF16Nhwc));
+  EXPECT_FALSE(fits(with_act(conv("7x7 s2 p3 2->64", 1, 2, 16, 64, 7, 2, 3), UnaryKind::kRelu), kF16Nhwc));
 
   // A convolution it takes, raced against cuDNN by the build: either way the description says
   // what the other side's best time was.
@@ -816,6 +832,24 @@ TEST(CudaConv, CutlassLimitsAndTactics) {
   expect_error(replace("v", "7"), "format version");
   expect_error(replace("ws", "12345"), "differs from the recorded");
   expect_error("cutlass-conv;v=1;sig=0", "missing");
+  // A fold on a convolution that does not fold (16 channels), and a stem's fold of the wrong factor.
+  std::string folded_ok = good;
+  folded_ok.insert(folded_ok.find(";ws="), ";fold=1");
+  expect_error(folded_ok, "does not fold");
+  {
+    auto ps = make_problem(stem, kF16Nhwc);
+    conv::CutlassConv2d ks(kernel_args(*ps, nullptr, &timing));
+    const std::string st = ks.tactic();
+    ASSERT_NE(st.find(";fold=2;"), std::string::npos) << st;
+    std::string wrong = st;
+    wrong.replace(wrong.find(";fold=2;"), 8, ";fold=3;");
+    try {
+      make_Conv2d(kernel_args(*ps, &wrong, nullptr));
+      ADD_FAILURE() << "no error for tactic \"" << wrong << "\"";
+    } catch (const trtorch::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("does not fold"), std::string::npos) << e.what();
+    }
+  }
   // A dynamic engine at a new shape keeps the config of its opt shape's tactic (no timing); without
   // KernelArgs::other_shape that tactic is another convolution's.
   ConvCase bigger = ok;

@@ -394,10 +394,17 @@ class CutlassConv2d final : public Kernel {
  private:
   // shape_ with the tensors of one run.
   cutlass_conv::Problem problem(const void* x, const void* residual, void* y) const;
+  // Workspace of config c, direct or on the folded input (T first, then c's own workspace).
+  size_t workspace(cutlass_conv::Config c, bool fold) const;
+  // Runs config c, direct or folded (fold the input into the workspace, then the convolution).
+  void run(cutlass_conv::Config c, bool fold, const void* x, const void* residual, void* y, void* ws,
+           size_t ws_bytes, cudaStream_t stream) const;
+  // Makes the folded weights (once).
+  void prepare_fold();
   void choose(const TacticOptions& timing);
   // `other_shape`: KernelArgs::other_shape.
   void load(const std::string& tactic, bool other_shape);
-  void use(cutlass_conv::Config c);
+  void use(cutlass_conv::Config c, bool fold);
 
   Context& ctx_;
   std::string where_;
@@ -406,6 +413,9 @@ class CutlassConv2d final : public Kernel {
   DeviceBuffer w_, bias_;  // KRSC weights; the bias in FP32 (empty without one)
   cutlass_conv::Problem shape_;  // p_ as the kernels take it (no tensors), made once
   cutlass_conv::Config config_ = cutlass_conv::Config::k128x128x64;
+  bool fold_ = false;            // config_ runs on the folded input (conv_cutlass.h)
+  DeviceBuffer w_fold_;          // the folded weights (made when a folded config is tried or loaded)
+  cutlass_conv::Problem fold_shape_;  // cutlass_conv::folded(shape_)
   size_t ws_bytes_ = 0;
   float ms_ = std::numeric_limits<float>::quiet_NaN();
   std::string note_;

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/ir/attrs.h"
 #include "core/ir/dtype.h"
@@ -80,6 +81,29 @@ size_t workspace_bytes(Config c, const Problem& p, int device, int sm_count);
 // trtorch::Error naming the config and problem when CUTLASS refuses it or the launch fails.
 void run(Config c, const Problem& p, void* workspace, size_t workspace_bytes, int device, int sm_count,
          cudaStream_t stream);
+
+// ---------------------------------------------------------------------------------------------
+// Folding (conv_fold.cu). A few-channel convolution of stride f >= 2 (an image's stem: its 3
+// channels padded to 4) has too few channels for these kernels (C % 8) and would leave most of
+// each 64-element K tile empty. Folded, its input is the partial im2col T [N, OH + R' - 1, OW, C']
+// with R' = ceil(R / f), S' = ceil(S / f), C' = f * (f * S') * C:
+//   T[n][h][w][(dy * f*S' + j) * C + c] = x[n][f*h + dy - ph][f*w + j - pw][c]   (0 outside x)
+// and it is the stride-1 unpadded convolution of T with the R' x 1 filter of regrouped weights
+//   w'[k][a][0][(dy * f*S' + j) * C + c] = w[k][f*a + dy][j][c]   (0 where f*a + dy >= R or j >= S).
+// ResNet's 7x7 stride-2 stem on 4 channels becomes 4x1 on 64 channels; a 4x4 stride-4 patchify
+// 1x1 on 64 channels (a GEMM config).
+
+// Whether p (x NHWC) folds: float16/bfloat16, C a multiple of 4 below 8, sh == sw >= 2, dilation
+// 1, and the folded problem supported() with C' <= 1024.
+bool fold_fits(const Problem& p);
+// The folded problem's shape (no tensors); p must fold_fits().
+Problem folded(const Problem& p);
+// Bytes of T.
+size_t fold_bytes(const Problem& p);
+// The folded weights w' (KRSC bytes of p.dtype) of p's KRSC weights `w`.
+std::vector<uint8_t> fold_weights(const Problem& p, const std::vector<uint8_t>& w);
+// Writes T of p.x to `t` (fold_bytes(p), 16-byte aligned) on `stream` (capturable).
+void launch_fold(const Problem& p, void* t, cudaStream_t stream);
 
 // "CUTLASS conv 128x128x64 f16 x=NxHxWxC w=KxRxSxC ..." for errors and descriptions.
 std::string problem_str(Config c, const Problem& p);

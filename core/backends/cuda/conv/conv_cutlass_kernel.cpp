@@ -3,7 +3,8 @@
 //
 // Building: every config that takes the node is timed on random data (the node's own weights and
 // bias) and its output compared with the direct convolution (conv_reference.h) of the same
-// stages; the fastest that agrees is kept. Loading: the tactic is checked against the node (the
+// stages; the fastest that agrees is kept. A few-channel strided convolution (an image's stem)
+// also tries each config on its folded input (conv_cutlass.h: the fold is timed with it). Loading: the tactic is checked against the node (the
 // problem's signature, the config, its workspace) and used as it is: nothing is compiled or timed.
 #include "core/backends/cuda/conv/conv.h"
 
@@ -51,8 +52,11 @@ bool shape_fits(const ConvProblem& p, cutlass_conv::Problem* q) {
   q->N = int(p.N), q->H = int(p.H), q->W = int(p.W), q->C = int(p.C), q->K = int(p.K);
   q->R = int(p.R), q->S = int(p.S), q->OH = int(p.OH), q->OW = int(p.OW);
   q->ph = int(p.ph), q->pw = int(p.pw), q->sh = int(p.sh), q->sw = int(p.sw), q->dh = int(p.dh), q->dw = int(p.dw);
-  return cutlass_conv::supported(*q);
+  return cutlass_conv::supported(*q) || cutlass_conv::fold_fits(*q);
 }
+
+// T's bytes rounded up: the config's own workspace follows it.
+size_t fold_region(const cutlass_conv::Problem& q) { return (cutlass_conv::fold_bytes(q) + 255) / 256 * 256; }
 
 std::string stages(const ConvProblem& p) {
   std::string s = "fprop";
@@ -75,8 +79,13 @@ bool CutlassConv2d::fits(const KernelArgs& args, const NodeConv& node) {
                                                args.constants[ir::kConvBiasInput]);
   if (!w_constant || !b_constant) return false;
   const int sm = args.ctx.props().multiProcessorCount;
-  for (int c = 0; c < cutlass_conv::kNumConfigs; ++c)
-    if (cutlass_conv::can_implement(cutlass_conv::Config(c), q, args.ctx.device(), sm)) return true;
+  const bool fold = cutlass_conv::fold_fits(q);
+  for (int i = 0; i < cutlass_conv::kNumConfigs; ++i) {
+    const auto c = cutlass_conv::Config(i);
+    if (cutlass_conv::can_implement(c, q, args.ctx.device(), sm) ||
+        (fold && cutlass_conv::can_implement(c, cutlass_conv::folded(q), args.ctx.device(), sm)))
+      return true;
+  }
   return false;
 }
 
@@ -88,9 +97,10 @@ CutlassConv2d::CutlassConv2d(const KernelArgs& args) : ctx_(args.ctx), where_(ar
   p_ = node.p;
   residual_input_ = node.residual_input;
   TRTORCH_EXPECT(fits(args, node), "Conv2d ", where_, ": the CUTLASS convolutions do not take ", p_.signature(),
-                 " (float16/bfloat16 NHWC, one group, constant weights and bias, channels multiples of 8, an "
-                 "activation of none, relu, clamp or silu)");
+                 " (float16/bfloat16 NHWC, one group, constant weights and bias, channels multiples of 8 or 4 "
+                 "input channels at a stride of 2 or more, an activation of none, relu, clamp or silu)");
   shape_fits(p_, &shape_);
+  if (cutlass_conv::fold_fits(shape_)) fold_shape_ = cutlass_conv::folded(shape_);
   w_ = pack_conv_weights(args, p_, node.w_channels, where_);
   TRTORCH_CHECK(pack_bias_f32(args, p_, &bias_), "Conv2d ", where_, ": bias is not a constant");
   if (args.tactic)
@@ -109,15 +119,51 @@ cutlass_conv::Problem CutlassConv2d::problem(const void* x, const void* residual
   return q;
 }
 
-void CutlassConv2d::use(cutlass_conv::Config c) {
+size_t CutlassConv2d::workspace(cutlass_conv::Config c, bool fold) const {
+  const int device = ctx_.device(), sm = ctx_.props().multiProcessorCount;
+  if (!fold) return cutlass_conv::workspace_bytes(c, shape_, device, sm);
+  return fold_region(shape_) + cutlass_conv::workspace_bytes(c, fold_shape_, device, sm);
+}
+
+void CutlassConv2d::run(cutlass_conv::Config c, bool fold, const void* x, const void* residual, void* y, void* ws,
+                        size_t ws_bytes, cudaStream_t stream) const {
+  const int device = ctx_.device(), sm = ctx_.props().multiProcessorCount;
+  const cutlass_conv::Problem q = problem(x, residual, y);
+  if (!fold) {
+    cutlass_conv::run(c, q, ws, ws_bytes, device, sm, stream);
+    return;
+  }
+  const size_t t_bytes = fold_region(shape_);
+  TRTORCH_CHECK(ws && ws_bytes >= t_bytes, "Conv2d ", where_, ": the folded input needs ", t_bytes,
+                " bytes of workspace, got ", ws_bytes);
+  cutlass_conv::launch_fold(q, ws, stream);
+  cutlass_conv::Problem f = fold_shape_;
+  f.x = ws;
+  f.w = w_fold_.get();
+  f.y = y;
+  f.bias = q.bias;
+  f.residual = residual;
+  cutlass_conv::run(c, f, static_cast<char*>(ws) + t_bytes, ws_bytes - t_bytes, device, sm, stream);
+}
+
+void CutlassConv2d::prepare_fold() {
+  if (w_fold_.get()) return;
+  std::vector<uint8_t> w(size_t(p_.K * p_.R * p_.S * p_.C) * ir::dtype_size(p_.dtype));
+  TRTORCH_CUDA_CHECK(cudaMemcpy(w.data(), w_.get(), w.size(), cudaMemcpyDeviceToHost));
+  const std::vector<uint8_t> f = cutlass_conv::fold_weights(shape_, w);
+  w_fold_ = DeviceBuffer(f.size());
+  TRTORCH_CUDA_CHECK(cudaMemcpy(w_fold_.get(), f.data(), f.size(), cudaMemcpyHostToDevice));
+}
+
+void CutlassConv2d::use(cutlass_conv::Config c, bool fold) {
   config_ = c;
-  ws_bytes_ = cutlass_conv::workspace_bytes(c, problem(nullptr, nullptr, nullptr), ctx_.device(),
-                                            ctx_.props().multiProcessorCount);
+  fold_ = fold;
+  if (fold) prepare_fold();
+  ws_bytes_ = workspace(c, fold);
 }
 
 void CutlassConv2d::choose(const TacticOptions& timing) {
   const int device = ctx_.device(), sm = ctx_.props().multiProcessorCount;
-  const cutlass_conv::Problem shape = problem(nullptr, nullptr, nullptr);
   cudaStream_t s = ctx_.stream();
   const size_t es = ir::dtype_size(p_.dtype), y_bytes = size_t(p_.y_numel()) * es;
   DeviceBuffer x(size_t(p_.x_numel()) * es), y(y_bytes), want, r, diff(kOutputDiffScratchBytes);
@@ -135,25 +181,29 @@ void CutlassConv2d::choose(const TacticOptions& timing) {
     launch_conv_reference(reference_args(ref, x.get(), w_.get(), bias_.get(), r.get(), want.get(), p_.has_act), s);
   }
   const double tol = conv_tolerance(p_.dtype, /*tf32=*/false);
-  std::string why;
-  for (int i = 0; i < cutlass_conv::kNumConfigs; ++i) {
-    const auto c = cutlass_conv::Config(i);
-    const std::string name = cutlass_conv::config_name(c);
-    if (!cutlass_conv::can_implement(c, shape, device, sm)) {
+  const bool can_fold = cutlass_conv::fold_fits(shape_);
+  if (can_fold) prepare_fold();
+  const bool direct = cutlass_conv::supported(shape_);
+  std::string why = direct ? "" : "; unfolded: not supported";
+  for (int i = 0; i < 2 * cutlass_conv::kNumConfigs; ++i) {
+    const auto c = cutlass_conv::Config(i % cutlass_conv::kNumConfigs);
+    const bool fold = i >= cutlass_conv::kNumConfigs;
+    if (fold ? !can_fold : !direct) continue;
+    const std::string name = str_cat(cutlass_conv::config_name(c), fold ? " folded" : "");
+    if (!cutlass_conv::can_implement(c, fold ? fold_shape_ : shape_, device, sm)) {
       why += str_cat("; ", name, ": not implementable");
       continue;
     }
-    const size_t ws_bytes = cutlass_conv::workspace_bytes(c, shape, device, sm);
+    const size_t ws_bytes = workspace(c, fold);
     if (ws_bytes > timing.max_scratch_bytes) {
       why += str_cat("; ", name, ": needs ", ws_bytes, " bytes of workspace");
       continue;
     }
     DeviceBuffer ws(ws_bytes);
-    const cutlass_conv::Problem q = problem(x.get(), r.get(), y.get());
     float ms = 0.0f;
     try {
       TRTORCH_CUDA_CHECK(cudaMemsetAsync(y.get(), 0xff, y_bytes, s));  // NaN: every element must be written
-      cutlass_conv::run(c, q, ws.get(), ws_bytes, device, sm, s);
+      run(c, fold, x.get(), r.get(), y.get(), ws.get(), ws_bytes, s);
       if (checked) {
         const OutputDiff d = compare_outputs(y.get(), want.get(), p_.dtype, p_.y_numel(), diff.get(), s);
         if (!(d.rel <= tol)) {
@@ -161,15 +211,16 @@ void CutlassConv2d::choose(const TacticOptions& timing) {
           continue;
         }
       }
-      ms = cuda::time_ms(ctx_, timing.min_timing_iters, timing.avg_timing_iters,
-                   [&](cudaStream_t ts) { cutlass_conv::run(c, q, ws.get(), ws_bytes, device, sm, ts); });
+      ms = cuda::time_ms(ctx_, timing.min_timing_iters, timing.avg_timing_iters, [&](cudaStream_t ts) {
+        run(c, fold, x.get(), r.get(), y.get(), ws.get(), ws_bytes, ts);
+      });
     } catch (const Error& e) {  // a config CUTLASS refuses at launch is passed over
       why += str_cat("; ", name, ": ", e.what());
       continue;
     }
     if (!(ms >= ms_)) {  // also the first (ms_ NaN)
       ms_ = ms;
-      use(c);
+      use(c, fold);
     }
   }
   TRTORCH_EXPECT(!std::isnan(ms_), "Conv2d ", where_, ": no CUTLASS convolution config computes ", p_.signature(),
@@ -182,7 +233,10 @@ void CutlassConv2d::load(const std::string& text, bool other_shape) {
   try {
     const TacticFields f = TacticFields::parse(text);
     TRTORCH_EXPECT(f.tag() == kTag, "tag '", f.tag(), "' is not ", kTag);
-    f.expect_keys({"v", "sig", "config", "ws"});
+    if (f.has("fold"))
+      f.expect_keys({"v", "sig", "config", "fold", "ws"});
+    else
+      f.expect_keys({"v", "sig", "config", "ws"});
     TRTORCH_EXPECT(f.get("v") == std::to_string(kVersion), "format version ", f.get("v"), " is not ", kVersion);
     // A tactic chosen for this node at another shape keeps its config: the kernels take any shape
     // their can_implement accepts (the node's epilogue is the same).
@@ -190,10 +244,14 @@ void CutlassConv2d::load(const std::string& text, bool other_shape) {
     TRTORCH_EXPECT(same || other_shape, "it was chosen for another convolution than ", p_.signature());
     cutlass_conv::Config c;
     TRTORCH_EXPECT(cutlass_conv::config_from_name(f.get("config"), &c), "unknown config '", f.get("config"), "'");
-    TRTORCH_EXPECT(cutlass_conv::can_implement(c, problem(nullptr, nullptr, nullptr), ctx_.device(),
+    // fold=f: the input folded by the stride f (the only factor there is).
+    const bool fold = f.has("fold");
+    TRTORCH_EXPECT(!fold || (cutlass_conv::fold_fits(shape_) && f.get_uint("fold") == uint64_t(shape_.sh)), "fold=",
+                   f.has("fold") ? f.get("fold") : "", " does not fold this convolution");
+    TRTORCH_EXPECT(cutlass_conv::can_implement(c, fold ? fold_shape_ : shape_, ctx_.device(),
                                                ctx_.props().multiProcessorCount),
-                   "config ", f.get("config"), " does not take this convolution on this GPU");
-    use(c);
+                   "config ", f.get("config"), fold ? " folded" : "", " does not take this convolution on this GPU");
+    use(c, fold);
     TRTORCH_EXPECT(!same || uint64_t(ws_bytes_) == f.get_uint("ws"), "workspace ", ws_bytes_,
                    " differs from the recorded ", f.get("ws"));
     note_ = same ? " (from tactic)" : " (the config of another shape's tactic)";
@@ -209,22 +267,23 @@ void CutlassConv2d::load(const std::string& text, bool other_shape) {
 void CutlassConv2d::launch(const std::vector<const void*>& in, const std::vector<void*>& out, void* scratch,
                            cudaStream_t stream) {
   const void* r = p_.has_residual ? in[size_t(residual_input_)] : nullptr;
-  cutlass_conv::run(config_, problem(in[0], r, out[0]), scratch, ws_bytes_, ctx_.device(),
-                    ctx_.props().multiProcessorCount, stream);
+  run(config_, fold_, in[0], r, out[0], scratch, ws_bytes_, stream);
 }
 
 std::string CutlassConv2d::tactic() const {
-  return TacticFields(kTag)
-      .add("v", kVersion)
-      .add("sig", hex64(fnv1a(p_.signature())))
-      .add("config", cutlass_conv::config_name(config_))
-      .add("ws", ws_bytes_)
-      .format();
+  TacticFields f(kTag);
+  f.add("v", kVersion).add("sig", hex64(fnv1a(p_.signature()))).add("config", cutlass_conv::config_name(config_));
+  if (fold_) f.add("fold", shape_.sh);  // absent: unfolded (tactics written before folding)
+  return f.add("ws", ws_bytes_).format();
 }
 
 std::string CutlassConv2d::describe() const {
   return str_cat("cutlass conv ", stages(p_), " NHWC ", dtype_short(p_.dtype), " config ",
-                 cutlass_conv::config_name(config_), " workspace ", ws_bytes_, " B", note_);
+                 cutlass_conv::config_name(config_),
+                 fold_ ? str_cat(" on the input folded by ", shape_.sh, " (", fold_shape_.R, "x1 filter, ",
+                                 fold_shape_.C, " channels)")
+                       : std::string(),
+                 " workspace ", ws_bytes_, " B", note_);
 }
 
 std::string CutlassConv2d::self_check(const std::vector<const void*>& in, const std::vector<void*>& out,

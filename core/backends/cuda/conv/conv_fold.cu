@@ -1,0 +1,110 @@
+// Folding a few-channel strided convolution into one the CUTLASS kernels take at full K-tile width
+// (conv_cutlass.h describes T and the regrouped weights): the problem, the weights (host, once per
+// kernel) and the gather that writes T (device, every run). No CUTLASS here.
+#include <algorithm>
+#include <climits>
+#include <cstring>
+
+#include "core/backends/cuda/common/cuda_check.h"
+#include "core/backends/cuda/conv/conv_cutlass.h"
+
+namespace trtorch::backends::cuda::cutlass_conv {
+
+namespace {
+
+constexpr int kLane = 4;               // elements per copy: 8 bytes of float16/bfloat16
+constexpr int kMaxFoldedChannels = 1024;
+
+int ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+// T's row of x's columns: f * S' columns of x per output column.
+int fold_span(const Problem& p) { return p.sw * ceil_div(p.S, p.sw); }
+
+// One thread per 4 elements of T, in T's order [n][h][w][dy][j][g] (g: a group of 4 channels).
+__global__ void fold_kernel(const uint2* __restrict__ x, uint2* __restrict__ t, uint32_t total, int G, int span,
+                            int f, int OW, int HT, int H, int W, int ph, int pw) {
+  for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
+    uint32_t q = i;
+    const int g = int(q % uint32_t(G));
+    q /= uint32_t(G);
+    const int j = int(q % uint32_t(span));
+    q /= uint32_t(span);
+    const int dy = int(q % uint32_t(f));
+    q /= uint32_t(f);
+    const int w = int(q % uint32_t(OW));
+    q /= uint32_t(OW);
+    const int h = int(q % uint32_t(HT));
+    const uint32_t n = q / uint32_t(HT);
+    const int xr = f * h + dy - ph, xc = f * w + j - pw;
+    uint2 v = make_uint2(0u, 0u);
+    if (xr >= 0 && xr < H && xc >= 0 && xc < W) v = x[((size_t(n) * H + xr) * W + xc) * G + g];
+    t[i] = v;
+  }
+}
+
+}  // namespace
+
+bool fold_fits(const Problem& p) {
+  if ((p.dtype != ir::DType::kFloat16 && p.dtype != ir::DType::kBFloat16) || p.C < kLane || p.C % kLane != 0 ||
+      p.C >= 8 || p.sh != p.sw || p.sh < 2 || p.dh != 1 || p.dw != 1 || p.N < 1 || p.H < 1 || p.W < 1 || p.R < 1 ||
+      p.S < 1 || p.ph < 0 || p.pw < 0 || p.OH < 1 || p.OW < 1 || p.H + 2 * p.ph < p.R || p.W + 2 * p.pw < p.S)
+    return false;
+  // The node's output size (the folded problem computes OH x OW whatever x's size).
+  if (p.OH != (p.H + 2 * p.ph - p.R) / p.sh + 1 || p.OW != (p.W + 2 * p.pw - p.S) / p.sw + 1) return false;
+  const Problem q = folded(p);
+  return q.C <= kMaxFoldedChannels && int64_t(q.N) * q.H * q.W * q.C <= INT_MAX && supported(q);
+}
+
+Problem folded(const Problem& p) {
+  Problem q = p;
+  const int f = p.sh;
+  q.R = ceil_div(p.R, f);
+  q.S = 1;
+  q.C = f * fold_span(p) * p.C;
+  q.H = p.OH + q.R - 1;
+  q.W = p.OW;
+  q.ph = q.pw = 0;
+  q.sh = q.sw = 1;
+  q.dh = q.dw = 1;
+  q.x = nullptr;
+  q.w = nullptr;
+  return q;
+}
+
+size_t fold_bytes(const Problem& p) {
+  const Problem q = folded(p);
+  return size_t(q.N) * size_t(q.H) * size_t(q.W) * size_t(q.C) * ir::dtype_size(p.dtype);
+}
+
+std::vector<uint8_t> fold_weights(const Problem& p, const std::vector<uint8_t>& w) {
+  const size_t es = ir::dtype_size(p.dtype);
+  TRTORCH_CHECK(w.size() == size_t(p.K) * p.R * p.S * p.C * es, "fold_weights: ", w.size(),
+                " bytes are not KRSC weights of ", p.K, "x", p.R, "x", p.S, "x", p.C);
+  const Problem q = folded(p);
+  const int f = p.sh, span = fold_span(p);
+  std::vector<uint8_t> out(size_t(q.K) * q.R * q.C * es, 0);  // zero: taps past the filter
+  for (int k = 0; k < p.K; ++k)
+    for (int a = 0; a < q.R; ++a)
+      for (int dy = 0; dy < f; ++dy)
+        for (int j = 0; j < span; ++j) {
+          const int r = f * a + dy;
+          if (r >= p.R || j >= p.S) continue;
+          const size_t from = ((size_t(k) * p.R + r) * p.S + j) * p.C;
+          const size_t to = (size_t(k) * q.R + a) * q.C + (size_t(dy) * span + j) * p.C;
+          std::memcpy(&out[to * es], &w[from * es], size_t(p.C) * es);
+        }
+  return out;
+}
+
+void launch_fold(const Problem& p, void* t, cudaStream_t stream) {
+  TRTORCH_CHECK(fold_fits(p) && p.x && t, "launch_fold: the problem does not fold or a pointer is missing");
+  const Problem q = folded(p);
+  const uint32_t total = uint32_t(size_t(q.N) * q.H * q.W * q.C / kLane);
+  const int threads = 256;
+  const int blocks = int(std::min<uint32_t>((total + threads - 1) / threads, 65535u * 8u));
+  fold_kernel<<<blocks, threads, 0, stream>>>(static_cast<const uint2*>(p.x), static_cast<uint2*>(t), total,
+                                              p.C / kLane, fold_span(p), p.sh, q.W, q.H, p.H, p.W, p.ph, p.pw);
+  TRTORCH_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace trtorch::backends::cuda::cutlass_conv

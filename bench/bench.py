@@ -303,7 +303,7 @@ def run_config(model_name, batch, prec, args):
 
     made = {}  # the last trt() call's scripted and compiled modules, for engine_stats()
 
-    def trt(allow_tf32=False, conv_runtime_compilation="auto"):
+    def trt(allow_tf32=False, conv_runtime_compilation="fallback"):
         if transformer:
             scripted = torch.jit.trace(model_cpu.eval(), [x.cpu() for x in xs32])
         else:

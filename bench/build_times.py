@@ -98,7 +98,7 @@ def child(job):
         else:
             shapes = [list(x.shape) for x in xs]
         spec = {"input_shapes": shapes, "op_precision": dtype, "device": job["device"],
-                "conv_runtime_compilation": job.get("conv_runtime_compilation", "auto")}
+                "conv_runtime_compilation": job.get("conv_runtime_compilation", "fallback")}
         if name in bench.TRANSFORMERS:
             spec["input_dtypes"] = [x.dtype for x in xs]
         t0 = time.perf_counter()
@@ -188,7 +188,7 @@ def main():
     ap.add_argument("--precisions", default="fp16")
     ap.add_argument("--device", default="gpu", choices=["gpu", "reference"])
     ap.add_argument("--dynamic", default="", help="OPT,MAX: also a dynamic-batch engine [1, MAX] with opt OPT")
-    ap.add_argument("--conv-runtime-compilation", default="auto",
+    ap.add_argument("--conv-runtime-compilation", default="fallback",
                     help="the modes to build each engine with, e.g. auto,fallback,always (a row each)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)

@@ -88,7 +88,7 @@ std::string build_options_text(const BuildConfig& c) {
      << ";num_avg_timing_iters=" << c.num_avg_timing_iters;
   if (c.int8) os << ";int8=" << (c.int8_calibration ? calibration_algo_name(c.int8_calibration->algo) : "qat");
   if (c.int8_calibration) os << ";int8_layers=" << (c.int8_timing_choice ? "timing" : "all");
-  if (c.conv_runtime_compilation != ConvRuntimeCompilation::kAuto)
+  if (c.conv_runtime_compilation != ConvRuntimeCompilation::kFallback)  // the default is not recorded
     os << ";conv_runtime_compilation=" << conv_runtime_compilation_name(c.conv_runtime_compilation);
   return os.str();
 }

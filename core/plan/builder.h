@@ -13,10 +13,11 @@
 namespace trtorch::plan {
 
 // BuildConfig::conv_runtime_compilation.
+// Convolutions no ahead-of-time kernel takes try cuDNN's runtime-compiled configs in every mode.
 enum class ConvRuntimeCompilation : uint8_t {
-  kAuto,      // where no ahead-of-time kernel comes within 2x of the convolution's roofline time
+  kAuto,      // also where no ahead-of-time kernel comes within 2x of the convolution's roofline time
   kAlways,    // everywhere (the fastest engines, the slowest builds)
-  kFallback,  // nowhere (the fastest builds)
+  kFallback,  // nowhere else (the default: the fastest builds)
 };
 // "auto", "always", "fallback".
 const char* conv_runtime_compilation_name(ConvRuntimeCompilation m);
@@ -69,7 +70,7 @@ struct BuildConfig {
   // compiled at build, about 0.5 s each, and at a load without a saved plan) race the kernels
   // compiled ahead of time (CUTLASS, cuDNN's precompiled configs) for FP16/BF16 convolutions the
   // CUTLASS kernels take. Convolutions CUTLASS does not take always try them.
-  ConvRuntimeCompilation conv_runtime_compilation = ConvRuntimeCompilation::kAuto;
+  ConvRuntimeCompilation conv_runtime_compilation = ConvRuntimeCompilation::kFallback;
   // CUDA: host threads that build a convolution's candidate configs at once (0: the host's
   // cores, up to 16). Changes build time only, never the choice.
   int build_threads = 0;

@@ -28,11 +28,11 @@ original TRTorch README) into the C++ ``CompileSpec``.
         "channels_last": True,               # GPU: f16/bf16 convolution activations in NHWC
         "cuda_graphs": True,                 # GPU: replay the engine's launches as a CUDA graph
         "conv_candidates": 6,                # GPU: cuDNN configs timed per convolution (1 to 16)
-        "conv_runtime_compilation": "auto",  # GPU: where cuDNN's runtime-compiled convolution
+        "conv_runtime_compilation": "fallback",  # GPU: where cuDNN's runtime-compiled convolution
                                              # configs race the kernels compiled ahead of time:
-                                             # "auto" (where those are over 2x the roofline
-                                             # time), "always" (slowest builds), "fallback"
-                                             # (only convolutions CUTLASS does not take)
+                                             # "fallback" (only convolutions CUTLASS does not
+                                             # take: the fastest builds), "auto" (also where those
+                                             # are over 2x the roofline time), "always" (slowest)
         "build_threads": 0,                  # GPU: host threads building them (0 = the host's
                                              # cores, up to 16; at most 64); build time only
         # Partial compilation (fallback to TorchScript is on by default)
@@ -148,7 +148,7 @@ _DEFAULTS = {
     "progress": False,
     "calibrator": None,
     "int8_timing_choice": True,
-    "conv_runtime_compilation": "auto",
+    "conv_runtime_compilation": "fallback",
 }
 
 # The ranges of the integer settings (the builder's limits come from C++: trtorch::plan in builder.h).

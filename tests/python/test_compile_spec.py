@@ -175,7 +175,7 @@ def test_engine_knobs_are_checked(model):
     assert parse_compile_spec(dict(base, timing_cache_path=None)).timing_cache_path == ""
     assert defaults.int8_timing_choice is True
     assert parse_compile_spec(dict(base, int8_timing_choice=False)).int8_timing_choice is False
-    assert defaults.conv_runtime_compilation == trtorch._C.ConvRuntimeCompilation.kAuto
+    assert defaults.conv_runtime_compilation == trtorch._C.ConvRuntimeCompilation.kFallback
     for mode in ("always", "fallback", "auto"):
         got = parse_compile_spec(dict(base, conv_runtime_compilation=mode)).conv_runtime_compilation
         assert got.name == "k" + mode.capitalize()

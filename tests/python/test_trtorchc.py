@@ -93,10 +93,10 @@ def test_engine_knob_flags_reach_the_engine(models, tmp_path):
     r = run_trtorchc(models["conv"], out, "(2,3,16,16)", "--device", "reference", "--save-engine", "-p", "f16",
                      "--no-fp32-conv-bias", "--no-channels-last", "--no-cuda-graphs", "--conv-candidates", "3",
                      "--build-threads=2", "--timing-cache-file", cache, "--workspace-size", "4096",
-                     "--conv-runtime-compilation", "fallback")
+                     "--conv-runtime-compilation", "auto")
     assert r.returncode == OK, r.stderr
     chosen = ("precision=f16;allow_tf32=0;fp32_conv_bias=0;channels_last=0;cuda_graphs=0;conv_candidates=3;"
-              "workspace_size=4096;num_min_timing_iters=2;num_avg_timing_iters=1;conv_runtime_compilation=fallback")
+              "workspace_size=4096;num_min_timing_iters=2;num_avg_timing_iters=1;conv_runtime_compilation=auto")
     assert _options_line(r.stdout) == chosen
     assert trtorch.load_engine(out.read_bytes()).info().endswith("; build options: " + chosen)
 

@@ -62,9 +62,9 @@ options:
   --conv-runtime-compilation MODE
                            GPU engines: where cuDNN's runtime-compiled convolution configs race
                            the kernels compiled ahead of time for the f16/bf16 convolutions the
-                           CUTLASS kernels take: auto (default: where none of those comes within
-                           2x of the roofline time), always (slowest builds) or fallback (nowhere:
-                           fastest builds)
+                           CUTLASS kernels take: fallback (default: nowhere; fastest builds), auto
+                           (where none of those comes within 2x of the roofline time) or always
+                           (slowest builds)
   --build-threads N        GPU engines: host threads building them at once, 0 to 64 (default 0:
                            the host's cores, up to 16); changes build time only
   --save-engine            write the raw serialized engine to OUTPUT instead of a TorchScript

@@ -36,7 +36,7 @@ struct Options {
   std::string calibration_cache_file;  // i8: read the scales from it (trtorch::ptq cache calibrator)
   bool fp32_conv_bias = true, channels_last = true, cuda_graphs = true, int8_timing_choice = true;
   int conv_candidates = 6;
-  std::string conv_runtime_compilation = "auto";
+  std::string conv_runtime_compilation = "fallback";
   int build_threads = 0;
   // Partial compilation (CompileSpec's fields of the same names).
   bool require_full_compilation = false;

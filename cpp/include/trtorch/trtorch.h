@@ -104,11 +104,11 @@ struct TRTORCH_API CompileSpec {
   int conv_candidates = 6;
   // GPU engines: where cuDNN's runtime-compiled convolution engine configs (a kernel compiled at
   // build, about 0.5 s each) race the kernels compiled ahead of time (CUTLASS, cuDNN's precompiled
-  // configs) for the FP16/BF16 convolutions CUTLASS takes. kAuto: where none of those comes within
-  // 2x of the convolution's roofline time; kAlways: everywhere (slowest builds); kFallback:
-  // nowhere (fastest builds). Convolutions CUTLASS does not take always try them.
+  // configs) for the FP16/BF16 convolutions CUTLASS takes. kFallback (default): nowhere (builds in
+  // seconds); kAuto: where none of those comes within 2x of the convolution's roofline time;
+  // kAlways: everywhere (slowest builds). Convolutions CUTLASS does not take always try them.
   enum class ConvRuntimeCompilation { kAuto, kAlways, kFallback };
-  ConvRuntimeCompilation conv_runtime_compilation = ConvRuntimeCompilation::kAuto;
+  ConvRuntimeCompilation conv_runtime_compilation = ConvRuntimeCompilation::kFallback;
   // GPU engines: host threads that build a convolution's candidates at once (0: the host's
   // cores, up to 16; at most 64). Changes build time only, never the engine.
   int build_threads = 0;

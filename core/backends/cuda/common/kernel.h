@@ -55,7 +55,7 @@ struct TacticOptions {
   bool cudnn_runtime_compiled = true;
   // BuildConfig::conv_runtime_compilation: where runtime-compiled cuDNN configs race the kernels
   // compiled ahead of time.
-  ConvRuntimeCompilation conv_runtime_compilation = ConvRuntimeCompilation::kAuto;
+  ConvRuntimeCompilation conv_runtime_compilation = ConvRuntimeCompilation::kFallback;
 };
 
 // What the kernels of one engine share while it is built or loaded: a kernel whose problem an

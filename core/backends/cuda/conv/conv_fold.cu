@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/backends/cuda/common/cuda_check.h"
+#include "core/backends/cuda/common/int_divider.cuh"
 #include "core/backends/cuda/conv/conv_cutlass.h"
 
 namespace trtorch::backends::cuda::cutlass_conv {
@@ -20,24 +21,24 @@ int ceil_div(int a, int b) { return (a + b - 1) / b; }
 // T's row of x's columns: f * S' columns of x per output column.
 int fold_span(const Problem& p) { return p.sw * ceil_div(p.S, p.sw); }
 
-// One thread per 4 elements of T, in T's order [n][h][w][dy][j][g] (g: a group of 4 channels).
-__global__ void fold_kernel(const uint2* __restrict__ x, uint2* __restrict__ t, uint32_t total, int G, int span,
-                            int f, int OW, int HT, int H, int W, int ph, int pw) {
+// One thread per 4 elements of T, in T's order [n][h][w][dy][j][g] (g: a group of 4 channels);
+// the index arithmetic by multiply-shift (int_divider.cuh), as T is written at memory speed.
+struct FoldIndex {
+  IntDivider G, span, f, OW, HT;
+  int fi, H, W, ph, pw;
+};
+
+__global__ void fold_kernel(const uint2* __restrict__ x, uint2* __restrict__ t, uint32_t total, FoldIndex d) {
   for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
-    uint32_t q = i;
-    const int g = int(q % uint32_t(G));
-    q /= uint32_t(G);
-    const int j = int(q % uint32_t(span));
-    q /= uint32_t(span);
-    const int dy = int(q % uint32_t(f));
-    q /= uint32_t(f);
-    const int w = int(q % uint32_t(OW));
-    q /= uint32_t(OW);
-    const int h = int(q % uint32_t(HT));
-    const uint32_t n = q / uint32_t(HT);
-    const int xr = f * h + dy - ph, xc = f * w + j - pw;
+    uint32_t g, j, dy, w, h;
+    uint32_t q = d.G.divmod(i, g);
+    q = d.span.divmod(q, j);
+    q = d.f.divmod(q, dy);
+    q = d.OW.divmod(q, w);
+    const uint32_t n = d.HT.divmod(q, h);
+    const int xr = d.fi * int(h) + int(dy) - d.ph, xc = d.fi * int(w) + int(j) - d.pw;
     uint2 v = make_uint2(0u, 0u);
-    if (xr >= 0 && xr < H && xc >= 0 && xc < W) v = x[((size_t(n) * H + xr) * W + xc) * G + g];
+    if (xr >= 0 && xr < d.H && xc >= 0 && xc < d.W) v = x[((size_t(n) * d.H + xr) * d.W + xc) * d.G.divisor + g];
     t[i] = v;
   }
 }
@@ -52,7 +53,8 @@ bool fold_fits(const Problem& p) {
   // The node's output size (the folded problem computes OH x OW whatever x's size).
   if (p.OH != (p.H + 2 * p.ph - p.R) / p.sh + 1 || p.OW != (p.W + 2 * p.pw - p.S) / p.sw + 1) return false;
   const Problem q = folded(p);
-  return q.C <= kMaxFoldedChannels && int64_t(q.N) * q.H * q.W * q.C <= INT_MAX && supported(q);
+  return q.C <= kMaxFoldedChannels && int64_t(q.N) * q.H * q.W * q.C <= INT_MAX &&
+         int64_t(p.N) * p.H * p.W * p.C <= INT_MAX && supported(q);
 }
 
 Problem folded(const Problem& p) {
@@ -102,8 +104,9 @@ void launch_fold(const Problem& p, void* t, cudaStream_t stream) {
   const uint32_t total = uint32_t(size_t(q.N) * q.H * q.W * q.C / kLane);
   const int threads = 256;
   const int blocks = int(std::min<uint32_t>((total + threads - 1) / threads, 65535u * 8u));
-  fold_kernel<<<blocks, threads, 0, stream>>>(static_cast<const uint2*>(p.x), static_cast<uint2*>(t), total,
-                                              p.C / kLane, fold_span(p), p.sh, q.W, q.H, p.H, p.W, p.ph, p.pw);
+  const FoldIndex d{IntDivider(uint32_t(p.C / kLane)), IntDivider(uint32_t(fold_span(p))), IntDivider(uint32_t(p.sh)),
+                    IntDivider(uint32_t(q.W)), IntDivider(uint32_t(q.H)), p.sh, p.H, p.W, p.ph, p.pw};
+  fold_kernel<<<blocks, threads, 0, stream>>>(static_cast<const uint2*>(p.x), static_cast<uint2*>(t), total, d);
   TRTORCH_CUDA_CHECK(cudaGetLastError());
 }
 

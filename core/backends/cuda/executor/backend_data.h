@@ -31,7 +31,7 @@ struct EngineOptions {
   int conv_candidates = 6;    // cuDNN engine configs each convolution times (1 to 16)
   // Not in the options line (the build options of the engine record it): it changes only how
   // convolutions are chosen, which the timing cache must tell apart (choice_key).
-  int conv_runtime_compilation = 0;  // a ConvRuntimeCompilation (kernel.h): 0 auto
+  int conv_runtime_compilation = 2;  // a ConvRuntimeCompilation (kernel.h): 2 fallback, the default
 
   // The options line: "allow_tf32=0;channels_last=1;cuda_graphs=1;conv_candidates=6".
   std::string str() const;

@@ -18,6 +18,7 @@
 //   conv_choose.cpp      the build's choice: timing the candidates, checking them against the direct
 //                        convolution and against a rebuild from their tactic, ranking the fusions
 //   conv_cutlass*.cu     CUTLASS kernels compiled ahead of time (conv_cutlass.h), and
+//   conv_fold.cu         folding a few-channel strided convolution (a stem) for them, and
 //   conv_cutlass_kernel.cpp  the Conv2d kernel on them, and the build's race between it and cuDNN
 #pragma once
 

@@ -13,7 +13,9 @@
 namespace trtorch::plan {
 
 // BuildConfig::conv_runtime_compilation.
-// Convolutions no ahead-of-time kernel takes try cuDNN's runtime-compiled configs in every mode.
+// Convolutions CUTLASS does not take try cuDNN's runtime-compiled configs in every mode, except
+// under kFallback FP16/BF16 ones whose best precompiled cuDNN config is within 2x of the roofline
+// time or under 10 us (conv_cutlass_kernel.cpp).
 enum class ConvRuntimeCompilation : uint8_t {
   kAuto,      // also where no ahead-of-time kernel comes within 2x of the convolution's roofline time
   kAlways,    // everywhere (the fastest engines, the slowest builds)

@@ -805,6 +805,25 @@ TEST(CudaConv, CutlassLimitsAndTactics) {
     EXPECT_LE(rel_error(run_kernel(*pf, *kf), pf->expected), kernel_tolerance(DType::kFloat16)) << df;
     std::printf("[conv] fallback: %s\n", df.c_str());
   }
+  // "fallback" on small FP16 convolutions CUTLASS does not take (20 output channels; a sigmoid):
+  // cuDNN's precompiled configs where they are within the margin, else all of its configs.
+  for (const ConvCase& c : {with_act(conv("3x3 p1 16->20 fallback", 1, 16, 8, 20, 3, 1, 1), UnaryKind::kRelu),
+                            with_act(conv("1x1 4->96 sigmoid fallback", 32, 4, 1, 96, 1, 1, 0), UnaryKind::kSigmoid)}) {
+    TacticOptions fallback = timing;
+    fallback.conv_runtime_compilation = ConvRuntimeCompilation::kFallback;
+    auto pf = make_problem(c, kF16Nhwc);
+    const KernelArgs af = kernel_args(*pf, nullptr, &fallback);
+    ASSERT_FALSE(conv::CutlassConv2d::fits(af, read_conv_node(af, "test"))) << c.name;
+    auto kf = make_Conv2d(af);
+    const std::string df = kf->describe();
+    const bool precompiled_only = df.find("[precompiled configs only") != std::string::npos;
+    EXPECT_TRUE(precompiled_only || df.find("[best precompiled config") != std::string::npos ||
+                df.find("[no precompiled config") != std::string::npos)
+        << df;
+    if (precompiled_only) EXPECT_NE(df.find(" 0 compiled at run time"), std::string::npos) << df;
+    EXPECT_LE(rel_error(run_kernel(*pf, *kf), pf->expected), kernel_tolerance(DType::kFloat16)) << df;
+    std::printf("[conv] fallback, not CUTLASS: %s\n", df.c_str());
+  }
 
   conv::CutlassConv2d k(kernel_args(*p, nullptr, &timing));
   const std::string good = k.tactic();

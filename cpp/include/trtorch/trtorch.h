@@ -106,7 +106,9 @@ struct TRTORCH_API CompileSpec {
   // build, about 0.5 s each) race the kernels compiled ahead of time (CUTLASS, cuDNN's precompiled
   // configs) for the FP16/BF16 convolutions CUTLASS takes. kFallback (default): nowhere (builds in
   // seconds); kAuto: where none of those comes within 2x of the convolution's roofline time;
-  // kAlways: everywhere (slowest builds). Convolutions CUTLASS does not take always try them.
+  // kAlways: everywhere (slowest builds). Convolutions CUTLASS does not take try them too, except
+  // under kFallback FP16/BF16 ones whose best precompiled config is within 2x of the roofline time
+  // or under 10 us.
   enum class ConvRuntimeCompilation { kAuto, kAlways, kFallback };
   ConvRuntimeCompilation conv_runtime_compilation = ConvRuntimeCompilation::kFallback;
   // GPU engines: host threads that build a convolution's candidates at once (0: the host's

@@ -303,6 +303,10 @@ namespace {
 // Runtime-compiled cuDNN configs are built for a convolution only where its best ahead-of-time
 // kernel takes more than this times its roofline time.
 constexpr double kRuntimeCompileMargin = 2.0;
+// ... and more than this (ms): a faster kernel could save a few microseconds at most, for about
+// 0.5 s of compilation per config (conv_runtime_compilation "fallback", convolutions CUTLASS does
+// not take: a squeeze-and-excitation layer's 4 to 28 channels, a sigmoid epilogue).
+constexpr double kSmallConvMs = 0.01;
 
 // The convolution's roofline time (ms) on this GPU: its bytes (x, weights, y, the residual) at the
 // memory bandwidth or its multiply-adds at the dense FP16/BF16 tensor-core peak, whichever is
@@ -333,12 +337,56 @@ struct Decision {
   std::string note;
 };
 
+// A convolution the CUTLASS kernels do not take. With conv_runtime_compilation "fallback", an
+// FP16/BF16 one keeps cuDNN's best precompiled config where that comes within
+// kRuntimeCompileMargin of the roofline or under kSmallConvMs; elsewhere (and in the other modes,
+// and in FP32) cuDNN chooses among all its configs, runtime-compiled ones included.
+std::unique_ptr<Kernel> choose_cudnn(const KernelArgs& args, const NodeConv& node) {
+  const bool half = node.p.dtype == DType::kFloat16 || node.p.dtype == DType::kBFloat16;
+  if (args.timing->conv_runtime_compilation != ConvRuntimeCompilation::kFallback || !half)
+    return std::make_unique<CudnnConv2d>(args);
+  TacticOptions precompiled = *args.timing;
+  precompiled.cudnn_runtime_compiled = false;
+  KernelArgs a = args;
+  a.timing = &precompiled;
+  std::unique_ptr<CudnnConv2d> pre;
+  std::string pre_failed;
+  try {
+    pre = std::make_unique<CudnnConv2d>(a);
+  } catch (const Error& e) {
+    pre_failed = e.what();
+  }
+  const double bound_ms = roofline_ms(node.p, args.ctx);
+  if (pre && (pre->rank_ms() <= kRuntimeCompileMargin * bound_ms || pre->rank_ms() <= kSmallConvMs)) {
+    pre->add_note(str_cat(" [precompiled configs only: ", pre->rank_ms(), " ms, roofline ", bound_ms, " ms]"));
+    return pre;
+  }
+  TacticOptions all = *args.timing;
+  all.cudnn_runtime_compiled = true;
+  a.timing = &all;
+  std::unique_ptr<CudnnConv2d> full;
+  try {
+    full = std::make_unique<CudnnConv2d>(a);
+  } catch (const Error&) {
+    if (!pre) throw;
+  }
+  if (pre && (!full || pre->rank_ms() <= full->rank_ms())) {
+    pre->add_note(str_cat(" [best precompiled config: ", pre->rank_ms(), " ms, roofline ", bound_ms,
+                          " ms; no runtime-compiled config faster]"));
+    return pre;
+  }
+  full->add_note(pre ? str_cat(" [best precompiled config: ", pre->rank_ms(), " ms, roofline ", bound_ms, " ms]")
+                     : str_cat(" [no precompiled config: ", pre_failed.substr(0, 300), "]"));
+  return full;
+}
+
 }  // namespace
 
 std::unique_ptr<Kernel> choose_conv2d(const KernelArgs& args) {
   std::string where = args.node.source.empty() ? "(no source location)" : args.node.source;
   const NodeConv node = read_conv_node(args, where);
-  if (!args.timing || !CutlassConv2d::fits(args, node)) return std::make_unique<CudnnConv2d>(args);
+  if (!args.timing) return std::make_unique<CudnnConv2d>(args);
+  if (!CutlassConv2d::fits(args, node)) return choose_cudnn(args, node);
   const TacticOptions& timing = *args.timing;
   TacticOptions cudnn_options = timing;
   const std::string key = str_cat("conv2d race ", node.p.signature(), ";ws=", timing.max_scratch_bytes,

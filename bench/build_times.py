@@ -135,13 +135,35 @@ def child(job):
     return r
 
 
+# INFO lines of a load that say where its time went (the executor's phases, the slowest kernels, the
+# CUDA graph's capture), with the indented lines that continue them.
+_TIMING_LOG = ("CUDA executor made in", "kernels made in", "CUDA graph captured", "specialized to new input shapes")
+
+
+def timing_log(stderr):
+    kept, keep = [], False
+    for line in stderr.splitlines():
+        if line.startswith("[trtorch"):
+            keep = any(k in line for k in _TIMING_LOG)
+        elif not line.startswith("  "):
+            keep = False
+        if keep:
+            kept.append(line)
+    return kept
+
+
 def run_child(job, cache_dir):
     env = dict(os.environ, CUDA_CACHE_PATH=cache_dir)
+    if job["step"] == "load":
+        env["TRTORCH_LOG_LEVEL"] = "2"  # info: where the load's and the new shape's time went
     p = subprocess.run([sys.executable, "-c", _CHILD, HERE, json.dumps(job)], capture_output=True, text=True,
                        env=env, timeout=3600)
     for line in p.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            r = json.loads(line[len("RESULT "):])
+            if job["step"] == "load":
+                r["log"] = timing_log(p.stderr)
+            return r
     return {"error": " ".join((p.stderr or p.stdout).split())[-600:]}
 
 
@@ -168,6 +190,7 @@ def measure(model, batch, precision, device, dynamic, work, crc="auto"):
             row["error"] = r["error"]
             break
         row[f"load_{kind}_s"] = r["load_s"]
+        row[f"load_{kind}_log"] = r.get("log", [])
         row[f"first_call_{kind}_s"] = r["first_call_s"]
         row["outputs_equal"] = row.get("outputs_equal", True) and r["outputs_equal"]
         if dynamic:
@@ -216,6 +239,11 @@ def main():
              "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
         lines.append("| " + " | ".join(fmt(r.get(c)) for c in cols) + " |")
+    # Where the time of each cold load (and its new shape) went, from trtorch's INFO log.
+    for r in rows:
+        if r.get("load_cold_log"):
+            lines += ["", f"Cold load of {r['model']} batch {r['batch']} {r['precision']} {r['dynamic']}:", "```"]
+            lines += r["load_cold_log"] + ["```"]
     with open(os.path.join(args.out, "build_times.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -1,8 +1,10 @@
 // Engines with dynamic input dims: a CudaExecutor per input shape, over the engine specialized
 // to that shape, the most recently used kept (see DynamicCudaExecutor in executor.h).
 #include <algorithm>
+#include <chrono>
 
 #include "core/backends/cuda/executor/executor.h"
+#include "core/util/logging.h"
 
 namespace trtorch::backends::cuda {
 
@@ -29,7 +31,11 @@ CudaExecutor& DynamicCudaExecutor::instance(const std::vector<plan::Shape>& shap
     // Built from the tactics and options the engine recorded; a tactic chosen at the opt shapes
     // that does not fit these shapes is chosen again.
     const bool at_opt = shapes == engine_->opt_shapes;
-    entry = {shapes, std::make_unique<CudaExecutor>(specialize_engine(*engine_, shapes), nullptr, !at_opt, device_)};
+    const auto t0 = std::chrono::steady_clock::now();
+    std::shared_ptr<plan::Engine> specialized = specialize_engine(*engine_, shapes);
+    TRTORCH_LOG(kInfo, "dynamic CUDA engine: specialized to new input shapes in ",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), " s");
+    entry = {shapes, std::make_unique<CudaExecutor>(std::move(specialized), nullptr, !at_opt, device_)};
     if (instances_.size() >= kMaxShapes) instances_.pop_back();
   }
   instances_.insert(instances_.begin(), std::move(entry));

@@ -103,6 +103,9 @@ EngineOptions BuildState::options() const {
 CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const BuildState* build, bool shape_changed,
                            int device)
     : engine_(std::move(engine)) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point t0 = Clock::now();
+  auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
   const int gpu = device == plan::kRecordedDevice ? engine_->device.gpu_id : device;
   check_device(gpu);
   DeviceGuard guard(gpu);  // weights, plans and kernels are made on that GPU
@@ -116,12 +119,24 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
     recorded = std::move(data.tactics);
     saved_plans_ = std::move(data.plans);
   }
+  const double t_data = since(t0);
+  Clock::time_point t = Clock::now();
   assign_storage();
+  const double t_constants = since(t);
+  t = Clock::now();
   const std::vector<KernelView> views = plan_layouts();
+  const double t_layouts = since(t);
+  t = Clock::now();
   make_kernels(views, build, recorded, shape_changed);
+  const double t_kernels = since(t);
+  t = Clock::now();
   place_outputs();
   layout_copies_.clear();
   plan_arena();
+  // Where a load's or a new shape's time goes (the first call adds the graph's capture).
+  TRTORCH_LOG(kInfo, "CUDA executor made in ", since(t0), " s: options and tactics ", t_data, " s, constants ",
+              t_constants, " s (", constants_.bytes() >> 20, " MiB), layouts ", t_layouts, " s, kernels ", t_kernels,
+              " s, arena ", since(t), " s", shape_changed ? " (at shapes other than the opt shapes)" : "");
 }
 
 CudaExecutor::~CudaExecutor() {

@@ -4,6 +4,7 @@
 // on the first call (and again for a new workspace address), checked against eager launches, and
 // dropped for good if a replay differs.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <set>
 
@@ -142,10 +143,13 @@ void CudaExecutor::execute(const std::vector<const void*>& inputs, const std::ve
   }
   if (!graph_exec_ || graph_workspace_ != ws) {
     // Capture once per workspace address; the outputs of this call come from eager launches.
+    const auto t0 = std::chrono::steady_clock::now();
     if (capture_graph(inputs, outputs, ws, stream))
       verify_graph(inputs, outputs, ws, stream);
     else
       launch_all(inputs, outputs, ws, stream);  // the graph was dropped
+    TRTORCH_LOG(kInfo, "CUDA graph captured and checked against eager launches in ",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), " s");
     return;
   }
   const ir::Graph& g = *engine_->graph;

@@ -137,7 +137,7 @@ def child(job):
 
 # INFO lines of a load that say where its time went (the executor's phases, the slowest kernels, the
 # CUDA graph's capture), with the indented lines that continue them.
-_TIMING_LOG = ("CUDA executor made in", "kernels made in", "CUDA graph captured", "specialized to new input shapes")
+_TIMING_LOG = ("CUDA executor made in", "kernels made in", "CUDA graph captured", "specialized to input shapes")
 
 
 def timing_log(stderr):
@@ -242,7 +242,8 @@ def main():
     # Where the time of each cold load (and its new shape) went, from trtorch's INFO log.
     for r in rows:
         if r.get("load_cold_log"):
-            lines += ["", f"Cold load of {r['model']} batch {r['batch']} {r['precision']} {r['dynamic']}:", "```"]
+            lines += ["", f"Cold load of {r['model']} batch {r['batch']} {r['precision']} "
+                      f"{r['conv_runtime_compilation']} {r['dynamic']}:", "```"]
             lines += r["load_cold_log"] + ["```"]
     with open(os.path.join(args.out, "build_times.md"), "w") as f:
         f.write("\n".join(lines) + "\n")

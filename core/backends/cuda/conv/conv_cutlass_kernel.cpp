@@ -156,10 +156,10 @@ void CutlassConv2d::prepare_fold() {
 }
 
 void CutlassConv2d::use(cutlass_conv::Config c, bool fold) {
+  if (fold) prepare_fold();  // first: it may throw
+  ws_bytes_ = workspace(c, fold);
   config_ = c;
   fold_ = fold;
-  if (fold) prepare_fold();
-  ws_bytes_ = workspace(c, fold);
 }
 
 void CutlassConv2d::choose(const TacticOptions& timing) {
@@ -356,8 +356,9 @@ std::unique_ptr<Kernel> choose_cudnn(const KernelArgs& args, const NodeConv& nod
   } catch (const Error& e) {
     pre_failed = e.what();
   }
-  const double bound_ms = roofline_ms(node.p, args.ctx);
-  if (pre && (pre->rank_ms() <= kRuntimeCompileMargin * bound_ms || pre->rank_ms() <= kSmallConvMs)) {
+  const double bound_ms = roofline_ms(node.p, args.ctx);  // 0: unknown (then compiled configs are tried)
+  if (pre && bound_ms > 0 &&
+      (pre->rank_ms() <= kRuntimeCompileMargin * bound_ms || pre->rank_ms() <= kSmallConvMs)) {
     pre->add_note(str_cat(" [precompiled configs only: ", pre->rank_ms(), " ms, roofline ", bound_ms, " ms]"));
     return pre;
   }
@@ -365,14 +366,18 @@ std::unique_ptr<Kernel> choose_cudnn(const KernelArgs& args, const NodeConv& nod
   all.cudnn_runtime_compiled = true;
   a.timing = &all;
   std::unique_ptr<CudnnConv2d> full;
+  std::string full_failed;
   try {
     full = std::make_unique<CudnnConv2d>(a);
-  } catch (const Error&) {
-    if (!pre) throw;
+  } catch (const Error& e) {
+    if (!pre) TRTORCH_ERROR(e.what(), "\nWith cuDNN's precompiled configs only: ", pre_failed);
+    full_failed = e.what();
   }
-  if (pre && (!full || pre->rank_ms() <= full->rank_ms())) {
-    pre->add_note(str_cat(" [best precompiled config: ", pre->rank_ms(), " ms, roofline ", bound_ms,
-                          " ms; no runtime-compiled config faster]"));
+  if (pre && (!full || !(full->rank_ms() < pre->rank_ms()))) {
+    pre->add_note(str_cat(" [best precompiled config: ", pre->rank_ms(), " ms, roofline ", bound_ms, " ms; ",
+                          full ? str_cat("runtime-compiled configs: ", full->rank_ms(), " ms")
+                               : "runtime-compiled configs failed: " + full_failed.substr(0, 300),
+                          "]"));
     return pre;
   }
   full->add_note(pre ? str_cat(" [best precompiled config: ", pre->rank_ms(), " ms, roofline ", bound_ms, " ms]")

@@ -25,7 +25,7 @@ int fold_span(const Problem& p) { return p.sw * ceil_div(p.S, p.sw); }
 // the index arithmetic by multiply-shift (int_divider.cuh), as T is written at memory speed.
 struct FoldIndex {
   IntDivider G, span, f, OW, HT;
-  int fi, H, W, ph, pw;
+  int fi, H, W, S, ph, pw;
 };
 
 __global__ void fold_kernel(const uint2* __restrict__ x, uint2* __restrict__ t, uint32_t total, FoldIndex d) {
@@ -38,7 +38,10 @@ __global__ void fold_kernel(const uint2* __restrict__ x, uint2* __restrict__ t, 
     const uint32_t n = d.HT.divmod(q, h);
     const int xr = d.fi * int(h) + int(dy) - d.ph, xc = d.fi * int(w) + int(j) - d.pw;
     uint2 v = make_uint2(0u, 0u);
-    if (xr >= 0 && xr < d.H && xc >= 0 && xc < d.W) v = x[((size_t(n) * d.H + xr) * d.W + xc) * d.G.divisor + g];
+    // Columns past the filter (j >= S) meet zero weights: zero here too, so that an infinite
+    // input there does not make a NaN (Inf * 0) the direct convolution would not.
+    if (int(j) < d.S && xr >= 0 && xr < d.H && xc >= 0 && xc < d.W)
+      v = x[((size_t(n) * d.H + xr) * d.W + xc) * d.G.divisor + g];
     t[i] = v;
   }
 }
@@ -46,15 +49,20 @@ __global__ void fold_kernel(const uint2* __restrict__ x, uint2* __restrict__ t, 
 }  // namespace
 
 bool fold_fits(const Problem& p) {
+  // C' >= f * f * C: a stride over 16 never folds (and keeps the sizes below far from overflow).
   if ((p.dtype != ir::DType::kFloat16 && p.dtype != ir::DType::kBFloat16) || p.C < kLane || p.C % kLane != 0 ||
-      p.C >= 8 || p.sh != p.sw || p.sh < 2 || p.dh != 1 || p.dw != 1 || p.N < 1 || p.H < 1 || p.W < 1 || p.R < 1 ||
-      p.S < 1 || p.ph < 0 || p.pw < 0 || p.OH < 1 || p.OW < 1 || p.H + 2 * p.ph < p.R || p.W + 2 * p.pw < p.S)
+      p.C >= 8 || p.sh != p.sw || p.sh < 2 || p.sh > 16 || p.dh != 1 || p.dw != 1 || p.N < 1 || p.H < 1 ||
+      p.W < 1 || p.R < 1 || p.S < 1 || p.ph < 0 || p.pw < 0 || p.OH < 1 || p.OW < 1)
     return false;
+  const int64_t f = p.sh, hp = int64_t(p.H) + 2 * int64_t(p.ph), wp = int64_t(p.W) + 2 * int64_t(p.pw);
+  if (hp < p.R || wp < p.S) return false;
   // The node's output size (the folded problem computes OH x OW whatever x's size).
-  if (p.OH != (p.H + 2 * p.ph - p.R) / p.sh + 1 || p.OW != (p.W + 2 * p.pw - p.S) / p.sw + 1) return false;
-  const Problem q = folded(p);
-  return q.C <= kMaxFoldedChannels && int64_t(q.N) * q.H * q.W * q.C <= INT_MAX &&
-         int64_t(p.N) * p.H * p.W * p.C <= INT_MAX && supported(q);
+  if (p.OH != (hp - p.R) / f + 1 || p.OW != (wp - p.S) / f + 1) return false;
+  const int64_t r_folded = (p.R + f - 1) / f, c_folded = f * f * ((p.S + f - 1) / f) * p.C;
+  if (c_folded > kMaxFoldedChannels || int64_t(p.N) * p.H * p.W * p.C > INT_MAX ||
+      int64_t(p.N) * (p.OH + r_folded - 1) * p.OW * c_folded > INT_MAX)
+    return false;
+  return supported(folded(p));
 }
 
 Problem folded(const Problem& p) {
@@ -100,12 +108,14 @@ std::vector<uint8_t> fold_weights(const Problem& p, const std::vector<uint8_t>& 
 
 void launch_fold(const Problem& p, void* t, cudaStream_t stream) {
   TRTORCH_CHECK(fold_fits(p) && p.x && t, "launch_fold: the problem does not fold or a pointer is missing");
+  TRTORCH_CHECK(reinterpret_cast<uintptr_t>(p.x) % 8 == 0 && reinterpret_cast<uintptr_t>(t) % 16 == 0,
+                "launch_fold: x must be 8-byte and T 16-byte aligned");
   const Problem q = folded(p);
   const uint32_t total = uint32_t(size_t(q.N) * q.H * q.W * q.C / kLane);
   const int threads = 256;
   const int blocks = int(std::min<uint32_t>((total + threads - 1) / threads, 65535u * 8u));
   const FoldIndex d{IntDivider(uint32_t(p.C / kLane)), IntDivider(uint32_t(fold_span(p))), IntDivider(uint32_t(p.sh)),
-                    IntDivider(uint32_t(q.W)), IntDivider(uint32_t(q.H)), p.sh, p.H, p.W, p.ph, p.pw};
+                    IntDivider(uint32_t(q.W)), IntDivider(uint32_t(q.H)), p.sh, p.H, p.W, p.S, p.ph, p.pw};
   fold_kernel<<<blocks, threads, 0, stream>>>(static_cast<const uint2*>(p.x), static_cast<uint2*>(t), total, d);
   TRTORCH_CUDA_CHECK(cudaGetLastError());
 }

@@ -33,7 +33,7 @@ CudaExecutor& DynamicCudaExecutor::instance(const std::vector<plan::Shape>& shap
     const bool at_opt = shapes == engine_->opt_shapes;
     const auto t0 = std::chrono::steady_clock::now();
     std::shared_ptr<plan::Engine> specialized = specialize_engine(*engine_, shapes);
-    TRTORCH_LOG(kInfo, "dynamic CUDA engine: specialized to new input shapes in ",
+    TRTORCH_LOG(kInfo, "dynamic CUDA engine: specialized to input shapes ", at_opt ? "(the opt shapes) " : "", "in ",
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), " s");
     entry = {shapes, std::make_unique<CudaExecutor>(std::move(specialized), nullptr, !at_opt, device_)};
     if (instances_.size() >= kMaxShapes) instances_.pop_back();

@@ -144,12 +144,13 @@ void CudaExecutor::execute(const std::vector<const void*>& inputs, const std::ve
   if (!graph_exec_ || graph_workspace_ != ws) {
     // Capture once per workspace address; the outputs of this call come from eager launches.
     const auto t0 = std::chrono::steady_clock::now();
-    if (capture_graph(inputs, outputs, ws, stream))
+    if (capture_graph(inputs, outputs, ws, stream)) {
       verify_graph(inputs, outputs, ws, stream);
-    else
+      TRTORCH_LOG(kInfo, "CUDA graph captured and checked against eager launches in ",
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), " s");
+    } else {
       launch_all(inputs, outputs, ws, stream);  // the graph was dropped
-    TRTORCH_LOG(kInfo, "CUDA graph captured and checked against eager launches in ",
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), " s");
+    }
     return;
   }
   const ir::Graph& g = *engine_->graph;

@@ -602,6 +602,38 @@ TEST(CudaConv, SharedPlan) {
 // Bad tactic strings give a trtorch::Error that names the node and the problem.
 // A restored plan's tag may list a knob the config left unset, at -1 (conv.h, same_choices): the
 // same engine config; a knob set to another value, a missing set knob or another engine is not.
+// A dynamic engine at a new shape builds the cuDNN engine config of its opt shape's tactic for the
+// new shape (KernelArgs::other_shape) instead of choosing again; without other_shape that tactic
+// is another convolution's. 20 output channels: the CUTLASS kernels do not take it.
+TEST(CudaConv, CudnnTacticAtAnotherShape) {
+  const TacticOptions timing = test_timing();
+  for (Config cfg : {kF32Nchw, kF16Nhwc}) {
+    SCOPED_TRACE(dtype_name(cfg.dtype));
+    const ConvCase c = with_act(conv("3x3 p1 16->20 opt shape", 2, 16, 10, 20, 3, 1, 1), UnaryKind::kRelu);
+    auto p = make_problem(c, cfg);
+    const std::string t = make_Conv2d(kernel_args(*p, nullptr, &timing))->tactic();
+    ASSERT_EQ(t.rfind("cudnn-conv", 0), 0u) << t;
+    ConvCase bigger = c;
+    bigger.N = 5;
+    bigger.H = bigger.W = 17;
+    auto q = make_problem(bigger, cfg);
+    try {
+      make_Conv2d(kernel_args(*q, &t, nullptr));
+      ADD_FAILURE() << "a tactic of another shape was taken without other_shape";
+    } catch (const trtorch::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("another convolution"), std::string::npos) << e.what();
+    }
+    KernelArgs other = kernel_args(*q, &t, nullptr);
+    other.other_shape = true;
+    auto k = make_Conv2d(other);
+    EXPECT_NE(k->describe().find("another shape's tactic"), std::string::npos) << k->describe();
+    EXPECT_NE(k->tactic(), t);  // this shape's signature, the same engine config
+    EXPECT_EQ(k->tactic().substr(k->tactic().find(";engine=")), t.substr(t.find(";engine="))) << k->tactic();
+    EXPECT_LE(rel_error(run_kernel(*q, *k), q->expected), kernel_tolerance(cfg.dtype)) << k->describe();
+    std::printf("[conv] cuDNN tactic at another shape: %s\n", k->describe().c_str());
+  }
+}
+
 TEST(CudaConv, PlanNamesCompareUnsetKnobs) {
   auto id = [](const std::string& name) {
     auto got = conv::parse_plan_name(name);

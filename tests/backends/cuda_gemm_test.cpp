@@ -110,6 +110,7 @@ struct LinearCase {
   bool runtime_weight = false;  // weight not given as a host constant (read at launch)
   bool tf32 = false;
   std::string tactic;  // when set, the kernel is loaded from it instead of timing candidates
+  bool other_shape = false;  // `tactic` was chosen at another shape (KernelArgs::other_shape)
 
   std::string name() const {
     std::string s = std::string("linear ") + dtype_name(dt) + " x=" + shape_str(x) + " N=" + std::to_string(n);
@@ -117,7 +118,11 @@ struct LinearCase {
     if (has_act) s += std::string(" act=") + unary_kind_name(act);
     if (runtime_weight) s += " weight(input)";
     if (tf32) s += " tf32";
-    if (!tactic.empty()) s += " forced: " + tactic.substr(tactic.rfind("config="));
+    if (!tactic.empty()) {
+      const size_t at = tactic.find("config=");
+      s += " forced: " + (at != std::string::npos ? tactic.substr(at) : tactic.substr(0, tactic.find(';')));
+    }
+    if (other_shape) s += " (chosen at another shape)";
     return s;
   }
 };
@@ -166,6 +171,7 @@ void check_linear(const LinearCase& c) {
   opt.avg_timing_iters = 5;
   opt.allow_tf32 = c.tf32;
   cu::KernelArgs args{*g_ctx, *node, {}, {}, {}, c.tactic.empty() ? nullptr : &c.tactic, &opt};
+  args.other_shape = c.other_shape;
   args.inputs = {{c.dt, c.x}, {c.dt, {c.n, K}}};
   args.constants = {nullptr, c.runtime_weight ? nullptr : &w};
   if (c.bias) {
@@ -186,7 +192,12 @@ void check_linear(const LinearCase& c) {
   EXPECT_LE(err, tol);
   if (c.tf32) EXPECT_NE(r.tactic.find("compute=tf32"), std::string::npos);
   if (c.dt == DType::kFloat32 && !c.tf32) EXPECT_NE(r.tactic.find("compute=32f"), std::string::npos);
-  if (!c.tactic.empty()) {
+  if (!c.tactic.empty() && c.other_shape) {
+    // The same algorithm or config, now for this node's shape.
+    EXPECT_NE(r.tactic, c.tactic);
+    const std::string kept = c.tactic.find("config=") != std::string::npos ? "config=" : "algo=";
+    EXPECT_EQ(r.tactic.substr(r.tactic.find(kept)), c.tactic.substr(c.tactic.find(kept))) << r.tactic;
+  } else if (!c.tactic.empty()) {
     EXPECT_EQ(r.tactic, c.tactic) << "a kernel loaded from a tactic must report it";
     EXPECT_EQ(r.describe.rfind(c.tactic.substr(0, c.tactic.find('.')), 0), 0u) << r.describe;
   }
@@ -292,6 +303,44 @@ TEST(CudaGemm, LinearGeluErfCutlassForced) {
     c.bias = c.runtime_bias = c.runtime_weight = true;
     check_linear(c);
   }
+}
+
+// The tactic a build times for Linear(x, [n, K] weight) + bias + act.
+std::string timed_linear_tactic(DType dt, const Shape& x, int64_t n, UnaryKind act) {
+  const int64_t K = x.back();
+  HostTensor w = random_uniform(dt, {n, K}, 51), b = random_uniform(dt, {n}, 52);
+  Graph g;
+  LinearAttrs la;
+  la.has_act = true;
+  la.act = act;
+  Shape y = x;
+  y.back() = n;
+  Node* node = g.add_node(OpKind::Linear, la,
+                          {g.add_input(TensorType::fixed(dt, x), "x"), g.add_input(TensorType::fixed(dt, {n, K}), "w"),
+                           g.add_input(TensorType::fixed(dt, {n}), "b")},
+                          "test.py:20 opt-shape linear");
+  cu::TacticOptions opt;
+  opt.min_timing_iters = 1;
+  opt.avg_timing_iters = 2;
+  cu::KernelArgs args{*g_ctx, *node, {{dt, x}, {dt, {n, K}}, {dt, {n}}}, {{dt, y}}, {nullptr, &w, &b}, nullptr, &opt};
+  return cu::make_Linear(args)->tactic();
+}
+
+// A dynamic engine at a new shape keeps the cuBLASLt algorithm or the CUTLASS config of its opt
+// shape's tactic where it takes the new shape (KernelArgs::other_shape), checked against the
+// reference backend at that shape. Without other_shape such a tactic does not fit (BadTactics).
+TEST(CudaGemm, TacticAtAnotherShape) {
+  for (DType dt : {DType::kFloat32, DType::kFloat16}) {
+    LinearCase c{dt, {40, 96}, 64, true, true, UnaryKind::kRelu};
+    c.tactic = timed_linear_tactic(dt, {8, 96}, 64, UnaryKind::kRelu);
+    ASSERT_EQ(c.tactic.rfind("cublasLt", 0), 0u) << c.tactic;
+    c.other_shape = true;
+    check_linear(c);
+  }
+  LinearCase g{DType::kFloat16, {40, 64}, 128, true, true, UnaryKind::kGeluErf};
+  g.tactic = cutlass_tactic(DType::kFloat16, {8, 64}, 128, cg::Config::k128x128x64Coop);
+  g.other_shape = true;
+  check_linear(g);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ CudnnConv2d::CudnnConv2d(const KernelArgs& args) : ctx_(args.ctx), share_(args.s
     runtime_compiled_ = args.timing->cudnn_runtime_compiled;
   }
   if (given)
-    rebuild(*given, args.saved_plan);
+    rebuild(*given, args.saved_plan, args.other_shape);
   else
     choose(args.timing);
   finish();
@@ -181,7 +181,7 @@ void CudnnConv2d::pack_bias(const KernelArgs& args) {
   b_ptr_ = b_packed_.get();
 }
 
-void CudnnConv2d::rebuild(const Tactic& t, const std::vector<uint8_t>* saved) {
+void CudnnConv2d::rebuild(const Tactic& t, const std::vector<uint8_t>* saved, bool other_shape) {
   auto bad = [&](const std::string& why) {
     TRTORCH_ERROR("Conv2d ", where_, ": cannot rebuild the cuDNN plan of tactic \"", t.str(), "\": ", why);
   };
@@ -189,17 +189,21 @@ void CudnnConv2d::rebuild(const Tactic& t, const std::vector<uint8_t>* saved) {
   if (t.cudnn_version != loaded)
     bad(str_cat("it was chosen with cuDNN ", t.cudnn_version, " but this process loaded cuDNN ", loaded,
                 "; rebuild the engine"));
-  if (t.sig != hex64(fnv1a(p_.signature())))
+  const std::string sig = hex64(fnv1a(p_.signature()));
+  const bool same = t.sig == sig;
+  if (!same && !other_shape)
     bad(str_cat("it was chosen for another convolution than this node's (", p_.signature(), ")"));
   bool valid_fusion = false;
   for (const Fusion& f : fusion_candidates(p_)) valid_fusion = valid_fusion || f == t.fusion;
   if (!valid_fusion) bad("its fused stages \"" + t.fusion.code() + "\" do not fit this node's epilogue");
   if (t.tf32 && p_.dtype != DType::kFloat32) bad("tf32 is set on a non-float32 convolution");
   tf32_ = t.tf32;
-  // Checked against this node's problem above: an earlier node's plan of the same tactic fits.
-  if (take_shared(tactic_share_key(t.str(), max_workspace_))) return;
+  // The tactic for this node's problem: an earlier node's plan of the same tactic fits.
+  Tactic here = t;
+  here.sig = sig;
+  if (take_shared(tactic_share_key(here.str(), max_workspace_))) return;
   std::string why;
-  if (saved) {
+  if (saved && same) {  // a saved plan holds the shapes it was built for
     if (restore_plan(t, *saved, &why)) {
       timing_note_ = "from tactic, saved plan";
       return;
@@ -214,7 +218,7 @@ void CudnnConv2d::rebuild(const Tactic& t, const std::vector<uint8_t>* saved) {
   graph_ = std::move(g);
   fusion_ = t.fusion;
   plan_ = plan;
-  timing_note_ = "from tactic";
+  timing_note_ = same ? "from tactic" : "the engine config of another shape's tactic";
 }
 
 bool CudnnConv2d::take_shared(const std::string& key) {

@@ -254,7 +254,10 @@ class CudnnConv2d final : public Kernel {
   void pack_bias(const KernelArgs& args);
   // The load: restores the plan a tactic names from its saved form, or rebuilds it when there is
   // none or it cannot be restored (or takes an earlier node's). No timing.
-  void rebuild(const Tactic& t, const std::vector<uint8_t>* saved);
+  // `other_shape` (KernelArgs::other_shape): a tactic chosen for this node at another shape (a
+  // dynamic engine's opt shape) builds the same engine config for this shape, without its saved
+  // plan; cuDNN refusing the config is an error (the executor then chooses again).
+  void rebuild(const Tactic& t, const std::vector<uint8_t>* saved, bool other_shape = false);
   // Takes the plan an earlier convolution of the engine registered under `key`; false when none.
   bool take_shared(const std::string& key);
   // Registers this kernel's plan under `key` for the convolutions after it (first one wins).

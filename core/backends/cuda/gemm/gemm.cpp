@@ -146,7 +146,7 @@ GemmKernel::GemmKernel(const KernelArgs& args, GemmSpec spec, DeviceBuffer weigh
                    *args.tactic, "'");
     epi_ = Epi::kNone;
   } else if (args.tactic) {
-    load(*args.tactic);
+    load(*args.tactic, args.other_shape);
   } else {
     choose(args);
   }
@@ -256,19 +256,21 @@ namespace {
 
 }  // namespace
 
-void GemmKernel::load(const std::string& text) {
+void GemmKernel::load(const std::string& text, bool other_shape) {
   const std::string tag = tactic_tag(text);
-  if (tag == kCutlassTag) return load_cutlass(text);
+  if (tag == kCutlassTag) return load_cutlass(text, other_shape);
   if (tag != kCublasLtTag)
     TRTORCH_ERROR("cannot read GEMM tactic '", text, "': it starts with neither '", kCublasLtTag, "' nor '",
                   kCutlassTag, "'");
-  const LtTactic t = LtTactic::parse(text);
+  LtTactic t = LtTactic::parse(text);
   const LtShape& s = spec_.shape;
   auto bad = [&](const std::string& why) { misfit(text, why); };
   if (t.dtype != s.dtype) bad(str_cat("it is for ", dtype_short(t.dtype), ", the node is ", dtype_short(s.dtype)));
-  if (t.rows != s.rows || t.cols != s.cols || t.depth != s.depth || t.batch != s.batch)
+  if ((t.rows != s.rows || t.cols != s.cols || t.depth != s.depth || t.batch != s.batch) && !other_shape)
     bad(str_cat("it is for rows=", t.rows, " cols=", t.cols, " depth=", t.depth, " batch=", t.batch,
                 ", the node needs rows=", s.rows, " cols=", s.cols, " depth=", s.depth, " batch=", s.batch));
+  // At another shape of the same node: the same algorithm, checked below for this shape.
+  t.rows = s.rows, t.cols = s.cols, t.depth = s.depth, t.batch = s.batch;
   auto cands = epilogue_candidates(spec_.has_bias, spec_.has_act, spec_.act);
   if (std::find(cands.begin(), cands.end(), t.epi) == cands.end())
     bad(str_cat("epilogue ", epi_info(t.epi).name, " does not match the node's bias/activation"));
@@ -300,8 +302,8 @@ void GemmKernel::load(const std::string& text) {
   tactic_ = t;
 }
 
-void GemmKernel::load_cutlass(const std::string& text) {
-  const CutlassTactic t = CutlassTactic::parse(text);
+void GemmKernel::load_cutlass(const std::string& text, bool other_shape) {
+  CutlassTactic t = CutlassTactic::parse(text);
   auto bad = [&](const std::string& why) { misfit(text, why); };
   if (std::strcmp(spec_.op, "linear") != 0 || !spec_.has_act || spec_.act != CutlassTactic::kAct)
     bad(str_cat("CUTLASS kernels run only a Linear with activation ", ir::unary_kind_name(CutlassTactic::kAct),
@@ -309,9 +311,10 @@ void GemmKernel::load_cutlass(const std::string& text) {
                 spec_.has_act ? str_cat(" with activation ", ir::unary_kind_name(spec_.act)) : " without one"));
   if (t.dtype != spec_.shape.dtype)
     bad(str_cat("it is for ", dtype_short(t.dtype), ", the node is ", dtype_short(spec_.shape.dtype)));
-  if (t.M != spec_.M || t.N != spec_.N || t.K != spec_.K)
+  if ((t.M != spec_.M || t.N != spec_.N || t.K != spec_.K) && !other_shape)
     bad(str_cat("it is for M=", t.M, " N=", t.N, " K=", t.K, ", the node needs M=", spec_.M, " N=", spec_.N,
                 " K=", spec_.K));
+  t.M = spec_.M, t.N = spec_.N, t.K = spec_.K;  // at another shape: the same config, checked below
   if (!cutlass_fits()) bad("the CUTLASS kernels do not support this problem (N and K must be multiples of 8)");
   const size_t need =
       cutlass_gemm::workspace_bytes(t.config, t.dtype, t.M, t.N, t.K, ctx_.props().multiProcessorCount);

@@ -207,8 +207,11 @@ class GemmKernel final : public Kernel {
   void choose_cutlass(const TacticOptions& opt, size_t max_ws, TimingData& d, float* best_ms);
 
   // Load time (gemm.cpp).
-  void load(const std::string& text);
-  void load_cutlass(const std::string& text);
+  // `other_shape` (KernelArgs::other_shape): a tactic chosen for this node at another shape (a
+  // dynamic engine's opt shape) keeps its algorithm / config where it takes this shape and fits
+  // the workspace the tactic grants; otherwise the error lets the executor choose again.
+  void load(const std::string& text, bool other_shape = false);
+  void load_cutlass(const std::string& text, bool other_shape = false);
   bool known_algo_id(const LtTactic& t) const;
 
   // Descriptions (gemm.cpp).

@@ -519,7 +519,7 @@ def main():
                     help="input sets the error is measured on (the first is also timed)")
     ap.add_argument("--with-compile", action="store_true", help="also torch.compile(mode='max-autotune') (slow)")
     ap.add_argument("--conv-runtime-compilation", default="",
-                    help="FP16/BF16: also a trtorch row per mode listed (always, fallback, auto), e.g. always,fallback")
+                    help="FP16/BF16: also a trtorch row per mode listed (auto, always; the default row is fallback), e.g. auto,always")
     ap.add_argument("--profile", action="store_true",
                     help="log a per-step profile of each trtorch engine's first run (TRTORCH_PROFILE=1)")
     ap.add_argument("--dynamic-batches", default="",

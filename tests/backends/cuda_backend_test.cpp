@@ -475,6 +475,64 @@ TEST(CudaBuild, TimingCacheMakesRebuildsReuseTactics) {
   std::remove(path.c_str());
 }
 
+// A dynamic engine (batch 1 to 8, opt 4): each batch gets its own executor, built from the tactics
+// chosen at opt (KernelArgs::other_shape), and every executor matches the reference backend at its
+// shape. The executors share the weights on the device (DeviceConstants) instead of uploading them
+// once per shape.
+TEST(CudaBuild, DynamicEngineExecutorsShareTheirConstants) {
+  const DType t = DType::kFloat16;
+  const Dim b = Dim::symbolic(0, 1, 8);
+  auto make = [&] {
+    auto g = std::make_unique<Graph>();
+    Value* x = g->add_input(TensorType(t, {b, Dim::fixed(3), Dim::fixed(32), Dim::fixed(32)}), "x");
+    Conv2dAttrs stem;
+    stem.stride = {2, 2};
+    stem.padding = {3, 3};
+    Value* y = g->add_node(OpKind::Conv2d, stem,
+                           {x, g->add_constant(random_tensor(t, {16, 3, 7, 7}, 1, 0.1f)),
+                            g->add_constant(random_tensor(t, {16}, 2, 0.1f))})->outputs[0];
+    y = g->add_node(OpKind::Unary, UnaryAttrs{UnaryKind::kRelu}, {y})->outputs[0];
+    Conv2dAttrs c3;
+    c3.padding = {1, 1};
+    Value* z = g->add_node(OpKind::Conv2d, c3, {y, g->add_constant(random_tensor(t, {20, 16, 3, 3}, 3, 0.1f))})->outputs[0];
+    Value* p = g->add_node(OpKind::AdaptivePool2d, AdaptivePool2dAttrs{}, {z})->outputs[0];
+    ReshapeAttrs r;
+    r.shape = {b, Dim::fixed(20)};
+    p = g->add_node(OpKind::Reshape, r, {p})->outputs[0];
+    g->mark_output(g->add_node(OpKind::Linear, LinearAttrs{},
+                               {p, g->add_constant(random_tensor(t, {10, 20}, 4, 0.3f)),
+                                g->add_constant(random_tensor(t, {10}, 5))})->outputs[0]);
+    return g;
+  };
+  plan::BuildConfig cfg;
+  cfg.precision = t;
+  cfg.device.type = plan::DeviceType::kCUDA;
+  cfg.opt_shapes = {{4, 3, 32, 32}};
+  auto engine = std::make_shared<const plan::Engine>(
+      plan::deserialize(plan::serialize(plan::build_engine(make(), cfg, {"x"}, {"y"}))));
+  auto ex = plan::make_executor(engine);
+  auto* dyn = dynamic_cast<cu::DynamicCudaExecutor*>(ex.get());
+  ASSERT_NE(dyn, nullptr);
+  const void* constants = nullptr;
+  for (int64_t batch : {4, 2, 7, 4}) {
+    SCOPED_TRACE(str_cat("batch ", batch));
+    std::vector<plan::Shape> shapes{{batch, 3, 32, 32}};
+    const std::unique_ptr<Graph> g = make();
+    const auto inputs = inputs_of({shapes[0]})(t);
+    const auto want = ref::run(*ir::specialize(*g, shapes), inputs);
+    cu::DeviceBuffer in = upload(inputs[0]), out(want[0].nbytes()), ws(ex->workspace_size(shapes));
+    TRTORCH_CUDA_CHECK(cudaMemset(out.get(), 0xff, out.bytes()));  // NaN poison
+    TRTORCH_CUDA_CHECK(cudaDeviceSynchronize());
+    ex->execute({in.get()}, shapes, {out.get()}, ws.get(), nullptr);
+    TRTORCH_CUDA_CHECK(cudaDeviceSynchronize());
+    EXPECT_LE(rel_error(download(out.get(), t, want[0].shape), want[0]), tolerance(t));
+    const void* c = dyn->instance(shapes).device_constants().get();
+    if (!constants) constants = c;
+    EXPECT_EQ(c, constants) << "every shape's executor takes the first one's device constants";
+  }
+  EXPECT_EQ(dyn->cached_shapes(), 3u);
+}
+
 // The CUDA builder hook times an engine node by node when asked (the INT8 layer choice's input):
 // one time per graph node, zero for those without a kernel (constants), positive for kernels;
 // a calibrated INT8 build with the choice by timing gives an engine that runs and matches FP32.

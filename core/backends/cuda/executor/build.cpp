@@ -77,7 +77,8 @@ void build_dynamic(plan::Engine& e, const BuildState& state, std::vector<double>
     for (const ir::Dim& d : v->type.dims) s.push_back(d.max);
     max_shapes.push_back(s);
   }
-  CudaExecutor at_max(specialize_engine(e, max_shapes), nullptr, /*shape_changed=*/true);
+  CudaExecutor at_max(specialize_engine(e, max_shapes), nullptr, /*shape_changed=*/true, plan::kRecordedDevice,
+                      ex.device_constants());
   TRTORCH_LOG(kInfo, "CUDA engine with dynamic shapes built for ", e.device.str(),
               ": tactics chosen at the opt shapes (arena ", ex.arena_bytes(), " bytes); arena at the max shapes ",
               at_max.arena_bytes(), " bytes; ", ex.cache_hits(), " tactics from the timing cache");

@@ -35,7 +35,11 @@ CudaExecutor& DynamicCudaExecutor::instance(const std::vector<plan::Shape>& shap
     std::shared_ptr<plan::Engine> specialized = specialize_engine(*engine_, shapes);
     TRTORCH_LOG(kInfo, "dynamic CUDA engine: specialized to input shapes ", at_opt ? "(the opt shapes) " : "", "in ",
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), " s");
-    entry = {shapes, std::make_unique<CudaExecutor>(std::move(specialized), nullptr, !at_opt, device_)};
+    // The weights on the device are shared with the most recently used shape's executor.
+    std::shared_ptr<const DeviceConstants> constants =
+        instances_.empty() ? nullptr : instances_.front().second->device_constants();
+    entry = {shapes, std::make_unique<CudaExecutor>(std::move(specialized), nullptr, !at_opt, device_,
+                                                    std::move(constants))};
     if (instances_.size() >= kMaxShapes) instances_.pop_back();
   }
   instances_.insert(instances_.begin(), std::move(entry));

@@ -101,7 +101,7 @@ EngineOptions BuildState::options() const {
 
 // ---------------------------------------------------------------------------------------------
 CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const BuildState* build, bool shape_changed,
-                           int device)
+                           int device, std::shared_ptr<const DeviceConstants> constants)
     : engine_(std::move(engine)) {
   using Clock = std::chrono::steady_clock;
   const Clock::time_point t0 = Clock::now();
@@ -121,7 +121,9 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
   }
   const double t_data = since(t0);
   Clock::time_point t = Clock::now();
-  assign_storage();
+  const DeviceConstants* offered = constants.get();
+  assign_storage(std::move(constants));
+  const bool shared_constants = offered && constants_.get() == offered;
   const double t_constants = since(t);
   t = Clock::now();
   const std::vector<KernelView> views = plan_layouts();
@@ -135,7 +137,7 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
   plan_arena();
   // Where a load's or a new shape's time goes (the first call adds the graph's capture).
   TRTORCH_LOG(kInfo, "CUDA executor made in ", since(t0), " s: device, options and tactics ", t_data, " s, constants ",
-              t_constants, " s (", constants_.bytes() >> 20, " MiB), layouts ", t_layouts, " s, kernels ", t_kernels,
+              t_constants, " s (", constants_->buffer.bytes() >> 20, " MiB", shared_constants ? ", shared" : "", "), layouts ", t_layouts, " s, kernels ", t_kernels,
               " s, arena ", since(t), " s", shape_changed ? " (at shapes other than the opt shapes)" : "");
 }
 
@@ -159,7 +161,7 @@ void CudaExecutor::check_device(int device) {
                  "): rebuild the engine for this GPU");
 }
 
-void CudaExecutor::assign_storage() {
+void CudaExecutor::assign_storage(std::shared_ptr<const DeviceConstants> reuse) {
   const ir::Graph& g = *engine_->graph;
   const auto nodes = g.nodes();
   const int n_ir_values = g.num_values();
@@ -187,10 +189,21 @@ void CudaExecutor::assign_storage() {
       for (ir::Value* o : n->outputs) slots_[size_t(o->id)] = {Slot::kArena, -1};
     }
   }
-  constants_ = DeviceBuffer(const_bytes);
+  auto c = std::make_shared<DeviceConstants>();
+  for (auto& [t, off] : uploads) {
+    c->layout.emplace_back(t->data(), off);
+    c->keep.push_back(t->bytes);
+  }
+  // The same host tensors (alive, so their addresses are theirs) at the same offsets: the same bytes.
+  if (reuse && reuse->layout == c->layout && reuse->buffer.bytes() == const_bytes) {
+    constants_ = std::move(reuse);
+    return;
+  }
+  c->buffer = DeviceBuffer(const_bytes);
   for (auto& [t, off] : uploads)
-    TRTORCH_CUDA_CHECK(cudaMemcpy(static_cast<char*>(constants_.get()) + off, t->data(), t->nbytes(),
+    TRTORCH_CUDA_CHECK(cudaMemcpy(static_cast<char*>(c->buffer.get()) + off, t->data(), t->nbytes(),
                                   cudaMemcpyHostToDevice));
+  constants_ = std::move(c);
 }
 
 void CudaExecutor::make_kernels(const std::vector<KernelView>& views, const BuildState* build,
@@ -364,7 +377,7 @@ void CudaExecutor::plan_arena() {
   int changes = 0;
   for (const Step& st : steps_) changes += st.node == nullptr;
   TRTORCH_LOG(kInfo, "CUDA engine: ", n_steps, " steps (", changes, " layout changes), arena ", arena_bytes_,
-              " bytes (", reqs.size(), " buffers totalling ", sum, " bytes unplanned), constants ", constants_.bytes(),
+              " bytes (", reqs.size(), " buffers totalling ", sum, " bytes unplanned), constants ", constants_->buffer.bytes(),
               " bytes; CUDA graphs ", use_graph_ ? "on" : "off");
 }
 

@@ -32,6 +32,15 @@ struct BuildState {
   EngineOptions options() const;
 };
 
+// An engine's constants on the device, in one buffer. The executors of one dynamic engine share it
+// where their specialized graphs hold the same constant tensors (HostTensor copies share their
+// bytes), instead of uploading the weights once per input shape.
+struct DeviceConstants {
+  std::vector<std::pair<const void*, size_t>> layout;        // each constant's host bytes and offset
+  std::vector<std::shared_ptr<std::vector<uint8_t>>> keep;  // those host bytes, alive (their addresses unique)
+  DeviceBuffer buffer;
+};
+
 class CudaExecutor : public plan::Executor {
  public:
   // `build` non-null: kernels choose tactics (timing); null: they rebuild the tactics recorded in
@@ -39,8 +48,10 @@ class CudaExecutor : public plan::Executor {
   // shape other than the one its tactics were chosen at; a kernel whose recorded tactic does not
   // fit the new shape chooses again with one timed run per candidate. `device`: the GPU it runs
   // on (plan::kRecordedDevice: the engine's), which must have the engine's compute capability.
+  // `constants`: another executor's device constants (of the same engine, on the same device),
+  // taken where this one's constants are the same tensors at the same offsets.
   CudaExecutor(std::shared_ptr<const plan::Engine> engine, const BuildState* build, bool shape_changed = false,
-               int device = plan::kRecordedDevice);
+               int device = plan::kRecordedDevice, std::shared_ptr<const DeviceConstants> constants = nullptr);
   ~CudaExecutor() override;
 
   std::vector<plan::Shape> output_shapes(const std::vector<plan::Shape>& input_shapes) override;
@@ -52,7 +63,8 @@ class CudaExecutor : public plan::Executor {
   // (backend_data.h).
   std::vector<uint8_t> tactic_data() const;
   size_t arena_bytes() const { return arena_bytes_; }
-  size_t constant_bytes() const { return constants_.bytes(); }
+  size_t constant_bytes() const { return constants_->buffer.bytes(); }
+  const std::shared_ptr<const DeviceConstants>& device_constants() const { return constants_; }
   int cache_hits() const { return cache_hits_; }
   // Times every step (eager launches on zeroed inputs, after two warm-up runs, mean of 20) and
   // returns one time per graph node in graph order, in ms: 0 for nodes without a kernel, a layout
@@ -101,7 +113,7 @@ class CudaExecutor : public plan::Executor {
   void check_device(int device);
   // Every value's description, and storage for graph inputs, constants (uploaded), aliases and
   // the rest (arena).
-  void assign_storage();
+  void assign_storage(std::shared_ptr<const DeviceConstants> reuse);
   // Layouts (executor_layout.cpp): one step per node (kernel still null), layout changes between
   // them where channels-last values meet consumers that want NCHW. Returns each step's view.
   std::vector<KernelView> plan_layouts();
@@ -184,7 +196,7 @@ class CudaExecutor : public plan::Executor {
   EngineOptions options_;             // the build's (recorded in the engine): layouts, graphs, re-choosing
   std::map<std::pair<int, int64_t>, int> layout_copies_;  // (value, padded channels) -> its copy (construction)
   std::vector<FinalCopy> final_copies_;
-  DeviceBuffer constants_;
+  std::shared_ptr<const DeviceConstants> constants_;
   size_t arena_bytes_ = 0;
   int cache_hits_ = 0;
   bool use_graph_ = false;

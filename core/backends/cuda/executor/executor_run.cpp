@@ -94,7 +94,7 @@ void* CudaExecutor::resolve(int value, const std::vector<const void*>& in, const
   switch (s.kind) {
     case Slot::kInput: return use_graph_ ? ws + input_stage_[size_t(s.index)] : const_cast<void*>(in[size_t(s.index)]);
     case Slot::kOutput: return use_graph_ ? ws + output_stage_[size_t(s.index)] : out[size_t(s.index)];
-    case Slot::kConstant: return static_cast<char*>(constants_.get()) + s.offset;
+    case Slot::kConstant: return static_cast<char*>(constants_->buffer.get()) + s.offset;
     case Slot::kArena: return ws + s.offset;
     case Slot::kAlias:
     case Slot::kUnused: break;

@@ -599,9 +599,6 @@ TEST(CudaConv, SharedPlan) {
   std::printf("[conv] raced and shared: %s\n", rb->describe().c_str());
 }
 
-// Bad tactic strings give a trtorch::Error that names the node and the problem.
-// A restored plan's tag may list a knob the config left unset, at -1 (conv.h, same_choices): the
-// same engine config; a knob set to another value, a missing set knob or another engine is not.
 // A dynamic engine at a new shape builds the cuDNN engine config of its opt shape's tactic for the
 // new shape (KernelArgs::other_shape) instead of choosing again; without other_shape that tactic
 // is another convolution's. 20 output channels: the CUTLASS kernels do not take it.
@@ -634,6 +631,8 @@ TEST(CudaConv, CudnnTacticAtAnotherShape) {
   }
 }
 
+// A restored plan's tag may list a knob the config left unset, at -1 (conv.h, same_choices): the
+// same engine config; a knob set to another value, a missing set knob or another engine is not.
 TEST(CudaConv, PlanNamesCompareUnsetKnobs) {
   auto id = [](const std::string& name) {
     auto got = conv::parse_plan_name(name);
@@ -650,6 +649,7 @@ TEST(CudaConv, PlanNamesCompareUnsetKnobs) {
   EXPECT_FALSE(id("eng5_k24=16").same_choices(id("eng4_k24=16")));
 }
 
+// Bad tactic strings give a trtorch::Error that names the node and the problem.
 TEST(CudaConv, BadTacticIsAClearError) {
   ConvCase c = with_act(conv("3x3 p1 16->16 bad tactic", 1, 16, 8, 16, 3, 1, 1), UnaryKind::kRelu);
   auto p = make_problem(c, kF16Nhwc);

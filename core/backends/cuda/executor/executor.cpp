@@ -190,12 +190,14 @@ void CudaExecutor::assign_storage(std::shared_ptr<const DeviceConstants> reuse) 
     }
   }
   auto c = std::make_shared<DeviceConstants>();
+  c->device = ctx_->device();
   for (auto& [t, off] : uploads) {
-    c->layout.emplace_back(t->data(), off);
+    c->layout.emplace_back(t->bytes.get(), t->nbytes(), off);
     c->keep.push_back(t->bytes);
   }
-  // The same host tensors (alive, so their addresses are theirs) at the same offsets: the same bytes.
-  if (reuse && reuse->layout == c->layout && reuse->buffer.bytes() == const_bytes) {
+  // The same host tensors (alive, so their addresses are theirs; constants are never written
+  // after the build) at the same offsets on the same device: the same bytes.
+  if (reuse && reuse->device == c->device && reuse->layout == c->layout && reuse->buffer.bytes() == const_bytes) {
     constants_ = std::move(reuse);
     return;
   }

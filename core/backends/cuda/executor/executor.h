@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/backends/cuda/common/context.h"
@@ -36,8 +37,11 @@ struct BuildState {
 // where their specialized graphs hold the same constant tensors (HostTensor copies share their
 // bytes), instead of uploading the weights once per input shape.
 struct DeviceConstants {
-  std::vector<std::pair<const void*, size_t>> layout;        // each constant's host bytes and offset
-  std::vector<std::shared_ptr<std::vector<uint8_t>>> keep;  // those host bytes, alive (their addresses unique)
+  int device = -1;
+  // Each constant's host bytes (the shared vector, its size) and offset; `keep` holds those
+  // vectors alive, so that their addresses stay theirs.
+  std::vector<std::tuple<const void*, size_t, size_t>> layout;
+  std::vector<std::shared_ptr<std::vector<uint8_t>>> keep;
   DeviceBuffer buffer;
 };
 

@@ -288,6 +288,23 @@ void GemmKernel::load(const std::string& text, bool other_shape) {
   }
   // A corrupted algorithm id is caught here, before cuBLASLt interprets the rest of the words.
   if (!known_algo_id(t)) bad("its algorithm id is not one cuBLASLt offers for this data type");
+  if (other_shape) {
+    // Chosen for the opt shape's pointer and stride alignments (the heuristic's minimums); the
+    // check below does not see pointers: this shape's alignments must meet the algorithm's.
+    const std::pair<cublasLtMatmulAlgoCapAttributes_t, uint32_t> needs[] = {
+        {CUBLASLT_ALGO_CAP_MIN_ALIGNMENT_A_BYTES, s.align_a},
+        {CUBLASLT_ALGO_CAP_MIN_ALIGNMENT_B_BYTES, s.align_b},
+        {CUBLASLT_ALGO_CAP_MIN_ALIGNMENT_C_BYTES, s.align_d},
+        {CUBLASLT_ALGO_CAP_MIN_ALIGNMENT_D_BYTES, s.align_d}};
+    for (const auto& [cap, have] : needs) {
+      uint32_t min_bytes = 0;
+      size_t n = 0;
+      if (cublasLtMatmulAlgoCapGetAttribute(&t.algo, cap, &min_bytes, sizeof(min_bytes), &n) != CUBLAS_STATUS_SUCCESS)
+        bad("cuBLASLt does not report its algorithm's alignment needs");
+      if (min_bytes > have)
+        bad(str_cat("its algorithm needs ", min_bytes, "-byte aligned operands, this shape gives ", have));
+    }
+  }
   if (s.dtype != DType::kFloat32 && !fp32_split_reduction(t.algo))
     bad(str_cat("its algorithm adds split-K partial sums in ", dtype_short(s.dtype),
                 " (trtorch accumulates in FP32); rebuild the engine"));

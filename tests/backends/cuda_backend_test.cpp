@@ -152,17 +152,21 @@ TEST_P(CudaBackend, EveryOp) {
         inputs_of({{2, 3, 4}, {2, 5, 4}}), dt);
 }
 
+// An image stem: a 7x7 stride-2 convolution of x's 3 channels to 16, with bias, then ReLU.
+Value* add_stem(Graph& g, Value* x, DType t) {
+  Conv2dAttrs stem;
+  stem.stride = {2, 2};
+  stem.padding = {3, 3};
+  Value* y = g.add_node(OpKind::Conv2d, stem,
+                        {x, g.add_constant(random_tensor(t, {16, 3, 7, 7}, 1, 0.1f)),
+                         g.add_constant(random_tensor(t, {16}, 2, 0.1f))})->outputs[0];
+  return g.add_node(OpKind::Unary, UnaryAttrs{UnaryKind::kRelu}, {y})->outputs[0];
+}
+
 std::unique_ptr<Graph> small_residual_network(DType t) {
   {
     auto g = std::make_unique<Graph>();
-    Value* x = g->add_input(TensorType::fixed(t, {2, 3, 32, 32}), "x");
-    Conv2dAttrs stem;
-    stem.stride = {2, 2};
-    stem.padding = {3, 3};
-    Value* y = g->add_node(OpKind::Conv2d, stem,
-                           {x, g->add_constant(random_tensor(t, {16, 3, 7, 7}, 1, 0.1f)),
-                            g->add_constant(random_tensor(t, {16}, 2, 0.1f))})->outputs[0];
-    y = g->add_node(OpKind::Unary, UnaryAttrs{UnaryKind::kRelu}, {y})->outputs[0];
+    Value* y = add_stem(*g, g->add_input(TensorType::fixed(t, {2, 3, 32, 32}), "x"), t);
     Conv2dAttrs c3;
     c3.padding = {1, 1};
     Value* z = g->add_node(OpKind::Conv2d, c3, {y, g->add_constant(random_tensor(t, {16, 16, 3, 3}, 3, 0.1f))})->outputs[0];
@@ -485,13 +489,7 @@ TEST(CudaBuild, DynamicEngineExecutorsShareTheirConstants) {
   auto make = [&] {
     auto g = std::make_unique<Graph>();
     Value* x = g->add_input(TensorType(t, {b, Dim::fixed(3), Dim::fixed(32), Dim::fixed(32)}), "x");
-    Conv2dAttrs stem;
-    stem.stride = {2, 2};
-    stem.padding = {3, 3};
-    Value* y = g->add_node(OpKind::Conv2d, stem,
-                           {x, g->add_constant(random_tensor(t, {16, 3, 7, 7}, 1, 0.1f)),
-                            g->add_constant(random_tensor(t, {16}, 2, 0.1f))})->outputs[0];
-    y = g->add_node(OpKind::Unary, UnaryAttrs{UnaryKind::kRelu}, {y})->outputs[0];
+    Value* y = add_stem(*g, x, t);
     Conv2dAttrs c3;
     c3.padding = {1, 1};
     Value* z = g->add_node(OpKind::Conv2d, c3, {y, g->add_constant(random_tensor(t, {20, 16, 3, 3}, 3, 0.1f))})->outputs[0];

@@ -276,25 +276,25 @@ const Config kF16Nhwc{DType::kFloat16, Layout::kNHWC};
 const Config kBf16Nchw{DType::kBFloat16, Layout::kRowMajor};
 const Config kBf16Nhwc{DType::kBFloat16, Layout::kNHWC};
 
-// A rectangular image and filter with a stride and padding per axis.
-ConvCase rect_case() {
-  ConvCase c = with_act(conv("rect 3x5 s2x1 p1x2 16->32", 1, 16, 1, 32, 3, 1, 1), UnaryKind::kRelu);
+// `c` (a 3x3 filter, padding 1) on a 17x11 image with a 3x5 filter and padding 1x2.
+ConvCase rectangular(ConvCase c) {
   c.H = 17;
   c.W = 11;
   c.S = 5;
-  c.sh = 2;
   c.pw = 2;
+  return c;
+}
+
+// A rectangular image and filter with a stride and padding per axis.
+ConvCase rect_case() {
+  ConvCase c = rectangular(with_act(conv("rect 3x5 s2x1 p1x2 16->32", 1, 16, 1, 32, 3, 1, 1), UnaryKind::kRelu));
+  c.sh = 2;
   return c;
 }
 
 // A folded case of a rectangular image and filter, with a padding per axis (4 channels, stride 2).
 ConvCase rect_fold_case() {
-  ConvCase c = with_act(conv("rect 3x5 s2 p1x2 4->16 (folded)", 2, 4, 1, 16, 3, 2, 1), UnaryKind::kRelu);
-  c.H = 17;
-  c.W = 11;
-  c.S = 5;
-  c.pw = 2;
-  return c;
+  return rectangular(with_act(conv("rect 3x5 s2 p1x2 4->16 (folded)", 2, 4, 1, 16, 3, 2, 1), UnaryKind::kRelu));
 }
 
 // The network shapes: every one in FP32 NCHW, FP16 NHWC and BF16 NHWC.

@@ -80,10 +80,11 @@ bool CutlassConv2d::fits(const KernelArgs& args, const NodeConv& node) {
   if (!w_constant || !b_constant) return false;
   const int sm = args.ctx.props().multiProcessorCount;
   const bool fold = cutlass_conv::fold_fits(q);
+  const cutlass_conv::Problem f = fold ? cutlass_conv::folded(q) : cutlass_conv::Problem{};
   for (int i = 0; i < cutlass_conv::kNumConfigs; ++i) {
     const auto c = cutlass_conv::Config(i);
     if (cutlass_conv::can_implement(c, q, args.ctx.device(), sm) ||
-        (fold && cutlass_conv::can_implement(c, cutlass_conv::folded(q), args.ctx.device(), sm)))
+        (fold && cutlass_conv::can_implement(c, f, args.ctx.device(), sm)))
       return true;
   }
   return false;
@@ -247,7 +248,7 @@ void CutlassConv2d::load(const std::string& text, bool other_shape) {
     // fold=f: the input folded by the stride f (the only factor there is).
     const bool fold = f.has("fold");
     TRTORCH_EXPECT(!fold || (cutlass_conv::fold_fits(shape_) && f.get_uint("fold") == uint64_t(shape_.sh)), "fold=",
-                   f.has("fold") ? f.get("fold") : "", " does not fold this convolution");
+                   fold ? f.get("fold") : "", " does not fold this convolution");
     TRTORCH_EXPECT(cutlass_conv::can_implement(c, fold ? fold_shape_ : shape_, ctx_.device(),
                                                ctx_.props().multiProcessorCount),
                    "config ", f.get("config"), fold ? " folded" : "", " does not take this convolution on this GPU");
@@ -337,6 +338,22 @@ struct Decision {
   std::string note;
 };
 
+// cuDNN's choice for the node among its precompiled configs, or among all of them
+// (`runtime_compiled`: runtime-compiled ones included); null, with cuDNN's reason in *failed, when
+// it has none.
+std::unique_ptr<CudnnConv2d> try_cudnn(const KernelArgs& args, bool runtime_compiled, std::string* failed) {
+  TacticOptions options = *args.timing;
+  options.cudnn_runtime_compiled = runtime_compiled;
+  KernelArgs a = args;
+  a.timing = &options;
+  try {
+    return std::make_unique<CudnnConv2d>(a);
+  } catch (const Error& e) {
+    *failed = e.what();
+    return nullptr;
+  }
+}
+
 // A convolution the CUTLASS kernels do not take. With conv_runtime_compilation "fallback", an
 // FP16/BF16 one keeps cuDNN's best precompiled config where that comes within
 // kRuntimeCompileMargin of the roofline or under kSmallConvMs; elsewhere (and in the other modes,
@@ -345,34 +362,16 @@ std::unique_ptr<Kernel> choose_cudnn(const KernelArgs& args, const NodeConv& nod
   const bool half = node.p.dtype == DType::kFloat16 || node.p.dtype == DType::kBFloat16;
   if (args.timing->conv_runtime_compilation != ConvRuntimeCompilation::kFallback || !half)
     return std::make_unique<CudnnConv2d>(args);
-  TacticOptions precompiled = *args.timing;
-  precompiled.cudnn_runtime_compiled = false;
-  KernelArgs a = args;
-  a.timing = &precompiled;
-  std::unique_ptr<CudnnConv2d> pre;
-  std::string pre_failed;
-  try {
-    pre = std::make_unique<CudnnConv2d>(a);
-  } catch (const Error& e) {
-    pre_failed = e.what();
-  }
+  std::string pre_failed, full_failed;
+  std::unique_ptr<CudnnConv2d> pre = try_cudnn(args, /*runtime_compiled=*/false, &pre_failed);
   const double bound_ms = roofline_ms(node.p, args.ctx);  // 0: unknown (then compiled configs are tried)
   if (pre && bound_ms > 0 &&
       (pre->rank_ms() <= kRuntimeCompileMargin * bound_ms || pre->rank_ms() <= kSmallConvMs)) {
     pre->add_note(str_cat(" [precompiled configs only: ", pre->rank_ms(), " ms, roofline ", bound_ms, " ms]"));
     return pre;
   }
-  TacticOptions all = *args.timing;
-  all.cudnn_runtime_compiled = true;
-  a.timing = &all;
-  std::unique_ptr<CudnnConv2d> full;
-  std::string full_failed;
-  try {
-    full = std::make_unique<CudnnConv2d>(a);
-  } catch (const Error& e) {
-    if (!pre) TRTORCH_ERROR(e.what(), "\nWith cuDNN's precompiled configs only: ", pre_failed);
-    full_failed = e.what();
-  }
+  std::unique_ptr<CudnnConv2d> full = try_cudnn(args, /*runtime_compiled=*/true, &full_failed);
+  if (!pre && !full) TRTORCH_ERROR(full_failed, "\nWith cuDNN's precompiled configs only: ", pre_failed);
   if (pre && (!full || !(full->rank_ms() < pre->rank_ms()))) {
     pre->add_note(str_cat(" [best precompiled config: ", pre->rank_ms(), " ms, roofline ", bound_ms, " ms; ",
                           full ? str_cat("runtime-compiled configs: ", full->rank_ms(), " ms")
@@ -424,27 +423,15 @@ std::unique_ptr<Kernel> choose_conv2d(const KernelArgs& args) {
   // compile a kernel when built (runtime fusion), which otherwise cannot win enough to pay for it.
   // conv_runtime_compilation "always": all of cuDNN's configs at once; "fallback": the
   // precompiled ones only.
-  KernelArgs a = args;
-  a.timing = &cudnn_options;
   std::unique_ptr<CudnnConv2d> cud;
   std::string cud_failed;
   bool cud_runtime_compiled = false;  // the options `cud` was chosen with
-  auto try_cudnn = [&](bool runtime_compiled) {
-    cudnn_options.cudnn_runtime_compiled = runtime_compiled;
-    try {
-      cud = std::make_unique<CudnnConv2d>(a);
-      cud_runtime_compiled = runtime_compiled;
-      cud_failed.clear();
-    } catch (const Error& e) {
-      cud_failed = e.what();
-    }
-  };
   const double bound_ms = roofline_ms(node.p, args.ctx);
   double aot_ms = cut ? double(cut->time_ms()) : INFINITY;
   std::string why_compiled;
   const ConvRuntimeCompilation mode = timing.conv_runtime_compilation;
   if (cut && mode != ConvRuntimeCompilation::kAlways) {
-    try_cudnn(false);
+    cud = try_cudnn(args, /*runtime_compiled=*/false, &cud_failed);
     if (cud) aot_ms = std::min(aot_ms, double(cud->rank_ms()));
     if (mode == ConvRuntimeCompilation::kAuto && aot_ms > kRuntimeCompileMargin * bound_ms)
       why_compiled = str_cat("best ahead-of-time ", aot_ms, " ms > ", kRuntimeCompileMargin, " x roofline ", bound_ms,
@@ -452,7 +439,8 @@ std::unique_ptr<Kernel> choose_conv2d(const KernelArgs& args) {
   }
   if (!cut || mode == ConvRuntimeCompilation::kAlways || !why_compiled.empty()) {
     std::unique_ptr<CudnnConv2d> aot = std::move(cud);
-    try_cudnn(true);
+    cud = try_cudnn(args, /*runtime_compiled=*/true, &cud_failed);
+    cud_runtime_compiled = cud != nullptr;
     if (aot && (!cud || aot->rank_ms() <= cud->rank_ms())) {  // the faster cuDNN plan
       cud = std::move(aot);
       cud_runtime_compiled = false;

@@ -136,9 +136,10 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
   layout_copies_.clear();
   plan_arena();
   // Where a load's or a new shape's time goes (the first call adds the graph's capture).
-  TRTORCH_LOG(kInfo, "CUDA executor made in ", since(t0), " s: device, options and tactics ", t_data, " s, constants ",
-              t_constants, " s (", constants_->buffer.bytes() >> 20, " MiB", shared_constants ? ", shared" : "", "), layouts ", t_layouts, " s, kernels ", t_kernels,
-              " s, arena ", since(t), " s", shape_changed ? " (at shapes other than the opt shapes)" : "");
+  TRTORCH_LOG(kInfo, "CUDA executor made in ", since(t0), " s: device, options and tactics ", t_data,
+              " s, constants ", t_constants, " s (", constants_->buffer.bytes() >> 20, " MiB",
+              shared_constants ? ", shared" : "", "), layouts ", t_layouts, " s, kernels ", t_kernels, " s, arena ",
+              since(t), " s", shape_changed ? " (at shapes other than the opt shapes)" : "");
 }
 
 CudaExecutor::~CudaExecutor() {

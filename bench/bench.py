@@ -321,7 +321,19 @@ def run_config(model_name, batch, prec, args):
         # A partially compiled module takes what TorchScript does (FP32), a whole compile `dtype`.
         return draws if task_models.input_dtype(compiled, dtype) == dtype else draws32
 
+    def torchscript_no_tf32():
+        # Issue 20's fair FP32 comparison: trtorch FP32 (no TF32) against TorchScript with TF32
+        # off, trtorch allow_tf32 against TorchScript's default (TF32 convolutions).
+        mod = torchscript()
+
+        def run(*a):
+            with exact_fp32():
+                return mod(*a)
+        return run
+
     backends = [("eager", eager), ("torchscript", torchscript)]
+    if prec == "fp32":
+        backends.append(("torchscript tf32 off", torchscript_no_tf32))
     if args.with_compile:
         backends.append(("torch.compile max-autotune", compiled))
     backends.append(("trtorch", trt))

@@ -481,8 +481,8 @@ TEST(CudaBuild, TimingCacheMakesRebuildsReuseTactics) {
 
 // A dynamic engine (batch 1 to 8, opt 4): each batch gets its own executor, built from the tactics
 // chosen at opt (KernelArgs::other_shape), and every executor matches the reference backend at its
-// shape. The executors share the weights on the device (DeviceConstants) instead of uploading them
-// once per shape.
+// shape. The executors share the weights on the device (DeviceConstants) and what their kernels
+// made of them (PackedWeights) instead of uploading and packing them once per shape.
 TEST(CudaBuild, DynamicEngineExecutorsShareTheirConstants) {
   const DType t = DType::kFloat16;
   const Dim b = Dim::symbolic(0, 1, 8);
@@ -512,6 +512,7 @@ TEST(CudaBuild, DynamicEngineExecutorsShareTheirConstants) {
   auto* dyn = dynamic_cast<cu::DynamicCudaExecutor*>(ex.get());
   ASSERT_NE(dyn, nullptr);
   const void* constants = nullptr;
+  size_t packed = 0;
   for (int64_t batch : {4, 2, 7, 4}) {
     SCOPED_TRACE(str_cat("batch ", batch));
     std::vector<plan::Shape> shapes{{batch, 3, 32, 32}};
@@ -524,9 +525,14 @@ TEST(CudaBuild, DynamicEngineExecutorsShareTheirConstants) {
     ex->execute({in.get()}, shapes, {out.get()}, ws.get(), nullptr);
     TRTORCH_CUDA_CHECK(cudaDeviceSynchronize());
     EXPECT_LE(rel_error(download(out.get(), t, want[0].shape), want[0]), tolerance(t));
-    const void* c = dyn->instance(shapes).device_constants().get();
-    if (!constants) constants = c;
-    EXPECT_EQ(c, constants) << "every shape's executor takes the first one's device constants";
+    const std::shared_ptr<const cu::DeviceConstants>& c = dyn->instance(shapes).device_constants();
+    if (!constants) {
+      constants = c.get();
+      packed = c->packed.made();
+      EXPECT_GE(packed, 5u) << "the convolutions' weights, the stem's bias, the Linear's weight and bias";
+    }
+    EXPECT_EQ(c.get(), constants) << "every shape's executor takes the first one's device constants";
+    EXPECT_EQ(c->packed.made(), packed) << "and what its kernels made of them, instead of making it again";
   }
   EXPECT_EQ(dyn->cached_shapes(), 3u);
 }

@@ -1,6 +1,7 @@
 #include "core/backends/cuda/common/context.h"
 
 #include "core/backends/cuda/common/cuda_check.h"
+#include "core/backends/cuda/common/kernel.h"
 
 namespace trtorch::backends::cuda {
 
@@ -96,6 +97,31 @@ DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& o) noexcept {
     o.bytes_ = 0;
   }
   return *this;
+}
+
+std::shared_ptr<const DeviceBuffer> PackedWeights::get(const Bytes& host, const std::string& how,
+                                                       const std::function<DeviceBuffer()>& make) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Entries whose copies are gone are dropped as the map is used.
+  for (auto it = items_.begin(); it != items_.end();) it = it->second.copy.expired() ? items_.erase(it) : ++it;
+  Entry& e = items_[{host.get(), how}];
+  if (auto kept = e.copy.lock()) return kept;
+  auto made = std::make_shared<const DeviceBuffer>(make());
+  e.host = host;
+  e.copy = made;
+  ++made_;
+  return made;
+}
+
+size_t PackedWeights::made() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return made_;
+}
+
+std::shared_ptr<const DeviceBuffer> packed_constant(const KernelArgs& args, const ir::HostTensor& c,
+                                                    const std::string& how, const std::function<DeviceBuffer()>& make) {
+  if (!args.packed) return std::make_shared<const DeviceBuffer>(make());
+  return args.packed->get(c.bytes, how, make);
 }
 
 }  // namespace trtorch::backends::cuda

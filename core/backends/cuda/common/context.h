@@ -5,6 +5,8 @@
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -96,6 +98,31 @@ class DeviceBuffer {
  private:
   void* ptr_ = nullptr;
   size_t bytes_ = 0;
+};
+
+// What kernels make on the device from an engine's constants (weights packed to a kernel's layout,
+// a bias in FP32), shared by the executors of one engine on one device: the executor a dynamic
+// engine makes at a new input shape takes the copies the executors of its other shapes made,
+// instead of packing and uploading every weight again. An entry is keyed by the constant's host
+// bytes and a description of what was made of them ("how": layout, padding, dtype), and held
+// weakly: a copy lives while a kernel holds it. Thread-safe.
+class PackedWeights {
+ public:
+  using Bytes = std::shared_ptr<std::vector<uint8_t>>;
+  // The copy made of `host` as `how`: an earlier one still alive, or a new one from make().
+  std::shared_ptr<const DeviceBuffer> get(const Bytes& host, const std::string& how,
+                                          const std::function<DeviceBuffer()>& make);
+  // Copies made so far (the others were shared).
+  size_t made() const;
+
+ private:
+  struct Entry {
+    Bytes host;  // keeps the key's address the same bytes
+    std::weak_ptr<const DeviceBuffer> copy;
+  };
+  mutable std::mutex mu_;
+  std::map<std::pair<const void*, std::string>, Entry> items_;
+  size_t made_ = 0;
 };
 
 }  // namespace trtorch::backends::cuda

@@ -14,6 +14,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,6 +26,8 @@
 namespace trtorch::backends::cuda {
 
 class Context;
+class DeviceBuffer;
+class PackedWeights;
 
 // Memory layout of a 4-D activation. Every other tensor is dense row-major (kRowMajor).
 enum class Layout : uint8_t { kRowMajor = 0, kNHWC = 1 };
@@ -96,7 +99,15 @@ struct KernelArgs {
   // specialized to a new one). A kernel whose implementations take any shape may keep it instead
   // of failing (the executor then chooses again, timing, which a new shape's first call waits for).
   bool other_shape = false;
+  // The engine's device copies of what its kernels made of its constants, shared with its other
+  // executors on the device; null: a kernel made alone makes its own (packed_constant()).
+  PackedWeights* packed = nullptr;
 };
+
+// The device copy `how` of constant `c` that make() makes: shared through args.packed when the
+// executor offers it. `how` must name everything the copy depends on besides c's bytes.
+std::shared_ptr<const DeviceBuffer> packed_constant(const KernelArgs& args, const ir::HostTensor& c,
+                                                    const std::string& how, const std::function<DeviceBuffer()>& make);
 
 class Kernel {
  public:

@@ -45,7 +45,7 @@ CudnnConv2d::CudnnConv2d(const KernelArgs& args) : ctx_(args.ctx), share_(args.s
   p_ = node.p;
   residual_input_ = node.residual_input;
   w_packed_ = pack_conv_weights(args, p_, node.w_channels, where_);
-  w_ptr_ = w_packed_.get();  // null: read in[1] at launch
+  w_ptr_ = w_packed_ ? w_packed_->get() : nullptr;  // null: read in[1] at launch
   pack_bias(args);
   if (args.timing) {
     max_workspace_ = int64_t(std::min<size_t>(args.timing->max_scratch_bytes, size_t(INT64_MAX)));
@@ -129,45 +129,50 @@ NodeConv read_conv_node(const KernelArgs& args, const std::string& where) {
   return node;
 }
 
-DeviceBuffer pack_conv_weights(const KernelArgs& args, const ConvProblem& p, int64_t w_channels,
-                               const std::string& where) {
+std::shared_ptr<const DeviceBuffer> pack_conv_weights(const KernelArgs& args, const ConvProblem& p,
+                                                      int64_t w_channels, const std::string& where) {
   // Pack once, KCRS for NCHW, KRSC for NHWC.
   const ir::HostTensor* wc = args.constants.size() > 1 ? args.constants[1] : nullptr;
   if (!wc) {
     TRTORCH_EXPECT(p.layout == Layout::kRowMajor, "Conv2d ", where,
                    ": channels-last convolution needs constant weights (they are repacked to KRSC once)");
-    return DeviceBuffer();
+    return nullptr;
   }
   TRTORCH_EXPECT(wc->dtype == p.dtype && wc->shape == args.inputs[1].shape, "Conv2d ", where,
                  ": weight constant is ", ir::dtype_name(wc->dtype), " of another shape than the node's weight");
-  const size_t es = ir::dtype_size(p.dtype);
-  std::vector<uint8_t> packed(size_t(p.K * p.Cg * p.R * p.S) * es, 0);  // zero: padded channels
-  const uint8_t* src = static_cast<const uint8_t*>(wc->data());
-  if (p.layout == Layout::kNHWC) {
-    // KCRS -> KRSC, elements copied by a memcpy of constant size: a load packs every convolution's
-    // weights, and 26 M 2-byte elements took 38 ms by a memcpy of variable size each against 8 ms
-    // (the development host, -O3).
-    auto repack = [&](auto element) {
-      constexpr size_t n = sizeof(element);
-      const int64_t rs = p.R * p.S;
-      for (int64_t k = 0; k < p.K; ++k)
-        for (int64_t c = 0; c < w_channels; ++c)
-          for (int64_t i = 0; i < rs; ++i)
-            std::memcpy(&packed[size_t((k * rs + i) * p.Cg + c) * n], src + size_t((k * w_channels + c) * rs + i) * n, n);
-    };
-    if (es == 2)
-      repack(uint16_t{});
-    else if (es == 4)
-      repack(uint32_t{});
-    else
-      TRTORCH_ERROR("Conv2d ", where, ": weights of ", es, "-byte elements cannot be packed");
-  } else {
-    TRTORCH_CHECK(w_channels == p.Cg, "Conv2d ", where, ": channel padding is only for NHWC");
-    std::memcpy(packed.data(), src, packed.size());
-  }
-  DeviceBuffer out(packed.size());
-  TRTORCH_CUDA_CHECK(cudaMemcpy(out.get(), packed.data(), packed.size(), cudaMemcpyHostToDevice));
-  return out;
+  const std::string how = str_cat("conv ", p.layout == Layout::kNHWC ? "KRSC " : "KCRS ", ir::dtype_name(p.dtype),
+                                   " K", p.K, " Cg", p.Cg, " of ", w_channels, " R", p.R, " S", p.S);
+  return packed_constant(args, *wc, how, [&] {
+    const size_t es = ir::dtype_size(p.dtype);
+    std::vector<uint8_t> packed(size_t(p.K * p.Cg * p.R * p.S) * es, 0);  // zero: padded channels
+    const uint8_t* src = static_cast<const uint8_t*>(wc->data());
+    if (p.layout == Layout::kNHWC) {
+      // KCRS -> KRSC, elements copied by a memcpy of constant size: a load packs every convolution's
+      // weights, and 26 M 2-byte elements took 38 ms by a memcpy of variable size each against 8 ms
+      // (the development host, -O3).
+      auto repack = [&](auto element) {
+        constexpr size_t n = sizeof(element);
+        const int64_t rs = p.R * p.S;
+        for (int64_t k = 0; k < p.K; ++k)
+          for (int64_t c = 0; c < w_channels; ++c)
+            for (int64_t i = 0; i < rs; ++i)
+              std::memcpy(&packed[size_t((k * rs + i) * p.Cg + c) * n],
+                          src + size_t((k * w_channels + c) * rs + i) * n, n);
+      };
+      if (es == 2)
+        repack(uint16_t{});
+      else if (es == 4)
+        repack(uint32_t{});
+      else
+        TRTORCH_ERROR("Conv2d ", where, ": weights of ", es, "-byte elements cannot be packed");
+    } else {
+      TRTORCH_CHECK(w_channels == p.Cg, "Conv2d ", where, ": channel padding is only for NHWC");
+      std::memcpy(packed.data(), src, packed.size());
+    }
+    DeviceBuffer out(packed.size());
+    TRTORCH_CUDA_CHECK(cudaMemcpy(out.get(), packed.data(), packed.size(), cudaMemcpyHostToDevice));
+    return out;
+  });
 }
 
 void CudnnConv2d::pack_bias(const KernelArgs& args) {
@@ -176,9 +181,12 @@ void CudnnConv2d::pack_bias(const KernelArgs& args) {
   if (!bc) return;
   TRTORCH_EXPECT(bc->dtype == p_.bias_dtype && bc->numel() == p_.K, "Conv2d ", where_, ": bias constant must be ",
                  ir::dtype_name(p_.bias_dtype), " [", p_.K, "]");
-  b_packed_ = DeviceBuffer(bc->nbytes());
-  TRTORCH_CUDA_CHECK(cudaMemcpy(b_packed_.get(), bc->data(), bc->nbytes(), cudaMemcpyHostToDevice));
-  b_ptr_ = b_packed_.get();
+  b_packed_ = packed_constant(args, *bc, str_cat("as ", ir::dtype_name(bc->dtype)), [&] {
+    DeviceBuffer b(bc->nbytes());
+    TRTORCH_CUDA_CHECK(cudaMemcpy(b.get(), bc->data(), bc->nbytes(), cudaMemcpyHostToDevice));
+    return b;
+  });
+  b_ptr_ = b_packed_->get();
 }
 
 void CudnnConv2d::rebuild(const Tactic& t, const std::vector<uint8_t>* saved, bool other_shape) {

@@ -205,9 +205,10 @@ struct NodeConv {
 // Reads and checks the node's geometry, dtypes and epilogue; `where` names it in errors.
 NodeConv read_conv_node(const KernelArgs& args, const std::string& where);
 // The node's constant weights on the device, packed KCRS for NCHW and KRSC for NHWC (widened
-// channels zero); an empty buffer for weights that are not a constant (NCHW only).
-DeviceBuffer pack_conv_weights(const KernelArgs& args, const ConvProblem& p, int64_t w_channels,
-                               const std::string& where);
+// channels zero); null for weights that are not a constant (NCHW only). Shared with the engine's
+// other executors (packed_constant()).
+std::shared_ptr<const DeviceBuffer> pack_conv_weights(const KernelArgs& args, const ConvProblem& p,
+                                                      int64_t w_channels, const std::string& where);
 // The direct convolution of `p`'s geometry on the given tensors (bias, residual: null when not
 // applied; act: whether the activation is).
 ConvReference reference_args(const ConvProblem& p, const void* x, const void* w, const void* bias,
@@ -339,7 +340,7 @@ class CudnnConv2d final : public Kernel {
   int64_t max_workspace_ = std::numeric_limits<int64_t>::max();
   bool runtime_compiled_ = true;  // TacticOptions::cudnn_runtime_compiled
 
-  DeviceBuffer w_packed_, b_packed_;
+  std::shared_ptr<const DeviceBuffer> w_packed_, b_packed_;
   const void* w_ptr_ = nullptr;  // packed weights, or null: read in[1] at launch
   const void* b_ptr_ = nullptr;  // packed bias, or null: read in[2] at launch
   int residual_input_ = -1;
@@ -403,8 +404,6 @@ class CutlassConv2d final : public Kernel {
   // Runs config c, direct or folded (fold the input into the workspace, then the convolution).
   void run(cutlass_conv::Config c, bool fold, const void* x, const void* residual, void* y, void* ws,
            size_t ws_bytes, cudaStream_t stream) const;
-  // Makes the folded weights (once).
-  void prepare_fold();
   void choose(const TacticOptions& timing);
   // `other_shape`: KernelArgs::other_shape.
   void load(const std::string& tactic, bool other_shape);
@@ -414,11 +413,12 @@ class CutlassConv2d final : public Kernel {
   std::string where_;
   ConvProblem p_;
   int residual_input_ = -1;
-  DeviceBuffer w_, bias_;  // KRSC weights; the bias in FP32 (empty without one)
+  // KRSC weights; the bias in FP32 (null without one). Shared with the engine's other executors.
+  std::shared_ptr<const DeviceBuffer> w_, bias_;
   cutlass_conv::Problem shape_;  // p_ as the kernels take it (no tensors), made once
   cutlass_conv::Config config_ = cutlass_conv::Config::k128x128x64;
   bool fold_ = false;            // config_ runs on the folded input (conv_cutlass.h)
-  DeviceBuffer w_fold_;          // the folded weights (made when a folded config is tried or loaded)
+  std::shared_ptr<const DeviceBuffer> w_fold_;  // the folded weights (made where the problem folds)
   cutlass_conv::Problem fold_shape_;  // cutlass_conv::folded(shape_)
   size_t ws_bytes_ = 0;
   float ms_ = std::numeric_limits<float>::quiet_NaN();

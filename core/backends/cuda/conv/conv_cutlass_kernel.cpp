@@ -26,16 +26,19 @@ using ir::DType;
 constexpr const char* kTag = "cutlass-conv";
 constexpr int kVersion = 1;
 
-// The node's bias as FP32 on the device; an empty buffer without one. False when it has one that
-// is not a constant (the kernels read an FP32 copy made once).
-bool pack_bias_f32(const KernelArgs& args, const ConvProblem& p, DeviceBuffer* out) {
+// The node's bias as FP32 on the device; null without one. False when it has one that is not a
+// constant (the kernels read an FP32 copy made once).
+bool pack_bias_f32(const KernelArgs& args, const ConvProblem& p, std::shared_ptr<const DeviceBuffer>* out) {
   if (!p.has_bias) return true;
   const ir::HostTensor* bc = args.constants.size() > ir::kConvBiasInput ? args.constants[ir::kConvBiasInput] : nullptr;
   if (!bc || bc->numel() != p.K) return false;
-  std::vector<float> b(size_t(p.K));
-  for (int64_t k = 0; k < p.K; ++k) b[size_t(k)] = float(bc->get(k));
-  *out = DeviceBuffer(b.size() * sizeof(float));
-  TRTORCH_CUDA_CHECK(cudaMemcpy(out->get(), b.data(), b.size() * sizeof(float), cudaMemcpyHostToDevice));
+  *out = packed_constant(args, *bc, "as float32", [&] {
+    std::vector<float> b(size_t(p.K));
+    for (int64_t k = 0; k < p.K; ++k) b[size_t(k)] = float(bc->get(k));
+    DeviceBuffer d(b.size() * sizeof(float));
+    TRTORCH_CUDA_CHECK(cudaMemcpy(d.get(), b.data(), b.size() * sizeof(float), cudaMemcpyHostToDevice));
+    return d;
+  });
   return true;
 }
 
@@ -101,8 +104,23 @@ CutlassConv2d::CutlassConv2d(const KernelArgs& args) : ctx_(args.ctx), where_(ar
                  " (float16/bfloat16 NHWC, one group, constant weights and bias, channels multiples of 8 or 4 "
                  "input channels at a stride of 2 or more, an activation of none, relu, clamp or silu)");
   shape_fits(p_, &shape_);
-  if (cutlass_conv::fold_fits(shape_)) fold_shape_ = cutlass_conv::folded(shape_);
   w_ = pack_conv_weights(args, p_, node.w_channels, where_);
+  TRTORCH_CHECK(w_, "Conv2d ", where_, ": weights are not a constant");
+  if (cutlass_conv::fold_fits(shape_)) {
+    fold_shape_ = cutlass_conv::folded(shape_);
+    // The folded weights, regrouped from the packed ones (a stem's: small).
+    const std::string how = str_cat("cutlass fold ", ir::dtype_name(p_.dtype), " K", p_.K, " C", p_.C, " of ",
+                                    node.w_channels, " R", p_.R, " S", p_.S, " stride ", p_.sh, "x", p_.sw,
+                                    " dilation ", p_.dh, "x", p_.dw, " padding ", p_.ph, "x", p_.pw);
+    w_fold_ = packed_constant(args, *args.constants[1], how, [&] {
+      std::vector<uint8_t> w(size_t(p_.K * p_.R * p_.S * p_.C) * ir::dtype_size(p_.dtype));
+      TRTORCH_CUDA_CHECK(cudaMemcpy(w.data(), w_->get(), w.size(), cudaMemcpyDeviceToHost));
+      const std::vector<uint8_t> f = cutlass_conv::fold_weights(shape_, w);
+      DeviceBuffer d(f.size());
+      TRTORCH_CUDA_CHECK(cudaMemcpy(d.get(), f.data(), f.size(), cudaMemcpyHostToDevice));
+      return d;
+    });
+  }
   TRTORCH_CHECK(pack_bias_f32(args, p_, &bias_), "Conv2d ", where_, ": bias is not a constant");
   if (args.tactic)
     load(*args.tactic, args.other_shape);
@@ -113,9 +131,9 @@ CutlassConv2d::CutlassConv2d(const KernelArgs& args) : ctx_(args.ctx), where_(ar
 cutlass_conv::Problem CutlassConv2d::problem(const void* x, const void* residual, void* y) const {
   cutlass_conv::Problem q = shape_;
   q.x = x;
-  q.w = w_.get();
+  q.w = w_->get();
   q.y = y;
-  q.bias = static_cast<const float*>(bias_.get());
+  q.bias = bias_ ? static_cast<const float*>(bias_->get()) : nullptr;
   q.residual = residual;
   return q;
 }
@@ -140,24 +158,15 @@ void CutlassConv2d::run(cutlass_conv::Config c, bool fold, const void* x, const 
   cutlass_conv::launch_fold(q, ws, stream);
   cutlass_conv::Problem f = fold_shape_;
   f.x = ws;
-  f.w = w_fold_.get();
+  f.w = w_fold_->get();
   f.y = y;
   f.bias = q.bias;
   f.residual = residual;
   cutlass_conv::run(c, f, static_cast<char*>(ws) + t_bytes, ws_bytes - t_bytes, device, sm, stream);
 }
 
-void CutlassConv2d::prepare_fold() {
-  if (w_fold_.get()) return;
-  std::vector<uint8_t> w(size_t(p_.K * p_.R * p_.S * p_.C) * ir::dtype_size(p_.dtype));
-  TRTORCH_CUDA_CHECK(cudaMemcpy(w.data(), w_.get(), w.size(), cudaMemcpyDeviceToHost));
-  const std::vector<uint8_t> f = cutlass_conv::fold_weights(shape_, w);
-  w_fold_ = DeviceBuffer(f.size());
-  TRTORCH_CUDA_CHECK(cudaMemcpy(w_fold_.get(), f.data(), f.size(), cudaMemcpyHostToDevice));
-}
-
 void CutlassConv2d::use(cutlass_conv::Config c, bool fold) {
-  if (fold) prepare_fold();  // first: it may throw
+  TRTORCH_CHECK(!fold || w_fold_, "Conv2d ", where_, ": a folded config on a convolution that does not fold");
   ws_bytes_ = workspace(c, fold);
   config_ = c;
   fold_ = fold;
@@ -179,11 +188,11 @@ void CutlassConv2d::choose(const TacticOptions& timing) {
     want = DeviceBuffer(y_bytes);
     ConvProblem ref = p_;
     ref.bias_dtype = DType::kFloat32;
-    launch_conv_reference(reference_args(ref, x.get(), w_.get(), bias_.get(), r.get(), want.get(), p_.has_act), s);
+    launch_conv_reference(reference_args(ref, x.get(), w_->get(), bias_ ? bias_->get() : nullptr, r.get(), want.get(),
+                                         p_.has_act), s);
   }
   const double tol = conv_tolerance(p_.dtype, /*tf32=*/false);
   const bool can_fold = cutlass_conv::fold_fits(shape_);
-  if (can_fold) prepare_fold();
   const bool direct = cutlass_conv::supported(shape_);
   std::string why = direct ? "" : "; unfolded: not supported";
   for (int i = 0; i < 2 * cutlass_conv::kNumConfigs; ++i) {
@@ -292,8 +301,8 @@ std::string CutlassConv2d::self_check(const std::vector<const void*>& in, const 
   ConvProblem ref = p_;  // the bias as the kernel reads it: FP32, converted exactly
   ref.bias_dtype = DType::kFloat32;
   const void* r = p_.has_residual ? in[size_t(residual_input_)] : nullptr;
-  return check_against_direct(ref, conv_tolerance(p_.dtype, /*tf32=*/false), in[0], w_.get(), bias_.get(), r, out[0],
-                              stream);
+  return check_against_direct(ref, conv_tolerance(p_.dtype, /*tf32=*/false), in[0], w_->get(),
+                              bias_ ? bias_->get() : nullptr, r, out[0], stream);
 }
 
 // ---------------------------------------------------------------------------------------------

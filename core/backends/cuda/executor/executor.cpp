@@ -224,6 +224,7 @@ void CudaExecutor::make_kernels(const std::vector<KernelView>& views, const Buil
     const size_t i = size_t(step.tactic_index);
     KernelArgs args{*ctx_, n, views[s].inputs, views[s].outputs, {}, nullptr,
                     build ? &build->timing : &default_timing, &share};
+    args.packed = &constants_->packed;
     for (size_t j = 0; j < n.inputs.size(); ++j)
       args.constants.push_back(slots_[size_t(step.in[j])].kind == Slot::kConstant
                                    ? &n.inputs[j]->producer->attr<ir::ConstantAttrs>().value

@@ -43,6 +43,8 @@ struct DeviceConstants {
   std::vector<std::tuple<const void*, size_t, size_t>> layout;
   std::vector<std::shared_ptr<std::vector<uint8_t>>> keep;
   DeviceBuffer buffer;
+  // What the kernels made of these constants (packed weights), shared the same way.
+  mutable PackedWeights packed;
 };
 
 class CudaExecutor : public plan::Executor {

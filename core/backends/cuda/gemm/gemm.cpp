@@ -136,7 +136,7 @@ void LtMatmul::run(cublasLtHandle_t h, const cublasLtMatmulAlgo_t& algo, const v
 
 // ---- the kernel: construction and launch ----------------------------------------------------
 
-GemmKernel::GemmKernel(const KernelArgs& args, GemmSpec spec, DeviceBuffer weight, DeviceBuffer bias)
+GemmKernel::GemmKernel(const KernelArgs& args, GemmSpec spec, DeviceCopy weight, DeviceCopy bias)
     : ctx_(args.ctx), label_(node_label(args.node)), spec_(std::move(spec)), weight_(std::move(weight)),
       bias_(std::move(bias)) {
   const LtShape& s = spec_.shape;
@@ -171,8 +171,8 @@ void GemmKernel::launch(const std::vector<const void*>& in, const std::vector<vo
   }
 }
 
-const void* GemmKernel::operand(const std::vector<const void*>& in, int idx, const DeviceBuffer& own) const {
-  if (own.get()) return own.get();
+const void* GemmKernel::operand(const std::vector<const void*>& in, int idx, const DeviceCopy& own) const {
+  if (own) return own->get();
   if (idx < 0) return nullptr;
   TRTORCH_CHECK(size_t(idx) < in.size() && in[size_t(idx)], "input ", idx, " pointer is missing");
   return in[size_t(idx)];
@@ -200,7 +200,7 @@ void GemmKernel::run(const std::vector<const void*>& in, const std::vector<void*
     TRTORCH_CUDA_CHECK(cudaMemsetAsync(d, 0, bytes, stream));
   } else {
     const void* a = operand(in, spec_.a_input, weight_);
-    const void* b = operand(in, spec_.b_input, DeviceBuffer());
+    const void* b = operand(in, spec_.b_input, nullptr);
     expect_aligned(a, s.align_a, "A operand");
     expect_aligned(b, s.align_b, "B operand");
     expect_aligned(d, s.align_d, "output");
@@ -226,7 +226,7 @@ void GemmKernel::run_cutlass(const std::vector<const void*>& in, const std::vect
                              size_t scratch_bytes, cudaStream_t stream, cutlass_gemm::Config config) {
   TRTORCH_CHECK(out.size() == 1 && out[0], "output pointer is missing");
   const void* bias = spec_.has_bias ? operand(in, spec_.bias_input, bias_) : nullptr;
-  cutlass_gemm::run(config, spec_.shape.dtype, operand(in, spec_.b_input, DeviceBuffer()),
+  cutlass_gemm::run(config, spec_.shape.dtype, operand(in, spec_.b_input, nullptr),
                     operand(in, spec_.a_input, weight_), bias, out[0], spec_.M, spec_.N, spec_.K, scratch,
                     scratch_bytes, ctx_.props().multiProcessorCount, stream);
 }
@@ -283,8 +283,8 @@ void GemmKernel::load(const std::string& text, bool other_shape) {
   // or an aligned stand-in for one read from the inputs at launch.
   DeviceBuffer bias_stand_in;
   if (spec_.has_bias && epi_info(t.epi).bias) {
-    if (!bias_.get()) bias_stand_in = DeviceBuffer(size_t(spec_.N) * ir::dtype_size(s.dtype));
-    m->set_bias(bias_.get() ? bias_.get() : bias_stand_in.get());
+    if (!bias_) bias_stand_in = DeviceBuffer(size_t(spec_.N) * ir::dtype_size(s.dtype));
+    m->set_bias(bias_ ? bias_->get() : bias_stand_in.get());
   }
   // A corrupted algorithm id is caught here, before cuBLASLt interprets the rest of the words.
   if (!known_algo_id(t)) bad("its algorithm id is not one cuBLASLt offers for this data type");
@@ -404,7 +404,7 @@ std::string GemmKernel::make_description() const {
 
 std::unique_ptr<Kernel> make_Linear(const KernelArgs& args) {
   try {
-    DeviceBuffer weight, bias;
+    gemm::DeviceCopy weight, bias;
     gemm::GemmSpec spec = gemm::linear_spec(args, &weight, &bias);
     return std::make_unique<gemm::GemmKernel>(args, std::move(spec), std::move(weight), std::move(bias));
   } catch (const Error& e) {
@@ -414,7 +414,7 @@ std::unique_ptr<Kernel> make_Linear(const KernelArgs& args) {
 
 std::unique_ptr<Kernel> make_MatMul(const KernelArgs& args) {
   try {
-    return std::make_unique<gemm::GemmKernel>(args, gemm::matmul_spec(args), DeviceBuffer(), DeviceBuffer());
+    return std::make_unique<gemm::GemmKernel>(args, gemm::matmul_spec(args), nullptr, nullptr);
   } catch (const Error& e) {
     TRTORCH_ERROR(gemm::node_label(args.node), ": ", e.what());
   }

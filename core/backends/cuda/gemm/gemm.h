@@ -22,6 +22,8 @@ namespace trtorch::backends::cuda::gemm {
 
 using ir::DType;
 using ir::UnaryKind;
+// A constant's device copy, shared with the engine's other executors (packed_constant()).
+using DeviceCopy = std::shared_ptr<const DeviceBuffer>;
 
 constexpr uint32_t kBaseAlignment = 256;
 constexpr int kMaxCandidates = 8;
@@ -172,7 +174,7 @@ struct GemmSpec {
 
 // The spec of a Linear node, with its weight and bias uploaded where they are host constants
 // (gemm_spec.cpp).
-GemmSpec linear_spec(const KernelArgs& args, DeviceBuffer* weight, DeviceBuffer* bias);
+GemmSpec linear_spec(const KernelArgs& args, DeviceCopy* weight, DeviceCopy* bias);
 // The spec of a MatMul node (numpy-broadcast batch dims).
 GemmSpec matmul_spec(const KernelArgs& args);
 
@@ -181,7 +183,7 @@ GemmSpec matmul_spec(const KernelArgs& args);
 // Built with a tactic it loads that (gemm.cpp); without, it chooses by timing (gemm_tactics.cpp).
 class GemmKernel final : public Kernel {
  public:
-  GemmKernel(const KernelArgs& args, GemmSpec spec, DeviceBuffer weight, DeviceBuffer bias);
+  GemmKernel(const KernelArgs& args, GemmSpec spec, DeviceCopy weight, DeviceCopy bias);
 
   size_t scratch_bytes() const override { return cutlass_ ? cutlass_->ws : tactic_.ws; }
   std::string tactic() const override;
@@ -193,7 +195,7 @@ class GemmKernel final : public Kernel {
   struct TimingData;  // random operands and buffers for timing candidates (gemm_tactics.cpp)
 
   // Launch (gemm.cpp).
-  const void* operand(const std::vector<const void*>& in, int idx, const DeviceBuffer& own) const;
+  const void* operand(const std::vector<const void*>& in, int idx, const DeviceCopy& own) const;
   void run(const std::vector<const void*>& in, const std::vector<void*>& out, void* scratch, size_t scratch_bytes,
            cudaStream_t stream, const cublasLtMatmulAlgo_t& algo);
   void run_cutlass(const std::vector<const void*>& in, const std::vector<void*>& out, void* scratch,
@@ -221,7 +223,7 @@ class GemmKernel final : public Kernel {
   Context& ctx_;
   std::string label_;
   GemmSpec spec_;
-  DeviceBuffer weight_, bias_;  // uploaded constants (empty when read from the inputs)
+  DeviceCopy weight_, bias_;  // uploaded constants (null when read from the inputs)
   bool degenerate_ = false;
   std::unique_ptr<LtMatmul> gemm_;
   Epi epi_ = Epi::kNone;

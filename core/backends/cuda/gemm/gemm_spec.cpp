@@ -26,15 +26,19 @@ const ir::HostTensor* constant_of(const KernelArgs& args, size_t i) {
   return i < args.constants.size() ? args.constants[i] : nullptr;
 }
 
-// Uploads a host constant in the engine dtype (converting if it is stored otherwise).
-DeviceBuffer upload(const ir::HostTensor& h, DType dtype, const std::vector<int64_t>& shape, const char* what,
-                    cudaStream_t stream) {
+// A host constant on the device in the engine dtype (converted if it is stored otherwise), shared
+// with the engine's other executors.
+DeviceCopy upload(const KernelArgs& args, const ir::HostTensor& h, DType dtype, const std::vector<int64_t>& shape,
+                  const char* what) {
   TRTORCH_EXPECT(h.shape == shape, what, " constant has shape ", shape_str(h.shape), ", expected ", shape_str(shape));
-  ir::HostTensor t = h.dtype == dtype ? h : h.to(dtype);
-  DeviceBuffer buf(std::max<size_t>(t.nbytes(), 1));
-  TRTORCH_CUDA_CHECK(cudaMemcpyAsync(buf.get(), t.data(), t.nbytes(), cudaMemcpyHostToDevice, stream));
-  TRTORCH_CUDA_CHECK(cudaStreamSynchronize(stream));  // `t` may be a temporary
-  return buf;
+  return packed_constant(args, h, str_cat("as ", ir::dtype_name(dtype)), [&] {
+    ir::HostTensor t = h.dtype == dtype ? h : h.to(dtype);
+    cudaStream_t stream = args.ctx.stream();
+    DeviceBuffer buf(std::max<size_t>(t.nbytes(), 1));
+    TRTORCH_CUDA_CHECK(cudaMemcpyAsync(buf.get(), t.data(), t.nbytes(), cudaMemcpyHostToDevice, stream));
+    TRTORCH_CUDA_CHECK(cudaStreamSynchronize(stream));  // `t` may be a temporary
+    return buf;
+  });
 }
 
 // A MatMul's batch: the element offset of each operand's matrix for every output batch index (0
@@ -118,7 +122,7 @@ uint32_t align_of(const std::vector<int64_t>& off, DType dtype) {
 
 }  // namespace
 
-GemmSpec linear_spec(const KernelArgs& args, DeviceBuffer* weight, DeviceBuffer* bias) {
+GemmSpec linear_spec(const KernelArgs& args, DeviceCopy* weight, DeviceCopy* bias) {
   TRTORCH_EXPECT(args.inputs.size() == 2 || args.inputs.size() == 3, "expects 2 or 3 inputs, got ",
                  args.inputs.size());
   expect_row_major(args);
@@ -155,12 +159,11 @@ GemmSpec linear_spec(const KernelArgs& args, DeviceBuffer* weight, DeviceBuffer*
   g.b_input = 0;
   g.bias_input = g.has_bias ? 2 : -1;
 
-  cudaStream_t st = args.ctx.stream();
-  if (const ir::HostTensor* h = constant_of(args, 1)) *weight = upload(*h, dt, wsh, "weight", st);
+  if (const ir::HostTensor* h = constant_of(args, 1)) *weight = upload(args, *h, dt, wsh, "weight");
   if (g.has_bias) {
     TRTORCH_EXPECT(args.inputs[2].shape == std::vector<int64_t>{g.N}, "bias ", shape_str(args.inputs[2].shape),
                    " must be [", g.N, "]");
-    if (const ir::HostTensor* h = constant_of(args, 2)) *bias = upload(*h, dt, {g.N}, "bias", st);
+    if (const ir::HostTensor* h = constant_of(args, 2)) *bias = upload(args, *h, dt, {g.N}, "bias");
   }
   return g;
 }

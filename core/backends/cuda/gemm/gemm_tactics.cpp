@@ -244,7 +244,7 @@ void GemmKernel::choose(const KernelArgs& args) {
   TimingData d;
   d.in.assign(args.inputs.size(), nullptr);
   for (size_t i = 0; i < args.inputs.size(); ++i) {
-    bool own = (int(i) == spec_.a_input && weight_.get()) || (int(i) == spec_.bias_input && bias_.get());
+    bool own = (int(i) == spec_.a_input && weight_) || (int(i) == spec_.bias_input && bias_);
     if (own) continue;
     d.bufs.emplace_back(std::max<size_t>(args.inputs[i].bytes(), 1));
     launch_fill_random(d.bufs.back().get(), s.dtype, args.inputs[i].numel(), uint32_t(1234 + i), st);

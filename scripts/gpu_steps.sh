@@ -2,6 +2,8 @@
 # On the GPU machine, for a device call of limited length: set-up and build (unless NOBUILD=1, on
 # a machine a previous call left warm), then the chosen steps in order, each capped so that the
 # whole run ends within DEADLINE seconds (default 570). Logs go to $OUT (default out/gpu_steps).
+# BUILD_TARGETS: build only these targets (default all; the CUDA tests and the Python module need
+# trtorch_python trtorchc trtorch_run and the test binaries).
 #   STEPS="tests int8 digits" scripts/gpu_steps.sh
 # Steps and their settings (environment):
 #   tests   ctest -R "$TESTS" (default: the CUDA, tactic, errors and GPU Python tests), cap TCAP
@@ -30,7 +32,7 @@ cap() {  # the step's cap, cut to what is left of the deadline
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 if [ "${NOBUILD:-0}" != 1 ]; then
   scripts/setup.sh >"$OUT/setup.log" 2>&1 || { tail -20 "$OUT/setup.log"; exit 1; }
-  scripts/build.sh >"$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
+  scripts/build.sh ${BUILD_TARGETS:-} >"$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
   echo "build done at $(elapsed) s"
 fi
 export PYTHONPATH=$PWD/${BUILD_DIR:-build}/python

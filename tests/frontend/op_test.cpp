@@ -259,6 +259,10 @@ std::vector<OpCase> cases() {
   add({"compare_int_ties", "def forward(self, i, j):\n  return (i == j, i != 2, torch.eq(i, self.k), i.ge(j), torch.less_equal(i, 1.5), j > i,\n"
        "          torch.greater(i, j), torch.greater_equal(j, i), torch.less(i, 1), torch.not_equal(i, j), i.lt(j), i <= j)\n",
        {{4, 5}, {5}}, {{"k", torch::tensor({0, 1, 2, 1, 0})}}, false, 1e-2, {{0, 3}, {1, 3}}});
+  add({"int_tensor_float_scalar_promotion",  // torch's type promotion: an int tensor with a float scalar is float; neg/abs of ints
+       "def forward(self, i):\n  return (i + 1.5, i * 0.5, 0.5 - i, torch.where(i > 1, i, 0.5), torch.maximum(i, self.h),\n"
+       "          torch.add(i, 2.5, alpha=2), torch.rsub(i, 0.25), i * 2, i - 1, torch.abs(i - 2), -i)\n",
+       {{3, 4}}, {{"h", torch::tensor(1.5)}}, false, 1e-2, {{0, 5}}});
   add({"compare_mixed_dtypes", "def forward(self, x, i):\n  return torch.where(i > x, x, x * 3.0), (i.float() < x).float()\n",
        {{3, 4}, {3, 4}}, {}, false, 1e-2, {{1, 3}}, {}, true});
   add({"logical_bitwise_bool", "def forward(self, a, b):\n  c = a ^ b\n  c &= b\n  c |= self.m\n"

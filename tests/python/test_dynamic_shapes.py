@@ -156,6 +156,26 @@ def test_shape_logic_on_a_dynamic_dim_that_needs_a_value_is_a_clear_error():
         torch.testing.assert_close(trt(x), m(x))
 
 
+def test_squeeze_of_a_dynamic_dim_that_may_be_1_stays_in_torchscript():
+    class SqueezeDims(nn.Module):
+        def forward(self, x):
+            y = x * 2.0
+            return y.squeeze(0) + 1.0, y.squeeze(2) - 1.0  # dim 0 may be 1; dim 2 always is
+
+    settings = {"input_shapes": [{"min": [1, 3, 1], "opt": [2, 3, 1], "max": [4, 3, 1]}], "device": "reference",
+                "min_block_size": 1}
+    m = torch.jit.script(SqueezeDims())
+    with pytest.raises(trtorch.Error, match=r"squeeze of dynamic dim 0 of .*which may be 1"):
+        trtorch.compile(m, dict(settings, require_full_compilation=True))
+    trt = trtorch.compile(m, settings)  # the squeeze(0) runs in TorchScript, where torch decides
+    for b in (1, 2, 4):
+        x = torch.randn(b, 3, 1)
+        got, want = trt(x), m(x)
+        for g, w in zip(got, want):
+            assert g.shape == w.shape, (b, g.shape, w.shape)
+            torch.testing.assert_close(g, w)
+
+
 def hf_model(name):
     transformers = pytest.importorskip("transformers")  # installed by scripts/setup.sh
     torch.manual_seed(0)

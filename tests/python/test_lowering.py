@@ -362,3 +362,26 @@ def test_writes_into_state_or_inputs_stay_in_place():
     assert_same(trt(x1), m(x2))
     assert_same(x1, x2)  # the caller's tensor written the same way
     assert float(x1.view(-1)[0]) == 0.0
+
+
+class WriteIntoInputNotReadAgain(nn.Module):
+    """An in-place op on the caller's tensor that nothing in the method reads afterwards: the
+    caller still sees the write, so it is not dropped."""
+
+    def forward(self, x):
+        y = torch.relu(x) * 2.0
+        x.mul_(3.0)
+        return y + 1.0
+
+
+def test_a_write_into_an_input_reaches_the_caller():
+    m = torch.jit.script(WriteIntoInputNotReadAgain().eval())
+    trt = compile_ref(m, [[2, 3]], min_block_size=1)
+    torch.manual_seed(0)
+    x1 = torch.randn(2, 3)
+    x2 = x1.clone()
+    assert_same(trt(x1), m(x2))  # y is computed from the input before the write
+    assert_same(x1, x2)  # and the caller's tensor is written the same way
+    assert "aten::mul_" in kinds(trt.graph), trt.graph  # the write stays in TorchScript
+    with pytest.raises(RuntimeError, match=r"in-place operation on an input of the method.*aten::mul_"):
+        compile_ref(m, [[2, 3]], require_full_compilation=True)

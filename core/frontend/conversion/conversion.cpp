@@ -83,6 +83,9 @@ void on_one_device(torch::jit::Stack& stack) {
 // Runs a node on compile-time values with the TorchScript operator itself.
 bool try_generic_eval(ConversionCtx& ctx, const Node* n) {
   if (!n->blocks().empty() || !all_inputs_const(ctx, n)) return false;
+  // A random op (torch.rand, randn, randint, randperm, dropout in training) gives new values at
+  // every call: evaluated once here, the engine would repeat the same numbers.
+  if (n->isNondeterministic()) return false;
   const torch::jit::Operator* op = n->maybeOperator();
   if (!op) return false;
   torch::jit::Stack stack;

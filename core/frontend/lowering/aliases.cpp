@@ -13,7 +13,13 @@ bool returns_view_of_input(const Node* n) {
   if (!s || s->arguments().empty() || s->returns().empty() || n->inputs().empty()) return false;
   const c10::AliasInfo* in = s->arguments()[0].alias_info();
   const c10::AliasInfo* out = s->returns()[0].alias_info();
-  return in && out && in->beforeSets() == out->beforeSets();
+  if (!in || !out) return false;
+  if (in->beforeSets() == out->beforeSets()) return true;
+  // A list of views (chunk, split, unbind, tensor_split: Tensor(a)[]): the alias set is the
+  // elements'.
+  for (const c10::AliasInfo& e : out->containedTypes())
+    if (e.beforeSets() == in->beforeSets()) return true;
+  return false;
 }
 
 bool is_container_read(const Node* n) {

@@ -9,8 +9,9 @@
 
 namespace trtorch::frontend {
 
-// True when n's output may be a view of its first input: its schema gives both the same alias set
-// (aten::slice, select, view, expand, permute, to, contiguous, ...).
+// True when n's output may be a view of its first input, or a list of views of it: its schema
+// gives both the same alias set (aten::slice, select, view, expand, permute, to, contiguous, ...;
+// chunk, split, unbind).
 bool returns_view_of_input(const torch::jit::Node* n);
 
 // aten::__getitem__, prim::ListUnpack, TupleUnpack, TupleIndex, aten::pop: reads of a container.

@@ -53,8 +53,10 @@ void check_no_observable_mutation(torch::jit::Block* b, std::vector<torch::jit::
     }
     const torch::jit::Node* reader = nullptr;
     const torch::jit::Value* read = nullptr;
+    const torch::jit::Value* input = nullptr;  // a method input the write reaches: the caller sees it
     for (const torch::jit::Value* a : view_aliases(mutated)) {
       if (own.count(a)) continue;
+      if (a->node() == a->owningGraph()->param_node()) input = a;
       for (const torch::jit::Use& u : a->uses())
         if (u.user != n && n->isBefore(u.user)) {
           if (!reader || u.user->isBefore(reader)) {
@@ -63,11 +65,15 @@ void check_no_observable_mutation(torch::jit::Block* b, std::vector<torch::jit::
           }
         }
     }
-    if (!reader) continue;
+    if (!reader && !input) continue;
     if (found) {
       found->push_back(n);
       continue;
     }
+    if (!reader)
+      TRTORCH_ERROR("in-place operation on an input of the method is not supported: ", describe(n), " writes %",
+                    input->debugName(), input == mutated ? "" : str_cat(" (through %", mutated->debugName(), ")"),
+                    ", which the caller reads afterwards; the compiled engine would leave it unchanged");
     TRTORCH_ERROR("in-place operation whose input is read again afterwards is not supported: ", describe(n),
                   " (input %", mutated->debugName(),
                   read == mutated ? std::string(" is used by ")

@@ -69,13 +69,10 @@ ir::Value* logical_not(ConversionCtx& ctx, ir::Value* x) {
   return compare(ctx, x, ctx.scalar_constant(0.0, x->type.dtype), CompareKind::kEq);
 }
 
-// where(cond, self, other) in the dtype of the engine-computed value (self, else other).
+// where(cond, self, other) in torch's promotion of self and other (an integer tensor with a float
+// scalar gives float).
 void add_where(ConversionCtx& ctx, const Node* n, size_t cond_i, size_t self_i, size_t other_i) {
-  const Arg& s = ctx.arg(n->input(self_i));
-  const Arg& o = ctx.arg(n->input(other_i));
-  ir::DType dt = s.kind == Arg::Kind::kTensor   ? s.tensor->type.dtype
-                 : o.kind == Arg::Kind::kTensor ? o.tensor->type.dtype
-                                                : ctx.tensor(n->input(self_i))->type.dtype;
+  const ir::DType dt = promoted_dtype(ctx, {n->input(self_i), n->input(other_i)});
   ir::Value* cond = ctx.tensor_as(n->input(cond_i), ir::DType::kBool);
   ctx.set_output(0, where(ctx, cond, ctx.tensor_as(n->input(self_i), dt), ctx.tensor_as(n->input(other_i), dt)));
 }

@@ -6,6 +6,7 @@
 
 #include "core/frontend/conversion/converters/helpers.h"
 #include "core/frontend/dtype_map.h"
+#include "core/util/logging.h"
 
 namespace trtorch::frontend::converters {
 namespace {
@@ -62,7 +63,13 @@ std::vector<ir::Value*> split(ConversionCtx& ctx, ir::Value* x, int64_t dim, con
 void to_dtype_arg(ConversionCtx& ctx, const Node* n, size_t i) {
   ir::Value* x = ctx.tensor(n->input(0));
   if (ctx.is_none(n->input(i))) return ctx.set_output(0, x);
-  ctx.set_output(0, cast_to(ctx, x, at::ScalarType(ctx.to_int(n->input(i)))));
+  const auto st = at::ScalarType(ctx.to_int(n->input(i)));
+  // Engines have no float64 (cast_to: floating casts follow the engine precision). Said, not done
+  // silently: the value, and an output made of it, is float32 (or the engine's half type).
+  if (st == at::kDouble)
+    TRTORCH_LOG(kWarning, describe(n), ": float64 is computed in the engine's floating precision (op_precision); "
+                "where TorchScript gives a float64 tensor, the engine gives float32 or half");
+  ctx.set_output(0, cast_to(ctx, x, st));
 }
 
 // torch.tensor_split along a static dim: `sections` parts (the first len % sections one longer) or
@@ -120,6 +127,31 @@ void add_pixel_shuffle(ConversionCtx& ctx, const Node* n, bool up) {
     y = transpose(ctx, y, {0, 1, 3, 5, 2, 4});
     ctx.set_output(0, reshape(ctx, y, {d[0], fixed(c * r * r), fixed(h / r), fixed(w / r)}));
   }
+}
+
+// squeeze removes a dim only where its size is 1: a dynamic dim whose range holds 1 gives a result
+// whose rank depends on the run-time size, which an engine cannot have (partial compilation
+// leaves such a squeeze to TorchScript).
+std::string squeeze_known_rank(const ConversionCtx& ctx, const Node* n) {
+  const Arg& a = ctx.arg(n->input(0));
+  if (a.kind != Arg::Kind::kTensor) return "";
+  if (std::string why = constant_args(ctx, n, {1}); !why.empty()) return why;
+  const ir::TensorType& t = a.tensor->type;
+  const int64_t rank = t.rank();
+  int64_t only = -1;
+  if (n->inputs().size() > 1) {
+    only = ctx.to_int(n->input(1));
+    if (only < -std::max<int64_t>(rank, 1) || only >= std::max<int64_t>(rank, 1)) return "";  // the converter says so
+    if (only < 0) only += std::max<int64_t>(rank, 1);
+  }
+  for (int64_t i = 0; i < rank; ++i) {
+    const ir::Dim& d = t.dims[size_t(i)];
+    if ((only < 0 || i == only) && !d.is_static() && d.min <= 1 && d.max >= 1)
+      return str_cat("squeeze of dynamic dim ", i, " of ", t.str(),
+                     ", which may be 1 (torch removes it only then): the result's rank is not known when the engine "
+                     "is built; make the dim's range start above 1 or its size fixed");
+  }
+  return "";
 }
 
 static auto reg =
@@ -226,15 +258,11 @@ static auto reg =
                     auto s = dims_of(x);
                     std::vector<ir::Dim> t;
                     int64_t only = n->inputs().size() > 1 ? normalize_dim(ctx, ctx.to_int(n->input(1)), int64_t(s.size())) : -1;
-                    for (size_t i = 0; i < s.size(); ++i) {
-                      // squeeze() without a dim cannot know whether a dynamic dim will be 1.
-                      if (only < 0 && !s[i].is_static() && s[i].min <= 1)
-                        ctx.fail(str_cat("squeeze() of ", x->type.str(), ": dynamic dim ", i,
-                                         " may be 1; squeeze a given dim instead"));
+                    for (size_t i = 0; i < s.size(); ++i)
                       if (!(s[i] == ir::Dim::fixed(1) && (only < 0 || int64_t(i) == only))) t.push_back(s[i]);
-                    }
                     ctx.set_output(0, reshape(ctx, x, t));
-                  }})
+                  },
+                  squeeze_known_rank})
         .pattern({{"aten::cat(Tensor[] tensors, int dim=0) -> Tensor", "aten::concat(Tensor[] tensors, int dim=0) -> Tensor"},
                   [](ConversionCtx& ctx, const Node* n) {
                     auto xs = ctx.tensor_list(n->input(0));

@@ -42,14 +42,23 @@ ir::Value* pad_by_index(ConversionCtx& ctx, ir::Value* x, int64_t axis, int64_t 
   if (n + lo + hi < 1) ctx.fail(str_cat("padding (", lo, ", ", hi, ") leaves no elements of dim ", axis, " (size ", n, ")"));
   if (mode == PadMode::kReflect && (lo >= n || hi >= n))
     ctx.fail(str_cat("reflect padding (", lo, ", ", hi, ") must be smaller than the dim's size ", n, " (dim ", axis, ")"));
-  if (mode == PadMode::kCircular && (lo > n || hi > n))
-    ctx.fail(str_cat("circular padding (", lo, ", ", hi, ") must be at most the dim's size ", n, " (dim ", axis, ")"));
+  // Circular, as torch does it: a negative side crops first, and the padding wraps around what is
+  // left (the m positions from `crop_lo`).
+  const int64_t crop_lo = std::max<int64_t>(-lo, 0), m = n - crop_lo - std::max<int64_t>(-hi, 0);
+  if (mode == PadMode::kCircular && (lo > m || hi > m))
+    ctx.fail(str_cat("circular padding (", lo, ", ", hi, ") must be at most the size left after cropping, ", m,
+                     " (dim ", axis, " of size ", n, ")"));
   std::vector<int64_t> idx;
   for (int64_t j = -lo; j < n + hi; ++j) {
     int64_t i = j;
-    if (mode == PadMode::kReflect) i = j < 0 ? -j : j >= n ? 2 * (n - 1) - j : j;
-    else if (mode == PadMode::kReplicate) i = std::min(std::max<int64_t>(j, 0), n - 1);
-    else i = ((j % n) + n) % n;
+    if (mode == PadMode::kReflect) {
+      i = j < 0 ? -j : j >= n ? 2 * (n - 1) - j : j;
+    } else if (mode == PadMode::kReplicate) {
+      i = std::min(std::max<int64_t>(j, 0), n - 1);
+    } else {
+      const int64_t k = j + lo - std::max<int64_t>(lo, 0);  // the output position relative to the kept part
+      i = crop_lo + ((k % m) + m) % m;
+    }
     idx.push_back(i);
   }
   return gather(ctx, x, idx, axis);

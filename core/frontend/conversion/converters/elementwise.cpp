@@ -10,14 +10,9 @@ using torch::jit::Node;
 using ir::BinaryKind;
 using ir::UnaryKind;
 
-// The engine dtype of a binary op: that of its engine-computed operand.
-ir::DType operand_dtype(ConversionCtx& ctx, const Node* n) {
-  for (size_t i = 0; i < 2; ++i) {
-    const Arg& a = ctx.arg(n->input(i));
-    if (a.kind == Arg::Kind::kTensor) return a.tensor->type.dtype;
-  }
-  return ctx.tensor(n->input(0))->type.dtype;
-}
+// The engine dtype of a binary op: torch's type promotion of its two operands (an integer tensor
+// with a float scalar or a float 0-dim tensor computes in float).
+ir::DType operand_dtype(ConversionCtx& ctx, const Node* n) { return promoted_dtype(ctx, {n->input(0), n->input(1)}); }
 
 // self <op> other, optionally with other scaled by alpha (add/sub).
 void add_binary(ConversionCtx& ctx, const Node* n, BinaryKind k, bool has_alpha, bool reverse = false) {
@@ -76,6 +71,15 @@ void add_sign(ConversionCtx& ctx, const Node* n) {
   ir::Value* pos = cast_to(ctx, compare(ctx, x, zero, ir::CompareKind::kGt), st);
   ir::Value* neg = cast_to(ctx, compare(ctx, x, zero, ir::CompareKind::kLt), st);
   ctx.set_output(0, binary(ctx, pos, neg, BinaryKind::kSub));
+}
+
+// neg / abs: the unary op on floats; on integers 0 - x (abs: where(x < 0, 0 - x, x)).
+void add_neg_abs(ConversionCtx& ctx, const Node* n, bool abs) {
+  ir::Value* x = ctx.tensor(n->input(0));
+  if (ir::is_floating(x->type.dtype)) return ctx.set_output(0, unary(ctx, x, abs ? UnaryKind::kAbs : UnaryKind::kNeg));
+  ir::Value* zero = ctx.scalar_constant(0.0, x->type.dtype);
+  ir::Value* neg = binary(ctx, zero, x, BinaryKind::kSub);
+  ctx.set_output(0, abs ? where(ctx, compare(ctx, x, zero, ir::CompareKind::kLt), neg, x) : neg);
 }
 
 // div with rounding_mode (None, "trunc", "floor") and floor_divide, on floating tensors.
@@ -210,8 +214,10 @@ static auto reg =
         .pattern({{"aten::log(Tensor self) -> Tensor"}, unary_fn(UnaryKind::kLog), float_input})
         .pattern({{"aten::sqrt(Tensor self) -> Tensor"}, unary_fn(UnaryKind::kSqrt), float_input})
         .pattern({{"aten::rsqrt(Tensor self) -> Tensor"}, unary_fn(UnaryKind::kRsqrt), float_input})
-        .pattern({{"aten::neg(Tensor self) -> Tensor"}, unary_fn(UnaryKind::kNeg), float_input})
-        .pattern({{"aten::abs(Tensor self) -> Tensor"}, unary_fn(UnaryKind::kAbs), float_input})
+        .pattern({{"aten::neg(Tensor self) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) { add_neg_abs(ctx, n, false); }, numeric_input})
+        .pattern({{"aten::abs(Tensor self) -> Tensor"},
+                  [](ConversionCtx& ctx, const Node* n) { add_neg_abs(ctx, n, true); }, numeric_input})
         .pattern({{"aten::erf(Tensor self) -> Tensor"}, unary_fn(UnaryKind::kErf), float_input})
         .pattern({{"aten::reciprocal(Tensor self) -> Tensor"}, unary_fn(UnaryKind::kReciprocal), float_input})
         .pattern({{"aten::log2(Tensor self) -> Tensor", "aten::log10(Tensor self) -> Tensor"},

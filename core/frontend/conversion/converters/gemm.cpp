@@ -63,6 +63,8 @@ static auto reg =
                     ir::Value* prod = matmul(ctx, n->input(1), n->input(2));
                     ir::DType dt = prod->type.dtype;
                     if (alpha != 1.0) prod = binary(ctx, prod, ctx.scalar_constant(alpha, dt), ir::BinaryKind::kMul);
+                    // beta = 0: self is ignored, as torch documents (its NaN and Inf do not propagate).
+                    if (beta == 0.0) return ctx.set_output(0, prod);
                     ir::Value* bias = ctx.tensor_as(n->input(0), dt);
                     if (beta != 1.0) bias = binary(ctx, bias, ctx.scalar_constant(beta, dt), ir::BinaryKind::kMul);
                     ctx.set_output(0, binary(ctx, prod, bias, ir::BinaryKind::kAdd));

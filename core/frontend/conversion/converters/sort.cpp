@@ -74,17 +74,27 @@ void add_argsort(ConversionCtx& ctx, const Node* n) {
 }
 
 // argmax / argmin(self, dim=None, keepdim): dim None looks at the flattened tensor.
+// The k = 1 extreme of x along dim. torch's min and argmin propagate NaN (a NaN is the minimum, the
+// first one wins), where TopK ranks NaN above every number: a floating minimum is taken as the
+// maximum of -x.
+TopKResult extreme(ConversionCtx& ctx, ir::Value* x, int64_t dim, bool largest) {
+  if (largest || !ir::is_floating(x->type.dtype)) return topk(ctx, x, dim, 1, largest);
+  TopKResult r = topk(ctx, unary(ctx, x, ir::UnaryKind::kNeg), dim, 1, true);
+  r.values = unary(ctx, r.values, ir::UnaryKind::kNeg);
+  return r;
+}
+
 void add_arg_extreme(ConversionCtx& ctx, const Node* n, bool largest) {
   ir::Value* x = ctx.tensor(n->input(0));
   const bool keepdim = ctx.to_bool(n->input(2));
   if (ctx.is_none(n->input(1))) {
     const int64_t rank = x->type.rank();
     ir::Value* flat = reshape(ctx, x, std::vector<ir::Dim>{ir::Dim::fixed(-1)});
-    ir::Value* i = topk(ctx, flat, 0, 1, largest).indices;
+    ir::Value* i = extreme(ctx, flat, 0, largest).indices;
     return ctx.set_output(0, reshape(ctx, i, std::vector<int64_t>(keepdim ? size_t(rank) : 0, 1)));
   }
   const int64_t dim = ctx.to_int(n->input(1));
-  ir::Value* i = topk(ctx, x, dim, 1, largest).indices;
+  ir::Value* i = extreme(ctx, x, dim, largest).indices;
   if (!keepdim && i->type.rank() > 0) i = drop_dim(ctx, i, normalize_dim(ctx, dim, i->type.rank()));
   ctx.set_output(0, i);
 }
@@ -93,7 +103,7 @@ void add_arg_extreme(ConversionCtx& ctx, const Node* n, bool largest) {
 void add_extreme_dim(ConversionCtx& ctx, const Node* n, bool largest) {
   ir::Value* x = ctx.tensor(n->input(0));
   const int64_t dim = ctx.to_int(n->input(1));
-  TopKResult r = topk(ctx, x, dim, 1, largest);
+  TopKResult r = extreme(ctx, x, dim, largest);
   if (!ctx.to_bool(n->input(2)) && r.values->type.rank() > 0) {
     const int64_t axis = normalize_dim(ctx, dim, r.values->type.rank());
     r.values = drop_dim(ctx, r.values, axis);

@@ -53,7 +53,7 @@ void check_no_observable_mutation(torch::jit::Block* b, std::vector<torch::jit::
     }
     const torch::jit::Node* reader = nullptr;
     const torch::jit::Value* read = nullptr;
-    const torch::jit::Value* input = nullptr;  // a method input the write reaches: the caller sees it
+    const torch::jit::Value* input = nullptr;  // a method input the write reaches: the caller reads it
     for (const torch::jit::Value* a : view_aliases(mutated)) {
       if (own.count(a)) continue;
       if (a->node() == a->owningGraph()->param_node()) input = a;
@@ -65,15 +65,23 @@ void check_no_observable_mutation(torch::jit::Block* b, std::vector<torch::jit::
           }
         }
     }
-    if (!reader && !input) continue;
+    if (!reader) {
+      // A write into the caller's tensor that the method does not read again (x.div_(255) on the
+      // input, then only the result is used) is computed as its functional op, as an engine
+      // computes: the result is TorchScript's, the caller's tensor is left as it was. Keeping the
+      // write in TorchScript would keep every reader of the tensor there (the whole model, for a
+      // first-op normalization), so it is said instead; torch_executed_ops keeps it exact.
+      if (input)
+        TRTORCH_LOG(kWarning, describe(n), " writes the method's input %", input->debugName(),
+                    " in place; where it runs in an engine, the compiled module gives the same result but leaves the "
+                    "caller's tensor unchanged (torch_executed_ops: [\"", n->kind().toQualString(),
+                    "\"] keeps the write, and what reads the input, in TorchScript)");
+      continue;
+    }
     if (found) {
       found->push_back(n);
       continue;
     }
-    if (!reader)
-      TRTORCH_ERROR("in-place operation on an input of the method is not supported: ", describe(n), " writes %",
-                    input->debugName(), input == mutated ? "" : str_cat(" (through %", mutated->debugName(), ")"),
-                    ", which the caller reads afterwards; the compiled engine would leave it unchanged");
     TRTORCH_ERROR("in-place operation whose input is read again afterwards is not supported: ", describe(n),
                   " (input %", mutated->debugName(),
                   read == mutated ? std::string(" is used by ")

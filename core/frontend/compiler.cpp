@@ -3,6 +3,7 @@
 #include "core/frontend/compiler.h"
 
 #include <chrono>
+#include <set>
 
 #include "core/frontend/conversion/context.h"
 #include "core/frontend/lowering/lowering.h"
@@ -76,12 +77,19 @@ torch::jit::Module wrap_engine(const CompiledEngine& ce, const std::string& meth
   auto g = std::make_shared<torch::jit::Graph>();
   torch::jit::Value* self = g->addInput("self")->setType(wrapped.type());
   std::vector<torch::jit::Value*> ins;
-  for (const auto& name : ce.input_names) {
+  std::set<std::string> used;
+  for (const auto& full : ce.input_names) {
     torch::jit::Value* in = g->addInput()->setType(c10::TensorType::get());
-    // Keep the source's input names where TorchScript accepts them (not "input.1").
+    // Keep the source's input names where TorchScript accepts them, without the ".1" TorchScript
+    // adds ("x.1" -> "x"), so that an argument error names the argument as the user wrote it.
+    std::string name = full;
+    const size_t dot = name.rfind('.');
+    if (dot != std::string::npos && dot + 1 < name.size() &&
+        std::all_of(name.begin() + long(dot) + 1, name.end(), [](char c) { return std::isdigit(c); }))
+      name.resize(dot);
     bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(c) || c == '_'; }) &&
                  !std::isdigit(name[0]);
-    if (plain) in->setDebugName(name);
+    if (plain && used.insert(name).second) in->setDebugName(name);
     ins.push_back(in);
   }
   torch::jit::Value* eng = g->insertNode(g->createGetAttr(self, attr))->output();

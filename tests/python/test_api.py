@@ -134,6 +134,15 @@ def test_wrong_input_at_run_time_names_the_input():
         trt(torch.randn(3, 3, 16, 16))
 
 
+def test_the_compiled_forward_keeps_the_argument_names():
+    m = tiny_models.conv_net()
+    trt = trtorch.compile(m, {"input_shapes": [[2, 3, 16, 16]]})
+    want = [a.name for a in m.forward.schema.arguments]
+    assert [a.name for a in trt.forward.schema.arguments] == want, (trt.forward.schema, m.forward.schema)
+    with pytest.raises(RuntimeError, match="argument '%s'" % want[1]):
+        trt("not a tensor")
+
+
 def test_version_and_build_info(capsys):
     info = trtorch.get_build_info()
     assert info.startswith("trtorch %s " % trtorch.__version__)

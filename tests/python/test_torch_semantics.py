@@ -132,3 +132,20 @@ def test_writes_through_chunk_split_and_unbind_reach_the_tensor(device):
     assert_same(trt(x), m(x))
     with pytest.raises(RuntimeError, match="in-place operation"):
         compile_for(m, device, [[2, 4]], require_full_compilation=True)
+
+
+class CatMixedDtypes(nn.Module):
+    def forward(self, x, i, b):
+        return (torch.cat([x, i], 1), torch.stack([i, x]), torch.cat([b, i], 0), torch.cat([i.int(), i], 1),
+                torch.stack([b, b.logical_not()], -1))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_cat_and_stack_promote_mixed_dtypes(device):
+    m = torch.jit.script(CatMixedDtypes().eval())
+    trt, dev = compile_for(m, device, [[2, 3], [2, 3], [2, 3]], input_dtypes=[torch.float, torch.int64, torch.bool],
+                           require_full_compilation=True)
+    x = torch.randn(2, 3, device=dev)
+    i = torch.randint(-5, 5, (2, 3), device=dev)
+    b = torch.rand(2, 3, device=dev) > 0.5
+    assert_same(trt(x, i, b), m(x, i, b))

@@ -129,6 +129,23 @@ void add_pixel_shuffle(ConversionCtx& ctx, const Node* n, bool up) {
   }
 }
 
+// torch.cat and stack promote their tensors to one dtype: floating over integer over bool, int64
+// over int32 (a floating result takes the first floating tensor's type, the engine's precision).
+void to_common_dtype(ConversionCtx& ctx, std::vector<ir::Value*>& xs) {
+  auto category = [](ir::DType t) { return t == ir::DType::kBool ? 0 : ir::is_floating(t) ? 2 : 1; };
+  ir::DType dt = xs[0]->type.dtype;
+  for (ir::Value* x : xs) {
+    const ir::DType t = x->type.dtype;
+    if (category(t) > category(dt) || (category(t) == 1 && category(dt) == 1 && t == ir::DType::kInt64)) dt = t;
+  }
+  for (ir::Value*& x : xs) {
+    if (x->type.dtype == dt) continue;
+    ir::CastAttrs c;
+    c.to = dt;
+    x = ctx.add(ir::OpKind::Cast, c, {x});
+  }
+}
+
 // squeeze removes a dim only where its size is 1: a dynamic dim whose range holds 1 gives a result
 // whose rank depends on the run-time size, which an engine cannot have (partial compilation
 // leaves such a squeeze to TorchScript).
@@ -274,9 +291,7 @@ static auto reg =
                       xs.erase(std::remove_if(xs.begin(), xs.end(), legacy_empty), xs.end());
                     ir::ConcatAttrs a;
                     a.axis = normalize_dim(ctx, ctx.to_int(n->input(1)), xs[0]->type.rank());
-                    ir::DType dt = xs[0]->type.dtype;
-                    for (auto& x : xs)
-                      if (x->type.dtype != dt) ctx.fail("cat of tensors with different dtypes is not supported");
+                    to_common_dtype(ctx, xs);
                     ctx.set_output(0, xs.size() == 1 ? xs[0] : ctx.add(ir::OpKind::Concat, a, xs));
                   }})
         .pattern({{"aten::stack(Tensor[] tensors, int dim=0) -> Tensor"},
@@ -284,6 +299,7 @@ static auto reg =
                     auto xs = ctx.tensor_list(n->input(0));
                     if (xs.empty()) ctx.fail("stack of an empty list");
                     int64_t d = normalize_dim(ctx, ctx.to_int(n->input(1)), xs[0]->type.rank() + 1);
+                    to_common_dtype(ctx, xs);
                     for (auto& x : xs) x = unsqueeze(ctx, x, d);
                     ir::ConcatAttrs a;
                     a.axis = d;

@@ -9,6 +9,7 @@
 // Torch-free; needs a GPU. Without one it prints a line and exits 77 (ctest: skipped).
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 
 #include "core/backends/cuda/conv/conv.h"
@@ -311,6 +312,12 @@ std::vector<ConvCase> network_cases() {
       with_act(conv("depthwise 3x3 s2 p1 32->32", 1, 32, 28, 32, 3, 2, 1, 1, 32), UnaryKind::kRelu),
       with_act(conv("depthwise 5x5 s2 p2 32->32", 8, 32, 28, 32, 5, 2, 2, 1, 32), UnaryKind::kHardSwish),
       conv("depthwise 3x3 p1 x2 multiplier 32->64", 1, 32, 16, 64, 3, 1, 1, 1, 32),
+      // Output widths 11 (3x5 p1x2 at stride 1) and 6 (stride 2): no multiple of the per-thread
+      // tiles; a dilated one takes the untiled kernel.
+      with_act(with_residual(rectangular(conv("depthwise rect 3x5 32->32", 2, 32, 1, 32, 3, 1, 1, 1, 32))),
+               UnaryKind::kSilu),
+      without_bias(rectangular(conv("depthwise rect 3x5 s2 32->32", 2, 32, 1, 32, 3, 2, 1, 1, 32))),
+      with_act(conv("depthwise 3x3 d2 p2 16->16", 2, 16, 15, 16, 3, 1, 2, 2, 16), UnaryKind::kRelu),
       with_act(conv("dilated 3x3 d2 p2 64->64", 1, 64, 20, 64, 3, 1, 2, 2), UnaryKind::kGeluErf),
       without_bias(conv("3x3 p1 64->64", 1, 64, 14, 64, 3, 1, 1)),
       with_act(with_residual(without_bias(conv("1x1 64->256", 8, 64, 14, 256, 1, 1, 0))), UnaryKind::kRelu),
@@ -829,6 +836,12 @@ TEST(CudaConv, CutlassEveryConfig) {
     }
 }
 
+// The number that follows the first `needle` in `s` (NaN where there is none).
+double number_after(const std::string& s, const std::string& needle) {
+  const size_t at = s.find(needle);
+  return at == std::string::npos ? std::nan("") : std::strtod(s.c_str() + at + needle.size(), nullptr);
+}
+
 // What the CUTLASS kernels do not take stays on cuDNN; their bad tactics are clear errors.
 TEST(CudaConv, CutlassLimitsAndTactics) {
   const TacticOptions timing = test_timing();
@@ -891,11 +904,30 @@ TEST(CudaConv, CutlassLimitsAndTactics) {
     ASSERT_FALSE(conv::CutlassConv2d::fits(af, read_conv_node(af, "test"))) << c.name;
     auto kf = make_Conv2d(af);
     const std::string df = kf->describe();
-    // Both are far under the 10 us below which runtime compilation is not tried: cuDNN's
-    // precompiled configs are kept, unless it has none for the problem.
-    const bool precompiled_only = df.find("[precompiled configs only") != std::string::npos;
-    EXPECT_TRUE(precompiled_only || df.find("[no precompiled config") != std::string::npos) << df;
-    if (precompiled_only) EXPECT_NE(df.find(" 0 compiled at run time"), std::string::npos) << df;
+    // The rule, read back from the description: cuDNN's best precompiled config is kept without
+    // trying the others where it takes at most 10 us or 2x the roofline; otherwise a
+    // runtime-compiled config replaces it only at 95% of its time or less. (On an H100 these small
+    // problems measured 13 to 16 us, timed with their launch.)
+    const double pre_only_ms = number_after(df, "[precompiled configs only: ");
+    const double pre_ms = number_after(df, "[best precompiled config: ");
+    const double roof_ms = number_after(df, " ms, roofline ");
+    const double chosen_ms = number_after(df, " timed plans: ");
+    const bool compiled_nothing = df.find(" 0 compiled at run time") != std::string::npos;
+    if (!std::isnan(pre_only_ms)) {
+      EXPECT_TRUE(pre_only_ms <= 0.01 || pre_only_ms <= 2 * roof_ms) << df;
+      EXPECT_TRUE(compiled_nothing) << df;
+    } else if (!std::isnan(pre_ms)) {
+      EXPECT_TRUE(pre_ms > 0.01 && pre_ms > 2 * roof_ms) << df;
+      const double compiled_ms = number_after(df, "runtime-compiled configs: ");
+      if (!std::isnan(compiled_ms)) {  // the precompiled config kept
+        EXPECT_GT(compiled_ms, 0.95 * pre_ms) << df;
+        EXPECT_TRUE(compiled_nothing) << df;
+      } else if (df.find("runtime-compiled configs failed") == std::string::npos) {  // a compiled one kept
+        EXPECT_LE(chosen_ms, 0.95 * pre_ms) << df;
+      }
+    } else {
+      EXPECT_NE(df.find("[no precompiled config"), std::string::npos) << df;
+    }
     EXPECT_LE(rel_error(run_kernel(*pf, *kf), pf->expected), kernel_tolerance(DType::kFloat16)) << df;
     std::printf("[conv] fallback, not CUTLASS: %s\n", df.c_str());
   }

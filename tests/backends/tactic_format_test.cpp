@@ -86,7 +86,7 @@ TEST(BackendData, RoundTripsOptionsAndTactics) {
   EXPECT_NE(d.options.choice_key().find("channels_last=0"), std::string::npos);
   // Timing caches of another convolution choice, or of another conv_runtime_compilation, are not
   // reused.
-  EXPECT_NE(d.options.choice_key().find(";conv_choice=3"), std::string::npos);
+  EXPECT_NE(d.options.choice_key().find(";conv_choice=4"), std::string::npos);
   EngineOptions rc = d.options;
   rc.conv_runtime_compilation = 1;  // always
   EXPECT_NE(rc.choice_key(), d.options.choice_key());

@@ -392,9 +392,10 @@ std::string CudnnConv2d::self_check(const std::vector<const void*>& in, const st
 }  // namespace conv
 
 std::unique_ptr<Kernel> make_Conv2d(const KernelArgs& args) {
-  // Depthwise convolutions in NHWC: a direct kernel (cuDNN's NHWC depthwise engines measured
-  // 0.65 ms where a memory-bound kernel needs a few microseconds, MobileNetV2 batch 32, H200).
-  if (auto k = make_depthwise_nhwc(args)) return k;
+  // Depthwise convolutions: a direct kernel (cuDNN's NHWC depthwise engines measured 0.65 ms
+  // where a memory-bound kernel needs a few microseconds, MobileNetV2 batch 32, H200), and in NCHW
+  // (FP32 engines) the same kernel walking along W, as torch's own depthwise kernel does.
+  if (auto k = make_depthwise(args)) return k;
   if (args.tactic && conv::CutlassConv2d::is_tactic(*args.tactic)) return std::make_unique<conv::CutlassConv2d>(args);
   if (args.tactic) return std::make_unique<conv::CudnnConv2d>(args);
   // The build: CUTLASS's configs race cuDNN's where they fit.

@@ -1,8 +1,11 @@
-// Depthwise convolution (groups == C == K) on channels-last (NHWC) activations with the fused
-// epilogue (bias, residual, activation), a direct kernel: cuDNN's NHWC depthwise engines measured
-// 10x slower. Weights are FP32 [R*S, C]; 3- and 5-tap rows at stride 1 or 2 compute 4 or 2 output
-// pixels per thread. One template over the storage type, FP32 accumulation, vectorized over
-// channels (common/vector_access.cuh).
+// Depthwise convolution (groups == C == K) with the fused epilogue (bias, residual, activation),
+// direct kernels for both layouts:
+// - channels-last (NHWC): cuDNN's NHWC depthwise engines measured 10x slower. Weights are FP32
+//   [R*S, C]; vectorized over channels (common/vector_access.cuh).
+// - NCHW (FP32 engines, and FP16/BF16 ones built without channels_last): weights FP32 [C, R*S];
+//   a thread walks along W.
+// 3- and 5-tap rows at stride 1 or 2 compute 4 or 2 output pixels per thread, loading each input
+// column of a row once for all of them. One template over the storage type, FP32 accumulation.
 #include "core/backends/cuda/common/context.h"
 #include "core/backends/cuda/common/cuda_check.h"
 #include "core/backends/cuda/common/device_math.cuh"
@@ -153,12 +156,91 @@ __global__ void __launch_bounds__(kDepthwiseTileThreads, 4)
   }
 }
 
+// NCHW, any R, S, stride, padding, dilation: a thread per output element. Weights [C, R*S] and
+// bias [C] in FP32.
+template <typename T>
+__global__ void __launch_bounds__(256)
+    depthwise_nchw_kernel(const T* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias,
+                          const T* __restrict__ residual, T* __restrict__ y, Depthwise d) {
+  const unsigned total = unsigned(d.N) * unsigned(d.C) * unsigned(d.OH) * unsigned(d.OW);
+  for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
+    const int ow = int(i % unsigned(d.OW));
+    const unsigned r = i / unsigned(d.OW);
+    const int oh = int(r % unsigned(d.OH));
+    const int nc = int(r / unsigned(d.OH));  // n * C + c
+    const int c = nc % d.C;
+    float acc[1] = {bias ? bias[c] : 0.0f};
+    const T* xc = x + nc * d.H * d.W;
+    const float* wc = w + c * d.R * d.S;
+    for (int a = 0; a < d.R; ++a) {
+      const int h = oh * d.sh - d.ph + a * d.dh;
+      if (h < 0 || h >= d.H) continue;
+      for (int b = 0; b < d.S; ++b) {
+        const int ww = ow * d.sw - d.pw + b * d.dw;
+        if (ww < 0 || ww >= d.W) continue;
+        acc[0] = fmaf(to_float(xc[h * d.W + ww]), wc[a * d.S + b], acc[0]);
+      }
+    }
+    depthwise_epilogue<T, 1>(acc, residual, y, int(i), d);
+  }
+}
+
+// NCHW, KS taps along W at stride SW and dilation 1: a thread computes PW neighbouring output
+// pixels along W of one (image, channel, output row). Same accumulation order as the kernel above.
+template <typename T, int KS, int SW, int PW>
+__global__ void __launch_bounds__(kDepthwiseTileThreads)
+    depthwise_nchw_tile_kernel(const T* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias,
+                               const T* __restrict__ residual, T* __restrict__ y, Depthwise d) {
+  constexpr int kCols = (PW - 1) * SW + KS;
+  const unsigned TW = unsigned((d.OW + PW - 1) / PW);
+  const unsigned total = unsigned(d.N) * unsigned(d.C) * unsigned(d.OH) * TW;
+  for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
+    const int ow0 = int(i % TW) * PW;
+    const unsigned r = i / TW;
+    const int oh = int(r % unsigned(d.OH));
+    const int nc = int(r / unsigned(d.OH));  // n * C + c
+    const int c = nc % d.C;
+    const int iw0 = ow0 * SW - d.pw;  // input column of tap 0 of pixel 0
+    float acc[PW][1];
+    const float b0 = bias ? bias[c] : 0.0f;
+#pragma unroll
+    for (int j = 0; j < PW; ++j) acc[j][0] = b0;
+    bool col_ok[kCols];
+#pragma unroll
+    for (int k = 0; k < kCols; ++k) col_ok[k] = iw0 + k >= 0 && iw0 + k < d.W;
+    const T* xc = x + nc * d.H * d.W;
+    const float* wc = w + c * d.R * KS;
+    for (int a = 0; a < d.R; ++a) {
+      const int h = oh * d.sh - d.ph + a * d.dh;
+      if (h < 0 || h >= d.H) continue;
+      const int row = h * d.W + iw0;  // column 0 (negative only when col_ok[0] is false)
+      float col[kCols];
+#pragma unroll
+      for (int k = 0; k < kCols; ++k) col[k] = col_ok[k] ? to_float(xc[row + k]) : 0.0f;
+#pragma unroll
+      for (int b = 0; b < KS; ++b) {
+        const float wv = wc[a * KS + b];
+#pragma unroll
+        for (int j = 0; j < PW; ++j) {
+          const int k = j * SW + b;
+          if (col_ok[k]) acc[j][0] = fmaf(col[k], wv, acc[j][0]);
+        }
+      }
+    }
+    const int o0 = (nc * d.OH + oh) * d.OW + ow0;
+#pragma unroll
+    for (int j = 0; j < PW; ++j)
+      if (ow0 + j < d.OW) depthwise_epilogue<T, 1>(acc[j], residual, y, o0 + j, d);
+  }
+}
+
 // Output pixels per thread of the tiled depthwise kernel at stride 1 and 2 along W.
 constexpr int kDepthwiseTile[2] = {4, 2};
 
 class DepthwiseKernel : public Kernel {
  public:
-  explicit DepthwiseKernel(const KernelArgs& a) : dtype_(a.inputs[0].dtype) {
+  explicit DepthwiseKernel(const KernelArgs& a)
+      : dtype_(a.inputs[0].dtype), nhwc_(a.inputs[0].layout == Layout::kNHWC) {
     const auto& at = a.node.attr<ir::Conv2dAttrs>();
     const auto& xs = a.inputs[0].shape;
     const auto& ws = a.inputs[1].shape;
@@ -170,19 +252,20 @@ class DepthwiseKernel : public Kernel {
     has_bias_ = ir::conv_has_bias(at, a.inputs.size());
     TRTORCH_EXPECT(!has_bias_ || a.constants[ir::kConvBiasInput], "Conv2d ", a.node.source,
                    ": depthwise bias must be a constant");
-    // Weights [C, 1, R, S] -> FP32 [R*S, C] (a tap's channels contiguous), then the bias at a
-    // 256-byte aligned offset.
+    // Weights [C, 1, R, S] -> FP32 [R*S, C] (a tap's channels contiguous) for NHWC, [C, R*S] for
+    // NCHW, then the bias at a 256-byte aligned offset.
     const int64_t taps = int64_t(d_.R) * d_.S, C = d_.C;
     TRTORCH_EXPECT(ir::numel_of(ws) == taps * C, "Conv2d ", a.node.source, ": depthwise weights of shape [C, 1, R, S]");
     bias_offset_ = (taps * C + 63) / 64 * 64;
     std::vector<float> host(size_t(bias_offset_ + (has_bias_ ? C : 0)), 0.0f);
     for (int64_t c = 0; c < C; ++c)
-      for (int64_t t = 0; t < taps; ++t) host[size_t(t * C + c)] = float(a.constants[1]->get(c * taps + t));
+      for (int64_t t = 0; t < taps; ++t)
+        host[size_t(nhwc_ ? t * C + c : c * taps + t)] = float(a.constants[1]->get(c * taps + t));
     if (has_bias_)
       for (int64_t c = 0; c < C; ++c) host[size_t(bias_offset_ + c)] = float(a.constants[ir::kConvBiasInput]->get(c));
     params_ = DeviceBuffer(host.size() * sizeof(float));
     TRTORCH_CUDA_CHECK(cudaMemcpy(params_.get(), host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice));
-    vec_ = vec_width(dtype_, d_.C, {});  // the launch also checks the pointers
+    vec_ = nhwc_ ? vec_width(dtype_, d_.C, {}) : 1;  // the launch also checks the pointers
     tiled_ = d_.dw == 1 && (d_.S == 3 || d_.S == 5) && (d_.sw == 1 || d_.sw == 2);
     dispatch_float(dtype_, "Conv2d", [](auto) {});
   }
@@ -192,6 +275,10 @@ class DepthwiseKernel : public Kernel {
     const float* w = static_cast<const float*>(params_.get());
     const float* bias = has_bias_ ? w + bias_offset_ : nullptr;
     const void* res = d_.has_residual ? in.back() : nullptr;
+    if (!nhwc_) {
+      launch_nchw(total, in[0], w, bias, res, out[0], s);
+      return;
+    }
     const int vec = d_.has_residual ? vec_width(dtype_, d_.C, {in[0], out[0], res, w})
                                     : vec_width(dtype_, d_.C, {in[0], out[0], w});
     dispatch_float(dtype_, "Conv2d", [&](auto t) {
@@ -219,13 +306,38 @@ class DepthwiseKernel : public Kernel {
     TRTORCH_CUDA_CHECK_LAUNCH();
   }
   std::string describe() const override {
-    return str_cat("depthwise conv NHWC ", d_.R, "x", d_.S, " s", d_.sh, " C=", d_.C, " ", ir::dtype_name(dtype_),
-                   d_.has_act ? str_cat(" +", ir::unary_kind_name(d_.act)) : "", d_.has_residual ? " +residual" : "",
-                   " vec", vec_, tiled_ ? str_cat(" tile", kDepthwiseTile[d_.sw - 1]) : "");
+    return str_cat("depthwise conv ", nhwc_ ? "NHWC " : "NCHW ", d_.R, "x", d_.S, " s", d_.sh, " C=", d_.C, " ",
+                   ir::dtype_name(dtype_), d_.has_act ? str_cat(" +", ir::unary_kind_name(d_.act)) : "",
+                   d_.has_residual ? " +residual" : "", nhwc_ ? str_cat(" vec", vec_) : "",
+                   tiled_ ? str_cat(" tile", kDepthwiseTile[d_.sw - 1]) : "");
   }
 
  private:
+  void launch_nchw(int64_t total, const void* in, const float* w, const float* bias, const void* res, void* out,
+                   cudaStream_t s) const {
+    dispatch_float(dtype_, "Conv2d", [&](auto t) {
+      using T = decltype(t);
+      const T* x = static_cast<const T*>(in);
+      const T* r = static_cast<const T*>(res);
+      T* y = static_cast<T*>(out);
+      if (!tiled_) {
+        depthwise_nchw_kernel<T><<<grid1d(total), 256, 0, s>>>(x, w, bias, r, y, d_);
+        return;
+      }
+      constexpr int P1 = kDepthwiseTile[0], P2 = kDepthwiseTile[1];
+      const int pw = kDepthwiseTile[d_.sw - 1];
+      const int64_t threads = int64_t(d_.N) * d_.C * d_.OH * ceil_div(d_.OW, pw);
+      const unsigned grid = unsigned(std::min<int64_t>(blocks_for(threads, kDepthwiseTileThreads), 65535 * 32));
+      constexpr int B = kDepthwiseTileThreads;
+      if (d_.S == 3 && d_.sw == 1) depthwise_nchw_tile_kernel<T, 3, 1, P1><<<grid, B, 0, s>>>(x, w, bias, r, y, d_);
+      else if (d_.S == 3) depthwise_nchw_tile_kernel<T, 3, 2, P2><<<grid, B, 0, s>>>(x, w, bias, r, y, d_);
+      else if (d_.sw == 1) depthwise_nchw_tile_kernel<T, 5, 1, P1><<<grid, B, 0, s>>>(x, w, bias, r, y, d_);
+      else depthwise_nchw_tile_kernel<T, 5, 2, P2><<<grid, B, 0, s>>>(x, w, bias, r, y, d_);
+    });
+  }
+
   ir::DType dtype_;
+  bool nhwc_ = true;
   Depthwise d_{};
   bool has_bias_ = false, tiled_ = false;
   int vec_ = 1;
@@ -235,14 +347,19 @@ class DepthwiseKernel : public Kernel {
 
 }  // namespace
 
-std::unique_ptr<Kernel> make_depthwise_nhwc(const KernelArgs& a) {
+std::unique_ptr<Kernel> make_depthwise(const KernelArgs& a) {
   const auto& at = a.node.attr<ir::Conv2dAttrs>();
   const auto& xs = a.inputs[0].shape;
   const auto& ws = a.inputs[1].shape;
   bool depthwise = at.groups == xs[1] && ws[0] == xs[1] && ws[1] == 1;
   bool const_bias = !ir::conv_has_bias(at, a.inputs.size()) || a.constants[ir::kConvBiasInput];
   bool fits = a.outputs[0].numel() < (int64_t(1) << 31) && a.inputs[0].numel() < (int64_t(1) << 31);
-  if (!depthwise || a.inputs[0].layout != Layout::kNHWC || !a.constants[1] || !const_bias || !fits) return nullptr;
+  const Layout l = a.inputs[0].layout;
+  const bool same_layouts = a.outputs[0].layout == l && (!a.node.attr<ir::Conv2dAttrs>().has_residual ||
+                                                         a.inputs.back().layout == l);
+  if (!depthwise || (l != Layout::kNHWC && l != Layout::kRowMajor) || !same_layouts || !a.constants[1] ||
+      !const_bias || !fits)
+    return nullptr;
   return std::make_unique<DepthwiseKernel>(a);
 }
 

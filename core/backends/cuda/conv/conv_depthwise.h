@@ -1,5 +1,5 @@
-// Depthwise convolution on channels-last (NHWC) activations (conv_depthwise.cu): the fast path
-// conv.cpp takes for groups == C == K with constant weights.
+// Depthwise convolution on NHWC or NCHW activations (conv_depthwise.cu): the fast path conv.cpp
+// takes for groups == C == K with constant weights.
 #pragma once
 
 #include <memory>
@@ -8,8 +8,8 @@
 
 namespace trtorch::backends::cuda {
 
-// Depthwise Conv2d (groups == C == K) on NHWC with constant weights, epilogue fused; nullptr when
-// the node is not its case (then the generic convolution is used).
-std::unique_ptr<Kernel> make_depthwise_nhwc(const KernelArgs& a);
+// Depthwise Conv2d (groups == C == K) on NHWC or NCHW with constant weights, epilogue fused;
+// nullptr when the node is not its case (then the generic convolution is used).
+std::unique_ptr<Kernel> make_depthwise(const KernelArgs& a);
 
 }  // namespace trtorch::backends::cuda

@@ -32,7 +32,7 @@ std::string EngineOptions::str() const {
 
 std::string EngineOptions::choice_key() const {
   return str_cat("allow_tf32=", int(allow_tf32), ";channels_last=", int(channels_last), ";conv_candidates=",
-                 conv_candidates, ";conv_choice=3;conv_runtime_compilation=", conv_runtime_compilation);
+                 conv_candidates, ";conv_choice=4;conv_runtime_compilation=", conv_runtime_compilation);
 }
 
 EngineOptions EngineOptions::parse(const std::string& line) {

@@ -36,9 +36,9 @@ struct EngineOptions {
   // The options line: "allow_tf32=0;channels_last=1;cuda_graphs=1;conv_candidates=6".
   std::string str() const;
   // The options that change which tactic a kernel chooses (all but cuda_graphs), in the same
-  // format, and the version of the convolutions' choice (";conv_choice=3": CUTLASS races cuDNN,
-  // few-channel stems fold, "fallback" keeps precompiled cuDNN configs; caches from before chose
-  // otherwise): part of every timing-cache key.
+  // format, and the version of the convolutions' choice (";conv_choice=4": CUTLASS races cuDNN,
+  // few-channel stems fold, "fallback" keeps precompiled cuDNN configs unless a runtime-compiled
+  // one is 5% faster; caches from before chose otherwise): part of every timing-cache key.
   std::string choice_key() const;
   // Parses an options line strictly: every key exactly once, nothing else, each value in range.
   // Throws an error quoting the line otherwise.

@@ -54,39 +54,59 @@ __device__ __forceinline__ void depthwise_epilogue(float (&acc)[V], const T* __r
   store_vec<T, V>(y + o, acc);
 }
 
-// Any R, S, stride, padding, dilation: a thread per (output pixel, V channels). Weights
-// [R*S, C] and bias [C] in FP32.
-template <typename T, int V>
+// Where a thread's output lies: image n, channel c, output row oh and column ow, and the output
+// element's index o. NHWC: V channels of a pixel per thread (i counts channel groups fastest);
+// NCHW (V = 1): i counts output columns fastest.
+struct DepthwiseItem {
+  int n, c, oh, ow, o;
+};
+template <int V, bool kNhwc>
+__device__ __forceinline__ DepthwiseItem depthwise_item(unsigned i, const Depthwise& d) {
+  if constexpr (kNhwc) {
+    const NhwcItem it = nhwc_item<V>(i, unsigned(d.C / V), unsigned(d.OW), unsigned(d.OH));
+    return {it.n, it.c, it.oh, it.w, int(i * unsigned(V))};
+  } else {
+    const unsigned r = i / unsigned(d.OW), nc = r / unsigned(d.OH);
+    return {int(nc / unsigned(d.C)), int(nc % unsigned(d.C)), int(r % unsigned(d.OH)), int(i % unsigned(d.OW)),
+            int(i)};
+  }
+}
+
+// Any R, S, stride, padding, dilation: a thread per (output pixel, V channels) in NHWC, per output
+// element in NCHW (V = 1). Weights and bias [C] in FP32; weights [R*S, C] for NHWC, [C, R*S] for
+// NCHW, so that a tap's weight sits at the same stride from the channel's first as a pixel's
+// input (C in NHWC, 1 in NCHW).
+template <typename T, int V, bool kNhwc>
 __global__ void __launch_bounds__(256)
-    depthwise_nhwc_kernel(const T* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias,
-                          const T* __restrict__ residual, T* __restrict__ y, Depthwise d) {
-  const unsigned CG = unsigned(d.C / V);
-  const unsigned total = unsigned(d.N) * unsigned(d.OH) * unsigned(d.OW) * CG;
+    depthwise_kernel(const T* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias,
+                     const T* __restrict__ residual, T* __restrict__ y, Depthwise d) {
+  const unsigned total = unsigned(d.N) * unsigned(d.OH) * unsigned(d.OW) * unsigned(d.C / V);
+  const int step = kNhwc ? d.C : 1;  // between neighbouring pixels of x and taps of w
   for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
-    const NhwcItem it = nhwc_item<V>(i, CG, unsigned(d.OW), unsigned(d.OH));
-    const int c = it.c, ow = it.w, oh = it.oh, n = it.n;
+    const DepthwiseItem it = depthwise_item<V, kNhwc>(i, d);
     float acc[V];
     if (bias) {
-      load_floats<V>(bias + c, acc);
+      load_floats<V>(bias + it.c, acc);
     } else {
 #pragma unroll
       for (int v = 0; v < V; ++v) acc[v] = 0.0f;
     }
-    const T* xn = x + n * d.H * d.W * d.C + c;
+    const T* xc = x + (kNhwc ? it.n * d.H * d.W * d.C + it.c : (it.n * d.C + it.c) * d.H * d.W);
+    const float* wc = w + (kNhwc ? it.c : it.c * d.R * d.S);
     for (int a = 0; a < d.R; ++a) {
-      const int h = oh * d.sh - d.ph + a * d.dh;
+      const int h = it.oh * d.sh - d.ph + a * d.dh;
       if (h < 0 || h >= d.H) continue;
       for (int b = 0; b < d.S; ++b) {
-        const int ww = ow * d.sw - d.pw + b * d.dw;
+        const int ww = it.ow * d.sw - d.pw + b * d.dw;
         if (ww < 0 || ww >= d.W) continue;
         float xv[V], wv[V];
-        load_vec<T, V>(xn + (h * d.W + ww) * d.C, xv);
-        load_floats<V>(w + (a * d.S + b) * d.C + c, wv);
+        load_vec<T, V>(xc + (h * d.W + ww) * step, xv);
+        load_floats<V>(wc + (a * d.S + b) * step, wv);
 #pragma unroll
         for (int v = 0; v < V; ++v) acc[v] = fmaf(xv[v], wv[v], acc[v]);
       }
     }
-    depthwise_epilogue<T, V>(acc, residual, y, int(i * unsigned(V)), d);
+    depthwise_epilogue<T, V>(acc, residual, y, it.o, d);
   }
 }
 
@@ -156,37 +176,8 @@ __global__ void __launch_bounds__(kDepthwiseTileThreads, 4)
   }
 }
 
-// NCHW, any R, S, stride, padding, dilation: a thread per output element. Weights [C, R*S] and
-// bias [C] in FP32.
-template <typename T>
-__global__ void __launch_bounds__(256)
-    depthwise_nchw_kernel(const T* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias,
-                          const T* __restrict__ residual, T* __restrict__ y, Depthwise d) {
-  const unsigned total = unsigned(d.N) * unsigned(d.C) * unsigned(d.OH) * unsigned(d.OW);
-  for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
-    const int ow = int(i % unsigned(d.OW));
-    const unsigned r = i / unsigned(d.OW);
-    const int oh = int(r % unsigned(d.OH));
-    const int nc = int(r / unsigned(d.OH));  // n * C + c
-    const int c = nc % d.C;
-    float acc[1] = {bias ? bias[c] : 0.0f};
-    const T* xc = x + nc * d.H * d.W;
-    const float* wc = w + c * d.R * d.S;
-    for (int a = 0; a < d.R; ++a) {
-      const int h = oh * d.sh - d.ph + a * d.dh;
-      if (h < 0 || h >= d.H) continue;
-      for (int b = 0; b < d.S; ++b) {
-        const int ww = ow * d.sw - d.pw + b * d.dw;
-        if (ww < 0 || ww >= d.W) continue;
-        acc[0] = fmaf(to_float(xc[h * d.W + ww]), wc[a * d.S + b], acc[0]);
-      }
-    }
-    depthwise_epilogue<T, 1>(acc, residual, y, int(i), d);
-  }
-}
-
 // NCHW, KS taps along W at stride SW and dilation 1: a thread computes PW neighbouring output
-// pixels along W of one (image, channel, output row). Same accumulation order as the kernel above.
+// pixels along W of one (image, channel, output row). Same accumulation order as depthwise_kernel.
 template <typename T, int KS, int SW, int PW>
 __global__ void __launch_bounds__(kDepthwiseTileThreads)
     depthwise_nchw_tile_kernel(const T* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias,
@@ -289,7 +280,7 @@ class DepthwiseKernel : public Kernel {
       dispatch_vec<T>(vec, [&](auto vc) {
         constexpr int V = decltype(vc)::value;
         if (!tiled_) {
-          depthwise_nhwc_kernel<T, V><<<grid1d(total / V), 256, 0, s>>>(x, w, bias, r, y, d_);
+          depthwise_kernel<T, V, true><<<grid1d(total / V), 256, 0, s>>>(x, w, bias, r, y, d_);
           return;
         }
         constexpr int P1 = kDepthwiseTile[0], P2 = kDepthwiseTile[1];
@@ -321,7 +312,7 @@ class DepthwiseKernel : public Kernel {
       const T* r = static_cast<const T*>(res);
       T* y = static_cast<T*>(out);
       if (!tiled_) {
-        depthwise_nchw_kernel<T><<<grid1d(total), 256, 0, s>>>(x, w, bias, r, y, d_);
+        depthwise_kernel<T, 1, false><<<grid1d(total), 256, 0, s>>>(x, w, bias, r, y, d_);
         return;
       }
       constexpr int P1 = kDepthwiseTile[0], P2 = kDepthwiseTile[1];

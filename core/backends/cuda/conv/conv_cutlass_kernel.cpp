@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <mutex>
 
 #include "core/backends/cuda/common/context_inl.h"
 #include "core/backends/cuda/common/cuda_check.h"
@@ -313,9 +315,11 @@ namespace {
 // Runtime-compiled cuDNN configs are built for a convolution only where its best ahead-of-time
 // kernel takes more than this times its roofline time.
 constexpr double kRuntimeCompileMargin = 2.0;
-// ... and more than this (ms): a faster kernel could save a few microseconds at most, for about
-// 0.5 s of compilation per config (conv_runtime_compilation "fallback", convolutions CUTLASS does
-// not take: a squeeze-and-excitation layer's 4 to 28 channels, a sigmoid epilogue).
+// ... and more than this (ms) above the timing floor (timing_floor_ms): a faster kernel could save
+// a few microseconds at most, for about 0.5 s of compilation per config (conv_runtime_compilation
+// "fallback", convolutions CUTLASS does not take: a squeeze-and-excitation layer's 4 to 28
+// channels, a sigmoid epilogue). On an H100 such convolutions timed 13 to 16 us, most of it the
+// launch that the timing includes.
 constexpr double kSmallConvMs = 0.01;
 // Where runtime-compiled configs are tried, one is kept over the best precompiled config only when
 // it takes at most this fraction of its time: a win within timing noise is not worth compiling
@@ -344,6 +348,23 @@ double roofline_ms(const ConvProblem& p, const Context& ctx) {
   return 1e3 * std::max(bytes / bytes_per_s, p.macs() / macs_per_s);
 }
 
+// What timing a launch of next to no work measures on this device (ms), timed as every candidate
+// is (time_ms: events on either side of one launch, on an idle stream): mostly the launch itself.
+// A small convolution's time is mostly this; what a faster kernel could save is the rest. Measured
+// once per device.
+double timing_floor_ms(Context& ctx) {
+  static std::mutex mu;
+  static std::map<int, double> floors;
+  std::lock_guard<std::mutex> lock(mu);
+  const auto it = floors.find(ctx.device());
+  if (it != floors.end()) return it->second;
+  DeviceBuffer one(sizeof(float));
+  const double ms =
+      time_ms(ctx, 3, 15, [&](cudaStream_t s) { launch_fill_random(one.get(), DType::kFloat32, 1, 0, s); });
+  floors[ctx.device()] = ms;
+  return ms;
+}
+
 // What the first convolution of an engine with a problem decided, for the later ones.
 struct Decision {
   std::string cutlass_tactic;  // empty: cuDNN's plan (shared under its own key)
@@ -369,7 +390,7 @@ std::unique_ptr<CudnnConv2d> try_cudnn(const KernelArgs& args, bool runtime_comp
 
 // A convolution the CUTLASS kernels do not take. With conv_runtime_compilation "fallback", an
 // FP16/BF16 one keeps cuDNN's best precompiled config where that comes within
-// kRuntimeCompileMargin of the roofline or under kSmallConvMs, or where no runtime-compiled config
+// kRuntimeCompileMargin of the roofline or within kSmallConvMs of the timing floor, or where no runtime-compiled config
 // is kCompiledWinFraction of its time; elsewhere (and in the other modes, and in FP32) cuDNN
 // chooses among all its configs, runtime-compiled ones included.
 std::unique_ptr<Kernel> choose_cudnn(const KernelArgs& args, const NodeConv& node) {
@@ -379,21 +400,23 @@ std::unique_ptr<Kernel> choose_cudnn(const KernelArgs& args, const NodeConv& nod
   std::string pre_failed, full_failed;
   std::unique_ptr<CudnnConv2d> pre = try_cudnn(args, /*runtime_compiled=*/false, &pre_failed);
   const double bound_ms = roofline_ms(node.p, args.ctx);  // 0: unknown (then compiled configs are tried)
+  const double floor_ms = timing_floor_ms(args.ctx);
+  const std::string bounds = str_cat(" ms, roofline ", bound_ms, " ms, timing floor ", floor_ms, " ms");
   if (pre && bound_ms > 0 &&
-      (pre->rank_ms() <= kRuntimeCompileMargin * bound_ms || pre->rank_ms() <= kSmallConvMs)) {
-    pre->add_note(str_cat(" [precompiled configs only: ", pre->rank_ms(), " ms, roofline ", bound_ms, " ms]"));
+      (pre->rank_ms() <= kRuntimeCompileMargin * bound_ms || pre->rank_ms() - floor_ms <= kSmallConvMs)) {
+    pre->add_note(str_cat(" [precompiled configs only: ", pre->rank_ms(), bounds, "]"));
     return pre;
   }
   std::unique_ptr<CudnnConv2d> full = try_cudnn(args, /*runtime_compiled=*/true, &full_failed);
   if (!pre && !full) TRTORCH_ERROR(full_failed, "\nWith cuDNN's precompiled configs only: ", pre_failed);
   if (pre && (!full || !(full->rank_ms() <= kCompiledWinFraction * pre->rank_ms()))) {
-    pre->add_note(str_cat(" [best precompiled config: ", pre->rank_ms(), " ms, roofline ", bound_ms, " ms; ",
+    pre->add_note(str_cat(" [best precompiled config: ", pre->rank_ms(), bounds, "; ",
                           full ? str_cat("runtime-compiled configs: ", full->rank_ms(), " ms")
                                : "runtime-compiled configs failed: " + full_failed.substr(0, 300),
                           "]"));
     return pre;
   }
-  full->add_note(pre ? str_cat(" [best precompiled config: ", pre->rank_ms(), " ms, roofline ", bound_ms, " ms]")
+  full->add_note(pre ? str_cat(" [best precompiled config: ", pre->rank_ms(), bounds, "]")
                      : str_cat(" [no precompiled config: ", pre_failed.substr(0, 300), "]"));
   return full;
 }

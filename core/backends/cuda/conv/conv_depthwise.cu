@@ -325,6 +325,7 @@ class DepthwiseKernel : public Kernel {
       else if (d_.sw == 1) depthwise_nchw_tile_kernel<T, 5, 1, P1><<<grid, B, 0, s>>>(x, w, bias, r, y, d_);
       else depthwise_nchw_tile_kernel<T, 5, 2, P2><<<grid, B, 0, s>>>(x, w, bias, r, y, d_);
     });
+    TRTORCH_CUDA_CHECK_LAUNCH();
   }
 
   ir::DType dtype_;
@@ -346,8 +347,7 @@ std::unique_ptr<Kernel> make_depthwise(const KernelArgs& a) {
   bool const_bias = !ir::conv_has_bias(at, a.inputs.size()) || a.constants[ir::kConvBiasInput];
   bool fits = a.outputs[0].numel() < (int64_t(1) << 31) && a.inputs[0].numel() < (int64_t(1) << 31);
   const Layout l = a.inputs[0].layout;
-  const bool same_layouts = a.outputs[0].layout == l && (!a.node.attr<ir::Conv2dAttrs>().has_residual ||
-                                                         a.inputs.back().layout == l);
+  const bool same_layouts = a.outputs[0].layout == l && (!at.has_residual || a.inputs.back().layout == l);
   if (!depthwise || (l != Layout::kNHWC && l != Layout::kRowMajor) || !same_layouts || !a.constants[1] ||
       !const_bias || !fits)
     return nullptr;

@@ -125,11 +125,22 @@ std::shared_ptr<const plan::CalibrationTable> calibrate(const ir::Graph& convert
   t->fingerprint = fingerprint;
   t->algo = s.algo;
   // The clone's keys are the converted graph's (the same nodes in the same order and sources).
+  std::vector<std::string> all_zero;
   for (size_t i = 0; i < qs.size(); ++i) {
     const plan::TensorStats& st = stats[slot_of[i]];
     const double threshold = plan::calibrated_threshold(st, s.algo, s.percentile);
-    // An all-zero tensor quantizes to zeros with any scale.
+    // An input that was zero in every batch has no range to calibrate: scale 1 (the integers), which
+    // is right only if it stays zero at run time.
     t->scales[qs[i].key] = threshold > 0 ? float(threshold / 127.0) : 1.0f;
+    if (!(threshold > 0)) all_zero.push_back(qs[i].key);
+  }
+  if (!all_zero.empty()) {
+    std::string names;
+    for (size_t i = 0; i < all_zero.size() && i < 5; ++i) names += "\n  " + all_zero[i];
+    TRTORCH_LOG(kWarning, "INT8 calibration: the input of ", all_zero.size(),
+                " layer(s) was zero in every calibration batch, so its scale is 1.0 and nonzero values at run "
+                "time round to whole numbers; calibrate with data that reaches these layers:",
+                names, all_zero.size() > 5 ? str_cat("\n  and ", all_zero.size() - 5, " more") : "");
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   TRTORCH_LOG(kInfo, "INT8 calibration (", plan::calibration_algo_name(s.algo), "): ", t->scales.size(),

@@ -2,12 +2,15 @@
 // in a TorchScript module whose method runs it.
 #include "core/frontend/compiler.h"
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <set>
 
 #include "core/frontend/conversion/context.h"
 #include "core/frontend/lowering/lowering.h"
 #include "core/frontend/partitioning/compile_partitioned.h"
+#include "core/ir/sizes.h"
 #include "core/runtime/runtime.h"
 #include "core/util/error.h"
 #include "core/util/logging.h"
@@ -141,6 +144,57 @@ void check_int8(const torch::jit::Graph& g, const CompileOptions& opts) {
                  "quantize_per_tensor nodes); this model has no quantization nodes and no calibrator was given");
 }
 
+// Every shape of every input spec fits in a tensor: the sample runs of partial compilation and
+// the engine allocate them (a range's max would otherwise fail inside torch's allocator without
+// naming the input). Dims that are not positive are the conversion's error.
+void check_input_sizes(const std::vector<InputSpec>& inputs) {
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const InputSpec& s = inputs[i];
+    const ir::DType dt = s.dtype.value_or(ir::DType::kFloat32);
+    for (const auto& [which, shape] : {std::pair<const char*, const std::vector<int64_t>*>{"min", &s.min},
+                                       {"opt", &s.opt},
+                                       {"max", &s.max}}) {
+      const bool positive = std::all_of(shape->begin(), shape->end(), [](int64_t d) { return d > 0; });
+      if (positive && !ir::try_bytes(*shape, dt))
+        TRTORCH_ERROR(ir::too_large_message(str_cat("input ", i, " ", which, " shape"), *shape, dt));
+    }
+  }
+}
+
+// A module trtorch compiled already (its method calls trtorch::execute_engine): compiling it again
+// leaves those engine calls in TorchScript, which is rarely what was meant. Said out loud.
+void warn_if_compiled(const torch::jit::Graph& g) {
+  int engines = 0;
+  std::function<void(const torch::jit::Block*)> count = [&](const torch::jit::Block* b) {
+    for (const torch::jit::Node* n : b->nodes()) {
+      if (n->kind().toQualString() == std::string("trtorch::execute_engine")) ++engines;
+      for (const torch::jit::Block* sub : n->blocks()) count(sub);
+    }
+  };
+  count(g.block());
+  if (engines > 0)
+    TRTORCH_LOG(kWarning, "the method already calls ", engines, " trtorch engine", engines == 1 ? "" : "s",
+                " (trtorch::execute_engine): this module was compiled by trtorch, and compiling it again leaves "
+                "those calls in TorchScript as they are. Compile the original TorchScript module instead.");
+}
+
+// Why the method does not compile into one engine, for an error that needs it (INT8 calibration):
+// the first op that cannot be converted, or what the partition settings force out of engines.
+std::string why_not_whole(const std::shared_ptr<torch::jit::Graph>& g, const ForcedNodes& forced,
+                          const std::string& whole_error) {
+  if (!whole_error.empty()) return first_line(whole_error);
+  const std::vector<std::string> problems = unsupported_nodes(g);
+  if (!problems.empty())
+    return str_cat("cannot convert ", problems.front(),
+                   problems.size() > 1 ? str_cat(", and ", problems.size() - 1, " more") : "");
+  if (!forced.empty()) {
+    const auto first = std::min_element(forced.begin(), forced.end(),
+                                        [](const auto& a, const auto& b) { return a.first->isBefore(b.first); });
+    return str_cat(describe(first->first), " runs in TorchScript: ", first->second);
+  }
+  return "the method takes inputs that are not tensors";
+}
+
 bool tensor_args_only(const torch::jit::Graph& g) {
   for (size_t i = 1; i < g.inputs().size(); ++i)
     if (g.inputs()[i]->type()->kind() != c10::TypeKind::TensorType) return false;
@@ -151,7 +205,9 @@ bool tensor_args_only(const torch::jit::Graph& g) {
 
 CompiledEngine compile_engine(const torch::jit::Module& module, const std::string& method, const CompileOptions& opts) {
   warn_if_training(module);
+  check_input_sizes(opts.inputs);
   auto g = lower_timed(module, method);
+  warn_if_compiled(*g);
   check_int8(*g, opts);
   return build_whole(g, opts, nullptr);
 }
@@ -160,8 +216,10 @@ torch::jit::Module compile_module(const torch::jit::Module& module, const std::s
                                   const CompileOptions& opts) {
   check_partition_settings(opts.partition);
   warn_if_training(module);
+  check_input_sizes(opts.inputs);
   if (opts.partition.require_full_compilation) {
     auto g = lower_timed(module, method);
+    warn_if_compiled(*g);
     check_int8(*g, opts);
     auto problems = unsupported_nodes(g);
     if (!problems.empty()) {
@@ -175,6 +233,7 @@ torch::jit::Module compile_module(const torch::jit::Module& module, const std::s
   std::vector<torch::jit::Node*> mutations;
   torch::jit::Module frozen;
   auto g = lower_timed(module, method, &mutations, &frozen);
+  warn_if_compiled(*g);
   check_int8(*g, opts);
   ForcedNodes forced = forced_by_settings(*g, opts.partition);
   std::string whole_error;  // why the method did not compile into one engine, when it was tried
@@ -191,9 +250,9 @@ torch::jit::Module compile_module(const torch::jit::Module& module, const std::s
     }
   }
   force_mutations(*g, mutations, forced);
-  TRTORCH_EXPECT(!opts.calibration, "INT8 calibration needs the whole method in one engine, and this one compiles "
-                 "only partially", whole_error.empty() ? std::string() : str_cat(" (", first_line(whole_error), ")"),
-                 "; a quantization-aware model needs no calibration");
+  if (opts.calibration)
+    TRTORCH_ERROR("INT8 calibration needs the whole method in one engine, and this one compiles only partially (",
+                  why_not_whole(g, forced, whole_error), "); a quantization-aware model needs no calibration");
   try {
     return compile_partitioned(frozen, method, g, opts.inputs, opts.build, opts.partition, std::move(forced));
   } catch (const Error& e) {

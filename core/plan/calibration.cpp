@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -171,17 +172,28 @@ void write_calibration_cache(const std::string& path, const CalibrationTable& t)
 }
 
 CalibrationTable read_calibration_cache(const std::string& path) {
+  std::error_code ec;
+  TRTORCH_EXPECT(!std::filesystem::is_directory(path, ec), "the calibration cache '", path,
+                 "' is a directory; give the path of a cache file");
   std::ifstream f(path, std::ios::binary);
   TRTORCH_EXPECT(f.good(), "cannot read the calibration cache '", path, "'");
   CalibrationTable t;
+  t.source = path;
   std::string line;
   int line_no = 0;
   auto bad = [&](const std::string& why) {
     TRTORCH_ERROR("calibration cache '", path, "' line ", line_no, ": ", why, " (got '", line.substr(0, 120), "')");
   };
+  // A line without its end; a file whose lines end in CR LF (a checkout with Windows line endings)
+  // reads as the one written.
+  auto next_line = [&] {
+    if (!std::getline(f, line)) return false;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return true;
+  };
   auto expect_prefix = [&](const std::string& prefix) {
     ++line_no;
-    if (!std::getline(f, line) || line.rfind(prefix, 0) != 0) bad(str_cat("expected '", prefix, "...'"));
+    if (!next_line() || line.rfind(prefix, 0) != 0) bad(str_cat("expected '", prefix, "...'"));
     return line.substr(prefix.size());
   };
   if (expect_prefix("trtorch-int8-calibration ") != "1") bad("unsupported cache version (this trtorch writes 1)");
@@ -194,7 +206,7 @@ CalibrationTable read_calibration_cache(const std::string& path) {
   } catch (const Error& e) {
     bad(e.what());
   }
-  while (++line_no, std::getline(f, line)) {
+  while (++line_no, next_line()) {
     if (line.empty()) continue;
     const size_t tab = line.find('\t');
     if (tab == std::string::npos || tab == 0 || tab + 1 == line.size()) bad("expected '<scale>\\t<key>'");
@@ -210,14 +222,16 @@ CalibrationTable read_calibration_cache(const std::string& path) {
 
 void insert_activation_quantization(ir::Graph& g, const CalibrationTable& t, const std::set<std::string>& float_layers) {
   const std::string fp = graph_fingerprint(g);
-  TRTORCH_EXPECT(t.fingerprint == fp, "the INT8 calibration table was made for another graph (fingerprint ",
+  const std::string from = t.source.empty() ? "" : str_cat(" read from '", t.source, "'");
+  TRTORCH_EXPECT(t.fingerprint == fp, "the INT8 calibration table", from, " was made for another graph (fingerprint ",
                  t.fingerprint, ", this model's is ", fp, "): a calibration cache of another model or input shape; "
                  "delete it or calibrate again");
   // Quantize once per tensor read by several layers; the first key's scale wins.
   std::map<const ir::Value*, ir::Value*> done;
   for (const QuantizedInput& q : quantized_inputs(g)) {
     auto it = t.scales.find(q.key);
-    TRTORCH_EXPECT(it != t.scales.end(), "the INT8 calibration table has no scale for ", q.key);
+    TRTORCH_EXPECT(it != t.scales.end(), "the INT8 calibration table", from, " has no scale for ", q.key,
+                   from.empty() ? "" : " (a truncated or edited cache: delete it to calibrate again)");
     // A layer that cannot run in INT8 (a depthwise convolution, 3 input channels) reads its float
     // input: quantizing it would cost a Quantize and a Dequantize pass and accuracy, and gain
     // nothing. Its key stays in the table (calibration measures every layer's input).

@@ -53,6 +53,7 @@ struct CalibrationTable {
   std::string fingerprint;
   CalibrationAlgo algo = CalibrationAlgo::kEntropy;
   std::map<std::string, float> scales;  // key -> scale (> 0)
+  std::string source;                    // the cache file it was read from (empty: calibrated here)
 };
 // A hash of the graph's structure (ops, attributes, types, sources; not the weights' values): a
 // cache made for another model, or another input shape, does not match it.

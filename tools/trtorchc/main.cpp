@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -39,6 +40,9 @@ namespace {
 
 // Loads INPUT.ts; a missing, unreadable or invalid file is an input error.
 torch::jit::Module load_module(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    fail(kInputError, "cannot read input module '" + path + "': it is a directory, not a saved TorchScript module");
   if (!std::ifstream(path).good()) fail(kInputError, "cannot read input module '" + path + "': no such file or not readable");
   try {
     return torch::jit::load(path);
@@ -230,6 +234,12 @@ int run(const Options& o) {
   else if (o.verbose) trtorch::logging::set_reportable_log_level(trtorch::logging::Level::kINFO);
   Progress progress(o.quiet);
 
+  // OUTPUT naming INPUT's file (the same path, a link to it) would replace the source module with
+  // the compiled one.
+  std::error_code ec;
+  if (!o.check_support_method && std::filesystem::equivalent(o.input, o.output, ec))
+    fail(kUsage, "OUTPUT '" + o.output + "' is INPUT '" + o.input +
+                     "': writing it would replace the source module with the compiled one; give another OUTPUT path");
   progress.begin("load", o.input);
   torch::jit::Module module = load_module(o.input);
   progress.end();

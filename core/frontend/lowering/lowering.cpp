@@ -5,9 +5,13 @@
 #include "core/frontend/lowering/remove_attr_mutation.h"
 #include "core/frontend/lowering/remove_dict_mutation.h"
 
+#include <map>
+#include <memory>
+#include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 
+#include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/passes/common_subexpression_elimination.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
@@ -114,6 +118,42 @@ torch::jit::Module in_unit(const torch::jit::Module& m, const std::shared_ptr<to
   return torch::jit::Module(in_unit(m._ivalue(), cu, done));
 }
 
+// Inlining records on every inlined node the functions it was called through (InlinedCallStack,
+// with raw Function pointers whose names torch's error traceback reads). Those functions belong to
+// this compile's own compilation unit, which goes when the compile ends, while the nodes live on in
+// a partially compiled module: an error raised later in its TorchScript part read freed memory
+// (a wrong function name in the traceback, or a crash). Each record is rebuilt to name a function
+// of the same name that lasts as long as the process (one empty function per distinct name).
+torch::jit::Function* lasting_function(const c10::QualifiedName& name) {
+  static std::mutex mu;
+  static std::map<std::string, std::unique_ptr<torch::jit::GraphFunction>> functions;
+  std::lock_guard<std::mutex> lock(mu);
+  auto& f = functions[name.qualifiedName()];
+  if (!f) f = std::make_unique<torch::jit::GraphFunction>(name, std::make_shared<torch::jit::Graph>(), nullptr);
+  return f.get();
+}
+
+using CallStackPtr = torch::jit::InlinedCallStackPtr;
+CallStackPtr lasting_call_stack(const CallStackPtr& cs, std::map<const void*, CallStackPtr>& done) {
+  auto it = done.find(cs.get());
+  if (it != done.end()) return it->second;
+  torch::jit::Function* fn = cs->function() ? lasting_function(cs->function()->qualname()) : nullptr;
+  const std::optional<CallStackPtr> callee = cs->callee();
+  CallStackPtr out =
+      callee ? c10::make_intrusive<torch::jit::InlinedCallStack>(lasting_call_stack(*callee, done), fn,
+                                                                 cs->source_range(), cs->module_instance())
+             : c10::make_intrusive<torch::jit::InlinedCallStack>(fn, cs->source_range(), cs->module_instance());
+  done.emplace(cs.get(), out);
+  return out;
+}
+
+void use_lasting_call_stacks(torch::jit::Block* b, std::map<const void*, CallStackPtr>& done) {
+  for (torch::jit::Node* n : b->nodes()) {
+    if (auto cs = n->callstack()) n->setCallStack(lasting_call_stack(*cs, done));
+    for (torch::jit::Block* sub : n->blocks()) use_lasting_call_stacks(sub, done);
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module, const std::string& method,
@@ -147,6 +187,10 @@ std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module
     }
   }
   torch::jit::Inline(*g);
+  {
+    std::map<const void*, CallStackPtr> done;
+    use_lasting_call_stacks(g->block(), done);
+  }
   remove_attr_mutation(*g);
   torch::jit::RemoveListMutation(g);
   torch::jit::RemoveTensorMutation(g);

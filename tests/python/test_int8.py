@@ -185,6 +185,49 @@ def test_broken_and_foreign_caches_are_clear_errors(tmp_path):
         trtorch.ptq.CacheCalibrator(str(tmp_path / "missing.cache"))
 
 
+def test_edited_or_misplaced_caches(tmp_path, capfd):
+    cache = tmp_path / "calib.cache"
+    m = model()
+    x = data(1, seed=3)[0][0]
+    want = run(compile_int8(m, "reference", trtorch.ptq.DataLoaderCalibrator(data(), cache_file=str(cache))),
+               "reference", x)
+    text = cache.read_text()
+    # Lines ending in CR LF (a checkout with Windows line endings) read as written.
+    crlf = tmp_path / "crlf.cache"
+    crlf.write_bytes(text.replace("\n", "\r\n").encode())
+    assert torch.equal(run(compile_int8(model(), "reference", trtorch.ptq.CacheCalibrator(str(crlf))), "reference", x),
+                       want)
+    # A truncated cache names the file and a missing layer.
+    cut = tmp_path / "cut.cache"
+    cut.write_text("\n".join(text.splitlines()[:-1]) + "\n")
+    with pytest.raises(RuntimeError, match=r"read from '.*cut.cache' has no scale for .*truncated or edited cache"):
+        compile_int8(model(), "reference", trtorch.ptq.CacheCalibrator(str(cut)))
+    with pytest.raises(RuntimeError, match="is a directory"):
+        compile_int8(model(), "reference", trtorch.ptq.CacheCalibrator(str(tmp_path)))
+    # Calibration data that never reaches a layer (all zeros) leaves it scale 1: said, naming it.
+    capfd.readouterr()
+    zeros = [(torch.zeros(SHAPE), torch.zeros(SHAPE[0], dtype=torch.long))]
+    compile_int8(model(), "reference", trtorch.ptq.DataLoaderCalibrator(zeros))
+    err = capfd.readouterr().err
+    assert "was zero in every calibration batch" in err and "Conv2d#0" in err, err
+
+
+class _Logcumsumexp(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 16, 3, padding=1)
+
+    def forward(self, x):
+        return torch.logcumsumexp(self.c(x), 1)
+
+
+def test_calibrating_a_partial_method_names_the_op():
+    m = torch.jit.script(_Logcumsumexp().eval())
+    with pytest.raises(RuntimeError, match=r"compiles only partially \(cannot convert .*aten::logcumsumexp"):
+        trtorch.compile(m, {"inputs": [trtorch.Input(SHAPE)], "enabled_precisions": {torch.int8, torch.half},
+                            "device": "reference", "calibrator": trtorch.ptq.DataLoaderCalibrator(data())})
+
+
 def test_misuse_is_a_clear_error():
     with pytest.raises(RuntimeError, match="INT8 needs a calibrator .* or a quantization-aware model"):
         trtorch.compile(model(), {"input_shapes": [SHAPE], "op_precision": torch.int8, "device": "reference"})

@@ -919,3 +919,36 @@ def test_shapes_that_depend_on_the_data_stay_in_torchscript_even_when_samples_ag
     few = scores.clone()
     few[2:] = -1000.0  # only 2 boxes pass: a shape the samples never saw
     check_against_torchscript(m, trt, few, boxes)
+
+
+_ERROR_IN_TORCHSCRIPT_PART = r'''
+import re, torch, trtorch
+class M(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l = torch.nn.Linear(4, 5)
+    def forward(self, x):
+        return torch.sin(self.l(x)) + 1
+c = trtorch.compile(torch.jit.script(M().eval()), {"input_shapes": [[2, 3, 4]], "device": "reference",
+                                                   "torch_executed_ops": ["aten::linear"], "min_block_size": 1})
+c(torch.randn(2, 3, 4))
+for _ in range(20):
+    try:
+        c(torch.randn(2, 3, 5))
+    except RuntimeError as e:
+        frames = re.findall(r'linear\.py", line \d+, in (\w+)', str(e))
+        assert frames and all(f == "forward" for f in frames), str(e)
+    else:
+        raise AssertionError("no error")
+print("ok")
+'''
+
+
+def test_an_error_in_the_torchscript_part_names_its_function(tmp_path):
+    """The compiled module's TorchScript nodes carry the call stacks of their inlining; the functions
+    they name must outlive the compile (they did not: a wrong function in the traceback, or a crash
+    reading freed memory). In a fresh process, from a file (torch.jit.script reads the source)."""
+    script = tmp_path / "error_in_torchscript_part.py"
+    script.write_text(_ERROR_IN_TORCHSCRIPT_PART)
+    r = run_python("import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')", script)
+    assert r.returncode == 0 and "ok" in r.stdout, (r.returncode, r.stdout, r.stderr[-2000:])

@@ -297,6 +297,30 @@ def test_input_and_output_problems(models, tmp_path):
     assert r.returncode == IO_ERROR and "cannot load" in r.stderr and "garbage.ts" in r.stderr
     r = run_trtorchc(models["conv"], tmp_path / "no_such_dir" / "o.ts", "(1,3,8,8)")
     assert r.returncode == IO_ERROR and "cannot write the compiled module" in r.stderr
+    r = run_trtorchc(tmp_path, tmp_path / "o.ts", "(1,3,8,8)")
+    assert r.returncode == IO_ERROR and "it is a directory" in r.stderr
+    # OUTPUT naming INPUT (the same path, or a link to it) would replace the source module.
+    source = tmp_path / "source.ts"
+    source.write_bytes(models["conv"].read_bytes())
+    link = tmp_path / "link.ts"
+    link.symlink_to(source)
+    for out in (source, link):
+        r = run_trtorchc(source, out, "(1,3,8,8)")
+        assert r.returncode == USAGE and "would replace the source module" in r.stderr, r.stderr
+        assert source.read_bytes() == models["conv"].read_bytes()
+
+
+def test_recompiling_a_compiled_module_warns(models, tmp_path):
+    first = tmp_path / "first.ts"
+    assert run_trtorchc(models["conv"], first, "(1,3,8,8)").returncode == OK
+    r = run_trtorchc(first, tmp_path / "second.ts", "(1,3,8,8)")
+    assert "compiled by trtorch" in r.stderr and "Compile the original TorchScript module" in r.stderr
+
+
+def test_a_range_too_large_for_a_tensor_names_the_input(models, tmp_path):
+    r = run_trtorchc(models["conv"], tmp_path / "o.ts", "[(1,3,8,8);(2,3,8,8);(9223372036854775807,3,8,8)]")
+    assert r.returncode == COMPILE_ERROR
+    assert "input 0 max shape [9223372036854775807, 3, 8, 8]" in r.stderr and "more than a tensor can hold" in r.stderr
 
 
 def test_shapes_that_do_not_fit_the_model_are_compile_errors(models, tmp_path):

@@ -952,3 +952,34 @@ def test_an_error_in_the_torchscript_part_names_its_function(tmp_path):
     script.write_text(_ERROR_IN_TORCHSCRIPT_PART)
     r = run_python("import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')", script)
     assert r.returncode == 0 and "ok" in r.stdout, (r.returncode, r.stdout, r.stderr[-2000:])
+
+
+class _WriteThroughViewThenSlice(nn.Module):
+    """An in-place write through a returned view of h, then a slice write into h, then a read of h:
+    the read must come after both writes (it came before the slice write: the read of h was not
+    ordered against writes into views of h)."""
+
+    def forward(self, x):
+        h = (x * 2).relu() + 1
+        s = h[:, 0]
+        s.mul_(2)
+        h[:, 2] = (h[:, 1] * 5).tanh()
+        return h * 3 + 1, s
+
+
+class _WriteThroughViewAroundUnsupported(nn.Module):
+    def forward(self, x):
+        h = (x * 2).relu() + 1
+        s = h.select(1, 0)
+        s.sigmoid_()
+        g = torch.sin(h)
+        h[:, 2] = g[:, 1] * 5
+        return (h * 3).tanh() + 1, s
+
+
+@pytest.mark.parametrize("cls", [_WriteThroughViewThenSlice, _WriteThroughViewAroundUnsupported])
+@pytest.mark.parametrize("min_block_size", [3, 1])
+def test_reads_of_a_tensor_keep_their_place_around_writes_through_its_views(device, cls, min_block_size):
+    m = torch.jit.script(cls().eval())
+    trt = compile_for(m, device, [[2, 3, 4]], min_block_size=min_block_size)
+    check_against_torchscript(m, trt, to_device(randn(2, 3, 4, seed=4), device))

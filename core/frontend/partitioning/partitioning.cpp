@@ -9,6 +9,7 @@
 
 #include "core/frontend/conversion/context.h"
 #include "core/frontend/conversion/registry.h"
+#include "core/frontend/lowering/aliases.h"
 #include "core/util/error.h"
 
 namespace trtorch::frontend {
@@ -93,7 +94,13 @@ std::unordered_set<const Value*> mutated_values(torch::jit::Graph& g) {
   std::unordered_set<const Value*> out;
   std::function<void(Block*)> walk = [&](Block* b) {
     for (Node* n : b->nodes()) {
-      if (mutates(n) && !n->inputs().empty()) out.insert(n->input(0));
+      if (mutates(n) && !n->inputs().empty()) {
+        out.insert(n->input(0));
+        // A write through a view changes the tensor it views and that tensor's other views: their
+        // readers keep their place around the write too.
+        if (is_tensor_value(n->input(0)))
+          for (const Value* a : view_aliases(n->input(0))) out.insert(a);
+      }
       for (Block* sub : n->blocks()) walk(sub);
     }
   };

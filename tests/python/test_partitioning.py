@@ -983,3 +983,22 @@ def test_reads_of_a_tensor_keep_their_place_around_writes_through_its_views(devi
     m = torch.jit.script(cls().eval())
     trt = compile_for(m, device, [[2, 3, 4]], min_block_size=min_block_size)
     check_against_torchscript(m, trt, to_device(randn(2, 3, 4, seed=4), device))
+
+
+class _ReturnsDynamicSizes(nn.Module):
+    def forward(self, x):
+        y = x.relu() * 2 + 1
+        return y, y.size(0), {"area": y.size(0) * y.size(1)}
+
+
+def test_returned_dynamic_sizes_stay_in_torchscript(device):
+    """A returned size of a dynamic dim cannot be an engine output: with fallback on, the size
+    arithmetic runs in TorchScript and the rest in the engine (the compile used to fail)."""
+    m = torch.jit.script(_ReturnsDynamicSizes().eval())
+    trt = compile_for(m, device, [{"min": [1, 3, 4], "opt": [2, 3, 4], "max": [4, 3, 4]}])
+    assert engine_count(trt) == 1
+    for n in (1, 3, 4):
+        check_against_torchscript(m, trt, to_device(randn(n, 3, 4, seed=n), device))
+    with pytest.raises(RuntimeError, match="returns the dynamic size"):
+        compile_for(m, device, [{"min": [1, 3, 4], "opt": [2, 3, 4], "max": [4, 3, 4]}],
+                    require_full_compilation=True)

@@ -275,6 +275,18 @@ class Converter {
   ConversionCtx& ctx_;
 };
 
+// The node that computes the dynamic size inside returned value `v` (through the tuples, lists and
+// dicts that hold it), or null.
+const torch::jit::Node* dynamic_size_source(ConversionCtx& ctx, const torch::jit::Value* v) {
+  if (ctx.arg(v).kind == Arg::Kind::kSymInt) return v->node();
+  const torch::jit::Node* n = v->node();
+  const auto k = n->kind();
+  if (k != c10::prim::TupleConstruct && k != c10::prim::ListConstruct && k != c10::prim::DictConstruct) return nullptr;
+  for (const torch::jit::Value* in : n->inputs())
+    if (const torch::jit::Node* s = dynamic_size_source(ctx, in)) return s;
+  return nullptr;
+}
+
 OutputTree make_output_tree(ConversionCtx& ctx, const Arg& a, std::vector<ir::Value*>& outs) {
   OutputTree t;
   switch (a.kind) {
@@ -398,7 +410,16 @@ ConvertedGraph convert_graph(const std::shared_ptr<torch::jit::Graph>& g, const 
   ctx.node = nullptr;
 
   std::vector<ir::Value*> outs;
-  for (const auto* v : g->outputs()) out.returns.push_back(make_output_tree(ctx, ctx.arg(v), outs));
+  for (const auto* v : g->outputs()) {
+    try {
+      out.returns.push_back(make_output_tree(ctx, ctx.arg(v), outs));
+    } catch (...) {
+      // A returned dynamic size: the node that computes it (partial compilation leaves it to
+      // TorchScript, which reads the size of the engine's output).
+      if (failed_at) *failed_at = dynamic_size_source(ctx, v);
+      throw;
+    }
+  }
   TRTORCH_EXPECT(!outs.empty(), "the method returns no tensor computed from its inputs");
   for (size_t i = 0; i < outs.size(); ++i) {
     out.graph->mark_output(outs[i]);

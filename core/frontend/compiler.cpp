@@ -29,6 +29,27 @@ std::string engine_label(const plan::BuildConfig& b) {
 }
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
+// print() and warnings.warn in a method compiled into one engine do not run: an engine computes
+// tensors only. Said once per compile, naming the first.
+void warn_of_dropped_side_effects(const torch::jit::Graph& g) {
+  int count = 0;
+  const torch::jit::Node* first = nullptr;
+  std::function<void(const torch::jit::Block*)> walk = [&](const torch::jit::Block* b) {
+    for (const torch::jit::Node* n : b->nodes()) {
+      if (n->kind() == c10::prim::Print || n->kind() == c10::aten::warn) {
+        ++count;
+        if (!first) first = n;
+      }
+      for (const torch::jit::Block* sub : n->blocks()) walk(sub);
+    }
+  };
+  walk(g.block());
+  if (count > 0)
+    TRTORCH_LOG(kWarning, "the method compiles into one engine, where its ", count, " print / warnings.warn call",
+                count == 1 ? "" : "s", " (the first: ", describe(first),
+                ") do not run; an engine computes tensors only");
+}
+
 // Converts and builds the whole method as one engine. `failed_at` receives the node a conversion
 // failure is attributed to.
 CompiledEngine build_whole(const std::shared_ptr<torch::jit::Graph>& g, const CompileOptions& opts,
@@ -52,6 +73,7 @@ CompiledEngine build_whole(const std::shared_ptr<torch::jit::Graph>& g, const Co
   util::report_progress("building", 1, 1, engine_label(build));
   TRTORCH_LOG(kInfo, "engine built in ", seconds_since(t2), " s (", engine->graph->num_nodes(), " IR nodes, ",
               engine->device.str(), ")");
+  warn_of_dropped_side_effects(*g);
   CompiledEngine out;
   out.engine = std::move(engine);
   out.returns = std::move(conv.returns);

@@ -1002,3 +1002,19 @@ def test_returned_dynamic_sizes_stay_in_torchscript(device):
     with pytest.raises(RuntimeError, match="returns the dynamic size"):
         compile_for(m, device, [{"min": [1, 3, 4], "opt": [2, 3, 4], "max": [4, 3, 4]}],
                     require_full_compilation=True)
+
+
+class _Prints(nn.Module):
+    def forward(self, x):
+        h = (x * 2).relu() + 1
+        print("shape", x.shape[0])
+        return h.relu()
+
+
+def test_print_in_a_whole_engine_is_said_to_be_dropped(capfd):
+    m = torch.jit.script(_Prints().eval())
+    capfd.readouterr()
+    trt = compile_for(m, "reference", [[2, 3]])
+    err = capfd.readouterr().err
+    assert "1 print / warnings.warn call" in err and "do not run" in err and "test_partitioning.py" in err, err
+    check_against_torchscript(m, trt, randn(2, 3))

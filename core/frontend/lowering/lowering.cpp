@@ -128,7 +128,7 @@ torch::jit::Function* lasting_function(const c10::QualifiedName& name) {
   static std::mutex mu;
   static std::map<std::string, std::unique_ptr<torch::jit::GraphFunction>> functions;
   std::lock_guard<std::mutex> lock(mu);
-  auto& f = functions[name.qualifiedName()];
+  auto& f = functions[name.qualifiedName()];  // by name: the traceback prints only that
   if (!f) f = std::make_unique<torch::jit::GraphFunction>(name, std::make_shared<torch::jit::Graph>(), nullptr);
   return f.get();
 }
@@ -137,7 +137,10 @@ using CallStackPtr = torch::jit::InlinedCallStackPtr;
 CallStackPtr lasting_call_stack(const CallStackPtr& cs, std::map<const void*, CallStackPtr>& done) {
   auto it = done.find(cs.get());
   if (it != done.end()) return it->second;
-  torch::jit::Function* fn = cs->function() ? lasting_function(cs->function()->qualname()) : nullptr;
+  // The record's own copy of the function's name: the function itself may be gone already (freezing
+  // inlines from clones it does not keep).
+  const std::string& name = cs->function_name();
+  torch::jit::Function* fn = lasting_function(c10::QualifiedName(name.empty() ? std::string("unknown") : name));
   const std::optional<CallStackPtr> callee = cs->callee();
   CallStackPtr out =
       callee ? c10::make_intrusive<torch::jit::InlinedCallStack>(lasting_call_stack(*callee, done), fn,

@@ -61,6 +61,8 @@ SegmentGraph segment_graph(const Segment& s, const std::vector<c10::ScalarType>&
   std::unordered_set<const Node*> copies(s.copies.begin(), s.copies.end());
   for (size_t i = 0; i < s.inputs.size(); ++i) {
     Value* in = sg.addInput()->setType(c10::TensorType::get()->withScalarType(input_types[i]));
+    // The method's name for the value (an argument's, 'y'), which the engine's input errors quote.
+    if (s.inputs[i]->hasDebugName()) in->setDebugName(s.inputs[i]->debugNameBase());
     env[s.inputs[i]] = in;
   }
   std::function<void(Node*)> emit;

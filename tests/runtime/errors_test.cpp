@@ -132,6 +132,16 @@ TEST(FreshProcess, MissingFileAndBadArguments) {
   EXPECT_NE(out.find("/nonexistent/model.ts"), std::string::npos) << out;
   EXPECT_EQ(run_cmd(runner, &out), 2);
   EXPECT_NE(out.find("usage"), std::string::npos) << out;
+  // Options: a flag without its value, a value that is not a count or a device, an unknown flag.
+  const std::string files = " a.ts in.pt out.pt";
+  EXPECT_EQ(run_cmd(runner + files + " --iters", &out), 2);
+  EXPECT_NE(out.find("--iters needs a value"), std::string::npos) << out;
+  EXPECT_EQ(run_cmd(runner + files + " --iters 10x", &out), 2);
+  EXPECT_NE(out.find("--iters: expected a whole number"), std::string::npos) << out;
+  EXPECT_EQ(run_cmd(runner + files + " --device gpu", &out), 2);
+  EXPECT_NE(out.find("--device: expected cpu, cuda or cuda:N, got 'gpu'"), std::string::npos) << out;
+  EXPECT_EQ(run_cmd(runner + files + " --bogus 1", &out), 2);
+  EXPECT_NE(out.find("unknown argument '--bogus'"), std::string::npos) << out;
 }
 
 TEST(FreshProcess, WrongShapeInFreshProcessNamesInput) {

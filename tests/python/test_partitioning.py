@@ -779,7 +779,10 @@ def test_branches_fixed_by_the_spec_are_inlined_and_data_dependent_ones_kept(dev
     # The batch-size test is gone with its untaken branch (logcumsumexp); the test on the intermediate's
     # size stays.
     assert "aten::logcumsumexp" not in kinds, trt.graph
-    assert kinds.count("prim::If") == 1, trt.graph
+    # (Not counting the check on entry that a floating input is given a floating tensor.)
+    branches = [n for n in all_nodes(trt.graph)
+                if n.kind() == "prim::If" and n.inputsAt(0).node().kind() != "aten::is_floating_point"]
+    assert len(branches) == 1, trt.graph
     for seed, shift in ((0, 0.0), (1, -100.0), (2, 100.0)):  # some, none and all above the threshold
         check_against_torchscript(m, trt, to_device(randn(*X_SHAPE, seed=seed, shift=shift), device))
 
@@ -1018,3 +1021,25 @@ def test_print_in_a_whole_engine_is_said_to_be_dropped(capfd):
     err = capfd.readouterr().err
     assert "1 print / warnings.warn call" in err and "do not run" in err and "test_partitioning.py" in err, err
     check_against_torchscript(m, trt, randn(2, 3))
+
+
+class _LinearThenSin(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l = nn.Linear(3, 3)
+
+    def forward(self, x):
+        return torch.sin(self.l(x).relu() * 2 + 1).tanh()
+
+
+def test_a_partial_module_refuses_an_integer_tensor_for_a_floating_input():
+    """Floating inputs are cast to the compiled dtype on entry (FP16 in works); an integer tensor is
+    refused with the input's name, as TorchScript's ops refuse it, not cast."""
+    m = torch.jit.script(_LinearThenSin().eval())
+    trt = compile_for(m, "reference", [[2, 3]])
+    assert engine_count(trt) == 1
+    check_against_torchscript(m, trt, randn(2, 3))
+    with pytest.raises(Exception, match=r"input 0 \('x'\) must be a floating-point tensor"):
+        trt(torch.randint(0, 5, (2, 3)))
+    with pytest.raises(Exception, match="must be a floating-point tensor"):
+        trt(torch.ones(2, 3, dtype=torch.bool))

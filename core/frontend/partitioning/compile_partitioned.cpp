@@ -560,7 +560,9 @@ torch::jit::Module compile_partitioned(const torch::jit::Module& frozen, const s
   stitcher.block(g->block());
   stitcher.destroy_replaced();
   // Floating-point tensor arguments are cast on entry to the dtype the samples ran with (FP32 for an
-  // FP32 model): like a whole engine built in FP16, the module takes FP16 input too.
+  // FP32 model): like a whole engine built in FP16, the module takes FP16 input too. An integer or
+  // bool tensor there is refused, as TorchScript's ops and a whole engine refuse it, instead of
+  // being cast.
   for (size_t i = 1; i < g->inputs().size(); ++i) {
     Value* x = g->inputs()[i];
     auto it = shapes.find(x);
@@ -569,6 +571,17 @@ torch::jit::Module compile_partitioned(const torch::jit::Module& frozen, const s
       continue;
     const std::vector<torch::jit::Use> uses(x->uses().begin(), x->uses().end());
     torch::jit::WithInsertPoint guard(g->block()->nodes().front());
+    Value* floating = g->insert(c10::aten::is_floating_point, {x});
+    Node* check = g->insertNode(g->create(c10::prim::If, {floating}, 0));
+    check->addBlock();
+    {
+      torch::jit::WithInsertPoint in_else(check->addBlock());
+      g->insert(c10::prim::RaiseException,
+                {g->insertConstant(str_cat("input ", i - 1, " ('", x->debugNameBase(), "') must be a floating-point ",
+                                           "tensor (the module was compiled for ", c10::toString(it->second.dtype),
+                                           "), got an integer or bool tensor")),
+                 g->insertConstant(std::string("builtins.RuntimeError"))});
+    }
     Value* cast = cast_to(*g, x, it->second.dtype);
     for (const auto& u : uses) u.user->replaceInput(u.offset, cast);
   }

@@ -31,19 +31,14 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 
 // print() and warnings.warn in a method compiled into one engine do not run: an engine computes
 // tensors only. Said once per compile, naming the first.
-void warn_of_dropped_side_effects(const torch::jit::Graph& g) {
+void warn_of_dropped_side_effects(torch::jit::Graph& g) {
   int count = 0;
   const torch::jit::Node* first = nullptr;
-  std::function<void(const torch::jit::Block*)> walk = [&](const torch::jit::Block* b) {
-    for (const torch::jit::Node* n : b->nodes()) {
-      if (n->kind() == c10::prim::Print || n->kind() == c10::aten::warn) {
-        ++count;
-        if (!first) first = n;
-      }
-      for (const torch::jit::Block* sub : n->blocks()) walk(sub);
-    }
-  };
-  walk(g.block());
+  for_each_node(g.block(), [&](torch::jit::Node* n) {
+    if (n->kind() != c10::prim::Print && n->kind() != c10::aten::warn) return;
+    ++count;
+    if (!first) first = n;
+  });
   if (count > 0)
     TRTORCH_LOG(kWarning, "the method compiles into one engine, where its ", count, " print / warnings.warn call",
                 count == 1 ? "" : "s", " (the first: ", describe(first),
@@ -81,12 +76,26 @@ CompiledEngine build_whole(const std::shared_ptr<torch::jit::Graph>& g, const Co
   return out;
 }
 
+// A module trtorch compiled already (its method calls trtorch::execute_engine): compiling it again
+// leaves those engine calls in TorchScript, which is rarely what was meant. Said out loud.
+void warn_if_compiled(torch::jit::Graph& g) {
+  int engines = 0;
+  for_each_node(g.block(), [&](torch::jit::Node* n) {
+    if (n->kind().toQualString() == std::string("trtorch::execute_engine")) ++engines;
+  });
+  if (engines > 0)
+    TRTORCH_LOG(kWarning, "the method already calls ", engines, " trtorch engine", engines == 1 ? "" : "s",
+                " (trtorch::execute_engine): this module was compiled by trtorch, and compiling it again leaves "
+                "those calls in TorchScript as they are. Compile the original TorchScript module instead.");
+}
+
 std::shared_ptr<torch::jit::Graph> lower_timed(const torch::jit::Module& module, const std::string& method,
                                                std::vector<torch::jit::Node*>* mutations = nullptr,
                                                torch::jit::Module* frozen = nullptr) {
   auto t0 = Clock::now();
   util::report_progress("lowering", 0, 1);
   auto g = lower_module(module, method, mutations, frozen);
+  warn_if_compiled(*g);
   util::report_progress("lowering", 1, 1);
   TRTORCH_LOG(kInfo, "lowering done in ", seconds_since(t0), " s");
   return g;
@@ -183,23 +192,6 @@ void check_input_sizes(const std::vector<InputSpec>& inputs) {
   }
 }
 
-// A module trtorch compiled already (its method calls trtorch::execute_engine): compiling it again
-// leaves those engine calls in TorchScript, which is rarely what was meant. Said out loud.
-void warn_if_compiled(const torch::jit::Graph& g) {
-  int engines = 0;
-  std::function<void(const torch::jit::Block*)> count = [&](const torch::jit::Block* b) {
-    for (const torch::jit::Node* n : b->nodes()) {
-      if (n->kind().toQualString() == std::string("trtorch::execute_engine")) ++engines;
-      for (const torch::jit::Block* sub : n->blocks()) count(sub);
-    }
-  };
-  count(g.block());
-  if (engines > 0)
-    TRTORCH_LOG(kWarning, "the method already calls ", engines, " trtorch engine", engines == 1 ? "" : "s",
-                " (trtorch::execute_engine): this module was compiled by trtorch, and compiling it again leaves "
-                "those calls in TorchScript as they are. Compile the original TorchScript module instead.");
-}
-
 // Why the method does not compile into one engine, for an error that needs it (INT8 calibration):
 // the first op that cannot be converted, or what the partition settings force out of engines.
 std::string why_not_whole(const std::shared_ptr<torch::jit::Graph>& g, const ForcedNodes& forced,
@@ -229,7 +221,6 @@ CompiledEngine compile_engine(const torch::jit::Module& module, const std::strin
   warn_if_training(module);
   check_input_sizes(opts.inputs);
   auto g = lower_timed(module, method);
-  warn_if_compiled(*g);
   check_int8(*g, opts);
   return build_whole(g, opts, nullptr);
 }
@@ -241,7 +232,6 @@ torch::jit::Module compile_module(const torch::jit::Module& module, const std::s
   check_input_sizes(opts.inputs);
   if (opts.partition.require_full_compilation) {
     auto g = lower_timed(module, method);
-    warn_if_compiled(*g);
     check_int8(*g, opts);
     auto problems = unsupported_nodes(g);
     if (!problems.empty()) {
@@ -255,7 +245,6 @@ torch::jit::Module compile_module(const torch::jit::Module& module, const std::s
   std::vector<torch::jit::Node*> mutations;
   torch::jit::Module frozen;
   auto g = lower_timed(module, method, &mutations, &frozen);
-  warn_if_compiled(*g);
   check_int8(*g, opts);
   ForcedNodes forced = forced_by_settings(*g, opts.partition);
   std::string whole_error;  // why the method did not compile into one engine, when it was tried

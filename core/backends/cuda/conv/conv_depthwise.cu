@@ -12,7 +12,9 @@
 #include "core/backends/cuda/common/vector_access.cuh"
 #include "core/backends/cuda/conv/conv_depthwise.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 namespace trtorch::backends::cuda {
 
@@ -228,6 +230,24 @@ __global__ void __launch_bounds__(kDepthwiseTileThreads)
 // Output pixels per thread of the tiled depthwise kernel at stride 1 and 2 along W.
 constexpr int kDepthwiseTile[2] = {4, 2};
 
+// The tiled kernels' case of a convolution (3- or 5-tap rows at W-stride 1 or 2): calls
+// f(KS, SW, PW, grid), the first three std::integral_constants, grid the blocks of
+// kDepthwiseTileThreads for `threads` (one per output tile). Both layouts' launches use it.
+template <typename F>
+void dispatch_tile(const Depthwise& d, int64_t threads, F&& f) {
+  const unsigned grid = unsigned(std::min<int64_t>(blocks_for(threads, kDepthwiseTileThreads), 65535 * 32));
+  using One = std::integral_constant<int, 1>;
+  using Two = std::integral_constant<int, 2>;
+  using Three = std::integral_constant<int, 3>;
+  using Five = std::integral_constant<int, 5>;
+  using P1 = std::integral_constant<int, kDepthwiseTile[0]>;
+  using P2 = std::integral_constant<int, kDepthwiseTile[1]>;
+  if (d.S == 3 && d.sw == 1) f(Three{}, One{}, P1{}, grid);
+  else if (d.S == 3) f(Three{}, Two{}, P2{}, grid);
+  else if (d.sw == 1) f(Five{}, One{}, P1{}, grid);
+  else f(Five{}, Two{}, P2{}, grid);
+}
+
 class DepthwiseKernel : public Kernel {
  public:
   explicit DepthwiseKernel(const KernelArgs& a)
@@ -283,15 +303,11 @@ class DepthwiseKernel : public Kernel {
           depthwise_kernel<T, V, true><<<grid1d(total / V), 256, 0, s>>>(x, w, bias, r, y, d_);
           return;
         }
-        constexpr int P1 = kDepthwiseTile[0], P2 = kDepthwiseTile[1];
-        const int pw = kDepthwiseTile[d_.sw - 1];
-        const int64_t threads = int64_t(d_.N) * d_.OH * ceil_div(d_.OW, pw) * (d_.C / V);
-        const unsigned grid = unsigned(std::min<int64_t>(blocks_for(threads, kDepthwiseTileThreads), 65535 * 32));
-        constexpr int B = kDepthwiseTileThreads;
-        if (d_.S == 3 && d_.sw == 1) depthwise_nhwc_tile_kernel<T, V, 3, 1, P1><<<grid, B, 0, s>>>(x, w, bias, r, y, d_);
-        else if (d_.S == 3) depthwise_nhwc_tile_kernel<T, V, 3, 2, P2><<<grid, B, 0, s>>>(x, w, bias, r, y, d_);
-        else if (d_.sw == 1) depthwise_nhwc_tile_kernel<T, V, 5, 1, P1><<<grid, B, 0, s>>>(x, w, bias, r, y, d_);
-        else depthwise_nhwc_tile_kernel<T, V, 5, 2, P2><<<grid, B, 0, s>>>(x, w, bias, r, y, d_);
+        const int64_t threads = int64_t(d_.N) * d_.OH * ceil_div(d_.OW, kDepthwiseTile[d_.sw - 1]) * (d_.C / V);
+        dispatch_tile(d_, threads, [&](auto ks, auto sw, auto pw, unsigned grid) {
+          depthwise_nhwc_tile_kernel<T, V, decltype(ks)::value, decltype(sw)::value, decltype(pw)::value>
+              <<<grid, kDepthwiseTileThreads, 0, s>>>(x, w, bias, r, y, d_);
+        });
       });
     });
     TRTORCH_CUDA_CHECK_LAUNCH();
@@ -315,15 +331,11 @@ class DepthwiseKernel : public Kernel {
         depthwise_kernel<T, 1, false><<<grid1d(total), 256, 0, s>>>(x, w, bias, r, y, d_);
         return;
       }
-      constexpr int P1 = kDepthwiseTile[0], P2 = kDepthwiseTile[1];
-      const int pw = kDepthwiseTile[d_.sw - 1];
-      const int64_t threads = int64_t(d_.N) * d_.C * d_.OH * ceil_div(d_.OW, pw);
-      const unsigned grid = unsigned(std::min<int64_t>(blocks_for(threads, kDepthwiseTileThreads), 65535 * 32));
-      constexpr int B = kDepthwiseTileThreads;
-      if (d_.S == 3 && d_.sw == 1) depthwise_nchw_tile_kernel<T, 3, 1, P1><<<grid, B, 0, s>>>(x, w, bias, r, y, d_);
-      else if (d_.S == 3) depthwise_nchw_tile_kernel<T, 3, 2, P2><<<grid, B, 0, s>>>(x, w, bias, r, y, d_);
-      else if (d_.sw == 1) depthwise_nchw_tile_kernel<T, 5, 1, P1><<<grid, B, 0, s>>>(x, w, bias, r, y, d_);
-      else depthwise_nchw_tile_kernel<T, 5, 2, P2><<<grid, B, 0, s>>>(x, w, bias, r, y, d_);
+      const int64_t threads = int64_t(d_.N) * d_.C * d_.OH * ceil_div(d_.OW, kDepthwiseTile[d_.sw - 1]);
+      dispatch_tile(d_, threads, [&](auto ks, auto sw, auto pw, unsigned grid) {
+        depthwise_nchw_tile_kernel<T, decltype(ks)::value, decltype(sw)::value, decltype(pw)::value>
+            <<<grid, kDepthwiseTileThreads, 0, s>>>(x, w, bias, r, y, d_);
+      });
     });
     TRTORCH_CUDA_CHECK_LAUNCH();
   }

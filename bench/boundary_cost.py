@@ -21,7 +21,12 @@ the CPU, trtorch's reference backend (an approximation of the host-side cost, no
 
     PYTHONPATH=build/python python3 bench/boundary_cost.py --out DIR \
         [--device gpu|reference] [--precisions fp16,fp32] [--segments 2,4,8,16] \
-        [--batch 8] [--features 64] [--inner 100] [--repeats 50] [--torch-only] [--no-cuda-graphs]
+        [--batch 8] [--features 64] [--inner 100] [--repeats 50] [--torch-only] [--no-cuda-graphs] [--profile]
+
+--profile: for the largest N, runs the split module and the one-engine module under torch.profiler
+(CPU and, on the GPU, CUDA activity) and prints, per call of the module, the host time of each op and
+CUDA runtime call (self time, so the rows add up to the host's time per call): where a boundary's
+microseconds go.
 
 Writes DIR/boundary_cost.json and DIR/boundary_cost.md and prints, per precision, microseconds per
 boundary and a markdown line. Each compiled module's engine calls (trtorch::execute_engine) are
@@ -99,6 +104,31 @@ def per_call_us(fn, x, args):
     return statistics.median(samples)
 
 
+def profile_calls(fn, x, args, title, calls=200):
+    """Prints the host's self time per module call of each op / CUDA runtime call, from torch.profiler."""
+    from torch.profiler import ProfilerActivity, profile
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if args.device == "gpu" else [])
+    with torch.no_grad():
+        for _ in range(10):
+            fn(x)
+        with profile(activities=acts) as prof:
+            for _ in range(calls):
+                fn(x)
+            if args.device == "gpu":
+                torch.cuda.synchronize()
+    rows = [(e.key, e.count, e.self_cpu_time_total) for e in prof.key_averages()]
+    rows.sort(key=lambda r: -r[2])
+    total = sum(r[2] for r in rows)
+    print(f"profile ({title}): host self time per module call, {calls} calls; total {total / calls:.2f} us")
+    for key, count, self_us in rows[:25]:
+        print(f"  {self_us / calls:8.2f} us  {count / calls:6.2f} x/call  {key}")
+    gpu_rows = [(e.key, e.count, e.self_device_time_total) for e in prof.key_averages() if e.self_device_time_total > 0]
+    gpu_rows.sort(key=lambda r: -r[2])
+    for key, count, us in gpu_rows[:10]:
+        print(f"  GPU {us / calls:8.2f} us  {count / calls:6.2f} x/call  {key}")
+    sys.stdout.flush()
+
+
 def fit_slope(xs, ys):
     """Least-squares slope of ys over xs."""
     mx, my = statistics.mean(xs), statistics.mean(ys)
@@ -150,6 +180,8 @@ def run_precision(prec, args, device):
                     p.setdefault("problems", []).append(f"{tag}: output off by {err:.3g} (relative), more than "
                                                         f"{MAX_REL_ERR[prec]:g}")
                 p[f"{tag}_us"] = per_call_us(compiled, x, args)
+                if args.profile and n == max(args.segments):
+                    profile_calls(compiled, x, args, f"{prec}, N={n}, {tag} ({engines} engine calls per module call)")
             if n > 1:
                 p["us_per_boundary"] = (p["split_us"] - p["one_us"]) / (n - 1)
         result["points"].append(p)
@@ -200,6 +232,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--torch-only", action="store_true", help="time TorchScript only (no trtorch)")
     ap.add_argument("--no-cuda-graphs", action="store_true", help="compile with cuda_graphs off (eager launches)")
+    ap.add_argument("--profile", action="store_true", help="profile the largest N's modules (host time per op)")
     args = ap.parse_args()
     try:
         args.segments = sorted({int(n) for n in args.segments.split(",")})

@@ -11,8 +11,13 @@
 #   digits  tests/python/int8_digits.py --device gpu (the trained model's INT8 accuracy)
 #   bt      bench/build_times.py $BARGS (default ResNet-50 batch 32 and a dynamic engine), cap BCAP
 #   fam     bench/families.py --with-compile $FARGS, cap FCAP
-#   bc      bench/boundary_cost.py --segments 2,4,8 (the cost of an engine boundary)
+#   bc      bench/boundary_cost.py --segments 2,4,8 $BCARGS (the cost of an engine boundary; --profile)
 #   task    bench/bench.py on a detection and a segmentation model, FP16, with torch.compile
+#   bench   bench/bench.py $BENCH_ARGS (any models, batches, precisions, --profile), cap BENCHCAP
+#   wheels  installs the wheels carried in .whl/ and .whl2/ (no network there) into $SITE
+#           (default /tmp/site, kept while the machine stays warm); split a set over 64 MiB between calls
+#   serve   tests/serving/test_pytriton.py on the GPU with the wheels of $SITE (nvidia-pytriton and
+#           what it needs that the machine lacks: see examples/serving/README.md)
 #   aot     bench/bench.py with a trtorch row per conv_runtime_compilation mode (fallback, the
 #           default, auto, always) $AARGS (default ResNet-50 and EfficientNet-B0, batches 1 and 32), cap ACAP
 set -u
@@ -51,15 +56,25 @@ for s in ${STEPS:-tests}; do
           ${BARGS:---models resnet50 --batches 32 --dynamic 8,32} 2>&1 | tee "$OUT/build_times.log" | tail -20 ;;
     fam) timeout "$(cap "${FCAP:-300}")" python3 bench/families.py --with-compile ${FARGS:-} 2>&1 \
            | tee "$OUT/families.log" | tail -30 ;;
-    bc) timeout "$(cap 150)" python3 bench/boundary_cost.py --out "$OUT/boundary_cost" --segments 2,4,8 2>&1 \
-          | tee "$OUT/boundary_cost.log" | tail -20 ;;
+    bc) timeout "$(cap 150)" python3 bench/boundary_cost.py --out "$OUT/boundary_cost" --segments 2,4,8 ${BCARGS:-} 2>&1 \
+          | tee "$OUT/boundary_cost.log" | tail -${BCTAIL:-20} ;;
     task) timeout "$(cap 300)" python3 bench/bench.py --out "$OUT/task" \
             --models fasterrcnn_mobilenet_v3_large_fpn,fcn_resnet50 --precisions fp16 --batches 1 --with-compile 2>&1 \
             | tee "$OUT/task.log" | tail -20 ;;
+    bench) timeout "$(cap "${BENCHCAP:-300}")" python3 bench/bench.py --out "$OUT/bench" ${BENCH_ARGS:-} 2>&1 \
+             | tee "$OUT/bench.log" | tail -40 ;;
+    wheels) for d in .whl .whl2; do
+              ls "$d"/*.whl >/dev/null 2>&1 || continue
+              python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "${SITE:-/tmp/site}" \
+                "$d"/*.whl 2>&1 | tail -5
+            done
+            ls "${SITE:-/tmp/site}" 2>/dev/null | tr '\n' ' '; echo ;;
+    serve) PYTHONPATH="${SITE:-/tmp/site}:$PYTHONPATH" timeout "$(cap 240)" python3 -m pytest -q -s -p no:cacheprovider \
+             tests/serving/test_pytriton.py 2>&1 | tee "$OUT/serve.log" | tail -20 ;;
     aot) timeout "$(cap "${ACAP:-300}")" python3 bench/bench.py --out "$OUT/aot" --precisions fp16 \
            ${AARGS:---models resnet50,efficientnet_b0 --batches 1,32 --iters 100 --error-draws 1} \
            --conv-runtime-compilation auto,always 2>&1 | tee "$OUT/aot.log" | grep "^|" | tail -30 ;;
-    *) echo "unknown step $s (tests int8 digits bt fam bc task aot)"; exit 2 ;;
+    *) echo "unknown step $s (tests int8 digits bt fam bc task bench wheels serve aot)"; exit 2 ;;
   esac
 done
 echo "end at $(elapsed) s"

@@ -60,6 +60,11 @@ def test_served_module_answers_like_torchscript():
 
     gpu = torch.cuda.is_available()
     dev = "cuda" if gpu else "cpu"
+    if gpu:
+        # The compiled module runs FP32 as FP32; TorchScript's convolutions would otherwise run on
+        # TF32 (PyTorch's default), a different precision to compare against.
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
     torch.manual_seed(0)
     ts = torch.jit.script(SmallCNN().eval()).to(dev)
     trt = trtorch.compile(ts, {"input_shapes": [{"min": [1, 3, 16, 16], "opt": [8, 3, 16, 16], "max": [MAX_BATCH, 3, 16, 16]}],

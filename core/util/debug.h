@@ -25,6 +25,7 @@ namespace trtorch::util {
   X(kCheckSteps, "TRTORCH_CHECK_STEPS", "1: recompute each CUDA step with a trusted kernel after it ran, log what differs") \
   X(kNoArenaReuse, "TRTORCH_NO_ARENA_REUSE", "1: give every CUDA buffer its own bytes (finds memory-plan faults)") \
   X(kGraphPdl, "TRTORCH_GRAPH_PDL", "1: keep programmatic (PDL) dependencies in captured CUDA graphs")     \
+  X(kGraphCopiesOutside, "TRTORCH_GRAPH_COPIES_OUTSIDE", "1: copy a CUDA graph's inputs and outputs around each replay, not in it") \
   X(kTestGraphFault, "TRTORCH_TEST_GRAPH_FAULT", "1 (test hook): poison replayed CUDA-graph outputs so that the eager fallback runs") \
   X(kDefaultDevice, "TRTORCH_DEFAULT_DEVICE", "reference: device \"auto\" means the reference backend even with a GPU (tests)") \
   X(kTestTmpdir, "TRTORCH_TEST_TMPDIR", "(tests) the folder the C++ tests write their files to (default /tmp/trtorch_test_<uid>)") \

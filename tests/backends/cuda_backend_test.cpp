@@ -653,6 +653,52 @@ TEST(CudaBuild, EngineRecordsItsBuildOptions) {
   EXPECT_EQ(loaded.str(), options_line(built)) << "the loaded engine runs with the recorded options";
 }
 
+// A CUDA graph's copies in and out are nodes of the graph, re-pointed at each call's tensors: calls
+// with other input and output buffers (and the same ones again) each give the reference result
+// for their own input in their own output, with no copy left in a buffer of an earlier call.
+TEST(CudaBuild, GraphReplayFollowsEachCallsBuffers) {
+  plan::BuildConfig cfg;
+  cfg.precision = DType::kFloat16;
+  cfg.device.type = plan::DeviceType::kCUDA;
+  cfg.device.gpu_id = 0;
+  ASSERT_TRUE(cfg.cuda_graphs);
+  const plan::Shape shape{2, 3, 32, 32};
+  auto engine = std::make_shared<const plan::Engine>(
+      plan::build_engine(small_residual_network(DType::kFloat16), cfg, {"x"}, {"y"}));
+  auto ex = plan::make_executor(engine);
+  const std::vector<plan::Shape> shapes{shape};
+  const plan::Shape out_shape = ex->output_shapes(shapes)[0];
+  std::vector<HostTensor> xs, want;
+  std::vector<cu::DeviceBuffer> in, out;
+  for (uint32_t i = 0; i < 3; ++i) {
+    xs.push_back(random_tensor(DType::kFloat16, shape, 40 + i));
+    want.push_back(ref::run(*small_residual_network(DType::kFloat16), {xs.back()})[0]);
+    in.push_back(upload(xs.back()));
+    out.emplace_back(want.back().nbytes());
+  }
+  cu::DeviceBuffer ws(ex->workspace_size(shapes));
+  cudaStream_t stream;
+  TRTORCH_CUDA_CHECK(cudaStreamCreate(&stream));
+  // (input, output) buffer pairs: the capture's, then new inputs and outputs, crossed, and back.
+  const std::vector<std::pair<int, int>> calls{{0, 0}, {0, 0}, {1, 1}, {2, 1}, {1, 2}, {0, 0}, {2, 2}};
+  for (size_t c = 0; c < calls.size(); ++c) {
+    const auto [i, o] = calls[c];
+    for (auto& b : out) TRTORCH_CUDA_CHECK(cudaMemset(b.get(), 0xff, b.bytes()));  // NaN poison
+    TRTORCH_CUDA_CHECK(cudaDeviceSynchronize());
+    ex->execute({in[size_t(i)].get()}, shapes, {out[size_t(o)].get()}, ws.get(), stream);
+    TRTORCH_CUDA_CHECK(cudaStreamSynchronize(stream));
+    EXPECT_LE(rel_error(download(out[size_t(o)].get(), DType::kFloat16, out_shape), want[size_t(i)]),
+              tolerance(DType::kFloat16))
+        << "call " << c << ": input " << i << " into output " << o;
+    for (int other = 0; other < 3; ++other) {
+      if (other == o) continue;
+      HostTensor untouched = download(out[size_t(other)].get(), DType::kFloat16, out_shape);
+      EXPECT_TRUE(std::isnan(untouched.get(0))) << "call " << c << " wrote output buffer " << other;
+    }
+  }
+  cudaStreamDestroy(stream);
+}
+
 // The build saves each convolution's cuDNN plan beside its tactic; a load restores it (no
 // compilation) and runs as the built engine does. A damaged saved plan, or none (an engine of the
 // previous format), is built from the tactic instead, with the same results.

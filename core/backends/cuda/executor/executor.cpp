@@ -142,9 +142,7 @@ CudaExecutor::CudaExecutor(std::shared_ptr<const plan::Engine> engine, const Bui
               since(t), " s", shape_changed ? " (at shapes other than the opt shapes)" : "");
 }
 
-CudaExecutor::~CudaExecutor() {
-  if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
-}
+CudaExecutor::~CudaExecutor() { destroy_graph(); }
 
 void CudaExecutor::check_device(int device) {
   const plan::Engine& e = *engine_;
@@ -354,6 +352,7 @@ void CudaExecutor::plan_arena() {
   }
   // CUDA-graph staging for the graph inputs and outputs: live for the whole run.
   use_graph_ = options_.cuda_graphs;
+  copy_nodes_ = !util::debug_switch_on(util::DebugSwitch::kGraphCopiesOutside);  // executor_run.cpp
   std::vector<int> in_stage, out_stage;
   if (use_graph_) {
     for (ir::Value* v : g.inputs()) {

@@ -167,8 +167,19 @@ class CudaExecutor : public plan::Executor {
   // compared with them; false (graph dropped, eager launches from then on) when a replay differs.
   // The outputs hold the eager result either way.
   bool verify_graph(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream);
-  // Copies the inputs into their staging buffers and launches the captured graph.
-  void replay(const std::vector<const void*>& in, char* ws, cudaStream_t stream);
+  // Launches the captured graph on `in`, leaving the results in `out`. With the graph's own copy
+  // nodes (copy_nodes_), these are re-pointed at this call's tensors where they changed, and the
+  // launch is the call's only work on the stream; otherwise the inputs are copied into their
+  // staging buffers before the launch and the outputs out of theirs after it. False, with
+  // nothing launched, when a copy node cannot be re-pointed (`why` says why).
+  bool replay(const std::vector<const void*>& in, const std::vector<void*>& out, char* ws, cudaStream_t stream,
+              std::string* why);
+  // Adds to the captured `graph` a copy node per input (into its staging buffer; before every
+  // root) and per output (out of its staging buffer; after every leaf), so that a replay needs no
+  // copies of its own. False (graph unchanged in effect: no node added) where it cannot.
+  bool add_copy_nodes(cudaGraph_t graph, const std::vector<const void*>& in, const std::vector<void*>& out, char* ws);
+  // Destroys the instantiated graph and the graph its copy nodes belong to.
+  void destroy_graph();
   // Destroys the captured graph (if any) and switches to eager launches, logging `why`.
   void drop_graph(const std::string& why);
 
@@ -210,6 +221,15 @@ class CudaExecutor : public plan::Executor {
   std::vector<size_t> input_stage_, output_stage_;
   cudaGraphExec_t graph_exec_ = nullptr;
   const char* graph_workspace_ = nullptr;
+  // The graph's copies in and out (add_copy_nodes): one node per input / output (null for a
+  // zero-byte one), what each copies from / to now, and the graph they belong to, kept alive
+  // while graph_exec_ is (cudaGraphExecMemcpyNodeSetParams1D names the node of that graph).
+  // copy_nodes_ goes false for good when a node cannot be re-pointed (memory of another kind).
+  bool copy_nodes_ = true;
+  cudaGraph_t graph_ = nullptr;
+  std::vector<cudaGraphNode_t> in_copy_nodes_, out_copy_nodes_;
+  std::vector<const void*> in_copy_src_;
+  std::vector<void*> out_copy_dst_;
 };
 
 // An engine with dynamic input dims. Each input shape gets its own CudaExecutor over the engine

@@ -153,19 +153,59 @@ void CudaExecutor::execute(const std::vector<const void*>& inputs, const std::ve
     }
     return;
   }
+  std::string why;
+  if (replay(inputs, outputs, ws, stream, &why)) return;
+  // A tensor the graph's copy nodes cannot address (memory of another kind than at the capture):
+  // captured again with the copies outside the graph, for good.
+  TRTORCH_LOG(kInfo, "CUDA graph: ", why, "; captured again with its input and output copies outside the graph");
+  copy_nodes_ = false;
+  destroy_graph();
+  execute(inputs, {}, outputs, workspace, stream_ptr);
+}
+
+bool CudaExecutor::add_copy_nodes(cudaGraph_t graph, const std::vector<const void*>& in, const std::vector<void*>& out,
+                                  char* ws) {
   const ir::Graph& g = *engine_->graph;
-  replay(inputs, ws, stream);
-  for (size_t k = 0; k < outputs.size(); ++k)
-    TRTORCH_CUDA_CHECK(cudaMemcpyAsync(outputs[k], ws + output_stage_[k], descs_[size_t(g.outputs()[k]->id)].bytes(),
-                                       cudaMemcpyDeviceToDevice, stream));
+  size_t n = 0;
+  if (cudaGraphGetNodes(graph, nullptr, &n) != cudaSuccess || n == 0) return false;
+  std::vector<cudaGraphNode_t> nodes(n), roots, leaves;
+  if (cudaGraphGetNodes(graph, nodes.data(), &n) != cudaSuccess) return false;
+  size_t n_roots = 0;
+  if (cudaGraphGetRootNodes(graph, nullptr, &n_roots) != cudaSuccess) return false;
+  roots.resize(n_roots);
+  if (n_roots > 0 && cudaGraphGetRootNodes(graph, roots.data(), &n_roots) != cudaSuccess) return false;
+  for (cudaGraphNode_t node : nodes) {
+    size_t dependents = 0;
+    if (cudaGraphNodeGetDependentNodes(node, nullptr, nullptr, &dependents) != cudaSuccess) return false;
+    if (dependents == 0) leaves.push_back(node);
+  }
+  std::vector<cudaGraphNode_t> in_nodes(in.size(), nullptr), out_nodes(out.size(), nullptr);
+  for (size_t i = 0; i < in.size(); ++i) {
+    const size_t bytes = descs_[size_t(g.inputs()[i]->id)].bytes();
+    if (bytes == 0) continue;
+    if (cudaGraphAddMemcpyNode1D(&in_nodes[i], graph, nullptr, 0, ws + input_stage_[i], in[i], bytes,
+                                 cudaMemcpyDeviceToDevice) != cudaSuccess)
+      return false;
+    for (cudaGraphNode_t r : roots)
+      if (cudaGraphAddDependencies(graph, &in_nodes[i], &r, nullptr, 1) != cudaSuccess) return false;
+  }
+  for (size_t k = 0; k < out.size(); ++k) {
+    const size_t bytes = descs_[size_t(g.outputs()[k]->id)].bytes();
+    if (bytes == 0) continue;
+    if (cudaGraphAddMemcpyNode1D(&out_nodes[k], graph, leaves.data(), leaves.size(), out[k], ws + output_stage_[k],
+                                 bytes, cudaMemcpyDeviceToDevice) != cudaSuccess)
+      return false;
+  }
+  in_copy_nodes_ = std::move(in_nodes);
+  out_copy_nodes_ = std::move(out_nodes);
+  in_copy_src_ = in;
+  out_copy_dst_ = out;
+  return true;
 }
 
 bool CudaExecutor::capture_graph(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, char* ws,
                                  cudaStream_t stream) {
-  if (graph_exec_) {
-    cudaGraphExecDestroy(graph_exec_);
-    graph_exec_ = nullptr;
-  }
+  destroy_graph();
   // Captured on the context's stream, replayed on the caller's.
   cudaStream_t cs = ctx_->stream();
   cudaGraph_t graph = nullptr;
@@ -194,8 +234,21 @@ bool CudaExecutor::capture_graph(const std::vector<const void*>& inputs, const s
     }
     if (n > 0) TRTORCH_LOG(kInfo, "CUDA graph: ", n, " programmatic (PDL) dependencies made full dependencies");
   }
+  // The copies in and out become nodes of the graph (re-pointed at each call's tensors), so that a
+  // call is one launch. Where a node cannot be added, the graph is captured again without them.
+  if (copy_nodes_ && !add_copy_nodes(graph, inputs, outputs, ws)) {
+    cudaGetLastError();
+    cudaGraphDestroy(graph);
+    TRTORCH_LOG(kInfo, "CUDA graph: its input and output copies could not be made nodes of it; they stay outside");
+    copy_nodes_ = false;
+    return capture_graph(inputs, outputs, ws, stream);
+  }
   TRTORCH_CUDA_CHECK(cudaGraphInstantiate(&graph_exec_, graph, 0));
-  cudaGraphDestroy(graph);
+  if (copy_nodes_) {
+    graph_ = graph;  // its copy nodes are re-pointed through it
+  } else {
+    cudaGraphDestroy(graph);
+  }
   graph_workspace_ = ws;
   return true;
 }
@@ -217,7 +270,7 @@ bool CudaExecutor::verify_graph(const std::vector<const void*>& inputs, const st
   const bool poison = util::debug_switch_on(util::DebugSwitch::kTestGraphFault);
   std::string why;
   for (int rep = 0; rep < 2 && why.empty(); ++rep) {
-    replay(inputs, ws, stream);
+    if (!replay(inputs, outputs, ws, stream, &why)) break;
     for (size_t k = 0; k < outputs.size() && why.empty(); ++k) {
       if (poison) TRTORCH_CUDA_CHECK(cudaMemsetAsync(ws + output_stage_[k], 0xff, eager[k].nbytes(), stream));
       ir::HostTensor replayed = host_copy(ws + output_stage_[k], g.outputs()[k]);
@@ -229,22 +282,63 @@ bool CudaExecutor::verify_graph(const std::vector<const void*>& inputs, const st
   }
   if (why.empty()) return true;
   drop_graph(why);
+  launch_all(inputs, outputs, ws, stream);  // a replay may have written the outputs
   return false;
 }
 
-void CudaExecutor::replay(const std::vector<const void*>& inputs, char* ws, cudaStream_t stream) {
+bool CudaExecutor::replay(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, char* ws,
+                          cudaStream_t stream, std::string* why) {
   const ir::Graph& g = *engine_->graph;
+  if (graph_) {
+    // Re-point the copy nodes whose tensor moved (a host-side update of the instantiated graph).
+    auto repoint = [&](cudaGraphNode_t node, void* dst, const void* src, size_t bytes, const char* what, size_t i) {
+      const cudaError_t e = cudaGraphExecMemcpyNodeSetParams1D(graph_exec_, node, dst, src, bytes,
+                                                               cudaMemcpyDeviceToDevice);
+      if (e == cudaSuccess) return true;
+      cudaGetLastError();
+      *why = str_cat("the copy of its ", what, " ", i, " could not be re-pointed (", cudaGetErrorString(e), ")");
+      return false;
+    };
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (!in_copy_nodes_[i] || in_copy_src_[i] == inputs[i]) continue;
+      if (!repoint(in_copy_nodes_[i], ws + input_stage_[i], inputs[i], descs_[size_t(g.inputs()[i]->id)].bytes(),
+                   "input", i))
+        return false;
+      in_copy_src_[i] = inputs[i];
+    }
+    for (size_t k = 0; k < outputs.size(); ++k) {
+      if (!out_copy_nodes_[k] || out_copy_dst_[k] == outputs[k]) continue;
+      if (!repoint(out_copy_nodes_[k], outputs[k], ws + output_stage_[k], descs_[size_t(g.outputs()[k]->id)].bytes(),
+                   "output", k))
+        return false;
+      out_copy_dst_[k] = outputs[k];
+    }
+    TRTORCH_CUDA_CHECK(cudaGraphLaunch(graph_exec_, stream));
+    return true;
+  }
   for (size_t i = 0; i < inputs.size(); ++i)
     TRTORCH_CUDA_CHECK(cudaMemcpyAsync(ws + input_stage_[i], inputs[i], descs_[size_t(g.inputs()[i]->id)].bytes(),
                                        cudaMemcpyDeviceToDevice, stream));
   TRTORCH_CUDA_CHECK(cudaGraphLaunch(graph_exec_, stream));
+  for (size_t k = 0; k < outputs.size(); ++k)
+    TRTORCH_CUDA_CHECK(cudaMemcpyAsync(outputs[k], ws + output_stage_[k], descs_[size_t(g.outputs()[k]->id)].bytes(),
+                                       cudaMemcpyDeviceToDevice, stream));
+  return true;
+}
+
+void CudaExecutor::destroy_graph() {
+  if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
+  if (graph_) cudaGraphDestroy(graph_);
+  graph_exec_ = nullptr;
+  graph_ = nullptr;
+  graph_workspace_ = nullptr;
+  in_copy_nodes_.clear();
+  out_copy_nodes_.clear();
 }
 
 void CudaExecutor::drop_graph(const std::string& why) {
   TRTORCH_LOG(kWarning, "CUDA graph of this engine: ", why, "; the engine runs with eager launches");
-  if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
-  graph_exec_ = nullptr;
-  graph_workspace_ = nullptr;
+  destroy_graph();
   use_graph_ = false;
 }
 

@@ -150,9 +150,17 @@ std::vector<OpCase> cases() {
   add({"gelu_erf", "def forward(self, x):\n  return torch.gelu(x)\n", {{4, 5}}});
   add({"gelu_tanh", "def forward(self, x):\n  return torch.gelu(x, approximate='tanh')\n", {{4, 5}}});
   add({"leaky_relu_elu", "def forward(self, x):\n  return torch.leaky_relu(x, 0.2) + torch.elu(x, 0.7)\n", {{4, 5}}});
+  add({"view_as_reshape_as", "def forward(self, x, y):\n  return x.view_as(y) + 1.0, x.t().reshape_as(y), x.reshape_as(self.c)\n",
+       {{4, 6}, {2, 12}}, {{"c", w({3, 8})}}});
   add({"pixel_shuffle_unshuffle",
        "def forward(self, x):\n  return torch.pixel_shuffle(x, 2), torch.pixel_unshuffle(x, 2)\n",
        {{2, 8, 4, 6}}});
+  add({"unfold_im2col",  // F.unfold: 4-D with every argument, and 3-D (unbatched)
+       "def forward(self, x):\n  return torch.im2col(x, [3, 2], [1, 2], [1, 0], [2, 1]), torch.im2col(x[0], [3, 3], [1, 1], [1, 1], [1, 1])\n",
+       {{2, 3, 9, 10}}});
+  add({"fold_col2im",  // F.fold: overlapping patches add up; 3-D and 2-D (unbatched) columns
+       "def forward(self, x, y):\n  return torch.col2im(x, [9, 10], [3, 2], [1, 2], [1, 0], [2, 1]), torch.col2im(y, [5, 6], [3, 3], [1, 1], [1, 1], [1, 1])\n",
+       {{2, 18, 40}, {27, 30}}});
   add({"vector_norms",
        "def forward(self, x):\n  return torch.linalg_vector_norm(x, 2.0, [1], True) + torch.linalg_vector_norm(x, 1.0, [1], True) + torch.linalg_vector_norm(x, float('inf'), [1], True) + torch.norm(x, 3.0, [1], True)\n",
        {{3, 7, 5}}});
@@ -174,6 +182,8 @@ std::vector<OpCase> cases() {
   // --- matrix products ---
   add({"linear_bias", "def forward(self, x):\n  return torch.linear(x, self.w, self.b)\n", {{2, 3, 16}}, {{"w", w({8, 16})}, {"b", w({8})}}});
   add({"linear_nobias", "def forward(self, x):\n  return torch.linear(x, self.w)\n", {{5, 16}}, {{"w", w({7, 16})}}});
+  add({"baddbmm", "def forward(self, x, y, z):\n  return torch.baddbmm(z, x, y, beta=0.5, alpha=2.0), torch.baddbmm(z[0], x, y)\n",
+       {{3, 4, 6}, {3, 6, 5}, {3, 4, 5}}});
   add({"addmm", "def forward(self, x):\n  return torch.addmm(self.b, x, self.w, beta=0.5, alpha=2.0)\n", {{4, 6}}, {{"w", w({6, 3})}, {"b", w({3})}}});
   add({"matmul_3d_2d", "def forward(self, x, y):\n  return torch.matmul(x, y)\n", {{2, 3, 5}, {5, 4}}});
   add({"matmul_vec", "def forward(self, x, y):\n  return torch.matmul(x, y)\n", {{2, 3, 5}, {5}}});
@@ -253,6 +263,12 @@ std::vector<OpCase> cases() {
        {{"m", torch::tensor({1, 0, 1, 1, 0, 0, 0, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1}, at::kBool).view({4, 6})}}});
   add({"sdpa_causal", "def forward(self, q, k, v):\n  return torch.scaled_dot_product_attention(q, k, v, is_causal=True)\n",
        {{2, 3, 6, 8}, {2, 3, 6, 8}, {2, 3, 6, 8}}});
+  add({"sdpa_grouped_query",  // enable_gqa: 6 query heads over 2 key/value heads (each serves 3 in a row)
+       "def forward(self, q, k, v):\n  return torch.scaled_dot_product_attention(q, k, v, enable_gqa=True)\n",
+       {{2, 6, 5, 8}, {2, 2, 7, 8}, {2, 2, 7, 8}}});
+  add({"sdpa_broadcast_leading_dims",  // multi-query (one key/value head) and a key/value batch of 1
+       "def forward(self, q, k, v):\n  return torch.scaled_dot_product_attention(q, k, v), torch.scaled_dot_product_attention(q, k[:1], v[:1])\n",
+       {{2, 4, 5, 8}, {2, 1, 6, 8}, {2, 1, 6, 8}}});
   // --- comparisons, logical ops, casts (masks) ---
   add({"compare_float", "def forward(self, x, y):\n  return x > y, x <= 0.25, torch.ge(x, self.c), y.lt(x), torch.where(x != y, x, y * 2.0)\n",
        {{3, 4}, {4}}, {{"c", w({3, 1}).to(at::kHalf).to(at::kFloat)}}, false, 1e-2, {}, {}, true});

@@ -24,23 +24,61 @@ ir::Value* attention(ConversionCtx& ctx, ir::Value* q, ir::Value* k, ir::Value* 
   return ctx.add(ir::OpKind::Attention, a, ins);
 }
 
-// softmax(q @ k^T * scale + mask) @ v over the last two dims, any leading (batch, head) dims:
-// one Attention node; a boolean mask becomes an additive 0 / -inf bias.
+// softmax(q @ k^T * scale + mask) @ v over the last two dims, any leading (batch, head) dims
+// (broadcast where one is 1; key and value heads repeated for grouped-query attention): one
+// Attention node; a boolean mask becomes an additive 0 / -inf bias.
 void add_sdpa(ConversionCtx& ctx, const Node* n) {
   ir::Value* q = ctx.tensor(n->input(0));
   ir::DType dt = q->type.dtype;
   ir::Value* k = ctx.tensor_as(n->input(1), dt);
   ir::Value* v = ctx.tensor_as(n->input(2), dt);
-  const auto &qs = dims_of(q), &ks = dims_of(k), &vs = dims_of(v);
-  if (qs.size() < 2 || ks.size() != qs.size() || vs.size() != qs.size())
+  if (q->type.rank() < 2 || k->type.rank() != q->type.rank() || v->type.rank() != q->type.rank())
     ctx.fail("query, key and value need one rank >= 2");
   if (ctx.to_double(n->input(4)) != 0.0) ctx.fail("dropout_p must be 0 for inference");
   const bool causal = ctx.to_bool(n->input(5));
   const bool has_mask = !ctx.is_none(n->input(3));
   if (causal && has_mask) ctx.fail("attn_mask and is_causal=True cannot both be given");
-  if (!std::equal(qs.begin(), qs.end() - 2, ks.begin()) || !std::equal(qs.begin(), qs.end() - 2, vs.begin()))
-    ctx.fail("query, key and value must have the same leading (batch, head) dims (grouped-query attention and "
-             "broadcast batch dims are not supported yet)");
+  // Grouped-query attention (enable_gqa): each key / value head serves Hq / Hkv query heads in a
+  // row, as torch repeats them (repeat_interleave along the head dim, -3).
+  const size_t rank = size_t(q->type.rank());
+  if (ctx.to_bool(n->input(7))) {
+    if (rank < 3) ctx.fail("enable_gqa needs a head dim (rank >= 3)");
+    const ir::Dim hq = dims_of(q)[rank - 3], hk = dims_of(k)[rank - 3], hv = dims_of(v)[rank - 3];
+    if (!hq.is_static() || !hk.is_static() || !hv.is_static())
+      ctx.fail("grouped-query attention needs static head counts");
+    if (hk.min != hv.min || hk.min < 1 || hq.min % hk.min != 0)
+      ctx.fail(str_cat("grouped-query attention: the query's ", hq.min, " heads must be a multiple of the key's ",
+                       hk.min, " and the value's ", hv.min, " (equal)"));
+    std::vector<int64_t> reps(rank, 1);
+    reps[rank - 3] = hq.min / hk.min;
+    k = repeat_dims(ctx, k, reps, /*interleave=*/true);
+    v = repeat_dims(ctx, v, reps, /*interleave=*/true);
+  }
+  // Leading (batch, head) dims broadcast, as in torch's matmuls: a dim of 1 takes the others' size.
+  std::vector<ir::Dim> lead;
+  for (size_t i = 0; i + 2 < rank; ++i) {
+    ir::Dim d = ir::Dim::fixed(1);
+    for (ir::Value* t : {q, k, v}) {
+      const ir::Dim& e = dims_of(t)[i];
+      if (e == ir::Dim::fixed(1) || e == d) continue;
+      if (d != ir::Dim::fixed(1))
+        ctx.fail(str_cat("query, key and value do not broadcast in dim ", i, ": ", q->type.str(), ", ", k->type.str(),
+                         ", ", v->type.str()));
+      d = e;
+    }
+    lead.push_back(d);
+  }
+  auto broadcast = [&](ir::Value* t) {
+    const std::vector<ir::Dim>& ts = dims_of(t);
+    if (std::equal(lead.begin(), lead.end(), ts.begin())) return t;
+    std::vector<ir::Dim> to = lead;
+    to.insert(to.end(), ts.end() - 2, ts.end());
+    return expand(ctx, t, to);
+  };
+  q = broadcast(q);
+  k = broadcast(k);
+  v = broadcast(v);
+  const auto& qs = dims_of(q);
   if (!qs.back().is_static()) ctx.fail(str_cat("the head size of ", q->type.str(), " must be static"));
   const int64_t E = qs.back().min;
   const double scale = ctx.is_none(n->input(6)) ? 1.0 / std::sqrt(double(E)) : ctx.to_double(n->input(6));

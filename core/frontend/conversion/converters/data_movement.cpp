@@ -1,4 +1,4 @@
-// Shape and layout converters: view/reshape/flatten, permute/transpose, (un)squeeze, cat,
+// Shape and layout converters: view/reshape/flatten (and view_as/reshape_as), permute/transpose, (un)squeeze, cat,
 // stack, chunk/split/tensor_split, slice/select, contiguous, expand/expand_as, dtype casts (the aten::to family),
 // pixel_shuffle/pixel_unshuffle.
 // The indexing converters (Gather) are in data_movement_index.cpp.
@@ -178,6 +178,20 @@ static auto reg =
                    "aten::_reshape_alias(Tensor(a) self, SymInt[] size, SymInt[] stride) -> Tensor(a)"},
                   [](ConversionCtx& ctx, const Node* n) {
                     ctx.set_output(0, reshape(ctx, ctx.tensor(n->input(0)), ctx.to_dims(n->input(1))));
+                  }})
+        .pattern({{"aten::view_as(Tensor(a) self, Tensor other) -> Tensor(a)",
+                   "aten::reshape_as(Tensor(a) self, Tensor other) -> Tensor(a)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    const Arg& other = ctx.arg(n->input(1));
+                    std::vector<ir::Dim> shape;
+                    if (other.kind == Arg::Kind::kTensor) {
+                      shape = dims_of(other.tensor);
+                    } else if (other.kind == Arg::Kind::kIValue && other.ivalue.isTensor()) {
+                      for (int64_t d : other.ivalue.toTensor().sizes()) shape.push_back(ir::Dim::fixed(d));
+                    } else {
+                      ctx.fail(str_cat("argument %", n->input(1)->debugName(), " must be a tensor"));
+                    }
+                    ctx.set_output(0, reshape(ctx, ctx.tensor(n->input(0)), shape));
                   }})
         .pattern({{"aten::flatten.using_ints(Tensor(a) self, int start_dim=0, int end_dim=-1) -> Tensor(a)"},
                   [](ConversionCtx& ctx, const Node* n) {

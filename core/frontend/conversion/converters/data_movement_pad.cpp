@@ -1,7 +1,7 @@
 // Padding, rearrangement, repetition and slice-writing converters of the data_movement family:
 // aten::pad in its four modes and the legacy constant_pad_nd / reflection_pad / replication_pad /
 // _pad_circular ops; roll and flip; repeat, tile and repeat_interleave; slice_scatter and
-// select_scatter (what lowering turns writes into slices into).
+// select_scatter (what lowering turns writes into slices into); im2col and col2im (F.unfold / F.fold).
 //  * constant padding: Slices for negative pads (cropping), then a Concat with the fill value
 //    broadcast (Expand) to the pad's shape;
 //  * reflect / replicate / circular padding: one Gather per padded dim with a constant index that
@@ -12,7 +12,11 @@
 //    of one element;
 //  * repeat / tile: the input with a 1 inserted before each dim, broadcast to the repeats and
 //    merged (reshape, Expand, reshape); repeat_interleave the same with the 1 after the dim, or a
-//    Gather when the repeats are a tensor known at compile time.
+//    Gather when the repeats are a tensor known at compile time;
+//  * im2col (F.unfold): the padded image's pixels flattened, then one Gather with a constant index
+//    that lists, per kernel tap and output position, the pixel it reads; col2im (F.fold), its
+//    adjoint, a Scatter with reduce add of the columns into the flattened padded image at the same
+//    index, then cropped (overlapping patches sum).
 #include <algorithm>
 #include <cstdint>
 
@@ -128,6 +132,103 @@ void add_flip(ConversionCtx& ctx, const Node* n) {
     x = gather(ctx, x, idx, axis);
   }
   ctx.set_output(0, x);
+}
+
+// The geometry of im2col / col2im: a kernel of kh x kw taps with dilation, padding and stride over an
+// H x W image; the padded image's size and the number of output positions per dim.
+struct Unfold {
+  int64_t kh, kw, dh, dw, ph, pw, sh, sw, hp, wp, oh, ow;
+  // For tap (i, j) and output position (y, x), in that order: the pixel read, flattened over the
+  // padded image.
+  std::vector<int64_t> index() const {
+    std::vector<int64_t> idx;
+    idx.reserve(size_t(kh * kw * oh * ow));
+    for (int64_t i = 0; i < kh; ++i)
+      for (int64_t j = 0; j < kw; ++j)
+        for (int64_t y = 0; y < oh; ++y)
+          for (int64_t x = 0; x < ow; ++x) idx.push_back((y * sh + i * dh) * wp + x * sw + j * dw);
+    return idx;
+  }
+};
+
+Unfold unfold_geometry(ConversionCtx& ctx, const Node* n, size_t first, int64_t h, int64_t w) {
+  auto pair = [&](size_t i, const char* what, int64_t least) {
+    const std::vector<int64_t> v = ctx.to_ints(n->input(i));
+    if (v.size() != 2) ctx.fail(str_cat(what, " must have 2 values, got ", v.size()));
+    if (v[0] < least || v[1] < least) ctx.fail(str_cat(what, " must be at least ", least, ", got (", v[0], ", ", v[1], ")"));
+    return v;
+  };
+  const auto k = pair(first, "kernel_size", 1), d = pair(first + 1, "dilation", 1), p = pair(first + 2, "padding", 0),
+             s = pair(first + 3, "stride", 1);
+  Unfold u{k[0], k[1], d[0], d[1], p[0], p[1], s[0], s[1], h + 2 * p[0], w + 2 * p[1], 0, 0};
+  u.oh = (u.hp - (d[0] * (k[0] - 1) + 1)) / s[0] + 1;
+  u.ow = (u.wp - (d[1] * (k[1] - 1) + 1)) / s[1] + 1;
+  if (u.hp < d[0] * (k[0] - 1) + 1 || u.wp < d[1] * (k[1] - 1) + 1 || u.oh < 1 || u.ow < 1)
+    ctx.fail(str_cat("the dilated kernel (", d[0] * (k[0] - 1) + 1, ", ", d[1] * (k[1] - 1) + 1,
+                     ") is larger than the padded image (", u.hp, ", ", u.wp, ")"));
+  return u;
+}
+
+// The static size of each of the last `count` dims of x (what im2col / col2im need at compile time).
+std::vector<int64_t> static_trailing(ConversionCtx& ctx, ir::Value* x, int64_t count) {
+  const auto& d = dims_of(x);
+  std::vector<int64_t> r;
+  for (size_t i = d.size() - size_t(count); i < d.size(); ++i) {
+    if (!d[i].is_static()) ctx.fail(str_cat("dim ", i, " of ", x->type.str(), " is dynamic; it must be known at compile time"));
+    r.push_back(d[i].min);
+  }
+  return r;
+}
+
+// F.unfold: (N, C, H, W) or (C, H, W) -> (N, C*kh*kw, L) or (C*kh*kw, L), L = oh * ow, rows ordered
+// (channel, tap), as torch orders them. The batch may be dynamic.
+void add_im2col(ConversionCtx& ctx, const Node* n) {
+  ir::Value* x = ctx.tensor(n->input(0));
+  const int64_t rank = x->type.rank();
+  if (rank != 3 && rank != 4) ctx.fail(str_cat("im2col takes a 3-D (C, H, W) or 4-D (N, C, H, W) input, got ", x->type.str()));
+  const std::vector<int64_t> chw = static_trailing(ctx, x, 3);
+  const Unfold u = unfold_geometry(ctx, n, 1, chw[1], chw[2]);
+  if (rank == 3) x = unsqueeze(ctx, x, 0);
+  const ir::Dim batch = dims_of(x)[0];
+  x = pad_constant(ctx, pad_constant(ctx, x, 2, u.ph, u.ph, 0.0), 3, u.pw, u.pw, 0.0);
+  const ir::Dim c = ir::Dim::fixed(chw[0]);
+  x = reshape(ctx, x, std::vector<ir::Dim>{batch, c, ir::Dim::fixed(u.hp * u.wp)});
+  ir::Value* y = gather(ctx, x, u.index(), 2);  // (N, C, taps * L)
+  std::vector<ir::Dim> out{batch, ir::Dim::fixed(chw[0] * u.kh * u.kw), ir::Dim::fixed(u.oh * u.ow)};
+  if (rank == 3) out.erase(out.begin());
+  ctx.set_output(0, reshape(ctx, y, out));
+}
+
+// F.fold: (N, C*kh*kw, L) or (C*kh*kw, L) -> (N, C, H, W) or (C, H, W), each column's values added
+// into the pixels its patch covers. The batch may be dynamic.
+void add_col2im(ConversionCtx& ctx, const Node* n) {
+  ir::Value* x = ctx.tensor(n->input(0));
+  const int64_t rank = x->type.rank();
+  if (rank != 2 && rank != 3) ctx.fail(str_cat("col2im takes a 2-D (C*kh*kw, L) or 3-D (N, C*kh*kw, L) input, got ", x->type.str()));
+  const std::vector<int64_t> hw = ctx.to_ints(n->input(1));
+  if (hw.size() != 2 || hw[0] < 1 || hw[1] < 1) ctx.fail("output_size must be 2 positive values");
+  const Unfold u = unfold_geometry(ctx, n, 2, hw[0], hw[1]);
+  const std::vector<int64_t> kl = static_trailing(ctx, x, 2);
+  if (kl[0] % (u.kh * u.kw) != 0)
+    ctx.fail(str_cat("dim ", rank - 2, " of ", x->type.str(), " (", kl[0], ") is not a multiple of the kernel's ",
+                     u.kh * u.kw, " taps"));
+  if (kl[1] != u.oh * u.ow)
+    ctx.fail(str_cat("dim ", rank - 1, " of ", x->type.str(), " (", kl[1], ") must be the number of patches, ",
+                     u.oh, " * ", u.ow, " = ", u.oh * u.ow));
+  if (rank == 2) x = unsqueeze(ctx, x, 0);
+  const ir::Dim batch = dims_of(x)[0], c = ir::Dim::fixed(kl[0] / (u.kh * u.kw));
+  const ir::Dim taps_l = ir::Dim::fixed(kl[0] / c.min * kl[1]);
+  x = reshape(ctx, x, std::vector<ir::Dim>{batch, c, taps_l});
+  const std::vector<int64_t> idx = u.index();
+  ir::Value* index = expand(ctx, reshape(ctx, ctx.constant(at::tensor(idx, at::kLong)), std::vector<int64_t>{1, 1, int64_t(idx.size())}),
+                            std::vector<ir::Dim>{batch, c, taps_l});
+  ir::Value* zeros = expand(ctx, ctx.scalar_constant(0.0, x->type.dtype),
+                            std::vector<ir::Dim>{batch, c, ir::Dim::fixed(u.hp * u.wp)});
+  ir::Value* y = scatter(ctx, zeros, index, x, 2, ir::ScatterReduce::kAdd);
+  y = reshape(ctx, y, std::vector<ir::Dim>{batch, c, ir::Dim::fixed(u.hp), ir::Dim::fixed(u.wp)});
+  y = pad_constant(ctx, pad_constant(ctx, y, 2, -u.ph, -u.ph, 0.0), 3, -u.pw, -u.pw, 0.0);
+  if (rank == 2) y = reshape(ctx, y, std::vector<ir::Dim>{c, ir::Dim::fixed(hw[0]), ir::Dim::fixed(hw[1])});
+  ctx.set_output(0, y);
 }
 
 // self with elements start, start+step, ... < end of dim `axis` replaced by src's (static dim).
@@ -279,6 +380,13 @@ static auto reg =
         .pattern({{"aten::repeat_interleave.self_int(Tensor self, SymInt repeats, int? dim=None, *, SymInt? output_size=None) -> Tensor",
                    "aten::repeat_interleave.self_Tensor(Tensor self, Tensor repeats, int? dim=None, *, SymInt? output_size=None) -> Tensor"},
                   add_repeat_interleave});
+
+static auto im2col_reg = RegisterConverters()
+    .pattern({{"aten::im2col(Tensor self, int[2] kernel_size, int[2] dilation, int[2] padding, int[2] stride) -> Tensor"},
+              add_im2col})
+    .pattern({{"aten::col2im(Tensor self, SymInt[2] output_size, int[2] kernel_size, int[2] dilation, int[2] padding, "
+               "int[2] stride) -> Tensor"},
+              add_col2im});
 
 }  // namespace
 

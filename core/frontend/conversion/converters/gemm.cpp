@@ -1,4 +1,4 @@
-// Matrix product converters: linear, addmm, matmul, mm, bmm.
+// Matrix product converters: linear, addmm and baddbmm (beta * self + alpha * product), matmul, mm, bmm.
 #include "core/frontend/conversion/converters/helpers.h"
 
 namespace trtorch::frontend::converters {
@@ -57,7 +57,8 @@ static auto reg =
                     if (!ctx.is_const(n->input(1))) return "linear weights must be constants (freeze the module)";
                     return "";
                   }})
-        .pattern({{"aten::addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) -> Tensor"},
+        .pattern({{"aten::addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) -> Tensor",
+                   "aten::baddbmm(Tensor self, Tensor batch1, Tensor batch2, *, Scalar beta=1, Scalar alpha=1) -> Tensor"},
                   [](ConversionCtx& ctx, const Node* n) {
                     double beta = ctx.to_double(n->input(3)), alpha = ctx.to_double(n->input(4));
                     ir::Value* prod = matmul(ctx, n->input(1), n->input(2));

@@ -231,6 +231,8 @@ std::vector<OpCase> cases() {
   add({"mean_dims_keepdim", "def forward(self, x):\n  return x.mean([2, 3], keepdim=True), x.mean(1), x.mean()\n", {{2, 3, 4, 5}}});
   add({"sum_amax_amin", "def forward(self, x):\n  return x.sum(-1), x.sum(), torch.amax(x, [0, 2]), torch.amin(x, 1, True)\n", {{3, 4, 5}}});
   add({"prod", "def forward(self, x):\n  return torch.prod(x, 1)\n", {{3, 4}}, {}, true});
+  add({"softmax_with_dtype",  // F.softmax(x, -1, dtype=torch.float32) (6), as Hugging Face attention writes it; float64 (7)
+       "def forward(self, x):\n  return torch.softmax(x, -1, 6), torch.log_softmax(x, 1, 7).float()\n", {{2, 6, 5}}});
   add({"softmax_log_softmax", "def forward(self, x):\n  return torch.softmax(x, -1), torch.log_softmax(x, 1)\n", {{2, 6, 5}}});
   // --- transformer ops ---
   add({"layer_norm_affine", "def forward(self, x):\n  return torch.layer_norm(x, [8], self.g, self.b, 1e-5)\n",

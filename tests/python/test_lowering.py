@@ -393,3 +393,49 @@ def test_a_write_into_an_input_not_read_again_is_said_or_kept_on_request(capfd):
     x1, x2 = x.clone(), x.clone()
     assert_same(trt(x1), m(x2))  # y is computed from the input before the write
     assert_same(x1, x2)  # and the caller's tensor is written the same way
+
+
+class _ScaledSwish(torch.autograd.Function):
+    """A custom activation as an autograd Function (the way BLOOM writes its GELU); `scale` is a
+    non-tensor argument the trace bakes in."""
+
+    @staticmethod
+    def forward(ctx, x, gate, scale):
+        ctx.save_for_backward(x)
+        return x * torch.sigmoid(gate * 1.702) * scale, gate.abs()
+
+    @staticmethod
+    def backward(ctx, gy, gz):
+        return gy, gz, None
+
+
+class _WithFunction(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(8, 8)
+        self.b = nn.Linear(8, 8)
+
+    def forward(self, x):
+        y, z = _ScaledSwish.apply(self.a(x), self.b(x), 0.5)
+        return y + z
+
+
+def test_traced_autograd_functions_compile_as_the_trace_of_their_forward(tmp_path):
+    # The tracer keeps a Function's forward as a subgraph of its prim::PythonOp; lowering replaces
+    # the op by it, so that the model compiles whole, and the result can be saved (a module
+    # holding a PythonOp cannot).
+    torch.manual_seed(0)
+    m = _WithFunction().eval()
+    x = torch.randn(3, 8)
+    traced = torch.jit.trace(m, (x,), check_trace=False)
+    assert "prim::PythonOp" in kinds(traced.inlined_graph)
+    trt = compile_ref(traced, [[3, 8]], require_full_compilation=True)
+    assert kinds(trt.graph).count(ENGINE) == 1, trt.graph
+    with torch.no_grad():
+        want = m(x)
+        torch.testing.assert_close(trt(x), want, rtol=1e-5, atol=1e-5)
+        path = str(tmp_path / "m.ts")
+        torch.jit.save(trt, path)
+        torch.testing.assert_close(torch.jit.load(path)(x), want, rtol=1e-5, atol=1e-5)
+    # The op support check agrees.
+    assert trtorch.check_method_op_support(traced)

@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/ir/ir.h>
 #include <torch/csrc/jit/passes/common_subexpression_elimination.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
@@ -157,6 +158,33 @@ void use_lasting_call_stacks(torch::jit::Block* b, std::map<const void*, CallSta
   }
 }
 
+// A traced torch.autograd.Function is a prim::PythonOp that holds the trace of its forward (its
+// Subgraph attribute, as the tracer records it): that trace replaces it, as ONNX export does, so
+// that the ops inside convert (BLOOM's GELU, custom activations). A PythonOp without one (scripted
+// code cannot call a Function) stays, and is reported as unsupported or left to TorchScript.
+int inline_autograd_functions(torch::jit::Block* b) {
+  int inlined = 0;
+  for (auto it = b->nodes().begin(); it != b->nodes().end();) {
+    torch::jit::Node* n = *it++;
+    for (torch::jit::Block* sub : n->blocks()) inlined += inline_autograd_functions(sub);
+    if (n->kind() != c10::prim::PythonOp || !n->hasAttribute(torch::jit::attr::Subgraph)) continue;
+    std::shared_ptr<torch::jit::Graph> body = n->g(torch::jit::attr::Subgraph);
+    if (!body || body->inputs().size() != n->inputs().size()) continue;
+    // A Function returning several tensors gives one tuple (unpacked after it); its trace returns
+    // them as separate outputs.
+    const auto tuple = n->outputs().size() == 1 ? n->output(0)->type()->cast<c10::TupleType>() : nullptr;
+    const size_t results = tuple ? tuple->elements().size() : n->outputs().size();
+    if (body->outputs().size() != results) continue;
+    torch::jit::WithInsertPoint guard(n);
+    std::vector<torch::jit::Value*> outs = torch::jit::insertGraph(*n->owningGraph(), *body, n->inputs());
+    if (tuple) outs = {n->owningGraph()->insertNode(n->owningGraph()->createTuple(outs))->output()};
+    for (size_t i = 0; i < outs.size(); ++i) n->output(i)->replaceAllUsesWith(outs[i]);
+    n->destroy();
+    ++inlined;
+  }
+  return inlined;
+}
+
 }  // namespace
 
 std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module, const std::string& method,
@@ -190,6 +218,8 @@ std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module
     }
   }
   torch::jit::Inline(*g);
+  if (const int n = inline_autograd_functions(g->block()))
+    TRTORCH_LOG(kInfo, "lowering: ", n, " traced autograd Function call", n == 1 ? "" : "s", " replaced by the trace of its forward");
   {
     std::map<const void*, CallStackPtr> done;
     use_lasting_call_stacks(g->block(), done);

@@ -69,8 +69,14 @@ void add_vector_norm(ConversionCtx& ctx, const Node* n, const torch::jit::Value*
 void add_softmax(ConversionCtx& ctx, const Node* n, bool log) {
   ir::Value* x = ctx.tensor(n->input(0));
   if (n->inputs().size() > 2 && !ctx.is_none(n->input(2))) {
+    // _softmax's half_to_float flag, or softmax's dtype: the input cast to it first, as torch does
+    // (a floating dtype follows the engine precision; the kernels accumulate in FP32).
     const auto iv = ctx.ivalue(n->input(2));
-    if (!iv.isBool()) ctx.fail("softmax with a dtype argument is not supported");
+    if (!iv.isBool()) {
+      const auto st = static_cast<at::ScalarType>(iv.toInt());
+      if (!at::isFloatingType(st)) ctx.fail(str_cat("softmax into ", c10::toString(st), " is not supported (a floating dtype is)"));
+      x = cast_to(ctx, x, st);
+    }
   }
   ir::SoftmaxAttrs a;
   a.axis = normalize_dim(ctx, ctx.to_int(n->input(1)), x->type.rank());

@@ -190,6 +190,35 @@ def test_writes_the_pass_leaves_alone_stay_in_torchscript():
             compile_ref(m, [list(x.shape)], require_full_compilation=True)
 
 
+class TracedViewUpdates(nn.Module):
+    """BEiT's relative position index: `rc[:, :, 0] += k` on a tensor the call makes, which the
+    tracer records as the in-place op on a view followed by a copy_ of its result into the same
+    view, then a read of the whole tensor; and the same on a tensor computed from the input."""
+
+    def forward(self, x):
+        g = torch.flatten(torch.stack(torch.meshgrid(torch.arange(3), torch.arange(4), indexing="ij")), start_dim=1)
+        rc = (g[:, :, None] - g[:, None, :]).permute(1, 2, 0).contiguous()
+        rc[:, :, 0] += 2
+        rc[:, :, 1] += 3
+        rc[:, :, 0] *= 7
+        y = x * 2.0
+        y[:, 1:3] -= x[:, :2]
+        y[0] *= 0.5
+        return y + rc.sum(-1).float(), y
+
+
+def test_traced_view_updates_become_pure_ops():
+    torch.manual_seed(0)
+    x = torch.randn(12, 12)
+    traced = torch.jit.trace(TracedViewUpdates().eval(), (x,), check_trace=False)
+    assert "aten::copy_" in kinds(traced.graph)  # the tracer's write-back
+    trt = compile_ref(traced, [[12, 12]], require_full_compilation=True)
+    k = kinds(trt.graph)
+    assert k.count(ENGINE) == 1 and "aten::copy_" not in k, trt.graph
+    x2 = torch.randn(12, 12)
+    assert_same(trt(x2), TracedViewUpdates()(x2))
+
+
 class IndexWrites(nn.Module):
     """Writes by index tensors: a mask computed from the input (index_put_ with a list holding an
     engine tensor, which torch's RemoveTensorMutation leaves), `+=` at an index list through a

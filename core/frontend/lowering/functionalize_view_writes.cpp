@@ -1,5 +1,6 @@
 #include "core/frontend/lowering/functionalize_view_writes.h"
 
+#include <torch/csrc/jit/ir/constants.h>
 #include <torch/csrc/jit/ir/ir.h>
 
 #include <string>
@@ -139,10 +140,48 @@ void own_chain(Node* n) {
   }
 }
 
+// Whether views a and b are the same elements of one tensor: the same base, through the same
+// slice / select ops with the same arguments (the same values, or constants that are equal).
+bool same_view(Value* a, Value* b) {
+  const std::vector<Node*> ca = view_chain(a), cb = view_chain(b);
+  if (ca.size() != cb.size()) return false;
+  if ((ca.empty() ? a : ca.back()->input(0)) != (cb.empty() ? b : cb.back()->input(0))) return false;
+  for (size_t i = 0; i < ca.size(); ++i) {
+    if (ca[i]->kind() != cb[i]->kind() || ca[i]->inputs().size() != cb[i]->inputs().size()) return false;
+    for (size_t j = 1; j < ca[i]->inputs().size(); ++j) {
+      Value *x = ca[i]->input(j), *y = cb[i]->input(j);
+      if (x == y) continue;
+      const auto cx = torch::jit::toIValue(x), cy = torch::jit::toIValue(y);
+      if (!cx || !cy || !(*cx == *cy)) return false;
+    }
+  }
+  return true;
+}
+
+// `v[i] op= x` as the tracer records it: the in-place op on a view, then v[i].copy_(result) into
+// the same elements again (Python's __setitem__ after __iadd__). That copy moves nothing (source
+// and destination are the same memory); dropping it leaves the write alone, which is then
+// functionalized like any other.
+int drop_self_copies(torch::jit::Block* block) {
+  int dropped = 0;
+  for (auto it = block->nodes().begin(); it != block->nodes().end();) {
+    Node* n = *it++;
+    if (n->kind() != aten::copy_ || n->inputs().size() < 2 || !is_tensor_write(n)) continue;
+    Value* src = n->input(1);
+    while (is_tensor_write(src->node())) src = src->node()->input(0);  // an in-place op's result is its input
+    if (src == n->input(1) || !same_view(src, n->input(0))) continue;
+    n->output()->replaceAllUsesWith(n->input(0));
+    n->destroy();
+    ++dropped;
+  }
+  return dropped;
+}
+
 }  // namespace
 
 int functionalize_view_writes(torch::jit::Block* block) {
   int done = 0;
+  drop_self_copies(block);
   std::vector<Node*> writes;
   for (Node* n : block->nodes()) {
     for (torch::jit::Block* sub : n->blocks()) done += functionalize_view_writes(sub);

@@ -242,6 +242,17 @@ def _hf_encoder(name):
         m = T.Wav2Vec2Model(T.Wav2Vec2Config(conv_dim=(32, 32, 32), conv_stride=(5, 2, 2), conv_kernel=(10, 3, 3),
                                              num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4, **small))
         return m, torch.randn(2, 4000, generator=torch.Generator().manual_seed(0))
+    ids = torch.randint(3, 1000, (2, 16), generator=torch.Generator().manual_seed(0))
+    img = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    if name == "falcon":  # multi-query attention: one key/value head broadcast over the query heads
+        return T.FalconModel(T.FalconConfig(vocab_size=1000, num_hidden_layers=2, num_attention_heads=4,
+                                            hidden_size=64)), ids
+    if name == "bloom":  # its GELU is a torch.autograd.Function; baddbmm; softmax(..., dtype=float32)
+        return T.BloomModel(T.BloomConfig(vocab_size=1000, n_layer=2, n_head=4, hidden_size=64)), ids
+    if name == "beit":  # relative position index written in place through views (traced)
+        return T.BeitModel(T.BeitConfig(image_size=64, patch_size=8, use_relative_position_bias=True, **small)), img
+    if name == "levit":  # reshape_as, attention biases gathered by index
+        return T.LevitModel(T.LevitConfig(image_size=64)), img
     m = T.WhisperModel(T.WhisperConfig(num_mel_bins=16, max_source_positions=50, pad_token_id=1, bos_token_id=0,
                                        eos_token_id=2, decoder_start_token_id=0, **seq)).get_encoder()
     return m, torch.randn(2, 16, 100, generator=torch.Generator().manual_seed(0))
@@ -257,7 +268,8 @@ class _FirstOutput(nn.Module):
 
 
 @pytest.mark.parametrize("precision", [torch.float32, torch.half])
-@pytest.mark.parametrize("name", ["roberta", "bart_encoder", "wav2vec2", "whisper_encoder"])
+@pytest.mark.parametrize("name", ["roberta", "bart_encoder", "wav2vec2", "whisper_encoder", "falcon", "bloom", "beit",
+                                  "levit"])
 def test_transformer_encoders(device, precision, name):
     pytest.importorskip("transformers")  # installed by scripts/setup.sh on both machines
     torch.manual_seed(0)
@@ -266,7 +278,8 @@ def test_transformer_encoders(device, precision, name):
     # Traced on the device it runs on: a trace records the tensors it creates (positions, masks)
     # as constants on the tracing device.
     m, x = m.to(dev), x.to(dev)
-    traced = torch.jit.trace(_FirstOutput(m.eval()).eval(), (x,), strict=False)
+    # (check_trace off: LeViT caches its attention biases, which the trace check cannot re-trace)
+    traced = torch.jit.trace(_FirstOutput(m.eval()).eval(), (x,), strict=False, check_trace=False)
     settings = {"input_shapes": [list(x.shape)], "device": device, "op_precision": precision,
                 "require_full_compilation": True}
     if x.dtype == torch.int64:  # token ids (a traced module's inputs are plain tensors)
@@ -276,7 +289,16 @@ def test_transformer_encoders(device, precision, name):
         want = traced(x)
         got = trt(x if x.dtype == torch.int64 or precision == torch.float32 else x.half())
     err = max_rel_error(got, want)
-    assert err <= TOL[precision], "relative error %g (tolerance %g)" % (err, TOL[precision])
+    tol = TOL[precision]
+    if name == "levit" and precision == torch.half:
+        # This randomly initialized LeViT is itself far off in FP16 (PyTorch's own half model: about
+        # 11% on the CPU): the bound is what PyTorch's FP16 gives, not FP16's usual error.
+        fresh, _ = _hf_encoder(name)
+        fresh.load_state_dict(m.state_dict())
+        with torch.no_grad():
+            eager_half = _FirstOutput(fresh.to(dev).half().eval())(x.half())
+        tol = max(tol, 1.25 * max_rel_error(eager_half, want))
+    assert err <= tol, "relative error %g (tolerance %g)" % (err, tol)
     assert kinds(trt.graph).count(ENGINE) == 1, trt.graph
 
 

@@ -468,3 +468,31 @@ def test_traced_autograd_functions_compile_as_the_trace_of_their_forward(tmp_pat
         torch.testing.assert_close(torch.jit.load(path)(x), want, rtol=1e-5, atol=1e-5)
     # The op support check agrees.
     assert trtorch.check_method_op_support(traced)
+
+
+class _Aliases(nn.Module):
+    def forward(self, x, y):
+        a = torch.multiply(x, y) + torch.subtract(x, y, alpha=2) + torch.divide(x, y.abs() + 1) + torch.true_divide(x, 3)
+        b = torch.clip(x, -0.5, 0.5) + torch.negative(y) + torch.absolute(x) + torch.fix(x * 3)
+        c = torch.greater(x, y).float() + torch.less_equal(x, y).float() + torch.not_equal(x, y).float()
+        return torch.concatenate([a, b, c], 0)
+
+
+class _InSubmodule(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.m = _Aliases()
+
+    def forward(self, x, y):
+        return self.m(x, y)
+
+
+def test_traced_op_aliases_compile_as_their_canonical_ops():
+    # A traced submodule keeps the alias it called (aten::multiply, aten::clip, ...; the tracer
+    # normalizes only the top-level method); lowering maps each to its canonical op, as scripting does.
+    x, y = torch.randn(3, 4), torch.randn(3, 4)
+    traced = torch.jit.trace(_InSubmodule().eval(), (x, y), check_trace=False)
+    assert {"aten::multiply", "aten::clip", "aten::greater"} <= set(kinds(traced.inlined_graph))
+    trt = compile_ref(traced, [[3, 4], [3, 4]], require_full_compilation=True)
+    x2, y2 = torch.randn(3, 4), torch.randn(3, 4)
+    assert_same(trt(x2, y2), _Aliases()(x2, y2))

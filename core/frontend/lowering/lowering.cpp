@@ -19,6 +19,7 @@
 #include <torch/csrc/jit/passes/freeze_module.h>
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/csrc/jit/passes/lower_tuples.h>
+#include <torch/csrc/jit/passes/normalize_ops.h>
 #include <torch/csrc/jit/passes/peephole.h>
 #include <torch/csrc/jit/passes/remove_dropout.h>
 #include <torch/csrc/jit/passes/remove_mutation.h>
@@ -218,6 +219,9 @@ std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module
     }
   }
   torch::jit::Inline(*g);
+  // Op aliases to their canonical ops (multiply -> mul, true_divide -> div, clip -> clamp,
+  // greater -> gt, ...), as scripting does: traced code keeps the names it called.
+  torch::jit::NormalizeOps(g);
   if (const int n = inline_autograd_functions(g->block()))
     TRTORCH_LOG(kInfo, "lowering: ", n, " traced autograd Function call", n == 1 ? "" : "s", " replaced by the trace of its forward");
   {

@@ -90,11 +90,12 @@ void warn_if_compiled(torch::jit::Graph& g) {
 }
 
 std::shared_ptr<torch::jit::Graph> lower_timed(const torch::jit::Module& module, const std::string& method,
+                                               const CompileOptions& opts,
                                                std::vector<torch::jit::Node*>* mutations = nullptr,
                                                torch::jit::Module* frozen = nullptr) {
   auto t0 = Clock::now();
   util::report_progress("lowering", 0, 1);
-  auto g = lower_module(module, method, mutations, frozen);
+  auto g = lower_module(module, method, mutations, frozen, opts.inputs.size());
   warn_if_compiled(*g);
   util::report_progress("lowering", 1, 1);
   TRTORCH_LOG(kInfo, "lowering done in ", seconds_since(t0), " s");
@@ -220,7 +221,7 @@ bool tensor_args_only(const torch::jit::Graph& g) {
 CompiledEngine compile_engine(const torch::jit::Module& module, const std::string& method, const CompileOptions& opts) {
   warn_if_training(module);
   check_input_sizes(opts.inputs);
-  auto g = lower_timed(module, method);
+  auto g = lower_timed(module, method, opts);
   check_int8(*g, opts);
   return build_whole(g, opts, nullptr);
 }
@@ -231,7 +232,7 @@ torch::jit::Module compile_module(const torch::jit::Module& module, const std::s
   warn_if_training(module);
   check_input_sizes(opts.inputs);
   if (opts.partition.require_full_compilation) {
-    auto g = lower_timed(module, method);
+    auto g = lower_timed(module, method, opts);
     check_int8(*g, opts);
     auto problems = unsupported_nodes(g);
     if (!problems.empty()) {
@@ -244,7 +245,7 @@ torch::jit::Module compile_module(const torch::jit::Module& module, const std::s
   }
   std::vector<torch::jit::Node*> mutations;
   torch::jit::Module frozen;
-  auto g = lower_timed(module, method, &mutations, &frozen);
+  auto g = lower_timed(module, method, opts, &mutations, &frozen);
   check_int8(*g, opts);
   ForcedNodes forced = forced_by_settings(*g, opts.partition);
   std::string whole_error;  // why the method did not compile into one engine, when it was tried

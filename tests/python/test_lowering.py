@@ -5,7 +5,7 @@ A dict written and read with constant keys becomes values: the model compiles wh
 engine and returns the dict rebuilt (same keys, same order, overwritten keys keeping their first
 position). Dicts the pass must leave alone (a write in a loop, len() between writes, a key
 computed at run time) keep their writes in TorchScript and still give TorchScript's results."""
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import pytest
 import torch
@@ -496,3 +496,33 @@ def test_traced_op_aliases_compile_as_their_canonical_ops():
     trt = compile_ref(traced, [[3, 4], [3, 4]], require_full_compilation=True)
     x2, y2 = torch.randn(3, 4), torch.randn(3, 4)
     assert_same(trt(x2, y2), _Aliases()(x2, y2))
+
+
+class _DefaultedArgs(nn.Module):
+    """timm's VisionTransformer.forward_features(x, attn_mask=None, is_causal=False): arguments with
+    defaults that steer control flow."""
+
+    def forward(self, x, mask: Optional[torch.Tensor] = None, scale: float = 2.0, causal: bool = False):
+        if mask is not None or causal:
+            x = x + (mask if mask is not None else torch.zeros_like(x))
+        return torch.relu(x) * scale
+
+
+def test_arguments_beyond_the_given_inputs_keep_their_defaults(capfd):
+    m = torch.jit.script(_DefaultedArgs().eval())
+    x, mask = torch.randn(2, 5), torch.randn(2, 5)
+    # One input given: mask, scale and causal are their defaults, folded into one engine, and the
+    # compiled forward takes x alone.
+    before = trtorch.logging.get_reportable_log_level()
+    trtorch.logging.set_reportable_log_level(trtorch.logging.Level.Info)
+    try:
+        trt = compile_ref(m, [[2, 5]], require_full_compilation=True)
+    finally:
+        trtorch.logging.set_reportable_log_level(before)
+    logs = capfd.readouterr()
+    assert kinds(trt.graph).count(ENGINE) == 1 and "prim::If" not in kinds(trt.graph), trt.graph
+    assert_same(trt(x), m(x))
+    with pytest.raises(RuntimeError):
+        trt(x, mask)
+    # The log names what was fixed.
+    assert "keep their defaults" in "".join(logs), logs

@@ -186,11 +186,32 @@ int inline_autograd_functions(torch::jit::Block* b) {
   return inlined;
 }
 
+// Trailing arguments beyond the `given` inputs of the compile spec, when every one of them has a
+// default value: each is replaced by its default (a constant, which constant propagation then
+// folds into the control flow that tests it) and removed from the graph's inputs.
+void fix_unspecified_defaults(torch::jit::Graph& g, const c10::FunctionSchema& schema, size_t given) {
+  const auto& args = schema.arguments();
+  if (args.size() != g.inputs().size()) return;
+  const size_t first = !args.empty() && args[0].name() == "self" ? 1 : 0;
+  if (first + given >= args.size()) return;
+  for (size_t i = first + given; i < args.size(); ++i)
+    if (!args[i].default_value()) return;  // not all have defaults: the input count is the user's mistake
+  torch::jit::WithInsertPoint guard(g.block()->nodes().front());
+  std::string fixed;
+  for (size_t i = args.size(); i-- > first + given;) {
+    g.inputs()[i]->replaceAllUsesWith(g.insertConstant(*args[i].default_value()));
+    g.eraseInput(i);
+    fixed = str_cat("'", args[i].name(), "' = ", *args[i].default_value(), fixed.empty() ? "" : ", ", fixed);
+  }
+  TRTORCH_LOG(kInfo, "the compile spec gives ", given, " input", given == 1 ? "" : "s", "; the method's other arguments keep "
+              "their defaults (", fixed, ") and are not arguments of the compiled method");
+}
+
 }  // namespace
 
 std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module, const std::string& method,
                                                 std::vector<torch::jit::Node*>* mutations,
-                                                torch::jit::Module* frozen_out) {
+                                                torch::jit::Module* frozen_out, std::optional<size_t> given_inputs) {
   TRTORCH_EXPECT(module.find_method(method).has_value(), "the module has no method '", method, "'");
   // The module is cloned (sharing its tensors), put in eval mode and frozen. The clone's class
   // types belong to a compilation unit of this compile's own, which goes when the last module made
@@ -218,6 +239,7 @@ std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module
         g->inputs()[i]->setType(t);
     }
   }
+  if (given_inputs) fix_unspecified_defaults(*g, frozen.get_method(method).function().getSchema(), *given_inputs);
   torch::jit::Inline(*g);
   // Op aliases to their canonical ops (multiply -> mul, true_divide -> div, clip -> clamp,
   // greater -> gt, ...), as scripting does: traced code keeps the names it called.

@@ -13,6 +13,7 @@
 #include <torch/csrc/jit/api/module.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,9 +22,13 @@ namespace trtorch::frontend {
 // `mutations`: when given, in-place ops whose input is read again are listed there (partial
 // compilation keeps them in TorchScript) instead of failing the lowering. `frozen`: when given,
 // receives the frozen module, the object the graph's input 0 is (a module whose attributes are
-// set at run time keeps them, and the graph reads them).
+// set at run time keeps them, and the graph reads them). `given_inputs`: how many inputs the
+// compile spec gives; trailing method arguments beyond them that have default values
+// (`attn_mask: Optional[Tensor] = None`, `is_causal: bool = False`) take those values for good
+// and leave the method's signature (the compiled module's forward takes the given inputs).
 std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module, const std::string& method,
                                                 std::vector<torch::jit::Node*>* mutations = nullptr,
-                                                torch::jit::Module* frozen = nullptr);
+                                                torch::jit::Module* frozen = nullptr,
+                                                std::optional<size_t> given_inputs = std::nullopt);
 
 }  // namespace trtorch::frontend

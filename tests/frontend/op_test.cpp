@@ -52,6 +52,13 @@ std::vector<OpCase> cases() {
        {{2, 4, 17}}, {{"w", w({6, 4, 3})}, {"b", w({6})}}});
   add({"conv1d_groups_dilation_nobias", "def forward(self, x):\n  return torch.conv1d(x, self.w, None, [1], [2], [2], 2)\n",
        {{1, 4, 20}}, {{"w", w({6, 2, 3})}}});
+  add({"conv_padding_same_valid",  // padding='same' (an even kernel pads one more at the end) and 'valid'
+       "def forward(self, x, y, z):\n  return torch.conv2d(x, self.w, self.b, [1, 1], 'same', [2, 1], 1), torch.conv2d(x, self.w, None, [2, 1], 'valid', [1, 1], 1), torch.conv1d(y, self.v, None, [1], 'same', [1], 1), torch.conv3d(z, self.u, None, [1, 1, 1], 'same', [1, 1, 1], 1)\n",
+       {{1, 3, 9, 8}, {2, 3, 10}, {1, 2, 4, 5, 6}},
+       {{"w", w({4, 3, 3, 2})}, {"b", w({4})}, {"v", w({5, 3, 4})}, {"u", w({3, 2, 2, 3, 3})}}});
+  add({"square_addcmul_addcdiv",
+       "def forward(self, x, y, z):\n  return torch.square(x) + torch.addcmul(x, y, z, value=0.5) + torch.addcdiv(x, y, z.abs() + 1.0, value=-2.0), torch.square(torch.arange(4))\n",
+       {{3, 4}, {3, 4}, {4}}});
   add({"convolution_traced_form_1d",
        "def forward(self, x):\n  return torch._convolution(x, self.w, self.b, [1], [1], [1], False, [0], 1, False, False, True, True)\n",
        {{1, 3, 16}}, {{"w", w({5, 3, 3})}, {"b", w({5})}}});

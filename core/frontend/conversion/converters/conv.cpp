@@ -174,13 +174,21 @@ void add_conv_transposed(ConversionCtx& ctx, const Node* n, size_t stride_i, siz
   ctx.set_output(0, y);
 }
 
-void add_conv3d(ConversionCtx& ctx, const Node* n, size_t stride_i, size_t pad_i, size_t dil_i, size_t groups_i) {
-  ir::Value* x = ctx.tensor(n->input(0));
+// A convolution's input and padding where they are not the node's own (padding="same" pads the
+// input first where the two sides differ).
+struct ConvInput {
+  ir::Value* x = nullptr;
+  std::vector<int64_t> padding;  // one per spatial dim
+};
+
+void add_conv3d(ConversionCtx& ctx, const Node* n, size_t stride_i, size_t pad_i, size_t dil_i, size_t groups_i,
+                const ConvInput* in = nullptr) {
+  ir::Value* x = in ? in->x : ctx.tensor(n->input(0));
   if (!ctx.is_const(n->input(1))) ctx.fail("convolution weights must be constants (freeze the module)");
   const at::Tensor w = ctx.ivalue(n->input(1)).toTensor();
   if (x->type.rank() != 5)
     ctx.fail(str_cat("a 3-D convolution takes a 5-D (N, C, D, H, W) input, got ", x->type.str()));
-  const auto stride = pair_arg(ctx, n->input(stride_i), 3), pad = pair_arg(ctx, n->input(pad_i), 3),
+  const auto stride = pair_arg(ctx, n->input(stride_i), 3), pad = in ? in->padding : pair_arg(ctx, n->input(pad_i), 3),
              dil = pair_arg(ctx, n->input(dil_i), 3);
   const std::vector<ir::Dim> d = dims_of(x);
   for (size_t i = 1; i < 5; ++i)
@@ -216,15 +224,15 @@ void add_conv3d(ConversionCtx& ctx, const Node* n, size_t stride_i, size_t pad_i
 }
 
 void add_conv(ConversionCtx& ctx, const Node* n, size_t stride_i, size_t pad_i, size_t dil_i, size_t groups_i,
-              int transposed_i) {
+              int transposed_i, const ConvInput* in = nullptr) {
   if (transposed_i >= 0 && ctx.to_bool(n->input(size_t(transposed_i)))) {
     // _convolution / convolution: (input, weight, bias, stride, padding, dilation, transposed, output_padding, groups)
     add_conv_transposed(ctx, n, stride_i, pad_i, size_t(transposed_i) + 1, groups_i, dil_i);
     return;
   }
   if (ctx.is_const(n->input(1)) && ctx.ivalue(n->input(1)).toTensor().dim() == 5)
-    return add_conv3d(ctx, n, stride_i, pad_i, dil_i, groups_i);
-  ir::Value* x = ctx.tensor(n->input(0));
+    return add_conv3d(ctx, n, stride_i, pad_i, dil_i, groups_i, in);
+  ir::Value* x = in ? in->x : ctx.tensor(n->input(0));
   if (!ctx.is_const(n->input(1))) ctx.fail("convolution weights must be constants (freeze the module)");
   at::Tensor w = ctx.ivalue(n->input(1)).toTensor();
   if (w.dim() != 3 && w.dim() != 4)
@@ -238,13 +246,13 @@ void add_conv(ConversionCtx& ctx, const Node* n, size_t stride_i, size_t pad_i, 
   ir::Value* weight;
   if (one_d) {
     a.stride = {1, pair_arg(ctx, n->input(stride_i), 1)[0]};
-    a.padding = {0, pair_arg(ctx, n->input(pad_i), 1)[0]};
+    a.padding = {0, in ? in->padding[0] : pair_arg(ctx, n->input(pad_i), 1)[0]};
     a.dilation = {1, pair_arg(ctx, n->input(dil_i), 1)[0]};
     x = unsqueeze(ctx, x, 2);
     weight = ctx.constant(w.unsqueeze(2).to(to_torch_dtype(x->type.dtype)));
   } else {
     a.stride = pair_arg(ctx, n->input(stride_i));
-    a.padding = pair_arg(ctx, n->input(pad_i));
+    a.padding = in ? in->padding : pair_arg(ctx, n->input(pad_i));
     a.dilation = pair_arg(ctx, n->input(dil_i));
     weight = ctx.tensor_as(n->input(1), x->type.dtype);
   }
@@ -257,6 +265,35 @@ void add_conv(ConversionCtx& ctx, const Node* n, size_t stride_i, size_t pad_i, 
     y = reshape(ctx, y, d3);
   }
   ctx.set_output(0, y);
+}
+
+// conv1d/2d/3d with padding "valid" (none) or "same" (the output as large as the input; stride 1):
+// a dilated kernel span of k' pads k' - 1 in all, half before, the rest after (the odd one after, as
+// torch does, by padding the input's end first).
+void add_conv_padding_mode(ConversionCtx& ctx, const Node* n) {
+  ir::Value* x = ctx.tensor(n->input(0));
+  if (!ctx.is_const(n->input(1))) ctx.fail("convolution weights must be constants (freeze the module)");
+  const at::Tensor w = ctx.ivalue(n->input(1)).toTensor();
+  const int64_t sd = w.dim() - 2;
+  if (sd < 1 || sd > 3 || x->type.rank() != w.dim())
+    ctx.fail(str_cat("the input ", x->type.str(), " and the weight of rank ", w.dim(),
+                     " are not a batched 1-D, 2-D or 3-D convolution"));
+  const std::string mode = ctx.ivalue(n->input(4)).toStringRef();
+  const auto stride = pair_arg(ctx, n->input(3), size_t(sd)), dil = pair_arg(ctx, n->input(5), size_t(sd));
+  ConvInput in{x, std::vector<int64_t>(size_t(sd), 0)};
+  if (mode == "same") {
+    for (int64_t i = 0; i < sd; ++i) {
+      if (stride[size_t(i)] != 1)
+        ctx.fail(str_cat("padding='same' needs stride 1 in every dim (as in torch), got ", stride[size_t(i)]));
+      const int64_t total = dil[size_t(i)] * (w.size(2 + i) - 1), lo = total / 2;
+      in.padding[size_t(i)] = lo;
+      if (total - lo > lo) in.x = pad_constant(ctx, in.x, 2 + i, 0, total - 2 * lo, 0.0);
+    }
+  } else if (mode != "valid") {
+    ctx.fail(str_cat("padding must be 'same' or 'valid', got '", mode, "'"));
+  }
+  if (sd == 3) return add_conv3d(ctx, n, 3, 4, 5, 6, &in);
+  add_conv(ctx, n, 3, 4, 5, 6, -1, &in);
 }
 
 // Input 0 is (N, C, L), (N, C, H, W) or (N, C, D, H, W).
@@ -293,6 +330,13 @@ static auto reg =
                    "int[] dilation, bool transposed, int[] output_padding, int groups) -> Tensor"},
                   [](ConversionCtx& ctx, const Node* n) { add_conv(ctx, n, 3, 4, 5, 8, 6); },
                   conv_input})
+        .pattern({{"aten::conv1d.padding(Tensor input, Tensor weight, Tensor? bias=None, SymInt[1] stride=[1], "
+                   "str padding=\"valid\", SymInt[1] dilation=[1], SymInt groups=1) -> Tensor",
+                   "aten::conv2d.padding(Tensor input, Tensor weight, Tensor? bias=None, SymInt[2] stride=[1, 1], "
+                   "str padding=\"valid\", SymInt[2] dilation=[1, 1], SymInt groups=1) -> Tensor",
+                   "aten::conv3d.padding(Tensor input, Tensor weight, Tensor? bias=None, SymInt[3] stride=[1, 1, 1], "
+                   "str padding=\"valid\", SymInt[3] dilation=[1, 1, 1], SymInt groups=1) -> Tensor"},
+                  add_conv_padding_mode, conv_input})
         .pattern({{"aten::conv3d(Tensor input, Tensor weight, Tensor? bias=None, SymInt[3] stride=[1, 1, 1], "
                    "SymInt[3] padding=[0, 0, 0], SymInt[3] dilation=[1, 1, 1], SymInt groups=1) -> Tensor"},
                   [](ConversionCtx& ctx, const Node* n) { add_conv3d(ctx, n, 3, 4, 5, 6); }})

@@ -128,6 +128,29 @@ static auto reg =
                    "aten::mul.Scalar(Tensor self, Scalar other) -> Tensor",
                    "aten::mul_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)"},
                   binary_fn(BinaryKind::kMul, false)})
+        .pattern({{"aten::square(Tensor self) -> Tensor", "aten::square_(Tensor(a!) self) -> Tensor(a!)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    ir::Value* x = ctx.tensor(n->input(0));
+                    ctx.set_output(0, binary(ctx, x, x, BinaryKind::kMul));
+                  },
+                  numeric_input})
+        // self + value * t1 * t2 (addcmul) or self + value * t1 / t2 (addcdiv, floating only, as in
+        // torch), in the promoted dtype of the three tensors.
+        .pattern({{"aten::addcmul(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor",
+                   "aten::addcmul_(Tensor(a!) self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor(a!)",
+                   "aten::addcdiv(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor",
+                   "aten::addcdiv_(Tensor(a!) self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor(a!)"},
+                  [](ConversionCtx& ctx, const Node* n) {
+                    const bool div = n->kind().toUnqualString()[4] == 'd';
+                    const ir::DType dt = promoted_dtype(ctx, {n->input(0), n->input(1), n->input(2)});
+                    if (div && !ir::is_floating(dt))
+                      ctx.fail("addcdiv of integer tensors is not supported (torch refuses integer division there)");
+                    ir::Value* t = binary(ctx, ctx.tensor_as(n->input(1), dt), ctx.tensor_as(n->input(2), dt),
+                                          div ? BinaryKind::kDiv : BinaryKind::kMul);
+                    const double value = ctx.to_double(n->input(3));
+                    if (value != 1.0) t = binary(ctx, t, ctx.scalar_constant(value, dt), BinaryKind::kMul);
+                    ctx.set_output(0, binary(ctx, ctx.tensor_as(n->input(0), dt), t, BinaryKind::kAdd));
+                  }})
         .pattern({{"aten::div.Tensor(Tensor self, Tensor other) -> Tensor",
                    "aten::div_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)",
                    "aten::div.Scalar(Tensor self, Scalar other) -> Tensor",

@@ -526,3 +526,21 @@ def test_arguments_beyond_the_given_inputs_keep_their_defaults(capfd):
         trt(x, mask)
     # The log names what was fixed.
     assert "keep their defaults" in "".join(logs), logs
+
+
+
+def test_tensor_attributes_that_require_grad_become_constants():
+    # timm's EVA-02: freezing leaves its class token (a parameter, which requires grad) as an
+    # attribute read; lowering makes it a constant, detached (TorchScript refuses constants that
+    # require grad: this compile failed with "Unsupported value kind: Tensor"). timm is on the GPU
+    # machine's image, not a dependency of the project.
+    timm = pytest.importorskip("timm")
+    torch.manual_seed(0)
+    m = timm.create_model("eva02_tiny_patch14_224", pretrained=False, num_classes=10).eval()
+    s = torch.jit.script(m)
+    assert any(n.s("name") == "cls_token" for n in torch.jit.freeze(s).graph.findAllNodes("prim::GetAttr"))
+    x = torch.randn(1, 3, 224, 224)
+    trt = compile_ref(s, [[1, 3, 224, 224]], require_full_compilation=True)
+    assert kinds(trt.graph).count(ENGINE) == 1
+    with torch.no_grad():
+        torch.testing.assert_close(trt(x), s(x), rtol=1e-4, atol=1e-4)

@@ -128,9 +128,12 @@ int inline_read_only_attributes(torch::jit::Graph& graph, const torch::jit::Modu
     for (std::string name; !path.empty() && std::getline(names, name, '.');)
       obj = obj.toObjectRef().getAttr(name);
     const c10::IValue value = obj.toObjectRef().getAttr(n->s(c10::attr::name));
-    if (!value.isTensor()) continue;
+    if (!value.isTensor() || !value.toTensor().defined()) continue;
     torch::jit::WithInsertPoint guard(n);
-    n->output()->replaceAllUsesWith(graph.insertConstant(value.toTensor()));
+    // Detached: a tensor attribute that requires grad (a plain tensor, not a registered parameter:
+    // EVA-02's rotary tables) is a constant like any other for inference; TorchScript refuses
+    // constants that require grad.
+    n->output()->replaceAllUsesWith(graph.insertConstant(value.toTensor().detach()));
     n->destroy();
     ++inlined;
   }

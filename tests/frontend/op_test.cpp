@@ -165,6 +165,9 @@ std::vector<OpCase> cases() {
   add({"unfold_im2col",  // F.unfold: 4-D with every argument, and 3-D (unbatched)
        "def forward(self, x):\n  return torch.im2col(x, [3, 2], [1, 2], [1, 0], [2, 1]), torch.im2col(x[0], [3, 3], [1, 1], [1, 1], [1, 1])\n",
        {{2, 3, 9, 10}}});
+  add({"tensor_unfold_windows",  // Tensor.unfold: overlapping, strided, the whole dim, an inner dim, negative dim
+       "def forward(self, x):\n  return x.unfold(2, 3, 1), x.unfold(-1, 2, 3), x.unfold(1, 4, 4), x.unfold(0, 2, 1) * 2.0\n",
+       {{2, 4, 7}}});
   add({"fold_col2im",  // F.fold: overlapping patches add up; 3-D and 2-D (unbatched) columns
        "def forward(self, x, y):\n  return torch.col2im(x, [9, 10], [3, 2], [1, 2], [1, 0], [2, 1]), torch.col2im(y, [5, 6], [3, 3], [1, 1], [1, 1], [1, 1])\n",
        {{2, 18, 40}, {27, 30}}});

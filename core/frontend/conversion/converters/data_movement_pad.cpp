@@ -1,7 +1,8 @@
 // Padding, rearrangement, repetition and slice-writing converters of the data_movement family:
 // aten::pad in its four modes and the legacy constant_pad_nd / reflection_pad / replication_pad /
 // _pad_circular ops; roll and flip; repeat, tile and repeat_interleave; slice_scatter and
-// select_scatter (what lowering turns writes into slices into); im2col and col2im (F.unfold / F.fold).
+// select_scatter (what lowering turns writes into slices into); im2col and col2im (F.unfold / F.fold)
+// and Tensor.unfold's sliding windows.
 //  * constant padding: Slices for negative pads (cropping), then a Concat with the fill value
 //    broadcast (Expand) to the pad's shape;
 //  * reflect / replicate / circular padding: one Gather per padded dim with a constant index that
@@ -231,6 +232,34 @@ void add_col2im(ConversionCtx& ctx, const Node* n) {
   ctx.set_output(0, y);
 }
 
+// Tensor.unfold(dim, size, step): the windows of `size` elements every `step` along `dim` (static):
+// dim becomes the window count and a new last dim of `size` holds each window (a Gather with a
+// constant index, then a reshape and a transpose).
+void add_unfold_windows(ConversionCtx& ctx, const Node* n) {
+  ir::Value* x = ctx.tensor(n->input(0));
+  const int64_t rank = x->type.rank();
+  if (rank == 0) ctx.fail("unfold of a 0-D tensor is not supported");
+  const int64_t axis = normalize_dim(ctx, ctx.to_int(n->input(1)), rank);
+  const int64_t size = ctx.to_int(n->input(2)), step = ctx.to_int(n->input(3));
+  const int64_t len = static_size(ctx, x, axis, "unfold");
+  if (size < 0 || size > len) ctx.fail(str_cat("unfold: size ", size, " must be in [0, ", len, "] (dim ", axis, ")"));
+  if (step < 1) ctx.fail(str_cat("unfold: step must be positive, got ", step));
+  const int64_t windows = (len - size) / step + 1;
+  std::vector<int64_t> idx;
+  for (int64_t i = 0; i < windows; ++i)
+    for (int64_t j = 0; j < size; ++j) idx.push_back(i * step + j);
+  ir::Value* y = gather(ctx, x, idx, axis);  // dim `axis` now windows * size
+  std::vector<ir::Dim> split = dims_of(x);
+  split[size_t(axis)] = ir::Dim::fixed(windows);
+  split.insert(split.begin() + axis + 1, ir::Dim::fixed(size));
+  y = reshape(ctx, y, split);
+  std::vector<int64_t> perm;
+  for (int64_t i = 0; i <= rank; ++i)
+    if (i != axis + 1) perm.push_back(i);
+  perm.push_back(axis + 1);
+  ctx.set_output(0, transpose(ctx, y, perm));
+}
+
 // self with elements start, start+step, ... < end of dim `axis` replaced by src's (static dim).
 ir::Value* slice_scatter(ConversionCtx& ctx, ir::Value* self, ir::Value* src, int64_t axis, int64_t start, int64_t end,
                          int64_t step) {
@@ -382,6 +411,7 @@ static auto reg =
                   add_repeat_interleave});
 
 static auto im2col_reg = RegisterConverters()
+    .pattern({{"aten::unfold(Tensor(a) self, int dimension, int size, int step) -> Tensor(a)"}, add_unfold_windows})
     .pattern({{"aten::im2col(Tensor self, int[2] kernel_size, int[2] dilation, int[2] padding, int[2] stride) -> Tensor"},
               add_im2col})
     .pattern({{"aten::col2im(Tensor self, SymInt[2] output_size, int[2] kernel_size, int[2] dilation, int[2] padding, "

@@ -5,7 +5,7 @@ A dict written and read with constant keys becomes values: the model compiles wh
 engine and returns the dict rebuilt (same keys, same order, overwritten keys keeping their first
 position). Dicts the pass must leave alone (a write in a loop, len() between writes, a key
 computed at run time) keep their writes in TorchScript and still give TorchScript's results."""
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 import pytest
 import torch
@@ -544,3 +544,34 @@ def test_tensor_attributes_that_require_grad_become_constants():
     assert kinds(trt.graph).count(ENGINE) == 1
     with torch.no_grad():
         torch.testing.assert_close(trt(x), s(x), rtol=1e-4, atol=1e-4)
+
+
+class _EitherInput(nn.Module):
+    def forward(self, x: Union[torch.Tensor, List[torch.Tensor]]) -> torch.Tensor:
+        if isinstance(x, torch.Tensor):
+            feats = [x]
+        else:
+            feats = x
+        return torch.cat(feats, 1).sum(1, keepdim=True)
+
+
+class _DenseStyle(nn.Module):
+    """timm's DenseNet: a layer taking Union[Tensor, List[Tensor]] that tests which it got."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = _EitherInput()
+        self.b = _EitherInput()
+
+    def forward(self, x):
+        y = self.a(x)
+        return self.b([x, y, x * 2.0])
+
+
+def test_isinstance_on_a_static_type_is_decided_at_compile_time():
+    m = torch.jit.script(_DenseStyle().eval())
+    assert "prim::isinstance" in kinds(m.inlined_graph)
+    x = torch.randn(2, 3, 4)
+    trt = compile_ref(m, [[2, 3, 4]], require_full_compilation=True)
+    assert kinds(trt.graph).count(ENGINE) == 1, trt.graph
+    assert_same(trt(x), m(x))

@@ -186,6 +186,31 @@ int inline_autograd_functions(torch::jit::Block* b) {
   return inlined;
 }
 
+// isinstance(x, T) decided by x's static type once calls are inlined (timm's DenseNet layers take
+// Union[Tensor, List[Tensor]] and test which one they got): true where x's type is a T, false
+// where no T and x's type have a value in common; left (to run) where it depends on the value.
+int fold_isinstance(torch::jit::Block* b) {
+  int folded = 0;
+  for (auto it = b->nodes().begin(); it != b->nodes().end();) {
+    torch::jit::Node* n = *it++;
+    for (torch::jit::Block* sub : n->blocks()) folded += fold_isinstance(sub);
+    if (n->kind() != c10::prim::isinstance || !n->hasAttribute(torch::jit::attr::types)) continue;
+    const c10::TypePtr t = n->input(0)->type();
+    bool any_is = false, any_may = false;
+    for (const c10::TypePtr& c : n->tys(torch::jit::attr::types)) {
+      any_is = any_is || t->isSubtypeOf(*c);
+      any_may = any_may || c->isSubtypeOf(*t) || t->kind() == c10::TypeKind::AnyType ||
+                t->kind() == c10::TypeKind::UnionType || t->kind() == c10::TypeKind::OptionalType;
+    }
+    if (!any_is && any_may) continue;
+    torch::jit::WithInsertPoint guard(n);
+    n->output()->replaceAllUsesWith(n->owningGraph()->insertConstant(any_is));
+    n->destroy();
+    ++folded;
+  }
+  return folded;
+}
+
 // Trailing arguments beyond the `given` inputs of the compile spec, when every one of them has a
 // default value: each is replaced by its default (a constant, which constant propagation then
 // folds into the control flow that tests it) and removed from the graph's inputs.
@@ -244,6 +269,7 @@ std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module
   // Op aliases to their canonical ops (multiply -> mul, true_divide -> div, clip -> clamp,
   // greater -> gt, ...), as scripting does: traced code keeps the names it called.
   torch::jit::NormalizeOps(g);
+  fold_isinstance(g->block());
   if (const int n = inline_autograd_functions(g->block()))
     TRTORCH_LOG(kInfo, "lowering: ", n, " traced autograd Function call", n == 1 ? "" : "s", " replaced by the trace of its forward");
   {

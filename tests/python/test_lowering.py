@@ -575,3 +575,49 @@ def test_isinstance_on_a_static_type_is_decided_at_compile_time():
     trt = compile_ref(m, [[2, 3, 4]], require_full_compilation=True)
     assert kinds(trt.graph).count(ENGINE) == 1, trt.graph
     assert_same(trt(x), m(x))
+
+
+class _ResidualThenSplit(nn.Module):
+    """timm's SKNet: `x += shortcut; x = relu_(x)`, and the next block splits x (a list of views)."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(4, 4, 3, padding=1)
+        self.c2 = nn.Conv2d(2, 2, 1)
+
+    def forward(self, x):
+        shortcut = x
+        y = self.c1(x)
+        y += shortcut
+        y = torch.relu_(y)
+        parts = torch.split(y, 2, 1)
+        return self.c2(parts[0]) + parts[1], y
+
+
+def test_reads_after_a_chain_of_in_place_ops_see_the_new_values():
+    m = torch.jit.script(_ResidualThenSplit().eval())
+    x = torch.randn(2, 4, 5, 5)
+    trt = compile_ref(m, [[2, 4, 5, 5]], require_full_compilation=True)
+    assert kinds(trt.graph).count(ENGINE) == 1, trt.graph
+    with torch.no_grad():
+        assert_same(trt(x), m(x))
+
+
+class _ListConcat(nn.Module):
+    """timm's DLA: the features of a tree level joined with `[x2, x1] + children`."""
+
+    def forward(self, x):
+        children: List[torch.Tensor] = []
+        children.append(x * 2.0)
+        a = torch.relu(x)
+        feats = [a, x + 1.0] + children
+        more = feats + [a * a]
+        return torch.cat(more, 1), len(more)
+
+
+def test_list_concatenation_of_engine_tensors():
+    m = torch.jit.script(_ListConcat().eval())
+    x = torch.randn(2, 3)
+    trt = compile_ref(m, [[2, 3]], require_full_compilation=True)
+    assert kinds(trt.graph).count(ENGINE) == 1, trt.graph
+    assert_same(trt(x), m(x))

@@ -37,6 +37,12 @@ bool is_structural(const Node* n) {
          k == prim::TupleIndex || k == prim::RaiseException || k == prim::Uninitialized || k == prim::DictConstruct;
 }
 
+// `a + b` on two lists (aten::add.t): a new list of a's items, then b's.
+bool is_list_concat(const Node* n) {
+  return n->kind() == c10::aten::add && n->outputs().size() == 1 &&
+         n->output()->type()->kind() == c10::TypeKind::ListType;
+}
+
 bool produces_tensor(const Node* n) {
   for (const auto* o : n->outputs())
     if (o->type()->kind() == c10::TypeKind::TensorType) return true;
@@ -182,6 +188,23 @@ class Converter {
         ctx_.set(n->output(), a.items[size_t(i)]);
         return true;
       }
+    }
+    if (is_list_concat(n) && (ctx_.arg(n->input(0)).kind == Arg::Kind::kList ||
+                              ctx_.arg(n->input(1)).kind == Arg::Kind::kList)) {
+      // Two lists, one of them holding engine tensors: a new list (neither operand changes).
+      Arg out = Arg::of_list({}, n->output()->type());
+      for (size_t i = 0; i < 2; ++i) {
+        const Arg a = ctx_.arg(n->input(i));
+        if (a.kind == Arg::Kind::kList) {
+          out.items.insert(out.items.end(), a.items.begin(), a.items.end());
+        } else if (a.kind == Arg::Kind::kIValue && a.ivalue.isList()) {
+          for (const auto& e : a.ivalue.toListRef()) out.items.push_back(Arg::of_ivalue(e));
+        } else {
+          ctx_.fail("list concatenation of a value that is not a list");
+        }
+      }
+      ctx_.set(n->output(), out);
+      return true;
     }
     if (k == c10::aten::append && ctx_.arg(n->input(0)).kind == Arg::Kind::kList) {
       // A list that holds engine tensors grows in place: every later use of the list value
@@ -518,7 +541,7 @@ class SupportCheck {
       if (!item_known) known_.erase(n->input(0));
       return set_outputs(n, item_known && known(n->input(0)));
     }
-    if (is_structural(n) || k == c10::aten::__getitem__) return set_outputs(n, all_known(n));
+    if (is_structural(n) || k == c10::aten::__getitem__ || is_list_concat(n)) return set_outputs(n, all_known(n));
     if (find_value_evaluator(n)) return set_outputs(n, true);  // evaluators produce compile-time values
     if (n->blocks().empty() && n->maybeOperator() && all_known(n)) return set_outputs(n, true);
     set_outputs(n, false);

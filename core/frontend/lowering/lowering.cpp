@@ -32,11 +32,21 @@ namespace trtorch::frontend {
 
 namespace {
 
+// An in-place op on its first argument whose result is that tensor (relu_, add_): the result
+// holds what the op wrote, as a view would.
+bool writes_first_input(const torch::jit::Node* n) {
+  const c10::FunctionSchema* s = n->maybeSchema();
+  if (!s || !s->is_mutable() || s->arguments().empty() || n->outputs().size() != 1) return false;
+  const c10::AliasInfo* a = s->arguments()[0].alias_info();
+  return a && a->isWrite();
+}
+
 // Every in-place op left must be the last reader of the tensor it mutates and of every tensor that
 // shares its memory (the tensor a view is of, its other views): the converters then treat it as
 // its functional form. A write into a view (`attn[:, :, 1:] += r`) whose base is read afterwards
-// is observable, and is reported like a direct one. Reads of the op's own output (and its views)
-// see the new value under the functional form too, so they are not counted.
+// is observable, and is reported like a direct one. Reads of the op's own output (its views, and
+// the results of later in-place ops on it: `x += s; x = relu_(x)`) see the new value under the
+// functional form too, so they are not counted.
 void check_no_observable_mutation(torch::jit::Block* b, std::vector<torch::jit::Node*>* found) {
   for (torch::jit::Node* n : b->nodes()) {
     for (torch::jit::Block* sub : n->blocks()) check_no_observable_mutation(sub, found);
@@ -53,8 +63,14 @@ void check_no_observable_mutation(torch::jit::Block* b, std::vector<torch::jit::
       const torch::jit::Value* v = work.back();
       work.pop_back();
       if (!own.insert(v).second) continue;
+      // (A list of views, from split or unbind, holds views: what is taken out of it is one.)
+      const bool list = v->type()->kind() == c10::TypeKind::ListType;
+      // A tuple or list built of it holds it too.
       for (const auto& u : v->uses())
-        if (u.offset == 0 && returns_view_of_input(u.user))
+        if ((u.offset == 0 && (returns_view_of_input(u.user) || writes_first_input(u.user) ||
+                               (list && (u.user->kind() == c10::aten::__getitem__ ||
+                                         u.user->kind() == c10::prim::ListUnpack)))) ||
+            u.user->kind() == c10::prim::TupleConstruct || u.user->kind() == c10::prim::ListConstruct)
           for (const auto* o : u.user->outputs()) work.push_back(o);
     }
     const torch::jit::Node* reader = nullptr;

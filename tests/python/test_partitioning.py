@@ -1043,3 +1043,55 @@ def test_a_partial_module_refuses_an_integer_tensor_for_a_floating_input():
         trt(torch.randint(0, 5, (2, 3)))
     with pytest.raises(Exception, match="must be a floating-point tensor"):
         trt(torch.ones(2, 3, dtype=torch.bool))
+
+
+class _CachedTableAttention(nn.Module):
+    """timm's ConViT attention: a table attribute rebuilt in a branch when the input's size changes
+    (the write stays in TorchScript), then read by another method and used by engine work."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("table", torch.zeros(1, 1, 1), persistent=False)
+        self.l = nn.Linear(6, 6)
+
+    def forward(self, x):
+        n = x.shape[1]
+        if self.table.shape[1] != n:
+            self.table = self.make_table(n)
+        return self.scores(x)
+
+    def make_table(self, n: int):
+        return (torch.arange(n * n, dtype=torch.float32).reshape(1, n, n) / float(n * n)).to(self.l.weight.device)
+
+    def scores(self, x):
+        y = self.l(x)
+        return torch.relu(y @ y.transpose(1, 2) + self.table.expand(x.shape[0], -1, -1) * 3.0)
+
+
+class _CachedTable(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.pre = nn.LayerNorm(6)
+        self.attn = _CachedTableAttention()
+        self.out = nn.Linear(6, 6)
+
+    def forward(self, x):
+        # The layer norm is engine work before the branch, in the segment that uses the table.
+        return self.out(self.attn(self.pre(x)) + x).sin()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_an_attribute_written_in_a_branch_is_read_after_the_write(device):
+    """The attribute read feeding an engine stays after the branch that writes it (the segments are
+    ordered by dependencies, and an attribute write orders the reads of its object): before, the
+    engine received the table as it was before the first call."""
+    m = torch.jit.script(_CachedTable().eval())
+    x = randn(2, 6, 6)
+    trt = compile_for(m, device, [[2, 6, 6]])
+    assert engine_count(trt) >= 1
+    fresh = torch.jit.script(_CachedTable().eval())
+    fresh.load_state_dict(m.state_dict())
+    if device == "gpu":
+        fresh.to("cuda")
+    for _ in range(2):  # the first call writes the table, the second reads the written one
+        check_against_torchscript(fresh, trt, x.to("cuda") if device == "gpu" else x)

@@ -101,6 +101,13 @@ std::unordered_set<const Value*> mutated_values(torch::jit::Graph& g) {
         if (is_tensor_value(n->input(0)))
           for (const Value* a : view_aliases(n->input(0))) out.insert(a);
       }
+      // An attribute write (convit's `self.rel_indices = ...` in a branch): the object written and
+      // the objects it was reached through, so that the attribute reads after it stay after it.
+      if (n->kind() == prim::SetAttr)
+        for (const Value* o = n->input(0);; o = o->node()->input(0)) {
+          out.insert(o);
+          if (o->node()->kind() != prim::GetAttr) break;
+        }
       for (Block* sub : n->blocks()) walk(sub);
     }
   };

@@ -621,3 +621,36 @@ def test_list_concatenation_of_engine_tensors():
     trt = compile_ref(m, [[2, 3]], require_full_compilation=True)
     assert kinds(trt.graph).count(ENGINE) == 1, trt.graph
     assert_same(trt(x), m(x))
+
+
+class _MemoBias(nn.Module):
+    """timm's LeViT: attention biases memoized in a dict attribute keyed by the input's device."""
+    cache: Dict[str, torch.Tensor]
+
+    def __init__(self):
+        super().__init__()
+        self.biases = nn.Parameter(torch.randn(3, 10))
+        self.register_buffer("idxs", torch.randint(0, 10, (4, 4)), persistent=False)
+        self.cache = {}
+
+    def get_biases(self, device: torch.device) -> torch.Tensor:
+        if self.training:
+            return self.biases[:, self.idxs]
+        key = str(device)
+        if key not in self.cache:
+            self.cache[key] = self.biases[:, self.idxs]
+        return self.cache[key]
+
+    def forward(self, x):
+        return torch.softmax(x + self.get_biases(x.device), -1)
+
+
+def test_a_memo_in_a_dict_attribute_reads_as_its_value():
+    m = torch.jit.script(_MemoBias().eval())
+    x = torch.randn(2, 3, 4, 4)
+    trt = compile_ref(m, [[2, 3, 4, 4]], require_full_compilation=True)
+    k = kinds(trt.graph)
+    assert k.count(ENGINE) == 1 and "prim::If" not in k, trt.graph
+    with torch.no_grad():
+        assert_same(trt(x), m(x))
+        assert_same(trt(x), m(x))  # the second call of the original reads its memo

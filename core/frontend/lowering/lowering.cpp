@@ -227,6 +227,77 @@ int fold_isinstance(torch::jit::Block* b) {
   return folded;
 }
 
+// A module attribute dict used as a memo (timm's LeViT, EfficientFormer, TinyViT attention biases):
+//   if key not in self.cache: self.cache[key] = <value>
+//   ... self.cache[key] ...
+// The value is what the reads get either way (a memo holds what it would compute): the reads take
+// it directly and the branch goes, so that a key known only at run time (str(x.device)) does not
+// keep the branch, and the dict, out of an engine. Only this exact form is rewritten: the branch
+// does nothing else, and its computation has no side effects.
+int drop_memo_caches(torch::jit::Block* b) {
+  auto attr_of = [](const torch::jit::Value* v, const torch::jit::Value** obj, std::string* name) {
+    if (v->node()->kind() != c10::prim::GetAttr) return false;
+    *obj = v->node()->input(0);
+    *name = v->node()->s(torch::jit::attr::name);
+    return true;
+  };
+  int dropped = 0;
+  for (auto it = b->nodes().begin(); it != b->nodes().end();) {
+    torch::jit::Node* n = *it++;
+    for (torch::jit::Block* sub : n->blocks()) dropped += drop_memo_caches(sub);
+    if (n->kind() != c10::prim::If || !n->outputs().empty()) continue;
+    const torch::jit::Node* neg = n->input(0)->node();
+    if (neg->kind() != c10::aten::__not__ || neg->input(0)->node()->kind() != c10::aten::__contains__) continue;
+    const torch::jit::Node* has = neg->input(0)->node();
+    const torch::jit::Value* obj = nullptr;
+    std::string name;
+    if (!attr_of(has->input(0), &obj, &name)) continue;
+    torch::jit::Value* key = has->input(1);
+    torch::jit::Block* then_b = n->blocks()[0];
+    if (n->blocks()[1]->nodes().begin() != n->blocks()[1]->nodes().end()) continue;
+    torch::jit::Node* set = nullptr;
+    bool pure = true;
+    for (torch::jit::Node* m : then_b->nodes()) {
+      if (m->kind() == c10::aten::_set_item && !set) {
+        set = m;
+        continue;
+      }
+      const torch::jit::Value* o2 = nullptr;
+      std::string n2;
+      const bool cache_read = m->outputs().size() == 1 && attr_of(m->output(), &o2, &n2) && o2 == obj && n2 == name;
+      pure = pure && (cache_read || (m->blocks().empty() && !m->hasSideEffects() && !(m->maybeSchema() &&
+                                                                                      m->maybeSchema()->is_mutable())));
+    }
+    if (!set || !pure || set->input(1) != key) continue;
+    const torch::jit::Value* o3 = nullptr;
+    std::string n3;
+    if (!attr_of(set->input(0), &o3, &n3) || o3 != obj || n3 != name) continue;
+    torch::jit::Value* value = set->input(2);
+    // The reads after the branch, in this block, of the same dict at the same key.
+    std::vector<torch::jit::Node*> reads;
+    for (torch::jit::Node* m = n->next(); m != b->return_node(); m = m->next()) {
+      const torch::jit::Value* o4 = nullptr;
+      std::string n4;
+      if (m->kind() == c10::aten::__getitem__ && m->inputs().size() == 2 && m->input(1) == key &&
+          attr_of(m->input(0), &o4, &n4) && o4 == obj && n4 == name)
+        reads.push_back(m);
+    }
+    if (reads.empty()) continue;
+    set->destroy();
+    for (auto m = then_b->nodes().begin(); m != then_b->nodes().end();) {
+      torch::jit::Node* moved = *m++;
+      moved->moveBefore(n);
+    }
+    for (torch::jit::Node* r : reads) {
+      r->output()->replaceAllUsesWith(value);
+      r->destroy();
+    }
+    n->destroy();
+    ++dropped;
+  }
+  return dropped;
+}
+
 // Trailing arguments beyond the `given` inputs of the compile spec, when every one of them has a
 // default value: each is replaced by its default (a constant, which constant propagation then
 // folds into the control flow that tests it) and removed from the graph's inputs.
@@ -298,6 +369,8 @@ std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module
   functionalize_view_writes(g->block());
   torch::jit::removeDropout(g);
   torch::jit::ConstantPropagation(g);
+  if (const int n = drop_memo_caches(g->block()))
+    TRTORCH_LOG(kInfo, "lowering: ", n, " memo", n == 1 ? "" : "s", " in module dict attributes read as the value they hold");
   if (inline_read_only_attributes(*g, frozen) > 0) torch::jit::ConstantPropagation(g);
   remove_dict_mutation(g->block());
   torch::jit::LowerSimpleTuples(g);

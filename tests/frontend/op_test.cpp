@@ -56,6 +56,9 @@ std::vector<OpCase> cases() {
        "def forward(self, x, y, z):\n  return torch.conv2d(x, self.w, self.b, [1, 1], 'same', [2, 1], 1), torch.conv2d(x, self.w, None, [2, 1], 'valid', [1, 1], 1), torch.conv1d(y, self.v, None, [1], 'same', [1], 1), torch.conv3d(z, self.u, None, [1, 1, 1], 'same', [1, 1, 1], 1)\n",
        {{1, 3, 9, 8}, {2, 3, 10}, {1, 2, 4, 5, 6}},
        {{"w", w({4, 3, 3, 2})}, {"b", w({4})}, {"v", w({5, 3, 4})}, {"u", w({3, 2, 2, 3, 3})}}});
+  add({"convolution_mode_traced_form",  // what a trace records for padding='same' / 'valid'
+       "def forward(self, x):\n  return torch._convolution_mode(x, self.w, self.b, [1, 1], 'same', [1, 2], 1), torch._convolution_mode(x, self.w, None, [2, 2], 'valid', [1, 1], 1)\n",
+       {{1, 3, 9, 8}}, {{"w", w({4, 3, 3, 2})}, {"b", w({4})}}});
   add({"square_addcmul_addcdiv",
        "def forward(self, x, y, z):\n  return torch.square(x) + torch.addcmul(x, y, z, value=0.5) + torch.addcdiv(x, y, z.abs() + 1.0, value=-2.0), torch.square(torch.arange(4))\n",
        {{3, 4}, {3, 4}, {4}}});

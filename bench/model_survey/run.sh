@@ -29,7 +29,7 @@ for k, mod in (('classification', M), ('segmentation', M.segmentation), ('detect
       for n in bert distilbert albert electra deberta_v2 deberta xlm_roberta mpnet mobilebert squeezebert gpt2 gpt_neo opt bloom llama mistral qwen2 phi gemma falcon t5_encoder vit deit beit dinov2 swin swinv2 convnext convnextv2 mobilevit segformer levit poolformer resnet regnet clip_vision clip_text hubert mobilenet_v2; do
         one $S/hf_one.py "$n"; done > "$OUT/hf.txt"
       for n in gptj gpt_neox gpt_bigcode codegen stablelm phi3 qwen3 gemma2 olmo mpt convbert roformer ernie funnel xlnet data2vec_text wavlm unispeech sew data2vec_audio ast speech_to_text_enc pvt_v2 focalnet mobilevitv2 efficientformer swiftformer dpt glpn hiera siglip_vision siglip_text owlvit_vision blip_vision vit_msn yolos mobilenet_v1 upernet_convnext segformer_seg t5_full; do
-        one $S/hf2_one.py "$n"; done >> "$OUT/hf.txt" ;;
+        one $S/hf_one.py "$n"; done >> "$OUT/hf.txt" ;;
     timm)
       for n in $(cat $S/timm_families.txt); do one $S/timm_one.py "$n"; done > "$OUT/timm.txt" ;;
   esac

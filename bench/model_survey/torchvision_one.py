@@ -1,51 +1,35 @@
-# One torchvision model (argv: name, kind): scripted (traced where scripting fails), compiled whole on the
-# reference backend, compared with TorchScript; detection models are only checked for op support.
-# Prints one RESULT line (JSON). Run by bench/model_survey/run.sh.
-import sys, time, traceback, warnings, json
-warnings.simplefilter("ignore")
-import torch, torchvision
-import trtorch
-name, kind = sys.argv[1], sys.argv[2]
-torch.manual_seed(0)
+"""One torchvision model (argv: name, kind), random weights, scripted (traced where scripting
+fails): see common.py. Detection models are only checked for op support (their post-processing
+is data-dependent: partial compilation leaves it to TorchScript). Run by bench/model_survey/run.sh."""
+import sys
+
+import torch
 from torchvision import models as M
-size = {"classification": (1, 3, 224, 224), "segmentation": (1, 3, 224, 224), "detection": (1, 3, 320, 320),
-        "video": (1, 3, 8, 112, 112), "optical_flow": None}[kind]
-t0 = time.time()
-res = {"model": name, "kind": kind}
-try:
-    kw = {}
-    if kind == "detection": kw = dict(weights=None, weights_backbone=None)
-    elif kind == "segmentation": kw = dict(weights=None, weights_backbone=None)
-    else: kw = dict(weights=None)
-    if name in ("googlenet", "inception_v3"): kw["init_weights"] = False; kw["aux_logits"] = False
+
+import trtorch
+from common import report, script_or_trace
+
+name, kind = sys.argv[1], sys.argv[2]
+SIZES = {"classification": [(1, 3, 224, 224)], "segmentation": [(1, 3, 224, 224)], "detection": [(1, 3, 320, 320)],
+         "video": [(1, 3, 8, 112, 112)], "optical_flow": [(1, 3, 128, 128)] * 2}
+
+
+def build():
+    kw = {"weights": None}
+    if kind in ("detection", "segmentation"):
+        kw["weights_backbone"] = None
+    if name in ("googlenet", "inception_v3"):
+        kw.update(init_weights=False, aux_logits=False)
     m = M.get_model(name, **kw).eval()
-    how = "script"
-    try:
-        sm = torch.jit.script(m)
-    except Exception as e:
-        how = "trace"
-        if kind == "optical_flow":
-            x = (torch.randn(1, 3, 128, 128), torch.randn(1, 3, 128, 128))
-        else:
-            x = (torch.randn(*size),)
-        sm = torch.jit.trace(m, x, check_trace=False, strict=False)
-    res["how"] = how
-    if kind == "optical_flow":
-        shapes = [[1, 3, 128, 128], [1, 3, 128, 128]]
-    elif kind == "detection":
-        shapes = None
-    else:
-        shapes = [list(size)]
-    if kind == "detection":
-        ok, text = trtorch.check_method_op_support(sm, report=True)
-        res["ok"] = ok; res["err"] = text[:600]
-    else:
-        try:
-            trtorch.compile(sm, {"input_shapes": shapes, "device": "reference", "require_full_compilation": True})
-            res["ok"] = True
-        except Exception as e:
-            res["ok"] = False; res["err"] = str(e)[:800]
-except Exception as e:
-    res["ok"] = None; res["err"] = "harness: " + repr(e)[:400]
-res["s"] = round(time.time() - t0, 1)
-print("RESULT " + json.dumps(res), flush=True)
+    x = tuple(torch.randn(*s) for s in SIZES[kind])
+    module, how = script_or_trace(m, x)
+    return module, x, how
+
+
+if kind == "detection":
+    import json
+    module, _, how = build()
+    ok, text = trtorch.check_method_op_support(module, report=True)
+    print("RESULT " + json.dumps({"model": name, "kind": kind, "how": how, "ok": ok, "err": text[:600]}), flush=True)
+else:
+    report(name, build, kind=kind)

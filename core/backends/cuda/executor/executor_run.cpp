@@ -243,7 +243,20 @@ bool CudaExecutor::capture_graph(const std::vector<const void*>& inputs, const s
     copy_nodes_ = false;
     return capture_graph(inputs, outputs, ws, stream);
   }
-  TRTORCH_CUDA_CHECK(cudaGraphInstantiate(&graph_exec_, graph, 0));
+  if (copy_nodes_) {
+    const cudaError_t e = cudaGraphInstantiate(&graph_exec_, graph, 0);
+    if (e != cudaSuccess) {  // with the copy nodes: captured again without them
+      cudaGetLastError();
+      graph_exec_ = nullptr;
+      cudaGraphDestroy(graph);
+      TRTORCH_LOG(kInfo, "CUDA graph: instantiating it with its copy nodes failed (", cudaGetErrorString(e),
+                  "); they stay outside");
+      copy_nodes_ = false;
+      return capture_graph(inputs, outputs, ws, stream);
+    }
+  } else {
+    TRTORCH_CUDA_CHECK(cudaGraphInstantiate(&graph_exec_, graph, 0));
+  }
   if (copy_nodes_) {
     graph_ = graph;  // its copy nodes are re-pointed through it
   } else {

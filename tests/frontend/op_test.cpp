@@ -195,6 +195,15 @@ std::vector<OpCase> cases() {
   // --- matrix products ---
   add({"linear_bias", "def forward(self, x):\n  return torch.linear(x, self.w, self.b)\n", {{2, 3, 16}}, {{"w", w({8, 16})}, {"b", w({8})}}});
   add({"linear_nobias", "def forward(self, x):\n  return torch.linear(x, self.w)\n", {{5, 16}}, {{"w", w({7, 16})}}});
+  add({"lstm_two_layers_bidirectional_batch_first",  // torch.lstm as nn.LSTM calls it, with given states
+       "def forward(self, x, h, c):\n  return torch.lstm(x, [h, c], [self.a, self.b, self.c, self.d, self.e, self.f, self.g, self.h, self.i, self.j, self.k, self.l, self.m, self.n, self.o, self.p], True, 2, 0.0, False, True, True)\n",
+       {{2, 5, 3}, {4, 2, 4}, {4, 2, 4}},
+       {{"a", w({16, 3})}, {"b", w({16, 4})}, {"c", w({16})}, {"d", w({16})}, {"e", w({16, 3})}, {"f", w({16, 4})},
+        {"g", w({16})}, {"h", w({16})}, {"i", w({16, 8})}, {"j", w({16, 4})}, {"k", w({16})}, {"l", w({16})},
+        {"m", w({16, 8})}, {"n", w({16, 4})}, {"o", w({16})}, {"p", w({16})}}});
+  add({"gru_no_bias",
+       "def forward(self, x, h):\n  return torch.gru(x, h, [self.a, self.b], False, 1, 0.0, False, False, False)\n",
+       {{6, 2, 3}, {1, 2, 5}}, {{"a", w({15, 3})}, {"b", w({15, 5})}}});
   add({"baddbmm", "def forward(self, x, y, z):\n  return torch.baddbmm(z, x, y, beta=0.5, alpha=2.0), torch.baddbmm(z[0], x, y)\n",
        {{3, 4, 6}, {3, 6, 5}, {3, 4, 5}}});
   add({"addmm", "def forward(self, x):\n  return torch.addmm(self.b, x, self.w, beta=0.5, alpha=2.0)\n", {{4, 6}}, {{"w", w({6, 3})}, {"b", w({3})}}});

@@ -362,3 +362,39 @@ def test_quantization_aware_model_compiles_whole(device):
     m = torch.jit.script(QATConvNet().eval())
     trt = compile_and_check(m, [2, 3, 12, 12], device, torch.float32)
     assert "aten::fake_quantize_per_tensor_affine" not in kinds(trt.graph), trt.graph
+
+
+class _Recurrent(nn.Module):
+    """nn.LSTM and nn.GRU as models use them: two bidirectional layers, batch_first, zero initial
+    states (created in forward), given states, an unbatched sequence."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(6, 8, num_layers=2, batch_first=True, bidirectional=True)
+        self.gru = nn.GRU(16, 5, num_layers=2)
+        self.cell = nn.LSTM(6, 4, bias=False)
+
+    def forward(self, x, h0, c0):
+        y, (h, c) = self.lstm(x)
+        z, hz = self.gru(y.transpose(0, 1))
+        w, (hw, cw) = self.cell(x[0], (h0, c0))
+        return y, h, c, z, hz, w, hw, cw
+
+
+@pytest.mark.parametrize("precision", [torch.float32, torch.half])
+def test_recurrent_layers(device, precision):
+    torch.manual_seed(0)
+    m = torch.jit.script(_Recurrent().eval())
+    dev = "cuda" if device == "gpu" else "cpu"
+    m = m.to(dev)
+    x, h0, c0 = torch.randn(3, 7, 6, device=dev), torch.randn(1, 4, device=dev), torch.randn(1, 4, device=dev)
+    trt = trtorch.compile(m, {"input_shapes": [[3, 7, 6], [1, 4], [1, 4]], "device": device, "op_precision": precision,
+                              "require_full_compilation": True})
+    assert kinds(trt.graph).count(ENGINE) == 1, trt.graph
+    with torch.no_grad():
+        want = m(x, h0, c0)
+        ins = (x, h0, c0) if precision == torch.float32 else (x.half(), h0.half(), c0.half())
+        got = trt(*ins)
+    for w, g in zip(want, got):
+        err = max_rel_error(g.float(), w)
+        assert err <= TOL[precision], "relative error %g (tolerance %g)" % (err, TOL[precision])

@@ -391,7 +391,8 @@ def test_recurrent_layers(device, precision):
     trt = trtorch.compile(m, {"input_shapes": [[3, 7, 6], [1, 4], [1, 4]], "device": device, "op_precision": precision,
                               "require_full_compilation": True})
     assert kinds(trt.graph).count(ENGINE) == 1, trt.graph
-    with torch.no_grad():
+    # (cuDNN's recurrent layers would otherwise run on TF32, PyTorch's default: not FP32.)
+    with torch.no_grad(), torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
         want = m(x, h0, c0)
         ins = (x, h0, c0) if precision == torch.float32 else (x.half(), h0.half(), c0.half())
         got = trt(*ins)

@@ -654,3 +654,17 @@ def test_a_memo_in_a_dict_attribute_reads_as_its_value():
     with torch.no_grad():
         assert_same(trt(x), m(x))
         assert_same(trt(x), m(x))  # the second call of the original reads its memo
+
+
+class _AssertsEvenWidth(nn.Module):
+    def forward(self, x):
+        torch._assert(x.shape[1] % 2 == 0, "")  # timm's _assert, with an empty message
+        return x * 2.0
+
+
+def test_an_assertion_from_a_builtin_names_the_models_line():
+    # torch._assert's code has no file of its own ("<string>"): the error names the model's line.
+    m = torch.jit.script(_AssertsEvenWidth().eval())
+    with pytest.raises(RuntimeError) as e:
+        compile_ref(m, [[2, 3]], require_full_compilation=True)
+    assert "raises an exception" in str(e.value) and "test_lowering.py" in str(e.value), str(e.value)

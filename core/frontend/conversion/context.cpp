@@ -9,13 +9,40 @@
 
 namespace trtorch::frontend {
 
+namespace {
+
+// "file:line" of a source range, or "" where it has none or names no file (code that TorchScript
+// compiled from a string: its builtins, torch._assert).
+std::string file_line(const torch::jit::SourceRange& r) {
+  auto flc = r.file_line_col();
+  if (!flc) return "";
+  auto [file, line, col] = *flc;
+  if (file.empty() || file == "<string>") return "";
+  return str_cat(file, ":", line);
+}
+
+}  // namespace
+
 std::string source_location(const torch::jit::Node* n) {
-  auto flc = n->sourceRange().file_line_col();
-  if (flc) {
-    auto [file, line, col] = *flc;
-    return str_cat(file, ":", line);
+  std::string here = file_line(n->sourceRange());
+  if (!here.empty()) return here;
+  // Code without a file of its own (timm's _assert is torch._assert): the innermost call site in
+  // the model's code that inlined it, else the model's code around it (the branch it is in, or
+  // what computed the branch's condition).
+  std::string caller;
+  if (auto cs = n->callstack())
+    for (const auto& frame : (*cs)->vec()) {
+      const std::string at = file_line(std::get<1>(frame));
+      if (!at.empty()) caller = at;
+    }
+  for (const torch::jit::Node* up = n->owningBlock()->owningNode(); caller.empty() && up;
+       up = up->owningBlock()->owningNode()) {
+    caller = file_line(up->sourceRange());
+    if (caller.empty() && !up->inputs().empty()) caller = file_line(up->input(0)->node()->sourceRange());
   }
-  return "unknown location";
+  auto flc = n->sourceRange().file_line_col();
+  const std::string own = flc ? str_cat(std::get<0>(*flc), ":", std::get<1>(*flc)) : "unknown location";
+  return caller.empty() ? own : str_cat(own, ", called from ", caller);
 }
 
 std::string describe(const torch::jit::Node* n) {

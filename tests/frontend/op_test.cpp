@@ -204,6 +204,11 @@ std::vector<OpCase> cases() {
   add({"gru_no_bias",
        "def forward(self, x, h):\n  return torch.gru(x, h, [self.a, self.b], False, 1, 0.0, False, False, False)\n",
        {{6, 2, 3}, {1, 2, 5}}, {{"a", w({15, 3})}, {"b", w({15, 5})}}});
+  add({"rnn_tanh_relu_bidirectional",
+       "def forward(self, x, h):\n  return torch.rnn_tanh(x, h, [self.a, self.b, self.c, self.d, self.e, self.f, self.g, self.h], True, 1, 0.0, False, True, False), torch.rnn_relu(x.transpose(0, 1), h[:1], [self.a, self.b, self.c, self.d], True, 1, 0.0, False, False, True)\n",
+       {{4, 3, 5}, {2, 3, 6}},
+       {{"a", w({6, 5})}, {"b", w({6, 6})}, {"c", w({6})}, {"d", w({6})}, {"e", w({6, 5})}, {"f", w({6, 6})},
+        {"g", w({6})}, {"h", w({6})}}});
   add({"baddbmm", "def forward(self, x, y, z):\n  return torch.baddbmm(z, x, y, beta=0.5, alpha=2.0), torch.baddbmm(z[0], x, y)\n",
        {{3, 4, 6}, {3, 6, 5}, {3, 4, 5}}});
   add({"addmm", "def forward(self, x):\n  return torch.addmm(self.b, x, self.w, beta=0.5, alpha=2.0)\n", {{4, 6}}, {{"w", w({6, 3})}, {"b", w({3})}}});

@@ -1,4 +1,5 @@
-// Recurrent layer converters: aten::lstm and aten::gru (nn.LSTM / nn.GRU, any number of layers, one
+// Recurrent layer converters: aten::lstm, aten::gru and aten::rnn_tanh / rnn_relu (nn.LSTM / nn.GRU /
+// nn.RNN, any number of layers, one
 // or two directions, batch_first; nn's unbatched form reaches them with a batch of 1), unrolled over a sequence length known at compile
 // time. Each layer and direction computes its input projection for every step at once (one Linear
 // over [T, B, F], both biases folded in for the LSTM), then per step one Linear of the hidden state
@@ -40,11 +41,11 @@ ir::Value* step(ConversionCtx& ctx, ir::Value* x, int64_t t) {
   return reshape(ctx, s, d);
 }
 
-enum class Cell { kLstm, kGru };
+enum class Cell { kLstm, kGru, kTanh, kRelu };
 
 void add_recurrent(ConversionCtx& ctx, const Node* n, Cell cell) {
   const bool lstm = cell == Cell::kLstm;
-  const char* what = lstm ? "lstm" : "gru";
+  const char* what = lstm ? "lstm" : cell == Cell::kGru ? "gru" : "rnn";
   ir::Value* x = ctx.tensor(n->input(0));
   std::vector<ir::Value*> hx = lstm ? ctx.tensor_list(n->input(1)) : std::vector<ir::Value*>{ctx.tensor(n->input(1))};
   std::vector<Arg> param_args;
@@ -63,7 +64,7 @@ void add_recurrent(ConversionCtx& ctx, const Node* n, Cell cell) {
   if (layers < 1 || int64_t(params.size()) != layers * dirs * per)
     ctx.fail(str_cat(what, ": expected ", layers * dirs * per, " weight tensors for ", layers, " layer(s) and ", dirs,
                      " direction(s), got ", params.size(), lstm ? " (proj_size is not supported)" : ""));
-  const int64_t gates = lstm ? 4 : 3, hidden = params[1].size(1);
+  const int64_t gates = lstm ? 4 : cell == Cell::kGru ? 3 : 1, hidden = params[1].size(1);
   if (hx.size() != (lstm ? 2u : 1u)) ctx.fail(str_cat(what, ": expected ", lstm ? 2 : 1, " initial state tensor(s)"));
   if (x->type.rank() != 3) ctx.fail(str_cat(what, ": the input must be 3-D, got ", x->type.str()));
   if (batch_first) x = transpose(ctx, x, {1, 0, 2});
@@ -81,8 +82,10 @@ void add_recurrent(ConversionCtx& ctx, const Node* n, Cell cell) {
       const at::Tensor b_ih = has_biases ? params[p + 2] : at::Tensor(), b_hh = has_biases ? params[p + 3] : at::Tensor();
       if (w_ih.dim() != 2 || w_hh.dim() != 2 || w_ih.size(0) != gates * hidden || w_hh.size(0) != gates * hidden)
         ctx.fail(str_cat(what, ": layer ", l, " has weights of unexpected shapes ", w_ih.sizes(), " and ", w_hh.sizes()));
-      // The LSTM's two biases add up front; the GRU's hidden bias is inside r * (W_hn h + b_hn).
-      ir::Value* xp = linear(ctx, layer_in, w_ih, lstm && has_biases ? b_ih + b_hh : b_ih);  // [T, B, G*H]
+      // The LSTM's and the plain RNN's two biases add up front; the GRU's hidden bias is inside
+      // r * (W_hn h + b_hn).
+      const bool fold_biases = cell != Cell::kGru && has_biases;
+      ir::Value* xp = linear(ctx, layer_in, w_ih, fold_biases ? b_ih + b_hh : b_ih);  // [T, B, G*H]
       const int64_t k = l * dirs + d;
       auto initial = [&](ir::Value* s) {
         return reshape(ctx, slice(ctx, s, 0, ir::Dim::fixed(k), ir::Dim::fixed(k + 1), 1),
@@ -94,8 +97,10 @@ void add_recurrent(ConversionCtx& ctx, const Node* n, Cell cell) {
       for (int64_t i = 0; i < steps; ++i) {
         const int64_t t = d == 0 ? i : steps - 1 - i;
         ir::Value* xt = step(ctx, xp, t);
-        ir::Value* hp = linear(ctx, h, w_hh, lstm ? at::Tensor() : b_hh);  // [B, G*H]
-        if (lstm) {
+        ir::Value* hp = linear(ctx, h, w_hh, fold_biases ? at::Tensor() : b_hh);  // [B, G*H]
+        if (cell == Cell::kTanh || cell == Cell::kRelu) {
+          h = unary(ctx, binary(ctx, xt, hp, BinaryKind::kAdd), cell == Cell::kTanh ? UnaryKind::kTanh : UnaryKind::kRelu);
+        } else if (lstm) {
           ir::Value* g = binary(ctx, xt, hp, BinaryKind::kAdd);
           ir::Value* in = unary(ctx, gate(ctx, g, 0, hidden), UnaryKind::kSigmoid);
           ir::Value* forget = unary(ctx, gate(ctx, g, 1, hidden), UnaryKind::kSigmoid);
@@ -140,7 +145,13 @@ static auto reg =
                   [](ConversionCtx& ctx, const Node* n) { add_recurrent(ctx, n, Cell::kLstm); }, float_input})
         .pattern({{"aten::gru.input(Tensor input, Tensor hx, Tensor[] params, bool has_biases, int num_layers, "
                    "float dropout, bool train, bool bidirectional, bool batch_first) -> (Tensor, Tensor)"},
-                  [](ConversionCtx& ctx, const Node* n) { add_recurrent(ctx, n, Cell::kGru); }, float_input});
+                  [](ConversionCtx& ctx, const Node* n) { add_recurrent(ctx, n, Cell::kGru); }, float_input})
+        .pattern({{"aten::rnn_tanh.input(Tensor input, Tensor hx, Tensor[] params, bool has_biases, int num_layers, "
+                   "float dropout, bool train, bool bidirectional, bool batch_first) -> (Tensor, Tensor)"},
+                  [](ConversionCtx& ctx, const Node* n) { add_recurrent(ctx, n, Cell::kTanh); }, float_input})
+        .pattern({{"aten::rnn_relu.input(Tensor input, Tensor hx, Tensor[] params, bool has_biases, int num_layers, "
+                   "float dropout, bool train, bool bidirectional, bool batch_first) -> (Tensor, Tensor)"},
+                  [](ConversionCtx& ctx, const Node* n) { add_recurrent(ctx, n, Cell::kRelu); }, float_input});
 
 }  // namespace
 }  // namespace trtorch::frontend::converters

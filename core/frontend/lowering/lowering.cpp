@@ -5,6 +5,7 @@
 #include "core/frontend/lowering/remove_attr_mutation.h"
 #include "core/frontend/lowering/remove_dict_mutation.h"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -175,56 +176,64 @@ void use_lasting_call_stacks(torch::jit::Block* b, std::map<const void*, CallSta
   }
 }
 
+// Calls `rewrite` on every node of b and of its blocks (a node's blocks before the node itself),
+// which may replace and destroy the node; returns how many it rewrote (returned true).
+int rewrite_nodes(torch::jit::Block* b, const std::function<bool(torch::jit::Node*)>& rewrite) {
+  int done = 0;
+  for (auto it = b->nodes().begin(); it != b->nodes().end();) {
+    torch::jit::Node* n = *it++;
+    for (torch::jit::Block* sub : n->blocks()) done += rewrite_nodes(sub, rewrite);
+    done += rewrite(n) ? 1 : 0;
+  }
+  return done;
+}
+
 // A traced torch.autograd.Function is a prim::PythonOp that holds the trace of its forward (its
 // Subgraph attribute, as the tracer records it): that trace replaces it, as ONNX export does, so
 // that the ops inside convert (BLOOM's GELU, custom activations). A PythonOp without one (scripted
 // code cannot call a Function) stays, and is reported as unsupported or left to TorchScript.
-int inline_autograd_functions(torch::jit::Block* b) {
-  int inlined = 0;
-  for (auto it = b->nodes().begin(); it != b->nodes().end();) {
-    torch::jit::Node* n = *it++;
-    for (torch::jit::Block* sub : n->blocks()) inlined += inline_autograd_functions(sub);
-    if (n->kind() != c10::prim::PythonOp || !n->hasAttribute(torch::jit::attr::Subgraph)) continue;
-    std::shared_ptr<torch::jit::Graph> body = n->g(torch::jit::attr::Subgraph);
-    if (!body || body->inputs().size() != n->inputs().size()) continue;
-    // A Function returning several tensors gives one tuple (unpacked after it); its trace returns
-    // them as separate outputs.
-    const auto tuple = n->outputs().size() == 1 ? n->output(0)->type()->cast<c10::TupleType>() : nullptr;
-    const size_t results = tuple ? tuple->elements().size() : n->outputs().size();
-    if (body->outputs().size() != results) continue;
-    torch::jit::WithInsertPoint guard(n);
-    std::vector<torch::jit::Value*> outs = torch::jit::insertGraph(*n->owningGraph(), *body, n->inputs());
-    if (tuple) outs = {n->owningGraph()->insertNode(n->owningGraph()->createTuple(outs))->output()};
-    for (size_t i = 0; i < outs.size(); ++i) n->output(i)->replaceAllUsesWith(outs[i]);
-    n->destroy();
-    ++inlined;
-  }
-  return inlined;
+bool inline_autograd_function(torch::jit::Node* n) {
+  if (n->kind() != c10::prim::PythonOp || !n->hasAttribute(torch::jit::attr::Subgraph)) return false;
+  std::shared_ptr<torch::jit::Graph> body = n->g(torch::jit::attr::Subgraph);
+  if (!body || body->inputs().size() != n->inputs().size()) return false;
+  // A Function returning several tensors gives one tuple (unpacked after it); its trace returns
+  // them as separate outputs.
+  const auto tuple = n->outputs().size() == 1 ? n->output(0)->type()->cast<c10::TupleType>() : nullptr;
+  const size_t results = tuple ? tuple->elements().size() : n->outputs().size();
+  if (body->outputs().size() != results) return false;
+  torch::jit::WithInsertPoint guard(n);
+  std::vector<torch::jit::Value*> outs = torch::jit::insertGraph(*n->owningGraph(), *body, n->inputs());
+  if (tuple) outs = {n->owningGraph()->insertNode(n->owningGraph()->createTuple(outs))->output()};
+  for (size_t i = 0; i < outs.size(); ++i) n->output(i)->replaceAllUsesWith(outs[i]);
+  n->destroy();
+  return true;
 }
 
 // isinstance(x, T) decided by x's static type once calls are inlined (timm's DenseNet layers take
 // Union[Tensor, List[Tensor]] and test which one they got): true where x's type is a T, false
 // where no T and x's type have a value in common; left (to run) where it depends on the value.
-int fold_isinstance(torch::jit::Block* b) {
-  int folded = 0;
-  for (auto it = b->nodes().begin(); it != b->nodes().end();) {
-    torch::jit::Node* n = *it++;
-    for (torch::jit::Block* sub : n->blocks()) folded += fold_isinstance(sub);
-    if (n->kind() != c10::prim::isinstance || !n->hasAttribute(torch::jit::attr::types)) continue;
-    const c10::TypePtr t = n->input(0)->type();
-    bool any_is = false, any_may = false;
-    for (const c10::TypePtr& c : n->tys(torch::jit::attr::types)) {
-      any_is = any_is || t->isSubtypeOf(*c);
-      any_may = any_may || c->isSubtypeOf(*t) || t->kind() == c10::TypeKind::AnyType ||
-                t->kind() == c10::TypeKind::UnionType || t->kind() == c10::TypeKind::OptionalType;
-    }
-    if (!any_is && any_may) continue;
-    torch::jit::WithInsertPoint guard(n);
-    n->output()->replaceAllUsesWith(n->owningGraph()->insertConstant(any_is));
-    n->destroy();
-    ++folded;
+bool fold_isinstance(torch::jit::Node* n) {
+  if (n->kind() != c10::prim::isinstance || !n->hasAttribute(torch::jit::attr::types)) return false;
+  const c10::TypePtr t = n->input(0)->type();
+  bool any_is = false, any_may = false;
+  for (const c10::TypePtr& c : n->tys(torch::jit::attr::types)) {
+    any_is = any_is || t->isSubtypeOf(*c);
+    any_may = any_may || c->isSubtypeOf(*t) || t->kind() == c10::TypeKind::AnyType ||
+              t->kind() == c10::TypeKind::UnionType || t->kind() == c10::TypeKind::OptionalType;
   }
-  return folded;
+  if (!any_is && any_may) return false;
+  torch::jit::WithInsertPoint guard(n);
+  n->output()->replaceAllUsesWith(n->owningGraph()->insertConstant(any_is));
+  n->destroy();
+  return true;
+}
+
+// The object and name of a prim::GetAttr's result; false for any other value.
+bool attribute_of(const torch::jit::Value* v, const torch::jit::Value** obj, std::string* name) {
+  if (v->node()->kind() != c10::prim::GetAttr) return false;
+  *obj = v->node()->input(0);
+  *name = v->node()->s(torch::jit::attr::name);
+  return true;
 }
 
 // A module attribute dict used as a memo (timm's LeViT, EfficientFormer, TinyViT attention biases):
@@ -234,68 +243,51 @@ int fold_isinstance(torch::jit::Block* b) {
 // it directly and the branch goes, so that a key known only at run time (str(x.device)) does not
 // keep the branch, and the dict, out of an engine. Only this exact form is rewritten: the branch
 // does nothing else, and its computation has no side effects.
-int drop_memo_caches(torch::jit::Block* b) {
-  auto attr_of = [](const torch::jit::Value* v, const torch::jit::Value** obj, std::string* name) {
-    if (v->node()->kind() != c10::prim::GetAttr) return false;
-    *obj = v->node()->input(0);
-    *name = v->node()->s(torch::jit::attr::name);
-    return true;
+bool drop_memo_cache(torch::jit::Node* n) {
+  if (n->kind() != c10::prim::If || !n->outputs().empty()) return false;
+  const torch::jit::Node* neg = n->input(0)->node();
+  if (neg->kind() != c10::aten::__not__ || neg->input(0)->node()->kind() != c10::aten::__contains__) return false;
+  const torch::jit::Node* has = neg->input(0)->node();
+  const torch::jit::Value* obj = nullptr;
+  std::string name;
+  if (!attribute_of(has->input(0), &obj, &name)) return false;
+  // Whether v reads the same attribute of the same object.
+  auto same_dict = [&](const torch::jit::Value* v) {
+    const torch::jit::Value* o = nullptr;
+    std::string a;
+    return attribute_of(v, &o, &a) && o == obj && a == name;
   };
-  int dropped = 0;
-  for (auto it = b->nodes().begin(); it != b->nodes().end();) {
-    torch::jit::Node* n = *it++;
-    for (torch::jit::Block* sub : n->blocks()) dropped += drop_memo_caches(sub);
-    if (n->kind() != c10::prim::If || !n->outputs().empty()) continue;
-    const torch::jit::Node* neg = n->input(0)->node();
-    if (neg->kind() != c10::aten::__not__ || neg->input(0)->node()->kind() != c10::aten::__contains__) continue;
-    const torch::jit::Node* has = neg->input(0)->node();
-    const torch::jit::Value* obj = nullptr;
-    std::string name;
-    if (!attr_of(has->input(0), &obj, &name)) continue;
-    torch::jit::Value* key = has->input(1);
-    torch::jit::Block* then_b = n->blocks()[0];
-    if (n->blocks()[1]->nodes().begin() != n->blocks()[1]->nodes().end()) continue;
-    torch::jit::Node* set = nullptr;
-    bool pure = true;
-    for (torch::jit::Node* m : then_b->nodes()) {
-      if (m->kind() == c10::aten::_set_item && !set) {
-        set = m;
-        continue;
-      }
-      const torch::jit::Value* o2 = nullptr;
-      std::string n2;
-      const bool cache_read = m->outputs().size() == 1 && attr_of(m->output(), &o2, &n2) && o2 == obj && n2 == name;
-      pure = pure && (cache_read || (m->blocks().empty() && !m->hasSideEffects() && !(m->maybeSchema() &&
-                                                                                      m->maybeSchema()->is_mutable())));
+  torch::jit::Value* key = has->input(1);
+  torch::jit::Block* then_b = n->blocks()[0];
+  if (n->blocks()[1]->nodes().begin() != n->blocks()[1]->nodes().end()) return false;
+  torch::jit::Node* set = nullptr;
+  for (torch::jit::Node* m : then_b->nodes()) {
+    if (m->kind() == c10::aten::_set_item && !set) {
+      set = m;
+      continue;
     }
-    if (!set || !pure || set->input(1) != key) continue;
-    const torch::jit::Value* o3 = nullptr;
-    std::string n3;
-    if (!attr_of(set->input(0), &o3, &n3) || o3 != obj || n3 != name) continue;
-    torch::jit::Value* value = set->input(2);
-    // The reads after the branch, in this block, of the same dict at the same key.
-    std::vector<torch::jit::Node*> reads;
-    for (torch::jit::Node* m = n->next(); m != b->return_node(); m = m->next()) {
-      const torch::jit::Value* o4 = nullptr;
-      std::string n4;
-      if (m->kind() == c10::aten::__getitem__ && m->inputs().size() == 2 && m->input(1) == key &&
-          attr_of(m->input(0), &o4, &n4) && o4 == obj && n4 == name)
-        reads.push_back(m);
-    }
-    if (reads.empty()) continue;
-    set->destroy();
-    for (auto m = then_b->nodes().begin(); m != then_b->nodes().end();) {
-      torch::jit::Node* moved = *m++;
-      moved->moveBefore(n);
-    }
-    for (torch::jit::Node* r : reads) {
-      r->output()->replaceAllUsesWith(value);
-      r->destroy();
-    }
-    n->destroy();
-    ++dropped;
+    const bool cache_read = m->outputs().size() == 1 && same_dict(m->output());
+    const bool pure = m->blocks().empty() && !m->hasSideEffects() && !(m->maybeSchema() && m->maybeSchema()->is_mutable());
+    if (!cache_read && !pure) return false;
   }
-  return dropped;
+  if (!set || set->input(1) != key || !same_dict(set->input(0))) return false;
+  torch::jit::Value* value = set->input(2);
+  // The reads after the branch, in this block, of the same dict at the same key take the value;
+  // dead code elimination removes them (they are not destroyed here: the walk holds the next node).
+  bool read = false;
+  for (torch::jit::Node* m = n->next(); m != n->owningBlock()->return_node(); m = m->next())
+    if (m->kind() == c10::aten::__getitem__ && m->inputs().size() == 2 && m->input(1) == key && same_dict(m->input(0))) {
+      m->output()->replaceAllUsesWith(value);
+      read = true;
+    }
+  if (!read) return false;
+  set->destroy();
+  for (auto m = then_b->nodes().begin(); m != then_b->nodes().end();) {
+    torch::jit::Node* moved = *m++;
+    moved->moveBefore(n);
+  }
+  n->destroy();
+  return true;
 }
 
 // Trailing arguments beyond the `given` inputs of the compile spec, when every one of them has a
@@ -356,8 +348,8 @@ std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module
   // Op aliases to their canonical ops (multiply -> mul, true_divide -> div, clip -> clamp,
   // greater -> gt, ...), as scripting does: traced code keeps the names it called.
   torch::jit::NormalizeOps(g);
-  fold_isinstance(g->block());
-  if (const int n = inline_autograd_functions(g->block()))
+  rewrite_nodes(g->block(), fold_isinstance);
+  if (const int n = rewrite_nodes(g->block(), inline_autograd_function))
     TRTORCH_LOG(kInfo, "lowering: ", n, " traced autograd Function call", n == 1 ? "" : "s", " replaced by the trace of its forward");
   {
     std::map<const void*, CallStackPtr> done;
@@ -369,7 +361,7 @@ std::shared_ptr<torch::jit::Graph> lower_module(const torch::jit::Module& module
   functionalize_view_writes(g->block());
   torch::jit::removeDropout(g);
   torch::jit::ConstantPropagation(g);
-  if (const int n = drop_memo_caches(g->block()))
+  if (const int n = rewrite_nodes(g->block(), drop_memo_cache))
     TRTORCH_LOG(kInfo, "lowering: ", n, " memo", n == 1 ? "" : "s", " in module dict attributes read as the value they hold");
   if (inline_read_only_attributes(*g, frozen) > 0) torch::jit::ConstantPropagation(g);
   remove_dict_mutation(g->block());

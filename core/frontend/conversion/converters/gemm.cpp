@@ -6,14 +6,6 @@ namespace {
 
 using torch::jit::Node;
 
-// x @ w2d^T + bias, where w2d is a compile-time [N, K] matrix.
-ir::Value* linear(ConversionCtx& ctx, ir::Value* x, const at::Tensor& w2d, ir::Value* bias) {
-  std::vector<ir::Value*> ins{x, ctx.constant(w2d.to(at::kFloat).contiguous())};
-  if (ins[1]->type.dtype != x->type.dtype) ctx.fail("linear weight and input dtypes differ");
-  if (bias) ins.push_back(bias);
-  return ctx.add(ir::OpKind::Linear, ir::LinearAttrs{}, ins);
-}
-
 // General matmul with torch.matmul's rank rules (1-D operands are promoted and squeezed).
 ir::Value* matmul(ConversionCtx& ctx, const torch::jit::Value* av, const torch::jit::Value* bv) {
   if (ctx.is_const(bv) && !ctx.is_const(av)) {

@@ -106,6 +106,14 @@ inline ir::Value* where(ConversionCtx& ctx, ir::Value* cond, ir::Value* a, ir::V
   return ctx.add(ir::OpKind::Where, ir::WhereAttrs{}, {cond, a, b});
 }
 
+// x @ w2d^T + bias, where w2d is a compile-time [N, K] matrix (a Linear node; bias may be null).
+inline ir::Value* linear(ConversionCtx& ctx, ir::Value* x, const at::Tensor& w2d, ir::Value* bias) {
+  std::vector<ir::Value*> ins{x, ctx.constant(w2d.to(at::kFloat).contiguous())};
+  if (ins[1]->type.dtype != x->type.dtype) ctx.fail("linear weight and input dtypes differ");
+  if (bias) ins.push_back(bias);
+  return ctx.add(ir::OpKind::Linear, ir::LinearAttrs{}, ins);
+}
+
 inline ir::Value* gather(ConversionCtx& ctx, ir::Value* data, ir::Value* idx, int64_t axis) {
   ir::GatherAttrs a;
   a.axis = axis;

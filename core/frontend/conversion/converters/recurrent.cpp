@@ -21,11 +21,9 @@ ir::Value* concat(ConversionCtx& ctx, const std::vector<ir::Value*>& xs, int64_t
   return ctx.add(ir::OpKind::Concat, a, xs);
 }
 
-// x @ w^T (+ b), w a constant [N, K].
+// x @ w^T (+ b), w and b constants (b undefined: none).
 ir::Value* linear(ConversionCtx& ctx, ir::Value* x, const at::Tensor& w, const at::Tensor& b) {
-  std::vector<ir::Value*> ins{x, ctx.constant(w.to(at::kFloat).contiguous())};
-  if (b.defined()) ins.push_back(ctx.constant(b.to(at::kFloat).contiguous()));
-  return ctx.add(ir::OpKind::Linear, ir::LinearAttrs{}, ins);
+  return converters::linear(ctx, x, w, b.defined() ? ctx.constant(b.to(at::kFloat).contiguous()) : nullptr);
 }
 
 // Columns [k * h, (k + 1) * h) of the last dim of a [B, G * h] tensor.
